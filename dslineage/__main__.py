@@ -1,0 +1,5 @@
+"""`python -m dslineage` runs the command line."""
+
+from dslineage.cli import main
+
+main()

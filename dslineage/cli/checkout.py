@@ -1,0 +1,33 @@
+"""`dslineage checkout NAME@REF`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, note, repo
+from dslineage.cli.app import app
+
+
+@app.command()
+def checkout(
+    ref: Annotated[str, typer.Argument(help="NAME@REF to restore.")],
+    force: Annotated[bool, typer.Option("--force", "-f", help="Discard uncommitted changes.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Restore a dataset's file (and its .dvc file) to a version from the DVC cache or remote.
+
+    Example: dslineage checkout train@v2
+    """
+    r = repo().checkout(ref, force=force)
+    if json_out:
+        emit_json(r)
+        return
+    show_checkout(r)
+
+
+def show_checkout(r: dict) -> None:  # type: ignore[type-arg]
+    """Render the result of checkout."""
+    verb = "restored" if r["changed"] else "already at"
+    note(f"{r['path']}: {verb} {r['dataset']}@v{r['seq']} ({r['version'][:10]})")

@@ -1,0 +1,59 @@
+"""`dslineage history NAME KEY`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, out, repo, short, table, when, who
+from dslineage.cli.app import app
+from dslineage.errors import UsageError
+
+
+@app.command()
+def history(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    key: Annotated[Optional[str], typer.Argument(help="Key value; composite keys as K1,K2.")] = None,
+    key_value: Annotated[
+        Optional[list[str]], typer.Option("--key-value", help="COL=VALUE for each key column.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show the label timeline of one row: added, relabeled, modified, removed.
+
+    Example: dslineage history train 4711
+    """
+    if key_value:
+        pairs = [kv.split("=", 1) for kv in key_value]
+        if any(len(p) != 2 for p in pairs):
+            raise UsageError("--key-value takes COL=VALUE")
+        result = repo().history(name, {k: v for k, v in pairs})
+    elif key is not None:
+        result = repo().history(name, key)
+    else:
+        raise UsageError("give the row's key: dslineage history NAME KEY (or --key-value COL=VALUE)")
+    if json_out:
+        emit_json(result)
+        return
+    show_history(result)
+
+
+def _labels(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in d.items()) if len(d) > 1 else str(next(iter(d.values()), ""))
+
+
+def show_history(r: dict[str, Any]) -> None:
+    """Render a row's label timeline."""
+    key = ", ".join(f"{k}={v}" for k, v in r["key"].items())
+    t = table("version", "id", "change", "label", "time (UTC)", "author", "message", title=f"{r['dataset']} [{key}]")
+    for e in r["events"]:
+        label = _labels(e["labels"])
+        if e.get("from"):
+            label = f"{_labels(e['from'])} → {label}"
+        extra = e.get("batch") and f" (batch {short(e['batch'])}, {e.get('annotator') or '-'}: {e.get('reason') or '-'})"
+        t.add_row(
+            f"v{e['seq']}", short(e["version"]), e["change"], label, when(e["timestamp"]), who(e["author"]),
+            e["message"] + (extra or ""),
+        )
+    out.print(t)

@@ -1,0 +1,82 @@
+"""`dslineage log [NAME]` and `dslineage show NAME@REF`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, out, repo, short, table, when, who
+from dslineage.cli.app import app
+
+
+@app.command()
+def log(
+    name: Annotated[Optional[str], typer.Argument(help="Dataset (default: all).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List versions, newest first: message, author, time, rows, label changes.
+
+    Example: dslineage log train
+    """
+    entries = repo().log(name)
+    if json_out:
+        emit_json(entries)
+        return
+    show_log(entries)
+
+
+def show_log(entries: list[dict[str, Any]]) -> None:
+    """Render versions as a table."""
+    t = table("version", "id", "time (UTC)", "author", "rows", "relabeled", "message")
+    for e in entries:
+        t.add_row(
+            f"{e['dataset']}@v{e['seq']}", short(e["id"]), when(e["timestamp"]), who(e["author"]),
+            str(e["rows"] if e["rows"] is not None else "?"),
+            "?" if e["label_changes"] is None else str(e["label_changes"]), e["message"],
+        )
+    out.print(t)
+
+
+@app.command()
+def show(
+    ref: Annotated[str, typer.Argument(help="NAME@REF (e.g. train@v3, train@latest~1).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Show one version: its record, schema and class distribution.
+
+    Example: dslineage show train@v2
+    """
+    v = repo().show(ref)
+    if json_out:
+        emit_json(v)
+        return
+    show_version(v)
+
+
+def show_version(v: dict[str, Any]) -> None:
+    """Render one version in detail."""
+    out.print(f"[bold]{v['dataset']}@v{v['seq']}[/bold]  {v['id']}")
+    for label, value in (
+        ("md5", v["md5"]), ("parent", v["parent"] or "-"), ("git commit", v["git_commit"] or "-"),
+        ("author", v["author"]), ("time", v["timestamp"]), ("message", v["message"]),
+        ("rows", v["rows"]), ("tags", ", ".join(v["tags"]) or "-"),
+    ):
+        out.print(f"  {label:<11}{value}", markup=False)
+    ch = v["changes"]
+    if ch["known"]:
+        out.print(
+            f"  {'changes':<11}+{ch['added']} -{ch['removed']} relabeled {ch['relabeled']} "
+            f"modified {ch['modified']}", markup=False,
+        )
+    if v["schema"]:
+        t = table("column", "type", title="schema")
+        for col in v["schema"]:
+            t.add_row(col["name"], col["type"])
+        out.print(t)
+    for col, dist in (v["class_distribution"] or {}).items():
+        total = sum(d["count"] for d in dist) or 1
+        t = table(col, "rows", "share", title=f"class distribution ({col})")
+        for d in dist:
+            t.add_row(str(d["label"]), str(d["count"]), f"{d['count'] / total:.1%}")
+        out.print(t)

@@ -1,0 +1,44 @@
+"""`dslineage status [-q]`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, out, repo, table
+from dslineage.cli.app import app
+
+
+@app.command()
+def status(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Datasets (default: all).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; exit 1 if anything is uncommitted.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show tracked datasets with uncommitted changes, counted row by row.
+
+    Example: dslineage status
+    """
+    entries = repo().status(names or [], counts=not quiet)
+    if quiet:
+        raise typer.Exit(1 if any(e["dirty"] for e in entries) else 0)
+    if json_out:
+        emit_json(entries)
+        return
+    show_status(entries)
+
+
+def show_status(entries: list) -> None:  # type: ignore[type-arg]
+    """Render dataset states as a table."""
+    t = table("dataset", "path", "version", "state", "added", "removed", "modified")
+    for e in entries:
+        state = "missing" if e["missing"] else ("modified" if e["dirty"] else "clean")
+        if e["version"] is None:
+            state = "not committed yet"
+        r = e["rows"]
+        t.add_row(
+            e["dataset"], e["path"], f"v{e['version']}" if e["version"] else "-", state,
+            *(str(r[k]) if e["dirty"] else "" for k in ("added", "removed", "modified")),
+        )
+    out.print(t)

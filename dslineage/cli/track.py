@@ -1,0 +1,59 @@
+"""`dslineage track PATH --key ... --label ...`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, repo
+from dslineage.cli.app import app
+
+
+def _split(values: list[str]) -> list[str]:
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+@app.command()
+def track(
+    path: Annotated[str, typer.Argument(help="Dataset file inside the repository.")],
+    key: Annotated[list[str], typer.Option("--key", "-k", help="Key column(s): COL[,COL...].")],
+    label: Annotated[list[str], typer.Option("--label", "-l", help="Label column (repeatable).")],
+    name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (default: file stem).")] = None,
+    format: Annotated[
+        Optional[str], typer.Option("--format", help="parquet, csv, tsv or jsonl (default: by suffix).")
+    ] = None,
+    labels_allowed: Annotated[
+        Optional[str], typer.Option("--labels-allowed", help="Comma-separated allowed labels.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Register a dataset file: its key and label columns (keys must be unique, non-null).
+
+    A file that DVC already tracks has its earlier versions imported from git history.
+
+    Example: dslineage track data/train.parquet --key id --label label
+    """
+    allowed = _split([labels_allowed]) if labels_allowed else None
+    result = repo().track(
+        abspath(path), _split(key), _split(label), name=name, format=format, labels_allowed=allowed
+    )
+    if json_out:
+        emit_json(result)
+        return
+    show_track(result)
+
+
+def show_track(result: dict) -> None:  # type: ignore[type-arg]
+    """Render the result of track."""
+    note(
+        f"tracking {result['dataset']} ({result['path']}, {result['format']}; "
+        f"key {', '.join(result['key'])}; label {', '.join(result['labels'])})"
+    )
+    if result["imported_versions"]:
+        note(f"imported {len(result['imported_versions'])} earlier version(s) from git history")
+    if result["missing_objects"]:
+        note(
+            f"{len(result['missing_objects'])} earlier version(s) have no DVC cache object "
+            f"({', '.join(m[:10] for m in result['missing_objects'])}): their row changes are unknown"
+        )

@@ -1,0 +1,174 @@
+"""Dataset registrations and settings: small YAML files under `.dslineage/`, tracked by git.
+
+One file per dataset (`.dslineage/datasets/NAME.yaml`) so that two branches that each
+track a dataset merge without conflicts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dslineage.errors import PathError, UnknownDatasetError, UsageError
+
+META_DIR = ".dslineage"
+JOURNAL_DIR = f"{META_DIR}/journal"
+DATASETS_DIR = f"{META_DIR}/datasets"
+SETTINGS_FILE = f"{META_DIR}/config.yaml"
+INDEX_FILE = f"{META_DIR}/index.duckdb"
+GITIGNORE = f"{META_DIR}/.gitignore"
+IGNORED = ("index.duckdb", "index.duckdb.wal", "tmp/", "lock")
+
+FORMATS = ("parquet", "csv", "jsonl")
+SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass
+class Dataset:
+    """A tracked dataset file: where it lives, how to read it, which columns key and label it."""
+
+    name: str
+    path: str  # relative to the repository root, POSIX separators
+    format: str
+    key: list[str]
+    labels: list[str]
+    csv: dict[str, Any] = field(default_factory=dict)  # delimiter, quote, header
+    labels_allowed: list[Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The registration as written to YAML (empty optional fields left out)."""
+        data = asdict(self)
+        if not data["csv"]:
+            del data["csv"]
+        if data["labels_allowed"] is None:
+            del data["labels_allowed"]
+        return data
+
+
+def check_name(name: str) -> str:
+    """Return `name` if it is a safe dataset name, else raise a usage error."""
+    if not _NAME.match(name):
+        raise UsageError(
+            f"invalid dataset name {name!r}: use letters, digits, '.', '_' or '-' "
+            "(start with a letter or digit); pass --name to choose one"
+        )
+    return name
+
+
+def detect_format(path: str, override: str | None) -> str:
+    """The dataset format from `--format` or the file suffix."""
+    if override:
+        fmt = override.lower()
+        if fmt in ("tsv", "json", "ndjson"):
+            fmt = "csv" if fmt == "tsv" else "jsonl"
+        if fmt not in FORMATS:
+            raise UsageError(f"unsupported format {override!r}: use one of {', '.join(FORMATS)}")
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise PathError(
+            f"unsupported file type {suffix or '(no suffix)'!r} for {path}: "
+            "use parquet, CSV/TSV or JSON Lines, or pass --format"
+        )
+    return SUFFIXES[suffix]
+
+
+def inside(root: Path, path: str | os.PathLike[str], *, cwd: Path | None = None) -> str:
+    """Resolve `path` (relative to `cwd`) and return it relative to `root`; refuse escapes."""
+    raw = Path(path)
+    full = (cwd or Path.cwd()) / raw if not raw.is_absolute() else raw
+    resolved = full.resolve()
+    try:
+        rel = resolved.relative_to(root)
+    except ValueError:
+        raise PathError(
+            f"{path} is outside the repository {root}: move the file into the repository"
+        ) from None
+    if rel.parts and rel.parts[0] in (".git", ".dvc", META_DIR):
+        raise PathError(f"{path} is inside {rel.parts[0]}/: datasets live in the work tree")
+    return rel.as_posix()
+
+
+def _yaml() -> Any:
+    import yaml
+
+    return yaml
+
+
+def load_datasets(root: Path) -> dict[str, Dataset]:
+    """Every dataset registered in the work tree, by name."""
+    folder = root / DATASETS_DIR
+    result: dict[str, Dataset] = {}
+    if not folder.is_dir():
+        return result
+    yaml = _yaml()
+    for entry in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+        result[data["name"]] = Dataset(**data)
+    return result
+
+
+def get_dataset(root: Path, name: str) -> Dataset:
+    """The dataset called `name`, or an error listing the tracked ones."""
+    datasets = load_datasets(root)
+    if name not in datasets:
+        known = ", ".join(sorted(datasets)) or "none yet"
+        raise UnknownDatasetError(
+            f"unknown dataset {name!r} (tracked: {known}); register it with `dslineage track`"
+        )
+    return datasets[name]
+
+
+def dataset_file(root: Path, name: str) -> Path:
+    """Where the registration of dataset `name` is stored."""
+    return root / DATASETS_DIR / f"{name}.yaml"
+
+
+def save_dataset(root: Path, ds: Dataset) -> Path:
+    """Write the registration of `ds` atomically and return its path."""
+    target = dataset_file(root, ds.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = _yaml().safe_dump(ds.to_dict(), sort_keys=False, allow_unicode=True)
+    atomic_write_text(target, text)
+    return target
+
+
+def load_settings(root: Path) -> dict[str, Any]:
+    """Repository settings from `.dslineage/config.yaml`, overridden by DSLINEAGE_* variables."""
+    path = root / SETTINGS_FILE
+    settings: dict[str, Any] = {}
+    if path.exists():
+        settings = _yaml().safe_load(path.read_text(encoding="utf-8")) or {}
+    env = os.environ.get("DSLINEAGE_MEMORY_LIMIT")
+    if env:
+        settings["memory_limit"] = env
+    threads = os.environ.get("DSLINEAGE_THREADS")
+    if threads:
+        settings["threads"] = int(threads)
+    return settings
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, fsync it, then rename it into place."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, fsync it, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,51 @@
+"""The exception hierarchy: one base, small subclasses, each message says what to do next."""
+
+from __future__ import annotations
+
+
+class DslineageError(Exception):
+    """Base of every error dslineage raises on purpose; the CLI prints it as one line."""
+
+    exit_code = 1
+
+
+class UsageError(DslineageError):
+    """The command line itself is wrong (exit code 2)."""
+
+    exit_code = 2
+
+
+class NotARepoError(DslineageError):
+    """The directory is not inside a git repository or not initialized for dslineage."""
+
+
+class PathError(DslineageError):
+    """A path is missing, outside the repository, or of an unsupported kind."""
+
+
+class FormatError(DslineageError):
+    """A dataset file cannot be read in its declared format."""
+
+
+class SchemaError(DslineageError):
+    """Key or label columns are missing, or keys are null or duplicated."""
+
+
+class UnknownDatasetError(DslineageError):
+    """No dataset of that name is tracked."""
+
+
+class RefError(DslineageError):
+    """A version reference is unknown or ambiguous."""
+
+
+class DirtyError(DslineageError):
+    """The working file has uncommitted changes that an operation would overwrite."""
+
+
+class MissingDataError(DslineageError):
+    """A DVC cache object needed for an operation is not available."""
+
+
+class ExternalError(DslineageError):
+    """git or DVC failed; the message carries what they said."""

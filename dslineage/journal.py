@@ -1,0 +1,77 @@
+"""The append-only journal: one new JSON file per recorded event, never rewritten.
+
+Each file under `.dslineage/journal/` holds one record (a dataset version, a tag, ...).
+A version's row-level changes (keys, change kind, old and new labels; nothing else) sit
+beside it as `<id>.changes.parquet`, so their cost is proportional to the rows changed.
+Files are named `<UTC time>-<id prefix>.json`, so two branches never write the same name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from dslineage.config import JOURNAL_DIR, atomic_write_text
+
+FORMAT = 1
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 with microseconds (sortable as text)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def iso_from_epoch(ts: float) -> str:
+    """A POSIX timestamp as the journal's ISO 8601 text."""
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="microseconds")
+
+
+def make_id(*parts: Any) -> str:
+    """A stable content id: sha256 over the canonical JSON of `parts`, 40 hex digits."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:40]
+
+
+def folder(root: Path) -> Path:
+    """The journal folder of a repository."""
+    return root / JOURNAL_DIR
+
+
+def file_name(record: dict[str, Any]) -> str:
+    """The journal file name of a record: time first, so a listing is chronological."""
+    stamp = record["timestamp"].replace(":", "").replace("-", "").replace("+0000", "Z")
+    stamp = stamp.split("+")[0].replace(".", "")
+    return f"{stamp}-{record['kind']}-{record['id'][:12]}.json"
+
+
+def changes_name(version_id: str) -> str:
+    """The file name of a version's row-level change set."""
+    return f"{version_id[:12]}.changes.parquet"
+
+
+def write(root: Path, record: dict[str, Any]) -> Path:
+    """Write a new journal record atomically; refuses to overwrite an existing one."""
+    record = {"format": FORMAT, **record}
+    target = folder(root) / file_name(record)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        raise FileExistsError(f"journal record {target.name} already exists")
+    atomic_write_text(target, json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    return target
+
+
+def read(path: Path) -> dict[str, Any]:
+    """Parse one journal record."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def list_files(root: Path) -> list[str]:
+    """Names of every journal record in the work tree, sorted."""
+    base = folder(root)
+    if not base.is_dir():
+        return []
+    return sorted(e.name for e in base.iterdir() if e.name.endswith(".json") and e.is_file())

@@ -1,0 +1,70 @@
+"""`dslineage checkout NAME@REF`: restore a dataset's file and `.dvc` file to a version."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dslineage import config, dvcio
+from dslineage.errors import DirtyError
+from dslineage.ops import common
+from dslineage.ops.refs import resolve
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+
+def uncommitted(repo: Repo, ds: config.Dataset) -> bool:
+    """Whether the working file holds bytes that no `.dvc` file or version records."""
+    md5 = common.working_md5(repo, ds)
+    if md5 is None:
+        return False
+    out = dvcio.read_dvcfile(repo.root / dvcio.dvcfile_for(ds.path))
+    if out is not None and out.md5 == md5:
+        return False
+    head = common.latest(repo, ds.name)
+    return not (head is not None and head["md5"] == md5)
+
+
+def dvcfile_text(repo: Repo, ds: config.Dataset, version: dict[str, Any]) -> bytes:
+    """The `.dvc` file of a version: as git recorded it, else written in DVC's format."""
+    if version.get("git_commit"):
+        blob = repo.git.show(version["git_commit"], dvcio.dvcfile_for(ds.path))
+        if blob:
+            out = dvcio.parse_dvcfile(blob)
+            if out is not None and out.md5 == version["md5"]:
+                return blob
+    size = dvcio.cache_path(repo.root, version["md5"])
+    lines = ["outs:", f"- md5: {version['md5']}"]
+    if size.exists():
+        lines.append(f"  size: {size.stat().st_size}")
+    lines += ["  hash: md5", f"  path: {ds.path.rsplit('/', 1)[-1]}", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def checkout(repo: Repo, ref: str, *, force: bool = False) -> dict[str, Any]:
+    """Restore the working file from the DVC cache (or remote); refuse to lose work."""
+    ds, v = resolve(repo, ref)
+    if not force and uncommitted(repo, ds):
+        raise DirtyError(
+            f"{ds.path} has uncommitted changes: commit them with `dslineage commit {ds.name} "
+            "-m MSG` or pass --force to discard them"
+        )
+    before = common.working_md5(repo, ds)
+    common.version_path(repo, ds, v)  # fetches from the remote when missing, or says why not
+    target = repo.root / dvcio.dvcfile_for(ds.path)
+    old = target.read_bytes() if target.exists() else None
+    config.atomic_write_bytes(target, dvcfile_text(repo, ds, v))
+    try:
+        dvcio.checkout(repo.root, ds.path)
+    except BaseException:
+        if old is not None:
+            config.atomic_write_bytes(target, old)
+        raise
+    return {
+        "dataset": ds.name,
+        "version": v["id"],
+        "seq": v["seq"],
+        "md5": v["md5"],
+        "path": ds.path,
+        "changed": before != v["md5"],
+    }

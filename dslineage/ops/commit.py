@@ -1,0 +1,195 @@
+"""`dslineage commit`: snapshot changed datasets through DVC and record their versions.
+
+Write order (each step is safe to lose to a crash): 1. compute the row-level changes
+and write the change set under a temporary name; 2. `dvc add` (cache object + `.dvc`
+file); 3. write the journal record; 4. one git commit of the `.dvc` file, DVC's
+`.gitignore`, the journal record and its change set; 5. sync the index.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dslineage import config, dvcio, journal
+from dslineage.config import Dataset
+from dslineage.errors import DslineageError, PathError, UsageError
+from dslineage.ops import common
+from dslineage.store import rows
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+
+def build_record(
+    repo: Repo,
+    con: Any,
+    ds: Dataset,
+    new: rows.Source,
+    md5: str,
+    parent: dict[str, Any] | None,
+    parent_src: rows.Source | None,
+    *,
+    message: str,
+    author: str,
+    timestamp: str,
+    extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], Path | None]:
+    """A version record for `new` against `parent`, and its change set file (if any).
+
+    `parent_src` None with a parent means the parent's bytes are unavailable: the record
+    then says its changes are unknown.
+    """
+    prof = rows.profile(con, new, ds)
+    seq = (parent["seq"] + 1) if parent else 1
+    vid = journal.make_id("version", ds.name, md5, parent and parent["id"], timestamp, author, message)
+    changes: dict[str, Any]
+    change_file: Path | None = None
+    if parent is None:
+        changes = {"known": True, "added": prof.rows, "removed": 0, "relabeled": 0, "modified": 0}
+    elif parent_src is None:
+        changes = {"known": False}
+    else:
+        schema_a = rows.schema(con, parent_src)
+        p = rows.plan(schema_a, prof.schema, ds)
+        rows.build_changes(
+            con, parent_src, new, p, {c["name"] for c in schema_a}, {c["name"] for c in prof.schema}
+        )
+        summary = rows.summarize_changes(con, p)
+        name = journal.changes_name(vid)
+        change_file = journal.folder(repo.root) / name
+        change_file.parent.mkdir(parents=True, exist_ok=True)
+        rows.write_changes(con, change_file, p)
+        changes = {
+            "known": True,
+            "file": name,
+            "keys": p.keys,
+            "labels": p.labels,
+            **{k: summary[k] for k in ("added", "removed", "relabeled", "modified")},
+            "columns": summary["columns"],
+        }
+    record = {
+        "kind": "version",
+        "id": vid,
+        "dataset": ds.name,
+        "seq": seq,
+        "md5": md5,
+        "parent": parent["id"] if parent else None,
+        "path": ds.path,
+        "message": message,
+        "author": author,
+        "timestamp": timestamp,
+        "rows": prof.rows,
+        "schema": prof.schema,
+        "label_distribution": prof.label_distribution,
+        "changes": changes,
+        **(extra or {}),
+    }
+    return record, change_file
+
+
+def default_author(repo: Repo, author: str | None) -> str:
+    """`--author`, else the git identity."""
+    return author or repo.git.identity()
+
+
+def snapshot(
+    repo: Repo,
+    datasets: list[Dataset],
+    message: str,
+    author: str | None,
+    *,
+    extra: dict[str, dict[str, Any]] | None = None,
+    extra_paths: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Record a version of each dataset whose working file differs from its latest version.
+
+    `extra` adds keys to a dataset's record (by name); `extra_paths` are more files to
+    include in the same git commit (e.g. an edit batch's journal record).
+    """
+    if not message.strip():
+        raise UsageError("a commit message is required: pass -m MESSAGE")
+    who = default_author(repo, author)
+    con = common.row_connection(repo)
+    pending: list[tuple[Dataset, dict[str, Any], Path | None]] = []
+    try:
+        for ds in datasets:
+            md5 = common.working_md5(repo, ds)
+            if md5 is None:
+                raise PathError(
+                    f"{ds.path} (dataset {ds.name}) does not exist: "
+                    f"restore it with `dslineage checkout {ds.name}@latest`"
+                )
+            parent = common.latest(repo, ds.name)
+            if parent is not None and parent["md5"] == md5:
+                continue
+            new = common.working_source(repo, ds)
+            parent_src = common.version_source(repo, ds, parent) if parent else None
+            record, change_file = build_record(
+                repo, con, ds, new, md5, parent, parent_src,
+                message=message, author=who, timestamp=journal.now(),
+                extra=(extra or {}).get(ds.name),
+            )
+            pending.append((ds, record, change_file))
+    except BaseException:
+        for _, _, change_file in pending:
+            if change_file is not None:
+                change_file.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    if not pending:
+        return []
+    return _write(repo, pending, message, extra_paths or [])
+
+
+def _write(
+    repo: Repo,
+    pending: list[tuple[Dataset, dict[str, Any], Path | None]],
+    message: str,
+    extra_paths: list[str],
+) -> list[dict[str, Any]]:
+    paths: list[str] = list(extra_paths)
+    written: list[Path] = []
+    try:
+        for ds, record, change_file in pending:
+            out = dvcio.add(repo.root, ds.path)
+            if out.md5 != record["md5"]:
+                raise DslineageError(
+                    f"{ds.path} changed while it was being committed: run the commit again"
+                )
+            jfile = journal.write(repo.root, record)
+            written.append(jfile)
+            paths += [dvcio.dvcfile_for(ds.path), jfile.relative_to(repo.root).as_posix()]
+            if change_file is not None:
+                paths.append(change_file.relative_to(repo.root).as_posix())
+            ignore = Path(ds.path).parent / ".gitignore"
+            if (repo.root / ignore).exists():
+                paths.append(ignore.as_posix())
+            reg = config.dataset_file(repo.root, ds.name).relative_to(repo.root).as_posix()
+            paths.append(reg)
+        lines = [message, ""] + [
+            f"dslineage-version: {ds.name}@v{rec['seq']} {rec['id']}" for ds, rec, _ in pending
+        ]
+        repo.git.commit_paths(sorted(set(paths)), "\n".join(lines))
+    except BaseException:
+        for jfile in written:
+            jfile.unlink(missing_ok=True)
+        for _, _, change_file in pending:
+            if change_file is not None:
+                change_file.unlink(missing_ok=True)
+        raise
+    repo.index.sync(force=True)
+    return [repo.index.version(rec["id"]) or rec for _, rec, _ in pending]
+
+
+def commit(repo: Repo, names: list[str], message: str, author: str | None) -> list[dict[str, Any]]:
+    """`dslineage commit [NAME ...] -m MSG`: new versions of the datasets that changed."""
+    all_ds = repo.datasets()
+    if names:
+        datasets = [repo.dataset(n) for n in names]
+    else:
+        datasets = list(all_ds.values())
+        if not datasets:
+            raise UsageError("no datasets are tracked yet: register one with `dslineage track`")
+    return snapshot(repo, datasets, message, author)

@@ -1,0 +1,97 @@
+"""`dslineage history NAME KEY`: the label timeline of one row, from the journal's change sets.
+
+The first version's rows are not stored row by row (that would cost the dataset's size);
+a row present in the first version is inferred: its first recorded event is not an
+addition, or it has no events and is present in the latest version.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dslineage.errors import UsageError
+from dslineage.ops import common
+from dslineage.store import rows
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+
+def parse_key(ds_key: list[str], key: list[Any] | dict[str, Any] | str) -> list[Any]:
+    """Key values in the order of the dataset's key columns."""
+    if isinstance(key, str):
+        key = key.split(",") if len(ds_key) > 1 else [key]
+    if isinstance(key, dict):
+        unknown = [c for c in key if c not in ds_key]
+        missing = [c for c in ds_key if c not in key]
+        if unknown or missing:
+            raise UsageError(
+                f"key columns are {', '.join(ds_key)}; "
+                + (f"unknown: {', '.join(unknown)}; " if unknown else "")
+                + (f"missing: {', '.join(missing)}" if missing else "")
+            )
+        return [key[c] for c in ds_key]
+    if len(key) != len(ds_key):
+        raise UsageError(
+            f"the key has {len(ds_key)} column(s) ({', '.join(ds_key)}) but {len(key)} value(s) "
+            "were given: pass KEY1,KEY2 or --key-value COL=VALUE for each"
+        )
+    return list(key)
+
+
+def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> dict[str, Any]:
+    """Every version where the row was added, relabeled, otherwise modified or removed."""
+    ds = repo.dataset(name)
+    values = parse_key(ds.key, key)
+    versions = {v["id"]: v for v in repo.index.versions(ds.name)}
+    if not versions:
+        raise UsageError(f"{ds.name} has no versions yet: record one with `dslineage commit -m MSG`")
+    nk, nl = len(ds.key), len(ds.labels)
+    found = repo.index.key_events(ds.name, values)
+    events: list[dict[str, Any]] = []
+    typed_key: list[Any] | None = None
+    for e in found:
+        v = versions[e["version"]]
+        new = {ds.labels[i]: rows.plain(e[f"n{i}"]) for i in range(nl)}
+        old = {ds.labels[i]: rows.plain(e[f"o{i}"]) for i in range(nl)}
+        typed_key = [rows.plain(e[f"k{i}"]) for i in range(nk)]
+        event = _event(v, e["change"], old if e["change"] == "removed" else new)
+        if e["change"] == "relabeled":
+            event["from"] = old
+        events.append(event)
+    root = min(versions.values(), key=lambda v: (v["seq"], v["timestamp"]))
+    if not events or events[0]["change"] != "added":
+        if events:
+            # the labels the row had before its first recorded change
+            root_labels = events[0].get("from") or events[0]["labels"]
+        else:
+            typed_key, root_labels = _lookup_latest(repo, ds, values)
+        events.insert(0, _event(root, "added", root_labels))
+    key_out = dict(zip(ds.key, typed_key if typed_key is not None else values))
+    return {"dataset": ds.name, "key": key_out, "events": events}
+
+
+def _lookup_latest(repo: Repo, ds: Any, values: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Key and labels of a row never changed since the first version, from the latest one."""
+    head = common.latest(repo, ds.name)
+    assert head is not None
+    con = common.row_connection(repo)
+    try:
+        found = rows.key_rows(con, common.version_source(repo, ds, head), ds, values)
+    finally:
+        con.close()
+    if found is None:
+        raise UsageError(f"no row with key {', '.join(map(str, values))} in any version of {ds.name}")
+    return found
+
+
+def _event(v: dict[str, Any], change: str, labels: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": v["id"],
+        "seq": v["seq"],
+        "change": change,
+        "labels": labels,
+        "author": v["author"],
+        "timestamp": v["timestamp"],
+        "message": v["message"],
+    }

@@ -1,0 +1,109 @@
+"""Version references: `NAME@v3`, `NAME@latest~1`, `NAME@<id prefix>`, `NAME@<git rev>`, tags.
+
+Every interpretation of the text is tried; if they name different versions the reference
+is ambiguous and the error lists the candidates.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from dslineage import dvcio
+from dslineage.config import Dataset
+from dslineage.errors import RefError
+from dslineage.ops import common
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+_SEQ = re.compile(r"^v(\d+)$")
+_HEX = re.compile(r"^[0-9a-f]{4,40}$")
+_TILDE = re.compile(r"^(.*?)~(\d*)$")
+
+
+def split(ref: str) -> tuple[str, str]:
+    """`NAME@REF` → (NAME, REF); a bare NAME means its latest version."""
+    name, sep, rest = ref.partition("@")
+    return name, (rest if sep else "latest")
+
+
+def _describe(v: dict[str, Any]) -> str:
+    return f"{v['dataset']}@v{v['seq']} ({common.short(v['id'])}, {v['timestamp'][:19]}, {v['message'][:40]!r})"
+
+
+def _candidates(repo: Repo, ds: Dataset, text: str, versions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    by_id = {v["id"]: v for v in versions}
+    found: dict[str, dict[str, Any]] = {}
+    if text == "latest":
+        head = common.latest(repo, ds.name)
+        if head:
+            found[head["id"]] = head
+        return found
+    m = _SEQ.match(text)
+    if m:
+        for v in versions:
+            if v["seq"] == int(m.group(1)):
+                found[v["id"]] = v
+        return found
+    tags = repo.index.tags(ds.name)
+    if text in tags and tags[text] in by_id:
+        found[tags[text]] = by_id[tags[text]]
+    if _HEX.match(text.lower()):
+        for v in versions:
+            if v["id"].startswith(text.lower()):
+                found[v["id"]] = v
+    if not found:
+        found.update(_by_git_rev(repo, ds, text, versions))
+    return found
+
+
+def _by_git_rev(
+    repo: Repo, ds: Dataset, text: str, versions: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    sha = repo.git.rev_parse(text)
+    if sha is None:
+        return {}
+    blob = repo.git.show(sha, dvcio.dvcfile_for(ds.path))
+    out = dvcio.parse_dvcfile(blob) if blob else None
+    if out is None:
+        return {}
+    same = [v for v in versions if v["md5"] == out.md5]
+    reachable = [v for v in same if v.get("git_commit") and repo.git.is_ancestor(v["git_commit"], sha)]
+    pool = reachable or same
+    if not pool:
+        return {}
+    best = max(pool, key=lambda v: (v["seq"], v["timestamp"]))
+    return {best["id"]: best}
+
+
+def resolve(repo: Repo, ref: str) -> tuple[Dataset, dict[str, Any]]:
+    """The dataset and version a reference names, or RefError listing the candidates."""
+    name, text = split(ref)
+    ds = repo.dataset(name)
+    steps = 0
+    m = _TILDE.match(text)
+    if m and m.group(1):
+        text, steps = m.group(1), int(m.group(2) or 1)
+    versions = repo.index.versions(ds.name)
+    if not versions:
+        raise RefError(f"{ds.name} has no versions yet: record one with `dslineage commit -m MSG`")
+    found = _candidates(repo, ds, text, versions)
+    if not found:
+        recent = ", ".join(f"v{v['seq']}" for v in versions[:5])
+        tags = ", ".join(sorted(repo.index.tags(ds.name))) or "none"
+        raise RefError(
+            f"unknown version {ref!r}: use NAME@vN, NAME@latest[~N], an id prefix, a git rev "
+            f"or a tag (recent: {recent}; tags: {tags}); see `dslineage log {ds.name}`"
+        )
+    if len(found) > 1:
+        listed = "; ".join(_describe(v) for v in sorted(found.values(), key=lambda v: v["seq"]))
+        raise RefError(f"ambiguous version {ref!r} could be: {listed}; use a longer id prefix")
+    version = next(iter(found.values()))
+    by_id = {v["id"]: v for v in versions}
+    for _ in range(steps):
+        parent = version.get("parent")
+        if not parent or parent not in by_id:
+            raise RefError(f"{ref!r} goes back past the first version of {ds.name}")
+        version = by_id[parent]
+    return ds, version

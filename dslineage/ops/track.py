@@ -1,0 +1,182 @@
+"""`dslineage track`: register a dataset file, adopting its earlier DVC history if any."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dslineage import config, dvcio, journal
+from dslineage.config import Dataset
+from dslineage.errors import FormatError, PathError, UsageError
+from dslineage.ops import common
+from dslineage.ops.commit import build_record
+from dslineage.store import rows
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+
+def _csv_options(con: Any, path: Path) -> dict[str, Any]:
+    """Delimiter, quote and header of a CSV/TSV file, as DuckDB's sniffer sees them."""
+    import duckdb
+
+    try:
+        row = con.execute(
+            "SELECT Delimiter, Quote, HasHeader, Escape FROM sniff_csv(?)", [str(path)]
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise FormatError(
+            f"cannot read {path.name} as CSV: {str(exc).splitlines()[0][:200]}; "
+            "fix the file or pass --format"
+        ) from None
+    delim, quote, header, escape = row
+    if path.suffix.lower() == ".tsv":
+        delim = "\t"
+    return {
+        "delimiter": delim,
+        "quote": quote or '"',
+        "header": bool(header),
+        "escape": escape or quote or '"',
+    }
+
+
+def track(
+    repo: Repo,
+    path: str,
+    key: list[str],
+    labels: list[str],
+    *,
+    name: str | None = None,
+    format: str | None = None,
+    labels_allowed: list[Any] | None = None,
+) -> dict[str, Any]:
+    """Register `path` as a dataset, validate its keys, import earlier `.dvc` history."""
+    rel = config.inside(repo.root, path, cwd=repo.root)
+    full = repo.root / rel
+    if not full.is_file():
+        raise PathError(f"{rel} does not exist or is not a file: check the path")
+    if not key:
+        raise UsageError("at least one key column is required: pass --key COL[,COL...]")
+    if not labels:
+        raise UsageError("at least one label column is required: pass --label COL")
+    fmt = config.detect_format(rel, format)
+    ds_name = config.check_name(name or Path(rel).name.split(".")[0])
+    existing = repo.datasets()
+    for other in existing.values():
+        if other.path == rel and other.name != ds_name:
+            raise UsageError(f"{rel} is already tracked as {other.name!r}")
+    if ds_name in existing and existing[ds_name].path != rel:
+        raise UsageError(
+            f"dataset name {ds_name!r} is taken by {existing[ds_name].path}: pass --name"
+        )
+    con = common.row_connection(repo)
+    try:
+        ds = Dataset(
+            name=ds_name, path=rel, format=fmt, key=list(key), labels=list(labels),
+            labels_allowed=labels_allowed,
+        )
+        if fmt == "csv":
+            ds.csv = _csv_options(con, full)
+        if full.stat().st_size == 0:
+            raise FormatError(f"{rel} is empty: a dataset needs a header and rows")
+        rows.validate(con, common.working_source(repo, ds), ds)
+        imported, missing, files = _adopt(repo, con, ds) if ds_name not in existing else ([], [], [])
+    finally:
+        con.close()
+    reg = config.save_dataset(repo.root, ds)
+    paths = [reg.relative_to(repo.root).as_posix(), *files]
+    try:
+        if repo.git.run("status", "--porcelain", "--", *paths).strip():
+            repo.git.commit_paths(
+                paths,
+                f"dslineage: track {ds_name} ({rel}; key {', '.join(key)}; "
+                f"label {', '.join(labels)})",
+            )
+    except BaseException:
+        if ds_name not in existing:
+            reg.unlink(missing_ok=True)
+        for f in files:
+            (repo.root / f).unlink(missing_ok=True)
+        raise
+    repo.index.sync(force=True)
+    return {
+        "dataset": ds_name,
+        "path": rel,
+        "format": fmt,
+        "key": ds.key,
+        "labels": ds.labels,
+        "imported_versions": imported,
+        "missing_objects": missing,
+    }
+
+
+def _adopt(repo: Repo, con: Any, ds: Dataset) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """Import earlier git commits of the file's `.dvc` file as versions.
+
+    Returns the imported records, the md5s whose cache objects are missing (their versions
+    are recorded without rows or changes), and the journal files written.
+    """
+    dvcfile = dvcio.dvcfile_for(ds.path)
+    if repo.git.head() is None:
+        return [], [], []
+    history = repo.git.file_log(dvcfile)
+    imported: list[dict[str, Any]] = []
+    missing: list[str] = []
+    files: list[str] = []
+    parent: dict[str, Any] | None = None
+    parent_src: rows.Source | None = None
+    try:
+        for info in history:
+            blob = repo.git.show(info.sha, dvcfile)
+            out = dvcio.parse_dvcfile(blob) if blob else None
+            if out is None or (parent is not None and out.md5 == parent["md5"]):
+                continue
+            obj = dvcio.cache_path(repo.root, out.md5)
+            src = rows.source(obj, ds, f"{ds.name} at {info.sha[:8]}") if obj.exists() else None
+            ts = journal.iso_from_epoch(info.timestamp)
+            extra = {"imported_commit": info.sha}
+            if src is None:
+                missing.append(out.md5)
+                record = _record_without_data(ds, out.md5, parent, info, ts)
+                change_file = None
+            else:
+                record, change_file = build_record(
+                    repo, con, ds, src, out.md5, parent, parent_src,
+                    message=info.message, author=info.author, timestamp=ts, extra=extra,
+                )
+            jfile = journal.write(repo.root, record)
+            files.append(jfile.relative_to(repo.root).as_posix())
+            if change_file is not None:
+                files.append(change_file.relative_to(repo.root).as_posix())
+            imported.append(record)
+            parent, parent_src = record, src
+    except BaseException:
+        for f in files:
+            (repo.root / f).unlink(missing_ok=True)
+        raise
+    return imported, missing, files
+
+
+def _record_without_data(
+    ds: Dataset, md5: str, parent: dict[str, Any] | None, info: Any, ts: str
+) -> dict[str, Any]:
+    vid = journal.make_id(
+        "version", ds.name, md5, parent and parent["id"], ts, info.author, info.message
+    )
+    return {
+        "kind": "version",
+        "id": vid,
+        "dataset": ds.name,
+        "seq": (parent["seq"] + 1) if parent else 1,
+        "md5": md5,
+        "parent": parent["id"] if parent else None,
+        "path": ds.path,
+        "message": info.message,
+        "author": info.author,
+        "timestamp": ts,
+        "rows": None,
+        "schema": None,
+        "label_distribution": None,
+        "changes": {"known": False},
+        "imported_commit": info.sha,
+    }

@@ -1,0 +1,143 @@
+"""`dslineage.Repo`: the library API. One method per command, each returning plain data."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from dslineage import config
+from dslineage.errors import NotARepoError
+from dslineage.gitio import Git
+from dslineage.store.index import Index
+
+
+class Repo:
+    """A git + DVC repository initialized for dslineage.
+
+    >>> repo = Repo("path/to/project")          # doctest: +SKIP
+    >>> repo.diff("train@v1", "train@latest")   # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        start = Path(path or ".").resolve()
+        self.root = Git.find_root(start)
+        if not (self.root / config.META_DIR).is_dir():
+            raise NotARepoError(
+                f"{self.root} is not initialized for dslineage: run `dslineage init` first"
+            )
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @cached_property
+    def git(self) -> Git:
+        """The git adapter for this work tree."""
+        return Git(self.root)
+
+    @cached_property
+    def index(self) -> Index:
+        """The DuckDB index, synced with the journal on first query."""
+        return Index(self.root, lambda: self.git.commits_adding(config.JOURNAL_DIR))
+
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        """Settings from `.dslineage/config.yaml` and DSLINEAGE_* variables."""
+        return config.load_settings(self.root)
+
+    def datasets(self) -> dict[str, config.Dataset]:
+        """Tracked datasets by name."""
+        return config.load_datasets(self.root)
+
+    def dataset(self, name: str) -> config.Dataset:
+        """One tracked dataset, or UnknownDatasetError."""
+        return config.get_dataset(self.root, name)
+
+    def close(self) -> None:
+        """Release the index connection."""
+        if "index" in self.__dict__:
+            self.index.close()
+
+    def __enter__(self) -> Repo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- commands ---------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: str | Path = ".") -> dict[str, Any]:
+        """Create (or confirm) a git + DVC + dslineage repository at `path`."""
+        from dslineage.ops.init import init
+
+        return init(Path(path))
+
+    def track(self, path: str, key: list[str], labels: list[str], **options: Any) -> dict[str, Any]:
+        """Register a dataset file (adopting earlier DVC history of it, if any)."""
+        from dslineage.ops.track import track
+
+        return track(self, path, key, labels, **options)
+
+    def commit(
+        self, names: list[str] | None = None, message: str = "", author: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Record a new version of every named (default: every) dataset whose file changed."""
+        from dslineage.ops.commit import commit
+
+        return commit(self, names or [], message, author)
+
+    def resolve(self, ref: str) -> dict[str, Any]:
+        """The version a reference such as `train@v3` or `train@latest~1` names."""
+        from dslineage.ops.refs import resolve
+
+        return resolve(self, ref)[1]
+
+    def log(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Versions, newest first."""
+        from dslineage.ops.log import log
+
+        return log(self, name)
+
+    def show(self, ref: str) -> dict[str, Any]:
+        """One version with its schema and class distribution."""
+        from dslineage.ops.log import show
+
+        return show(self, ref)
+
+    def diff(
+        self, a: str, b: str | None = None, *, rows: int = 0, output: str | None = None
+    ) -> dict[str, Any]:
+        """Row-level diff of two versions (B defaults to the working file)."""
+        from dslineage.ops.diff import diff
+
+        return diff(self, a, b, rows=rows, output=output)
+
+    def history(self, name: str, key: list[Any] | dict[str, Any]) -> dict[str, Any]:
+        """The label timeline of one row, oldest event first."""
+        from dslineage.ops.history import history
+
+        return history(self, name, key)
+
+    def checkout(self, ref: str, *, force: bool = False) -> dict[str, Any]:
+        """Restore a dataset's working file (and `.dvc` file) to a version."""
+        from dslineage.ops.checkout import checkout
+
+        return checkout(self, ref, force=force)
+
+    def status(self, names: list[str] | None = None, *, counts: bool = True) -> list[dict[str, Any]]:
+        """Tracked datasets with row-level counts of uncommitted changes."""
+        from dslineage.ops.status import status
+
+        return status(self, names or [], counts=counts)
+
+    def tag(self, ref: str, tag: str) -> dict[str, Any]:
+        """Give a version a name usable as `NAME@TAG`."""
+        from dslineage.ops.tag import tag as tag_op
+
+        return tag_op(self, ref, tag)
+
+    def reindex(self) -> dict[str, Any]:
+        """Delete the index and rebuild it from the journal."""
+        from dslineage.ops.reindex import reindex
+
+        return reindex(self)

@@ -1,0 +1,285 @@
+"""The DuckDB index: a rebuildable cache of the journal, never a source of truth.
+
+Its content is a function of the set of journal files in the work tree (plus the git
+commits that added them), so `reindex` — delete and sync from scratch — answers
+identically. `sync()` runs before every query and only reads files it has not seen.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from dslineage import journal
+from dslineage.config import INDEX_FILE, JOURNAL_DIR
+from dslineage.store.rows import q
+
+SCHEMA_VERSION = "1"
+
+_DDL = [
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS journal_files (
+        file VARCHAR PRIMARY KEY, kind VARCHAR, id VARCHAR, git_commit VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS versions (
+        id VARCHAR PRIMARY KEY, dataset VARCHAR, seq INTEGER, md5 VARCHAR, parent VARCHAR,
+        path VARCHAR, message VARCHAR, author VARCHAR, timestamp VARCHAR, rows BIGINT,
+        schema VARCHAR, label_distribution VARCHAR, added BIGINT, removed BIGINT,
+        relabeled BIGINT, modified BIGINT, changes_known BOOLEAN, changes_file VARCHAR,
+        imported_commit VARCHAR, file VARCHAR, record VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS tags (
+        dataset VARCHAR, tag VARCHAR, version VARCHAR, timestamp VARCHAR, file VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS records (
+        id VARCHAR, kind VARCHAR, dataset VARCHAR, timestamp VARCHAR, file VARCHAR,
+        record VARCHAR)""",
+    "CREATE TABLE IF NOT EXISTS file_md5 (path VARCHAR PRIMARY KEY, stat VARCHAR, md5 VARCHAR)",
+]
+
+VERSION_COLUMNS = (
+    "id, dataset, seq, md5, parent, path, message, author, timestamp, rows, schema, "
+    "label_distribution, added, removed, relabeled, modified, changes_known, changes_file, "
+    "COALESCE(imported_commit, (SELECT git_commit FROM journal_files j WHERE j.file = v.file)) "
+    "AS git_commit"
+)
+
+
+def changes_table(dataset: str) -> str:
+    """The quoted name of a dataset's row-change table."""
+    return q(f"changes/{dataset}")
+
+
+class Index:
+    """One open DuckDB index file, kept in step with the journal by `sync()`."""
+
+    def __init__(self, root: Path, git_commits: Callable[[], dict[str, str]]) -> None:
+        self.root = root
+        self.path = root / INDEX_FILE
+        self._git_commits = git_commits
+        self._con: Any = None
+        self._synced = False
+        # Record kinds other modules add (batches, transformations, ...) land in `records`.
+
+    @property
+    def con(self) -> Any:
+        """The DuckDB connection, opened (and the schema created) on first use."""
+        if self._con is None:
+            import duckdb
+
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(self.path))
+            version = None
+            try:
+                row = self._con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                version = row[0] if row else None
+            except duckdb.Error:
+                pass
+            if version not in (None, SCHEMA_VERSION):
+                self._con.close()
+                self.path.unlink()
+                self._con = duckdb.connect(str(self.path))
+            for ddl in _DDL:
+                self._con.execute(ddl)
+            self._con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION]
+            )
+        return self._con
+
+    def close(self) -> None:
+        """Close the connection (the next use reopens it)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+            self._synced = False
+
+    def drop(self) -> None:
+        """Delete the index file entirely (reindex starts from here)."""
+        self.close()
+        for suffix in ("", ".wal"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                p.unlink()
+
+    # -- keeping in step with the journal -------------------------------------------------
+
+    def sync(self, force: bool = False) -> dict[str, int]:
+        """Index journal files that appeared, forget those that vanished (branch switch)."""
+        if self._synced and not force:
+            return {"added": 0, "removed": 0}
+        con = self.con
+        on_disk = set(journal.list_files(self.root))
+        known = {r[0] for r in con.execute("SELECT file FROM journal_files").fetchall()}
+        gone, new = sorted(known - on_disk), sorted(on_disk - known)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name in gone:
+                self._forget(name)
+            for name in new:
+                self._ingest(name)
+            self._resolve_commits()
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self._synced = True
+        return {"added": len(new), "removed": len(gone)}
+
+    def _forget(self, name: str) -> None:
+        con = self.con
+        for (vid, dataset) in con.execute(
+            "SELECT id, dataset FROM versions WHERE file = ?", [name]
+        ).fetchall():
+            if self._has_table(f"changes/{dataset}"):
+                con.execute(f"DELETE FROM {changes_table(dataset)} WHERE version = ?", [vid])
+        for table in ("versions", "tags", "records"):
+            con.execute(f"DELETE FROM {table} WHERE file = ?", [name])
+        con.execute("DELETE FROM journal_files WHERE file = ?", [name])
+
+    def _has_table(self, name: str) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _ingest(self, name: str) -> None:
+        con = self.con
+        rec = journal.read(journal.folder(self.root) / name)
+        kind = rec.get("kind")
+        con.execute(
+            "INSERT INTO journal_files VALUES (?, ?, ?, NULL)", [name, kind, rec.get("id")]
+        )
+        if kind == "version":
+            self._ingest_version(rec, name)
+        elif kind == "tag":
+            con.execute(
+                "INSERT INTO tags VALUES (?, ?, ?, ?, ?)",
+                [rec["dataset"], rec["tag"], rec["version"], rec["timestamp"], name],
+            )
+        con.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
+            [rec.get("id"), kind, rec.get("dataset"), rec.get("timestamp"), name, json.dumps(rec)],
+        )
+
+    def _ingest_version(self, rec: dict[str, Any], name: str) -> None:
+        con = self.con
+        ch = rec.get("changes") or {}
+        con.execute(
+            "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                rec["id"], rec["dataset"], rec["seq"], rec["md5"], rec.get("parent"), rec["path"],
+                rec.get("message", ""), rec.get("author", ""), rec["timestamp"], rec.get("rows"),
+                json.dumps(rec.get("schema")), json.dumps(rec.get("label_distribution")),
+                ch.get("added"), ch.get("removed"), ch.get("relabeled"), ch.get("modified"),
+                bool(ch.get("known", False)), ch.get("file"), rec.get("imported_commit"), name,
+                json.dumps(rec),
+            ],
+        )
+        file = ch.get("file")
+        if not file:
+            return
+        path = journal.folder(self.root) / file
+        if not path.exists():
+            return
+        table = changes_table(rec["dataset"])
+        select = "SELECT ? AS version, ? AS seq, * FROM read_parquet(?)"
+        params = [rec["id"], rec["seq"], str(path)]
+        if self._has_table(f"changes/{rec['dataset']}"):
+            con.execute(f"INSERT INTO {table} BY NAME {select}", params)
+        else:
+            con.execute(f"CREATE TABLE {table} AS {select}", params)
+
+    def _resolve_commits(self) -> None:
+        """Fill in, for journal files added by a git commit, which commit that was."""
+        con = self.con
+        pending = con.execute("SELECT file FROM journal_files WHERE git_commit IS NULL").fetchall()
+        if not pending:
+            return
+        commits = self._git_commits()
+        prefix = JOURNAL_DIR + "/"
+        by_name = {path[len(prefix):]: sha for path, sha in commits.items() if path.startswith(prefix)}
+        for (name,) in pending:
+            if name in by_name:
+                con.execute(
+                    "UPDATE journal_files SET git_commit = ? WHERE file = ?", [by_name[name], name]
+                )
+
+    # -- small cache of file md5s (like DVC's state db) -----------------------------------
+
+    def cached_md5(self, path: str, stat: str) -> str | None:
+        """The md5 remembered for `path` if its stat signature is unchanged."""
+        row = self.con.execute(
+            "SELECT md5 FROM file_md5 WHERE path = ? AND stat = ?", [path, stat]
+        ).fetchone()
+        return row[0] if row else None
+
+    def remember_md5(self, path: str, stat: str, md5: str) -> None:
+        """Remember the md5 of `path` for this stat signature."""
+        self.con.execute("INSERT OR REPLACE INTO file_md5 VALUES (?, ?, ?)", [path, stat, md5])
+
+    # -- queries --------------------------------------------------------------------------
+
+    def versions(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Versions (of one dataset or all), newest first."""
+        self.sync()
+        where, params = ("WHERE dataset = ?", [dataset]) if dataset else ("", [])
+        cur = self.con.execute(
+            f"SELECT {VERSION_COLUMNS} FROM versions v {where} "
+            "ORDER BY timestamp DESC, seq DESC, id DESC",
+            params,
+        )
+        return _dicts(cur)
+
+    def version(self, vid: str) -> dict[str, Any] | None:
+        """One version by full id."""
+        self.sync()
+        cur = self.con.execute(f"SELECT {VERSION_COLUMNS} FROM versions v WHERE id = ?", [vid])
+        rows = _dicts(cur)
+        return rows[0] if rows else None
+
+    def tags(self, dataset: str) -> dict[str, str]:
+        """Tag name → version id (the newest record wins when a tag was moved)."""
+        self.sync()
+        rows = self.con.execute(
+            "SELECT tag, version FROM tags WHERE dataset = ? ORDER BY timestamp", [dataset]
+        ).fetchall()
+        return {tag: vid for tag, vid in rows}
+
+    def tags_of(self, vid: str) -> list[str]:
+        """Tags currently pointing at a version."""
+        self.sync()
+        row = self.con.execute("SELECT dataset FROM versions WHERE id = ?", [vid]).fetchone()
+        if not row:
+            return []
+        return sorted(t for t, v in self.tags(row[0]).items() if v == vid)
+
+    def records(self, kind: str, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Journal records of a kind (batches, transformations, ...), oldest first."""
+        self.sync()
+        where = "WHERE kind = ?" + (" AND dataset = ?" if dataset else "")
+        params = [kind] + ([dataset] if dataset else [])
+        rows = self.con.execute(
+            f"SELECT record FROM records {where} ORDER BY timestamp, id", params
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def key_events(self, dataset: str, key: list[Any]) -> list[dict[str, Any]]:
+        """Row-level change events of one key, oldest first."""
+        self.sync()
+        if not self._has_table(f"changes/{dataset}"):
+            return []
+        import duckdb
+
+        where = " AND ".join(f"c.k{i} = ?" for i in range(len(key)))
+        try:
+            cur = self.con.execute(
+                f"SELECT c.* FROM {changes_table(dataset)} c "
+                f"JOIN versions v ON v.id = c.version WHERE {where} ORDER BY c.seq, v.timestamp",
+                list(key),
+            )
+        except duckdb.ConversionException:
+            return []  # the value cannot be a key of this dataset: no events
+        return _dicts(cur)
+
+
+def _dicts(cur: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
