@@ -13,9 +13,10 @@ import hashlib
 import io
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from dslineage.errors import ExternalError, MissingDataError
 

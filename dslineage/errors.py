@@ -49,3 +49,7 @@ class MissingDataError(DslineageError):
 
 class ExternalError(DslineageError):
     """git or DVC failed; the message carries what they said."""
+
+
+class LockError(DslineageError):
+    """Another dslineage process holds the repository lock for too long."""

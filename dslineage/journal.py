@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,12 @@ FORMAT = 1
 
 def now() -> str:
     """The current UTC time as ISO 8601 with microseconds (sortable as text)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def iso_from_epoch(ts: float) -> str:
     """A POSIX timestamp as the journal's ISO 8601 text."""
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="microseconds")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")
 
 
 def make_id(*parts: Any) -> str:

@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from dslineage import config
 from dslineage.errors import NotARepoError
 from dslineage.gitio import Git
+from dslineage.lock import RepoLock
 from dslineage.store.index import Index
 
+F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _locked(fn: F) -> F:
+    """Run a command method holding the repository lock; release it (and the index file,
+    which DuckDB keeps locked while open) when the outermost command returns."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Repo, *args: Any, **kwargs: Any) -> Any:
+        self._depth += 1
+        if self._depth == 1:
+            self.lock.acquire()
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self.close()
+
+    return cast(F, wrapper)
+
+
+_UNLOCKED = {"init", "datasets", "dataset", "close", "lock", "index", "git", "settings"}
+
+
+def _lock_commands(cls: type) -> type:
+    """Wrap every public command method of `cls` (present and future) with `_locked`."""
+    for name, value in list(vars(cls).items()):
+        if name.startswith("_") or name in _UNLOCKED or not inspect.isfunction(value):
+            continue
+        setattr(cls, name, _locked(value))
+    return cls
+
+
+@_lock_commands
 class Repo:
     """A git + DVC repository initialized for dslineage.
 
@@ -19,8 +57,10 @@ class Repo:
     >>> repo.diff("train@v1", "train@latest")   # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, wait_for_lock: float | None = None) -> None:
         start = Path(path or ".").resolve()
+        self._wait_for_lock = wait_for_lock
+        self._depth = 0
         self.root = Git.find_root(start)
         if not (self.root / config.META_DIR).is_dir():
             raise NotARepoError(
@@ -35,9 +75,24 @@ class Repo:
         return Git(self.root)
 
     @cached_property
-    def index(self) -> Index:
-        """The DuckDB index, synced with the journal on first query."""
+    def lock(self) -> RepoLock:
+        """The repository lock (taken with the index, released by `close()`)."""
+        return RepoLock(self.root / config.META_DIR / "lock", self._wait_for_lock)
+
+    @cached_property
+    def _index(self) -> Index:
         return Index(self.root, lambda: self.git.commits_adding(config.JOURNAL_DIR))
+
+    @property
+    def index(self) -> Index:
+        """The DuckDB index, synced with the journal on first query.
+
+        Command methods hold the repository lock while they run; touching the index outside
+        one takes the lock until `close()`.
+        """
+        if not self.lock.held:
+            self.lock.acquire()
+        return self._index
 
     @cached_property
     def settings(self) -> dict[str, Any]:
@@ -53,9 +108,11 @@ class Repo:
         return config.get_dataset(self.root, name)
 
     def close(self) -> None:
-        """Release the index connection."""
-        if "index" in self.__dict__:
-            self.index.close()
+        """Release the index connection and the repository lock."""
+        if "_index" in self.__dict__:
+            self._index.close()
+        if "lock" in self.__dict__:
+            self.lock.release()
 
     def __enter__(self) -> Repo:
         return self

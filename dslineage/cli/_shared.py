@@ -24,11 +24,14 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
+state: dict[str, Any] = {"wait_for_lock": None}
+
+
 def repo() -> Repo:
-    """The repository around the current directory."""
+    """The repository around the current directory (honours the global --wait-for-lock)."""
     from dslineage.repo import Repo
 
-    return Repo(Path.cwd())
+    return Repo(Path.cwd(), wait_for_lock=state["wait_for_lock"])
 
 
 def abspath(path: str) -> str:

@@ -78,6 +78,13 @@ def _root(
         typer.Option("-C", help="Run as if started in PATH (like git -C).", metavar="PATH"),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    wait_for_lock: Annotated[
+        Optional[float],
+        typer.Option(
+            "--wait-for-lock", min=0, metavar="SECONDS",
+            help="How long to wait for another dslineage command on this repo (default 60).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -85,6 +92,9 @@ def _root(
 ) -> None:
     """Row-level versions, diffs, label history and lineage for datasets in git + DVC repos."""
     ctx.obj = {"debug": debug}
+    from dslineage.cli import _shared
+
+    _shared.state["wait_for_lock"] = wait_for_lock
     if directory is not None:
         try:
             os.chdir(directory)

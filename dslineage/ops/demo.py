@@ -10,9 +10,10 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from dslineage.config import atomic_write_bytes
 

@@ -8,8 +8,9 @@ identically. `sync()` runs before every query and only reads files it has not se
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from dslineage import journal
 from dslineage.config import INDEX_FILE, JOURNAL_DIR
