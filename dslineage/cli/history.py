@@ -46,12 +46,16 @@ def _labels(d: dict[str, Any]) -> str:
 def show_history(r: dict[str, Any]) -> None:
     """Render a row's label timeline."""
     key = ", ".join(f"{k}={v}" for k, v in r["key"].items())
-    t = table("version", "id", "change", "label", "time (UTC)", "author", "message", title=f"{r['dataset']} [{key}]")
+    t = table(
+        "version", "id", "change", "label", "time (UTC)", "author", "message", title=f"{r['dataset']} [{key}]"
+    )
     for e in r["events"]:
         label = _labels(e["labels"])
         if e.get("from"):
             label = f"{_labels(e['from'])} → {label}"
-        extra = e.get("batch") and f" (batch {short(e['batch'])}, {e.get('annotator') or '-'}: {e.get('reason') or '-'})"
+        extra = e.get("batch") and (
+            f" (batch {short(e['batch'])}, {e.get('annotator') or '-'}: {e.get('reason') or '-'})"
+        )
         t.add_row(
             f"v{e['seq']}", short(e["version"]), e["change"], label, when(e["timestamp"]), who(e["author"]),
             e["message"] + (extra or ""),

@@ -13,7 +13,9 @@ from dslineage.cli.app import app
 @app.command()
 def status(
     names: Annotated[Optional[list[str]], typer.Argument(help="Datasets (default: all).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; exit 1 if anything is uncommitted.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing; exit 1 if anything is uncommitted.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Show tracked datasets with uncommitted changes, counted row by row.

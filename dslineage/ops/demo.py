@@ -24,13 +24,16 @@ def _git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
-def _rewrite(path: Path, sql: str) -> None:
-    """Write the query's result as a new parquet file, then rename it over `path`."""
+def _rewrite(path: Path, sql: str, source: Path) -> None:
+    """Write the query's result (over `src`, the table read from `source`) as a new parquet
+    file, then rename it over `path` (DVC may have linked the old file to its cache)."""
     import duckdb
 
     tmp = path.with_name(f".{path.name}.new")
     con = duckdb.connect()
-    con.execute(f"COPY ({sql}) TO '{tmp}' (FORMAT parquet)", [])
+    reader = "read_csv" if source.suffix == ".csv" else "read_parquet"
+    con.execute(f"CREATE TABLE src AS SELECT * FROM {reader}(?)", [str(source)])
+    con.execute(f"COPY ({sql}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
     con.close()
     os.replace(tmp, path)
 
@@ -56,7 +59,7 @@ def demo(directory: Path | None, emit: Emit) -> dict[str, Any]:
     with resources.as_file(sample) as csv_path:
         atomic_write_bytes(data / ".pets.csv", Path(csv_path).read_bytes())
     target = data / "pets.parquet"
-    _rewrite(target, f"SELECT * FROM read_csv('{data / '.pets.csv'}') ORDER BY id")
+    _rewrite(target, "SELECT * FROM src ORDER BY id", data / ".pets.csv")
     (data / ".pets.csv").unlink()
 
     repo = Repo(root)
@@ -67,11 +70,13 @@ def demo(directory: Path | None, emit: Emit) -> dict[str, Any]:
     # An annotator fixes some labels, two rows arrive, one duplicate photo is dropped.
     _rewrite(
         target,
-        f"""SELECT id, weight_kg, height_cm,
-               CASE WHEN id IN (3, 8, 17, 42, 99) THEN (CASE WHEN label = 'dog' THEN 'cat' ELSE 'dog' END) ELSE label END AS label
-             FROM read_parquet('{target}') WHERE id <> 120
-             UNION ALL SELECT 241, 3.9, 24.0, 'cat' UNION ALL SELECT 242, 31.5, 60.2, 'dog'
-             ORDER BY id""",
+        """SELECT id, weight_kg, height_cm,
+                  CASE WHEN id IN (3, 8, 17, 42, 99)
+                       THEN (CASE WHEN label = 'dog' THEN 'cat' ELSE 'dog' END) ELSE label END AS label
+           FROM src WHERE id <> 120
+           UNION ALL SELECT 241, 3.9, 24.0, 'cat' UNION ALL SELECT 242, 31.5, 60.2, 'dog'
+           ORDER BY id""",
+        target,
     )
     emit("status", repo.status())
     v2 = repo.commit(["pets"], "review pass: fix 5 labels, add 2 rows, drop a duplicate", None)
