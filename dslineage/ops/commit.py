@@ -151,8 +151,12 @@ def _write(
 ) -> list[dict[str, Any]]:
     paths: list[str] = list(extra_paths)
     written: list[Path] = []
+    saved: dict[Path, bytes | None] = {}  # files DVC rewrites, restored if the commit fails
     try:
         for ds, record, change_file in pending:
+            for rel in (dvcio.dvcfile_for(ds.path), (Path(ds.path).parent / ".gitignore").as_posix()):
+                f = repo.root / rel
+                saved.setdefault(f, f.read_bytes() if f.exists() else None)
             out = dvcio.add(repo.root, ds.path)
             if out.md5 != record["md5"]:
                 raise DslineageError(
@@ -178,6 +182,11 @@ def _write(
         for _, _, change_file in pending:
             if change_file is not None:
                 change_file.unlink(missing_ok=True)
+        for f, content in saved.items():
+            if content is None:
+                f.unlink(missing_ok=True)
+            else:
+                config.atomic_write_bytes(f, content)
         raise
     repo.index.sync(force=True)
     return [repo.index.version(rec["id"]) or rec for _, rec, _ in pending]
