@@ -29,7 +29,8 @@ def _csv_options(con: Any, path: Path) -> dict[str, Any]:
             f"cannot read {path.name} as CSV: {str(exc).splitlines()[0][:200]}; "
             "fix the file or pass --format"
         ) from None
-    delim, quote, header, escape = row
+    # the sniffer reports an option it did not find as the text "(empty)"
+    delim, quote, header, escape = (None if v == "(empty)" else v for v in row)
     if path.suffix.lower() == ".tsv":
         delim = "\t"
     return {
