@@ -182,6 +182,7 @@ class DiffPlan:
     retyped: list[str]
     added_cols: list[str]
     removed_cols: list[str]
+    native: list[str] = field(default_factory=list)  # retyped numeric → numeric: compare values
 
 
 def plan(schema_a: list[dict[str, str]], schema_b: list[dict[str, str]], ds: Dataset) -> DiffPlan:
@@ -189,14 +190,25 @@ def plan(schema_a: list[dict[str, str]], schema_b: list[dict[str, str]], ds: Dat
     ta = {c["name"]: c["type"] for c in schema_a}
     tb = {c["name"]: c["type"] for c in schema_b}
     common = [c for c in tb if c in ta and c not in ds.key]
+    retyped = [c for c in tb if c in ta and ta[c] != tb[c]]
     return DiffPlan(
         keys=list(ds.key),
         labels=[lab for lab in ds.labels if lab in ta or lab in tb],
         compared=common,
-        retyped=[c for c in tb if c in ta and ta[c] != tb[c]],
+        retyped=retyped,
         added_cols=[c for c in tb if c not in ta],
         removed_cols=[c for c in ta if c not in tb],
+        native=[c for c in retyped if _numeric(ta[c]) and _numeric(tb[c])],
     )
+
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _numeric(duck_type: str) -> bool:
+    """Whether a DuckDB type is a number (int64 → float64 keeps values comparable as numbers)."""
+    return duck_type.split("(")[0] in _NUMERIC
 
 
 def _side(col: str, side: str, present: set[str], retyped: set[str]) -> str:
@@ -223,7 +235,7 @@ def build_changes(
     """
     import duckdb
 
-    rt = set(p.retyped)
+    rt = set(p.retyped) - set(p.native)  # other retyped columns compare as text
     on = " AND ".join(f"a.{q(k)} = b.{q(k)}" for k in p.keys)
     a_missing = f"a.{q(p.keys[0])} IS NULL"
     b_missing = f"b.{q(p.keys[0])} IS NULL"
