@@ -53,3 +53,11 @@ class ExternalError(DslineageError):
 
 class LockError(DslineageError):
     """Another dslineage process holds the repository lock for too long."""
+
+
+class RulesError(DslineageError):
+    """The rules file `.dslineage/checks.yaml` is malformed, or names an unknown rule or column."""
+
+
+class ChecksFailedError(DslineageError):
+    """A version fails its data-quality checks, so `commit` refused to record it."""
