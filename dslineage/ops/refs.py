@@ -32,7 +32,9 @@ def _describe(v: dict[str, Any]) -> str:
     return f"{v['dataset']}@v{v['seq']} ({common.short(v['id'])}, {v['timestamp'][:19]}, {v['message'][:40]!r})"
 
 
-def _candidates(repo: Repo, ds: Dataset, text: str, versions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _candidates(
+    repo: Repo, ds: Dataset, text: str, versions: list[dict[str, Any]], *, git: bool = True
+) -> dict[str, dict[str, Any]]:
     by_id = {v["id"]: v for v in versions}
     found: dict[str, dict[str, Any]] = {}
     if text == "latest":
@@ -53,7 +55,7 @@ def _candidates(repo: Repo, ds: Dataset, text: str, versions: list[dict[str, Any
         for v in versions:
             if v["id"].startswith(text.lower()):
                 found[v["id"]] = v
-    if not found:
+    if git:  # a tag or id prefix that git reads as another commit is ambiguous
         found.update(_by_git_rev(repo, ds, text, versions))
     return found
 
@@ -88,7 +90,10 @@ def resolve(repo: Repo, ref: str) -> tuple[Dataset, dict[str, Any]]:
     versions = repo.index.versions(ds.name)
     if not versions:
         raise RefError(f"{ds.name} has no versions yet: record one with `dslineage commit -m MSG`")
-    found = _candidates(repo, ds, text, versions)
+    found = _candidates(repo, ds, text, versions, git=not steps)
+    if steps and not found:
+        # `NAME@<git rev>~N` (e.g. HEAD~1) means git's ancestry, as in `dvc diff HEAD~1`
+        found, steps = _by_git_rev(repo, ds, f"{text}~{steps}", versions), 0
     if not found:
         recent = ", ".join(f"v{v['seq']}" for v in versions[:5])
         tags = ", ".join(sorted(repo.index.tags(ds.name))) or "none"
@@ -98,7 +103,7 @@ def resolve(repo: Repo, ref: str) -> tuple[Dataset, dict[str, Any]]:
         )
     if len(found) > 1:
         listed = "; ".join(_describe(v) for v in sorted(found.values(), key=lambda v: v["seq"]))
-        raise RefError(f"ambiguous version {ref!r} could be: {listed}; use a longer id prefix")
+        raise RefError(f"ambiguous version {ref!r} could be: {listed}; use NAME@vN or a longer id prefix")
     version = next(iter(found.values()))
     by_id = {v["id"]: v for v in versions}
     for _ in range(steps):
