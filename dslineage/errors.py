@@ -61,3 +61,20 @@ class RulesError(DslineageError):
 
 class ChecksFailedError(DslineageError):
     """A version fails its data-quality checks, so `commit` refused to record it."""
+
+
+class StageFailedError(DslineageError):
+    """A pipeline stage's command failed; the CLI exits with the command's own status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.exit_code = status if 0 < status < 256 else 1
+
+
+class UnknownNodeError(RefError):
+    """No lineage node (version, batch, transformation, stage or experiment) matches."""
+
+
+class CycleError(DslineageError):
+    """Recording this would make the lineage graph cyclic."""
