@@ -109,21 +109,45 @@ def snapshot(
     """
     if not message.strip():
         raise UsageError("a commit message is required: pass -m MESSAGE")
+    items: list[tuple[Dataset, str, Path | None]] = []
+    for ds in datasets:
+        md5 = common.working_md5(repo, ds)
+        if md5 is None:
+            raise PathError(
+                f"{ds.path} (dataset {ds.name}) does not exist: "
+                f"restore it with `dslineage checkout {ds.name}@latest`"
+            )
+        items.append((ds, md5, None))
+    return record_versions(repo, items, message, author, extra=extra, extra_paths=extra_paths)
+
+
+def record_versions(
+    repo: Repo,
+    items: list[tuple[Dataset, str, Path | None]],
+    message: str,
+    author: str | None,
+    *,
+    extra: dict[str, dict[str, Any]] | None = None,
+    extra_paths: list[str] | None = None,
+    dvc_add: bool = True,
+) -> list[dict[str, Any]]:
+    """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest.
+
+    `bytes` None means the working file; a path (e.g. the DVC cache object of a pipeline
+    output) is read instead. `dvc_add=False` skips `dvc add`: for outputs of DVC stages,
+    whose hashes `dvc.lock` already records (DVC refuses to `dvc add` them).
+    """
+    if not message.strip():
+        raise UsageError("a commit message is required: pass -m MESSAGE")
     who = default_author(repo, author)
     con = common.row_connection(repo)
     pending: list[tuple[Dataset, dict[str, Any], Path | None]] = []
     try:
-        for ds in datasets:
-            md5 = common.working_md5(repo, ds)
-            if md5 is None:
-                raise PathError(
-                    f"{ds.path} (dataset {ds.name}) does not exist: "
-                    f"restore it with `dslineage checkout {ds.name}@latest`"
-                )
+        for ds, md5, data in items:
             parent = common.latest(repo, ds.name)
             if parent is not None and parent["md5"] == md5:
                 continue
-            new = common.working_source(repo, ds)
+            new = common.working_source(repo, ds) if data is None else rows.source(data, ds, ds.path)
             parent_src = common.version_source(repo, ds, parent) if parent else None
             record, change_file = build_record(
                 repo, con, ds, new, md5, parent, parent_src,
@@ -140,7 +164,7 @@ def snapshot(
         con.close()
     if not pending:
         return []
-    return _write(repo, pending, message, extra_paths or [])
+    return _write(repo, pending, message, extra_paths or [], dvc_add=dvc_add)
 
 
 def _write(
@@ -148,23 +172,27 @@ def _write(
     pending: list[tuple[Dataset, dict[str, Any], Path | None]],
     message: str,
     extra_paths: list[str],
+    *,
+    dvc_add: bool = True,
 ) -> list[dict[str, Any]]:
     paths: list[str] = list(extra_paths)
     written: list[Path] = []
     saved: dict[Path, bytes | None] = {}  # files DVC rewrites, restored if the commit fails
     try:
         for ds, record, change_file in pending:
-            for rel in (dvcio.dvcfile_for(ds.path), (Path(ds.path).parent / ".gitignore").as_posix()):
-                f = repo.root / rel
-                saved.setdefault(f, f.read_bytes() if f.exists() else None)
-            out = dvcio.add(repo.root, ds.path)
-            if out.md5 != record["md5"]:
-                raise DslineageError(
-                    f"{ds.path} changed while it was being committed: run the commit again"
-                )
+            if dvc_add:
+                for rel in (dvcio.dvcfile_for(ds.path), (Path(ds.path).parent / ".gitignore").as_posix()):
+                    f = repo.root / rel
+                    saved.setdefault(f, f.read_bytes() if f.exists() else None)
+                out = dvcio.add(repo.root, ds.path)
+                if out.md5 != record["md5"]:
+                    raise DslineageError(
+                        f"{ds.path} changed while it was being committed: run the commit again"
+                    )
+                paths.append(dvcio.dvcfile_for(ds.path))
             jfile = journal.write(repo.root, record)
             written.append(jfile)
-            paths += [dvcio.dvcfile_for(ds.path), jfile.relative_to(repo.root).as_posix()]
+            paths.append(jfile.relative_to(repo.root).as_posix())
             if change_file is not None:
                 paths.append(change_file.relative_to(repo.root).as_posix())
             ignore = Path(ds.path).parent / ".gitignore"
