@@ -8,6 +8,7 @@ file); 3. write the journal record; 4. one git commit of the `.dvc` file, DVC's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,12 +131,15 @@ def record_versions(
     extra: dict[str, dict[str, Any]] | None = None,
     extra_paths: list[str] | None = None,
     dvc_add: bool = True,
+    on_records: Callable[[list[dict[str, Any]]], list[Path]] | None = None,
 ) -> list[dict[str, Any]]:
     """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest.
 
     `bytes` None means the working file; a path (e.g. the DVC cache object of a pipeline
     output) is read instead. `dvc_add=False` skips `dvc add`: for outputs of DVC stages,
     whose hashes `dvc.lock` already records (DVC refuses to `dvc add` them).
+    `on_records(records)` runs just before the git commit (even with no new version) and
+    returns more files it wrote for that commit (e.g. a transformation naming the versions).
     """
     if not message.strip():
         raise UsageError("a commit message is required: pass -m MESSAGE")
@@ -162,9 +166,9 @@ def record_versions(
         raise
     finally:
         con.close()
-    if not pending:
+    if not pending and on_records is None:
         return []
-    return _write(repo, pending, message, extra_paths or [], dvc_add=dvc_add)
+    return _write(repo, pending, message, extra_paths or [], dvc_add=dvc_add, on_records=on_records)
 
 
 def _write(
@@ -174,6 +178,7 @@ def _write(
     extra_paths: list[str],
     *,
     dvc_add: bool = True,
+    on_records: Callable[[list[dict[str, Any]]], list[Path]] | None = None,
 ) -> list[dict[str, Any]]:
     paths: list[str] = list(extra_paths)
     written: list[Path] = []
@@ -200,6 +205,10 @@ def _write(
                 paths.append(ignore.as_posix())
             reg = config.dataset_file(repo.root, ds.name).relative_to(repo.root).as_posix()
             paths.append(reg)
+        if on_records is not None:
+            more = on_records([rec for _, rec, _ in pending])
+            written += more
+            paths += [f.relative_to(repo.root).as_posix() for f in more]
         lines = [message, ""] + [
             f"dslineage-version: {ds.name}@v{rec['seq']} {rec['id']}" for ds, rec, _ in pending
         ]
