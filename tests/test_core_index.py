@@ -1,0 +1,128 @@
+"""The DuckDB index is a cache: reindex, deleting it, branch switches and merges change no answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dslineage import Repo
+from tests.conftest import cli_json, invoke, new_repo, run, write_parquet
+
+
+def _answers(root: Path) -> dict[str, Any]:
+    """Everything log/show/diff/history say about dataset `train`, through a fresh Repo."""
+    repo = Repo(root)
+    seqs = [v["seq"] for v in repo.log("train")]
+    return {
+        "log": repo.log(),
+        "show": [repo.show(f"train@v{s}") for s in seqs],
+        "diff": [repo.diff(f"train@v{a}", f"train@v{b}", rows=50) for a, b in ((1, 2), (2, 4), (1, 4))],
+        "history": [repo.history("train", [k]) for k in (0, 1, 2, 3, 5, 8, 13)],
+        "tags": repo.resolve("train@good")["id"],
+    }
+
+
+@pytest.fixture(scope="module")
+def four(module_env: Path) -> Path:
+    """A repo whose `train` has four versions (adds, removals, relabels, edits) and a tag."""
+    root = new_repo(module_env / "four")
+    path = root / "data" / "train.parquet"
+    repo = Repo(root)
+    rows = {i: ("cat" if i % 2 else "dog", float(i)) for i in range(10)}
+    for seq in range(1, 5):
+        if seq > 1:
+            rows[seq] = ("bird", rows[seq][1])           # relabel
+            rows.pop(seq + 4, None)                        # remove
+            rows[9 + seq] = ("fish", 0.0)                  # add
+            rows[0] = (rows[0][0], rows[0][1] + 1)         # modify a feature
+        ids = sorted(rows)
+        write_parquet(path, {"id": ids, "label": [rows[i][0] for i in ids], "x": [rows[i][1] for i in ids]})
+        if seq == 1:
+            repo.track(str(path), ["id"], ["label"])
+        repo.commit(["train"], f"version {seq}", None)
+    repo.tag("train@v2", "good")
+    return root
+
+
+def test_reindex_and_deleted_index_answer_identically(four):
+    """log, show, diff and history are identical after `reindex` and after deleting the index."""
+    before = _answers(four)
+    assert len(before["log"]) == 4 and before["history"][2]["events"][1]["change"] == "relabeled"  # key 2
+    r = Repo(four).reindex()
+    assert r == {"records": 5, "versions": 4}
+    assert _answers(four) == before
+    (four / ".dslineage" / "index.duckdb").unlink()
+    assert _answers(four) == before
+    assert cli_json(four, "reindex") == {"records": 5, "versions": 4}
+    assert cli_json(four, "log", "train") == before["log"]
+
+
+def test_index_is_gitignored(four):
+    """The index file never shows up in `git status` (only the journal is tracked)."""
+    assert (four / ".dslineage" / "index.duckdb").exists()
+    assert run(four, "git", "status", "--porcelain", "--ignored", ".dslineage").stdout.count("index.duckdb") == 1
+    assert "index.duckdb" not in run(four, "git", "status", "--porcelain").stdout
+
+
+def test_index_follows_branch_switch(tmp_repo, make_dataset):
+    """After `git checkout` of another branch the index shows that branch's versions, and back."""
+    path = make_dataset()
+    repo = Repo(tmp_repo)
+    repo.track(str(path), ["id"], ["label"])
+    repo.commit(["train"], "v1", None)
+    run(tmp_repo, "git", "checkout", "-q", "-b", "feature")
+    write_parquet(path, {"id": [0, 1], "x": [0.0, 0.5], "label": ["cat", "cat"]})
+    [v2] = repo.commit(["train"], "v2 on feature", None)
+    run(tmp_repo, "git", "checkout", "-q", "main")
+    assert [v["seq"] for v in repo.log("train")] == [1]
+    assert [v["seq"] for v in cli_json(tmp_repo, "log", "train")] == [1]
+    assert invoke(tmp_repo, "show", "train@v2").exit_code == 1
+    run(tmp_repo, "git", "checkout", "-q", "feature")
+    assert repo.log("train")[0] == {**v2_log(v2), "label_changes": 1}
+    assert [e["change"] for e in repo.history("train", "1")["events"]] == ["added", "relabeled"]
+
+
+def v2_log(v: dict[str, Any]) -> dict[str, Any]:
+    """The log entry a commit's returned version should appear as."""
+    from dslineage.ops.log import entry
+
+    return entry(v)
+
+
+def test_merge_of_two_branches_each_committing(tmp_repo):
+    """Two branches each commit a different dataset; `git merge` has no conflict and the index has both."""
+    repo = Repo(tmp_repo)
+    base = write_parquet(tmp_repo / "base" / "base.parquet", {"id": [1, 2], "label": ["a", "b"]})
+    repo.track(str(base), ["id"], ["label"])
+    repo.commit(None, "base", None)
+    ids: dict[str, list[str]] = {}
+    for branch in ("alpha", "beta"):
+        run(tmp_repo, "git", "checkout", "-q", "-b", branch, "main")
+        path = write_parquet(tmp_repo / branch / f"{branch}.parquet", {"id": [1, 2], "label": ["x", "y"]})
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit([branch], f"{branch} v1", None)
+        write_parquet(path, {"id": [1, 2, 3], "label": ["x", "z", "w"]})
+        repo.commit([branch], f"{branch} v2", None)
+        ids[branch] = [v["id"] for v in repo.log(branch)]
+    run(tmp_repo, "git", "checkout", "-q", "alpha")
+    merged = run(tmp_repo, "git", "merge", "--no-edit", "beta", check=False)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert "CONFLICT" not in merged.stdout
+    log = Repo(tmp_repo).log()
+    assert sorted((v["dataset"], v["seq"]) for v in log) == [
+        ("alpha", 1), ("alpha", 2), ("base", 1), ("beta", 1), ("beta", 2)]
+    for name in ("alpha", "beta"):
+        assert [v["id"] for v in Repo(tmp_repo).log(name)] == ids[name]  # ids stable across the merge
+        assert all(v["git_commit"] for v in Repo(tmp_repo).log(name))
+        events = Repo(tmp_repo).history(name, "2")["events"]
+        assert [(e["change"], e["labels"]["label"]) for e in events] == [("added", "y"), ("relabeled", "z")]
+    before = _plain_answers(tmp_repo)
+    Repo(tmp_repo).reindex()
+    assert _plain_answers(tmp_repo) == before
+
+
+def _plain_answers(root: Path) -> Any:
+    repo = Repo(root)
+    return repo.log(), repo.diff("beta@v1", "beta@v2"), repo.history("alpha", "3")
