@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,13 +126,36 @@ class Git:
         except ExternalError:
             return "unknown"
 
-    def commit_paths(self, paths: list[str], message: str) -> str:
-        """Stage exactly `paths` and commit only them (other staged work is left alone)."""
+    def commit_paths(
+        self, paths: list[str], message: str, on_staged: Callable[[], None] | None = None
+    ) -> str:
+        """Stage exactly `paths` and commit only them (other staged work is left alone).
+
+        `on_staged` runs between staging and committing (a fault-injection point)."""
         self.run("add", "--", *paths)
+        if on_staged is not None:
+            on_staged()
         self.run("commit", "-q", "--no-verify", "-m", message, "--only", "--", *paths)
         sha = self.head()
         assert sha is not None
         return sha
+
+    def unstage(self, paths: list[str]) -> None:
+        """Reset the git index entries of `paths` to HEAD (or drop them when there is no HEAD)."""
+        if self.head() is None:
+            self.run("rm", "-q", "--cached", "--ignore-unmatch", "--", *paths)
+        else:
+            self.run("reset", "-q", "--", *paths)
+
+    def has_commit_marked(self, marker: str, since: str | None) -> bool:
+        """Whether a commit after `since` (None: any) on HEAD's history has `marker` in its message."""
+        if self.head() is None:
+            return False
+        if since is not None and self.rev_parse(since) is None:
+            since = None
+        span = f"{since}..HEAD" if since else "HEAD"
+        out = self.run("log", "-n", "1", "--format=%H", "--fixed-strings", f"--grep={marker}", span)
+        return bool(out.strip())
 
     def file_log(self, path: str) -> list[CommitInfo]:
         """Commits that changed `path`, oldest first (following the current branch)."""
@@ -163,6 +187,23 @@ class Git:
             for name in files:
                 # git log is newest first; keep the oldest commit that added a path
                 result[name.strip()] = sha
+        return result
+
+    def status(self, *paths: str) -> list[tuple[str, str]]:
+        """`git status` of `paths` as (two-letter code, path) pairs; untracked files listed one by one."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths)
+        entries = out.split("\0")
+        result = []
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            code, path = entry[:2], entry[3:]
+            if code[0] in "RC":
+                i += 1  # the rename's source path follows
+            result.append((code, path))
         return result
 
     def is_dirty_path(self, path: str) -> bool:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dslineage import txn
 from dslineage.config import JOURNAL_DIR, atomic_write_text
 
 FORMAT = 1
@@ -59,6 +60,7 @@ def write(root: Path, record: dict[str, Any]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         raise FileExistsError(f"journal record {target.name} already exists")
+    txn.will_create(root, target)  # an interrupted operation deletes it again
     atomic_write_text(target, json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     return target
 

@@ -25,9 +25,11 @@ def _locked(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(self: Repo, *args: Any, **kwargs: Any) -> Any:
         self._depth += 1
-        if self._depth == 1:
-            self.lock.acquire()
         try:
+            if self._depth == 1:
+                self.lock.acquire()
+                if fn.__name__ not in _NO_RECOVER:
+                    self._recover()
             return fn(self, *args, **kwargs)
         finally:
             self._depth -= 1
@@ -37,6 +39,7 @@ def _locked(fn: F) -> F:
     return cast(F, wrapper)
 
 
+_NO_RECOVER = {"fsck"}  # fsck reports an interrupted operation; `fsck --repair` recovers it
 _UNLOCKED = {"init", "datasets", "dataset", "close", "lock", "index", "git", "settings"}
 
 
@@ -61,6 +64,7 @@ class Repo:
         start = Path(path or ".").resolve()
         self._wait_for_lock = wait_for_lock
         self._depth = 0
+        self.recovered: list[dict[str, Any]] = []  # interrupted operations this object recovered
         self.root = Git.find_root(start)
         if not (self.root / config.META_DIR).is_dir():
             raise NotARepoError(
@@ -92,7 +96,22 @@ class Repo:
         """
         if not self.lock.held:
             self.lock.acquire()
+            self._recover()
         return self._index
+
+    def _recover(self) -> None:
+        """Complete or roll back an operation a crash interrupted (see `dslineage.txn`)."""
+        from dslineage import txn
+
+        if not (self.root / txn.INTENT).exists():
+            return
+        result = txn.recover(self.root, self.git)
+        if result:
+            self.recovered.append(result)
+        if not (self.root / config.META_DIR).is_dir():  # an interrupted `init` was rolled back
+            raise NotARepoError(
+                f"{self.root} is not initialized for dslineage: run `dslineage init` first"
+            )
 
     @cached_property
     def settings(self) -> dict[str, Any]:
