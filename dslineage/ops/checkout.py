@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio
+from dslineage import config, dvcio, txn
 from dslineage.errors import DirtyError
 from dslineage.ops import common
 from dslineage.ops.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
+
+STEPS = txn.declare("checkout", "after-dvcfile", "after-dvc-checkout", git=False)
 
 
 def uncommitted(repo: Repo, ds: config.Dataset) -> bool:
@@ -52,14 +54,13 @@ def checkout(repo: Repo, ref: str, *, force: bool = False) -> dict[str, Any]:
     before = common.working_md5(repo, ds)
     common.version_path(repo, ds, v)  # fetches from the remote when missing, or says why not
     target = repo.root / dvcio.dvcfile_for(ds.path)
-    old = target.read_bytes() if target.exists() else None
-    config.atomic_write_bytes(target, dvcfile_text(repo, ds, v))
-    try:
+    with txn.begin(repo.root, repo.git, "checkout") as t:  # no commit point: a crash rolls back
+        t.backup(target, (repo.root / ds.path).parent / ".gitignore")
+        t.backup(ds.path, md5=before)
+        config.atomic_write_bytes(target, dvcfile_text(repo, ds, v))
+        t.step("after-dvcfile")
         dvcio.checkout(repo.root, ds.path)
-    except BaseException:
-        if old is not None:
-            config.atomic_write_bytes(target, old)
-        raise
+        t.step("after-dvc-checkout")
     return {
         "dataset": ds.name,
         "version": v["id"],

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dslineage import config, dvcio
+from dslineage import config, dvcio, txn
 from dslineage.errors import PathError
 from dslineage.gitio import Git
+from dslineage.lock import RepoLock
 
 _DVC_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
+STEPS = txn.declare("init", "after-files")
 
 
 def init(path: Path) -> dict[str, Any]:
@@ -23,26 +25,21 @@ def init(path: Path) -> dict[str, Any]:
     created_dvc = dvcio.init(root)
     meta = root / config.META_DIR
     created_meta = not meta.is_dir()
-    meta.mkdir(exist_ok=True)
-    (root / config.JOURNAL_DIR).mkdir(exist_ok=True)
-    (root / config.JOURNAL_DIR / ".gitkeep").touch()
-    ignore = root / config.GITIGNORE
-    if not ignore.exists():
-        config.atomic_write_text(ignore, "\n".join(f"/{p}" for p in config.IGNORED) + "\n")
-    settings = root / config.SETTINGS_FILE
-    if not settings.exists():
-        config.atomic_write_text(
-            settings,
-            "# dslineage settings (tracked by git). DSLINEAGE_MEMORY_LIMIT overrides memory_limit.\n"
-            "memory_limit: null   # DuckDB memory limit for row work, e.g. '1GB'\n",
-        )
-    paths = [config.GITIGNORE, config.SETTINGS_FILE, f"{config.JOURNAL_DIR}/.gitkeep"]
-    if created_dvc:
-        paths += [p for p in _DVC_FILES if (root / p).exists()]
     git = Git(root)
-    commit = None
-    if git.run("status", "--porcelain", "--", *paths).strip():
-        commit = git.commit_paths(paths, "dslineage: initialize dataset versioning")
+    lock = None
+    if not created_meta:  # an initialized repo: take its lock, finish an interrupted command
+        lock = RepoLock(meta / "lock")
+        lock.acquire()
+    try:
+        if not created_meta:
+            txn.recover(root, git)
+            created_meta = not meta.is_dir()  # an interrupted `init` was rolled back
+        meta.mkdir(exist_ok=True)
+        with txn.begin(root, git, "init", dirs=[config.META_DIR] if created_meta else []) as t:
+            commit = _write(root, git, t, created_dvc)
+    finally:
+        if lock is not None:
+            lock.release()
     return {
         "root": str(root),
         "git_initialized": created_git,
@@ -50,3 +47,35 @@ def init(path: Path) -> dict[str, Any]:
         "created": created_meta,
         "git_commit": commit,
     }
+
+
+def _write(root: Path, git: Git, t: txn.Transaction, created_dvc: bool) -> str | None:
+    """Create the missing `.dslineage/` files and commit them (with DVC's, if new to git)."""
+    ignore = root / config.GITIGNORE
+    settings = root / config.SETTINGS_FILE
+    keep = root / config.JOURNAL_DIR / ".gitkeep"
+    t.create(ignore, settings, keep)
+    (root / config.JOURNAL_DIR).mkdir(exist_ok=True)
+    keep.touch()
+    if not ignore.exists():
+        config.atomic_write_text(ignore, "\n".join(f"/{p}" for p in config.IGNORED) + "\n")
+    else:  # a repository initialized by an older version: ignore what this one adds
+        lines = ignore.read_text(encoding="utf-8").splitlines()
+        missing = [f"/{p}" for p in config.IGNORED if f"/{p}" not in lines]
+        if missing:
+            config.atomic_write_text(ignore, "\n".join(lines + missing) + "\n")
+    if not settings.exists():
+        config.atomic_write_text(
+            settings,
+            "# dslineage settings (tracked by git). DSLINEAGE_MEMORY_LIMIT overrides memory_limit.\n"
+            "memory_limit: null   # DuckDB memory limit for row work, e.g. '1GB'\n",
+        )
+    t.step("after-files")
+    paths = [config.GITIGNORE, config.SETTINGS_FILE, f"{config.JOURNAL_DIR}/.gitkeep"]
+    dvc_files = [p for p in _DVC_FILES if (root / p).exists()]
+    tracked = set(git.run("ls-files", "--", *dvc_files).split()) if dvc_files else set()
+    # DVC's own files, when this init (or an interrupted one) made them
+    paths += [p for p in dvc_files if created_dvc or p not in tracked]
+    if git.run("status", "--porcelain", "--", *paths).strip():
+        return t.commit(paths, "dslineage: initialize dataset versioning")
+    return None

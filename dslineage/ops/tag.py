@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from dslineage import journal
+from dslineage import journal, txn
 from dslineage.errors import UsageError
 from dslineage.ops.refs import resolve
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,99}$")
 _RESERVED = re.compile(r"^(latest|v\d+|[0-9a-f]{4,40})$")
+STEPS = txn.declare("tag", "after-journal")
 
 
 def tag(repo: Repo, ref: str, name: str) -> dict[str, Any]:
@@ -40,13 +41,9 @@ def tag(repo: Repo, ref: str, name: str) -> dict[str, Any]:
         "author": author,
         "timestamp": ts,
     }
-    path = journal.write(repo.root, record)
-    try:
-        repo.git.commit_paths(
-            [path.relative_to(repo.root).as_posix()], f"dslineage: tag {ds.name}@v{v['seq']} as {name}"
-        )
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    with txn.begin(repo.root, repo.git, "tag") as t:
+        path = journal.write(repo.root, record)
+        t.step("after-journal")
+        t.commit([path.relative_to(repo.root).as_posix()], f"dslineage: tag {ds.name}@v{v['seq']} as {name}")
     repo.index.sync(force=True)
     return {"dataset": ds.name, "tag": name, "version": v["id"], "seq": v["seq"], "created": True}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, journal
+from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import FormatError, PathError, UsageError
 from dslineage.ops import common
@@ -14,6 +14,8 @@ from dslineage.store import rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
+
+STEPS = txn.declare("track", "after-adopt", "after-register")
 
 
 def _csv_options(con: Any, path: Path) -> dict[str, Any]:
@@ -70,6 +72,14 @@ def track(
         raise UsageError(
             f"dataset name {ds_name!r} is taken by {existing[ds_name].path}: pass --name"
         )
+    with txn.begin(repo.root, repo.git, "track") as t:
+        return _register(repo, t, rel, full, fmt, ds_name, existing, key, labels, labels_allowed)
+
+
+def _register(
+    repo: Repo, t: txn.Transaction, rel: str, full: Path, fmt: str, ds_name: str,
+    existing: dict[str, Dataset], key: list[str], labels: list[str], labels_allowed: list[Any] | None,
+) -> dict[str, Any]:
     con = common.row_connection(repo)
     try:
         ds = Dataset(
@@ -84,21 +94,17 @@ def track(
         imported, missing, files = _adopt(repo, con, ds) if ds_name not in existing else ([], [], [])
     finally:
         con.close()
+    t.step("after-adopt")
+    t.backup(config.dataset_file(repo.root, ds.name))
     reg = config.save_dataset(repo.root, ds)
+    t.step("after-register")
     paths = [reg.relative_to(repo.root).as_posix(), *files]
-    try:
-        if repo.git.run("status", "--porcelain", "--", *paths).strip():
-            repo.git.commit_paths(
-                paths,
-                f"dslineage: track {ds_name} ({rel}; key {', '.join(key)}; "
-                f"label {', '.join(labels)})",
-            )
-    except BaseException:
-        if ds_name not in existing:
-            reg.unlink(missing_ok=True)
-        for f in files:
-            (repo.root / f).unlink(missing_ok=True)
-        raise
+    if repo.git.run("status", "--porcelain", "--", *paths).strip():
+        t.commit(
+            paths,
+            f"dslineage: track {ds_name} ({rel}; key {', '.join(key)}; "
+            f"label {', '.join(labels)})",
+        )
     repo.index.sync(force=True)
     return {
         "dataset": ds_name,
