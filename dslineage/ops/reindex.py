@@ -1,15 +1,41 @@
-"""`dslineage reindex`: throw the DuckDB index away and rebuild it from the journal."""
+"""`dslineage reindex`: rebuild the DuckDB index from the journal, then swap it in.
+
+The new index is built in `.dslineage/tmp/` and renamed over the old one, so a crash
+leaves either the old index or the new one (both are caches of the journal).
+"""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+from dslineage import config, txn
+from dslineage.store.index import Index
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
+STEPS = txn.declare("reindex", "in-index-sync", "after-build", git=False, intent=False)
+
 
 def reindex(repo: Repo) -> dict[str, Any]:
-    """Delete the index file and index every journal record again."""
-    repo.index.drop()
-    counts = repo.index.sync(force=True)
-    return {"records": counts["added"], "versions": len(repo.index.versions())}
+    """Index every journal record into a new index file, then replace the old one with it."""
+    txn.operation("reindex")
+    tmp = repo.root / config.META_DIR / "tmp" / "index-rebuild.duckdb"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    wal = tmp.with_name(tmp.name + ".wal")
+    for stale in (tmp, wal):
+        stale.unlink(missing_ok=True)
+    new = Index(repo.root, lambda: repo.git.commits_adding(config.JOURNAL_DIR), path=tmp)
+    try:
+        counts = new.sync(force=True)
+        result = {"records": counts["added"], "versions": len(new.versions())}
+    finally:
+        new.close()
+    txn.fault("reindex", "after-build")
+    repo.index.close()
+    live = repo.index.path
+    old_wal = live.with_name(live.name + ".wal")
+    old_wal.unlink(missing_ok=True)  # a WAL left by the old file must not replay onto the new one
+    os.replace(tmp, live)
+    return result

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dslineage import journal
+from dslineage import journal, txn
 from dslineage.config import INDEX_FILE, JOURNAL_DIR
 from dslineage.store.rows import q
 
@@ -36,6 +36,8 @@ _DDL = [
     "CREATE TABLE IF NOT EXISTS file_md5 (path VARCHAR PRIMARY KEY, stat VARCHAR, md5 VARCHAR)",
 ]
 
+CACHE_TABLES = {"meta", "file_md5"}  # not derived from the journal: left out of `fingerprint()`
+
 VERSION_COLUMNS = (
     "id, dataset, seq, md5, parent, path, message, author, timestamp, rows, schema, "
     "label_distribution, added, removed, relabeled, modified, changes_known, changes_file, "
@@ -52,9 +54,11 @@ def changes_table(dataset: str) -> str:
 class Index:
     """One open DuckDB index file, kept in step with the journal by `sync()`."""
 
-    def __init__(self, root: Path, git_commits: Callable[[], dict[str, str]]) -> None:
+    def __init__(
+        self, root: Path, git_commits: Callable[[], dict[str, str]], path: Path | None = None
+    ) -> None:
         self.root = root
-        self.path = root / INDEX_FILE
+        self.path = path or root / INDEX_FILE
         self._git_commits = git_commits
         self._con: Any = None
         self._synced = False
@@ -117,6 +121,7 @@ class Index:
             for name in new:
                 self._ingest(name)
             self._resolve_commits()
+            txn.fault_point("in-index-sync")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -202,6 +207,20 @@ class Index:
                 con.execute(
                     "UPDATE journal_files SET git_commit = ? WHERE file = ?", [by_name[name], name]
                 )
+
+    def fingerprint(self) -> dict[str, tuple[int, int]]:
+        """Row count and an order-independent hash of every table derived from the journal
+        (not `meta` or the md5 cache): two indexes of the same journal have equal prints."""
+        result: dict[str, tuple[int, int]] = {}
+        names = self.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
+        ).fetchall()
+        for (name,) in names:
+            if name in CACHE_TABLES:
+                continue
+            n, h = self.con.execute(f"SELECT count(*), sum(hash(t)) FROM {q(name)} t").fetchone()
+            result[name] = (int(n), int(h or 0))
+        return result
 
     # -- small cache of file md5s (like DVC's state db) -----------------------------------
 
