@@ -1,0 +1,39 @@
+"""`python -m dslineage.bench STAGE`: run one stage of the benchmark pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+from dslineage.bench import STAGES
+from dslineage.bench.params import Layout, Params
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the stage and options, run it, write its part (or the report)."""
+    parser = argparse.ArgumentParser(prog="python -m dslineage.bench", description=__doc__)
+    parser.add_argument("stage", choices=STAGES)
+    parser.add_argument("--params", default="params.yaml", help="YAML file with a `bench` section")
+    parser.add_argument("--out", default=None, help="output folder (default: bench)")
+    parser.add_argument("--sizes", default=None, help="comma-separated row counts, overriding params")
+    parser.add_argument("--runs", type=int, default=None, help="runs per measurement, overriding params")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
+    p = Params.load(Path(args.params), sizes=sizes, runs=args.runs, out=args.out)
+    layout = Layout(Path(p.out))
+    start = time.perf_counter()
+    module = importlib.import_module(f"dslineage.bench.{args.stage}")
+    if args.stage == "report":
+        module.run(layout, p)
+    else:
+        data = module.run(layout, p)
+        layout.write_part(args.stage, {"stage": args.stage, "results": data})
+    print(f"{args.stage}: done in {time.perf_counter() - start:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""`diff` benchmark: dslineage (library, CLI) against the DuckDB lower bound and peers.
+
+Per size: one repository with v1 and v2 committed (setup, not timed); then `runs` rounds,
+each timing every tool once in turn (interleaved, so machine noise hits all alike). Peers
+read the very bytes dslineage reads: the two DVC cache objects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dslineage.bench import measure, repos
+from dslineage.bench.params import Layout, Params
+
+PEERS = {"pandas": "pandas", "datacompy_polars": "datacompy", "doltlite": "doltlite"}
+
+
+def _cache_files(root: Path) -> tuple[str, str]:
+    from dslineage.repo import Repo
+
+    with Repo(root) as repo:
+        from dslineage import dvcio
+
+        v = {x["seq"]: x["md5"] for x in repo.log(repos.DATASET)}
+    return str(dvcio.cache_path(root, v[1])), str(dvcio.cache_path(root, v[2]))
+
+
+def _check(name: str, got: dict[str, Any] | None, truth: dict[str, int]) -> bool:
+    want = {k: truth[k] for k in ("added", "removed", "relabeled")}
+    ok = got is not None and {k: got.get(k) for k in want} == want
+    if not ok:
+        print(f"WARNING diff: {name} disagrees with the ground truth: {got} != {want}", flush=True)
+    return ok
+
+
+def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dict[str, Any]:
+    """All diff measurements at one size."""
+    v1, v2 = layout.pair(rows)
+    root = repos.dslineage_repo(layout.work / f"diff-{rows}", v1, v2)
+    a, b = _cache_files(root)
+    ds = repos.DATASET
+    tools: dict[str, Any] = {
+        "duckdb_lower_bound": lambda: measure.task("duckdb_diff", a=a, b=b),
+        "dslineage_lib": lambda: measure.task("lib_diff", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
+        "dslineage_cli": lambda: _cli(root),
+    }
+    skipped: dict[str, Any] = {}
+    for tool, module in PEERS.items():
+        if not measure.have(module) or (tool == "datacompy_polars" and not measure.have("polars")):
+            skipped[tool] = measure.skipped(
+                f"diff peer {tool}", f"{module} is not installed (pip install -e '.[bench]')"
+            )
+        elif tool == "doltlite" and rows > p.doltlite_max_rows:
+            skipped[tool] = measure.skipped(
+                f"diff peer {tool} at {rows}", f"above doltlite_max_rows={p.doltlite_max_rows}"
+            )
+        elif tool == "doltlite":
+            db = layout.work / f"doltlite-{rows}.db"
+            for f in db.parent.glob(f"{db.name}*"):
+                f.unlink()
+            load = measure.task("doltlite_load", db=str(db), v1=a, v2=b)
+            commit = load["result"]["v2"]
+            print(f"diff: doltlite loaded {rows} rows in {load['seconds']:.1f} s (not timed)", flush=True)
+            tools["doltlite"] = lambda db=db, commit=commit: measure.task("doltlite_diff", db=str(db), commit=commit)
+        else:
+            tools[tool] = lambda name=tool: measure.task(
+                "pandas_diff" if name == "pandas" else "datacompy_polars", a=a, b=b
+            )
+    samples: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
+    for r in range(p.runs):
+        for tool, fn in tools.items():
+            samples[tool].append(fn())
+            print(f"diff {rows} run {r + 1}: {tool} {samples[tool][-1]['seconds']:.3f} s", flush=True)
+    out: dict[str, Any] = {}
+    for tool, s in samples.items():
+        out[tool] = measure.summarize(s)
+        out[tool]["agrees"] = _check(tool, out[tool]["result"], truth)
+    out.update(skipped)
+    base = out["duckdb_lower_bound"]["median_s"]
+    for tool in tools:
+        out[tool]["ratio_to_lower_bound"] = out[tool]["median_s"] / base
+    return out
+
+
+def _cli(root: Path) -> dict[str, Any]:
+    """`dslineage diff ds@v1 ds@v2 --json` as a user runs it (wall clock, whole process)."""
+    import json
+
+    res = measure.command([*measure.bin_of("dslineage"), "-C", str(root), "diff", "ds@v1", "ds@v2", "--json"])
+    rows = json.loads(res["stdout"])["rows"]
+    res["result"] = {k: rows[k] for k in ("added", "removed", "relabeled")}
+    return res
+
+
+def run(layout: Layout, p: Params) -> dict[str, Any]:
+    """The diff benchmark at every size in `p.sizes`."""
+    from dslineage.bench.generate import counts
+
+    out: dict[str, Any] = {}
+    for rows in p.sizes:
+        truth = counts(*layout.pair(rows))
+        out[str(rows)] = {"truth": truth, **run_size(layout, p, rows, truth)}
+    return out

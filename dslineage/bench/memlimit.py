@@ -1,0 +1,42 @@
+"""`memlimit` check: a diff of `big_rows` rows completes with DuckDB's memory limit set
+(DSLINEAGE_MEMORY_LIMIT, default 1GB), spilling to `.dslineage/tmp`. Off unless
+`big_rows` > 0 in params.yaml (a 20M-row pair needs about 2 GB of disk and minutes).
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from dslineage.bench import measure, repos
+from dslineage.bench.generate import counts, generate_pair
+from dslineage.bench.params import Layout, Params
+
+
+def run(layout: Layout, p: Params) -> dict[str, Any]:
+    """Generate the big pair, commit both versions, then time the diff under the limit."""
+    if p.big_rows <= 0:
+        return measure.skipped("memlimit", "big_rows is 0 in params.yaml (set it to 20000000 to run)")
+    rows = p.big_rows
+    big = Layout(layout.work / "big")
+    v1, v2 = generate_pair(big, rows, p)
+    truth = counts(v1, v2)
+    root = repos.dslineage_repo(layout.work / f"memlimit-{rows}", v1, v2)
+    env = {"DSLINEAGE_MEMORY_LIMIT": p.big_memory_limit}
+    lib = measure.repeat(
+        measure.task, p.runs, "lib_diff", task_env=env, root=str(root), a="ds@v1", b="ds@v2"
+    )
+    lower = measure.repeat(measure.task, p.runs, "duckdb_diff", a=str(v1), b=str(v2))
+    want = {k: truth[k] for k in ("added", "removed", "relabeled")}
+    out = {
+        "rows": rows,
+        "memory_limit": p.big_memory_limit,
+        "dslineage_lib": lib,
+        "duckdb_lower_bound_unlimited": lower,
+        "agrees": lib["result"] == want,
+        "truth": truth,
+    }
+    print(f"memlimit {rows}: lib {lib['median_s']:.2f} s, peak RSS {lib['rss_bytes'] / 2**30:.2f} GiB "
+          f"with memory_limit={p.big_memory_limit}; lower bound (no limit) {lower['median_s']:.2f} s", flush=True)
+    shutil.rmtree(big.base, ignore_errors=True)
+    return out

@@ -1,0 +1,192 @@
+"""`report` stage: merge the stages' parts into `bench/results.json` and draw the plot.
+
+results.json holds the machine, the medians and ratios per size, and each target with
+its figure and met / not met; the per-run details stay in `bench/parts/*.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from typing import Any
+
+from dslineage.bench.params import Layout, Params
+
+DIFF_TOOLS = ("duckdb_lower_bound", "dslineage_lib", "dslineage_cli", "pandas", "datacompy_polars", "doltlite")
+GiB = 2**30
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    import duckdb
+
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / GiB, 1),
+        "os": platform.platform(), "python": platform.python_version(), "duckdb": duckdb.__version__,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _med(d: dict[str, Any] | None) -> float | None:
+    return d.get("median_s") if isinstance(d, dict) and "median_s" in d else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def _target(name: str, value: float | None, limit: float, unit: str, higher_is_better: bool = False) -> dict[str, Any]:
+    if value is None:
+        return {"target": name, "value": None, "limit": limit, "unit": unit, "met": None}
+    met = value >= limit if higher_is_better else value <= limit
+    return {"target": name, "value": round(value, 4), "limit": limit, "unit": unit, "met": met}
+
+
+def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(summary of medians and ratios, targets with met / not met) from the stages' parts."""
+    summary: dict[str, Any] = {}
+    targets: list[dict[str, Any]] = []
+    diff = parts.get("diff") or {}
+    for size, res in diff.items():
+        lb = _med(res.get("duckdb_lower_bound"))
+        s = {f"{t}_s": _med(res.get(t)) for t in DIFF_TOOLS}
+        for t in DIFF_TOOLS:
+            s[f"{t}_ratio_to_lower_bound"] = _ratio(_med(res.get(t)), lb)
+            rss = (res.get(t) or {}).get("rss_bytes")
+            s[f"{t}_rss_gib"] = round(rss / GiB, 3) if rss else None
+        lib = _med(res.get("dslineage_lib"))
+        for peer in ("pandas", "datacompy_polars", "doltlite"):
+            s[f"speedup_lib_vs_{peer}"] = _ratio(_med(res.get(peer)), lib)
+        summary.setdefault("diff", {})[size] = s
+        targets.append(_target(f"diff library <= 1.3x DuckDB lower bound ({size} rows)",
+                               s["dslineage_lib_ratio_to_lower_bound"], 1.3, "x"))
+        targets.append(_target(f"diff CLI <= 1.3x DuckDB lower bound ({size} rows)",
+                               s["dslineage_cli_ratio_to_lower_bound"], 1.3, "x"))
+        targets.append(_target(f"diff >= 3x faster than datacompy/Polars ({size} rows)",
+                               s["speedup_lib_vs_datacompy_polars"], 3.0, "x", higher_is_better=True))
+        if int(size) >= 5_000_000:
+            targets.append(_target(f"diff peak RSS <= 1.5 GB ({size} rows)", (res.get("dslineage_lib") or {}).get(
+                "rss_bytes", 0) / 1e9 or None, 1.5, "GB"))
+    for size, res in (parts.get("commit") or {}).items():
+        base = _med(res.get("dvc_add_git_commit"))
+        s = {f"{t}_s": _med(res.get(t)) for t in ("dvc_add_git_commit", "dslineage_cli", "dslineage_lib")}
+        s["cli_ratio"] = _ratio(s["dslineage_cli_s"], base)
+        s["lib_ratio"] = _ratio(s["dslineage_lib_s"], base)
+        summary.setdefault("commit", {})[size] = s
+        targets.append(_target(f"commit CLI <= 2x dvc add + git commit ({size} rows)", s["cli_ratio"], 2.0, "x"))
+    hist = parts.get("history") or {}
+    hist_lengths = [k for k, v in hist.items() if isinstance(v, dict) and "dslineage_lib" in v] or ["0"]
+    hist_lengths = [str(n) for n in sorted(int(k) for k in hist_lengths)]
+    for versions, res in hist.items():
+        if not isinstance(res, dict) or "dslineage_lib" not in res:
+            continue
+        s = {"lib_ms": round(_med(res["dslineage_lib"]) * 1000, 2), "cli_s": _med(res["dslineage_cli"]),
+             "doltlite_ms": round(_med(res.get("doltlite")) * 1000, 2) if _med(res.get("doltlite")) else None,
+             "index_bytes": res["index_bytes"], "change_set_bytes": res["change_set_bytes"],
+             "index_sync_s": res["index_sync_s"]}
+        summary.setdefault("history", {"rows": hist.get("rows")})[versions] = s
+        if versions == hist_lengths[-1]:
+            targets.append(_target(f"history of one key <= 50 ms, library, {versions} versions (goal: 1000)",
+                                   s["lib_ms"], 50, "ms"))
+        if versions == "200":
+            targets.append(_target("history of one key < 100 ms, library, 200 versions", s["lib_ms"], 100, "ms"))
+    st = parts.get("startup") or {}
+    if st:
+        summary["startup"] = {k: _med(v) for k, v in st.items() if isinstance(v, dict)}
+        targets.append(_target("dslineage --help <= 0.5 s", _med(st.get("dslineage_help")), 0.5, "s"))
+    storage = parts.get("storage") or {}
+    fixed = {}
+    for size, res in storage.items():
+        vs = res["versions"]
+        summary.setdefault("storage", {})[size] = {
+            f"v{v['version']}": {k: v[k] for k in ("changed_rows", "dvc_cache_bytes", "journal_bytes", "index_bytes")}
+            for v in vs}
+        fixed[int(size)] = vs[-1]["journal_bytes"]
+    if len(fixed) >= 2:
+        lo, hi = min(fixed), max(fixed)
+        targets.append(_target(
+            f"journal bytes for the same changed rows at {hi} vs {lo} rows (size-independent: <= 1.5x)",
+            fixed[hi] / fixed[lo], 1.5, "x"))
+    ml = parts.get("memlimit") or {}
+    if "dslineage_lib" in ml:
+        summary["memlimit"] = {"rows": ml["rows"], "memory_limit": ml["memory_limit"],
+                               "lib_s": _med(ml["dslineage_lib"]), "rss_gib": ml["dslineage_lib"]["rss_bytes"] / GiB,
+                               "agrees": ml["agrees"]}
+        targets.append(_target(f"diff of {ml['rows']} rows completes with memory_limit {ml['memory_limit']}",
+                               1.0 if ml["agrees"] else 0.0, 1.0, "ok", higher_is_better=True))
+    return summary, targets
+
+
+def plot(layout: Layout, parts: dict[str, Any]) -> None:
+    """Time against rows for each diff tool and for commit (log-log)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    diff = parts.get("diff") or {}
+    sizes = sorted(int(s) for s in diff)
+    for tool in DIFF_TOOLS:
+        pts = [(n, _med(diff[str(n)].get(tool))) for n in sizes]
+        pts = [(n, t) for n, t in pts if t is not None]
+        if pts:
+            ax1.plot(*zip(*pts), marker="o", label=tool)
+    ax1.set(xscale="log", yscale="log", xlabel="rows", ylabel="median seconds", title="diff of two versions")
+    ax1.legend(fontsize=8)
+    com = parts.get("commit") or {}
+    csizes = sorted(int(s) for s in com)
+    for tool in ("dvc_add_git_commit", "dslineage_cli", "dslineage_lib"):
+        pts = [(n, _med(com[str(n)].get(tool))) for n in csizes]
+        pts = [(n, t) for n, t in pts if t is not None]
+        if pts:
+            ax2.plot(*zip(*pts), marker="o", label=tool)
+    ax2.set(xscale="log", yscale="log", xlabel="rows", ylabel="median seconds", title="commit of version 2")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = layout.plot.with_name(f".{layout.plot.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, layout.plot)
+
+
+def run(layout: Layout, p: Params, *, draw: bool = True) -> dict[str, Any]:
+    """Write results.json (and scaling.png unless `draw` is False)."""
+    from dslineage.bench import STAGES
+    from dslineage.config import atomic_write_text
+
+    parts = {s: (layout.read_part(s) or {}).get("results") for s in STAGES if s != "report"}
+    summary, targets = summarize({k: v for k, v in parts.items() if v})
+    results = {"machine": machine(), "params": p.to_dict(), "summary": summary, "targets": targets,
+               "skipped": _skips(parts)}
+    layout.base.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(layout.results, json.dumps(results, indent=1, sort_keys=True) + "\n")
+    for t in targets:
+        flag = {True: "MET", False: "NOT MET", None: "n/a"}[t["met"]]
+        print(f"target {flag}: {t['target']}: {t['value']} (limit {t['limit']} {t['unit']})", flush=True)
+    if draw:
+        plot(layout, parts)
+    return results
+
+
+def _skips(parts: dict[str, Any]) -> list[str]:
+    found: list[str] = []
+
+    def walk(obj: Any, path: str) -> None:
+        if isinstance(obj, dict):
+            if set(obj) == {"skipped"}:
+                found.append(f"{path}: {obj['skipped']}")
+                return
+            for k, v in obj.items():
+                walk(v, f"{path}.{k}" if path else k)
+
+    walk(parts, "")
+    return found

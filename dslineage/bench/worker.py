@@ -1,0 +1,194 @@
+"""Measured tasks, each run alone in a child process by `measure.task()`.
+
+`python -m dslineage.bench.worker TASK JSON_KWARGS` calls the task's setup (imports, opening
+files: not timed), then times the callable it returns and prints one JSON line:
+{"seconds": ..., "rss": peak RSS in bytes, "result": ...}. doltlite tasks must import
+doltlite before anything loads sqlite3, which a fresh interpreter guarantees.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+Timed = Callable[[], Any]
+TASKS: dict[str, Callable[..., Timed]] = {}
+
+FEATURES = ("f0", "f1", "f2", "f3", "f4")
+
+
+def _task(fn: Callable[..., Timed]) -> Callable[..., Timed]:
+    TASKS[fn.__name__] = fn
+    return fn
+
+
+def _lower_bound_sql() -> str:
+    differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in (*FEATURES, "label"))
+    return (
+        "CREATE OR REPLACE TEMP TABLE d AS SELECT CASE WHEN a.key IS NULL THEN 'added' "
+        "WHEN b.key IS NULL THEN 'removed' WHEN a.label IS DISTINCT FROM b.label THEN 'relabeled' "
+        "ELSE 'modified' END AS change, COALESCE(a.key, b.key) AS key, a.label AS o, b.label AS n "
+        "FROM read_parquet(?) a FULL OUTER JOIN read_parquet(?) b ON a.key = b.key "
+        f"WHERE a.key IS NULL OR b.key IS NULL OR {differs}"
+    )
+
+
+@_task
+def duckdb_diff(a: str, b: str) -> Timed:
+    """The lower bound: one hand-written FULL OUTER JOIN, then counts and label transitions."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+
+    def run() -> Any:
+        con.execute(_lower_bound_sql(), [a, b])
+        counts = dict(con.execute("SELECT change, count(*) FROM d GROUP BY 1").fetchall())
+        con.execute(
+            "SELECT o, n, count(*) FROM d WHERE change = 'relabeled' GROUP BY 1, 2"
+        ).fetchall()
+        return {k: int(v) for k, v in counts.items()}
+
+    return run
+
+
+@_task
+def lib_diff(root: str, a: str, b: str) -> Timed:
+    """dslineage's library: `Repo(root).diff(a, b)` of two committed versions."""
+    import duckdb  # noqa: F401  (imported before the clock, as a long-lived process has it)
+    import pyarrow  # noqa: F401
+
+    from dslineage.repo import Repo
+
+    def run() -> Any:
+        rows = Repo(root).diff(a, b)["rows"]
+        return {k: rows[k] for k in ("added", "removed", "relabeled")}
+
+    return run
+
+
+@_task
+def pandas_diff(a: str, b: str) -> Timed:
+    """pandas: read both files, outer merge on the key with an indicator, compare columns."""
+    import pandas as pd
+
+    def run() -> Any:
+        da, db = pd.read_parquet(a), pd.read_parquet(b)
+        m = da.merge(db, on="key", how="outer", suffixes=("_a", "_b"), indicator=True)
+        both = m[m["_merge"] == "both"]
+        relabeled = both["label_a"] != both["label_b"]
+        changed = relabeled.copy()
+        for c in FEATURES:
+            changed |= both[f"{c}_a"] != both[f"{c}_b"]
+        both[relabeled].groupby(["label_a", "label_b"]).size()
+        return {
+            "added": int((m["_merge"] == "right_only").sum()),
+            "removed": int((m["_merge"] == "left_only").sum()),
+            "relabeled": int(relabeled.sum()),
+        }
+
+    return run
+
+
+@_task
+def datacompy_polars(a: str, b: str) -> Timed:
+    """datacompy's PolarsCompare on the key (its own join and per-column comparison)."""
+    import logging
+
+    import polars as pl
+    from datacompy.polars import PolarsCompare
+
+    logging.getLogger("datacompy").setLevel(logging.WARNING)
+
+    def run() -> Any:
+        cmp = PolarsCompare(pl.read_parquet(a), pl.read_parquet(b), join_columns="key")
+        unequal = {s["column"]: s["unequal_cnt"] for s in cmp.column_stats}
+        return {
+            "added": len(cmp.df2_unq_rows),
+            "removed": len(cmp.df1_unq_rows),
+            "relabeled": int(unequal.get("label", 0)),
+        }
+
+    return run
+
+
+@_task
+def lib_commit(root: str, name: str, message: str) -> Timed:
+    """dslineage's library: `Repo(root).commit([name], message)`."""
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.repo import Repo
+
+    def run() -> Any:
+        [v] = Repo(root).commit([name], message, None)
+        return {"seq": v["seq"]}
+
+    return run
+
+
+@_task
+def lib_history(root: str, name: str, keys: list[Any]) -> Timed:
+    """dslineage's library: `Repo(root).history(name, key)` for each key, a new Repo each time.
+
+    Reports the median over the keys (and every key's time) as this run's seconds.
+    """
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.repo import Repo
+
+    Repo(root).history(name, [keys[0]])  # warm the OS file cache and the index sync
+
+    def run() -> Any:
+        times, events = [], []
+        for k in keys:
+            t0 = time.perf_counter()
+            h = Repo(root).history(name, [k])
+            times.append(time.perf_counter() - t0)
+            events.append(len(h["events"]))
+        return {"per_key_s": times, "events": events}
+
+    return run
+
+
+def peak_rss() -> int:
+    """This process's own peak RSS in bytes (VmHWM: unlike ru_maxrss, not inherited)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def main() -> None:
+    """Run one task and print its measurement as a JSON line."""
+    name, kwargs = sys.argv[1], json.loads(sys.argv[2])
+    if name.startswith("doltlite"):
+        import doltlite  # noqa: F401  (must come before sqlite3 is loaded)
+
+        from dslineage.bench import dolt  # noqa: F401  (registers the doltlite tasks)
+    run = TASKS[name](**kwargs)
+    start = time.perf_counter()
+    result = run()
+    seconds = time.perf_counter() - start
+    if isinstance(result, dict) and "per_key_s" in result:
+        import statistics
+
+        seconds = statistics.median(result["per_key_s"])
+    rss = peak_rss()
+    sys.stdout.write(json.dumps({"seconds": seconds, "rss": rss, "result": result}) + "\n")
+
+
+if __name__ == "__main__":
+    # run through the package module, so tasks registered by dolt.py land in the same TASKS
+    from dslineage.bench import worker
+
+    worker.main()

@@ -1,0 +1,93 @@
+"""Smoke run of the benchmark pipeline's stages at 10,000 rows, so the benchmark code cannot rot.
+
+Not a timing test: it checks that every stage runs, that every diff tool agrees with the
+generated ground truth, and that the report says met / not met for each target.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from dslineage.bench import STAGES
+from dslineage.bench.params import Layout, Params
+
+SMALL = dict(
+    sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
+    startup_runs=1, storage_fixed_changes=50, doltlite_max_rows=10_000, doltlite_history_versions=6,
+)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Layout, dict]:
+    """Every stage run once, in order, into a temporary bench folder."""
+    import importlib
+
+    mp = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp("bench-home")
+    for k, v in {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "DVC_NO_ANALYTICS": "1",
+                 "DVC_SITE_CACHE_DIR": str(home / "dvc-site"), "GIT_AUTHOR_NAME": "Bench",
+                 "GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_NAME": "Bench",
+                 "GIT_COMMITTER_EMAIL": "bench@example.com"}.items():
+        mp.setenv(k, v)
+    layout = Layout(tmp_path_factory.mktemp("bench"))
+    p = Params(**SMALL, out=str(layout.base))
+    for stage in STAGES[:-1]:
+        data = importlib.import_module(f"dslineage.bench.{stage}").run(layout, p)
+        layout.write_part(stage, {"stage": stage, "results": data})
+    from dslineage.bench import report
+
+    results = report.run(layout, p, draw=importlib.util.find_spec("matplotlib") is not None)
+    yield layout, results
+    mp.undo()
+
+
+def test_generate_makes_the_documented_changes(pipeline):
+    """Version 2 relabels about 1% and adds/removes about 0.2% of 10,000 rows."""
+    layout, _ = pipeline
+    truth = layout.read_part("generate")["results"]["10000"]
+    assert truth["rows_v1"] == 10_000
+    assert 60 <= truth["relabeled"] <= 140
+    assert truth["added"] == 20 and 5 <= truth["removed"] <= 40
+
+
+def test_every_diff_tool_agrees_with_the_ground_truth(pipeline):
+    """dslineage (library, CLI), the lower bound and every installed peer count the same changes."""
+    layout, _ = pipeline
+    res = layout.read_part("diff")["results"]["10000"]
+    measured = {k: v for k, v in res.items() if isinstance(v, dict) and "median_s" in v}
+    assert {"duckdb_lower_bound", "dslineage_lib", "dslineage_cli"} <= set(measured)
+    assert all(v["agrees"] for v in measured.values()), {k: v["result"] for k, v in measured.items()}
+    for peer in ("pandas", "datacompy_polars", "doltlite"):
+        assert peer in res  # measured, or recorded as skipped with the reason
+
+
+def test_history_chain_answers_for_every_length(pipeline):
+    """The history stage measured the library at each chain length and found the keys' events."""
+    layout, _ = pipeline
+    res = layout.read_part("history")["results"]
+    for versions in ("3", "6"):
+        lib = res[versions]["dslineage_lib"]
+        assert lib["median_s"] > 0 and all(n >= 1 for n in lib["result"]["events"])
+
+
+def test_report_lists_targets_and_writes_metrics(pipeline):
+    """results.json names the machine, and each target carries a figure and met / not met."""
+    layout, results = pipeline
+    on_disk = json.loads(layout.results.read_text())
+    assert on_disk["machine"]["cores"] >= 1
+    names = " ".join(t["target"] for t in on_disk["targets"])
+    for needle in ("diff library", "commit CLI", "dslineage --help", "history of one key"):
+        assert needle in names
+    assert all(t["met"] in (True, False) for t in on_disk["targets"] if "diff library" in t["target"])
+    assert results["summary"]["storage"]["10000"]["v3"]["changed_rows"] > 0
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert layout.plot.stat().st_size > 1000
+
+
+def test_memlimit_is_off_by_default_and_says_so(pipeline):
+    """Without big_rows the 20M-row check is recorded as skipped with the parameter to set."""
+    layout, _ = pipeline
+    assert "big_rows" in layout.read_part("memlimit")["results"]["skipped"]
