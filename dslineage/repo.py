@@ -155,12 +155,16 @@ class Repo:
         return track(self, path, key, labels, **options)
 
     def commit(
-        self, names: list[str] | None = None, message: str = "", author: str | None = None
+        self, names: list[str] | None = None, message: str = "", author: str | None = None,
+        *, no_verify: bool = False,
     ) -> list[dict[str, Any]]:
-        """Record a new version of every named (default: every) dataset whose file changed."""
+        """Record a new version of every named (default: every) dataset whose file changed.
+
+        Datasets with rules in `.dslineage/checks.yaml` must pass them unless `no_verify`.
+        """
         from dslineage.ops.commit import commit
 
-        return commit(self, names or [], message, author)
+        return commit(self, names or [], message, author, no_verify=no_verify)
 
     def resolve(self, ref: str) -> dict[str, Any]:
         """The version a reference such as `train@v3` or `train@latest~1` names."""
@@ -217,3 +221,26 @@ class Repo:
         from dslineage.ops.reindex import reindex
 
         return reindex(self)
+
+    # -- data-quality gates (quality/) ------------------------------------------------------
+
+    def check(self, ref: str, *, record: bool = True) -> dict[str, Any]:
+        """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file)."""
+        from dslineage.quality.check import check
+
+        return check(self, ref, record=record)
+
+    def drift(self, a: str, b: str | None = None) -> dict[str, Any]:
+        """Drift statistics of label and numeric columns A → B (B defaults to the working file)."""
+        from dslineage.quality.drift import drift
+
+        return drift(self, a, b)
+
+    def audit(
+        self, ref: str, *, against: str | None = None, on: list[str] | None = None,
+        group: str | None = None, record: bool = True, **options: Any,
+    ) -> dict[str, Any]:
+        """Duplicates with conflicting labels, leakage, annotator agreement, imbalance, subgroups."""
+        from dslineage.quality.audit import audit
+
+        return audit(self, ref, against=against, on=on, group=group, record=record, **options)

@@ -1,0 +1,18 @@
+"""Data-quality gates: rules in `.dslineage/checks.yaml`, `check`, `drift` and `audit`.
+
+Statistics need the `quality` extra (scipy, krippendorff); everything heavy is imported
+inside the functions that use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def fmt(value: Any) -> str:
+    """A measured value or threshold for people: 4 significant digits for floats, '-' for none."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(fmt(v) for v in value) + "]"
+    return "-" if value is None else str(value)

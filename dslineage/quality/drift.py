@@ -1,0 +1,99 @@
+"""`dslineage drift NAME@A [NAME@B]`: how far B's distributions moved from A's.
+
+Label columns: Jensen–Shannon distance and PSI of the class distribution. Numeric
+columns: PSI over ten quantile bins of A (plus a null bin) and the two-sample
+Kolmogorov–Smirnov statistic D. Thresholds come from the dataset's `max_drift` rule,
+else `rules.DRIFT_DEFAULTS`. Counting is SQL (store/quality.py); the formulas are scipy's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from dslineage.config import Dataset
+from dslineage.ops import common
+from dslineage.ops.refs import split
+from dslineage.quality import results, rules, stats
+from dslineage.store import quality as sql
+from dslineage.store import rows
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+BINS = 10
+
+
+def _aligned(a: list[tuple[Any, int]], b: list[tuple[Any, int]]) -> tuple[list[int], list[int]]:
+    ca = {json.dumps(v, default=str): n for v, n in a}
+    cb = {json.dumps(v, default=str): n for v, n in b}
+    keys = sorted(set(ca) | set(cb))
+    return [ca.get(k, 0) for k in keys], [cb.get(k, 0) for k in keys]
+
+
+def numeric_psi(con: Any, rel_a: str, rel_b: str, col: str, bins: int = BINS) -> float | None:
+    """PSI of a numeric column over `bins` quantile bins of A (plus a null/NaN bin)."""
+    edges = sql.quantile_edges(con, rel_a, col, bins)
+    return stats.psi(sql.bin_counts(con, rel_a, col, edges), sql.bin_counts(con, rel_b, col, edges))
+
+
+def measure(
+    con: Any, ds: Dataset, rel_a: str, rel_b: str, types_a: dict[str, str], types_b: dict[str, str],
+    settings: dict[str, Any], *, defaults: bool,
+) -> list[dict[str, Any]]:
+    """Drift entries `{"column", "statistic", "value", "threshold", "drifted"}` for A → B.
+
+    With `defaults`, every label and numeric column is measured (unset thresholds take
+    DRIFT_DEFAULTS); without, only what `settings` (the rule) gives a threshold for.
+    """
+    th = {**rules.DRIFT_DEFAULTS, **settings} if defaults else dict(settings)
+    per_col = settings.get("columns", {})
+    out = []
+
+    def add(col: str, stat: str, value: float | None, limit: float) -> None:
+        out.append({"column": col, "statistic": stat, "value": value, "threshold": limit,
+                    "drifted": value is not None and value > limit})
+
+    for col in [c for c in ds.labels if c in types_a and c in types_b]:
+        if th.get("label_js") is None and th.get("label_psi") is None:
+            break
+        ca, cb = _aligned(sql.value_counts(con, rel_a, col), sql.value_counts(con, rel_b, col))
+        if th.get("label_js") is not None:
+            add(col, "js", stats.js_distance(ca, cb), th["label_js"])
+        if th.get("label_psi") is not None:
+            add(col, "psi", stats.psi(ca, cb), th["label_psi"])
+    skip = set(ds.key) | set(ds.labels)
+    for col in [c for c in types_b if c in types_a and c not in skip]:
+        if not (sql.is_numeric(types_a[col]) and sql.is_numeric(types_b[col])):
+            continue
+        for stat in ("psi", "ks"):
+            limit = per_col.get(col, {}).get(stat, th.get(f"numeric_{stat}"))
+            if limit is None:
+                continue
+            if stat == "psi":
+                add(col, stat, numeric_psi(con, rel_a, rel_b, col), limit)
+            else:
+                add(col, stat, sql.ks_statistic(con, rel_a, rel_b, col)[0], limit)
+    return out
+
+
+def drift(repo: Repo, a: str, b: str | None = None) -> dict[str, Any]:
+    """`dslineage drift NAME@A [NAME@B]`: drift statistics A → B (B: the working file of A's dataset)."""
+    ta = results.target(repo, a, bare="latest")
+    tb = results.target(repo, b, bare="latest") if b else results.target(repo, split(a)[0], bare="working")
+    if b is None and tb.version is not None:
+        tb = results.Target(tb.ds, None, tb.src, tb.md5)  # the working file, even if unchanged
+    r = rules.load(repo.root, repo.datasets()).get(ta.ds.name)
+    settings = r.drift if r else {}
+    con = common.row_connection(repo)
+    try:
+        rel_a, rel_b = sql.relation(con, ta.src, "_a"), sql.relation(con, tb.src, "_b")
+        types_a = {c["name"]: c["type"] for c in rows.schema(con, ta.src)}
+        types_b = {c["name"]: c["type"] for c in rows.schema(con, tb.src)}
+        entries = measure(con, ta.ds, rel_a, rel_b, types_a, types_b, settings, defaults=True)
+        n_a, n_b = (con.execute(f"SELECT count(*) FROM {x}").fetchone()[0] for x in (rel_a, rel_b))
+    finally:
+        con.close()
+    return {"dataset": ta.ds.name, "a": ta.describe(), "b": tb.describe(), "rows": {"a": n_a, "b": n_b},
+            "drifted": any(e["drifted"] for e in entries), "columns": entries,
+            "thresholds": "rules" if settings else "defaults"}

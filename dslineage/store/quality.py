@@ -1,0 +1,269 @@
+"""Row-level SQL for the data-quality gates: null fractions, ranges, duplicates, leakage,
+distributions and ratings, all in DuckDB over the dataset files.
+
+Every function takes relation names made by `relation()` (quoted with `q()`); values are
+bound parameters. Results come back as small Python structures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dslineage.errors import FormatError
+from dslineage.store.rows import Source, plain, q
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+_FLOATING = ("FLOAT", "DOUBLE")
+
+
+def is_numeric(sql_type: str) -> bool:
+    """Whether a DuckDB type is a number (integer, floating point or decimal)."""
+    return sql_type.upper().split("(")[0] in _NUMERIC
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def relation(con: Any, src: Source, name: str) -> str:
+    """Expose a dataset file as relation `name`: a view over parquet, a temp table otherwise.
+
+    DuckDB cannot bind parameters in a view, so the (fixed) read expression gets its values
+    as escaped string literals; CSV and JSON Lines are parsed once into a temp table.
+    """
+    import duckdb
+
+    try:
+        if src.sql.startswith("read_parquet"):
+            parts = src.sql.split("?")
+            assert len(parts) == len(src.params) + 1
+            sql = parts[0] + "".join(_literal(v) + p for v, p in zip(src.params, parts[1:]))
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {q(name)} AS SELECT * FROM {sql}")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT * FROM {src.sql}",
+                        list(src.params))
+        con.execute(f"SELECT 1 FROM {q(name)} LIMIT 0")
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0][:300]
+        raise FormatError(f"cannot read {src.label}: {first} — check the file, or its --format") from None
+    return q(name)
+
+
+def _missing(col: str, sql_type: str) -> str:
+    test = f"{q(col)} IS NULL"
+    if sql_type.upper() in _FLOATING:
+        test += f" OR isnan({q(col)})"
+    return test
+
+
+def column_stats(
+    con: Any, rel: str, types: dict[str, str], nulls: list[str], ranges: dict[str, tuple[Any, Any]]
+) -> dict[str, Any]:
+    """One scan: row count, null (and NaN) counts, and per ranged column min, max and rows outside."""
+    exprs, params = ["count(*)"], []
+    for col in nulls:
+        exprs.append(f"count(*) FILTER (WHERE {_missing(col, types[col])})")
+    for col, (lo, hi) in ranges.items():
+        outside = []
+        if lo is not None:
+            outside.append(f"{q(col)} < ?")
+            params.append(lo)
+        if hi is not None:
+            outside.append(f"{q(col)} > ?")
+            params.append(hi)
+        nan = f" OR isnan({q(col)})" if types[col].upper() in _FLOATING else ""
+        exprs += [f"min({q(col)})", f"max({q(col)})",
+                  f"count(*) FILTER (WHERE {' OR '.join(outside) or 'false'}{nan})"]
+    row = con.execute(f"SELECT {', '.join(exprs)} FROM {rel}", params).fetchone()
+    out: dict[str, Any] = {"rows": row[0], "nulls": {}, "ranges": {}}
+    i = 1
+    for col in nulls:
+        out["nulls"][col] = row[i]
+        i += 1
+    for col in ranges:
+        out["ranges"][col] = {"min": plain(row[i]), "max": plain(row[i + 1]), "outside": row[i + 2]}
+        i += 3
+    return out
+
+
+def value_counts(con: Any, rel: str, col: str) -> list[tuple[Any, int]]:
+    """(value, rows) per distinct value of a column (nulls included), most frequent first."""
+    return [(plain(v), n) for v, n in con.execute(
+        f"SELECT {q(col)}, count(*) FROM {rel} GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST"
+    ).fetchall()]
+
+
+def duplicated(con: Any, rel: str, cols: list[str], limit: int = 5) -> tuple[int, list[list[Any]]]:
+    """How many value combinations of `cols` occur more than once, and a few of them."""
+    keys = ", ".join(q(c) for c in cols)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _dup AS SELECT {keys}, count(*) AS n FROM {rel} "
+        "GROUP BY ALL HAVING count(*) > 1"
+    )
+    total = con.execute("SELECT count(*) FROM _dup").fetchone()[0]
+    few = con.execute(f"SELECT * FROM _dup ORDER BY n DESC LIMIT {int(limit)}").fetchall()
+    return total, [[plain(v) for v in r] for r in few]
+
+
+def quantile_edges(con: Any, rel: str, col: str, bins: int) -> list[float]:
+    """Distinct interior cut points at the 1/bins .. (bins-1)/bins quantiles of a numeric column."""
+    qs = [i / bins for i in range(1, bins)]
+    row = con.execute(
+        f"SELECT quantile_cont({q(col)}::DOUBLE, ?::DOUBLE[]) FROM {rel} "
+        f"WHERE {q(col)} IS NOT NULL AND NOT isnan({q(col)}::DOUBLE)", [qs]
+    ).fetchone()
+    return sorted(set(row[0])) if row and row[0] else []
+
+
+def bin_counts(con: Any, rel: str, col: str, edges: list[float]) -> list[int]:
+    """Rows per bin (x <= e1, e1 < x <= e2, ..., x > e_last), then a last bin for null/NaN."""
+    x = f"{q(col)}::DOUBLE"
+    bin_expr = " + ".join(f"({x} > ?)::INTEGER" for _ in edges) or "0"
+    counts = dict(con.execute(
+        f"SELECT CASE WHEN {x} IS NULL OR isnan({x}) THEN -1 ELSE {bin_expr} END AS b, count(*) "
+        f"FROM {rel} GROUP BY 1", list(edges)
+    ).fetchall())
+    return [counts.get(i, 0) for i in range(len(edges) + 1)] + [counts.get(-1, 0)]
+
+
+def ks_statistic(con: Any, rel_a: str, rel_b: str, col: str) -> tuple[float | None, int, int]:
+    """Two-sample Kolmogorov–Smirnov D (largest gap between the two empirical CDFs), n_a, n_b."""
+    x = f"{q(col)}::DOUBLE"
+    keep = f"WHERE {x} IS NOT NULL AND NOT isnan({x})"
+    row = con.execute(
+        f"""WITH v AS (SELECT {x} AS x, 1 AS a, 0 AS b FROM {rel_a} {keep}
+                       UNION ALL SELECT {x}, 0, 1 FROM {rel_b} {keep}),
+            c AS (SELECT x, sum(a) AS na, sum(b) AS nb FROM v GROUP BY x),
+            t AS (SELECT sum(na) AS ta, sum(nb) AS tb FROM c),
+            w AS (SELECT sum(na) OVER (ORDER BY x) AS ca, sum(nb) OVER (ORDER BY x) AS cb FROM c)
+            SELECT max(abs(ca / t.ta - cb / t.tb)), any_value(t.ta), any_value(t.tb) FROM w, t"""
+    ).fetchone()
+    if not row or not row[1] or not row[2]:
+        return None, int(row[1] or 0) if row else 0, int(row[2] or 0) if row else 0
+    return float(row[0]), int(row[1]), int(row[2])
+
+
+def conflicting_duplicates(
+    con: Any, rel: str, on: list[str], labels: list[str], keys: list[str], limit: int = 10
+) -> dict[str, Any]:
+    """Groups of rows identical on `on` but with more than one distinct label (tuple)."""
+    feats = ", ".join(q(c) for c in on)
+    lab = q(labels[0]) if len(labels) == 1 else "row(" + ", ".join(q(c) for c in labels) + ")"
+    key = q(keys[0]) if len(keys) == 1 else "row(" + ", ".join(q(c) for c in keys) + ")"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _conf AS SELECT {feats}, count(*) AS n, "
+        f"count(DISTINCT {lab}) AS labels FROM {rel} GROUP BY ALL HAVING count(*) > 1"
+    )
+    dup_groups, dup_rows, groups, rows = con.execute(
+        "SELECT count(*), COALESCE(sum(n), 0), count(*) FILTER (WHERE labels > 1), "
+        "COALESCE(sum(n) FILTER (WHERE labels > 1), 0) FROM _conf"
+    ).fetchone()
+    on_match = " AND ".join(f"r.{q(c)} IS NOT DISTINCT FROM g.{q(c)}" for c in on)
+    sample = con.execute(
+        f"""SELECT g.n, list({key} ORDER BY {key})[1:20], histogram({lab})
+            FROM (SELECT * FROM _conf WHERE labels > 1 ORDER BY n DESC LIMIT {int(limit)}) g
+            JOIN {rel} r ON {on_match} GROUP BY ALL ORDER BY g.n DESC"""
+    ).fetchall()
+    examples = [{"rows": n, "keys": [plain(k) for k in ks],
+                 "labels": {str(plain(k)): v for k, v in hist.items()}} for n, ks, hist in sample]
+    return {"groups": groups, "rows": int(rows), "duplicate_groups": dup_groups,
+            "duplicate_rows": int(dup_rows), "examples": examples}
+
+
+def overlap(con: Any, rel_a: str, rel_b: str, cols: list[str], limit: int = 10) -> tuple[int, list[Any]]:
+    """Rows of A whose values on `cols` appear in B (nulls match nulls), and a few of them."""
+    sel = ", ".join(q(c) for c in cols)
+    on = " AND ".join(f"a.{q(c)} IS NOT DISTINCT FROM b.{q(c)}" for c in cols)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _leak AS SELECT {', '.join('a.' + q(c) for c in cols)} "
+        f"FROM {rel_a} a SEMI JOIN (SELECT DISTINCT {sel} FROM {rel_b}) b ON {on}"
+    )
+    n = con.execute("SELECT count(*) FROM _leak").fetchone()[0]
+    few = con.execute(f"SELECT * FROM _leak LIMIT {int(limit)}").fetchall()
+    return n, [[plain(v) for v in r] for r in few]
+
+
+def crosstab(con: Any, rel: str, group: str, label: str) -> list[tuple[Any, Any, int]]:
+    """(group value, label, rows) for every combination present."""
+    return [(plain(g), plain(lab), n) for g, lab, n in con.execute(
+        f"SELECT {q(group)}, {q(label)}, count(*) FROM {rel} GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()]
+
+
+def load_ratings(con: Any, table: Any) -> None:
+    """Keep a long (item, annotator, label) Arrow table as `_ratings`: one rating per item and
+    annotator, the last one in table order winning."""
+    import pyarrow as pa
+
+    table = table.append_column("ord_", pa.array(range(table.num_rows), pa.int64()))
+    con.register("_ratings_in", table)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _ratings AS SELECT item::VARCHAR AS item, "
+            "annotator::VARCHAR AS annotator, arg_max(label::VARCHAR, ord_) AS label FROM _ratings_in "
+            "WHERE item IS NOT NULL AND annotator IS NOT NULL AND label IS NOT NULL GROUP BY 1, 2"
+        )
+    finally:
+        con.unregister("_ratings_in")
+
+
+def rating_counts(con: Any) -> tuple[list[str], list[tuple[str, str, int]]]:
+    """Labels seen, and (item, label, ratings) for items rated by at least two annotators."""
+    labels = [r[0] for r in con.execute("SELECT DISTINCT label FROM _ratings ORDER BY 1").fetchall()]
+    cells = con.execute(
+        "SELECT item, label, count(*) FROM _ratings WHERE item IN "
+        "(SELECT item FROM _ratings GROUP BY 1 HAVING count(*) > 1) GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    return labels, cells
+
+
+def annotator_counts(con: Any) -> list[tuple[str, int]]:
+    """(annotator, items rated), busiest first."""
+    return con.execute(
+        "SELECT annotator, count(*) FROM _ratings GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall()
+
+
+def rating_pairs(con: Any) -> list[tuple[str, str, str, str, int]]:
+    """(annotator 1, annotator 2, label 1, label 2, items) over items both rated."""
+    return con.execute(
+        "SELECT x.annotator, y.annotator, x.label, y.label, count(*) FROM _ratings x "
+        "JOIN _ratings y ON x.item = y.item AND x.annotator < y.annotator GROUP BY ALL ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+
+
+def disagreements(con: Any, limit: int) -> tuple[int, list[tuple[str, dict[str, int]]]]:
+    """Items whose annotators gave more than one label: how many, and the first few with votes."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _dis AS SELECT item, histogram(label) AS votes FROM _ratings "
+        "GROUP BY 1 HAVING count(DISTINCT label) > 1"
+    )
+    n = con.execute("SELECT count(*) FROM _dis").fetchone()[0]
+    few = con.execute(f"SELECT item, votes FROM _dis ORDER BY item LIMIT {int(limit)}").fetchall()
+    return n, [(item, dict(votes)) for item, votes in few]
+
+
+def batch_ratings(con: Any, batches: list[tuple[str, str]], n_keys: int) -> Any:
+    """Ratings (item, annotator, label) from relabel batches' edits files, oldest batch first.
+
+    `batches` lists (edits file, batch author) in time order; a row's own `annotator` wins
+    over the batch author. The item is the key as text (a list for composite keys).
+    """
+    import pyarrow as pa
+
+    con.register("_rb", pa.table({"file": [f for f, _ in batches], "author": [a for _, a in batches],
+                                  "ord": list(range(len(batches)))}))
+    keys = ", ".join(f"k{i}" for i in range(n_keys))
+    item = "k0::VARCHAR" if n_keys == 1 else f"list_value({keys})::VARCHAR"
+    try:
+        return con.execute(
+            f"SELECT {item} AS item, COALESCE(e.annotator::VARCHAR, b.author) AS annotator, "
+            "e.new::VARCHAR AS label FROM read_parquet(?, filename = true, union_by_name = true) e "
+            "JOIN _rb b ON e.filename = b.file ORDER BY b.ord",
+            [[f for f, _ in batches]],
+        ).fetch_arrow_table()
+    finally:
+        con.unregister("_rb")
