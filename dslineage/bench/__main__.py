@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
     p = Params.load(Path(args.params), sizes=sizes, runs=args.runs, out=args.out)
-    layout = Layout(Path(p.out))
+    layout = Layout(Path(p.out).resolve())
     start = time.perf_counter()
     module = importlib.import_module(f"dslineage.bench.{args.stage}")
     if args.stage == "report":
