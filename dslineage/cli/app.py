@@ -18,6 +18,7 @@ from dslineage.errors import DslineageError
 COMMAND_MODULES = [
     "init", "track", "commit", "log", "diff", "history", "checkout", "status", "tag",
     "reindex", "demo",
+    "check", "drift", "audit",
 ]
 
 

@@ -17,13 +17,20 @@ def commit(
     author: Annotated[
         Optional[str], typer.Option("--author", help="Who made the change (default: git identity).")
     ] = None,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Commit even if the checks in .dslineage/checks.yaml fail "
+                           "(recorded with the version).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Record a new version of each dataset whose file changed (DVC stores the bytes).
 
+    Datasets with rules in .dslineage/checks.yaml are checked first; a failing version is
+    refused unless --no-verify.
+
     Example: dslineage commit train -m "fix 120 cat/dog labels"
     """
-    versions = repo().commit(names or [], message, author)
+    versions = repo().commit(names or [], message, author, no_verify=no_verify)
     if json_out:
         emit_json(versions)
         return
@@ -43,3 +50,11 @@ def show_commit(versions: list) -> None:  # type: ignore[type-arg]
             f"({v.get('relabeled') or 0} relabeled)",
             markup=False,
         )
+        checks = v.get("checks")
+        if checks:
+            failed = [r for r in checks["results"] if not r["passed"]]
+            if not failed:
+                note(f"  checks: all {len(checks['results'])} passed")
+            else:
+                note(f"  checks: {len(failed)} of {len(checks['results'])} FAILED, committed anyway (--no-verify); "
+                     f"see `dslineage show {v['dataset']}@v{v['seq']}`")

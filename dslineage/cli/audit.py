@@ -1,0 +1,97 @@
+"""`dslineage audit NAME[@REF] [--against OTHER@REF] [--on COLS] [--group COL]`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, table
+from dslineage.cli.app import app
+from dslineage.cli.check import NoRecordOpt, target_name
+
+
+@app.command()
+def audit(
+    ref: Annotated[str, typer.Argument(help="NAME (the working file) or NAME@REF (a version).")],
+    against: Annotated[
+        Optional[str], typer.Option("--against", help="Look for leakage into OTHER@REF (e.g. test@latest).")
+    ] = None,
+    on: Annotated[
+        Optional[list[str]],
+        typer.Option("--on", help="Feature columns for duplicates/leakage (comma-separated or repeated; "
+                     "default: every non-key, non-label column)."),
+    ] = None,
+    group: Annotated[Optional[str], typer.Option("--group", help="Compare label shares across this column.")] = None,
+    min_group_rows: Annotated[
+        int, typer.Option("--min-group-rows", min=1, help="Leave smaller subgroups out of the gap.")
+    ] = 10,
+    examples: Annotated[int, typer.Option("--examples", min=0, max=1000, help="Examples to list per finding.")] = 10,
+    no_record: NoRecordOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Audit a version: conflicting duplicates, leakage, annotator agreement, imbalance, subgroups.
+
+    Example: dslineage audit train@latest --against test@latest --group source
+    """
+    cols = [c for item in on or [] for c in item.split(",") if c] or None
+    result = repo().audit(ref, against=against, on=cols, group=group, record=not no_record,
+                          min_group_rows=min_group_rows, examples=examples)
+    if json_out:
+        emit_json(result)
+        return
+    show_audit(result)
+
+
+def show_audit(r: dict[str, Any]) -> None:
+    """Render an audit, one short section per finding."""
+    from dslineage.quality import fmt
+
+    out.print(f"[bold]audit of {target_name(r)}[/bold]")
+    cd = r["conflicting_duplicates"]
+    out.print(f"conflicting duplicates on ({', '.join(cd['on']) or 'no feature columns'}): "
+              f"{cd['groups']} groups, {cd['rows']} rows"
+              + (f"  (all duplicates: {cd['duplicate_groups']} groups, {cd['duplicate_rows']} rows)"
+                 if "duplicate_groups" in cd else ""), markup=False)
+    if cd.get("examples"):
+        t = table("rows", "keys", "labels")
+        for e in cd["examples"]:
+            t.add_row(e["rows"], ", ".join(map(str, e["keys"])), ", ".join(f"{k} ×{v}" for k, v in e["labels"].items()))
+        out.print(t)
+    lk = r["leakage"]
+    if lk is not None:
+        other = lk["against"]
+        name = f"{other['dataset']}@v{other['seq']}" if other["seq"] else other["dataset"]
+        out.print(f"leakage into {name}: by key {fmt(lk['by_key'])} rows, by content on "
+                  f"({', '.join(lk['on']) or '-'}) {fmt(lk['by_content'])} rows", markup=False)
+    ag = r["agreement"]
+    if ag is None:
+        out.print("annotator agreement: no row was labeled by two annotators in the relabel history", markup=False)
+    else:
+        out.print(f"annotator agreement: {ag['items']} items with several ratings, Krippendorff's alpha "
+                  f"{fmt(ag['krippendorff_alpha'])}, mean pairwise kappa {fmt(ag['mean_pairwise_kappa'])}, "
+                  f"{ag['disagreements']['items']} items disputed", markup=False)
+        t = table("annotator", "items")
+        for a in ag["annotators"][:20]:
+            t.add_row(a["annotator"], a["items"])
+        out.print(t)
+        if ag["pairwise_kappa"]:
+            t = table("annotator A", "annotator B", "shared items", "agreement", "Cohen's kappa")
+            for p in ag["pairwise_kappa"][:20]:
+                t.add_row(p["a"], p["b"], p["items"], fmt(p["agreement"]), fmt(p["kappa"]))
+            out.print(t)
+    im = r["imbalance"]
+    if im is not None:
+        shares = ", ".join(f"{k} {v:.1%}" for k, v in sorted(im["shares"].items(), key=lambda kv: -kv[1])[:12])
+        out.print(f"imbalance ({im['column']}): ratio {fmt(im['ratio'])}; {shares}", markup=False)
+    sg = r["subgroups"]
+    if sg is not None:
+        if sg["max_gap"] is None:
+            out.print(f"subgroups by {sg['column']}: fewer than two groups with {sg['min_group_rows']}+ rows",
+                      markup=False)
+        else:
+            out.print(f"subgroups by {sg['column']}: largest gap {sg['max_gap']:.1%} in class {sg['class']!r} "
+                      f"({sg['highest']} vs {sg['lowest']}); chi-square p {fmt(sg['chi2_p'])}, "
+                      f"Cramér's V {fmt(sg['cramers_v'])}", markup=False)
+    if r.get("stored") is True:
+        note(f"results stored with {target_name(r)}")

@@ -1,0 +1,57 @@
+"""`dslineage check NAME[@REF]`: run the data-quality rules; exit 1 when one fails."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, table
+from dslineage.cli.app import app
+
+NoRecordOpt = Annotated[
+    bool, typer.Option("--no-record", help="Do not store the results with the version (no git commit).")
+]
+
+
+@app.command()
+def check(
+    ref: Annotated[str, typer.Argument(help="NAME (the working file) or NAME@REF (a version).")],
+    no_record: NoRecordOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run the rules in .dslineage/checks.yaml; exit 1 when any fails (for CI).
+
+    Results of a committed version are stored with it (see `dslineage show`).
+
+    Example: dslineage check train            (the working file, before commit)
+    Example: dslineage check train@latest --json
+    """
+    result = repo().check(ref, record=not no_record)
+    if json_out:
+        emit_json(result)
+    else:
+        show_check(result)
+    if not result["passed"]:
+        raise typer.Exit(1)
+
+
+def target_name(r: dict[str, Any]) -> str:
+    """`train@v3` or `train (working file)`."""
+    return f"{r['dataset']} (working file)" if r.get("workdir") else f"{r['dataset']}@v{r['seq']}"
+
+
+def show_check(r: dict[str, Any]) -> None:
+    """Render check results as a table of passed/failed rules."""
+    from dslineage.quality import fmt
+
+    failed = sum(not x["passed"] for x in r["results"])
+    title = f"{target_name(r)}: {len(r['results']) - failed} passed, {failed} failed"
+    t = table("rule", "column", "value", "threshold", "result", "detail", title=title)
+    for x in r["results"]:
+        rule = f"{x['rule']} ({x['statistic']})" if x.get("statistic") else x["rule"]
+        t.add_row(rule, x.get("column") or "", fmt(x["value"]), fmt(x["threshold"]),
+                  "passed" if x["passed"] else "FAILED", x.get("detail", ""))
+    out.print(t)
+    if r.get("stored") is True:
+        note(f"results stored with {target_name(r)}")

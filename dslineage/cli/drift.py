@@ -1,0 +1,50 @@
+"""`dslineage drift NAME@A [NAME@B]`: distribution shift; exit 1 when a threshold is crossed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, out, repo, table
+from dslineage.cli.app import app
+
+
+@app.command()
+def drift(
+    a: Annotated[str, typer.Argument(help="NAME@REF of the reference side.")],
+    b: Annotated[Optional[str], typer.Argument(help="NAME@REF to compare (default: the working file).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Label-distribution shift (Jensen–Shannon, PSI) and numeric drift (PSI, KS); exit 1 on alert.
+
+    Thresholds come from the dataset's `max_drift` rule in .dslineage/checks.yaml, else
+    defaults (label JS 0.1, label PSI 0.2, numeric PSI 0.2, numeric KS 0.1).
+
+    Example: dslineage drift train@v1 train@latest
+    """
+    result = repo().drift(a, b)
+    if json_out:
+        emit_json(result)
+    else:
+        show_drift(result)
+    if result["drifted"]:
+        raise typer.Exit(1)
+
+
+def _side(d: dict[str, Any]) -> str:
+    return f"{d['dataset']} (working file)" if d["workdir"] else f"{d['dataset']}@v{d['seq']}"
+
+
+def show_drift(r: dict[str, Any]) -> None:
+    """Render drift statistics, one row per column and statistic."""
+    from dslineage.quality import fmt
+
+    n = sum(e["drifted"] for e in r["columns"])
+    title = (f"{_side(r['a'])} ({r['rows']['a']} rows) → {_side(r['b'])} ({r['rows']['b']} rows): "
+             f"{n} of {len(r['columns'])} over threshold ({r['thresholds']})")
+    t = table("column", "statistic", "value", "threshold", "result", title=title)
+    for e in r["columns"]:
+        t.add_row(e["column"], e["statistic"], fmt(e["value"]), fmt(e["threshold"]),
+                  "DRIFTED" if e["drifted"] else "ok")
+    out.print(t)
