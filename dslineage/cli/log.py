@@ -74,9 +74,43 @@ def show_version(v: dict[str, Any]) -> None:
         for col in v["schema"]:
             t.add_row(col["name"], col["type"])
         out.print(t)
+    if v.get("quality"):
+        show_quality(v["quality"])
     for col, dist in (v["class_distribution"] or {}).items():
         total = sum(d["count"] for d in dist) or 1
         t = table(col, "rows", "share", title=f"class distribution ({col})")
         for d in dist:
             t.add_row(str(d["label"]), str(d["count"]), f"{d['count'] / total:.1%}")
         out.print(t)
+
+
+def show_quality(q: dict[str, Any]) -> None:
+    """Render the stored check and audit results of a version (quality gates)."""
+    from dslineage.quality import fmt
+
+    checks = q.get("checks")
+    if checks:
+        failed = [r for r in checks["results"] if not r["passed"]]
+        when_ = "at commit" if checks.get("at_commit") else f"checked {when(checks.get('timestamp'))}"
+        verdict = "passed" if not failed else f"FAILED {len(failed)} of {len(checks['results'])}"
+        flag = " — committed with --no-verify" if q.get("no_verify") and failed else ""
+        out.print(f"  {'checks':<11}{verdict} ({when_}){flag}", markup=False)
+        if failed:
+            t = table("rule", "column", "value", "threshold", title="failed checks")
+            for r in failed:
+                rule = f"{r['rule']} ({r['statistic']})" if r.get("statistic") else r["rule"]
+                t.add_row(rule, r.get("column") or "", fmt(r["value"]), fmt(r["threshold"]))
+            out.print(t)
+    audit = q.get("audit")
+    if audit:
+        cd, im = audit["conflicting_duplicates"], audit.get("imbalance") or {}
+        leak = audit.get("leakage")
+        parts = [f"{cd['groups']} conflicting duplicate groups ({cd['rows']} rows)",
+                 f"imbalance ratio {fmt(im.get('ratio'))}"]
+        if leak:
+            parts.append(f"leakage by key {fmt(leak['by_key'])}, by content {fmt(leak['by_content'])}")
+        if audit.get("agreement"):
+            parts.append(f"Krippendorff's alpha {fmt(audit['agreement']['krippendorff_alpha'])}")
+        if audit.get("subgroups"):
+            parts.append(f"largest subgroup gap {fmt(audit['subgroups']['max_gap'])}")
+        out.print(f"  {'audit':<11}{when(audit.get('timestamp'))}: " + "; ".join(parts), markup=False)

@@ -45,4 +45,7 @@ def show(repo: Repo, ref: str) -> dict[str, Any]:
     dist = json.loads(v["label_distribution"]) if v.get("label_distribution") else None
     out["class_distribution"] = dist
     out["tags"] = repo.index.tags_of(v["id"])
+    from dslineage.quality.results import for_version
+
+    out["quality"] = for_version(repo, ds.name, v["id"])
     return out
