@@ -1,9 +1,10 @@
 """`dslineage commit`: snapshot changed datasets through DVC and record their versions.
 
-Write order (each step is safe to lose to a crash): 1. compute the row-level changes
-and write the change set under a temporary name; 2. `dvc add` (cache object + `.dvc`
-file); 3. write the journal record; 4. one git commit of the `.dvc` file, DVC's
-`.gitignore`, the journal record and its change set; 5. sync the index.
+Write order, inside one transaction (`dslineage.txn`): 1. the intent file; 2. compute the
+row-level changes and write the change set; 3. `dvc add` (cache object + `.dvc` file,
+their previous bytes recorded first); 4. the journal record; 5. one git commit of the
+`.dvc` file, DVC's `.gitignore`, the journal record and its change set — the commit
+point; 6. sync the index. A crash before 5 is rolled back by the next command.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, journal
+from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError, PathError, UsageError
 from dslineage.ops import common
@@ -20,6 +21,10 @@ from dslineage.store import rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
+
+# the fault steps of recording versions; operations that record versions inside their own
+# transaction (relabel, revert, ...) declare these after their own steps
+SNAPSHOT_STEPS = txn.declare("commit", "after-changes", "after-dvc-add", "after-journal")
 
 
 def build_record(
@@ -60,6 +65,7 @@ def build_record(
         name = journal.changes_name(vid)
         change_file = journal.folder(repo.root) / name
         change_file.parent.mkdir(parents=True, exist_ok=True)
+        txn.will_create(repo.root, change_file)
         rows.write_changes(con, change_file, p)
         changes = {
             "known": True,
@@ -127,6 +133,19 @@ def record_versions(
     items: list[tuple[Dataset, str, Path | None]],
     message: str,
     author: str | None,
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest,
+    as one transaction (joining the caller's, if it opened one); see `_record_versions`."""
+    with txn.begin(repo.root, repo.git, "commit"):
+        return _record_versions(repo, items, message, author, **options)
+
+
+def _record_versions(
+    repo: Repo,
+    items: list[tuple[Dataset, str, Path | None]],
+    message: str,
+    author: str | None,
     *,
     extra: dict[str, dict[str, Any]] | None = None,
     extra_paths: list[str] | None = None,
@@ -180,65 +199,43 @@ def _write(
     dvc_add: bool = True,
     on_records: Callable[[list[dict[str, Any]]], list[Path]] | None = None,
 ) -> list[dict[str, Any]]:
+    t = txn.current(repo.root)
+    assert t is not None, "record_versions opens the transaction"
+    t.step("after-changes")
     paths: list[str] = list(extra_paths)
-    written: list[Path] = []
-    saved: dict[Path, bytes | None] = {}  # files DVC rewrites, restored if the commit fails
-    try:
-        for ds, record, change_file in pending:
-            if dvc_add:
-                for rel in (dvcio.dvcfile_for(ds.path), (Path(ds.path).parent / ".gitignore").as_posix()):
-                    f = repo.root / rel
-                    saved.setdefault(f, f.read_bytes() if f.exists() else None)
-                out = dvcio.add(repo.root, ds.path)
-                if out.md5 != record["md5"]:
-                    raise DslineageError(
-                        f"{ds.path} changed while it was being committed: run the commit again"
-                    )
-                paths.append(dvcio.dvcfile_for(ds.path))
-            jfile = journal.write(repo.root, record)
-            written.append(jfile)
-            paths.append(jfile.relative_to(repo.root).as_posix())
-            if change_file is not None:
-                paths.append(change_file.relative_to(repo.root).as_posix())
-            ignore = Path(ds.path).parent / ".gitignore"
-            if (repo.root / ignore).exists():
-                paths.append(ignore.as_posix())
-            reg = config.dataset_file(repo.root, ds.name).relative_to(repo.root).as_posix()
-            paths.append(reg)
-        if on_records is not None:
-            more = on_records([rec for _, rec, _ in pending])
-            written += more
-            paths += [f.relative_to(repo.root).as_posix() for f in more]
-        lines = [message, ""] + [
-            f"dslineage-version: {ds.name}@v{rec['seq']} {rec['id']}" for ds, rec, _ in pending
-        ]
-        repo.git.commit_paths(sorted(set(paths)), "\n".join(lines))
-    except BaseException:
-        for jfile in written:
-            jfile.unlink(missing_ok=True)
-        for _, _, change_file in pending:
-            if change_file is not None:
-                change_file.unlink(missing_ok=True)
-        for f, content in saved.items():
-            if content is None:
-                f.unlink(missing_ok=True)
-            else:
-                config.atomic_write_bytes(f, content)
-        raise
+    for ds, record, change_file in pending:
+        if dvc_add:
+            t.backup(dvcio.dvcfile_for(ds.path), (Path(ds.path).parent / ".gitignore").as_posix())
+            out = dvcio.add(repo.root, ds.path)
+            if out.md5 != record["md5"]:
+                raise DslineageError(
+                    f"{ds.path} changed while it was being committed: run the commit again"
+                )
+            t.step("after-dvc-add")
+            paths.append(dvcio.dvcfile_for(ds.path))
+        jfile = journal.write(repo.root, record)
+        t.step("after-journal")
+        paths.append(jfile.relative_to(repo.root).as_posix())
+        if change_file is not None:
+            paths.append(change_file.relative_to(repo.root).as_posix())
+        ignore = Path(ds.path).parent / ".gitignore"
+        if (repo.root / ignore).exists():
+            paths.append(ignore.as_posix())
+        reg = config.dataset_file(repo.root, ds.name).relative_to(repo.root).as_posix()
+        paths.append(reg)
+    if on_records is not None:
+        more = on_records([rec for _, rec, _ in pending])
+        paths += [f.relative_to(repo.root).as_posix() for f in more]
+    lines = [message, ""] + [
+        f"dslineage-version: {ds.name}@v{rec['seq']} {rec['id']}" for ds, rec, _ in pending
+    ]
+    t.commit(sorted(set(paths)), "\n".join(lines))
     repo.index.sync(force=True)
     return [repo.index.version(rec["id"]) or rec for _, rec, _ in pending]
 
 
-def commit(
-    repo: Repo, names: list[str], message: str, author: str | None, *, no_verify: bool = False
-) -> list[dict[str, Any]]:
-    """`dslineage commit [NAME ...] -m MSG`: new versions of the datasets that changed.
-
-    Datasets with rules in `.dslineage/checks.yaml` are checked first: a failing version is
-    refused unless `no_verify`; the results (and the flag) go into the version record.
-    """
-    from dslineage.quality.check import gate
-
+def commit(repo: Repo, names: list[str], message: str, author: str | None) -> list[dict[str, Any]]:
+    """`dslineage commit [NAME ...] -m MSG`: new versions of the datasets that changed."""
     all_ds = repo.datasets()
     if names:
         datasets = [repo.dataset(n) for n in names]
@@ -246,8 +243,4 @@ def commit(
         datasets = list(all_ds.values())
         if not datasets:
             raise UsageError("no datasets are tracked yet: register one with `dslineage track`")
-    if not message.strip():
-        raise UsageError("a commit message is required: pass -m MESSAGE")
-    extra = gate(repo, datasets, no_verify=no_verify)
-    versions = snapshot(repo, datasets, message, author, extra=extra)
-    return [{**v, **extra.get(v["dataset"], {})} for v in versions]
+    return snapshot(repo, datasets, message, author)
