@@ -222,6 +222,12 @@ class Repo:
 
         return reindex(self)
 
+    def fsck(self, *, deep: bool = False, repair: bool = False) -> dict[str, Any]:
+        """Check git, `.dvc` files, the DVC cache, the journal and the index against each other."""
+        from dslineage.ops.fsck import fsck
+
+        return fsck(self, deep=deep, repair=repair)
+
     # -- data-quality gates (quality/) ------------------------------------------------------
 
     def check(self, ref: str, *, record: bool = True) -> dict[str, Any]:

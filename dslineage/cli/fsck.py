@@ -1,0 +1,52 @@
+"""`dslineage fsck [--deep] [--repair]`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo
+from dslineage.cli.app import app
+
+
+@app.command()
+def fsck(
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also re-hash every DVC cache object and run `git fsck`.")
+    ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Finish or roll back an interrupted command, delete leftovers, rebuild the index.",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check git, .dvc files, the DVC cache, the journal and the index against each other.
+
+    Exits 1 when errors remain. Example: dslineage fsck --deep --repair
+    """
+    result = repo().fsck(deep=deep, repair=repair)
+    if json_out:
+        emit_json(result)
+    else:
+        show_fsck(result)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+def show_fsck(result: dict[str, Any]) -> None:
+    """Render the repairs, then each remaining problem with its fix, then a summary (stderr)."""
+    for r in result["repaired"]:
+        out.print(f"repaired  [{r['check']}] {r['message']}", markup=False)
+    for p in result["problems"]:
+        out.print(f"{p['severity']:<8}  [{p['check']}] {p['message']}", markup=False)
+        out.print(f"          fix: {p['fix']}", markup=False)
+    checked = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result["checked"].items())
+    note(
+        f"fsck: {result['errors']} error(s), {result['warnings']} warning(s)"
+        + (f", {len(result['repaired'])} repair(s)" if result["repaired"] else "")
+        + f" — checked {checked}"
+    )

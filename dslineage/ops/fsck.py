@@ -1,0 +1,429 @@
+"""`dslineage fsck [--deep] [--repair]`: check git, `.dvc` files, the DVC cache, the journal
+and the index against each other; report each problem with its fix.
+
+`--repair` completes or rolls back an interrupted operation, deletes leftovers of
+interrupted writes (uncommitted version records, orphan change sets, temporary files) and
+rebuilds the index; then it checks again. Problems that need a person (a missing cache
+object, an edited journal record) stay listed, and the command exits 1.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dslineage import config, dvcio, journal, txn
+from dslineage.errors import DslineageError
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+_HEX32 = set("0123456789abcdef")
+
+
+@dataclass
+class Problem:
+    """One inconsistency: where, what, and how to fix it (`repair` does it, when it can)."""
+
+    check: str
+    severity: str  # "error" | "warning"
+    message: str
+    fix: str
+    path: str | None = None
+    repair: Callable[[], None] | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem as plain data."""
+        return {
+            "check": self.check,
+            "severity": self.severity,
+            "path": self.path,
+            "message": self.message,
+            "fix": self.fix,
+            "repairable": self.repair is not None,
+        }
+
+
+class _Checker:
+    """Runs every check once and collects the problems."""
+
+    def __init__(self, repo: Repo, deep: bool) -> None:
+        self.repo = repo
+        self.root = repo.root
+        self.deep = deep
+        self.problems: list[Problem] = []
+        self.checked: dict[str, int] = {}
+        self.records: dict[str, dict[str, Any]] = {}  # journal file name -> record
+        self.datasets: dict[str, config.Dataset] = {}
+
+    def add(self, check: str, severity: str, message: str, fix: str, path: str | None = None,
+            repair: Callable[[], None] | None = None) -> None:
+        self.problems.append(Problem(check, severity, message, fix, path, repair))
+
+    def run(self) -> None:
+        self.check_txn()
+        self.check_git()
+        self.check_registrations()
+        self.check_journal()
+        self.check_dvc()
+        self.check_leftovers()
+        self.check_index()
+
+    # -- interrupted operations -----------------------------------------------------------
+
+    def check_txn(self) -> None:
+        root, git = self.root, self.repo.git
+        try:
+            state = txn.pending(root)
+        except DslineageError as exc:
+            self.add("txn", "error", str(exc), f"inspect and delete {txn.INTENT}", txn.INTENT)
+            return
+        if state is not None:
+            done = txn.is_committed(git, state)
+            self.add(
+                "txn", "error",
+                f"an interrupted `{state.get('op')}` (started {state.get('started')}, pid "
+                f"{state.get('pid')}) is pending; its git commit was {'' if done else 'not '}made",
+                f"run `dslineage fsck --repair` to {'complete it' if done else 'roll it back'}",
+                txn.INTENT, repair=lambda: self._recover(),
+            )
+        folder = root / txn.TXN_DIR
+        if folder.is_dir():
+            for entry in sorted(folder.iterdir()):
+                if entry.is_dir() and (state is None or entry.name != state.get("id")):
+                    rel = entry.relative_to(root).as_posix()
+                    self.add(
+                        "txn", "warning", f"{rel} holds backups of a finished operation",
+                        "delete it (`dslineage fsck --repair` does)", rel,
+                        repair=lambda e=entry: shutil.rmtree(e, ignore_errors=True),
+                    )
+
+    def _recover(self) -> None:
+        txn.recover(self.root, self.repo.git)
+
+    # -- git ------------------------------------------------------------------------------
+
+    def check_git(self) -> None:
+        git = self.repo.git
+        if git.head() is None:
+            self.add("git", "warning", "the repository has no commits yet",
+                     "run `dslineage init` to make the first commit")
+        lock = self.root / ".git" / "index.lock"
+        if lock.exists():
+            self.add("git", "warning", ".git/index.lock exists: a git command is running or crashed",
+                     "if no git command is running, delete .git/index.lock", ".git/index.lock")
+        if self.deep:
+            try:
+                git.run("fsck", "--no-progress", "--no-dangling")
+            except DslineageError as exc:
+                self.add("git", "error", f"git fsck reports damage: {exc}",
+                         "repair the git repository (e.g. re-clone it) before anything else")
+
+    # -- dataset registrations ------------------------------------------------------------
+
+    def check_registrations(self) -> None:
+        import yaml
+
+        folder = self.root / config.DATASETS_DIR
+        files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        self.checked["datasets"] = len(files)
+        for f in files:
+            rel = f.relative_to(self.root).as_posix()
+            try:
+                data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+                ds = config.Dataset(**data)
+                config.check_name(ds.name)
+                if ds.name != f.stem:
+                    raise DslineageError(f"it names dataset {ds.name!r}, not {f.stem!r}")
+                if ds.format not in config.FORMATS or not ds.key or not ds.labels:
+                    raise DslineageError("its format, key or labels are missing or invalid")
+                if config.inside(self.root, ds.path, cwd=self.root) != ds.path:
+                    raise DslineageError(f"its path {ds.path!r} is not a plain relative path")
+            except (yaml.YAMLError, TypeError, UnicodeDecodeError, DslineageError) as exc:
+                self.add("registration", "error", f"registration {rel} is invalid: {str(exc)[:200]}",
+                         f"restore it with `git checkout -- {rel}` or register again with `dslineage track`",
+                         rel)
+                continue
+            self.datasets[ds.name] = ds
+
+    # -- journal --------------------------------------------------------------------------
+
+    def check_journal(self) -> None:
+        root = self.root
+        folder = journal.folder(root)
+        names = journal.list_files(root)
+        self.checked["journal_records"] = len(names)
+        entries = self.repo.git.status(config.JOURNAL_DIR)
+        status = {p: code for code, p in entries}
+        pending = self._pending_paths()
+        ids: dict[str, str] = {}
+        for name in names:
+            rel = f"{config.JOURNAL_DIR}/{name}"
+            try:
+                rec = journal.read(folder / name)
+                if not isinstance(rec, dict) or not all(k in rec for k in ("kind", "id", "timestamp")):
+                    raise ValueError("kind, id or timestamp missing")
+            except (OSError, ValueError) as exc:
+                self.add("journal", "error", f"journal record {name} is unreadable: {str(exc)[:120]}",
+                         f"restore it with `git checkout -- {rel}`", rel)
+                continue
+            self.records[name] = rec
+            if rec["id"] in ids:
+                self.add("journal", "error", f"journal records {ids[rec['id']]} and {name} share id "
+                         f"{rec['id'][:12]}", "delete the copy that git did not commit first", rel)
+            ids[rec["id"]] = name
+            code = status.get(rel, "")
+            if code == "??" and rel not in pending:
+                if rec["kind"] == "version":
+                    self.add("journal", "error",
+                             f"version record {name} has no git commit (left by an interrupted write)",
+                             "`dslineage fsck --repair` deletes it; then commit again", rel,
+                             repair=lambda p=folder / name: p.unlink(missing_ok=True))
+                else:
+                    self.add("journal", "warning", f"{rec['kind']} record {name} is not committed yet",
+                             "it is committed with the next `dslineage commit`", rel)
+            elif code and code != "??":
+                self.add("journal", "error", f"journal record {name} differs from git ({code.strip()}); "
+                         "records are never rewritten", f"restore it with `git checkout -- {rel}`", rel)
+        for code, rel in entries:
+            if "D" in code:
+                self.add("journal", "error", f"committed journal file {rel} is missing from the work tree",
+                         f"restore it with `git checkout -- {rel}`", rel)
+        self._check_links(folder, status, pending)
+
+    def _pending_paths(self) -> set[str]:
+        try:
+            state = txn.pending(self.root)
+        except DslineageError:
+            return set()
+        if not state:
+            return set()
+        return set(state.get("created", [])) | set(state.get("files", {}))
+
+    def _check_links(self, folder: Path, status: dict[str, str], pending: set[str]) -> None:
+        versions = {r["id"]: r for r in self.records.values() if r.get("kind") == "version"}
+        self.checked["versions"] = len(versions)
+        referenced: set[str] = set()
+        for name, rec in self.records.items():
+            rel = f"{config.JOURNAL_DIR}/{name}"
+            if rec["kind"] == "version":
+                parent = rec.get("parent")
+                if parent and parent not in versions:
+                    self.add("journal", "error",
+                             f"version {rec.get('dataset')}@v{rec.get('seq')} ({rec['id'][:10]}) names a "
+                             f"parent {parent[:10]} that is not in the journal",
+                             "restore the parent's record from git history (`git log -- "
+                             f"{config.JOURNAL_DIR}`)", rel)
+                elif parent and rec.get("seq") != (versions[parent].get("seq") or 0) + 1:
+                    self.add("journal", "warning",
+                             f"version {rec['id'][:10]} has seq {rec.get('seq')} after a parent of seq "
+                             f"{versions[parent]['seq']}", "nothing to do unless `NAME@vN` names the wrong version",
+                             rel)
+                md5 = str(rec.get("md5", ""))
+                if len(md5) != 32 or not set(md5) <= _HEX32:
+                    self.add("journal", "error", f"version record {name} has an invalid md5 {md5[:40]!r}",
+                             f"restore it with `git checkout -- {rel}`", rel)
+                changes = rec.get("changes") or {}
+                file = changes.get("file")
+                if file:
+                    referenced.add(file)
+                    if "/" in file or "\\" in file or file.startswith("."):
+                        self.add("journal", "error", f"version record {name} names an unsafe change set "
+                                 f"{file!r}", f"restore it with `git checkout -- {rel}`", rel)
+                    elif not (folder / file).is_file():
+                        crel = f"{config.JOURNAL_DIR}/{file}"
+                        self.add("journal", "error",
+                                 f"change set {file} of version {rec['id'][:10]} is missing",
+                                 f"restore it with `git checkout -- {crel}`", crel)
+            elif rec["kind"] == "tag" and rec.get("version") not in versions:
+                self.add("journal", "error", f"tag {rec.get('tag')!r} names version "
+                         f"{str(rec.get('version'))[:10]} that is not in the journal",
+                         "restore that version's record from git history", rel)
+        for entry in sorted(folder.glob("*.changes.parquet")) if folder.is_dir() else []:
+            if entry.name in referenced:
+                continue
+            crel = f"{config.JOURNAL_DIR}/{entry.name}"
+            if status.get(crel) == "??" and crel not in pending:
+                self.add("journal", "error", f"change set {entry.name} belongs to no record "
+                         "(left by an interrupted write)", "`dslineage fsck --repair` deletes it", crel,
+                         repair=lambda p=entry: p.unlink(missing_ok=True))
+            elif crel not in pending:
+                self.add("journal", "warning", f"change set {entry.name} belongs to no record",
+                         f"delete it with `git rm {crel}` if nothing needs it", crel)
+
+    # -- .dvc files and the DVC cache -----------------------------------------------------
+
+    def check_dvc(self) -> None:
+        by_dataset: dict[str, list[dict[str, Any]]] = {}
+        for rec in self.records.values():
+            if rec.get("kind") == "version":
+                by_dataset.setdefault(str(rec.get("dataset")), []).append(rec)
+        objects = verified = 0
+        for name, ds in sorted(self.datasets.items()):
+            versions = sorted(by_dataset.get(name, []), key=lambda r: r.get("seq") or 0)
+            md5s = {r["md5"] for r in versions}
+            dvcrel = dvcio.dvcfile_for(ds.path)
+            current: str | None = None
+            try:
+                out = dvcio.read_dvcfile(self.root / dvcrel)
+            except Exception as exc:  # a damaged YAML file: any parser error
+                self.add("dvc", "error", f"{dvcrel} is unreadable: {str(exc).splitlines()[0][:120]}",
+                         f"restore it with `git checkout -- {dvcrel}` or `dslineage checkout {name}@latest`",
+                         dvcrel)
+                out = None
+            else:
+                if out is None and versions:
+                    self.add("dvc", "error", f"{dvcrel} is missing or names no output",
+                             f"restore it with `dslineage checkout {name}@latest --force`", dvcrel)
+            if out is not None:
+                current = out.md5
+                if versions and out.md5 not in md5s:
+                    self.add("dvc", "error",
+                             f"{dvcrel} records md5 {out.md5} that no version of {name} has "
+                             "(a .dvc file without a journal entry)",
+                             f"record it with `dslineage commit {name} -m MSG`, or return to a version "
+                             f"with `dslineage checkout {name}@latest --force`", dvcrel)
+            working = self.root / ds.path
+            for rec in versions:
+                md5 = rec["md5"]
+                obj = dvcio.cache_path(self.root, md5) if _is_md5(md5) else None
+                if obj is None:
+                    continue
+                objects += 1
+                label = f"{name}@v{rec.get('seq')}"
+                if not obj.is_file():
+                    needed = md5 == current and not (working.is_file() and dvcio.file_md5(working) == md5)
+                    self.add(
+                        "cache", "error" if needed else "warning",
+                        f"DVC cache object {md5} of {label} is missing"
+                        + (" and the working file does not hold it" if needed else ""),
+                        "fetch it with `dvc pull` (or `dvc fetch`) from the DVC remote", label,
+                    )
+                    continue
+                if self.deep:
+                    verified += 1
+                    actual = dvcio.file_md5(obj)
+                    if actual != md5:
+                        rel = obj.relative_to(self.root).as_posix() if obj.is_relative_to(self.root) else str(obj)
+                        self.add("cache", "error",
+                                 f"DVC cache object {md5} of {label} is corrupt (its bytes hash to {actual})",
+                                 f"delete {rel} and `dvc pull` it, or re-add the original file", rel)
+            if self.deep and working.is_file():
+                self._check_readable(ds)
+        self.checked["cache_objects"] = objects
+        if self.deep:
+            self.checked["cache_objects_verified"] = verified
+
+    def _check_readable(self, ds: config.Dataset) -> None:
+        from dslineage.ops import common
+        from dslineage.store import rows
+
+        con = common.row_connection(self.repo)
+        try:
+            rows.validate(con, common.working_source(self.repo, ds), ds)
+        except DslineageError as exc:
+            self.add("dvc", "warning", f"the working file of {ds.name} is not a valid dataset: {str(exc)[:200]}",
+                     f"fix it, or restore it with `dslineage checkout {ds.name}@latest --force`", ds.path)
+        finally:
+            con.close()
+
+    # -- leftovers of interrupted writes --------------------------------------------------
+
+    def check_leftovers(self) -> None:
+        pending = self._pending_paths()
+        folders = {self.root / config.META_DIR, self.root / config.JOURNAL_DIR, self.root / config.DATASETS_DIR}
+        folders |= {(self.root / ds.path).parent for ds in self.datasets.values()}
+        for folder in sorted(folders):
+            if not folder.is_dir():
+                continue
+            for entry in sorted(folder.iterdir()):
+                rel = entry.relative_to(self.root).as_posix()
+                if entry.is_file() and _is_temp(entry.name) and rel not in pending:
+                    self.add("leftover", "warning", f"{rel} is a temporary file left by an interrupted write",
+                             "`dslineage fsck --repair` deletes it", rel,
+                             repair=lambda p=entry: p.unlink(missing_ok=True))
+
+    # -- the index ------------------------------------------------------------------------
+
+    def check_index(self) -> None:
+        from dslineage.store.index import Index
+
+        tmp = self.root / config.META_DIR / "tmp" / "fsck-index.duckdb"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        fresh = Index(self.root, lambda: self.repo.git.commits_adding(config.JOURNAL_DIR), path=tmp)
+        try:
+            fresh.sync(force=True)
+            expected = fresh.fingerprint()
+        except Exception:  # the journal itself is damaged: reported above
+            return
+        finally:
+            fresh.close()
+            for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+                stale.unlink(missing_ok=True)
+        try:
+            self.repo.index.sync()
+            actual = self.repo.index.fingerprint()
+        except Exception as exc:
+            self.add("index", "error", f"the index cannot be read: {str(exc).splitlines()[0][:150]}",
+                     "rebuild it with `dslineage reindex`", config.INDEX_FILE, repair=self._reindex)
+            return
+        differ = sorted(t for t in set(expected) | set(actual) if expected.get(t) != actual.get(t))
+        if differ:
+            self.add("index", "error",
+                     f"the index disagrees with the journal (tables: {', '.join(differ)[:200]})",
+                     "rebuild it with `dslineage reindex`", config.INDEX_FILE, repair=self._reindex)
+
+    def _reindex(self) -> None:
+        from dslineage.ops.reindex import reindex
+
+        reindex(self.repo)
+
+
+def _is_md5(text: str) -> bool:
+    return len(text) == 32 and set(text) <= _HEX32
+
+
+def _is_temp(name: str) -> bool:
+    """Names the atomic writers use for their temporary files."""
+    return name.startswith(".") and (".tmp" in name or ".restore-" in name)
+
+
+def fsck(repo: Repo, *, deep: bool = False, repair: bool = False) -> dict[str, Any]:
+    """Check the repository; with `repair`, fix what can be fixed and check again."""
+    checker = _Checker(repo, deep)
+    checker.run()
+    repaired: list[dict[str, Any]] = []
+    if repair:
+        # an interrupted operation first: its recovery settles most other findings
+        for p in [p for p in checker.problems if p.check == "txn" and p.repair]:
+            p.repair()  # type: ignore[misc]
+            repaired.append({**p.to_dict(), "action": "repaired"})
+        if repaired:
+            checker = _Checker(repo, deep)
+            checker.run()
+        for p in [p for p in checker.problems if p.check != "index" and p.repair]:
+            p.repair()  # type: ignore[misc]
+            repaired.append({**p.to_dict(), "action": "repaired"})
+        checker._reindex()
+        repaired.append({"check": "index", "severity": "info", "path": config.INDEX_FILE,
+                         "message": "rebuilt the index from the journal", "fix": "", "repairable": True,
+                         "action": "rebuilt"})
+        checker = _Checker(repo, deep)
+        checker.run()
+    problems = [p.to_dict() for p in checker.problems]
+    errors = sum(p["severity"] == "error" for p in problems)
+    return {
+        "ok": errors == 0,
+        "deep": deep,
+        "errors": errors,
+        "warnings": len(problems) - errors,
+        "problems": problems,
+        "repaired": repaired,
+        "checked": checker.checked,
+    }
+
