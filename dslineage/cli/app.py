@@ -1,0 +1,113 @@
+"""The Typer application, its global options and the one error boundary."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from dslineage import __version__
+from dslineage.errors import DslineageError
+
+# Command modules, each registering its verbs on `app`; imported at the end of this file.
+COMMAND_MODULES = [
+    "init", "track", "commit", "log", "diff", "history", "checkout", "status", "tag",
+    "reindex", "demo",
+    "check", "drift", "audit",
+    "fsck",
+]
+
+
+class _Boundary(TyperGroup):
+    """Maps errors to one line on stderr and an exit code: 1 error, 2 usage, 130 interrupted."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DslineageError as exc:
+            if _debug(ctx):
+                raise
+            _fail(f"error: {exc}", exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # the last line of defence: no traceback unless --debug
+            if _debug(ctx) or type(exc).__module__.startswith(("typer", "click")):
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            _fail(f"error: unexpected {type(exc).__name__}: {first} (rerun with --debug)", 1)
+
+
+def _debug(ctx: Any) -> bool:
+    obj = ctx.find_root().obj
+    return bool(obj and obj.get("debug")) or bool(os.environ.get("DSLINEAGE_DEBUG"))
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(message.replace("\n", " ") + "\n")
+    raise typer.Exit(code)
+
+
+app = typer.Typer(
+    cls=_Boundary,
+    name="dslineage",
+    help="Row-level versions, diffs, label history and lineage for datasets in git + DVC repos.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"dslineage {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    directory: Annotated[
+        Optional[Path],
+        typer.Option("-C", help="Run as if started in PATH (like git -C).", metavar="PATH"),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    wait_for_lock: Annotated[
+        Optional[float],
+        typer.Option(
+            "--wait-for-lock", min=0, metavar="SECONDS",
+            help="How long to wait for another dslineage command on this repo (default 60).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Row-level versions, diffs, label history and lineage for datasets in git + DVC repos."""
+    ctx.obj = {"debug": debug}
+    from dslineage.cli import _shared
+
+    _shared.state["wait_for_lock"] = wait_for_lock
+    if directory is not None:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            _fail(f"error: cannot change to {directory}: {exc.strerror}", 1)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"dslineage.cli.{_name}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="dslineage")
