@@ -219,3 +219,261 @@ def file_md5(path: Path) -> str:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# -- pipelines: dvc.yaml stages, dvc.lock, running stages (the lineage issue) -------------
+
+PROJECT_FILE = "dvc.yaml"
+LOCK_FILE = "dvc.lock"
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """One stage as `dvc.lock` records it: command, hashed deps and outs, params used."""
+
+    stage: str
+    cmd: str
+    deps: tuple[tuple[str, str], ...]  # (path, md5)
+    outs: tuple[tuple[str, str], ...]  # (path, md5)
+    params: dict[str, dict[str, Any]]  # params file -> {key: value}
+
+
+def _cmd_text(cmd: Any) -> str:
+    return " && ".join(cmd) if isinstance(cmd, list) else str(cmd or "")
+
+
+def parse_lock(text: bytes | str | None) -> dict[str, LockEntry]:
+    """The stages recorded in a `dvc.lock` text (schema 2.0), by stage name."""
+    import yaml
+
+    data = yaml.safe_load(text or "") or {}
+    result: dict[str, LockEntry] = {}
+    for name, st in (data.get("stages") or {}).items():
+        st = st or {}
+
+        def files(key: str, st: dict[str, Any] = st) -> tuple[tuple[str, str], ...]:
+            return tuple(
+                (str(d["path"]), str(d.get("md5") or d.get("etag") or d.get("checksum") or ""))
+                for d in st.get(key) or []
+            )
+
+        result[str(name)] = LockEntry(
+            stage=str(name),
+            cmd=_cmd_text(st.get("cmd")),
+            deps=files("deps"),
+            outs=files("outs"),
+            params={str(k): dict(v or {}) for k, v in (st.get("params") or {}).items()},
+        )
+    return result
+
+
+def lock_bytes(root: Path) -> bytes | None:
+    """The bytes of `dvc.lock` in the work tree, or None."""
+    path = root / LOCK_FILE
+    return path.read_bytes() if path.exists() else None
+
+
+def read_lock(root: Path) -> dict[str, LockEntry]:
+    """The stages recorded in the work tree's `dvc.lock`."""
+    return parse_lock(lock_bytes(root))
+
+
+def stage_definitions(root: Path) -> dict[str, dict[str, Any]]:
+    """The stages defined in the work tree's `dvc.yaml` (as written, by name)."""
+    import yaml
+
+    path = root / PROJECT_FILE
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_bytes()) or {}
+    return {str(k): dict(v or {}) for k, v in (data.get("stages") or {}).items()}
+
+
+def command_text(args: list[str]) -> str:
+    """The shell command of a stage from CLI words: one word is taken as written (a shell
+    string, as `dvc stage add` does); several are joined with POSIX quoting."""
+    import shlex
+
+    return args[0] if len(args) == 1 else shlex.join(args)
+
+
+@contextlib.contextmanager
+def _child_stdout_to_stderr() -> Iterator[None]:
+    """Send what a stage command prints to our stderr: our stdout carries results only."""
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _exit_status(exc: BaseException) -> int | None:
+    """The exit status of a failed stage command, found in DVC's exception chain."""
+    import re
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ == "StageCmdFailedError":
+            m = re.search(r"exited with (-?\d+)", str(seen))
+            return int(m.group(1)) if m else 1
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def run_stage(
+    root: Path,
+    name: str,
+    *,
+    cmd: str | None = None,
+    deps: list[str] | None = None,
+    outs: list[str] | None = None,
+    params: list[str] | None = None,
+    force: bool = False,
+) -> bool:
+    """Write stage `name` into dvc.yaml (as `dvc stage add --force` does, when `cmd` is
+    given) and reproduce that one stage, as `dvc repro -s NAME [-f]` does.
+
+    Returns whether DVC ran (or restored from its run cache) the stage; False when it
+    was up to date. A failing command raises StageFailedError carrying its exit status.
+    """
+    from dslineage.errors import StageFailedError
+
+    try:
+        with _in(root), _child_stdout_to_stderr():
+            repo = _dvc_repo(root)
+            try:
+                if cmd is not None:
+                    from dvc.utils.cli_parse import parse_params
+
+                    repo.stage.add(
+                        name=name, cmd=cmd, deps=list(deps or []), outs=list(outs or []),
+                        params=parse_params(params or []), force=True,
+                    )
+                done = repo.reproduce(name, single_item=True, force=force)
+            finally:
+                repo.close()
+    except Exception as exc:
+        status = _exit_status(exc)
+        if status is not None:
+            raise StageFailedError(
+                f"the command of stage {name!r} failed with exit status {status}: "
+                "nothing was recorded; fix the command and run again",
+                status,
+            ) from None
+        raise _wrap("repro", exc) from None
+    return bool(done)
+
+
+def reproduce_all(root: Path, *, force: bool = True) -> list[str]:
+    """`dvc repro [-f]` of every stage in `root`'s dvc.yaml; the names of stages it ran."""
+    from dslineage.errors import StageFailedError
+
+    try:
+        with _in(root), _child_stdout_to_stderr():
+            repo = _dvc_repo(root)
+            try:
+                done = repo.reproduce(force=force)
+            finally:
+                repo.close()
+    except Exception as exc:
+        status = _exit_status(exc)
+        if status is not None:
+            raise StageFailedError(
+                f"a stage command failed with exit status {status} while re-running the "
+                "pipeline: see its output above", status,
+            ) from None
+        raise _wrap("repro", exc) from None
+    return [getattr(s, "addressing", str(s)) for s in done or []]
+
+
+def fetch_objects(root: Path, md5s: list[str], what: dict[str, str] | None = None) -> list[str]:
+    """Bring exactly these cache objects (by md5) from the default DVC remote.
+
+    Returns the md5s that were fetched. An object that is missing with no remote, or that
+    the remote lacks, is a MissingDataError naming it (`what` maps md5 -> a description).
+    """
+    what = what or {}
+    need = sorted({m for m in md5s if not cache_path(root, m).exists()})
+    if not need:
+        return []
+    first = need[0]
+    label = f"{first} ({what[first]})" if first in what else first
+    if not has_remote(root):
+        raise MissingDataError(
+            f"DVC cache object {label} is missing and no DVC remote is configured: add one with "
+            "`dvc remote add -d NAME URL`, or run `dvc pull` where the data lives"
+        )
+    from dvc_data.hashfile.hash_info import HashInfo
+
+    try:
+        with _in(root):
+            repo = _dvc_repo(root)
+            try:
+                repo.cloud.pull([HashInfo("md5", m) for m in need])
+            finally:
+                repo.close()
+    except Exception as exc:
+        raise _wrap("fetch", exc) from None
+    still = [m for m in need if not cache_path(root, m).exists()]
+    if still:
+        m = still[0]
+        raise MissingDataError(
+            f"DVC cache object {m}{f' ({what[m]})' if m in what else ''} is not on the DVC remote: "
+            "run `dvc push` on a machine that has it"
+        )
+    return need
+
+
+def share_cache(worktree: Path, main: Path) -> None:
+    """Make the DVC project in `worktree` use `main`'s cache and local remote settings."""
+    parser = configparser.ConfigParser()
+    local = main / ".dvc" / "config.local"
+    if local.exists():
+        with contextlib.suppress(configparser.Error):
+            parser.read_string(local.read_text(encoding="utf-8"))
+    if not parser.has_section("cache"):
+        parser.add_section("cache")
+    parser.set("cache", "dir", str(cache_root(main).resolve()))
+    buf = io.StringIO()
+    parser.write(buf)
+    (worktree / ".dvc").mkdir(exist_ok=True)
+    (worktree / ".dvc" / "config.local").write_text(buf.getvalue(), encoding="utf-8")
+
+
+def dvcfile_outs(root: Path) -> dict[str, str]:
+    """Every `.dvc` file in the work tree (outside .git/.dvc) and the md5 it records."""
+    result: dict[str, str] = {}
+    for path in root.rglob("*.dvc"):
+        rel = path.relative_to(root)
+        if rel.parts[0] in (".git", ".dvc") or not path.is_file():
+            continue
+        out = read_dvcfile(path)
+        if out is not None:
+            result[rel.as_posix()] = out.md5
+    return result
+
+
+def checkout_dvcfiles(root: Path, targets: list[str]) -> None:
+    """`dvc checkout --force` of these `.dvc` files (their objects must be in the cache)."""
+    if not targets:
+        return
+    try:
+        with _in(root):
+            repo = _dvc_repo(root)
+            try:
+                repo.checkout(targets=targets, force=True)
+            finally:
+                repo.close()
+    except Exception as exc:
+        raise _wrap("checkout", exc) from None
