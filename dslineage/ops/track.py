@@ -24,7 +24,7 @@ def _csv_options(con: Any, path: Path) -> dict[str, Any]:
 
     try:
         row = con.execute(
-            "SELECT Delimiter, Quote, HasHeader, Escape FROM sniff_csv(?)", [str(path)]
+            "SELECT Delimiter, Quote, HasHeader, Escape, len(Columns) FROM sniff_csv(?)", [str(path)]
         ).fetchone()
     except duckdb.Error as exc:
         raise FormatError(
@@ -32,9 +32,18 @@ def _csv_options(con: Any, path: Path) -> dict[str, Any]:
             "fix the file or pass --format"
         ) from None
     # the sniffer reports an option it did not find as the text "(empty)"
-    delim, quote, header, escape = (None if v == "(empty)" else v for v in row)
+    delim, quote, header, escape, ncols = (None if v == "(empty)" else v for v in row)
     if path.suffix.lower() == ".tsv":
         delim = "\t"
+    expected = "\t" if path.suffix.lower() == ".tsv" else ","
+    with open(path, "rb") as fh:
+        first = fh.readline(1 << 16)
+    if ncols == 1 and expected.encode() in first:
+        # the sniffer gives up on ragged rows or stray quotes by reading each line as one column
+        raise FormatError(
+            f"cannot read {path.name} as CSV: its rows do not split consistently on {expected!r} "
+            "(ragged rows or an unterminated quote?); fix the file or pass --format"
+        )
     return {
         "delimiter": delim,
         "quote": quote or '"',
