@@ -161,7 +161,7 @@ def snapshot_state(root: Path) -> dict[str, Any]:
         if path.is_file() and not any(rel == p or rel.startswith(p + "/") or rel.startswith(p + ".")
                                       for p in _NOT_WORK_FILES):
             files[rel] = md5(path)
-    status = run(root, "git", "status", "--porcelain", "--untracked-files=all").stdout
+    status = run(root, "git", "status", "--porcelain", "--untracked-files=all", check=False).stdout
     head_sha = run(root, "git", "rev-parse", "-q", "--verify", "HEAD", check=False).stdout.strip()
     return {"head": head_sha, "status": status, "files": files}
 
