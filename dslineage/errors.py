@@ -78,3 +78,7 @@ class UnknownNodeError(RefError):
 
 class CycleError(DslineageError):
     """Recording this would make the lineage graph cyclic."""
+
+
+class EditError(DslineageError):
+    """An edit batch is invalid (unknown keys, conflicting edits, labels not allowed) or cannot be reverted."""
