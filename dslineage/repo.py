@@ -179,10 +179,11 @@ class Repo:
         return log(self, name)
 
     def show(self, ref: str) -> dict[str, Any]:
-        """One version with its schema and class distribution."""
+        """One version with its schema and class distribution (or, for a batch id, the batch)."""
+        from dslineage.ops.batches import maybe_show
         from dslineage.ops.log import show
 
-        return show(self, ref)
+        return maybe_show(self, ref) or show(self, ref)
 
     def diff(
         self, a: str, b: str | None = None, *, rows: int = 0, output: str | None = None
@@ -221,6 +222,55 @@ class Repo:
         from dslineage.ops.reindex import reindex
 
         return reindex(self)
+
+    # -- label edits as lineage (issue 3) ---------------------------------------------------
+
+    def relabel(self, name: str, edits: Any = None, **options: Any) -> dict[str, Any]:
+        """Apply label edits (`{key: label}`, `["KEY=LABEL", ...]` or `from_file=PATH`) as one
+        recorded batch; options: by, reason, column, commit, skip_missing, force, message."""
+        from dslineage.ops.relabel import relabel
+
+        return relabel(self, name, edits, **options)
+
+    def batches(self, name: str | None = None) -> list[dict[str, Any]]:
+        """Edit batches (of one dataset or all), oldest first, with state and revert status."""
+        from dslineage.ops.batches import catalog
+
+        if name:
+            self.dataset(name)
+        return catalog(self, name)
+
+    def batch(self, batch_id: str, *, limit: int | None = None) -> dict[str, Any]:
+        """One edit batch by id prefix, with its per-row edits."""
+        from dslineage.ops.batches import show
+
+        return show(self, batch_id, limit)
+
+    def blame(self, ref: str, **filters: Any) -> dict[str, Any]:
+        """Who set each row's current label (table under "table"); filters: column, label, by,
+        batch, since, output."""
+        from dslineage.ops.blame import blame
+
+        return blame(self, ref, **filters)
+
+    def revert(self, target: str, **options: Any) -> dict[str, Any]:
+        """Undo one batch's (or version's) label changes; options: dry_run, strategy, by, reason,
+        message, force."""
+        from dslineage.ops.revert import revert
+
+        return revert(self, target, **options)
+
+    def rollback(self, name: str, to: str, message: str, **options: Any) -> dict[str, Any]:
+        """A new version identical (same md5) to `to`; options: author, force."""
+        from dslineage.ops.rollback import rollback
+
+        return rollback(self, name, to, message, **options)
+
+    def impact(self, batch_id: str) -> dict[str, Any]:
+        """Which later versions still carry a batch's labels, and how many rows."""
+        from dslineage.ops.impact import impact
+
+        return impact(self, batch_id)
 
     def fsck(self, *, deep: bool = False, repair: bool = False) -> dict[str, Any]:
         """Check git, `.dvc` files, the DVC cache, the journal and the index against each other."""

@@ -17,6 +17,7 @@ from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError, PathError, UsageError
 from dslineage.ops import common
+from dslineage.ops.batches import link_pending
 from dslineage.store import rows
 
 if TYPE_CHECKING:
@@ -172,10 +173,13 @@ def _record_versions(
                 continue
             new = common.working_source(repo, ds) if data is None else rows.source(data, ds, ds.path)
             parent_src = common.version_source(repo, ds, parent) if parent else None
+            # edit batches applied with `relabel --no-commit` travel with this version
+            ds_extra, batch_paths = link_pending(repo, ds, parent, (extra or {}).get(ds.name))
+            extra_paths = [*(extra_paths or []), *batch_paths]
             record, change_file = build_record(
                 repo, con, ds, new, md5, parent, parent_src,
                 message=message, author=who, timestamp=journal.now(),
-                extra=(extra or {}).get(ds.name),
+                extra=ds_extra,
             )
             pending.append((ds, record, change_file))
     except BaseException:

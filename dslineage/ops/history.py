@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage.errors import UsageError
 from dslineage.ops import common
+from dslineage.ops.batches import provenance
 from dslineage.store import rows
 
 if TYPE_CHECKING:
@@ -68,7 +69,8 @@ def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> dic
             typed_key, root_labels = _lookup_latest(repo, ds, values)
         events.insert(0, _event(root, "added", root_labels))
     key_out = dict(zip(ds.key, typed_key if typed_key is not None else values))
-    return {"dataset": ds.name, "key": key_out, "events": events}
+    # relabel events name the edit batch, annotator and reason that made them
+    return provenance(repo, ds, {"dataset": ds.name, "key": key_out, "events": events})
 
 
 def _lookup_latest(repo: Repo, ds: Any, values: list[Any]) -> tuple[list[Any], dict[str, Any]]:

@@ -1,0 +1,72 @@
+"""`dslineage rollback NAME --to REF -m MSG`: a new version whose bytes are exactly REF's.
+
+Unlike `checkout`, history moves forward: every version in between stays, and the new one
+(recording "rollback_to") shows in log, diff, history and blame like any other.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING, Any
+
+from dslineage import txn
+from dslineage.errors import DirtyError, UsageError
+from dslineage.ops import common
+from dslineage.ops.commit import SNAPSHOT_STEPS
+from dslineage.ops.refs import resolve
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+STEPS = txn.declare("rollback", "after-data", *SNAPSHOT_STEPS)
+
+
+def rollback(
+    repo: Repo, name: str, to: str, message: str, *, author: str | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Copy REF's bytes from the DVC cache over the working file and commit them as a version."""
+    from dslineage.ops.commit import snapshot
+    from dslineage.ops.relabel import replace_working
+
+    if not message.strip():
+        raise UsageError("a message is required: pass -m MESSAGE")
+    ds = repo.dataset(name)
+    _, target = resolve(repo, to if "@" in to else f"{ds.name}@{to}")
+    if target["dataset"] != ds.name:
+        raise UsageError(f"--to must name a version of {ds.name}, not {to!r}")
+    head = common.latest(repo, ds.name)
+    assert head is not None
+    md5 = common.working_md5(repo, ds)
+    if md5 != head["md5"] and not force:
+        raise DirtyError(
+            f"{ds.path} has uncommitted changes that the rollback would discard: commit them "
+            f"(`dslineage commit {ds.name} -m MSG`) or pass --force"
+        )
+    result: dict[str, Any] = {
+        "dataset": ds.name, "to": target["id"], "to_seq": target["seq"], "md5": target["md5"],
+        "version": None, "seq": None,
+    }
+    if head["md5"] == target["md5"] and md5 == target["md5"]:
+        result["note"] = f"{ds.name}@latest already has the content of v{target['seq']}"
+        return result
+    obj = common.version_path(repo, ds, target)
+    path = common.working_path(repo, ds)
+    tmp = path.with_name(f".{path.name}.tmp-rollback-{os.getpid()}")
+    try:
+        shutil.copyfile(obj, tmp)
+        with txn.begin(repo.root, repo.git, "rollback") as t:
+            replace_working(repo, ds, tmp, md5)
+            st = path.stat()
+            repo.index.remember_md5(ds.path, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}", target["md5"])
+            t.step("after-data")
+            # "batches": [] — edits pending on the working file are discarded, not carried
+            made = snapshot(
+                repo, [ds], message, author,
+                extra={ds.name: {"rollback_to": target["id"], "batches": []}},
+            )
+    finally:
+        tmp.unlink(missing_ok=True)
+    if made:
+        result["version"], result["seq"] = made[0]["id"], made[0]["seq"]
+    return result
