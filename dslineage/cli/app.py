@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "reindex", "demo",
     "check", "drift", "audit",
     "fsck",
+    "relabel", "batches", "blame", "revert", "rollback", "impact",
 ]
 
 

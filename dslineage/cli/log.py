@@ -40,16 +40,23 @@ def show_log(entries: list[dict[str, Any]]) -> None:
 
 @app.command()
 def show(
-    ref: Annotated[str, typer.Argument(help="NAME@REF (e.g. train@v3, train@latest~1).")],
+    ref: Annotated[str, typer.Argument(help="NAME@REF (e.g. train@v3, train@latest~1), or a batch id.")],
     json_out: JsonOpt = False,
 ) -> None:
-    """Show one version: its record, schema and class distribution.
+    """Show one version: its record, schema and class distribution (or an edit batch and its edits).
 
     Example: dslineage show train@v2
+
+    Example: dslineage show 3f9a2c1d
     """
     v = repo().show(ref)
     if json_out:
         emit_json(v)
+        return
+    if v.get("kind") == "batch":  # an edit batch: its record and per-row edits
+        from dslineage.cli.batches import show_batch
+
+        show_batch(v)
         return
     show_version(v)
 

@@ -1,0 +1,68 @@
+"""`dslineage batches [NAME]` (and the batch view of `dslineage show BATCH`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, out, repo, short, table, when, who
+from dslineage.cli.app import app
+
+
+@app.command()
+def batches(
+    name: Annotated[Optional[str], typer.Argument(help="Dataset (default: all).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List edit batches: id, who, when, reason, rows changed, version, reverted or not.
+
+    Example: dslineage batches train
+    """
+    entries = repo().batches(name)
+    if json_out:
+        emit_json(entries)
+        return
+    show_batches(entries)
+
+
+def _state(e: dict[str, Any]) -> str:
+    if e["state"] != "committed":
+        return e["state"]
+    if e["reverted"]:
+        return f"reverted by {short(e['reverted_by'])}"
+    return f"reverts {short(e['reverts'])}" if e.get("reverts") else "committed"
+
+
+def show_batches(entries: list[dict[str, Any]]) -> None:
+    """Render batches as a table, newest last."""
+    t = table("batch", "version", "time (UTC)", "by", "rows", "no-op", "state", "reason")
+    for e in entries:
+        version = f"{e['dataset']}@v{e['seq']}" if e["seq"] else f"{e['dataset']} (-)"
+        t.add_row(
+            short(e["id"]), version, when(e["timestamp"]), who(e["author"]), e["rows"], e["noop"], _state(e),
+            e["reason"] or "",
+        )
+    out.print(t)
+
+
+def show_batch(b: dict[str, Any], limit: int = 50) -> None:
+    """Render one batch and (the first `limit` of) its edits."""
+    out.print(f"[bold]batch {b['id']}[/bold]", highlight=False)
+    version = f"{b['dataset']}@v{b['seq']} {short(b['version'])}" if b["version"] else "-"
+    for label, value in (
+        ("dataset", f"{b['dataset']} (column {b['column']})"), ("version", version), ("state", _state(b)),
+        ("by", b["author"]), ("time", b["timestamp"]), ("reason", b.get("reason") or "-"),
+        ("rows", f"{b['rows']} changed, {b['noop']} no-op, {b['missing']} missing"),
+    ):
+        out.print(f"  {label:<9}{value}", markup=False)
+    edits = b["edits"]
+    t = table("key", "old", "new", "annotator", "reason", "confidence", title=f"edits ({len(edits)})")
+    for e in edits[:limit]:
+        t.add_row(
+            ",".join(str(v) for v in e["key"].values()), e["old"], e["new"], e["annotator"], e["reason"],
+            e["confidence"],
+        )
+    out.print(t)
+    if len(edits) > limit:
+        out.print(f"  ... {len(edits) - limit} more (use --json for all)", markup=False)

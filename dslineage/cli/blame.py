@@ -1,0 +1,75 @@
+"""`dslineage blame NAME[@REF]`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, short, table, when, who
+from dslineage.cli.app import app
+
+
+@app.command()
+def blame(
+    ref: Annotated[str, typer.Argument(help="NAME or NAME@REF (default: the latest version).")],
+    label: Annotated[Optional[str], typer.Option("--label", help="Only rows whose label is L.")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Only labels set by WHO (substring).")] = None,
+    batch: Annotated[Optional[str], typer.Option("--batch", help="Only labels set by this batch (id prefix).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only labels set after version REF.")] = None,
+    column: Annotated[Optional[str], typer.Option("--column", help="Label column (when several).")] = None,
+    output: Annotated[
+        Optional[str], typer.Option("--output", help="Write every row to FILE (.parquet or .csv).")
+    ] = None,
+    rows: Annotated[
+        Optional[int], typer.Option("--rows", help="Rows to print (default 20; with --json all).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show who set each row's current label: version, batch, author, time; counts per author and batch.
+
+    Example: dslineage blame train --by alice
+
+    Example: dslineage blame train@v7 --label cat --output cat-blame.parquet
+    """
+    from dslineage.ops.blame import rows_json
+
+    result = repo().blame(
+        ref, column=column, label=label, by=by, batch=batch, since=since,
+        output=abspath(output) if output else None,
+    )
+    if json_out:
+        emit_json({
+            "dataset": result["dataset"], "version": result["version"], "seq": result["seq"],
+            "column": result["column"], "total": result["total"], "rows": rows_json(result, rows),
+            "by_author": result["by_author"], "by_batch": result["by_batch"],
+            "by_version": result["by_version"], "output": result["output"],
+        })
+        return
+    show_blame(result, rows_json(result, 20 if rows is None else rows))
+
+
+def show_blame(r: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Render blame: a sample of rows, then the summaries."""
+    t = table(*r["key"], r["column"], "version", "batch", "author", "time (UTC)", "reason",
+              title=f"{r['dataset']}@v{r['seq']}: {r['total']} row(s)")
+    for row in rows:
+        t.add_row(
+            *row["key"].values(), row["label"], f"v{row['seq']} {short(row['version'])}",
+            short(row["batch"]) if row["batch"] else "", who(row["author"]), when(row["timestamp"]),
+            row["reason"] or "",
+        )
+    out.print(t)
+    if r["total"] > len(rows):
+        note(f"showing {len(rows)} of {r['total']} rows (--rows N, --output FILE or --json for more)")
+    s = table("author", "rows", title="by author")
+    for k, n in r["by_author"].items():
+        s.add_row(k, n)
+    out.print(s)
+    if r["by_batch"]:
+        b = table("batch", "rows", title="by batch")
+        for k, n in r["by_batch"].items():
+            b.add_row(short(k), n)
+        out.print(b)
+    if r["output"]:
+        note(f"wrote {r['total']} rows to {r['output']}")

@@ -1,0 +1,84 @@
+"""`dslineage relabel NAME (--set KEY=LABEL ... | --from EDITS)`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, short, table
+from dslineage.cli.app import app
+
+ByOpt = Annotated[Optional[str], typer.Option("--by", help="Who made the edits (default: git identity).")]
+ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (recorded with the batch).")]
+ColumnOpt = Annotated[
+    Optional[str], typer.Option("--column", help="Label column to edit (when the dataset has several).")
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Edit even though the working file has uncommitted changes.")
+]
+
+
+@app.command()
+def relabel(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="KEY=LABEL, repeatable (composite keys: K1,K2=LABEL).", metavar="KEY=LABEL"),
+    ] = None,
+    from_: Annotated[
+        Optional[str],
+        typer.Option(
+            "--from", metavar="EDITS",
+            help="CSV, TSV, parquet or JSON Lines file: key column(s), the new label (named like the "
+            "label column, or new_label), optional annotator, reason, confidence.",
+        ),
+    ] = None,
+    by: ByOpt = None,
+    reason: ReasonOpt = None,
+    column: ColumnOpt = None,
+    message: Annotated[
+        Optional[str], typer.Option("-m", "--message", help="Commit message (default: describes the batch).")
+    ] = None,
+    no_commit: Annotated[
+        bool, typer.Option("--no-commit", help="Apply and record the batch; the next `commit` carries it.")
+    ] = False,
+    skip_missing: Annotated[
+        bool, typer.Option("--skip-missing", help="Skip edits whose key is not in the dataset.")
+    ] = False,
+    force: ForceOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change labels as one recorded edit batch (who, when, why, per-row old → new) and commit it.
+
+    Example: dslineage relabel train --set 4711=cat --set 4712=dog --reason "guideline v2"
+
+    Example: dslineage relabel train --from review.csv --by alice --no-commit
+    """
+    result = repo().relabel(
+        name, set_ or None, from_file=abspath(from_) if from_ else None, by=by, reason=reason,
+        column=column, commit=not no_commit, skip_missing=skip_missing, force=force, message=message,
+    )
+    if json_out:
+        emit_json(result)
+        return
+    show_relabel(result)
+
+
+def show_relabel(r: dict[str, Any]) -> None:
+    """Render the outcome of a relabel."""
+    counts = f"{r['applied']} applied, {r['noop']} no-op, {r['missing']} missing"
+    if r["batch"] is None:
+        note(f"{r['dataset']}: nothing to change ({counts})")
+        return
+    where = f"{r['dataset']}@v{r['seq']} {short(r['version'])}" if r["version"] else "not committed yet"
+    out.print(f"batch {short(r['batch'])} on {r['dataset']}.{r['column']}: {counts} → {where}", markup=False)
+    if r["transitions"]:
+        t = table("from", "to", "rows")
+        for tr in r["transitions"]:
+            t.add_row(tr["from"], tr["to"], tr["count"])
+        out.print(t)
+    if r["missing"]:
+        note(f"skipped {r['missing']} key(s) not in {r['dataset']}")
+    if not r["version"]:
+        note(f"the batch is pending: `dslineage commit {r['dataset']} -m MSG` records it in a version")

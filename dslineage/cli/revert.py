@@ -1,0 +1,65 @@
+"""`dslineage revert BATCH_OR_VERSION`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, short, table
+from dslineage.cli.app import app
+
+
+@app.command()
+def revert(
+    target: Annotated[str, typer.Argument(help="A batch id prefix, a version id prefix, or NAME@REF.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")] = False,
+    strategy: Annotated[
+        str,
+        typer.Option(
+            "--strategy", help="keep: rows relabeled since keep their label (listed as conflicts); "
+            "force: set them back too.",
+        ),
+    ] = "keep",
+    by: Annotated[Optional[str], typer.Option("--by", help="Who reverts (default: git identity).")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why (recorded with the revert).")] = None,
+    message: Annotated[Optional[str], typer.Option("-m", "--message", help="Commit message.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Revert even though the working file has uncommitted changes.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Undo exactly the label changes of one batch (or version), keeping every later change.
+
+    Example: dslineage revert 3f9a2c1d --dry-run
+
+    Example: dslineage revert train@v5 --strategy force -m "v5 used the old guideline"
+    """
+    result = repo().revert(
+        target, dry_run=dry_run, strategy=strategy, by=by, reason=reason, message=message, force=force
+    )
+    if json_out:
+        emit_json(result)
+        return
+    show_revert(result)
+
+
+def show_revert(r: dict[str, Any]) -> None:
+    """Render a revert (or its plan)."""
+    what = f"{r['kind']} {short(r['reverted'])}"
+    head = "would restore" if r["dry_run"] else "restored"
+    line = f"{what}: {head} {r['restored']} row(s); {r['conflicts']} conflict(s) ({r['strategy']}); "
+    line += f"{r['skipped']} skipped (gone)"
+    if r["version"]:
+        line += f" → {r['dataset']}@v{r['seq']} {short(r['version'])}"
+    out.print(line, markup=False)
+    if r["conflict_rows"]:
+        t = table("key", "column", "current", "set by target", "before", title="conflicts")
+        for c in r["conflict_rows"][:50]:
+            t.add_row(",".join(str(v) for v in c["key"].values()), c["column"], c["current"],
+                      c["target_label"], c["before"])
+        out.print(t)
+    if r.get("same_md5_as"):
+        note(f"the content is identical to version {short(r['same_md5_as'])}: same md5")
+    if not r["dry_run"] and not r["version"]:
+        note("nothing changed: no row still has the label the target gave it")
