@@ -16,7 +16,7 @@ from dslineage.bench.params import Layout, Params
 
 SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
-    startup_runs=1, storage_fixed_changes=50, doltlite_max_rows=10_000, doltlite_history_versions=6,
+    startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
 )
 
 

@@ -8,6 +8,7 @@ file (and DVC's `.gitignore`) in a plain git + DVC repository.
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,9 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
     base = out["dvc_add_git_commit"]["median_s"]
     for tool in tools:
         out[tool]["ratio_to_dvc_git"] = out[tool]["median_s"] / base
+        out[tool]["paired_ratio"] = statistics.median(
+            s["seconds"] / b["seconds"] for s, b in zip(samples[tool], samples["dvc_add_git_commit"])
+        )
     return out
 
 

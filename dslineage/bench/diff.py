@@ -7,6 +7,7 @@ read the very bytes dslineage reads: the two DVC cache objects.
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,10 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     base = out["duckdb_lower_bound"]["median_s"]
     for tool in tools:
         out[tool]["ratio_to_lower_bound"] = out[tool]["median_s"] / base
+        # the median of same-round ratios: robust when the machine's load changes between rounds
+        out[tool]["paired_ratio"] = statistics.median(
+            s["seconds"] / lb["seconds"] for s, lb in zip(samples[tool], samples["duckdb_lower_bound"])
+        )
     return out
 
 

@@ -141,7 +141,7 @@ def doltlite_blame(db: str) -> Timed:
     con = _connect(db)
 
     def run() -> Any:
-        rows = con.execute("SELECT commit_hash, count(*) FROM dolt_blame_t GROUP BY 1").fetchall()
+        rows = con.execute('SELECT "commit", count(*) FROM dolt_blame_t GROUP BY 1').fetchall()
         return {"rows": sum(n for _, n in rows), "commits": len(rows)}
 
     return run

@@ -59,7 +59,7 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         lb = _med(res.get("duckdb_lower_bound"))
         s = {f"{t}_s": _med(res.get(t)) for t in DIFF_TOOLS}
         for t in DIFF_TOOLS:
-            s[f"{t}_ratio_to_lower_bound"] = _ratio(_med(res.get(t)), lb)
+            s[f"{t}_ratio_to_lower_bound"] = (res.get(t) or {}).get("paired_ratio") or _ratio(_med(res.get(t)), lb)
             rss = (res.get(t) or {}).get("rss_bytes")
             s[f"{t}_rss_gib"] = round(rss / GiB, 3) if rss else None
         lib = _med(res.get("dslineage_lib"))
@@ -78,8 +78,8 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     for size, res in (parts.get("commit") or {}).items():
         base = _med(res.get("dvc_add_git_commit"))
         s = {f"{t}_s": _med(res.get(t)) for t in ("dvc_add_git_commit", "dslineage_cli", "dslineage_lib")}
-        s["cli_ratio"] = _ratio(s["dslineage_cli_s"], base)
-        s["lib_ratio"] = _ratio(s["dslineage_lib_s"], base)
+        s["cli_ratio"] = (res.get("dslineage_cli") or {}).get("paired_ratio") or _ratio(s["dslineage_cli_s"], base)
+        s["lib_ratio"] = (res.get("dslineage_lib") or {}).get("paired_ratio") or _ratio(s["dslineage_lib_s"], base)
         summary.setdefault("commit", {})[size] = s
         targets.append(_target(f"commit CLI <= 2x dvc add + git commit ({size} rows)", s["cli_ratio"], 2.0, "x"))
     hist = parts.get("history") or {}
@@ -115,6 +115,15 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         targets.append(_target(
             f"journal bytes for the same changed rows at {hi} vs {lo} rows (size-independent: <= 1.5x)",
             fixed[hi] / fixed[lo], 1.5, "x"))
+    for size, res in (parts.get("ops") or {}).items():
+        s = {f"{k}_s": _med(res.get(k)) for k in ("relabel", "revert", "blame", "doltlite_blame")}
+        s["blame_speedup_vs_doltlite"] = _ratio(s["doltlite_blame_s"], s["blame_s"])
+        summary.setdefault("ops", {})[size] = s
+        if int(size) >= 5_000_000 and s["blame_s"] is not None:
+            targets.append(_target(f"blame <= 3 s ({size} rows)", s["blame_s"], 3.0, "s"))
+        if s["blame_speedup_vs_doltlite"] is not None:
+            targets.append(_target(f"blame >= 3x faster than doltlite ({size} rows)",
+                                   s["blame_speedup_vs_doltlite"], 3.0, "x", higher_is_better=True))
     ml = parts.get("memlimit") or {}
     if "dslineage_lib" in ml:
         summary["memlimit"] = {"rows": ml["rows"], "memory_limit": ml["memory_limit"],

@@ -156,6 +156,53 @@ def lib_history(root: str, name: str, keys: list[Any]) -> Timed:
     return run
 
 
+@_task
+def lib_relabel(root: str, name: str, edits: str) -> Timed:
+    """dslineage's library: `Repo(root).relabel(name, from_file=edits)` (one batch, committed)."""
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.repo import Repo
+
+    def run() -> Any:
+        out = Repo(root).relabel(name, from_file=edits, reason="bench", message="bench relabel")
+        batch = out["batch"]
+        return {"applied": out["applied"], "batch": batch["id"] if isinstance(batch, dict) else batch}
+
+    return run
+
+
+@_task
+def lib_revert(root: str, target: str) -> Timed:
+    """dslineage's library: `Repo(root).revert(batch)`."""
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.repo import Repo
+
+    def run() -> Any:
+        out = Repo(root).revert(target, message="bench revert")
+        return {"restored": out["restored"], "conflicts": out["conflicts"]}
+
+    return run
+
+
+@_task
+def lib_blame(root: str, ref: str) -> Timed:
+    """dslineage's library: `Repo(root).blame(ref)` over all rows."""
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.repo import Repo
+
+    def run() -> Any:
+        out = Repo(root).blame(ref)
+        table = out.get("table")
+        return {"rows": table.num_rows if hasattr(table, "num_rows") else None}
+
+    return run
+
+
 def peak_rss() -> int:
     """This process's own peak RSS in bytes (VmHWM: unlike ru_maxrss, not inherited)."""
     try:
