@@ -164,8 +164,9 @@ def conflicting_duplicates(
     on_match = " AND ".join(f"r.{q(c)} IS NOT DISTINCT FROM g.{q(c)}" for c in on)
     sample = con.execute(
         f"""SELECT g.n, list({key} ORDER BY {key})[1:20], histogram({lab})
-            FROM (SELECT * FROM _conf WHERE labels > 1 ORDER BY n DESC LIMIT {int(limit)}) g
-            JOIN {rel} r ON {on_match} GROUP BY ALL ORDER BY g.n DESC"""
+            FROM (SELECT row_number() OVER () AS gid, * FROM
+                  (SELECT * FROM _conf WHERE labels > 1 ORDER BY n DESC LIMIT {int(limit)})) g
+            JOIN {rel} r ON {on_match} GROUP BY g.gid, g.n ORDER BY g.n DESC, g.gid"""
     ).fetchall()
     examples = [{"rows": n, "keys": [plain(k) for k in ks],
                  "labels": {str(plain(k)): v for k, v in hist.items()}} for n, ks, hist in sample]
