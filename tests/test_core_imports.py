@@ -1,0 +1,38 @@
+"""Heavy libraries are imported lazily: the CLI starts fast and `python -m dslineage` works."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git", "scipy")
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_cli_loads_no_heavy_module():
+    """`import dslineage.cli` (every command module registered) loads none of dvc, duckdb, pyarrow, ..."""
+    loaded = _loaded_after("import dslineage.cli")
+    assert "typer" in loaded and "dslineage" in loaded
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_importing_the_package_and_repo_stays_light():
+    """`import dslineage` is cheap; `dslineage.Repo` itself still defers DVC, DuckDB and pyarrow."""
+    assert _loaded_after("import dslineage").isdisjoint(HEAVY)
+    loaded = _loaded_after("import dslineage\ndslineage.Repo")
+    assert loaded.isdisjoint({"dvc", "duckdb", "pyarrow", "networkx", "pandas"}), loaded
+
+
+def test_python_dash_m_help():
+    """`python -m dslineage --help` lists the core commands and exits 0."""
+    out = subprocess.run([sys.executable, "-m", "dslineage", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    for cmd in ("init", "track", "commit", "log", "show", "diff", "history", "checkout", "status", "tag",
+                "reindex", "demo"):
+        assert cmd in out.stdout
