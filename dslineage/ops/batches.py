@@ -173,11 +173,15 @@ def _still_applied(repo: Repo, ds: Dataset, rec: dict[str, Any]) -> bool:
     try:
         src = common.working_source(repo, ds)
         types = {c["name"]: c["type"] for c in rows.schema(con, src)}
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _dsl_t AS SELECT * FROM {src.sql}", list(src.params))
-        labels.register_view(con, ds, types)
+        labels.register(con, labels.load(con, src_path(repo, ds), ds), ds, types, ds.format == "csv")
         return labels.still_applied(con, edits_path(repo, rec), len(ds.key), ds.labels.index(rec["column"])) > 0
     finally:
         con.close()
+
+
+def src_path(repo: Repo, ds: Dataset) -> Path:
+    """The working file of a dataset."""
+    return common.working_path(repo, ds)
 
 
 def show(repo: Repo, prefix: str, limit: int | None = None) -> dict[str, Any]:

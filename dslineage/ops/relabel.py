@@ -121,8 +121,8 @@ class Session:
         if kind is None:
             raise UsageError(f"edits file {p.name}: use .csv, .tsv, .parquet or .jsonl")
         sql = {
-            "csv": "read_csv(?, all_varchar = true, header = true)",
-            "tsv": "read_csv(?, all_varchar = true, header = true, delim = '\t')",
+            "csv": "read_csv(?, all_varchar = true, header = true, null_padding = true)",
+            "tsv": "read_csv(?, all_varchar = true, header = true, null_padding = true, delim = '\t')",
             "parquet": "read_parquet(?)",
             "jsonl": "read_json(?, format = 'newline_delimited')",
             "json": "read_json(?)",

@@ -71,7 +71,7 @@ def load(con: Any, path: Path, ds: Dataset) -> Any:
             o = ds.csv or {}
             sql = (
                 "SELECT * FROM read_csv(?, delim = ?, quote = ?, header = ?, escape = ?, "
-                "all_varchar = true)"
+                "all_varchar = true, allow_quoted_nulls = false)"
             )
             params = [
                 str(path), o.get("delimiter") or ",", o.get("quote") or '"',
@@ -143,12 +143,14 @@ def splice(table: Any, keys: list[str], column: str, raw_keys: list[Any], values
 
 
 def csv_style(path: Path, quote: str, escape: str, delimiter: str) -> dict[str, Any]:
-    """How a CSV file writes its records: line ending and which columns are always quoted."""
+    """How a CSV file writes its records: the line ending, which columns are always quoted,
+    and the bytes of its first record (the header, when it has one)."""
     with open(path, "rb") as fh:
-        text = fh.read(1 << 16).decode("utf-8", errors="replace")
-    first = text.find("\n")
+        raw = fh.read(1 << 16)
+    text = raw.decode("utf-8", errors="replace")
     records: list[list[bool]] = []
     fields: list[bool] = []
+    first_end = -1
     at_start, in_quotes, i = True, False, 0
     while i < len(text) and len(records) < 50:
         ch = text[i]
@@ -171,6 +173,8 @@ def csv_style(path: Path, quote: str, escape: str, delimiter: str) -> dict[str, 
             if at_start:
                 fields.append(False)
             records.append(fields)
+            if first_end < 0:
+                first_end = i + 1
             fields, at_start = [], True
         elif at_start and ch != "\r":
             fields.append(False)
@@ -179,11 +183,18 @@ def csv_style(path: Path, quote: str, escape: str, delimiter: str) -> dict[str, 
     data = records[1:] if len(records) > 1 else records
     width = max((len(r) for r in data), default=0)
     always = [c for c in range(width) if data and all(c < len(r) and r[c] for r in data)]
-    return {"newline": "\r\n" if first > 0 and text[first - 1] == "\r" else "\n", "quoted": always}
+    crlf = first_end > 1 and text[first_end - 2] == "\r"
+    first = text[:first_end].encode("utf-8") if first_end > 0 and "\ufffd" not in text[:first_end] else None
+    return {"newline": "\r\n" if crlf else "\n", "quoted": always, "first_record": first}
 
 
 def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
-    """Write `table` to `tmp` in the dataset's format, in the style of the file `like`."""
+    """Write `table` to `tmp` in the dataset's format, in the style of the file `like`.
+
+    Parquet keeps the schema (with its metadata) and the compression codec; CSV keeps the
+    delimiter, quote and escape characters, the line ending, the always-quoted columns and
+    the header line byte for byte; JSON Lines is written by DuckDB.
+    """
     if ds.format == "parquet":
         import pyarrow.parquet as pq
 
@@ -195,25 +206,34 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
         pq.write_table(table, tmp, compression=codec)
         return
     con.register("_dsl_out", table)
-    target = _literal(str(tmp))
     if ds.format == "jsonl":
-        con.execute(f"COPY (SELECT * FROM _dsl_out) TO {target} (FORMAT json)")
+        con.execute(f"COPY (SELECT * FROM _dsl_out) TO {_literal(str(tmp))} (FORMAT json)")
         return
     o = ds.csv or {}
     delim, quote = o.get("delimiter") or ",", o.get("quote") or '"'
     escape = o.get("escape") or quote
     style = csv_style(like, quote, escape, delim)
     names = table.column_names
+    header = bool(o.get("header", True))
+    keep_header = header and style["first_record"] is not None
     opts = [
         "FORMAT csv", f"DELIMITER {_literal(delim)}", f"QUOTE {_literal(quote)}",
-        f"ESCAPE {_literal(escape)}", f"HEADER {'true' if o.get('header', True) else 'false'}",
+        f"ESCAPE {_literal(escape)}", f"HEADER {'true' if header and not keep_header else 'false'}",
     ]
     if style["newline"] == "\r\n":
         opts.append("NEW_LINE '\\r\\n'")
     forced = [q(names[c]) for c in style["quoted"] if c < len(names)]
     if forced:
         opts.append(f"FORCE_QUOTE ({', '.join(forced)})")
-    con.execute(f"COPY (SELECT * FROM _dsl_out) TO {target} ({', '.join(opts)})")
+    body = tmp.with_name(tmp.name + ".body") if keep_header else tmp
+    con.execute(f"COPY (SELECT * FROM _dsl_out) TO {_literal(str(body))} ({', '.join(opts)})")
+    if keep_header:
+        import shutil
+
+        with open(tmp, "wb") as out, open(body, "rb") as src:
+            out.write(style["first_record"])
+            shutil.copyfileobj(src, out, 1 << 20)
+        body.unlink()
 
 
 # -- an edit batch ------------------------------------------------------------------------
