@@ -300,3 +300,53 @@ class Repo:
         from dslineage.quality.audit import audit
 
         return audit(self, ref, against=against, on=on, group=group, record=record, **options)
+
+    # -- lineage: pipelines, experiments, the graph (ops/run, sync, exp, reproduce, lineage) --
+
+    def run(self, stage: str, command: list[str], **options: Any) -> dict[str, Any]:
+        """Define (or update) a DVC stage, run it through DVC and record the transformation."""
+        from dslineage.ops.run import run
+
+        return run(self, stage, command, **options)
+
+    def sync(self, *, author: str | None = None) -> dict[str, Any]:
+        """Record the `dvc.lock` stage states no transformation records yet (idempotent)."""
+        from dslineage.ops.sync import sync
+
+        return sync(self, author=author)
+
+    def exp_record(self, name: str, **options: Any) -> dict[str, Any]:
+        """Record an experiment: dataset versions, code commit, params, metrics, pipeline."""
+        from dslineage.ops.exp import record
+
+        return record(self, name, **options)
+
+    def exp_list(self) -> list[dict[str, Any]]:
+        """Experiments, newest first."""
+        from dslineage.ops.exp import list_experiments
+
+        return list_experiments(self)
+
+    def exp_show(self, name: str) -> dict[str, Any]:
+        """One experiment record (by name: its newest record; or by id prefix)."""
+        from dslineage.ops.exp import show
+
+        return show(self, name)
+
+    def exp_diff(self, a: str, b: str) -> dict[str, Any]:
+        """Datasets (with row-level counts), params and metrics that differ between two experiments."""
+        from dslineage.ops.exp import diff
+
+        return diff(self, a, b)
+
+    def reproduce(self, experiment: str, **options: Any) -> dict[str, Any]:
+        """Materialize (and verify) an experiment's data; with `rerun=True` re-run its pipeline."""
+        from dslineage.ops.reproduce import reproduce
+
+        return reproduce(self, experiment, **options)
+
+    def lineage(self, node: str, **options: Any) -> dict[str, Any]:
+        """The lineage subgraph around a node: `{"root", "nodes", "edges"}`."""
+        from dslineage.ops.lineage import lineage
+
+        return lineage(self, node, **options)

@@ -186,3 +186,7 @@ def cli_json(root: Path, *args: str) -> Any:
     result = invoke(root, *args, "--json")
     assert result.exit_code == 0, (result.exit_code, result.stderr, result.exception)
     return json.loads(result.stdout)
+
+
+# the lineage tests' pipeline repository, built once per session (tests/lineage_support.py)
+from tests.lineage_support import pipeline, pipeline_template  # noqa: E402, F401

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "check", "drift", "audit",
     "fsck",
     "relabel", "batches", "blame", "revert", "rollback", "impact",
+    "run", "sync", "exp", "reproduce", "lineage",
 ]
 
 

@@ -1,4 +1,4 @@
-"""`dslineage impact BATCH`."""
+"""`dslineage impact NODE`: a batch's carried labels, and everything downstream of any node."""
 
 from __future__ import annotations
 
@@ -12,10 +12,15 @@ from dslineage.cli.app import app
 
 @app.command()
 def impact(
-    batch: Annotated[str, typer.Argument(help="Batch id prefix.")],
+    batch: Annotated[
+        str, typer.Argument(help="Batch id prefix, or any lineage node: NAME@REF, exp:NAME, stage:NAME, id prefix.")
+    ],
     json_out: JsonOpt = False,
 ) -> None:
-    """Show which later versions still carry a batch's labels, and how many rows.
+    """Show which later versions still carry a batch's labels, and what used them downstream.
+
+    For any node: the transformations, derived datasets and experiments downstream of it, and
+    whether each has been re-run since.
 
     Example: dslineage impact 3f9a2c1d
     """
@@ -27,7 +32,10 @@ def impact(
 
 
 def show_impact(r: dict[str, Any]) -> None:
-    """Render a batch's impact."""
+    """Render a batch's impact (or a node's downstream)."""
+    if "batch" not in r:
+        show_downstream(r)
+        return
     if r["version"] is None:
         note(f"batch {short(r['batch'])} is {r['state']}: no version carries it yet")
         return
@@ -37,5 +45,31 @@ def show_impact(r: dict[str, Any]) -> None:
         t.add_row(f"v{v['seq']}" + (" (latest)" if v["latest"] else ""), short(v["version"]),
                   when(v["timestamp"]), v["rows"], v["message"])
     out.print(t)
-    for d in r["downstream"]:
-        out.print(f"  used by {d.get('kind', 'node')} {d.get('name') or d.get('id')}", markup=False)
+    show_downstream(r)
+
+
+def show_downstream(r: dict[str, Any]) -> None:
+    """Render the lineage graph's part: transformations, derived datasets, experiments."""
+    for w in r.get("warnings") or []:
+        note(f"warning: {w}")
+    out.print(f"downstream of {r['node']['label']}: {len(r['downstream'])} node(s)", markup=False)
+    if r.get("transformations"):
+        t = table("transformation", "id", "time (UTC)", "consumed", "re-run since", "latest run affected",
+                  title="transformations")
+        for x in r["transformations"]:
+            used = ", ".join(c["label"] + (f" ({c['rows']} rows)" if "rows" in c else "") for c in x["consumed"])
+            t.add_row(x["label"], short(x["id"]), when(x["timestamp"]), used,
+                      "yes" if x["rerun_since"] else "no", "yes" if x["latest_run_affected"] else "no")
+        out.print(t)
+    if r.get("datasets"):
+        t = table("dataset", "affected versions", "latest", "latest affected", title="derived datasets")
+        for d in r["datasets"]:
+            t.add_row(d["dataset"], ", ".join(v["label"] for v in d["versions"]), d["latest"]["label"],
+                      "yes" if d["latest_affected"] else "no")
+        out.print(t)
+    if r.get("experiments"):
+        t = table("experiment", "id", "time (UTC)", "re-run since", "latest run affected", title="experiments")
+        for e in r["experiments"]:
+            t.add_row(e["name"], short(e["id"]), when(e["timestamp"]), "yes" if e["rerun_since"] else "no",
+                      "yes" if e["latest_run_affected"] else "no")
+        out.print(t)

@@ -68,26 +68,40 @@ def carried(repo: Repo, ds: Dataset, batch: dict[str, Any], start: str) -> list[
     ]
 
 
-def downstream(repo: Repo, versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Derived datasets and experiments that used these versions (filled in by the lineage graph)."""
-    return []
+def downstream(repo: Repo, batch_id: str, versions: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the lineage graph says used the batch's rows: transformations (re-run since?),
+    derived datasets (latest version still affected?) and experiments (recorded again since?).
+    Versions of the batch's dataset that carry none of its labels are cut off."""
+    from dslineage.ops import lineage_graph
+
+    graph = lineage_graph.impact(repo, batch_id, carried={v["version"]: v["rows"] for v in versions})
+    return {k: graph[k] for k in ("node", "downstream", "transformations", "datasets", "experiments")}
 
 
 def impact(repo: Repo, batch_id: str) -> dict[str, Any]:
-    """The later versions that still carry a batch's labels, with row counts, and what used them."""
-    entry = batch_ops.find(repo, batch_id)
+    """The later versions that still carry a batch's labels, with row counts, and what used them.
+
+    Any other lineage node (NAME@REF, exp:NAME, stage:NAME, an id prefix) gets the graph's
+    answer alone: everything downstream of it.
+    """
+    if not batch_ops.matches(repo, batch_id.removeprefix("batch:")):
+        from dslineage.ops import lineage_graph
+
+        return lineage_graph.impact(repo, batch_id)
+    entry = batch_ops.find(repo, batch_id.removeprefix("batch:"))
     rec = batch_ops.record(repo, entry["id"])
     ds = repo.dataset(rec["dataset"])
     result: dict[str, Any] = {
         "batch": rec["id"], "dataset": ds.name, "column": rec["column"], "rows": rec["rows"],
         "state": entry["state"], "reverted": entry["reverted"], "reverted_by": entry["reverted_by"],
         "version": entry["version"], "seq": entry["seq"], "versions": [], "still_in_latest": 0,
-        "downstream": [],
+        "node": {"id": rec["id"], "kind": "batch", "label": f"batch {rec['id'][:10]}"},
+        "downstream": [], "transformations": [], "datasets": [], "experiments": [],
     }
     if entry["version"] is None:
         return result
     versions = carried(repo, ds, rec, entry["version"])
     result["versions"] = versions
     result["still_in_latest"] = next((v["rows"] for v in versions if v["latest"]), 0)
-    result["downstream"] = downstream(repo, [v for v in versions if v["rows"] > 0])
+    result.update(downstream(repo, rec["id"], versions))
     return result

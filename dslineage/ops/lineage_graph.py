@@ -210,16 +210,20 @@ def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -
     _, warning = maybe_sync(repo)
     g = load(repo)
     root = node_id if node_id in g else resolve(repo, g, node_id)
-    h = g
+    own = g.nodes[root].get("dataset")
+    # a derived dataset's next version is a new derivation, not a consequence of the last one:
+    # follow "parent" edges only within the root's own dataset
+    h = g.edge_subgraph(
+        (a, b) for a, b, d in g.edges(data=True) if d.get("kind") != "parent" or g.nodes[b].get("dataset") == own
+    ).copy()
+    h.add_nodes_from(g)
     if carried is not None:
-        cut = [n for n, c in carried.items() if n in g and c <= 0 and n != root]
-        h = g.subgraph(set(g) - set(cut))
+        h.remove_nodes_from([n for n, c in carried.items() if n in h and c <= 0 and n != root])
     keep = reach(h, root, "downstream", None)
     order = [n for n in ordered(g, keep) if n != root]
     runs = _groups(g, "transformation", "stage")  # every run of a stage / an experiment name
     names = _groups(g, "experiment", "name")
     versions = _groups(g, "version", "dataset")
-    own = g.nodes[root].get("dataset")
     transformations, experiments, derived = [], [], {}
     for n in order:
         d = g.nodes[n]

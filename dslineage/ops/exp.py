@@ -1,0 +1,245 @@
+"""`dslineage exp record|list|show|diff`: experiments as lineage nodes.
+
+An experiment record names the exact dataset versions used, the code commit, params,
+metrics and the pipeline state (`dvc.lock`: each stage's transformation and output
+hashes). Recording a name again records a new run of that experiment; `exp show NAME`
+and `reproduce NAME` use its newest run, an id prefix picks any run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from dslineage import config, dvcio, journal
+from dslineage.errors import DirtyError, DslineageError, PathError, UnknownNodeError, UsageError
+from dslineage.ops import common
+from dslineage.ops.sync import maybe_sync, signature, version_with
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+SUMMARY_KEYS = ("id", "name", "timestamp", "author", "message", "git_commit", "code_dirty")
+
+
+def _load_file(repo: Repo, path: str, what: str) -> tuple[str, dict[str, Any]]:
+    """A params/metrics file (YAML or JSON) as a dict, and its repo-relative path."""
+    import yaml
+
+    rel = config.inside(repo.root, path, cwd=repo.root)
+    full = repo.root / rel
+    if not full.is_file():
+        raise PathError(f"{what} file {rel} does not exist: check the path")
+    try:
+        data = yaml.safe_load(full.read_text(encoding="utf-8"))  # JSON is YAML too
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {what} file {rel}: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{what} file {rel} must hold a mapping of names to values")
+    return rel, data
+
+
+def _current_versions(repo: Repo, data: list[str] | None) -> list[dict[str, Any]]:
+    """The dataset versions an experiment uses: each `NAME@REF`, or every tracked dataset
+    at the version its working file holds."""
+    from dslineage.ops.refs import resolve
+
+    chosen: list[dict[str, Any]] = []
+    if data:
+        for ref in data:
+            ds, v = resolve(repo, ref if "@" in ref else f"{ref}@latest")
+            chosen.append({"name": ds.name, "version": v["id"], "seq": v["seq"], "md5": v["md5"], "path": ds.path})
+        names = [c["name"] for c in chosen]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise UsageError(f"--data names dataset {dup[0]!r} twice: pass one version per dataset")
+        return chosen
+    for ds in repo.datasets().values():
+        md5 = common.working_md5(repo, ds)
+        v = version_with(repo, ds.name, md5) if md5 else None
+        if v is None:
+            state = "is missing" if md5 is None else "has uncommitted changes"
+            raise DirtyError(
+                f"{ds.path} (dataset {ds.name}) {state}: commit it with `dslineage commit {ds.name} "
+                f"-m MSG` or name the versions to record with --data NAME@REF"
+            )
+        chosen.append({"name": ds.name, "version": v["id"], "seq": v["seq"], "md5": v["md5"], "path": ds.path})
+    return chosen
+
+
+def _pipeline(repo: Repo) -> dict[str, Any]:
+    """Each `dvc.lock` stage: its transformation node and output hashes."""
+    recorded: dict[str, str] = {}
+    for rec in repo.index.records("transformation"):
+        recorded[rec.get("lock_signature")] = rec["id"]  # oldest first: the newest wins
+    stages = {}
+    for name, entry in dvcio.read_lock(repo.root).items():
+        sig = signature(entry)
+        stages[name] = {
+            "signature": sig,
+            "transformation": recorded.get(sig),
+            "cmd": entry.cmd,
+            "outs": {p: m for p, m in entry.outs},
+        }
+    return stages
+
+
+def record(
+    repo: Repo,
+    name: str,
+    *,
+    data: list[str] | None = None,
+    params: str | None = None,
+    metrics: str | None = None,
+    message: str | None = None,
+    author: str | None = None,
+) -> dict[str, Any]:
+    """Record an experiment node and commit it (one journal file, one git commit)."""
+    config.check_name(name)
+    _, warning = maybe_sync(repo)
+    datasets = _current_versions(repo, data)
+    params_file, params_data = None, {}
+    if params:
+        params_file, params_data = _load_file(repo, params, "params")
+    elif (repo.root / "params.yaml").is_file():
+        params_file, params_data = _load_file(repo, "params.yaml", "params")
+    metrics_file, metrics_data = _load_file(repo, metrics, "metrics") if metrics else (None, {})
+    who = author or repo.git.identity()
+    head = repo.git.head()
+    dirty = repo.git.run("status", "--porcelain", "--untracked-files=no").splitlines() if head else []
+    ts = journal.now()
+    raw = dvcio.lock_bytes(repo.root)
+    rec = {
+        "kind": "experiment",
+        "id": journal.make_id("experiment", name, ts, who, head, datasets),
+        "timestamp": ts,
+        "name": name,
+        "author": who,
+        "message": message or "",
+        "git_commit": head,
+        "code_dirty": sorted(line[3:].strip() for line in dirty if line.strip()),
+        "datasets": datasets,
+        "params_file": params_file,
+        "params": params_data,
+        "metrics_file": metrics_file,
+        "metrics": metrics_data,
+        "pipeline": _pipeline(repo),
+        "dvc_lock": journal.make_id("dvc.lock", raw.decode("utf-8", "replace")) if raw else None,
+    }
+    jfile = journal.write(repo.root, rec)
+    try:
+        repo.git.commit_paths(
+            [jfile.relative_to(repo.root).as_posix()],
+            f"dslineage exp record {name}" + (f": {message}" if message else ""),
+        )
+    except BaseException:
+        jfile.unlink(missing_ok=True)
+        raise
+    repo.index.sync(force=True)
+    out = _detail(rec)
+    out["recorded_commit"] = repo.git.head()
+    out["warnings"] = [warning] if warning else []
+    return out
+
+
+def _summary(rec: dict[str, Any]) -> dict[str, Any]:
+    out = {k: rec.get(k) for k in SUMMARY_KEYS}
+    out["datasets"] = len(rec.get("datasets") or [])
+    out["metrics"] = rec.get("metrics") or {}
+    return out
+
+
+def _detail(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rec.items() if k not in ("format", "kind")}
+
+
+def list_experiments(repo: Repo) -> list[dict[str, Any]]:
+    """Every experiment run, newest first."""
+    return [_summary(r) for r in reversed(repo.index.records("experiment"))]
+
+
+def find(repo: Repo, text: str) -> dict[str, Any]:
+    """The experiment record `text` names: a name (its newest run), `exp:NAME`, or an id prefix."""
+    text = text.removeprefix("exp:")
+    records = repo.index.records("experiment")
+    named = [r for r in records if r.get("name") == text]
+    if named:
+        return named[-1]
+    low = text.lower()
+    by_id = {r["id"]: r for r in records if len(low) >= 4 and r["id"].startswith(low)}
+    if len(by_id) == 1:
+        return next(iter(by_id.values()))
+    if len(by_id) > 1:
+        listed = "; ".join(f"{r['name']} ({r['id'][:10]})" for r in by_id.values())
+        raise UnknownNodeError(f"ambiguous experiment {text!r} could be: {listed}; use a longer id prefix")
+    names = sorted({r.get("name") for r in records})
+    known = ", ".join(names[:10]) or "none yet"
+    raise UnknownNodeError(
+        f"unknown experiment {text!r} (experiments: {known}): list them with `dslineage exp list`"
+    )
+
+
+def show(repo: Repo, text: str) -> dict[str, Any]:
+    """One experiment run in full, with how many runs its name has."""
+    rec = find(repo, text)
+    out = _detail(rec)
+    out["runs"] = sum(1 for r in repo.index.records("experiment") if r.get("name") == rec.get("name"))
+    return out
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        flat: dict[str, Any] = {}
+        for k, v in data.items():
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        return flat
+    return {prefix[:-1]: data}
+
+
+def _changed(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    fa, fb = _flatten(a), _flatten(b)
+    keys = sorted(set(fa) | set(fb))
+    return [{"key": k, "a": fa.get(k), "b": fb.get(k)} for k in keys if fa.get(k) != fb.get(k)]
+
+
+def diff(repo: Repo, a: str, b: str) -> dict[str, Any]:
+    """Datasets whose versions differ (with row-level counts), and params/metrics that differ."""
+    ea, eb = find(repo, a), find(repo, b)
+    da = {d["name"]: d for d in ea.get("datasets") or []}
+    db = {d["name"]: d for d in eb.get("datasets") or []}
+    datasets = []
+    for name in sorted(set(da) | set(db)):
+        va, vb = da.get(name), db.get(name)
+        if va and vb and va["version"] == vb["version"]:
+            continue
+        entry: dict[str, Any] = {
+            "name": name,
+            "a": {k: va[k] for k in ("version", "seq", "md5")} if va else None,
+            "b": {k: vb[k] for k in ("version", "seq", "md5")} if vb else None,
+            "rows": None,
+        }
+        if va and vb and va["md5"] != vb["md5"]:
+            try:
+                d = repo.diff(f"{name}@{va['version']}", f"{name}@{vb['version']}")
+                entry["rows"] = d["rows"]
+                entry["label_transitions"] = d["label_transitions"]
+            except DslineageError as exc:  # e.g. a missing cache object: report, don't fail
+                entry["error"] = str(exc)
+        elif va and vb:
+            entry["rows"] = {"added": 0, "removed": 0, "modified": 0, "relabeled": 0}
+        datasets.append(entry)
+    return {
+        "a": {"id": ea["id"], "name": ea["name"], "git_commit": ea.get("git_commit")},
+        "b": {"id": eb["id"], "name": eb["name"], "git_commit": eb.get("git_commit")},
+        "datasets": datasets,
+        "params": _changed(ea.get("params") or {}, eb.get("params") or {}),
+        "metrics": _changed(ea.get("metrics") or {}, eb.get("metrics") or {}),
+        "code_changed": ea.get("git_commit") != eb.get("git_commit"),
+    }
+
+
+def dumps(value: Any) -> str:
+    """A param or metric value as short text."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)

@@ -1,0 +1,255 @@
+"""`dslineage lineage NODE`: the subgraph around a node, and its renderings.
+
+Formats: `tree` (indented text), `json` (`{"nodes", "edges"}`), `dot` (Graphviz), `mermaid`
+(a flowchart), and `openlineage` — NDJSON RunEvents, one START and one COMPLETE per
+transformation and relabel batch, with dataset versions in the `version` facet.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from dslineage import __version__
+from dslineage.errors import UsageError
+from dslineage.ops import lineage_graph as lg
+from dslineage.ops.sync import maybe_sync
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+FORMATS = ("tree", "json", "dot", "mermaid", "openlineage")
+DIRECTIONS = ("both", "upstream", "downstream")
+PRODUCER = f"https://pypi.org/project/dslineage/{__version__}/"
+SPEC = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+VERSION_FACET = "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet"
+SCHEMA_FACET = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+JOBTYPE_FACET = "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
+_NODE_KEYS = ("dataset", "seq", "stage", "name", "timestamp")
+
+
+def lineage(
+    repo: Repo, node: str, *, direction: str = "both", depth: int | None = None,
+    openlineage: bool = False, namespace: str | None = None,
+) -> dict[str, Any]:
+    """Nodes and edges within `depth` steps of `node` (upstream, downstream or both); with
+    `openlineage`, also the OpenLineage RunEvents of its transformations and batches."""
+    if direction not in DIRECTIONS:
+        raise UsageError(f"unknown direction {direction!r}: use one of {', '.join(DIRECTIONS)}")
+    if depth is not None and depth < 0:
+        raise UsageError("--depth must be 0 or more")
+    _, warning = maybe_sync(repo)
+    g = lg.load(repo)
+    root = lg.resolve(repo, g, node)
+    keep = lg.reach(g, root, direction, depth)
+    order = lg.ordered(g, keep)
+    nodes = []
+    for n in order:
+        entry = lg.node(g, n)
+        entry.update({k: g.nodes[n][k] for k in _NODE_KEYS if g.nodes[n].get(k) is not None})
+        nodes.append(entry)
+    position = {n: i for i, n in enumerate(order)}
+    edges = sorted(
+        ({"from": a, "to": b, "kind": d.get("kind")} for a, b, d in g.subgraph(keep).edges(data=True)),
+        key=lambda e: (position[e["from"]], position[e["to"]]),
+    )
+    result = {
+        "root": root,
+        "direction": direction,
+        "depth": depth,
+        "nodes": nodes,
+        "edges": edges,
+        "warnings": [warning] if warning else [],
+    }
+    if openlineage:
+        result["events"] = openlineage_events(repo, result, namespace)
+    return result
+
+
+# -- text renderings -------------------------------------------------------------------
+
+
+def render(result: dict[str, Any], fmt: str) -> str:
+    """`tree`, `dot` or `mermaid` text of a `lineage()` result."""
+    if fmt == "dot":
+        return to_dot(result)
+    if fmt == "mermaid":
+        return to_mermaid(result)
+    if fmt == "tree":
+        return to_tree(result)
+    raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def _label(n: dict[str, Any]) -> str:
+    if n["kind"] == "version":
+        return n["label"]
+    return f"{n['label']} ({lg.short(n['id'])})" if n["kind"] != "batch" else n["label"]
+
+
+def to_tree(result: dict[str, Any]) -> str:
+    """Indented trees: what the root came from (upstream) and what came from it (downstream)."""
+    by_id = {n["id"]: n for n in result["nodes"]}
+    down: dict[str, list[str]] = {}
+    up: dict[str, list[str]] = {}
+    for e in result["edges"]:
+        down.setdefault(e["from"], []).append(e["to"])
+        up.setdefault(e["to"], []).append(e["from"])
+    root = result["root"]
+    lines = [f"{_label(by_id[root])}  [{by_id[root]['kind']}]"]
+
+    def walk(n: str, links: dict[str, list[str]], arrow: str, prefix: str, seen: set[str]) -> None:
+        kids = links.get(n, [])
+        for i, k in enumerate(kids):
+            last = i == len(kids) - 1
+            again = k in seen
+            lines.append(
+                f"{prefix}{'└── ' if last else '├── '}{arrow} {_label(by_id[k])}  [{by_id[k]['kind']}]"
+                + ("  (shown above)" if again else "")
+            )
+            if not again:
+                seen.add(k)
+                walk(k, links, arrow, prefix + ("    " if last else "│   "), seen)
+
+    if result["direction"] in ("both", "upstream"):
+        walk(root, up, "<-", "", {root})
+    if result["direction"] in ("both", "downstream"):
+        walk(root, down, "->", "", {root})
+    return "\n".join(lines) + "\n"
+
+
+def _quote_dot(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_DOT_SHAPES = {"version": "ellipse", "transformation": "box", "batch": "note", "experiment": "doubleoctagon"}
+
+
+def to_dot(result: dict[str, Any]) -> str:
+    """Graphviz `digraph` text."""
+    lines = ["digraph lineage {", "  rankdir=LR;"]
+    for n in result["nodes"]:
+        extra = ", style=bold" if n["id"] == result["root"] else ""
+        lines.append(
+            f"  {_quote_dot(n['id'])} [label={_quote_dot(_label(n))}, shape={_DOT_SHAPES[n['kind']]}{extra}];"
+        )
+    for e in result["edges"]:
+        lines.append(f"  {_quote_dot(e['from'])} -> {_quote_dot(e['to'])} [label={_quote_dot(e['kind'] or '')}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+_MERMAID_SHAPES = {
+    "version": ('(["', '"])'), "transformation": ('["', '"]'), "batch": ('[/"', '"/]'),
+    "experiment": ('{{"', '"}}'),
+}
+
+
+def to_mermaid(result: dict[str, Any]) -> str:
+    """A Mermaid `flowchart LR` (node ids n0, n1, ...; labels escaped)."""
+    ids = {n["id"]: f"n{i}" for i, n in enumerate(result["nodes"])}
+    lines = ["flowchart LR"]
+    for n in result["nodes"]:
+        left, right = _MERMAID_SHAPES[n["kind"]]
+        text = _label(n).replace('"', "#quot;")
+        lines.append(f"  {ids[n['id']]}{left}{text}{right}")
+    for e in result["edges"]:
+        lines.append(f"  {ids[e['from']]} -->|{e['kind']}| {ids[e['to']]}")
+    return "\n".join(lines) + "\n"
+
+
+# -- OpenLineage ---------------------------------------------------------------------
+
+
+def run_id(record_id: str) -> str:
+    """A stable UUID for the run of a transformation or batch."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"dslineage:{record_id}"))
+
+
+def _dataset(namespace: str, path: str, version: str, schema: list[dict[str, Any]] | None) -> dict[str, Any]:
+    facets: dict[str, Any] = {
+        "version": {"_producer": PRODUCER, "_schemaURL": VERSION_FACET, "datasetVersion": version}
+    }
+    if schema:
+        facets["schema"] = {
+            "_producer": PRODUCER, "_schemaURL": SCHEMA_FACET,
+            "fields": [{"name": c["name"], "type": c["type"], "fields": []} for c in schema],
+        }
+    return {"namespace": namespace, "name": path, "facets": facets}
+
+
+def openlineage_events(repo: Repo, result: dict[str, Any], namespace: str | None = None) -> list[dict[str, Any]]:
+    """OpenLineage RunEvents (START, COMPLETE) for each transformation and batch in `result`."""
+    ns = namespace or repo.settings.get("openlineage_namespace") or f"dslineage://{repo.root.name}"
+    wanted = {n["id"] for n in result["nodes"] if n["kind"] in ("transformation", "batch")}
+    if not wanted:
+        return []
+    records = {r["id"]: r for kind in ("transformation", "batch", "revert") for r in repo.index.records(kind)
+               if r["id"] in wanted}
+    versions: dict[str, dict[str, Any]] = {}
+
+    def version(vid: str | None) -> dict[str, Any] | None:
+        if vid and vid not in versions:
+            versions[vid] = repo.index.version(vid) or {}
+        return versions.get(vid) if vid else None
+
+    events = []
+    for n in result["nodes"]:
+        rec = records.get(n["id"])
+        if rec is None:
+            continue
+        if n["kind"] == "transformation":
+            job, job_type = rec.get("stage") or "stage", "STAGE"
+            ins = [(i["path"], i.get("version"), i["md5"]) for i in rec.get("inputs") or []]
+            outs = [(o["path"], o.get("version"), o["md5"]) for o in rec.get("outputs") or []]
+            start, end = rec.get("started") or rec["timestamp"], rec.get("ended") or rec["timestamp"]
+        else:
+            base = version(rec.get("base_version") or rec.get("parent"))
+            carried = _carrier(repo, rec)
+            path = (base or carried or {}).get("path") or rec.get("dataset") or "dataset"
+            job, job_type = f"relabel {rec.get('dataset')}", "RELABEL"
+            ins = [(path, base["id"], base["md5"])] if base else []
+            outs = [(path, carried["id"], carried["md5"])] if carried else []
+            start = end = rec["timestamp"]
+        inputs = [{**_dataset(ns, p, v or f"md5:{m}", None), "inputFacets": {}} for p, v, m in ins]
+        outputs = [{**_dataset(ns, p, v or f"md5:{m}", _schema(version(v))), "outputFacets": {}}
+                   for p, v, m in outs]
+        for state, when in (("START", start), ("COMPLETE", end)):
+            events.append({
+                "eventType": state,
+                "eventTime": when,
+                "run": {"runId": run_id(rec["id"]), "facets": {}},
+                "job": {
+                    "namespace": ns,
+                    "name": job,
+                    "facets": {"jobType": {
+                        "_producer": PRODUCER, "_schemaURL": JOBTYPE_FACET,
+                        "processingType": "BATCH", "integration": "DSLINEAGE", "jobType": job_type,
+                    }},
+                },
+                "inputs": inputs,
+                "outputs": outputs,
+                "producer": PRODUCER,
+                "schemaURL": SPEC,
+            })
+    return events
+
+
+def _carrier(repo: Repo, rec: dict[str, Any]) -> dict[str, Any] | None:
+    """The version that carries a batch (its record lists the batch), if committed."""
+    for v in repo.index.records("version", rec.get("dataset")):
+        if rec["id"] in (v.get("batches") or []) or v.get("batch") == rec["id"]:
+            return v
+    return None
+
+
+def _schema(v: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    if not v or not v.get("schema"):
+        return None
+    schema = v["schema"]
+    return json.loads(schema) if isinstance(schema, str) else schema
+
+
+def ndjson(events: list[dict[str, Any]]) -> str:
+    """Events as newline-delimited JSON."""
+    return "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in events)
