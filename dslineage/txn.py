@@ -48,7 +48,7 @@ TXN_DIR = f"{META_DIR}/txn"
 INTENT = f"{TXN_DIR}/intent.json"
 INLINE_LIMIT = 1 << 20  # files up to 1 MiB are backed up inside the intent itself
 MARKER = "dslineage-txn:"
-GIT_STEPS = ("after-git-add", "after-git-commit", "in-index-sync")
+GIT_STEPS = ("after-git-add", "after-git-commit")
 
 log = logging.getLogger("dslineage")
 
@@ -58,11 +58,15 @@ _ACTIVE: dict[Path, Transaction] = {}
 _last_op: list[str] = []
 
 
-def declare(op: str, *steps: str, git: bool = True, intent: bool = True) -> tuple[str, ...]:
+def declare(
+    op: str, *steps: str, git: bool = True, index: bool | None = None, intent: bool = True
+) -> tuple[str, ...]:
     """Declare the fault steps of operation `op`: 'after-intent' (unless it writes no intent),
-    `steps`, then (when it ends in a git commit) the commit and index-sync steps.
-    Returns `steps`, for operations that run this one inside their own transaction."""
-    REGISTRY[op] = (*(("after-intent",) if intent else ()), *steps, *(GIT_STEPS if git else ()))
+    `steps`, then (when it ends in a git commit) the commit steps and (when it then resyncs
+    the index, by default when it commits) 'in-index-sync'. Returns `steps`, for operations
+    that run this one inside their own transaction."""
+    tail = (*(GIT_STEPS if git else ()), *(("in-index-sync",) if (git if index is None else index) else ()))
+    REGISTRY[op] = (*(("after-intent",) if intent else ()), *steps, *tail)
     return steps
 
 
@@ -123,7 +127,10 @@ def _fsync_dir(path: Path) -> None:
 class Transaction:
     """One write operation in progress; see the module docstring for the protocol."""
 
-    def __init__(self, root: Path, git: Git, op: str, dirs: list[str] | None = None) -> None:
+    def __init__(
+        self, root: Path, git: Git, op: str, dirs: list[str] | None = None,
+        scratch: list[Path | str] | None = None,
+    ) -> None:
         self.root = root
         self.git = git
         self.op = op
@@ -139,8 +146,10 @@ class Transaction:
             "files": {},  # rel path -> previous state
             "created": [],  # rel paths created by the operation
             "dirs": list(dirs or []),  # directories created by the operation (removed whole)
+            "scratch": [],  # temporary files (deleted at the end, whatever the outcome)
             "commit_paths": [],  # what was staged for the commit (reset on rollback)
         }
+        self.state["scratch"] = [self._rel(p) for p in scratch or []]
 
     # -- recording ------------------------------------------------------------------------
 
@@ -213,6 +222,11 @@ class Transaction:
         _fsync_dir(store)
         return {"copy": name}
 
+    def scratch(self, *paths: Path | str) -> None:
+        """Record temporary files: deleted when the operation ends, completes or rolls back."""
+        self.state["scratch"] += [self._rel(p) for p in paths]
+        self._save()
+
     def step(self, name: str) -> None:
         """A named fault-injection point of this operation."""
         fault(self.op, name)
@@ -235,25 +249,33 @@ class Transaction:
         return sha
 
     def finish(self) -> None:
-        """Forget the transaction: delete its backups, then the intent."""
-        finish(self.root, self.id)
+        """Forget the transaction: delete its temporary files and backups, then the intent."""
+        finish(self.root, self.state)
 
 
-def finish(root: Path, txn_id: str) -> None:
-    """Delete a transaction's backup folder and the intent file (last)."""
-    shutil.rmtree(root / TXN_DIR / txn_id, ignore_errors=True)
+def finish(root: Path, state: dict[str, Any]) -> None:
+    """Delete a transaction's temporary files, its backup folder and the intent file (last)."""
+    for rel in state.get("scratch", []):
+        (root / rel).unlink(missing_ok=True)
+    shutil.rmtree(root / TXN_DIR / state["id"], ignore_errors=True)
     intent = root / INTENT
     intent.unlink(missing_ok=True)
     _fsync_dir(intent.parent)
 
 
 @contextlib.contextmanager
-def begin(root: Path, git: Git, op: str, *, dirs: list[str] | None = None) -> Iterator[Transaction]:
+def begin(
+    root: Path, git: Git, op: str, *, dirs: list[str] | None = None,
+    scratch: list[Path | str] | None = None,
+) -> Iterator[Transaction]:
     """Run a write operation as a transaction (joining the one already open in this process
     for `root`, whose operation name then applies). An exception rolls it back unless the
-    commit point was passed."""
+    commit point was passed. `scratch`: temporary files already written for it (deleted
+    at the end whatever happens); `dirs`: directories it creates (removed on rollback)."""
     outer = _ACTIVE.get(root)
     if outer is not None:
+        if scratch:
+            outer.scratch(*scratch)
         yield outer
         return
     if (root / INTENT).exists():
@@ -261,7 +283,7 @@ def begin(root: Path, git: Git, op: str, *, dirs: list[str] | None = None) -> It
             "an interrupted dslineage operation has not been recovered: "
             "run `dslineage fsck --repair`"
         )
-    t = Transaction(root, git, op, dirs)
+    t = Transaction(root, git, op, dirs, scratch)
     t._save()
     _ACTIVE[root] = t
     operation(op)
@@ -313,7 +335,7 @@ def recover(root: Path, git: Git) -> dict[str, Any] | None:
         return None
     done = is_committed(git, state)
     if done:
-        finish(root, state["id"])
+        finish(root, state)
     else:
         rollback(root, git, state)
     result = {
@@ -342,7 +364,7 @@ def rollback(root: Path, git: Git, state: dict[str, Any]) -> None:
         git.unstage(state["commit_paths"])
     for rel in state.get("dirs", []):
         shutil.rmtree(root / rel, ignore_errors=True)  # may hold the intent itself
-    finish(root, state["id"])
+    finish(root, state)
 
 
 def _restore(root: Path, rel: str, rec: dict[str, Any], store: Path) -> None:

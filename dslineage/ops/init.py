@@ -11,7 +11,7 @@ from dslineage.gitio import Git
 from dslineage.lock import RepoLock
 
 _DVC_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
-STEPS = txn.declare("init", "after-files")
+STEPS = txn.declare("init", "after-files", index=False)
 
 
 def init(path: Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dslineage.store.index import Index
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
-STEPS = txn.declare("reindex", "in-index-sync", "after-build", git=False, intent=False)
+STEPS = txn.declare("reindex", "after-build", git=False, index=True, intent=False)
 
 
 def reindex(repo: Repo) -> dict[str, Any]:
