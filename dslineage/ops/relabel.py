@@ -203,7 +203,7 @@ def apply(
     ids: list[str] = []
     version = None
     try:
-        with txn.begin(repo.root, repo.git, op) as t:
+        with txn.begin(repo.root, repo.git, op, scratch=[tmp]) as t:
             replace_working(repo, ds, tmp, session.md5)
             _remember(repo, ds, md5)
             t.step("after-data")

@@ -55,7 +55,7 @@ def rollback(
     tmp = path.with_name(f".{path.name}.tmp-rollback-{os.getpid()}")
     try:
         shutil.copyfile(obj, tmp)
-        with txn.begin(repo.root, repo.git, "rollback") as t:
+        with txn.begin(repo.root, repo.git, "rollback", scratch=[tmp]) as t:
             replace_working(repo, ds, tmp, md5)
             st = path.stat()
             repo.index.remember_md5(ds.path, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}", target["md5"])
