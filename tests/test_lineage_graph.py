@@ -186,3 +186,19 @@ def test_run_arguments_are_the_stage_definition(pipeline):
     spec = yaml.safe_load((pipeline / "dvc.yaml").read_text())["stages"]["prep"]
     assert spec["deps"] == prep_args()["deps"] and spec["outs"] == prep_args()["outs"]
     assert spec["cmd"].startswith(sys.executable)
+
+
+def test_graph_follows_a_branch_switch(pipeline):
+    """An experiment recorded on a branch leaves the graph when its journal record leaves the
+    work tree (branch switch), and comes back with it."""
+    from tests.conftest import run
+
+    main = run(pipeline, "git", "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
+    run(pipeline, "git", "checkout", "-q", "-b", "side")
+    with Repo(pipeline) as repo:
+        repo.exp_record("side-exp")
+    assert "exp side-exp" in labels(graph(pipeline, "raw@v1"))
+    run(pipeline, "git", "checkout", "-q", main)
+    assert "exp side-exp" not in labels(graph(pipeline, "raw@v1"))
+    run(pipeline, "git", "checkout", "-q", "side")
+    assert "exp side-exp" in labels(graph(pipeline, "raw@v1"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dslineage import config
 from dslineage.errors import CycleError, UnknownNodeError
 from dslineage.store import graph as sql
 
@@ -44,7 +45,17 @@ def load(repo: Repo) -> nx.DiGraph:
         for vid, ds, seq, _, ts in vrows
     )
     g.add_edges_from(((parent, vid) for vid, _, _, parent, _ in vrows if parent), kind="parent")
-    for rid, kind, ts, rec in sql.node_records(con):
+    sql.refresh(con)
+    g.add_nodes_from(
+        (nid, {"kind": kind, "label": f"stage {name}", "stage": name, "timestamp": ts}
+         if kind == "transformation" else {"kind": kind, "label": f"exp {name}", "name": name, "timestamp": ts})
+        for nid, kind, name, ts in sql.nodes(con)
+    )
+    known = set(g)
+    edges = sql.edges(con)
+    for kind in ("input", "output"):
+        g.add_edges_from(((a, b) for a, b, k in edges if k == kind and a in known and b in known), kind=kind)
+    for rid, kind, ts, rec in sql.node_records(con, ("batch", "revert")):
         add_record(g, rid, kind, ts, rec)
     for vid, bid in sql.version_batch_links(con):
         if vid in g and bid in g:
@@ -103,13 +114,15 @@ def resolve(repo: Repo, g: nx.DiGraph, text: str) -> str:
         if prefix == "version" and not found and "@" in rest:
             found = {resolve_ref(repo, rest)[1]["id"]}
         return _one(g, text, found)
-    datasets = repo.datasets()
-    if "@" in text and text.partition("@")[0] in datasets:
+    def tracked(name: str) -> bool:  # one registration file, not all of them
+        return bool(name) and "/" not in name and config.dataset_file(repo.root, name).is_file()
+
+    if "@" in text and tracked(text.partition("@")[0]):
         return resolve_ref(repo, text)[1]["id"]
     found = set()
     for kind in ("experiment", "transformation", "batch", "version"):
         found |= _by_kind(g, kind, text)
-    if not found and text in datasets:
+    if not found and tracked(text):
         found = {resolve_ref(repo, f"{text}@latest")[1]["id"]}
     return _one(g, text, found)
 
@@ -158,13 +171,14 @@ def reach(g: nx.DiGraph, root: str, direction: str, depth: int | None) -> set[st
 
 
 def ordered(g: nx.DiGraph, nodes: set[str]) -> list[str]:
-    """`nodes` in a topological order of the graph (ties by time, then id)."""
+    """`nodes` in a topological order of the graph, deterministic (ties by time, then id)."""
     import networkx as nx
 
     sub = g.subgraph(nodes)
-    return list(
-        nx.lexicographical_topological_sort(sub, key=lambda n: (g.nodes[n].get("timestamp") or "", n))
-    )
+    order: list[str] = []
+    for generation in nx.topological_generations(sub):  # deterministic: each generation by time, id
+        order.extend(sorted(generation, key=lambda n: (g.nodes[n].get("timestamp") or "", n)))
+    return order
 
 
 def downstream(repo: Repo, node_id: str, *, depth: int | None = None) -> list[dict[str, Any]]:
