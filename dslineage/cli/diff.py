@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, out, repo, table
+from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, table
 from dslineage.cli.app import app
 
 
@@ -38,6 +38,9 @@ def _side(d: dict[str, Any], name: str) -> str:
 def show_diff(r: dict[str, Any]) -> None:
     """Render a diff: counts, per-column changes, transitions, class shift, sample."""
     n = r["rows"]
+    if r.get("source") == "journal":
+        note("the versions' bytes are not available here: labels and counts come from the journal's change "
+             "sets (modified counts any row changed in between; `dvc pull` the versions for per-column detail)")
     out.print(f"[bold]{_side(r['a'], r['dataset'])} → {_side(r['b'], r['dataset'])}[/bold]")
     out.print(
         f"  added {n['added']}  removed {n['removed']}  modified {n['modified']} "

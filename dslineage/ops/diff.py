@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config
 from dslineage.config import Dataset
-from dslineage.errors import UsageError
+from dslineage.errors import ExternalError, MissingDataError, UsageError
 from dslineage.ops import common
 from dslineage.ops.refs import resolve, split
 from dslineage.store import rows as sql
@@ -59,10 +59,19 @@ def diff(
         suffix = "." + out_path.rsplit(".", 1)[-1].lower() if "." in out_path else ""
         if suffix not in _OUTPUT_FORMATS:
             raise UsageError(f"--output must end in .parquet or .csv, not {output!r}")
+    ref_a = a if "@" in a else f"{a}@latest"
+    ref_b = b if b is None or "@" in b else f"{b}@latest"
     con = common.row_connection(repo)
     try:
-        desc_a, src_a, dist_a = _side(repo, con, ds, a if "@" in a else f"{a}@latest")
-        desc_b, src_b, dist_b = _side(repo, con, ds, b if b is None or "@" in b else f"{b}@latest")
+        try:
+            desc_a, src_a, dist_a = _side(repo, con, ds, ref_a)
+            desc_b, src_b, dist_b = _side(repo, con, ds, ref_b)
+        except (MissingDataError, ExternalError):
+            # no bytes (a clone without the old data, no reachable remote): labels from the journal
+            folded = None if rows or out_path or ref_b is None else from_journal(repo, ds, ref_a, ref_b)
+            if folded is None:
+                raise
+            return folded
         schema_a, schema_b = sql.schema(con, src_a), sql.schema(con, src_b)
         plan = sql.plan(schema_a, schema_b, ds)
         sql.build_changes(
@@ -102,6 +111,73 @@ def diff(
     finally:
         con.close()
     return result
+
+
+def _path(versions: dict[str, dict[str, Any]], old: dict[str, Any], new: dict[str, Any]) -> list[str] | None:
+    """Ids of the versions after `old` up to `new` along parent links, or None if `old` is not one."""
+    path: list[str] = []
+    vid = new["id"]
+    while vid != old["id"]:
+        if vid is None or vid not in versions or vid in path:
+            return None
+        path.append(vid)
+        vid = versions[vid].get("parent")
+    return path
+
+
+def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, Any] | None:
+    """The diff of two committed versions folded from the journal's change sets, without their bytes.
+
+    Added, removed and relabeled rows, label transitions, class distributions and schema
+    changes are exact; `modified` counts every row that had any change in between (one
+    whose features changed back still counts). None when the change sets do not connect A
+    and B (one is not an ancestor of the other, or a change set in between is unknown).
+    """
+    from dslineage.store import changes
+
+    _, va = resolve(repo, ref_a)
+    _, vb = resolve(repo, ref_b)
+    versions = {v["id"]: v for v in repo.index.versions(ds.name)}
+    inverted = False
+    chain = _path(versions, va, vb)
+    if chain is None:
+        chain, inverted = _path(versions, vb, va), True
+    if chain is None or any(not versions[v]["changes_known"] for v in chain):
+        return None
+    if not (va.get("label_distribution") and vb.get("label_distribution") and va.get("schema") and vb.get("schema")):
+        return None
+    f = changes.fold(repo.index.con, ds.name, chain, len(ds.key), len(ds.labels))
+    if inverted:
+        f["added"], f["removed"] = f["removed"], f["added"]
+    transitions = []
+    for label, found in zip(ds.labels, f["transitions"]):
+        for t in found:
+            old, new = (t["to"], t["from"]) if inverted else (t["from"], t["to"])
+            transitions.append({"column": label, "from": old, "to": new, "count": t["count"]})
+    if inverted:  # the order of the SQL path: label column, count desc, from, to (NULLs last)
+        transitions.sort(key=lambda t: (
+            ds.labels.index(t["column"]), -t["count"], t["from"] is None, t["from"] if t["from"] is not None else 0,
+            t["to"] is None, t["to"] if t["to"] is not None else 0))
+    plan = sql.plan(json.loads(va["schema"]), json.loads(vb["schema"]), ds)
+    return {
+        "dataset": ds.name,
+        "a": {"id": va["id"], "seq": va["seq"], "md5": va["md5"]},
+        "b": {"id": vb["id"], "seq": vb["seq"], "md5": vb["md5"]},
+        "rows": {
+            "added": f["added"],
+            "removed": f["removed"],
+            "modified": f["modified"],
+            "relabeled": f["relabeled"],
+            "unchanged": int(vb["rows"]) - f["added"] - f["modified"],
+        },
+        "columns": {label: n for label, n in zip(ds.labels, f["labels"]) if n},
+        "label_transitions": transitions,
+        "class_distribution": class_distribution(
+            ds, json.loads(va["label_distribution"]), json.loads(vb["label_distribution"])
+        ),
+        "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
+        "source": "journal",
+    }
 
 
 def _write_output(repo: Repo, con: Any, plan: sql.DiffPlan, a: sql.Source, b: sql.Source, rel: str) -> None:
