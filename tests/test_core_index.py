@@ -59,6 +59,24 @@ def test_reindex_and_deleted_index_answer_identically(four):
     assert cli_json(four, "log", "train") == before["log"]
 
 
+def test_journal_diff_equals_data_diff(four):
+    """The label diff folded from the journal's change sets equals the diff of the bytes, both ways."""
+    from dslineage.ops.diff import from_journal
+
+    repo = Repo(four)
+    ds = repo.dataset("train")
+    for a, b in ((1, 2), (2, 4), (1, 4), (4, 1), (3, 2)):
+        data = repo.diff(f"train@v{a}", f"train@v{b}")
+        folded = from_journal(repo, ds, f"train@v{a}", f"train@v{b}")
+        assert folded is not None and folded.pop("source") == "journal"
+        # a row edited in one version and edited again later is modified once either way here
+        for key in ("a", "b", "label_transitions", "class_distribution", "schema"):
+            assert folded[key] == data[key], (a, b, key)
+        assert folded["rows"] == data["rows"], (a, b)
+        assert folded["columns"] == {k: v for k, v in data["columns"].items() if k in ds.labels}
+    repo.close()
+
+
 def test_index_is_gitignored(four):
     """The index file never shows up in `git status` (only the journal is tracked)."""
     assert (four / ".dslineage" / "index.duckdb").exists()

@@ -9,7 +9,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage.errors import MissingDataError
-from tests.conftest import cli_json, md5, new_repo, run, write_parquet
+from tests.conftest import cli_json, invoke, md5, new_repo, run, write_parquet
 
 CLEAN = "Data and pipelines are up to date."
 
@@ -114,11 +114,25 @@ def test_fresh_clone_log_history_and_label_diff(pushed, tmp_path):
     assert _cache_objects(clone) == set(pushed["md5s"])
 
 
-def test_fresh_clone_without_remote_says_what_is_missing(pushed, tmp_path):
-    """Without the remote, log/history still work and a diff needing old bytes fails in one line."""
+def test_fresh_clone_without_remote_label_diff_from_journal(pushed, tmp_path):
+    """Without the remote: history and label diffs of old versions come from the journal; row dumps
+    and checkout, which need the bytes, fail in one line naming the missing object."""
     clone = _fresh_clone(pushed, tmp_path / "clone")
     run(clone, "dvc", "remote", "remove", "store")
     assert [e["change"] for e in Repo(clone).history("train", "5")["events"]] == ["added", "relabeled"]
+    d = cli_json(clone, "diff", "train@v1", "train@v2")
+    assert d["source"] == "journal"
+    assert d["label_transitions"] == [{"column": "label", "from": "cat", "to": "bird", "count": 1}]
+    assert d["rows"] == {"added": 0, "removed": 0, "modified": 1, "relabeled": 1, "unchanged": 9}
+    assert {(c["label"], c["a"], c["b"]) for c in d["class_distribution"]} == {
+        ("cat", 5, 4), ("dog", 5, 5), ("bird", 0, 1)}
+    back = cli_json(clone, "diff", "train@v3", "train@v1")
+    assert back["rows"] == {"added": 0, "removed": 1, "modified": 1, "relabeled": 1, "unchanged": 9}
+    assert back["label_transitions"] == [{"column": "label", "from": "bird", "to": "cat", "count": 1}]
+    shown = invoke(clone, "diff", "train@v1", "train@v2")
+    assert shown.exit_code == 0 and "journal" in shown.stderr and "cat" in shown.stdout
+    with pytest.raises(MissingDataError, match=pushed["md5s"][0]):
+        Repo(clone).diff("train@v1", "train@v2", rows=5)
     with pytest.raises(MissingDataError, match="missing.*dvc") as err:
         Repo(clone).checkout("train@v1")
     assert "\n" not in str(err.value)

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dslineage import Repo
+from dslineage.ops.diff import from_journal
 from tests.conftest import new_repo
 
 SCHEMA = pa.schema([("id", pa.int64()), ("label", pa.string()), ("x", pa.float64())])
@@ -107,6 +108,10 @@ def test_diff_and_commit_match_brute_force(prop_repo, pair, probe):
     [v] = new
     assert (v["added"], v["removed"], v["relabeled"], v["modified"]) == (
         rows["added"], rows["removed"], rows["relabeled"], rows["modified"] - rows["relabeled"])
+    folded = from_journal(repo, repo.dataset("p"), "p@latest~1", "p@latest")  # what a clone without bytes sees
+    repo.close()  # outside a command method the index (and the repo lock) stays open until close()
+    assert folded["rows"] == expected["rows"]
+    assert sorted(((t["from"], t["to"], t["count"]) for t in folded["label_transitions"]), key=repr) == got
     if probe not in a and probe not in b:
         return
     last = repo.history("p", [probe])["events"][-1]
