@@ -7,6 +7,10 @@ nodes. Journal records are written directly (what `commit`/`run` would write, mi
 data files: a lineage query never reads them) and committed to git in one commit.
 
     python -m dslineage.bench.lineage [--datasets 100] [--versions 100] [--runs 5] [--out FILE]
+
+Each query is also timed with pandas made unimportable (`*_no_pandas`): DuckDB imports
+pandas, when it is installed, on the first bound parameter (0.3 s and more); pandas comes
+only with the `bench` extra, so that is what a default install sees.
 """
 
 from __future__ import annotations
@@ -70,10 +74,14 @@ def generate(root: Path, datasets: int, versions: int) -> dict[str, int]:
     return {"versions": datasets * versions, "transformations": (datasets - 1) * versions, "records": written}
 
 
-def _cli(root: Path, *args: str) -> float:
+_NO_PANDAS = "import sys; sys.modules['pandas'] = None; from dslineage.cli import main; main()"
+
+
+def _cli(root: Path, *args: str, pandas: bool = True) -> float:
     """Seconds for one `dslineage ARGS` process, start-up included."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "dslineage", "-C", str(root), *args],
+    head = ["-m", "dslineage"] if pandas else ["-c", _NO_PANDAS]
+    proc = subprocess.run([sys.executable, *head, "-C", str(root), *args],
                           capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
@@ -91,9 +99,12 @@ def measure(root: Path, datasets: int, versions: int, runs: int) -> dict[str, An
         "upstream_depth3": ["lineage", mid, "--upstream", "--depth", "3", "--json"],
         "impact_json": ["impact", f"d0@v{versions // 2}", "--json"],
     }
+    queries["log_d0_baseline"] = ["log", "d0", "--json"]  # the core's cost of any command here
+    queries["help_baseline"] = ["--help"]
     for name, args in queries.items():
-        times = [_cli(root, *args) for _ in range(runs)]
-        result[f"{name}_median_s"] = round(statistics.median(times), 3)
+        for pandas in (True, False):
+            times = [_cli(root, *args, pandas=pandas) for _ in range(runs)]
+            result[f"{name}_median_s" + ("" if pandas else "_no_pandas")] = round(statistics.median(times), 3)
     from dslineage import Repo
     from dslineage.ops import lineage_graph
 
@@ -118,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="dslineage-lineage-bench-") as tmp:
         root = Path(tmp) / "repo"
         start = time.perf_counter()
-        made = generate(root, args.datasets, args.versions)
+        made: dict[str, Any] = generate(root, args.datasets, args.versions)
         made["generate_s"] = round(time.perf_counter() - start, 1)
         figures = {"datasets": args.datasets, "versions_per_dataset": args.versions, **made,
                    **measure(root, args.datasets, args.versions, args.runs)}

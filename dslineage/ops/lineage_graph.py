@@ -238,7 +238,9 @@ def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -
     runs = _groups(g, "transformation", "stage")  # every run of a stage / an experiment name
     names = _groups(g, "experiment", "name")
     versions = _groups(g, "version", "dataset")
-    transformations, experiments, derived = [], [], {}
+    transformations: list[dict[str, Any]] = []
+    experiments: list[dict[str, Any]] = []
+    derived: dict[str, list[str]] = {}
     for n in order:
         d = g.nodes[n]
         if d["kind"] == "transformation":
