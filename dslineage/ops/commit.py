@@ -47,7 +47,9 @@ def build_record(
     `parent_src` None with a parent means the parent's bytes are unavailable: the record
     then says its changes are unknown.
     """
-    prof = rows.profile(con, new, ds)
+    # against a parent, the diff proves the keys non-null and unique: no separate key scan
+    by_diff = parent is not None and parent_src is not None and parent.get("rows") is not None
+    prof = rows.profile(con, new, ds, keys=not by_diff)
     seq = (parent["seq"] + 1) if parent else 1
     vid = journal.make_id("version", ds.name, md5, parent and parent["id"], timestamp, author, message)
     changes: dict[str, Any]
@@ -63,6 +65,8 @@ def build_record(
             con, parent_src, new, p, {c["name"] for c in schema_a}, {c["name"] for c in prof.schema}
         )
         summary = rows.summarize_changes(con, p)
+        if by_diff:
+            rows.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
         name = journal.changes_name(vid)
         change_file = journal.folder(repo.root) / name
         change_file.parent.mkdir(parents=True, exist_ok=True)
