@@ -214,7 +214,9 @@ def _write(
     for ds, record, change_file in pending:
         if dvc_add:
             t.backup(dvcio.dvcfile_for(ds.path), (Path(ds.path).parent / ".gitignore").as_posix())
-            out = dvcio.add(repo.root, ds.path)
+            # hand DVC the md5 we computed (if the file is unchanged since) instead of rehashing
+            hint = record["md5"] if common.known_md5(repo, ds) == record["md5"] else None
+            out = dvcio.add(repo.root, ds.path, md5_hint=hint)
             if out.md5 != record["md5"]:
                 raise DslineageError(
                     f"{ds.path} changed while it was being committed: run the commit again"

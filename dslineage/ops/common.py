@@ -43,6 +43,15 @@ def working_md5(repo: Repo, ds: Dataset) -> str | None:
     return md5
 
 
+def known_md5(repo: Repo, ds: Dataset) -> str | None:
+    """The working file's md5 if already computed for its current stat (no hashing), else None."""
+    try:
+        st = working_path(repo, ds).stat()
+    except FileNotFoundError:
+        return None
+    return repo.index.cached_md5(ds.path, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+
+
 def latest(repo: Repo, name: str) -> dict[str, Any] | None:
     """The newest version of a dataset (highest seq, then newest time), or None."""
     versions = repo.index.versions(name)
