@@ -200,10 +200,11 @@ def test_missing_cache_object(committed, tmp_repo):
     write_parquet(path, {"id": [1, 2], "x": [0.5, 1.0], "label": ["dog", "dog"]})  # 2: bird → dog
     committed.commit(["train"], "v2", None)
     dvcio.cache_path(tmp_repo, v1["md5"]).unlink()
-    for args in (("diff", "train@v1"), ("checkout", "train@v1"), ("diff", "train@v1", "train@v2")):
+    for args in (("diff", "train@v1"), ("checkout", "train@v1"), ("diff", "train@v1", "train@v2", "--rows", "3")):
         err = refused(tmp_repo, *args, match=v1["md5"])
         assert "remote" in err
-    # history needs no bytes: it comes from the journal
+    # a label diff of two versions and history need no bytes: they come from the journal
+    assert cli_json(tmp_repo, "diff", "train@v1", "train@v2")["source"] == "journal"
     assert [e["change"] for e in cli_json(tmp_repo, "history", "train", "2")["events"]] == ["added", "relabeled"]
 
 

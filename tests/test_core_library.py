@@ -182,6 +182,20 @@ def test_commit_records_version_and_one_git_commit(tmp_repo, make_dataset):
     assert run(tmp_repo, "git", "status", "--porcelain").stdout == ""
 
 
+def test_commit_of_two_datasets_is_one_git_commit(tmp_repo, make_dataset):
+    """Datasets changed together are recorded by one git commit; status counts rows before the first."""
+    repo = Repo(tmp_repo)
+    for name in ("a", "b"):
+        repo.track(str(make_dataset(name, n=4)), ["id"], ["label"])
+    assert [(s["dataset"], s["version"], s["dirty"], s["rows"]["added"]) for s in repo.status()] == [
+        ("a", None, True, 4), ("b", None, True, 4)]
+    versions = repo.commit(None, "both", None)
+    assert sorted(v["dataset"] for v in versions) == ["a", "b"]
+    assert len({v["git_commit"] for v in versions}) == 1
+    assert run(tmp_repo, "git", "rev-list", "--count", "HEAD").stdout.strip() == "4"  # init, 2 tracks, commit
+    assert run(tmp_repo, "git", "status", "--porcelain").stdout == ""
+
+
 def test_commit_nothing_changed_returns_empty(committed, tmp_repo):
     """Committing an unchanged dataset records nothing and makes no git commit."""
     before = run(tmp_repo, "git", "rev-parse", "HEAD").stdout
