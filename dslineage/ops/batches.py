@@ -243,9 +243,12 @@ def provenance(repo: Repo, ds: Dataset, result: dict[str, Any]) -> dict[str, Any
     relabels = [e for e in events if e["change"] == "relabeled"]
     if not relabels:
         return result
+    batches = repo.index.records("batch", ds.name)
+    if not batches:  # no edit batches: skip reading every version record for their links
+        return result
     linked = links(repo, ds.name)
     wanted = {e["version"] for e in relabels}
-    recs = [r for r in repo.index.records("batch", ds.name) if linked.get(r["id"], {}).get("id") in wanted]
+    recs = [r for r in batches if linked.get(r["id"], {}).get("id") in wanted]
     recs = [r for r in recs if edits_path(repo, r).exists()]
     if not recs:
         return result

@@ -54,10 +54,7 @@ def known_md5(repo: Repo, ds: Dataset) -> str | None:
 
 def latest(repo: Repo, name: str) -> dict[str, Any] | None:
     """The newest version of a dataset (highest seq, then newest time), or None."""
-    versions = repo.index.versions(name)
-    if not versions:
-        return None
-    return max(versions, key=lambda v: (v["seq"], v["timestamp"], v["id"]))
+    return repo.index.edge_version(name, last=True)
 
 
 def version_path(repo: Repo, ds: Dataset, version: dict[str, Any]) -> Path:

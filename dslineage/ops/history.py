@@ -44,11 +44,13 @@ def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> dic
     """Every version where the row was added, relabeled, otherwise modified or removed."""
     ds = repo.dataset(name)
     values = parse_key(ds.key, key)
-    versions = {v["id"]: v for v in repo.index.versions(ds.name)}
-    if not versions:
+    # only the versions this key's events name (and the first): not every version of the chain
+    root = repo.index.edge_version(ds.name, last=False)
+    if root is None:
         raise UsageError(f"{ds.name} has no versions yet: record one with `dslineage commit -m MSG`")
     nk, nl = len(ds.key), len(ds.labels)
     found = repo.index.key_events(ds.name, values)
+    versions = repo.index.versions_in(ds.name, sorted({e["version"] for e in found}))
     events: list[dict[str, Any]] = []
     typed_key: list[Any] | None = None
     for e in found:
@@ -60,7 +62,6 @@ def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> dic
         if e["change"] == "relabeled":
             event["from"] = old
         events.append(event)
-    root = min(versions.values(), key=lambda v: (v["seq"], v["timestamp"]))
     if not events or events[0]["change"] != "added":
         if events:
             # the labels the row had before its first recorded change

@@ -84,9 +84,10 @@ class Index:
                 self._con = duckdb.connect(str(self.path))
             for ddl in _DDL:
                 self._con.execute(ddl)
-            self._con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION]
-            )
+            if version != SCHEMA_VERSION:  # a read-only command then writes nothing (no checkpoint)
+                self._con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", [SCHEMA_VERSION]
+                )
         return self._con
 
     def close(self) -> None:
@@ -248,6 +249,27 @@ class Index:
             params,
         )
         return _dicts(cur)
+
+    def versions_in(self, dataset: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Some versions of a dataset, by id (one query; not every version of a long chain)."""
+        self.sync()
+        if not ids:
+            return {}
+        cur = self.con.execute(
+            f"SELECT {VERSION_COLUMNS} FROM versions v WHERE dataset = ? AND list_contains(?, id)",
+            [dataset, ids],
+        )
+        return {v["id"]: v for v in _dicts(cur)}
+
+    def edge_version(self, dataset: str, *, last: bool) -> dict[str, Any] | None:
+        """The latest version (highest seq, then newest, then highest id) or the first one."""
+        self.sync()
+        order = "seq DESC, timestamp DESC, id DESC" if last else "seq, timestamp, id DESC"
+        cur = self.con.execute(
+            f"SELECT {VERSION_COLUMNS} FROM versions v WHERE dataset = ? ORDER BY {order} LIMIT 1", [dataset]
+        )
+        rows = _dicts(cur)
+        return rows[0] if rows else None
 
     def version(self, vid: str) -> dict[str, Any] | None:
         """One version by full id."""
