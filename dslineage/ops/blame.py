@@ -65,51 +65,113 @@ def blame(
         _, s = resolve(repo, since if "@" in since else f"{ds.name}@{since}")
         since_seq = s["seq"]
     linked = batch_ops.links(repo, ds.name)
-    ids = {c["id"] for c in chain}
+    vidx = {c["id"]: i for i, c in enumerate(chain)}
     recs = [
         r for r in repo.index.records("batch", ds.name)
-        if linked.get(r["id"], {}).get("id") in ids and r.get("column") == col
+        if linked.get(r["id"], {}).get("id") in vidx and r.get("column") == col
         and batch_ops.edits_path(repo, r).exists()
     ]
-    chain_t = pa.table({
-        "id": pa.array([c["id"] for c in chain], pa.string()),
-        "seq": pa.array([c["seq"] for c in chain], pa.int64()),
-        "author": pa.array([c["author"] for c in chain], pa.string()),
-        "timestamp": pa.array([c["timestamp"] for c in chain], pa.string()),
-    })
+    recs.sort(key=lambda r: (r["timestamp"], r["id"]))  # bidx grows with time
+    files = [str(batch_ops.edits_path(repo, r)) for r in recs]
     src = common.version_source(repo, ds, v)
     repo.index.sync()
     con = repo.index.con.cursor()
     try:
-        con.register("_dsl_chain", chain_t)
-        con.register("_dsl_batches", batch_ops.batch_table(repo, recs, {r["id"]: linked[r["id"]]["id"] for r in recs}))
+        names = _Names([c["author"] for c in chain] + [x for r in recs for x in (r.get("author"), r.get("reason"))]
+                       + labels.blame_names(con, files))
+        stamps = [c["timestamp"] for c in chain] + [r["timestamp"] for r in recs]
+        con.register("_dsl_chain", pa.table({
+            "id": pa.array([c["id"] for c in chain], pa.string()),
+            "seq": pa.array([c["seq"] for c in chain], pa.int64()),
+            "vidx": pa.array(range(len(chain)), pa.int32()),
+            "aidx": pa.array([names.code(c["author"]) for c in chain], pa.int32()),
+            "tidx": pa.array(range(len(chain)), pa.int32()),
+        }))
+        con.register("_dsl_batches", pa.table({
+            "file": pa.array(files, pa.string()),
+            "vidx": pa.array([vidx[linked[r["id"]]["id"]] for r in recs], pa.int32()),
+            "bidx": pa.array(range(len(recs)), pa.int32()),
+            "aidx": pa.array([names.code(r.get("author")) for r in recs], pa.int32()),
+            "ridx": pa.array([names.code(r.get("reason")) for r in recs], pa.int32()),
+            "tidx": pa.array([len(chain) + i for i in range(len(recs))], pa.int32()),
+            "timestamp": pa.array([r["timestamp"] for r in recs], pa.string()),
+        }))
+        con.register("_dsl_names", pa.table({"name": pa.array(names.values, pa.string()),
+                                             "idx": pa.array(range(len(names.values)), pa.int32())}))
+        filters: dict[str, Any] = {"label": label}
+        if batch:
+            filters["batches"] = [i for i, r in enumerate(recs) if r["id"].startswith(batch.lower())]
+        if by:
+            filters["authors"] = [i for i, name in enumerate(names.values) if by.lower() in name.lower()]
         name = f"changes/{ds.name}"
-        table = labels.blame(
+        codes = labels.blame(
             con, src.sql, list(src.params), ds, j,
             changes_table(ds.name) if labels.table_exists(con, name) else None,
-            [str(batch_ops.edits_path(repo, r)) for r in recs], chain[-1]["id"], since_seq,
-            {"label": label, "by": by, "batch": batch},
+            files, {"vidx": len(chain) - 1, "aidx": names.code(chain[-1]["author"]) or 0,
+                    "tidx": len(chain) - 1, "seq": chain[-1]["seq"]},
+            since_seq, filters, shared=len({linked[r["id"]]["id"] for r in recs}) < len(recs),
         )
     finally:
         con.close()
+    table = _decode(codes, chain, recs, names.values, stamps)
     if out_rel:
         _write(repo, table, out_rel)
+    ids = [r["id"] for r in recs]
     return {
         "dataset": ds.name, "version": v["id"], "seq": v["seq"], "column": col, "key": list(ds.key),
         "table": table, "total": table.num_rows,
-        "by_author": _counts(table, "author"), "by_batch": _counts(table, "batch"),
-        "by_version": {f"v{k}": n for k, n in _counts(table, "seq").items()},
+        "by_author": _counts(codes.column("aidx"), names.values),
+        "by_batch": _counts(codes.column("bidx"), ids),
+        "by_version": _counts(codes.column("vidx"), [f"v{c['seq']}" for c in chain]),
         "output": out_rel,
     }
 
 
-def _counts(table: Any, column: str) -> dict[Any, int]:
+class _Names:
+    """Distinct author and reason texts, each with a small integer code."""
+
+    def __init__(self, texts: list[str | None]) -> None:
+        self.values: list[str] = []
+        self._code: dict[str, int] = {}
+        for t in texts:
+            self.code(t)
+
+    def code(self, text: str | None) -> int | None:
+        if text is None:
+            return None
+        if text not in self._code:
+            self._code[text] = len(self.values)
+            self.values.append(text)
+        return self._code[text]
+
+
+def _decode(codes: Any, chain: list[dict[str, Any]], recs: list[dict[str, Any]], names: list[str],
+            stamps: list[str]) -> Any:
+    """The blame table: codes turned into dictionary columns (values stored once, not per row)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    if table.num_rows == 0:
-        return {}
-    vc = pc.value_counts(table.column(column)).to_pylist()
-    pairs = [(d["values"], d["counts"]) for d in vc if d["values"] is not None]
+    def dictionary(column: str, values: list[Any]) -> Any:
+        idx = codes.column(column).combine_chunks()
+        return pa.DictionaryArray.from_arrays(idx, pa.array(values, pa.string()))
+
+    vidx = codes.column("vidx").combine_chunks()
+    cols = {c: codes.column(c) for c in codes.column_names[: codes.num_columns - 5]}
+    cols["version"] = dictionary("vidx", [c["id"] for c in chain])
+    cols["seq"] = pc.take(pa.array([c["seq"] for c in chain], pa.int64()), vidx)
+    cols["batch"] = dictionary("bidx", [r["id"] for r in recs])
+    cols["author"] = dictionary("aidx", names)
+    cols["reason"] = dictionary("ridx", names)
+    cols["timestamp"] = dictionary("tidx", stamps)
+    return pa.table(cols)
+
+
+def _counts(codes: Any, values: list[Any]) -> dict[Any, int]:
+    """Rows per value of a code column, most first (nulls left out)."""
+    import pyarrow.compute as pc
+
+    pairs = [(values[d["values"]], d["counts"]) for d in pc.value_counts(codes).to_pylist()
+             if d["values"] is not None]
     return dict(sorted(pairs, key=lambda p: (-p[1], str(p[0]))))
 
 
@@ -123,7 +185,10 @@ def _write(repo: Repo, table: Any, rel: str) -> None:
     if rel.lower().endswith(".parquet"):
         pq.write_table(table, tmp)
     else:
-        pacsv.write_csv(table, tmp)
+        import pyarrow as pa
+
+        plain = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
+        pacsv.write_csv(pa.table(plain, names=table.column_names), tmp)
     tmp.replace(target)
 
 

@@ -483,6 +483,18 @@ def key_alias(name: str) -> str:
 # -- blame, history and impact (run on the index connection: they read its change tables) --
 
 
+def blame_names(con: Any, edit_files: list[str]) -> list[str]:
+    """Distinct annotators and reasons written in batch edits files (for the blame codes)."""
+    if not edit_files:
+        return []
+    rows = con.execute(
+        "SELECT DISTINCT v FROM (SELECT unnest([annotator, reason]) AS v FROM "
+        "read_parquet(?, union_by_name = true)) WHERE v IS NOT NULL ORDER BY v",
+        [edit_files],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def blame(
     con: Any,
     src_sql: str,
@@ -491,74 +503,98 @@ def blame(
     label_index: int,
     changes: str | None,
     edit_files: list[str],
-    root: str,
+    root: dict[str, int],
     since_seq: int | None,
     filters: dict[str, Any],
+    shared: bool = False,
 ) -> Any:
-    """For every row of a version: the version, batch, author and time that set its label.
+    """For every row of a version: codes of the version, batch, author, reason and time that
+    set its label (ONE query; the caller turns codes into dictionary columns).
 
-    ONE query: the last label-setting event per key along the version's ancestry (temp
-    table `_dsl_chain`: id, seq, author, timestamp, message) from the change table, the
-    batch that made it (edits files of the batches in `_dsl_batches`: id, version, file,
-    author, reason, timestamp), joined to the version's rows. Returns a pyarrow Table.
+    Per key, from the small side: the last label-setting event along the ancestry (change
+    table joined to the registered `_dsl_chain`: id, seq, vidx, aidx, tidx) and the batch
+    that made it (edits files of the batches in `_dsl_batches`: file, vidx, bidx, aidx, ridx,
+    tidx, timestamp; texts coded by `_dsl_names`: name, idx). The version's rows then need a
+    single hash join; a row with no event gets `root` (vidx, aidx, tidx, seq of the first
+    version). Integer codes instead of 40-character ids keep every output row a few bytes.
+    `filters`: label (text), batches / authors (lists of codes). `shared`: some version
+    carries several batches (bidx must then grow with time: the latest edit of a key wins).
     """
     n, j = len(ds.key), int(label_index)
     key_out = ", ".join(f"f.{q(k)} AS {q(key_alias(k))}" for k in ds.key)
-    on_s = " AND ".join(f"s.k{i} = f.{q(k)}" for i, k in enumerate(ds.key))
-    on_e = " AND ".join(f"e.k{i} = f.{q(k)}" for i, k in enumerate(ds.key))
+    on_i = " AND ".join(f"i.k{i} = f.{q(k)}" for i, k in enumerate(ds.key))
     label = q(ds.labels[j])
     params: list[Any] = []
     ctes = []
     if changes:
         ctes.append(
-            f"setters AS (SELECT {_klist(n)}, arg_max(c.version, c.seq) AS version FROM {changes} c "
-            "WHERE c.version IN (SELECT id FROM _dsl_chain) "
-            f"AND (c.change = 'added' OR (c.change = 'relabeled' AND c.o{j} IS DISTINCT FROM c.n{j})) "
-            f"GROUP BY {_klist(n)})"
+            f"setters AS (SELECT {_klist(n, 'c.')}, arg_max(ch.vidx, c.seq) AS vidx FROM {changes} c "
+            "JOIN _dsl_chain ch ON ch.id = c.version "
+            f"WHERE c.change = 'added' OR (c.change = 'relabeled' AND c.o{j} IS DISTINCT FROM c.n{j}) "
+            f"GROUP BY {_klist(n, 'c.')})"
         )
     else:
-        ctes.append(f"setters AS (SELECT {', '.join(f'NULL AS k{i}' for i in range(n))}, NULL AS version "
-                    "WHERE false)")
+        ctes.append(f"setters AS (SELECT {', '.join(f'NULL AS k{i}' for i in range(n))}, "
+                    "NULL::INTEGER AS vidx WHERE false)")
+    hit = "false"
     if edit_files:
-        ctes.append(
-            f"edits AS (SELECT b.version, {_klist(n, 'e.')}, arg_max(b.id, b.timestamp) AS batch, "
-            "arg_max(e.new, b.timestamp) AS new, "
-            "arg_max(COALESCE(e.annotator, b.author), b.timestamp) AS author, "
-            "arg_max(COALESCE(e.reason, b.reason), b.timestamp) AS reason, "
-            "arg_max(b.timestamp, b.timestamp) AS timestamp "
-            "FROM read_parquet(?, filename = true, union_by_name = true) e JOIN _dsl_batches b "
-            f"ON b.file = e.filename GROUP BY b.version, {_klist(n, 'e.')})"
+        coded = (
+            "FROM read_parquet(?, filename = true, union_by_name = true) e "
+            "JOIN _dsl_batches b ON b.file = e.filename "
+            "LEFT JOIN _dsl_names na ON na.name = e.annotator LEFT JOIN _dsl_names nr ON nr.name = e.reason"
         )
+        if shared:  # a version carrying several batches: the latest (highest bidx) edit of a key wins
+            ctes.append(
+                f"edits AS (SELECT b.vidx, {_klist(n, 'e.')}, {{'b': max(b.bidx), "
+                "'a': arg_max(COALESCE(na.idx, b.aidx, -1), b.bidx), "
+                "'r': arg_max(COALESCE(nr.idx, b.ridx, -1), b.bidx), "
+                f"'t': arg_max(b.tidx, b.bidx), 'n': arg_max(e.new, b.bidx)}} AS w {coded} "
+                f"GROUP BY b.vidx, {_klist(n, 'e.')})"
+            )
+        else:  # keys are unique within a batch: no aggregation needed
+            ctes.append(
+                f"edits AS (SELECT b.vidx, {_klist(n, 'e.')}, {{'b': b.bidx, 'a': COALESCE(na.idx, b.aidx, -1), "
+                f"'r': COALESCE(nr.idx, b.ridx, -1), 't': b.tidx, 'n': e.new}} AS w {coded})"
+            )
         params.append(edit_files)
+        on_e = " AND ".join(f"e.k{i} = s.k{i}" for i in range(n))
+        ctes.append(
+            f"info AS (SELECT {_klist(n, 's.')}, s.vidx, ch.seq, ch.aidx, ch.tidx, e.w FROM setters s "
+            f"JOIN _dsl_chain ch ON ch.vidx = s.vidx LEFT JOIN edits e ON e.vidx = s.vidx AND {on_e})"
+        )
+        hit = f"(i.w.b IS NOT NULL AND i.w.n IS NOT DISTINCT FROM f.{label})"
     else:
         ctes.append(
-            f"edits AS (SELECT NULL AS version, {', '.join(f'NULL AS k{i}' for i in range(n))}, "
-            "NULL::VARCHAR AS batch, NULL AS new, NULL::VARCHAR AS author, NULL::VARCHAR AS reason, "
-            "NULL::VARCHAR AS timestamp WHERE false)"
+            f"info AS (SELECT {_klist(n, 's.')}, s.vidx, ch.seq, ch.aidx, ch.tidx, "
+            "NULL::STRUCT(b INTEGER, a INTEGER, r INTEGER, t INTEGER) AS w FROM setters s "
+            "JOIN _dsl_chain ch ON ch.vidx = s.vidx)"
         )
+    r = {k: int(v) for k, v in root.items()}
+    cols = {
+        "vidx": f"COALESCE(i.vidx, {r['vidx']})",
+        "bidx": f"CASE WHEN {hit} THEN i.w.b END",
+        "aidx": f"CASE WHEN {hit} THEN NULLIF(i.w.a, -1) ELSE COALESCE(i.aidx, {r['aidx']}) END",
+        "ridx": f"CASE WHEN {hit} THEN NULLIF(i.w.r, -1) END",
+        "tidx": f"CASE WHEN {hit} THEN i.w.t ELSE COALESCE(i.tidx, {r['tidx']}) END",
+    }
     where, filter_params = ["true"], []
     if filters.get("label") is not None:
         where.append(f"CAST(f.{label} AS VARCHAR) = ?")
         filter_params.append(str(filters["label"]))
-    if filters.get("batch"):
-        where.append("starts_with(e.batch, ?)")
-        filter_params.append(str(filters["batch"]).lower())
-    if filters.get("by"):
-        where.append("contains(lower(COALESCE(e.author, v.author)), lower(?))")
-        filter_params.append(str(filters["by"]))
+    if filters.get("batches") is not None:
+        where.append(f"list_contains(?::INTEGER[], {cols['bidx']})")
+        filter_params.append(list(filters["batches"]))
+    if filters.get("authors") is not None:
+        where.append(f"list_contains(?::INTEGER[], {cols['aidx']})")
+        filter_params.append(list(filters["authors"]))
     if since_seq is not None:
-        where.append(f"v.seq > {int(since_seq)}")
+        where.append(f"COALESCE(i.seq, {r['seq']}) > {int(since_seq)}")
+    select = ", ".join(f"({expr})::INTEGER AS {name}" for name, expr in cols.items())
     sql = (
-        f"WITH {', '.join(ctes)} "
-        f"SELECT {key_out}, f.{label} AS label, v.id AS version, v.seq AS seq, e.batch AS batch, "
-        "COALESCE(e.author, v.author) AS author, e.reason AS reason, "
-        "COALESCE(e.timestamp, v.timestamp) AS timestamp "
-        f"FROM {src_sql} f LEFT JOIN setters s ON {on_s} "
-        "JOIN _dsl_chain v ON v.id = COALESCE(s.version, ?) "
-        f"LEFT JOIN edits e ON e.version = v.id AND {on_e} AND e.new IS NOT DISTINCT FROM f.{label} "
-        f"WHERE {' AND '.join(where)}"
+        f"WITH {', '.join(ctes)} SELECT {key_out}, f.{label} AS label, {select} "
+        f"FROM {src_sql} f LEFT JOIN info i ON {on_i} WHERE {' AND '.join(where)}"
     )
-    return arrow(con.execute(sql, [*params, *src_params, root, *filter_params]))
+    return arrow(con.execute(sql, [*params, *src_params, *filter_params]))
 
 
 def key_provenance(con: Any, edit_files: list[str], key: list[Any]) -> list[dict[str, Any]]:
