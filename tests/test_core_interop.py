@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dslineage import Repo
+from dslineage import Repo, dvcio
 from dslineage.errors import MissingDataError
 from tests.conftest import cli_json, invoke, md5, new_repo, run, write_parquet
 
@@ -57,7 +57,7 @@ def test_dvcfile_is_exactly_what_dvc_add_writes(pushed, tmp_path):
     other = tmp_path / "plain"
     other.mkdir()
     run(other, "git", "init", "-q")
-    run(other, "dvc", "init", "-q")
+    dvcio.init(other)  # DVC's own init, in process; the add below is the real CLI
     (other / "data").mkdir()
     (other / "data" / "train.parquet").write_bytes((root / "data" / "train.parquet").read_bytes())
     run(other, "dvc", "add", "-q", "data/train.parquet")
@@ -93,8 +93,9 @@ def _cache_objects(root: Path) -> set[str]:
     return {p.parent.name + p.name for p in base.glob("*/*")} if base.exists() else set()
 
 
-def test_fresh_clone_log_history_and_label_diff(pushed, tmp_path):
-    """A clone that pulled only the latest data has log and history without fetching, and label diffs."""
+def test_fresh_clone_log_history_label_diff_and_checkout(pushed, tmp_path):
+    """A clone that pulled only the latest data has log and history without fetching; checkout and
+    diff of older versions fetch their bytes from the DVC remote."""
     clone = _fresh_clone(pushed, tmp_path / "clone")
     assert _cache_objects(clone) == {pushed["md5s"][2]}
     log = cli_json(clone, "log", "train")
@@ -107,10 +108,12 @@ def test_fresh_clone_log_history_and_label_diff(pushed, tmp_path):
     assert cli_json(clone, "show", "train@v1")["class_distribution"] == {
         "label": [{"label": "cat", "count": 5}, {"label": "dog", "count": 5}]}
     assert _cache_objects(clone) == {pushed["md5s"][2]}  # nothing was fetched for that
-    # a diff of two older versions fetches their bytes from the DVC remote
-    d = cli_json(clone, "diff", "train@v1", "train@v2")
+    Repo(clone).checkout("train@v1")  # fetches v1
+    assert md5(clone / "data" / "train.parquet") == pushed["md5s"][0]
+    assert run(clone, "dvc", "status").stdout.strip() == CLEAN
+    d = cli_json(clone, "diff", "train@v1", "train@v2")  # fetches v2
     assert d["label_transitions"] == [{"column": "label", "from": "cat", "to": "bird", "count": 1}]
-    assert d["rows"]["relabeled"] == 1 and d["rows"]["unchanged"] == 9
+    assert d["rows"]["relabeled"] == 1 and d["rows"]["unchanged"] == 9 and "source" not in d
     assert _cache_objects(clone) == set(pushed["md5s"])
 
 
@@ -137,12 +140,3 @@ def test_fresh_clone_without_remote_label_diff_from_journal(pushed, tmp_path):
         Repo(clone).checkout("train@v1")
     assert "\n" not in str(err.value)
     assert md5(clone / "data" / "train.parquet") == pushed["md5s"][2]
-
-
-def test_checkout_pulls_a_missing_object_from_the_remote(pushed, tmp_path):
-    """dslineage checkout of an old version in a fresh clone fetches it from the DVC remote."""
-    clone = _fresh_clone(pushed, tmp_path / "clone")
-    assert _cache_objects(clone) == {pushed["md5s"][2]}
-    Repo(clone).checkout("train@v1")
-    assert md5(clone / "data" / "train.parquet") == pushed["md5s"][0]
-    assert run(clone, "dvc", "status").stdout.strip() == CLEAN
