@@ -18,14 +18,14 @@ from dslineage.quality.audit import imbalance, subgroups
 from dslineage.store import quality as sql
 from tests.conftest import CIFAR, head, run, write_parquet
 
-rows_st = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["p", "q", None]), st.sampled_from(["a", "b"])),
+rows_st = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["p", "q", None]), st.sampled_from(["a", "b", None])),
                    min_size=1, max_size=30)
 
 
 def _table(con, name: str, rows: list[tuple]) -> str:
     con.register(f"{name}_in", pa.table({"id": list(range(len(rows))), "f1": [r[0] for r in rows],
                                          "f2": pa.array([r[1] for r in rows], pa.string()),
-                                         "label": [r[2] for r in rows]}))
+                                         "label": pa.array([r[2] for r in rows], pa.string())}))
     con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_in")
     return name
 
@@ -33,13 +33,13 @@ def _table(con, name: str, rows: list[tuple]) -> str:
 @settings(max_examples=30, deadline=None)
 @given(rows_st)
 def test_conflicting_duplicates_equal_brute_force(rows):
-    """Groups identical on the features (nulls equal) with 2+ distinct labels, and their rows, as in Python."""
+    """Groups identical on the features (nulls equal) with 2+ distinct non-null labels, and their rows, as in Python."""
     con = duckdb.connect()
     res = sql.conflicting_duplicates(con, _table(con, "t", rows), ["f1", "f2"], ["label"], ["id"])
     groups: dict = defaultdict(list)
     for f1, f2, lab in rows:
         groups[f1, f2].append(lab)
-    conflicting = [g for g in groups.values() if len(set(g)) > 1]
+    conflicting = [g for g in groups.values() if len(set(g) - {None}) > 1]
     assert res["groups"] == len(conflicting) and res["rows"] == sum(map(len, conflicting))
     dups = [g for g in groups.values() if len(g) > 1]
     assert res["duplicate_groups"] == len(dups) and res["duplicate_rows"] == sum(map(len, dups))

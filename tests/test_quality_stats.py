@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from dslineage.quality import stats
 from dslineage.quality.agreement import agreement
-from dslineage.quality.drift import numeric_psi
 from dslineage.store import quality as sql
 from tests.conftest import CIFAR
 
@@ -90,36 +89,53 @@ def _rel(con, name: str, values: list[float | None]) -> str:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(st.one_of(st.integers(-5, 5).map(float), st.none()), min_size=1, max_size=40),
+    st.lists(st.one_of(st.integers(-5, 5).map(float), st.none(), st.just(math.nan)), min_size=1, max_size=40),
     st.lists(st.one_of(st.integers(-5, 5).map(float), st.floats(-6, 6)), min_size=1, max_size=40),
 )
-def test_ks_statistic_sql_equals_scipy(a, b):
-    """The SQL two-sample KS statistic (ties, nulls dropped) equals scipy.stats.ks_2samp's."""
+def test_ks_statistic_equals_scipy(a, b):
+    """KS D from DuckDB-sorted values (ties kept, nulls and NaN dropped) equals scipy.stats.ks_2samp's."""
     from scipy.stats import ks_2samp
 
     con = duckdb.connect()
-    d, na, nb = sql.ks_statistic(con, _rel(con, "a", a), _rel(con, "b", b), "x")
-    clean = [x for x in a if x is not None]
+    (sa, na), (sb, nb) = sql.sorted_values(con, _rel(con, "a", a), "x"), sql.sorted_values(con, _rel(con, "b", b), "x")
+    clean = [x for x in a if x is not None and not math.isnan(x)]
+    assert na == len(a) - len(clean) and nb == 0
+    d = stats.ks_sorted(sa, sb)
     if not clean:
         assert d is None
         return
-    assert (na, nb) == (len(clean), len(b))
     assert d == pytest.approx(ks_2samp(clean, b).statistic)
 
 
+def test_ks_on_large_samples_is_within_its_bound():
+    """Above `points` values per side, D is read at every k-th order statistic: within 2/points of scipy's."""
+    import numpy as np
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(3)
+    a, b = np.sort(rng.standard_normal(50_000)), np.sort(rng.standard_normal(40_000) * 1.1 + 0.05)
+    exact = ks_2samp(a, b).statistic
+    assert stats.ks_sorted(a, b, points=50_000) == pytest.approx(exact)  # every point: exact
+    for points in (10_000, 1000):
+        assert abs(stats.ks_sorted(a, b, points=points) - exact) <= 2 / points
+
+
 def test_numeric_psi_bins_on_reference_quantiles():
-    """Numeric PSI bins both sides on A's deciles (nulls in their own bin): equal data scores 0, a shift scores high."""
+    """Numeric PSI cuts both sides at A's deciles (nulls in their own bin): equal data scores 0, a shift scores high."""
+    import numpy as np
+
     rng = random.Random(7)
     a = [rng.gauss(0, 1) for _ in range(2000)] + [None] * 20
     b = [x + 1.0 if x is not None else None for x in a]
     con = duckdb.connect()
-    ra, rb = _rel(con, "a", a), _rel(con, "b", b)
-    edges = sql.quantile_edges(con, ra, "x", 10)
-    assert len(edges) == 9
-    counts = sql.bin_counts(con, ra, "x", edges)
-    assert sum(counts) == 2020 and counts[-1] == 20 and all(190 <= c <= 210 for c in counts[:-1])
-    assert numeric_psi(con, ra, ra, "x") == pytest.approx(0)
-    assert numeric_psi(con, ra, rb, "x") > 0.5
+    (sa, na), (sb, nb) = sql.sorted_values(con, _rel(con, "a", a), "x"), sql.sorted_values(con, _rel(con, "b", b), "x")
+    assert (na, nb) == (20, 20) and list(sa) == sorted(x for x in a if x is not None)
+    assert stats.psi_numeric(sa, sa, na, na) == pytest.approx(0)
+    edges = np.quantile(sa, [i / 10 for i in range(1, 10)])
+    ca = np.bincount(np.searchsorted(edges, sa, side="left"), minlength=10).tolist() + [20]
+    cb = np.bincount(np.searchsorted(edges, sb, side="left"), minlength=10).tolist() + [20]
+    assert ca[:10] == [200] * 10
+    assert stats.psi_numeric(sa, sb, na, nb) == pytest.approx(stats.psi(ca, cb)) and stats.psi(ca, cb) > 0.5
 
 
 def test_agreement_pairwise_and_disagreements():

@@ -1,9 +1,9 @@
 """`dslineage drift NAME@A [NAME@B]`: how far B's distributions moved from A's.
 
-Label columns: Jensen–Shannon distance and PSI of the class distribution. Numeric
-columns: PSI over ten quantile bins of A (plus a null bin) and the two-sample
-Kolmogorov–Smirnov statistic D. Thresholds come from the dataset's `max_drift` rule,
-else `rules.DRIFT_DEFAULTS`. Counting is SQL (store/quality.py); the formulas are scipy's.
+Label columns: Jensen–Shannon distance and PSI of the class distribution (counts by
+SQL). Numeric columns: PSI over ten quantile bins of A (plus a null bin) and the
+two-sample Kolmogorov–Smirnov statistic D, both from each side's values sorted by DuckDB.
+Thresholds come from the dataset's `max_drift` rule, else `rules.DRIFT_DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -29,12 +29,6 @@ def _aligned(a: list[tuple[Any, int]], b: list[tuple[Any, int]]) -> tuple[list[i
     cb = {json.dumps(v, default=str): n for v, n in b}
     keys = sorted(set(ca) | set(cb))
     return [ca.get(k, 0) for k in keys], [cb.get(k, 0) for k in keys]
-
-
-def numeric_psi(con: Any, rel_a: str, rel_b: str, col: str, bins: int = BINS) -> float | None:
-    """PSI of a numeric column over `bins` quantile bins of A (plus a null/NaN bin)."""
-    edges = sql.quantile_edges(con, rel_a, col, bins)
-    return stats.psi(sql.bin_counts(con, rel_a, col, edges), sql.bin_counts(con, rel_b, col, edges))
 
 
 def measure(
@@ -66,14 +60,14 @@ def measure(
     for col in [c for c in types_b if c in types_a and c not in skip]:
         if not (sql.is_numeric(types_a[col]) and sql.is_numeric(types_b[col])):
             continue
-        for stat in ("psi", "ks"):
-            limit = per_col.get(col, {}).get(stat, th.get(f"numeric_{stat}"))
-            if limit is None:
-                continue
-            if stat == "psi":
-                add(col, stat, numeric_psi(con, rel_a, rel_b, col), limit)
-            else:
-                add(col, stat, sql.ks_statistic(con, rel_a, rel_b, col)[0], limit)
+        limits = {s: per_col.get(col, {}).get(s, th.get(f"numeric_{s}")) for s in ("psi", "ks")}
+        if all(v is None for v in limits.values()):
+            continue
+        (a, nulls_a), (b, nulls_b) = sql.sorted_values(con, rel_a, col), sql.sorted_values(con, rel_b, col)
+        if limits["psi"] is not None:
+            add(col, "psi", stats.psi_numeric(a, b, nulls_a, nulls_b, BINS), limits["psi"])
+        if limits["ks"] is not None:
+            add(col, "ks", stats.ks_sorted(a, b), limits["ks"])
     return out
 
 
