@@ -50,10 +50,10 @@ def lineage(
         entry.update({k: g.nodes[n][k] for k in _NODE_KEYS if g.nodes[n].get(k) is not None})
         nodes.append(entry)
     position = {n: i for i, n in enumerate(order)}
-    edges = sorted(
-        ({"from": a, "to": b, "kind": d.get("kind")} for a, b, d in g.subgraph(keep).edges(data=True)),
-        key=lambda e: (position[e["from"]], position[e["to"]]),
-    )
+    edges = [
+        {"from": a, "to": b, "kind": k}
+        for a, b, k in sorted(g.edges(keep), key=lambda e: (position[e[0]], position[e[1]]))
+    ]
     result = {
         "root": root,
         "direction": direction,

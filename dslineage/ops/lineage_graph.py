@@ -32,77 +32,112 @@ def short(node_id: str) -> str:
     return node_id[:10]
 
 
-def load(repo: Repo) -> nx.DiGraph:
-    """The whole lineage graph, from the index (synced with the journal first)."""
-    import networkx as nx
+class Lineage:
+    """The whole lineage graph as plain adjacency (cheap to build for 20,000 nodes); the part
+    a query reaches becomes a networkx DiGraph (`subgraph`) for ordering and cycle checks.
 
+    `nodes[id]` holds kind, label, timestamp and dataset/seq, stage or name; `succ[a][b]` and
+    `pred[b][a]` hold the edge kind.
+    """
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.succ: dict[str, dict[str, str]] = {}
+        self.pred: dict[str, dict[str, str]] = {}
+
+    def __contains__(self, n: object) -> bool:
+        return n in self.nodes
+
+    def __iter__(self) -> Any:
+        return iter(self.nodes)
+
+    def add_node(self, n: str, **attrs: Any) -> None:
+        """Add (or update) a node."""
+        self.nodes.setdefault(n, {}).update(attrs)
+
+    def add_edge(self, a: str, b: str, kind: str) -> None:
+        """Add an edge between two known nodes (edges to unknown nodes are dropped: a record
+        may name versions this branch does not have)."""
+        if a in self.nodes and b in self.nodes:
+            self.succ.setdefault(a, {})[b] = kind
+            self.pred.setdefault(b, {})[a] = kind
+
+    def edges(self, nodes: set[str]) -> list[tuple[str, str, str]]:
+        """(from, to, kind) of the edges between `nodes`."""
+        return [(a, b, k) for a in nodes for b, k in self.succ.get(a, {}).items() if b in nodes]
+
+    def subgraph(self, nodes: set[str]) -> nx.DiGraph:
+        """A networkx DiGraph of `nodes` and the edges between them (edge attribute `kind`)."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(nodes)
+        g.add_edges_from((a, b, {"kind": k}) for a, b, k in self.edges(nodes))
+        return g
+
+
+def load(repo: Repo) -> Lineage:
+    """The whole lineage graph, from the index (synced with the journal first)."""
     repo.index.sync()
     con = repo.index.con
-    g = nx.DiGraph()
+    lin = Lineage()
+    nodes = lin.nodes
     vrows = sql.versions(con)
-    g.add_nodes_from(
-        (vid, {"kind": "version", "label": f"{ds}@v{seq}", "dataset": ds, "seq": seq, "timestamp": ts})
-        for vid, ds, seq, _, ts in vrows
-    )
-    g.add_edges_from(((parent, vid) for vid, _, _, parent, _ in vrows if parent), kind="parent")
+    for vid, ds, seq, _, ts in vrows:
+        nodes[vid] = {"kind": "version", "label": f"{ds}@v{seq}", "dataset": ds, "seq": seq, "timestamp": ts}
     sql.refresh(con)
-    g.add_nodes_from(
-        (nid, {"kind": kind, "label": f"stage {name}", "stage": name, "timestamp": ts}
-         if kind == "transformation" else {"kind": kind, "label": f"exp {name}", "name": name, "timestamp": ts})
-        for nid, kind, name, ts in sql.nodes(con)
-    )
-    known = set(g)
-    edges = sql.edges(con)
-    for kind in ("input", "output"):
-        g.add_edges_from(((a, b) for a, b, k in edges if k == kind and a in known and b in known), kind=kind)
+    for nid, kind, name, ts in sql.nodes(con):
+        if kind == "transformation":
+            nodes[nid] = {"kind": kind, "label": f"stage {name}", "stage": name, "timestamp": ts}
+        else:
+            nodes[nid] = {"kind": kind, "label": f"exp {name}", "name": name, "timestamp": ts}
+    for vid, _, _, parent, _ in vrows:
+        if parent:
+            lin.add_edge(parent, vid, "parent")
+    for a, b, kind in sql.edges(con):
+        lin.add_edge(a, b, kind)
     for rid, kind, ts, rec in sql.node_records(con, ("batch", "revert")):
-        add_record(g, rid, kind, ts, rec)
+        add_record(lin, rid, kind, ts, rec)
     for vid, bid in sql.version_batch_links(con):
-        if vid in g and bid in g:
-            g.add_edge(bid, vid, kind="output")
-    return g
+        lin.add_edge(bid, vid, "output")
+    return lin
 
 
-def add_record(g: nx.DiGraph, rid: str, kind: str, ts: str, rec: dict[str, Any]) -> None:
+def add_record(g: Lineage, rid: str, kind: str, ts: str, rec: dict[str, Any]) -> None:
     """Add one journal record (transformation, experiment, batch or revert) to `g`."""
     if kind == "transformation":
         g.add_node(rid, kind=kind, label=f"stage {rec.get('stage')}", stage=rec.get("stage"), timestamp=ts)
         for item in rec.get("inputs") or []:
             if item.get("version"):
-                g.add_edge(item["version"], rid, kind="input")
+                g.add_edge(item["version"], rid, "input")
         for item in rec.get("outputs") or []:
             if item.get("version"):
-                g.add_edge(rid, item["version"], kind="output")
+                g.add_edge(rid, item["version"], "output")
     elif kind == "experiment":
         g.add_node(rid, kind=kind, label=f"exp {rec.get('name')}", name=rec.get("name"), timestamp=ts)
         for item in rec.get("datasets") or []:
             if item.get("version"):
-                g.add_edge(item["version"], rid, kind="input")
+                g.add_edge(item["version"], rid, "input")
     else:  # relabel batches (and reverts, which are batches too; older "revert" records alike)
         what = "revert" if kind == "revert" or rec.get("op") == "revert" or rec.get("reverts") else "batch"
         g.add_node(rid, kind="batch", label=f"{what} {short(rid)}", dataset=rec.get("dataset"), timestamp=ts)
         for key in ("base_version", "parent", "base"):
             if isinstance(rec.get(key), str):
-                g.add_edge(rec[key], rid, kind="input")
+                g.add_edge(rec[key], rid, "input")
                 break
         if isinstance(rec.get("version"), str):
-            g.add_edge(rid, rec["version"], kind="output")
-        reverted = rec.get("reverts")
-        if isinstance(reverted, str) and reverted in g:
-            g.add_edge(reverted, rid, kind="reverts")
-    # edges may name versions this branch does not have: keep only known endpoints typed
-    for n in list(g.predecessors(rid)) + list(g.successors(rid)):
-        if "kind" not in g.nodes[n]:
-            g.remove_node(n)
+            g.add_edge(rid, rec["version"], "output")
+        if isinstance(rec.get("reverts"), str):
+            g.add_edge(rec["reverts"], rid, "reverts")
 
 
-def node(g: nx.DiGraph, node_id: str) -> dict[str, Any]:
+def node(g: Lineage, node_id: str) -> dict[str, Any]:
     """The `{"id", "kind", "label"}` shape of one node."""
     data = g.nodes[node_id]
     return {"id": node_id, "kind": data["kind"], "label": data["label"]}
 
 
-def resolve(repo: Repo, g: nx.DiGraph, text: str) -> str:
+def resolve(repo: Repo, g: Lineage, text: str) -> str:
     """The node id `text` names: NAME@REF, exp:NAME, stage:NAME, batch:ID, an id prefix,
     an experiment or stage name, or a dataset name (its latest version)."""
     from dslineage.ops.refs import resolve as resolve_ref
@@ -127,12 +162,12 @@ def resolve(repo: Repo, g: nx.DiGraph, text: str) -> str:
     return _one(g, text, found)
 
 
-def _by_kind(g: nx.DiGraph, kind: str, text: str) -> set[str]:
+def _by_kind(g: Lineage, kind: str, text: str) -> set[str]:
     """Nodes of `kind` named `text` (newest of a name) or whose id starts with it."""
     named: list[tuple[str, str]] = []
     by_id: set[str] = set()
     low = text.lower()
-    for n, d in g.nodes(data=True):
+    for n, d in g.nodes.items():
         if d["kind"] != kind:
             continue
         if (kind == "experiment" and d.get("name") == text) or (
@@ -146,7 +181,7 @@ def _by_kind(g: nx.DiGraph, kind: str, text: str) -> set[str]:
     return by_id
 
 
-def _one(g: nx.DiGraph, text: str, found: set[str]) -> str:
+def _one(g: Lineage, text: str, found: set[str]) -> str:
     if not found:
         raise UnknownNodeError(
             f"unknown node {text!r}: use NAME@REF for a dataset version, exp:NAME, stage:NAME, "
@@ -158,26 +193,51 @@ def _one(g: nx.DiGraph, text: str, found: set[str]) -> str:
     return next(iter(found))
 
 
-def reach(g: nx.DiGraph, root: str, direction: str, depth: int | None) -> set[str]:
-    """Nodes within `depth` steps of `root` ("upstream", "downstream" or "both")."""
-    import networkx as nx
-
+def reach(
+    g: Lineage, root: str, direction: str, depth: int | None, follow: Any = None
+) -> set[str]:
+    """Nodes within `depth` steps of `root` ("upstream", "downstream" or "both"), breadth
+    first; `follow(a, b, kind)`, when given, decides whether an edge a → b is followed."""
     nodes = {root}
-    if direction in ("downstream", "both"):
-        nodes |= set(nx.single_source_shortest_path_length(g, root, cutoff=depth))
-    if direction in ("upstream", "both"):
-        nodes |= set(nx.single_source_shortest_path_length(g.reverse(copy=False), root, cutoff=depth))
+    for links in ([g.succ] if direction == "downstream" else [g.pred] if direction == "upstream"
+                  else [g.succ, g.pred]):
+        seen, frontier, steps = {root}, [root], 0
+        while frontier and (depth is None or steps < depth):
+            nxt = []
+            for n in frontier:
+                for m, kind in links.get(n, {}).items():
+                    if m not in seen and (follow is None or (follow(n, m, kind) if links is g.succ
+                                                             else follow(m, n, kind))):
+                        seen.add(m)
+                        nxt.append(m)
+            frontier, steps = nxt, steps + 1
+        nodes |= seen
     return nodes
 
 
-def ordered(g: nx.DiGraph, nodes: set[str]) -> list[str]:
-    """`nodes` in a topological order of the graph, deterministic (ties by time, then id)."""
-    import networkx as nx
-
-    sub = g.subgraph(nodes)
+def ordered(g: Lineage, nodes: set[str]) -> list[str]:
+    """`nodes` in a topological order, deterministic: generation by generation (Kahn), each
+    generation by time, then id — what `nx.topological_generations` gives, computed here
+    without importing networkx (0.2 s of a query's start-up; writes use it for cycle checks)."""
+    indegree = {n: sum(1 for p in g.pred.get(n, {}) if p in nodes) for n in nodes}
+    generation = [n for n, d in indegree.items() if d == 0]
     order: list[str] = []
-    for generation in nx.topological_generations(sub):  # deterministic: each generation by time, id
-        order.extend(sorted(generation, key=lambda n: (g.nodes[n].get("timestamp") or "", n)))
+    while generation:
+        generation.sort(key=lambda n: (g.nodes[n].get("timestamp") or "", n))
+        order.extend(generation)
+        nxt = []
+        for n in generation:
+            for m in g.succ.get(n, {}):
+                if m in indegree:
+                    indegree[m] -= 1
+                    if indegree[m] == 0:
+                        nxt.append(m)
+        generation = nxt
+    if len(order) != len(nodes):  # only a corrupted journal could hold a cycle: say where
+        import networkx as nx
+
+        cycle = nx.find_cycle(g.subgraph(nodes))
+        raise CycleError(f"the lineage graph has a cycle through {cycle[0][0][:10]}: run `dslineage fsck`")
     return order
 
 
@@ -189,20 +249,24 @@ def downstream(repo: Repo, node_id: str, *, depth: int | None = None) -> list[di
     return [node(g, n) for n in ordered(g, reach(g, root, "downstream", depth)) if n != root]
 
 
-def check_acyclic(g: nx.DiGraph, new_id: str, edges: list[tuple[str, str]]) -> None:
+def check_acyclic(g: Lineage, new_id: str, edges: list[tuple[str, str]]) -> None:
     """Refuse (CycleError) to add `edges` (around the new node `new_id`) if they close a cycle."""
     import networkx as nx
 
-    known = [(a, b) for a, b in edges if a in g or a == new_id]
-    known = [(a, b) for a, b in known if b in g or b == new_id]
-    h = g.copy()
-    h.add_node(new_id, kind="new", label="(new)")
-    h.add_edges_from(known)
+    known = [(a, b) for a, b in edges if (a in g or a == new_id) and (b in g or b == new_id)]
+    # a cycle through the new node runs from one of its outputs back to one of its inputs:
+    # only what its outputs reach can take part
+    around = {new_id}
+    for a, b in known:
+        if a == new_id:
+            around |= reach(g, b, "downstream", None)
+    h = g.subgraph(around)
+    h.add_edges_from((a, b) for a, b in known if a in around and b in around)
     try:
         cycle = nx.find_cycle(h, source=new_id)
     except nx.NetworkXNoCycle:
         return
-    labels = " -> ".join(h.nodes[a].get("label", short(a)) for a, _ in cycle)
+    labels = " -> ".join(g.nodes[a]["label"] if a in g else "(new)" for a, _ in cycle)
     raise CycleError(
         f"recording this would make the lineage graph cyclic ({labels} -> ...): an output "
         "must not feed its own inputs; write the output to a new path"
@@ -225,15 +289,14 @@ def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -
     g = load(repo)
     root = node_id if node_id in g else resolve(repo, g, node_id)
     own = g.nodes[root].get("dataset")
-    # a derived dataset's next version is a new derivation, not a consequence of the last one:
-    # follow "parent" edges only within the root's own dataset
-    h = g.edge_subgraph(
-        (a, b) for a, b, d in g.edges(data=True) if d.get("kind") != "parent" or g.nodes[b].get("dataset") == own
-    ).copy()
-    h.add_nodes_from(g)
-    if carried is not None:
-        h.remove_nodes_from([n for n, c in carried.items() if n in h and c <= 0 and n != root])
-    keep = reach(h, root, "downstream", None)
+    cut = {n for n, c in (carried or {}).items() if c <= 0 and n != root}
+
+    def follow(a: str, b: str, kind: str) -> bool:
+        # a derived dataset's next version is a new derivation, not a consequence of the
+        # last one: "parent" edges are followed only within the root's own dataset
+        return b not in cut and (kind != "parent" or g.nodes[b].get("dataset") == own)
+
+    keep = reach(g, root, "downstream", None, follow)
     order = [n for n in ordered(g, keep) if n != root]
     runs = _groups(g, "transformation", "stage")  # every run of a stage / an experiment name
     names = _groups(g, "experiment", "name")
@@ -245,7 +308,7 @@ def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -
         d = g.nodes[n]
         if d["kind"] == "transformation":
             same = runs[d.get("stage")]
-            consumed = [node(g, p) for p in g.predecessors(n) if p in keep]
+            consumed = [node(g, p) for p in g.pred.get(n, {}) if p in keep]
             for c in consumed:
                 if carried and c["id"] in carried:
                     c["rows"] = carried[c["id"]]
@@ -280,14 +343,14 @@ def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -
     }
 
 
-def _time(g: nx.DiGraph, n: str) -> str:
+def _time(g: Lineage, n: str) -> str:
     return str(g.nodes[n].get("timestamp") or "")
 
 
-def _groups(g: nx.DiGraph, kind: str, attr: str) -> dict[Any, list[str]]:
+def _groups(g: Lineage, kind: str, attr: str) -> dict[Any, list[str]]:
     """Nodes of `kind` grouped by an attribute, each group oldest first."""
     groups: dict[Any, list[str]] = {}
-    for n, d in g.nodes(data=True):
+    for n, d in g.nodes.items():
         if d["kind"] == kind:
             groups.setdefault(d.get(attr), []).append(n)
     for ids in groups.values():
