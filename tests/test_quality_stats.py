@@ -87,7 +87,7 @@ def _rel(con, name: str, values: list[float | None]) -> str:
     return name
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     st.lists(st.one_of(st.integers(-5, 5).map(float), st.none(), st.just(math.nan)), min_size=1, max_size=40),
     st.lists(st.one_of(st.integers(-5, 5).map(float), st.floats(-6, 6)), min_size=1, max_size=40),
