@@ -78,11 +78,8 @@ def _lookup_latest(repo: Repo, ds: Any, values: list[Any]) -> tuple[list[Any], d
     """Key and labels of a row never changed since the first version, from the latest one."""
     head = common.latest(repo, ds.name)
     assert head is not None
-    con = common.row_connection(repo)
-    try:
-        found = rows.key_rows(con, common.version_source(repo, ds, head), ds, values)
-    finally:
-        con.close()
+    # a point lookup: the index's open connection reads the parquet as well as a new one would
+    found = rows.key_rows(repo.index.con, common.version_source(repo, ds, head), ds, values)
     if found is None:
         raise UsageError(f"no row with key {', '.join(map(str, values))} in any version of {ds.name}")
     return found
