@@ -20,9 +20,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="output folder (default: bench)")
     parser.add_argument("--sizes", default=None, help="comma-separated row counts, overriding params")
     parser.add_argument("--runs", type=int, default=None, help="runs per measurement, overriding params")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="override any parameter, e.g. --set big_rows=20000000 (YAML value syntax)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else None
-    p = Params.load(Path(args.params), sizes=sizes, runs=args.runs, out=args.out)
+    extra = {}
+    for item in args.set:
+        import yaml
+
+        name, _, value = item.partition("=")
+        extra[name.strip()] = yaml.safe_load(value)
+    p = Params.load(Path(args.params), sizes=sizes, runs=args.runs, out=args.out, **extra)
     layout = Layout(Path(p.out).resolve())
     start = time.perf_counter()
     module = importlib.import_module(f"dslineage.bench.{args.stage}")

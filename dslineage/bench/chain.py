@@ -72,7 +72,7 @@ class Chain:
             "CREATE OR REPLACE TEMP TABLE chg AS SELECT 'relabeled' AS change, key AS k0, label AS o0, "
             f"{self.classes}[1 + ((key + ?) % 10)::INTEGER] AS n0 FROM state "
             "WHERE key >= ? AND key < ? AND label <> n0",
-            [seq, start, start + self.window],
+            [label_offset(seq, self.rows, self.window), start, start + self.window],
         )
         n = int(self.con.execute("SELECT count(*) FROM chg").fetchone()[0])
         target = str(folder / name).replace("'", "''")
@@ -93,6 +93,12 @@ class Chain:
     def close(self) -> None:
         """Release the DuckDB connection."""
         self.con.close()
+
+
+def label_offset(seq: int, rows: int, window: int) -> int:
+    """Version `seq` gives key k the class (k + offset) % 10: the offset shifts by one each time
+    the windows wrap around the key space, so a key revisited always gets a new label."""
+    return seq + seq // max(1, rows // window)
 
 
 def changed_keys(root: Path, name: str, count: int) -> list[int]:

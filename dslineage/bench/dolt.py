@@ -95,19 +95,24 @@ def doltlite_diff(db: str, commit: str) -> Timed:
 
 
 @_task
-def doltlite_chain(db: str, versions: int, window: int) -> Timed:
+def doltlite_chain(db: str, versions: int, window: int, rows: int) -> Timed:
     """Add commits to the database, each relabeling the next `window` keys (history fixture)."""
+    from dslineage.bench.chain import label_offset
     from dslineage.bench.params import CLASSES
 
     def run() -> Any:
         con = _connect(db)
-        n = int(con.execute("SELECT max(key) + 1 FROM t").fetchone()[0])
+        n = rows  # the key space the windows move over: the same as dslineage's chain
         have = int(con.execute("SELECT count(*) FROM dolt_log").fetchone()[0]) - 1
+        cases = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(CLASSES))
         for v in range(have + 1, versions + 1):
             start = (v * window) % n
-            label = CLASSES[v % len(CLASSES)]
             con.execute("BEGIN")
-            con.execute("UPDATE t SET label = ? WHERE key >= ? AND key < ?", [label, start, start + window])
+            # the same new labels as dslineage's chain (chain.py): class (key + offset) % 10
+            con.execute(
+                f"UPDATE t SET label = CASE (key + ?) % 10 {cases} END WHERE key >= ? AND key < ?",
+                [label_offset(v, n, window), start, start + window],
+            )
             con.execute("COMMIT")
             _commit(con, f"v{v}")
         con.close()

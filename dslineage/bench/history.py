@@ -80,7 +80,7 @@ def _dolt_history(db: str, p: Params, versions: int, window: int, keys: list[int
             f"above doltlite_history_versions={p.doltlite_history_versions} (building its chain takes too long)",
         )
     t0 = time.perf_counter()
-    measure.task("doltlite_chain", db=db, versions=versions, window=window)
+    measure.task("doltlite_chain", db=db, versions=versions, window=window, rows=p.history_rows)
     print(f"history: doltlite chain to {versions} versions built in {time.perf_counter() - t0:.1f} s", flush=True)
     res = measure.repeat(measure.task, p.runs, "doltlite_history", db=db, keys=keys)
     return res
