@@ -96,12 +96,14 @@ def test_check_of_a_version_is_stored_once_and_shown(committed, tmp_repo):
     rules(tmp_repo)
     before = head(tmp_repo)
     res = committed.check("train@v1")
-    assert res["stored"] is True and res["version"] == committed.resolve("train@v1")["id"]
+    assert res["stored"] is True and res["new_record"] is True
+    assert res["version"] == committed.resolve("train@v1")["id"]
     after = head(tmp_repo)
     assert after != before
     files = run(tmp_repo, "git", "show", "--name-only", "--format=", "HEAD").stdout.split()
     assert len(files) == 1 and files[0].startswith(".dslineage/journal/") and "-check-" in files[0]
-    assert committed.check("train@v1")["stored"] == "already recorded"
+    again = committed.check("train@v1")
+    assert again["stored"] is True and again["new_record"] is False and again["record"] == res["record"]
     assert head(tmp_repo) == after
     shown = committed.show("train@v1")["quality"]
     assert shown["checks"]["passed"] is res["passed"] and shown["checks"]["results"] == res["results"]

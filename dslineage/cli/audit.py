@@ -93,5 +93,5 @@ def show_audit(r: dict[str, Any]) -> None:
             out.print(f"subgroups by {sg['column']}: largest gap {sg['max_gap']:.1%} in class {sg['class']!r} "
                       f"({sg['highest']} vs {sg['lowest']}); chi-square p {fmt(sg['chi2_p'])}, "
                       f"Cramér's V {fmt(sg['cramers_v'])}", markup=False)
-    if r.get("stored") is True:
-        note(f"results stored with {target_name(r)}")
+    if r.get("stored"):
+        note(f"results {'stored' if r.get('new_record') else 'already stored'} with {target_name(r)}")

@@ -53,5 +53,5 @@ def show_check(r: dict[str, Any]) -> None:
         t.add_row(rule, x.get("column") or "", fmt(x["value"]), fmt(x["threshold"]),
                   "passed" if x["passed"] else "FAILED", x.get("detail", ""))
     out.print(t)
-    if r.get("stored") is True:
-        note(f"results stored with {target_name(r)}")
+    if r.get("stored"):
+        note(f"results {'stored' if r.get('new_record') else 'already stored'} with {target_name(r)}")

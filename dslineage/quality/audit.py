@@ -129,5 +129,6 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
         summary = f"{cd['groups']} conflicting duplicate groups"
         payload = {k: v for k, v in out.items() if k not in ("dataset", "version", "seq", "md5", "workdir", "stored")}
         payload["options"] = {"against": against, "on": on, "group": group}
-        out["stored"] = results.store(repo, "audit", t, payload, summary) or "already recorded"
+        saved = results.store(repo, "audit", t, payload, summary)
+        out.update(stored=True, record=saved["record"], new_record=saved["new"])
     return out

@@ -159,7 +159,8 @@ def check(repo: Repo, ref: str, *, record: bool = True) -> dict[str, Any]:
         failed = sum(not x["passed"] for x in out["results"])
         summary = "passed" if out["passed"] else f"{failed} failed"
         payload = {"passed": out["passed"], "results": out["results"], "parent": out["parent"]}
-        out["stored"] = results.store(repo, "check", t, payload, summary) or "already recorded"
+        saved = results.store(repo, "check", t, payload, summary)
+        out.update(stored=True, record=saved["record"], new_record=saved["new"])
     return out
 
 

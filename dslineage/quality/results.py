@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dslineage import journal
+from dslineage import journal, txn
 from dslineage.config import Dataset
 from dslineage.ops import common
 from dslineage.ops.refs import resolve, split
@@ -21,6 +21,9 @@ from dslineage.store import rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
+
+# recording results is a write: a journal record and its git commit
+STEPS = txn.declare("check", "after-journal"), txn.declare("audit", "after-journal")
 
 
 @dataclass
@@ -80,13 +83,14 @@ def parent(repo: Repo, t: Target) -> tuple[Target | None, str | None]:
     return Target(t.ds, v, src, v["md5"]), None
 
 
-def store(repo: Repo, kind: str, t: Target, payload: dict[str, Any], summary: str) -> bool:
-    """Record results of a committed version in the journal and git; False if already recorded."""
+def store(repo: Repo, kind: str, t: Target, payload: dict[str, Any], summary: str) -> dict[str, Any]:
+    """Record results of a committed version in the journal and git (once: the id is a hash
+    of the content). Returns `{"record": id, "new": bool}`."""
     assert t.version is not None
     vid = t.version["id"]
     rid = journal.make_id(kind, vid, payload)
     if any(r["id"] == rid for r in repo.index.records(kind, t.ds.name)):
-        return False
+        return {"record": rid, "new": False}
     record = {"kind": kind, "id": rid, "dataset": t.ds.name, "version": vid, "seq": t.version["seq"],
               "author": repo.git.identity(), "timestamp": journal.now(), **payload}
     path = journal.write(repo.root, record)
@@ -97,7 +101,7 @@ def store(repo: Repo, kind: str, t: Target, payload: dict[str, Any], summary: st
         path.unlink(missing_ok=True)
         raise
     repo.index.sync(force=True)
-    return True
+    return {"record": rid, "new": True}
 
 
 def for_version(repo: Repo, dataset: str, vid: str) -> dict[str, Any]:
