@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
-from tests.conftest import IDENTITY, md5, new_repo, run, write_parquet, write_text
+from tests.conftest import IDENTITY, cli_json, md5, new_repo, run, write_parquet, write_text
 
 LABELS = ["cat", "dog", "bird"]
 
@@ -152,6 +152,8 @@ def test_composite_keys_and_two_label_columns(tmp_repo):
         ("added", {"label": "dog", "quality": "ok"}), ("relabeled", {"label": "cat", "quality": "ok"})]
     assert by_text["events"] == by_dict["events"]
     assert by_text["events"][1]["from"] == {"label": "dog", "quality": "ok"}
+    by_cli = cli_json(tmp_repo, "history", "items", "--key-value", "idx=1", "--key-value", "split=a")
+    assert by_cli == cli_json(tmp_repo, "history", "items", "a,1") == json.loads(json.dumps(by_text))
 
 
 # -- commit ---------------------------------------------------------------------------------
