@@ -183,7 +183,66 @@ def run(layout: Layout, p: Params, *, draw: bool = True) -> dict[str, Any]:
         print(f"target {flag}: {t['target']}: {t['value']} (limit {t['limit']} {t['unit']})", flush=True)
     if draw:
         plot(layout, parts)
+    print(markdown(results), flush=True)
     return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The README "Performance" tables from results.json (medians, ratios, targets)."""
+    m, s = results["machine"], results["summary"]
+    out = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
+           f"DuckDB {m['duckdb']} (load average at the end: {m['load_average']}).", ""]
+
+    def sec(x: Any) -> str:
+        return "–" if x is None else (f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s")
+
+    def times(x: Any) -> str:
+        return "–" if x is None else f"{x:.2f}×"
+
+    if "diff" in s:
+        out += ["Diff of two versions (median seconds; ratio to the DuckDB lower bound, same-round pairs; "
+                "peak RSS):", "", "| rows | tool | median | × lower bound | peak RSS |", "|---|---|---|---|---|"]
+        for size, d in s["diff"].items():
+            for t in DIFF_TOOLS:
+                if d.get(f"{t}_s") is None:
+                    continue
+                rss = d.get(f"{t}_rss_gib")
+                out.append(f"| {int(size):,} | {t} | {sec(d[f'{t}_s'])} | {times(d[f'{t}_ratio_to_lower_bound'])} "
+                           f"| {'–' if rss is None else f'{rss:.2f} GiB'} |")
+        out.append("")
+    if "commit" in s:
+        out += ["| rows | dvc add + git commit | dslineage commit (CLI) | × | library | × |",
+                "|---|---|---|---|---|---|"]
+        for size, c in s["commit"].items():
+            out.append(f"| {int(size):,} | {sec(c['dvc_add_git_commit_s'])} | {sec(c['dslineage_cli_s'])} | "
+                       f"{times(c['cli_ratio'])} | {sec(c['dslineage_lib_s'])} | {times(c['lib_ratio'])} |")
+        out.append("")
+    if "history" in s:
+        h = s["history"]
+        out += [f"History of one key ({h.get('rows'):,}-row dataset; median over keys):", "",
+                "| versions | library | CLI (whole process) | doltlite | index bytes | change-set bytes |",
+                "|---|---|---|---|---|---|"]
+        for v, e in h.items():
+            if isinstance(e, dict):
+                dl = "–" if e["doltlite_ms"] is None else f"{e['doltlite_ms']:.2f} ms"
+                out.append(f"| {v} | {e['lib_ms']:.1f} ms | {sec(e['cli_s'])} | {dl} | "
+                           f"{e['index_bytes']:,} | {e['change_set_bytes']:,} |")
+        out.append("")
+    if "ops" in s:
+        out += ["| rows | relabel 50k | revert 50k | blame | doltlite blame |", "|---|---|---|---|---|"]
+        for size, o in s["ops"].items():
+            out.append(f"| {int(size):,} | {sec(o['relabel_s'])} | {sec(o['revert_s'])} | {sec(o['blame_s'])} | "
+                       f"{sec(o['doltlite_blame_s'])} |")
+        out.append("")
+    if "startup" in s:
+        st = s["startup"]
+        out += [f"Start-up: `dslineage --help` {sec(st.get('dslineage_help'))}, `dvc --version` "
+                f"{sec(st.get('dvc_version'))}, bare `python -c pass` {sec(st.get('python_bare'))}.", ""]
+    out += ["| target | figure | met |", "|---|---|---|"]
+    for t in results["targets"]:
+        flag = {True: "met", False: "**not met**", None: "n/a"}[t["met"]]
+        out.append(f"| {t['target']} | {t['value']} {t['unit']} (limit {t['limit']}) | {flag} |")
+    return "\n".join(out) + "\n"
 
 
 def _skips(parts: dict[str, Any]) -> list[str]:
