@@ -37,8 +37,8 @@ class _Boundary(TyperGroup):
             _fail(f"error: {exc}", exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
-        except (typer.Exit, typer.Abort):
-            raise
+        except (typer.Exit, typer.Abort, BrokenPipeError):
+            raise  # click exits quietly when the reader of stdout went away (`... | head`)
         except Exception as exc:  # the last line of defence: no traceback unless --debug
             if _debug(ctx) or type(exc).__module__.startswith(("typer", "click")):
                 raise
@@ -112,4 +112,8 @@ for _name in COMMAND_MODULES:
 
 def main() -> None:
     """Console-script entry point."""
+    if "pandas" not in sys.modules:
+        # DuckDB's client imports pandas (1-2 s) at the first bound parameter when pandas is
+        # installed, only to check parameter types; dslineage never passes pandas objects.
+        sys.modules["pandas"] = None  # type: ignore[assignment]
     app(prog_name="dslineage")
