@@ -15,6 +15,7 @@ from dslineage import __version__
 from dslineage.errors import UsageError
 from dslineage.ops import lineage_graph as lg
 from dslineage.ops.sync import maybe_sync
+from dslineage.store import graph as sql
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -40,9 +41,9 @@ def lineage(
     if depth is not None and depth < 0:
         raise UsageError("--depth must be 0 or more")
     _, warning = maybe_sync(repo)
-    g = lg.load(repo)
-    root = lg.resolve(repo, g, node)
-    keep = lg.reach(g, root, direction, depth)
+    root = lg.resolve(repo, node)
+    g = lg.around(repo, root, direction, depth)
+    keep = set(g.nodes)
     order = lg.ordered(g, keep)
     nodes = []
     for n in order:
@@ -184,8 +185,9 @@ def openlineage_events(repo: Repo, result: dict[str, Any], namespace: str | None
     wanted = {n["id"] for n in result["nodes"] if n["kind"] in ("transformation", "batch")}
     if not wanted:
         return []
-    records = {r["id"]: r for kind in ("transformation", "batch", "revert") for r in repo.index.records(kind)
-               if r["id"] in wanted}
+    con = repo.index.con
+    records = {r["id"]: r for r in sql.records(con, sorted(wanted))}
+    carriers = sql.carriers(con, sorted(wanted))
     versions: dict[str, dict[str, Any]] = {}
 
     def version(vid: str | None) -> dict[str, Any] | None:
@@ -205,7 +207,7 @@ def openlineage_events(repo: Repo, result: dict[str, Any], namespace: str | None
             start, end = rec.get("started") or rec["timestamp"], rec.get("ended") or rec["timestamp"]
         else:
             base = version(rec.get("base_version") or rec.get("parent"))
-            carried = _carrier(repo, rec)
+            carried = version(carriers.get(rec["id"]))
             path = (base or carried or {}).get("path") or rec.get("dataset") or "dataset"
             job, job_type = f"relabel {rec.get('dataset')}", "RELABEL"
             ins = [(path, base["id"], base["md5"])] if base else []
@@ -233,14 +235,6 @@ def openlineage_events(repo: Repo, result: dict[str, Any], namespace: str | None
                 "schemaURL": SPEC,
             })
     return events
-
-
-def _carrier(repo: Repo, rec: dict[str, Any]) -> dict[str, Any] | None:
-    """The version that carries a batch (its record lists the batch), if committed."""
-    for v in repo.index.records("version", rec.get("dataset")):
-        if rec["id"] in (v.get("batches") or []) or v.get("batch") == rec["id"]:
-            return v
-    return None
 
 
 def _schema(v: dict[str, Any] | None) -> list[dict[str, Any]] | None:

@@ -1,14 +1,19 @@
 """The lineage graph: dataset versions, relabel batches, transformations and experiments.
 
-Built with networkx from the index on demand (the index is a cache of the journal, so the
-graph is too). Edges point from what was used to what was made:
+Edges point from what was used to what was made:
 
 - version → later version of the same dataset        ("parent")
 - version → transformation → version                 ("input", "output")
-- version → batch → version (the version carrying it) ("input", "output")
+- version → batch → version (the version carrying it) ("input", "output"; a revert: "reverts")
 - version → experiment                                ("input")
 
-`downstream(repo, node_id)` is the entry point other operations (e.g. `impact`) call.
+The graph lives in the index (`store/graph.py`: a cache of the journal). A query walks it
+in SQL and loads only the part it reaches (`around`), so its cost follows the answer, not the
+repository; a write loads it whole (`load`) and refuses an edge that closes a cycle, found
+with networkx (`check_acyclic`).
+
+`downstream(repo, node_id)` and `impact(repo, node_id, carried=...)` are what other
+operations (e.g. `impact BATCH`) call.
 """
 
 from __future__ import annotations
@@ -33,8 +38,7 @@ def short(node_id: str) -> str:
 
 
 class Lineage:
-    """The whole lineage graph as plain adjacency (cheap to build for 20,000 nodes); the part
-    a query reaches becomes a networkx DiGraph (`subgraph`) for ordering and cycle checks.
+    """A lineage (sub)graph as plain adjacency; `subgraph()` gives networkx's view of a part.
 
     `nodes[id]` holds kind, label, timestamp and dataset/seq, stage or name; `succ[a][b]` and
     `pred[b][a]` hold the edge kind.
@@ -48,15 +52,12 @@ class Lineage:
     def __contains__(self, n: object) -> bool:
         return n in self.nodes
 
-    def __iter__(self) -> Any:
-        return iter(self.nodes)
-
     def add_node(self, n: str, **attrs: Any) -> None:
         """Add (or update) a node."""
         self.nodes.setdefault(n, {}).update(attrs)
 
     def add_edge(self, a: str, b: str, kind: str) -> None:
-        """Add an edge between two known nodes (edges to unknown nodes are dropped: a record
+        """Add an edge between two known nodes (an edge to an unknown node is dropped: a record
         may name versions this branch does not have)."""
         if a in self.nodes and b in self.nodes:
             self.succ.setdefault(a, {})[b] = kind
@@ -76,37 +77,56 @@ class Lineage:
         return g
 
 
-def load(repo: Repo) -> Lineage:
-    """The whole lineage graph, from the index (synced with the journal first)."""
-    repo.index.sync()
-    con = repo.index.con
+def _attrs(kind: str, dataset: str | None, seq: int | None, name: str | None, ts: str) -> dict[str, Any]:
+    if kind == "version":
+        return {"kind": kind, "label": f"{dataset}@v{seq}", "dataset": dataset, "seq": seq, "timestamp": ts}
+    if kind == "transformation":
+        return {"kind": kind, "label": f"stage {name}", "stage": name, "timestamp": ts}
+    if kind == "experiment":
+        return {"kind": kind, "label": f"exp {name}", "name": name, "timestamp": ts}
+    return {"kind": "batch", "label": name or "batch", "dataset": dataset, "timestamp": ts}
+
+
+def _build(nodes: list[sql.NodeRow], edges: list[tuple[str, str, str]]) -> Lineage:
     lin = Lineage()
-    nodes = lin.nodes
-    vrows = sql.versions(con)
-    for vid, ds, seq, _, ts in vrows:
-        nodes[vid] = {"kind": "version", "label": f"{ds}@v{seq}", "dataset": ds, "seq": seq, "timestamp": ts}
-    sql.refresh(con)
-    for nid, kind, name, ts in sql.nodes(con):
-        if kind == "transformation":
-            nodes[nid] = {"kind": kind, "label": f"stage {name}", "stage": name, "timestamp": ts}
-        else:
-            nodes[nid] = {"kind": kind, "label": f"exp {name}", "name": name, "timestamp": ts}
-    for vid, _, _, parent, _ in vrows:
-        if parent:
-            lin.add_edge(parent, vid, "parent")
-    for a, b, kind in sql.edges(con):
+    for nid, kind, dataset, seq, name, ts in nodes:
+        lin.nodes[nid] = _attrs(kind, dataset, seq, name, ts)
+        if kind == "batch":
+            lin.nodes[nid]["label"] = f"{name} {short(nid)}"
+    for a, b, kind in edges:
         lin.add_edge(a, b, kind)
-    for rid, kind, ts, rec in sql.node_records(con, ("batch", "revert")):
-        add_record(lin, rid, kind, ts, rec)
-    for vid, bid in sql.version_batch_links(con):
-        lin.add_edge(bid, vid, "output")
     return lin
 
 
+def _con(repo: Repo) -> Any:
+    repo.index.sync()
+    con = repo.index.con
+    sql.refresh(con)
+    return con
+
+
+def load(repo: Repo) -> Lineage:
+    """The whole lineage graph (for writes, which check it for cycles)."""
+    con = _con(repo)
+    return _build(sql.node_rows(con), sql.edge_rows(con))
+
+
+def around(repo: Repo, root: str, direction: str, depth: int | None) -> Lineage:
+    """The part of the graph within `depth` steps of `root`: walked in SQL, loaded alone."""
+    con = _con(repo)
+    ids = {root}
+    if direction in ("downstream", "both"):
+        ids.update(sql.reachable(con, root, True, depth))
+    if direction in ("upstream", "both"):
+        ids.update(sql.reachable(con, root, False, depth))
+    listed = sorted(ids)
+    return _build(sql.node_rows(con, listed), sql.edge_rows(con, listed))
+
+
 def add_record(g: Lineage, rid: str, kind: str, ts: str, rec: dict[str, Any]) -> None:
-    """Add one journal record (transformation, experiment, batch or revert) to `g`."""
+    """Add one journal record not in the index yet (a transformation being written) to `g`."""
     if kind == "transformation":
-        g.add_node(rid, kind=kind, label=f"stage {rec.get('stage')}", stage=rec.get("stage"), timestamp=ts)
+        g.add_node(rid, **_attrs(kind, None, None, rec.get("stage"), ts))
         for item in rec.get("inputs") or []:
             if item.get("version"):
                 g.add_edge(item["version"], rid, "input")
@@ -114,21 +134,10 @@ def add_record(g: Lineage, rid: str, kind: str, ts: str, rec: dict[str, Any]) ->
             if item.get("version"):
                 g.add_edge(rid, item["version"], "output")
     elif kind == "experiment":
-        g.add_node(rid, kind=kind, label=f"exp {rec.get('name')}", name=rec.get("name"), timestamp=ts)
+        g.add_node(rid, **_attrs(kind, None, None, rec.get("name"), ts))
         for item in rec.get("datasets") or []:
             if item.get("version"):
                 g.add_edge(item["version"], rid, "input")
-    else:  # relabel batches (and reverts, which are batches too; older "revert" records alike)
-        what = "revert" if kind == "revert" or rec.get("op") == "revert" or rec.get("reverts") else "batch"
-        g.add_node(rid, kind="batch", label=f"{what} {short(rid)}", dataset=rec.get("dataset"), timestamp=ts)
-        for key in ("base_version", "parent", "base"):
-            if isinstance(rec.get(key), str):
-                g.add_edge(rec[key], rid, "input")
-                break
-        if isinstance(rec.get("version"), str):
-            g.add_edge(rid, rec["version"], "output")
-        if isinstance(rec.get("reverts"), str):
-            g.add_edge(rec["reverts"], rid, "reverts")
 
 
 def node(g: Lineage, node_id: str) -> dict[str, Any]:
@@ -137,77 +146,68 @@ def node(g: Lineage, node_id: str) -> dict[str, Any]:
     return {"id": node_id, "kind": data["kind"], "label": data["label"]}
 
 
-def resolve(repo: Repo, g: Lineage, text: str) -> str:
+def resolve(repo: Repo, text: str) -> str:
     """The node id `text` names: NAME@REF, exp:NAME, stage:NAME, batch:ID, an id prefix,
     an experiment or stage name, or a dataset name (its latest version)."""
     from dslineage.ops.refs import resolve as resolve_ref
 
+    con = _con(repo)
     text = text.strip()
     prefix, sep, rest = text.partition(":")
     if sep and prefix in PREFIXES:
-        found = _by_kind(g, PREFIXES[prefix], rest)
+        found = _by_kind(con, PREFIXES[prefix], rest)
         if prefix == "version" and not found and "@" in rest:
-            found = {resolve_ref(repo, rest)[1]["id"]}
-        return _one(g, text, found)
+            found = {resolve_ref(repo, rest)[1]["id"]: "version"}
+        return _one(text, found)
+
     def tracked(name: str) -> bool:  # one registration file, not all of them
         return bool(name) and "/" not in name and config.dataset_file(repo.root, name).is_file()
 
     if "@" in text and tracked(text.partition("@")[0]):
         return resolve_ref(repo, text)[1]["id"]
-    found = set()
+    found: dict[str, str] = {}
     for kind in ("experiment", "transformation", "batch", "version"):
-        found |= _by_kind(g, kind, text)
+        found.update(_by_kind(con, kind, text))
     if not found and tracked(text):
-        found = {resolve_ref(repo, f"{text}@latest")[1]["id"]}
-    return _one(g, text, found)
+        found = {resolve_ref(repo, f"{text}@latest")[1]["id"]: "version"}
+    return _one(text, found)
 
 
-def _by_kind(g: Lineage, kind: str, text: str) -> set[str]:
-    """Nodes of `kind` named `text` (newest of a name) or whose id starts with it."""
-    named: list[tuple[str, str]] = []
-    by_id: set[str] = set()
+def _by_kind(con: Any, kind: str, text: str) -> dict[str, str]:
+    """{id: kind} of the nodes of `kind` named `text` (the newest of that name) or whose id
+    starts with it (4 hex digits at least)."""
+    if kind in ("experiment", "transformation"):
+        runs = sql.named(con, kind, text)
+        if runs:
+            return {max(runs, key=lambda r: (r[1] or "", r[0]))[0]: kind}
     low = text.lower()
-    for n, d in g.nodes.items():
-        if d["kind"] != kind:
-            continue
-        if (kind == "experiment" and d.get("name") == text) or (
-            kind == "transformation" and d.get("stage") == text
-        ):
-            named.append((d.get("timestamp") or "", n))
-        elif len(low) >= 4 and n.startswith(low):
-            by_id.add(n)
-    if named:
-        return {max(named)[1]}
-    return by_id
+    if len(low) < 4 or any(c not in "0123456789abcdef" for c in low):
+        return {}
+    return {nid: k for nid, k in sql.with_prefix(con, low) if k == kind}
 
 
-def _one(g: Lineage, text: str, found: set[str]) -> str:
+def _one(text: str, found: dict[str, str]) -> str:
     if not found:
         raise UnknownNodeError(
             f"unknown node {text!r}: use NAME@REF for a dataset version, exp:NAME, stage:NAME, "
             "batch:ID or an id prefix (see `dslineage log`, `dslineage exp list`)"
         )
     if len(found) > 1:
-        listed = "; ".join(f"{node(g, n)['label']} ({short(n)})" for n in sorted(found))
-        raise UnknownNodeError(f"ambiguous node {text!r} could be: {listed}; use a prefix or longer id")
+        listed = "; ".join(f"{kind} {short(n)}" for n, kind in sorted(found.items()))
+        raise UnknownNodeError(f"ambiguous node {text!r} could be: {listed}; use exp:, stage: or a longer id")
     return next(iter(found))
 
 
-def reach(
-    g: Lineage, root: str, direction: str, depth: int | None, follow: Any = None
-) -> set[str]:
-    """Nodes within `depth` steps of `root` ("upstream", "downstream" or "both"), breadth
-    first; `follow(a, b, kind)`, when given, decides whether an edge a → b is followed."""
+def reach(g: Lineage, root: str, direction: str, depth: int | None) -> set[str]:
+    """Nodes of `g` within `depth` steps of `root` ("upstream", "downstream" or "both")."""
     nodes = {root}
-    for links in ([g.succ] if direction == "downstream" else [g.pred] if direction == "upstream"
-                  else [g.succ, g.pred]):
+    for links in {"downstream": [g.succ], "upstream": [g.pred]}.get(direction, [g.succ, g.pred]):
         seen, frontier, steps = {root}, [root], 0
         while frontier and (depth is None or steps < depth):
             nxt = []
             for n in frontier:
-                for m, kind in links.get(n, {}).items():
-                    if m not in seen and (follow is None or (follow(n, m, kind) if links is g.succ
-                                                             else follow(m, n, kind))):
+                for m in links.get(n, {}):
+                    if m not in seen:
                         seen.add(m)
                         nxt.append(m)
             frontier, steps = nxt, steps + 1
@@ -218,7 +218,7 @@ def reach(
 def ordered(g: Lineage, nodes: set[str]) -> list[str]:
     """`nodes` in a topological order, deterministic: generation by generation (Kahn), each
     generation by time, then id — what `nx.topological_generations` gives, computed here
-    without importing networkx (0.2 s of a query's start-up; writes use it for cycle checks)."""
+    without importing networkx (0.2 s of a query's start-up)."""
     indegree = {n: sum(1 for p in g.pred.get(n, {}) if p in nodes) for n in nodes}
     generation = [n for n, d in indegree.items() if d == 0]
     order: list[str] = []
@@ -233,20 +233,20 @@ def ordered(g: Lineage, nodes: set[str]) -> list[str]:
                     if indegree[m] == 0:
                         nxt.append(m)
         generation = nxt
-    if len(order) != len(nodes):  # only a corrupted journal could hold a cycle: say where
+    if len(order) != len(nodes):  # only a hand-edited journal could hold a cycle: say where
         import networkx as nx
 
         cycle = nx.find_cycle(g.subgraph(nodes))
-        raise CycleError(f"the lineage graph has a cycle through {cycle[0][0][:10]}: run `dslineage fsck`")
+        raise CycleError(f"the lineage graph has a cycle through {short(cycle[0][0])}: run `dslineage fsck`")
     return order
 
 
 def downstream(repo: Repo, node_id: str, *, depth: int | None = None) -> list[dict[str, Any]]:
     """Every node downstream of `node_id` (not itself), in topological order, as
     `{"id", "kind", "label"}` dicts. `node_id` is a full id or any text `resolve` accepts."""
-    g = load(repo)
-    root = node_id if node_id in g else resolve(repo, g, node_id)
-    return [node(g, n) for n in ordered(g, reach(g, root, "downstream", depth)) if n != root]
+    root = resolve(repo, node_id)
+    g = around(repo, root, "downstream", depth)
+    return [node(g, n) for n in ordered(g, set(g.nodes)) if n != root]
 
 
 def check_acyclic(g: Lineage, new_id: str, edges: list[tuple[str, str]]) -> None:
@@ -256,12 +256,12 @@ def check_acyclic(g: Lineage, new_id: str, edges: list[tuple[str, str]]) -> None
     known = [(a, b) for a, b in edges if (a in g or a == new_id) and (b in g or b == new_id)]
     # a cycle through the new node runs from one of its outputs back to one of its inputs:
     # only what its outputs reach can take part
-    around = {new_id}
+    near = {new_id}
     for a, b in known:
         if a == new_id:
-            around |= reach(g, b, "downstream", None)
-    h = g.subgraph(around)
-    h.add_edges_from((a, b) for a, b in known if a in around and b in around)
+            near |= reach(g, b, "downstream", None)
+    h = g.subgraph(near)
+    h.add_edges_from((a, b) for a, b in known if a in near and b in near)
     try:
         cycle = nx.find_cycle(h, source=new_id)
     except nx.NetworkXNoCycle:
@@ -278,59 +278,56 @@ def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -
     was re-run since), derived datasets (and whether their latest version is still
     affected), experiments (and whether that experiment was recorded again since).
 
-    `carried` (version id -> rows still carrying a batch's labels), when given, cuts the
-    versions of the batch's own dataset that carry none of them: a derived dataset or
-    experiment counts only if it consumed rows the batch changed. `node_id` is a full id
-    or any text `resolve` accepts.
+    A derived dataset's next version is a new derivation, not a consequence of its last one:
+    "parent" edges are followed only within the node's own dataset. `carried` (version id ->
+    rows still carrying a batch's labels), when given, cuts the versions of the batch's
+    dataset that carry none: a derived dataset or experiment counts only if it consumed rows
+    the batch changed. `node_id` is a full id or any text `resolve` accepts.
     """
     from dslineage.ops.sync import maybe_sync
 
     _, warning = maybe_sync(repo)
-    g = load(repo)
-    root = node_id if node_id in g else resolve(repo, g, node_id)
-    own = g.nodes[root].get("dataset")
-    cut = {n for n, c in (carried or {}).items() if c <= 0 and n != root}
-
-    def follow(a: str, b: str, kind: str) -> bool:
-        # a derived dataset's next version is a new derivation, not a consequence of the
-        # last one: "parent" edges are followed only within the root's own dataset
-        return b not in cut and (kind != "parent" or g.nodes[b].get("dataset") == own)
-
-    keep = reach(g, root, "downstream", None, follow)
-    order = [n for n in ordered(g, keep) if n != root]
-    runs = _groups(g, "transformation", "stage")  # every run of a stage / an experiment name
-    names = _groups(g, "experiment", "name")
-    versions = _groups(g, "version", "dataset")
+    root = resolve(repo, node_id)
+    con = _con(repo)
+    own = sql.node_rows(con, [root])[0][2]  # the root's dataset (a version's or a batch's)
+    cut = sorted(n for n, c in (carried or {}).items() if c <= 0 and n != root)
+    keep = set(sql.reachable(con, root, True, None, own_dataset=own, parents_only_within=True, cut=cut))
+    listed = sorted(keep)
+    g = _build(sql.node_rows(con, listed), sql.edge_rows(con, listed))
+    order = [n for n in ordered(g, set(g.nodes)) if n != root]
+    runs = _groups(con, "transformation", {g.nodes[n].get("stage") for n in order})
+    names = _groups(con, "experiment", {g.nodes[n].get("name") for n in order})
+    versions = _groups(con, "version", {g.nodes[n].get("dataset") for n in order})
     transformations: list[dict[str, Any]] = []
     experiments: list[dict[str, Any]] = []
     derived: dict[str, list[str]] = {}
     for n in order:
         d = g.nodes[n]
         if d["kind"] == "transformation":
-            same = runs[d.get("stage")]
-            consumed = [node(g, p) for p in g.pred.get(n, {}) if p in keep]
+            same = runs[d["stage"]]
+            consumed = [node(g, p) for p in g.pred.get(n, {})]
             for c in consumed:
                 if carried and c["id"] in carried:
                     c["rows"] = carried[c["id"]]
             transformations.append({
-                **node(g, n), "stage": d.get("stage"), "timestamp": d.get("timestamp"), "consumed": consumed,
-                "rerun_since": same[-1] != n and _time(g, same[-1]) > _time(g, n),
-                "latest_run": same[-1], "latest_run_affected": same[-1] in keep,
+                **node(g, n), "stage": d["stage"], "timestamp": d["timestamp"], "consumed": consumed,
+                "rerun_since": same[-1][1] != n and same[-1][0] > d["timestamp"],
+                "latest_run": same[-1][1], "latest_run_affected": same[-1][1] in keep,
             })
         elif d["kind"] == "experiment":
-            same = names[d.get("name")]
+            same = names[d["name"]]
             experiments.append({
-                **node(g, n), "name": d.get("name"), "timestamp": d.get("timestamp"),
-                "rerun_since": same[-1] != n and _time(g, same[-1]) > _time(g, n),
-                "latest_run": same[-1], "latest_run_affected": same[-1] in keep,
+                **node(g, n), "name": d["name"], "timestamp": d["timestamp"],
+                "rerun_since": same[-1][1] != n and same[-1][0] > d["timestamp"],
+                "latest_run": same[-1][1], "latest_run_affected": same[-1][1] in keep,
             })
         elif d["kind"] == "version" and d.get("dataset") != own:
             derived.setdefault(d["dataset"], []).append(n)
+    latest = {name: versions[name][-1][1] for name in derived}
+    latest_nodes = _build(sql.node_rows(con, sorted(latest.values())), [])
     datasets = [
-        {
-            "dataset": name, "versions": [node(g, v) for v in vids],
-            "latest": node(g, versions[name][-1]), "latest_affected": versions[name][-1] in keep,
-        }
+        {"dataset": name, "versions": [node(g, v) for v in vids], "latest": node(latest_nodes, latest[name]),
+         "latest_affected": latest[name] in keep}
         for name, vids in derived.items()
     ]
     return {
@@ -343,16 +340,11 @@ def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -
     }
 
 
-def _time(g: Lineage, n: str) -> str:
-    return str(g.nodes[n].get("timestamp") or "")
-
-
-def _groups(g: Lineage, kind: str, attr: str) -> dict[Any, list[str]]:
-    """Nodes of `kind` grouped by an attribute, each group oldest first."""
-    groups: dict[Any, list[str]] = {}
-    for n, d in g.nodes.items():
-        if d["kind"] == kind:
-            groups.setdefault(d.get(attr), []).append(n)
-    for ids in groups.values():
-        ids.sort(key=lambda n: (_time(g, n), n))
-    return groups
+def _groups(con: Any, kind: str, names: set[Any]) -> dict[str, list[tuple[str, str]]]:
+    """name -> [(timestamp, id)] of every node of `kind` with that name, oldest first."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name, nid, ts in sql.groups(con, kind, sorted(n for n in names if n)):
+        out.setdefault(name, []).append((ts or "", nid))
+    for items in out.values():
+        items.sort()
+    return out

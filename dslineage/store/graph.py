@@ -1,7 +1,9 @@
-"""SQL for the lineage graph: the node and edge material, read from the index in bulk.
+"""SQL for the lineage graph, over the index (a cache: all of this is rebuilt by `reindex`).
 
-Only the few fields the graph needs are pulled out of the JSON records (in DuckDB), so a
-10,000-node graph loads without parsing every record in Python.
+Records are distilled, once per journal file, into two small tables: `lineage_nodes`
+(transformations, experiments, batches) and `lineage_edges` (their input/output edges, and
+batch → carrying version). Together with `versions` (and its parent links) they are the
+whole graph, so a query walks it with a recursive CTE and loads only what it reaches.
 """
 
 from __future__ import annotations
@@ -9,111 +11,50 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# record kinds that become graph nodes besides versions
-NODE_KINDS = ("transformation", "experiment", "batch", "revert")
-
-
-def versions(con: Any) -> list[tuple[str, str, int, str | None, str]]:
-    """(id, dataset, seq, parent, timestamp) of every version."""
-    rows: list[tuple[str, str, int, str | None, str]] = con.execute(
-        "SELECT id, dataset, seq, parent, timestamp FROM versions"
-    ).fetchall()
-    return rows
-
-
+DISTILL_VERSION = "3"
+_TABLES = ("lineage_files", "lineage_nodes", "lineage_edges")
 _DDL = (
     "CREATE TABLE IF NOT EXISTS lineage_files (file VARCHAR PRIMARY KEY)",
     "CREATE TABLE IF NOT EXISTS lineage_nodes (file VARCHAR, id VARCHAR, kind VARCHAR, name VARCHAR, "
-    "timestamp VARCHAR)",
+    "dataset VARCHAR, timestamp VARCHAR)",
     "CREATE TABLE IF NOT EXISTS lineage_edges (file VARCHAR, src VARCHAR, dst VARCHAR, kind VARCHAR)",
 )
-
-# (kind, name field, [(JSON path of version ids, direction, edge kind)]) of the records
-# distilled into lineage_nodes / lineage_edges (constants: nothing here comes from users)
-_DISTILL = (
-    ("transformation", "$.stage", (("$.inputs[*].version", "in", "input"), ("$.outputs[*].version", "out", "output"))),
-    ("experiment", "$.name", (("$.datasets[*].version", "in", "input"),)),
+# Every SQL text below is built from these constants only; values are bound.
+_NEW = "FROM records r WHERE r.file NOT IN (SELECT file FROM lineage_files)"
+_BATCH = "r.kind IN ('batch', 'revert')"
+_NODES = (
+    # kind, name expression, dataset expression, record filter
+    ("transformation", "json_extract_string(r.record, '$.stage')", "NULL", "r.kind = 'transformation'"),
+    ("experiment", "json_extract_string(r.record, '$.name')", "NULL", "r.kind = 'experiment'"),
+    ("batch", "CASE WHEN r.kind = 'revert' OR json_extract_string(r.record, '$.op') = 'revert' "
+              "OR json_extract_string(r.record, '$.reverts') IS NOT NULL THEN 'revert' ELSE 'batch' END",
+     "json_extract_string(r.record, '$.dataset')", _BATCH),
 )
-
-
-def refresh(con: Any) -> None:
-    """Bring the distilled node/edge tables in step with the indexed journal files: drop
-    what vanished (a branch switch), distill what is new. Cheap when nothing changed."""
-    for ddl in _DDL:
-        con.execute(ddl)
-    gone = "file NOT IN (SELECT file FROM journal_files)"
-    stale = con.execute(f"SELECT count(*) FROM lineage_files WHERE {gone}").fetchone()[0]
-    if stale:
-        for table in ("lineage_files", "lineage_nodes", "lineage_edges"):
-            con.execute(f"DELETE FROM {table} WHERE {gone}")
-    new = "FROM records r WHERE r.file NOT IN (SELECT file FROM lineage_files)"
-    if not con.execute(f"SELECT count(*) {new}").fetchone()[0]:
-        return
-    for kind, name, lists in _DISTILL:
-        con.execute(
-            f"INSERT INTO lineage_nodes SELECT r.file, r.id, r.kind, json_extract_string(r.record, '{name}'), "
-            f"r.timestamp {new} AND r.kind = '{kind}'"
-        )
-        for path, way, edge in lists:
-            listed = (f"SELECT r.file, r.id, unnest(json_extract_string(r.record, '{path}')) AS v "
-                      f"{new} AND r.kind = '{kind}'")
-            cols = "file, v, id" if way == "in" else "file, id, v"
-            con.execute(f"INSERT INTO lineage_edges SELECT {cols}, '{edge}' FROM ({listed}) WHERE v IS NOT NULL")
-    con.execute(f"INSERT INTO lineage_files SELECT DISTINCT r.file {new}")
-
-
-def nodes(con: Any) -> list[tuple[str, str, str, str]]:
-    """(id, kind, name, timestamp) of every transformation and experiment (each id once)."""
-    rows: list[tuple[str, str, str, str]] = con.execute(
-        "SELECT id, any_value(kind), any_value(name), min(timestamp) FROM lineage_nodes GROUP BY id"
-    ).fetchall()
-    return rows
-
-
-def edges(con: Any) -> list[tuple[str, str, str]]:
-    """(from, to, kind) of every input/output edge of transformations and experiments."""
-    rows: list[tuple[str, str, str]] = con.execute(
-        "SELECT DISTINCT src, dst, kind FROM lineage_edges"
-    ).fetchall()
-    return rows
-
-
-def node_records(con: Any, kinds: tuple[str, ...] = NODE_KINDS) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """(id, kind, timestamp, record) of every record of these kinds, oldest first (each id once)."""
-    marks = ", ".join("?" for _ in kinds)
-    rows = con.execute(
-        f"SELECT id, any_value(kind), min(timestamp), any_value(record) FROM records "
-        f"WHERE kind IN ({marks}) GROUP BY id ORDER BY 3, 1",
-        list(kinds),
-    ).fetchall()
-    return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
-
-
-def version_batch_links(con: Any) -> list[tuple[str, str]]:
-    """(version id, batch id) for versions whose record names the batch(es) they carry."""
-    rows = con.execute(
-        """
-        SELECT id, json_extract_string(record, '$.batch') AS b, json_extract(record, '$.batches') AS bs
-        FROM versions
-        WHERE contains(record, '"batch')  -- a cheap string test before parsing any JSON
-          AND (json_extract_string(record, '$.batch') IS NOT NULL OR json_extract(record, '$.batches') IS NOT NULL)
-        """
-    ).fetchall()
-    links: list[tuple[str, str]] = []
-    for vid, one, many in rows:
-        if one:
-            links.append((vid, one))
-        if many:
-            for b in json.loads(many) or []:
-                if isinstance(b, str):
-                    links.append((vid, b))
-                elif isinstance(b, dict) and b.get("id"):
-                    links.append((vid, str(b["id"])))
-    return links
+_LISTS = (
+    # record filter, JSON path of a list of ids, edge kind, True: id -> record, False: record -> id
+    ("r.kind = 'transformation'", "$.inputs[*].version", "input", True),
+    ("r.kind = 'transformation'", "$.outputs[*].version", "output", False),
+    ("r.kind = 'experiment'", "$.datasets[*].version", "input", True),
+    ("r.kind = 'version'", "$.batches[*]", "output", True),  # batch -> the version carrying it
+)
+_SCALARS = (
+    (_BATCH, "coalesce(json_extract_string(r.record, '$.base_version'), json_extract_string(r.record, "
+             "'$.parent'), json_extract_string(r.record, '$.base'))", "input", True),
+    (_BATCH, "json_extract_string(r.record, '$.version')", "output", False),
+    (_BATCH, "json_extract_string(r.record, '$.reverts')", "reverts", True),
+)
+EDGES = (
+    "(SELECT parent AS src, id AS dst, 'parent' AS kind FROM versions WHERE parent IS NOT NULL "
+    "UNION ALL SELECT src, dst, kind FROM lineage_edges)"
+)
+NODES = (
+    "(SELECT id, 'version' AS kind, dataset, seq, NULL AS name, timestamp FROM versions "
+    "UNION ALL SELECT id, kind, dataset, NULL, name, timestamp FROM lineage_nodes)"
+)
 
 
 def get_meta(con: Any, key: str) -> str | None:
-    """A value the lineage code keeps in the index's meta table (a cache, like the rest)."""
+    """A value kept in the index's meta table."""
     row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
@@ -123,6 +64,139 @@ def set_meta(con: Any, key: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
 
+def refresh(con: Any) -> None:
+    """Bring the distilled tables in step with the indexed journal files: drop what vanished
+    (a branch switch), distill what is new. Three cheap counts when nothing changed."""
+    if get_meta(con, "lineage_distill") != DISTILL_VERSION:  # what is distilled changed: start over
+        for table in _TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        set_meta(con, "lineage_distill", DISTILL_VERSION)
+    for ddl in _DDL:
+        con.execute(ddl)
+    gone = "file NOT IN (SELECT file FROM journal_files)"
+    if con.execute(f"SELECT count(*) FROM lineage_files WHERE {gone}").fetchone()[0]:
+        for table in _TABLES:
+            con.execute(f"DELETE FROM {table} WHERE {gone}")
+    if not con.execute(f"SELECT count(*) {_NEW}").fetchone()[0]:
+        return
+    for kind, name, dataset, where in _NODES:
+        con.execute(
+            f"INSERT INTO lineage_nodes SELECT r.file, r.id, '{kind}', {name}, {dataset}, r.timestamp "
+            f"{_NEW} AND {where}"
+        )
+    for where, path, edge, into in _LISTS:
+        _edges(con, f"unnest(json_extract_string(r.record, '{path}'))", where, edge, into)
+    for where, expr, edge, into in _SCALARS:
+        _edges(con, expr, where, edge, into)
+    con.execute(f"INSERT INTO lineage_files SELECT DISTINCT r.file {_NEW}")
+
+
+def _edges(con: Any, expr: str, where: str, edge: str, into: bool) -> None:
+    cols = "file, v, id" if into else "file, id, v"
+    con.execute(
+        f"INSERT INTO lineage_edges SELECT {cols}, '{edge}' FROM "
+        f"(SELECT r.file, r.id, {expr} AS v {_NEW} AND {where}) WHERE v IS NOT NULL"
+    )
+
+
+NodeRow = tuple[str, str, "str | None", "int | None", "str | None", str]
+
+
+def node_rows(con: Any, ids: list[str] | None = None) -> list[NodeRow]:
+    """(id, kind, dataset, seq, name, timestamp) of every node, or of these ids. An id recorded
+    in two journal files (merged from two branches) may come twice, with the same content."""
+    if ids is None:
+        rows: list[NodeRow] = con.execute(f"SELECT * FROM {NODES}").fetchall()
+        return rows
+    rows = con.execute(f"SELECT * FROM {NODES} WHERE id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall()
+    return rows
+
+
+def edge_rows(con: Any, ids: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """(from, to, kind) of every edge, or of the edges between these ids."""
+    if ids is None:
+        rows: list[tuple[str, str, str]] = con.execute(f"SELECT * FROM {EDGES}").fetchall()
+        return rows
+    rows = con.execute(
+        f"WITH i AS (SELECT unnest(?::VARCHAR[]) AS id) SELECT * FROM {EDGES} e "
+        "WHERE e.src IN (SELECT id FROM i) AND e.dst IN (SELECT id FROM i)",
+        [ids],
+    ).fetchall()
+    return rows
+
+
+def reachable(
+    con: Any, root: str, downstream: bool, depth: int | None, *,
+    own_dataset: str | None = None, parents_only_within: bool = False, cut: list[str] | None = None,
+) -> list[str]:
+    """Ids reachable from `root` along edges (downstream) or against them (upstream), within
+    `depth` steps. `parents_only_within`: "parent" edges are followed only into versions of
+    `own_dataset`; `cut`: ids never entered."""
+    near, far = ("src", "dst") if downstream else ("dst", "src")
+    conds, params = [], []
+    if parents_only_within:
+        conds.append("(e.kind <> 'parent' OR e.dst IN (SELECT id FROM versions WHERE dataset = ?))")
+        params.append(own_dataset)
+    if cut:
+        conds.append(f"e.{far} NOT IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(cut)
+    extra = "".join(f" AND {c}" for c in conds)
+    if depth is None:
+        sql = (
+            f"WITH RECURSIVE r(n) AS (SELECT ?::VARCHAR UNION "
+            f"SELECT e.{far} FROM r JOIN {EDGES} e ON e.{near} = r.n WHERE TRUE{extra}) SELECT n FROM r"
+        )
+        rows = con.execute(sql, [root, *params]).fetchall()
+    else:
+        sql = (
+            f"WITH RECURSIVE r(n, d) AS (SELECT ?::VARCHAR, 0 UNION "
+            f"SELECT e.{far}, r.d + 1 FROM r JOIN {EDGES} e ON e.{near} = r.n WHERE r.d < ?{extra}) "
+            "SELECT DISTINCT n FROM r"
+        )
+        rows = con.execute(sql, [root, depth, *params]).fetchall()
+    return [r[0] for r in rows]
+
+
+def named(con: Any, kind: str, name: str) -> list[tuple[str, str]]:
+    """(id, timestamp) of the transformations of a stage / runs of an experiment name."""
+    rows: list[tuple[str, str]] = con.execute(
+        "SELECT DISTINCT id, timestamp FROM lineage_nodes WHERE kind = ? AND name = ?", [kind, name]
+    ).fetchall()
+    return rows
+
+
+def with_prefix(con: Any, prefix: str) -> list[tuple[str, str]]:
+    """(id, kind) of the nodes whose id starts with `prefix`."""
+    rows: list[tuple[str, str]] = con.execute(
+        f"SELECT DISTINCT id, kind FROM {NODES} WHERE starts_with(id, ?)", [prefix]
+    ).fetchall()
+    return rows
+
+
+def groups(con: Any, kind: str, names: list[str]) -> list[tuple[str, str, str]]:
+    """(name, id, timestamp) of every transformation (by stage) / experiment run (by name) /
+    version (by dataset) of these names."""
+    if kind == "version":
+        sql = "SELECT dataset, id, timestamp FROM versions WHERE dataset IN (SELECT unnest(?::VARCHAR[]))"
+        rows: list[tuple[str, str, str]] = con.execute(sql, [names]).fetchall()
+        return rows
+    rows = con.execute(
+        "SELECT DISTINCT name, id, timestamp FROM lineage_nodes WHERE kind = ? AND name IN "
+        "(SELECT unnest(?::VARCHAR[]))",
+        [kind, names],
+    ).fetchall()
+    return rows
+
+
+def carriers(con: Any, batch_ids: list[str]) -> dict[str, str]:
+    """batch id -> the version that carries it (for the batches that are committed)."""
+    rows = con.execute(
+        "SELECT src, dst FROM lineage_edges WHERE kind = 'output' AND src IN (SELECT unnest(?::VARCHAR[]))",
+        [batch_ids],
+    ).fetchall()
+    return {a: b for a, b in rows}
+
+
 def signatures(con: Any) -> set[str]:
     """The dvc.lock signatures of every recorded transformation (what `sync` has seen)."""
     rows = con.execute(
@@ -130,3 +204,11 @@ def signatures(con: Any) -> set[str]:
         "WHERE kind = 'transformation'"
     ).fetchall()
     return {r[0] for r in rows if r[0]}
+
+
+def records(con: Any, ids: list[str]) -> list[dict[str, Any]]:
+    """The full journal records of these ids (each once)."""
+    rows = con.execute(
+        "SELECT any_value(record) FROM records WHERE id IN (SELECT unnest(?::VARCHAR[])) GROUP BY id", [ids]
+    ).fetchall()
+    return [json.loads(r[0]) for r in rows]
