@@ -7,10 +7,10 @@ Edges point from what was used to what was made:
 - version → batch → version (the version carrying it) ("input", "output"; a revert: "reverts")
 - version → experiment                                ("input")
 
-The graph lives in the index (`store/graph.py`: a cache of the journal). A query walks it
-in SQL and loads only the part it reaches (`around`), so its cost follows the answer, not the
-repository; a write loads it whole (`load`) and refuses an edge that closes a cycle, found
-with networkx (`check_acyclic`).
+The graph lives in the index (`store/graph.py`: a cache of the journal). A query walks the
+bare edges and loads the attributes of only the part it reaches (`around`); a write loads
+it whole (`load`) and refuses an edge that closes a cycle, found with networkx
+(`check_acyclic`).
 
 `downstream(repo, node_id)` and `impact(repo, node_id, carried=...)` are what other
 operations (e.g. `impact BATCH`) call.
@@ -111,16 +111,50 @@ def load(repo: Repo) -> Lineage:
     return _build(sql.node_rows(con), sql.edge_rows(con))
 
 
+def _walk(
+    con: Any, root: str, direction: str, depth: int | None, *,
+    parents_within: str | None = None, cut: set[str] | None = None,
+) -> tuple[set[str], list[tuple[str, str, str]]]:
+    """Ids within `depth` steps of `root` over the bare edges, and the edges followed-able
+    (all of them but skipped "parent" edges). `parents_within`: follow "parent" edges only
+    between versions of that dataset; `cut`: ids never entered."""
+    succ: dict[str, list[str]] = {}
+    pred: dict[str, list[str]] = {}
+    edges = []
+    for a, b, kind, dataset in sql.adjacency_rows(con):
+        if kind == "parent" and parents_within is not None and dataset != parents_within:
+            continue
+        edges.append((a, b, kind))
+        succ.setdefault(a, []).append(b)
+        pred.setdefault(b, []).append(a)
+    found = {root}
+    for links in {"downstream": [succ], "upstream": [pred]}.get(direction, [succ, pred]):
+        seen, frontier, steps = {root}, [root], 0
+        while frontier and (depth is None or steps < depth):
+            nxt = []
+            for n in frontier:
+                for m in links.get(n, ()):
+                    if m not in seen and not (cut and m in cut):
+                        seen.add(m)
+                        nxt.append(m)
+            frontier, steps = nxt, steps + 1
+        found |= seen
+    return found, edges
+
+
+def _part(con: Any, ids: set[str], edges: list[tuple[str, str, str]]) -> Lineage:
+    """The subgraph of `ids`: their attributes from the index, the edges between them."""
+    if len(ids) > 2_000:  # one scan beats a long IN list
+        rows = [r for r in sql.node_rows(con) if r[0] in ids]
+    else:
+        rows = sql.node_rows(con, sorted(ids))
+    return _build(rows, [e for e in edges if e[0] in ids and e[1] in ids])
+
+
 def around(repo: Repo, root: str, direction: str, depth: int | None) -> Lineage:
-    """The part of the graph within `depth` steps of `root`: walked in SQL, loaded alone."""
+    """The part of the graph within `depth` steps of `root`, loaded alone."""
     con = _con(repo)
-    ids = {root}
-    if direction in ("downstream", "both"):
-        ids.update(sql.reachable(con, root, True, depth))
-    if direction in ("upstream", "both"):
-        ids.update(sql.reachable(con, root, False, depth))
-    listed = sorted(ids)
-    return _build(sql.node_rows(con, listed), sql.edge_rows(con, listed))
+    return _part(con, *_walk(con, root, direction, depth))
 
 
 def add_record(g: Lineage, rid: str, kind: str, ts: str, rec: dict[str, Any]) -> None:
@@ -290,10 +324,9 @@ def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -
     root = resolve(repo, node_id)
     con = _con(repo)
     own = sql.node_rows(con, [root])[0][2]  # the root's dataset (a version's or a batch's)
-    cut = sorted(n for n, c in (carried or {}).items() if c <= 0 and n != root)
-    keep = set(sql.reachable(con, root, True, None, own_dataset=own, parents_only_within=True, cut=cut))
-    listed = sorted(keep)
-    g = _build(sql.node_rows(con, listed), sql.edge_rows(con, listed))
+    cut = {n for n, c in (carried or {}).items() if c <= 0 and n != root}
+    keep, edges = _walk(con, root, "downstream", None, parents_within=own or "", cut=cut)
+    g = _part(con, keep, edges)
     order = [n for n in ordered(g, set(g.nodes)) if n != root]
     runs = _groups(con, "transformation", {g.nodes[n].get("stage") for n in order})
     names = _groups(con, "experiment", {g.nodes[n].get("name") for n in order})

@@ -3,7 +3,8 @@
 Records are distilled, once per journal file, into two small tables: `lineage_nodes`
 (transformations, experiments, batches) and `lineage_edges` (their input/output edges, and
 batch → carrying version). Together with `versions` (and its parent links) they are the
-whole graph, so a query walks it with a recursive CTE and loads only what it reaches.
+whole graph: a query reads the bare edges in one scan, walks them, and then loads the
+attributes of only the nodes it reached.
 """
 
 from __future__ import annotations
@@ -125,36 +126,15 @@ def edge_rows(con: Any, ids: list[str] | None = None) -> list[tuple[str, str, st
     return rows
 
 
-def reachable(
-    con: Any, root: str, downstream: bool, depth: int | None, *,
-    own_dataset: str | None = None, parents_only_within: bool = False, cut: list[str] | None = None,
-) -> list[str]:
-    """Ids reachable from `root` along edges (downstream) or against them (upstream), within
-    `depth` steps. `parents_only_within`: "parent" edges are followed only into versions of
-    `own_dataset`; `cut`: ids never entered."""
-    near, far = ("src", "dst") if downstream else ("dst", "src")
-    conds, params = [], []
-    if parents_only_within:
-        conds.append("(e.kind <> 'parent' OR e.dst IN (SELECT id FROM versions WHERE dataset = ?))")
-        params.append(own_dataset)
-    if cut:
-        conds.append(f"e.{far} NOT IN (SELECT unnest(?::VARCHAR[]))")
-        params.append(cut)
-    extra = "".join(f" AND {c}" for c in conds)
-    if depth is None:
-        sql = (
-            f"WITH RECURSIVE r(n) AS (SELECT ?::VARCHAR UNION "
-            f"SELECT e.{far} FROM r JOIN {EDGES} e ON e.{near} = r.n WHERE TRUE{extra}) SELECT n FROM r"
-        )
-        rows = con.execute(sql, [root, *params]).fetchall()
-    else:
-        sql = (
-            f"WITH RECURSIVE r(n, d) AS (SELECT ?::VARCHAR, 0 UNION "
-            f"SELECT e.{far}, r.d + 1 FROM r JOIN {EDGES} e ON e.{near} = r.n WHERE r.d < ?{extra}) "
-            "SELECT DISTINCT n FROM r"
-        )
-        rows = con.execute(sql, [root, depth, *params]).fetchall()
-    return [r[0] for r in rows]
+def adjacency_rows(con: Any) -> list[tuple[str, str, str, str | None]]:
+    """(from, to, kind, dataset) of every edge; dataset only on "parent" edges (both ends are
+    versions of it). A query walks these in Python: one scan, however far the walk goes
+    (a recursive CTE re-joins the edges at every step of a 100-step-deep closure)."""
+    rows: list[tuple[str, str, str, str | None]] = con.execute(
+        "SELECT parent, id, 'parent', dataset FROM versions WHERE parent IS NOT NULL "
+        "UNION ALL SELECT src, dst, kind, NULL FROM lineage_edges"
+    ).fetchall()
+    return rows
 
 
 def named(con: Any, kind: str, name: str) -> list[tuple[str, str]]:
