@@ -36,6 +36,7 @@ def _plain(root: Path, v1: Path, v2: Path) -> dict[str, Any]:
     com = measure.command(["git", "commit", "-q", "-m", "v2"], cwd=root)
     return {
         "seconds": add["seconds"] + stage["seconds"] + com["seconds"],
+        "cpu": add["cpu"] + stage["cpu"] + com["cpu"],
         "rss": max(add["rss"], stage["rss"], com["rss"]),
         "result": {"dvc_add_s": add["seconds"], "git_s": stage["seconds"] + com["seconds"]},
     }
@@ -54,9 +55,9 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
     base = out["dvc_add_git_commit"]["median_s"]
     for tool in tools:
         out[tool]["ratio_to_dvc_git"] = out[tool]["median_s"] / base
-        out[tool]["paired_ratio"] = statistics.median(
-            s["seconds"] / b["seconds"] for s, b in zip(samples[tool], samples["dvc_add_git_commit"])
-        )
+        pairs = list(zip(samples[tool], samples["dvc_add_git_commit"]))
+        out[tool]["paired_ratio"] = statistics.median(s["seconds"] / b["seconds"] for s, b in pairs)
+        out[tool]["paired_cpu_ratio"] = statistics.median(s["cpu"] / b["cpu"] for s, b in pairs)
     return out
 
 

@@ -82,9 +82,9 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     for tool in tools:
         out[tool]["ratio_to_lower_bound"] = out[tool]["median_s"] / base
         # the median of same-round ratios: robust when the machine's load changes between rounds
-        out[tool]["paired_ratio"] = statistics.median(
-            s["seconds"] / lb["seconds"] for s, lb in zip(samples[tool], samples["duckdb_lower_bound"])
-        )
+        pairs = list(zip(samples[tool], samples["duckdb_lower_bound"]))
+        out[tool]["paired_ratio"] = statistics.median(s["seconds"] / lb["seconds"] for s, lb in pairs)
+        out[tool]["paired_cpu_ratio"] = statistics.median(s["cpu"] / lb["cpu"] for s, lb in pairs)
     return out
 
 

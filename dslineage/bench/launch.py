@@ -1,4 +1,4 @@
-"""Run one command line and report its wall time and its own peak RSS as a JSON line.
+"""Run one command line and report its wall time, CPU time and own peak RSS as a JSON line.
 
 Linux carries a process's RSS high-water mark into the children it starts (`ru_maxrss`
 survives fork and exec), so a big benchmark driver would inflate every child's figure.
@@ -23,7 +23,8 @@ def main() -> None:
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    sys.stdout.write(json.dumps({"seconds": seconds, "rss": usage.ru_maxrss * 1024, "code": code}) + "\n")
+    cpu = usage.ru_utime + usage.ru_stime  # all threads of the child (not its own children)
+    sys.stdout.write(json.dumps({"seconds": seconds, "cpu": cpu, "rss": usage.ru_maxrss * 1024, "code": code}) + "\n")
 
 
 if __name__ == "__main__":

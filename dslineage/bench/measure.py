@@ -71,8 +71,11 @@ def summarize(samples: list[dict[str, Any]]) -> dict[str, Any]:
     """Median seconds and RSS of several runs (plus all runs, and the last run's result)."""
     secs = [s["seconds"] for s in samples]
     rss = [s["rss"] for s in samples if s.get("rss") is not None]
+    cpu = [s["cpu"] for s in samples if s.get("cpu") is not None]
     return {
         "median_s": statistics.median(secs),
+        # CPU seconds (all threads): far steadier than wall time when other jobs share the cores
+        "median_cpu_s": statistics.median(cpu) if cpu else None,
         "min_s": min(secs),
         "runs_s": [round(x, 4) for x in secs],
         "rss_bytes": int(statistics.median(rss)) if rss else None,

@@ -60,6 +60,8 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         s = {f"{t}_s": _med(res.get(t)) for t in DIFF_TOOLS}
         for t in DIFF_TOOLS:
             s[f"{t}_ratio_to_lower_bound"] = (res.get(t) or {}).get("paired_ratio") or _ratio(_med(res.get(t)), lb)
+            s[f"{t}_cpu_s"] = (res.get(t) or {}).get("median_cpu_s")
+            s[f"{t}_cpu_ratio_to_lower_bound"] = (res.get(t) or {}).get("paired_cpu_ratio")
             rss = (res.get(t) or {}).get("rss_bytes")
             s[f"{t}_rss_gib"] = round(rss / GiB, 3) if rss else None
         lib = _med(res.get("dslineage_lib"))
@@ -80,6 +82,8 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         s = {f"{t}_s": _med(res.get(t)) for t in ("dvc_add_git_commit", "dslineage_cli", "dslineage_lib")}
         s["cli_ratio"] = (res.get("dslineage_cli") or {}).get("paired_ratio") or _ratio(s["dslineage_cli_s"], base)
         s["lib_ratio"] = (res.get("dslineage_lib") or {}).get("paired_ratio") or _ratio(s["dslineage_lib_s"], base)
+        s["cli_cpu_ratio"] = (res.get("dslineage_cli") or {}).get("paired_cpu_ratio")
+        s["lib_cpu_ratio"] = (res.get("dslineage_lib") or {}).get("paired_cpu_ratio")
         summary.setdefault("commit", {})[size] = s
         targets.append(_target(f"commit CLI <= 2x dvc add + git commit ({size} rows)", s["cli_ratio"], 2.0, "x"))
     hist = parts.get("history") or {}
@@ -89,6 +93,7 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         if not isinstance(res, dict) or "dslineage_lib" not in res:
             continue
         s = {"lib_ms": round(_med(res["dslineage_lib"]) * 1000, 2), "cli_s": _med(res["dslineage_cli"]),
+             "lib_cpu_ms": round((res["dslineage_lib"].get("median_cpu_s") or 0) * 1000, 2),
              "doltlite_ms": round(_med(res.get("doltlite")) * 1000, 2) if _med(res.get("doltlite")) else None,
              "index_bytes": res["index_bytes"], "change_set_bytes": res["change_set_bytes"],
              "index_sync_s": res["index_sync_s"]}
@@ -200,32 +205,37 @@ def markdown(results: dict[str, Any]) -> str:
         return "–" if x is None else f"{x:.2f}×"
 
     if "diff" in s:
-        out += ["Diff of two versions (median seconds; ratio to the DuckDB lower bound, same-round pairs; "
-                "peak RSS):", "", "| rows | tool | median | × lower bound | peak RSS |", "|---|---|---|---|---|"]
+        out += ["Diff of two versions (median wall seconds; ratio to the DuckDB lower bound, median of "
+                "same-round pairs, in wall and in CPU seconds; peak RSS):", "",
+                "| rows | tool | median | × lower bound | × lower bound (CPU) | peak RSS |",
+                "|---|---|---|---|---|---|"]
         for size, d in s["diff"].items():
             for t in DIFF_TOOLS:
                 if d.get(f"{t}_s") is None:
                     continue
                 rss = d.get(f"{t}_rss_gib")
                 out.append(f"| {int(size):,} | {t} | {sec(d[f'{t}_s'])} | {times(d[f'{t}_ratio_to_lower_bound'])} "
+                           f"| {times(d.get(f'{t}_cpu_ratio_to_lower_bound'))} "
                            f"| {'–' if rss is None else f'{rss:.2f} GiB'} |")
         out.append("")
     if "commit" in s:
-        out += ["| rows | dvc add + git commit | dslineage commit (CLI) | × | library | × |",
+        out += ["| rows | dvc add + git commit | dslineage commit (CLI) | × (CPU ×) | library | × (CPU ×) |",
                 "|---|---|---|---|---|---|"]
         for size, c in s["commit"].items():
             out.append(f"| {int(size):,} | {sec(c['dvc_add_git_commit_s'])} | {sec(c['dslineage_cli_s'])} | "
-                       f"{times(c['cli_ratio'])} | {sec(c['dslineage_lib_s'])} | {times(c['lib_ratio'])} |")
+                       f"{times(c['cli_ratio'])} ({times(c.get('cli_cpu_ratio'))}) | {sec(c['dslineage_lib_s'])} | "
+                       f"{times(c['lib_ratio'])} ({times(c.get('lib_cpu_ratio'))}) |")
         out.append("")
     if "history" in s:
         h = s["history"]
         out += [f"History of one key ({h.get('rows'):,}-row dataset; median over keys):", "",
-                "| versions | library | CLI (whole process) | doltlite | index bytes | change-set bytes |",
+                "| versions | library (CPU) | CLI (whole process) | doltlite | index bytes | change-set bytes |",
                 "|---|---|---|---|---|---|"]
         for v, e in h.items():
             if isinstance(e, dict):
                 dl = "–" if e["doltlite_ms"] is None else f"{e['doltlite_ms']:.2f} ms"
-                out.append(f"| {v} | {e['lib_ms']:.1f} ms | {sec(e['cli_s'])} | {dl} | "
+                lib = f"{e['lib_ms']:.1f} ms ({e.get('lib_cpu_ms', 0):.1f} ms)"
+                out.append(f"| {v} | {lib} | {sec(e['cli_s'])} | {dl} | "
                            f"{e['index_bytes']:,} | {e['change_set_bytes']:,} |")
         out.append("")
     if "ops" in s:
