@@ -93,13 +93,10 @@ def store(repo: Repo, kind: str, t: Target, payload: dict[str, Any], summary: st
         return {"record": rid, "new": False}
     record = {"kind": kind, "id": rid, "dataset": t.ds.name, "version": vid, "seq": t.version["seq"],
               "author": repo.git.identity(), "timestamp": journal.now(), **payload}
-    path = journal.write(repo.root, record)
-    try:
-        repo.git.commit_paths([path.relative_to(repo.root).as_posix()],
-                              f"dslineage: {kind} {t.label}: {summary}")
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    with txn.begin(repo.root, repo.git, kind) as tx:
+        path = journal.write(repo.root, record)
+        tx.step("after-journal")
+        tx.commit([path.relative_to(repo.root).as_posix()], f"dslineage: {kind} {t.label}: {summary}")
     repo.index.sync(force=True)
     return {"record": rid, "new": True}
 
