@@ -139,6 +139,9 @@ def save_dataset(root: Path, ds: Dataset) -> Path:
     """Write the registration of `ds` atomically and return its path."""
     target = dataset_file(root, ds.name)
     target.parent.mkdir(parents=True, exist_ok=True)
+    from dslineage import txn
+
+    txn.will_change(root, target)  # an interrupted operation puts the old registration back
     text = _yaml().safe_dump(ds.to_dict(), sort_keys=False, allow_unicode=True)
     atomic_write_text(target, text)
     return target

@@ -234,7 +234,9 @@ class Transaction:
     # -- the commit point -----------------------------------------------------------------
 
     def commit(self, paths: list[str], message: str) -> str:
-        """Stage exactly `paths` and commit them: the operation's commit point."""
+        """Stage exactly `paths` and commit them: the operation's commit point (only one)."""
+        if self.committed:
+            raise RuntimeError(f"{self.op}: a transaction has one commit point; commit once")
         self.state["commit_paths"] = sorted(set(paths))
         self._save()
         last = message.rstrip().rsplit("\n", 1)[-1]
@@ -256,7 +258,11 @@ class Transaction:
 def finish(root: Path, state: dict[str, Any]) -> None:
     """Delete a transaction's temporary files, its backup folder and the intent file (last)."""
     for rel in state.get("scratch", []):
-        (root / rel).unlink(missing_ok=True)
+        path = root / rel
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     shutil.rmtree(root / TXN_DIR / state["id"], ignore_errors=True)
     intent = root / INTENT
     intent.unlink(missing_ok=True)
