@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, journal
+from dslineage import config, dvcio, journal, txn
 from dslineage.errors import DirtyError, DslineageError, PathError, UnknownNodeError, UsageError
 from dslineage.ops import common
 from dslineage.ops.sync import maybe_sync, signature, version_with
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
+
+STEPS = txn.declare("exp-record", "after-journal")
 
 SUMMARY_KEYS = ("id", "name", "timestamp", "author", "message", "git_commit", "code_dirty")
 
@@ -128,15 +130,13 @@ def record(
         "pipeline": _pipeline(repo),
         "dvc_lock": journal.make_id("dvc.lock", raw.decode("utf-8", "replace")) if raw else None,
     }
-    jfile = journal.write(repo.root, rec)
-    try:
-        repo.git.commit_paths(
+    with txn.begin(repo.root, repo.git, "exp-record") as t:
+        jfile = journal.write(repo.root, rec)
+        t.step("after-journal")
+        t.commit(
             [jfile.relative_to(repo.root).as_posix()],
             f"dslineage exp record {name}" + (f": {message}" if message else ""),
         )
-    except BaseException:
-        jfile.unlink(missing_ok=True)
-        raise
     repo.index.sync(force=True)
     out = _detail(rec)
     out["recorded_commit"] = repo.git.head()

@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, journal
+from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DirtyError, SchemaError, UnknownNodeError, UsageError
 from dslineage.ops import common
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 _BAD_STAGE_CHARS = set("\\/@:#,") | {" "}
+STEPS = txn.declare("run", "after-stage", "after-register", "after-changes", "after-journal")
 
 
 def _paths(repo: Repo, paths: list[str]) -> list[str]:
@@ -63,6 +64,11 @@ class _Undo:
         files = [dvcio.PROJECT_FILE, dvcio.LOCK_FILE]
         files += [(PurePosixPath(o).parent / ".gitignore").as_posix() for o in outs]
         self.saved = {f: (self.root / f).read_bytes() if (self.root / f).exists() else None for f in files}
+        # the same, recorded in the open transaction: a crash (SIGKILL) is undone by the next command
+        txn.will_change(self.root, *files, *(o for o in outs if not (self.root / o).is_dir()))
+        t = txn.current(self.root)
+        if t is not None:
+            t.scratch(self.tmp)
         self.outs: dict[str, Path | None] = {}
         self.tmp.mkdir(parents=True, exist_ok=True)
         for i, out in enumerate(outs):
@@ -148,28 +154,31 @@ def run(
     _check_inputs(repo, dep_list, by_path)
     who = author or repo.git.identity()
     head = repo.git.head()
-    undo = _Undo(repo, [o for o in out_list if "://" not in o])
-    try:
-        before = dvcio.read_lock(repo.root).get(stage)
-        started = journal.now()
-        ran = dvcio.run_stage(repo.root, stage, cmd=cmd, deps=dep_list, outs=out_list, params=params, force=force)
-        ended = journal.now()
-        if not ran:  # up to date: DVC ran nothing now (dvc.lock state from an earlier run)
-            started = ended = None
-        entry = dvcio.read_lock(repo.root).get(stage)
-        if entry is None:
-            raise UsageError(f"stage {stage!r} left no entry in dvc.lock: check its definition in dvc.yaml")
-        if not ran and before is not None and signature(before) == signature(entry):
+    with txn.begin(repo.root, repo.git, "run") as t:
+        undo = _Undo(repo, [o for o in out_list if "://" not in o])
+        try:
+            before = dvcio.read_lock(repo.root).get(stage)
+            started = journal.now()
+            ran = dvcio.run_stage(repo.root, stage, cmd=cmd, deps=dep_list, outs=out_list, params=params, force=force)
+            ended = journal.now()
+            t.step("after-stage")
+            if not ran:  # up to date: DVC ran nothing now (dvc.lock state from an earlier run)
+                started = ended = None
+            entry = dvcio.read_lock(repo.root).get(stage)
+            if entry is None:
+                raise UsageError(f"stage {stage!r} left no entry in dvc.lock: check its definition in dvc.yaml")
+            if not ran and before is not None and signature(before) == signature(entry):
+                undo.restore()
+                return {"stage": stage, "ran": False, "transformation": None, "cmd": entry.cmd,
+                        "inputs": [], "outputs": [], "tracked": [], "versions": [], "git_commit": None}
+            tracked = _track_outputs(repo, undo, entry, key_specs, label_specs, by_path)
+            t.step("after-register")
+            by_path = {ds.path: ds for ds in repo.datasets().values()}
+            result = _record(repo, stage, entry, by_path, who, head, started, ended, message)
+        except BaseException:
             undo.restore()
-            return {"stage": stage, "ran": False, "transformation": None, "cmd": entry.cmd,
-                    "inputs": [], "outputs": [], "tracked": [], "versions": [], "git_commit": None}
-        tracked = _track_outputs(repo, undo, entry, key_specs, label_specs, by_path)
-        by_path = {ds.path: ds for ds in repo.datasets().values()}
-        result = _record(repo, stage, entry, by_path, who, head, started, ended, message)
-    except BaseException:
-        undo.restore()
-        raise
-    undo.discard()
+            raise
+        undo.discard()
     result.update(ran=True, tracked=tracked)
     return result
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio, journal
+from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError
 from dslineage.store import graph as sql
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from dslineage.repo import Repo
+
+STEPS = txn.declare("sync", "after-changes")
 
 META_KEY = "dvc_lock_synced"
 
@@ -160,11 +162,12 @@ def sync(repo: Repo, *, author: str | None = None, message: str | None = None) -
         return files
 
     stages = ", ".join(e.stage for e in new)
-    versions = record_versions(
-        repo, items, message or f"dslineage sync: record stage(s) {stages} from dvc.lock", who,
-        extra={ds.name: {"stage": _stage_of(new, ds.path)} for ds, _, _ in items},
-        extra_paths=pipeline_paths(repo, new), dvc_add=False, on_records=write_records,
-    )
+    with txn.begin(repo.root, repo.git, "sync"):
+        versions = record_versions(
+            repo, items, message or f"dslineage sync: record stage(s) {stages} from dvc.lock", who,
+            extra={ds.name: {"stage": _stage_of(new, ds.path)} for ds, _, _ in items},
+            extra_paths=pipeline_paths(repo, new), dvc_add=False, on_records=write_records,
+        )
     _remember(repo, raw)
     result["transformations"] = [_summary(r) for r in records]
     result["versions"] = versions
