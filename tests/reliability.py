@@ -1,0 +1,246 @@
+"""Helpers for the reliability suites: template repos copied per case, the CLI in a real
+subprocess, and the state a command must leave behind (exactly before, or exactly after)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import pkgutil
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import new_repo, run, snapshot_state, write_parquet
+
+LABELS = ["cat", "dog", "bird"]
+
+
+def data(n: int = 30, relabel: dict[int, str] | None = None, extra: int = 0) -> dict[str, list[Any]]:
+    """`n` rows (id, x, label), some labels overridden, `extra` rows appended."""
+    ids = list(range(n + extra))
+    labels = [LABELS[i % 3] for i in ids]
+    for i, lab in (relabel or {}).items():
+        labels[i] = lab
+    return {"id": ids, "x": [i / 2 for i in ids], "label": labels}
+
+
+def dslineage(root: Path, *args: str, env: dict[str, str] | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI (`python -m dslineage ARGS`) in `root` as a separate process."""
+    return subprocess.run(
+        [sys.executable, "-m", "dslineage", *args], cwd=root, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=timeout,
+    )
+
+
+_PRELOAD = ("dslineage.cli", "dslineage.repo", "dslineage.ops.commit", "dslineage.ops.relabel", "dvc.repo",
+            "duckdb", "pyarrow.parquet", "git")
+
+
+def fork_map(func: str, arglist: list[list[Any]], env: list[dict[str, str]] | None = None,
+             workers: int = 4, warm: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Run `tests.reliability.<func>(*args)` for each args in its own process, `workers` at a
+    time. The processes are forked from one server that imported the heavy modules once (a
+    fresh interpreter per job spends most of its time importing).
+
+    `warm`: args of one `func` call the server makes itself before forking (in a throwaway
+    repo), so that the children start with DVC, DuckDB and git warmed up.
+    Each result is {"ok": value, "cpu": seconds}, {"error": text, "traceback": text}, or
+    {"exit": code} for a process that died without answering (-9: killed by SIGKILL)."""
+    jobs = [{"func": func, "args": list(args), "env": {**os.environ, **(env[i] if env else {})}}
+            for i, args in enumerate(arglist)]
+    if warm is not None:
+        jobs.insert(0, {"func": func, "args": warm, "env": dict(os.environ), "warm": True})
+    proc = subprocess.run(
+        [sys.executable, "-c", f"from tests.reliability import serve; serve({workers})"],
+        input=json.dumps(jobs), capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"fork server failed: {proc.stderr[-2000:]}")
+    results: list[dict[str, Any]] = json.loads(proc.stdout)
+    return results[1:] if warm is not None else results
+
+
+def serve(workers: int) -> None:
+    """The fork server: read jobs (JSON) on stdin, run each in a forked child, print results."""
+    import resource
+    import tempfile
+    import traceback
+
+    for name in _PRELOAD:
+        importlib.import_module(name)
+    jobs = json.loads(sys.stdin.read())
+    results: list[dict[str, Any]] = [{} for _ in jobs]
+    if jobs and jobs[0].get("warm"):
+        cwd = os.getcwd()
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+            globals()[jobs[0]["func"]](*jobs[0]["args"])
+        os.chdir(cwd)
+        jobs[0] = {"func": "_nothing", "args": [], "env": jobs[0]["env"]}
+    running: dict[int, tuple[int, str]] = {}
+    todo = list(enumerate(jobs))
+    outdir = tempfile.mkdtemp()
+    sys.stdout.flush()
+    while todo or running:
+        while todo and len(running) < workers:
+            i, job = todo.pop(0)
+            out = os.path.join(outdir, f"{i}.json")
+            pid = os.fork()
+            if pid == 0:  # the child: run the job, write its answer, never return
+                try:
+                    os.environ.clear()
+                    os.environ.update(job["env"])
+                    null = os.open(os.devnull, os.O_RDWR)
+                    for fd in (0, 1, 2):
+                        os.dup2(null, fd)
+                    answer: dict[str, Any] = {"ok": globals()[job["func"]](*job["args"])}
+                except BaseException as exc:  # reported to the test, which fails with it
+                    answer = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                answer["cpu"] = usage.ru_utime + usage.ru_stime
+                with open(out, "w", encoding="utf-8") as fh:
+                    json.dump(answer, fh, default=str)
+                os._exit(0)
+            running[pid] = (i, out)
+        pid, status = os.wait()
+        i, out = running.pop(pid)
+        if os.path.exists(out):
+            with open(out, encoding="utf-8") as fh:
+                results[i] = json.load(fh)
+        else:
+            results[i] = {"exit": -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)}
+    shutil.rmtree(outdir, ignore_errors=True)
+    sys.stdout.write(json.dumps(results))
+
+
+def _nothing() -> None:
+    """A job that does nothing (stands in for the warm-up run)."""
+
+
+def cli(root: str, argv: list[str]) -> int:
+    """`dslineage ARGV` run in-process in `root` (in a forked worker); its exit code."""
+    os.chdir(root)
+    sys.argv = ["dslineage", *argv]
+    from dslineage.cli import main
+
+    try:
+        main()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+def base_repo(root: Path, versions: int = 1) -> Path:
+    """A repo with `data/d.parquet` (key id, label label) tracked and committed `versions` times."""
+    from dslineage import Repo
+
+    new_repo(root)
+    path = write_parquet(root / "data" / "d.parquet", data())
+    with Repo(root) as repo:
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit(["d"], "v1", None)
+        for v in range(2, versions + 1):
+            write_parquet(path, data(relabel={v: "dog", v + 3: "cat"}, extra=v))
+            repo.commit(["d"], f"v{v}", None)
+    return root
+
+
+def copy_repo(template: Path, dest: Path) -> Path:
+    """A private copy of a template repo (git, DVC cache, index and all)."""
+    shutil.copytree(template, dest, symlinks=True)
+    return dest
+
+
+def all_steps() -> dict[str, tuple[str, ...]]:
+    """Every fault step every write command declares (imports each ops module first)."""
+    import dslineage
+    from dslineage import txn
+
+    for mod in pkgutil.walk_packages(dslineage.__path__, "dslineage."):
+        if not mod.name.startswith(("dslineage.bench", "dslineage.cli", "dslineage.__main__")):
+            importlib.import_module(mod.name)
+    return dict(txn.REGISTRY)
+
+
+@dataclass
+class Scenario:
+    """The template repo a write command starts from, and the command line that runs it."""
+
+    template: str
+    argv: list[str]
+
+
+def work_state(root: Path) -> dict[str, Any]:
+    """What a command may change: HEAD, git status, every work file; journal names aside."""
+    snap = snapshot_state(root)
+    files = snap["files"]
+    journal = sorted(k for k in files if k.startswith(".dslineage/journal/"))
+    return {
+        "head": snap["head"],
+        "status": snap["status"],
+        "files": {k: v for k, v in files.items() if not k.startswith(".dslineage/journal/")},
+        "journal": len(journal),
+        "journal_kinds": sorted(k.rsplit("-", 2)[-2] if k.endswith(".json") else k.rsplit(".", 2)[-2]
+                                for k in journal if not k.endswith(".gitkeep")),
+    }
+
+
+def parent_of(root: Path) -> str:
+    """The sha of HEAD's first parent ('' for a root commit)."""
+    return run(root, "git", "rev-parse", "-q", "--verify", "HEAD^", check=False).stdout.strip()
+
+
+def versions_digest(log: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """A log compared across runs: everything but ids, times and commits."""
+    return sorted((v["dataset"], v["seq"], v["md5"], v["message"], v["rows"], v["label_changes"]) for v in log)
+
+
+def dvc_status(root: Path) -> Any:
+    """`dvc status` of the repo, through DVC's API (the same answer as the command)."""
+    import contextlib
+
+    from dvc.repo import Repo as DvcRepo
+
+    if not (root / ".dvc").is_dir():
+        return None
+    with contextlib.chdir(root), DvcRepo(str(root)) as d:
+        return d.status()
+
+
+def observe(root_text: str, rerun: list[str] | None = None) -> dict[str, Any]:
+    """Everything a crash test compares, seen by the next command (which recovers first):
+    the log, the work tree, `dvc status`, fsck; with `rerun`, the same after running the
+    command again (and after a reindex)."""
+    from dslineage import Repo
+    from dslineage.errors import NotARepoError
+
+    root = Path(root_text)
+    seen: dict[str, Any] = {"log": []}
+    if (root / ".dslineage").is_dir():
+        try:
+            with Repo(root) as repo:
+                seen["log"] = versions_digest(repo.log())
+        except NotARepoError:  # recovery rolled back a half-made `init`
+            pass
+    seen["initialized"] = (root / ".dslineage").is_dir()
+    seen["intent"] = (root / ".dslineage" / "txn" / "intent.json").exists()
+    seen["state"] = work_state(root)
+    seen["parent"] = parent_of(root)
+    seen["dvc"] = dvc_status(root)
+    if seen["initialized"]:
+        with Repo(root) as repo:
+            seen["fsck"] = repo.fsck()["problems"]
+    if rerun is not None:
+        seen["rerun_exit"] = cli(root_text, rerun)
+        with Repo(root) as repo:
+            logged = repo.log()
+            seen["rerun_log"] = versions_digest(logged)
+            repo.reindex()
+            seen["reindex_same"] = repo.log() == logged
+            seen["rerun_fsck"] = repo.fsck(deep=True)["problems"]
+    return json.loads(json.dumps(seen, default=str))
