@@ -60,14 +60,16 @@ def _current_versions(repo: Repo, data: list[str] | None) -> list[dict[str, Any]
         return chosen
     for ds in repo.datasets().values():
         md5 = common.working_md5(repo, ds)
-        v = version_with(repo, ds.name, md5) if md5 else None
-        if v is None:
+        found = version_with(repo, ds.name, md5) if md5 else None
+        if found is None:
             state = "is missing" if md5 is None else "has uncommitted changes"
             raise DirtyError(
                 f"{ds.path} (dataset {ds.name}) {state}: commit it with `dslineage commit {ds.name} "
                 f"-m MSG` or name the versions to record with --data NAME@REF"
             )
-        chosen.append({"name": ds.name, "version": v["id"], "seq": v["seq"], "md5": v["md5"], "path": ds.path})
+        chosen.append(
+            {"name": ds.name, "version": found["id"], "seq": found["seq"], "md5": found["md5"], "path": ds.path}
+        )
     return chosen
 
 
@@ -75,7 +77,8 @@ def _pipeline(repo: Repo) -> dict[str, Any]:
     """Each `dvc.lock` stage: its transformation node and output hashes."""
     recorded: dict[str, str] = {}
     for rec in repo.index.records("transformation"):
-        recorded[rec.get("lock_signature")] = rec["id"]  # oldest first: the newest wins
+        if rec.get("lock_signature"):
+            recorded[rec["lock_signature"]] = rec["id"]  # oldest first: the newest wins
     stages = {}
     for name, entry in dvcio.read_lock(repo.root).items():
         sig = signature(entry)
@@ -102,7 +105,8 @@ def record(
     config.check_name(name)
     _, warning = maybe_sync(repo)
     datasets = _current_versions(repo, data)
-    params_file, params_data = None, {}
+    params_file: str | None = None
+    params_data: dict[str, Any] = {}
     if params:
         params_file, params_data = _load_file(repo, params, "params")
     elif (repo.root / "params.yaml").is_file():
@@ -174,7 +178,7 @@ def find(repo: Repo, text: str) -> dict[str, Any]:
     if len(by_id) > 1:
         listed = "; ".join(f"{r['name']} ({r['id'][:10]})" for r in by_id.values())
         raise UnknownNodeError(f"ambiguous experiment {text!r} could be: {listed}; use a longer id prefix")
-    names = sorted({r.get("name") for r in records})
+    names = sorted({str(r.get("name")) for r in records})
     known = ", ".join(names[:10]) or "none yet"
     raise UnknownNodeError(
         f"unknown experiment {text!r} (experiments: {known}): list them with `dslineage exp list`"

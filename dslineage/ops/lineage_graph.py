@@ -199,7 +199,7 @@ def resolve(repo: Repo, text: str) -> str:
 
     if "@" in text and tracked(text.partition("@")[0]):
         return resolve_ref(repo, text)[1]["id"]
-    found: dict[str, str] = {}
+    found = {}
     for kind in ("experiment", "transformation", "batch", "version"):
         found.update(_by_kind(con, kind, text))
     if not found and tracked(text):

@@ -158,9 +158,9 @@ def run(
         undo = _Undo(repo, [o for o in out_list if "://" not in o])
         try:
             before = dvcio.read_lock(repo.root).get(stage)
-            started = journal.now()
+            started: str | None = journal.now()
             ran = dvcio.run_stage(repo.root, stage, cmd=cmd, deps=dep_list, outs=out_list, params=params, force=force)
-            ended = journal.now()
+            ended: str | None = journal.now()
             t.step("after-stage")
             if not ran:  # up to date: DVC ran nothing now (dvc.lock state from an earlier run)
                 started = ended = None
@@ -273,7 +273,9 @@ def _record(
     sig = signature(entry)
     tid = journal.make_id("transformation", stage, sig, started, who)
     dirty = code_dirty(repo, entry, by_path)
-    items = [(by_path[p], md5, dvcio.cache_path(repo.root, md5)) for p, md5 in entry.outs if p in by_path]
+    items: list[tuple[Dataset, str, Path | None]] = [
+        (by_path[p], md5, dvcio.cache_path(repo.root, md5)) for p, md5 in entry.outs if p in by_path
+    ]
     holder: dict[str, Any] = {}
 
     def write_record(versions: list[dict[str, Any]]) -> list[Path]:

@@ -134,7 +134,7 @@ def sync(repo: Repo, *, author: str | None = None, message: str | None = None) -
         try:
             for e in new:
                 sig = signature(e)
-                rec = {
+                rec: dict[str, Any] = {
                     "kind": "transformation",
                     "id": journal.make_id("transformation", e.stage, sig),
                     "timestamp": journal.now(),
