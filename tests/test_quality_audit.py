@@ -56,6 +56,28 @@ def test_leakage_overlap_equals_brute_force(a, b):
     assert n == sum(1 for r in a if (r[0], r[1]) in in_b)
 
 
+@settings(max_examples=25, deadline=None)
+@given(rows_st)
+def test_duplicated_values_equal_brute_force(rows):
+    """unique_key's count of repeated value combinations (nulls equal) matches Python."""
+    con = duckdb.connect()
+    n, few = sql.duplicated(con, _table(con, "t", rows), ["f1", "f2"])
+    counts = Counter((r[0], r[1]) for r in rows)
+    assert n == sum(1 for c in counts.values() if c > 1)
+    if n <= 5:  # all of them are listed, with their counts
+        assert sorted(f[-1] for f in few) == sorted(c for c in counts.values() if c > 1)
+
+
+def test_leakage_across_column_types():
+    """A key stored as INTEGER in one file and DOUBLE in the other still matches (common type)."""
+    con = duckdb.connect()
+    con.execute("CREATE TEMP TABLE a AS SELECT range::INTEGER AS k FROM range(10)")
+    con.execute("CREATE TEMP TABLE b AS SELECT (range + 7)::DOUBLE AS k FROM range(10)")
+    casts = sql.common_types({"k": "INTEGER"}, {"k": "DOUBLE"}, ["k"])
+    assert casts == {"k": "DOUBLE"}
+    assert sql.overlap(con, "a", "b", ["k"], casts)[0] == 3
+
+
 def test_imbalance_and_subgroup_gap_by_hand():
     """Shares, imbalance ratio, and the largest per-class share gap between subgroups (small ones left out)."""
     assert imbalance([("a", 6), ("b", 2), (None, 5)]) == {

@@ -111,3 +111,16 @@ def test_cli_unknown_dataset_and_version(shared):
     for args in (["check", "nope"], ["drift", "train@v9"], ["audit", "nope@v1"]):
         r = cli(tmp_repo, *args)
         assert r.exit_code == 1 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, args
+
+
+def test_missing_quality_extra_is_one_line(monkeypatch):
+    """Without scipy/krippendorff the gates say how to install them instead of failing on import."""
+    import importlib.util
+
+    from dslineage.errors import DslineageError
+    from dslineage.quality import require
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "krippendorff" else real(n, *a))
+    with pytest.raises(DslineageError, match=r"need krippendorff: install them with pip install 'dslineage\[quality"):
+        require()

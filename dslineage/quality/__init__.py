@@ -16,3 +16,16 @@ def fmt(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(fmt(v) for v in value) + "]"
     return "-" if value is None else str(value)
+
+
+def require() -> None:
+    """A one-line error when the `quality` extra (numpy, scipy, krippendorff) is not installed."""
+    import importlib.util
+
+    from dslineage.errors import DslineageError
+
+    missing = [m for m in ("numpy", "scipy", "krippendorff") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise DslineageError(
+            f"the data-quality gates need {', '.join(missing)}: install them with pip install 'dslineage[quality]'"
+        )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage.errors import UsageError
 from dslineage.ops import common
 from dslineage.quality import agreement as agreement_mod
-from dslineage.quality import results, stats
+from dslineage.quality import require, results, stats
 from dslineage.store import quality as sql
 from dslineage.store import rows
 
@@ -74,14 +74,14 @@ def _leakage(con: Any, t: results.Target, rel: str, types: dict, other: results.
     types_o = {c["name"]: c["type"] for c in rows.schema(con, other.src)}
     out: dict[str, Any] = {"against": other.describe(), "by_key": None, "by_content": None}
     if all(k in types_o for k in t.ds.key):
-        n, few = sql.overlap(con, rel, rel_o, t.ds.key, examples)
+        n, few = sql.overlap(con, rel, rel_o, t.ds.key, sql.common_types(types, types_o, t.ds.key), examples)
         out["by_key"], out["key_examples"] = n, few
     if on_given:
         _need(feats, types_o, other.label, "--on")
     common_feats = [c for c in feats if c in types_o]
     out["on"] = common_feats
     if common_feats:
-        n, few = sql.overlap(con, rel, rel_o, common_feats, examples)
+        n, few = sql.overlap(con, rel, rel_o, common_feats, sql.common_types(types, types_o, common_feats), examples)
         out["by_content"], out["content_examples"] = n, few
     return out
 
@@ -90,6 +90,7 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
           group: str | None = None, record: bool = True, min_group_rows: int = 10,
           examples: int = 10) -> dict[str, Any]:
     """Audit one version (bare NAME: the working file); store the result of a committed version."""
+    require()
     t = results.target(repo, ref, bare="working")
     ds = t.ds
     other = results.target(repo, against, bare="latest") if against else None

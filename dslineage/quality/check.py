@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage.errors import ChecksFailedError, UsageError
 from dslineage.ops import common
 from dslineage.quality import drift as drift_mod
-from dslineage.quality import fmt, results, rules
+from dslineage.quality import fmt, require, results, rules
 from dslineage.quality.rules import CHECKS_FILE, Rules
 from dslineage.quality.types import type_matches
 from dslineage.store import quality as sql
@@ -134,6 +134,7 @@ def _drift_results(
 
 def run(repo: Repo, r: Rules, t: results.Target) -> dict[str, Any]:
     """Check one target against its rules: the `check --json` shape (without storing it)."""
+    require()
     p, why = results.parent(repo, t)
     con = common.row_connection(repo)
     try:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage.config import Dataset
 from dslineage.ops import common
 from dslineage.ops.refs import split
-from dslineage.quality import results, rules, stats
+from dslineage.quality import require, results, rules, stats
 from dslineage.store import quality as sql
 from dslineage.store import rows
 
@@ -73,6 +73,7 @@ def measure(
 
 def drift(repo: Repo, a: str, b: str | None = None) -> dict[str, Any]:
     """`dslineage drift NAME@A [NAME@B]`: drift statistics A → B (B: the working file of A's dataset)."""
+    require()
     ta = results.target(repo, a, bare="latest")
     tb = results.target(repo, b, bare="latest") if b else results.target(repo, split(a)[0], bare="working")
     if b is None and tb.version is not None:

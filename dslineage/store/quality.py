@@ -96,11 +96,46 @@ def value_counts(con: Any, rel: str, col: str) -> list[tuple[Any, int]]:
     ).fetchall()]
 
 
+def _exprs(cols: list[str], prefix: str = "", casts: dict[str, str] | None = None) -> str:
+    return ", ".join(f"{prefix}{q(c)}" + (f"::{casts[c]}" if casts and c in casts else "") for c in cols)
+
+
+def _hashes(con: Any, rel: str, cols: list[str], casts: dict[str, str] | None = None) -> Any:
+    """DuckDB's 64-bit hash of `cols` for every row, as a numpy array (nulls hash alike, -0.0 as 0.0)."""
+    return con.execute(f"SELECT hash({_exprs(cols, '', casts)}) AS h FROM {rel}").fetchnumpy()["h"]
+
+
+def _narrow(con: Any, rel: str, cols: list[str], hashes: Any, name: str, casts: dict[str, str] | None = None) -> str:
+    """Temp table `name`: the rows of `rel` whose hash of `cols` is one of `hashes` (few)."""
+    import pyarrow as pa
+
+    con.register("_hs", pa.table({"h": pa.array(hashes, pa.uint64())}))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT r.* FROM {rel} r "
+                    f"SEMI JOIN _hs ON hash({_exprs(cols, 'r.', casts)}) = _hs.h")
+    finally:
+        con.unregister("_hs")
+    return q(name)
+
+
+def repeated(con: Any, rel: str, cols: list[str], name: str) -> str:
+    """Temp table `name` of the rows whose values on `cols` may occur more than once.
+
+    Candidates are the rows whose hash occurs twice or more: numpy sorts the 64-bit hashes
+    (a 5M-row hash aggregate with 5M groups is ~10x slower here); callers then group the
+    few candidates exactly, so a hash collision can never be reported as a duplicate.
+    """
+    import numpy as np
+
+    h = np.sort(_hashes(con, rel, cols))
+    return _narrow(con, rel, cols, np.unique(h[1:][h[1:] == h[:-1]]), name)
+
+
 def duplicated(con: Any, rel: str, cols: list[str], limit: int = 5) -> tuple[int, list[list[Any]]]:
     """How many value combinations of `cols` occur more than once, and a few of them."""
-    keys = ", ".join(q(c) for c in cols)
+    cand = repeated(con, rel, cols, "_dupc")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _dup AS SELECT {keys}, count(*) AS n FROM {rel} "
+        f"CREATE OR REPLACE TEMP TABLE _dup AS SELECT {_exprs(cols)}, count(*) AS n FROM {cand} "
         "GROUP BY ALL HAVING count(*) > 1"
     )
     total = con.execute("SELECT count(*) FROM _dup").fetchone()[0]
@@ -127,10 +162,11 @@ def conflicting_duplicates(
     feats = ", ".join(q(c) for c in on)
     lab = q(labels[0]) if len(labels) == 1 else "row(" + ", ".join(q(c) for c in labels) + ")"
     key = q(keys[0]) if len(keys) == 1 else "row(" + ", ".join(q(c) for c in keys) + ")"
+    cand = repeated(con, rel, on, "_confc")
     # min <> max is "more than one distinct label" without a DISTINCT aggregate (nulls ignored alike)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _conf AS SELECT {feats}, count(*) AS n, "
-        f"(min({lab}) <> max({lab})) AS conflict FROM {rel} GROUP BY ALL HAVING count(*) > 1"
+        f"(min({lab}) <> max({lab})) AS conflict FROM {cand} GROUP BY ALL HAVING count(*) > 1"
     )
     dup_groups, dup_rows, groups, rows = con.execute(
         "SELECT count(*), COALESCE(sum(n), 0), count(*) FILTER (WHERE conflict), "
@@ -141,7 +177,7 @@ def conflicting_duplicates(
         f"""SELECT g.n, list({key} ORDER BY {key})[1:20], histogram({lab})
             FROM (SELECT row_number() OVER () AS gid, * FROM
                   (SELECT * FROM _conf WHERE conflict ORDER BY n DESC LIMIT {int(limit)})) g
-            JOIN {rel} r ON {on_match} GROUP BY g.gid, g.n ORDER BY g.n DESC, g.gid"""
+            JOIN {cand} r ON {on_match} GROUP BY g.gid, g.n ORDER BY g.n DESC, g.gid"""
     ).fetchall()
     examples = [{"rows": n, "keys": [plain(k) for k in ks],
                  "labels": {str(plain(k)): v for k, v in hist.items()}} for n, ks, hist in sample]
@@ -149,17 +185,33 @@ def conflicting_duplicates(
             "duplicate_rows": int(dup_rows), "examples": examples}
 
 
-def overlap(con: Any, rel_a: str, rel_b: str, cols: list[str], limit: int = 10) -> tuple[int, list[Any]]:
-    """Rows of A whose values on `cols` appear in B (nulls match nulls), and a few of them."""
-    sel = ", ".join(q(c) for c in cols)
+def overlap(
+    con: Any, rel_a: str, rel_b: str, cols: list[str], casts: dict[str, str] | None = None, limit: int = 10
+) -> tuple[int, list[Any]]:
+    """Rows of A whose values on `cols` appear in B (nulls match nulls), and a few of them.
+
+    Hashes narrow both sides to the rows that may match (numpy intersects them); the match
+    itself is exact. `casts` gives a common type for columns typed differently in A and B.
+    """
+    import numpy as np
+
+    common = np.intersect1d(_hashes(con, rel_a, cols, casts), _hashes(con, rel_b, cols, casts))
+    la = _narrow(con, rel_a, cols, common, "_la", casts)
+    lb = _narrow(con, rel_b, cols, common, "_lb", casts)
     on = " AND ".join(f"a.{q(c)} IS NOT DISTINCT FROM b.{q(c)}" for c in cols)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _leak AS SELECT {', '.join('a.' + q(c) for c in cols)} "
-        f"FROM {rel_a} a SEMI JOIN (SELECT DISTINCT {sel} FROM {rel_b}) b ON {on}"
+        f"CREATE OR REPLACE TEMP TABLE _leak AS SELECT {_exprs(cols, 'a.')} "
+        f"FROM {la} a SEMI JOIN (SELECT DISTINCT {_exprs(cols)} FROM {lb}) b ON {on}"
     )
     n = con.execute("SELECT count(*) FROM _leak").fetchone()[0]
     few = con.execute(f"SELECT * FROM _leak LIMIT {int(limit)}").fetchall()
     return n, [[plain(v) for v in r] for r in few]
+
+
+def common_types(types_a: dict[str, str], types_b: dict[str, str], cols: list[str]) -> dict[str, str]:
+    """For columns typed differently in two files: DOUBLE when both are numbers, else VARCHAR."""
+    return {c: "DOUBLE" if is_numeric(types_a[c]) and is_numeric(types_b[c]) else "VARCHAR"
+            for c in cols if types_a[c] != types_b[c]}
 
 
 def crosstab(con: Any, rel: str, group: str, label: str) -> list[tuple[Any, Any, int]]:
