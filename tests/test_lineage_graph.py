@@ -202,3 +202,22 @@ def test_graph_follows_a_branch_switch(pipeline):
     assert "exp side-exp" not in labels(graph(pipeline, "raw@v1"))
     run(pipeline, "git", "checkout", "-q", "side")
     assert "exp side-exp" in labels(graph(pipeline, "raw@v1"))
+
+
+def test_synthetic_grid_closures_match_brute_force(tmp_path):
+    """On the benchmark's generator (datasets × versions, stage s{i}: d{i-1}@vj → d{i}@vj),
+    upstream and downstream closures are exactly the grid rectangles they must be."""
+    from dslineage.bench.lineage import generate
+
+    root = tmp_path / "grid"
+    made = generate(root, 5, 6)
+    assert made == {"versions": 30, "transformations": 24, "records": 54}
+    up = graph(root, "d2@v3", "--upstream")
+    want_up = {f"d{i}@v{j}" for i in range(3) for j in range(1, 4)} | {"stage s1", "stage s2"}
+    assert labels(up) == want_up and len(up["nodes"]) == 9 + 2 * 3
+    down = graph(root, "d2@v3", "--downstream")
+    assert labels(down) == {f"d{i}@v{j}" for i in range(2, 5) for j in range(3, 7)} | {"stage s3", "stage s4"}
+    assert len(down["nodes"]) == 12 + 2 * 4
+    assert labels(graph(root, "d2@v3", "--downstream", "--depth", "1")) == {"d2@v3", "d2@v4", "stage s3"}
+    ids = [n["id"] for n in down["nodes"]]
+    assert all(ids.index(e["from"]) < ids.index(e["to"]) for e in down["edges"])  # topological order
