@@ -222,3 +222,16 @@ def test_cli_commit_refusal_and_no_verify(committed, tmp_repo):
     assert "--no-verify" in r.stdout + r.stderr
     r = cli(tmp_repo, "show", "train@v2")
     assert "--no-verify" in r.stdout and "FAILED" in r.stdout
+
+
+def test_console_entry_point_runs_check_and_audit(committed, tmp_repo):
+    """Through the real entry point (`python -m dslineage`, which keeps pandas out): check and audit work."""
+    import subprocess
+    import sys
+
+    rules(tmp_repo, "train:\n  unique_key: true\n  allowed_labels: [cat, dog, bird]\n")
+    for args, code in ((["check", "train@v1", "--json", "--no-record"], 0), (["audit", "train@v1", "--json"], 0)):
+        r = subprocess.run([sys.executable, "-m", "dslineage", "-C", str(tmp_repo), *args],
+                           capture_output=True, text=True)
+        assert r.returncode == code, r.stderr
+        assert json.loads(r.stdout)["dataset"] == "train"

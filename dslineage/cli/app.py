@@ -110,10 +110,23 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"dslineage.cli.{_name}")
 
 
+class _NoPandas:
+    """A meta-path finder that makes `import pandas` raise ImportError, as if not installed.
+
+    (A `None` entry in sys.modules does that for Python code, but pyarrow's compiled pandas
+    probe then reads `None.__version__` and fails on the first pa.array()/pa.table().)
+    """
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("pandas is not loaded by the dslineage CLI")
+
+
 def main() -> None:
     """Console-script entry point."""
     if "pandas" not in sys.modules:
         # DuckDB's client imports pandas (1-2 s) at the first bound parameter when pandas is
         # installed, only to check parameter types; dslineage never passes pandas objects.
-        sys.modules["pandas"] = None  # type: ignore[assignment]
+        sys.meta_path.insert(0, _NoPandas())  # type: ignore[arg-type]
     app(prog_name="dslineage")
