@@ -17,6 +17,7 @@ from typing import Any
 
 from dslineage import txn
 from dslineage.config import JOURNAL_DIR, atomic_write_text
+from dslineage.errors import DslineageError
 
 FORMAT = 1
 
@@ -67,8 +68,16 @@ def write(root: Path, record: dict[str, Any]) -> Path:
 
 
 def read(path: Path) -> dict[str, Any]:
-    """Parse one journal record."""
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    """Parse one journal record (a damaged one is a one-line error saying how to restore it)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise DslineageError(
+            f"journal record {path.name} is damaged: restore it with "
+            f"`git checkout -- {JOURNAL_DIR}/{path.name}` (`dslineage fsck` lists every problem)"
+        )
     return data
 
 
