@@ -164,9 +164,9 @@ class _Checker:
             rel = f"{config.JOURNAL_DIR}/{name}"
             try:
                 rec = journal.read(folder / name)
-                if not isinstance(rec, dict) or not all(k in rec for k in ("kind", "id", "timestamp")):
+                if not all(k in rec for k in ("kind", "id", "timestamp")):
                     raise ValueError("kind, id or timestamp missing")
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, DslineageError) as exc:
                 self.add("journal", "error", f"journal record {name} is unreadable: {str(exc)[:120]}",
                          f"restore it with `git checkout -- {rel}`", rel)
                 continue
@@ -215,8 +215,8 @@ class _Checker:
                     self.add("journal", "error",
                              f"version {rec.get('dataset')}@v{rec.get('seq')} ({rec['id'][:10]}) names a "
                              f"parent {parent[:10]} that is not in the journal",
-                             "restore the parent's record from git history (`git log -- "
-                             f"{config.JOURNAL_DIR}`)", rel)
+                             f"restore the parent's record with `git checkout -- {config.JOURNAL_DIR}` "
+                             f"(or find it with `git log --all -- {config.JOURNAL_DIR}`)", rel)
                 elif parent and rec.get("seq") != (versions[parent].get("seq") or 0) + 1:
                     self.add("journal", "warning",
                              f"version {rec['id'][:10]} has seq {rec.get('seq')} after a parent of seq "
@@ -417,10 +417,13 @@ def fsck(repo: Repo, *, deep: bool = False, repair: bool = False) -> dict[str, A
         for p in [p for p in checker.problems if p.check != "index" and p.repair]:
             p.repair()  # type: ignore[misc]
             repaired.append({**p.to_dict(), "action": "repaired"})
-        checker._reindex()
-        repaired.append({"check": "index", "severity": "info", "path": config.INDEX_FILE,
-                         "message": "rebuilt the index from the journal", "fix": "", "repairable": True,
-                         "action": "rebuilt"})
+        try:
+            checker._reindex()
+            repaired.append({"check": "index", "severity": "info", "path": config.INDEX_FILE,
+                             "message": "rebuilt the index from the journal", "fix": "", "repairable": True,
+                             "action": "rebuilt"})
+        except DslineageError:
+            pass  # a damaged journal record: listed below, with how to restore it
         checker = _Checker(repo, deep)
         checker.run()
     problems = [p.to_dict() for p in checker.problems]
