@@ -42,20 +42,22 @@ _PRELOAD = ("dslineage.cli", "dslineage.repo", "dslineage.ops.commit", "dslineag
             "duckdb", "pyarrow.parquet", "git")
 
 
-def fork_map(func: str, arglist: list[list[Any]], env: list[dict[str, str]] | None = None,
+def fork_map(func: str | list[str], arglist: list[list[Any]], env: list[dict[str, str]] | None = None,
              workers: int = 4, warm: list[Any] | None = None) -> list[dict[str, Any]]:
     """Run `tests.reliability.<func>(*args)` for each args in its own process, `workers` at a
-    time. The processes are forked from one server that imported the heavy modules once (a
-    fresh interpreter per job spends most of its time importing).
+    time (`func` may name one function per job). The processes are forked from one server
+    that imported the heavy modules once (a fresh interpreter per job spends most of its
+    time importing).
 
     `warm`: args of one `func` call the server makes itself before forking (in a throwaway
     repo), so that the children start with DVC, DuckDB and git warmed up.
     Each result is {"ok": value, "cpu": seconds}, {"error": text, "traceback": text}, or
     {"exit": code} for a process that died without answering (-9: killed by SIGKILL)."""
-    jobs = [{"func": func, "args": list(args), "env": {**os.environ, **(env[i] if env else {})}}
+    funcs = func if isinstance(func, list) else [func] * len(arglist)
+    jobs = [{"func": funcs[i], "args": list(args), "env": {**os.environ, **(env[i] if env else {})}}
             for i, args in enumerate(arglist)]
     if warm is not None:
-        jobs.insert(0, {"func": func, "args": warm, "env": dict(os.environ), "warm": True})
+        jobs.insert(0, {"func": funcs[0], "args": warm, "env": dict(os.environ), "warm": True})
     proc = subprocess.run(
         [sys.executable, "-c", f"from tests.reliability import serve; serve({workers})"],
         input=json.dumps(jobs), capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
@@ -244,3 +246,35 @@ def observe(root_text: str, rerun: list[str] | None = None) -> dict[str, Any]:
             seen["reindex_same"] = repo.log() == logged
             seen["rerun_fsck"] = repo.fsck(deep=True)["problems"]
     return json.loads(json.dumps(seen, default=str))
+
+
+def relabel_many(root_text: str, keys: list[int], label: str) -> int:
+    """A writer (in a worker process): one relabel-and-commit per key, in sequence; then
+    drops a `done` marker beside the repo. Returns the number of versions made."""
+    from dslineage import Repo
+
+    made = 0
+    for key in keys:
+        with Repo(root_text, wait_for_lock=120) as repo:
+            made += bool(repo.relabel("d", [f"{key}={label}"], reason=f"key {key}")["version"])
+    Path(root_text).with_name("done").touch()
+    return made
+
+
+def read_logs(root_text: str, limit: float) -> list[list[Any]]:
+    """A reader (in a worker process): `log` again and again until the writer is done (or
+    `limit` seconds); each answer as [(id, seq, git_commit), ...]."""
+    import time
+
+    from dslineage import Repo
+
+    seen: list[list[Any]] = []
+    done = Path(root_text).with_name("done")
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        finished = done.exists()
+        with Repo(root_text, wait_for_lock=120) as repo:
+            seen.append([(v["id"], v["seq"], v["git_commit"]) for v in repo.log("d")])
+        if finished:
+            break
+    return seen
