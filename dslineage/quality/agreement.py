@@ -43,13 +43,10 @@ def _value_counts(con: Any) -> tuple[list[str], Any]:
     import numpy as np
 
     labels, cells = sql.rating_counts(con)
-    if not cells:
+    if len(cells["i"]) == 0:
         return labels, np.zeros((0, len(labels)))
-    items = [c[0] for c in cells]
-    index = {lab: i for i, lab in enumerate(labels)}
-    _, rows = np.unique(np.asarray(items, dtype=object), return_inverse=True)
-    matrix = np.zeros((int(rows.max()) + 1, len(labels)))
-    np.add.at(matrix, (rows, [index[c[1]] for c in cells]), [c[2] for c in cells])
+    matrix = np.zeros((int(cells["i"].max()) + 1, len(labels)))
+    np.add.at(matrix, (cells["i"], cells["j"]), cells["n"])
     return labels, matrix
 
 
