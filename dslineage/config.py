@@ -121,6 +121,12 @@ def load_datasets(root: Path) -> dict[str, Dataset]:
 
 def get_dataset(root: Path, name: str) -> Dataset:
     """The dataset called `name`, or an error listing the tracked ones."""
+    if _NAME.match(name):
+        path = dataset_file(root, name)  # one file per dataset: read just that one
+        if path.is_file():
+            data = _yaml().safe_load(path.read_text(encoding="utf-8")) or {}
+            if data.get("name") == name:
+                return Dataset(**data)
     datasets = load_datasets(root)
     if name not in datasets:
         known = ", ".join(sorted(datasets)) or "none yet"
