@@ -22,15 +22,19 @@ def _csv_options(con: Any, path: Path) -> dict[str, Any]:
     """Delimiter, quote and header of a CSV/TSV file, as DuckDB's sniffer sees them."""
     import duckdb
 
+    sniff = "SELECT Delimiter, Quote, HasHeader, Escape, len(Columns) FROM sniff_csv(?{})"
+    long_lines = None
     try:
-        row = con.execute(
-            "SELECT Delimiter, Quote, HasHeader, Escape, len(Columns) FROM sniff_csv(?)", [str(path)]
-        ).fetchone()
+        row = con.execute(sniff.format(""), [str(path)]).fetchone()
     except duckdb.Error as exc:
-        raise FormatError(
-            f"cannot read {path.name} as CSV: {str(exc).splitlines()[0][:200]}; "
-            "fix the file or pass --format"
-        ) from None
+        try:  # a valid file with a line longer than DuckDB's default 2 MB (a huge field)?
+            row = con.execute(sniff.format(", max_line_size = ?"), [str(path), rows.LONG_LINES]).fetchone()
+            long_lines = rows.LONG_LINES
+        except duckdb.Error:
+            where = rows.not_utf8(path)
+            reason = (f"it is not UTF-8 text ({where}); convert it, e.g. `iconv -f latin1 -t utf-8`"
+                      if where else f"{str(exc).splitlines()[0][:200]}; fix the file or pass --format")
+            raise FormatError(f"cannot read {path.name} as CSV: {reason}") from None
     # the sniffer reports an option it did not find as the text "(empty)"
     delim, quote, header, escape, ncols = (None if v == "(empty)" else v for v in row)
     if path.suffix.lower() == ".tsv":
@@ -49,6 +53,7 @@ def _csv_options(con: Any, path: Path) -> dict[str, Any]:
         "quote": quote or '"',
         "header": bool(header),
         "escape": escape or quote or '"',
+        **({"max_line_size": long_lines} if long_lines else {}),
     }
 
 

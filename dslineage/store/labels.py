@@ -69,13 +69,16 @@ def load(con: Any, path: Path, ds: Dataset) -> Any:
             return pq.ParquetFile(path).read()
         if ds.format == "csv":
             o = ds.csv or {}
+            long_lines = o.get("max_line_size")  # lines over 2 MB (see `track`)
             sql = (
                 "SELECT * FROM read_csv(?, delim = ?, quote = ?, header = ?, escape = ?, "
-                "all_varchar = true, allow_quoted_nulls = false)"
+                "all_varchar = true, allow_quoted_nulls = false"
+                + (", max_line_size = ?)" if long_lines else ")")
             )
             params = [
                 str(path), o.get("delimiter") or ",", o.get("quote") or '"',
                 bool(o.get("header", True)), o.get("escape") or o.get("quote") or '"',
+                *([int(long_lines)] if long_lines else []),
             ]
             return arrow(con.execute(sql, params))
         return arrow(con.execute("SELECT * FROM read_json(?, format = 'newline_delimited')", [str(path)]))

@@ -28,6 +28,9 @@ class Source:
     label: str  # for messages: the path or version shown to the user
 
 
+LONG_LINES = 1 << 28  # max_line_size for CSV files with lines over DuckDB's default 2 MB
+
+
 def source(path: Path, ds: Dataset, label: str | None = None) -> Source:
     """How DuckDB reads `path` in the format registered for `ds`."""
     name = label or str(path)
@@ -36,14 +39,16 @@ def source(path: Path, ds: Dataset, label: str | None = None) -> Source:
     if ds.format == "jsonl":
         return Source("read_json(?, format = 'newline_delimited')", (str(path),), name)
     opts = ds.csv or {}
+    long_lines = opts.get("max_line_size")  # set by `track` for files with lines over 2 MB
     return Source(
-        "read_csv(?, delim = ?, quote = ?, header = ?, escape = ?)",
+        "read_csv(?, delim = ?, quote = ?, header = ?, escape = ?" + (", max_line_size = ?)" if long_lines else ")"),
         (
             str(path),
             opts.get("delimiter", ","),
             opts.get("quote", '"'),
             bool(opts.get("header", True)),
             opts.get("escape", '"'),
+            *((int(long_lines),) if long_lines else ()),
         ),
         name,
     )
@@ -65,8 +70,31 @@ def connect(settings: dict[str, Any], temp_dir: Path | None = None) -> Any:
     return con
 
 
+def not_utf8(path: str | Path) -> str | None:
+    """Where a text file stops being UTF-8 ("byte 0xe9 at offset 12"), or None if it is."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 24)
+    except OSError:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4 and len(head) == 1 << 24:
+            return None  # a character cut by the 16 MB window
+        return f"byte 0x{head[exc.start]:02x} at offset {exc.start}"
+    return None
+
+
 def _fail(src: Source, exc: Exception) -> FormatError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if src.sql.startswith("read_csv"):
+        where = not_utf8(src.params[0])
+        if where:
+            return FormatError(
+                f"cannot read {src.label}: it is not UTF-8 text ({where}); convert it, "
+                "e.g. `iconv -f latin1 -t utf-8`"
+            )
     return FormatError(
         f"cannot read {src.label}: {first[:300]} — check the file, or its --format"
     )
