@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from dslineage.errors import PathError, UnknownDatasetError, UsageError
@@ -112,11 +112,35 @@ def load_datasets(root: Path) -> dict[str, Dataset]:
     result: dict[str, Dataset] = {}
     if not folder.is_dir():
         return result
-    yaml = _yaml()
     for entry in sorted(folder.glob("*.yaml")):
-        data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
-        result[data["name"]] = Dataset(**data)
+        ds = load_registration(root, entry)
+        result[ds.name] = ds
     return result
+
+
+def load_registration(root: Path, entry: Path) -> Dataset:
+    """One registration file, checked: its name matches the file, its path stays inside the
+    work tree (a cloned repository is not trusted to point at `../../secret`)."""
+    rel = entry.relative_to(root).as_posix()
+    fix = f"restore it with `git checkout -- {rel}` or delete it"
+    yaml = _yaml()
+    try:
+        data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+        ds = Dataset(**data)
+    except (yaml.YAMLError, TypeError, ValueError) as exc:
+        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise PathError(f"registration {rel} is damaged ({detail}): {fix}") from None
+    lists = (ds.key, ds.labels)
+    if (not isinstance(ds.name, str) or ds.name != entry.stem or not _NAME.match(ds.name)
+            or ds.format not in FORMATS or not all(isinstance(v, list) and v for v in lists)
+            or not all(isinstance(c, str) for v in lists for c in v)):
+        raise PathError(f"registration {rel} is invalid (name, format, key or labels): {fix}")
+    path = PurePosixPath(ds.path) if isinstance(ds.path, str) else None
+    if (path is None or path.is_absolute() or not path.parts or ".." in path.parts or "\\" in ds.path
+            or path.parts[0] in (".git", ".dvc", META_DIR)
+            or not (root / path.parent).resolve().is_relative_to(root.resolve())):
+        raise PathError(f"registration {rel} points outside the work tree ({str(ds.path)[:80]!r}): {fix}")
+    return ds
 
 
 def get_dataset(root: Path, name: str) -> Dataset:
@@ -124,9 +148,7 @@ def get_dataset(root: Path, name: str) -> Dataset:
     if _NAME.match(name):
         path = dataset_file(root, name)  # one file per dataset: read just that one
         if path.is_file():
-            data = _yaml().safe_load(path.read_text(encoding="utf-8")) or {}
-            if data.get("name") == name:
-                return Dataset(**data)
+            return load_registration(root, path)
     datasets = load_datasets(root)
     if name not in datasets:
         known = ", ".join(sorted(datasets)) or "none yet"

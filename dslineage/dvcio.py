@@ -208,7 +208,13 @@ def cache_root(root: Path) -> Path:
 
 
 def cache_path(root: Path, md5: str) -> Path:
-    """Where DVC 3 stores the object with this md5."""
+    """Where DVC 3 stores the object with this md5 (refusing anything but 32 hex digits: the
+    md5 comes from files a cloned repository may have forged)."""
+    digits = md5[:-4] if md5.endswith(".dir") else md5  # DVC's directory objects end in .dir
+    if len(digits) != 32 or not all(c in "0123456789abcdef" for c in digits):
+        raise MissingDataError(
+            f"{md5[:40]!r} is not an md5: a .dvc file or journal record is damaged; run `dslineage fsck`"
+        )
     return cache_root(root) / "files" / "md5" / md5[:2] / md5[2:]
 
 

@@ -182,8 +182,8 @@ class Index:
             ],
         )
         file = ch.get("file")
-        if not file:
-            return
+        if not file or not isinstance(file, str) or "/" in file or "\\" in file or file.startswith("."):
+            return  # none, or not a plain file name in the journal folder (fsck reports it)
         path = journal.folder(self.root) / file
         if not path.exists():
             return
