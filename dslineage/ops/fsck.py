@@ -125,27 +125,16 @@ class _Checker:
     # -- dataset registrations ------------------------------------------------------------
 
     def check_registrations(self) -> None:
-        import yaml
-
         folder = self.root / config.DATASETS_DIR
         files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
         self.checked["datasets"] = len(files)
         for f in files:
             rel = f.relative_to(self.root).as_posix()
             try:
-                data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-                ds = config.Dataset(**data)
-                config.check_name(ds.name)
-                if ds.name != f.stem:
-                    raise DslineageError(f"it names dataset {ds.name!r}, not {f.stem!r}")
-                if ds.format not in config.FORMATS or not ds.key or not ds.labels:
-                    raise DslineageError("its format, key or labels are missing or invalid")
-                if config.inside(self.root, ds.path, cwd=self.root) != ds.path:
-                    raise DslineageError(f"its path {ds.path!r} is not a plain relative path")
-            except (yaml.YAMLError, TypeError, UnicodeDecodeError, DslineageError) as exc:
-                self.add("registration", "error", f"registration {rel} is invalid: {str(exc)[:200]}",
-                         f"restore it with `git checkout -- {rel}` or register again with `dslineage track`",
-                         rel)
+                ds = config.load_registration(self.root, f)
+            except DslineageError as exc:
+                self.add("registration", "error", str(exc), f"restore it with `git checkout -- {rel}` "
+                         "or register the dataset again with `dslineage track`", rel)
                 continue
             self.datasets[ds.name] = ds
 
