@@ -244,8 +244,16 @@ def _write(
     return [repo.index.version(rec["id"]) or rec for _, rec, _ in pending]
 
 
-def commit(repo: Repo, names: list[str], message: str, author: str | None) -> list[dict[str, Any]]:
-    """`dslineage commit [NAME ...] -m MSG`: new versions of the datasets that changed."""
+def commit(
+    repo: Repo, names: list[str], message: str, author: str | None, *, no_verify: bool = False
+) -> list[dict[str, Any]]:
+    """`dslineage commit [NAME ...] -m MSG`: new versions of the datasets that changed.
+
+    Datasets with rules in `.dslineage/checks.yaml` are checked first: a failing version is
+    refused unless `no_verify`; the results (and the flag) go into the version record.
+    """
+    from dslineage.quality.check import gate
+
     all_ds = repo.datasets()
     if names:
         datasets = [repo.dataset(n) for n in names]
@@ -253,4 +261,8 @@ def commit(repo: Repo, names: list[str], message: str, author: str | None) -> li
         datasets = list(all_ds.values())
         if not datasets:
             raise UsageError("no datasets are tracked yet: register one with `dslineage track`")
-    return snapshot(repo, datasets, message, author)
+    if not message.strip():
+        raise UsageError("a commit message is required: pass -m MESSAGE")
+    extra = gate(repo, datasets, no_verify=no_verify)
+    versions = snapshot(repo, datasets, message, author, extra=extra)
+    return [{**v, **extra.get(v["dataset"], {})} for v in versions]
