@@ -141,7 +141,11 @@ class Git:
         return sha
 
     def unstage(self, paths: list[str]) -> None:
-        """Reset the git index entries of `paths` to HEAD (or drop them when there is no HEAD)."""
+        """Reset the git index entries of `paths` to HEAD (or drop them when there is no HEAD);
+        nothing to do (and no index write, which a stale index.lock would refuse) when none
+        of them is staged."""
+        if not self.run("diff", "--cached", "--name-only", "--", *paths).strip():
+            return
         if self.head() is None:
             self.run("rm", "-q", "--cached", "--ignore-unmatch", "--", *paths)
         else:
