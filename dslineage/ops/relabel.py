@@ -214,11 +214,28 @@ def apply(
             t.step("after-batch")
             repo.index.sync(force=True)
             if commit:
-                made = snapshot(repo, [ds], message or _message(ds, plans, reason, op), by)
+                made = snapshot(
+                    repo, [ds], message or _message(ds, plans, reason, op), by,
+                    known=_known(session, plans),
+                )
                 version = made[0] if made else None
     finally:
         tmp.unlink(missing_ok=True)
     return {"batches": ids, "version": version, "md5": md5, "same_as": candidate["id"] if same and candidate else None}
+
+
+def _known(session: Session, plans: list[Batch]) -> dict[str, Any] | None:
+    """The exact change set of a single-column batch applied to the latest version's bytes,
+    so the commit need not diff the whole file (None: let it diff)."""
+    from dslineage.ops.commit import KnownChanges
+
+    if len(plans) != 1 or session.pending or session.md5 != session.head["md5"]:
+        return None
+    b = plans[0]
+    nk = len(session.ds.key)
+    table = b.edits.select([*(f"k{i}" for i in range(nk)), "old", "new"])
+    table = table.rename_columns([*(f"k{i}" for i in range(nk)), "o0", "n0"])
+    return {session.ds.name: KnownChanges(session.md5, table)}
 
 
 def _remember(repo: Repo, ds: Dataset, md5: str) -> None:
