@@ -10,13 +10,14 @@ a row-level diff against the recorded version.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio
+from dslineage import dvcio, txn
 from dslineage.config import Dataset
 from dslineage.errors import DirtyError, PathError, UsageError
 from dslineage.ops import common
@@ -25,6 +26,9 @@ from dslineage.store import rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
+
+# into the working tree, all datasets or none: checkout's steps run inside this transaction
+STEPS = txn.declare("reproduce", "after-dvcfile", "after-dvc-checkout", "after-dataset", git=False)
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -60,19 +64,25 @@ def reproduce(
     what = {i["md5"]: f"{i['name']}@v{i['seq']}" for i in items}
     fetched = set(dvcio.fetch_objects(repo.root, [i["md5"] for i in items], what))
     datasets = []
-    for item in items:
-        dest = (target or repo.root) / item["path"]
-        if target is None and (repo.root / dvcio.dvcfile_for(item["path"])).exists():
-            from dslineage.ops.checkout import checkout
+    in_tree = txn.begin(repo.root, repo.git, "reproduce") if target is None else contextlib.nullcontext()
+    with in_tree as t:
+        for item in items:
+            dest = (target or repo.root) / item["path"]
+            if target is None and (repo.root / dvcio.dvcfile_for(item["path"])).exists():
+                from dslineage.ops.checkout import checkout
 
-            checkout(repo, f"{item['name']}@{item['version']}", force=True)
-        else:
-            _copy(dvcio.cache_path(repo.root, item["md5"]), dest)
-        md5 = dvcio.file_md5(dest)
-        datasets.append({
-            "name": item["name"], "version": item["version"], "seq": item["seq"], "md5": item["md5"],
-            "path": str(dest), "verified": md5 == item["md5"], "fetched": item["md5"] in fetched,
-        })
+                checkout(repo, f"{item['name']}@{item['version']}", force=True)
+            else:
+                if t is not None:
+                    t.backup(dest)
+                _copy(dvcio.cache_path(repo.root, item["md5"]), dest)
+            if t is not None:
+                t.step("after-dataset")
+            md5 = dvcio.file_md5(dest)
+            datasets.append({
+                "name": item["name"], "version": item["version"], "seq": item["seq"], "md5": item["md5"],
+                "path": str(dest), "verified": md5 == item["md5"], "fetched": item["md5"] in fetched,
+            })
     result = {
         "experiment": exp["name"],
         "id": exp["id"],
