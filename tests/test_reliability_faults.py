@@ -67,6 +67,13 @@ class Templates:
     def _empty(self, dest: Path) -> None:
         dest.mkdir(parents=True)
 
+    def _experiment(self, dest: Path) -> None:
+        """An experiment recorded at v2, then the working tree back at v1 (reproduce restores v2)."""
+        copy_repo(self.get("v2"), dest)
+        with Repo(dest) as repo:
+            repo.exp_record("e1")
+            repo.checkout("d@v1")
+
     def _rules(self, dest: Path) -> None:
         copy_repo(self.get("v1"), dest)
         (dest / ".dslineage" / "checks.yaml").write_text("d:\n  min_rows_per_class: 1\n  unique_key: true\n")
@@ -100,6 +107,7 @@ SCENARIOS: dict[str, Scenario] = {
     "exp-record": Scenario("v1", ["exp", "record", "e1"]),
     "check": Scenario("rules", ["check", "d@v1"]),
     "audit": Scenario("v1", ["audit", "d@v1"]),
+    "reproduce": Scenario("experiment", ["reproduce", "e1"]),
 }
 
 CASES = [(op, step) for op, steps in sorted(STEPS.items()) for step in steps]
