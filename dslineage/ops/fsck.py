@@ -9,6 +9,7 @@ object, an edited journal record) stay listed, and the command exits 1.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,7 +99,7 @@ class _Checker:
                     self.add(
                         "txn", "warning", f"{rel} holds backups of a finished operation",
                         "delete it (`dslineage fsck --repair` does)", rel,
-                        repair=lambda e=entry: shutil.rmtree(e, ignore_errors=True),
+                        repair=functools.partial(shutil.rmtree, entry, ignore_errors=True),
                     )
 
     def _recover(self) -> None:
@@ -170,7 +171,7 @@ class _Checker:
                     self.add("journal", "error",
                              f"version record {name} has no git commit (left by an interrupted write)",
                              "`dslineage fsck --repair` deletes it; then commit again", rel,
-                             repair=lambda p=folder / name: p.unlink(missing_ok=True))
+                             repair=functools.partial(_delete, folder / name))
                 else:
                     self.add("journal", "warning", f"{rec['kind']} record {name} is not committed yet",
                              "it is committed with the next `dslineage commit`", rel)
@@ -238,7 +239,7 @@ class _Checker:
             if status.get(crel) == "??" and crel not in pending:
                 self.add("journal", "error", f"change set {entry.name} belongs to no record "
                          "(left by an interrupted write)", "`dslineage fsck --repair` deletes it", crel,
-                         repair=lambda p=entry: p.unlink(missing_ok=True))
+                         repair=functools.partial(_delete, entry))
             elif crel not in pending:
                 self.add("journal", "warning", f"change set {entry.name} belongs to no record",
                          f"delete it with `git rm {crel}` if nothing needs it", crel)
@@ -343,7 +344,7 @@ class _Checker:
                 if entry.is_file() and _is_temp(entry.name) and rel not in pending:
                     self.add("leftover", "warning", f"{rel} is a temporary file left by an interrupted write",
                              "`dslineage fsck --repair` deletes it", rel,
-                             repair=lambda p=entry: p.unlink(missing_ok=True))
+                             repair=functools.partial(_delete, entry))
 
     # -- the index ------------------------------------------------------------------------
 
@@ -381,6 +382,10 @@ class _Checker:
         reindex(self.repo)
 
 
+def _delete(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
 def _is_md5(text: str) -> bool:
     return len(text) == 32 and set(text) <= _HEX32
 
@@ -397,15 +402,14 @@ def fsck(repo: Repo, *, deep: bool = False, repair: bool = False) -> dict[str, A
     repaired: list[dict[str, Any]] = []
     if repair:
         # an interrupted operation first: its recovery settles most other findings
-        for p in [p for p in checker.problems if p.check == "txn" and p.repair]:
-            p.repair()  # type: ignore[misc]
-            repaired.append({**p.to_dict(), "action": "repaired"})
-        if repaired:
-            checker = _Checker(repo, deep)
-            checker.run()
-        for p in [p for p in checker.problems if p.check != "index" and p.repair]:
-            p.repair()  # type: ignore[misc]
-            repaired.append({**p.to_dict(), "action": "repaired"})
+        for first in (True, False):
+            for p in checker.problems:
+                if p.repair is not None and p.check != "index" and (p.check == "txn") == first:
+                    p.repair()
+                    repaired.append({**p.to_dict(), "action": "repaired"})
+            if first and repaired:
+                checker = _Checker(repo, deep)
+                checker.run()
         try:
             checker._reindex()
             repaired.append({"check": "index", "severity": "info", "path": config.INDEX_FILE,
