@@ -86,6 +86,8 @@ class Templates:
         run(dest, "dvc", "stage", "add", "-q", "-n", "prep", "-d", "data/d.parquet", "-o", "data/out.parquet",
             f"{sys.executable} -c \"import shutil; shutil.copyfile('data/d.parquet', 'data/out.parquet')\"")
         run(dest, "dvc", "repro", "-q")
+        with Repo(dest) as repo:  # the output is a tracked dataset: sync records its version too
+            repo.track(str(dest / "data" / "out.parquet"), ["id"], ["label"])
 
 
 COPY = [sys.executable, "-c", "import shutil; shutil.copyfile('data/d.parquet', 'data/out.parquet')"]

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from dslineage.repo import Repo
 
-STEPS = txn.declare("sync", "after-changes")
+STEPS = txn.declare("sync", "after-changes", "after-journal")
 
 META_KEY = "dvc_lock_synced"
 
