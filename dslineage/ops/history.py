@@ -51,6 +51,10 @@ def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> dic
     nk, nl = len(ds.key), len(ds.labels)
     found = repo.index.key_events(ds.name, values)
     versions = repo.index.versions_in(ds.name, sorted({e["version"] for e in found}))
+    found = sorted(
+        (e for e in found if e["version"] in versions),
+        key=lambda e: (e["seq"], versions[e["version"]]["timestamp"]),
+    )
     events: list[dict[str, Any]] = []
     typed_key: list[Any] | None = None
     for e in found:

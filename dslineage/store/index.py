@@ -8,6 +8,7 @@ identically. `sync()` runs before every query and only reads files it has not se
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from dslineage.config import INDEX_FILE, JOURNAL_DIR
 from dslineage.store.rows import q
 
 SCHEMA_VERSION = "1"
+CLUSTER_MIN_TAIL = 250_000  # change rows appended before a change table is first sorted by key
 
 _DDL = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -62,6 +64,7 @@ class Index:
         self._git_commits = git_commits
         self._con: Any = None
         self._synced = False
+        self._touched: set[str] = set()  # datasets whose change tables a sync appended to
         # Record kinds other modules add (batches, transformations, ...) land in `records`.
 
     @property
@@ -119,8 +122,11 @@ class Index:
         try:
             for name in gone:
                 self._forget(name)
+            self._touched = set()
             for name in new:
                 self._ingest(name)
+            for dataset in sorted(self._touched):
+                self._cluster(dataset)
             self._resolve_commits()
             if force:  # the resync after a write (a fault-injection point)
                 txn.fault_point("in-index-sync")
@@ -141,6 +147,31 @@ class Index:
         for table in ("versions", "tags", "records"):
             con.execute(f"DELETE FROM {table} WHERE file = ?", [name])
         con.execute("DELETE FROM journal_files WHERE file = ?", [name])
+
+    def _cluster(self, dataset: str) -> None:
+        """Keep a change table sorted by key: a sorted part, then the rows appended since.
+
+        A one-key lookup then skips the sorted part's row groups by their min/max (9.9M
+        change rows: 25-30 ms for a full scan, 2-4 ms sorted). The tail is merged in, by one
+        rewrite of the table, once it outgrows a quarter of the sorted part, so the cost of
+        sorting stays proportional to the rows ingested. Row order never changes an answer.
+        """
+        name = f"changes/{dataset}"
+        if not self._has_table(name):
+            return
+        con, table = self.con, changes_table(dataset)
+        total = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        row = con.execute("SELECT value FROM meta WHERE key = ?", [f"sorted:{name}"]).fetchone()
+        done = min(int(row[0]) if row else 0, total)
+        if total - done <= max(CLUSTER_MIN_TAIL, done // 4):
+            return
+        cols = con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]
+        ).fetchall()
+        keys = sorted((c for (c,) in cols if re.fullmatch(r"k\d+", c)), key=lambda c: int(c[1:]))
+        order = ", ".join([*keys, "seq"])
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY {order}")
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"sorted:{name}", str(total)])
 
     def _has_table(self, name: str) -> bool:
         row = self.con.execute(
@@ -188,6 +219,7 @@ class Index:
         if not path.exists():
             return
         table = changes_table(rec["dataset"])
+        self._touched.add(rec["dataset"])
         select = "SELECT ? AS version, ? AS seq, * FROM read_parquet(?)"
         params = [rec["id"], rec["seq"], str(path)]
         if self._has_table(f"changes/{rec['dataset']}"):
@@ -305,7 +337,7 @@ class Index:
         return [json.loads(r[0]) for r in rows]
 
     def key_events(self, dataset: str, key: list[Any]) -> list[dict[str, Any]]:
-        """Row-level change events of one key, oldest first."""
+        """Row-level change events of one key, by version seq."""
         self.sync()
         if not self._has_table(f"changes/{dataset}"):
             return []
@@ -313,9 +345,10 @@ class Index:
 
         where = " AND ".join(f"c.k{i} = ?" for i in range(len(key)))
         try:
+            # no join with versions: it kept DuckDB from skipping row groups by the key (20 ms
+            # vs 2-4 ms on 9.9M sorted rows); callers break seq ties by the version's timestamp
             cur = self.con.execute(
-                f"SELECT c.* FROM {changes_table(dataset)} c "
-                f"JOIN versions v ON v.id = c.version WHERE {where} ORDER BY c.seq, v.timestamp",
+                f"SELECT c.* FROM {changes_table(dataset)} c WHERE {where} ORDER BY c.seq",
                 list(key),
             )
         except duckdb.ConversionException:
