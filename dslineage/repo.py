@@ -223,6 +223,12 @@ class Repo:
 
         return reindex(self)
 
+    def fsck(self, *, deep: bool = False, repair: bool = False) -> dict[str, Any]:
+        """Check git, `.dvc` files, the DVC cache, the journal and the index against each other."""
+        from dslineage.ops.fsck import fsck
+
+        return fsck(self, deep=deep, repair=repair)
+
     # -- label edits as lineage (issue 3) ---------------------------------------------------
 
     def relabel(self, name: str, edits: Any = None, **options: Any) -> dict[str, Any]:
@@ -271,12 +277,6 @@ class Repo:
         from dslineage.ops.impact import impact
 
         return impact(self, batch_id)
-
-    def fsck(self, *, deep: bool = False, repair: bool = False) -> dict[str, Any]:
-        """Check git, `.dvc` files, the DVC cache, the journal and the index against each other."""
-        from dslineage.ops.fsck import fsck
-
-        return fsck(self, deep=deep, repair=repair)
 
     # -- data-quality gates (quality/) ------------------------------------------------------
 
