@@ -10,7 +10,8 @@ from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, 
 from dslineage.cli.app import app
 
 exp_app = typer.Typer(
-    help="Record, list, show and compare experiments (dataset versions, code, params, metrics).",
+    help="Record, list, show and compare experiments (dataset versions, code, params, metrics).\n\n"
+    "Example: dslineage exp record baseline --metrics metrics.json",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

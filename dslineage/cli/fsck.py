@@ -26,7 +26,9 @@ def fsck(
 ) -> None:
     """Check git, .dvc files, the DVC cache, the journal and the index against each other.
 
-    Exits 1 when errors remain. Example: dslineage fsck --deep --repair
+    Exits 1 when errors remain.
+
+    Example: dslineage fsck --deep --repair
     """
     result = repo().fsck(deep=deep, repair=repair)
     if json_out:
