@@ -293,6 +293,17 @@ def read_lock(root: Path) -> dict[str, LockEntry]:
     return parse_lock(lock_bytes(root))
 
 
+def stage_output_md5(root: Path, path: str) -> str | None:
+    """The md5 `dvc.lock` records for `path` if it is the output of a stage, else None."""
+    if not (root / LOCK_FILE).exists():
+        return None
+    for entry in read_lock(root).values():
+        for out_path, md5 in entry.outs:
+            if out_path == path:
+                return md5
+    return None
+
+
 def stage_definitions(root: Path) -> dict[str, dict[str, Any]]:
     """The stages defined in the work tree's `dvc.yaml` (as written, by name)."""
     import yaml

@@ -157,3 +157,23 @@ def test_a_write_that_would_close_a_cycle_is_refused(pipeline):
     assert r.exit_code == 1, r.output
     assert "lineage graph cyclic" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert snapshot(pipeline) == before
+
+
+def test_checkout_of_a_stage_output_restores_bytes_without_a_dvc_file(pipeline):
+    """A dataset made by a DVC stage has no .dvc file: checking out an older version restores
+    its bytes only (no stray .dvc file that would make DVC refuse every later `dvc add`)."""
+    write_parquet(pipeline / "data" / "raw.parquet", raw_data(relabel={10: "fox"}))
+    with Repo(pipeline) as repo:
+        repo.commit(["raw"], "raw v2", None)
+        repo.run("prep", [sys.executable, "prep.py"], deps=["data/raw.parquet", "prep.py"],
+                 outs=["data/clean.parquet"], params=["thr"])
+        assert repo.resolve("clean@latest")["seq"] == 2
+        result = repo.checkout("clean@v1")
+        assert result["changed"] and result["seq"] == 1
+        assert repo.status(["clean"])[0]["rows"]["modified"] == 1
+    assert not (pipeline / "data" / "clean.parquet.dvc").exists()
+    write_parquet(pipeline / "data" / "raw.parquet", raw_data(relabel={10: "fox", 11: "owl"}))
+    with Repo(pipeline) as repo:
+        [v3] = repo.commit(["raw"], "raw v3", None)  # dvc add of another dataset still works
+        assert v3["seq"] == 3
+        assert repo.checkout("clean@latest")["changed"]

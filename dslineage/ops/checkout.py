@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, txn
@@ -16,15 +19,17 @@ STEPS = txn.declare("checkout", "after-dvcfile", "after-dvc-checkout", git=False
 
 
 def uncommitted(repo: Repo, ds: config.Dataset) -> bool:
-    """Whether the working file holds bytes that no `.dvc` file or version records."""
+    """Whether the working file holds bytes that neither its `.dvc` file (or `dvc.lock`)
+    nor any version records."""
     md5 = common.working_md5(repo, ds)
     if md5 is None:
         return False
     out = dvcio.read_dvcfile(repo.root / dvcio.dvcfile_for(ds.path))
-    if out is not None and out.md5 == md5:
+    recorded = out.md5 if out is not None else dvcio.stage_output_md5(repo.root, ds.path)
+    if recorded == md5:
         return False
-    head = common.latest(repo, ds.name)
-    return not (head is not None and head["md5"] == md5)
+    # bytes that some version records are not at risk (e.g. an older version checked out)
+    return not any(v["md5"] == md5 for v in repo.index.versions(ds.name))
 
 
 def dvcfile_text(repo: Repo, ds: config.Dataset, version: dict[str, Any]) -> bytes:
@@ -52,15 +57,31 @@ def checkout(repo: Repo, ref: str, *, force: bool = False) -> dict[str, Any]:
             "-m MSG` or pass --force to discard them"
         )
     before = common.working_md5(repo, ds)
-    common.version_path(repo, ds, v)  # fetches from the remote when missing, or says why not
+    obj = common.version_path(repo, ds, v)  # fetches from the remote when missing, or says why not
     target = repo.root / dvcio.dvcfile_for(ds.path)
+    stage_output = not target.exists() and dvcio.stage_output_md5(repo.root, ds.path) is not None
     with txn.begin(repo.root, repo.git, "checkout") as t:  # no commit point: a crash rolls back
+        if stage_output:
+            # a DVC stage's output has no .dvc file (dvc.lock holds its hash): restore only the
+            # bytes; `dvc repro` or `dslineage run` makes the stage's own output again
+            t.backup(ds.path, md5=before)
+            tmp = (repo.root / ds.path).with_name(f".{Path(ds.path).name}.tmp-checkout")
+            t.scratch(tmp)
+            shutil.copyfile(obj, tmp)
+            os.replace(tmp, repo.root / ds.path)
+            t.step("after-dvcfile")
+            t.step("after-dvc-checkout")
+            return _result(ds, v, before)
         t.backup(target, (repo.root / ds.path).parent / ".gitignore")
         t.backup(ds.path, md5=before)
         config.atomic_write_bytes(target, dvcfile_text(repo, ds, v))
         t.step("after-dvcfile")
         dvcio.checkout(repo.root, ds.path)
         t.step("after-dvc-checkout")
+    return _result(ds, v, before)
+
+
+def _result(ds: config.Dataset, v: dict[str, Any], before: str | None) -> dict[str, Any]:
     return {
         "dataset": ds.name,
         "version": v["id"],
