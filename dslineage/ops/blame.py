@@ -115,7 +115,7 @@ def blame(
         con.close()
     table = _decode(codes, chain, recs, names.values, stamps)
     if out_rel:
-        _write(repo, table, out_rel)
+        common.write_table(repo, table, out_rel)
     ids = [r["id"] for r in recs]
     return {
         "dataset": ds.name, "version": v["id"], "seq": v["seq"], "column": col, "key": list(ds.key),
@@ -173,23 +173,6 @@ def _counts(codes: Any, values: list[Any]) -> dict[Any, int]:
     pairs = [(values[d["values"]], d["counts"]) for d in pc.value_counts(codes).to_pylist()
              if d["values"] is not None]
     return dict(sorted(pairs, key=lambda p: (-p[1], str(p[0]))))
-
-
-def _write(repo: Repo, table: Any, rel: str) -> None:
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    target = repo.root / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    if rel.lower().endswith(".parquet"):
-        pq.write_table(table, tmp)
-    else:
-        import pyarrow as pa
-
-        plain = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
-        pacsv.write_csv(pa.table(plain, names=table.column_names), tmp)
-    tmp.replace(target)
 
 
 def rows_json(result: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:

@@ -92,3 +92,23 @@ def working_source(repo: Repo, ds: Dataset) -> rows.Source:
 def row_connection(repo: Repo) -> Any:
     """A fresh in-memory DuckDB connection for row work, honouring the memory settings."""
     return rows.connect(repo.settings, repo.root / META_DIR / "tmp")
+
+
+def write_table(repo: Repo, table: Any, rel: str) -> None:
+    """Write an Arrow table to `rel` (`.parquet`, else CSV) atomically: a new file, renamed.
+
+    CSV gets dictionary columns decoded to their values (pyarrow's CSV writer refuses them).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    target = repo.root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    if rel.lower().endswith(".parquet"):
+        pq.write_table(table, tmp)
+    else:
+        plain = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
+        pacsv.write_csv(pa.table(plain, names=table.column_names), tmp)
+    tmp.replace(target)

@@ -182,15 +182,4 @@ def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, A
 
 def _write_output(repo: Repo, con: Any, plan: sql.DiffPlan, a: sql.Source, b: sql.Source, rel: str) -> None:
     """Every changed row with old and new values, written atomically to `rel`."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    table = sql.sample_changes(con, plan, a, b, None)
-    target = repo.root / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    if rel.lower().endswith(".parquet"):
-        pq.write_table(table, tmp)
-    else:
-        pacsv.write_csv(table, tmp)
-    tmp.replace(target)
+    common.write_table(repo, sql.sample_changes(con, plan, a, b, None), rel)
