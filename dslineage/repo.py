@@ -193,7 +193,7 @@ class Repo:
 
         return diff(self, a, b, rows=rows, output=output)
 
-    def history(self, name: str, key: list[Any] | dict[str, Any]) -> dict[str, Any]:
+    def history(self, name: str, key: list[Any] | dict[str, Any] | str) -> dict[str, Any]:
         """The label timeline of one row, oldest event first."""
         from dslineage.ops.history import history
 

@@ -74,7 +74,9 @@ class Chain:
             "WHERE key >= ? AND key < ? AND label <> n0",
             [label_offset(seq, self.rows, self.window), start, start + self.window],
         )
-        n = int(self.con.execute("SELECT count(*) FROM chg").fetchone()[0])
+        counted = self.con.execute("SELECT count(*) FROM chg").fetchone()
+        assert counted is not None
+        n = int(counted[0])
         target = str(folder / name).replace("'", "''")
         self.con.execute(f"COPY (SELECT * FROM chg ORDER BY k0) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
         self.con.execute("UPDATE state SET label = chg.n0 FROM chg WHERE state.key = chg.k0")

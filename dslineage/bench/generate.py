@@ -94,6 +94,7 @@ def counts(v1: Path, v2: Path) -> dict[str, int]:
         ).fetchone()
     finally:
         con.close()
+    assert row is not None
     return dict(zip(("added", "removed", "relabeled", "rows_v1", "rows_v2"), map(int, row)))
 
 

@@ -92,9 +92,9 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     for versions, res in hist.items():
         if not isinstance(res, dict) or "dslineage_lib" not in res:
             continue
-        s = {"lib_ms": round(_med(res["dslineage_lib"]) * 1000, 2), "cli_s": _med(res["dslineage_cli"]),
+        s = {"lib_ms": round((_med(res["dslineage_lib"]) or 0) * 1000, 2), "cli_s": _med(res["dslineage_cli"]),
              "lib_cpu_ms": round((res["dslineage_lib"].get("median_cpu_s") or 0) * 1000, 2),
-             "doltlite_ms": round(_med(res.get("doltlite")) * 1000, 2) if _med(res.get("doltlite")) else None,
+             "doltlite_ms": round((_med(res.get("doltlite")) or 0) * 1000, 2) if _med(res.get("doltlite")) else None,
              "index_bytes": res["index_bytes"], "change_set_bytes": res["change_set_bytes"],
              "index_sync_s": res["index_sync_s"]}
         summary.setdefault("history", {"rows": hist.get("rows")})[versions] = s

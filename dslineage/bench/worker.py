@@ -199,7 +199,7 @@ def lib_blame(root: str, ref: str) -> Timed:
     def run() -> Any:
         out = Repo(root).blame(ref)
         table = out.get("table")
-        return {"rows": table.num_rows if hasattr(table, "num_rows") else None}
+        return {"rows": getattr(table, "num_rows", None)}
 
     return run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -39,7 +40,7 @@ def _render(title: str, result: Any) -> None:
     """Show a step with the renderer of the command it demonstrates."""
     from dslineage.cli import checkout, commit, diff, history, init, log, status, track
 
-    renderers = {
+    renderers: dict[str, Callable[[Any], None]] = {
         "init": init.show_init, "track": track.show_track, "commit": commit.show_commit,
         "status": status.show_status, "diff": diff.show_diff, "history": history.show_history,
         "log": log.show_log, "checkout": checkout.show_checkout,

@@ -116,14 +116,14 @@ def build_record(
     if _usable(known, ds, parent):
         assert known is not None and parent is not None
         vid = journal.make_id("version", ds.name, md5, parent["id"], timestamp, author, message)
-        changes, change_file, schema, dist = _known_record(repo, ds, known, parent, vid)
+        known_changes, known_file, schema, dist = _known_record(repo, ds, known, parent, vid)
         record = {
             "kind": "version", "id": vid, "dataset": ds.name, "seq": parent["seq"] + 1, "md5": md5,
             "parent": parent["id"], "path": ds.path, "message": message, "author": author,
             "timestamp": timestamp, "rows": parent["rows"], "schema": schema,
-            "label_distribution": dist, "changes": changes, **(extra or {}),
+            "label_distribution": dist, "changes": known_changes, **(extra or {}),
         }
-        return record, change_file
+        return record, known_file
     # against a parent, the diff proves the keys non-null and unique: no separate key scan
     by_diff = parent is not None and parent_src is not None and parent.get("rows") is not None
     prof = rows.profile(con, new, ds, keys=not by_diff)

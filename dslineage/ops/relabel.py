@@ -229,7 +229,7 @@ def _known(session: Session, plans: list[Batch]) -> dict[str, Any] | None:
     so the commit need not diff the whole file (None: let it diff)."""
     from dslineage.ops.commit import KnownChanges
 
-    if len(plans) != 1 or session.pending or session.md5 != session.head["md5"]:
+    if len(plans) != 1 or session.pending or session.md5 is None or session.md5 != session.head["md5"]:
         return None
     b = plans[0]
     nk = len(session.ds.key)

@@ -580,7 +580,8 @@ def blame(
         "ridx": f"CASE WHEN {hit} THEN NULLIF(i.w.r, -1) END",
         "tidx": f"CASE WHEN {hit} THEN i.w.t ELSE COALESCE(i.tidx, {r['tidx']}) END",
     }
-    where, filter_params = ["true"], []
+    where: list[str] = ["true"]
+    filter_params: list[Any] = []
     if filters.get("label") is not None:
         where.append(f"CAST(f.{label} AS VARCHAR) = ?")
         filter_params.append(str(filters["label"]))
