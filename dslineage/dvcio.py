@@ -344,6 +344,17 @@ def _child_stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def _repro_error(exc: Exception, message: str) -> Exception:
+    """What a failed `dvc repro` becomes: StageFailedError with the command's exit status
+    (`message` names it as `{status}`), or ExternalError when DVC itself failed."""
+    from dslineage.errors import StageFailedError
+
+    status = _exit_status(exc)
+    if status is not None:
+        return StageFailedError(message.format(status=status), status)
+    return _wrap("repro", exc)
+
+
 def _exit_status(exc: BaseException) -> int | None:
     """The exit status of a failed stage command, found in DVC's exception chain."""
     import re
@@ -373,7 +384,6 @@ def run_stage(
     Returns whether DVC ran (or restored from its run cache) the stage; False when it
     was up to date. A failing command raises StageFailedError carrying its exit status.
     """
-    from dslineage.errors import StageFailedError
 
     try:
         with _in(root), _child_stdout_to_stderr():
@@ -390,20 +400,15 @@ def run_stage(
             finally:
                 repo.close()
     except Exception as exc:
-        status = _exit_status(exc)
-        if status is not None:
-            raise StageFailedError(
-                f"the command of stage {name!r} failed with exit status {status}: "
-                "nothing was recorded; fix the command and run again",
-                status,
-            ) from None
-        raise _wrap("repro", exc) from None
+        raise _repro_error(
+            exc, f"the command of stage {name!r} failed with exit status {{status}}: "
+            "nothing was recorded; fix the command and run again",
+        ) from None
     return bool(done)
 
 
 def reproduce_all(root: Path, *, force: bool = True) -> list[str]:
     """`dvc repro [-f]` of every stage in `root`'s dvc.yaml; the names of stages it ran."""
-    from dslineage.errors import StageFailedError
 
     try:
         with _in(root), _child_stdout_to_stderr():
@@ -413,13 +418,10 @@ def reproduce_all(root: Path, *, force: bool = True) -> list[str]:
             finally:
                 repo.close()
     except Exception as exc:
-        status = _exit_status(exc)
-        if status is not None:
-            raise StageFailedError(
-                f"a stage command failed with exit status {status} while re-running the "
-                "pipeline: see its output above", status,
-            ) from None
-        raise _wrap("repro", exc) from None
+        raise _repro_error(
+            exc, "a stage command failed with exit status {status} while re-running the "
+            "pipeline: see its output above",
+        ) from None
     return [getattr(s, "addressing", str(s)) for s in done or []]
 
 
