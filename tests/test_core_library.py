@@ -473,3 +473,25 @@ def test_tags(committed, tmp_repo):
         with pytest.raises(UsageError, match="invalid tag"):
             committed.tag("train@v1", bad)
     assert run(tmp_repo, "git", "status", "--porcelain").stdout == ""
+
+
+def test_checkout_over_bytes_an_older_version_records_is_not_refused(committed, tmp_repo):
+    """Working bytes that some version records (here v1's, put back by hand) are not
+    uncommitted work: checkout replaces them without --force; other edits still need it."""
+    import shutil
+
+    from dslineage import dvcio
+    from dslineage.errors import DirtyError
+    from tests.conftest import write_parquet
+
+    path = tmp_repo / "data" / "train.parquet"
+    write_parquet(path, {"id": list(range(20)), "x": [i / 2 for i in range(20)], "label": ["cat"] * 20})
+    committed.commit(["train"], "all cats", None)
+    v1 = committed.resolve("train@v1")
+    tmp = path.with_name(".train.parquet.v1")
+    shutil.copyfile(dvcio.cache_path(tmp_repo, v1["md5"]), tmp)
+    tmp.replace(path)
+    assert committed.checkout("train@v2")["changed"]
+    write_parquet(path, {"id": [1], "x": [0.5], "label": ["owl"]})
+    with pytest.raises(DirtyError):
+        committed.checkout("train@v1")

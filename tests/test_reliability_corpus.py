@@ -252,7 +252,7 @@ CASES = [
     Case("history-wrong-key-type", ["history", "d", "abc"], "either"),
     Case("log-unknown-dataset", ["log", "nope"], "error"),
     # -- checkout / tag / revert / rollback ----------------------------------------------------
-    Case("checkout-over-uncommitted", ["checkout", "d@v1"], "error", working(data(relabel={3: "cat"}))),
+    Case("checkout-over-uncommitted", ["checkout", "d@v1"], "error", working(data(relabel={3: "dog"}))),
     Case("checkout-missing-object", ["checkout", "d@v1"], "error",
          lambda root: _drop_object(root, seq=1)),
     Case("tag-reserved-name", ["tag", "d@v1", "v2"], "error", code=2),
