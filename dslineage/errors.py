@@ -39,6 +39,10 @@ class RefError(DslineageError):
     """A version reference is unknown or ambiguous."""
 
 
+class UnknownKeyError(DslineageError):
+    """No version of a dataset has a row with the given key."""
+
+
 class DirtyError(DslineageError):
     """The working file has uncommitted changes that an operation would overwrite."""
 

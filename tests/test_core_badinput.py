@@ -220,7 +220,7 @@ def test_bad_history_key_and_output(shared):
     """A key of the wrong arity, a bad --key-value, an unknown key, a bad --output suffix."""
     refused(shared, "history", "train", "--key-value", "ident=1", match="key columns are id", code=2)
     refused(shared, "history", "train", "--key-value", "id", match="COL=VALUE", code=2)
-    refused(shared, "history", "train", "999", match="no row with key 999", code=2)
+    refused(shared, "history", "train", "999", match="no row with key 999", code=1)
     refused(shared, "history", "train", match="key", code=2)
     refused(shared, "diff", "train@v1", "--output", "out.xlsx", match=".parquet", code=2)
     refused(shared, "diff", "train@v1", "--output", "/tmp/elsewhere.csv", match="outside")

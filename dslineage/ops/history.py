@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dslineage.errors import UsageError
+from dslineage.errors import UnknownKeyError, UsageError
 from dslineage.ops import common
 from dslineage.ops.batches import provenance
 from dslineage.store import rows
@@ -85,7 +85,10 @@ def _lookup_latest(repo: Repo, ds: Any, values: list[Any]) -> tuple[list[Any], d
     # a point lookup: the index's open connection reads the parquet as well as a new one would
     found = rows.key_rows(repo.index.con, common.version_source(repo, ds, head), ds, values)
     if found is None:
-        raise UsageError(f"no row with key {', '.join(map(str, values))} in any version of {ds.name}")
+        raise UnknownKeyError(
+            f"no row with key {', '.join(map(str, values))} in any version of {ds.name}: "
+            f"check the value (and its key columns: {', '.join(ds.key)})"
+        )
     return found
 
 
