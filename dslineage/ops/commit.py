@@ -136,12 +136,7 @@ def build_record(
     elif parent_src is None:
         changes = {"known": False}
     else:
-        schema_a = rows.schema(con, parent_src)
-        p = rows.plan(schema_a, prof.schema, ds)
-        rows.build_changes(
-            con, parent_src, new, p, {c["name"] for c in schema_a}, {c["name"] for c in prof.schema}
-        )
-        summary = rows.summarize_changes(con, p)
+        p, summary = rows.compare(con, parent_src, new, ds, prof.schema)
         if by_diff:
             rows.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
         name = journal.changes_name(vid)

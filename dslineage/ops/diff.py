@@ -72,12 +72,7 @@ def diff(
             if folded is None:
                 raise
             return folded
-        schema_a, schema_b = sql.schema(con, src_a), sql.schema(con, src_b)
-        plan = sql.plan(schema_a, schema_b, ds)
-        sql.build_changes(
-            con, src_a, src_b, plan, {c["name"] for c in schema_a}, {c["name"] for c in schema_b}
-        )
-        summary = sql.summarize_changes(con, plan)
+        plan, summary = sql.compare(con, src_a, src_b, ds)
         n_b = sum(d["count"] for d in dist_b[ds.labels[0]]) if ds.labels else 0
         changed_both = summary["relabeled"] + summary["modified"]
         result: dict[str, Any] = {

@@ -194,10 +194,7 @@ def _row_diff(repo: Repo, ds: Dataset, md5: str, new_file: Path, item: dict[str,
     try:
         a = rows.source(old, ds, f"{ds.name} as recorded")
         b = rows.source(new_file, ds, f"{ds.name} as re-run")
-        sa, sb = rows.schema(con, a), rows.schema(con, b)
-        plan = rows.plan(sa, sb, ds)
-        rows.build_changes(con, a, b, plan, {c["name"] for c in sa}, {c["name"] for c in sb})
-        s = rows.summarize_changes(con, plan)
+        _, s = rows.compare(con, a, b, ds)
         return {
             "added": s["added"], "removed": s["removed"], "relabeled": s["relabeled"],
             "modified": s["relabeled"] + s["modified"], "label_transitions": s["label_transitions"],

@@ -39,10 +39,7 @@ def _counts(repo: Repo, ds: Any, head: dict[str, Any] | None) -> dict[str, int]:
         if head is None:
             return {"added": rows.profile(con, new, ds).rows, "removed": 0, "modified": 0}
         old = common.version_source(repo, ds, head)
-        sa, sb = rows.schema(con, old), rows.schema(con, new)
-        plan = rows.plan(sa, sb, ds)
-        rows.build_changes(con, old, new, plan, {c["name"] for c in sa}, {c["name"] for c in sb})
-        s = rows.summarize_changes(con, plan)
+        _, s = rows.compare(con, old, new, ds)
         return {"added": s["added"], "removed": s["removed"], "modified": s["relabeled"] + s["modified"]}
     finally:
         con.close()

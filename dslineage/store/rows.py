@@ -310,6 +310,22 @@ def build_changes(
         ) from None
 
 
+def compare(
+    con: Any,
+    a: Source,
+    b: Source,
+    ds: Dataset,
+    schema_b: list[dict[str, str]] | None = None,
+) -> tuple[DiffPlan, dict[str, Any]]:
+    """Diff A → B: plan the columns from both schemas, materialise the changed rows into
+    `_chg` (see `build_changes`) and summarise them (see `summarize_changes`)."""
+    sa = schema(con, a)
+    sb = schema_b if schema_b is not None else schema(con, b)
+    p = plan(sa, sb, ds)
+    build_changes(con, a, b, p, {c["name"] for c in sa}, {c["name"] for c in sb})
+    return p, summarize_changes(con, p)
+
+
 def summarize_changes(con: Any, p: DiffPlan, table: str = "_chg") -> dict[str, Any]:
     """Counts, per-column modified counts and label transitions from a changes table."""
     t = q(table)
