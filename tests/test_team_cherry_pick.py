@@ -4,6 +4,9 @@ and stale replays refused with nothing changed."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +159,30 @@ def test_unknown_or_malformed_batch_is_a_one_line_error(alice: dict[str, Any]) -
     refused(root, "cherry-pick", "not-an-id", match="unknown batch")
     with Repo(root) as repo, pytest.raises(RefError, match="in neither this branch's journal nor any git ref"):
         repo.cherry_pick("deadbeef")
+
+
+def test_ambiguous_or_incomplete_batch_in_git_is_a_one_line_error(alice: dict[str, Any], tmp_path: Path) -> None:
+    """Two batch records in another ref share the prefix: ambiguous, both listed; one without its
+    edits file in git: refused; nothing changed either time (the ref is made without a checkout)."""
+    root = alice["root"]
+    env = {**os.environ, "GIT_INDEX_FILE": str(tmp_path / "forged.index")}
+
+    def git(*args: str, stdin: str | None = None) -> str:
+        """Run git plumbing on a private index (the work tree and its index stay untouched)."""
+        return subprocess.run(["git", *args], cwd=root, env=env, input=stdin, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    for digit in "12":
+        rec = {"kind": "batch", "id": "abcd" + digit * 36, "dataset": "t", "column": "label", "keys": ["id"],
+               "timestamp": f"2026-01-0{digit}T00:00:00.000000+00:00", "edits": f"abcd{digit * 8}.edits.parquet"}
+        blob = git("hash-object", "-w", "--stdin", stdin=json.dumps(rec))
+        name = f".dslineage/journal/2026010{digit}T000000000000-batch-abcd{digit * 8}.json"
+        git("update-index", "--add", "--cacheinfo", f"100644,{blob},{name}")
+    commit = git("commit-tree", git("write-tree"), "-m", "forged batches")
+    git("update-ref", "refs/heads/forged", commit)
+    err = refused(root, "cherry-pick", "abcd", match="ambiguous batch 'abcd'")
+    assert "abcd11111111" in err and "abcd22222222" in err
+    refused(root, "cherry-pick", "abcd2", match="has no edits file")
 
 
 def refused(root: Path, *args: str, match: str, code: int = 1) -> str:
