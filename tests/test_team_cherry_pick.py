@@ -12,6 +12,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dslineage import Repo
 from dslineage.errors import RefError
@@ -248,3 +250,46 @@ def test_expect_old_applies_when_every_old_label_matches(overlap: dict[str, Any]
     with Repo(root) as repo:
         r = repo.relabel("o", from_file=str(overlap["plain"]), by="carol")
     assert r["applied"] == 50  # no old column, no check: rows 49–99 but 60 (already fox) overwritten
+
+
+# -- property: cherry-pick against a brute-force model ------------------------------------------
+
+N = 16
+LETTERS = ["a", "b", "c", "d"]
+EDITS = st.dictionaries(st.integers(0, N - 1), st.sampled_from(LETTERS), min_size=1, max_size=8)
+
+
+@pytest.fixture(scope="module")
+def prop_repo(module_env: Path) -> Path:
+    """A repo with dataset `p` (16 rows, labels a-d) committed as v1."""
+    root = new_repo(module_env / "props")
+    path = write_parquet(root / "data" / "p.parquet",
+                         {"id": list(range(N)), "label": [LETTERS[i % 4] for i in range(N)]})
+    with Repo(root) as repo:
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit(None, "v1", None)
+    return root
+
+
+@settings(max_examples=6, deadline=None, database=None)
+@given(first=EDITS, later=EDITS, force=st.booleans())
+def test_cherry_pick_matches_a_brute_force_model(
+    prop_repo: Path, first: dict[int, str], later: dict[int, str], force: bool
+) -> None:
+    """Batch, revert, another batch, cherry-pick the first: a row with the batch's old label gets
+    its new one, a row with its new one is settled, any other is a conflict (kept, or forced)."""
+    path = prop_repo / "data" / "p.parquet"
+    with Repo(prop_repo) as repo:
+        b = repo.relabel("p", first)
+        if b["batch"] is None:
+            return
+        edits = {e["key"]["id"]: (e["old"], e["new"]) for e in repo.batch(b["batch"])["edits"]}
+        repo.revert(b["batch"])
+        repo.relabel("p", later)
+        now = labels_of(path)
+        r = repo.cherry_pick(b["batch"], force=force)
+    clash = sorted(k for k, (old, new) in edits.items() if now[k] not in (old, new))
+    todo = [k for k, (old, _) in edits.items() if now[k] == old or (force and k in clash)]
+    assert [c["id"] for c in r["conflict_keys"]] == clash and r["conflicts"] == len(clash)
+    assert r["applied"] == len(todo)
+    assert labels_of(path) == {**now, **{k: edits[k][1] for k in todo}}
