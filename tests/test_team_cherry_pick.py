@@ -112,7 +112,11 @@ def test_reverted_batch_is_reapplied_with_the_same_bytes(alice: dict[str, Any]) 
         assert labels_of(path) == {**alice["v1"], 5: "fox", 6: "fox"} and md5(path) == applied_md5
         event = repo.history("t", [5])["events"][-1]
         assert (event["batch"], event["annotator"], event["reason"]) == (r["batch"], "alice", "foxes")
-        assert {x["id"]: x for x in repo.batches("t")}[r["batch"]]["author"] == "carol"
+        entry = {x["id"]: x for x in repo.batches("t")}[r["batch"]]
+        assert (entry["author"], entry["source_batch"], entry["op"]) == ("carol", b["batch"], "cherry-pick")
+    listed = {x["id"]: x for x in cli_json(root, "batches", "t")}
+    assert listed[r["batch"]]["source_batch"] == b["batch"] and listed[b["batch"]]["source_batch"] is None
+    with Repo(root) as repo:
         again = repo.cherry_pick(b["batch"])  # already applied: every row is settled, nothing to do
         assert (again["applied"], again["conflicts"], again["version"], again["settled"]) == (0, 0, None, 2)
 
