@@ -233,7 +233,8 @@ class Repo:
 
     def relabel(self, name: str, edits: Any = None, **options: Any) -> dict[str, Any]:
         """Apply label edits (`{key: label}`, `["KEY=LABEL", ...]` or `from_file=PATH`) as one
-        recorded batch; options: by, reason, column, commit, skip_missing, force, message."""
+        recorded batch; options: by, reason, column, commit, skip_missing, force, message,
+        expect_old."""
         from dslineage.ops.relabel import relabel
 
         return relabel(self, name, edits, **options)
@@ -265,6 +266,24 @@ class Repo:
         from dslineage.ops.revert import revert
 
         return revert(self, target, **options)
+
+    def cherry_pick(
+        self,
+        batch: str,
+        *,
+        column: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+        by: str | None = None,
+        reason: str | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """Apply a batch (of another branch, or an earlier reverted one) as a new batch that
+        links to it; rows whose label is no longer the batch's old label are conflicts."""
+        from dslineage.ops.cherry_pick import cherry_pick
+
+        return cherry_pick(self, batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason,
+                           message=message)
 
     def rollback(self, name: str, to: str, message: str, **options: Any) -> dict[str, Any]:
         """A new version identical (same md5) to `to`; options: author, force."""

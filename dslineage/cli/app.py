@@ -20,7 +20,7 @@ COMMAND_MODULES = [
     "reindex", "demo",
     "check", "drift", "audit",
     "fsck",
-    "relabel", "batches", "blame", "revert", "rollback", "impact",
+    "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact",
     "run", "sync", "exp", "reproduce", "lineage",
 ]
 
