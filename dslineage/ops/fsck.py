@@ -184,6 +184,29 @@ class _Checker:
                          f"restore it with `git checkout -- {rel}`", rel)
         self._check_links(folder, status, pending)
 
+    def _check_parents(self, rec: dict[str, Any], versions: dict[str, dict[str, Any]], rel: str) -> None:
+        """Every parent (`parents`, or the older `parent`) is in the journal; the seq follows."""
+        parents = journal.parents(rec)
+        if rec.get("parent") and parents[:1] != [rec["parent"]]:
+            self.add("journal", "error",
+                     f"version {rec['id'][:10]} names parent {str(rec['parent'])[:10]} but its "
+                     "first entry in `parents` differs", f"restore it with `git checkout -- {rel}`", rel)
+            return
+        lost = [p for p in parents if p not in versions]
+        for missing in lost:
+            self.add("journal", "error",
+                     f"version {rec.get('dataset')}@v{rec.get('seq')} ({rec['id'][:10]}) names a "
+                     f"parent {missing[:10]} that is not in the journal",
+                     f"restore the parent's record with `git checkout -- {config.JOURNAL_DIR}` "
+                     f"(or find it with `git log --all -- {config.JOURNAL_DIR}`)", rel)
+        if lost or not parents:
+            return
+        seqs = [versions[p].get("seq") or 0 for p in parents]
+        if rec.get("seq") not in {seqs[0] + 1, max(seqs) + 1}:
+            self.add("journal", "warning",
+                     f"version {rec['id'][:10]} has seq {rec.get('seq')} after a parent of seq "
+                     f"{seqs[0]}", "nothing to do unless `NAME@vN` names the wrong version", rel)
+
     def _pending_paths(self) -> set[str]:
         try:
             state = txn.pending(self.root)
@@ -200,18 +223,7 @@ class _Checker:
         for name, rec in self.records.items():
             rel = f"{config.JOURNAL_DIR}/{name}"
             if rec["kind"] == "version":
-                parent = rec.get("parent")
-                if parent and parent not in versions:
-                    self.add("journal", "error",
-                             f"version {rec.get('dataset')}@v{rec.get('seq')} ({rec['id'][:10]}) names a "
-                             f"parent {parent[:10]} that is not in the journal",
-                             f"restore the parent's record with `git checkout -- {config.JOURNAL_DIR}` "
-                             f"(or find it with `git log --all -- {config.JOURNAL_DIR}`)", rel)
-                elif parent and rec.get("seq") != (versions[parent].get("seq") or 0) + 1:
-                    self.add("journal", "warning",
-                             f"version {rec['id'][:10]} has seq {rec.get('seq')} after a parent of seq "
-                             f"{versions[parent]['seq']}", "nothing to do unless `NAME@vN` names the wrong version",
-                             rel)
+                self._check_parents(rec, versions, rel)
                 md5 = str(rec.get("md5", ""))
                 if len(md5) != 32 or not set(md5) <= _HEX32:
                     self.add("journal", "error", f"version record {name} has an invalid md5 {md5[:40]!r}",
