@@ -186,12 +186,8 @@ class _Checker:
 
     def _check_parents(self, rec: dict[str, Any], versions: dict[str, dict[str, Any]], rel: str) -> None:
         """Every parent (`parents`, or the older `parent`) is in the journal; the seq follows."""
-        parents = journal.parents(rec)
-        if rec.get("parent") and parents[:1] != [rec["parent"]]:
-            self.add("journal", "error",
-                     f"version {rec['id'][:10]} names parent {str(rec['parent'])[:10]} but its "
-                     "first entry in `parents` differs", f"restore it with `git checkout -- {rel}`", rel)
-            return
+        first = [str(rec["parent"])] if rec.get("parent") else []
+        parents = list(dict.fromkeys(first + journal.parents(rec)))
         lost = [p for p in parents if p not in versions]
         for missing in lost:
             self.add("journal", "error",
@@ -290,9 +286,16 @@ class _Checker:
                 if out is None and versions:
                     self.add("dvc", "error", f"{dvcrel} is missing or names no output",
                              f"restore it with `dslineage checkout {name}@latest --force`", dvcrel)
+            head = self._head_md5(ds)
+            if versions and head is not None and head not in md5s:
+                self.add("dvc", "warning",
+                         f"HEAD's {dvcrel} records md5 {head} for {ds.path} that no version of {name} "
+                         "has (e.g. a git merge that nothing recorded yet)",
+                         f"record it with `dslineage commit {name} -m MSG`, or finish the merge with "
+                         "`dslineage merge BRANCH`", dvcrel)
             if out is not None:
                 current = out.md5
-                if versions and out.md5 not in md5s:
+                if versions and out.md5 not in md5s and out.md5 != head:
                     self.add("dvc", "error",
                              f"{dvcrel} records md5 {out.md5} for {ds.path} that no version of {name} "
                              "has (a .dvc file without a journal entry)",
@@ -328,6 +331,11 @@ class _Checker:
         self.checked["cache_objects"] = objects
         if self.deep:
             self.checked["cache_objects_verified"] = verified
+
+    def _head_md5(self, ds: config.Dataset) -> str | None:
+        from dslineage.ops import common
+
+        return common.head_md5(self.repo, ds)  # None without a HEAD or a .dvc file there
 
     def _check_readable(self, ds: config.Dataset) -> None:
         from dslineage.ops import common
