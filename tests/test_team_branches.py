@@ -96,7 +96,8 @@ def test_branch_switch_then_checkout_latest_without_force(team):
     _git(root, "checkout", "-q", "bob")
     with _repo(root) as repo:
         [s] = repo.status(counts=False)
-        assert s["dirty"] and s["version"] == 2
+        assert s["dirty"] and s["version"] == 2 and s["worktree_version"] is None
+        assert "no version on this branch records" in s["note"] and "checkout train@latest" in s["note"]
         out = repo.checkout("train@latest")
         assert out["version"] == team["bob"] and out["changed"]
     assert md5(path) == team["bob_md5"]

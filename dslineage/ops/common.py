@@ -72,6 +72,11 @@ def current(repo: Repo, ds: Dataset | str) -> dict[str, Any] | None:
     return current_from(repo, ds)[0]
 
 
+def latest(repo: Repo, name: str) -> dict[str, Any] | None:
+    """The version `NAME@latest` means: `current` (kept for callers written before branches)."""
+    return current(repo, name)
+
+
 def current_from(repo: Repo, ds: Dataset | str) -> tuple[dict[str, Any] | None, str]:
     """`current(repo, ds)` and how it was chosen: "head" (HEAD's `.dvc` file records it),
     "worktree" (the work tree's `.dvc` file does), "reachable" (the deepest version of

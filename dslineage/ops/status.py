@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dslineage import dvcio
 from dslineage.ops import common
 from dslineage.store import rows
 
@@ -62,6 +63,12 @@ def _where(
         if same:
             held = max(same, key=lambda v: (v["seq"], v["timestamp"]))["seq"]
             notes.append(f"work tree holds v{held}, HEAD records v{head['seq']}")
+        elif common.worktree_recorded_md5(repo, ds) != md5 and dvcio.cache_path(repo.root, md5).is_file():
+            notes.append(
+                f"work tree holds bytes no version on this branch records (the DVC cache has them: "
+                f"another branch's version?), HEAD records v{head['seq']}: restore it with "
+                f"`dslineage checkout {ds.name}@latest`"
+            )
     return {"worktree_version": held, "note": "; ".join(notes) or None}
 
 
