@@ -98,6 +98,8 @@ def test_branch_switch_then_checkout_latest_without_force(team):
         [s] = repo.status(counts=False)
         assert s["dirty"] and s["version"] == 2 and s["worktree_version"] is None
         assert "no version on this branch records" in s["note"] and "checkout train@latest" in s["note"]
+        with pytest.raises(DirtyError, match="holds another version's bytes.*checkout train@latest"):
+            repo.relabel("train", {3: "dog"})
         out = repo.checkout("train@latest")
         assert out["version"] == team["bob"] and out["changed"]
     assert md5(path) == team["bob_md5"]
