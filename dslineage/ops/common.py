@@ -101,11 +101,12 @@ def head_md5(repo: Repo, ds: Dataset, rev: str = "HEAD") -> str | None:
     repo.index.sync()
     memo, key = repo.index.memo, ("head_md5", rev, ds.path)
     if key not in memo:
-        memo[key] = _recorded_at(repo, ds, rev)
+        memo[key] = recorded_md5_at(repo, ds, rev)
     return memo[key]  # type: ignore[no-any-return]
 
 
-def _recorded_at(repo: Repo, ds: Dataset, rev: str) -> str | None:
+def recorded_md5_at(repo: Repo, ds: Dataset, rev: str) -> str | None:
+    """`head_md5` without the index's memo (for fsck, which must work with a broken index)."""
     blob = repo.git.show(rev, dvcio.dvcfile_for(ds.path))
     try:
         if blob is not None:
