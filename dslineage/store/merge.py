@@ -214,12 +214,42 @@ def _stage_resolutions(con: Any, resolutions: Any, ds: Dataset, key_types: list[
         for i, k in enumerate(ds.key)
     )
     con.execute(
+        "CREATE OR REPLACE TEMP TABLE _mg_rv AS SELECT m.i, CAST(r.column AS VARCHAR) AS col, "
+        "any_value(CAST(r.value AS VARCHAR)) AS val "
+        f"FROM _mg_c m JOIN _mg_res r ON {on} GROUP BY m.i, col"
+    )
+    con.execute(
         "CREATE OR REPLACE TEMP TABLE _mg_rm AS SELECT i, list(col) AS rc, "
-        "map_from_entries(list({'k': col, 'v': val})) AS rm FROM ("
-        "SELECT m.i, CAST(r.column AS VARCHAR) AS col, any_value(CAST(r.value AS VARCHAR)) AS val "
-        f"FROM _mg_c m JOIN _mg_res r ON {on} GROUP BY m.i, col) GROUP BY i"
+        "map_from_entries(list({'k': col, 'v': val})) AS rm FROM _mg_rv GROUP BY i"
     )
     return True
+
+
+def _check_resolutions(con: Any, cols: list[_Col]) -> None:
+    """Refuse resolution values that are not JSON, or not of their column's type."""
+    bad = con.execute(
+        "SELECT col, val FROM _mg_rv WHERE val IS NOT NULL AND (NOT json_valid(val) OR "
+        f"(col = {_lit(ROW)} AND json_type(val) NOT IN ('OBJECT', 'NULL'))) LIMIT 1"
+    ).fetchone()
+    if bad:
+        raise ResolutionError(
+            f"resolution value {bad[1][:80]!r} for column {bad[0]!r} is not JSON "
+            f"{'(a row needs an object or null)' if bad[0] == ROW else ''}: write values as JSON text, "
+            'e.g. "cat", 3 or null'
+        )
+    for c in cols:
+        if c.final is None or c.final == "VARCHAR":
+            continue
+        row = f"from_json(val, '\"MAP(VARCHAR, JSON)\"')[{_lit(c.name)}]"
+        bad = con.execute(
+            f"SELECT val FROM (SELECT CASE WHEN col = {_lit(ROW)} THEN {row} ELSE val END AS val FROM _mg_rv "
+            f"WHERE col IN ({_lit(c.name)}, {_lit(ROW)})) WHERE val IS NOT NULL AND val <> 'null' "
+            f"AND TRY_CAST(CAST(val AS JSON) AS {c.final}) IS NULL LIMIT 1"
+        ).fetchone()
+        if bad:
+            raise ResolutionError(
+                f"resolution value {bad[0][:80]} for column {c.name!r} is not a {c.final}: fix it in the resolutions"
+            )
 
 
 def _json_to(expr: str, typ: str) -> str:
@@ -368,6 +398,8 @@ def merge3(
         _find_changed(con, ds, cols)
         _gather(con, tables, ds, cols)
         resolved = _stage_resolutions(con, resolutions, ds, key_types)
+        if resolved:
+            _check_resolutions(con, cols)
         sql = _Sql(cols, prefer, resolved)
         _check_drops(con, sql, cols)
         _merge_rows(con, ds, cols, sql, resolved)
