@@ -114,6 +114,46 @@ def _with_rn(table: Any) -> Any:
     return table.append_column(RN, pa.array(np.arange(table.num_rows, dtype=np.int64)))
 
 
+def _parquet(src: Source | None) -> bool:
+    return src is not None and src.sql.startswith("read_parquet(")
+
+
+def _expose(con: Any, s: str, src: Source | None, empty: Any) -> tuple[Any, Any]:
+    """Make side `s` the relation `_mg_{s}` (its columns plus row numbers `RN`).
+
+    A parquet file is scanned where it lies (DuckDB's parallel reader, `file_row_number`);
+    other formats, and ours always, are loaded as Arrow in file order. Returns the Arrow
+    table (or None) and the side's Arrow schema. No source: `empty` (keys only, no rows).
+    """
+    import pyarrow.parquet as pq
+
+    from dslineage.store.labels import _literal
+
+    if src is None:
+        con.register(f"_mg_{s}", _with_rn(empty))
+        return empty, empty.schema
+    if _parquet(src):
+        path = _literal(str(src.params[0]))
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _mg_{s} AS SELECT * EXCLUDE (file_row_number), "
+            f"file_row_number AS {q(RN)} FROM read_parquet({path}, file_row_number = true)"
+        )
+        if s != "o":
+            try:
+                return None, pq.read_schema(src.params[0])
+            except Exception as exc:  # pyarrow raises its own types
+                from dslineage.errors import FormatError
+
+                raise FormatError(f"cannot read {src.label}: {str(exc).splitlines()[0][:200]}") from None
+        table = _load(con, src)
+        return table, table.schema
+    table = _load(con, src)
+    if RN in table.column_names:
+        raise SchemaError(f"{src.label} has a column named {RN!r}, which the merge uses itself: rename it")
+    con.register(f"_mg_{s}", _with_rn(table))
+    return table, table.schema
+
+
 def _types(con: Any, name: str) -> dict[str, str]:
     return {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {q(name)}").fetchall()}
 
@@ -162,7 +202,7 @@ def _find_changed(con: Any, ds: Dataset, cols: list[_Col]) -> None:
     on_t = " AND ".join(f"COALESCE(b.{k}, o.{k}) = t.{k}" for k in keys)
     ht = _hash(st) if st != so else "NULL"
     sql = (
-        "CREATE OR REPLACE TEMP TABLE _mg_d AS SELECT b.rn AS rb, o.rn AS ro, t.rn AS rt "
+        "CREATE OR REPLACE TEMP TABLE _mg_d AS SELECT row_number() OVER () AS i, b.rn AS rb, o.rn AS ro, t.rn AS rt "
         f"FROM (SELECT {kl}, {q(RN)} AS rn, {_hash(so)} AS ho, {ht} AS ht FROM _mg_b) b "
         f"FULL JOIN (SELECT {kl}, {q(RN)} AS rn, {_hash(so)} AS h FROM _mg_o) o ON {on_o} "
         f"FULL JOIN (SELECT {kl}, {q(RN)} AS rn, {_hash(st)} AS h FROM _mg_t) t ON {on_t} "
@@ -172,29 +212,32 @@ def _find_changed(con: Any, ds: Dataset, cols: list[_Col]) -> None:
     con.execute(sql)
 
 
-def _gather(con: Any, tables: dict[str, Any], ds: Dataset, cols: list[_Col]) -> int:
-    """Register `_mg_c`: the changed rows of the three sides side by side, taken by row number.
-
-    Columns: `i` (row id), `rb`/`ro`/`rt`, keys `bk0..`/`ok0..`/`tk0..`, values `b{j}`/`o{j}`/`t{j}`.
-    """
-    import numpy as np
-    import pyarrow as pa
-
+def _gather(con: Any, ds: Dataset, cols: list[_Col], ours: Any) -> None:
+    """Temp table `_mg_c`: the changed rows of the three sides side by side, fetched by row
+    number (ours' by an Arrow `take` from the loaded table, base's and theirs' by a scan that
+    keeps only those rows). Columns: `i` (row id), `rb`/`ro`/`rt`, keys `bk0..`/`ok0..`/`tk0..`,
+    values `b{j}`/`o{j}`/`t{j}`."""
     from dslineage.store.labels import arrow
 
-    d = arrow(con.execute("SELECT rb, ro, rt FROM _mg_d"))
-    data: dict[str, Any] = {"i": pa.array(np.arange(d.num_rows, dtype=np.int64))}
+    want = arrow(con.execute("SELECT i, ro FROM _mg_d WHERE ro IS NOT NULL"))
+    taken = ours.select([*ds.key, *(c.name for c in cols if c.has("o"))]).take(want.column("ro"))
+    con.register("_mg_ot", taken.append_column("__i", want.column("i")))
+    select = ["d.i", "d.rb", "d.ro", "d.rt"]
+    joins = []
     for s in SIDES:
-        idx = d.column(f"r{s}")
-        data[f"r{s}"] = idx
-        taken = tables[s].take(idx)
-        for i, k in enumerate(ds.key):
-            data[f"{s}k{i}"] = taken.column(k)
-        for c in cols:
-            if c.has(s):
-                data[f"{s}{c.j}"] = taken.column(c.name)
-    con.register("_mg_c", pa.table(data))
-    return int(d.num_rows)
+        select += [f"{s}.{q(k)} AS {s}k{i}" for i, k in enumerate(ds.key)]
+        select += [f"{s}.{q(c.name)} AS {s}{c.j}" for c in cols if c.has(s)]
+        if s == "o":
+            joins.append("LEFT JOIN _mg_ot o ON o.__i = d.i")
+        else:
+            joins.append(
+                f"LEFT JOIN (SELECT * FROM _mg_{s} WHERE {q(RN)} IN (SELECT r{s} FROM _mg_d)) {s} "
+                f"ON {s}.{q(RN)} = d.r{s}"
+            )
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _mg_c AS SELECT {', '.join(select)} FROM _mg_d d {' '.join(joins)}")
+    finally:
+        con.execute("DROP VIEW IF EXISTS _mg_ot")
 
 
 def _stage_resolutions(con: Any, resolutions: Any, ds: Dataset, key_types: list[str]) -> bool:
@@ -372,21 +415,18 @@ def merge3(
     if prefer not in (None, "ours", "theirs"):
         raise DslineageError(f"prefer must be 'ours' or 'theirs', not {prefer!r}")
     con.execute("SET preserve_insertion_order = true")
-    tables = {"o": _load(con, ours), "t": _load(con, theirs)}
-    tables["b"] = _load(con, base) if base is not None else tables["o"].select(ds.key).slice(0, 0)
     srcs = {"b": base, "o": ours, "t": theirs}
-    for s in SIDES:
-        absent = [k for k in ds.key if k not in tables[s].column_names]
-        if absent:
-            label = srcs[s].label if srcs[s] is not None else _NAMES[s]  # type: ignore[union-attr]
-            raise SchemaError(f"{label} has no key column {', '.join(map(repr, absent))}: it cannot be merged")
-        if RN in tables[s].column_names:
-            raise SchemaError(f"a column is named {RN!r}, which the merge uses itself: rename it")
-        tables[s] = _with_rn(tables[s])
-        con.register(f"_mg_{s}", tables[s])
     try:
+        ours_table, ours_schema = _expose(con, "o", ours, None)
+        empty = ours_schema.empty_table().select([k for k in ds.key if k in ours_schema.names])
+        schemas = {"o": ours_schema, "b": _expose(con, "b", base, empty)[1], "t": _expose(con, "t", theirs, None)[1]}
+        for s in SIDES:
+            absent = [k for k in ds.key if k not in schemas[s].names]
+            if absent:
+                label = srcs[s].label if srcs[s] is not None else _NAMES[s]  # type: ignore[union-attr]
+                raise SchemaError(f"{label} has no key column {', '.join(map(repr, absent))}: it cannot be merged")
         types = {s: _types(con, f"_mg_{s}") for s in SIDES}
-        order = {s: [c for c in tables[s].column_names if c != RN] for s in SIDES}
+        order = {s: list(schemas[s].names) for s in SIDES}
         cols = _plan(types, ds, order)
         key_types = [types["o"][k] for k in ds.key]
         out_types = key_types  # key types of the outputs: a CSV's text keys cast to their type
@@ -396,7 +436,7 @@ def merge3(
             detected = {c["name"]: c["type"] for c in schema(con, ours)}
             out_types = [detected.get(k, "VARCHAR") for k in ds.key]
         _find_changed(con, ds, cols)
-        _gather(con, tables, ds, cols)
+        _gather(con, ds, cols, ours_table)
         resolved = _stage_resolutions(con, resolutions, ds, key_types)
         if resolved:
             _check_resolutions(con, cols)
@@ -420,11 +460,12 @@ def merge3(
         ))
         table = None
         if conflicts.num_rows == 0:
-            table = _assemble(con, tables, ds, cols)
+            table = _assemble(con, ours_table, schemas["t"], ds, cols)
         return MergeOutcome(table=table, conflicts=conflicts, counts=counts, theirs_keys=theirs_keys)
     finally:
-        for name in ("_mg_b", "_mg_o", "_mg_t", "_mg_c", "_mg_res"):
-            con.unregister(name)  # a no-op for a name never registered
+        for name in ("_mg_b", "_mg_o", "_mg_t", "_mg_res"):
+            con.execute(f"DROP VIEW IF EXISTS {name}")  # registered Arrow tables too
+        con.execute("DROP TABLE IF EXISTS _mg_d; DROP TABLE IF EXISTS _mg_c; DROP TABLE IF EXISTS _mg_x")
 
 
 def _is_csv(src: Source) -> bool:
@@ -484,7 +525,7 @@ def _merge_rows(con: Any, ds: Dataset, cols: list[_Col], sql: _Sql, resolved: bo
     new = {s: [f"((NOT {sql.p['b']} OR {sql.dist(s, 'b', c)}) AND {same(c, s)})" for c in kept if c.has(s)]
            for s in ("o", "t")}
     carries_o = " OR ".join(new["o"]) or "false"
-    carries_t = " OR ".join(f"({x} AND NOT {same(c, 'o')})" if c.has("o") else x
+    carries_t = " OR ".join(f"({x} AND (m.ro IS NULL OR NOT {same(c, 'o')}))" if c.has("o") else x
                             for x, c in zip(new["t"], [c for c in kept if c.has("t")])) or "false"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _mg_r AS SELECT m.*, ({dif}) AS _dif, "
@@ -553,7 +594,7 @@ def _patch(col: Any, idx: Any, values: Any) -> Any:
     return merged
 
 
-def _assemble(con: Any, tables: dict[str, Any], ds: Dataset, cols: list[_Col]) -> Any:
+def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_Col]) -> Any:
     """The merged table: ours' rows in file order, patched where the merge changed them,
     without the rows it removed, then the rows only theirs has (in theirs' order)."""
     import numpy as np
@@ -561,17 +602,20 @@ def _assemble(con: Any, tables: dict[str, Any], ds: Dataset, cols: list[_Col]) -
 
     from dslineage.store.labels import arrow
 
-    ours, theirs = tables["o"], tables["t"]
     n = ours.num_rows
     by_name = {c.name: c for c in cols}
     names = [c for c in ours.column_names if c != RN and (c in ds.key or by_name[c].final is not None)]
     names += [c.name for c in cols if c.final is not None and not c.has("o")]
-    index = None
-    if any(c not in ds.key and not by_name[c].has("o") for c in names):
+    added_cols = [c for c in names if c not in ds.key and not by_name[c].has("o")]
+    index, theirs_values = None, None
+    if added_cols:  # values of columns only theirs has, for ours' rows: one join on the key
         keys = " AND ".join(f"o.{q(k)} = t.{q(k)}" for k in ds.key)
-        pairs = arrow(con.execute(f"SELECT o.{q(RN)} AS a, t.{q(RN)} AS b FROM _mg_o o JOIN _mg_t t ON {keys}"))
+        picked = ", ".join(f"t.{q(c)}" for c in added_cols)
+        theirs_values = arrow(con.execute(
+            f"SELECT o.{q(RN)} AS {q(RN)}, {picked} FROM _mg_o o JOIN _mg_t t ON {keys}"
+        ))
         where = np.full(n, -1, dtype=np.int64)
-        where[pairs.column("a").to_numpy()] = pairs.column("b").to_numpy()
+        where[theirs_values.column(RN).to_numpy()] = np.arange(theirs_values.num_rows, dtype=np.int64)
         index = pa.array(where, mask=where < 0)
     fields, arrays = [], []
     for name in names:
@@ -579,7 +623,7 @@ def _assemble(con: Any, tables: dict[str, Any], ds: Dataset, cols: list[_Col]) -
         if c is None or (c.has("o") and c.final == c.types["o"]):
             field, array = ours.schema.field(name), ours.column(name)
         elif c.has("o"):  # retyped on theirs' side
-            field = theirs.schema.field(name)
+            field = theirs_schema.field(name)
             try:
                 array = _as(ours.column(name), field.type)
             except Exception:
@@ -588,19 +632,30 @@ def _assemble(con: Any, tables: dict[str, Any], ds: Dataset, cols: list[_Col]) -
                     "not: retype them on ours too and merge again"
                 ) from None
         else:  # added on theirs' side
-            field, array = theirs.schema.field(name), theirs.column(name).take(index)
+            assert theirs_values is not None
+            field = theirs_schema.field(name)
+            array = _as(theirs_values.column(name).take(index), field.type)
         fields.append(field)
         arrays.append(array)
     vcols = [(i, by_name[name]) for i, name in enumerate(names) if name not in ds.key]
     vsel = ", ".join(f"v{c.j}" for _, c in vcols)
-    patch = arrow(con.execute(
-        f"SELECT ro{', ' + vsel if vsel else ''} FROM _mg_r WHERE _present AND ro IS NOT NULL AND _dif"
-    ))
-    if patch.num_rows and vcols:
+    patched = "_present AND ro IS NOT NULL AND _dif"
+    if vcols:  # patch only the columns where some patched row differs from ours
+        tests = [
+            f"bool_or({'true' if c.text or not c.has('o') else f'v{c.j} IS DISTINCT FROM o{c.j}'})"
+            for _, c in vcols
+        ]
+        differs = con.execute(f"SELECT {', '.join(tests)} FROM _mg_r WHERE {patched}").fetchone()
+        pcols = [vc for vc, d in zip(vcols, differs) if d]
+    else:
+        pcols = []
+    psel = "".join(f", v{c.j}" for _, c in pcols)
+    patch = arrow(con.execute(f"SELECT ro{psel} FROM _mg_r WHERE {patched}"))
+    if patch.num_rows and pcols:
         where = np.full(n, -1, dtype=np.int64)
         where[patch.column("ro").to_numpy()] = np.arange(patch.num_rows, dtype=np.int64)
         idx = pa.array(where, mask=where < 0)
-        for i, c in vcols:
+        for i, c in pcols:
             arrays[i] = _patch(arrays[i], idx, patch.column(f"v{c.j}").combine_chunks())
     fields = [f.with_nullable(True) if not f.nullable and a.null_count else f for f, a in zip(fields, arrays)]
     meta = ours.schema.metadata
