@@ -55,15 +55,15 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
     """Commit, merge and conflicts listing at one size (interleaved runs)."""
     files = sides(layout, rows)
     merged = layout.work / f"merge-{rows}-merged.parquet"
-    args = {k: str(v) for k, v in files.items() if k != "clash"}
+    base, ours, theirs = (str(files[k]) for k in ("base", "ours", "theirs"))
     samples: dict[str, list[dict[str, Any]]] = {"commit": [], "merge": [], "conflicts": []}
     for r in range(p.runs):
         root = repos.dslineage_repo(layout.work / f"merge-{rows}-commit", files["base"])
         repos.place(files["ours"], root)
         samples["commit"].append(measure.task("lib_commit", root=str(root), name=repos.DATASET, message="ours"))
-        samples["merge"].append(measure.task("lib_merge", **args, out=str(merged)))
+        samples["merge"].append(measure.task("lib_merge", base=base, ours=ours, theirs=theirs, out=str(merged)))
         samples["conflicts"].append(measure.task(
-            "lib_merge_conflicts", base=args["base"], ours=args["ours"], theirs=str(files["clash"])))
+            "lib_merge_conflicts", base=base, ours=ours, theirs=str(files["clash"])))
         print(f"merge {rows} run {r + 1}: " + ", ".join(
             f"{k} {v[-1]['seconds']:.2f} s" for k, v in samples.items()), flush=True)
     merged.unlink(missing_ok=True)
