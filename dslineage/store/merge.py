@@ -35,6 +35,8 @@ Semantics (a side's cell is "changed" when it differs from base; absent rows hav
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,17 @@ def _text_source(src: Source) -> tuple[str, list[Any]]:
     return src.sql, list(src.params)
 
 
+@contextmanager
+def _ordered(con: Any) -> Iterator[None]:
+    """Scans keep file order inside the block (the connection's setting is restored after)."""
+    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+
+
 def _load(con: Any, src: Source) -> Any:
     """One side's rows in file order as a pyarrow Table (parquet with its own Arrow schema)."""
     import duckdb
@@ -100,7 +113,8 @@ def _load(con: Any, src: Source) -> Any:
 
             return pq.ParquetFile(src.params[0]).read()
         sql, params = _text_source(src)
-        return arrow(con.execute(f"SELECT * FROM {sql}", params))
+        with _ordered(con):
+            return arrow(con.execute(f"SELECT * FROM {sql}", params))
     except (duckdb.Error, OSError) as exc:
         raise FormatError(f"cannot read {src.label}: {str(exc).splitlines()[0][:200]}") from None
     except Exception as exc:  # pyarrow raises its own types
@@ -122,8 +136,8 @@ def _expose(con: Any, s: str, src: Source | None, empty: Any) -> tuple[Any, Any]
     """Make side `s` the relation `_mg_{s}` (its columns plus row numbers `RN`).
 
     A parquet file is scanned where it lies (DuckDB's parallel reader, `file_row_number`);
-    other formats, and ours always, are loaded as Arrow in file order. Returns the Arrow
-    table (or None) and the side's Arrow schema. No source: `empty` (keys only, no rows).
+    other formats are loaded as Arrow in file order. Returns the Arrow table (None for
+    parquet) and the side's Arrow schema. No source: `empty` (keys only, no rows).
     """
     import pyarrow.parquet as pq
 
@@ -138,15 +152,12 @@ def _expose(con: Any, s: str, src: Source | None, empty: Any) -> tuple[Any, Any]
             f"CREATE OR REPLACE TEMP VIEW _mg_{s} AS SELECT * EXCLUDE (file_row_number), "
             f"file_row_number AS {q(RN)} FROM read_parquet({path}, file_row_number = true)"
         )
-        if s != "o":
-            try:
-                return None, pq.read_schema(src.params[0])
-            except Exception as exc:  # pyarrow raises its own types
-                from dslineage.errors import FormatError
+        try:
+            return None, pq.read_schema(src.params[0])
+        except Exception as exc:  # pyarrow raises its own types
+            from dslineage.errors import FormatError
 
-                raise FormatError(f"cannot read {src.label}: {str(exc).splitlines()[0][:200]}") from None
-        table = _load(con, src)
-        return table, table.schema
+            raise FormatError(f"cannot read {src.label}: {str(exc).splitlines()[0][:200]}") from None
     table = _load(con, src)
     if RN in table.column_names:
         raise SchemaError(f"{src.label} has a column named {RN!r}, which the merge uses itself: rename it")
@@ -210,6 +221,50 @@ def _find_changed(con: Any, ds: Dataset, cols: list[_Col]) -> None:
         f"{'b.ho' if st == so else 'b.ht'} <> t.h"
     )
     con.execute(sql)
+
+
+def _positional(con: Any, ds: Dataset, cols: list[_Col]) -> bool:
+    """The fast path for sides that kept base's rows in place (as `relabel` does): build
+    `_mg_c` from two POSITIONAL JOINs (base with each side) that keep only rows whose key or
+    any value differs, with both rows' values, so no hash join and no second scan is needed.
+
+    Taken only when the three schemas are the same, the row counts equal and every key sits
+    at the same position on all sides; otherwise False (nothing created), and the caller
+    takes the keyed path.
+    """
+    if not all(c.has("b") and c.has("o") and c.has("t") and not c.text for c in cols):
+        return False
+    counts = {s: con.execute(f"SELECT count(*) FROM _mg_{s}").fetchone()[0] for s in SIDES}
+    if not counts["b"] or len(set(counts.values())) != 1:
+        return False
+    keys = [q(k) for k in ds.key]
+    moved = " OR ".join(f"b.{k} IS DISTINCT FROM x.{k}" for k in keys)
+    for s in ("o", "t"):
+        select = [f"b.{q(RN)} AS pos", f"({moved}) AS mis"]
+        for side, alias in (("b", "b"), (s, "x")):
+            select += [f"{alias}.{k} AS {side}k{i}" for i, k in enumerate(keys)]
+            select += [f"{alias}.{q(c.name)} AS {side}{c.j}" for c in cols]
+        differs = " OR ".join([moved, *(f"b.{q(c.name)} IS DISTINCT FROM x.{q(c.name)}" for c in cols)])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _mg_p{s} AS SELECT {', '.join(select)} "
+            f"FROM _mg_b b POSITIONAL JOIN _mg_{s} x WHERE {differs}"
+        )
+        if con.execute(f"SELECT count(*) FROM _mg_p{s} WHERE mis").fetchone()[0]:
+            con.execute("DROP TABLE IF EXISTS _mg_po; DROP TABLE IF EXISTS _mg_pt")
+            return False
+    n = len(keys)
+    select = ["row_number() OVER () AS i"] + [f"COALESCE(po.pos, pt.pos) AS r{s}" for s in SIDES]
+    names = [f"k{i}" for i in range(n)] + [str(c.j) for c in cols]
+    for name in names:
+        select.append(f"CASE WHEN po.pos IS NOT NULL THEN po.b{name} ELSE pt.b{name} END AS b{name}")
+        select.append(f"CASE WHEN po.pos IS NOT NULL THEN po.o{name} ELSE pt.b{name} END AS o{name}")
+        select.append(f"CASE WHEN pt.pos IS NOT NULL THEN pt.t{name} ELSE po.b{name} END AS t{name}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _mg_c AS SELECT {', '.join(select)} "
+        "FROM _mg_po po FULL JOIN _mg_pt pt ON po.pos = pt.pos"
+    )
+    con.execute("DROP TABLE IF EXISTS _mg_po; DROP TABLE IF EXISTS _mg_pt")
+    return True
 
 
 def _gather(con: Any, ds: Dataset, cols: list[_Col], ours: Any) -> None:
@@ -410,14 +465,23 @@ def merge3(
 ) -> MergeOutcome:
     """Three-way merge of `ours` and `theirs` against `base` (None: no common version),
     keyed by `ds.key`; see the module docstring for the rules."""
+    import duckdb
+
+    from dslineage.errors import FormatError
     from dslineage.store.labels import arrow
 
     if prefer not in (None, "ours", "theirs"):
         raise DslineageError(f"prefer must be 'ours' or 'theirs', not {prefer!r}")
-    con.execute("SET preserve_insertion_order = true")
     srcs = {"b": base, "o": ours, "t": theirs}
     try:
         ours_table, ours_schema = _expose(con, "o", ours, None)
+        loaded = [ours_table]
+
+        def ours_rows() -> Any:  # ours as Arrow, loaded only when needed (not for conflicts)
+            if loaded[0] is None:
+                loaded[0] = _load(con, ours)
+            return loaded[0]
+
         empty = ours_schema.empty_table().select([k for k in ds.key if k in ours_schema.names])
         schemas = {"o": ours_schema, "b": _expose(con, "b", base, empty)[1], "t": _expose(con, "t", theirs, None)[1]}
         for s in SIDES:
@@ -435,8 +499,9 @@ def merge3(
 
             detected = {c["name"]: c["type"] for c in schema(con, ours)}
             out_types = [detected.get(k, "VARCHAR") for k in ds.key]
-        _find_changed(con, ds, cols)
-        _gather(con, ds, cols, ours_table)
+        if not _positional(con, ds, cols):
+            _find_changed(con, ds, cols)
+            _gather(con, ds, cols, ours_rows())
         resolved = _stage_resolutions(con, resolutions, ds, key_types)
         if resolved:
             _check_resolutions(con, cols)
@@ -460,8 +525,12 @@ def merge3(
         ))
         table = None
         if conflicts.num_rows == 0:
-            table = _assemble(con, ours_table, schemas["t"], ds, cols)
+            table = _assemble(con, ours_rows(), schemas["t"], ds, cols)
         return MergeOutcome(table=table, conflicts=conflicts, counts=counts, theirs_keys=theirs_keys)
+    except duckdb.Error as exc:  # e.g. a value that does not fit a column's merged type
+        raise FormatError(
+            f"cannot merge {ours.label} with {theirs.label}: {str(exc).strip().splitlines()[0][:300]}"
+        ) from None
     finally:
         for name in ("_mg_b", "_mg_o", "_mg_t", "_mg_res"):
             con.execute(f"DROP VIEW IF EXISTS {name}")  # registered Arrow tables too
@@ -691,5 +760,5 @@ def write_merged(con: Any, outcome: MergeOutcome, ours_path: Path, tmp: Path, ds
         raise DslineageError(
             f"{ds.name} has {outcome.conflicts.num_rows} unresolved conflict(s): resolve them before writing"
         )
-    con.execute("SET preserve_insertion_order = true")
-    labels.write(con, outcome.table, tmp, ds, ours_path)
+    with _ordered(con):
+        labels.write(con, outcome.table, tmp, ds, ours_path)
