@@ -190,6 +190,27 @@ def test_resolution_of_wrong_type_is_one_line(con: Any, tmp_path: Path) -> None:
         _merge(con, tmp_path, BASE, ours, theirs, resolutions=pa.table({"id": [6], "column": ["x"]}))
 
 
+def test_sides_in_base_order_skip_the_keyed_join(con: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relabels keep rows in place: the merge compares positions and never joins on the key."""
+    def keyed(*args: Any) -> None:
+        raise AssertionError("the keyed path ran")
+
+    monkeypatch.setattr(merge, "_find_changed", keyed)
+    out = _merge(con, tmp_path, BASE, _edit(BASE, {1: "fox"}), _edit(BASE, {2: "owl"}))
+    assert _rows(out) == _edit(BASE, {1: "fox", 2: "owl"})
+
+
+def test_reordered_side_is_merged_by_key(con: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A side that moved rows (same count, other order) is matched by key, in ours' order."""
+    ours = list(reversed(_edit(BASE, {1: "fox"})))
+    out = _merge(con, tmp_path, BASE, ours, _edit(BASE, {2: "owl"}))
+    assert _rows(out) == list(reversed(_edit(BASE, {1: "fox", 2: "owl"})))
+    assert out.counts == {"from_ours": 1, "from_theirs": 1, "added": 0, "removed": 0}
+    swapped = [BASE[1], BASE[0], *BASE[2:]]
+    out = _merge(con, tmp_path, BASE, _edit(BASE, {5: "fox"}), swapped)
+    assert _rows(out) == _edit(BASE, {5: "fox"}) and out.theirs_keys.num_rows == 0
+
+
 def test_no_base_treats_everything_as_added(con: Any, tmp_path: Path) -> None:
     """Without a common version, equal rows merge and rows that differ conflict."""
     ours = BASE[:5]
@@ -396,10 +417,21 @@ def brute_merge(base: Rows | None, ours: Rows, theirs: Rows, prefer: str | None)
         c[0], -1 if c[1] == "*row*" else names.index(c[1]))), "counts": counts, "theirs_keys": theirs_keys}
 
 
+PROP_CSV = Dataset(name="p", path="p.csv", format="csv", key=["id"], labels=["u"], csv={"header": True})
+
+
+def _csv_text(data: Rows) -> str:
+    return "id,u,v\n" + "".join(f"{k},{u or ''},{v or ''}\n" for k, (u, v) in data)
+
+
 def _write_rows(path: Path, data: Rows) -> rows.Source:
+    tmp = path.with_name(f".{path.name}.tmp")
+    if path.suffix == ".csv":
+        tmp.write_text(_csv_text(data))
+        os.replace(tmp, path)
+        return rows.source(path, PROP_CSV)
     table = pa.table({"id": [k for k, _ in data], "u": [r[0] for _, r in data], "v": [r[1] for _, r in data]},
                      schema=TWO)
-    tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, path)
     return rows.source(path, PROP_DS)
@@ -415,19 +447,30 @@ def cases(draw: Any) -> tuple[Rows | None, Rows, Rows, str | None]:
     return (None if no_base else base), ours, theirs, draw(st.sampled_from([None, "ours", "theirs"]))
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@settings(max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=cases())
-def test_merge_matches_brute_force(con: Any, tmp_path: Path, case: tuple[Rows | None, Rows, Rows, str | None]) -> None:
-    """Merged rows (in order), conflicts, counts and theirs' keys equal a brute-force merge."""
+def test_merge_matches_brute_force(
+    con: Any, tmp_path: Path, fmt: str, case: tuple[Rows | None, Rows, Rows, str | None]
+) -> None:
+    """Merged rows (in order), conflicts, counts and theirs' keys equal a brute-force merge
+    (parquet, and CSV whose merged file is byte for byte the expected rows' text)."""
     base, ours, theirs, prefer = case
-    b = _write_rows(tmp_path / "b.parquet", base) if base is not None else None
-    out = merge.merge3(con, b, _write_rows(tmp_path / "o.parquet", ours), _write_rows(tmp_path / "t.parquet", theirs),
-                       PROP_DS, prefer=prefer)
+    ds = PROP_DS if fmt == "parquet" else PROP_CSV
+    b = _write_rows(tmp_path / f"b.{fmt}", base) if base is not None else None
+    out = merge.merge3(con, b, _write_rows(tmp_path / f"o.{fmt}", ours), _write_rows(tmp_path / f"t.{fmt}", theirs),
+                       ds, prefer=prefer)
     want = brute_merge(base, ours, theirs, prefer)
-    assert _conflicts(out) == want["conflicts"]
+    got = [(str(c[0]), *c[1:]) for c in _conflicts(out)]
+    assert got == [(str(c[0]), *c[1:]) for c in want["conflicts"]]
     if want["conflicts"]:
         assert out.table is None
         return
-    assert _rows(out) == want["rows"]
     assert out.counts == want["counts"]
-    assert [r["id"] for r in out.theirs_keys.to_pylist()] == want["theirs_keys"]
+    assert [str(r["id"]) for r in out.theirs_keys.to_pylist()] == [str(k) for k in want["theirs_keys"]]
+    if fmt == "parquet":
+        assert _rows(out) == want["rows"]
+    else:
+        merge.write_merged(con, out, tmp_path / "o.csv", tmp_path / "m.csv", ds)
+        expected = [(k, (u, v)) for k, u, v in want["rows"]]
+        assert (tmp_path / "m.csv").read_text() == _csv_text(expected)
