@@ -305,6 +305,7 @@ def test_csv_bytes_kept_outside_changed_rows(con: Any, tmp_path: Path) -> None:
         return f'{i};{x};"{label}"\r\n'.encode()
 
     base = [line(i, "c;at") for i in range(8)]
+    base[3] = b'3;"1.50";bare\r\n'  # quoted unlike its neighbours: a full rewrite would change it
     ours = list(base)
     ours[1] = line(1, "fox")
     theirs = list(base)
@@ -321,7 +322,25 @@ def test_csv_bytes_kept_outside_changed_rows(con: Any, tmp_path: Path) -> None:
     expected = list(ours)
     expected[5] = theirs[5]
     del expected[6]
-    assert (tmp_path / "merged.csv").read_bytes() == header + b"".join(expected) + line(9, "new", "2.0")
+    # changed and new rows in ours' dialect: `label` is not always quoted in ours, so only when needed
+    assert (tmp_path / "merged.csv").read_bytes() == header + b"".join(expected) + b"9;2.0;new\r\n"
+
+
+def test_csv_with_line_breaks_in_values_is_rewritten(con: Any, tmp_path: Path) -> None:
+    """When ours' records span lines, the CSV is written whole in ours' dialect, values intact."""
+    ds = Dataset(name="c", path="c.csv", format="csv", key=["id"], labels=["label"], csv={"header": True})
+    texts = {
+        "base": 'id,label\n1,"two\nlines"\n2,b\n',
+        "ours": 'id,label\n1,"two\nlines"\n2,B\n',
+        "theirs": 'id,label\n1,"two\nlines"\n2,b\n3,c\n',
+    }
+    src = {}
+    for side, text in texts.items():
+        (tmp_path / f"{side}.csv").write_text(text)
+        src[side] = rows.source(tmp_path / f"{side}.csv", ds)
+    out = merge.merge3(con, src["base"], src["ours"], src["theirs"], ds)
+    merge.write_merged(con, out, tmp_path / "ours.csv", tmp_path / "m.csv", ds)
+    assert (tmp_path / "m.csv").read_text() == 'id,label\n1,"two\nlines"\n2,B\n3,c\n'
 
 
 def test_jsonl_and_composite_keys(con: Any, tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,9 @@ class MergeOutcome:
     conflicts: Any  # pyarrow.Table: keys, column, base, ours, theirs (JSON text)
     counts: dict[str, int]  # from_ours, from_theirs, added, removed
     theirs_keys: Any  # pyarrow.Table of key columns
+    # per merged row, the row of ours it is an unchanged copy of (-1: changed or new), and
+    # ours' row count; lets `write_merged` copy a CSV's unchanged lines verbatim (None: unknown)
+    origin: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -523,10 +526,12 @@ def merge3(
         theirs_keys = arrow(con.execute(
             f"SELECT {keys_out} FROM _mg_r WHERE _present AND _dif ORDER BY ALL"
         ))
-        table = None
+        table, origin = None, None
         if conflicts.num_rows == 0:
-            table = _assemble(con, ours_rows(), schemas["t"], ds, cols)
-        return MergeOutcome(table=table, conflicts=conflicts, counts=counts, theirs_keys=theirs_keys)
+            table, origin = _assemble(con, ours_rows(), schemas["t"], ds, cols)
+        return MergeOutcome(
+            table=table, conflicts=conflicts, counts=counts, theirs_keys=theirs_keys, origin=origin
+        )
     except duckdb.Error as exc:  # e.g. a value that does not fit a column's merged type
         raise FormatError(
             f"cannot merge {ours.label} with {theirs.label}: {str(exc).strip().splitlines()[0][:300]}"
@@ -663,9 +668,10 @@ def _patch(col: Any, idx: Any, values: Any) -> Any:
     return merged
 
 
-def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_Col]) -> Any:
+def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_Col]) -> tuple[Any, Any]:
     """The merged table: ours' rows in file order, patched where the merge changed them,
-    without the rows it removed, then the rows only theirs has (in theirs' order)."""
+    without the rows it removed, then the rows only theirs has (in theirs' order); and the
+    `origin` of its rows (see `MergeOutcome`), None when the columns are not ours'."""
     import numpy as np
     import pyarrow as pa
 
@@ -690,11 +696,11 @@ def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_
     for name in names:
         c = by_name.get(name)
         if c is None or (c.has("o") and c.final == c.types["o"]):
-            field, array = ours.schema.field(name), ours.column(name)
+            fld, array = ours.schema.field(name), ours.column(name)
         elif c.has("o"):  # retyped on theirs' side
-            field = theirs_schema.field(name)
+            fld = theirs_schema.field(name)
             try:
-                array = _as(ours.column(name), field.type)
+                array = _as(ours.column(name), fld.type)
             except Exception:
                 raise SchemaConflictError(
                     f"column {name!r} was retyped to {c.final} on theirs, but ours has values that are "
@@ -702,9 +708,9 @@ def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_
                 ) from None
         else:  # added on theirs' side
             assert theirs_values is not None
-            field = theirs_schema.field(name)
-            array = _as(theirs_values.column(name).take(index), field.type)
-        fields.append(field)
+            fld = theirs_schema.field(name)
+            array = _as(theirs_values.column(name).take(index), fld.type)
+        fields.append(fld)
         arrays.append(array)
     vcols = [(i, by_name[name]) for i, name in enumerate(names) if name not in ds.key]
     vsel = ", ".join(f"v{c.j}" for _, c in vcols)
@@ -720,6 +726,12 @@ def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_
         pcols = []
     psel = "".join(f", v{c.j}" for _, c in pcols)
     patch = arrow(con.execute(f"SELECT ro{psel} FROM _mg_r WHERE {patched}"))
+    same_cols = names == [c for c in ours.column_names if c != RN] and all(
+        by_name[c].final == by_name[c].types["o"] for c in names if c not in ds.key
+    )
+    origin = np.arange(n, dtype=np.int64) if same_cols else None
+    if origin is not None and patch.num_rows:
+        origin[patch.column("ro").to_numpy()] = -1
     if patch.num_rows and pcols:
         where = np.full(n, -1, dtype=np.int64)
         where[patch.column("ro").to_numpy()] = np.arange(patch.num_rows, dtype=np.int64)
@@ -737,6 +749,8 @@ def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_
         keep = np.ones(n, dtype=bool)
         keep[gone.column("ro").to_numpy()] = False
         table = table.filter(pa.array(keep))
+        if origin is not None:
+            origin = origin[keep]
     ksel = ", ".join(f"k{i}" for i in range(len(ds.key)))
     added = arrow(con.execute(
         f"SELECT {ksel}{', ' + vsel if vsel else ''} FROM _mg_r WHERE _present AND ro IS NULL ORDER BY rt"
@@ -747,13 +761,23 @@ def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_
             col = added.column(f"k{ds.key.index(name)}" if name in ds.key else f"v{by_name[name].j}")
             extra.append(_as(col.combine_chunks(), schema.field(i).type))
         table = pa.concat_tables([table, pa.Table.from_arrays(extra, schema=schema)])
-    return table
+        if origin is not None:
+            origin = np.concatenate([origin, np.full(added.num_rows, -1, dtype=np.int64)])
+    return table, (None if origin is None else {"rows": n, "index": origin})
 
 
 def write_merged(con: Any, outcome: MergeOutcome, ours_path: Path, tmp: Path, ds: Dataset) -> None:
-    """Write the merged rows to `tmp` in the format, schema and codec of `ours_path` (a CSV
-    in ours' dialect, header line and quoting, so unchanged rows keep their bytes); the
-    caller renames `tmp` into place."""
+    """Write the merged rows to `tmp` in the format, schema and codec of `ours_path`; the
+    caller renames `tmp` into place.
+
+    Parquet keeps ours' Arrow schema (metadata included) and compression codec; JSON Lines
+    is written by DuckDB. A CSV copies ours' lines verbatim for every row the merge left
+    unchanged and writes changed and added rows in ours' dialect (delimiter, quote, line
+    ending, always-quoted columns), so its bytes differ only where rows did; when ours'
+    records and lines do not correspond one to one (quoted line breaks, a missing final line
+    break) or the columns changed, the whole file is written in ours' dialect instead, as
+    `relabel` does.
+    """
     from dslineage.store import labels
 
     if outcome.table is None:
@@ -761,4 +785,54 @@ def write_merged(con: Any, outcome: MergeOutcome, ours_path: Path, tmp: Path, ds
             f"{ds.name} has {outcome.conflicts.num_rows} unresolved conflict(s): resolve them before writing"
         )
     with _ordered(con):
+        if ds.format == "csv" and outcome.origin is not None and _write_csv_lines(con, outcome, ours_path, tmp, ds):
+            return
         labels.write(con, outcome.table, tmp, ds, ours_path)
+
+
+def _write_csv_lines(con: Any, outcome: MergeOutcome, ours_path: Path, tmp: Path, ds: Dataset) -> bool:
+    """Write a CSV merge result by copying ours' unchanged lines; False when ours' lines are
+    not one record each (the caller then rewrites the whole file)."""
+    import numpy as np
+
+    from dslineage.store import labels
+
+    raw = ours_path.read_bytes()
+    header = bool((ds.csv or {}).get("header", True))
+    if not raw.endswith(b"\n"):
+        return False
+    ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10) + 1
+    if len(ends) != outcome.origin["rows"] + (1 if header else 0):
+        return False  # a quoted line break, or blank lines: lines are not records
+    starts = np.concatenate([[0], ends[:-1]])
+    origin = outcome.origin["index"]
+    changed = np.flatnonzero(origin < 0)
+    fresh: list[bytes] = []
+    if len(changed):
+        part = tmp.with_name(tmp.name + ".rows")
+        try:
+            labels.write(con, outcome.table.take(changed), part, ds, ours_path)
+            body = part.read_bytes()
+        finally:
+            part.unlink(missing_ok=True)
+        fresh = body.splitlines(keepends=True)[1 if header else 0:]
+        if len(fresh) != len(changed):
+            return False  # a changed value holds a line break
+    first = 1 if header else 0
+    # runs of consecutive output rows copied from consecutive lines of ours
+    breaks = np.flatnonzero((origin[1:] != origin[:-1] + 1) | (origin[1:] < 0) | (origin[:-1] < 0)) + 1
+    bounds = np.concatenate([[0], breaks, [len(origin)]]).astype(np.int64)
+    with open(tmp, "wb") as out:
+        if header:
+            out.write(raw[: int(ends[0])])
+        k = 0
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            if a == b:
+                continue
+            if origin[a] < 0:
+                out.write(b"".join(fresh[k : k + (b - a)]))
+                k += b - a
+            else:
+                lo, hi = int(origin[a]) + first, int(origin[b - 1]) + first
+                out.write(raw[int(starts[lo]) : int(ends[hi])])
+    return True
