@@ -1,15 +1,20 @@
 """Row-level three-way merge of dataset versions (base, ours, theirs), keyed by the dataset's key.
 
-How: each side is loaded once as an Arrow table in file order (a CSV as text, as `relabel`
-does, so untouched values are written back as they were) with its row numbers. ONE DuckDB
-query joins the three sides on the key and keeps only the rows whose presence or row hash
-differs from base. The row hash is DuckDB's `hash()` of the row's values, computed inside
-that query and never stored, so its value may change between DuckDB versions without harm;
-it only decides which rows are looked at (an md5 over a canonical text of every value was
-tried first: 7× the CPU of `hash()`, 3× a whole `dslineage commit`). Those few rows are taken
-from the three tables by row number (Arrow `take`), merged cell by cell in SQL, and spliced
-into ours' table with vectorised Arrow: ours' row order, rows that only theirs has appended
-in theirs' order; ours' column order, then the columns only theirs added.
+How, all in DuckDB over the files, never a Python loop over rows:
+- Finding the rows to look at. Fast path, when the three schemas are the same and each side
+  keeps base's rows in place (as `relabel` does): two POSITIONAL JOINs (base with each side)
+  keep the rows whose key or any value differs, with both rows' values: exact, one scan of
+  each file, no hash table. Otherwise the keyed path: ONE FULL OUTER JOIN of the three sides
+  on the key keeps the rows whose presence or row hash differs from base; the row hash is
+  DuckDB's `hash()` of the row's values, computed inside that query and never stored (an md5
+  over a canonical text of every value was tried first: 7x the CPU, 3x a whole commit at 5M
+  rows), and those rows are then fetched by row number and compared value by value.
+- Those few rows are merged cell by cell in SQL (the `_Sql` expressions below).
+- The result is ours' Arrow table with the merged cells spliced in (vectorised Arrow), the
+  removed rows filtered out and the rows only theirs has appended: ours' row order, theirs'
+  order for the appended rows; ours' column order, then the columns only theirs added.
+  Parquet files are scanned where they lie; ours is loaded only when there is a result to
+  build (a merge that stops with conflicts never reads it whole).
 
 Semantics (a side's cell is "changed" when it differs from base; absent rows have no cells):
 - a cell changed on one side takes that side's value; changed identically on both: fine;
@@ -30,7 +35,14 @@ Semantics (a side's cell is "changed" when it differs from base; absent rows hav
   "theirs") resolves every remaining conflict to that side (for a `"*row*"` conflict: that
   side's row, or its removal).
 - `conflicts` holds the conflicts left unresolved; `table` is None exactly when there are
-  any. For a CSV, cell values are compared and reported as the file's text.
+  any. For a CSV, cell values are compared and reported as the file's text (keys typed).
+- `counts`: `from_ours` = rows ours changed or added that the result keeps with at least one
+  of ours' changed cells; `from_theirs` = rows theirs changed or added whose result differs
+  from ours and carries at least one of theirs' changed cells; `added` / `removed` = rows of
+  the result not in base / of base not in the result (while conflicts remain, counts cover
+  what is decided). `theirs_keys` = rows whose merged content differs from ours (absent
+  from ours, or a cell of one of ours' columns differs): the merge's change set against
+  ours, whose provenance is theirs' side (or a resolution).
 """
 
 from __future__ import annotations
