@@ -2,8 +2,8 @@
 
 How, all in DuckDB over the files, never a Python loop over rows:
 - Finding the rows to look at. Fast path, when the three schemas are the same and each side
-  keeps base's rows in place (as `relabel` does): two POSITIONAL JOINs (base with each side)
-  keep the rows whose key or any value differs, with both rows' values: exact, one scan of
+  keeps base's rows in place (as `relabel` does): one POSITIONAL JOIN of the three files keeps
+  the rows whose key or any value differs, with the three rows' values: exact, one scan of
   each file, no hash table. Otherwise the keyed path: ONE FULL OUTER JOIN of the three sides
   on the key keeps the rows whose presence or row hash differs from base; the row hash is
   DuckDB's `hash()` of the row's values, computed inside that query and never stored (an md5
@@ -240,12 +240,13 @@ def _find_changed(con: Any, ds: Dataset, cols: list[_Col]) -> None:
 
 def _positional(con: Any, ds: Dataset, cols: list[_Col]) -> bool:
     """The fast path for sides that kept base's rows in place (as `relabel` does): build
-    `_mg_c` from two POSITIONAL JOINs (base with each side) that keep only rows whose key or
-    any value differs, with both rows' values, so no hash join and no second scan is needed.
+    `_mg_c` from ONE scan of the three files side by side (POSITIONAL JOIN) that keeps only
+    the rows where a key or any value differs, with all three rows' values: exact, and no
+    hash join or second scan is needed.
 
     Taken only when the three schemas are the same, the row counts equal and every key sits
-    at the same position on all sides; otherwise False (nothing created), and the caller
-    takes the keyed path.
+    at the same position on all sides; otherwise False (nothing kept), and the caller takes
+    the keyed path.
     """
     if not all(c.has("b") and c.has("o") and c.has("t") and not c.text for c in cols):
         return False
@@ -253,32 +254,21 @@ def _positional(con: Any, ds: Dataset, cols: list[_Col]) -> bool:
     if not counts["b"] or len(set(counts.values())) != 1:
         return False
     keys = [q(k) for k in ds.key]
-    moved = " OR ".join(f"b.{k} IS DISTINCT FROM x.{k}" for k in keys)
-    for s in ("o", "t"):
-        select = [f"b.{q(RN)} AS pos", f"({moved}) AS mis"]
-        for side, alias in (("b", "b"), (s, "x")):
-            select += [f"{alias}.{k} AS {side}k{i}" for i, k in enumerate(keys)]
-            select += [f"{alias}.{q(c.name)} AS {side}{c.j}" for c in cols]
-        differs = " OR ".join([moved, *(f"b.{q(c.name)} IS DISTINCT FROM x.{q(c.name)}" for c in cols)])
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _mg_p{s} AS SELECT {', '.join(select)} "
-            f"FROM _mg_b b POSITIONAL JOIN _mg_{s} x WHERE {differs}"
-        )
-        if con.execute(f"SELECT count(*) FROM _mg_p{s} WHERE mis").fetchone()[0]:
-            con.execute("DROP TABLE IF EXISTS _mg_po; DROP TABLE IF EXISTS _mg_pt")
-            return False
-    n = len(keys)
-    select = ["row_number() OVER () AS i"] + [f"COALESCE(po.pos, pt.pos) AS r{s}" for s in SIDES]
-    names = [f"k{i}" for i in range(n)] + [str(c.j) for c in cols]
-    for name in names:
-        select.append(f"CASE WHEN po.pos IS NOT NULL THEN po.b{name} ELSE pt.b{name} END AS b{name}")
-        select.append(f"CASE WHEN po.pos IS NOT NULL THEN po.o{name} ELSE pt.b{name} END AS o{name}")
-        select.append(f"CASE WHEN pt.pos IS NOT NULL THEN pt.t{name} ELSE po.b{name} END AS t{name}")
+    moved = " OR ".join(f"b.{k} IS DISTINCT FROM {s}.{k}" for k in keys for s in ("o", "t"))
+    differs = " OR ".join(
+        [moved, *(f"b.{q(c.name)} IS DISTINCT FROM {s}.{q(c.name)}" for c in cols for s in ("o", "t"))]
+    )
+    select = ["row_number() OVER () AS i", *(f"b.{q(RN)} AS r{s}" for s in SIDES), f"({moved}) AS _moved"]
+    for s in SIDES:
+        select += [f"{s}.{k} AS {s}k{i}" for i, k in enumerate(keys)]
+        select += [f"{s}.{q(c.name)} AS {s}{c.j}" for c in cols]
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _mg_c AS SELECT {', '.join(select)} "
-        "FROM _mg_po po FULL JOIN _mg_pt pt ON po.pos = pt.pos"
+        f"FROM _mg_b b POSITIONAL JOIN _mg_o o POSITIONAL JOIN _mg_t t WHERE {differs}"
     )
-    con.execute("DROP TABLE IF EXISTS _mg_po; DROP TABLE IF EXISTS _mg_pt")
+    if con.execute("SELECT count(*) FROM _mg_c WHERE _moved").fetchone()[0]:
+        con.execute("DROP TABLE _mg_c")
+        return False
     return True
 
 
