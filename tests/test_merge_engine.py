@@ -252,6 +252,35 @@ def test_column_dropped_on_one_side_is_carried(con: Any, tmp_path: Path) -> None
     assert out.table.column("label").to_pylist()[2] == "owl"
 
 
+def test_column_retyped_on_one_side_takes_the_new_type(con: Any, tmp_path: Path) -> None:
+    """Theirs retyped `x` (double → int64): the result has theirs' type and values, ours' labels."""
+    _write(tmp_path / "base.parquet", BASE)
+    ours = _write(tmp_path / "ours.parquet", _edit(BASE, {2: "fox"}))
+    ints = pa.schema([("id", pa.int64()), ("x", pa.int64()), ("label", pa.string())])
+    pq.write_table(pa.table({"id": range(10), "x": range(10), "label": ["cat"] * 10}, schema=ints),
+                   tmp_path / "theirs.parquet")
+    out = merge.merge3(con, rows.source(tmp_path / "base.parquet", DS), ours,
+                       rows.source(tmp_path / "theirs.parquet", DS), DS)
+    assert out.table is not None and out.table.schema.field("x").type == pa.int64()
+    assert _rows(out) == [(i, i, "fox" if i == 2 else "cat") for i in range(10)]
+    strings = pa.schema([("id", pa.int64()), ("x", pa.string()), ("label", pa.string())])
+    pq.write_table(pa.table({"id": range(10), "x": [str(i) for i in range(10)], "label": ["cat"] * 10},
+                            schema=strings), tmp_path / "ours.parquet")
+    with pytest.raises(SchemaConflictError, match="'x' was retyped from DOUBLE on both sides"):
+        merge.merge3(con, rows.source(tmp_path / "base.parquet", DS), rows.source(tmp_path / "ours.parquet", DS),
+                     rows.source(tmp_path / "theirs.parquet", DS), DS)
+
+
+def test_resolutions_first_then_prefer(con: Any, tmp_path: Path) -> None:
+    """Listed resolutions win; `prefer` settles the conflicts they leave."""
+    ours = _edit(BASE, {2: "fox", 4: "o4"})
+    theirs = _edit(BASE, {2: "owl", 4: "t4"})
+    res = pa.table({"id": [2], "column": ["label"], "value": ['"emu"']})
+    out = _merge(con, tmp_path, BASE, ours, theirs, resolutions=res, prefer="theirs")
+    assert _rows(out) == _edit(BASE, {2: "emu", 4: "t4"})
+    assert out.theirs_keys.to_pylist() == [{"id": 2}, {"id": 4}]
+
+
 def test_incompatible_schema_changes_are_refused(con: Any, tmp_path: Path) -> None:
     """Same column added with two types, or dropped on one side and edited on the other: one line."""
     _write(tmp_path / "base.parquet", BASE)
