@@ -6,8 +6,10 @@ Per size: base = v1 of the generated dataset; ours relabels the 1% of keys with
 Measured library-level, each run in a child process: one `dslineage commit` of ours over
 base (a fresh repository with base committed: the reference); the merge engine on base,
 ours and theirs (`store.merge.merge3` and `write_merged`, the per-dataset work of
-`dslineage merge` and of the git merge driver); and the conflicts listing (`merge3` of ours
-against clash, every conflicting cell listed). Issue 10's targets: merge <= 2x one commit,
+`dslineage merge` and of the git merge driver); the same against generate's v2 as theirs
+(relabels, adds and removes rows: the keyed path, not the positional one; `prefer="ours"`
+for the rows both relabelled); and the conflicts listing (`merge3` of ours against clash,
+every conflicting cell listed). Issue 10's targets: merge <= 2x one commit,
 conflicts listing <= 3 s, at 5M rows.
 """
 
@@ -56,19 +58,23 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
     files = sides(layout, rows)
     merged = layout.work / f"merge-{rows}-merged.parquet"
     base, ours, theirs = (str(files[k]) for k in ("base", "ours", "theirs"))
-    samples: dict[str, list[dict[str, Any]]] = {"commit": [], "merge": [], "conflicts": []}
+    samples: dict[str, list[dict[str, Any]]] = {"commit": [], "merge": [], "merge_keyed": [], "conflicts": []}
+    _, v2 = layout.pair(rows)
     for r in range(p.runs):
         root = repos.dslineage_repo(layout.work / f"merge-{rows}-commit", files["base"])
         repos.place(files["ours"], root)
         samples["commit"].append(measure.task("lib_commit", root=str(root), name=repos.DATASET, message="ours"))
         samples["merge"].append(measure.task("lib_merge", base=base, ours=ours, theirs=theirs, out=str(merged)))
+        samples["merge_keyed"].append(measure.task(
+            "lib_merge", base=base, ours=ours, theirs=str(v2), out=str(merged), prefer="ours"))
         samples["conflicts"].append(measure.task(
             "lib_merge_conflicts", base=base, ours=ours, theirs=str(files["clash"])))
         print(f"merge {rows} run {r + 1}: " + ", ".join(
             f"{k} {v[-1]['seconds']:.2f} s" for k, v in samples.items()), flush=True)
     merged.unlink(missing_ok=True)
     out = {k: measure.summarize(v) for k, v in samples.items()}
-    out["merge"]["ratio_to_commit"] = out["merge"]["median_s"] / out["commit"]["median_s"]
+    for name in ("merge", "merge_keyed"):
+        out[name]["ratio_to_commit"] = out[name]["median_s"] / out["commit"]["median_s"]
     cpu_c, cpu_m = out["commit"]["median_cpu_s"], out["merge"]["median_cpu_s"]
     out["merge"]["cpu_ratio_to_commit"] = cpu_m / cpu_c if cpu_c and cpu_m else None
     expected = {"changed_each_side": rows // RATE}

@@ -130,7 +130,8 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
             targets.append(_target(f"blame >= 3x faster than doltlite ({size} rows)",
                                    s["blame_speedup_vs_doltlite"], 3.0, "x", higher_is_better=True))
     for size, res in (parts.get("merge") or {}).items():
-        s = {f"{k}_s": _med(res.get(k)) for k in ("commit", "merge", "conflicts")}
+        s = {f"{k}_s": _med(res.get(k)) for k in ("commit", "merge", "merge_keyed", "conflicts")}
+        s["merge_keyed_ratio_to_commit"] = (res.get("merge_keyed") or {}).get("ratio_to_commit")
         s["merge_ratio_to_commit"] = res["merge"].get("ratio_to_commit")
         s["merge_cpu_ratio_to_commit"] = res["merge"].get("cpu_ratio_to_commit")
         s["agrees"] = res.get("agrees")

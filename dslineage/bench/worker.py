@@ -218,12 +218,12 @@ def _merge_setup(base: str, ours: str, theirs: str) -> tuple[Any, Any, dict[str,
 
 
 @_task
-def lib_merge(base: str, ours: str, theirs: str, out: str) -> Timed:
+def lib_merge(base: str, ours: str, theirs: str, out: str, prefer: str | None = None) -> Timed:
     """The three-way merge engine: `merge3` of the three files, then `write_merged` to `out`."""
     ds, con, s = _merge_setup(base, ours, theirs)
 
     def run() -> Any:
-        res = s["merge"].merge3(con, s["base"], s["ours"], s["theirs"], ds)
+        res = s["merge"].merge3(con, s["base"], s["ours"], s["theirs"], ds, prefer=prefer)
         s["merge"].write_merged(con, res, Path(ours), Path(out), ds)
         return {**res.counts, "conflicts": res.conflicts.num_rows}
 
