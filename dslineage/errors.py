@@ -86,3 +86,12 @@ class CycleError(DslineageError):
 
 class EditError(DslineageError):
     """An edit batch is invalid (unknown keys, conflicting edits, labels not allowed) or cannot be reverted."""
+
+
+class SchemaConflictError(DslineageError):
+    """A merge's two sides changed the schema incompatibly (a column retyped differently, or
+    dropped on one side and edited on the other)."""
+
+
+class ResolutionError(DslineageError):
+    """Merge conflict resolutions are malformed (missing columns, or a value of the wrong type)."""
