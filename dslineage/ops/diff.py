@@ -61,12 +61,6 @@ def diff(
             raise UsageError(f"--output must end in .parquet or .csv, not {output!r}")
     ref_a = a if "@" in a else f"{a}@latest"
     ref_b = b if b is None or "@" in b else f"{b}@latest"
-    if not rows and not out_path and ref_b is not None and not _local(repo, ds, ref_a, ref_b):
-        # a label diff of versions whose bytes are not here (a fresh clone): the journal answers
-        # without the network (no credentials needed); `--rows`/`--output` fetch the bytes
-        folded = from_journal(repo, ds, ref_a, ref_b)
-        if folded is not None:
-            return folded
     con = common.row_connection(repo)
     try:
         try:
@@ -112,13 +106,6 @@ def diff(
     finally:
         con.close()
     return result
-
-
-def _local(repo: Repo, ds: Dataset, *refs: str) -> bool:
-    """Whether the DVC cache holds the bytes of every version these refs name."""
-    from dslineage import dvcio
-
-    return all(dvcio.cache_path(repo.root, resolve(repo, r)[1]["md5"]).is_file() for r in refs)
 
 
 def _path(versions: dict[str, dict[str, Any]], old: dict[str, Any], new: dict[str, Any]) -> list[str] | None:
