@@ -148,6 +148,22 @@ def test_fresh_clone_without_credentials_fails_a_checkout_in_one_line(team: Team
     assert len(lines) == 1 and lines[0].startswith("error: ") and "'store'" in lines[0], proc.stderr
     assert "AWS_ACCESS_KEY_ID" in lines[0]
     assert not (clone / "data" / "train.parquet").exists()
+    # a row no version changed: its labels are in the bytes only, so history needs them too
+    hist = dsl(clone, "history", "train", "5", creds=False, ok=False)
+    assert hist.returncode == 1 and len(hist.stderr.strip().splitlines()) == 1, hist.stderr
+    quiet(hist)
+
+
+def test_fsck_remote_without_credentials_names_the_unreachable_remote(team: Team) -> None:
+    """`fsck --remote` with no credentials: the remote is listed as unreachable (an error), no version is guessed."""
+    dsl(team.home, "push")
+    clone = team.clone("bob")
+    proc = dsl(clone, "fsck", "--remote", "--json", creds=False, ok=False)
+    quiet(proc)
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)["remote"]
+    assert [u["remote"] for u in report["unreachable"]] == ["store"] and report["versions"] == []
+    assert "AWS_ACCESS_KEY_ID" in report["unreachable"][0]["error"]
 
 
 def test_fresh_clone_with_credentials_fetches_exactly_what_it_needs(team: Team) -> None:
