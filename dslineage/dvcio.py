@@ -470,6 +470,8 @@ class _Collect(logging.Handler):
 def _collected(collect: _Collect) -> Iterator[_Collect]:
     """DVC's loggers write into `collect`, not to stderr, until the block ends: its raw
     `ERROR: failed to connect to s3 ...` lines become (at most) one dslineage error."""
+    import dvc  # noqa: F401  (its first import adds DVC's console handlers: before they are swapped out)
+
     saved = []
     for name in _DVC_LOGGERS:
         logger = logging.getLogger(name)

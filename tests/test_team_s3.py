@@ -205,6 +205,19 @@ def test_pull_fetches_one_version_only(team: Team) -> None:
     assert dsl_json(clone, "pull", "train@v1", "-r", "store")["fetched"] is False
 
 
+def test_pull_of_a_version_never_pushed_is_one_line(team: Team) -> None:
+    """After `dvc push` alone, a clone's `pull train@v1` fails in one line saying to push it (no DVC warning)."""
+    run(team.home, "dvc", "push")
+    clone = team.clone("bob")
+    proc = dsl(clone, "pull", "train@v1", ok=False)
+    quiet(proc)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"error: DVC cache object {team.v1['md5']} (train@v1) is not on the DVC remote 'store': "
+        "run `dslineage push` on a machine that has it"
+    ]
+
+
 def test_fsck_remote_lists_a_version_that_was_never_pushed(team: Team) -> None:
     """After `dvc push` alone, `fsck --remote` lists v1 (local: a warning); in a clone it is an error."""
     run(team.home, "dvc", "push")
