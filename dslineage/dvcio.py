@@ -534,11 +534,12 @@ def remote_name(repo: Any, remote: str | None) -> str:
         return remote
     default = repo.config.get("core", {}).get("remote")
     if not default:
-        raise RemoteError(
-            "no default DVC remote is configured"
-            + (f" (there are: {', '.join(names)}; pass -r NAME)" if names else "")
-            + ": add one with `dvc remote add -d NAME URL`"
-        )
+        if names:
+            raise RemoteError(
+                f"no default DVC remote is configured (there are: {', '.join(names)}): make one the default "
+                "with `dvc remote default NAME` (push and pull also take -r NAME)"
+            )
+        raise RemoteError("no DVC remote is configured: add one with `dvc remote add -d NAME URL`")
     return str(default)
 
 
