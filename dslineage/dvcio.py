@@ -113,18 +113,13 @@ def add(root: Path, path: str, *, md5_hint: str | None = None) -> DvcOut:
 def checkout(root: Path, path: str, *, fetch_missing: bool = True) -> None:
     """Make the work-tree file match its `.dvc` file, fetching from the remote if needed."""
     target = dvcfile_for(path)
+    out = read_dvcfile(root / target)
+    if out and fetch_missing:
+        fetch_objects(root, [out.md5], {out.md5: path})  # by hash, quietly; one line if it fails
     try:
         with _in(root):
             repo = _dvc_repo(root)
             try:
-                out = read_dvcfile(root / target)
-                if out and fetch_missing and not cache_path(root, out.md5).exists():
-                    if not has_remote(root):
-                        raise MissingDataError(
-                            f"DVC cache object {out.md5} for {path} is missing and no DVC "
-                            "remote is configured: add one with `dvc remote add -d NAME URL`"
-                        )
-                    repo.fetch(targets=[target])
                 repo.checkout(targets=[target], force=True)
             finally:
                 repo.close()
