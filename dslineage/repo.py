@@ -223,11 +223,26 @@ class Repo:
 
         return reindex(self)
 
-    def fsck(self, *, deep: bool = False, repair: bool = False) -> dict[str, Any]:
-        """Check git, `.dvc` files, the DVC cache, the journal and the index against each other."""
+    def fsck(self, *, deep: bool = False, repair: bool = False, remote: bool = False) -> dict[str, Any]:
+        """Check git, `.dvc` files, the DVC cache, the journal and the index against each other
+        (with `remote`: also which versions' objects are on no DVC remote)."""
         from dslineage.ops.fsck import fsck
 
-        return fsck(self, deep=deep, repair=repair)
+        return fsck(self, deep=deep, repair=repair, remote=remote)
+
+    # -- sharing through a DVC remote (issue 10) -------------------------------------------
+
+    def push(self, names: list[str] | None = None, *, remote: str | None = None) -> dict[str, Any]:
+        """Push the DVC cache objects of every version of the named (default: all) datasets."""
+        from dslineage.ops.push import push
+
+        return push(self, names or [], remote=remote)
+
+    def pull(self, ref: str, *, remote: str | None = None) -> dict[str, Any]:
+        """Fetch exactly the DVC cache object of one version (`NAME@REF`) into the local cache."""
+        from dslineage.ops.pull import pull
+
+        return pull(self, ref, remote=remote)
 
     # -- label edits as lineage (issue 3) ---------------------------------------------------
 
