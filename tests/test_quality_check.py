@@ -194,15 +194,15 @@ def cli(root: Path, *args: str):
 
 
 def test_cli_check_table_json_and_exit_codes(committed, tmp_repo):
-    """`check` prints a table and exits 1 on failure; --json follows the contract; 0 when passing."""
+    """`check` prints a table and exits 3 on failure; --json follows the contract; 0 when passing."""
     rules(tmp_repo)
     bad_data(tmp_repo)
     r = cli(tmp_repo, "check", "train")
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     assert "FAILED" in r.stdout and "max_null_fraction" in r.stdout and "6 failed" in r.stdout
     r = cli(tmp_repo, "check", "train", "--json")
     data = json.loads(r.stdout)
-    assert r.exit_code == 1 and {"dataset", "version", "passed", "results"} <= set(data)
+    assert r.exit_code == 3 and {"dataset", "version", "passed", "results"} <= set(data)
     assert data["dataset"] == "train" and data["passed"] is False
     rules(tmp_repo, "train:\n  unique_key: true\n")
     r = cli(tmp_repo, "check", "train@v1", "--no-record")
@@ -210,12 +210,12 @@ def test_cli_check_table_json_and_exit_codes(committed, tmp_repo):
 
 
 def test_cli_commit_refusal_and_no_verify(committed, tmp_repo):
-    """`commit` refuses with one line naming --no-verify; with it, the output says checks were skipped."""
+    """`commit` refuses (exit 3) with one line naming --no-verify; with it, the output says checks were skipped."""
     rules(tmp_repo)
     bad_data(tmp_repo)
     before = state(tmp_repo)
     r = cli(tmp_repo, "commit", "train", "-m", "bad")
-    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "--no-verify" in r.stderr
+    assert r.exit_code == 3 and r.stderr.count("\n") == 1 and "--no-verify" in r.stderr
     assert state(tmp_repo) == before
     r = cli(tmp_repo, "commit", "train", "-m", "bad", "--no-verify")
     assert r.exit_code == 0, r.stderr

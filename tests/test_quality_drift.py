@@ -94,14 +94,14 @@ def test_drift_on_csv_with_nulls(tmp_repo):
 
 
 def test_cli_drift_exit_codes_and_json(committed, tmp_repo):
-    """drift exits 0 without drift, 1 with it; --json prints the contract only."""
+    """drift exits 0 without drift, 3 with it; --json prints the contract only."""
     runner = CliRunner()
     r = runner.invoke(app, ["-C", str(tmp_repo), "drift", "train@v1"])
     assert r.exit_code == 0 and "0 of 4 over threshold" in r.stdout
     write_parquet(tmp_repo / "data" / "train.parquet", V2)
     r = runner.invoke(app, ["-C", str(tmp_repo), "drift", "train@v1", "--json"])
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     data = json.loads(r.stdout)
     assert data["drifted"] is True and data["b"]["workdir"] is True
     r = runner.invoke(app, ["-C", str(tmp_repo), "drift", "train"])
-    assert r.exit_code == 1 and "DRIFTED" in r.stdout
+    assert r.exit_code == 3 and "DRIFTED" in r.stdout

@@ -1,4 +1,4 @@
-"""`dslineage check NAME[@REF]`: run the data-quality rules; exit 1 when one fails."""
+"""`dslineage check NAME[@REF]`: run the data-quality rules; exit 3 when one fails."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 
 from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, table
 from dslineage.cli.app import app
+from dslineage.errors import EXIT_GATE
 
 NoRecordOpt = Annotated[
     bool, typer.Option("--no-record", help="Do not store the results with the version (no git commit).")
@@ -20,7 +21,7 @@ def check(
     no_record: NoRecordOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run the rules in .dslineage/checks.yaml; exit 1 when any fails (for CI).
+    """Run the rules in .dslineage/checks.yaml; exit 3 when any fails (for CI).
 
     Results of a committed version are stored with it (see `dslineage show`).
 
@@ -33,7 +34,7 @@ def check(
     else:
         show_check(result)
     if not result["passed"]:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_GATE)
 
 
 def target_name(r: dict[str, Any]) -> str:

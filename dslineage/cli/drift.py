@@ -1,4 +1,4 @@
-"""`dslineage drift NAME@A [NAME@B]`: distribution shift; exit 1 when a threshold is crossed."""
+"""`dslineage drift NAME@A [NAME@B]`: distribution shift; exit 3 when a threshold is crossed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 
 from dslineage.cli._shared import JsonOpt, emit_json, out, repo, table
 from dslineage.cli.app import app
+from dslineage.errors import EXIT_GATE
 
 
 @app.command()
@@ -16,7 +17,7 @@ def drift(
     b: Annotated[Optional[str], typer.Argument(help="NAME@REF to compare (default: the working file).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Label-distribution shift (Jensen–Shannon, PSI) and numeric drift (PSI, KS); exit 1 on alert.
+    """Label-distribution shift (Jensen–Shannon, PSI) and numeric drift (PSI, KS); exit 3 on alert.
 
     Thresholds come from the dataset's `max_drift` rule in .dslineage/checks.yaml, else
     defaults (label JS 0.1, label PSI 0.2, numeric PSI 0.2, numeric KS 0.1).
@@ -29,7 +30,7 @@ def drift(
     else:
         show_drift(result)
     if result["drifted"]:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_GATE)
 
 
 def _side(d: dict[str, Any]) -> str:
