@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # Exit codes: 0 ok, 1 error, 2 usage, 3 a data-quality gate or threshold failed, 130 interrupted.
 EXIT_GATE = 3
 

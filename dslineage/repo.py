@@ -299,17 +299,19 @@ class Repo:
 
     # -- data-quality gates (quality/) ------------------------------------------------------
 
-    def check(self, ref: str, *, record: bool = True) -> dict[str, Any]:
-        """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file)."""
+    def check(self, ref: str, *, record: bool = True, against: str | None = None) -> dict[str, Any]:
+        """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file);
+        drift rules compare with `against`, the rules' `baseline:`, else the last passing version."""
         from dslineage.quality.check import check
 
-        return check(self, ref, record=record)
+        return check(self, ref, record=record, against=against)
 
-    def drift(self, a: str, b: str | None = None) -> dict[str, Any]:
-        """Drift statistics of label and numeric columns A → B (B defaults to the working file)."""
+    def drift(self, a: str, b: str | None = None, *, against: str | None = None) -> dict[str, Any]:
+        """Drift statistics of label and numeric columns A → B (B defaults to the working file;
+        bare NAME: the working file against its baseline, or `against`)."""
         from dslineage.quality.drift import drift
 
-        return drift(self, a, b)
+        return drift(self, a, b, against=against)
 
     def audit(
         self, ref: str, *, against: str | None = None, on: list[str] | None = None,

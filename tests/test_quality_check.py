@@ -30,8 +30,14 @@ train:
 
 
 def rules(root: Path, text: str = RULES) -> None:
-    """Write `.dslineage/checks.yaml` (not committed: the tests below do not need it in git)."""
+    """Write `.dslineage/checks.yaml` (not committed: results are then not stored; see `commit_rules`)."""
     (root / ".dslineage" / "checks.yaml").write_text(text, encoding="utf-8")
+
+
+def commit_rules(root: Path) -> None:
+    """Commit the rules file: `check` stores results only when git holds the rules."""
+    run(root, "git", "add", ".dslineage/checks.yaml")
+    run(root, "git", "commit", "-q", "-m", "rules")
 
 
 def bad_data(root: Path) -> None:
@@ -94,6 +100,7 @@ def test_check_without_parent_skips_drift_and_passes_clean_data(committed, tmp_r
 def test_check_of_a_version_is_stored_once_and_shown(committed, tmp_repo):
     """Checking a committed version records the result in its own git commit, once; show and reindex see it."""
     rules(tmp_repo)
+    commit_rules(tmp_repo)
     before = head(tmp_repo)
     res = committed.check("train@v1")
     assert res["stored"] is True and res["new_record"] is True

@@ -27,5 +27,6 @@ def require() -> None:
     missing = [m for m in ("numpy", "scipy", "krippendorff") if importlib.util.find_spec(m) is None]
     if missing:
         raise DslineageError(
-            f"the data-quality gates need {', '.join(missing)}: reinstall dslineage (`pip install --force-reinstall dslineage`) or `pip install numpy scipy krippendorff`"
+            f"the data-quality gates need {', '.join(missing)}: reinstall dslineage "
+            "(`pip install --force-reinstall dslineage`) or `pip install numpy scipy krippendorff`"
         )
