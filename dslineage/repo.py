@@ -247,6 +247,13 @@ class Repo:
             self.dataset(name)
         return catalog(self, name)
 
+    def prune_batches(self, name: str | None = None) -> dict[str, Any]:
+        """Delete discarded batches' journal files (never committed; their edits are gone from
+        the working file); each is logged in `.git/dslineage/pruned.jsonl`."""
+        from dslineage.ops.batches import prune
+
+        return prune(self, name)
+
     def batch(self, batch_id: str, *, limit: int | None = None) -> dict[str, Any]:
         """One edit batch by id prefix, with its per-row edits."""
         from dslineage.ops.batches import show
