@@ -292,7 +292,9 @@ def holds_edits(repo: Repo, ds: Dataset, rec: dict[str, Any], unlinked: list[dic
     discarded and no `commit` will ever record it. Reads the journal records given, not the
     index (`fsck` runs this on a repository whose index may be broken)."""
     path = common.working_path(repo, ds)
-    if not path.is_file() or not edits_path(repo, rec).is_file():
+    if not edits_path(repo, rec).is_file():
+        return False  # a record without its edits (a prune cut short): nothing left to commit
+    if not path.is_file():
         return None
     from dslineage import dvcio
 
@@ -341,7 +343,8 @@ def prune_one(repo: Repo, rec: dict[str, Any], *, by: str) -> dict[str, Any]:
     """Delete one discarded batch's record and edits, and append what was deleted to the log."""
     import json
 
-    files = [p for p in journal_paths(repo, rec) if (repo.root / p).exists()]
+    # the edits first, the record last: a crash in between leaves a record fsck still prunes
+    files = [p for p in reversed(journal_paths(repo, rec)) if (repo.root / p).exists()]
     entry = {"pruned_at": journal.now(), "by": by, "files": files,
              **{k: rec.get(k) for k in ("id", "dataset", "column", "author", "reason", "rows", "timestamp",
                                         "base_version")}}
