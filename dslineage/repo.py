@@ -262,6 +262,13 @@ class Repo:
             self.dataset(name)
         return catalog(self, name)
 
+    def prune_batches(self, name: str | None = None) -> dict[str, Any]:
+        """Delete discarded batches' journal files (never committed; their edits are gone from
+        the working file); each is logged in `.git/dslineage/pruned.jsonl`."""
+        from dslineage.ops.batches import prune
+
+        return prune(self, name)
+
     def batch(self, batch_id: str, *, limit: int | None = None) -> dict[str, Any]:
         """One edit batch by id prefix, with its per-row edits."""
         from dslineage.ops.batches import show
@@ -314,17 +321,19 @@ class Repo:
 
     # -- data-quality gates (quality/) ------------------------------------------------------
 
-    def check(self, ref: str, *, record: bool = True) -> dict[str, Any]:
-        """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file)."""
+    def check(self, ref: str, *, record: bool = True, against: str | None = None) -> dict[str, Any]:
+        """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file);
+        drift rules compare with `against`, the rules' `baseline:`, else the last passing version."""
         from dslineage.quality.check import check
 
-        return check(self, ref, record=record)
+        return check(self, ref, record=record, against=against)
 
-    def drift(self, a: str, b: str | None = None) -> dict[str, Any]:
-        """Drift statistics of label and numeric columns A → B (B defaults to the working file)."""
+    def drift(self, a: str, b: str | None = None, *, against: str | None = None) -> dict[str, Any]:
+        """Drift statistics of label and numeric columns A → B (B defaults to the working file;
+        bare NAME: the working file against its baseline, or `against`)."""
         from dslineage.quality.drift import drift
 
-        return drift(self, a, b)
+        return drift(self, a, b, against=against)
 
     def audit(
         self, ref: str, *, against: str | None = None, on: list[str] | None = None,
