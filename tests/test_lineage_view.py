@@ -39,7 +39,7 @@ def chain(tmp_repo: Path) -> dict[str, Any]:
         b = repo.relabel("cifar", {4: "bird"}, by="bob", reason="second look")
         write_parquet(path, {"id": list(range(31)), "label": [*repo_labels(path), "dog"]})
         repo.commit(["cifar"], "one more row", None)
-        c = repo.relabel("cifar", {7: "dog", 8: "dog", 9: "cat"}, by="carol", reason="audit")
+        c = repo.relabel("cifar", {7: "bird", 8: "cat", 9: "dog"}, by="carol", reason="audit")
     return {"root": tmp_repo, "batches": [a["batch"], b["batch"], c["batch"]]}
 
 
