@@ -2,8 +2,9 @@
 
 An experiment record names the exact dataset versions used, the code commit, params,
 metrics (`--metrics FILE`, else the metrics files dvc.yaml declares) and the pipeline
-state (`dvc.lock`: each stage's transformation and output hashes). Recording a name again records a new run of that experiment; `exp show NAME`
-and `reproduce NAME` use its newest run, an id prefix picks any run.
+state (`dvc.lock`: each stage's transformation and output hashes). Recording a name again
+records a new run of that experiment; `exp show NAME` and `reproduce NAME` use its newest
+run, an id prefix picks any run.
 """
 
 from __future__ import annotations
