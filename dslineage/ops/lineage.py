@@ -98,7 +98,16 @@ def _label(n: dict[str, Any]) -> str:
 def _tag(n: dict[str, Any]) -> str:
     if n["kind"] == "artifact":
         return f"{n.get('type') or 'file'} {str(n.get('md5') or '')[:10]}"
+    if n["kind"] == "transformation" and n.get("timestamp"):
+        return f"transformation, {str(n['timestamp'])[:16].replace('T', ' ')}"
     return "versions" if n["kind"] == "chain" else str(n["kind"])
+
+
+def _graph_label(n: dict[str, Any]) -> str:
+    """A node's label in dot and mermaid: an artifact's with its short md5 (paths repeat)."""
+    if n["kind"] == "artifact":
+        return f"{_label(n)} ({str(n.get('md5') or '')[:10]})"
+    return _label(n)
 
 
 def _line(n: dict[str, Any]) -> str:
@@ -190,7 +199,7 @@ def to_dot(result: dict[str, Any]) -> str:
         extra = ", style=bold" if n["id"] == result["root"] else ""
         shape = "folder" if n.get("type") == "directory" else "tab" if n.get("type") == "metrics" else None
         lines.append(
-            f"  {_quote_dot(n['id'])} [label={_quote_dot(_label(n))}, shape={shape or _DOT_SHAPES[n['kind']]}{extra}];"
+            f"  {_quote_dot(n['id'])} [label={_quote_dot(_graph_label(n))}, shape={shape or _DOT_SHAPES[n['kind']]}{extra}];"
         )
     for e in edges:
         lines.append(f"  {_quote_dot(e['from'])} -> {_quote_dot(e['to'])} [label={_quote_dot(e['kind'] or '')}];")
@@ -211,7 +220,7 @@ def to_mermaid(result: dict[str, Any]) -> str:
     lines = ["flowchart LR"]
     for n in nodes:
         left, right = _MERMAID_SHAPES[n["kind"]]
-        text = _label(n).replace('"', "#quot;")
+        text = _graph_label(n).replace('"', "#quot;")
         lines.append(f"  {ids[n['id']]}{left}{text}{right}")
     for e in edges:
         lines.append(f"  {ids[e['from']]} -->|{e['kind']}| {ids[e['to']]}")
