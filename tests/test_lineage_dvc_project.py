@@ -167,6 +167,27 @@ def test_whole_graph_draws_the_pipeline(project):
         assert _connected(result, a, b), (a, b)
     text = cli(root, "lineage").stdout
     assert all(f"stage {s}" in text for s in STAGES) and "data/features" in text
+    dot = cli(root, "lineage", "-f", "dot").stdout
+    assert dot.count(" -> ") == len(result["edges"]) and "shape=folder" in dot and "model.pkl (" in dot
+    mermaid = cli(root, "lineage", "-f", "mermaid").stdout
+    assert '[("eval/metrics.json (' in mermaid
+    r = cli(root, "lineage", "--downstream")
+    assert r.exit_code == 2 and "need a NODE" in r.stderr
+
+
+def test_openlineage_events_name_every_file(project):
+    """The OpenLineage events of `stage:train` carry its untracked inputs and outputs by
+    path, with their md5 as the dataset version; `impact` follows artifacts too."""
+    root, _ = project
+    r = cli(root, "lineage", "stage:train", "--upstream", "--depth", "1", "-f", "openlineage")
+    assert r.exit_code == 0, r.output
+    [start, _end] = [json.loads(line) for line in r.stdout.splitlines()]
+    names = {d["name"]: d["facets"]["version"]["datasetVersion"] for d in start["inputs"] + start["outputs"]}
+    assert set(names) == {"data/features", "src/train.py", "model.pkl"}
+    assert names["model.pkl"].startswith("md5:") and names["data/features"].endswith(".dir")
+    impact = cli(root, "impact", "data/features", "--json")
+    assert impact.exit_code == 0, impact.output
+    assert {t["stage"] for t in json.loads(impact.stdout)["transformations"]} == {"train", "evaluate"}
 
 
 def test_stage_train_has_edges(project):

@@ -1,4 +1,4 @@
-"""`dslineage lineage NODE`: the subgraph around a node, and its renderings.
+"""`dslineage lineage [NODE]`: the subgraph around a node (or the whole graph), and its renderings.
 
 Formats: `tree` (indented text), `json` (`{"nodes", "edges"}`), `dot` (Graphviz), `mermaid`
 (a flowchart), and `openlineage` — NDJSON RunEvents, one START and one COMPLETE per
@@ -43,6 +43,8 @@ def lineage(
         raise UsageError(f"unknown direction {direction!r}: use one of {', '.join(DIRECTIONS)}")
     if depth is not None and depth < 0:
         raise UsageError("--depth must be 0 or more")
+    if node is None and (direction != "both" or depth is not None):
+        raise UsageError("--upstream, --downstream and --depth need a NODE: name one, or omit them for the whole graph")
     _, warning = maybe_sync(repo)
     root = lg.resolve(repo, node) if node is not None else None
     g = lg.around(repo, root, direction, depth)
