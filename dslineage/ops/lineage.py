@@ -199,10 +199,8 @@ def to_dot(result: dict[str, Any]) -> str:
     lines = ["digraph lineage {", "  rankdir=LR;"]
     for n in nodes:
         extra = ", style=bold" if n["id"] == result["root"] else ""
-        shape = "folder" if n.get("type") == "directory" else "tab" if n.get("type") == "metrics" else None
-        lines.append(
-            f"  {_quote_dot(n['id'])} [label={_quote_dot(_graph_label(n))}, shape={shape or _DOT_SHAPES[n['kind']]}{extra}];"
-        )
+        shape = {"directory": "folder", "metrics": "tab"}.get(n.get("type") or "") or _DOT_SHAPES[n["kind"]]
+        lines.append(f"  {_quote_dot(n['id'])} [label={_quote_dot(_graph_label(n))}, shape={shape}{extra}];")
     for e in edges:
         lines.append(f"  {_quote_dot(e['from'])} -> {_quote_dot(e['to'])} [label={_quote_dot(e['kind'] or '')}];")
     lines.append("}")
