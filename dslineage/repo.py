@@ -352,11 +352,12 @@ class Repo:
 
         return run(self, stage, command, **options)
 
-    def sync(self, *, author: str | None = None) -> dict[str, Any]:
-        """Record the `dvc.lock` stage states no transformation records yet (idempotent)."""
+    def sync(self, *, author: str | None = None, all_commits: bool = False) -> dict[str, Any]:
+        """Record the `dvc.lock` stage states no transformation records yet (idempotent); with
+        `all_commits`, also those in dvc.lock's git history."""
         from dslineage.ops.sync import sync
 
-        return sync(self, author=author)
+        return sync(self, author=author, all_commits=all_commits)
 
     def exp_record(self, name: str, **options: Any) -> dict[str, Any]:
         """Record an experiment: dataset versions, code commit, params, metrics, pipeline."""
@@ -388,8 +389,13 @@ class Repo:
 
         return reproduce(self, experiment, **options)
 
-    def lineage(self, node: str, **options: Any) -> dict[str, Any]:
-        """The lineage subgraph around a node: `{"root", "nodes", "edges"}`."""
+    def lineage(
+        self, node: str | None = None, *, direction: str = "both", depth: int | None = None,
+        openlineage: bool = False, namespace: str | None = None, expand: bool = False,
+    ) -> dict[str, Any]:
+        """The lineage subgraph around a node (None: the whole graph): `{"root", "nodes",
+        "edges", "chains"}`."""
         from dslineage.ops.lineage import lineage
 
-        return lineage(self, node, **options)
+        return lineage(self, node, direction=direction, depth=depth, openlineage=openlineage,
+                       namespace=namespace, expand=expand)
