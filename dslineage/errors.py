@@ -86,3 +86,7 @@ class CycleError(DslineageError):
 
 class EditError(DslineageError):
     """An edit batch is invalid (unknown keys, conflicting edits, labels not allowed) or cannot be reverted."""
+
+
+class MergingError(DslineageError):
+    """A dataset is in the middle of a merge (or no merge is in progress) for this operation."""

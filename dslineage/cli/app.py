@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "fsck",
     "relabel", "batches", "blame", "revert", "rollback", "impact",
     "run", "sync", "exp", "reproduce", "lineage",
+    "merge",
 ]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, out, repo, table
+from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, table
 from dslineage.cli.app import app
 
 
@@ -22,7 +22,11 @@ def status(
 
     Example: dslineage status
     """
-    entries = repo().status(names or [], counts=not quiet)
+    r = repo()
+    entries = r.status(names or [], counts=not quiet)
+    if r.driver_was_missing:
+        note("warning: this clone lacked the dslineage git merge driver that .gitattributes names; "
+             "it is now registered in .git/config")
     if quiet:
         raise typer.Exit(1 if any(e["dirty"] for e in entries) else 0)
     if json_out:
@@ -38,6 +42,8 @@ def show_status(entries: list) -> None:  # type: ignore[type-arg]
         state = "missing" if e["missing"] else ("modified" if e["dirty"] else "clean")
         if e["version"] is None:
             state = "not committed yet"
+        if e.get("merging"):
+            state = f"merging ({e['merging']['cells']} conflicts)"
         r = e["rows"]
         t.add_row(
             e["dataset"], e["path"], f"v{e['version']}" if e["version"] else "-", state,

@@ -19,7 +19,7 @@ from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DirtyError, EditError, PathError, UsageError
 from dslineage.ops import batches as batch_ops
-from dslineage.ops import common
+from dslineage.ops import common, mergestate
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
 if TYPE_CHECKING:
@@ -335,6 +335,7 @@ def relabel(
     from dslineage.ops.commit import default_author
 
     ds = repo.dataset(name)
+    mergestate.refuse_if_merging(repo, ds, "relabeled")
     if (edits is None or len(edits) == 0) == (from_file is None):
         raise UsageError("give the edits with --set KEY=LABEL ... or --from EDITS (one of them)")
     col, _ = pick_column(ds, column)

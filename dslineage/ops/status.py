@@ -25,11 +25,22 @@ def status(repo: Repo, names: list[str], counts: bool = True) -> list[dict[str, 
             "dirty": head is None or md5 != (head["md5"] if head else None),
             "missing": md5 is None,
             "rows": {"added": 0, "removed": 0, "modified": 0},
+            "merging": _merging(repo, ds.name),
         }
         if entry["dirty"] and counts and md5 is not None:
             entry["rows"] = _counts(repo, ds, head)
         result.append(entry)
     return result
+
+
+def _merging(repo: Repo, name: str) -> dict[str, Any] | None:
+    """The dataset's stopped merge (conflicting cells, branch), or None."""
+    from dslineage.ops import mergestate
+
+    state = mergestate.read(repo.root, name)
+    if state is None or state.get("state") != "conflicts":
+        return None
+    return {"cells": state.get("cells"), "branch": state.get("branch")}
 
 
 def _counts(repo: Repo, ds: Any, head: dict[str, Any] | None) -> dict[str, int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-DISTILL_VERSION = "3"
+DISTILL_VERSION = "4"
 _TABLES = ("lineage_files", "lineage_nodes", "lineage_edges")
 _DDL = (
     "CREATE TABLE IF NOT EXISTS lineage_files (file VARCHAR PRIMARY KEY)",
@@ -43,6 +43,8 @@ _SCALARS = (
              "'$.parent'), json_extract_string(r.record, '$.base'))", "input", True),
     (_BATCH, "json_extract_string(r.record, '$.version')", "output", False),
     (_BATCH, "json_extract_string(r.record, '$.reverts')", "reverts", True),
+    # a merge version's second parent (the first is `versions.parent`)
+    ("r.kind = 'version'", "json_extract_string(r.record, '$.parents[1]')", "parent", True),
 )
 EDGES = (
     "(SELECT parent AS src, id AS dst, 'parent' AS kind FROM versions WHERE parent IS NOT NULL "
@@ -132,7 +134,8 @@ def adjacency_rows(con: Any) -> list[tuple[str, str, str, str | None]]:
     (a recursive CTE re-joins the edges at every step of a 100-step-deep closure)."""
     rows: list[tuple[str, str, str, str | None]] = con.execute(
         "SELECT parent, id, 'parent', dataset FROM versions WHERE parent IS NOT NULL "
-        "UNION ALL SELECT src, dst, kind, NULL FROM lineage_edges"
+        "UNION ALL SELECT e.src, e.dst, e.kind, v.dataset FROM lineage_edges e "
+        "LEFT JOIN (SELECT DISTINCT id, dataset FROM versions) v ON e.kind = 'parent' AND v.id = e.dst"
     ).fetchall()
     return rows
 

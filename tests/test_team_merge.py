@@ -1,0 +1,281 @@
+"""Issue 10: two people relabel one dataset on two branches; `dslineage merge`, plain `git merge`,
+`git pull` and `git pull --rebase` merge both sides row by row with their provenance, and
+overlapping edits stop with exactly the conflicting cells listed (real git, real DVC)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from dslineage import Repo, dvcio
+from tests.conftest import cli_json, invoke, new_repo, run, snapshot_state, write_parquet
+
+N = 2000
+ALICE = [f"{i}=fox" for i in range(1, 101)]
+BOB = [f"{i}=owl" for i in range(500, 601)]
+
+
+def _labels(root: Path) -> dict[int, str]:
+    """id → label of the work file `data/train.parquet`."""
+    t = pq.read_table(root / "data" / "train.parquet")
+    return dict(zip(t.column("id").to_pylist(), t.column("label").to_pylist()))
+
+
+def _clone(remote: Path, dest: Path, seed: Path) -> Path:
+    """A fresh clone of `remote` sharing `seed`'s DVC cache, with its work file checked out."""
+    run(remote.parent, "git", "clone", "-q", str(remote), str(dest))
+    dvcio.share_cache(dest, seed)
+    run(dest, "dvc", "checkout", "-q", "data/train.parquet.dvc")
+    return dest
+
+
+def _record(root: Path, vid: str) -> dict[str, Any]:
+    """The journal record of a version."""
+    with Repo(root) as repo:
+        return next(r for r in repo.index.records("version", "train") if r["id"] == vid)
+
+
+def _relabel(root: Path, edits: list[str], who: str, reason: str) -> dict[str, Any]:
+    with Repo(root) as repo:
+        return repo.relabel("train", edits, by=who, reason=reason, message=f"{who}: {reason}")
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> dict[str, Path]:
+    """main holds train v1 (2,000 rows, all 'cat'); alice relabelled 1-100 fox and bob 500-600 owl,
+    each in a clone of a bare remote; bob's main is pushed to the remote."""
+    seed = new_repo(tmp_path / "seed")
+    write_parquet(seed / "data" / "train.parquet", {"id": list(range(N)), "x": [i / 2 for i in range(N)],
+                                                   "label": ["cat"] * N})
+    with Repo(seed) as repo:
+        repo.track(str(seed / "data" / "train.parquet"), ["id"], ["label"])
+        repo.commit(["train"], "v1", None)
+    remote = tmp_path / "remote.git"
+    run(tmp_path, "git", "clone", "-q", "--bare", str(seed), str(remote))
+    alice = _clone(remote, tmp_path / "alice", seed)
+    bob = _clone(remote, tmp_path / "bob", seed)
+    _relabel(alice, ALICE, "alice", "foxes in the corner")
+    _relabel(bob, BOB, "bob", "owls at night")
+    run(bob, "git", "push", "-q", "origin", "main")
+    run(alice, "git", "fetch", "-q", str(bob), "main:bob")
+    return {"alice": alice, "bob": bob, "remote": remote, "seed": seed}
+
+
+def _check_merged(root: Path, merged_by_driver: bool = False) -> dict[str, Any]:
+    """Both sides' labels in the work file; a merge version with two parents at HEAD; history of
+    rows 50 and 550 names alice's and bob's batches."""
+    labels = _labels(root)
+    assert [labels[i] for i in (0, 1, 100, 101, 499, 500, 600, 601)] == [
+        "cat", "fox", "fox", "cat", "cat", "owl", "owl", "cat"]
+    assert sum(v == "fox" for v in labels.values()) == 100
+    assert sum(v == "owl" for v in labels.values()) == 101
+    top = cli_json(root, "log", "train")[0]
+    assert len(_record(root, top["id"])["parents"]) == 2
+    assert dvcio.read_dvcfile(root / "data" / "train.parquet.dvc").md5 == top["md5"]
+    by = {}
+    for key in ("50", "550"):
+        h = cli_json(root, "history", "train", key)
+        last = [e for e in h["events"] if e["change"] == "relabeled"][-1]
+        by[key] = last
+    assert by["50"]["annotator"] == "alice" and by["50"]["reason"] == "foxes in the corner"
+    assert by["550"]["annotator"] == "bob" and by["550"]["reason"] == "owls at night"
+    assert by["50"]["batch"] and by["550"]["batch"] and by["50"]["batch"] != by["550"]["batch"]
+    status = cli_json(root, "status")
+    assert not status[0]["dirty"] and status[0]["merging"] is None
+    return top
+
+
+def test_dslineage_merge_combines_disjoint_relabels_with_provenance(team: dict[str, Path]) -> None:
+    """`dslineage merge bob` in alice's clone: both sides' labels, one merge commit with two git
+    parents, a merge version with parents [alice v2, bob v2], rows keep their own batches."""
+    alice = team["alice"]
+    ours = cli_json(alice, "log", "train")[0]["id"]
+    out = cli_json(alice, "merge", "bob", "-m", "merge bob")
+    assert set(out) == {"merged", "conflicts", "state"}
+    assert out["state"] == "merged" and out["conflicts"] == []
+    (m,) = out["merged"]
+    assert set(m) >= {"dataset", "version", "parents", "rows"}
+    assert set(m["rows"]) == {"from_ours", "from_theirs", "added", "removed"}
+    assert m["parents"][0] == ours and m["rows"]["added"] == 0 and m["rows"]["removed"] == 0
+    parents = run(alice, "git", "log", "-1", "--format=%P").stdout.split()
+    assert len(parents) == 2
+    assert not run(alice, "git", "status", "--porcelain").stdout.strip()
+    top = _check_merged(alice)
+    assert top["id"] == m["version"]
+    lineage = cli_json(alice, "lineage", f"train@v{top['seq']}")
+    assert json.dumps(lineage).count(m["parents"][1][:10]) >= 1
+
+
+def test_revert_of_either_sides_batch_works_on_merged_data(team: dict[str, Path]) -> None:
+    """After the merge, reverting bob's batch (made on his branch) puts rows 500-600 back to cat
+    and keeps alice's foxes."""
+    alice = team["alice"]
+    cli_json(alice, "merge", "bob")
+    h = cli_json(alice, "history", "train", "550")
+    batch = [e for e in h["events"] if e["change"] == "relabeled"][-1]["batch"]
+    res = cli_json(alice, "revert", batch[:12])
+    assert res["restored"] == 101
+    labels = _labels(alice)
+    assert labels[550] == "cat" and labels[50] == "fox"
+
+
+def test_plain_git_merge_uses_the_driver_and_the_next_command_records(team: dict[str, Path]) -> None:
+    """A fresh clone registers the driver on its first dslineage command; plain `git merge bob` then
+    merges the rows and the next dslineage command records the merge version."""
+    alice = team["alice"]
+    assert run(alice, "git", "config", "--get", "merge.dslineage.driver", check=False).stdout.strip()
+    assert "merge=dslineage" in (alice / ".gitattributes").read_text()
+    res = run(alice, "git", "merge", "--no-edit", "bob", check=False)
+    assert res.returncode == 0, res.stderr
+    _check_merged(alice, merged_by_driver=True)
+    assert not run(alice, "git", "status", "--porcelain").stdout.strip()
+
+
+def test_git_pull_from_a_bare_remote_merges(team: dict[str, Path]) -> None:
+    """`git pull` (merge) of bob's pushed main into alice's main merges both relabels."""
+    alice = team["alice"]
+    res = run(alice, "git", "pull", "--no-rebase", "--no-edit", "origin", "main", check=False)
+    assert res.returncode == 0, res.stderr
+    _check_merged(alice, merged_by_driver=True)
+
+
+def test_git_pull_rebase_merges(team: dict[str, Path]) -> None:
+    """`git pull --rebase` replays alice's relabel over bob's: both labels, a merge version."""
+    alice = team["alice"]
+    res = run(alice, "git", "pull", "--rebase", "origin", "main", check=False)
+    assert res.returncode == 0, res.stderr
+    _check_merged(alice, merged_by_driver=True)
+
+
+def test_status_warns_when_a_clone_lacks_the_driver(team: dict[str, Path]) -> None:
+    """`.gitattributes` names the driver but `.git/config` lacks it: status adds it and warns."""
+    alice = team["alice"]
+    run(alice, "git", "config", "--remove-section", "merge.dslineage")
+    res = invoke(alice, "status")
+    assert res.exit_code == 0 and "merge driver" in res.stderr
+    assert run(alice, "git", "config", "--get", "merge.dslineage.driver").stdout.strip()
+
+
+def test_init_no_merge_driver_removes_it(team: dict[str, Path]) -> None:
+    """`dslineage init --no-merge-driver` drops the .gitattributes lines and the config entry."""
+    alice = team["alice"]
+    assert cli_json(alice, "init", "--no-merge-driver")["merge_driver"] is False
+    assert not (alice / ".gitattributes").exists() or "merge=dslineage" not in (alice / ".gitattributes").read_text()
+    assert run(alice, "git", "config", "--get", "merge.dslineage.driver", check=False).returncode != 0
+    cli_json(alice, "init")
+    assert "merge=dslineage" in (alice / ".gitattributes").read_text()
+
+
+# -- overlapping edits ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def overlap(team: dict[str, Path]) -> dict[str, Path]:
+    """Bob also relabelled rows 90-95 (alice set them to fox) to owl: six conflicting cells."""
+    bob = team["bob"]
+    _relabel(bob, [f"{i}=owl" for i in range(90, 96)], "bob", "owls in the corner")
+    run(team["alice"], "git", "fetch", "-q", str(bob), "+main:bob")
+    return team
+
+
+def test_overlap_stops_with_exactly_the_conflicting_cells(overlap: dict[str, Path]) -> None:
+    """The merge stops: exit 1, state conflicts, git reports the .dvc conflict, the work file keeps
+    ours, status shows merging, and --conflicts lists exactly rows 90-95 with both batches."""
+    alice = overlap["alice"]
+    before = _labels(alice)
+    res = invoke(alice, "merge", "bob", "--json")
+    assert res.exit_code == 1
+    out = json.loads(res.stdout)
+    assert out["state"] == "conflicts" and out["conflicts"] == [{"dataset": "train", "cells": 6}]
+    assert "data/train.parquet.dvc" in run(alice, "git", "diff", "--name-only", "--diff-filter=U").stdout
+    assert _labels(alice) == before
+    assert cli_json(alice, "status")[0]["merging"]["cells"] == 6
+    c = cli_json(alice, "merge", "--conflicts", "train")
+    assert set(c) == {"dataset", "conflicts"}
+    assert sorted(x["key"]["id"] for x in c["conflicts"]) == list(range(90, 96))
+    for x in c["conflicts"]:
+        assert set(x) == {"key", "column", "base", "ours", "theirs", "ours_batch", "theirs_batch"}
+        assert (x["column"], x["base"], x["ours"], x["theirs"]) == ("label", "cat", "fox", "owl")
+        assert x["ours_batch"]["annotator"] == "alice" and x["theirs_batch"]["annotator"] == "bob"
+        assert x["theirs_batch"]["reason"] == "owls in the corner"
+
+
+def test_commit_and_relabel_refused_while_merging(overlap: dict[str, Path]) -> None:
+    """commit and relabel of a dataset in the merging state: one line saying what to do."""
+    alice = overlap["alice"]
+    invoke(alice, "merge", "bob")
+    for args in (("commit", "train", "-m", "x"), ("relabel", "train", "--set", "1=dog")):
+        res = invoke(alice, *args)
+        assert res.exit_code == 1
+        assert "dslineage merge --resolve train" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("how", ["ours", "theirs", "from"])
+def test_resolve_gives_the_expected_file(overlap: dict[str, Path], how: str) -> None:
+    """--ours keeps alice's fox on 90-95, --theirs takes bob's owl, --from takes the file's values;
+    each records a merge version and (the merge started by dslineage) makes the merge commit."""
+    alice = overlap["alice"]
+    invoke(alice, "merge", "bob")
+    args: list[str] = ["--ours"] if how == "ours" else ["--theirs"] if how == "theirs" else []
+    if how == "from":
+        out = alice.parent / "conflicts.csv"
+        invoke(alice, "merge", "--conflicts", "train", "--output", str(out))
+        t = pacsv.read_csv(out)
+        vals = ["dog" if k % 2 else "owl" for k in t.column("id").to_pylist()]
+        t = t.drop_columns(["value"]).append_column("value", __import__("pyarrow").array(vals))
+        pacsv.write_csv(t, out)
+        args = ["--from", str(out)]
+    res = cli_json(alice, "merge", "--resolve", "train", *args)
+    assert len(res["parents"]) == 2 and res["git_commit"]
+    labels = _labels(alice)
+    expect = {"ours": lambda k: "fox", "theirs": lambda k: "owl",
+              "from": lambda k: "dog" if k % 2 else "owl"}[how]
+    assert [labels[k] for k in range(90, 96)] == [expect(k) for k in range(90, 96)]
+    assert labels[50] == "fox" and labels[550] == "owl" and labels[96] == "fox"
+    assert len(run(alice, "git", "log", "-1", "--format=%P").stdout.split()) == 2
+    assert not run(alice, "git", "status", "--porcelain").stdout.strip()
+    assert cli_json(alice, "log", "train")[0]["id"] == res["version"]
+
+
+def test_abort_restores(overlap: dict[str, Path]) -> None:
+    """`merge --abort` leaves the repository as it was before the merge."""
+    alice = overlap["alice"]
+    before = snapshot_state(alice)
+    invoke(alice, "merge", "bob")
+    res = invoke(alice, "merge", "--abort")
+    assert res.exit_code == 0, res.stderr
+    after = snapshot_state(alice)
+    assert after == before
+    assert cli_json(alice, "status")[0]["merging"] is None
+
+
+def test_plain_git_merge_with_overlap_stops_and_resolves(overlap: dict[str, Path]) -> None:
+    """Plain `git merge` of overlapping edits: the driver reports the conflict (ours kept), the
+    dataset is merging; --resolve --theirs stages the result and leaves the commit to the user."""
+    alice = overlap["alice"]
+    res = run(alice, "git", "merge", "--no-edit", "bob", check=False)
+    assert res.returncode != 0
+    assert cli_json(alice, "status")[0]["merging"]["cells"] == 6
+    assert _labels(alice)[90] == "fox"
+    out = cli_json(alice, "merge", "--resolve", "train", "--theirs")
+    assert out["git_commit"] is None and "git commit" in out["note"]
+    run(alice, "git", "commit", "-q", "--no-edit")
+    labels = _labels(alice)
+    assert labels[90] == "owl" and labels[50] == "fox" and labels[550] == "owl"
+    assert len(_record(alice, cli_json(alice, "log", "train")[0]["id"])["parents"]) == 2
+
+
+def test_merge_refuses_bad_input_without_changes(team: dict[str, Path]) -> None:
+    """An unknown branch is one line, exit 1, nothing changed."""
+    alice = team["alice"]
+    before = snapshot_state(alice)
+    res = invoke(alice, "merge", "nosuch")
+    assert res.exit_code == 1 and "unknown branch" in res.stderr
+    assert snapshot_state(alice) == before
+    shutil.rmtree(alice / ".dslineage" / "tmp", ignore_errors=True)
