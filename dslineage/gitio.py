@@ -311,3 +311,22 @@ class Git:
             self._git.execute(["git", "config", "--local", "--remove-section", section])
         except git.GitCommandError:
             pass
+
+    def unmerged_entries(self, paths: list[str]) -> str:
+        """The conflict stages git holds for `paths` (`git ls-files -u` lines), to put back."""
+        return self.run("ls-files", "-u", "--", *paths) if paths else ""
+
+    def restore_unmerged(self, entries: str) -> None:
+        """Put conflict stages saved by `unmerged_entries` back into the index."""
+        lines = [ln for ln in entries.splitlines() if ln.strip()]
+        paths = sorted({ln.split("\t", 1)[1] for ln in lines})
+        if not paths:
+            return
+        zero = "0" * 40
+        info = "".join(f"0 {zero}\t{p}\n" for p in paths) + "".join(f"{ln}\n" for ln in lines)
+        import subprocess
+
+        done = subprocess.run(["git", "update-index", "--index-info"], cwd=self.root, input=info,
+                              capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise ExternalError(f"git update-index failed: {done.stderr.strip()}")

@@ -241,6 +241,7 @@ class Transaction:
     def stage(self, paths: list[str]) -> None:
         """`git add` `paths` without committing (a rollback unstages them again)."""
         self.state["commit_paths"] = sorted({*self.state["commit_paths"], *paths})
+        self.state["unmerged"] = self.state.get("unmerged", "") + self.git.unmerged_entries(sorted(set(paths)))
         self._save()
         self.git.add(sorted(set(paths)))
 
@@ -387,6 +388,8 @@ def rollback(root: Path, git: Git, state: dict[str, Any]) -> None:
             target.unlink()
     if state.get("commit_paths") and git.head() == state.get("head"):
         git.unstage(state["commit_paths"])
+        if state.get("unmerged"):  # staging resolved conflicts of a merge in progress: back again
+            git.restore_unmerged(state["unmerged"])
     for rel in state.get("dirs", []):
         shutil.rmtree(root / rel, ignore_errors=True)  # may hold the intent itself
     finish(root, state)

@@ -224,14 +224,15 @@ def test_resolve_gives_the_expected_file(overlap: dict[str, Path], how: str) -> 
     invoke(alice, "merge", "bob")
     args: list[str] = ["--ours"] if how == "ours" else ["--theirs"] if how == "theirs" else []
     if how == "from":
-        out = alice.parent / "conflicts.csv"
-        invoke(alice, "merge", "--conflicts", "train", "--output", str(out))
+        out = alice / "conflicts.csv"
+        assert invoke(alice, "merge", "--conflicts", "train", "--output", str(out)).exit_code == 0
         t = pacsv.read_csv(out)
         vals = ["dog" if k % 2 else "owl" for k in t.column("id").to_pylist()]
         t = t.drop_columns(["value"]).append_column("value", __import__("pyarrow").array(vals))
         pacsv.write_csv(t, out)
         args = ["--from", str(out)]
     res = cli_json(alice, "merge", "--resolve", "train", *args)
+    (alice / "conflicts.csv").unlink(missing_ok=True)
     assert len(res["parents"]) == 2 and res["git_commit"]
     labels = _labels(alice)
     expect = {"ours": lambda k: "fox", "theirs": lambda k: "owl",

@@ -175,6 +175,10 @@ class _Checker:
                 else:
                     self.add("journal", "warning", f"{rec['kind']} record {name} is not committed yet",
                              "it is committed with the next `dslineage commit`", rel)
+            elif code == "A ":  # staged, not committed: a merge in progress (its commit adds it)
+                if not self.repo.git.merging():
+                    self.add("journal", "warning", f"{rec['kind']} record {name} is staged but not committed",
+                             "commit it with `git commit`", rel)
             elif code and code != "??":
                 self.add("journal", "error", f"journal record {name} differs from git ({code.strip()}); "
                          "records are never rewritten", f"restore it with `git checkout -- {rel}`", rel)

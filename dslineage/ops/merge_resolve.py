@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 RESOLVE_STEPS = txn.declare("merge-resolve", *RECORD_STEPS, "after-stage")
-PENDING_STEPS = txn.declare("merge-record", *RECORD_STEPS)
 log = logging.getLogger("dslineage")
 
 

@@ -9,6 +9,7 @@ is recorded by the next dslineage command, once git has finished the merge).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,10 @@ def remove(root: Path, name: str) -> None:
     for path in (conflicts_path(root, name), state_path(root, name)):
         txn.will_change(root, path)
         path.unlink(missing_ok=True)
+    base = root / MERGE_DIR
+    if base.is_dir() and not [p for p in base.iterdir() if p.name != ".gitignore"]:
+        txn.will_change(root, base / ".gitignore")
+        shutil.rmtree(base, ignore_errors=True)  # no merge left: leave no trace
 
 
 def refuse_if_merging(repo: Repo, ds: Dataset, action: str) -> None:
