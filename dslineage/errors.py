@@ -90,3 +90,12 @@ class EditError(DslineageError):
 
 class MergingError(DslineageError):
     """A dataset is in the middle of a merge (or no merge is in progress) for this operation."""
+
+
+class SchemaConflictError(DslineageError):
+    """A merge's two sides changed the schema incompatibly (a column retyped differently, or
+    dropped on one side and edited on the other)."""
+
+
+class ResolutionError(DslineageError):
+    """Merge conflict resolutions are malformed (missing columns, or a value of the wrong type)."""
