@@ -38,6 +38,16 @@ def make_id(*parts: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:40]
 
 
+def parents(record: dict[str, Any]) -> list[str]:
+    """A version record's parent ids: its `parents`, or (a record written before merges
+    existed) `[parent]`, or `[]` for a first version. The first one is the `parent`."""
+    listed = record.get("parents")
+    if isinstance(listed, list):
+        return [str(p) for p in listed if p]
+    parent = record.get("parent")
+    return [str(parent)] if parent else []
+
+
 def folder(root: Path) -> Path:
     """The journal folder of a repository."""
     return root / JOURNAL_DIR

@@ -27,7 +27,7 @@ def test_relabel_version_matches_a_full_diff_of_its_bytes(tmp_repo):
         result = repo.relabel("d", edits, by="ann", reason="review")
         shown = repo.show("d@latest")
         diff = repo.diff("d@v1", "d@v2")
-        head = common.latest(repo, "d")
+        head = common.current(repo, "d")
         changes = pq.read_table(tmp_repo / ".dslineage" / "journal" / head["changes_file"])
     applied = sum(1 for k, v in edits.items() if labels[int(k)] != v)
     assert result["applied"] == applied == diff["rows"]["relabeled"] == shown["changes"]["relabeled"]

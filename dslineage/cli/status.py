@@ -50,3 +50,6 @@ def show_status(entries: list) -> None:  # type: ignore[type-arg]
             *(str(r[k]) if e["dirty"] else "" for k in ("added", "removed", "modified")),
         )
     out.print(t)
+    for e in entries:
+        if e.get("note"):
+            out.print(f"{e['dataset']}: {e['note']}")

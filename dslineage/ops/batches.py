@@ -71,7 +71,7 @@ def catalog(repo: Repo, dataset: str | None = None) -> list[dict[str, Any]]:
             entry["state"] = "committed"
         else:
             if rec["dataset"] not in heads:
-                head = common.latest(repo, rec["dataset"])
+                head = common.current(repo, rec["dataset"])
                 heads[rec["dataset"]] = head["id"] if head else None
             entry["state"] = "pending" if rec.get("base_version") == heads[rec["dataset"]] else "discarded"
         out.append(entry)

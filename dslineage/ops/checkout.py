@@ -19,17 +19,19 @@ STEPS = txn.declare("checkout", "after-dvcfile", "after-dvc-checkout", git=False
 
 
 def uncommitted(repo: Repo, ds: config.Dataset) -> bool:
-    """Whether the working file holds bytes that neither its `.dvc` file (or `dvc.lock`)
-    nor any version records."""
+    """Whether the working file holds bytes that neither its `.dvc` file (or `dvc.lock`),
+    nor any version, nor the DVC cache records: replacing them would lose work."""
     md5 = common.working_md5(repo, ds)
     if md5 is None:
         return False
-    out = dvcio.read_dvcfile(repo.root / dvcio.dvcfile_for(ds.path))
-    recorded = out.md5 if out is not None else dvcio.stage_output_md5(repo.root, ds.path)
-    if recorded == md5:
+    if common.worktree_recorded_md5(repo, ds) == md5:
         return False
     # bytes that some version records are not at risk (e.g. an older version checked out)
-    return not any(v["md5"] == md5 for v in repo.index.versions(ds.name))
+    if repo.index.versions_with_md5(ds.name, md5):
+        return False
+    # nor bytes the DVC cache holds: e.g. after `git checkout` of another branch, whose
+    # journal does not list this branch's versions (as `dvc checkout` does)
+    return not dvcio.cache_path(repo.root, md5).is_file()
 
 
 def dvcfile_text(repo: Repo, ds: config.Dataset, version: dict[str, Any]) -> bytes:

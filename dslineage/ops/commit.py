@@ -119,7 +119,7 @@ def build_record(
         known_changes, known_file, schema, dist = _known_record(repo, ds, known, parent, vid)
         record = {
             "kind": "version", "id": vid, "dataset": ds.name, "seq": parent["seq"] + 1, "md5": md5,
-            "parent": parent["id"], "path": ds.path, "message": message, "author": author,
+            "parent": parent["id"], "parents": [parent["id"]], "path": ds.path, "message": message, "author": author,
             "timestamp": timestamp, "rows": parent["rows"], "schema": schema,
             "label_distribution": dist, "changes": known_changes, **(extra or {}),
         }
@@ -159,6 +159,7 @@ def build_record(
         "seq": seq,
         "md5": md5,
         "parent": parent["id"] if parent else None,
+        "parents": [parent["id"]] if parent else [],
         "path": ds.path,
         "message": message,
         "author": author,
@@ -251,7 +252,7 @@ def _record_versions(
     pending: list[tuple[Dataset, dict[str, Any], Path | None]] = []
     try:
         for ds, md5, data in items:
-            parent = common.latest(repo, ds.name)
+            parent = common.current(repo, ds.name)
             if parent is not None and parent["md5"] == md5:
                 continue
             new = common.working_source(repo, ds) if data is None else rows.source(data, ds, ds.path)

@@ -52,9 +52,124 @@ def known_md5(repo: Repo, ds: Dataset) -> str | None:
     return repo.index.cached_md5(ds.path, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
 
 
-def latest(repo: Repo, name: str) -> dict[str, Any] | None:
-    """The newest version of a dataset (highest seq, then newest time), or None."""
+def newest(repo: Repo, name: str) -> dict[str, Any] | None:
+    """The newest version of a dataset anywhere in the journal (highest seq, then newest
+    time), whatever HEAD records; `current` is what commands mean by "latest"."""
     return repo.index.edge_version(name, last=True)
+
+
+def current(repo: Repo, ds: Dataset | str) -> dict[str, Any] | None:
+    """The dataset's current version: the one HEAD's `.dvc` file (for a DVC stage output:
+    HEAD's `dvc.lock`) records, or None when it has no version.
+
+    Among versions sharing that md5 it is the one whose git commit is an ancestor of HEAD,
+    deepest (highest seq) first. Fallbacks, in order, when no version has HEAD's md5 (e.g. a
+    git merge changed the `.dvc` file and no version records it yet) or HEAD has no `.dvc`
+    file: the md5 the work tree's `.dvc` file (or `dvc.lock`) records; then the deepest
+    version whose git commit is an ancestor of HEAD; then the newest version. `current_from`
+    says which rule chose it. One `git show` per dataset per command (memoized).
+    """
+    return current_from(repo, ds)[0]
+
+
+def latest(repo: Repo, name: str) -> dict[str, Any] | None:
+    """The version `NAME@latest` means: `current` (kept for callers written before branches)."""
+    return current(repo, name)
+
+
+def current_from(repo: Repo, ds: Dataset | str) -> tuple[dict[str, Any] | None, str]:
+    """`current(repo, ds)` and how it was chosen: "head" (HEAD's `.dvc` file records it),
+    "worktree" (the work tree's `.dvc` file does), "reachable" (the deepest version of
+    HEAD's history) or "newest"; ("none" when the dataset has no version)."""
+    name = ds if isinstance(ds, str) else ds.name
+    repo.index.sync()  # first: a sync that finds new journal files clears the memo
+    memo, key = repo.index.memo, ("current", name)
+    if key not in memo:
+        dataset = repo.dataset(name) if isinstance(ds, str) else ds
+        memo[key] = _choose(repo, dataset)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def head_md5(repo: Repo, ds: Dataset, rev: str = "HEAD") -> str | None:
+    """The md5 that commit `rev`'s `.dvc` file (or `dvc.lock`, for a stage output) records
+    for the dataset's file, or None (no such file there, or it is unreadable)."""
+    blob = repo.git.show(rev, dvcio.dvcfile_for(ds.path))
+    try:
+        if blob is not None:
+            out = dvcio.parse_dvcfile(blob)
+            return out.md5 if out else None
+        lock = repo.git.show(rev, dvcio.LOCK_FILE)
+        entries = dvcio.parse_lock(lock).values() if lock else []
+    except Exception:  # a damaged YAML file (any parser error): `dslineage fsck` reports it
+        return None
+    for entry in entries:
+        for path, md5 in entry.outs:
+            if path == ds.path:
+                return str(md5)
+    return None
+
+
+def worktree_recorded_md5(repo: Repo, ds: Dataset) -> str | None:
+    """The md5 the work tree's `.dvc` file (or `dvc.lock`) records, None if none/unreadable."""
+    try:
+        out = dvcio.read_dvcfile(repo.root / dvcio.dvcfile_for(ds.path))
+        return out.md5 if out is not None else dvcio.stage_output_md5(repo.root, ds.path)
+    except Exception:  # a damaged YAML file (any parser error): `dslineage fsck` reports it
+        return None
+
+
+def _deepest(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(versions, key=lambda v: (v["seq"], v["timestamp"], v["id"]), reverse=True)
+
+
+def _in_head(repo: Repo, v: dict[str, Any]) -> bool:
+    sha = v.get("git_commit")
+    return bool(sha) and repo.git.is_ancestor(str(sha), "HEAD")
+
+
+def _with_md5(repo: Repo, name: str, md5: str | None) -> dict[str, Any] | None:
+    same = _deepest(repo.index.versions_with_md5(name, md5)) if md5 else []
+    if len(same) > 1:
+        return next((v for v in same if _in_head(repo, v)), same[0])
+    return same[0] if same else None
+
+
+def _choose(repo: Repo, ds: Dataset) -> tuple[dict[str, Any] | None, str]:
+    v = _with_md5(repo, ds.name, head_md5(repo, ds))
+    if v is not None:
+        return v, "head"
+    v = _with_md5(repo, ds.name, worktree_recorded_md5(repo, ds))
+    if v is not None:
+        return v, "worktree"
+    versions = _deepest(repo.index.versions(ds.name))
+    if not versions:
+        return None, "none"
+    if repo.git.head() is not None:
+        v = next((v for v in versions if _in_head(repo, v)), None)
+        if v is not None:
+            return v, "reachable"
+    return versions[0], "newest"
+
+
+def ancestors(versions: dict[str, dict[str, Any]], start: str | None, *, first: bool = False) -> list[str]:
+    """Ids of `start` and the versions reachable from it along parents (`first`: first
+    parents only), nearest first (breadth-first); ids missing from `versions` end a path."""
+    from collections import deque
+
+    seen: list[str] = []
+    known: set[str] = set()
+    todo = deque([start] if start else [])
+    while todo:
+        vid = todo.popleft()
+        if vid in known or vid not in versions:
+            continue
+        known.add(vid)
+        seen.append(vid)
+        parents = list(versions[vid].get("parents") or [])
+        if not parents and versions[vid].get("parent"):
+            parents = [versions[vid]["parent"]]
+        todo.extend(parents[:1] if first else parents)
+    return seen
 
 
 def version_path(repo: Repo, ds: Dataset, version: dict[str, Any]) -> Path:

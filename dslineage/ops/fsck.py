@@ -188,6 +188,25 @@ class _Checker:
                          f"restore it with `git checkout -- {rel}`", rel)
         self._check_links(folder, status, pending)
 
+    def _check_parents(self, rec: dict[str, Any], versions: dict[str, dict[str, Any]], rel: str) -> None:
+        """Every parent (`parents`, or the older `parent`) is in the journal; the seq follows."""
+        first = [str(rec["parent"])] if rec.get("parent") else []
+        parents = list(dict.fromkeys(first + journal.parents(rec)))
+        lost = [p for p in parents if p not in versions]
+        for missing in lost:
+            self.add("journal", "error",
+                     f"version {rec.get('dataset')}@v{rec.get('seq')} ({rec['id'][:10]}) names a "
+                     f"parent {missing[:10]} that is not in the journal",
+                     f"restore the parent's record with `git checkout -- {config.JOURNAL_DIR}` "
+                     f"(or find it with `git log --all -- {config.JOURNAL_DIR}`)", rel)
+        if lost or not parents:
+            return
+        seqs = [versions[p].get("seq") or 0 for p in parents]
+        if rec.get("seq") not in {seqs[0] + 1, max(seqs) + 1}:
+            self.add("journal", "warning",
+                     f"version {rec['id'][:10]} has seq {rec.get('seq')} after a parent of seq "
+                     f"{seqs[0]}", "nothing to do unless `NAME@vN` names the wrong version", rel)
+
     def _pending_paths(self) -> set[str]:
         try:
             state = txn.pending(self.root)
@@ -204,18 +223,7 @@ class _Checker:
         for name, rec in self.records.items():
             rel = f"{config.JOURNAL_DIR}/{name}"
             if rec["kind"] == "version":
-                parent = rec.get("parent")
-                if parent and parent not in versions:
-                    self.add("journal", "error",
-                             f"version {rec.get('dataset')}@v{rec.get('seq')} ({rec['id'][:10]}) names a "
-                             f"parent {parent[:10]} that is not in the journal",
-                             f"restore the parent's record with `git checkout -- {config.JOURNAL_DIR}` "
-                             f"(or find it with `git log --all -- {config.JOURNAL_DIR}`)", rel)
-                elif parent and rec.get("seq") != (versions[parent].get("seq") or 0) + 1:
-                    self.add("journal", "warning",
-                             f"version {rec['id'][:10]} has seq {rec.get('seq')} after a parent of seq "
-                             f"{versions[parent]['seq']}", "nothing to do unless `NAME@vN` names the wrong version",
-                             rel)
+                self._check_parents(rec, versions, rel)
                 md5 = str(rec.get("md5", ""))
                 if len(md5) != 32 or not set(md5) <= _HEX32:
                     self.add("journal", "error", f"version record {name} has an invalid md5 {md5[:40]!r}",
@@ -282,9 +290,16 @@ class _Checker:
                 if out is None and versions:
                     self.add("dvc", "error", f"{dvcrel} is missing or names no output",
                              f"restore it with `dslineage checkout {name}@latest --force`", dvcrel)
+            head = self._head_md5(ds)
+            if versions and head is not None and head not in md5s:
+                self.add("dvc", "warning",
+                         f"HEAD's {dvcrel} records md5 {head} for {ds.path} that no version of {name} "
+                         "has (e.g. a git merge that nothing recorded yet)",
+                         f"record it with `dslineage commit {name} -m MSG`, or finish the merge with "
+                         "`dslineage merge BRANCH`", dvcrel)
             if out is not None:
                 current = out.md5
-                if versions and out.md5 not in md5s:
+                if versions and out.md5 not in md5s and out.md5 != head:
                     self.add("dvc", "error",
                              f"{dvcrel} records md5 {out.md5} for {ds.path} that no version of {name} "
                              "has (a .dvc file without a journal entry)",
@@ -320,6 +335,11 @@ class _Checker:
         self.checked["cache_objects"] = objects
         if self.deep:
             self.checked["cache_objects_verified"] = verified
+
+    def _head_md5(self, ds: config.Dataset) -> str | None:
+        from dslineage.ops import common
+
+        return common.head_md5(self.repo, ds)  # None without a HEAD or a .dvc file there
 
     def _check_readable(self, ds: config.Dataset) -> None:
         from dslineage.ops import common

@@ -2,7 +2,9 @@
 
 The first version's rows are not stored row by row (that would cost the dataset's size);
 a row present in the first version is inferred: its first recorded event is not an
-addition, or it has no events and is present in the latest version.
+addition, or it has no events and is present in the current version. Only the current
+version's first-parent line counts (see `common.current`): after a branch switch nothing
+from the other branch shows.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> dic
     nk, nl = len(ds.key), len(ds.labels)
     found = repo.index.key_events(ds.name, values)
     versions = repo.index.versions_in(ds.name, sorted({e["version"] for e in found}))
+    if versions:
+        # only the current version's first-parent line: not another branch's versions (whose
+        # journal a merge brought in), and a merge version's change set is against its first
+        # parent, so a change from the merged branch counts once
+        head = common.current(repo, ds)
+        line = set(common.ancestors(repo.index.version_links(ds.name), head["id"] if head else None, first=True))
+        versions = {vid: v for vid, v in versions.items() if vid in line}
     found = sorted(
         (e for e in found if e["version"] in versions),
         key=lambda e: (e["seq"], versions[e["version"]]["timestamp"]),
@@ -80,7 +89,7 @@ def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> dic
 
 def _lookup_latest(repo: Repo, ds: Any, values: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     """Key and labels of a row never changed since the first version, from the latest one."""
-    head = common.latest(repo, ds.name)
+    head = common.current(repo, ds.name)
     assert head is not None
     # a point lookup: the index's open connection reads the parquet as well as a new one would
     found = rows.key_rows(repo.index.con, common.version_source(repo, ds, head), ds, values)

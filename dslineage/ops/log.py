@@ -11,13 +11,14 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 LOG_KEYS = (
-    "id", "seq", "dataset", "md5", "parent", "git_commit", "message", "author", "timestamp", "rows",
+    "id", "seq", "dataset", "md5", "parent", "parents", "git_commit", "message", "author", "timestamp", "rows",
 )
 
 
 def entry(v: dict[str, Any]) -> dict[str, Any]:
     """The `log --json` shape of one version."""
     out = {k: v.get(k) for k in LOG_KEYS}
+    out["parents"] = list(v.get("parents") or ([v["parent"]] if v.get("parent") else []))
     out["label_changes"] = v.get("relabeled") if v.get("changes_known") else None
     out["changes"] = {
         "known": bool(v.get("changes_known")),

@@ -1,7 +1,9 @@
 """Version references: `NAME@v3`, `NAME@latest~1`, `NAME@<id prefix>`, `NAME@<git rev>`, tags.
 
 Every interpretation of the text is tried; if they name different versions the reference
-is ambiguous and the error lists the candidates.
+is ambiguous and the error lists the candidates. `latest` is the current version (the one
+HEAD's `.dvc` file records, `common.current`); `vN` prefers the vN reachable from it along
+parents (two branches each recording a v2), and `~N` walks first parents, like git.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _TILDE = re.compile(r"^(.*?)~(\d*)$")
 
 
 def split(ref: str) -> tuple[str, str]:
-    """`NAME@REF` → (NAME, REF); a bare NAME means its latest version."""
+    """`NAME@REF` → (NAME, REF); a bare NAME means its current version (`latest`)."""
     name, sep, rest = ref.partition("@")
     return name, (rest if sep else "latest")
 
@@ -38,16 +40,13 @@ def _candidates(
     by_id = {v["id"]: v for v in versions}
     found: dict[str, dict[str, Any]] = {}
     if text == "latest":
-        head = common.latest(repo, ds.name)
+        head = common.current(repo, ds.name)
         if head:
             found[head["id"]] = head
         return found
     m = _SEQ.match(text)
     if m:
-        for v in versions:
-            if v["seq"] == int(m.group(1)):
-                found[v["id"]] = v
-        return found
+        return _by_seq(repo, ds, int(m.group(1)), versions)
     tags = repo.index.tags(ds.name)
     if text in tags and tags[text] in by_id:
         found[tags[text]] = by_id[tags[text]]
@@ -58,6 +57,26 @@ def _candidates(
     if git:  # a tag or id prefix that git reads as another commit is ambiguous
         found.update(_by_git_rev(repo, ds, text, versions))
     return found
+
+
+def _by_seq(
+    repo: Repo, ds: Dataset, seq: int, versions: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """`vN` as git would read it: the vN on the current version's first-parent line, else
+    the one reachable along any parents, else any vN (several unreachable: ambiguous)."""
+    same = {v["id"]: v for v in versions if v["seq"] == seq}
+    if len(same) <= 1:
+        return same
+    head = common.current(repo, ds)
+    by_id = {v["id"]: v for v in versions}
+    start = head["id"] if head else None
+    for first in (True, False):
+        near = [vid for vid in common.ancestors(by_id, start, first=first) if vid in same]
+        if len(near) == 1 or (near and first):
+            return {near[0]: same[near[0]]}
+        if near:
+            return {vid: same[vid] for vid in near}
+    return same
 
 
 def _by_git_rev(

@@ -64,7 +64,7 @@ class Session:
         from dslineage.store import labels, rows
 
         self.repo, self.ds = repo, ds
-        head = common.latest(repo, ds.name)
+        head = common.current(repo, ds.name)
         if head is None:
             raise EditError(
                 f"{ds.name} has no versions yet: record one with `dslineage commit {ds.name} -m MSG` first"

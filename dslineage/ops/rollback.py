@@ -35,7 +35,7 @@ def rollback(
     _, target = resolve(repo, to if "@" in to else f"{ds.name}@{to}")
     if target["dataset"] != ds.name:
         raise UsageError(f"--to must name a version of {ds.name}, not {to!r}")
-    head = common.latest(repo, ds.name)
+    head = common.current(repo, ds.name)
     assert head is not None
     md5 = common.working_md5(repo, ds)
     if md5 != head["md5"] and not force:

@@ -195,6 +195,7 @@ def _record_without_data(
         "seq": (parent["seq"] + 1) if parent else 1,
         "md5": md5,
         "parent": parent["id"] if parent else None,
+        "parents": [parent["id"]] if parent else [],
         "path": ds.path,
         "message": info.message,
         "author": info.author,

@@ -118,7 +118,7 @@ def ratings_from_history(repo: Repo, dataset: str, column: str, seq: int | None,
     from dslineage import journal
 
     carried = {b: v["seq"] for v in repo.index.records("version", dataset) for b in v.get("batches") or []}
-    head = common.latest(repo, dataset)
+    head = common.current(repo, dataset)
     chosen, n_keys = [], 0
     for b in repo.index.records("batch", dataset):
         if b.get("op", "relabel") != "relabel" or b.get("column") != column or not b.get("edits"):

@@ -177,7 +177,7 @@ def gate(repo: Repo, datasets: list[Any], *, no_verify: bool = False) -> dict[st
         if ds.name not in all_rules:
             continue
         md5 = common.working_md5(repo, ds)
-        head = common.latest(repo, ds.name)
+        head = common.current(repo, ds.name)
         if md5 is None or (head is not None and head["md5"] == md5):
             continue  # missing file or nothing to commit: snapshot handles both
         t = results.Target(ds, None, common.working_source(repo, ds), md5)

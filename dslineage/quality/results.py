@@ -59,7 +59,7 @@ def target(repo: Repo, ref: str, *, bare: str = "working") -> Target:
     ds = repo.dataset(name)
     src = common.working_source(repo, ds)
     md5 = common.working_md5(repo, ds)
-    head = common.latest(repo, ds.name)
+    head = common.current(repo, ds.name)
     if head is not None and head["md5"] == md5:
         return Target(ds, head, src, md5)
     return Target(ds, None, src, md5)
@@ -71,7 +71,7 @@ def parent(repo: Repo, t: Target) -> tuple[Target | None, str | None]:
     Returns (None, reason) when there is none or its bytes are unavailable.
     """
     if t.version is None:
-        v = common.latest(repo, t.ds.name)
+        v = common.current(repo, t.ds.name)
     else:
         v = repo.index.version(t.version["parent"]) if t.version.get("parent") else None
     if v is None:

@@ -17,7 +17,7 @@ from dslineage import journal, txn
 from dslineage.config import INDEX_FILE, JOURNAL_DIR
 from dslineage.store.rows import q
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: versions.parents
 CLUSTER_MIN_TAIL = 250_000  # change rows appended before a change table is first sorted by key
 
 _DDL = [
@@ -26,7 +26,7 @@ _DDL = [
         file VARCHAR PRIMARY KEY, kind VARCHAR, id VARCHAR, git_commit VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS versions (
         id VARCHAR PRIMARY KEY, dataset VARCHAR, seq INTEGER, md5 VARCHAR, parent VARCHAR,
-        path VARCHAR, message VARCHAR, author VARCHAR, timestamp VARCHAR, rows BIGINT,
+        parents VARCHAR[], path VARCHAR, message VARCHAR, author VARCHAR, timestamp VARCHAR, rows BIGINT,
         schema VARCHAR, label_distribution VARCHAR, added BIGINT, removed BIGINT,
         relabeled BIGINT, modified BIGINT, changes_known BOOLEAN, changes_file VARCHAR,
         imported_commit VARCHAR, file VARCHAR, record VARCHAR)""",
@@ -41,7 +41,7 @@ _DDL = [
 CACHE_TABLES = {"meta", "file_md5"}  # not derived from the journal: left out of `fingerprint()`
 
 VERSION_COLUMNS = (
-    "id, dataset, seq, md5, parent, path, message, author, timestamp, rows, schema, "
+    "id, dataset, seq, md5, parent, parents, path, message, author, timestamp, rows, schema, "
     "label_distribution, added, removed, relabeled, modified, changes_known, changes_file, "
     "COALESCE(imported_commit, (SELECT git_commit FROM journal_files j WHERE j.file = v.file)) "
     "AS git_commit"
@@ -65,6 +65,9 @@ class Index:
         self._con: Any = None
         self._synced = False
         self._touched: set[str] = set()  # datasets whose change tables a sync appended to
+        # answers derived from the index and git (e.g. a dataset's current version), kept
+        # until the next sync that does work or `close()`: one command's worth
+        self.memo: dict[Any, Any] = {}
         # Record kinds other modules add (batches, transformations, ...) land in `records`.
 
     @property
@@ -99,6 +102,7 @@ class Index:
             self._con.close()
             self._con = None
             self._synced = False
+        self.memo.clear()
 
     def drop(self) -> None:
         """Delete the index file entirely (reindex starts from here)."""
@@ -114,6 +118,7 @@ class Index:
         """Index journal files that appeared, forget those that vanished (branch switch)."""
         if self._synced and not force:
             return {"added": 0, "removed": 0}
+        self.memo.clear()
         con = self.con
         on_disk = set(journal.list_files(self.root))
         known = {r[0] for r in con.execute("SELECT file FROM journal_files").fetchall()}
@@ -202,9 +207,10 @@ class Index:
         con = self.con
         ch = rec.get("changes") or {}
         con.execute(
-            "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                rec["id"], rec["dataset"], rec["seq"], rec["md5"], rec.get("parent"), rec["path"],
+                rec["id"], rec["dataset"], rec["seq"], rec["md5"], rec.get("parent"),
+                journal.parents(rec), rec["path"],
                 rec.get("message", ""), rec.get("author", ""), rec["timestamp"], rec.get("rows"),
                 json.dumps(rec.get("schema")), json.dumps(rec.get("label_distribution")),
                 ch.get("added"), ch.get("removed"), ch.get("relabeled"), ch.get("modified"),
@@ -292,6 +298,22 @@ class Index:
             [dataset, ids],
         )
         return {v["id"]: v for v in _dicts(cur)}
+
+    def version_links(self, dataset: str) -> dict[str, dict[str, Any]]:
+        """id → {"seq", "parent", "parents"} of every version of a dataset (the graph only)."""
+        self.sync()
+        cur = self.con.execute(
+            "SELECT id, seq, parent, parents FROM versions WHERE dataset = ?", [dataset]
+        )
+        return {v["id"]: v for v in _dicts(cur)}
+
+    def versions_with_md5(self, dataset: str, md5: str) -> list[dict[str, Any]]:
+        """The versions of a dataset whose bytes have this md5 (usually one)."""
+        self.sync()
+        cur = self.con.execute(
+            f"SELECT {VERSION_COLUMNS} FROM versions v WHERE dataset = ? AND md5 = ?", [dataset, md5]
+        )
+        return _dicts(cur)
 
     def edge_version(self, dataset: str, *, last: bool) -> dict[str, Any] | None:
         """The latest version (highest seq, then newest, then highest id) or the first one."""
