@@ -46,10 +46,11 @@ def _relabel(root: Path, edits: list[str], who: str, reason: str) -> dict[str, A
         return repo.relabel("train", edits, by=who, reason=reason, message=f"{who}: {reason}")
 
 
-@pytest.fixture
-def team(tmp_path: Path) -> dict[str, Path]:
-    """main holds train v1 (2,000 rows, all 'cat'); alice relabelled 1-100 fox and bob 500-600 owl,
-    each in a clone of a bare remote; bob's main is pushed to the remote."""
+@pytest.fixture(scope="module")
+def team_template(module_env: Path) -> Path:
+    """Built once: main holds train v1 (2,000 rows, all 'cat'); alice relabelled 1-100 fox and
+    bob 500-600 owl, each in a clone of a bare remote; bob's main is pushed to the remote."""
+    tmp_path = module_env / "team"
     seed = new_repo(tmp_path / "seed")
     write_parquet(seed / "data" / "train.parquet", {"id": list(range(N)), "x": [i / 2 for i in range(N)],
                                                    "label": ["cat"] * N})
@@ -64,7 +65,18 @@ def team(tmp_path: Path) -> dict[str, Path]:
     _relabel(bob, BOB, "bob", "owls at night")
     run(bob, "git", "push", "-q", "origin", "main")
     run(alice, "git", "fetch", "-q", str(bob), "main:bob")
-    return {"alice": alice, "bob": bob, "remote": remote, "seed": seed}
+    return tmp_path
+
+
+@pytest.fixture
+def team(team_template: Path, tmp_path: Path) -> dict[str, Path]:
+    """A private copy of the team repositories (the clones share the template's DVC cache; their
+    `origin` is a copy of the bare remote)."""
+    dest = tmp_path / "team"
+    shutil.copytree(team_template, dest, symlinks=True)
+    for who in ("alice", "bob"):
+        run(dest / who, "git", "remote", "set-url", "origin", str(dest / "remote.git"))
+    return {"alice": dest / "alice", "bob": dest / "bob", "remote": dest / "remote.git", "seed": dest / "seed"}
 
 
 def _check_merged(root: Path, merged_by_driver: bool = False) -> dict[str, Any]:
@@ -86,6 +98,10 @@ def _check_merged(root: Path, merged_by_driver: bool = False) -> dict[str, Any]:
     assert by["50"]["annotator"] == "alice" and by["50"]["reason"] == "foxes in the corner"
     assert by["550"]["annotator"] == "bob" and by["550"]["reason"] == "owls at night"
     assert by["50"]["batch"] and by["550"]["batch"] and by["50"]["batch"] != by["550"]["batch"]
+    blame = {r["key"]["id"]: r for r in cli_json(root, "blame", "train")["rows"]}
+    for key, who in (("50", "alice"), ("550", "bob")):
+        assert blame[int(key)]["batch"] == by[key]["batch"], blame[int(key)]
+        assert who in blame[int(key)]["author"], blame[int(key)]
     status = cli_json(root, "status")
     assert not status[0]["dirty"] and status[0]["merging"] is None
     return top
