@@ -93,8 +93,9 @@ def _check_merged(root: Path, merged_by_driver: bool = False) -> dict[str, Any]:
     by = {}
     for key in ("50", "550"):
         h = cli_json(root, "history", "train", key)
-        last = [e for e in h["events"] if e["change"] == "relabeled"][-1]
-        by[key] = last
+        relabels = [e for e in h["events"] if e["change"] == "relabeled"]
+        assert len({e["batch"] for e in relabels}) == 1, relabels  # its own version and the merge's
+        by[key] = relabels[-1]
     assert by["50"]["annotator"] == "alice" and by["50"]["reason"] == "foxes in the corner"
     assert by["550"]["annotator"] == "bob" and by["550"]["reason"] == "owls at night"
     assert by["50"]["batch"] and by["550"]["batch"] and by["50"]["batch"] != by["550"]["batch"]
