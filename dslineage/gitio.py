@@ -291,6 +291,15 @@ class Git:
             if p not in in_head:
                 (self.root / p).unlink(missing_ok=True)
 
+    def local_config_text(self) -> str | None:
+        """The text of this clone's `.git/config` read directly (no git process), or None when
+        its location is not the plain one (a linked worktree: ask git instead)."""
+        path = self.root / ".git" / "config"
+        try:
+            return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+        except OSError:
+            return None
+
     def config_get(self, key: str) -> str | None:
         """A value from this clone's git config, or None."""
         git = _git_module()

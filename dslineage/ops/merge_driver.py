@@ -74,7 +74,14 @@ def write_attributes(root: Path, datasets: list[Dataset], *, remove: bool = Fals
 
 def configured(git: Git) -> bool:
     """Whether this clone's `.git/config` defines the dslineage merge driver."""
-    return git.config_get(f"merge.{DRIVER}.driver") is not None
+    text = git.local_config_text()  # every command asks: spare it a git process when possible
+    if text is None:
+        return git.config_get(f"merge.{DRIVER}.driver") is not None
+    head = f'[merge "{DRIVER}"]'
+    if head not in text:
+        return False
+    section = text.split(head, 1)[1].split("\n[", 1)[0]
+    return any(line.strip().startswith("driver") for line in section.splitlines())
 
 
 def configure(git: Git) -> None:
