@@ -5,6 +5,8 @@ overlapping edits stop with exactly the conflicting cells listed (real git, real
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import shutil
 from pathlib import Path
 from typing import Any
@@ -297,3 +299,25 @@ def test_merge_refuses_bad_input_without_changes(team: dict[str, Path]) -> None:
     assert res.exit_code == 1 and "unknown branch" in res.stderr
     assert snapshot_state(alice) == before
     shutil.rmtree(alice / ".dslineage" / "tmp", ignore_errors=True)
+
+
+def test_git_pull_rebase_with_overlap_stops_and_resolves(overlap: dict[str, Path]) -> None:
+    """`git pull --rebase` over overlapping edits stops on the driver's conflict; during a rebase
+    git's "theirs" is the replayed commit (alice's), so --resolve --theirs keeps her foxes, and
+    `git rebase --continue` finishes with a merge version of two parents."""
+    alice, bob = overlap["alice"], overlap["bob"]
+    run(bob, "git", "push", "-q", "origin", "main")
+    res = run(alice, "git", "pull", "--rebase", "origin", "main", check=False)
+    assert res.returncode != 0
+    assert cli_json(alice, "status")[0]["merging"]["cells"] == 6
+    out = cli_json(alice, "merge", "--resolve", "train", "--theirs")
+    assert "rebase --continue" in out["note"]
+    done = subprocess.run(["git", "-c", "core.editor=true", "rebase", "--continue"], cwd=alice,
+                          capture_output=True, text=True, env={**os.environ, "GIT_EDITOR": "true"})
+    assert done.returncode == 0, done.stderr
+    labels = _labels(alice)
+    assert [labels[k] for k in range(90, 96)] == ["fox"] * 6
+    assert labels[50] == "fox" and labels[550] == "owl"
+    top = cli_json(alice, "log", "train")[0]
+    assert len(top["parents"]) == 2 and top["id"] == out["version"]
+    assert not run(alice, "git", "status", "--porcelain").stdout.strip()

@@ -53,3 +53,7 @@ def show_status(entries: list) -> None:  # type: ignore[type-arg]
     for e in entries:
         if e.get("note"):
             out.print(f"{e['dataset']}: {e['note']}")
+        if e.get("merging"):
+            note(f"{e['dataset']}: merge stopped on {e['merging']['cells']} conflicting cells: list them with "
+                 f"`dslineage merge --conflicts {e['dataset']}`, finish with `dslineage merge --resolve "
+                 f"{e['dataset']} --ours|--theirs|--from FILE` or `dslineage merge --abort`")

@@ -202,9 +202,14 @@ def resolve(
     repo.index.sync(force=True)
     note = None
     if sha is None:
-        note = ("resolved; still conflicting: " + ", ".join(left)) if left else (
-            "resolved and staged: conclude the merge with `git commit`" if repo.git.merging() else "resolved"
-        )
+        if left:
+            note = "resolved; still conflicting: " + ", ".join(left)
+        elif repo.git.rebasing():
+            note = "resolved and staged: continue the rebase with `git rebase --continue`"
+        elif repo.git.merging():
+            note = "resolved and staged: conclude the merge with `git commit`"
+        else:
+            note = "resolved and staged: commit it with `git commit`"
     return {
         "dataset": ds.name, "version": record["id"], "seq": record["seq"], "parents": record["parents"],
         "rows": dict(outcome.counts), "git_commit": sha, "note": note,
