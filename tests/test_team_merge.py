@@ -321,3 +321,28 @@ def test_git_pull_rebase_with_overlap_stops_and_resolves(overlap: dict[str, Path
     top = cli_json(alice, "log", "train")[0]
     assert len(top["parents"]) == 2 and top["id"] == out["version"]
     assert not run(alice, "git", "status", "--porcelain").stdout.strip()
+
+
+def test_dataset_changed_on_one_side_takes_that_side(team: dict[str, Path]) -> None:
+    """A dataset only bob changed: `dslineage merge` takes his version (its work file follows),
+    records no merge version; a pure fast-forward moves the branch."""
+    bob, seed = team["bob"], team["seed"]
+    fresh = _clone(team["remote"], bob.parent / "carol", seed)  # bob's main was pushed: train@v2 (owl)
+    run(fresh, "git", "reset", "-q", "--hard", "HEAD~1")
+    run(fresh, "dvc", "checkout", "-q", "-f", "data/train.parquet.dvc")
+    (fresh / "notes.txt").write_text("carol's notes\n")
+    run(fresh, "git", "add", "notes.txt")
+    run(fresh, "git", "commit", "-q", "-m", "notes")
+    run(fresh, "git", "fetch", "-q", str(bob), "main:bob")
+    out = cli_json(fresh, "merge", "bob")
+    assert out == {"merged": [], "conflicts": [], "state": "merged"}
+    assert _labels(fresh)[550] == "owl" and (fresh / "notes.txt").exists()
+    assert len(run(fresh, "git", "log", "-1", "--format=%P").stdout.split()) == 2
+    assert cli_json(fresh, "status")[0]["dirty"] is False
+    other = _clone(team["remote"], bob.parent / "dave", seed)
+    run(other, "git", "reset", "-q", "--hard", "HEAD~1")
+    run(other, "dvc", "checkout", "-q", "-f", "data/train.parquet.dvc")
+    run(other, "git", "fetch", "-q", str(bob), "main:bob")
+    assert cli_json(other, "merge", "bob")["state"] == "merged"
+    assert _labels(other)[550] == "owl"
+    assert run(other, "git", "rev-parse", "HEAD").stdout == run(bob, "git", "rev-parse", "HEAD").stdout

@@ -227,6 +227,13 @@ def merge(repo: Repo, branch: str, *, message: str | None = None, author: str | 
     if repo.git.run("diff", "--cached", "--name-only").strip():
         raise DirtyError("the git index has staged changes: commit or unstage them before merging")
     plans = _plan(repo, head, theirs, repo.git.merge_base(head, theirs))
+    if repo.git.is_ancestor(head, theirs):  # a fast-forward: git's result, work files follow
+        repo.git.run("merge", "-q", "--ff-only", theirs)
+        for ds, _, _ in plans:
+            dvcio.checkout(repo.root, ds.path)
+        repo.index.sync(force=True)
+        return {"merged": [], "conflicts": [], "state": "merged", "git_commit": repo.git.head(),
+                "note": f"fast-forwarded to {branch}"}
     who = default_author(repo, author)
     msg = message or f"Merge {branch} (dslineage merge)"
     with txn.begin(repo.root, repo.git, "merge") as t:
