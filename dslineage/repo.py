@@ -130,9 +130,14 @@ class Repo:
         except Exception as exc:  # a read-only .git/config must not stop every command
             logging.getLogger("dslineage").debug("cannot register the git merge driver: %s", exc)
         if (self.root / MERGE_DIR).is_dir():
+            from dslineage.errors import DslineageError
             from dslineage.ops.merge_resolve import record_pending
 
-            self.recorded_merges += record_pending(self)
+            try:
+                self.recorded_merges += record_pending(self)
+            except DslineageError as exc:  # the command itself still runs; the next one retries
+                logging.getLogger("dslineage").warning(
+                    "dslineage: the merge version the git merge driver left is not recorded yet: %s", exc)
 
     @cached_property
     def settings(self) -> dict[str, Any]:
