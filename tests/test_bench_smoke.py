@@ -91,3 +91,12 @@ def test_memlimit_is_off_by_default_and_says_so(pipeline):
     """Without big_rows the 20M-row check is recorded as skipped with the parameter to set."""
     layout, _ = pipeline
     assert "big_rows" in layout.read_part("memlimit")["results"]["skipped"]
+
+
+def test_merge_stage_merges_both_relabels_and_lists_conflicts(pipeline):
+    """The merge stage's engine took both sides' 1% relabels and listed every clashing cell."""
+    layout, results = pipeline
+    res = layout.read_part("merge")["results"]["10000"]
+    assert res["agrees"], (res["merge"]["result"], res["conflicts"]["result"])
+    assert res["merge"]["result"]["from_theirs"] == 100 and res["conflicts"]["result"]["conflicts"] == 100
+    assert results["summary"]["merge"]["10000"]["merge_ratio_to_commit"] > 0

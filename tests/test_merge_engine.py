@@ -190,6 +190,27 @@ def test_resolution_of_wrong_type_is_one_line(con: Any, tmp_path: Path) -> None:
         _merge(con, tmp_path, BASE, ours, theirs, resolutions=pa.table({"id": [6], "column": ["x"]}))
 
 
+def test_sides_in_base_order_skip_the_keyed_join(con: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relabels keep rows in place: the merge compares positions and never joins on the key."""
+    def keyed(*args: Any) -> None:
+        raise AssertionError("the keyed path ran")
+
+    monkeypatch.setattr(merge, "_find_changed", keyed)
+    out = _merge(con, tmp_path, BASE, _edit(BASE, {1: "fox"}), _edit(BASE, {2: "owl"}))
+    assert _rows(out) == _edit(BASE, {1: "fox", 2: "owl"})
+
+
+def test_reordered_side_is_merged_by_key(con: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A side that moved rows (same count, other order) is matched by key, in ours' order."""
+    ours = list(reversed(_edit(BASE, {1: "fox"})))
+    out = _merge(con, tmp_path, BASE, ours, _edit(BASE, {2: "owl"}))
+    assert _rows(out) == list(reversed(_edit(BASE, {1: "fox", 2: "owl"})))
+    assert out.counts == {"from_ours": 1, "from_theirs": 1, "added": 0, "removed": 0}
+    swapped = [BASE[1], BASE[0], *BASE[2:]]
+    out = _merge(con, tmp_path, BASE, _edit(BASE, {5: "fox"}), swapped)
+    assert _rows(out) == _edit(BASE, {5: "fox"}) and out.theirs_keys.num_rows == 0
+
+
 def test_no_base_treats_everything_as_added(con: Any, tmp_path: Path) -> None:
     """Without a common version, equal rows merge and rows that differ conflict."""
     ours = BASE[:5]
@@ -229,6 +250,35 @@ def test_column_dropped_on_one_side_is_carried(con: Any, tmp_path: Path) -> None
                        theirs, DS)
     assert out.table is not None and out.table.column_names == ["id", "label"]
     assert out.table.column("label").to_pylist()[2] == "owl"
+
+
+def test_column_retyped_on_one_side_takes_the_new_type(con: Any, tmp_path: Path) -> None:
+    """Theirs retyped `x` (double → int64): the result has theirs' type and values, ours' labels."""
+    _write(tmp_path / "base.parquet", BASE)
+    ours = _write(tmp_path / "ours.parquet", _edit(BASE, {2: "fox"}))
+    ints = pa.schema([("id", pa.int64()), ("x", pa.int64()), ("label", pa.string())])
+    pq.write_table(pa.table({"id": range(10), "x": range(10), "label": ["cat"] * 10}, schema=ints),
+                   tmp_path / "theirs.parquet")
+    out = merge.merge3(con, rows.source(tmp_path / "base.parquet", DS), ours,
+                       rows.source(tmp_path / "theirs.parquet", DS), DS)
+    assert out.table is not None and out.table.schema.field("x").type == pa.int64()
+    assert _rows(out) == [(i, i, "fox" if i == 2 else "cat") for i in range(10)]
+    strings = pa.schema([("id", pa.int64()), ("x", pa.string()), ("label", pa.string())])
+    pq.write_table(pa.table({"id": range(10), "x": [str(i) for i in range(10)], "label": ["cat"] * 10},
+                            schema=strings), tmp_path / "ours.parquet")
+    with pytest.raises(SchemaConflictError, match="'x' was retyped from DOUBLE on both sides"):
+        merge.merge3(con, rows.source(tmp_path / "base.parquet", DS), rows.source(tmp_path / "ours.parquet", DS),
+                     rows.source(tmp_path / "theirs.parquet", DS), DS)
+
+
+def test_resolutions_first_then_prefer(con: Any, tmp_path: Path) -> None:
+    """Listed resolutions win; `prefer` settles the conflicts they leave."""
+    ours = _edit(BASE, {2: "fox", 4: "o4"})
+    theirs = _edit(BASE, {2: "owl", 4: "t4"})
+    res = pa.table({"id": [2], "column": ["label"], "value": ['"emu"']})
+    out = _merge(con, tmp_path, BASE, ours, theirs, resolutions=res, prefer="theirs")
+    assert _rows(out) == _edit(BASE, {2: "emu", 4: "t4"})
+    assert out.theirs_keys.to_pylist() == [{"id": 2}, {"id": 4}]
 
 
 def test_incompatible_schema_changes_are_refused(con: Any, tmp_path: Path) -> None:
@@ -284,6 +334,7 @@ def test_csv_bytes_kept_outside_changed_rows(con: Any, tmp_path: Path) -> None:
         return f'{i};{x};"{label}"\r\n'.encode()
 
     base = [line(i, "c;at") for i in range(8)]
+    base[3] = b'3;"1.50";bare\r\n'  # quoted unlike its neighbours: a full rewrite would change it
     ours = list(base)
     ours[1] = line(1, "fox")
     theirs = list(base)
@@ -300,7 +351,25 @@ def test_csv_bytes_kept_outside_changed_rows(con: Any, tmp_path: Path) -> None:
     expected = list(ours)
     expected[5] = theirs[5]
     del expected[6]
-    assert (tmp_path / "merged.csv").read_bytes() == header + b"".join(expected) + line(9, "new", "2.0")
+    # changed and new rows in ours' dialect: `label` is not always quoted in ours, so only when needed
+    assert (tmp_path / "merged.csv").read_bytes() == header + b"".join(expected) + b"9;2.0;new\r\n"
+
+
+def test_csv_with_line_breaks_in_values_is_rewritten(con: Any, tmp_path: Path) -> None:
+    """When ours' records span lines, the CSV is written whole in ours' dialect, values intact."""
+    ds = Dataset(name="c", path="c.csv", format="csv", key=["id"], labels=["label"], csv={"header": True})
+    texts = {
+        "base": 'id,label\n1,"two\nlines"\n2,b\n',
+        "ours": 'id,label\n1,"two\nlines"\n2,B\n',
+        "theirs": 'id,label\n1,"two\nlines"\n2,b\n3,c\n',
+    }
+    src = {}
+    for side, text in texts.items():
+        (tmp_path / f"{side}.csv").write_text(text)
+        src[side] = rows.source(tmp_path / f"{side}.csv", ds)
+    out = merge.merge3(con, src["base"], src["ours"], src["theirs"], ds)
+    merge.write_merged(con, out, tmp_path / "ours.csv", tmp_path / "m.csv", ds)
+    assert (tmp_path / "m.csv").read_text() == 'id,label\n1,"two\nlines"\n2,B\n3,c\n'
 
 
 def test_jsonl_and_composite_keys(con: Any, tmp_path: Path) -> None:
@@ -396,10 +465,21 @@ def brute_merge(base: Rows | None, ours: Rows, theirs: Rows, prefer: str | None)
         c[0], -1 if c[1] == "*row*" else names.index(c[1]))), "counts": counts, "theirs_keys": theirs_keys}
 
 
+PROP_CSV = Dataset(name="p", path="p.csv", format="csv", key=["id"], labels=["u"], csv={"header": True})
+
+
+def _csv_text(data: Rows) -> str:
+    return "id,u,v\n" + "".join(f"{k},{u or ''},{v or ''}\n" for k, (u, v) in data)
+
+
 def _write_rows(path: Path, data: Rows) -> rows.Source:
+    tmp = path.with_name(f".{path.name}.tmp")
+    if path.suffix == ".csv":
+        tmp.write_text(_csv_text(data))
+        os.replace(tmp, path)
+        return rows.source(path, PROP_CSV)
     table = pa.table({"id": [k for k, _ in data], "u": [r[0] for _, r in data], "v": [r[1] for _, r in data]},
                      schema=TWO)
-    tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp)
     os.replace(tmp, path)
     return rows.source(path, PROP_DS)
@@ -415,19 +495,30 @@ def cases(draw: Any) -> tuple[Rows | None, Rows, Rows, str | None]:
     return (None if no_base else base), ours, theirs, draw(st.sampled_from([None, "ours", "theirs"]))
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@settings(max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=cases())
-def test_merge_matches_brute_force(con: Any, tmp_path: Path, case: tuple[Rows | None, Rows, Rows, str | None]) -> None:
-    """Merged rows (in order), conflicts, counts and theirs' keys equal a brute-force merge."""
+def test_merge_matches_brute_force(
+    con: Any, tmp_path: Path, fmt: str, case: tuple[Rows | None, Rows, Rows, str | None]
+) -> None:
+    """Merged rows (in order), conflicts, counts and theirs' keys equal a brute-force merge
+    (parquet, and CSV whose merged file is byte for byte the expected rows' text)."""
     base, ours, theirs, prefer = case
-    b = _write_rows(tmp_path / "b.parquet", base) if base is not None else None
-    out = merge.merge3(con, b, _write_rows(tmp_path / "o.parquet", ours), _write_rows(tmp_path / "t.parquet", theirs),
-                       PROP_DS, prefer=prefer)
+    ds = PROP_DS if fmt == "parquet" else PROP_CSV
+    b = _write_rows(tmp_path / f"b.{fmt}", base) if base is not None else None
+    out = merge.merge3(con, b, _write_rows(tmp_path / f"o.{fmt}", ours), _write_rows(tmp_path / f"t.{fmt}", theirs),
+                       ds, prefer=prefer)
     want = brute_merge(base, ours, theirs, prefer)
-    assert _conflicts(out) == want["conflicts"]
+    got = [(str(c[0]), *c[1:]) for c in _conflicts(out)]
+    assert got == [(str(c[0]), *c[1:]) for c in want["conflicts"]]
     if want["conflicts"]:
         assert out.table is None
         return
-    assert _rows(out) == want["rows"]
     assert out.counts == want["counts"]
-    assert [r["id"] for r in out.theirs_keys.to_pylist()] == want["theirs_keys"]
+    assert [str(r["id"]) for r in out.theirs_keys.to_pylist()] == [str(k) for k in want["theirs_keys"]]
+    if fmt == "parquet":
+        assert _rows(out) == want["rows"]
+    else:
+        merge.write_merged(con, out, tmp_path / "o.csv", tmp_path / "m.csv", ds)
+        expected = [(k, (u, v)) for k, u, v in want["rows"]]
+        assert (tmp_path / "m.csv").read_text() == _csv_text(expected)

@@ -129,6 +129,17 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         if s["blame_speedup_vs_doltlite"] is not None:
             targets.append(_target(f"blame >= 3x faster than doltlite ({size} rows)",
                                    s["blame_speedup_vs_doltlite"], 3.0, "x", higher_is_better=True))
+    for size, res in (parts.get("merge") or {}).items():
+        s = {f"{k}_s": _med(res.get(k)) for k in ("commit", "merge", "merge_keyed", "conflicts")}
+        s["merge_keyed_ratio_to_commit"] = (res.get("merge_keyed") or {}).get("ratio_to_commit")
+        s["merge_ratio_to_commit"] = res["merge"].get("ratio_to_commit")
+        s["merge_cpu_ratio_to_commit"] = res["merge"].get("cpu_ratio_to_commit")
+        s["agrees"] = res.get("agrees")
+        summary.setdefault("merge", {})[size] = s
+        if int(size) >= 5_000_000:
+            targets.append(_target(f"merge of two 1% relabels <= 2x one commit ({size} rows)",
+                                   s["merge_ratio_to_commit"], 2.0, "x"))
+            targets.append(_target(f"merge conflicts listing <= 3 s ({size} rows)", s["conflicts_s"], 3.0, "s"))
     ml = parts.get("memlimit") or {}
     if "dslineage_lib" in ml:
         summary["memlimit"] = {"rows": ml["rows"], "memory_limit": ml["memory_limit"],

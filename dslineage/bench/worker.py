@@ -13,6 +13,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 Timed = Callable[[], Any]
@@ -200,6 +201,43 @@ def lib_blame(root: str, ref: str) -> Timed:
         out = Repo(root).blame(ref)
         table = out.get("table")
         return {"rows": getattr(table, "num_rows", None)}
+
+    return run
+
+
+def _merge_setup(base: str, ours: str, theirs: str) -> tuple[Any, Any, dict[str, Any]]:
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.config import Dataset
+    from dslineage.store import merge, rows
+
+    ds = Dataset(name="ds", path="data/ds.parquet", format="parquet", key=["key"], labels=["label"])
+    srcs = {name: rows.source(Path(path), ds) for name, path in (("base", base), ("ours", ours), ("theirs", theirs))}
+    return ds, rows.connect({}), {"merge": merge, **srcs}
+
+
+@_task
+def lib_merge(base: str, ours: str, theirs: str, out: str, prefer: str | None = None) -> Timed:
+    """The three-way merge engine: `merge3` of the three files, then `write_merged` to `out`."""
+    ds, con, s = _merge_setup(base, ours, theirs)
+
+    def run() -> Any:
+        res = s["merge"].merge3(con, s["base"], s["ours"], s["theirs"], ds, prefer=prefer)
+        s["merge"].write_merged(con, res, Path(ours), Path(out), ds)
+        return {**res.counts, "conflicts": res.conflicts.num_rows}
+
+    return run
+
+
+@_task
+def lib_merge_conflicts(base: str, ours: str, theirs: str) -> Timed:
+    """The conflicts listing: `merge3` of two sides that relabelled the same rows differently."""
+    ds, con, s = _merge_setup(base, ours, theirs)
+
+    def run() -> Any:
+        res = s["merge"].merge3(con, s["base"], s["ours"], s["theirs"], ds)
+        return {"conflicts": res.conflicts.num_rows, "first": res.conflicts.slice(0, 1).to_pylist()}
 
     return run
 

@@ -1,15 +1,20 @@
 """Row-level three-way merge of dataset versions (base, ours, theirs), keyed by the dataset's key.
 
-How: each side is loaded once as an Arrow table in file order (a CSV as text, as `relabel`
-does, so untouched values are written back as they were) with its row numbers. ONE DuckDB
-query joins the three sides on the key and keeps only the rows whose presence or row hash
-differs from base. The row hash is DuckDB's `hash()` of the row's values, computed inside
-that query and never stored, so its value may change between DuckDB versions without harm;
-it only decides which rows are looked at (an md5 over a canonical text of every value was
-tried first: 7× the CPU of `hash()`, 3× a whole `dslineage commit`). Those few rows are taken
-from the three tables by row number (Arrow `take`), merged cell by cell in SQL, and spliced
-into ours' table with vectorised Arrow: ours' row order, rows that only theirs has appended
-in theirs' order; ours' column order, then the columns only theirs added.
+How, all in DuckDB over the files, never a Python loop over rows:
+- Finding the rows to look at. Fast path, when the three schemas are the same and each side
+  keeps base's rows in place (as `relabel` does): one POSITIONAL JOIN of the three files keeps
+  the rows whose key or any value differs, with the three rows' values: exact, one scan of
+  each file, no hash table. Otherwise the keyed path: ONE FULL OUTER JOIN of the three sides
+  on the key keeps the rows whose presence or row hash differs from base; the row hash is
+  DuckDB's `hash()` of the row's values, computed inside that query and never stored (an md5
+  over a canonical text of every value was tried first: 7x the CPU, 3x a whole commit at 5M
+  rows), and those rows are then fetched by row number and compared value by value.
+- Those few rows are merged cell by cell in SQL (the `_Sql` expressions below).
+- The result is ours' Arrow table with the merged cells spliced in (vectorised Arrow), the
+  removed rows filtered out and the rows only theirs has appended: ours' row order, theirs'
+  order for the appended rows; ours' column order, then the columns only theirs added.
+  Parquet files are scanned where they lie; ours is loaded only when there is a result to
+  build (a merge that stops with conflicts never reads it whole).
 
 Semantics (a side's cell is "changed" when it differs from base; absent rows have no cells):
 - a cell changed on one side takes that side's value; changed identically on both: fine;
@@ -30,12 +35,21 @@ Semantics (a side's cell is "changed" when it differs from base; absent rows hav
   "theirs") resolves every remaining conflict to that side (for a `"*row*"` conflict: that
   side's row, or its removal).
 - `conflicts` holds the conflicts left unresolved; `table` is None exactly when there are
-  any. For a CSV, cell values are compared and reported as the file's text.
+  any. For a CSV, cell values are compared and reported as the file's text (keys typed).
+- `counts`: `from_ours` = rows ours changed or added that the result keeps with at least one
+  of ours' changed cells; `from_theirs` = rows theirs changed or added whose result differs
+  from ours and carries at least one of theirs' changed cells; `added` / `removed` = rows of
+  the result not in base / of base not in the result (while conflicts remain, counts cover
+  what is decided). `theirs_keys` = rows whose merged content differs from ours (absent
+  from ours, or a cell of one of ours' columns differs): the merge's change set against
+  ours, whose provenance is theirs' side (or a resolution).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +72,9 @@ class MergeOutcome:
     conflicts: Any  # pyarrow.Table: keys, column, base, ours, theirs (JSON text)
     counts: dict[str, int]  # from_ours, from_theirs, added, removed
     theirs_keys: Any  # pyarrow.Table of key columns
+    # per merged row, the row of ours it is an unchanged copy of (-1: changed or new), and
+    # ours' row count; lets `write_merged` copy a CSV's unchanged lines verbatim (None: unknown)
+    origin: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -87,6 +104,17 @@ def _text_source(src: Source) -> tuple[str, list[Any]]:
     return src.sql, list(src.params)
 
 
+@contextmanager
+def _ordered(con: Any) -> Iterator[None]:
+    """Scans keep file order inside the block (the connection's setting is restored after)."""
+    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+
+
 def _load(con: Any, src: Source) -> Any:
     """One side's rows in file order as a pyarrow Table (parquet with its own Arrow schema)."""
     import duckdb
@@ -100,7 +128,8 @@ def _load(con: Any, src: Source) -> Any:
 
             return pq.ParquetFile(src.params[0]).read()
         sql, params = _text_source(src)
-        return arrow(con.execute(f"SELECT * FROM {sql}", params))
+        with _ordered(con):
+            return arrow(con.execute(f"SELECT * FROM {sql}", params))
     except (duckdb.Error, OSError) as exc:
         raise FormatError(f"cannot read {src.label}: {str(exc).splitlines()[0][:200]}") from None
     except Exception as exc:  # pyarrow raises its own types
@@ -112,6 +141,43 @@ def _with_rn(table: Any) -> Any:
     import pyarrow as pa
 
     return table.append_column(RN, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+
+
+def _parquet(src: Source | None) -> bool:
+    return src is not None and src.sql.startswith("read_parquet(")
+
+
+def _expose(con: Any, s: str, src: Source | None, empty: Any) -> tuple[Any, Any]:
+    """Make side `s` the relation `_mg_{s}` (its columns plus row numbers `RN`).
+
+    A parquet file is scanned where it lies (DuckDB's parallel reader, `file_row_number`);
+    other formats are loaded as Arrow in file order. Returns the Arrow table (None for
+    parquet) and the side's Arrow schema. No source: `empty` (keys only, no rows).
+    """
+    import pyarrow.parquet as pq
+
+    from dslineage.store.labels import _literal
+
+    if src is None:
+        con.register(f"_mg_{s}", _with_rn(empty))
+        return empty, empty.schema
+    if _parquet(src):
+        path = _literal(str(src.params[0]))
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _mg_{s} AS SELECT * EXCLUDE (file_row_number), "
+            f"file_row_number AS {q(RN)} FROM read_parquet({path}, file_row_number = true)"
+        )
+        try:
+            return None, pq.read_schema(src.params[0])
+        except Exception as exc:  # pyarrow raises its own types
+            from dslineage.errors import FormatError
+
+            raise FormatError(f"cannot read {src.label}: {str(exc).splitlines()[0][:200]}") from None
+    table = _load(con, src)
+    if RN in table.column_names:
+        raise SchemaError(f"{src.label} has a column named {RN!r}, which the merge uses itself: rename it")
+    con.register(f"_mg_{s}", _with_rn(table))
+    return table, table.schema
 
 
 def _types(con: Any, name: str) -> dict[str, str]:
@@ -162,7 +228,7 @@ def _find_changed(con: Any, ds: Dataset, cols: list[_Col]) -> None:
     on_t = " AND ".join(f"COALESCE(b.{k}, o.{k}) = t.{k}" for k in keys)
     ht = _hash(st) if st != so else "NULL"
     sql = (
-        "CREATE OR REPLACE TEMP TABLE _mg_d AS SELECT b.rn AS rb, o.rn AS ro, t.rn AS rt "
+        "CREATE OR REPLACE TEMP TABLE _mg_d AS SELECT row_number() OVER () AS i, b.rn AS rb, o.rn AS ro, t.rn AS rt "
         f"FROM (SELECT {kl}, {q(RN)} AS rn, {_hash(so)} AS ho, {ht} AS ht FROM _mg_b) b "
         f"FULL JOIN (SELECT {kl}, {q(RN)} AS rn, {_hash(so)} AS h FROM _mg_o) o ON {on_o} "
         f"FULL JOIN (SELECT {kl}, {q(RN)} AS rn, {_hash(st)} AS h FROM _mg_t) t ON {on_t} "
@@ -172,29 +238,66 @@ def _find_changed(con: Any, ds: Dataset, cols: list[_Col]) -> None:
     con.execute(sql)
 
 
-def _gather(con: Any, tables: dict[str, Any], ds: Dataset, cols: list[_Col]) -> int:
-    """Register `_mg_c`: the changed rows of the three sides side by side, taken by row number.
+def _positional(con: Any, ds: Dataset, cols: list[_Col]) -> bool:
+    """The fast path for sides that kept base's rows in place (as `relabel` does): build
+    `_mg_c` from ONE scan of the three files side by side (POSITIONAL JOIN) that keeps only
+    the rows where a key or any value differs, with all three rows' values: exact, and no
+    hash join or second scan is needed.
 
-    Columns: `i` (row id), `rb`/`ro`/`rt`, keys `bk0..`/`ok0..`/`tk0..`, values `b{j}`/`o{j}`/`t{j}`.
+    Taken only when the three schemas are the same, the row counts equal and every key sits
+    at the same position on all sides; otherwise False (nothing kept), and the caller takes
+    the keyed path.
     """
-    import numpy as np
-    import pyarrow as pa
+    if not all(c.has("b") and c.has("o") and c.has("t") and not c.text for c in cols):
+        return False
+    counts = {s: con.execute(f"SELECT count(*) FROM _mg_{s}").fetchone()[0] for s in SIDES}
+    if not counts["b"] or len(set(counts.values())) != 1:
+        return False
+    keys = [q(k) for k in ds.key]
+    moved = " OR ".join(f"b.{k} IS DISTINCT FROM {s}.{k}" for k in keys for s in ("o", "t"))
+    differs = " OR ".join(
+        [moved, *(f"b.{q(c.name)} IS DISTINCT FROM {s}.{q(c.name)}" for c in cols for s in ("o", "t"))]
+    )
+    select = ["row_number() OVER () AS i", *(f"b.{q(RN)} AS r{s}" for s in SIDES), f"({moved}) AS _moved"]
+    for s in SIDES:
+        select += [f"{s}.{k} AS {s}k{i}" for i, k in enumerate(keys)]
+        select += [f"{s}.{q(c.name)} AS {s}{c.j}" for c in cols]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _mg_c AS SELECT {', '.join(select)} "
+        f"FROM _mg_b b POSITIONAL JOIN _mg_o o POSITIONAL JOIN _mg_t t WHERE {differs}"
+    )
+    if con.execute("SELECT count(*) FROM _mg_c WHERE _moved").fetchone()[0]:
+        con.execute("DROP TABLE _mg_c")
+        return False
+    return True
 
+
+def _gather(con: Any, ds: Dataset, cols: list[_Col], ours: Any) -> None:
+    """Temp table `_mg_c`: the changed rows of the three sides side by side, fetched by row
+    number (ours' by an Arrow `take` from the loaded table, base's and theirs' by a scan that
+    keeps only those rows). Columns: `i` (row id), `rb`/`ro`/`rt`, keys `bk0..`/`ok0..`/`tk0..`,
+    values `b{j}`/`o{j}`/`t{j}`."""
     from dslineage.store.labels import arrow
 
-    d = arrow(con.execute("SELECT rb, ro, rt FROM _mg_d"))
-    data: dict[str, Any] = {"i": pa.array(np.arange(d.num_rows, dtype=np.int64))}
+    want = arrow(con.execute("SELECT i, ro FROM _mg_d WHERE ro IS NOT NULL"))
+    taken = ours.select([*ds.key, *(c.name for c in cols if c.has("o"))]).take(want.column("ro"))
+    con.register("_mg_ot", taken.append_column("__i", want.column("i")))
+    select = ["d.i", "d.rb", "d.ro", "d.rt"]
+    joins = []
     for s in SIDES:
-        idx = d.column(f"r{s}")
-        data[f"r{s}"] = idx
-        taken = tables[s].take(idx)
-        for i, k in enumerate(ds.key):
-            data[f"{s}k{i}"] = taken.column(k)
-        for c in cols:
-            if c.has(s):
-                data[f"{s}{c.j}"] = taken.column(c.name)
-    con.register("_mg_c", pa.table(data))
-    return int(d.num_rows)
+        select += [f"{s}.{q(k)} AS {s}k{i}" for i, k in enumerate(ds.key)]
+        select += [f"{s}.{q(c.name)} AS {s}{c.j}" for c in cols if c.has(s)]
+        if s == "o":
+            joins.append("LEFT JOIN _mg_ot o ON o.__i = d.i")
+        else:
+            joins.append(
+                f"LEFT JOIN (SELECT * FROM _mg_{s} WHERE {q(RN)} IN (SELECT r{s} FROM _mg_d)) {s} "
+                f"ON {s}.{q(RN)} = d.r{s}"
+            )
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _mg_c AS SELECT {', '.join(select)} FROM _mg_d d {' '.join(joins)}")
+    finally:
+        con.execute("DROP VIEW IF EXISTS _mg_ot")
 
 
 def _stage_resolutions(con: Any, resolutions: Any, ds: Dataset, key_types: list[str]) -> bool:
@@ -367,26 +470,32 @@ def merge3(
 ) -> MergeOutcome:
     """Three-way merge of `ours` and `theirs` against `base` (None: no common version),
     keyed by `ds.key`; see the module docstring for the rules."""
+    import duckdb
+
+    from dslineage.errors import FormatError
     from dslineage.store.labels import arrow
 
     if prefer not in (None, "ours", "theirs"):
         raise DslineageError(f"prefer must be 'ours' or 'theirs', not {prefer!r}")
-    con.execute("SET preserve_insertion_order = true")
-    tables = {"o": _load(con, ours), "t": _load(con, theirs)}
-    tables["b"] = _load(con, base) if base is not None else tables["o"].select(ds.key).slice(0, 0)
     srcs = {"b": base, "o": ours, "t": theirs}
-    for s in SIDES:
-        absent = [k for k in ds.key if k not in tables[s].column_names]
-        if absent:
-            label = srcs[s].label if srcs[s] is not None else _NAMES[s]  # type: ignore[union-attr]
-            raise SchemaError(f"{label} has no key column {', '.join(map(repr, absent))}: it cannot be merged")
-        if RN in tables[s].column_names:
-            raise SchemaError(f"a column is named {RN!r}, which the merge uses itself: rename it")
-        tables[s] = _with_rn(tables[s])
-        con.register(f"_mg_{s}", tables[s])
     try:
+        ours_table, ours_schema = _expose(con, "o", ours, None)
+        loaded = [ours_table]
+
+        def ours_rows() -> Any:  # ours as Arrow, loaded only when needed (not for conflicts)
+            if loaded[0] is None:
+                loaded[0] = _load(con, ours)
+            return loaded[0]
+
+        empty = ours_schema.empty_table().select([k for k in ds.key if k in ours_schema.names])
+        schemas = {"o": ours_schema, "b": _expose(con, "b", base, empty)[1], "t": _expose(con, "t", theirs, None)[1]}
+        for s in SIDES:
+            absent = [k for k in ds.key if k not in schemas[s].names]
+            if absent:
+                label = srcs[s].label if srcs[s] is not None else _NAMES[s]  # type: ignore[union-attr]
+                raise SchemaError(f"{label} has no key column {', '.join(map(repr, absent))}: it cannot be merged")
         types = {s: _types(con, f"_mg_{s}") for s in SIDES}
-        order = {s: [c for c in tables[s].column_names if c != RN] for s in SIDES}
+        order = {s: list(schemas[s].names) for s in SIDES}
         cols = _plan(types, ds, order)
         key_types = [types["o"][k] for k in ds.key]
         out_types = key_types  # key types of the outputs: a CSV's text keys cast to their type
@@ -395,8 +504,9 @@ def merge3(
 
             detected = {c["name"]: c["type"] for c in schema(con, ours)}
             out_types = [detected.get(k, "VARCHAR") for k in ds.key]
-        _find_changed(con, ds, cols)
-        _gather(con, tables, ds, cols)
+        if not _positional(con, ds, cols):
+            _find_changed(con, ds, cols)
+            _gather(con, ds, cols, ours_rows())
         resolved = _stage_resolutions(con, resolutions, ds, key_types)
         if resolved:
             _check_resolutions(con, cols)
@@ -418,13 +528,20 @@ def merge3(
         theirs_keys = arrow(con.execute(
             f"SELECT {keys_out} FROM _mg_r WHERE _present AND _dif ORDER BY ALL"
         ))
-        table = None
+        table, origin = None, None
         if conflicts.num_rows == 0:
-            table = _assemble(con, tables, ds, cols)
-        return MergeOutcome(table=table, conflicts=conflicts, counts=counts, theirs_keys=theirs_keys)
+            table, origin = _assemble(con, ours_rows(), schemas["t"], ds, cols)
+        return MergeOutcome(
+            table=table, conflicts=conflicts, counts=counts, theirs_keys=theirs_keys, origin=origin
+        )
+    except duckdb.Error as exc:  # e.g. a value that does not fit a column's merged type
+        raise FormatError(
+            f"cannot merge {ours.label} with {theirs.label}: {str(exc).strip().splitlines()[0][:300]}"
+        ) from None
     finally:
-        for name in ("_mg_b", "_mg_o", "_mg_t", "_mg_c", "_mg_res"):
-            con.unregister(name)  # a no-op for a name never registered
+        for name in ("_mg_b", "_mg_o", "_mg_t", "_mg_res"):
+            con.execute(f"DROP VIEW IF EXISTS {name}")  # registered Arrow tables too
+        con.execute("DROP TABLE IF EXISTS _mg_d; DROP TABLE IF EXISTS _mg_c; DROP TABLE IF EXISTS _mg_x")
 
 
 def _is_csv(src: Source) -> bool:
@@ -484,7 +601,7 @@ def _merge_rows(con: Any, ds: Dataset, cols: list[_Col], sql: _Sql, resolved: bo
     new = {s: [f"((NOT {sql.p['b']} OR {sql.dist(s, 'b', c)}) AND {same(c, s)})" for c in kept if c.has(s)]
            for s in ("o", "t")}
     carries_o = " OR ".join(new["o"]) or "false"
-    carries_t = " OR ".join(f"({x} AND NOT {same(c, 'o')})" if c.has("o") else x
+    carries_t = " OR ".join(f"({x} AND (m.ro IS NULL OR NOT {same(c, 'o')}))" if c.has("o") else x
                             for x, c in zip(new["t"], [c for c in kept if c.has("t")])) or "false"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _mg_r AS SELECT m.*, ({dif}) AS _dif, "
@@ -553,54 +670,75 @@ def _patch(col: Any, idx: Any, values: Any) -> Any:
     return merged
 
 
-def _assemble(con: Any, tables: dict[str, Any], ds: Dataset, cols: list[_Col]) -> Any:
+def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_Col]) -> tuple[Any, Any]:
     """The merged table: ours' rows in file order, patched where the merge changed them,
-    without the rows it removed, then the rows only theirs has (in theirs' order)."""
+    without the rows it removed, then the rows only theirs has (in theirs' order); and the
+    `origin` of its rows (see `MergeOutcome`), None when the columns are not ours'."""
     import numpy as np
     import pyarrow as pa
 
     from dslineage.store.labels import arrow
 
-    ours, theirs = tables["o"], tables["t"]
     n = ours.num_rows
     by_name = {c.name: c for c in cols}
     names = [c for c in ours.column_names if c != RN and (c in ds.key or by_name[c].final is not None)]
     names += [c.name for c in cols if c.final is not None and not c.has("o")]
-    index = None
-    if any(c not in ds.key and not by_name[c].has("o") for c in names):
+    added_cols = [c for c in names if c not in ds.key and not by_name[c].has("o")]
+    index, theirs_values = None, None
+    if added_cols:  # values of columns only theirs has, for ours' rows: one join on the key
         keys = " AND ".join(f"o.{q(k)} = t.{q(k)}" for k in ds.key)
-        pairs = arrow(con.execute(f"SELECT o.{q(RN)} AS a, t.{q(RN)} AS b FROM _mg_o o JOIN _mg_t t ON {keys}"))
+        picked = ", ".join(f"t.{q(c)}" for c in added_cols)
+        theirs_values = arrow(con.execute(
+            f"SELECT o.{q(RN)} AS {q(RN)}, {picked} FROM _mg_o o JOIN _mg_t t ON {keys}"
+        ))
         where = np.full(n, -1, dtype=np.int64)
-        where[pairs.column("a").to_numpy()] = pairs.column("b").to_numpy()
+        where[theirs_values.column(RN).to_numpy()] = np.arange(theirs_values.num_rows, dtype=np.int64)
         index = pa.array(where, mask=where < 0)
     fields, arrays = [], []
     for name in names:
         c = by_name.get(name)
         if c is None or (c.has("o") and c.final == c.types["o"]):
-            field, array = ours.schema.field(name), ours.column(name)
+            fld, array = ours.schema.field(name), ours.column(name)
         elif c.has("o"):  # retyped on theirs' side
-            field = theirs.schema.field(name)
+            fld = theirs_schema.field(name)
             try:
-                array = _as(ours.column(name), field.type)
+                array = _as(ours.column(name), fld.type)
             except Exception:
                 raise SchemaConflictError(
                     f"column {name!r} was retyped to {c.final} on theirs, but ours has values that are "
                     "not: retype them on ours too and merge again"
                 ) from None
         else:  # added on theirs' side
-            field, array = theirs.schema.field(name), theirs.column(name).take(index)
-        fields.append(field)
+            assert theirs_values is not None
+            fld = theirs_schema.field(name)
+            array = _as(theirs_values.column(name).take(index), fld.type)
+        fields.append(fld)
         arrays.append(array)
     vcols = [(i, by_name[name]) for i, name in enumerate(names) if name not in ds.key]
     vsel = ", ".join(f"v{c.j}" for _, c in vcols)
-    patch = arrow(con.execute(
-        f"SELECT ro{', ' + vsel if vsel else ''} FROM _mg_r WHERE _present AND ro IS NOT NULL AND _dif"
-    ))
-    if patch.num_rows and vcols:
+    patched = "_present AND ro IS NOT NULL AND _dif"
+    if vcols:  # patch only the columns where some patched row differs from ours
+        tests = [
+            f"bool_or({'true' if c.text or not c.has('o') else f'v{c.j} IS DISTINCT FROM o{c.j}'})"
+            for _, c in vcols
+        ]
+        differs = con.execute(f"SELECT {', '.join(tests)} FROM _mg_r WHERE {patched}").fetchone()
+        pcols = [vc for vc, d in zip(vcols, differs) if d]
+    else:
+        pcols = []
+    psel = "".join(f", v{c.j}" for _, c in pcols)
+    patch = arrow(con.execute(f"SELECT ro{psel} FROM _mg_r WHERE {patched}"))
+    same_cols = names == [c for c in ours.column_names if c != RN] and all(
+        by_name[c].final == by_name[c].types["o"] for c in names if c not in ds.key
+    )
+    origin = np.arange(n, dtype=np.int64) if same_cols else None
+    if origin is not None and patch.num_rows:
+        origin[patch.column("ro").to_numpy()] = -1
+    if patch.num_rows and pcols:
         where = np.full(n, -1, dtype=np.int64)
         where[patch.column("ro").to_numpy()] = np.arange(patch.num_rows, dtype=np.int64)
         idx = pa.array(where, mask=where < 0)
-        for i, c in vcols:
+        for i, c in pcols:
             arrays[i] = _patch(arrays[i], idx, patch.column(f"v{c.j}").combine_chunks())
     fields = [f.with_nullable(True) if not f.nullable and a.null_count else f for f, a in zip(fields, arrays)]
     meta = ours.schema.metadata
@@ -613,6 +751,8 @@ def _assemble(con: Any, tables: dict[str, Any], ds: Dataset, cols: list[_Col]) -
         keep = np.ones(n, dtype=bool)
         keep[gone.column("ro").to_numpy()] = False
         table = table.filter(pa.array(keep))
+        if origin is not None:
+            origin = origin[keep]
     ksel = ", ".join(f"k{i}" for i in range(len(ds.key)))
     added = arrow(con.execute(
         f"SELECT {ksel}{', ' + vsel if vsel else ''} FROM _mg_r WHERE _present AND ro IS NULL ORDER BY rt"
@@ -623,18 +763,78 @@ def _assemble(con: Any, tables: dict[str, Any], ds: Dataset, cols: list[_Col]) -
             col = added.column(f"k{ds.key.index(name)}" if name in ds.key else f"v{by_name[name].j}")
             extra.append(_as(col.combine_chunks(), schema.field(i).type))
         table = pa.concat_tables([table, pa.Table.from_arrays(extra, schema=schema)])
-    return table
+        if origin is not None:
+            origin = np.concatenate([origin, np.full(added.num_rows, -1, dtype=np.int64)])
+    return table, (None if origin is None else {"rows": n, "index": origin})
 
 
 def write_merged(con: Any, outcome: MergeOutcome, ours_path: Path, tmp: Path, ds: Dataset) -> None:
-    """Write the merged rows to `tmp` in the format, schema and codec of `ours_path` (a CSV
-    in ours' dialect, header line and quoting, so unchanged rows keep their bytes); the
-    caller renames `tmp` into place."""
+    """Write the merged rows to `tmp` in the format, schema and codec of `ours_path`; the
+    caller renames `tmp` into place.
+
+    Parquet keeps ours' Arrow schema (metadata included) and compression codec; JSON Lines
+    is written by DuckDB. A CSV copies ours' lines verbatim for every row the merge left
+    unchanged and writes changed and added rows in ours' dialect (delimiter, quote, line
+    ending, always-quoted columns), so its bytes differ only where rows did; when ours'
+    records and lines do not correspond one to one (quoted line breaks, a missing final line
+    break) or the columns changed, the whole file is written in ours' dialect instead, as
+    `relabel` does.
+    """
     from dslineage.store import labels
 
     if outcome.table is None:
         raise DslineageError(
             f"{ds.name} has {outcome.conflicts.num_rows} unresolved conflict(s): resolve them before writing"
         )
-    con.execute("SET preserve_insertion_order = true")
-    labels.write(con, outcome.table, tmp, ds, ours_path)
+    with _ordered(con):
+        if ds.format == "csv" and outcome.origin is not None and _write_csv_lines(con, outcome, ours_path, tmp, ds):
+            return
+        labels.write(con, outcome.table, tmp, ds, ours_path)
+
+
+def _write_csv_lines(con: Any, outcome: MergeOutcome, ours_path: Path, tmp: Path, ds: Dataset) -> bool:
+    """Write a CSV merge result by copying ours' unchanged lines; False when ours' lines are
+    not one record each (the caller then rewrites the whole file)."""
+    import numpy as np
+
+    from dslineage.store import labels
+
+    raw = ours_path.read_bytes()
+    header = bool((ds.csv or {}).get("header", True))
+    if not raw.endswith(b"\n"):
+        return False
+    ends = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10) + 1
+    if len(ends) != outcome.origin["rows"] + (1 if header else 0):
+        return False  # a quoted line break, or blank lines: lines are not records
+    starts = np.concatenate([[0], ends[:-1]])
+    origin = outcome.origin["index"]
+    changed = np.flatnonzero(origin < 0)
+    fresh: list[bytes] = []
+    if len(changed):
+        part = tmp.with_name(tmp.name + ".rows")
+        try:
+            labels.write(con, outcome.table.take(changed), part, ds, ours_path)
+            body = part.read_bytes()
+        finally:
+            part.unlink(missing_ok=True)
+        fresh = body.splitlines(keepends=True)[1 if header else 0:]
+        if len(fresh) != len(changed):
+            return False  # a changed value holds a line break
+    first = 1 if header else 0
+    # runs of consecutive output rows copied from consecutive lines of ours
+    breaks = np.flatnonzero((origin[1:] != origin[:-1] + 1) | (origin[1:] < 0) | (origin[:-1] < 0)) + 1
+    bounds = np.concatenate([[0], breaks, [len(origin)]]).astype(np.int64)
+    with open(tmp, "wb") as out:
+        if header:
+            out.write(raw[: int(ends[0])])
+        k = 0
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            if a == b:
+                continue
+            if origin[a] < 0:
+                out.write(b"".join(fresh[k : k + (b - a)]))
+                k += b - a
+            else:
+                lo, hi = int(origin[a]) + first, int(origin[b - 1]) + first
+                out.write(raw[int(starts[lo]) : int(ends[hi])])
+    return True
