@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-DISTILL_VERSION = "4"
+DISTILL_VERSION = "3"
 _TABLES = ("lineage_files", "lineage_nodes", "lineage_edges")
 _DDL = (
     "CREATE TABLE IF NOT EXISTS lineage_files (file VARCHAR PRIMARY KEY)",
@@ -43,11 +43,9 @@ _SCALARS = (
              "'$.parent'), json_extract_string(r.record, '$.base'))", "input", True),
     (_BATCH, "json_extract_string(r.record, '$.version')", "output", False),
     (_BATCH, "json_extract_string(r.record, '$.reverts')", "reverts", True),
-    # a merge version's second parent (the first is `versions.parent`)
-    ("r.kind = 'version'", "json_extract_string(r.record, '$.parents[1]')", "parent", True),
 )
 EDGES = (
-    "(SELECT parent AS src, id AS dst, 'parent' AS kind FROM versions WHERE parent IS NOT NULL "
+    "(SELECT unnest(parents) AS src, id AS dst, 'parent' AS kind FROM versions "
     "UNION ALL SELECT src, dst, kind FROM lineage_edges)"
 )
 NODES = (
@@ -130,12 +128,12 @@ def edge_rows(con: Any, ids: list[str] | None = None) -> list[tuple[str, str, st
 
 def adjacency_rows(con: Any) -> list[tuple[str, str, str, str | None]]:
     """(from, to, kind, dataset) of every edge; dataset only on "parent" edges (both ends are
-    versions of it). A query walks these in Python: one scan, however far the walk goes
-    (a recursive CTE re-joins the edges at every step of a 100-step-deep closure)."""
+    versions of it; a merge version has one per parent). A query walks these in Python: one
+    scan, however far the walk goes (a recursive CTE re-joins the edges at every step of a
+    100-step-deep closure)."""
     rows: list[tuple[str, str, str, str | None]] = con.execute(
-        "SELECT parent, id, 'parent', dataset FROM versions WHERE parent IS NOT NULL "
-        "UNION ALL SELECT e.src, e.dst, e.kind, v.dataset FROM lineage_edges e "
-        "LEFT JOIN (SELECT DISTINCT id, dataset FROM versions) v ON e.kind = 'parent' AND v.id = e.dst"
+        "SELECT unnest(parents), id, 'parent', dataset FROM versions "
+        "UNION ALL SELECT src, dst, kind, NULL FROM lineage_edges"
     ).fetchall()
     return rows
 
