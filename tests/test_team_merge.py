@@ -346,3 +346,26 @@ def test_dataset_changed_on_one_side_takes_that_side(team: dict[str, Path]) -> N
     assert cli_json(other, "merge", "bob")["state"] == "merged"
     assert _labels(other)[550] == "owl"
     assert run(other, "git", "rev-parse", "HEAD").stdout == run(bob, "git", "rev-parse", "HEAD").stdout
+
+
+def test_dslineage_merge_in_one_repository(tmp_repo: Path) -> None:
+    """Issue 10's scenario in one repository (branches alice and bob): `dslineage merge bob` on
+    alice gives both sides' labels, a two-parent merge version and each side's provenance."""
+    path = write_parquet(tmp_repo / "data" / "train.parquet",
+                         {"id": list(range(N)), "x": [i / 2 for i in range(N)], "label": ["cat"] * N})
+    with Repo(tmp_repo) as repo:
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit(["train"], "v1", None)
+    run(tmp_repo, "git", "checkout", "-q", "-b", "alice")
+    _relabel(tmp_repo, ALICE, "alice", "foxes in the corner")
+    run(tmp_repo, "git", "checkout", "-q", "main")
+    with Repo(tmp_repo) as repo:
+        repo.checkout("train@latest")
+    run(tmp_repo, "git", "checkout", "-q", "-b", "bob")
+    _relabel(tmp_repo, BOB, "bob", "owls at night")
+    run(tmp_repo, "git", "checkout", "-q", "alice")
+    with Repo(tmp_repo) as repo:
+        repo.checkout("train@latest")
+        out = repo.merge("bob")
+    assert out["state"] == "merged" and len(out["merged"]) == 1
+    _check_merged(tmp_repo)
