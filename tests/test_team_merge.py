@@ -119,7 +119,7 @@ def test_dslineage_merge_combines_disjoint_relabels_with_provenance(team: dict[s
     assert set(out) == {"merged", "conflicts", "state"}
     assert out["state"] == "merged" and out["conflicts"] == []
     (m,) = out["merged"]
-    assert set(m) >= {"dataset", "version", "parents", "rows"}
+    assert set(m) == {"dataset", "version", "parents", "rows"}
     assert set(m["rows"]) == {"from_ours", "from_theirs", "added", "removed"}
     assert m["parents"][0] == ours and m["rows"]["added"] == 0 and m["rows"]["removed"] == 0
     parents = run(alice, "git", "log", "-1", "--format=%P").stdout.split()
@@ -369,3 +369,14 @@ def test_dslineage_merge_in_one_repository(tmp_repo: Path) -> None:
         out = repo.merge("bob")
     assert out["state"] == "merged" and len(out["merged"]) == 1
     _check_merged(tmp_repo)
+
+
+def test_git_merge_abort_after_the_driver_leaves_nothing_behind(overlap: dict[str, Path]) -> None:
+    """A plain `git merge` the driver stopped, then `git merge --abort`: the next command forgets
+    the merging state, so commits are allowed again and the work file is ours."""
+    alice = overlap["alice"]
+    run(alice, "git", "merge", "--no-edit", "bob", check=False)
+    run(alice, "git", "merge", "--abort")
+    entry = cli_json(alice, "status")[0]
+    assert entry["merging"] is None and not entry["dirty"]
+    assert not (alice / ".dslineage" / "merge").exists()

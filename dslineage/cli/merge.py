@@ -82,8 +82,12 @@ def merge(
         return
     assert branch is not None
     result = r.merge(branch, message=message, author=author)
-    if json_out:
-        emit_json({k: result[k] for k in ("merged", "conflicts", "state")})
+    if json_out:  # the contract, exactly these keys
+        emit_json({
+            "merged": [{k: m[k] for k in ("dataset", "version", "parents", "rows")} for m in result["merged"]],
+            "conflicts": [{k: c[k] for k in ("dataset", "cells")} for c in result["conflicts"]],
+            "state": result["state"],
+        })
     else:
         _show_merge(result)
     if result["state"] == "conflicts":

@@ -260,10 +260,16 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
     git has finished the merge or rebase; notes the work tree no longer matches are dropped."""
     from dslineage.ops.commit import default_author
 
-    notes = {n: s for n, s in mergestate.states(repo.root).items() if s.get("state") == "merged"}
-    if not notes or repo.git.merging() or repo.git.rebasing():
+    states = mergestate.states(repo.root)
+    if not states or repo.git.merging() or repo.git.rebasing():
         return []
     from dslineage.ops.merge import md5_at
+
+    for name, state in states.items():
+        if state.get("state") == "conflicts":  # git's merge or rebase was ended without us
+            log.warning("dslineage: forgetting the stopped merge of %s: git is no longer merging", name)
+            mergestate.remove(repo.root, name)
+    notes = {n: s for n, s in states.items() if s.get("state") == "merged"}
 
     done = []
     for name, note in notes.items():
@@ -278,6 +284,9 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
         if head_md5 != note["merged_md5"] or version_by_md5(repo, ds, head_md5) is not None \
                 or ours_v is None or theirs_v is None:
             mergestate.remove(repo.root, name)  # aborted, redone, or already recorded
+            work = common.working_path(repo, ds)
+            if head_md5 == note["ours_md5"] and work.is_file() and dvcio.file_md5(work) == note["merged_md5"]:
+                dvcio.checkout(repo.root, ds.path)  # `git merge --abort`: the work file goes back too
             continue
         done.append(_record_note(repo, ds, note, ours_v, theirs_v, default_author(repo, None)))
     return done
