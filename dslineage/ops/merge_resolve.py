@@ -124,8 +124,8 @@ def _resolutions(repo: Repo, ds: Dataset, path: str) -> Any:
         if full.suffix.lower() in (".parquet", ".pq"):
             table = pq.read_table(full)
         else:
-            table = pacsv.read_csv(full, convert_options=pacsv.ConvertOptions(
-                column_types={"value": pa.string(), "column": pa.string()}))
+            text = {c: pa.string() for c in (*ds.key, "column", "value")}  # keys exactly as written
+            table = pacsv.read_csv(full, convert_options=pacsv.ConvertOptions(column_types=text))
     except (pa.ArrowInvalid, OSError) as exc:
         reason = str(exc).splitlines()[0][:100]
         raise PathError(f"{path} cannot be read ({reason}): pass a CSV or parquet file") from None
@@ -146,8 +146,17 @@ def _resolutions(repo: Repo, ds: Dataset, path: str) -> Any:
             except ValueError:
                 pass
         values.append(json.dumps(v))
+    keys = {}
+    want = pq.read_schema(mergestate.conflicts_path(repo.root, ds.name))
+    for k in ds.key:  # a CSV's inferred types (e.g. "007" as 7) follow the conflicts' key types
+        col = table.column(k)
+        typ = want.field(k).type if k in want.names else col.type
+        try:
+            keys[k] = col if col.type == typ else col.cast(pa.string()).cast(typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise UsageError(f"{path}: key column {k} does not hold {typ} values like the dataset's") from None
     return pa.table({
-        **{k: table.column(k) for k in ds.key},
+        **keys,
         "column": table.column("column").cast(pa.string()),
         "value": pa.array(values, pa.string()),
     })
