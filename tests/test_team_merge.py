@@ -380,3 +380,26 @@ def test_git_merge_abort_after_the_driver_leaves_nothing_behind(overlap: dict[st
     entry = cli_json(alice, "status")[0]
     assert entry["merging"] is None and not entry["dirty"]
     assert not (alice / ".dslineage" / "merge").exists()
+
+
+def test_merge_bad_input_is_one_line_and_changes_nothing(team: dict[str, Path]) -> None:
+    """No mode, no resolution choice, nothing merging, an uncommitted work file: one line each,
+    the right exit code, nothing changed."""
+    alice = team["alice"]
+    before = snapshot_state(alice)
+    for args, code, words in (
+        ((), 2, "exactly one of"),
+        (("--resolve", "train"), 2, "exactly one of --ours"),
+        (("--resolve", "train", "--ours"), 1, "not in the middle of a merge"),
+        (("--conflicts", "train"), 1, "not in the middle of a merge"),
+        (("--abort",), 1, "no merge is in progress"),
+    ):
+        res = invoke(alice, "merge", *args)
+        assert res.exit_code == code and words in res.stderr, (args, res.stderr)
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert snapshot_state(alice) == before
+    write_parquet(alice / "data" / "train.parquet", {"id": [1], "x": [0.5], "label": ["dog"]})
+    before = snapshot_state(alice)
+    res = invoke(alice, "merge", "bob")
+    assert res.exit_code == 1 and "uncommitted changes" in res.stderr
+    assert snapshot_state(alice) == before
