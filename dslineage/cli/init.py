@@ -43,3 +43,7 @@ def show_init(result: dict) -> None:  # type: ignore[type-arg]
     what = f" (initialized {' and '.join(done)})" if done else ""
     state = "initialized" if result["created"] else "already initialized"
     note(f"dslineage {state} in {result['root']}{what}")
+    if result.get("merge_driver"):
+        note("git merge driver registered: git merge, git pull and git pull --rebase merge datasets row by row")
+    else:
+        note("git merge driver removed (.gitattributes lines and the .git/config entry)")
