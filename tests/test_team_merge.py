@@ -403,3 +403,19 @@ def test_merge_bad_input_is_one_line_and_changes_nothing(team: dict[str, Path]) 
     res = invoke(alice, "merge", "bob")
     assert res.exit_code == 1 and "uncommitted changes" in res.stderr
     assert snapshot_state(alice) == before
+
+
+def test_resolve_a_git_merge_made_without_the_driver(overlap: dict[str, Path]) -> None:
+    """A merge git ran without the driver (a clone that had not registered it): --conflicts and
+    --resolve work from git's conflict stages of the .dvc file."""
+    alice = overlap["alice"]
+    res = run(alice, "git", "-c", "merge.dslineage.driver=false", "merge", "--no-edit", "bob", check=False)
+    assert res.returncode != 0
+    c = cli_json(alice, "merge", "--conflicts", "train")
+    assert sorted(x["key"]["id"] for x in c["conflicts"]) == list(range(90, 96))
+    out = cli_json(alice, "merge", "--resolve", "train", "--ours")
+    assert out["git_commit"] is None
+    run(alice, "git", "commit", "-q", "--no-edit")
+    labels = _labels(alice)
+    assert labels[90] == "fox" and labels[550] == "owl" and labels[50] == "fox"
+    assert len(cli_json(alice, "log", "train")[0]["parents"]) == 2

@@ -28,9 +28,37 @@ RESOLVE_STEPS = txn.declare("merge-resolve", *RECORD_STEPS, "after-stage")
 log = logging.getLogger("dslineage")
 
 
+def _from_index(repo: Repo, ds: Dataset) -> dict[str, Any] | None:
+    """A merging state built from git's conflict stages of the dataset's `.dvc` file: for a
+    merge git ran without the driver (a clone that had not registered it yet)."""
+    dvcfile = dvcio.dvcfile_for(ds.path)
+    if not (repo.git.merging() or repo.git.rebasing()) or dvcfile not in repo.git.unmerged():
+        return None
+    md5 = {}
+    for stage, side in ((1, "base"), (2, "ours"), (3, "theirs")):
+        data = repo.git.show(f":{stage}", dvcfile)
+        out = dvcio.parse_dvcfile(data) if data else None
+        md5[side] = out.md5 if out else None
+    if md5["ours"] is None or md5["theirs"] is None:
+        return None
+    con = common.row_connection(repo)
+    try:
+        outcome = three_way(repo, con, ds, md5["base"], md5["ours"], md5["theirs"])
+    finally:
+        con.close()
+    base = version_by_md5(repo, ds, md5["base"])
+    state = {
+        "dataset": ds.name, "state": "conflicts", "started_by": "git", "branch": None,
+        "base_md5": md5["base"], "ours_md5": md5["ours"], "theirs_md5": md5["theirs"],
+        "base_version": base["id"] if base else None, "cells": outcome.conflicts.num_rows,
+    }
+    mergestate.write(repo.root, state, outcome.conflicts)
+    return state
+
+
 def _state(repo: Repo, name: str) -> tuple[Dataset, dict[str, Any]]:
     ds = repo.dataset(name)
-    state = mergestate.read(repo.root, ds.name)
+    state = mergestate.read(repo.root, ds.name) or _from_index(repo, ds)
     if state is None or state.get("state") != "conflicts":
         raise MergingError(f"{ds.name} is not in the middle of a merge: nothing to list or resolve")
     return ds, state
