@@ -372,6 +372,21 @@ def test_csv_with_line_breaks_in_values_is_rewritten(con: Any, tmp_path: Path) -
     assert (tmp_path / "m.csv").read_text() == 'id,label\n1,"two\nlines"\n2,B\n3,c\n'
 
 
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_csv_without_header(con: Any, tmp_path: Path, final_newline: bool) -> None:
+    """A headerless CSV merges and is written line by line; a missing final line break is tolerated."""
+    ds = Dataset(name="c", path="c.csv", format="csv", key=["column0"], labels=["column1"], csv={"header": False})
+    end = "\n" if final_newline else ""
+    texts = {"base": "1,a\n2,b\n3,c" + end, "ours": "1,A\n2,b\n3,c" + end, "theirs": "1,a\n2,b\n3,C\n4,d" + end}
+    src = {}
+    for side, text in texts.items():
+        (tmp_path / f"{side}.csv").write_text(text)
+        src[side] = rows.source(tmp_path / f"{side}.csv", ds)
+    out = merge.merge3(con, src["base"], src["ours"], src["theirs"], ds)
+    merge.write_merged(con, out, tmp_path / "ours.csv", tmp_path / "m.csv", ds)
+    assert (tmp_path / "m.csv").read_text() == "1,A\n2,b\n3,C\n4,d\n"
+
+
 def test_jsonl_and_composite_keys(con: Any, tmp_path: Path) -> None:
     """JSON Lines with a two-column key and an awkward column name merge like any other format."""
     ds = Dataset(name="j", path="j.jsonl", format="jsonl", key=["a", 'b"; x'], labels=["lab el"])

@@ -541,7 +541,8 @@ def merge3(
     finally:
         for name in ("_mg_b", "_mg_o", "_mg_t", "_mg_res"):
             con.execute(f"DROP VIEW IF EXISTS {name}")  # registered Arrow tables too
-        con.execute("DROP TABLE IF EXISTS _mg_d; DROP TABLE IF EXISTS _mg_c; DROP TABLE IF EXISTS _mg_x")
+        for name in ("_mg_d", "_mg_c", "_mg_x", "_mg_r", "_mg_rv", "_mg_rm"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _is_csv(src: Source) -> bool:
