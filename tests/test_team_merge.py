@@ -142,6 +142,10 @@ def test_revert_of_either_sides_batch_works_on_merged_data(team: dict[str, Path]
     assert res["restored"] == 101
     labels = _labels(alice)
     assert labels[550] == "cat" and labels[50] == "fox"
+    h = cli_json(alice, "history", "train", "50")
+    mine = [e for e in h["events"] if e["change"] == "relabeled"][-1]["batch"]
+    assert cli_json(alice, "revert", mine[:12])["restored"] == 100
+    assert set(_labels(alice).values()) == {"cat"}
 
 
 def test_plain_git_merge_uses_the_driver_and_the_next_command_records(team: dict[str, Path]) -> None:
