@@ -269,6 +269,11 @@ def abort(repo: Repo) -> dict[str, Any]:
     """Abandon the merge in progress: git's merge undone, work files and `.dvc` files back to
     HEAD, the merging states removed."""
     states = mergestate.states(repo.root)
+    if repo.git.rebasing():
+        raise MergingError(
+            "a git rebase is in progress: abandon it with `git rebase --abort` "
+            "(the next dslineage command then forgets the merging state)"
+        )
     if not states and not repo.git.merging():
         raise MergingError("no merge is in progress: nothing to abort")
     head = repo.git.head()
