@@ -423,3 +423,39 @@ def test_resolve_a_git_merge_made_without_the_driver(overlap: dict[str, Path]) -
     labels = _labels(alice)
     assert labels[90] == "fox" and labels[550] == "owl" and labels[50] == "fox"
     assert len(cli_json(alice, "log", "train")[0]["parents"]) == 2
+
+
+def test_two_datasets_one_conflicting_make_one_merge_commit(tmp_path: Path) -> None:
+    """Dataset a merges cleanly, b conflicts: the merge stops with a staged and b merging;
+    resolving b makes one merge commit holding both merge versions."""
+    seed = new_repo(tmp_path / "seed")
+    for name in ("a", "b"):
+        write_parquet(seed / "data" / f"{name}.parquet", {"id": list(range(30)), "label": ["cat"] * 30})
+        with Repo(seed) as repo:
+            repo.track(str(seed / "data" / f"{name}.parquet"), ["id"], ["label"])
+    with Repo(seed) as repo:
+        repo.commit([], "v1", None)
+    other = tmp_path / "other"
+    run(tmp_path, "git", "clone", "-q", str(seed), str(other))
+    dvcio.share_cache(other, seed)
+    run(other, "dvc", "checkout", "-q")
+    with Repo(other) as repo:
+        repo.relabel("a", ["1=fox"], by="bob", reason="r")
+        repo.relabel("b", ["2=owl"], by="bob", reason="r")
+    with Repo(seed) as repo:
+        repo.relabel("a", ["5=dog"], by="alice", reason="r")
+        repo.relabel("b", ["2=dog"], by="alice", reason="r")
+    run(seed, "git", "fetch", "-q", str(other), "main:other")
+    res = invoke(seed, "merge", "other", "--json")
+    out = json.loads(res.stdout)
+    assert res.exit_code == 1 and [m["dataset"] for m in out["merged"]] == ["a"]
+    assert out["conflicts"] == [{"dataset": "b", "cells": 1}]
+    done = cli_json(seed, "merge", "--resolve", "b", "--theirs")
+    assert done["git_commit"]
+    assert len(run(seed, "git", "log", "-1", "--format=%P").stdout.split()) == 2
+    for name, key, label in (("a", 1, "fox"), ("a", 5, "dog"), ("b", 2, "owl")):
+        t = pq.read_table(seed / "data" / f"{name}.parquet").to_pydict()
+        assert dict(zip(t["id"], t["label"]))[key] == label
+        assert len(cli_json(seed, "log", name)[0]["parents"]) == 2
+    assert not run(seed, "git", "status", "--porcelain").stdout.strip()
+    assert cli_json(seed, "fsck")["problems"] == []
