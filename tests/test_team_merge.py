@@ -459,3 +459,21 @@ def test_two_datasets_one_conflicting_make_one_merge_commit(tmp_path: Path) -> N
         assert len(cli_json(seed, "log", name)[0]["parents"]) == 2
     assert not run(seed, "git", "status", "--porcelain").stdout.strip()
     assert cli_json(seed, "fsck")["problems"] == []
+
+
+def test_git_pull_rebase_of_two_commits_records_each_merge(team: dict[str, Path]) -> None:
+    """Alice relabelled twice (two commits) before `git pull --rebase`: each replayed commit is
+    merged by the driver, and the next command records both merge versions, in order."""
+    alice = team["alice"]
+    _relabel(alice, ["1000=bat"], "alice", "a bat")
+    res = run(alice, "git", "pull", "--rebase", "origin", "main", check=False)
+    assert res.returncode == 0, res.stderr
+    log = cli_json(alice, "log", "train")
+    merges = [v for v in log if len(v["parents"]) == 2]
+    assert len(merges) == 2 and merges[0]["parents"][0] == merges[1]["id"]
+    assert log[0]["id"] == merges[0]["id"]
+    labels = _labels(alice)
+    assert (labels[1000], labels[50], labels[550]) == ("bat", "fox", "owl")
+    h = cli_json(alice, "history", "train", "1000")
+    assert [e for e in h["events"] if e["change"] == "relabeled"][-1]["annotator"] == "alice"
+    assert cli_json(alice, "status")[0]["dirty"] is False

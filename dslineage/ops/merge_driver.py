@@ -198,6 +198,11 @@ def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
     _store(root, tmp, md5)
     size = tmp.stat().st_size
     tmp.replace(work)
-    mergestate.write(root, {**state, "state": "merged", "merged_md5": md5})
+    prev = mergestate.read(root, ds.name)
+    earlier: list[dict[str, Any]] = []
+    if prev is not None and prev.get("state") == "merged" and prev.get("merged_md5") == o_md5:
+        # a rebase replaying several commits: each merge builds on the one before; keep them all
+        earlier = [*prev.get("earlier", []), {k: v for k, v in prev.items() if k != "earlier"}]
+    mergestate.write(root, {**state, "state": "merged", "merged_md5": md5, "earlier": earlier})
     atomic_write_bytes(o_path, _dvc_text(o_path, md5, size))
     return 0

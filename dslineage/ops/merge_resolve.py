@@ -321,6 +321,11 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
             mergestate.remove(repo.root, name)
             continue
         head_md5 = md5_at(repo.git, "HEAD", ds)
+        if head_md5 == note["merged_md5"]:
+            for step in note.get("earlier", []):  # merges a multi-commit rebase built on, in order
+                mine, yours = (version_by_md5(repo, ds, step[f"{s}_md5"]) for s in ("ours", "theirs"))
+                if mine and yours and version_by_md5(repo, ds, step["merged_md5"]) is None:
+                    done.append(_record_note(repo, ds, step, mine, yours, default_author(repo, None), last=False))
         ours_v = version_by_md5(repo, ds, note["ours_md5"])
         theirs_v = version_by_md5(repo, ds, note["theirs_md5"])
         if head_md5 != note["merged_md5"] or version_by_md5(repo, ds, head_md5) is not None \
@@ -336,6 +341,7 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
 
 def _record_note(
     repo: Repo, ds: Dataset, note: dict[str, Any], ours_v: dict[str, Any], theirs_v: dict[str, Any], who: str,
+    *, last: bool = True,
 ) -> dict[str, Any]:
     from dslineage.ops.merge import dag_base
 
@@ -348,7 +354,8 @@ def _record_note(
                 repo, t, con, ds, ours_v, theirs_v, base_v, note["merged_md5"], message=message,
                 author=who, dvc_add=False, branch=note.get("branch"),
             )
-            mergestate.remove(repo.root, ds.name)
+            if last:
+                mergestate.remove(repo.root, ds.name)
             t.commit(paths, f"{message}\n\ndslineage-version: {ds.name}@v{record['seq']} {record['id']}")
     finally:
         con.close()
