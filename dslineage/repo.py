@@ -131,7 +131,7 @@ class Repo:
             logging.getLogger("dslineage").debug("cannot register the git merge driver: %s", exc)
         if (self.root / MERGE_DIR).is_dir():
             from dslineage.errors import DslineageError
-            from dslineage.ops.merge_resolve import record_pending
+            from dslineage.ops.merge_record import record_pending
 
             try:
                 self.recorded_merges += record_pending(self)
