@@ -227,6 +227,10 @@ def test_overlap_stops_with_exactly_the_conflicting_cells(overlap: dict[str, Pat
         assert (x["column"], x["base"], x["ours"], x["theirs"]) == ("label", "cat", "fox", "owl")
         assert x["ours_batch"]["annotator"] == "alice" and x["theirs_batch"]["annotator"] == "bob"
         assert x["theirs_batch"]["reason"] == "owls in the corner"
+    shown = invoke(alice, "merge", "--conflicts", "train")
+    assert shown.exit_code == 0 and "6 conflicting cells in train" in shown.stdout
+    assert "alice" in shown.stdout and "bob" in shown.stdout and "owl" in shown.stdout
+    assert "merge stopped on 6 conflicting cells" in invoke(alice, "status").stderr
 
 
 def test_commit_and_relabel_refused_while_merging(overlap: dict[str, Path]) -> None:
