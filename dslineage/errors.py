@@ -55,6 +55,10 @@ class ExternalError(DslineageError):
     """git or DVC failed; the message carries what they said."""
 
 
+class RemoteError(ExternalError):
+    """The DVC remote is not configured, cannot be reached, or refused a transfer."""
+
+
 class LockError(DslineageError):
     """Another dslineage process holds the repository lock for too long."""
 

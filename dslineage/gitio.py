@@ -175,12 +175,14 @@ class Git:
             result.append(CommitInfo(sha, author, float(ts), subject))
         return result
 
-    def commits_adding(self, folder: str) -> dict[str, str]:
-        """For each file ever added under `folder` on this branch: the commit that added it."""
+    def commits_adding(self, folder: str, *, all_refs: bool = False) -> dict[str, str]:
+        """For each file ever added under `folder` on this branch (with `all_refs`: on any
+        branch, tag or remote-tracking ref): the commit that added it."""
         if self.head() is None:
             return {}
+        refs = ["--all"] if all_refs else []
         out = self.run(
-            "log", "--diff-filter=A", "--format=%x1e%H", "--name-only", "--no-renames", "--", folder
+            "log", *refs, "--diff-filter=A", "--format=%x1e%H", "--name-only", "--no-renames", "--", folder
         )
         result: dict[str, str] = {}
         for block in out.split("\x1e"):

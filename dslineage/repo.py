@@ -284,17 +284,33 @@ class Repo:
 
         return reindex(self)
 
-    def fsck(self, *, deep: bool = False, repair: bool = False) -> dict[str, Any]:
-        """Check git, `.dvc` files, the DVC cache, the journal and the index against each other."""
+    def fsck(self, *, deep: bool = False, repair: bool = False, remote: bool = False) -> dict[str, Any]:
+        """Check git, `.dvc` files, the DVC cache, the journal and the index against each other
+        (with `remote`: also which versions' objects are on no DVC remote)."""
         from dslineage.ops.fsck import fsck
 
-        return fsck(self, deep=deep, repair=repair)
+        return fsck(self, deep=deep, repair=repair, remote=remote)
+
+    # -- sharing through a DVC remote (issue 10) -------------------------------------------
+
+    def push(self, names: list[str] | None = None, *, remote: str | None = None) -> dict[str, Any]:
+        """Push the DVC cache objects of every version of the named (default: all) datasets."""
+        from dslineage.ops.push import push
+
+        return push(self, names or [], remote=remote)
+
+    def pull(self, ref: str, *, remote: str | None = None) -> dict[str, Any]:
+        """Fetch exactly the DVC cache object of one version (`NAME@REF`) into the local cache."""
+        from dslineage.ops.pull import pull
+
+        return pull(self, ref, remote=remote)
 
     # -- label edits as lineage (issue 3) ---------------------------------------------------
 
     def relabel(self, name: str, edits: Any = None, **options: Any) -> dict[str, Any]:
         """Apply label edits (`{key: label}`, `["KEY=LABEL", ...]` or `from_file=PATH`) as one
-        recorded batch; options: by, reason, column, commit, skip_missing, force, message."""
+        recorded batch; options: by, reason, column, commit, skip_missing, force, message,
+        expect_old."""
         from dslineage.ops.relabel import relabel
 
         return relabel(self, name, edits, **options)
@@ -326,6 +342,24 @@ class Repo:
         from dslineage.ops.revert import revert
 
         return revert(self, target, **options)
+
+    def cherry_pick(
+        self,
+        batch: str,
+        *,
+        column: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+        by: str | None = None,
+        reason: str | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """Apply a batch (of another branch, or an earlier reverted one) as a new batch that
+        links to it; rows whose label is no longer the batch's old label are conflicts."""
+        from dslineage.ops.cherry_pick import cherry_pick
+
+        return cherry_pick(self, batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason,
+                           message=message)
 
     def rollback(self, name: str, to: str, message: str, **options: Any) -> dict[str, Any]:
         """A new version identical (same md5) to `to`; options: author, force."""

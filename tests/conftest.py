@@ -190,3 +190,6 @@ def cli_json(root: Path, *args: str) -> Any:
 
 # the lineage tests' pipeline repository, built once per session (tests/lineage_support.py)
 from tests.lineage_support import pipeline, pipeline_template  # noqa: E402, F401
+
+# the S3 remote tests' SeaweedFS server and buckets (tests/s3_support.py)
+from tests.s3_support import s3_remote, s3_server  # noqa: E402, F401

@@ -27,6 +27,7 @@ class Templates:
     def __init__(self, base: Path) -> None:
         self.base = base
         self.made: dict[str, Path] = {}
+        self.marks: dict[str, str] = {}  # "{name}" placeholders of scenario command lines (ids made here)
 
     def get(self, name: str) -> Path:
         """The template called `name`, built on first use."""
@@ -44,6 +45,19 @@ class Templates:
         write_parquet(dest / "data" / "d.parquet", data(relabel={2: "dog", 5: "cat"}, extra=2))
         with Repo(dest) as repo:
             repo.commit(["d"], "v2", None)
+
+    def _reverted(self, dest: Path) -> None:
+        """A relabel batch, then its revert: cherry-pick re-applies the batch (its id is `{batch}`)."""
+        copy_repo(self.get("v1"), dest)
+        with Repo(dest) as repo:
+            batch = repo.relabel("d", ["1=bird", "2=cat"], reason="fix")["batch"]
+            repo.revert(batch)
+        self.marks["{batch}"] = batch
+
+    def argv(self, sc: Scenario) -> list[str]:
+        """A scenario's command line with the ids its template made filled in."""
+        self.get(sc.template)
+        return [self.marks.get(a, a) for a in sc.argv]
 
     def _dirty(self, dest: Path) -> None:
         copy_repo(self.get("v1"), dest)
@@ -132,6 +146,7 @@ SCENARIOS: dict[str, Scenario] = {
     "reindex": Scenario("v2", ["reindex"]),
     "relabel": Scenario("v1", ["relabel", "d", "--set", "1=bird", "--set", "5=dog"]),
     "revert": Scenario("relabeled", ["revert", "d@v2", "-m", "undo"]),
+    "cherry-pick": Scenario("reverted", ["cherry-pick", "{batch}"]),
     "rollback": Scenario("v2", ["rollback", "d", "--to", "v1", "-m", "back"]),
     "run": Scenario("v1", ["run", "-n", "prep", "-d", "data/d.parquet", "-o", "data/out.parquet", "--", *COPY]),
     "sync": Scenario("repro", ["sync"]),
@@ -157,16 +172,17 @@ def faults(module_env: Path) -> dict[str, Any]:
     the next command sees in each: all prepared up front in parallel forked processes."""
     tpl = Templates(module_env)
     templates = {op: tpl.get(sc.template) for op, sc in SCENARIOS.items()}
+    argv = {op: tpl.argv(sc) for op, sc in SCENARIOS.items()}
     jobs: list[tuple[str, str | None, Path]] = [(op, None, module_env / "ref" / op) for op in SCENARIOS]
     jobs += [(op, step, module_env / "case" / f"{op}-{step}") for op, step in CASES if op in SCENARIOS]
     for op, _, dest in jobs:
         copy_repo(templates[op], dest)
-    warm = [str(copy_repo(templates["relabel"], module_env / "warm")), SCENARIOS["relabel"].argv]
-    ran = fork_map("cli", [[str(dest), SCENARIOS[op].argv] for op, _, dest in jobs], warm=warm,
+    warm = [str(copy_repo(templates["relabel"], module_env / "warm")), argv["relabel"]]
+    ran = fork_map("cli", [[str(dest), argv[op]] for op, _, dest in jobs], warm=warm,
                    env=[{"DSLINEAGE_FAULT": f"{op}:{step}"} if step else {} for op, step, _ in jobs])
     # what the next command sees: the templates (before), the references (after), each case
     looks = [[str(templates[op]), None] for op in SCENARIOS]
-    looks += [[str(dest), SCENARIOS[op].argv if step == _rerun_step(op) else None] for op, step, dest in jobs]
+    looks += [[str(dest), argv[op] if step == _rerun_step(op) else None] for op, step, dest in jobs]
     seen = fork_map("observe", looks, warm=[str(copy_repo(templates["relabel"], module_env / "warm2")),
                                             SCENARIOS["relabel"].argv])
     n = len(SCENARIOS)

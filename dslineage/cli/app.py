@@ -20,9 +20,9 @@ COMMAND_MODULES = [
     "reindex", "demo",
     "check", "drift", "audit",
     "fsck",
-    "relabel", "batches", "blame", "revert", "rollback", "impact",
+    "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact",
     "run", "sync", "exp", "reproduce", "lineage",
-    "merge",
+    "merge", "push", "pull",
 ]
 
 

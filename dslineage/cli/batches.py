@@ -31,6 +31,8 @@ def _state(e: dict[str, Any]) -> str:
         return e["state"]
     if e["reverted"]:
         return f"reverted by {short(e['reverted_by'])}"
+    if e.get("source_batch"):
+        return f"picks {short(e['source_batch'])}"
     return f"reverts {short(e['reverts'])}" if e.get("reverts") else "committed"
 
 

@@ -40,7 +40,8 @@ def show_diff(r: dict[str, Any]) -> None:
     n = r["rows"]
     if r.get("source") == "journal":
         note("the versions' bytes are not available here: labels and counts come from the journal's change "
-             "sets (modified counts any row changed in between; `dvc pull` the versions for per-column detail)")
+             "sets (modified counts any row changed in between; `dslineage pull NAME@REF` the versions for "
+             "per-column detail)")
     out.print(f"[bold]{_side(r['a'], r['dataset'])} → {_side(r['b'], r['dataset'])}[/bold]")
     out.print(
         f"  added {n['added']}  removed {n['removed']}  modified {n['modified']} "

@@ -22,15 +22,23 @@ def fsck(
             help="Finish or roll back an interrupted command, delete leftovers, rebuild the index.",
         ),
     ] = False,
+    remote: Annotated[
+        bool,
+        typer.Option("--remote", help="Also list the versions whose DVC object is on no DVC remote (asks them)."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Check git, .dvc files, the DVC cache, the journal and the index against each other.
 
-    Exits 1 when errors remain.
+    Exits 1 when errors remain. With --remote, each configured DVC remote is asked which
+    versions' objects it holds; a version on none is a warning when its object is in the
+    local cache (`dslineage push` sends it) and an error when it is not.
 
     Example: dslineage fsck --deep --repair
+
+    Example: dslineage fsck --remote --json
     """
-    result = repo().fsck(deep=deep, repair=repair)
+    result = repo().fsck(deep=deep, repair=repair, remote=remote)
     if json_out:
         emit_json(result)
     else:

@@ -47,6 +47,14 @@ def relabel(
         bool, typer.Option("--skip-missing", help="Skip edits whose key is not in the dataset.")
     ] = False,
     force: ForceOpt = False,
+    expect_old: Annotated[
+        bool,
+        typer.Option(
+            "--expect-old",
+            help="Require an old_LABEL (or old) column in EDITS and refuse the whole batch when any row's "
+            "current label differs from it (an edits file with such a column is always checked).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Change labels as one recorded edit batch (who, when, why, per-row old → new) and commit it.
@@ -54,10 +62,13 @@ def relabel(
     Example: dslineage relabel train --set 4711=cat --set 4712=dog --reason "guideline v2"
 
     Example: dslineage relabel train --from review.csv --by alice --no-commit
+
+    Example: dslineage relabel train --from replay.csv --expect-old
     """
     result = repo().relabel(
         name, set_ or None, from_file=abspath(from_) if from_ else None, by=by, reason=reason,
         column=column, commit=not no_commit, skip_missing=skip_missing, force=force, message=message,
+        expect_old=expect_old,
     )
     if json_out:
         emit_json(result)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 SUMMARY_KEYS = (
     "id", "dataset", "column", "author", "timestamp", "reason", "rows", "noop", "missing", "op",
-    "reverts",
+    "reverts", "source_batch",
 )
 
 

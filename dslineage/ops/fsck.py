@@ -52,10 +52,12 @@ class Problem:
 class _Checker:
     """Runs every check once and collects the problems."""
 
-    def __init__(self, repo: Repo, deep: bool) -> None:
+    def __init__(self, repo: Repo, deep: bool, remote: bool = False) -> None:
         self.repo = repo
         self.root = repo.root
         self.deep = deep
+        self.remote = remote
+        self.remote_report: dict[str, Any] | None = None  # what `--remote` found
         self.problems: list[Problem] = []
         self.checked: dict[str, int] = {}
         self.records: dict[str, dict[str, Any]] = {}  # journal file name -> record
@@ -73,6 +75,8 @@ class _Checker:
         self.check_dvc()
         self.check_leftovers()
         self.check_index()
+        if self.remote:
+            self.check_remote()
 
     # -- interrupted operations -----------------------------------------------------------
 
@@ -361,6 +365,55 @@ class _Checker:
         finally:
             con.close()
 
+    # -- DVC remotes (`--remote`) ----------------------------------------------------------
+
+    def check_remote(self) -> None:
+        """List the versions whose object is on no configured DVC remote (asks each remote)."""
+        versions = sorted(
+            (r for r in self.records.values() if r.get("kind") == "version" and r.get("dataset") in self.datasets
+             and _is_md5(str(r.get("md5", "")))),
+            key=lambda r: (str(r["dataset"]), r.get("seq") or 0, r["id"]),
+        )
+        md5s = sorted({r["md5"] for r in versions})
+        try:
+            names = dvcio.remote_names(self.root)
+        except Exception as exc:  # a damaged .dvc/config: any DVC config error
+            names = []
+            self.add("remote", "error", f"the DVC config is unreadable: {str(exc).splitlines()[0][:150]}",
+                     "fix .dvc/config (`dvc remote list` shows what DVC reads)", ".dvc/config")
+        on_remote: set[str] = set()
+        unreachable: list[dict[str, str]] = []
+        for name in names:
+            try:
+                on_remote |= dvcio.remote_status(self.root, md5s, remote=name).present
+            except DslineageError as exc:
+                unreachable.append({"remote": name, "error": str(exc)})
+                self.add("remote", "error", f"DVC remote {name!r} cannot be checked: {exc}",
+                         "set the remote's credentials in the environment, or fix its URL/endpoint", ".dvc/config")
+        if not names:
+            self.add("remote", "warning", "no DVC remote is configured: every version lives only in local caches",
+                     "add one with `dvc remote add -d NAME URL`, then `dslineage push`", ".dvc/config")
+        nowhere: list[dict[str, Any]] = []
+        if names and len(unreachable) == len(names):
+            versions = []  # no remote answered: which versions are missing is unknown
+        for rec in versions:
+            if rec["md5"] in on_remote:
+                continue
+            local = dvcio.cache_path(self.root, rec["md5"]).is_file()
+            nowhere.append({"dataset": rec["dataset"], "version": rec["id"], "seq": rec.get("seq"),
+                            "md5": rec["md5"], "local": local})
+            label = f"{rec['dataset']}@v{rec.get('seq')}"
+            if names:
+                self.add(
+                    "remote", "warning" if local else "error",
+                    f"DVC cache object {rec['md5']} of {label} is on no DVC remote"
+                    + ("" if local else " and not in the local cache: no clone can get it from here"),
+                    f"run `dslineage push {rec['dataset']}`" if local
+                    else "run `dslineage push` on the machine that recorded it", label,
+                )
+        self.checked["remote_objects"] = len(md5s)
+        self.remote_report = {"remotes": names, "unreachable": unreachable, "versions": nowhere}
+
     # -- leftovers of interrupted writes --------------------------------------------------
 
     def check_leftovers(self) -> None:
@@ -426,9 +479,10 @@ def _is_temp(name: str) -> bool:
     return name.startswith(".") and (".tmp" in name or ".restore-" in name)
 
 
-def fsck(repo: Repo, *, deep: bool = False, repair: bool = False) -> dict[str, Any]:
-    """Check the repository; with `repair`, fix what can be fixed and check again."""
-    checker = _Checker(repo, deep)
+def fsck(repo: Repo, *, deep: bool = False, repair: bool = False, remote: bool = False) -> dict[str, Any]:
+    """Check the repository; with `repair`, fix what can be fixed and check again. With
+    `remote`, also ask every DVC remote which versions' objects it holds (key `remote`)."""
+    checker = _Checker(repo, deep, remote)
     checker.run()
     repaired: list[dict[str, Any]] = []
     if repair:
@@ -439,7 +493,7 @@ def fsck(repo: Repo, *, deep: bool = False, repair: bool = False) -> dict[str, A
                     p.repair()
                     repaired.append({**p.to_dict(), "action": "repaired"})
             if first and repaired:
-                checker = _Checker(repo, deep)
+                checker = _Checker(repo, deep)  # the remote is asked once, at the end
                 checker.run()
         try:
             checker._reindex()
@@ -448,7 +502,7 @@ def fsck(repo: Repo, *, deep: bool = False, repair: bool = False) -> dict[str, A
                              "action": "rebuilt"})
         except DslineageError:
             pass  # a damaged journal record: listed below, with how to restore it
-        checker = _Checker(repo, deep)
+        checker = _Checker(repo, deep, remote)
         checker.run()
     problems = [p.to_dict() for p in checker.problems]
     errors = sum(p["severity"] == "error" for p in problems)
@@ -460,5 +514,6 @@ def fsck(repo: Repo, *, deep: bool = False, repair: bool = False) -> dict[str, A
         "problems": problems,
         "repaired": repaired,
         "checked": checker.checked,
+        "remote": checker.remote_report,
     }
 

@@ -337,15 +337,25 @@ def relabel(
     skip_missing: bool = False,
     force: bool = False,
     message: str | None = None,
+    expect_old: bool = False,
 ) -> dict[str, Any]:
-    """Apply label edits to a dataset as one recorded batch (and, by default, commit a version)."""
+    """Apply label edits to a dataset as one recorded batch (and, by default, commit a version).
+
+    An edits file with an `old` (or `old_<label>`) column — required with `expect_old` — is
+    refused whole when any row's current label is not that old label (a stale replay)."""
     from dslineage.ops.commit import default_author
+    from dslineage.store import labels
 
     ds = repo.dataset(name)
     mergestate.refuse_if_merging(repo, ds, "relabeled")
     if (edits is None or len(edits) == 0) == (from_file is None):
         raise UsageError("give the edits with --set KEY=LABEL ... or --from EDITS (one of them)")
-    col, _ = pick_column(ds, column)
+    if expect_old and from_file is None:
+        raise UsageError(
+            "--expect-old works with --from EDITS whose old_LABEL (or old) column holds each row's "
+            "expected current label; --set has no old label to check"
+        )
+    col, j = pick_column(ds, column)
     pairs = parse_pairs(ds, edits) if edits else None
     who = default_author(repo, by)
     session = Session(repo, ds, force=force)
@@ -355,6 +365,7 @@ def relabel(
         else:
             assert from_file is not None
             read = session.stage_file(from_file, col, ds.labels_allowed)
+            labels.check_expected(session.con, len(ds.key), j, expect_old, Path(from_file).name, ds)
         b = session.join(col)
         c = b.counts
         if c["missing"] and not skip_missing:

@@ -276,6 +276,12 @@ def stage(
     cols = [f"CAST({q(k)} AS VARCHAR) AS t{i}" for i, k in enumerate(ds.key)]
     cols += [f"TRY_CAST({q(k)} AS {sql_type(k, types[k])}) AS k{i}" for i, k in enumerate(ds.key)]
     cols += [f"CAST({q(label_col)} AS VARCHAR) AS new_text", f"TRY_CAST({q(label_col)} AS {lt}) AS new"]
+    old_col = next((c for c in (f"old_{column}", "old") if c in names and c not in (*ds.key, label_col)), None)
+    if old_col is not None:  # the label each row is expected to have now (`relabel --expect-old`)
+        cols += [f"CAST({q(old_col)} AS VARCHAR) AS old_text", f"TRY_CAST({q(old_col)} AS {lt}) AS expect",
+                 "true AS expect_given"]
+    else:
+        cols += ["NULL::VARCHAR AS old_text", f"NULL::{lt} AS expect", "false AS expect_given"]
     for opt in OPTIONAL:
         if opt in names and opt != label_col:
             if opt == "confidence":
@@ -300,6 +306,9 @@ def stage(
     _check(con, "new IS NULL",
            f"new label(s) in {what} are empty or not valid {lt} values for column {column!r}",
            "new_text", "fix or drop those edits")
+    _check(con, "old_text IS NOT NULL AND expect IS NULL",
+           f"old label(s) in {what} are not valid {lt} values for column {column!r}",
+           "old_text", "fix the old column")
     _check(con, "conf_text IS NOT NULL AND confidence IS NULL",
            f"confidence value(s) in {what} are not numbers", "conf_text", "use numbers such as 0.8")
     if allowed is not None:
@@ -324,10 +333,47 @@ def stage(
         )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _dsl_edits AS SELECT {_klist(n)}, any_value(new) AS new, "
-        "any_value(annotator) AS annotator, any_value(reason) AS reason, any_value(confidence) AS confidence "
-        f"FROM _dsl_in GROUP BY {_klist(n)}"
+        "any_value(annotator) AS annotator, any_value(reason) AS reason, any_value(confidence) AS confidence, "
+        f"any_value(expect) AS expect, bool_or(expect_given) AS expect_given FROM _dsl_in GROUP BY {_klist(n)}"
     )
     return int(total)
+
+
+def check_expected(con: Any, n_keys: int, label_index: int, required: bool, what: str, ds: Dataset) -> None:
+    """Refuse staged edits (`_dsl_edits` from `stage`) whose row no longer has the old label
+    the edits file expects (its `old` / `old_<label>` column), so a replay never overwrites
+    someone else's later edit unseen. `required` (`--expect-old`): the file must have one."""
+    column = ds.labels[int(label_index)]
+    given = con.execute("SELECT bool_or(expect_given) FROM _dsl_edits").fetchone()[0]
+    if not given:
+        if required:
+            raise EditError(
+                f"--expect-old needs an old-label column in {what}: add a column old_{column} "
+                "(or old) with each row's current label, or drop --expect-old"
+            )
+        return
+    where = f"f.l{int(label_index)} IS DISTINCT FROM e.expect"
+    joined = f"_dsl_edits e JOIN _dsl_f f ON {_keys_eq('e', 'f', n_keys)}"
+    count = int(con.execute(f"SELECT count(*) FROM {joined} WHERE {where}").fetchone()[0])
+    if not count:
+        return
+    rows = con.execute(
+        f"SELECT {_klist(n_keys, 'e.')}, f.l{int(label_index)}, e.expect FROM {joined} WHERE {where} "
+        f"ORDER BY {_klist(n_keys, 'e.')} LIMIT {SAMPLE}"
+    ).fetchall()
+    shown = "; ".join(
+        f"{','.join(str(plain(v)) for v in r[:n_keys])}: now {_show(r[n_keys])}, expected {_show(r[n_keys + 1])}"
+        for r in rows
+    )
+    raise EditError(
+        f"{count} row(s) of {ds.name}.{column} no longer have the old label that {what} expects "
+        f"({shown}{' ...' if count > len(rows) else ''}): someone changed them since; review those rows "
+        "and update the old column (nothing was changed)"
+    )
+
+
+def _show(value: Any) -> str:
+    return "∅" if value is None else str(plain(value))
 
 
 def _check(con: Any, bad: str, problem: str, show: str, fix: str) -> None:
@@ -413,12 +459,19 @@ def read_edits(con: Any, path: Path, limit: int | None = None) -> Any:
 # -- revert -------------------------------------------------------------------------------
 
 
-def target_from_batch(con: Any, path: Path, n_keys: int) -> None:
-    """The label changes a batch made, as `_dsl_target(k0.., before, after)`."""
+def target_from_batch(con: Any, path: Path | str, n_keys: int, *, forward: bool = False) -> None:
+    """The label changes a batch made, as `_dsl_target(k0.., before, after)`.
+
+    `path`: the batch's edits file, or the name of a relation registered on `con` with the
+    same columns. `forward` (cherry-pick) swaps the sides: `plan_revert` then re-applies the
+    batch to rows that still have its old label, instead of undoing it.
+    """
+    src, params = ("read_parquet(?)", [str(path)]) if isinstance(path, Path) else (q(path), [])
+    before, after = ("new", "old") if forward else ("old", "new")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _dsl_target AS SELECT {_klist(n_keys)}, old AS before, "
-        "new AS after FROM read_parquet(?)",
-        [str(path)],
+        f"CREATE OR REPLACE TEMP TABLE _dsl_target AS SELECT {_klist(n_keys)}, {before} AS before, "
+        f"{after} AS after FROM {src}",
+        params,
     )
 
 
@@ -433,37 +486,55 @@ def target_from_changes(con: Any, path: Path, n_keys: int, label_index: int) -> 
     return int(con.execute("SELECT count(*) FROM _dsl_target").fetchone()[0])
 
 
-def plan_revert(con: Any, n_keys: int, label_index: int, force: bool) -> dict[str, Any]:
+def plan_revert(
+    con: Any, n_keys: int, label_index: int, force: bool, *, settled_ok: bool = False
+) -> dict[str, Any]:
     """Classify the target's rows against the file and stage the revert edits.
 
     A row is restored when it still has the label the target gave it; a conflict when
     its label changed since (kept, or with `force` set back anyway); skipped when gone.
+    `settled_ok` (cherry-pick): a row that already has the label it would get is no
+    conflict but `settled` (nothing to do).
     """
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _dsl_rv AS SELECT {_klist(n_keys, 't.')}, t.before, t.after, "
         f"f.l{int(label_index)} AS cur, f.k0 IS NOT NULL AS present FROM _dsl_target t "
         f"LEFT JOIN _dsl_f f ON {_keys_eq('t', 'f', n_keys)}"
     )
-    restore, conflicts, skipped = con.execute(
+    settled = "(cur IS NOT DISTINCT FROM before AND cur IS DISTINCT FROM after)" if settled_ok else "false"
+    clash = f"present AND cur IS DISTINCT FROM after AND NOT {settled}"
+    restore, conflicts, skipped, done = con.execute(
         "SELECT count(*) FILTER (WHERE present AND cur IS NOT DISTINCT FROM after), "
-        "count(*) FILTER (WHERE present AND cur IS DISTINCT FROM after), "
-        "count(*) FILTER (WHERE NOT present) FROM _dsl_rv"
+        f"count(*) FILTER (WHERE {clash}), "
+        f"count(*) FILTER (WHERE NOT present), count(*) FILTER (WHERE present AND {settled}) FROM _dsl_rv"
     ).fetchone()
     ks = _klist(n_keys)
     conflict_rows = con.execute(
-        f"SELECT {ks}, cur, after, before FROM _dsl_rv WHERE present AND cur IS DISTINCT FROM after ORDER BY {ks}"
+        f"SELECT {ks}, cur, after, before FROM _dsl_rv WHERE {clash} ORDER BY {ks}"
     ).fetchall()
     skipped_rows = con.execute(f"SELECT {ks} FROM _dsl_rv WHERE NOT present ORDER BY {ks}").fetchall()
     chosen = "present" if force else "present AND cur IS NOT DISTINCT FROM after"
     stage_rows(con, f"(SELECT {ks}, before AS new FROM _dsl_rv WHERE {chosen})", n_keys)
     return {
-        "restore": int(restore), "conflicts": int(conflicts), "skipped": int(skipped),
+        "restore": int(restore), "conflicts": int(conflicts), "skipped": int(skipped), "settled": int(done),
         "conflict_rows": [
             ([plain(v) for v in r[:n_keys]], plain(r[n_keys]), plain(r[n_keys + 1]), plain(r[n_keys + 2]))
             for r in conflict_rows
         ],
         "skipped_keys": [[plain(v) for v in r] for r in skipped_rows],
     }
+
+
+def carry_provenance(con: Any, relation: str, n_keys: int, author: str | None, reason: str | None) -> None:
+    """Give the staged `_dsl_edits` the per-row annotator, reason and confidence of the batch
+    edits registered as `relation` (the batch's own author and reason where a row has none)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _dsl_edits AS SELECT {_klist(n_keys, 'e.')}, e.new, "
+        "CAST(COALESCE(s.annotator, ?) AS VARCHAR) AS annotator, CAST(COALESCE(s.reason, ?) AS VARCHAR) AS reason, "
+        f"CAST(s.confidence AS DOUBLE) AS confidence FROM _dsl_edits e LEFT JOIN {q(relation)} s "
+        f"ON {_keys_eq('e', 's', n_keys)}",
+        [author, reason],
+    )
 
 
 def still_applied(con: Any, path: Path, n_keys: int, label_index: int) -> int:

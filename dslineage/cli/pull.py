@@ -1,0 +1,40 @@
+"""`dslineage pull NAME@REF [-r REMOTE]`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from dslineage.cli._shared import JsonOpt, emit_json, note, repo, short
+from dslineage.cli.app import app
+from dslineage.cli.push import RemoteOpt
+
+
+@app.command()
+def pull(
+    ref: Annotated[str, typer.Argument(help="NAME@REF: the version to fetch (bare NAME: the current one).")],
+    remote: RemoteOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fetch exactly one version's DVC cache object from a DVC remote into the local cache.
+
+    Nothing else is fetched and the work tree is not touched: `dslineage checkout NAME@REF`
+    then restores the file from the cache.
+
+    Example: dslineage pull train@v1 -r storage
+    """
+    result = repo().pull(ref, remote=remote)
+    if json_out:
+        emit_json(result)
+        return
+    show_pull(result)
+
+
+def show_pull(r: dict[str, Any]) -> None:
+    """Render what a pull did (stderr)."""
+    what = f"{r['dataset']}@v{r['seq']} ({short(r['version'])})"
+    if r["fetched"]:
+        note(f"fetched {what} from {r['remote']!r} into the DVC cache")
+    else:
+        note(f"{what} is already in the DVC cache")
