@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,7 +131,7 @@ def _store(root: Path, merged: Path, md5: str) -> None:
         return
     obj.parent.mkdir(parents=True, exist_ok=True)
     tmp = obj.with_name(f".{obj.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(merged.read_bytes())
+    shutil.copyfile(merged, tmp)
     os.chmod(tmp, 0o444)
     os.replace(tmp, obj)
 
