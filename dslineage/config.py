@@ -45,6 +45,11 @@ class Dataset:
     labels: list[str]
     csv: dict[str, Any] = field(default_factory=dict)  # delimiter, quote, header
     labels_allowed: list[Any] | None = None
+    # column roles (`track --feature/--prediction/--group/--ignore`); empty in older registrations
+    features: list[str] = field(default_factory=list)  # audit's feature columns (default: the rest)
+    predictions: list[str] = field(default_factory=list)  # model outputs: never features
+    groups: list[str] = field(default_factory=list)  # subgroup columns (audit's default --group)
+    ignore: list[str] = field(default_factory=list)  # ids, notes, paths: no feature, no drift
 
     def to_dict(self) -> dict[str, Any]:
         """The registration as written to YAML (empty optional fields left out)."""
@@ -53,7 +58,17 @@ class Dataset:
             del data["csv"]
         if data["labels_allowed"] is None:
             del data["labels_allowed"]
+        for role in ROLES:
+            if not data[role]:
+                del data[role]
         return data
+
+    def roles(self) -> dict[str, list[str]]:
+        """The column roles by name (features, predictions, groups, ignore)."""
+        return {role: list(getattr(self, role)) for role in ROLES}
+
+
+ROLES = ("features", "predictions", "groups", "ignore")
 
 
 def check_name(name: str) -> str:
@@ -131,6 +146,9 @@ def load_registration(root: Path, entry: Path) -> Dataset:
         detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise PathError(f"registration {rel} is damaged ({detail}): {fix}") from None
     lists = (ds.key, ds.labels)
+    roles = [getattr(ds, role) for role in ROLES]
+    if not all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in roles):
+        raise PathError(f"registration {rel} is invalid (features, predictions, groups or ignore): {fix}")
     if (not isinstance(ds.name, str) or ds.name != entry.stem or not _NAME.match(ds.name)
             or ds.format not in FORMATS or not all(isinstance(v, list) and v for v in lists)
             or not all(isinstance(c, str) for v in lists for c in v)):

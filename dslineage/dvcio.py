@@ -281,13 +281,30 @@ def stage_output_md5(root: Path, path: str) -> str | None:
 
 def stage_definitions(root: Path) -> dict[str, dict[str, Any]]:
     """The stages defined in the work tree's `dvc.yaml` (as written, by name)."""
+    path = root / PROJECT_FILE
+    return parse_definitions(path.read_bytes()) if path.exists() else {}
+
+
+def parse_definitions(text: bytes | str | None) -> dict[str, dict[str, Any]]:
+    """The stages a `dvc.yaml` text defines (as written, by name)."""
     import yaml
 
-    path = root / PROJECT_FILE
-    if not path.exists():
+    try:
+        data = yaml.safe_load(text or "") or {}
+    except yaml.YAMLError:
         return {}
-    data = yaml.safe_load(path.read_bytes()) or {}
-    return {str(k): dict(v or {}) for k, v in (data.get("stages") or {}).items()}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): dict(v or {}) for k, v in (data.get("stages") or {}).items() if isinstance(v, dict) or v is None}
+
+
+def metrics_paths(definitions: dict[str, dict[str, Any]]) -> set[str]:
+    """The paths stages declare as metrics (`metrics:` in dvc.yaml, `dvc stage add -m/-M`)."""
+    paths = set()
+    for stage in definitions.values():
+        for item in stage.get("metrics") or []:
+            paths.add(str(next(iter(item))) if isinstance(item, dict) else str(item))
+    return paths
 
 
 def command_text(args: list[str]) -> str:
@@ -351,10 +368,12 @@ def run_stage(
     deps: list[str] | None = None,
     outs: list[str] | None = None,
     params: list[str] | None = None,
+    metrics: list[str] | None = None,
     force: bool = False,
 ) -> bool:
     """Write stage `name` into dvc.yaml (as `dvc stage add --force` does, when `cmd` is
-    given) and reproduce that one stage, as `dvc repro -s NAME [-f]` does.
+    given) and reproduce that one stage, as `dvc repro -s NAME [-f]` does. `metrics` are
+    metrics outputs DVC does not cache (`dvc stage add -M`).
 
     Returns whether DVC ran (or restored from its run cache) the stage; False when it
     was up to date. A failing command raises StageFailedError carrying its exit status.
@@ -369,7 +388,7 @@ def run_stage(
 
                     repo.stage.add(
                         name=name, cmd=cmd, deps=list(deps or []), outs=list(outs or []),
-                        params=parse_params(params or []), force=True,
+                        params=parse_params(params or []), metrics_no_cache=list(metrics or []), force=True,
                     )
                 done = repo.reproduce(name, single_item=True, force=force)
             finally:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Exit codes: 0 ok, 1 error, 2 usage, 3 a data-quality gate or threshold failed, 130 interrupted.
+EXIT_GATE = 3
+
 
 class DslineageError(Exception):
     """Base of every error dslineage raises on purpose; the CLI prints it as one line."""
@@ -68,7 +71,9 @@ class RulesError(DslineageError):
 
 
 class ChecksFailedError(DslineageError):
-    """A version fails its data-quality checks, so `commit` refused to record it."""
+    """A version (or a label batch) fails its data-quality checks, so it was refused (exit code 3)."""
+
+    exit_code = EXIT_GATE
 
 
 class StageFailedError(DslineageError):

@@ -323,6 +323,13 @@ class Repo:
             self.dataset(name)
         return catalog(self, name)
 
+    def prune_batches(self, name: str | None = None) -> dict[str, Any]:
+        """Delete discarded batches' journal files (never committed; their edits are gone from
+        the working file); each is logged in `.git/dslineage/pruned.jsonl`."""
+        from dslineage.ops.batches import prune
+
+        return prune(self, name)
+
     def batch(self, batch_id: str, *, limit: int | None = None) -> dict[str, Any]:
         """One edit batch by id prefix, with its per-row edits."""
         from dslineage.ops.batches import show
@@ -375,17 +382,19 @@ class Repo:
 
     # -- data-quality gates (quality/) ------------------------------------------------------
 
-    def check(self, ref: str, *, record: bool = True) -> dict[str, Any]:
-        """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file)."""
+    def check(self, ref: str, *, record: bool = True, against: str | None = None) -> dict[str, Any]:
+        """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file);
+        drift rules compare with `against`, the rules' `baseline:`, else the last passing version."""
         from dslineage.quality.check import check
 
-        return check(self, ref, record=record)
+        return check(self, ref, record=record, against=against)
 
-    def drift(self, a: str, b: str | None = None) -> dict[str, Any]:
-        """Drift statistics of label and numeric columns A → B (B defaults to the working file)."""
+    def drift(self, a: str, b: str | None = None, *, against: str | None = None) -> dict[str, Any]:
+        """Drift statistics of label and numeric columns A → B (B defaults to the working file;
+        bare NAME: the working file against its baseline, or `against`)."""
         from dslineage.quality.drift import drift
 
-        return drift(self, a, b)
+        return drift(self, a, b, against=against)
 
     def audit(
         self, ref: str, *, against: str | None = None, on: list[str] | None = None,
@@ -404,11 +413,12 @@ class Repo:
 
         return run(self, stage, command, **options)
 
-    def sync(self, *, author: str | None = None) -> dict[str, Any]:
-        """Record the `dvc.lock` stage states no transformation records yet (idempotent)."""
+    def sync(self, *, author: str | None = None, all_commits: bool = False) -> dict[str, Any]:
+        """Record the `dvc.lock` stage states no transformation records yet (idempotent); with
+        `all_commits`, also those in dvc.lock's git history."""
         from dslineage.ops.sync import sync
 
-        return sync(self, author=author)
+        return sync(self, author=author, all_commits=all_commits)
 
     def exp_record(self, name: str, **options: Any) -> dict[str, Any]:
         """Record an experiment: dataset versions, code commit, params, metrics, pipeline."""
@@ -440,8 +450,13 @@ class Repo:
 
         return reproduce(self, experiment, **options)
 
-    def lineage(self, node: str, **options: Any) -> dict[str, Any]:
-        """The lineage subgraph around a node: `{"root", "nodes", "edges"}`."""
+    def lineage(
+        self, node: str | None = None, *, direction: str = "both", depth: int | None = None,
+        openlineage: bool = False, namespace: str | None = None, expand: bool = False,
+    ) -> dict[str, Any]:
+        """The lineage subgraph around a node (None: the whole graph): `{"root", "nodes",
+        "edges", "chains"}`."""
         from dslineage.ops.lineage import lineage
 
-        return lineage(self, node, **options)
+        return lineage(self, node, direction=direction, depth=depth, openlineage=openlineage,
+                       namespace=namespace, expand=expand)

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git", "scipy")
+HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git", "scipy", "numpy", "krippendorff")
 
 
 def _loaded_after(code: str) -> set[str]:

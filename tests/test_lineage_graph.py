@@ -33,11 +33,12 @@ def test_json_contract_directions_and_depth(pipeline):
     both = graph(pipeline, "clean@v1")
     assert all({"id", "kind", "label"} <= set(n) for n in both["nodes"])
     assert all({"from", "to", "kind"} <= set(e) for e in both["edges"])
-    assert {n["kind"] for n in both["nodes"]} == {"version", "transformation", "experiment"}
-    assert labels(both) == {"raw@v1", "stage prep", "clean@v1", "exp base"}
-    assert labels(graph(pipeline, "exp:base", "--upstream")) == {"raw@v1", "stage prep", "clean@v1", "exp base"}
+    assert {n["kind"] for n in both["nodes"]} == {"version", "transformation", "experiment", "artifact"}
+    assert labels(both) == {"raw@v1", "stage prep", "clean@v1", "exp base", "prep.py"}  # code is an input too
+    upstream = {"raw@v1", "stage prep", "clean@v1", "exp base", "prep.py"}
+    assert labels(graph(pipeline, "exp:base", "--upstream")) == upstream
     assert labels(graph(pipeline, "raw@v1", "--downstream", "--depth", "1")) == {"raw@v1", "stage prep", "exp base"}
-    assert labels(graph(pipeline, "stage:prep", "--upstream")) == {"raw@v1", "stage prep"}
+    assert labels(graph(pipeline, "stage:prep", "--upstream")) == {"raw@v1", "stage prep", "prep.py"}
     kinds = {(e["kind"]) for e in both["edges"]}
     assert kinds == {"input", "output"}
 

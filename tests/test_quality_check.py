@@ -30,8 +30,14 @@ train:
 
 
 def rules(root: Path, text: str = RULES) -> None:
-    """Write `.dslineage/checks.yaml` (not committed: the tests below do not need it in git)."""
+    """Write `.dslineage/checks.yaml` (not committed: results are then not stored; see `commit_rules`)."""
     (root / ".dslineage" / "checks.yaml").write_text(text, encoding="utf-8")
+
+
+def commit_rules(root: Path) -> None:
+    """Commit the rules file: `check` stores results only when git holds the rules."""
+    run(root, "git", "add", ".dslineage/checks.yaml")
+    run(root, "git", "commit", "-q", "-m", "rules")
 
 
 def bad_data(root: Path) -> None:
@@ -94,6 +100,7 @@ def test_check_without_parent_skips_drift_and_passes_clean_data(committed, tmp_r
 def test_check_of_a_version_is_stored_once_and_shown(committed, tmp_repo):
     """Checking a committed version records the result in its own git commit, once; show and reindex see it."""
     rules(tmp_repo)
+    commit_rules(tmp_repo)
     before = head(tmp_repo)
     res = committed.check("train@v1")
     assert res["stored"] is True and res["new_record"] is True
@@ -194,15 +201,15 @@ def cli(root: Path, *args: str):
 
 
 def test_cli_check_table_json_and_exit_codes(committed, tmp_repo):
-    """`check` prints a table and exits 1 on failure; --json follows the contract; 0 when passing."""
+    """`check` prints a table and exits 3 on failure; --json follows the contract; 0 when passing."""
     rules(tmp_repo)
     bad_data(tmp_repo)
     r = cli(tmp_repo, "check", "train")
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     assert "FAILED" in r.stdout and "max_null_fraction" in r.stdout and "6 failed" in r.stdout
     r = cli(tmp_repo, "check", "train", "--json")
     data = json.loads(r.stdout)
-    assert r.exit_code == 1 and {"dataset", "version", "passed", "results"} <= set(data)
+    assert r.exit_code == 3 and {"dataset", "version", "passed", "results"} <= set(data)
     assert data["dataset"] == "train" and data["passed"] is False
     rules(tmp_repo, "train:\n  unique_key: true\n")
     r = cli(tmp_repo, "check", "train@v1", "--no-record")
@@ -210,12 +217,12 @@ def test_cli_check_table_json_and_exit_codes(committed, tmp_repo):
 
 
 def test_cli_commit_refusal_and_no_verify(committed, tmp_repo):
-    """`commit` refuses with one line naming --no-verify; with it, the output says checks were skipped."""
+    """`commit` refuses (exit 3) with one line naming --no-verify; with it, the output says checks were skipped."""
     rules(tmp_repo)
     bad_data(tmp_repo)
     before = state(tmp_repo)
     r = cli(tmp_repo, "commit", "train", "-m", "bad")
-    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "--no-verify" in r.stderr
+    assert r.exit_code == 3 and r.stderr.count("\n") == 1 and "--no-verify" in r.stderr
     assert state(tmp_repo) == before
     r = cli(tmp_repo, "commit", "train", "-m", "bad", "--no-verify")
     assert r.exit_code == 0, r.stderr

@@ -39,7 +39,7 @@ def test_drift_of_unchanged_working_file_is_zero(committed):
     assert res["drifted"] is False and res["thresholds"] == "defaults"
     assert res["b"]["workdir"] is True and res["a"]["seq"] == 1
     got = entries(res)
-    assert set(got) == {("label", "js"), ("label", "psi"), ("x", "psi"), ("x", "ks")}
+    assert set(got) == {("label", "js"), ("label", "psi"), ("label", "shift"), ("x", "psi"), ("x", "ks")}
     assert all(e["value"] == pytest.approx(0, abs=1e-12) for e in got.values())
     assert {"a", "b", "drifted", "columns"} <= set(res)
     assert all({"column", "statistic", "value", "threshold", "drifted"} <= set(e) for e in res["columns"])
@@ -72,7 +72,8 @@ def test_drift_thresholds_come_from_rules(committed, tmp_repo):
     assert res["thresholds"] == "rules"
     assert got["label", "js"]["threshold"] == 0.9 and got["x", "ks"]["threshold"] == 0.99
     assert got["x", "psi"]["threshold"] == 0.2  # unset in the rule: the default
-    assert [k for k, e in got.items() if e["drifted"]] == [("x", "psi")]
+    assert got["label", "shift"]["threshold"] == 0.02  # unset in the rule: the default
+    assert [k for k, e in got.items() if e["drifted"]] == [("label", "shift"), ("x", "psi")]
 
 
 def test_drift_on_csv_with_nulls(tmp_repo):
@@ -94,14 +95,14 @@ def test_drift_on_csv_with_nulls(tmp_repo):
 
 
 def test_cli_drift_exit_codes_and_json(committed, tmp_repo):
-    """drift exits 0 without drift, 1 with it; --json prints the contract only."""
+    """drift exits 0 without drift, 3 with it; --json prints the contract only."""
     runner = CliRunner()
     r = runner.invoke(app, ["-C", str(tmp_repo), "drift", "train@v1"])
-    assert r.exit_code == 0 and "0 of 4 over threshold" in r.stdout
+    assert r.exit_code == 0 and "0 of 5 over threshold" in r.stdout
     write_parquet(tmp_repo / "data" / "train.parquet", V2)
     r = runner.invoke(app, ["-C", str(tmp_repo), "drift", "train@v1", "--json"])
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     data = json.loads(r.stdout)
     assert data["drifted"] is True and data["b"]["workdir"] is True
     r = runner.invoke(app, ["-C", str(tmp_repo), "drift", "train"])
-    assert r.exit_code == 1 and "DRIFTED" in r.stdout
+    assert r.exit_code == 3 and "DRIFTED" in r.stdout

@@ -114,7 +114,7 @@ def test_cli_unknown_dataset_and_version(shared):
 
 
 def test_missing_quality_extra_is_one_line(monkeypatch):
-    """Without scipy/krippendorff the gates say how to install them instead of failing on import."""
+    """Without scipy/krippendorff (a broken install: they are dependencies) the gates say how to reinstall."""
     import importlib.util
 
     from dslineage.errors import DslineageError
@@ -122,5 +122,5 @@ def test_missing_quality_extra_is_one_line(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "krippendorff" else real(n, *a))
-    with pytest.raises(DslineageError, match=r"need krippendorff: install them with pip install 'dslineage\[quality"):
+    with pytest.raises(DslineageError, match=r"need krippendorff: reinstall dslineage"):
         require()

@@ -185,3 +185,66 @@ def test_human_output_lists_problem_and_fix(repo_copy: Path):
     assert result.exit_code == 1
     assert "error" in result.stdout and "fix: restore it with `git checkout --" in result.stdout
     assert "error(s)" in result.stderr and "checked 1 datasets" in result.stderr
+
+
+def _discarded_batch(root: Path) -> list[str]:
+    """`relabel --no-commit` then `checkout --force` of the latest version: the batch is discarded.
+    Returns its journal files (record and edits), relative to the repository."""
+    r = invoke(root, "relabel", "d", "--set", "1=bird", "--no-commit", "--json")
+    assert r.exit_code == 0, r.stderr
+    batch = json.loads(r.stdout)["batch"]
+    assert invoke(root, "checkout", "d@latest", "--force").exit_code == 0
+    files = [line[3:] for line in run(root, "git", "status", "--porcelain", "--untracked-files=all").stdout
+             .splitlines() if line.startswith("?? .dslineage/journal/")]
+    assert len(files) == 2 and any(batch[:12] in f for f in files), files
+    return files
+
+
+def test_fsck_tells_the_truth_about_a_discarded_batch(repo_copy: Path):
+    """A batch `checkout --force` discarded is reported as discarded (not "committed with the next
+    commit"), and the fix names `fsck --repair`; fsck alone changes nothing."""
+    files = _discarded_batch(repo_copy)
+    code, report = fsck(repo_copy)
+    [p] = [p for p in report["problems"] if p["check"] == "journal"]
+    assert "discarded" in p["message"] and "next" not in p["fix"] and "--repair" in p["fix"]
+    assert p["repairable"] is True
+    assert all((repo_copy / f).exists() for f in files)
+
+
+def test_fsck_repair_removes_a_discarded_batch_and_records_it(repo_copy: Path):
+    """`fsck --repair` deletes the discarded batch's record and edits, lists that repair, and a
+    second fsck is clean; the deletion is logged in `.git/dslineage/pruned.jsonl`."""
+    files = _discarded_batch(repo_copy)
+    code, report = fsck(repo_copy, "--repair")
+    assert code == 0 and report["problems"] == [], report["problems"]
+    assert any("discarded" in r["message"] for r in report["repaired"])
+    assert not any((repo_copy / f).exists() for f in files)
+    log = (repo_copy / ".git" / "dslineage" / "pruned.jsonl").read_text()
+    assert all(Path(f).name in log for f in files)
+    code, report = fsck(repo_copy)
+    assert code == 0 and report["problems"] == [] and report["warnings"] == 0
+    assert run(repo_copy, "git", "status", "--porcelain", "--untracked-files=all").stdout == ""
+    assert invoke(repo_copy, "batches", "d", "--json").stdout.strip() == "[]"
+
+
+def test_pending_batch_is_kept_by_repair(repo_copy: Path):
+    """A batch still pending (its edits are in the working file) is a warning that repair leaves alone."""
+    r = invoke(repo_copy, "relabel", "d", "--set", "1=bird", "--no-commit")
+    assert r.exit_code == 0
+    code, report = fsck(repo_copy, "--repair")
+    [p] = [p for p in report["problems"] if p["check"] == "journal"]
+    assert p["severity"] == "warning" and "pending" in p["message"] and not p["repairable"]
+    assert report["repaired"] == [] or not any("batch" in r["message"] for r in report["repaired"])
+    assert invoke(repo_copy, "commit", "d", "-m", "carry").exit_code == 0
+    code, report = fsck(repo_copy)
+    assert report["problems"] == []
+
+
+def test_batches_prune_removes_discarded_batches(repo_copy: Path):
+    """`batches --prune` deletes discarded batches' files (and says which); pending ones stay."""
+    files = _discarded_batch(repo_copy)
+    r = invoke(repo_copy, "batches", "d", "--prune", "--json")
+    assert r.exit_code == 0, r.stderr
+    pruned = json.loads(r.stdout)["pruned"]
+    assert len(pruned) == 1 and not any((repo_copy / f).exists() for f in files)
+    assert run(repo_copy, "git", "status", "--porcelain", "--untracked-files=all").stdout == ""

@@ -27,7 +27,7 @@ COMMAND_MODULES = [
 
 
 class _Boundary(TyperGroup):
-    """Maps errors to one line on stderr and an exit code: 1 error, 2 usage, 130 interrupted."""
+    """Maps errors to one line on stderr and an exit code: 1 error, 2 usage, 3 a failed gate, 130 interrupted."""
 
     def invoke(self, ctx: Any) -> Any:
         try:

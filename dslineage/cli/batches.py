@@ -6,19 +6,39 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, short, table, when, who
 from dslineage.cli.app import app
 
 
 @app.command()
 def batches(
     name: Annotated[Optional[str], typer.Argument(help="Dataset (default: all).")] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete discarded batches' files (never committed; edits gone).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """List edit batches: id, who, when, reason, rows changed, version, reverted or not.
 
+    A batch applied with `relabel --no-commit` is pending until `commit` records it, and
+    discarded once its edits left the working file (e.g. `checkout --force`); `--prune`
+    deletes discarded batches' record and edits and logs them in .git/dslineage/pruned.jsonl.
+
     Example: dslineage batches train
+
+    Example: dslineage batches --prune
     """
+    if prune:
+        result = repo().prune_batches(name)
+        if json_out:
+            emit_json(result)
+            return
+        for e in result["pruned"]:
+            note(f"pruned discarded batch {short(e['id'])} of {e['dataset']} ({e['rows']} row(s) of "
+                 f"{e['column']}, by {e['author']}): deleted {', '.join(e['files'])}")
+        note(f"{len(result['pruned'])} discarded batch(es) pruned"
+             + (f"; logged in {result['log']}" if result["log"] else ""))
+        return
     entries = repo().batches(name)
     if json_out:
         emit_json(entries)

@@ -1,13 +1,14 @@
-"""`dslineage check NAME[@REF]`: run the data-quality rules; exit 1 when one fails."""
+"""`dslineage check NAME[@REF]`: run the data-quality rules; exit 3 when one fails."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, table
 from dslineage.cli.app import app
+from dslineage.errors import EXIT_GATE
 
 NoRecordOpt = Annotated[
     bool, typer.Option("--no-record", help="Do not store the results with the version (no git commit).")
@@ -18,22 +19,27 @@ NoRecordOpt = Annotated[
 def check(
     ref: Annotated[str, typer.Argument(help="NAME (the working file) or NAME@REF (a version).")],
     no_record: NoRecordOpt = False,
+    against: Annotated[
+        Optional[str],
+        typer.Option("--against", metavar="REF", help="Drift baseline (default: the rules' `baseline:`, else the "
+                     "last version that passed its checks)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run the rules in .dslineage/checks.yaml; exit 1 when any fails (for CI).
+    """Run the rules in .dslineage/checks.yaml; exit 3 when any fails (for CI).
 
     Results of a committed version are stored with it (see `dslineage show`).
 
     Example: dslineage check train            (the working file, before commit)
     Example: dslineage check train@latest --json
     """
-    result = repo().check(ref, record=not no_record)
+    result = repo().check(ref, record=not no_record, against=against)
     if json_out:
         emit_json(result)
     else:
         show_check(result)
     if not result["passed"]:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_GATE)
 
 
 def target_name(r: dict[str, Any]) -> str:
@@ -53,5 +59,10 @@ def show_check(r: dict[str, Any]) -> None:
         t.add_row(rule, x.get("column") or "", fmt(x["value"]), fmt(x["threshold"]),
                   "passed" if x["passed"] else "FAILED", x.get("detail", ""))
     out.print(t)
+    if r.get("baseline"):
+        b = r["baseline"]
+        note(f"drift compared with {b['dataset']}@v{b['seq']} ({b['chosen']})")
+    if r.get("not_stored"):
+        note(f"results not stored: {r['not_stored']}")
     if r.get("stored"):
         note(f"results {'stored' if r.get('new_record') else 'already stored'} with {target_name(r)}")

@@ -1,4 +1,4 @@
-"""`dslineage drift NAME@A [NAME@B]`: distribution shift; exit 1 when a threshold is crossed."""
+"""`dslineage drift NAME@A [NAME@B]`: distribution shift; exit 3 when a threshold is crossed."""
 
 from __future__ import annotations
 
@@ -8,28 +8,37 @@ import typer
 
 from dslineage.cli._shared import JsonOpt, emit_json, out, repo, table
 from dslineage.cli.app import app
+from dslineage.errors import EXIT_GATE
 
 
 @app.command()
 def drift(
-    a: Annotated[str, typer.Argument(help="NAME@REF of the reference side.")],
+    a: Annotated[str, typer.Argument(help="NAME@REF of the reference side; bare NAME: the working file "
+                                     "against its baseline.")],
     b: Annotated[Optional[str], typer.Argument(help="NAME@REF to compare (default: the working file).")] = None,
+    against: Annotated[
+        Optional[str],
+        typer.Option("--against", metavar="REF", help="Compare NAME (or NAME@REF) with this version instead "
+                     "(default for bare NAME: the rules' `baseline:`, else the last version that passed)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Label-distribution shift (Jensen–Shannon, PSI) and numeric drift (PSI, KS); exit 1 on alert.
+    """Label-distribution shift (Jensen–Shannon, PSI) and numeric drift (PSI, KS); exit 3 on alert.
 
     Thresholds come from the dataset's `max_drift` rule in .dslineage/checks.yaml, else
-    defaults (label JS 0.1, label PSI 0.2, numeric PSI 0.2, numeric KS 0.1).
+    defaults (label JS 0.1, label PSI 0.2, label shift 0.02, numeric PSI 0.2, numeric KS 0.1).
 
     Example: dslineage drift train@v1 train@latest
+
+    Example: dslineage drift train --against golden
     """
-    result = repo().drift(a, b)
+    result = repo().drift(a, b, against=against)
     if json_out:
         emit_json(result)
     else:
         show_drift(result)
     if result["drifted"]:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_GATE)
 
 
 def _side(d: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""`dslineage lineage NODE [--upstream|--downstream] [--depth N] [--format ...]`."""
+"""`dslineage lineage [NODE] [--upstream|--downstream] [--depth N] [--expand] [--format ...]`."""
 
 from __future__ import annotations
 
@@ -17,11 +17,16 @@ _FORMATS = ("tree", "json", "dot", "mermaid", "openlineage")
 @app.command()
 def lineage(
     node: Annotated[
-        str, typer.Argument(help="NAME@REF, exp:NAME, stage:NAME, batch:ID, an experiment/stage name or id prefix.")
-    ],
+        Optional[str],
+        typer.Argument(help="NAME@REF, exp:NAME, stage:NAME, batch:ID, a path (a stage's input or output), "
+                       "an experiment/stage name or id prefix; none: the whole graph.", show_default=False),
+    ] = None,
     upstream: Annotated[bool, typer.Option("--upstream", help="Only what NODE came from.")] = False,
     downstream: Annotated[bool, typer.Option("--downstream", help="Only what came from NODE.")] = False,
     depth: Annotated[Optional[int], typer.Option("--depth", min=0, help="At most N steps away.")] = None,
+    expand: Annotated[
+        bool, typer.Option("--expand", help="Draw every version of a straight chain (default: one line per chain).")
+    ] = False,
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="tree, json, dot, mermaid or openlineage (NDJSON RunEvents).")
     ] = "tree",
@@ -30,7 +35,9 @@ def lineage(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show where a dataset version, batch, transformation or experiment came from and what used it.
+    """Show where a dataset version, batch, stage output or experiment came from and what used it.
+
+    Without NODE: the whole graph (every stage with its inputs and outputs, like `dvc dag`).
 
     Example: dslineage lineage train@v3 --downstream --format mermaid
     """
@@ -40,7 +47,8 @@ def lineage(
         raise UsageError(f"unknown --format {fmt!r}: use one of {', '.join(_FORMATS)}")
     direction = "upstream" if upstream else "downstream" if downstream else "both"
     result = repo().lineage(
-        node, direction=direction, depth=depth, openlineage=fmt == "openlineage", namespace=namespace
+        node, direction=direction, depth=depth, openlineage=fmt == "openlineage", namespace=namespace,
+        expand=expand,
     )
     for w in result.get("warnings") or []:
         note(f"warning: {w}")

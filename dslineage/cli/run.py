@@ -1,4 +1,4 @@
-"""`dslineage run -n STAGE -d DEP -o OUT [-p PARAM] -- COMMAND ARGS...`."""
+"""`dslineage run -n STAGE -d DEP -o OUT [-M METRICS] [-p PARAM] -- COMMAND ARGS...`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def run(
     ] = None,
     deps: Annotated[list[str], typer.Option("-d", "--deps", help="An input (repeat).", metavar="DEP")] = [],  # noqa: B006
     outs: Annotated[list[str], typer.Option("-o", "--outs", help="An output (repeat).", metavar="OUT")] = [],  # noqa: B006
+    metrics: Annotated[
+        list[str],
+        typer.Option("-M", "--metrics", help="A metrics file the command writes (uncached, as DVC's -M; repeat).",
+                     metavar="FILE"),
+    ] = [],  # noqa: B006
     params: Annotated[
         list[str], typer.Option("-p", "--params", help="Params used: [FILE:]KEY[,KEY] (repeat).", metavar="PARAM")
     ] = [],  # noqa: B006
@@ -51,7 +56,7 @@ def run(
     result = repo().run(
         stage, list(command or []),
         deps=[d if "://" in d else abspath(d) for d in deps],
-        outs=[abspath(o) for o in outs],
+        outs=[abspath(o) for o in outs], metrics=[abspath(m) for m in metrics],
         params=params, keys=[_spec(k, given) for k in keys], labels=[_spec(lb, given) for lb in labels],
         message=message, author=author, force=force,
     )

@@ -14,15 +14,19 @@ from dslineage.cli.run import show_io
 @app.command()
 def sync(
     author: Annotated[Optional[str], typer.Option("--author", help="Who records (default: git identity).")] = None,
+    all_commits: Annotated[
+        bool, typer.Option("--all-commits", help="Also record the past runs in dvc.lock's git history.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Record dvc.lock stage states (from your own `dvc repro` / `dvc exp run`) as transformations.
 
-    Idempotent: running it twice records nothing new.
+    Idempotent: running it twice records nothing new. With --all-commits, every stage state
+    of dvc.lock in the branch's history becomes a transformation carrying its git commit.
 
     Example: dvc repro && dslineage sync
     """
-    result = repo().sync(author=author)
+    result = repo().sync(author=author, all_commits=all_commits)
     if json_out:
         emit_json(result)
         return
@@ -30,5 +34,6 @@ def sync(
         note("nothing new in dvc.lock: every stage state is recorded")
         return
     for t in result["transformations"]:
-        out.print(f"stage {t['stage']} → transformation {short(t['id'])}", markup=False)
+        at = f" (git {short(t['git_commit'])})" if t.get("git_commit") else ""
+        out.print(f"stage {t['stage']} → transformation {short(t['id'])}{at}", markup=False)
         show_io(t)

@@ -26,17 +26,36 @@ def track(
     labels_allowed: Annotated[
         Optional[str], typer.Option("--labels-allowed", help="Comma-separated allowed labels.")
     ] = None,
+    feature: Annotated[
+        Optional[list[str]], typer.Option("--feature", help="Feature column(s) for audit (default: the rest).")
+    ] = None,
+    prediction: Annotated[
+        Optional[list[str]], typer.Option("--prediction", help="Model prediction column(s): never a feature.")
+    ] = None,
+    group: Annotated[
+        Optional[list[str]], typer.Option("--group", help="Subgroup column(s): audit compares label shares.")
+    ] = None,
+    ignore: Annotated[
+        Optional[list[str]], typer.Option("--ignore", help="Column(s) that are neither features nor drift.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Register a dataset file: its key and label columns (keys must be unique, non-null).
 
     A file that DVC already tracks has its earlier versions imported from git history.
+    Column roles (--feature, --prediction, --group, --ignore) are stored in the
+    registration; tracking a dataset again updates them.
 
     Example: dslineage track data/train.parquet --key id --label label
+
+    Example: dslineage track data/cifar10.csv --key id --label label --prediction predicted_label
     """
     allowed = _split([labels_allowed]) if labels_allowed else None
+    roles = {role: _split(cols) for role, cols in (("features", feature), ("predictions", prediction),
+                                                   ("groups", group), ("ignore", ignore)) if cols}
     result = repo().track(
-        abspath(path), _split(key), _split(label), name=name, format=format, labels_allowed=allowed
+        abspath(path), _split(key), _split(label), name=name, format=format, labels_allowed=allowed,
+        roles=roles,
     )
     if json_out:
         emit_json(result)
@@ -50,6 +69,9 @@ def show_track(result: dict) -> None:  # type: ignore[type-arg]
         f"tracking {result['dataset']} ({result['path']}, {result['format']}; "
         f"key {', '.join(result['key'])}; label {', '.join(result['labels'])})"
     )
+    roles = "; ".join(f"{role} {', '.join(cols)}" for role, cols in (result.get("roles") or {}).items() if cols)
+    if roles:
+        note(f"column roles: {roles}")
     if result["imported_versions"]:
         note(f"imported {len(result['imported_versions'])} earlier version(s) from git history")
     if result["missing_objects"]:

@@ -1,9 +1,10 @@
 """`dslineage exp record|list|show|diff`: experiments as lineage nodes.
 
 An experiment record names the exact dataset versions used, the code commit, params,
-metrics and the pipeline state (`dvc.lock`: each stage's transformation and output
-hashes). Recording a name again records a new run of that experiment; `exp show NAME`
-and `reproduce NAME` use its newest run, an id prefix picks any run.
+metrics (`--metrics FILE`, else the metrics files dvc.yaml declares) and the pipeline
+state (`dvc.lock`: each stage's transformation and output hashes). Recording a name again
+records a new run of that experiment; `exp show NAME` and `reproduce NAME` use its newest
+run, an id prefix picks any run.
 """
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ def _pipeline(repo: Repo) -> dict[str, Any]:
     return stages
 
 
+def _declared_metrics(repo: Repo) -> tuple[str | None, dict[str, Any]]:
+    """The metrics files dvc.yaml declares (`run -M`, `metrics:`) that exist: one file's
+    values as they are; several files' values under their paths."""
+    declared = sorted(p for p in dvcio.metrics_paths(dvcio.stage_definitions(repo.root)) if (repo.root / p).is_file())
+    if len(declared) == 1:
+        return _load_file(repo, declared[0], "metrics")
+    return None, {p: _load_file(repo, p, "metrics")[1] for p in declared}
+
+
 def record(
     repo: Repo,
     name: str,
@@ -111,7 +121,7 @@ def record(
         params_file, params_data = _load_file(repo, params, "params")
     elif (repo.root / "params.yaml").is_file():
         params_file, params_data = _load_file(repo, "params.yaml", "params")
-    metrics_file, metrics_data = _load_file(repo, metrics, "metrics") if metrics else (None, {})
+    metrics_file, metrics_data = _load_file(repo, metrics, "metrics") if metrics else _declared_metrics(repo)
     who = author or repo.git.identity()
     head = repo.git.head()
     dirty = repo.git.run("status", "--porcelain", "--untracked-files=no").splitlines() if head else []

@@ -155,6 +155,7 @@ class _Checker:
         status = {p: code for code, p in entries}
         pending = self._pending_paths()
         ids: dict[str, str] = {}
+        later: list[tuple[dict[str, Any], str, str]] = []
         for name in names:
             rel = f"{config.JOURNAL_DIR}/{name}"
             try:
@@ -177,9 +178,12 @@ class _Checker:
                              f"version record {name} has no git commit (left by an interrupted write)",
                              "`dslineage fsck --repair` deletes it; then commit again", rel,
                              repair=functools.partial(_delete, folder / name))
+                elif rec["kind"] == "batch":
+                    later.append((rec, name, rel))  # once every record is read: versions carry batches
                 else:
                     self.add("journal", "warning", f"{rec['kind']} record {name} is not committed yet",
-                             "it is committed with the next `dslineage commit`", rel)
+                             f"commit it (`git add {rel}` then `git commit`), or delete it if nothing needs it",
+                             rel)
             elif code == "A ":  # staged, not committed: a merge in progress (its commit adds it)
                 if not self.repo.git.merging():
                     self.add("journal", "warning", f"{rec['kind']} record {name} is staged but not committed",
@@ -187,11 +191,43 @@ class _Checker:
             elif code and code != "??":
                 self.add("journal", "error", f"journal record {name} differs from git ({code.strip()}); "
                          "records are never rewritten", f"restore it with `git checkout -- {rel}`", rel)
+        for rec, name, rel in later:
+            self._check_uncommitted_batch(rec, name, rel)
         for code, rel in entries:
             if "D" in code:
                 self.add("journal", "error", f"committed journal file {rel} is missing from the work tree",
                          f"restore it with `git checkout -- {rel}`", rel)
         self._check_links(folder, status, pending)
+
+    def _check_uncommitted_batch(self, rec: dict[str, Any], name: str, rel: str) -> None:
+        """A batch applied with `relabel --no-commit`: pending while the working file holds its
+        edits (the next `commit` records it); discarded once they are gone (`checkout --force`)."""
+        from dslineage.ops import batches as batch_ops
+
+        ds = self.datasets.get(rec.get("dataset", ""))
+        about = (f"batch {rec['id'][:12]} of {rec.get('dataset')} ({rec.get('rows')} row(s) of "
+                 f"{rec.get('column')}, by {rec.get('author')})")
+        unlinked = [r for r in self.records.values() if r.get("kind") == "batch"]
+        carried = {b for r in self.records.values() if r.get("kind") == "version" for b in r.get("batches") or []}
+        if rec["id"] in carried:
+            self.add("journal", "warning", f"{about} is recorded by a version but its record {name} is not "
+                     "committed", f"commit it (`git add {rel}` then `git commit`)", rel)
+            return
+        held = batch_ops.holds_edits(self.repo, ds, rec, [r for r in unlinked if r["id"] not in carried]) \
+            if ds is not None else None
+        if held is False:
+            self.add("journal", "warning",
+                     f"{about} was discarded: the working file no longer holds its edits (e.g. after "
+                     "`checkout --force`), so no commit will record it",
+                     "`dslineage fsck --repair` or `dslineage batches --prune` deletes its record and edits "
+                     "(logged in .git/dslineage/pruned.jsonl); relabel again to redo it", rel,
+                     repair=functools.partial(_prune, self.repo, rec))
+        elif held is True:
+            self.add("journal", "warning", f"{about} is pending: the working file holds its edits",
+                     f"`dslineage commit {rec.get('dataset')} -m MSG` records it in the next version", rel)
+        else:
+            self.add("journal", "warning", f"{about} is not committed and its working file cannot be read",
+                     f"restore {ds.path if ds else 'the dataset file'}, then run `dslineage fsck` again", rel)
 
     def _check_parents(self, rec: dict[str, Any], versions: dict[str, dict[str, Any]], rel: str) -> None:
         """Every parent (`parents`, or the older `parent`) is in the journal; the seq follows."""
@@ -468,6 +504,12 @@ class _Checker:
 
 def _delete(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+def _prune(repo: Repo, rec: dict[str, Any]) -> None:
+    from dslineage.ops import batches as batch_ops
+
+    batch_ops.prune_one(repo, rec, by="fsck --repair")
 
 
 def _is_md5(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""`dslineage lineage NODE`: the subgraph around a node, and its renderings.
+"""`dslineage lineage [NODE]`: the subgraph around a node (or the whole graph), and its renderings.
 
 Formats: `tree` (indented text), `json` (`{"nodes", "edges"}`), `dot` (Graphviz), `mermaid`
 (a flowchart), and `openlineage` — NDJSON RunEvents, one START and one COMPLETE per
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import __version__
 from dslineage.errors import UsageError
 from dslineage.ops import lineage_graph as lg
+from dslineage.ops import lineage_view as view
 from dslineage.ops.sync import maybe_sync
 from dslineage.store import graph as sql
 
@@ -27,21 +28,25 @@ SPEC = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 VERSION_FACET = "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet"
 SCHEMA_FACET = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
 JOBTYPE_FACET = "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
-_NODE_KEYS = ("dataset", "seq", "stage", "name", "timestamp")
+_NODE_KEYS = ("dataset", "seq", "stage", "name", "timestamp", "path", "md5", "type")
 
 
 def lineage(
-    repo: Repo, node: str, *, direction: str = "both", depth: int | None = None,
-    openlineage: bool = False, namespace: str | None = None,
+    repo: Repo, node: str | None = None, *, direction: str = "both", depth: int | None = None,
+    openlineage: bool = False, namespace: str | None = None, expand: bool = False,
 ) -> dict[str, Any]:
-    """Nodes and edges within `depth` steps of `node` (upstream, downstream or both); with
-    `openlineage`, also the OpenLineage RunEvents of its transformations and batches."""
+    """Nodes and edges within `depth` steps of `node` (upstream, downstream or both), or the
+    whole graph when `node` is None; `chains` lists the straight runs of versions the text
+    formats collapse (none with `expand`); with `openlineage`, also the OpenLineage
+    RunEvents of its transformations and batches."""
     if direction not in DIRECTIONS:
         raise UsageError(f"unknown direction {direction!r}: use one of {', '.join(DIRECTIONS)}")
     if depth is not None and depth < 0:
         raise UsageError("--depth must be 0 or more")
+    if node is None and (direction != "both" or depth is not None):
+        raise UsageError("--upstream, --downstream and --depth need a NODE: name one, or omit them for the whole graph")
     _, warning = maybe_sync(repo)
-    root = lg.resolve(repo, node)
+    root = lg.resolve(repo, node) if node is not None else None
     g = lg.around(repo, root, direction, depth)
     keep = set(g.nodes)
     order = lg.ordered(g, keep)
@@ -50,19 +55,21 @@ def lineage(
         entry = lg.node(g, n)
         entry.update({k: g.nodes[n][k] for k in _NODE_KEYS if g.nodes[n].get(k) is not None})
         nodes.append(entry)
+    view.describe_batches(repo, nodes)
     position = {n: i for i, n in enumerate(order)}
     edges = [
         {"from": a, "to": b, "kind": k}
         for a, b, k in sorted(g.edges(keep), key=lambda e: (position[e[0]], position[e[1]]))
     ]
-    result = {
+    result: dict[str, Any] = {
         "root": root,
-        "direction": direction,
+        "direction": direction if root is not None else "both",
         "depth": depth,
         "nodes": nodes,
         "edges": edges,
         "warnings": [warning] if warning else [],
     }
+    result["chains"] = [] if expand else view.chains(result)
     if openlineage:
         result["events"] = openlineage_events(repo, result, namespace)
     return result
@@ -83,21 +90,50 @@ def render(result: dict[str, Any], fmt: str) -> str:
 
 
 def _label(n: dict[str, Any]) -> str:
-    if n["kind"] == "version":
-        return n["label"]
-    return f"{n['label']} ({lg.short(n['id'])})" if n["kind"] != "batch" else n["label"]
+    if n["kind"] == "transformation":
+        return f"{n['label']} ({lg.short(n['id'])})"
+    if n["kind"] == "artifact" and n.get("type") == "directory":
+        return f"{n['label']}/"
+    return str(n["label"])
+
+
+def _tag(n: dict[str, Any]) -> str:
+    if n["kind"] == "artifact":
+        return f"{n.get('type') or 'file'} {str(n.get('md5') or '')[:10]}"
+    if n["kind"] == "transformation" and n.get("timestamp"):
+        return f"transformation, {str(n['timestamp'])[:16].replace('T', ' ')}"
+    return "versions" if n["kind"] == "chain" else str(n["kind"])
+
+
+def _graph_label(n: dict[str, Any]) -> str:
+    """A node's label in dot and mermaid: an artifact's with its short md5 (paths repeat)."""
+    if n["kind"] == "artifact":
+        return f"{_label(n)} ({str(n.get('md5') or '')[:10]})"
+    return _label(n)
+
+
+def _line(n: dict[str, Any]) -> str:
+    return f"{_label(n)}  [{_tag(n)}]"
+
+
+_ACTIVITIES = ("transformation", "experiment", "batch", "chain")
 
 
 def to_tree(result: dict[str, Any]) -> str:
-    """Indented trees: what the root came from (upstream) and what came from it (downstream)."""
-    by_id = {n["id"]: n for n in result["nodes"]}
+    """Indented trees: what the root came from (upstream) and what came from it (downstream),
+    in headed sections when both are shown; straight chains of versions on one line. With
+    no root: each stage, experiment, batch and chain with what it read and made."""
+    nodes, edges = view.units(result)
+    by_id = {n["id"]: n for n in nodes}
     down: dict[str, list[str]] = {}
     up: dict[str, list[str]] = {}
-    for e in result["edges"]:
+    for e in edges:
         down.setdefault(e["from"], []).append(e["to"])
         up.setdefault(e["to"], []).append(e["from"])
     root = result["root"]
-    lines = [f"{_label(by_id[root])}  [{by_id[root]['kind']}]"]
+    if root is None:
+        return _whole(nodes, by_id, up, down)
+    lines = [_line(by_id[root])]
 
     def walk(n: str, links: dict[str, list[str]], arrow: str, prefix: str, seen: set[str]) -> None:
         kids = links.get(n, [])
@@ -105,36 +141,67 @@ def to_tree(result: dict[str, Any]) -> str:
             last = i == len(kids) - 1
             again = k in seen
             lines.append(
-                f"{prefix}{'└── ' if last else '├── '}{arrow} {_label(by_id[k])}  [{by_id[k]['kind']}]"
-                + ("  (shown above)" if again else "")
+                f"{prefix}{'└── ' if last else '├── '}{arrow} {_line(by_id[k])}" + ("  (shown above)" if again else "")
             )
             if not again:
                 seen.add(k)
                 walk(k, links, arrow, prefix + ("    " if last else "│   "), seen)
 
-    if result["direction"] in ("both", "upstream"):
-        walk(root, up, "<-", "", {root})
-    if result["direction"] in ("both", "downstream"):
-        walk(root, down, "->", "", {root})
+    both = result["direction"] == "both"
+    for direction, links, arrow, heading in (
+        ("upstream", up, "<-", "Upstream (what it came from):"),
+        ("downstream", down, "->", "Downstream (what came from it):"),
+    ):
+        if result["direction"] not in ("both", direction):
+            continue
+        if both:
+            lines.append(heading)
+            if not links.get(root):
+                lines.append("    (nothing)")
+        walk(root, links, arrow, "", {root})
     return "\n".join(lines) + "\n"
+
+
+def _whole(nodes: list[dict[str, Any]], by_id: dict[str, dict[str, Any]], up: dict[str, list[str]],
+           down: dict[str, list[str]]) -> str:
+    """The whole graph, activity by activity (like `dvc dag`, with the files between)."""
+    lines: list[str] = []
+    shown: set[str] = set()
+    for n in nodes:
+        if n["kind"] not in _ACTIVITIES:
+            continue
+        lines.append(_line(n))
+        for arrow, links in (("<-", up), ("->", down)):
+            for m in links.get(n["id"], []):
+                lines.append(f"    {arrow} {_line(by_id[m])}")
+                shown.add(m)
+        shown.add(n["id"])
+    for n in nodes:  # versions linked only by "parent" edges, and lone nodes
+        if n["id"] in shown:
+            continue
+        lines.append(_line(n))
+        for m in up.get(n["id"], []):
+            lines.append(f"    <- {_line(by_id[m])}")
+    return "\n".join(lines) + ("\n" if lines else "(no lineage recorded yet)\n")
 
 
 def _quote_dot(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-_DOT_SHAPES = {"version": "ellipse", "transformation": "box", "batch": "note", "experiment": "doubleoctagon"}
+_DOT_SHAPES = {"version": "ellipse", "transformation": "box", "batch": "note", "experiment": "doubleoctagon",
+               "artifact": "cylinder", "chain": "box3d"}
 
 
 def to_dot(result: dict[str, Any]) -> str:
-    """Graphviz `digraph` text."""
+    """Graphviz `digraph` text (straight chains of versions as one node)."""
+    nodes, edges = view.units(result)
     lines = ["digraph lineage {", "  rankdir=LR;"]
-    for n in result["nodes"]:
+    for n in nodes:
         extra = ", style=bold" if n["id"] == result["root"] else ""
-        lines.append(
-            f"  {_quote_dot(n['id'])} [label={_quote_dot(_label(n))}, shape={_DOT_SHAPES[n['kind']]}{extra}];"
-        )
-    for e in result["edges"]:
+        shape = {"directory": "folder", "metrics": "tab"}.get(n.get("type") or "") or _DOT_SHAPES[n["kind"]]
+        lines.append(f"  {_quote_dot(n['id'])} [label={_quote_dot(_graph_label(n))}, shape={shape}{extra}];")
+    for e in edges:
         lines.append(f"  {_quote_dot(e['from'])} -> {_quote_dot(e['to'])} [label={_quote_dot(e['kind'] or '')}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -142,19 +209,20 @@ def to_dot(result: dict[str, Any]) -> str:
 
 _MERMAID_SHAPES = {
     "version": ('(["', '"])'), "transformation": ('["', '"]'), "batch": ('[/"', '"/]'),
-    "experiment": ('{{"', '"}}'),
+    "experiment": ('{{"', '"}}'), "artifact": ('[("', '")]'), "chain": ('[["', '"]]'),
 }
 
 
 def to_mermaid(result: dict[str, Any]) -> str:
-    """A Mermaid `flowchart LR` (node ids n0, n1, ...; labels escaped)."""
-    ids = {n["id"]: f"n{i}" for i, n in enumerate(result["nodes"])}
+    """A Mermaid `flowchart LR` (node ids n0, n1, ...; labels escaped; chains as one node)."""
+    nodes, edges = view.units(result)
+    ids = {n["id"]: f"n{i}" for i, n in enumerate(nodes)}
     lines = ["flowchart LR"]
-    for n in result["nodes"]:
+    for n in nodes:
         left, right = _MERMAID_SHAPES[n["kind"]]
-        text = _label(n).replace('"', "#quot;")
+        text = _graph_label(n).replace('"', "#quot;")
         lines.append(f"  {ids[n['id']]}{left}{text}{right}")
-    for e in result["edges"]:
+    for e in edges:
         lines.append(f"  {ids[e['from']]} -->|{e['kind']}| {ids[e['to']]}")
     return "\n".join(lines) + "\n"
 

@@ -6,6 +6,11 @@ Edges point from what was used to what was made:
 - version → transformation → version                 ("input", "output")
 - version → batch → version (the version carrying it) ("input", "output"; a revert: "reverts")
 - version → experiment                                ("input")
+- artifact → transformation → artifact                ("input", "output")
+
+An artifact is a stage input or output that is not a tracked dataset's version — a file,
+a directory, a model, a metrics file — named by its path and md5 (`artifact:PATH@MD5`), so
+the graph holds the whole DVC pipeline whether or not its files are tracked datasets.
 
 The graph lives in the index (`store/graph.py`: a cache of the journal). A query walks the
 bare edges and loads the attributes of only the part it reaches (`around`); a write loads
@@ -87,9 +92,18 @@ def _attrs(kind: str, dataset: str | None, seq: int | None, name: str | None, ts
     return {"kind": "batch", "label": name or "batch", "dataset": dataset, "timestamp": ts}
 
 
+def artifact(node_id: str, path: str, kind: str | None, ts: str) -> dict[str, Any]:
+    """The attributes of an artifact node (`kind`: file, directory or metrics)."""
+    return {"kind": "artifact", "label": path, "path": path, "md5": node_id.rpartition("@")[2],
+            "type": kind or "file", "timestamp": ts}
+
+
 def _build(nodes: list[sql.NodeRow], edges: list[tuple[str, str, str]]) -> Lineage:
     lin = Lineage()
     for nid, kind, dataset, seq, name, ts in nodes:
+        if kind == "artifact":
+            lin.nodes[nid] = artifact(nid, name or "", dataset, ts)
+            continue
         lin.nodes[nid] = _attrs(kind, dataset, seq, name, ts)
         if kind == "batch":
             lin.nodes[nid]["label"] = f"{name} {short(nid)}"
@@ -151,9 +165,11 @@ def _part(con: Any, ids: set[str], edges: list[tuple[str, str, str]]) -> Lineage
     return _build(rows, [e for e in edges if e[0] in ids and e[1] in ids])
 
 
-def around(repo: Repo, root: str, direction: str, depth: int | None) -> Lineage:
-    """The part of the graph within `depth` steps of `root`, loaded alone."""
+def around(repo: Repo, root: str | None, direction: str, depth: int | None) -> Lineage:
+    """The part of the graph within `depth` steps of `root`, loaded alone (no root: all of it)."""
     con = _con(repo)
+    if root is None:
+        return _build(sql.node_rows(con), sql.edge_rows(con))
     return _part(con, *_walk(con, root, direction, depth))
 
 
@@ -182,7 +198,8 @@ def node(g: Lineage, node_id: str) -> dict[str, Any]:
 
 def resolve(repo: Repo, text: str) -> str:
     """The node id `text` names: NAME@REF, exp:NAME, stage:NAME, batch:ID, an id prefix,
-    an experiment or stage name, or a dataset name (its latest version)."""
+    an experiment or stage name, a dataset name (its current version), or a path: a tracked
+    dataset's file (its current version) or a stage input/output (its newest artifact)."""
     from dslineage.ops.refs import resolve as resolve_ref
 
     con = _con(repo)
@@ -204,7 +221,26 @@ def resolve(repo: Repo, text: str) -> str:
         found.update(_by_kind(con, kind, text))
     if not found and tracked(text):
         found = {resolve_ref(repo, f"{text}@latest")[1]["id"]: "version"}
+    if not found:
+        found = _by_path(repo, con, text)
     return _one(text, found)
+
+
+def _by_path(repo: Repo, con: Any, text: str) -> dict[str, str]:
+    """{id: kind} of the node a path names: a tracked dataset's current version, else the
+    newest artifact recorded at that path (`data/features/` = `data/features`)."""
+    from pathlib import PurePosixPath
+
+    from dslineage.ops.refs import resolve as resolve_ref
+
+    path = PurePosixPath(text.replace("\\", "/")).as_posix() if text else ""
+    if not path or path == ".":
+        return {}
+    for ds in repo.datasets().values():
+        if ds.path == path:
+            return {resolve_ref(repo, f"{ds.name}@latest")[1]["id"]: "version"}
+    runs = sql.named(con, "artifact", path)
+    return {max(runs, key=lambda r: (r[1] or "", r[0]))[0]: "artifact"} if runs else {}
 
 
 def _by_kind(con: Any, kind: str, text: str) -> dict[str, str]:
@@ -224,7 +260,7 @@ def _one(text: str, found: dict[str, str]) -> str:
     if not found:
         raise UnknownNodeError(
             f"unknown node {text!r}: use NAME@REF for a dataset version, exp:NAME, stage:NAME, "
-            "batch:ID or an id prefix (see `dslineage log`, `dslineage exp list`)"
+            "batch:ID, a stage's input/output path or an id prefix (see `dslineage log`, `dslineage exp list`)"
         )
     if len(found) > 1:
         listed = "; ".join(f"{kind} {short(n)}" for n, kind in sorted(found.items()))
@@ -323,7 +359,8 @@ def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -
     _, warning = maybe_sync(repo)
     root = resolve(repo, node_id)
     con = _con(repo)
-    own = sql.node_rows(con, [root])[0][2]  # the root's dataset (a version's or a batch's)
+    row = sql.node_rows(con, [root])[0]
+    own = row[2] if row[1] != "artifact" else None  # the root's dataset (a version's or a batch's)
     cut = {n for n, c in (carried or {}).items() if c <= 0 and n != root}
     keep, edges = _walk(con, root, "downstream", None, parents_within=own or "", cut=cut)
     g = _part(con, keep, edges)

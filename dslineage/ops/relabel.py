@@ -299,6 +299,27 @@ def _message(ds: Dataset, plans: list[Batch], reason: str | None, op: str) -> st
     return f"{head}: {reason}" if reason else head
 
 
+def label_rules(session: Session, b: Batch) -> None:
+    """Refuse the batch before anything is written when it breaks a label rule of
+    `.dslineage/checks.yaml` (`allowed_labels`, class counts and shares), with the commit
+    gate's message: the gate would refuse the version anyway, and `--no-commit` must not
+    leave such a batch pending."""
+    from dslineage.quality import check as qcheck
+    from dslineage.quality import rules as qrules
+
+    r = qrules.load(session.repo.root, session.repo.datasets()).get(session.ds.name)
+    if r is None or not any(b.column in getattr(r, rule) for rule in qrules.LABEL_RULES):
+        return
+    import pyarrow.compute as pc
+
+    from dslineage.store import labels
+
+    counts = pc.value_counts(session.table.column(b.column)).to_pylist()
+    before = [(d["values"], int(d["counts"])) for d in counts]
+    moves = [(t["from"], t["to"], t["count"]) for t in labels.transitions(session.con, limit=1 << 40)]
+    qcheck.label_gate(session.repo, session.ds, b.column, before, moves)
+
+
 def parse_pairs(ds: Dataset, edits: Any) -> list[tuple[list[str], str]]:
     """`KEY=LABEL` strings, (key, label) pairs or a {key: label} dict → (key parts, label) as text."""
     items = list(edits.items()) if isinstance(edits, dict) else list(edits)
@@ -374,6 +395,8 @@ def relabel(
                 f"{c['missing']} key(s) are not in {ds.name}: {shown}{' ...' if c['missing'] > 10 else ''}; "
                 "fix the edits or pass --skip-missing"
             )
+        if c["applied"]:
+            label_rules(session, b)
         result: dict[str, Any] = {
             "dataset": ds.name, "column": col, "batch": None, "version": None,
             "applied": c["applied"], "noop": c["noop"], "missing": c["missing"],

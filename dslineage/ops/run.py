@@ -1,9 +1,10 @@
-"""`dslineage run -n STAGE -d DEP -o OUT [-p PARAM] -- COMMAND`: a DVC stage, recorded.
+"""`dslineage run -n STAGE -d DEP -o OUT [-M METRICS] [-p PARAM] -- COMMAND`: a DVC stage, recorded.
 
 Writes the stage into dvc.yaml as `dvc stage add --force` does and runs it through DVC
 (so a later `dvc repro` alone reproduces it), then records a transformation: stage,
 command, code commit, params used, input and output dataset versions (other deps and
-outs by md5), start and end time, who. Parquet/CSV/JSONL outputs become tracked datasets
+outs by md5; `-M` metrics files, uncached as DVC's `-M`, marked as metrics), start and end
+time, who. Parquet/CSV/JSONL outputs become tracked datasets
 on their first run (`--key`/`--label`, or inherited from an input whose key columns they
 have); their versions come from the hashes in dvc.lock. One git commit holds dvc.yaml,
 dvc.lock, DVC's .gitignore files, new registrations and the journal records.
@@ -120,6 +121,7 @@ def run(
     deps: list[str] | None = None,
     outs: list[str] | None = None,
     params: list[str] | None = None,
+    metrics: list[str] | None = None,
     keys: list[str] | None = None,
     labels: list[str] | None = None,
     message: str | None = None,
@@ -130,12 +132,13 @@ def run(
     if not stage or _BAD_STAGE_CHARS & set(stage):
         raise UsageError(f"invalid stage name {stage!r}: use letters, digits, '_', '-' or '.'")
     defined = dvcio.stage_definitions(repo.root)
+    metric_list = _paths(repo, metrics or [])
     if command:
         dep_list, out_list = _paths(repo, deps or []), _paths(repo, outs or [])
         cmd: str | None = dvcio.command_text(command)
     else:
-        if deps or outs or params:
-            raise UsageError("-d/-o/-p describe a new command: give it after `--`")
+        if deps or outs or params or metrics:
+            raise UsageError("-d/-o/-M/-p describe a new command: give it after `--`")
         if stage not in defined:
             known = ", ".join(sorted(defined)) or "none"
             raise UnknownNodeError(
@@ -144,8 +147,9 @@ def run(
             )
         dep_list = [str(d) for d in defined[stage].get("deps") or []]
         out_list = [str(next(iter(o))) if isinstance(o, dict) else str(o) for o in defined[stage].get("outs") or []]
+        metric_list = sorted(dvcio.metrics_paths({stage: defined[stage]}))
         cmd = None
-    both = sorted(set(dep_list) & set(out_list))
+    both = sorted(set(dep_list) & set(out_list + metric_list))
     if both:
         raise UsageError(f"{both[0]} is both an input (-d) and an output (-o): write the output to a new path")
     key_specs = _column_specs(keys or [], out_list, "key")
@@ -155,11 +159,12 @@ def run(
     who = author or repo.git.identity()
     head = repo.git.head()
     with txn.begin(repo.root, repo.git, "run") as t:
-        undo = _Undo(repo, [o for o in out_list if "://" not in o])
+        undo = _Undo(repo, [o for o in out_list + metric_list if "://" not in o])
         try:
             before = dvcio.read_lock(repo.root).get(stage)
             started: str | None = journal.now()
-            ran = dvcio.run_stage(repo.root, stage, cmd=cmd, deps=dep_list, outs=out_list, params=params, force=force)
+            ran = dvcio.run_stage(repo.root, stage, cmd=cmd, deps=dep_list, outs=out_list, params=params,
+                                  metrics=metric_list, force=force)
             ended: str | None = journal.now()
             t.step("after-stage")
             if not ran:  # up to date: DVC ran nothing now (dvc.lock state from an earlier run)
@@ -271,6 +276,7 @@ def _record(
     from dslineage.ops.lineage_graph import check_acyclic, load
 
     sig = signature(entry)
+    metrics = dvcio.metrics_paths({stage: dvcio.stage_definitions(repo.root).get(stage) or {}})
     tid = journal.make_id("transformation", stage, sig, started, who)
     dirty = code_dirty(repo, entry, by_path)
     items: list[tuple[Dataset, str, Path | None]] = [
@@ -290,7 +296,7 @@ def _record(
             "code_dirty": dirty,
             "params": entry.params,
             "inputs": items_for(repo, entry.deps, by_path, made),
-            "outputs": items_for(repo, entry.outs, by_path, made),
+            "outputs": items_for(repo, entry.outs, by_path, made, metrics),
             "started": started,
             "ended": ended,
             "author": who,
@@ -305,7 +311,8 @@ def _record(
     versions = record_versions(
         repo, items, text, who,
         extra={ds.name: {"produced_by": tid, "stage": stage} for ds, _, _ in items},
-        extra_paths=pipeline_paths(repo, [entry]), dvc_add=False, on_records=write_record,
+        extra_paths=pipeline_paths(repo, [entry]) + sorted(m for m in metrics if (repo.root / m).is_file()),
+        dvc_add=False, on_records=write_record,
     )
     rec = holder["record"]
     return {

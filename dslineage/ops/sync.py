@@ -6,6 +6,13 @@ records yet becomes one; outputs that are tracked datasets get versions from the
 `dvc.lock` records (no `dvc add`). Everything goes into one git commit together with
 `dvc.yaml` and `dvc.lock`. Running it again records nothing new.
 
+Every input and output is recorded by path and md5 (tracked datasets also by version), so
+files, directories, models and metrics files (`metrics:` in dvc.yaml) become lineage
+nodes. `--all-commits` first walks `dvc.lock` through the branch's git history: each past
+stage state not recorded yet becomes a transformation carrying the commit it was committed
+in (as `track` adopts a `.dvc` file's history); these name dataset versions already
+recorded but record no new ones.
+
 Other commands call `maybe_sync` first: it does nothing unless `dvc.lock` changed since
 the last sync (its md5 is remembered in the index, a cache: losing it costs one re-check).
 """
@@ -60,13 +67,16 @@ def version_with(repo: Repo, dataset: str, md5: str) -> dict[str, Any] | None:
 
 def items_for(
     repo: Repo, files: tuple[tuple[str, str], ...], by_path: dict[str, Dataset],
-    made: dict[tuple[str, str], dict[str, Any]],
+    made: dict[tuple[str, str], dict[str, Any]], metrics: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The `inputs`/`outputs` entries of a transformation: path, md5, and for tracked
-    datasets the version with that md5 (`made` holds versions recorded in this commit)."""
+    datasets the version with that md5 (`made` holds versions recorded in this commit);
+    `"metrics": true` on a declared metrics file."""
     result = []
     for path, md5 in files:
         item: dict[str, Any] = {"path": path, "md5": md5, "dataset": None, "version": None, "seq": None}
+        if metrics and path in metrics:
+            item["metrics"] = True
         ds = by_path.get(path)
         if ds is not None:
             item["dataset"] = ds.name
@@ -99,21 +109,28 @@ def pipeline_paths(repo: Repo, entries: list[dvcio.LockEntry]) -> list[str]:
     return sorted({p for p in paths if (repo.root / p).exists()})
 
 
-def sync(repo: Repo, *, author: str | None = None, message: str | None = None) -> dict[str, Any]:
-    """Record a transformation for each `dvc.lock` stage state not recorded yet."""
+def sync(
+    repo: Repo, *, author: str | None = None, message: str | None = None, all_commits: bool = False,
+) -> dict[str, Any]:
+    """Record a transformation for each `dvc.lock` stage state not recorded yet (with
+    `all_commits`, first each past state in the branch's git history)."""
     from dslineage.ops.commit import default_author, record_versions
     from dslineage.ops.lineage_graph import add_record, check_acyclic, load
 
     raw = dvcio.lock_bytes(repo.root)
     lock = dvcio.parse_lock(raw)
     repo.index.sync()
+    past = _history(repo, author, {signature(e) for e in lock.values()}) if all_commits else []
     seen = sql.signatures(repo.index.con)
     new = order([e for e in lock.values() if signature(e) not in seen])
-    result: dict[str, Any] = {"transformations": [], "versions": [], "git_commit": None}
+    result: dict[str, Any] = {"transformations": [_summary(r) for r in past], "versions": [], "git_commit": None}
+    if past:
+        result["git_commit"] = repo.git.head()
     if not new:
         _remember(repo, raw)
         return result
     who = default_author(repo, author)
+    metrics = dvcio.metrics_paths(dvcio.stage_definitions(repo.root))
     by_path = {ds.path: ds for ds in repo.datasets().values()}
     items: list[tuple[Dataset, str, Path | None]] = []
     what: dict[str, str] = {}
@@ -144,7 +161,7 @@ def sync(repo: Repo, *, author: str | None = None, message: str | None = None) -
                     "code_dirty": code_dirty(repo, e, by_path),
                     "params": e.params,
                     "inputs": items_for(repo, e.deps, by_path, made),
-                    "outputs": items_for(repo, e.outs, by_path, made),
+                    "outputs": items_for(repo, e.outs, by_path, made, metrics),
                     "started": None,
                     "ended": None,
                     "author": who,
@@ -169,10 +186,78 @@ def sync(repo: Repo, *, author: str | None = None, message: str | None = None) -
             extra_paths=pipeline_paths(repo, new), dvc_add=False, on_records=write_records,
         )
     _remember(repo, raw)
-    result["transformations"] = [_summary(r) for r in records]
+    result["transformations"] += [_summary(r) for r in records]
     result["versions"] = versions
     result["git_commit"] = repo.git.head()
     return result
+
+
+def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str, Any]]:
+    """Record, in one git commit, a transformation for each stage state of `dvc.lock` in the
+    branch's history that no transformation records yet and the work tree's `dvc.lock` does
+    not hold (plain `sync` records those, with their versions); oldest commit first."""
+    from dslineage.ops.commit import default_author
+    from dslineage.ops.lineage_graph import add_record, check_acyclic, load
+
+    if repo.git.head() is None:
+        return []
+    seen = sql.signatures(repo.index.con) | current
+    by_path = {ds.path: ds for ds in repo.datasets().values()}
+    pending: list[tuple[Any, dvcio.LockEntry, set[str]]] = []
+    for commit in repo.git.file_log(dvcio.LOCK_FILE):
+        lock = dvcio.parse_lock(repo.git.show(commit.sha, dvcio.LOCK_FILE))
+        fresh = order([e for e in lock.values() if signature(e) not in seen])
+        if not fresh:
+            continue
+        metrics = dvcio.metrics_paths(dvcio.parse_definitions(repo.git.show(commit.sha, dvcio.PROJECT_FILE)))
+        for e in fresh:
+            seen.add(signature(e))
+            pending.append((commit, e, metrics))
+    if not pending:
+        return []
+    who = default_author(repo, author)
+    records: list[dict[str, Any]] = []
+    with txn.begin(repo.root, repo.git, "sync") as t:
+        g = load(repo)
+        files: list[Path] = []
+        try:
+            for commit, e, metrics in pending:
+                sig = signature(e)
+                when = journal.iso_from_epoch(commit.timestamp)
+                rec: dict[str, Any] = {
+                    "kind": "transformation",
+                    "id": journal.make_id("transformation", e.stage, sig),
+                    "timestamp": when,
+                    "stage": e.stage,
+                    "cmd": e.cmd,
+                    "git_commit": commit.sha,
+                    "code_dirty": [],
+                    "params": e.params,
+                    "inputs": items_for(repo, e.deps, by_path, {}),
+                    "outputs": items_for(repo, e.outs, by_path, {}, metrics),
+                    "started": None,
+                    "ended": None,
+                    "author": who,
+                    "source": "sync-history",
+                    "lock_signature": sig,
+                }
+                check_acyclic(g, rec["id"], edges_of(rec))
+                add_record(g, rec["id"], "transformation", when, rec)
+                files.append(journal.write(repo.root, rec))
+                records.append(rec)
+        except BaseException:
+            for f in files:
+                f.unlink(missing_ok=True)
+            raise
+        t.step("after-journal")
+        stages = sorted({r["stage"] for r in records})
+        t.commit(
+            [f.relative_to(repo.root).as_posix() for f in files],
+            f"dslineage sync --all-commits: record {len(records)} past run(s) of {', '.join(stages)} "
+            "from dvc.lock history",
+        )
+    repo.index.sync(force=True)
+    return records
 
 
 def edges_of(rec: dict[str, Any]) -> list[tuple[str, str]]:

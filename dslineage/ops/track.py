@@ -66,8 +66,12 @@ def track(
     name: str | None = None,
     format: str | None = None,
     labels_allowed: list[Any] | None = None,
+    roles: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Register `path` as a dataset, validate its keys, import earlier `.dvc` history."""
+    """Register `path` as a dataset, validate its keys, import earlier `.dvc` history.
+
+    `roles` maps "features", "predictions", "groups", "ignore" to columns (`audit` never
+    counts predictions, groups or ignored columns as features)."""
     rel = config.inside(repo.root, path, cwd=repo.root)
     full = repo.root / rel
     if not full.is_file():
@@ -86,13 +90,34 @@ def track(
         raise UsageError(
             f"dataset name {ds_name!r} is taken by {existing[ds_name].path}: pass --name"
         )
+    if not roles and ds_name in existing:  # tracking again without roles keeps the registered ones
+        roles = {r: c for r, c in existing[ds_name].roles().items() if c}
     with txn.begin(repo.root, repo.git, "track") as t:
-        return _register(repo, t, rel, full, fmt, ds_name, existing, key, labels, labels_allowed)
+        return _register(repo, t, rel, full, fmt, ds_name, existing, key, labels, labels_allowed, roles or {})
+
+
+def _check_roles(ds: Dataset, roles: dict[str, list[str]], columns: list[str]) -> None:
+    """Role columns exist, are not key or label columns, and have one role each."""
+    unknown = set(roles) - set(config.ROLES)
+    if unknown:
+        raise UsageError(f"unknown column role {sorted(unknown)[0]!r}: use {', '.join(config.ROLES)}")
+    seen: dict[str, str] = {}
+    for role, cols in roles.items():
+        flag = {"features": "--feature", "predictions": "--prediction", "groups": "--group"}.get(role, "--ignore")
+        for c in cols:
+            if c not in columns:
+                raise UsageError(f"{flag} {c}: no such column in {ds.path} (columns: {', '.join(columns[:20])})")
+            if c in ds.key or c in ds.labels:
+                raise UsageError(f"{flag} {c}: {c!r} is a key or label column; a role is for the other columns")
+            if c in seen and seen[c] != role:
+                raise UsageError(f"{flag} {c}: {c!r} already has the role {seen[c]}; give a column one role")
+            seen[c] = role
 
 
 def _register(
     repo: Repo, t: txn.Transaction, rel: str, full: Path, fmt: str, ds_name: str,
     existing: dict[str, Dataset], key: list[str], labels: list[str], labels_allowed: list[Any] | None,
+    roles: dict[str, list[str]],
 ) -> dict[str, Any]:
     con = common.row_connection(repo)
     try:
@@ -100,11 +125,16 @@ def _register(
             name=ds_name, path=rel, format=fmt, key=list(key), labels=list(labels),
             labels_allowed=labels_allowed,
         )
+        for role, cols in roles.items():
+            setattr(ds, role, list(dict.fromkeys(cols)))
         if fmt == "csv":
             ds.csv = _csv_options(con, full)
         if full.stat().st_size == 0:
             raise FormatError(f"{rel} is empty: a dataset needs a header and rows")
-        rows.validate(con, common.working_source(repo, ds), ds)
+        src = common.working_source(repo, ds)
+        rows.validate(con, src, ds)
+        if roles:
+            _check_roles(ds, roles, [c["name"] for c in rows.schema(con, src)])
         imported, missing, files = _adopt(repo, con, ds) if ds_name not in existing else ([], [], [])
     finally:
         con.close()
@@ -130,6 +160,7 @@ def _register(
         "format": fmt,
         "key": ds.key,
         "labels": ds.labels,
+        "roles": ds.roles(),
         "imported_versions": imported,
         "missing_objects": missing,
     }

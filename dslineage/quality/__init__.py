@@ -1,7 +1,7 @@
 """Data-quality gates: rules in `.dslineage/checks.yaml`, `check`, `drift` and `audit`.
 
-Statistics need the `quality` extra (scipy, krippendorff); everything heavy is imported
-inside the functions that use it.
+The statistics (numpy, scipy, krippendorff) are default dependencies; everything heavy is
+imported inside the functions that use it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def fmt(value: Any) -> str:
 
 
 def require() -> None:
-    """A one-line error when the `quality` extra (numpy, scipy, krippendorff) is not installed."""
+    """A one-line error when numpy, scipy or krippendorff is missing (a broken install)."""
     import importlib.util
 
     from dslineage.errors import DslineageError
@@ -27,5 +27,6 @@ def require() -> None:
     missing = [m for m in ("numpy", "scipy", "krippendorff") if importlib.util.find_spec(m) is None]
     if missing:
         raise DslineageError(
-            f"the data-quality gates need {', '.join(missing)}: install them with pip install 'dslineage[quality]'"
+            f"the data-quality gates need {', '.join(missing)}: reinstall dslineage "
+            "(`pip install --force-reinstall dslineage`) or `pip install numpy scipy krippendorff`"
         )

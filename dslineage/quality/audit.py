@@ -86,6 +86,15 @@ def _leakage(con: Any, t: results.Target, rel: str, types: dict, other: results.
     return out
 
 
+def features(ds: Any, columns: list[str]) -> list[str]:
+    """The feature columns of a dataset: its registered `--feature` columns, else every column
+    that is not a key, label, prediction, group or ignored column (predictions never count)."""
+    if ds.features:
+        return list(ds.features)
+    other = set(ds.key) | set(ds.labels) | set(ds.predictions) | set(ds.groups) | set(ds.ignore)
+    return [c for c in columns if c not in other]
+
+
 def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | None = None,
           group: str | None = None, record: bool = True, min_group_rows: int = 10,
           examples: int = 10) -> dict[str, Any]:
@@ -99,8 +108,10 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
         rel = sql.relation(con, t.src, "_t")
         types = {c["name"]: c["type"] for c in rows.schema(con, t.src)}
         _need(ds.key + ds.labels, types, t.label, "the registration (`dslineage track`)")
-        feats = list(on) if on else [c for c in types if c not in ds.key and c not in ds.labels]
-        _need(feats, types, t.label, "--on")
+        feats = list(on) if on else features(ds, list(types))
+        _need(feats, types, t.label, "--on" if on else "the registration's --feature (`dslineage track`)")
+        if group is None and ds.groups and ds.groups[0] in types:
+            group = ds.groups[0]
         if group is not None:
             _need([group], types, t.label, "--group")
         out: dict[str, Any] = {"dataset": ds.name, "version": t.version["id"] if t.version else None,
@@ -130,6 +141,7 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
         summary = f"{cd['groups']} conflicting duplicate groups"
         payload = {k: v for k, v in out.items() if k not in ("dataset", "version", "seq", "md5", "workdir", "stored")}
         payload["options"] = {"against": against, "on": on, "group": group}
+        payload["roles"] = ds.roles()
         saved = results.store(repo, "audit", t, payload, summary)
         out.update(stored=True, record=saved["record"], new_record=saved["new"])
     return out

@@ -73,7 +73,7 @@ def _class_results(r: Rules, col: str, counts: list[tuple[Any, int]]) -> list[di
 
 
 def evaluate(con: Any, r: Rules, t: results.Target, p: results.Target | None, why_no_parent: str | None) -> list[dict]:
-    """Every rule of `r` measured on target `t` (drift against `p`, its parent)."""
+    """Every rule of `r` measured on target `t` (drift against `p`, its baseline)."""
     ds = t.ds
     rel = sql.relation(con, t.src, "_t")
     types = {c["name"]: c["type"] for c in rows.schema(con, t.src)}
@@ -132,10 +132,13 @@ def _drift_results(
                        f"{e['statistic']} vs {p.label}"), "statistic": e["statistic"]} for e in entries]
 
 
-def run(repo: Repo, r: Rules, t: results.Target) -> dict[str, Any]:
-    """Check one target against its rules: the `check --json` shape (without storing it)."""
+def run(repo: Repo, r: Rules, t: results.Target, *, against: str | None = None) -> dict[str, Any]:
+    """Check one target against its rules: the `check --json` shape (without storing it).
+
+    Drift is measured against `against`, else the rules' `baseline:`, else the last version
+    that passed its checks (see `results.baseline`)."""
     require()
-    p, why = results.parent(repo, t)
+    p, why, how = (None, None, None) if not r.drift else results.baseline(repo, t, against or r.baseline)
     con = common.row_connection(repo)
     try:
         res = evaluate(con, r, t, p, why)
@@ -144,19 +147,37 @@ def run(repo: Repo, r: Rules, t: results.Target) -> dict[str, Any]:
     return {"dataset": t.ds.name, "version": t.version["id"] if t.version else None,
             "seq": t.version["seq"] if t.version else None, "md5": t.md5, "workdir": t.version is None,
             "parent": p.version["id"] if p and p.version else None,
+            "baseline": {**p.describe(), "chosen": how} if p else None,
             "passed": all(x["passed"] for x in res), "results": results.plain_json(res)}
 
 
-def check(repo: Repo, ref: str, *, record: bool = True) -> dict[str, Any]:
-    """`dslineage check NAME[@REF]`: run the rules; store the results of a committed version."""
+def rules_committed(repo: Repo) -> str | None:
+    """Why results computed from the rules file must not be stored in git (None: they may).
+
+    Results are stored in a git commit; rules that git does not hold (untracked, or changed
+    since the last commit) would make that commit describe checks nobody can re-run."""
+    state = repo.git.run("status", "--porcelain", "--", CHECKS_FILE).strip()
+    if state.startswith("??"):
+        return f"{CHECKS_FILE} is not tracked by git: commit it to store check results"
+    if state:
+        return f"{CHECKS_FILE} has uncommitted changes: commit them to store check results"
+    return None
+
+
+def check(repo: Repo, ref: str, *, record: bool = True, against: str | None = None) -> dict[str, Any]:
+    """`dslineage check NAME[@REF]`: run the rules; store the results of a committed version
+    (only when the rules file itself is committed: `check` never commits anything else)."""
     t = results.target(repo, ref, bare="working")
     r = rules.load(repo.root, repo.datasets()).get(t.ds.name)
     if r is None:
         raise UsageError(f"{t.ds.name} has no rules in {CHECKS_FILE}: add a `{t.ds.name}:` block "
                          "(see README: data-quality gates)")
-    out = run(repo, r, t)
+    out = run(repo, r, t, against=against)
     out["stored"] = False
-    if record and t.version is not None:
+    why_not = rules_committed(repo) if record and t.version is not None else None
+    if why_not:
+        out["not_stored"] = why_not
+    elif record and t.version is not None:
         failed = sum(not x["passed"] for x in out["results"])
         summary = "passed" if out["passed"] else f"{failed} failed"
         payload = {"passed": out["passed"], "results": out["results"], "parent": out["parent"]}
@@ -186,10 +207,53 @@ def gate(repo: Repo, datasets: list[Any], *, no_verify: bool = False) -> dict[st
         extra[ds.name] = {"checks": checks, "no_verify": bool(no_verify)}
         failures += [f"{ds.name} {describe(x)}" for x in out["results"] if not x["passed"]]
     if failures and not no_verify:
-        shown = "; ".join(failures[:4]) + (f"; and {len(failures) - 4} more" if len(failures) > 4 else "")
-        raise ChecksFailedError(f"{len(failures)} data-quality check(s) failed ({shown}): fix the data "
-                                "(`dslineage check NAME` shows all), or commit with --no-verify")
+        raise ChecksFailedError(failed_message(failures, "fix the data (`dslineage check NAME` shows all), "
+                                               "or commit with --no-verify"))
     return extra
+
+
+def failed_message(failures: list[str], fix: str) -> str:
+    """The one line the commit gate (and `relabel`) refuses with: the count, the first four, the fix."""
+    shown = "; ".join(failures[:4]) + (f"; and {len(failures) - 4} more" if len(failures) > 4 else "")
+    return f"{len(failures)} data-quality check(s) failed ({shown}): {fix}"
+
+
+def label_gate(repo: Repo, ds: Any, column: str, before: list[tuple[Any, int]],
+               moves: list[tuple[Any, Any, int]]) -> None:
+    """Refuse a label batch up front when it breaks a label rule of the rules file.
+
+    `before` is the column's (value, rows) counts, `moves` the batch's (old, new, rows). A
+    new label outside `allowed_labels` is always refused; a class rule (`min_rows_per_class`,
+    `min/max_class_share`) only when the batch makes it fail (one already failing is not the
+    batch's doing). The message is the commit gate's, with the fix for an edit batch."""
+    r = rules.load(repo.root, repo.datasets()).get(ds.name)
+    if r is None or not any(column in getattr(r, rule) for rule in rules.LABEL_RULES):
+        return
+    counts: dict[Any, int] = {}
+    for v, n in before:
+        counts[rows.plain(v)] = counts.get(rows.plain(v), 0) + n
+    for old, new, n in moves:
+        counts[rows.plain(old)] = counts.get(rows.plain(old), 0) - n
+        counts[rows.plain(new)] = counts.get(rows.plain(new), 0) + n
+    after = [(v, n) for v, n in counts.items() if n > 0]
+    was = {x["rule"]: x["passed"] for x in _class_results(r, column, before)}
+    failures = []
+    allowed = r.allowed_labels.get(column)
+    if allowed is not None:
+        bad: dict[Any, int] = {}
+        names = {str(a) for a in allowed}  # a CSV's labels may be text where the rules list numbers
+        for _, new, n in moves:
+            if rows.plain(new) is not None and str(rows.plain(new)) not in names:
+                bad[rows.plain(new)] = bad.get(rows.plain(new), 0) + n
+        if bad:
+            x = _result("allowed_labels", column, sum(bad.values()), allowed, False)
+            failures.append(f"{ds.name} {describe(x)}")
+    for x in _class_results(r, column, after):
+        if x["rule"] != "allowed_labels" and not x["passed"] and was.get(x["rule"], True):
+            failures.append(f"{ds.name} {describe(x)}")
+    if failures:
+        raise ChecksFailedError(failed_message(failures, f"fix the edits (the rules are in {CHECKS_FILE}); "
+                                               "nothing was changed"))
 
 
 def describe(x: dict[str, Any]) -> str:

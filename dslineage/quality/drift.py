@@ -1,7 +1,8 @@
-"""`dslineage drift NAME@A [NAME@B]`: how far B's distributions moved from A's.
+"""`dslineage drift NAME@A [NAME@B]` / `drift NAME[@B] [--against REF]`: how far B's
+distributions moved from A's (bare NAME: the working file against its baseline).
 
-Label columns: Jensen–Shannon distance and PSI of the class distribution (counts by
-SQL). Numeric columns: PSI over ten quantile bins of A (plus a null bin) and the
+Label columns: Jensen–Shannon distance, PSI and the largest shift of one class's share of
+the class distribution (counts by SQL). Numeric columns: PSI over ten quantile bins of A (plus a null bin) and the
 two-sample Kolmogorov–Smirnov statistic D, both from each side's values sorted by DuckDB.
 Thresholds come from the dataset's `max_drift` rule, else `rules.DRIFT_DEFAULTS`.
 """
@@ -12,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dslineage.config import Dataset
+from dslineage.errors import UsageError
 from dslineage.ops import common
 from dslineage.ops.refs import split
 from dslineage.quality import require, results, rules, stats
@@ -44,19 +46,21 @@ def measure(
     per_col = settings.get("columns", {})
     out = []
 
-    def add(col: str, stat: str, value: float | None, limit: float) -> None:
-        out.append({"column": col, "statistic": stat, "value": value, "threshold": limit,
-                    "drifted": value is not None and value > limit})
+    def add(col: str, stat: str, value: float | None, limit: float, *, at_least: bool = False) -> None:
+        over = value is not None and (value >= limit - 1e-9 if at_least else value > limit)
+        out.append({"column": col, "statistic": stat, "value": value, "threshold": limit, "drifted": over})
 
     for col in [c for c in ds.labels if c in types_a and c in types_b]:
-        if th.get("label_js") is None and th.get("label_psi") is None:
+        if all(th.get(k) is None for k in ("label_js", "label_psi", "label_shift")):
             break
         ca, cb = _aligned(sql.value_counts(con, rel_a, col), sql.value_counts(con, rel_b, col))
         if th.get("label_js") is not None:
             add(col, "js", stats.js_distance(ca, cb), th["label_js"])
         if th.get("label_psi") is not None:
             add(col, "psi", stats.psi(ca, cb), th["label_psi"])
-    skip = set(ds.key) | set(ds.labels)
+        if th.get("label_shift") is not None:  # flags at or above: "2% of the rows moved"
+            add(col, "shift", stats.class_shift(ca, cb), th["label_shift"], at_least=True)
+    skip = set(ds.key) | set(ds.labels) | set(ds.ignore)
     for col in [c for c in types_b if c in types_a and c not in skip]:
         if not (sql.is_numeric(types_a[col]) and sql.is_numeric(types_b[col])):
             continue
@@ -71,14 +75,32 @@ def measure(
     return out
 
 
-def drift(repo: Repo, a: str, b: str | None = None) -> dict[str, Any]:
-    """`dslineage drift NAME@A [NAME@B]`: drift statistics A → B (B: the working file of A's dataset)."""
+def drift(repo: Repo, a: str, b: str | None = None, *, against: str | None = None) -> dict[str, Any]:
+    """`dslineage drift`: drift statistics A → B.
+
+    `drift NAME@A NAME@B` compares two versions; `drift NAME@A` A with the working file;
+    `drift X --against REF` REF with X (NAME: the working file); bare `drift NAME` the working
+    file with its baseline (the rules' `baseline:`, else the last version that passed its checks).
+    """
     require()
-    ta = results.target(repo, a, bare="latest")
-    tb = results.target(repo, b, bare="latest") if b else results.target(repo, split(a)[0], bare="working")
-    if b is None and tb.version is not None:
-        tb = results.Target(tb.ds, None, tb.src, tb.md5)  # the working file, even if unchanged
-    r = rules.load(repo.root, repo.datasets()).get(ta.ds.name)
+    if against and b:
+        raise UsageError("give either a second version or --against, not both")
+    name = split(a)[0]
+    r = rules.load(repo.root, repo.datasets()).get(name)
+    how = None
+    if against or "@" not in a:
+        tb = results.target(repo, a, bare="working")
+        if "@" not in a and tb.version is not None:
+            tb = results.Target(tb.ds, None, tb.src, tb.md5)  # the working file, even if unchanged
+        found, why, how = results.baseline(repo, tb, against or (r.baseline if r else None))
+        if found is None:
+            raise UsageError(f"{name} has no baseline to compare with ({why}): name one with --against REF")
+        ta = found
+    else:
+        ta = results.target(repo, a, bare="latest")
+        tb = results.target(repo, b, bare="latest") if b else results.target(repo, name, bare="working")
+        if b is None and tb.version is not None:
+            tb = results.Target(tb.ds, None, tb.src, tb.md5)  # the working file, even if unchanged
     settings = r.drift if r else {}
     con = common.row_connection(repo)
     try:
@@ -91,4 +113,4 @@ def drift(repo: Repo, a: str, b: str | None = None) -> dict[str, Any]:
         con.close()
     return {"dataset": ta.ds.name, "a": ta.describe(), "b": tb.describe(), "rows": {"a": n_a, "b": n_b},
             "drifted": any(e["drifted"] for e in entries), "columns": entries,
-            "thresholds": "rules" if settings else "defaults"}
+            "thresholds": "rules" if settings else "defaults", "baseline": how}

@@ -65,22 +65,61 @@ def target(repo: Repo, ref: str, *, bare: str = "working") -> Target:
     return Target(ds, None, src, md5)
 
 
-def parent(repo: Repo, t: Target) -> tuple[Target | None, str | None]:
-    """The version a target is compared with for drift (its parent; latest for the working file).
+def verdicts(repo: Repo, dataset: str) -> dict[str, bool]:
+    """Version id → whether its newest stored check results passed (the commit gate's, or a
+    later `check` record's); versions never checked are absent."""
+    out: dict[str, bool] = {}
+    for rec in repo.index.records("version", dataset):
+        if rec.get("checks"):
+            out[rec["id"]] = bool(rec["checks"].get("passed"))
+    for rec in repo.index.records("check", dataset):  # oldest first: the newest wins
+        if rec.get("version"):
+            out[rec["version"]] = bool(rec.get("passed"))
+    return out
 
-    Returns (None, reason) when there is none or its bytes are unavailable.
+
+def _ancestors(repo: Repo, t: Target) -> list[dict[str, Any]]:
+    """The versions before a target, nearest first (first parents; the current version and its
+    ancestors for the working file)."""
+    v = common.current(repo, t.ds.name) if t.version is None else (
+        repo.index.version(t.version["parent"]) if t.version.get("parent") else None)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while v is not None and v["id"] not in seen and len(out) < 100_000:
+        out.append(v)
+        seen.add(v["id"])
+        v = repo.index.version(v["parent"]) if v.get("parent") else None
+    return out
+
+
+def baseline(repo: Repo, t: Target, against: str | None = None) -> tuple[Target | None, str | None, str]:
+    """The version a target's drift is measured against, and why that one.
+
+    `against` (a `--against` option or the rules' `baseline:`) names it: `NAME@REF`, or a bare
+    REF of the target's dataset (a tag, `vN`, an id prefix). Otherwise the nearest earlier
+    version whose stored check results passed — not simply the parent, so a revert that
+    undoes a drift passes — else the nearest earlier version not known to fail.
+    Returns (target or None, reason when None, how it was chosen).
     """
-    if t.version is None:
-        v = common.current(repo, t.ds.name)
+    v: dict[str, Any] | None
+    if against:
+        ref = against if "@" in against else f"{t.ds.name}@{against}"
+        v = resolve(repo, ref)[1]
+        how = f"baseline {against}"
     else:
-        v = repo.index.version(t.version["parent"]) if t.version.get("parent") else None
-    if v is None:
-        return None, "no parent version"
+        known = verdicts(repo, t.ds.name)
+        chain = _ancestors(repo, t)
+        passed = [a for a in chain if known.get(a["id"]) is True]
+        unknown = [a for a in chain if a["id"] not in known]
+        v = passed[0] if passed else (unknown[0] if unknown else None)
+        how = "last version that passed its checks" if passed else "nearest version not known to fail"
+        if v is None:
+            return None, "no earlier version passed its checks" if chain else "no parent version", how
     try:
         src = common.version_source(repo, t.ds, v)
     except Exception as exc:  # MissingDataError, or a failing DVC fetch: drift is then skipped
-        return None, f"parent v{v['seq']} unavailable ({str(exc).splitlines()[0][:120]})"
-    return Target(t.ds, v, src, v["md5"]), None
+        return None, f"baseline v{v['seq']} unavailable ({str(exc).splitlines()[0][:120]})", how
+    return Target(t.ds, v, src, v["md5"]), None, how
 
 
 def store(repo: Repo, kind: str, t: Target, payload: dict[str, Any], summary: str) -> dict[str, Any]:

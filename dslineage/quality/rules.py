@@ -9,8 +9,10 @@
       min_rows_per_class: 5                     # or {label_col: 5}
       min_class_share: 0.05
       max_class_share: 0.6
-      max_drift: {label_js: 0.1, label_psi: 0.2, numeric_psi: 0.2, numeric_ks: 0.1,
-                  columns: {x: {psi: 0.3, ks: 0.2}}}
+      max_drift: {label_js: 0.1, label_psi: 0.2, label_shift: 0.02, numeric_psi: 0.2,
+                  numeric_ks: 0.1, columns: {x: {psi: 0.3, ks: 0.2}}}   # or `true`: the defaults
+      baseline: golden                          # drift against this tag/version (default: the
+                                                # last version that passed its checks)
 
 Loading validates the shape and every value; column names are checked against the data
 when the rules run (`check_columns`). Every problem is one line naming the file, the rule
@@ -30,11 +32,14 @@ from dslineage.errors import RulesError
 
 CHECKS_FILE = f"{META_DIR}/checks.yaml"
 RULES = ("columns", "allowed_labels", "ranges", "max_null_fraction", "unique_key",
-         "min_rows_per_class", "min_class_share", "max_class_share", "max_drift")
-DRIFT_STATS = ("js", "psi", "ks")
-DRIFT_KEYS = ("label_js", "label_psi", "numeric_psi", "numeric_ks", "columns")
-# Thresholds `dslineage drift` uses for whatever the rules leave unset.
-DRIFT_DEFAULTS = {"label_js": 0.1, "label_psi": 0.2, "numeric_psi": 0.2, "numeric_ks": 0.1}
+         "min_rows_per_class", "min_class_share", "max_class_share", "max_drift", "baseline")
+LABEL_RULES = ("allowed_labels", "min_rows_per_class", "min_class_share", "max_class_share")
+DRIFT_STATS = ("js", "psi", "shift", "ks")
+DRIFT_KEYS = ("label_js", "label_psi", "label_shift", "numeric_psi", "numeric_ks", "columns")
+# Thresholds `dslineage drift` uses for whatever the rules leave unset (README: quality gates).
+# label_shift: the largest change of one class's share of rows; 0.02 flags a batch that moves
+# 2% of the rows into one class, which JS (0.038) and PSI (0.007) both miss on ten classes.
+DRIFT_DEFAULTS = {"label_js": 0.1, "label_psi": 0.2, "label_shift": 0.02, "numeric_psi": 0.2, "numeric_ks": 0.1}
 
 
 @dataclass
@@ -51,6 +56,7 @@ class Rules:
     min_class_share: dict[str, float] = field(default_factory=dict)
     max_class_share: dict[str, float] = field(default_factory=dict)
     drift: dict[str, Any] = field(default_factory=dict)  # DRIFT_KEYS; columns: {col: {stat: t}}
+    baseline: str | None = None  # REF drift is measured against (default: the last passing version)
 
     def count(self) -> int:
         """How many rule entries there are (for messages)."""
@@ -110,13 +116,16 @@ def _labels(where: str, value: Any) -> list[Any]:
 
 
 def _drift(where: str, value: Any) -> dict[str, Any]:
+    if value is True:
+        return {k: v for k, v in DRIFT_DEFAULTS.items()}
     value = _mapping(where, value)
     out: dict[str, Any] = {}
     for key, v in value.items():
         if key not in DRIFT_KEYS:
             raise _unknown(f"{where}.{key}", key, DRIFT_KEYS, "drift setting")
         if key != "columns":
-            out[key] = _number(f"{where}.{key}", v, 0, 1 if key == "label_js" or key == "numeric_ks" else math.inf)
+            top = 1 if key in ("label_js", "label_shift", "numeric_ks") else math.inf
+            out[key] = _number(f"{where}.{key}", v, 0, top)
             continue
         cols: dict[str, dict[str, float]] = {}
         for col, stats in _mapping(f"{where}.columns", v).items():
@@ -162,6 +171,10 @@ def parse(ds: Dataset, raw: Any) -> Rules:
             r.min_rows_per_class = _per_label(at, value, ds, lambda w, v: int(_number(w, v, 0, kind="a count")))
         elif name in ("min_class_share", "max_class_share"):
             setattr(r, name, _per_label(at, value, ds, lambda w, v: _number(w, v, 0, 1, "a share")))
+        elif name == "baseline":
+            if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+                raise _bad(at, f"expected a tag or version such as golden or v3, got {value!r}", "fix the value")
+            r.baseline = f"v{value}" if isinstance(value, int) else str(value).strip()
         else:
             r.drift = _drift(at, value)
     return r

@@ -72,6 +72,14 @@ def ks_sorted(a: Any, b: Any, points: int = 10_000) -> float | None:
     return float(np.abs(fa - fb).max())
 
 
+def class_shift(expected: Any, actual: Any) -> float | None:
+    """The largest change of one class's share of rows between two count vectors (0..1)."""
+    te, ta = sum(expected), sum(actual)
+    if not te or not ta:
+        return None
+    return max(abs(a / ta - e / te) for e, a in zip(expected, actual))
+
+
 def js_distance(expected: Any, actual: Any) -> float | None:
     """Jensen–Shannon distance (base 2, so 0 = identical, 1 = disjoint) of two count vectors."""
     from scipy.spatial.distance import jensenshannon

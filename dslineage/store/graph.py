@@ -1,8 +1,11 @@
 """SQL for the lineage graph, over the index (a cache: all of this is rebuilt by `reindex`).
 
 Records are distilled, once per journal file, into two small tables: `lineage_nodes`
-(transformations, experiments, batches) and `lineage_edges` (their input/output edges, and
-batch → carrying version). Together with `versions` (and its parent links) they are the
+(transformations, experiments, batches, and artifacts: every stage input or output that is
+not a tracked dataset's version — a file, a directory or a metrics file, by path and md5)
+and `lineage_edges` (their input/output edges, and batch → carrying version). An artifact's
+id is `artifact:PATH@MD5`; its row keeps the path as `name` and its type (`file`,
+`directory`, `metrics`) as `dataset`. Together with `versions` (and its parent links) they are the
 whole graph: a query reads the bare edges in one scan, walks them, and then loads the
 attributes of only the nodes it reached.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-DISTILL_VERSION = "3"
+DISTILL_VERSION = "4"
 _TABLES = ("lineage_files", "lineage_nodes", "lineage_edges")
 _DDL = (
     "CREATE TABLE IF NOT EXISTS lineage_files (file VARCHAR PRIMARY KEY)",
@@ -43,6 +46,11 @@ _SCALARS = (
              "'$.parent'), json_extract_string(r.record, '$.base'))", "input", True),
     (_BATCH, "json_extract_string(r.record, '$.version')", "output", False),
     (_BATCH, "json_extract_string(r.record, '$.reverts')", "reverts", True),
+)
+ARTIFACT = "artifact:"
+_ITEMS = (  # side of a transformation record, edge kind, True: artifact -> record
+    ("inputs", "input", True),
+    ("outputs", "output", False),
 )
 EDGES = (
     "(SELECT unnest(parents) AS src, id AS dst, 'parent' AS kind FROM versions "
@@ -89,6 +97,8 @@ def refresh(con: Any) -> None:
         _edges(con, f"unnest(json_extract_string(r.record, '{path}'))", where, edge, into)
     for where, expr, edge, into in _SCALARS:
         _edges(con, expr, where, edge, into)
+    for side, edge, into in _ITEMS:
+        _artifacts(con, side, edge, into)
     con.execute(f"INSERT INTO lineage_files SELECT DISTINCT r.file {_NEW}")
 
 
@@ -98,6 +108,25 @@ def _edges(con: Any, expr: str, where: str, edge: str, into: bool) -> None:
         f"INSERT INTO lineage_edges SELECT {cols}, '{edge}' FROM "
         f"(SELECT r.file, r.id, {expr} AS v {_NEW} AND {where}) WHERE v IS NOT NULL"
     )
+
+
+def _artifacts(con: Any, side: str, edge: str, into: bool) -> None:
+    """Artifact nodes and their edges for the `side` items of new transformations that name
+    no dataset version."""
+    items = (
+        "SELECT file, timestamp, id, path, md5, "
+        "CASE WHEN is_metrics THEN 'metrics' WHEN ends_with(md5, '.dir') THEN 'directory' ELSE 'file' END AS type "
+        "FROM (SELECT t.file, t.timestamp, t.id, json_extract_string(t.x, '$.path') AS path, "
+        "coalesce(json_extract_string(t.x, '$.md5'), '') AS md5, "
+        "coalesce(json_extract_string(t.x, '$.metrics') = 'true', false) AS is_metrics, "
+        "json_extract_string(t.x, '$.version') AS v "
+        f"FROM (SELECT r.file, r.timestamp, r.id, unnest(json_extract(r.record, '$.{side}[*]')) AS x "
+        f"{_NEW} AND r.kind = 'transformation') t) WHERE v IS NULL AND path IS NOT NULL"
+    )
+    node = f"'{ARTIFACT}' || path || '@' || md5"
+    con.execute(f"INSERT INTO lineage_nodes SELECT file, {node}, 'artifact', path, type, timestamp FROM ({items})")
+    cols = f"file, {node}, id" if into else f"file, id, {node}"
+    con.execute(f"INSERT INTO lineage_edges SELECT {cols}, '{edge}' FROM ({items})")
 
 
 NodeRow = tuple[str, str, "str | None", "int | None", "str | None", str]
@@ -176,6 +205,15 @@ def carriers(con: Any, batch_ids: list[str]) -> dict[str, str]:
         [batch_ids],
     ).fetchall()
     return {a: b for a, b in rows}
+
+
+def reverted(con: Any, batch_ids: list[str]) -> set[str]:
+    """Those of these batches that a revert undid."""
+    rows = con.execute(
+        "SELECT DISTINCT src FROM lineage_edges WHERE kind = 'reverts' AND src IN (SELECT unnest(?::VARCHAR[]))",
+        [batch_ids],
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def signatures(con: Any) -> set[str]:
