@@ -20,7 +20,7 @@ DATASETS_DIR = f"{META_DIR}/datasets"
 SETTINGS_FILE = f"{META_DIR}/config.yaml"
 INDEX_FILE = f"{META_DIR}/index.duckdb"
 GITIGNORE = f"{META_DIR}/.gitignore"
-IGNORED = ("index.duckdb", "index.duckdb.wal", "tmp/", "lock", "txn/")
+IGNORED = ("index.duckdb", "index.duckdb.wal", "tmp/", "lock", "txn/", "merge/")
 
 FORMATS = ("parquet", "csv", "jsonl")
 SUFFIXES = {

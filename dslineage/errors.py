@@ -97,6 +97,10 @@ class EditError(DslineageError):
     """An edit batch is invalid (unknown keys, conflicting edits, labels not allowed) or cannot be reverted."""
 
 
+class MergingError(DslineageError):
+    """A dataset is in the middle of a merge (or no merge is in progress) for this operation."""
+
+
 class SchemaConflictError(DslineageError):
     """A merge's two sides changed the schema incompatibly (a column retyped differently, or
     dropped on one side and edited on the other)."""

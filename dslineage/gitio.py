@@ -215,3 +215,129 @@ class Git:
     def is_dirty_path(self, path: str) -> bool:
         """Whether `path` differs from HEAD in the index or work tree (or is untracked)."""
         return bool(self.run("status", "--porcelain", "--", path).strip())
+
+    # -- merges (issue 10: `dslineage merge` and the merge driver) --------------------------
+
+    def git_dir(self) -> Path:
+        """The repository's git directory (`.git`, or a worktree's own folder)."""
+        out = self.run("rev-parse", "--git-dir").strip()
+        path = Path(out)
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    def merging(self) -> bool:
+        """Whether a git merge is in progress (MERGE_HEAD exists)."""
+        return (self.git_dir() / "MERGE_HEAD").exists()
+
+    def rebasing(self) -> bool:
+        """Whether a git rebase (or `git am`) is in progress."""
+        gd = self.git_dir()
+        return (gd / "rebase-merge").exists() or (gd / "rebase-apply").exists()
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of two commits, or None when they share no history."""
+        try:
+            return self.run("merge-base", a, b).strip() or None
+        except ExternalError:
+            return None
+
+    def merge_no_commit(self, rev: str, *, config: dict[str, str] | None = None) -> bool:
+        """`git merge --no-ff --no-commit REV`: True when git merged every file, False when
+        it left conflicts (the merge is then in progress); other failures raise."""
+        git = _git_module()
+        opts = [a for k, v in (config or {}).items() for a in ("-c", f"{k}={v}")]
+        try:
+            self._git.execute(["git", *opts, "merge", "--no-ff", "--no-commit", "--no-edit", rev])
+            return True
+        except git.GitCommandError as exc:
+            if self.merging():
+                return False
+            detail = (exc.stderr or exc.stdout or "").strip().splitlines()
+            reason = detail[-1] if detail else str(exc)
+            raise ExternalError(f"git merge failed: {reason.strip()}") from None
+
+    def unmerged(self) -> list[str]:
+        """Paths git left unmerged (conflicts)."""
+        out = self.run("diff", "--name-only", "-z", "--diff-filter=U")
+        return sorted({p for p in out.split("\0") if p})
+
+    def staged_changes(self, since: str) -> list[str]:
+        """Paths whose index entry differs from commit `since` (including unmerged ones)."""
+        out = self.run("diff", "--cached", "--name-only", "-z", since)
+        return sorted({p for p in out.split("\0") if p})
+
+    def add(self, paths: list[str]) -> None:
+        """`git add` exactly `paths` (marks conflicts resolved)."""
+        if paths:
+            self.run("add", "--", *paths)
+
+    def commit_all_staged(self, message: str) -> str:
+        """Commit the index as it is (a merge commit while a merge is in progress)."""
+        self.run("commit", "-q", "--no-verify", "-m", message)
+        sha = self.head()
+        assert sha is not None
+        return sha
+
+    def undo_merge(self, head: str | None) -> None:
+        """Undo a merge in progress started at `head`: index and the files git changed back to
+        `head` (files it added are deleted), MERGE_HEAD removed; other work is left alone."""
+        if head is None or self.head() != head or not self.merging():
+            return
+        changed = self.staged_changes(head)
+        listed = self.run("ls-tree", "-r", "-z", "--name-only", head, "--", *changed) if changed else ""
+        in_head = set(listed.split("\0"))
+        self.run("reset", "-q")  # index back to HEAD; also forgets MERGE_HEAD
+        keep = [p for p in changed if p in in_head]
+        if keep:
+            self.run("checkout", "-q", head, "--", *keep)
+        for p in changed:
+            if p not in in_head:
+                (self.root / p).unlink(missing_ok=True)
+
+    def local_config_text(self) -> str | None:
+        """The text of this clone's `.git/config` read directly (no git process), or None when
+        its location is not the plain one (a linked worktree: ask git instead)."""
+        path = self.root / ".git" / "config"
+        try:
+            return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+        except OSError:
+            return None
+
+    def config_get(self, key: str) -> str | None:
+        """A value from this clone's git config, or None."""
+        git = _git_module()
+        try:
+            out = self._git.execute(["git", "config", "--local", "--get", key])
+        except git.GitCommandError:
+            return None
+        return str(out).strip() or None
+
+    def config_set(self, key: str, value: str) -> None:
+        """Set a value in this clone's `.git/config`."""
+        self.run("config", "--local", key, value)
+
+    def config_remove_section(self, section: str) -> None:
+        """Remove a section of `.git/config` (nothing if absent)."""
+        git = _git_module()
+        try:
+            self._git.execute(["git", "config", "--local", "--remove-section", section])
+        except git.GitCommandError:
+            pass
+
+    def unmerged_entries(self, paths: list[str]) -> str:
+        """The conflict stages git holds for `paths` (`git ls-files -u` lines), to put back."""
+        return self.run("ls-files", "-u", "--", *paths) if paths else ""
+
+    def restore_unmerged(self, entries: str) -> None:
+        """Put conflict stages saved by `unmerged_entries` back into the index."""
+        lines = [ln for ln in entries.splitlines() if ln.strip()]
+        paths = sorted({ln.split("\t", 1)[1] for ln in lines})
+        if not paths:
+            return
+        zero = "0" * 40
+        info = "".join(f"0 {zero}\t{p}\n" for p in paths) + "".join(f"{ln}\n" for ln in lines)
+        import subprocess
+
+        done = subprocess.run(["git", "update-index", "--index-info"], cwd=self.root, input=info,
+                              capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise ExternalError(f"git update-index failed: {done.stderr.strip()}")

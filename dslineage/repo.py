@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +31,7 @@ def _locked(fn: F) -> F:
                 self.lock.acquire()
                 if fn.__name__ not in _NO_RECOVER:
                     self._recover()
+                    self._merge_upkeep()
             return fn(self, *args, **kwargs)
         finally:
             self._depth -= 1
@@ -40,7 +42,9 @@ def _locked(fn: F) -> F:
 
 
 _NO_RECOVER = {"fsck"}  # fsck reports an interrupted operation; `fsck --repair` recovers it
-_UNLOCKED = {"init", "datasets", "dataset", "close", "lock", "index", "git", "settings"}
+_UNLOCKED = {
+    "init", "datasets", "dataset", "close", "lock", "index", "git", "settings", "merge_driver",
+}
 
 
 def _lock_commands(cls: type) -> type:
@@ -65,6 +69,8 @@ class Repo:
         self._wait_for_lock = wait_for_lock
         self._depth = 0
         self.recovered: list[dict[str, Any]] = []  # interrupted operations this object recovered
+        self.driver_was_missing = False  # this clone lacked the git merge driver (now added)
+        self.recorded_merges: list[dict[str, Any]] = []  # merge versions recorded from driver notes
         self.root = Git.find_root(start)
         if not (self.root / config.META_DIR).is_dir():
             raise NotARepoError(
@@ -113,6 +119,26 @@ class Repo:
                 f"{self.root} is not initialized for dslineage: run `dslineage init` first"
             )
 
+    def _merge_upkeep(self) -> None:
+        """Register the git merge driver in a clone that lacks it; record the merge versions
+        of merges the driver completed (see `dslineage.ops.merge_driver`)."""
+        from dslineage.ops import merge_driver
+        from dslineage.ops.mergestate import MERGE_DIR
+
+        try:
+            self.driver_was_missing = merge_driver.ensure(self.root, self.git) or self.driver_was_missing
+        except Exception as exc:  # a read-only .git/config must not stop every command
+            logging.getLogger("dslineage").debug("cannot register the git merge driver: %s", exc)
+        if (self.root / MERGE_DIR).is_dir():
+            from dslineage.errors import DslineageError
+            from dslineage.ops.merge_record import record_pending
+
+            try:
+                self.recorded_merges += record_pending(self)
+            except DslineageError as exc:  # the command itself still runs; the next one retries
+                logging.getLogger("dslineage").warning(
+                    "dslineage: the merge version the git merge driver left is not recorded yet: %s", exc)
+
     @cached_property
     def settings(self) -> dict[str, Any]:
         """Settings from `.dslineage/config.yaml` and DSLINEAGE_* variables."""
@@ -142,11 +168,12 @@ class Repo:
     # -- commands ---------------------------------------------------------------------------
 
     @classmethod
-    def init(cls, path: str | Path = ".") -> dict[str, Any]:
-        """Create (or confirm) a git + DVC + dslineage repository at `path`."""
+    def init(cls, path: str | Path = ".", *, merge_driver: bool = True) -> dict[str, Any]:
+        """Create (or confirm) a git + DVC + dslineage repository at `path`; registers the git
+        merge driver for datasets' `.dvc` files (`merge_driver=False` removes it)."""
         from dslineage.ops.init import init
 
-        return init(Path(path))
+        return init(Path(path), merge_driver=merge_driver)
 
     def track(self, path: str, key: list[str], labels: list[str], **options: Any) -> dict[str, Any]:
         """Register a dataset file (adopting earlier DVC history of it, if any)."""
@@ -165,6 +192,40 @@ class Repo:
         from dslineage.ops.commit import commit
 
         return commit(self, names or [], message, author, no_verify=no_verify)
+
+    def merge(self, branch: str, *, message: str | None = None, author: str | None = None) -> dict[str, Any]:
+        """Merge a git branch, datasets both sides changed row by row (a merge version each)."""
+        from dslineage.ops.merge import merge
+
+        return merge(self, branch, message=message, author=author)
+
+    def merge_conflicts(self, name: str, *, output: str | None = None) -> dict[str, Any]:
+        """The conflicting cells of a dataset whose merge stopped, with the batch of each side."""
+        from dslineage.ops.merge_resolve import conflicts
+
+        return conflicts(self, name, output=output)
+
+    def merge_resolve(
+        self, name: str, *, ours: bool = False, theirs: bool = False, from_file: str | None = None,
+        author: str | None = None,
+    ) -> dict[str, Any]:
+        """Finish a stopped merge of a dataset: every conflict to ours, theirs, or values from a file."""
+        from dslineage.ops.merge_resolve import resolve
+
+        return resolve(self, name, ours=ours, theirs=theirs, from_file=from_file, author=author)
+
+    def merge_abort(self) -> dict[str, Any]:
+        """Abandon the merge in progress (git's and the datasets')."""
+        from dslineage.ops.merge_resolve import abort
+
+        return abort(self)
+
+    @staticmethod
+    def merge_driver(base: str, ours: str, theirs: str, path: str) -> int:
+        """The git merge driver for a dataset's `.dvc` file (run by git; takes no lock)."""
+        from dslineage.ops.merge_driver import run
+
+        return run(Path.cwd(), base, ours, theirs, path)
 
     def resolve(self, ref: str) -> dict[str, Any]:
         """The version a reference such as `train@v3` or `train@latest~1` names."""

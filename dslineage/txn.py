@@ -227,25 +227,43 @@ class Transaction:
         self.state["scratch"] += [self._rel(p) for p in paths]
         self._save()
 
+    def mark_git_merge(self) -> None:
+        """Record that this operation starts a git merge (a rollback undoes it)."""
+        self.state["git_merge"] = True
+        self._save()
+
     def step(self, name: str) -> None:
         """A named fault-injection point of this operation."""
         fault(self.op, name)
 
     # -- the commit point -----------------------------------------------------------------
 
-    def commit(self, paths: list[str], message: str) -> str:
-        """Stage exactly `paths` and commit them: the operation's commit point (only one)."""
+    def stage(self, paths: list[str]) -> None:
+        """`git add` `paths` without committing (a rollback unstages them again)."""
+        self.state["commit_paths"] = sorted({*self.state["commit_paths"], *paths})
+        self.state["unmerged"] = self.state.get("unmerged", "") + self.git.unmerged_entries(sorted(set(paths)))
+        self._save()
+        self.git.add(sorted(set(paths)))
+
+    def commit(self, paths: list[str], message: str, *, merge: bool = False) -> str:
+        """Stage exactly `paths` and commit them: the operation's commit point (only one).
+
+        `merge`: a git merge is in progress; commit the whole index (a merge commit)."""
         if self.committed:
             raise RuntimeError(f"{self.op}: a transaction has one commit point; commit once")
-        self.state["commit_paths"] = sorted(set(paths))
+        self.state["commit_paths"] = sorted({*self.state["commit_paths"], *paths})
         self._save()
         last = message.rstrip().rsplit("\n", 1)[-1]
         sep = "\n" if last.startswith("dslineage-") and ": " in last else "\n\n"  # one trailer block
-        sha = self.git.commit_paths(
-            self.state["commit_paths"],
-            f"{message.rstrip()}{sep}{MARKER} {self.id}",
-            on_staged=lambda: self.step("after-git-add"),
-        )
+        full = f"{message.rstrip()}{sep}{MARKER} {self.id}"
+        if merge:
+            self.git.add(self.state["commit_paths"])
+            self.step("after-git-add")
+            sha = self.git.commit_all_staged(full)
+        else:
+            sha = self.git.commit_paths(
+                self.state["commit_paths"], full, on_staged=lambda: self.step("after-git-add"),
+            )
         self.committed = True
         self.step("after-git-commit")
         return sha
@@ -360,6 +378,8 @@ def recover(root: Path, git: Git) -> dict[str, Any] | None:
 def rollback(root: Path, git: Git, state: dict[str, Any]) -> None:
     """Put every file the operation touched back in its recorded state (idempotent)."""
     store = root / TXN_DIR / state["id"]
+    if state.get("git_merge"):  # `dslineage merge` started a git merge: undo it first
+        git.undo_merge(state.get("head"))
     for rel, rec in state.get("files", {}).items():
         _restore(root, rel, rec, store)
     for rel in state.get("created", []):
@@ -368,6 +388,8 @@ def rollback(root: Path, git: Git, state: dict[str, Any]) -> None:
             target.unlink()
     if state.get("commit_paths") and git.head() == state.get("head"):
         git.unstage(state["commit_paths"])
+        if state.get("unmerged"):  # staging resolved conflicts of a merge in progress: back again
+            git.restore_unmerged(state["unmerged"])
     for rel in state.get("dirs", []):
         shutil.rmtree(root / rel, ignore_errors=True)  # may hold the intent itself
     finish(root, state)

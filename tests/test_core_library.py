@@ -448,7 +448,7 @@ def test_status_counts_rows(committed, tmp_repo):
     assert committed.status() == [{"dataset": "train", "path": "data/train.parquet", "version": 1,
                                    "dirty": False, "missing": False,
                                    "rows": {"added": 0, "removed": 0, "modified": 0},
-                                   "worktree_version": None, "note": None}]
+                                   "worktree_version": None, "note": None, "merging": None}]
     ids = list(range(1, 21))
     write_parquet(tmp_repo / "data" / "train.parquet",
                   {"id": ids, "x": [i / 2 for i in ids], "label": ["z" if i < 3 else LABELS[i % 3] for i in ids]})

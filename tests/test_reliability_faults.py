@@ -104,6 +104,35 @@ class Templates:
             repo.track(str(dest / "data" / "out.parquet"), ["id"], ["label"])
 
 
+    def _branches(self, dest: Path) -> None:
+        """Branch `other` (from a clone: its version's parent is v1) relabelled key 1; main key 5."""
+        copy_repo(self.get("v1"), dest)
+        other = self.base / "tpl" / "branches-clone"
+        run(self.base, "git", "clone", "-q", str(dest), str(other))
+        dvcio.share_cache(other, dest)
+        run(other, "dvc", "checkout", "-q", "data/d.parquet.dvc")
+        with Repo(other) as repo:
+            repo.relabel("d", ["1=bird"], reason="their side")
+        with Repo(dest) as repo:
+            repo.relabel("d", ["5=dog"], reason="our side")
+        run(dest, "git", "fetch", "-q", str(other), "main:other")
+
+    def _conflicted(self, dest: Path) -> None:
+        """A `dslineage merge other` stopped on key 5, which both sides relabelled differently."""
+        copy_repo(self.get("v1"), dest)
+        other = self.base / "tpl" / "conflicted-clone"
+        run(self.base, "git", "clone", "-q", str(dest), str(other))
+        dvcio.share_cache(other, dest)
+        run(other, "dvc", "checkout", "-q", "data/d.parquet.dvc")
+        with Repo(other) as repo:
+            repo.relabel("d", ["1=bird", "5=cat"], reason="their side")
+        with Repo(dest) as repo:
+            repo.relabel("d", ["5=dog"], reason="our side")
+        run(dest, "git", "fetch", "-q", str(other), "main:other")
+        with Repo(dest) as repo:
+            assert repo.merge("other")["state"] == "conflicts"
+
+
 COPY = [sys.executable, "-c", "import shutil; shutil.copyfile('data/d.parquet', 'data/out.parquet')"]
 
 
@@ -125,6 +154,8 @@ SCENARIOS: dict[str, Scenario] = {
     "check": Scenario("rules", ["check", "d@v1"]),
     "audit": Scenario("v1", ["audit", "d@v1"]),
     "reproduce": Scenario("experiment", ["reproduce", "e1"]),
+    "merge": Scenario("branches", ["merge", "other", "-m", "merge other"]),
+    "merge-resolve": Scenario("conflicted", ["merge", "--resolve", "d", "--theirs"]),
 }
 
 CASES = [(op, step) for op, steps in sorted(STEPS.items()) for step in steps]

@@ -22,7 +22,7 @@ COMMAND_MODULES = [
     "fsck",
     "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact",
     "run", "sync", "exp", "reproduce", "lineage",
-    "push", "pull",
+    "merge", "push", "pull",
 ]
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, out, repo, table
+from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, table
 from dslineage.cli.app import app
 
 
@@ -22,7 +22,11 @@ def status(
 
     Example: dslineage status
     """
-    entries = repo().status(names or [], counts=not quiet)
+    r = repo()
+    entries = r.status(names or [], counts=not quiet)
+    if r.driver_was_missing:
+        note("warning: this clone lacked the dslineage git merge driver that .gitattributes names; "
+             "it is now registered in .git/config")
     if quiet:
         raise typer.Exit(1 if any(e["dirty"] for e in entries) else 0)
     if json_out:
@@ -38,6 +42,8 @@ def show_status(entries: list) -> None:  # type: ignore[type-arg]
         state = "missing" if e["missing"] else ("modified" if e["dirty"] else "clean")
         if e["version"] is None:
             state = "not committed yet"
+        if e.get("merging"):
+            state = f"merging ({e['merging']['cells']} conflicts)"
         r = e["rows"]
         t.add_row(
             e["dataset"], e["path"], f"v{e['version']}" if e["version"] else "-", state,
@@ -47,3 +53,7 @@ def show_status(entries: list) -> None:  # type: ignore[type-arg]
     for e in entries:
         if e.get("note"):
             out.print(f"{e['dataset']}: {e['note']}")
+        if e.get("merging"):
+            note(f"{e['dataset']}: merge stopped on {e['merging']['cells']} conflicting cells: list them with "
+                 f"`dslineage merge --conflicts {e['dataset']}`, finish with `dslineage merge --resolve "
+                 f"{e['dataset']} --ours|--theirs|--from FILE` or `dslineage merge --abort`")

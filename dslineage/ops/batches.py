@@ -56,6 +56,16 @@ def links(repo: Repo, dataset: str | None = None) -> dict[str, dict[str, Any]]:
     return out
 
 
+def carriers(repo: Repo, dataset: str | None = None) -> dict[str, set[str]]:
+    """Batch id → every version that lists it (its own, and merge versions that carried it
+    from another branch)."""
+    out: dict[str, set[str]] = {}
+    for v in repo.index.records("version", dataset):
+        for b in v.get("batches") or []:
+            out.setdefault(b, set()).add(v["id"])
+    return out
+
+
 def catalog(repo: Repo, dataset: str | None = None) -> list[dict[str, Any]]:
     """Every batch (of one dataset or all), oldest first, with version, state and revert status."""
     records = repo.index.records("batch", dataset)
@@ -258,8 +268,9 @@ def provenance(repo: Repo, ds: Dataset, result: dict[str, Any]) -> dict[str, Any
     if not batches:  # no edit batches: skip reading every version record for their links
         return result
     linked = links(repo, ds.name)
+    carried = carriers(repo, ds.name)
     wanted = {e["version"] for e in relabels}
-    recs = [r for r in batches if linked.get(r["id"], {}).get("id") in wanted]
+    recs = [r for r in batches if carried.get(r["id"], set()) & wanted]
     recs = [r for r in recs if edits_path(repo, r).exists()]
     if not recs:
         return result
@@ -276,7 +287,7 @@ def provenance(repo: Repo, ds: Dataset, result: dict[str, Any]) -> dict[str, Any
     column = {r["id"]: r["column"] for r in recs}
     for e in relabels:
         for f in found:
-            if f["version"] == e["version"] and e["labels"].get(column[f["batch"]]) == f["new"]:
+            if e["version"] in carried[f["batch"]] and e["labels"].get(column[f["batch"]]) == f["new"]:
                 e.update(batch=f["batch"], annotator=f["annotator"], reason=f["reason"], confidence=f["confidence"])
     return result
 

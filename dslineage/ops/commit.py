@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError, PathError, UsageError
-from dslineage.ops import common
+from dslineage.ops import common, mergestate
 from dslineage.ops.batches import link_pending
 from dslineage.store import rows
 
@@ -245,6 +245,8 @@ def _record_versions(
     """
     if not message.strip():
         raise UsageError("a commit message is required: pass -m MESSAGE")
+    for ds, _, _ in items:
+        mergestate.refuse_if_merging(repo, ds, "committed")
     who = default_author(repo, author)
     con = common.row_connection(repo)
     pending: list[tuple[Dataset, dict[str, Any], Path | None]] = []

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
 from dslineage.errors import DslineageError
+from dslineage.ops import mergestate
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -183,6 +184,10 @@ class _Checker:
                     self.add("journal", "warning", f"{rec['kind']} record {name} is not committed yet",
                              f"commit it (`git add {rel}` then `git commit`), or delete it if nothing needs it",
                              rel)
+            elif code == "A ":  # staged, not committed: a merge in progress (its commit adds it)
+                if not self.repo.git.merging():
+                    self.add("journal", "warning", f"{rec['kind']} record {name} is staged but not committed",
+                             "commit it with `git commit`", rel)
             elif code and code != "??":
                 self.add("journal", "error", f"journal record {name} differs from git ({code.strip()}); "
                          "records are never rewritten", f"restore it with `git checkout -- {rel}`", rel)
@@ -327,7 +332,13 @@ class _Checker:
                     self.add("dvc", "error", f"{dvcrel} is missing or names no output",
                              f"restore it with `dslineage checkout {name}@latest --force`", dvcrel)
             head = self._head_md5(ds)
-            if versions and head is not None and head not in md5s:
+            note = mergestate.read(self.root, name)
+            if versions and head is not None and head not in md5s and note and note.get("merged_md5") == head:
+                self.add("dvc", "warning",
+                         f"HEAD's {dvcrel} records the rows the git merge driver merged; the merge "
+                         f"version of {name} is not recorded yet",
+                         "run any dslineage command (e.g. `dslineage status`): it records it", dvcrel)
+            elif versions and head is not None and head not in md5s:
                 self.add("dvc", "warning",
                          f"HEAD's {dvcrel} records md5 {head} for {ds.path} that no version of {name} "
                          "has (e.g. a git merge that nothing recorded yet)",

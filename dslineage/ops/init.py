@@ -9,13 +9,17 @@ from dslineage import config, dvcio, txn
 from dslineage.errors import PathError
 from dslineage.gitio import Git
 from dslineage.lock import RepoLock
+from dslineage.ops import merge_driver as drivers
 
 _DVC_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
 STEPS = txn.declare("init", "after-files", index=False)
 
 
-def init(path: Path) -> dict[str, Any]:
-    """Initialize git, DVC and dslineage at `path`; idempotent. Commits what it created."""
+def init(path: Path, *, merge_driver: bool = True) -> dict[str, Any]:
+    """Initialize git, DVC and dslineage at `path`; idempotent. Commits what it created.
+
+    Registers the git merge driver for tracked datasets' `.dvc` files (`.gitattributes` and
+    `.git/config`), or with `merge_driver=False` removes it."""
     path = path.resolve()
     if path.exists() and not path.is_dir():
         raise PathError(f"{path} is not a directory: pass a folder to `dslineage init`")
@@ -36,7 +40,7 @@ def init(path: Path) -> dict[str, Any]:
             created_meta = not meta.is_dir()  # an interrupted `init` was rolled back
         meta.mkdir(exist_ok=True)
         with txn.begin(root, git, "init", dirs=[config.META_DIR] if created_meta else []) as t:
-            commit = _write(root, git, t, created_dvc)
+            commit = _write(root, git, t, created_dvc, merge_driver)
     finally:
         if lock is not None:
             lock.release()
@@ -46,10 +50,11 @@ def init(path: Path) -> dict[str, Any]:
         "dvc_initialized": created_dvc,
         "created": created_meta,
         "git_commit": commit,
+        "merge_driver": merge_driver,
     }
 
 
-def _write(root: Path, git: Git, t: txn.Transaction, created_dvc: bool) -> str | None:
+def _write(root: Path, git: Git, t: txn.Transaction, created_dvc: bool, merge_driver: bool) -> str | None:
     """Create the missing `.dslineage/` files and commit them (with DVC's, if new to git)."""
     ignore = root / config.GITIGNORE
     settings = root / config.SETTINGS_FILE
@@ -70,8 +75,15 @@ def _write(root: Path, git: Git, t: txn.Transaction, created_dvc: bool) -> str |
             "# dslineage settings (tracked by git). DSLINEAGE_MEMORY_LIMIT overrides memory_limit.\n"
             "memory_limit: null   # DuckDB memory limit for row work, e.g. '1GB'\n",
         )
+    attrs = drivers.write_attributes(root, list(config.load_datasets(root).values()), remove=not merge_driver)
+    if merge_driver:
+        drivers.configure(git)
+    else:
+        drivers.unconfigure(git)
     t.step("after-files")
     paths = [config.GITIGNORE, config.SETTINGS_FILE, f"{config.JOURNAL_DIR}/.gitkeep"]
+    if attrs:
+        paths.append(drivers.ATTRIBUTES)
     dvc_files = [p for p in _DVC_FILES if (root / p).exists()]
     tracked = set(git.run("ls-files", "--", *dvc_files).split()) if dvc_files else set()
     # DVC's own files, when this init (or an interrupted one) made them

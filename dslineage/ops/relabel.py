@@ -19,7 +19,7 @@ from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DirtyError, EditError, PathError, UsageError
 from dslineage.ops import batches as batch_ops
-from dslineage.ops import common
+from dslineage.ops import common, mergestate
 from dslineage.ops.checkout import uncommitted
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
@@ -368,6 +368,7 @@ def relabel(
     from dslineage.store import labels
 
     ds = repo.dataset(name)
+    mergestate.refuse_if_merging(repo, ds, "relabeled")
     if (edits is None or len(edits) == 0) == (from_file is None):
         raise UsageError("give the edits with --set KEY=LABEL ... or --from EDITS (one of them)")
     if expect_old and from_file is None:

@@ -34,6 +34,7 @@ def status(repo: Repo, names: list[str], counts: bool = True) -> list[dict[str, 
             "rows": {"added": 0, "removed": 0, "modified": 0},
             "worktree_version": None,
             "note": None,
+            "merging": _merging(repo, ds.name),
         }
         if head is not None:
             entry.update(_where(repo, ds, head, how, md5))
@@ -41,6 +42,16 @@ def status(repo: Repo, names: list[str], counts: bool = True) -> list[dict[str, 
             entry["rows"] = _counts(repo, ds, head)
         result.append(entry)
     return result
+
+
+def _merging(repo: Repo, name: str) -> dict[str, Any] | None:
+    """The dataset's stopped merge (conflicting cells, branch), or None."""
+    from dslineage.ops import mergestate
+
+    state = mergestate.read(repo.root, name)
+    if state is None or state.get("state") != "conflicts":
+        return None
+    return {"cells": state.get("cells"), "branch": state.get("branch")}
 
 
 def _where(

@@ -143,6 +143,10 @@ def _register(
     reg = config.save_dataset(repo.root, ds)
     t.step("after-register")
     paths = [reg.relative_to(repo.root).as_posix(), *files]
+    from dslineage.ops import merge_driver
+
+    if merge_driver.configured(repo.git) and merge_driver.write_attributes(repo.root, [ds]):
+        paths.append(merge_driver.ATTRIBUTES)
     if repo.git.run("status", "--porcelain", "--", *paths).strip():
         t.commit(
             paths,

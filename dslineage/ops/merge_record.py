@@ -1,0 +1,91 @@
+"""Recording the merge versions of merges the git merge driver completed.
+
+The driver cannot commit (it runs inside git, which holds its index lock), so it leaves a
+note in `.dslineage/merge/`; the next dslineage command, once git has finished the merge or
+rebase, records each note's merge version (parents [ours, theirs], change set against ours,
+theirs' batches) in a commit of its own. Notes the work tree no longer matches (an aborted
+merge) are dropped, and a work file the driver merged goes back to HEAD's bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from dslineage import dvcio, txn
+from dslineage.config import Dataset
+from dslineage.ops import common, mergestate
+from dslineage.ops.merge import record_merge, version_by_md5
+
+if TYPE_CHECKING:
+    from dslineage.repo import Repo
+
+log = logging.getLogger("dslineage")
+
+
+def record_pending(repo: Repo) -> list[dict[str, Any]]:
+    """Record the merge versions of merges the git merge driver completed (its notes), once
+    git has finished the merge or rebase; notes the work tree no longer matches are dropped."""
+    from dslineage.ops.commit import default_author
+
+    states = mergestate.states(repo.root)
+    if not states or repo.git.merging() or repo.git.rebasing():
+        return []
+    from dslineage.ops.merge import md5_at
+
+    for name, state in states.items():
+        if state.get("state") == "conflicts":  # git's merge or rebase was ended without us
+            log.warning("dslineage: forgetting the stopped merge of %s: git is no longer merging", name)
+            mergestate.remove(repo.root, name)
+    notes = {n: s for n, s in states.items() if s.get("state") == "merged"}
+
+    done = []
+    for name, note in notes.items():
+        try:
+            ds = repo.dataset(name)
+        except Exception:
+            mergestate.remove(repo.root, name)
+            continue
+        head_md5 = md5_at(repo.git, "HEAD", ds)
+        if head_md5 == note["merged_md5"]:
+            for step in note.get("earlier", []):  # merges a multi-commit rebase built on, in order
+                mine, yours = (version_by_md5(repo, ds, step[f"{s}_md5"]) for s in ("ours", "theirs"))
+                if mine and yours and version_by_md5(repo, ds, step["merged_md5"]) is None:
+                    done.append(_record_note(repo, ds, step, mine, yours, default_author(repo, None), last=False))
+        ours_v = version_by_md5(repo, ds, note["ours_md5"])
+        theirs_v = version_by_md5(repo, ds, note["theirs_md5"])
+        if head_md5 != note["merged_md5"] or version_by_md5(repo, ds, head_md5) is not None \
+                or ours_v is None or theirs_v is None:
+            mergestate.remove(repo.root, name)  # aborted, redone, or already recorded
+            work = common.working_path(repo, ds)
+            if head_md5 == note["ours_md5"] and work.is_file() and dvcio.file_md5(work) == note["merged_md5"]:
+                dvcio.checkout(repo.root, ds.path)  # `git merge --abort`: the work file goes back too
+            continue
+        done.append(_record_note(repo, ds, note, ours_v, theirs_v, default_author(repo, None)))
+    return done
+
+
+def _record_note(
+    repo: Repo, ds: Dataset, note: dict[str, Any], ours_v: dict[str, Any], theirs_v: dict[str, Any], who: str,
+    *, last: bool = True,
+) -> dict[str, Any]:
+    from dslineage.ops.merge import dag_base
+
+    base_v = dag_base(repo, ds, ours_v, theirs_v)
+    message = f"Record the merge version of {ds.name} (merged by the dslineage git merge driver)"
+    con = common.row_connection(repo)
+    try:
+        with txn.begin(repo.root, repo.git, "merge-record") as t:
+            record, paths = record_merge(
+                repo, t, con, ds, ours_v, theirs_v, base_v, note["merged_md5"], message=message,
+                author=who, dvc_add=False, branch=note.get("branch"),
+            )
+            if last:
+                mergestate.remove(repo.root, ds.name)
+            t.commit(paths, f"{message}\n\ndslineage-version: {ds.name}@v{record['seq']} {record['id']}")
+    finally:
+        con.close()
+    repo.index.sync(force=True)
+    log.warning("dslineage: recorded merge version %s@v%s (parents %s, %s)", ds.name, record["seq"],
+                common.short(ours_v["id"]), common.short(theirs_v["id"]))
+    return record
