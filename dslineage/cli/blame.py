@@ -12,7 +12,7 @@ from dslineage.cli.app import app
 
 @app.command()
 def blame(
-    ref: Annotated[str, typer.Argument(help="NAME or NAME@REF (default: the latest version).")],
+    ref: Annotated[str, typer.Argument(metavar="NAME[@REF]", help="NAME or NAME@REF (default: the latest version).")],
     label: Annotated[Optional[str], typer.Option("--label", help="Only rows whose label is L.")] = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Only labels set by WHO (substring).")] = None,
     batch: Annotated[Optional[str], typer.Option("--batch", help="Only labels set by this batch (id prefix).")] = None,

@@ -12,8 +12,10 @@ from dslineage.cli.app import app
 
 @app.command()
 def diff(
-    a: Annotated[str, typer.Argument(help="NAME@REF of the old side.")],
-    b: Annotated[Optional[str], typer.Argument(help="NAME@REF of the new side (default: working file).")] = None,
+    a: Annotated[str, typer.Argument(metavar="NAME@A", help="NAME@REF of the old side.")],
+    b: Annotated[
+        Optional[str], typer.Argument(metavar="NAME@B", help="NAME@REF of the new side (default: working file).")
+    ] = None,
     rows: Annotated[int, typer.Option("--rows", "-n", min=0, max=100_000, help="Print N changed rows.")] = 0,
     output: Annotated[
         Optional[str], typer.Option("--output", "-o", help="Write every changed row to FILE.parquet|.csv.")

@@ -12,8 +12,10 @@ from dslineage.cli.app import app
 
 @app.command()
 def drift(
-    a: Annotated[str, typer.Argument(help="NAME@REF of the reference side.")],
-    b: Annotated[Optional[str], typer.Argument(help="NAME@REF to compare (default: the working file).")] = None,
+    a: Annotated[str, typer.Argument(metavar="NAME@A", help="NAME@REF of the reference side.")],
+    b: Annotated[
+        Optional[str], typer.Argument(metavar="NAME@B", help="NAME@REF to compare (default: the working file).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Label-distribution shift (Jensen–Shannon, PSI) and numeric drift (PSI, KS); exit 1 on alert.

@@ -26,7 +26,9 @@ def _text(value: Any) -> str:
 
 @exp_app.command("record")
 def record(
-    name: Annotated[str, typer.Argument(help="Experiment name (recording it again records a new run).")],
+    name: Annotated[
+        str, typer.Argument(metavar="EXPERIMENT", help="Experiment name (recording it again records a new run).")
+    ],
     data: Annotated[
         list[str], typer.Option("--data", help="NAME@REF to record (repeat; default: every dataset as it is now).")
     ] = [],  # noqa: B006
@@ -77,7 +79,7 @@ def list_(json_out: JsonOpt = False) -> None:
 
 @exp_app.command("show")
 def show(
-    name: Annotated[str, typer.Argument(help="Experiment name (its newest run) or id prefix.")],
+    name: Annotated[str, typer.Argument(metavar="EXPERIMENT", help="Experiment name (its newest run) or id prefix.")],
     json_out: JsonOpt = False,
 ) -> None:
     """Show one experiment run: datasets, code commit, params, metrics, pipeline.
@@ -111,8 +113,8 @@ def show(
 
 @exp_app.command("diff")
 def diff(
-    a: Annotated[str, typer.Argument(help="First experiment.")],
-    b: Annotated[str, typer.Argument(help="Second experiment.")],
+    a: Annotated[str, typer.Argument(metavar="EXP_A", help="First experiment.")],
+    b: Annotated[str, typer.Argument(metavar="EXP_B", help="Second experiment.")],
     json_out: JsonOpt = False,
 ) -> None:
     """Compare two experiments: datasets whose versions differ (row-level counts), params, metrics.

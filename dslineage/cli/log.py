@@ -40,7 +40,9 @@ def show_log(entries: list[dict[str, Any]]) -> None:
 
 @app.command()
 def show(
-    ref: Annotated[str, typer.Argument(help="NAME@REF (e.g. train@v3, train@latest~1), or a batch id.")],
+    ref: Annotated[
+        str, typer.Argument(metavar="NAME@REF", help="NAME@REF (e.g. train@v3, train@latest~1), or a batch id.")
+    ],
     json_out: JsonOpt = False,
 ) -> None:
     """Show one version: its record, schema and class distribution (or an edit batch and its edits).
