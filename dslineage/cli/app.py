@@ -114,6 +114,7 @@ def _root(
     from dslineage.cli import _shared
 
     _shared.state["wait_for_lock"] = wait_for_lock
+    _shared.fit_console()
     if directory is not None:
         try:
             os.chdir(directory)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, emit_json, fields, out, repo, short, table, when, who
 from dslineage.cli.app import app
 
 
@@ -52,12 +52,11 @@ def show_batch(b: dict[str, Any], limit: int = 50) -> None:
     """Render one batch and (the first `limit` of) its edits."""
     out.print(f"[bold]batch {b['id']}[/bold]", highlight=False)
     version = f"{b['dataset']}@v{b['seq']} {short(b['version'])}" if b["version"] else "-"
-    for label, value in (
+    out.print(fields([
         ("dataset", f"{b['dataset']} (column {b['column']})"), ("version", version), ("state", _state(b)),
         ("by", b["author"]), ("time", b["timestamp"]), ("reason", b.get("reason") or "-"),
         ("rows", f"{b['rows']} changed, {b['noop']} no-op, {b['missing']} missing"),
-    ):
-        out.print(f"  {label:<9}{value}", markup=False)
+    ], label_width=8))
     edits = b["edits"]
     t = table("key", "old", "new", "annotator", "reason", "confidence", title=f"edits ({len(edits)})")
     for e in edits[:limit]:

@@ -6,7 +6,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, short, table, when, who
+from dslineage.cli._shared import (
+    JsonOpt,
+    abspath,
+    as_columns,
+    emit_json,
+    fields,
+    note,
+    out,
+    repo,
+    short,
+    table,
+    when,
+    who,
+)
 from dslineage.cli.app import app
 
 exp_app = typer.Typer(
@@ -91,19 +104,18 @@ def show(
         emit_json(e)
         return
     out.print(f"[bold]experiment {e['name']}[/bold]  {e['id']}  (run {e['runs']} of {e['runs']})")
-    for label, value in (("time", e["timestamp"]), ("author", e["author"]), ("git commit", e["git_commit"]),
-                         ("message", e.get("message") or "-")):
-        out.print(f"  {label:<11}{value}", markup=False)
+    out.print(fields([("time", e["timestamp"]), ("author", e["author"]), ("git commit", e["git_commit"]),
+                      ("message", e.get("message") or "-")]))
     t = table("dataset", "version", "id", "md5", title="datasets")
     for d in e["datasets"]:
         t.add_row(d["name"], f"v{d['seq']}", short(d["version"]), d["md5"])
     out.print(t)
-    for title, key in (("params", "params"), ("metrics", "metrics")):
+    from dslineage.ops.exp import flatten
+
+    for key in ("params", "metrics"):  # one column per (dotted) name, like `dvc exp show`
         if e.get(key):
-            t = table("name", "value", title=f"{title} ({e.get(key + '_file')})")
-            for k, v in e[key].items():
-                t.add_row(str(k), _text(v))
-            out.print(t)
+            flat = {k: _text(v) for k, v in flatten(e[key]).items()}
+            out.print(as_columns(flat, title=f"{key} ({e.get(key + '_file')})"))
     if e.get("pipeline"):
         t = table("stage", "transformation", "outputs", title="pipeline (dvc.lock)")
         for stage, st in e["pipeline"].items():

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, emit_json, fields, out, repo, short, table, when, who
 from dslineage.cli.app import app
 
 
@@ -66,12 +66,11 @@ def show(
 def show_version(v: dict[str, Any]) -> None:
     """Render one version in detail."""
     out.print(f"[bold]{v['dataset']}@v{v['seq']}[/bold]  {v['id']}")
-    for label, value in (
+    out.print(fields([
         ("md5", v["md5"]), ("parent", v["parent"] or "-"), ("git commit", v["git_commit"] or "-"),
         ("author", v["author"]), ("time", v["timestamp"]), ("message", v["message"]),
         ("rows", v["rows"]), ("tags", ", ".join(v["tags"]) or "-"),
-    ):
-        out.print(f"  {label:<11}{value}", markup=False)
+    ]))
     ch = v["changes"]
     if ch["known"]:
         out.print(
