@@ -52,17 +52,23 @@ def note(message: str) -> None:
 # Columns of free text that give up width first when a table is too wide for the terminal.
 FLEX_COLUMNS = frozenset({
     "message", "reason", "detail", "path", "outputs", "metrics", "datasets", "labels", "transformation",
-    "note", "annotator", "author", "by", "state", "dataset", "rule",
+    "note", "annotator", "author", "by", "state",
 })
+# Columns that give up width last: an id or a time cut short says nothing.
+RIGID_COLUMNS = frozenset({"id", "time (UTC)", "batch", "version", "code"})
 
 
-def fit_widths(natural: list[int], flex: list[bool], available: int, gap: int = 2) -> list[int]:
+def fit_widths(natural: list[int], flex: list[bool], available: int, gap: int = 2,
+               rigid: list[bool] | None = None) -> list[int]:
     """Column widths that fit `available` cells: free-text (`flex`) columns are capped first (down
-    to 10 cells), then every column at one common cap (down to 3); cells left over go to the capped
-    columns closest to whole (the later one on a tie); a column never grows past its content."""
+    to 10 cells), then the other non-`rigid` ones at one common cap, then every column (down to 3);
+    cells left over go to the capped columns closest to whole (the later one on a tie); a column
+    never grows past its content."""
     budget = available - gap * max(len(natural) - 1, 0)
+    rigid = rigid or [False] * len(natural)
     widths = list(natural)
-    for pool, floor in ((flex, 10), ([True] * len(natural), 3)):
+    tiers = ((flex, 10), ([not r for r in rigid], 3), ([True] * len(natural), 3))
+    for pool, floor in tiers:
         if sum(widths) <= budget:
             break
         top = max((w for w, p in zip(widths, pool) if p), default=0)
@@ -88,10 +94,12 @@ class _Table:
     no word ever split: cells too long for the terminal end in "…" (full values are in --json)."""
 
     def __init__(self, columns: tuple[str, ...], title: str | None, flex: tuple[str, ...] | None,
-                 optional: tuple[str, ...] = ()) -> None:
+                 optional: tuple[str, ...] = (), drop: tuple[str, ...] = (), rigid: tuple[str, ...] = ()) -> None:
         self.columns = columns
         self.title = title
         self.optional = set(optional)
+        self.drop = drop
+        self.rigid = RIGID_COLUMNS | set(rigid)
         self.flex = set(flex) if flex is not None else {c for c in columns if c in FLEX_COLUMNS}
         self.rows: list[list[str]] = []
 
@@ -109,7 +117,16 @@ class _Table:
         columns = [self.columns[i] for i in keep]
         rows = [[r[i] if i < len(r) else "" for i in keep] for r in self.rows]
         natural = [max([cell_len(col), *(cell_len(r[i]) for r in rows)]) for i, col in enumerate(columns)]
-        widths = fit_widths(natural, [c in self.flex for c in columns], options.max_width)
+        for name in self.drop:  # too narrow even with free text cut to 10 cells: leave the column out
+            gaps = 2 * (len(columns) - 1)
+            if name not in columns or sum(min(w, 10) if c in self.flex else w
+                                          for w, c in zip(natural, columns)) + gaps <= options.max_width:
+                continue
+            i = columns.index(name)
+            del columns[i], natural[i]
+            rows = [r[:i] + r[i + 1:] for r in rows]
+        widths = fit_widths(natural, [c in self.flex for c in columns], options.max_width,
+                            rigid=[c in self.rigid for c in columns])
         if self.title:  # a heading line of its own: never cut to the width of a narrow table
             yield Text(self.title, style="bold")
         table = Table(box=None, header_style="bold", pad_edge=False)
@@ -122,10 +139,13 @@ class _Table:
 
 def table(
     *columns: str, title: str | None = None, flex: tuple[str, ...] | None = None, optional: tuple[str, ...] = (),
+    drop: tuple[str, ...] = (), rigid: tuple[str, ...] = (),
 ) -> Any:
-    """A table in the house style, for `out.print`; `flex` names the columns that shrink first
-    (default: the free-text ones in FLEX_COLUMNS), `optional` those left out when empty in every row."""
-    return _Table(columns, title, flex, optional)
+    """A table in the house style, for `out.print`. `flex`: the columns that shrink first (default:
+    the free-text ones in FLEX_COLUMNS); `rigid`: more columns that shrink last (beside ids, times);
+    `optional`: left out when empty in every row; `drop`: left out, in order, while the table does
+    not fit even with its free text cut to 10 cells."""
+    return _Table(columns, title, flex, optional, drop, rigid)
 
 
 class _Record:

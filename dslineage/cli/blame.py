@@ -57,7 +57,8 @@ def show_blame(r: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     """Render blame: a sample of rows, then the summaries."""
     which = f" changed since v{r['since_seq']}" if r.get("since_seq") is not None else ""
     t = table(*r["key"], r["column"], "version", "batch", "author", "time (UTC)", "reason",
-              title=f"{r['dataset']}@v{r['seq']}: {r['total']} row(s){which}")
+              title=f"{r['dataset']}@v{r['seq']}: {r['total']} row(s){which}", rigid=(r["column"],),
+              drop=("time (UTC)",))
     for row in rows:
         t.add_row(
             *row["key"].values(), row["label"], f"v{row['seq']} {short(row['version'])}",

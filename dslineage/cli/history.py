@@ -50,7 +50,8 @@ def show_history(r: dict[str, Any]) -> None:
     t = table(
         "version", "change", "label", "time (UTC)", "author", "batch", "annotator", "reason", "message",
         title=f"{r['dataset']} [{key}]", flex=("message", "reason", "author", "annotator"),
-        optional=("batch", "annotator", "reason", "message"),
+        optional=("batch", "annotator", "reason", "message"), rigid=("label",),
+        drop=("time (UTC)", "message", "author"),
     )
     for e in r["events"]:
         label = _labels(e["labels"])
