@@ -174,3 +174,31 @@ def test_long_cells_are_truncated_with_an_ellipsis(wide: dict[str, Any], monkeyp
     rows = [ln for ln in text.splitlines() if "cifar@v" in ln]
     assert len(rows) == 3, text
     assert any(ln.rstrip().endswith("…") for ln in rows)
+
+
+def test_fit_widths_fits_shrinks_free_text_first_and_never_grows() -> None:
+    """Widths fit the terminal when they can; free text gives way first, ids and times last; no
+    column is wider than its content."""
+    from dslineage.cli._shared import fit_widths
+
+    natural = [8, 10, 16, 11, 4, 9, 70]  # version, id, time, author, rows, relabeled, message
+    flex = [False, False, False, True, False, False, True]
+    rigid = [False, True, True, False, False, False, False]
+    assert fit_widths(natural, flex, 200, rigid=rigid) == natural
+    at80 = fit_widths(natural, flex, 80, rigid=rigid)
+    assert sum(at80) + 2 * 6 <= 80 and at80[:3] == natural[:3] and at80[4:6] == natural[4:6]
+    assert all(w <= n for w, n in zip(at80, natural))
+    narrow = fit_widths(natural, flex, 50, rigid=rigid)
+    assert sum(narrow) + 2 * 6 <= 50 and narrow[1] == 10  # the id stays whole longest
+    for width in range(20, 200, 7):
+        got = fit_widths(natural, flex, width, rigid=rigid)
+        assert all(3 <= w <= n or w == n for w, n in zip(got, natural))
+        assert sum(got) + 12 <= width or all(w == min(n, 3) for w, n in zip(got, natural))
+
+
+def test_no_arguments_prints_the_help() -> None:
+    """`dslineage` and `dslineage exp` alone print their git-style help on stdout (exit 2)."""
+    for args in ((), ("exp",)):
+        result = invoke(None, *args)
+        assert result.exit_code == 2 and result.stdout.startswith("Usage: dslineage")
+        assert "Commands:" in result.stdout and result.stderr == ""

@@ -78,13 +78,15 @@ def list_(json_out: JsonOpt = False) -> None:
 
     Example: dslineage exp list
     """
+    from dslineage.ops.exp import flatten
+
     rows = repo().exp_list()
     if json_out:
         emit_json(rows)
         return
     t = table("name", "id", "time (UTC)", "author", "code", "datasets", "metrics")
     for e in rows:
-        metrics = ", ".join(f"{k}={_text(v)}" for k, v in list(e["metrics"].items())[:4])
+        metrics = ", ".join(f"{k}={_text(v)}" for k, v in list(flatten(e["metrics"]).items())[:4])
         t.add_row(e["name"], short(e["id"]), when(e["timestamp"]), who(e["author"]), short(e["git_commit"]),
                   str(e["datasets"]), metrics)
     out.print(t)
