@@ -195,11 +195,13 @@ def fields(pairs: list[tuple[str, Any]], label_width: int = 10, indent: int = 2)
     return Padding(grid, (0, 0, 0, indent), expand=False)
 
 
+_START_WIDTH = getattr(out, "_width", None)  # COLUMNS when the process started, else None (ask the terminal)
+
+
 def fit_console() -> None:
     """Honour COLUMNS for each command run (the in-process test runner changes it between runs)."""
     columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        out.width = int(columns)
+    out.width = int(columns) if columns.isdigit() and int(columns) > 0 else _START_WIDTH  # type: ignore[assignment]
 
 
 def who(author: str | None) -> str:
