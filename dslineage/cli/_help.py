@@ -57,6 +57,8 @@ def _opt_metavar(param: Any) -> str:
     for word in _WORD.findall(param.help or ""):
         if word not in _NOT_PLACEHOLDERS and (len(word) > 1 or word == "N"):
             return str(word)
+    if (param.help or "").startswith("Who "):
+        return "WHO"
     return _numeric(param) or str(param.name or "VALUE").upper()
 
 
