@@ -52,7 +52,7 @@ def note(message: str) -> None:
 # Columns of free text that give up width first when a table is too wide for the terminal.
 FLEX_COLUMNS = frozenset({
     "message", "reason", "detail", "path", "outputs", "metrics", "datasets", "labels", "transformation",
-    "note", "annotator", "author", "by", "state",
+    "note", "annotator", "author", "by",
 })
 # Columns that give up width last: an id or a time cut short says nothing.
 RIGID_COLUMNS = frozenset({"id", "time (UTC)", "batch", "version", "code"})

@@ -38,7 +38,8 @@ def _state(e: dict[str, Any]) -> str:
 
 def show_batches(entries: list[dict[str, Any]]) -> None:
     """Render batches as a table, newest last."""
-    t = table("batch", "version", "time (UTC)", "by", "rows", "no-op", "state", "reason")
+    t = table("batch", "version", "time (UTC)", "by", "rows", "no-op", "state", "reason", rigid=("state",),
+              drop=("no-op", "time (UTC)"))
     for e in entries:
         version = f"{e['dataset']}@v{e['seq']}" if e["seq"] else f"{e['dataset']} (-)"
         t.add_row(
