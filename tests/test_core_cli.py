@@ -122,7 +122,7 @@ def test_human_output_goes_to_stdout_messages_to_stderr(cli_repo):
     assert show.exit_code == 0 and "schema" in show.stdout and "class distribution" in show.stdout
     diff = invoke(cli_repo, "diff", "train@v1", "train@v2", "--rows", "3")
     assert diff.exit_code == 0 and "label transitions" in diff.stdout and "changed rows" in diff.stdout
-    assert "dog" in diff.stdout and "old.label" in diff.stdout
+    assert "dog → cat" in diff.stdout and "old.label" not in diff.stdout  # changed columns as old → new
     hist = invoke(cli_repo, "history", "train", "2")
     assert hist.exit_code == 0 and "relabeled" in hist.stdout and "dog → cat" in hist.stdout
 

@@ -49,31 +49,159 @@ def note(message: str) -> None:
     err.print(message, markup=False)
 
 
-class _Table:
-    """A Rich table whose cells and title are plain text (data never parsed as markup)."""
+# Columns of free text that give up width first when a table is too wide for the terminal.
+FLEX_COLUMNS = frozenset({
+    "message", "reason", "detail", "path", "outputs", "metrics", "datasets", "labels", "transformation",
+    "note", "annotator", "author", "by",
+})
+# Columns that give up width last: an id or a time cut short says nothing.
+RIGID_COLUMNS = frozenset({"id", "time (UTC)", "batch", "version", "code"})
 
-    def __init__(self, columns: tuple[str, ...], title: str | None) -> None:
+
+def fit_widths(natural: list[int], flex: list[bool], available: int, gap: int = 2,
+               rigid: list[bool] | None = None) -> list[int]:
+    """Column widths that fit `available` cells: free-text (`flex`) columns are capped first (down
+    to 10 cells), then the other non-`rigid` ones at one common cap, then every column (down to 3);
+    cells left over go to the capped columns closest to whole (the later one on a tie); a column
+    never grows past its content."""
+    budget = available - gap * max(len(natural) - 1, 0)
+    rigid = rigid or [False] * len(natural)
+    widths = list(natural)
+    tiers = ((flex, 10), ([not r for r in rigid], 3), ([True] * len(natural), 3))
+    for pool, floor in tiers:
+        if sum(widths) <= budget:
+            break
+        top = max((w for w, p in zip(widths, pool) if p), default=0)
+        for cap in range(top, floor - 1, -1):
+            trial = [min(w, cap) if p else w for w, p in zip(widths, pool)]
+            if sum(trial) <= budget or cap == floor:
+                trial = [max(t, min(w, floor)) for t, w in zip(trial, widths)]
+                spare = budget - sum(trial)
+                for i in sorted(range(len(trial)), key=lambda i: (widths[i] - trial[i], -i)):
+                    if spare <= 0:
+                        break
+                    if widths[i] > trial[i]:
+                        grow = min(spare, widths[i] - trial[i])
+                        trial[i] += grow
+                        spare -= grow
+                widths = trial
+                break
+    return widths
+
+
+class _Table:
+    """A table in the house style: plain-text cells (never parsed as markup), one line per row,
+    no word ever split: cells too long for the terminal end in "…" (full values are in --json)."""
+
+    def __init__(self, columns: tuple[str, ...], title: str | None, flex: tuple[str, ...] | None,
+                 optional: tuple[str, ...] = (), drop: tuple[str, ...] = (), rigid: tuple[str, ...] = ()) -> None:
+        self.columns = columns
+        self.title = title
+        self.optional = set(optional)
+        self.drop = drop
+        self.rigid = RIGID_COLUMNS | set(rigid)
+        self.flex = set(flex) if flex is not None else {c for c in columns if c in FLEX_COLUMNS}
+        self.rows: list[list[str]] = []
+
+    def add_row(self, *cells: Any) -> None:
+        """Add a row; None shows as an empty cell, line breaks as spaces."""
+        self.rows.append([" ".join(("" if c is None else str(c)).split("\n")) for c in cells])
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.cells import cell_len
         from rich.table import Table
         from rich.text import Text
 
-        self._text = Text
-        self.table = Table(
-            title=Text(title) if title else None, box=None, header_style="bold", pad_edge=False
-        )
-        for col in columns:
-            self.table.add_column(Text(col), overflow="fold")
+        keep = [i for i, col in enumerate(self.columns)
+                if col not in self.optional or any(i < len(r) and r[i] for r in self.rows)]
+        columns = [self.columns[i] for i in keep]
+        rows = [[r[i] if i < len(r) else "" for i in keep] for r in self.rows]
+        natural = [max([cell_len(col), *(cell_len(r[i]) for r in rows)]) for i, col in enumerate(columns)]
+        for name in self.drop:  # too narrow even with free text cut to 10 cells: leave the column out
+            gaps = 2 * (len(columns) - 1)
+            if name not in columns or sum(min(w, 10) if c in self.flex else w
+                                          for w, c in zip(natural, columns)) + gaps <= options.max_width:
+                continue
+            i = columns.index(name)
+            del columns[i], natural[i]
+            rows = [r[:i] + r[i + 1:] for r in rows]
+        widths = fit_widths(natural, [c in self.flex for c in columns], options.max_width,
+                            rigid=[c in self.rigid for c in columns])
+        if self.title:  # a heading line of its own: never cut to the width of a narrow table
+            yield Text(self.title, style="bold")
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for col, width in zip(columns, widths):
+            table.add_column(Text(col), width=width, no_wrap=True, overflow="ellipsis")
+        for row in rows:
+            table.add_row(*(Text(c) for c in row))
+        yield table
 
-    def add_row(self, *cells: Any) -> None:
-        """Add a row; None shows as an empty cell."""
-        self.table.add_row(*(self._text("" if c is None else str(c)) for c in cells))
 
-    def __rich__(self) -> Any:
-        return self.table
+def table(
+    *columns: str, title: str | None = None, flex: tuple[str, ...] | None = None, optional: tuple[str, ...] = (),
+    drop: tuple[str, ...] = (), rigid: tuple[str, ...] = (),
+) -> Any:
+    """A table in the house style, for `out.print`. `flex`: the columns that shrink first (default:
+    the free-text ones in FLEX_COLUMNS); `rigid`: more columns that shrink last (beside ids, times);
+    `optional`: left out when empty in every row; `drop`: left out, in order, while the table does
+    not fit even with its free text cut to 10 cells."""
+    return _Table(columns, title, flex, optional, drop, rigid)
 
 
-def table(*columns: str, title: str | None = None) -> Any:
-    """A table in the house style, for `out.print`."""
-    return _Table(columns, title)
+class _Record:
+    """One record as a row under its column names (params, metrics: like `dvc exp show`),
+    split into as many tables as the terminal's width needs, so no name or value is cut."""
+
+    def __init__(self, values: dict[str, str], title: str | None) -> None:
+        self.values = values
+        self.title = title
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.cells import cell_len
+
+        chunks: list[list[str]] = [[]]
+        used = 0
+        for name, value in self.values.items():
+            width = max(cell_len(name), cell_len(value))
+            if chunks[-1] and used + 2 + width > options.max_width:
+                chunks.append([])
+                used = 0
+            used += width + (2 if chunks[-1] else 0)
+            chunks[-1].append(name)
+        for i, names in enumerate(chunks):
+            if names:
+                t = _Table(tuple(names), self.title if i == 0 else None, ())
+                t.add_row(*(self.values[n] for n in names))
+                yield t
+
+
+def as_columns(values: dict[str, Any], title: str | None = None) -> Any:
+    """A record (name → value) as columns with one row, wrapped into several tables when wide."""
+    return _Record({str(k): "" if v is None else str(v) for k, v in values.items()}, title)
+
+
+def fields(pairs: list[tuple[str, Any]], label_width: int = 10, indent: int = 2) -> Any:
+    """`label  value` lines (a record's fields; values start after `label_width` + 1 cells): values
+    wrap at spaces under themselves, so a long reason or message reads whole at any width."""
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, min_width=label_width)
+    grid.add_column(overflow="fold")
+    for label, value in pairs:
+        grid.add_row(Text(label), Text("" if value is None else str(value)))
+    return Padding(grid, (0, 0, 0, indent), expand=False)
+
+
+_START_WIDTH = getattr(out, "_width", None)  # COLUMNS when the process started, else None (ask the terminal)
+
+
+def fit_console() -> None:
+    """Honour COLUMNS for each command run (the in-process test runner changes it between runs)."""
+    columns = os.environ.get("COLUMNS", "")
+    out.width = int(columns) if columns.isdigit() and int(columns) > 0 else _START_WIDTH  # type: ignore[assignment]
 
 
 def who(author: str | None) -> str:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand
 
 from dslineage import __version__
+from dslineage.cli import _help
 from dslineage.errors import DslineageError
 
 # Command modules, each registering its verbs on `app`; imported at the end of this file.
@@ -26,8 +27,18 @@ COMMAND_MODULES = [
 ]
 
 
-class _Boundary(TyperGroup):
+class _Boundary(_help.Group):
     """Maps errors to one line on stderr and an exit code: 1 error, 2 usage, 3 a failed gate, 130 interrupted."""
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except Exception as exc:  # the root's own options: `dslineage --wait-for-lock -1 log`
+            line = _help.usage_line(exc)
+            if line is None:
+                raise
+            _fail(line, 2)
+            raise  # unreachable: _fail raises
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -41,6 +52,9 @@ class _Boundary(TyperGroup):
         except (typer.Exit, typer.Abort, BrokenPipeError):
             raise  # click exits quietly when the reader of stdout went away (`... | head`)
         except Exception as exc:  # the last line of defence: no traceback unless --debug
+            line = _help.usage_line(exc)  # a sub-command's arguments: one line, exit 2
+            if line is not None:
+                _fail(line, 2)
             if _debug(ctx) or type(exc).__module__.startswith(("typer", "click")):
                 raise
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -53,7 +67,8 @@ def _debug(ctx: Any) -> bool:
 
 
 def _fail(message: str, code: int) -> None:
-    sys.stderr.write(message.replace("\n", " ") + "\n")
+    if message:
+        sys.stderr.write(message.replace("\n", " ") + "\n")
     raise typer.Exit(code)
 
 
@@ -100,6 +115,7 @@ def _root(
     from dslineage.cli import _shared
 
     _shared.state["wait_for_lock"] = wait_for_lock
+    _shared.fit_console()
     if directory is not None:
         try:
             os.chdir(directory)
@@ -109,6 +125,21 @@ def _root(
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"dslineage.cli.{_name}")
+
+
+def _git_style_help(typer_app: typer.Typer) -> None:
+    """Every command and sub-group (those added later too) gets the git-style help of `_help`."""
+    for command in typer_app.registered_commands:
+        if command.cls in (None, TyperCommand):
+            command.cls = _help.Command
+    for group in typer_app.registered_groups:
+        sub = group.typer_instance
+        if sub is not None:
+            sub.info.cls = _help.Group
+            _git_style_help(sub)
+
+
+_git_style_help(app)
 
 
 class _NoPandas:

@@ -13,7 +13,7 @@ from dslineage.cli.check import NoRecordOpt, target_name
 
 @app.command()
 def audit(
-    ref: Annotated[str, typer.Argument(help="NAME (the working file) or NAME@REF (a version).")],
+    ref: Annotated[str, typer.Argument(metavar="NAME[@REF]", help="NAME (the working file) or NAME@REF (a version).")],
     against: Annotated[
         Optional[str], typer.Option("--against", help="Look for leakage into OTHER@REF (e.g. test@latest).")
     ] = None,

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, emit_json, fields, note, out, repo, short, table, when, who
 from dslineage.cli.app import app
 
 
@@ -58,7 +58,8 @@ def _state(e: dict[str, Any]) -> str:
 
 def show_batches(entries: list[dict[str, Any]]) -> None:
     """Render batches as a table, newest last."""
-    t = table("batch", "version", "time (UTC)", "by", "rows", "no-op", "state", "reason")
+    t = table("batch", "version", "time (UTC)", "by", "rows", "no-op", "state", "reason", rigid=("state",),
+              drop=("no-op", "time (UTC)"))
     for e in entries:
         version = f"{e['dataset']}@v{e['seq']}" if e["seq"] else f"{e['dataset']} (-)"
         t.add_row(
@@ -72,12 +73,11 @@ def show_batch(b: dict[str, Any], limit: int = 50) -> None:
     """Render one batch and (the first `limit` of) its edits."""
     out.print(f"[bold]batch {b['id']}[/bold]", highlight=False)
     version = f"{b['dataset']}@v{b['seq']} {short(b['version'])}" if b["version"] else "-"
-    for label, value in (
+    out.print(fields([
         ("dataset", f"{b['dataset']} (column {b['column']})"), ("version", version), ("state", _state(b)),
         ("by", b["author"]), ("time", b["timestamp"]), ("reason", b.get("reason") or "-"),
         ("rows", f"{b['rows']} changed, {b['noop']} no-op, {b['missing']} missing"),
-    ):
-        out.print(f"  {label:<9}{value}", markup=False)
+    ], label_width=8))
     edits = b["edits"]
     t = table("key", "old", "new", "annotator", "reason", "confidence", title=f"edits ({len(edits)})")
     for e in edits[:limit]:

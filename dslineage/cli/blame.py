@@ -12,18 +12,22 @@ from dslineage.cli.app import app
 
 @app.command()
 def blame(
-    ref: Annotated[str, typer.Argument(help="NAME or NAME@REF (default: the latest version).")],
+    ref: Annotated[str, typer.Argument(metavar="NAME[@REF]", help="NAME or NAME@REF (default: the latest version).")],
     label: Annotated[Optional[str], typer.Option("--label", help="Only rows whose label is L.")] = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Only labels set by WHO (substring).")] = None,
     batch: Annotated[Optional[str], typer.Option("--batch", help="Only labels set by this batch (id prefix).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only labels set after version REF.")] = None,
     column: Annotated[Optional[str], typer.Option("--column", help="Label column (when several).")] = None,
     output: Annotated[
-        Optional[str], typer.Option("--output", help="Write every row to FILE (.parquet or .csv).")
+        Optional[str],
+        typer.Option("--output", help="Write all the listed rows (not only --rows N) to FILE (.parquet or .csv)."),
     ] = None,
     rows: Annotated[
-        Optional[int], typer.Option("--rows", help="Rows to print (default 20; with --json all).")
+        Optional[int], typer.Option("--rows", min=0, metavar="N", help="Rows to print (default 20; with --json all).")
     ] = None,
+    all_rows: Annotated[
+        bool, typer.Option("--all", help="Every row (default: the rows whose label changed since the first version).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Show who set each row's current label: version, batch, author, time; counts per author and batch.
@@ -36,7 +40,7 @@ def blame(
 
     result = repo().blame(
         ref, column=column, label=label, by=by, batch=batch, since=since,
-        output=abspath(output) if output else None,
+        output=abspath(output) if output else None, changed_only=not all_rows,
     )
     if json_out:
         emit_json({
@@ -51,8 +55,10 @@ def blame(
 
 def show_blame(r: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     """Render blame: a sample of rows, then the summaries."""
+    which = f" changed since v{r['since_seq']}" if r.get("since_seq") is not None else ""
     t = table(*r["key"], r["column"], "version", "batch", "author", "time (UTC)", "reason",
-              title=f"{r['dataset']}@v{r['seq']}: {r['total']} row(s)")
+              title=f"{r['dataset']}@v{r['seq']}: {r['total']} row(s){which}", rigid=(r["column"],),
+              drop=("time (UTC)",))
     for row in rows:
         t.add_row(
             *row["key"].values(), row["label"], f"v{row['seq']} {short(row['version'])}",

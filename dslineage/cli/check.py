@@ -17,7 +17,7 @@ NoRecordOpt = Annotated[
 
 @app.command()
 def check(
-    ref: Annotated[str, typer.Argument(help="NAME (the working file) or NAME@REF (a version).")],
+    ref: Annotated[str, typer.Argument(metavar="NAME[@REF]", help="NAME (the working file) or NAME@REF (a version).")],
     no_record: NoRecordOpt = False,
     against: Annotated[
         Optional[str],

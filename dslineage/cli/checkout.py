@@ -12,7 +12,7 @@ from dslineage.cli.app import app
 
 @app.command()
 def checkout(
-    ref: Annotated[str, typer.Argument(help="NAME@REF to restore.")],
+    ref: Annotated[str, typer.Argument(metavar="NAME@REF", help="NAME@REF to restore.")],
     force: Annotated[bool, typer.Option("--force", "-f", help="Discard uncommitted changes.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

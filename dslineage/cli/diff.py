@@ -12,8 +12,10 @@ from dslineage.cli.app import app
 
 @app.command()
 def diff(
-    a: Annotated[str, typer.Argument(help="NAME@REF of the old side.")],
-    b: Annotated[Optional[str], typer.Argument(help="NAME@REF of the new side (default: working file).")] = None,
+    a: Annotated[str, typer.Argument(metavar="NAME@A", help="NAME@REF of the old side.")],
+    b: Annotated[
+        Optional[str], typer.Argument(metavar="NAME@B", help="NAME@REF of the new side (default: working file).")
+    ] = None,
     rows: Annotated[int, typer.Option("--rows", "-n", min=0, max=100_000, help="Print N changed rows.")] = 0,
     output: Annotated[
         Optional[str], typer.Option("--output", "-o", help="Write every changed row to FILE.parquet|.csv.")
@@ -64,10 +66,36 @@ def show_diff(r: dict[str, Any]) -> None:
         t.add_row(d["column"], str(d["label"]), str(d["a"]), str(d["b"]), f"{delta:+d}" if delta else "")
     out.print(t)
     if r.get("sample"):
-        cols = list(r["sample"][0])
-        t = table(*cols, title="changed rows")
-        for row in r["sample"]:
-            t.add_row(*("" if row[c] is None else str(row[c]) for c in cols))
-        out.print(t)
+        show_changed_rows(r["sample"])
     if r.get("output"):
         out.print(f"  changed rows written to {r['output']}", markup=False)
+
+
+def _cell(value: Any) -> str:
+    return "∅" if value is None else str(value)
+
+
+def show_changed_rows(sample: list[dict[str, Any]]) -> None:
+    """The sample of changed rows: the key, the change and only the columns that changed, each
+    cell `old → new` (an added row shows its new values, a removed row its old ones)."""
+    first = list(sample[0])
+    keys = first[: first.index("change")]
+    names = list(dict.fromkeys(c.split(".", 1)[1] for c in first if c.startswith(("old.", "new."))))
+    both = [c for c in names if f"old.{c}" in first and f"new.{c}" in first]
+    edited = [row for row in sample if row["change"] not in ("added", "removed")]
+    changed = [c for c in names if c not in both or any(row[f"old.{c}"] != row[f"new.{c}"] for row in edited)]
+    t = table(*keys, "change", *(changed if edited else names), title="changed rows")
+    for row in sample:
+        cells = []
+        for c in changed if edited else names:
+            old, new = row.get(f"old.{c}"), row.get(f"new.{c}")
+            if row["change"] == "added":
+                cells.append("" if f"new.{c}" not in row else _cell(new))
+            elif row["change"] == "removed":
+                cells.append("" if f"old.{c}" not in row else _cell(old))
+            elif f"old.{c}" in row and f"new.{c}" in row:
+                cells.append(f"{_cell(old)} → {_cell(new)}" if old != new else "")
+            else:
+                cells.append(_cell(old if f"old.{c}" in row else new))
+        t.add_row(*(_cell(row[k]) for k in keys), row["change"], *cells)
+    out.print(t)

@@ -13,9 +13,16 @@ from dslineage.errors import EXIT_GATE
 
 @app.command()
 def drift(
-    a: Annotated[str, typer.Argument(help="NAME@REF of the reference side; bare NAME: the working file "
-                                     "against its baseline.")],
-    b: Annotated[Optional[str], typer.Argument(help="NAME@REF to compare (default: the working file).")] = None,
+    a: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME[@A]",
+            help="NAME@REF of the reference side; bare NAME: the working file against its baseline.",
+        ),
+    ],
+    b: Annotated[
+        Optional[str], typer.Argument(metavar="NAME@B", help="NAME@REF to compare (default: the working file).")
+    ] = None,
     against: Annotated[
         Optional[str],
         typer.Option("--against", metavar="REF", help="Compare NAME (or NAME@REF) with this version instead "

@@ -6,7 +6,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, short, table, when, who
+from dslineage.cli._shared import (
+    JsonOpt,
+    abspath,
+    as_columns,
+    emit_json,
+    fields,
+    note,
+    out,
+    repo,
+    short,
+    table,
+    when,
+    who,
+)
 from dslineage.cli.app import app
 
 exp_app = typer.Typer(
@@ -26,7 +39,9 @@ def _text(value: Any) -> str:
 
 @exp_app.command("record")
 def record(
-    name: Annotated[str, typer.Argument(help="Experiment name (recording it again records a new run).")],
+    name: Annotated[
+        str, typer.Argument(metavar="EXPERIMENT", help="Experiment name (recording it again records a new run).")
+    ],
     data: Annotated[
         list[str], typer.Option("--data", help="NAME@REF to record (repeat; default: every dataset as it is now).")
     ] = [],  # noqa: B006
@@ -63,13 +78,15 @@ def list_(json_out: JsonOpt = False) -> None:
 
     Example: dslineage exp list
     """
+    from dslineage.ops.exp import flatten
+
     rows = repo().exp_list()
     if json_out:
         emit_json(rows)
         return
     t = table("name", "id", "time (UTC)", "author", "code", "datasets", "metrics")
     for e in rows:
-        metrics = ", ".join(f"{k}={_text(v)}" for k, v in list(e["metrics"].items())[:4])
+        metrics = ", ".join(f"{k}={_text(v)}" for k, v in list(flatten(e["metrics"]).items())[:4])
         t.add_row(e["name"], short(e["id"]), when(e["timestamp"]), who(e["author"]), short(e["git_commit"]),
                   str(e["datasets"]), metrics)
     out.print(t)
@@ -77,7 +94,7 @@ def list_(json_out: JsonOpt = False) -> None:
 
 @exp_app.command("show")
 def show(
-    name: Annotated[str, typer.Argument(help="Experiment name (its newest run) or id prefix.")],
+    name: Annotated[str, typer.Argument(metavar="EXPERIMENT", help="Experiment name (its newest run) or id prefix.")],
     json_out: JsonOpt = False,
 ) -> None:
     """Show one experiment run: datasets, code commit, params, metrics, pipeline.
@@ -89,19 +106,18 @@ def show(
         emit_json(e)
         return
     out.print(f"[bold]experiment {e['name']}[/bold]  {e['id']}  (run {e['runs']} of {e['runs']})")
-    for label, value in (("time", e["timestamp"]), ("author", e["author"]), ("git commit", e["git_commit"]),
-                         ("message", e.get("message") or "-")):
-        out.print(f"  {label:<11}{value}", markup=False)
+    out.print(fields([("time", e["timestamp"]), ("author", e["author"]), ("git commit", e["git_commit"]),
+                      ("message", e.get("message") or "-")]))
     t = table("dataset", "version", "id", "md5", title="datasets")
     for d in e["datasets"]:
         t.add_row(d["name"], f"v{d['seq']}", short(d["version"]), d["md5"])
     out.print(t)
-    for title, key in (("params", "params"), ("metrics", "metrics")):
+    from dslineage.ops.exp import flatten
+
+    for key in ("params", "metrics"):  # one column per (dotted) name, like `dvc exp show`
         if e.get(key):
-            t = table("name", "value", title=f"{title} ({e.get(key + '_file')})")
-            for k, v in e[key].items():
-                t.add_row(str(k), _text(v))
-            out.print(t)
+            flat = {k: _text(v) for k, v in flatten(e[key]).items()}
+            out.print(as_columns(flat, title=f"{key} ({e.get(key + '_file')})"))
     if e.get("pipeline"):
         t = table("stage", "transformation", "outputs", title="pipeline (dvc.lock)")
         for stage, st in e["pipeline"].items():
@@ -111,8 +127,8 @@ def show(
 
 @exp_app.command("diff")
 def diff(
-    a: Annotated[str, typer.Argument(help="First experiment.")],
-    b: Annotated[str, typer.Argument(help="Second experiment.")],
+    a: Annotated[str, typer.Argument(metavar="EXP_A", help="First experiment.")],
+    b: Annotated[str, typer.Argument(metavar="EXP_B", help="Second experiment.")],
     json_out: JsonOpt = False,
 ) -> None:
     """Compare two experiments: datasets whose versions differ (row-level counts), params, metrics.

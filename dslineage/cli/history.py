@@ -44,20 +44,25 @@ def _labels(d: dict[str, Any]) -> str:
 
 
 def show_history(r: dict[str, Any]) -> None:
-    """Render a row's label timeline."""
+    """Render a row's label timeline: one line per event; a batch's id, annotator and reason in
+    their own columns."""
     key = ", ".join(f"{k}={v}" for k, v in r["key"].items())
     t = table(
-        "version", "id", "change", "label", "time (UTC)", "author", "message", title=f"{r['dataset']} [{key}]"
+        "version", "change", "label", "time (UTC)", "author", "batch", "annotator", "reason", "message",
+        title=f"{r['dataset']} [{key}]", flex=("message", "reason", "author", "annotator"),
+        optional=("batch", "annotator", "reason", "message"), rigid=("label",),
+        drop=("time (UTC)", "message", "author"),
     )
     for e in r["events"]:
         label = _labels(e["labels"])
         if e.get("from"):
             label = f"{_labels(e['from'])} → {label}"
-        extra = e.get("batch") and (
-            f" (batch {short(e['batch'])}, {e.get('annotator') or '-'}: {e.get('reason') or '-'})"
-        )
+        batch = e.get("batch")
+        reason = (e.get("reason") or "") if batch else ""
+        message = "" if reason and e["message"].endswith(reason) else e["message"]  # relabel's own message
         t.add_row(
-            f"v{e['seq']}", short(e["version"]), e["change"], label, when(e["timestamp"]), who(e["author"]),
-            e["message"] + (extra or ""),
+            f"v{e['seq']}", e["change"], label, when(e["timestamp"]), who(e["author"]),
+            short(batch) if batch else "", (e.get("annotator") or "") if batch else "",
+            reason, message,
         )
     out.print(t)

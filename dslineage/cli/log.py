@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, emit_json, fields, out, repo, short, table, when, who
 from dslineage.cli.app import app
 
 
@@ -40,7 +40,9 @@ def show_log(entries: list[dict[str, Any]]) -> None:
 
 @app.command()
 def show(
-    ref: Annotated[str, typer.Argument(help="NAME@REF (e.g. train@v3, train@latest~1), or a batch id.")],
+    ref: Annotated[
+        str, typer.Argument(metavar="NAME@REF", help="NAME@REF (e.g. train@v3, train@latest~1), or a batch id.")
+    ],
     json_out: JsonOpt = False,
 ) -> None:
     """Show one version: its record, schema and class distribution (or an edit batch and its edits).
@@ -64,12 +66,11 @@ def show(
 def show_version(v: dict[str, Any]) -> None:
     """Render one version in detail."""
     out.print(f"[bold]{v['dataset']}@v{v['seq']}[/bold]  {v['id']}")
-    for label, value in (
+    out.print(fields([
         ("md5", v["md5"]), ("parent", v["parent"] or "-"), ("git commit", v["git_commit"] or "-"),
         ("author", v["author"]), ("time", v["timestamp"]), ("message", v["message"]),
         ("rows", v["rows"]), ("tags", ", ".join(v["tags"]) or "-"),
-    ):
-        out.print(f"  {label:<11}{value}", markup=False)
+    ]))
     ch = v["changes"]
     if ch["known"]:
         out.print(

@@ -12,8 +12,8 @@ from dslineage.cli.app import app
 
 @app.command()
 def tag(
-    ref: Annotated[str, typer.Argument(help="NAME@REF to name.")],
-    name: Annotated[str, typer.Argument(help="Tag, usable afterwards as NAME@TAG.")],
+    ref: Annotated[str, typer.Argument(metavar="NAME@REF", help="NAME@REF to name.")],
+    name: Annotated[str, typer.Argument(metavar="TAG", help="Tag, usable afterwards as NAME@TAG.")],
     json_out: JsonOpt = False,
 ) -> None:
     """Name a version (e.g. the one a paper used), then refer to it as NAME@TAG.

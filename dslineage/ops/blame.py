@@ -45,8 +45,12 @@ def blame(
     batch: str | None = None,
     since: str | None = None,
     output: str | None = None,
+    changed_only: bool = False,
 ) -> dict[str, Any]:
-    """Per row of NAME@REF: label, version, batch, author, reason, time; plus summary counts."""
+    """Per row of NAME@REF: label, version, batch, author, reason, time; plus summary counts.
+
+    `changed_only`: only rows whose label was set after the first version (what `blame` lists
+    unless `--all`); `since` overrides it."""
     import pyarrow as pa
 
     from dslineage.ops.relabel import pick_column
@@ -64,6 +68,8 @@ def blame(
     if since:
         _, s = resolve(repo, since if "@" in since else f"{ds.name}@{since}")
         since_seq = s["seq"]
+    elif changed_only:
+        since_seq = chain[-1]["seq"]
     linked = batch_ops.links(repo, ds.name)
     vidx = {c["id"]: i for i, c in enumerate(chain)}
     recs = [
@@ -123,7 +129,7 @@ def blame(
         "by_author": _counts(codes.column("aidx"), names.values),
         "by_batch": _counts(codes.column("bidx"), ids),
         "by_version": _counts(codes.column("vidx"), [f"v{c['seq']}" for c in chain]),
-        "output": out_rel,
+        "output": out_rel, "since_seq": since_seq,
     }
 
 

@@ -203,17 +203,18 @@ def show(repo: Repo, text: str) -> dict[str, Any]:
     return out
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested params or metrics as dotted names: {"train": {"lr": 0.1}} → {"train.lr": 0.1}."""
     if isinstance(data, dict):
         flat: dict[str, Any] = {}
         for k, v in data.items():
-            flat.update(_flatten(v, f"{prefix}{k}."))
+            flat.update(flatten(v, f"{prefix}{k}."))
         return flat
     return {prefix[:-1]: data}
 
 
 def _changed(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
-    fa, fb = _flatten(a), _flatten(b)
+    fa, fb = flatten(a), flatten(b)
     keys = sorted(set(fa) | set(fb))
     return [{"key": k, "a": fa.get(k), "b": fb.get(k)} for k in keys if fa.get(k) != fb.get(k)]
 

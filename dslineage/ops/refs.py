@@ -24,9 +24,40 @@ _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 _TILDE = re.compile(r"^(.*?)~(\d*)$")
 
 
+GRAMMAR = "NAME@vN, NAME@latest[~N], NAME@TAG, NAME@<id prefix> or NAME@<git rev>[~N]"
+_BAD_TILDE = re.compile(r"~(?!\d*(?:[~^]|$))")
+
+
+def _malformed(name: str, sep: str, rest: str) -> str | None:
+    """What is wrong with the text of a reference, or None when it follows the grammar."""
+    if not name:
+        return "no dataset name before the @" if sep else "no dataset name"
+    if any(c.isspace() for c in name + rest):
+        return "it contains a space"
+    if not sep:
+        return None
+    if not rest:
+        return "nothing after the @"
+    if re.search(r"@(?!\{)", rest):  # git's `@{1}` reflog form is the only @ allowed after the first
+        return "a second @"
+    if rest == "v":
+        return "v takes a number: vN"
+    if _BAD_TILDE.search(rest):
+        return "~ takes a number: ~N"
+    if rest.startswith("latest") and rest[6:7] in ("^", ":"):
+        return "latest takes ~N"
+    return None
+
+
 def split(ref: str) -> tuple[str, str]:
-    """`NAME@REF` → (NAME, REF); a bare NAME means its current version (`latest`)."""
+    """`NAME@REF` → (NAME, REF); a bare NAME means its current version (`latest`).
+
+    A reference outside the grammar (`ds@@`, `ds@`, `@v1`, `ds@v`, `ds@latest~x`) is a RefError
+    that states the grammar, never a guess (git reads a lone `@` as HEAD)."""
     name, sep, rest = ref.partition("@")
+    problem = _malformed(name, sep, rest)
+    if problem:
+        raise RefError(f"malformed reference {ref!r} ({problem}): use {GRAMMAR}")
     return name, (rest if sep else "latest")
 
 
