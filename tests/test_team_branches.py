@@ -98,6 +98,8 @@ def test_branch_switch_then_checkout_latest_without_force(team):
         [s] = repo.status(counts=False)
         assert s["dirty"] and s["version"] == 2 and s["worktree_version"] is None
         assert "no version on this branch records" in s["note"] and "checkout train@latest" in s["note"]
+        with pytest.raises(DirtyError, match="holds another version's bytes.*checkout train@latest"):
+            repo.relabel("train", {3: "dog"})
         out = repo.checkout("train@latest")
         assert out["version"] == team["bob"] and out["changed"]
     assert md5(path) == team["bob_md5"]
@@ -136,6 +138,8 @@ def test_keep_ours_merge_follows_head(team):
         assert repo.resolve("train@v2")["id"] == repo.resolve("train@latest")["id"] == team["alice"]
         assert repo.resolve(f"train@{team['bob'][:12]}")["id"] == team["bob"]
         assert [e["change"] for e in repo.history("train", "550")["events"]] == ["added"]
+        blamed = repo.blame("train")
+        assert blamed["by_version"] == {"v1": N - 100, "v2": 100} and "bob" not in blamed["by_author"]
         [s] = repo.status()
         assert (s["version"], s["dirty"], s["rows"]["modified"]) == (2, False, 0)
         assert repo.commit(["train"], "after the merge", None) == []
@@ -195,3 +199,32 @@ def test_fsck_reports_unrecorded_head_md5_and_missing_parent(team):
     with _repo(root) as repo:
         problems = repo.fsck()["problems"]
     assert any("parent ffffffffff" in p["message"] and p["severity"] == "error" for p in problems)
+
+
+def test_a_merge_version_counts_each_change_once(team):
+    """A merge version (parents [alice's v2, bob's v2], change set against alice's): history
+    of an owl row shows the merge's event once, not bob's as well; vN and ~N follow first
+    parents; lineage shows both parent edges."""
+    from dslineage.ops.commit import snapshot
+
+    root, path = team["root"], team["path"]
+    _merge_keep_ours(root)
+    merged = {k: ("owl" if k in BOB else v) for k, v in _labels(path).items()}
+    write_parquet(path, {"id": list(merged), "x": [i / 3 for i in range(N)], "label": list(merged.values())})
+    with _repo(root) as repo:
+        [v3] = snapshot(repo, [repo.dataset("train")], "merge bob", None,
+                        extra={"train": {"parents": [team["alice"], team["bob"]]}})
+    assert (v3["seq"], v3["parent"], v3["parents"]) == (3, team["alice"], [team["alice"], team["bob"]])
+    with _repo(root) as repo:
+        assert repo.resolve("train")["id"] == v3["id"]
+        assert repo.resolve("train@v2")["id"] == repo.resolve("train@latest~1")["id"] == team["alice"]
+        owl = repo.history("train", "550")["events"]
+        assert [(e["change"], e["seq"], e["version"]) for e in owl][1:] == [("relabeled", 3, v3["id"])]
+        fox = repo.history("train", "50")["events"]
+        assert [(e["change"], e["version"]) for e in fox][1:] == [("relabeled", team["alice"])]
+        [s] = repo.status()
+        assert (s["version"], s["dirty"]) == (3, False)
+        graph = repo.lineage("train@v3", direction="upstream", depth=1)
+    parents = {e["from"] for e in graph["edges"] if e["kind"] == "parent" and e["to"] == v3["id"]}
+    assert parents == {team["alice"], team["bob"]}
+    assert cli_json(root, "log", "train")[0]["parents"] == [team["alice"], team["bob"]]

@@ -92,7 +92,15 @@ def current_from(repo: Repo, ds: Dataset | str) -> tuple[dict[str, Any] | None, 
 
 def head_md5(repo: Repo, ds: Dataset, rev: str = "HEAD") -> str | None:
     """The md5 that commit `rev`'s `.dvc` file (or `dvc.lock`, for a stage output) records
-    for the dataset's file, or None (no such file there, or it is unreadable)."""
+    for the dataset's file, or None (no such file there, or it is unreadable). Memoized per command."""
+    repo.index.sync()
+    memo, key = repo.index.memo, ("head_md5", rev, ds.path)
+    if key not in memo:
+        memo[key] = _recorded_at(repo, ds, rev)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _recorded_at(repo: Repo, ds: Dataset, rev: str) -> str | None:
     blob = repo.git.show(rev, dvcio.dvcfile_for(ds.path))
     try:
         if blob is not None:

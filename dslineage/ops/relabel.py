@@ -20,6 +20,7 @@ from dslineage.config import Dataset
 from dslineage.errors import DirtyError, EditError, PathError, UsageError
 from dslineage.ops import batches as batch_ops
 from dslineage.ops import common
+from dslineage.ops.checkout import uncommitted
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
 if TYPE_CHECKING:
@@ -77,6 +78,12 @@ class Session:
         self.clean = self.md5 == head["md5"] or bool(
             self.pending and self.pending[-1].get("result_md5") == self.md5
         )
+        if check and not self.clean and not force and self.md5 is not None and not uncommitted(repo, ds):
+            raise DirtyError(
+                f"{ds.path} holds another version's bytes, not v{head['seq']} that HEAD records (a branch "
+                f"switch or a checkout): restore it with `dslineage checkout {ds.name}@latest`, or record "
+                f"these bytes with `dslineage commit {ds.name} -m MSG`"
+            )
         if check and not self.clean and not force:
             raise DirtyError(
                 f"{ds.path} has uncommitted changes, which the batch would take credit for: commit them "

@@ -45,7 +45,7 @@ _SCALARS = (
     (_BATCH, "json_extract_string(r.record, '$.reverts')", "reverts", True),
 )
 EDGES = (
-    "(SELECT parent AS src, id AS dst, 'parent' AS kind FROM versions WHERE parent IS NOT NULL "
+    "(SELECT unnest(parents) AS src, id AS dst, 'parent' AS kind FROM versions "
     "UNION ALL SELECT src, dst, kind FROM lineage_edges)"
 )
 NODES = (
@@ -128,10 +128,11 @@ def edge_rows(con: Any, ids: list[str] | None = None) -> list[tuple[str, str, st
 
 def adjacency_rows(con: Any) -> list[tuple[str, str, str, str | None]]:
     """(from, to, kind, dataset) of every edge; dataset only on "parent" edges (both ends are
-    versions of it). A query walks these in Python: one scan, however far the walk goes
-    (a recursive CTE re-joins the edges at every step of a 100-step-deep closure)."""
+    versions of it; a merge version has one per parent). A query walks these in Python: one
+    scan, however far the walk goes (a recursive CTE re-joins the edges at every step of a
+    100-step-deep closure)."""
     rows: list[tuple[str, str, str, str | None]] = con.execute(
-        "SELECT parent, id, 'parent', dataset FROM versions WHERE parent IS NOT NULL "
+        "SELECT unnest(parents), id, 'parent', dataset FROM versions "
         "UNION ALL SELECT src, dst, kind, NULL FROM lineage_edges"
     ).fetchall()
     return rows
