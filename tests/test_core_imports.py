@@ -16,8 +16,8 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_importing_the_cli_loads_no_heavy_module():
-    """`import dslineage.cli.app` (every command module registered) loads none of dvc, duckdb, pyarrow, ..."""
-    loaded = _loaded_after("import dslineage.cli.app")
+    """`import dslineage.cli` (every command module registered) loads none of dvc, duckdb, pyarrow, ..."""
+    loaded = _loaded_after("import dslineage.cli")
     assert "typer" in loaded and "dslineage" in loaded
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
@@ -44,14 +44,14 @@ def test_version_fast_path_matches_the_option(tmp_path):
     slow = subprocess.run([sys.executable, "-m", "dslineage", "--debug", "--version"], capture_output=True, text=True)
     assert fast.returncode == slow.returncode == 0
     assert fast.stdout == slow.stdout and fast.stdout.startswith("dslineage ")
-    assert _loaded_after("import sys\nsys.argv = ['dslineage', '--version']\nimport dslineage.cli\n"
-                         "dslineage.cli.main()").isdisjoint({"typer", "rich"})
+    assert _loaded_after("import sys\nsys.argv = ['dslineage', '--version']\nimport dslineage.__main__\n"
+                         "dslineage.__main__.main()").isdisjoint({"typer", "rich"})
 
 
 def test_a_read_command_loads_neither_pydantic_nor_gitpython(committed):
     """`log` on a small repository needs neither pydantic (Typer >= 0.29) nor GitPython."""
     code = (f"import os, sys\nos.chdir({str(committed.root)!r})\nsys.argv = ['dslineage', 'log', 'train']\n"
-            "from dslineage.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
+            "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
     loaded = _loaded_after(code)
     assert "duckdb" in loaded  # the command ran
     assert loaded.isdisjoint({"pydantic", "git"}), sorted(loaded & {"pydantic", "git"})

@@ -13,9 +13,9 @@ HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git")
 
 
 def heavy_imports() -> list[str]:
-    """Heavy modules that `import dslineage.cli.app` (every command) loads (should be none)."""
+    """Heavy modules that `import dslineage.cli` loads (should be none)."""
     code = (
-        "import sys, dslineage.cli.app; "
+        "import sys, dslineage.cli; "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
