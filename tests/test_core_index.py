@@ -161,18 +161,23 @@ def _odd_records(root: Path) -> None:
     """Journal records the commands do not write: minimal keys, odd change-set names, other kinds."""
     from dslineage import journal
 
-    ts = "2026-01-01T00:00:00.000001+00:00"
+    # dated after the commits' records, as a record written now would be: the first change set of
+    # a dataset (in file-name order) sets its change table's column order, and so the fingerprint
+    ts = "2099-01-01T00:00:00.000001+00:00"
     base = {"kind": "version", "dataset": "bare", "md5": "0" * 32, "path": "data/bare.csv", "timestamp": ts}
     journal.write(root, {**base, "id": "b" * 40, "seq": 1})  # no parent(s), message, rows, changes, ...
     journal.write(root, {**base, "id": "c" * 40, "seq": 2, "timestamp": ts.replace("01+", "02+"),
                          "changes": {"known": True, "file": "../escape.changes.parquet"}})
     journal.write(root, {**base, "id": "d" * 40, "seq": 3, "timestamp": ts.replace("01+", "03+"),
                          "changes": {"known": True, "file": "missing.changes.parquet", "added": 2}})
+    shared = sorted(journal.folder(root).glob("*.changes.parquet"))[0].name  # another version's
+    journal.write(root, {**base, "id": "a" * 40, "dataset": "train", "seq": 99, "timestamp": ts.replace("01+", "04+"),
+                         "changes": {"known": True, "file": shared, "relabeled": 1}})
     journal.write(root, {"kind": "transformation", "id": "e" * 40, "timestamp": ts, "cmd": "python prep.py"})
     journal.write(root, {"kind": "experiment", "id": "f" * 40, "timestamp": ts, "dataset": "train",
                          "note": "ünïcode ✓", "params": {"lr": 0.1, "nested": [1, {"a": None}]}})
     # no id, no dataset, no kind (written by hand)
-    (journal.folder(root) / "20260101T000000000001-mystery.json").write_text(json.dumps({"timestamp": ts}))
+    (journal.folder(root) / "20990101T000000000001-mystery.json").write_text(json.dumps({"timestamp": ts}))
 
 
 def test_bulk_index_equals_record_by_record(tmp_repo, make_dataset, tmp_path, monkeypatch):

@@ -8,4 +8,4 @@ A peer that is not installed is skipped with a printed line, never silently.
 
 from __future__ import annotations
 
-STAGES = ("generate", "diff", "commit", "history", "startup", "storage", "ops", "memlimit", "demo", "report")
+STAGES = ("generate", "diff", "commit", "history", "startup", "storage", "ops", "memlimit", "demo", "reindex", "report")

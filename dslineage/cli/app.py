@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import sys
@@ -129,4 +130,31 @@ def main() -> None:
         # DuckDB's client imports pandas (1-2 s) at the first bound parameter when pandas is
         # installed, only to check parameter types; dslineage never passes pandas objects.
         sys.meta_path.insert(0, _NoPandas())  # type: ignore[arg-type]
-    app(prog_name="dslineage")
+    _lean(sys.argv[1:])(prog_name="dslineage")
+
+
+_GLOBAL_WITH_VALUE = ("-C", "--wait-for-lock")
+
+
+def _lean(argv: list[str]) -> typer.Typer:
+    """`app` with only the command `argv` names registered: Typer builds every registered
+    command's parameters before parsing (~40 ms for all of them). The whole app when no
+    command is named, a help or version option comes first, or the name is not a command."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] in ("-h", "--help", "--version", "--"):
+            return app
+        i += 2 if argv[i] in _GLOBAL_WITH_VALUE else 1
+    if i >= len(argv):
+        return app
+    name = argv[i]
+    commands = [
+        c for c in app.registered_commands
+        if (c.name or typer.main.get_command_name(getattr(c.callback, "__name__", ""))) == name
+    ]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    lean = copy.copy(app)
+    lean.registered_commands, lean.registered_groups = commands, groups
+    return lean

@@ -40,6 +40,7 @@ _DDL = [
 ]
 
 BULK_MIN_FILES = 100  # new journal files from which a sync ingests them in bulk (one by one: ~7 ms each)
+BULK_PARQUET_FILES = 2000  # change sets per read_parquet: DuckDB keeps ~50 kB per file it reads
 _READ_ONE = "read_parquet(?, hive_partitioning = false)"
 
 CACHE_TABLES = {"meta", "file_md5"}  # not derived from the journal: left out of `fingerprint()`
@@ -288,15 +289,21 @@ class Index:
             if not sources:
                 continue
             files, vids, seqs = (list(c) for c in zip(*sources, strict=True))
-            # each file's rows get their version's id and seq; BY NAME casts to the table's types
-            # as inserting the files one by one does
-            con.execute(
-                f"INSERT INTO {table} BY NAME SELECT m.version, m.seq, p.* EXCLUDE (filename) "
-                "FROM read_parquet(?, union_by_name = true, filename = true, hive_partitioning = false) p "
-                "JOIN (SELECT unnest(?) AS file, unnest(?) AS version, unnest(?) AS seq) m "
-                "ON p.filename = m.file",
-                [files, files, vids, seqs],
-            )
+            # each file's rows get their version's id and seq (a file two versions name, twice);
+            # BY NAME casts to the table's types as inserting the files one by one does. JSON
+            # text and an Arrow table, not list parameters: the client probes each list element.
+            con.register("_bulk_sources", pa.table({"file": files, "version": vids, "seq": seqs}))
+            distinct = sorted(set(files))
+            try:
+                for i in range(0, len(distinct), BULK_PARQUET_FILES):
+                    con.execute(
+                        f"INSERT INTO {table} BY NAME SELECT m.version, m.seq, p.* EXCLUDE (filename) "
+                        "FROM read_parquet(from_json(?, '[\"VARCHAR\"]'), union_by_name = true, "
+                        "filename = true, hive_partitioning = false) p JOIN _bulk_sources m ON p.filename = m.file",
+                        [json.dumps(distinct[i:i + BULK_PARQUET_FILES])],
+                    )
+            finally:
+                con.unregister("_bulk_sources")
 
     def _resolve_commits(self) -> None:
         """Fill in, for journal files added by a git commit, which commit that was."""
@@ -310,10 +317,12 @@ class Index:
         found = [(name, by_name[name]) for (name,) in pending if name in by_name]
         if found:
             names, shas = (list(c) for c in zip(*found, strict=True))
+            # one JSON text, not two list parameters (the client probes every element of a list)
             con.execute(
-                "UPDATE journal_files SET git_commit = m.sha FROM "
-                "(SELECT unnest(?) AS file, unnest(?) AS sha) m WHERE journal_files.file = m.file",
-                [names, shas],
+                "UPDATE journal_files SET git_commit = m.sha FROM (SELECT unnest(from_json(?, "
+                "'[\"VARCHAR\"]')) AS file, unnest(from_json(?, '[\"VARCHAR\"]')) AS sha) m "
+                "WHERE journal_files.file = m.file",
+                [json.dumps(names), json.dumps(shas)],
             )
 
     def fingerprint(self) -> dict[str, tuple[int, int]]:
