@@ -247,6 +247,19 @@ def test_bulk_index_falls_back_and_fails_like_record_by_record(tmp_repo, make_da
     bulk = _index_of(tmp_repo, tmp_path / "bulk.duckdb", True, monkeypatch)
     bulk.sync()
     assert bulk.fingerprint() == one.fingerprint() and bulk.version("a" * 40)["seq"] == 7
+    twin = journal.folder(tmp_repo) / "20260101T000000000003-version-twin.json"  # a duplicate version id
+    twin.write_text((journal.folder(tmp_repo) / journal.list_files(tmp_repo)[0]).read_text())
+    errors = []
+    for bulk_mode in (False, True):
+        ix = _index_of(tmp_repo, tmp_path / f"twin-{bulk_mode}.duckdb", bulk_mode, monkeypatch)
+        with pytest.raises(Exception) as err:
+            ix.sync()
+        errors.append((type(err.value), str(err.value)))
+        assert ix.con.execute("SELECT count(*) FROM journal_files").fetchone()[0] == 0
+        assert ix.con.execute("SELECT current_setting('enable_external_file_cache')").fetchone()[0] is True
+        ix.close()
+    assert errors[0] == errors[1] and "duplicate key" in errors[0][1].lower()
+    twin.unlink()
     damaged = journal.folder(tmp_repo) / "20260101T000000000002-version-damaged.json"
     damaged.write_text('{"kind": "version", "id": ')
     messages = []

@@ -7,6 +7,7 @@ identically. `sync()` runs before every query and only reads files it has not se
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -133,6 +134,7 @@ class Index:
         except _BulkFailed:
             # something unusual in a record (a wrong type, a duplicate id, ...): the record-by-
             # record path then fails (or succeeds) exactly as it always did
+            self._bulk_cleanup()
             self._apply(gone, new, force=force, bulk=False)
         self._synced = True
         return {"added": len(new), "removed": len(gone)}
@@ -275,10 +277,8 @@ class Index:
             arrow = pa.table([pa.array(c, type=t) for c, t in zip(columns, schema, strict=True)],
                              names=[f"c{i}" for i in range(len(schema))])
             con.register("_bulk_rows", arrow)
-            try:
-                con.execute(f"INSERT INTO {table} SELECT * FROM _bulk_rows")
-            finally:
-                con.unregister("_bulk_rows")
+            con.execute(f"INSERT INTO {table} SELECT * FROM _bulk_rows")
+            con.unregister("_bulk_rows")
         for dataset, sources in changes.items():
             self._touched.add(dataset)
             table = changes_table(dataset)
@@ -297,17 +297,22 @@ class Index:
             # DuckDB's cache of file blocks would keep every small change set it reads (~30 kB
             # each, and 25% more CPU): off while reading them in bulk
             con.execute("SET enable_external_file_cache = false")
-            try:
-                for i in range(0, len(distinct), BULK_PARQUET_FILES):
-                    con.execute(
-                        f"INSERT INTO {table} BY NAME SELECT m.version, m.seq, p.* EXCLUDE (filename) "
-                        "FROM read_parquet(from_json(?, '[\"VARCHAR\"]'), union_by_name = true, "
-                        "filename = true, hive_partitioning = false) p JOIN _bulk_sources m ON p.filename = m.file",
-                        [json.dumps(distinct[i:i + BULK_PARQUET_FILES])],
-                    )
-            finally:
-                con.execute("RESET enable_external_file_cache")
-                con.unregister("_bulk_sources")
+            for i in range(0, len(distinct), BULK_PARQUET_FILES):
+                con.execute(
+                    f"INSERT INTO {table} BY NAME SELECT m.version, m.seq, p.* EXCLUDE (filename) "
+                    "FROM read_parquet(from_json(?, '[\"VARCHAR\"]'), union_by_name = true, "
+                    "filename = true, hive_partitioning = false) p JOIN _bulk_sources m ON p.filename = m.file",
+                    [json.dumps(distinct[i:i + BULK_PARQUET_FILES])],
+                )
+            self._bulk_cleanup()
+
+    def _bulk_cleanup(self) -> None:
+        """Undo what the bulk path set on the connection (after a failure: once rolled back)."""
+        con = self.con
+        con.execute("RESET enable_external_file_cache")
+        for view in ("_bulk_rows", "_bulk_sources"):
+            with contextlib.suppress(Exception):  # not registered (any more)
+                con.unregister(view)
 
     def _resolve_commits(self) -> None:
         """Fill in, for journal files added by a git commit, which commit that was."""
