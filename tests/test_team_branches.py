@@ -12,7 +12,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage.errors import DirtyError, RefError
-from tests.conftest import cli_json, md5, run, write_parquet
+from tests.conftest import cli_json, invoke, md5, run, write_parquet
 
 N = 2000
 ALICE = {i: "fox" for i in range(1, 101)}
@@ -126,6 +126,8 @@ def test_status_says_when_the_work_tree_holds_another_version(team):
     assert (s["version"], s["worktree_version"], s["dirty"]) == (2, 1, True)
     assert "work tree holds v1, HEAD records v2" in s["note"]
     assert s["rows"] == {"added": 0, "removed": 0, "modified": 100}
+    shown = invoke(root, "status")
+    assert shown.exit_code == 0 and "train: work tree holds v1, HEAD records v2" in shown.stdout
 
 
 def test_keep_ours_merge_follows_head(team):

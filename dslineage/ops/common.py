@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio
 from dslineage.config import META_DIR, Dataset
-from dslineage.errors import MissingDataError, PathError
+from dslineage.errors import MissingDataError, PathError, UnknownDatasetError
 from dslineage.store import rows
 
 if TYPE_CHECKING:
@@ -85,8 +85,13 @@ def current_from(repo: Repo, ds: Dataset | str) -> tuple[dict[str, Any] | None, 
     repo.index.sync()  # first: a sync that finds new journal files clears the memo
     memo, key = repo.index.memo, ("current", name)
     if key not in memo:
-        dataset = repo.dataset(name) if isinstance(ds, str) else ds
-        memo[key] = _choose(repo, dataset)
+        try:
+            dataset = repo.dataset(name) if isinstance(ds, str) else ds
+        except UnknownDatasetError:  # a journal record of a dataset no longer registered
+            v = newest(repo, name)
+            memo[key] = (v, "newest" if v else "none")
+        else:
+            memo[key] = _choose(repo, dataset)
     return memo[key]  # type: ignore[no-any-return]
 
 
@@ -96,11 +101,12 @@ def head_md5(repo: Repo, ds: Dataset, rev: str = "HEAD") -> str | None:
     repo.index.sync()
     memo, key = repo.index.memo, ("head_md5", rev, ds.path)
     if key not in memo:
-        memo[key] = _recorded_at(repo, ds, rev)
+        memo[key] = recorded_md5_at(repo, ds, rev)
     return memo[key]  # type: ignore[no-any-return]
 
 
-def _recorded_at(repo: Repo, ds: Dataset, rev: str) -> str | None:
+def recorded_md5_at(repo: Repo, ds: Dataset, rev: str) -> str | None:
+    """`head_md5` without the index's memo (for fsck, which must work with a broken index)."""
     blob = repo.git.show(rev, dvcio.dvcfile_for(ds.path))
     try:
         if blob is not None:

@@ -335,7 +335,7 @@ class _Checker:
     def _head_md5(self, ds: config.Dataset) -> str | None:
         from dslineage.ops import common
 
-        return common.head_md5(self.repo, ds)  # None without a HEAD or a .dvc file there
+        return common.recorded_md5_at(self.repo, ds, "HEAD")  # no index: it may be the broken part
 
     def _check_readable(self, ds: config.Dataset) -> None:
         from dslineage.ops import common
