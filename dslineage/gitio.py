@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,14 @@ class Git:
     @staticmethod
     def find_root(start: Path) -> Path:
         """The top of the git work tree containing `start`."""
-        git = _git_module()
+        here = start.resolve()
+        if here.is_dir() and "GIT_DIR" not in os.environ and "GIT_WORK_TREE" not in os.environ:
+            # the nearest folder with a `.git` entry (a folder, or a file in a linked work tree
+            # or submodule): no GitPython import (~0.1 s) for read commands that need no more
+            for folder in (here, *here.parents):
+                if (folder / ".git").exists():
+                    return folder
+        git = _git_module()  # no `.git` above: GitPython tells a bare repository from none
         try:
             repo = git.Repo(start, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):

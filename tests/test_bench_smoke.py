@@ -17,6 +17,7 @@ from dslineage.bench.params import Layout, Params
 SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
     startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
+    reindex_records=120,
 )
 
 
@@ -79,12 +80,22 @@ def test_report_lists_targets_and_writes_metrics(pipeline):
     on_disk = json.loads(layout.results.read_text())
     assert on_disk["machine"]["cores"] >= 1
     names = " ".join(t["target"] for t in on_disk["targets"])
-    for needle in ("diff library", "commit CLI", "dslineage --help", "history of one key"):
+    for needle in ("diff library", "commit CLI", "dslineage --help", "history of one key", "cold reindex",
+                   "log on a small repository"):
         assert needle in names
     assert all(t["met"] in (True, False) for t in on_disk["targets"] if "diff library" in t["target"])
     assert results["summary"]["storage"]["10000"]["v3"]["changed_rows"] > 0
     if importlib.util.find_spec("matplotlib") is not None:
         assert layout.plot.stat().st_size > 1000
+
+
+def test_reindex_stage_builds_the_journal_and_every_path_agrees(pipeline):
+    """The reindex stage wrote the asked number of records; CLI, bulk and record-by-record agree."""
+    layout, _ = pipeline
+    res = layout.read_part("reindex")["results"]
+    assert res["records"] == 120 and res["agree"]
+    assert res["dslineage_cli"]["result"]["records"] == 120
+    assert res["record_by_record_lib"]["result"] == res["dslineage_lib"]["result"]
 
 
 def test_memlimit_is_off_by_default_and_says_so(pipeline):

@@ -149,3 +149,32 @@ def test_global_options(cli_repo, tmp_path):
     assert [e["seq"] for e in cli_json(sub, "log")] == [1]  # found from a subfolder, like git
     missing = invoke(tmp_path / "nowhere", "log")
     assert missing.exit_code == 1 and missing.stderr.startswith("error: cannot change to")
+
+
+def test_lean_app_for_one_command_says_what_the_whole_app_says(tmp_path):
+    """The console script registers only the named command: help, usage errors and global options
+    read exactly as with every command registered; the top-level help lists every command without
+    building their parameters; `--version` first, no command or a typo get the whole app."""
+    import typer
+    from typer.testing import CliRunner
+
+    from dslineage.cli.app import _lean, _listed, app
+
+    names = [c.name or typer.main.get_command_name(c.callback.__name__) for c in app.registered_commands]
+    names += [g.name for g in app.registered_groups]
+    assert len(names) > 20 and "exp" in names
+    for i, name in enumerate(names):
+        for extra in (["--help"], ["--bogus-option"])[: 2 if i < 3 else 1]:
+            args = ["-C", str(tmp_path), "--wait-for-lock", "1", name, *extra]
+            lean = _lean(args)
+            assert lean is not app and [c.callback for c in lean.registered_commands] != [
+                c.callback for c in app.registered_commands]
+            full, part = CliRunner().invoke(app, args), CliRunner().invoke(lean, args)
+            assert (part.output, part.exit_code) == (full.output, full.exit_code), (name, extra)
+    for args in (["--version", "log"], ["logg"], ["--debug"]):
+        assert _lean(args) is app, args
+    for args in ([], ["--help"], ["-C", str(tmp_path), "-h", "log"]):  # the listing: no parameters built
+        lean = _lean(args)
+        assert lean is not app and {c.callback for c in lean.registered_commands} == {_listed}
+        full, part = CliRunner().invoke(app, args), CliRunner().invoke(lean, args)
+        assert (part.output, part.exit_code) == (full.output, full.exit_code) and "relabel" in part.output

@@ -36,3 +36,22 @@ def test_python_dash_m_help():
     for cmd in ("init", "track", "commit", "log", "show", "diff", "history", "checkout", "status", "tag",
                 "reindex", "demo"):
         assert cmd in out.stdout
+
+
+def test_version_fast_path_matches_the_option(tmp_path):
+    """A bare `--version` (answered before Typer loads) prints what the eager option prints."""
+    fast = subprocess.run([sys.executable, "-m", "dslineage", "--version"], capture_output=True, text=True)
+    slow = subprocess.run([sys.executable, "-m", "dslineage", "--debug", "--version"], capture_output=True, text=True)
+    assert fast.returncode == slow.returncode == 0
+    assert fast.stdout == slow.stdout and fast.stdout.startswith("dslineage ")
+    assert _loaded_after("import sys\nsys.argv = ['dslineage', '--version']\nimport dslineage.__main__\n"
+                         "dslineage.__main__.main()").isdisjoint({"typer", "rich"})
+
+
+def test_a_read_command_loads_neither_pydantic_nor_gitpython(committed):
+    """`log` on a small repository needs neither pydantic (Typer >= 0.29) nor GitPython."""
+    code = (f"import os, sys\nos.chdir({str(committed.root)!r})\nsys.argv = ['dslineage', 'log', 'train']\n"
+            "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
+    loaded = _loaded_after(code)
+    assert "duckdb" in loaded  # the command ran
+    assert loaded.isdisjoint({"pydantic", "git"}), sorted(loaded & {"pydantic", "git"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,131 @@ def test_merge_of_two_branches_each_committing(tmp_repo):
 def _plain_answers(root: Path) -> Any:
     repo = Repo(root)
     return repo.log(), repo.diff("beta@v1", "beta@v2"), repo.history("alpha", "3")
+
+
+def _index_of(root: Path, path: Path, bulk: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh index of `root`'s journal at `path`, built in bulk or one record at a time."""
+    from dslineage.gitio import Git
+    from dslineage.store import index as index_mod
+
+    monkeypatch.setattr(index_mod, "BULK_MIN_FILES", 1 if bulk else 10**9)
+    git = Git(root)
+    return index_mod.Index(root, lambda: git.commits_adding(".dslineage/journal"), path=path)
+
+
+def _odd_records(root: Path) -> None:
+    """Journal records the commands do not write: minimal keys, odd change-set names, other kinds."""
+    from dslineage import journal
+
+    # dated after the commits' records, as a record written now would be: the first change set of
+    # a dataset (in file-name order) sets its change table's column order, and so the fingerprint
+    ts = "2099-01-01T00:00:00.000001+00:00"
+    base = {"kind": "version", "dataset": "bare", "md5": "0" * 32, "path": "data/bare.csv", "timestamp": ts}
+    journal.write(root, {**base, "id": "b" * 40, "seq": 1})  # no parent(s), message, rows, changes, ...
+    journal.write(root, {**base, "id": "c" * 40, "seq": 2, "timestamp": ts.replace("01+", "02+"),
+                         "changes": {"known": True, "file": "../escape.changes.parquet"}})
+    journal.write(root, {**base, "id": "d" * 40, "seq": 3, "timestamp": ts.replace("01+", "03+"),
+                         "changes": {"known": True, "file": "missing.changes.parquet", "added": 2}})
+    shared = sorted(journal.folder(root).glob("*.changes.parquet"))[0].name  # another version's
+    journal.write(root, {**base, "id": "a" * 40, "dataset": "train", "seq": 99, "timestamp": ts.replace("01+", "04+"),
+                         "changes": {"known": True, "file": shared, "relabeled": 1}})
+    journal.write(root, {"kind": "transformation", "id": "e" * 40, "timestamp": ts, "cmd": "python prep.py"})
+    journal.write(root, {"kind": "experiment", "id": "f" * 40, "timestamp": ts, "dataset": "train",
+                         "note": "ünïcode ✓", "params": {"lr": 0.1, "nested": [1, {"a": None}]}})
+    # no id, no dataset, no kind (written by hand)
+    (journal.folder(root) / "20990101T000000000001-mystery.json").write_text(json.dumps({"timestamp": ts}))
+
+
+def test_bulk_index_equals_record_by_record(tmp_repo, make_dataset, tmp_path, monkeypatch):
+    """Versions, tags, batches, transformations and records missing optional keys index the same
+    in bulk (cold, and as a large increment onto an index with change tables) as one by one."""
+    from dslineage.store.index import changes_table
+
+    repo = Repo(tmp_repo)
+    path = make_dataset()
+    repo.track(str(path), ["id"], ["label"])
+    repo.commit(["train"], "v1", None)
+    write_parquet(path, {"id": list(range(25)), "x": [0.0] * 25, "label": ["cat"] * 25})
+    repo.commit(["train"], "v2", None)
+    repo.tag("train@v2", "good")
+    repo.relabel("train", {"3": "dog", "4": "bird"}, reason="fix", commit=True)
+    half = _index_of(tmp_repo, tmp_path / "half.duckdb", False, monkeypatch)
+    half.sync()  # an index with a change table, to which the next sync adds in bulk
+    write_parquet(path, {"id": list(range(30)), "x": [1.0] * 30, "label": ["dog"] * 30})
+    repo.commit(["train"], "v4", None)
+    repo.tag("train@v4", "best")
+    _odd_records(tmp_repo)
+    run(tmp_repo, "git", "add", "-A")
+    run(tmp_repo, "git", "commit", "-q", "-m", "odd records")
+    repo.close()
+    from dslineage import journal
+
+    one = _index_of(tmp_repo, tmp_path / "one.duckdb", False, monkeypatch)
+    records = len(journal.list_files(tmp_repo))
+    assert records > 10 and one.sync()["added"] == records
+    expected = one.fingerprint()
+    assert expected[changes_table("train").strip('"')][0] > 0 and expected["tags"][0] == 2
+    from dslineage.store.index import Index
+
+    def one_by_one(self: Any, name: str) -> None:
+        raise AssertionError(f"{name} was indexed one by one: the bulk path fell back")
+
+    monkeypatch.setattr(Index, "_ingest", one_by_one)
+    cold = _index_of(tmp_repo, tmp_path / "cold.duckdb", True, monkeypatch)
+    assert cold.sync() == {"added": records, "removed": 0}
+    assert cold.fingerprint() == expected
+    _index_of(tmp_repo, half.path, True, monkeypatch)  # the module now says: bulk from 1 file
+    assert half.sync(force=True)["added"] >= 8
+    assert half.fingerprint() == expected
+    for ix in (cold, half):
+        assert ix.versions() == one.versions() and ix.records("batch") == one.records("batch")
+        assert ix.records("experiment") == one.records("experiment") and ix.tags("train") == one.tags("train")
+        assert ix.key_events("train", [3]) == one.key_events("train", [3])
+    for ix in (one, cold, half):
+        ix.close()
+
+
+def test_bulk_index_falls_back_and_fails_like_record_by_record(tmp_repo, make_dataset, tmp_path, monkeypatch):
+    """A record DuckDB casts (seq as text) indexes the same in bulk; a damaged record is the same
+    one-line error either way and leaves the index empty."""
+    from dslineage import journal
+    from dslineage.errors import DslineageError
+
+    repo = Repo(tmp_repo)
+    path = make_dataset()
+    repo.track(str(path), ["id"], ["label"])
+    repo.commit(["train"], "v1", None)
+    repo.close()
+    journal.write(tmp_repo, {"kind": "version", "id": "a" * 40, "dataset": "odd", "seq": "7", "md5": "1" * 32,
+                             "path": "data/odd.csv", "timestamp": "2026-01-01T00:00:00.000001+00:00"})
+    one = _index_of(tmp_repo, tmp_path / "one.duckdb", False, monkeypatch)
+    one.sync()
+    bulk = _index_of(tmp_repo, tmp_path / "bulk.duckdb", True, monkeypatch)
+    bulk.sync()
+    assert bulk.fingerprint() == one.fingerprint() and bulk.version("a" * 40)["seq"] == 7
+    twin = journal.folder(tmp_repo) / "20260101T000000000003-version-twin.json"  # a duplicate version id
+    twin.write_text((journal.folder(tmp_repo) / journal.list_files(tmp_repo)[0]).read_text())
+    errors = []
+    for bulk_mode in (False, True):
+        ix = _index_of(tmp_repo, tmp_path / f"twin-{bulk_mode}.duckdb", bulk_mode, monkeypatch)
+        with pytest.raises(Exception) as err:
+            ix.sync()
+        errors.append((type(err.value), str(err.value)))
+        assert ix.con.execute("SELECT count(*) FROM journal_files").fetchone()[0] == 0
+        assert ix.con.execute("SELECT current_setting('enable_external_file_cache')").fetchone()[0] is True
+        ix.close()
+    assert errors[0] == errors[1] and "duplicate key" in errors[0][1].lower()
+    twin.unlink()
+    damaged = journal.folder(tmp_repo) / "20260101T000000000002-version-damaged.json"
+    damaged.write_text('{"kind": "version", "id": ')
+    messages = []
+    for bulk_mode in (False, True):
+        ix = _index_of(tmp_repo, tmp_path / f"damaged-{bulk_mode}.duckdb", bulk_mode, monkeypatch)
+        with pytest.raises(DslineageError) as err:
+            ix.sync()
+        messages.append(str(err.value))
+        assert ix.con.execute("SELECT count(*) FROM journal_files").fetchone()[0] == 0
+        ix.close()
+    assert messages[0] == messages[1] and "damaged" in messages[0] and "\n" not in messages[0]
+    for ix in (one, bulk):
+        ix.close()

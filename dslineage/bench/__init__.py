@@ -8,4 +8,7 @@ A peer that is not installed is skipped with a printed line, never silently.
 
 from __future__ import annotations
 
-STAGES = ("generate", "diff", "commit", "history", "startup", "storage", "ops", "memlimit", "demo", "merge", "report")
+STAGES = (
+    "generate", "diff", "commit", "history", "startup", "storage", "ops", "memlimit", "demo", "merge", "reindex",
+    "report",
+)

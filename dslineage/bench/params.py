@@ -26,11 +26,15 @@ class Params:
     history_versions: list[int] = field(default_factory=lambda: [10, 200, 1000])
     history_keys: int = 20
     startup_runs: int = 5
+    startup_compare: str = ""     # another dslineage executable timed in the same rounds (before/after)
     storage_fixed_changes: int = 1000
     doltlite_max_rows: int = 5_000_000
     doltlite_history_versions: int = 200
     ops_batch: int = 50_000
     big_rows: int = 0
+    reindex_records: int = 20_000  # journal records of the cold-reindex benchmark
+    reindex_window: int = 5       # rows each version of that journal relabels
+    reindex_old_runs: int = 1     # runs of the record-by-record path (~7 ms a record; 0 skips it)
     big_memory_limit: str = "1GB"
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 

@@ -1,12 +1,15 @@
-"""`startup` benchmark: `dslineage --help` against `dvc --version` (whole process, wall clock)."""
+"""`startup` benchmark: `dslineage --help`, `--version` and `log` on a small repository
+against `dvc --version` and a bare interpreter (whole process, wall clock). `startup_compare`
+names another `dslineage` executable (e.g. an older install) timed in the same rounds."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
-from dslineage.bench import measure
+from dslineage.bench import measure, repos
 from dslineage.bench.params import Layout, Params
 
 HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git")
@@ -22,14 +25,37 @@ def heavy_imports() -> list[str]:
     return [m for m in out.stdout.strip().split(",") if m]
 
 
+def small_repo(root: Path) -> Path:
+    """A repository with one 20-row dataset tracked and committed (v1)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dslineage.repo import Repo
+
+    repos.fresh(root)
+    Repo.init(root)
+    data = root / repos.FILE
+    data.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"key": list(range(20)), "label": ["cat", "dog"] * 10}), data)
+    with Repo(root) as repo:
+        repo.track(str(data), ["key"], ["label"])
+        repo.commit([repos.DATASET], "v1", None)
+    return root
+
+
 def run(layout: Layout, p: Params) -> dict[str, Any]:
     """Median wall time of each command over `p.startup_runs` interleaved runs."""
-    cmds = {
-        "dslineage_help": [*measure.bin_of("dslineage"), "--help"],
-        "dslineage_version": [*measure.bin_of("dslineage"), "--version"],
-        "dvc_version": [*measure.bin_of("dvc"), "--version"],
-        "python_bare": [sys.executable, "-c", "pass"],
-    }
+    small = small_repo(layout.work / "startup-small")
+    cmds = {}
+    tools = {"dslineage": measure.bin_of("dslineage")}
+    if p.startup_compare:
+        tools["compare"] = [p.startup_compare]
+    for tool, argv in tools.items():
+        cmds[f"{tool}_help"] = [*argv, "--help"]
+        cmds[f"{tool}_version"] = [*argv, "--version"]
+        cmds[f"{tool}_log_small"] = [*argv, "-C", str(small), "log", repos.DATASET]
+    cmds["dvc_version"] = [*measure.bin_of("dvc"), "--version"]
+    cmds["python_bare"] = [sys.executable, "-c", "pass"]
     for argv in cmds.values():
         measure.command(argv)  # warm the OS file cache once
     samples: dict[str, list[dict[str, Any]]] = {k: [] for k in cmds}
@@ -38,6 +64,8 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
             samples[name].append(measure.command(argv))
     out: dict[str, Any] = {k: measure.summarize(v) for k, v in samples.items()}
     out["heavy_modules_loaded_by_cli_import"] = heavy_imports()
+    if p.startup_compare:
+        out["compare_executable"] = p.startup_compare
     print(
         "startup: " + ", ".join(f"{k} {v['median_s']:.3f} s" for k, v in out.items() if isinstance(v, dict)),
         flush=True,

@@ -133,6 +133,25 @@ def lib_commit(root: str, name: str, message: str) -> Timed:
 
 
 @_task
+def lib_reindex(root: str, bulk: bool) -> Timed:
+    """dslineage's library: `Repo(root).reindex()`, in bulk or (`bulk=False`) record by record."""
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.repo import Repo
+    from dslineage.store import index
+
+    if not bulk:
+        index.BULK_MIN_FILES = 1 << 62  # the path every sync took before bulk ingestion
+
+    def run() -> Any:
+        with Repo(root) as repo:
+            return repo.reindex()
+
+    return run
+
+
+@_task
 def lib_history(root: str, name: str, keys: list[Any]) -> Timed:
     """dslineage's library: `Repo(root).history(name, key)` for each key, a new Repo each time.
 
