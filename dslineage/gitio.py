@@ -17,6 +17,29 @@ def _git_module() -> Any:
     return git
 
 
+class _GitFailed(Exception):
+    """A git process exited non-zero (stdout and stderr kept for the message)."""
+
+    def __init__(self, stdout: str, stderr: str) -> None:
+        super().__init__(stderr or stdout)
+        self.stdout, self.stderr = stdout, stderr
+
+
+def _execute(root: Path, args: list[str], *, binary: bool = False) -> Any:
+    """Run `git ARGS` in `root` (argument list, no shell, C locale); stdout as text or bytes.
+
+    A plain subprocess, not GitPython: read commands then never import GitPython (~0.1 s).
+    """
+    import subprocess
+
+    env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"}
+    proc = subprocess.run(["git", *args[1:]] if args[:1] == ["git"] else ["git", *args],
+                          cwd=root, env=env, capture_output=True, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise _GitFailed(proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
+
+
 @dataclass(frozen=True)
 class CommitInfo:
     """One git commit as dslineage needs it."""
@@ -31,10 +54,7 @@ class Git:
     """A thin wrapper over one git work tree; commands run as argument lists, never a shell."""
 
     def __init__(self, root: Path) -> None:
-        git = _git_module()
         self.root = root
-        self._repo = git.Repo(root)
-        self._git = self._repo.git
 
     @staticmethod
     def find_root(start: Path) -> Path:
@@ -70,10 +90,9 @@ class Git:
 
     def run(self, *args: str) -> str:
         """Run `git ARGS...` and return its stdout; failures become ExternalError."""
-        git = _git_module()
         try:
-            return str(self._git.execute(["git", *args], strip_newline_in_stdout=False))
-        except git.GitCommandError as exc:
+            return str(_execute(self.root, ["git", *args]))
+        except _GitFailed as exc:
             detail = (exc.stderr or "").strip().splitlines()
             reason = detail[-1] if detail else str(exc)
             raise ExternalError(f"git {args[0]} failed: {reason.strip()}") from None
@@ -97,21 +116,17 @@ class Git:
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether commit `ancestor` is reachable from `descendant` (or equal to it)."""
-        git = _git_module()
         try:
-            self._git.execute(["git", "merge-base", "--is-ancestor", ancestor, descendant])
+            _execute(self.root, ["git", "merge-base", "--is-ancestor", ancestor, descendant])
             return True
-        except git.GitCommandError:
+        except _GitFailed:
             return False
 
     def show(self, rev: str, path: str) -> bytes | None:
         """The bytes of `path` at commit `rev`, or None if it is absent there."""
-        git = _git_module()
         try:
-            out = self._git.execute(
-                ["git", "show", f"{rev}:{path}"], stdout_as_string=False, strip_newline_in_stdout=False
-            )
-        except git.GitCommandError:
+            out = _execute(self.root, ["git", "show", f"{rev}:{path}"], binary=True)
+        except _GitFailed:
             return None
         return bytes(out)
 
@@ -251,12 +266,11 @@ class Git:
     def merge_no_commit(self, rev: str, *, config: dict[str, str] | None = None) -> bool:
         """`git merge --no-ff --no-commit REV`: True when git merged every file, False when
         it left conflicts (the merge is then in progress); other failures raise."""
-        git = _git_module()
         opts = [a for k, v in (config or {}).items() for a in ("-c", f"{k}={v}")]
         try:
-            self._git.execute(["git", *opts, "merge", "--no-ff", "--no-commit", "--no-edit", rev])
+            _execute(self.root, ["git", *opts, "merge", "--no-ff", "--no-commit", "--no-edit", rev])
             return True
-        except git.GitCommandError as exc:
+        except _GitFailed as exc:
             if self.merging():
                 return False
             detail = (exc.stderr or exc.stdout or "").strip().splitlines()
@@ -312,10 +326,9 @@ class Git:
 
     def config_get(self, key: str) -> str | None:
         """A value from this clone's git config, or None."""
-        git = _git_module()
         try:
-            out = self._git.execute(["git", "config", "--local", "--get", key])
-        except git.GitCommandError:
+            out = _execute(self.root, ["git", "config", "--local", "--get", key])
+        except _GitFailed:
             return None
         return str(out).strip() or None
 
@@ -325,10 +338,9 @@ class Git:
 
     def config_remove_section(self, section: str) -> None:
         """Remove a section of `.git/config` (nothing if absent)."""
-        git = _git_module()
         try:
-            self._git.execute(["git", "config", "--local", "--remove-section", section])
-        except git.GitCommandError:
+            _execute(self.root, ["git", "config", "--local", "--remove-section", section])
+        except _GitFailed:
             pass
 
     def unmerged_entries(self, paths: list[str]) -> str:

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")]
 MessageOpt = Annotated[str, typer.Option("-m", "--message", help="What changed and why.")]
 AuthorOpt = Annotated[
-    "str | None", typer.Option("--author", help="Who made the change (default: git identity).")
+    Optional[str], typer.Option("--author", help="Who made the change (default: git identity).")
 ]
 
 out = Console(highlight=False, soft_wrap=True)
