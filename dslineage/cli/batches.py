@@ -58,11 +58,12 @@ def _state(e: dict[str, Any]) -> str:
 
 def show_batches(entries: list[dict[str, Any]]) -> None:
     """Render batches as a table, newest last."""
-    t = table("batch", "version", "time (UTC)", "by", "rows", "no-op", "state", "reason")
+    t = table("batch", "version", "column", "time (UTC)", "by", "rows", "no-op", "state", "reason")
     for e in entries:
         version = f"{e['dataset']}@v{e['seq']}" if e["seq"] else f"{e['dataset']} (-)"
         t.add_row(
-            short(e["id"]), version, when(e["timestamp"]), who(e["author"]), e["rows"], e["noop"], _state(e),
+            short(e["id"]), version, e.get("column") or "", when(e["timestamp"]), who(e["author"]), e["rows"],
+            e["noop"], _state(e),
             e["reason"] or "",
         )
     out.print(t)
@@ -76,6 +77,7 @@ def show_batch(b: dict[str, Any], limit: int = 50) -> None:
         ("dataset", f"{b['dataset']} (column {b['column']})"), ("version", version), ("state", _state(b)),
         ("by", b["author"]), ("time", b["timestamp"]), ("reason", b.get("reason") or "-"),
         ("rows", f"{b['rows']} changed, {b['noop']} no-op, {b['missing']} missing"),
+        *((("together", f"with {', '.join(b['columns'])} (group {short(b['group'])})"),) if b.get("group") else ()),
     ):
         out.print(f"  {label:<9}{value}", markup=False)
     edits = b["edits"]

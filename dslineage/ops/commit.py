@@ -223,6 +223,22 @@ def record_versions(
         return _record_versions(repo, items, message, author, **options)
 
 
+def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Source | None) -> None:
+    """Refuse a version whose declared label pairs (`track --label-pair`) are not one-to-one
+    with the mapping the parent version holds (one line, nothing recorded)."""
+    from dslineage.errors import EditError
+    from dslineage.store import labels
+
+    for a, b in ds.label_pairs or []:
+        before = (parent_src.sql, list(parent_src.params)) if parent_src is not None else None
+        bad = labels.pair_conflicts(con, (new.sql, list(new.params)), a, b, before=before)
+        if bad:
+            raise EditError(
+                f"{ds.path} breaks the label pair {a}={b} of {ds.name}: {labels.pair_text(bad, a, b)}; "
+                f"fix those rows (or edit both columns with `dslineage relabel`), then commit"
+            )
+
+
 def _record_versions(
     repo: Repo,
     items: list[tuple[Dataset, str, Path | None]],
@@ -256,6 +272,8 @@ def _record_versions(
             new = common.working_source(repo, ds) if data is None else rows.source(data, ds, ds.path)
             fast = _usable((known or {}).get(ds.name), ds, parent)
             parent_src = common.version_source(repo, ds, parent) if parent and not fast else None
+            if ds.label_pairs and not fast:  # (a relabel checked its own edits already)
+                _check_pairs(con, ds, new, parent_src)
             # edit batches applied with `relabel --no-commit` travel with this version
             ds_extra, batch_paths = link_pending(repo, ds, parent, (extra or {}).get(ds.name))
             extra_paths = [*(extra_paths or []), *batch_paths]
