@@ -42,7 +42,7 @@ def test_cifar10_one_crowd_batch_on_both_label_columns(tmp_path: Path) -> None:
         assert r["applied"] == 18 and r["by_column"] == {"label": 18, "label_name": 18} and r["seq"] == 2
         assert len(r["batches"]) == 2
         log = repo.log("cifar10")
-        assert log[0]["seq"] == 2
+        assert log[0]["seq"] == 2 and log[0]["changes"]["relabeled"] == 18
         before = (CIFAR / "cifar10_test_labels.csv").read_text().splitlines()
         assert sum(x != y for x, y in zip(data.read_text().splitlines(), before)) == 18
 

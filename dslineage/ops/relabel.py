@@ -389,11 +389,13 @@ def label_rules(session: Session, b: Batch) -> None:
         return
     import pyarrow.compute as pc
 
-    from dslineage.store import labels
+    from dslineage.store.rows import plain
 
     counts = pc.value_counts(session.table.column(b.column)).to_pylist()
     before = [(d["values"], int(d["counts"])) for d in counts]
-    moves = [(t["from"], t["to"], t["count"]) for t in labels.transitions(session.con, limit=1 << 40)]
+    # this batch's own moves (with several label columns `_dsl_applied` holds the last one joined)
+    grouped = b.edits.group_by(["old", "new"]).aggregate([([], "count_all")]).to_pylist()
+    moves = [(plain(t["old"]), plain(t["new"]), int(t["count_all"])) for t in grouped]
     qcheck.label_gate(session.repo, session.ds, b.column, before, moves)
 
 
