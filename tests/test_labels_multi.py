@@ -188,3 +188,53 @@ def test_audit_renders_multi_label_examples(pair_repo: Repo, tmp_path: Path) -> 
     assert text.exit_code == 0 and "key ×" not in text.stdout and "value ×" not in text.stdout
     assert "label=0/label_name=cat ×4" in text.stdout
     assert json.dumps(out)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_fast_commit_of_several_label_columns_matches_a_full_diff(
+    tmp_repo: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relabel of two label columns commits its known change set; it equals what a plain
+    `commit` of the same bytes (a full diff) records: counts, columns, distributions, change set."""
+    from dslineage.ops import common
+
+    n = 60
+    cols = {"id": list(range(n)), "x": [i * 0.5 for i in range(n)], "label": [i % 3 for i in range(n)],
+            "label_name": [NAMES[i % 3] for i in range(n)]}
+    paths = {}
+    for name in ("fast", "slow"):
+        if fmt == "parquet":
+            paths[name] = write_parquet(tmp_repo / "data" / f"{name}.parquet", cols)
+        else:
+            text = "id,x,label,label_name\n" + "".join(
+                f"{i},{cols['x'][i]},{cols['label'][i]},{cols['label_name'][i]}\n" for i in range(n))
+            paths[name] = write_text(tmp_repo / "data" / f"{name}.csv", text)
+    edits = _edits(tmp_repo, [(0, 1, "dog"), (1, 1, "dog"), (5, 0, "cat"), (7, 2, "bird")])
+    with Repo(tmp_repo) as repo:
+        for name in paths:
+            repo.track(str(paths[name]), ["id"], ["label", "label_name"], label_pairs=["label=label_name"])
+        repo.commit(None, "v1", None)
+        from dslineage.store import rows
+
+        with monkeypatch.context() as m:  # the relabel's commit must not diff the file
+            m.setattr(rows, "compare", lambda *a, **k: pytest.fail("relabel re-diffed the file"))
+            r = repo.relabel("fast", from_file=str(edits))
+        assert r["applied"] == 3  # row 1 already is 1/dog
+        paths["slow"].with_name("tmp").write_bytes(paths["fast"].read_bytes())
+        paths["slow"].with_name("tmp").replace(paths["slow"])
+        repo.commit(["slow"], "same bytes, full diff", None)
+        recs = {name: common.current(repo, name) for name in paths}
+        shown = {name: repo.show(f"{name}@latest") for name in paths}
+        tables = {name: pq.read_table(repo.root / ".dslineage" / "journal" / recs[name]["changes_file"])
+                  for name in paths}
+    keys = ("relabeled", "added", "removed", "modified")
+    assert {k: shown["fast"]["changes"][k] for k in keys} == {k: shown["slow"]["changes"][k] for k in keys}
+    assert shown["fast"]["changes"].get("columns") == shown["slow"]["changes"].get("columns")
+    assert shown["fast"]["class_distribution"] == shown["slow"]["class_distribution"]
+
+    def content(t: Any) -> list[Any]:
+        c = ["change", "k0", "o0", "o1", "n0", "n1"]
+        return sorted(tuple(r[k] for k in c) for r in t.select(c).to_pylist())
+
+    assert content(tables["fast"]) == content(tables["slow"])
+    assert recs["fast"]["md5"] == recs["slow"]["md5"]

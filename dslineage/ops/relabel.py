@@ -309,17 +309,22 @@ def check_pairs(session: Session, table: Any, columns: set[str]) -> None:
 
 
 def _known(session: Session, plans: list[Batch]) -> dict[str, Any] | None:
-    """The exact change set of a single-column batch applied to the latest version's bytes,
-    so the commit need not diff the whole file (None: let it diff)."""
+    """The exact change set of the batches applied to the latest version's bytes, so the
+    commit need not diff the whole file (None: let it diff)."""
     from dslineage.ops.commit import KnownChanges
+    from dslineage.store import labels
 
-    if len(plans) != 1 or session.pending or session.md5 is None or session.md5 != session.head["md5"]:
+    if not plans or session.pending or session.md5 is None or session.md5 != session.head["md5"]:
         return None
-    b = plans[0]
-    nk = len(session.ds.key)
-    table = b.edits.select([*(f"k{i}" for i in range(nk)), "old", "new"])
-    table = table.rename_columns([*(f"k{i}" for i in range(nk)), "o0", "n0"])
-    return {session.ds.name: KnownChanges(session.md5, table)}
+    ds = session.ds
+    nk = len(ds.key)
+    keys = [f"k{i}" for i in range(nk)]
+    if len(ds.labels) == 1 and len(plans) == 1:
+        table = plans[0].edits.select([*keys, "old", "new"]).rename_columns([*keys, "o0", "n0"])
+    else:  # every label column's old and new value of each row any plan changed
+        edits = {ds.labels.index(b.column): b.edits.select([*keys, "new"]) for b in plans}
+        table = labels.known_changes(session.con, nk, len(ds.labels), edits)
+    return {ds.name: KnownChanges(session.md5, table)}
 
 
 def _remember(repo: Repo, ds: Dataset, md5: str) -> None:

@@ -446,6 +446,22 @@ def join(con: Any, n_keys: int, label_index: int, text: bool) -> dict[str, Any]:
     }
 
 
+def known_changes(con: Any, n_keys: int, n_labels: int, edits: dict[int, Any]) -> Any:
+    """`k0.., o0.., n0..` (every label column, old and new) of the rows the edits change, from
+    `_dsl_f`; `edits` maps a label index to its applied edits (Arrow: `k0.., new`)."""
+    for j, t in edits.items():
+        con.register(f"_dsl_kc{int(j)}", t)
+    union = " UNION ".join(f"SELECT {_klist(n_keys)} FROM _dsl_kc{int(j)}" for j in edits)
+    joins = " ".join(f"LEFT JOIN _dsl_kc{int(j)} e{int(j)} ON {_keys_eq('u', f'e{int(j)}', n_keys)}" for j in edits)
+    olds = [f"f.l{j} AS o{j}" for j in range(n_labels)]
+    news = [f"CASE WHEN e{j}.k0 IS NOT NULL THEN e{j}.new ELSE f.l{j} END AS n{j}" if j in edits
+            else f"f.l{j} AS n{j}" for j in range(n_labels)]
+    return arrow(con.execute(
+        f"SELECT {_klist(n_keys, 'u.')}, {', '.join(olds + news)} FROM ({union}) u "
+        f"JOIN _dsl_f f ON {_keys_eq('u', 'f', n_keys)} {joins} ORDER BY {_klist(n_keys, 'u.')}"
+    ))
+
+
 def applied_columns(con: Any, n_keys: int) -> tuple[list[Any], Any]:
     """The raw keys and new values of `_dsl_applied`, as Arrow arrays, for `splice`."""
     t = arrow(con.execute(f"SELECT {_klist(n_keys, name='r')}, new_raw FROM _dsl_applied"))
