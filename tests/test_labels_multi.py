@@ -160,6 +160,10 @@ def test_blame_credits_the_batch_whose_value_a_revert_restored(pair_repo: Repo, 
         assert row["batch"] == bid and row["author"] == "crowd", row
         assert row["restored_by"] is not None
         assert b["by_batch"] == {bid: 1}
+        shown = cli_json(pair_repo.root, "blame", "pets", "--column", col)
+        assert [(r["batch"], r["restored_by"]) for r in shown["rows"] if r["key"]["id"] == 0] == [
+            (bid, row["restored_by"])]
+        assert pair_repo.blame("pets", column=col, batch=bid[:10])["total"] == 1  # filters after the credit
 
 
 def test_batches_cli_shows_the_column(pair_repo: Repo, tmp_path: Path) -> None:
@@ -238,3 +242,24 @@ def test_fast_commit_of_several_label_columns_matches_a_full_diff(
 
     assert content(tables["fast"]) == content(tables["slow"])
     assert recs["fast"]["md5"] == recs["slow"]["md5"]
+
+
+def test_cli_label_pair_column_refusal_and_row_counts(pair_repo: Repo, tmp_path: Path) -> None:
+    """CLI: `track --label-pair`, `relabel --column` refused in one line (exit 2), then
+    `--ignore-columns` (the pair fills the other column); `revert --dry-run` counts rows like `log`."""
+    root = pair_repo.root
+    res = invoke(root, "track", "data/pets.parquet", "--key", "id", "--label", "label", "--label", "label_name",
+                 "--label-pair", "label=label_name")
+    assert res.exit_code == 0 and "label=label_name" in res.stdout + res.stderr
+    assert invoke(root, "commit", "pets", "-m", "v1").exit_code == 0
+    f = _edits(tmp_path, [(0, 1, "dog"), (3, 2, "bird")])
+    res = invoke(root, "relabel", "pets", "--from", str(f), "--column", "label")
+    assert res.exit_code == 2 and "--ignore-columns" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    # --ignore-columns: only `label` is read from the file; the pair fills `label_name`
+    out = cli_json(root, "relabel", "pets", "--from", str(f), "--column", "label", "--ignore-columns")
+    assert out["applied"] == 2 and out["by_column"] == {"label": 2, "label_name": 2}
+    assert _rows(pair_repo)[3] == (2, "bird")
+    log = cli_json(root, "log", "pets")
+    res = invoke(root, "revert", "pets@v2", "--dry-run")
+    assert res.exit_code == 0 and f"would restore {log[0]['changes']['relabeled']} row(s)" in res.stdout
+    assert "would restore 2 row(s)" in res.stdout
