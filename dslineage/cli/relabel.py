@@ -95,9 +95,11 @@ def show_relabel(r: dict[str, Any]) -> None:
         per = ", ".join(f"{c} {n}" for c, n in r["by_column"].items())
         counts = f"{r['applied']} row(s) applied ({per}), {r['noop']} no-op, {r['missing']} missing"
     out.print(f"batch {short(r['batch'])} on {r['dataset']}.{', '.join(cols)}: {counts} → {where}", markup=False)
-    if r["transitions"]:
-        t = table("from", "to", "rows")
-        for tr in r["transitions"]:
+    for col, moves in (r.get("transitions_by_column") or {r["column"]: r["transitions"]}).items():
+        if not moves:
+            continue
+        t = table("from", "to", "rows", title=col if len(cols) > 1 else None)
+        for tr in moves:
             t.add_row(tr["from"], tr["to"], tr["count"])
         out.print(t)
     if r["missing"]:
