@@ -263,3 +263,17 @@ def test_cli_label_pair_column_refusal_and_row_counts(pair_repo: Repo, tmp_path:
     res = invoke(root, "revert", "pets@v2", "--dry-run")
     assert res.exit_code == 0 and f"would restore {log[0]['changes']['relabeled']} row(s)" in res.stdout
     assert "would restore 2 row(s)" in res.stdout
+
+
+def test_no_commit_batch_of_several_columns_travels_with_the_next_commit(pair_repo: Repo, tmp_path: Path) -> None:
+    """`relabel --no-commit` of both label columns: both records pending, then one commit carries
+    them; `show BATCH` of either names the columns edited together."""
+    _track(pair_repo)
+    r = pair_repo.relabel("pets", from_file=str(_edits(tmp_path, [(0, 1, "dog"), (4, 0, "cat")])), commit=False)
+    assert r["version"] is None and r["applied"] == 2
+    assert {b["state"] for b in pair_repo.batches("pets")} == {"pending"}
+    v = pair_repo.commit(["pets"], "crowd fixes", None)[0]
+    assert {(b["state"], b["version"]) for b in pair_repo.batches("pets")} == {("committed", v["id"])}
+    shown = pair_repo.batch(r["batches"][1][:10])
+    assert shown["columns"] == ["label", "label_name"] and shown["group"] == r["batches"][0]
+    assert shown["rows"] == 2 and [e["new"] for e in shown["edits"]] == ["dog", "cat"]
