@@ -58,13 +58,15 @@ def _state(e: dict[str, Any]) -> str:
 
 def show_batches(entries: list[dict[str, Any]]) -> None:
     """Render batches as a table, newest last."""
-    t = table("batch", "version", "column", "time (UTC)", "by", "rows", "no-op", "state", "reason")
+    # the label column each batch edited, when the batches edit more than one
+    several = len({e.get("column") for e in entries}) > 1
+    t = table("batch", "version", *(["column"] if several else []), "time (UTC)", "by", "rows", "no-op", "state",
+              "reason")
     for e in entries:
         version = f"{e['dataset']}@v{e['seq']}" if e["seq"] else f"{e['dataset']} (-)"
         t.add_row(
-            short(e["id"]), version, e.get("column") or "", when(e["timestamp"]), who(e["author"]), e["rows"],
-            e["noop"], _state(e),
-            e["reason"] or "",
+            short(e["id"]), version, *([e.get("column") or ""] if several else []), when(e["timestamp"]),
+            who(e["author"]), e["rows"], e["noop"], _state(e), e["reason"] or "",
         )
     out.print(t)
 
