@@ -50,6 +50,8 @@ class Dataset:
     predictions: list[str] = field(default_factory=list)  # model outputs: never features
     groups: list[str] = field(default_factory=list)  # subgroup columns (audit's default --group)
     ignore: list[str] = field(default_factory=list)  # ids, notes, paths: no feature, no drift
+    # one-to-one label columns (`track --label-pair label=label_name`): [[a, b], ...]; None before pairs
+    label_pairs: list[list[str]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The registration as written to YAML (empty optional fields left out)."""
@@ -58,6 +60,8 @@ class Dataset:
             del data["csv"]
         if data["labels_allowed"] is None:
             del data["labels_allowed"]
+        if not data["label_pairs"]:
+            del data["label_pairs"]
         for role in ROLES:
             if not data[role]:
                 del data[role]
@@ -69,6 +73,14 @@ class Dataset:
 
 
 ROLES = ("features", "predictions", "groups", "ignore")
+
+
+def pair_of(ds: Dataset, column: str) -> str | None:
+    """The label column declared one-to-one with `column` (`track --label-pair`), if any."""
+    for a, b in ds.label_pairs or []:
+        if column in (a, b):
+            return b if column == a else a
+    return None
 
 
 def check_name(name: str) -> str:
@@ -149,6 +161,11 @@ def load_registration(root: Path, entry: Path) -> Dataset:
     roles = [getattr(ds, role) for role in ROLES]
     if not all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in roles):
         raise PathError(f"registration {rel} is invalid (features, predictions, groups or ignore): {fix}")
+    pairs = ds.label_pairs
+    if pairs is not None and not (isinstance(pairs, list) and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(c, str) and c in ds.labels for c in p)
+            for p in pairs)):
+        raise PathError(f"registration {rel} is invalid (label_pairs): {fix}")
     if (not isinstance(ds.name, str) or ds.name != entry.stem or not _NAME.match(ds.name)
             or ds.format not in FORMATS or not all(isinstance(v, list) and v for v in lists)
             or not all(isinstance(c, str) for v in lists for c in v)):

@@ -76,6 +76,6 @@ def test_cifar10_majority_vote_corrections_as_batches(tmp_path: Path) -> None:
         assert repo.blame("cifar10", column="label", batch=a["batch"][:8])["total"] == 18
 
         r = repo.revert("cifar10@v2", reason="re-audit")
-        assert (r["restored"], r["conflicts"], len(r["batches"])) == (36, 0, 2)
+        assert (r["restored"], r["conflicts"], len(r["batches"])) == (18, 0, 2)  # rows, not cells
         assert md5(data) == original == repo.log("cifar10")[0]["md5"] == v1["md5"]
     assert run(root, "git", "status", "--porcelain").stdout == ""

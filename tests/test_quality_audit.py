@@ -119,7 +119,7 @@ def test_audit_finds_each_problem_and_is_stored(committed, tmp_repo):
     assert res["conflicting_duplicates"]["groups"] == 1 and res["conflicting_duplicates"]["rows"] == 4
     assert res["conflicting_duplicates"]["duplicate_groups"] == 2
     [ex] = res["conflicting_duplicates"]["examples"]
-    assert ex["keys"] == [0, 1, 2, 3] and ex["labels"] == {"cat": 3, "dog": 1}
+    assert ex["keys"] == [0, 1, 2, 3] and ex["labels"] == [{"label": "cat", "count": 3}, {"label": "dog", "count": 1}]
     assert res["leakage"]["by_key"] == 2 and res["leakage"]["by_content"] == 1  # x = 17.0 is train row 7
     assert res["imbalance"]["ratio"] == pytest.approx(13 / 7)  # dog 13, cat 7
     sub = res["subgroups"]

@@ -56,7 +56,7 @@ def show_audit(r: dict[str, Any]) -> None:
     if cd.get("examples"):
         t = table("rows", "keys", "labels")
         for e in cd["examples"]:
-            t.add_row(e["rows"], ", ".join(map(str, e["keys"])), ", ".join(f"{k} ×{v}" for k, v in e["labels"].items()))
+            t.add_row(e["rows"], ", ".join(map(str, e["keys"])), _labels(e["labels"]))
         out.print(t)
     lk = r["leakage"]
     if lk is not None:
@@ -95,3 +95,15 @@ def show_audit(r: dict[str, Any]) -> None:
                       f"Cramér's V {fmt(sg['cramers_v'])}", markup=False)
     if r.get("stored"):
         note(f"results {'stored' if r.get('new_record') else 'already stored'} with {target_name(r)}")
+
+
+def _labels(counts: list[dict[str, Any]]) -> str:
+    """Label counts of a duplicate group as `cat ×3, dog ×1`."""
+    return ", ".join(f"{_label(x['label'])} ×{x['count']}" for x in counts)
+
+
+def _label(value: Any) -> str:
+    """A label (or, for several label columns, `label=3/label_name=cat`) as text."""
+    if isinstance(value, dict):
+        return "/".join(f"{k}={v}" for k, v in value.items())
+    return str(value)

@@ -58,13 +58,15 @@ def _state(e: dict[str, Any]) -> str:
 
 def show_batches(entries: list[dict[str, Any]]) -> None:
     """Render batches as a table, newest last."""
-    t = table("batch", "version", "time (UTC)", "by", "rows", "no-op", "state", "reason", rigid=("state",),
-              drop=("no-op", "time (UTC)"))
+    # the label column each batch edited, when the batches edit more than one
+    several = len({e.get("column") for e in entries}) > 1
+    t = table("batch", "version", *(["column"] if several else []), "time (UTC)", "by", "rows", "no-op", "state",
+              "reason", rigid=("state",), drop=("no-op", "time (UTC)"))
     for e in entries:
         version = f"{e['dataset']}@v{e['seq']}" if e["seq"] else f"{e['dataset']} (-)"
         t.add_row(
-            short(e["id"]), version, when(e["timestamp"]), who(e["author"]), e["rows"], e["noop"], _state(e),
-            e["reason"] or "",
+            short(e["id"]), version, *([e.get("column") or ""] if several else []), when(e["timestamp"]),
+            who(e["author"]), e["rows"], e["noop"], _state(e), e["reason"] or "",
         )
     out.print(t)
 
@@ -77,6 +79,7 @@ def show_batch(b: dict[str, Any], limit: int = 50) -> None:
         ("dataset", f"{b['dataset']} (column {b['column']})"), ("version", version), ("state", _state(b)),
         ("by", b["author"]), ("time", b["timestamp"]), ("reason", b.get("reason") or "-"),
         ("rows", f"{b['rows']} changed, {b['noop']} no-op, {b['missing']} missing"),
+        *((("together", f"with {', '.join(b['columns'])} (group {short(b['group'])})"),) if b.get("group") else ()),
     ], label_width=8))
     edits = b["edits"]
     t = table("key", "old", "new", "annotator", "reason", "confidence", title=f"edits ({len(edits)})")

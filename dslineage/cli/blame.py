@@ -53,6 +53,14 @@ def blame(
     show_blame(result, rows_json(result, 20 if rows is None else rows))
 
 
+def _batch_cell(row: dict[str, Any]) -> str:
+    """The batch that set the label; a revert that restored it says so."""
+    text = short(row["batch"]) if row["batch"] else ""
+    if row.get("restored_by"):
+        text = f"{text} (restored by {short(row['restored_by'])})".strip()
+    return text
+
+
 def show_blame(r: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     """Render blame: a sample of rows, then the summaries."""
     which = f" changed since v{r['since_seq']}" if r.get("since_seq") is not None else ""
@@ -62,7 +70,7 @@ def show_blame(r: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     for row in rows:
         t.add_row(
             *row["key"].values(), row["label"], f"v{row['seq']} {short(row['version'])}",
-            short(row["batch"]) if row["batch"] else "", who(row["author"]), when(row["timestamp"]),
+            _batch_cell(row), who(row["author"]), when(row["timestamp"]),
             row["reason"] or "",
         )
     out.print(t)

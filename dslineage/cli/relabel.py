@@ -12,7 +12,8 @@ from dslineage.cli.app import app
 ByOpt = Annotated[Optional[str], typer.Option("--by", help="Who made the edits (default: git identity).")]
 ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (recorded with the batch).")]
 ColumnOpt = Annotated[
-    Optional[str], typer.Option("--column", help="Label column to edit (when the dataset has several).")
+    Optional[str],
+    typer.Option("--column", help="Edit only this label column (default: every label column in EDITS)."),
 ]
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Edit even though the working file has uncommitted changes.")
@@ -55,6 +56,9 @@ def relabel(
             "current label differs from it (an edits file with such a column is always checked).",
         ),
     ] = False,
+    ignore_columns: Annotated[
+        bool, typer.Option("--ignore-columns", help="With --column: ignore other label columns in EDITS.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Change labels as one recorded edit batch (who, when, why, per-row old → new) and commit it.
@@ -64,11 +68,14 @@ def relabel(
     Example: dslineage relabel train --from review.csv --by alice --no-commit
 
     Example: dslineage relabel train --from replay.csv --expect-old
+
+    An EDITS file with several label columns (e.g. label and label_name) edits them as one
+    batch; a label pair (`track --label-pair`) fills the other column of a --set edit.
     """
     result = repo().relabel(
         name, set_ or None, from_file=abspath(from_) if from_ else None, by=by, reason=reason,
         column=column, commit=not no_commit, skip_missing=skip_missing, force=force, message=message,
-        expect_old=expect_old,
+        expect_old=expect_old, ignore_columns=ignore_columns,
     )
     if json_out:
         emit_json(result)
@@ -83,10 +90,16 @@ def show_relabel(r: dict[str, Any]) -> None:
         note(f"{r['dataset']}: nothing to change ({counts})")
         return
     where = f"{r['dataset']}@v{r['seq']} {short(r['version'])}" if r["version"] else "not committed yet"
-    out.print(f"batch {short(r['batch'])} on {r['dataset']}.{r['column']}: {counts} → {where}", markup=False)
-    if r["transitions"]:
-        t = table("from", "to", "rows")
-        for tr in r["transitions"]:
+    cols = r.get("columns") or [r["column"]]
+    if len(cols) > 1:
+        per = ", ".join(f"{c} {n}" for c, n in r["by_column"].items())
+        counts = f"{r['applied']} row(s) applied ({per}), {r['noop']} no-op, {r['missing']} missing"
+    out.print(f"batch {short(r['batch'])} on {r['dataset']}.{', '.join(cols)}: {counts} → {where}", markup=False)
+    for col, moves in (r.get("transitions_by_column") or {r["column"]: r["transitions"]}).items():
+        if not moves:
+            continue
+        t = table("from", "to", "rows", title=col if len(cols) > 1 else None)
+        for tr in moves:
             t.add_row(tr["from"], tr["to"], tr["count"])
         out.print(t)
     if r["missing"]:

@@ -38,6 +38,12 @@ def track(
     ignore: Annotated[
         Optional[list[str]], typer.Option("--ignore", help="Column(s) that are neither features nor drift.")
     ] = None,
+    label_pair: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--label-pair", help="A=B: label columns that map one-to-one (checked; an edit of one fills the other)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Register a dataset file: its key and label columns (keys must be unique, non-null).
@@ -49,13 +55,15 @@ def track(
     Example: dslineage track data/train.parquet --key id --label label
 
     Example: dslineage track data/cifar10.csv --key id --label label --prediction predicted_label
+
+    Example: dslineage track data/cifar10.csv --key id --label label --label label_name --label-pair label=label_name
     """
     allowed = _split([labels_allowed]) if labels_allowed else None
     roles = {role: _split(cols) for role, cols in (("features", feature), ("predictions", prediction),
                                                    ("groups", group), ("ignore", ignore)) if cols}
     result = repo().track(
         abspath(path), _split(key), _split(label), name=name, format=format, labels_allowed=allowed,
-        roles=roles,
+        roles=roles, label_pairs=label_pair,
     )
     if json_out:
         emit_json(result)
@@ -72,6 +80,8 @@ def show_track(result: dict) -> None:  # type: ignore[type-arg]
     roles = "; ".join(f"{role} {', '.join(cols)}" for role, cols in (result.get("roles") or {}).items() if cols)
     if roles:
         note(f"column roles: {roles}")
+    if result.get("label_pairs"):
+        note("label pairs (one-to-one): " + ", ".join(f"{a}={b}" for a, b in result["label_pairs"]))
     if result["imported_versions"]:
         note(f"imported {len(result['imported_versions'])} earlier version(s) from git history")
     if result["missing_objects"]:

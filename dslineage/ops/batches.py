@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 SUMMARY_KEYS = (
     "id", "dataset", "column", "author", "timestamp", "reason", "rows", "noop", "missing", "op",
-    "reverts", "source_batch",
+    "reverts", "source_batch", "group",
 )
 
 
@@ -74,6 +74,8 @@ def catalog(repo: Repo, dataset: str | None = None) -> list[dict[str, Any]]:
     out = []
     for rec in records:
         entry = {k: rec.get(k) for k in SUMMARY_KEYS}
+        # the label columns the relabel edited together (one record per column, one `group`)
+        entry["columns"] = rec.get("columns") or [rec.get("column")]
         v = linked.get(rec["id"])
         entry["version"] = v["id"] if v else None
         entry["seq"] = v["seq"] if v else None
@@ -261,6 +263,8 @@ def provenance(repo: Repo, ds: Dataset, result: dict[str, Any]) -> dict[str, Any
         e.setdefault("batch", None)
         e.setdefault("annotator", None)
         e.setdefault("reason", None)
+        if e["change"] == "relabeled":
+            e.setdefault("batches", [])
     relabels = [e for e in events if e["change"] == "relabeled"]
     if not relabels:
         return result
@@ -285,11 +289,28 @@ def provenance(repo: Repo, ds: Dataset, result: dict[str, Any]) -> dict[str, Any
     finally:
         con.close()
     column = {r["id"]: r["column"] for r in recs}
+    order = {c: i for i, c in enumerate(ds.labels)}
     for e in relabels:
+        # the batch of each label column this event changed; edits files of different label
+        # columns read together may type `new` differently (an int and a text): compare as text
+        by_col: dict[str, dict[str, Any]] = {}
         for f in found:
-            if e["version"] in carried[f["batch"]] and e["labels"].get(column[f["batch"]]) == f["new"]:
-                e.update(batch=f["batch"], annotator=f["annotator"], reason=f["reason"], confidence=f["confidence"])
+            col = column[f["batch"]]
+            if (e["version"] in carried[f["batch"]] and col in e["labels"]
+                    and _text(e["labels"][col]) == _text(f["new"])
+                    and _text((e.get("from") or {}).get(col)) != _text(f["new"])):
+                by_col[col] = {"column": col, "batch": f["batch"], "annotator": f["annotator"],
+                               "reason": f["reason"], "confidence": f["confidence"]}
+        if by_col:
+            e["batches"] = sorted(by_col.values(), key=lambda x: order.get(x["column"], 0))
+            first = e["batches"][0]
+            e.update(batch=first["batch"], annotator=first["annotator"], reason=first["reason"],
+                     confidence=first["confidence"])
     return result
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 # -- discarded batches: applied with --no-commit, then dropped (e.g. by `checkout --force`) --------

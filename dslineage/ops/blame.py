@@ -105,10 +105,16 @@ def blame(
         con.register("_dsl_names", pa.table({"name": pa.array(names.values, pa.string()),
                                              "idx": pa.array(range(len(names.values)), pa.int32())}))
         filters: dict[str, Any] = {"label": label}
+        post: dict[str, list[int]] = {}
         if batch:
-            filters["batches"] = [i for i, r in enumerate(recs) if r["id"].startswith(batch.lower())]
+            post["batches"] = [i for i, r in enumerate(recs) if r["id"].startswith(batch.lower())]
         if by:
-            filters["authors"] = [i for i, name in enumerate(names.values) if by.lower() in name.lower()]
+            post["authors"] = [i for i, name in enumerate(names.values) if by.lower() in name.lower()]
+        # a row a revert restored is credited to the batch whose value it holds again (filters
+        # on batch or author then apply after that credit)
+        reverts = [i for i, r in enumerate(recs) if r.get("op") == "revert"]
+        if not reverts:
+            filters.update(post)
         name = f"changes/{ds.name}"
         codes = labels.blame(
             con, src.sql, list(src.params), ds, j,
@@ -117,8 +123,18 @@ def blame(
                     "tidx": len(chain) - 1, "seq": chain[-1]["seq"]},
             since_seq, filters, shared=len({linked[r["id"]]["id"] for r in recs}) < len(recs),
         )
+        sources = labels.restored_sources(con, files, len(ds.key), reverts) if reverts else None
     finally:
         con.close()
+    codes = _credit_restored(codes, sources, reverts, ds, {
+        "vidx": len(chain) - 1, "aidx": names.code(chain[-1]["author"]), "tidx": len(chain) - 1})
+    if reverts and post:
+        import pyarrow.compute as pc
+
+        for f, column in (("batches", "bidx"), ("authors", "aidx")):
+            if f in post:
+                codes = codes.filter(pc.fill_null(pc.is_in(codes.column(column), value_set=pa.array(
+                    post[f], pa.int32())), False))
     table = _decode(codes, chain, recs, names.values, stamps)
     if out_rel:
         common.write_table(repo, table, out_rel)
@@ -131,6 +147,43 @@ def blame(
         "by_version": _counts(codes.column("vidx"), [f"v{c['seq']}" for c in chain]),
         "output": out_rel, "since_seq": since_seq,
     }
+
+
+def _credit_restored(codes: Any, sources: Any, reverts: list[int], ds: Dataset, root: dict[str, Any]) -> Any:
+    """`codes` plus `rbidx` (the revert batch that restored the row's label, else null), with
+    the rows a revert restored credited to the batch whose value they hold again (`sources`
+    from `labels.restored_sources`), or to the first version when no batch set that value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from dslineage.store.labels import key_alias
+
+    n = codes.num_rows
+    if not reverts or n == 0:
+        return codes.append_column("rbidx", pa.nulls(n, pa.int32()))
+    bidx = codes.column("bidx").combine_chunks()
+    mask = pc.fill_null(pc.is_in(bidx, value_set=pa.array(reverts, pa.int32())), False)
+    hit = codes.filter(mask)
+    if hit.num_rows == 0:
+        return codes.append_column("rbidx", pa.nulls(n, pa.int32()))
+    nk = len(ds.key)
+    found = {(r["rbidx"], *(r[f"k{i}"] for i in range(nk))): r["w"] for r in sources.to_pylist()}
+    keys = [hit.column(key_alias(k)).to_pylist() for k in ds.key]
+    repl: dict[str, list[Any]] = {c: [] for c in ("vidx", "bidx", "aidx", "ridx", "tidx")}
+    for row, rb in enumerate(hit.column("bidx").to_pylist()):
+        w = found.get((rb, *(k[row] for k in keys)))
+        if w is None:  # the value no batch set: the first version's
+            w = {"v": root["vidx"], "b": None, "a": root["aidx"], "r": None, "t": root["tidx"]}
+        for c, f in (("vidx", "v"), ("bidx", "b"), ("aidx", "a"), ("ridx", "r"), ("tidx", "t")):
+            value = w[f]
+            repl[c].append(None if value is None or (f in "ar" and value == -1) else value)
+    out = codes
+    for c, values in repl.items():
+        col = codes.column(c).combine_chunks()
+        new = pc.replace_with_mask(col, mask, pa.array(values, pa.int32()))
+        out = out.set_column(out.column_names.index(c), c, new)
+    restored = pc.replace_with_mask(pa.nulls(n, pa.int32()), mask, hit.column("bidx").combine_chunks())
+    return out.append_column("rbidx", restored)
 
 
 class _Names:
@@ -162,13 +215,14 @@ def _decode(codes: Any, chain: list[dict[str, Any]], recs: list[dict[str, Any]],
         return pa.DictionaryArray.from_arrays(idx, pa.array(values, pa.string()))
 
     vidx = codes.column("vidx").combine_chunks()
-    cols = {c: codes.column(c) for c in codes.column_names[: codes.num_columns - 5]}
+    cols = {c: codes.column(c) for c in codes.column_names[: codes.num_columns - 6]}
     cols["version"] = dictionary("vidx", [c["id"] for c in chain])
     cols["seq"] = pc.take(pa.array([c["seq"] for c in chain], pa.int64()), vidx)
     cols["batch"] = dictionary("bidx", [r["id"] for r in recs])
     cols["author"] = dictionary("aidx", names)
     cols["reason"] = dictionary("ridx", names)
     cols["timestamp"] = dictionary("tidx", stamps)
+    cols["restored_by"] = dictionary("rbidx", [r["id"] for r in recs])
     return pa.table(cols)
 
 

@@ -177,7 +177,9 @@ def cherry_pick(
         why = f"cherry-pick of batch {short}" + (f": {reason}" if reason else "")
         text = message or f"cherry-pick batch {short} ({b.counts['applied']} row(s) of {ds.name})"
         candidate = repo.index.version(src.version) if src.version else None
-        out = apply(session, [b], by=who, reason=why, commit=True, message=text, source=f"batch {rec['id']}",
+        # a declared label pair (`track --label-pair`) has its other column filled from the mapping
+        plans = [b, *session.fill_pairs([b])]
+        out = apply(session, plans, by=who, reason=why, commit=True, message=text, source=f"batch {rec['id']}",
                     op="cherry-pick", candidate=candidate)
     finally:
         session.close()

@@ -37,7 +37,7 @@ class KnownChanges:
     full diff and profile scans: O(rows changed) instead of O(dataset)."""
 
     base_md5: str
-    table: Any  # pyarrow: k0.., o0, n0 — one row per relabeled row (single label column)
+    table: Any  # pyarrow: k0.., o0.., n0.. (every label column) — one row per relabeled row
 
 
 def _usable(known: KnownChanges | None, ds: Dataset, parent: dict[str, Any] | None) -> bool:
@@ -45,7 +45,7 @@ def _usable(known: KnownChanges | None, ds: Dataset, parent: dict[str, Any] | No
         known is not None
         and parent is not None
         and parent["md5"] == known.base_md5
-        and len(ds.labels) == 1
+        and {f"n{j}" for j in range(len(ds.labels))} <= set(known.table.column_names)
         and parent.get("rows") is not None
         and bool(parent.get("schema"))
         and bool(parent.get("label_distribution"))
@@ -61,19 +61,28 @@ def _known_record(
 ) -> tuple[dict[str, Any], Path, list[dict[str, Any]], dict[str, Any]]:
     """(changes, change set file, schema, label distribution) from a known relabel."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    label = ds.labels[0]
-    counts = {json.dumps(d["label"]): d["count"] for d in _as_obj(parent["label_distribution"])[label]}
-    values = {json.dumps(d["label"]): d["label"] for d in _as_obj(parent["label_distribution"])[label]}
-    moves = known.table.group_by(["o0", "n0"]).aggregate([([], "count_all")]).to_pylist()
-    for tr in moves:
-        a, b = json.dumps(rows.plain(tr["o0"])), json.dumps(rows.plain(tr["n0"]))
-        counts[a] = counts.get(a, 0) - tr["count_all"]
-        counts[b] = counts.get(b, 0) + tr["count_all"]
-        values[b] = rows.plain(tr["n0"])
-    dist = [{"label": values[k], "count": n} for k, n in counts.items() if n]
-    dist.sort(key=lambda d: (-d["count"], d["label"] is None, str(d["label"])))
+    dists: dict[str, Any] = {}
+    per_column: dict[str, int] = {}
+    parent_dist = _as_obj(parent["label_distribution"])
+    for j, label in enumerate(ds.labels):
+        counts = {json.dumps(d["label"]): d["count"] for d in parent_dist.get(label, [])}
+        values = {json.dumps(d["label"]): d["label"] for d in parent_dist.get(label, [])}
+        o, nw = known.table.column(f"o{j}"), known.table.column(f"n{j}")
+        changed = pc.or_(pc.fill_null(pc.not_equal(o, nw), False), pc.xor(pc.is_null(o), pc.is_null(nw)))
+        moved = known.table.filter(changed) if len(ds.labels) > 1 else known.table
+        per_column[label] = moved.num_rows
+        moves = moved.group_by([f"o{j}", f"n{j}"]).aggregate([([], "count_all")]).to_pylist()
+        for tr in moves:
+            a, b = json.dumps(rows.plain(tr[f"o{j}"])), json.dumps(rows.plain(tr[f"n{j}"]))
+            counts[a] = counts.get(a, 0) - tr["count_all"]
+            counts[b] = counts.get(b, 0) + tr["count_all"]
+            values[b] = rows.plain(tr[f"n{j}"])
+        dist = [{"label": values[k], "count": n} for k, n in counts.items() if n]
+        dist.sort(key=lambda d: (-d["count"], d["label"] is None, str(d["label"])))
+        dists[label] = dist
     n = known.table.num_rows
     table = known.table.append_column("change", pa.array(["relabeled"] * n, pa.string()))
     keys = [c for c in table.column_names if c.startswith("k")]
@@ -87,9 +96,10 @@ def _known_record(
     tmp.replace(change_file)
     changes = {
         "known": True, "file": name, "keys": list(ds.key), "labels": list(ds.labels),
-        "added": 0, "removed": 0, "relabeled": n, "modified": 0, "columns": {label: n} if n else {},
+        "added": 0, "removed": 0, "relabeled": n, "modified": 0,
+        "columns": {c: k for c, k in per_column.items() if k},
     }
-    return changes, change_file, _as_obj(parent["schema"]), {label: dist}
+    return changes, change_file, _as_obj(parent["schema"]), dists
 
 
 def build_record(
@@ -223,6 +233,22 @@ def record_versions(
         return _record_versions(repo, items, message, author, **options)
 
 
+def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Source | None) -> None:
+    """Refuse a version whose declared label pairs (`track --label-pair`) are not one-to-one
+    with the mapping the parent version holds (one line, nothing recorded)."""
+    from dslineage.errors import EditError
+    from dslineage.store import labels
+
+    for a, b in ds.label_pairs or []:
+        before = (parent_src.sql, list(parent_src.params)) if parent_src is not None else None
+        bad = labels.pair_conflicts(con, (new.sql, list(new.params)), a, b, before=before)
+        if bad:
+            raise EditError(
+                f"{ds.path} breaks the label pair {a}={b} of {ds.name}: {labels.pair_text(bad, a, b)}; "
+                f"fix those rows (or edit both columns with `dslineage relabel`), then commit"
+            )
+
+
 def _record_versions(
     repo: Repo,
     items: list[tuple[Dataset, str, Path | None]],
@@ -258,6 +284,8 @@ def _record_versions(
             new = common.working_source(repo, ds) if data is None else rows.source(data, ds, ds.path)
             fast = _usable((known or {}).get(ds.name), ds, parent)
             parent_src = common.version_source(repo, ds, parent) if parent and not fast else None
+            if ds.label_pairs and not fast:  # (a relabel checked its own edits already)
+                _check_pairs(con, ds, new, parent_src)
             # edit batches applied with `relabel --no-commit` travel with this version
             ds_extra, batch_paths = link_pending(repo, ds, parent, (extra or {}).get(ds.name))
             extra_paths = [*(extra_paths or []), *batch_paths]

@@ -117,10 +117,31 @@ class Session:
         self.con.register("_dsl_set", pa.table(data))
         return labels.stage(self.con, "_dsl_set", [], self.ds, column, self.types, allowed, "--set")
 
-    def stage_file(self, path: str, column: str, allowed: list[Any] | None) -> int:
-        """Stage edits from a CSV, TSV, parquet or JSON Lines file."""
-        from dslineage.store import labels
+    def file_columns(self, path: str, column: str | None, ignore_columns: bool) -> list[str]:
+        """The label columns an edits file edits: every label column it has; with `column`, that
+        one (a file carrying other label columns is refused unless `ignore_columns`)."""
+        import duckdb
 
+        sql, params, name = self._edits_sql(path)
+        try:
+            names = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {sql}", params).fetchall()]
+        except duckdb.Error as exc:
+            raise EditError(f"cannot read {name}: {str(exc).splitlines()[0][:200]}") from None
+        present = [c for c in self.ds.labels if c in names and c not in self.ds.key]
+        if column is not None:
+            col = pick_column(self.ds, column)[0]
+            others = [c for c in present if c != col]
+            if others and not ignore_columns:
+                raise UsageError(
+                    f"{name} also has label column(s) {', '.join(others)}, which --column {col} would "
+                    f"ignore: drop --column to apply every label column, or pass --ignore-columns"
+                )
+            return [col]
+        if present:
+            return present
+        return [pick_column(self.ds, None)[0]]
+
+    def _edits_sql(self, path: str) -> tuple[str, list[Any], str]:
         p = Path(path)
         if not p.is_file():
             raise PathError(f"edits file {path} does not exist: check the path")
@@ -134,7 +155,40 @@ class Session:
             "jsonl": "read_json(?, format = 'newline_delimited')",
             "json": "read_json(?)",
         }[kind]
-        return labels.stage(self.con, sql, [str(p)], self.ds, column, self.types, allowed, p.name)
+        return sql, [str(p)], p.name
+
+    def stage_file(self, path: str, column: str, allowed: list[Any] | None, *, blanks: bool = False) -> int:
+        """Stage edits from a CSV, TSV, parquet or JSON Lines file (`blanks`: see `labels.stage`)."""
+        from dslineage.store import labels
+
+        sql, params, name = self._edits_sql(path)
+        return labels.stage(self.con, sql, params, self.ds, column, self.types, allowed, name, blanks=blanks)
+
+    def fill_pairs(self, plans: list[Batch]) -> list[Batch]:
+        """For each plan on one side of a declared label pair whose other side has no plan, the
+        plan that fills the other side from the one-to-one mapping the file holds now."""
+        from dslineage import config
+        from dslineage.store import labels
+
+        done = {b.column for b in plans}
+        out: list[Batch] = []
+        for b in list(plans):
+            other = config.pair_of(self.ds, b.column)
+            if other is None or other in done or not b.counts["applied"]:
+                continue
+            self.con.register("_dsl_applied_src", b.edits)
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _dsl_applied AS SELECT * FROM _dsl_applied_src")
+            unknown = labels.stage_fill(self.con, len(self.ds.key), self.ds.labels.index(b.column),
+                                        self.ds.labels.index(other))
+            if unknown:
+                pair = next(f"{x}={y}" for x, y in self.ds.label_pairs or [] if b.column in (x, y))
+                raise EditError(
+                    f"{b.column} {', '.join(map(str, unknown))} has no {other} yet (label pair "
+                    f"{pair}): give both columns in an edits file (--from)"
+                )
+            out.append(self.join(other))
+            done.add(other)
+        return out
 
     def join(self, column: str) -> Batch:
         """Join the staged edits to the file: what applies, what is a no-op, which keys are missing."""
@@ -187,6 +241,9 @@ def apply(
 ) -> dict[str, Any]:
     """Write the edited file, record one batch per plan, and (with `commit`) a version.
 
+    Plans of several label columns are one edit: their records share `group` (the first id)
+    and `columns`. A declared label pair (`track --label-pair`) must stay one-to-one.
+
     Returns {"batches": [ids], "version": record or None, "md5", "same_as": version id or None}.
     """
     from dslineage.ops.commit import snapshot
@@ -196,6 +253,7 @@ def apply(
     table = session.table
     for b in plans:
         table = labels.splice(table, ds.key, b.column, b.raw_keys, b.values)
+    check_pairs(session, table, {b.column for b in plans})
     tmp = session.path.with_name(f".{session.path.name}.tmp-relabel-{os.getpid()}")
     same = session.same_bytes(table, candidate)
     try:
@@ -216,6 +274,8 @@ def apply(
             t.step("after-data")
             for b in plans:
                 rec = _record(session, b, by=by, reason=reason, source=source, op=op, md5=md5)
+                if len(plans) > 1:
+                    rec.update(group=ids[0] if ids else rec["id"], columns=[p.column for p in plans])
                 _write_batch(repo, rec, b.edits)
                 ids.append(rec["id"])
             t.step("after-batch")
@@ -231,18 +291,40 @@ def apply(
     return {"batches": ids, "version": version, "md5": md5, "same_as": candidate["id"] if same and candidate else None}
 
 
-def _known(session: Session, plans: list[Batch]) -> dict[str, Any] | None:
-    """The exact change set of a single-column batch applied to the latest version's bytes,
-    so the commit need not diff the whole file (None: let it diff)."""
-    from dslineage.ops.commit import KnownChanges
+def check_pairs(session: Session, table: Any, columns: set[str]) -> None:
+    """Refuse (one line, nothing written) an edited table whose declared label pairs touched
+    by `columns` are no longer one-to-one with the mapping the file held before."""
+    from dslineage.store import labels
 
-    if len(plans) != 1 or session.pending or session.md5 is None or session.md5 != session.head["md5"]:
+    for a, b in session.ds.label_pairs or []:
+        if a not in columns and b not in columns:
+            continue
+        session.con.register("_dsl_after", table)
+        bad = labels.pair_conflicts(session.con, ("_dsl_after", []), a, b, before=("_dsl_t", []))
+        if bad:
+            raise EditError(
+                f"the edits break the label pair {a}={b} of {session.ds.name}: {labels.pair_text(bad, a, b)}; "
+                f"edit both columns together, or re-declare the pair with `dslineage track`"
+            )
+
+
+def _known(session: Session, plans: list[Batch]) -> dict[str, Any] | None:
+    """The exact change set of the batches applied to the latest version's bytes, so the
+    commit need not diff the whole file (None: let it diff)."""
+    from dslineage.ops.commit import KnownChanges
+    from dslineage.store import labels
+
+    if not plans or session.pending or session.md5 is None or session.md5 != session.head["md5"]:
         return None
-    b = plans[0]
-    nk = len(session.ds.key)
-    table = b.edits.select([*(f"k{i}" for i in range(nk)), "old", "new"])
-    table = table.rename_columns([*(f"k{i}" for i in range(nk)), "o0", "n0"])
-    return {session.ds.name: KnownChanges(session.md5, table)}
+    ds = session.ds
+    nk = len(ds.key)
+    keys = [f"k{i}" for i in range(nk)]
+    if len(ds.labels) == 1 and len(plans) == 1:
+        table = plans[0].edits.select([*keys, "old", "new"]).rename_columns([*keys, "o0", "n0"])
+    else:  # every label column's old and new value of each row any plan changed
+        edits = {ds.labels.index(b.column): b.edits.select([*keys, "new"]) for b in plans}
+        table = labels.known_changes(session.con, nk, len(ds.labels), edits)
+    return {ds.name: KnownChanges(session.md5, table)}
 
 
 def _remember(repo: Repo, ds: Dataset, md5: str) -> None:
@@ -293,7 +375,7 @@ def _write_batch(repo: Repo, rec: dict[str, Any], edits: Any) -> None:
 
 
 def _message(ds: Dataset, plans: list[Batch], reason: str | None, op: str) -> str:
-    n = sum(b.counts["applied"] for b in plans)
+    n = distinct_rows(plans, len(ds.key))
     cols = ", ".join(b.column for b in plans)
     head = f"{op} {n} row(s) of {ds.name} ({cols})"
     return f"{head}: {reason}" if reason else head
@@ -312,11 +394,13 @@ def label_rules(session: Session, b: Batch) -> None:
         return
     import pyarrow.compute as pc
 
-    from dslineage.store import labels
+    from dslineage.store.rows import plain
 
     counts = pc.value_counts(session.table.column(b.column)).to_pylist()
     before = [(d["values"], int(d["counts"])) for d in counts]
-    moves = [(t["from"], t["to"], t["count"]) for t in labels.transitions(session.con, limit=1 << 40)]
+    # this batch's own moves (with several label columns `_dsl_applied` holds the last one joined)
+    grouped = b.edits.group_by(["old", "new"]).aggregate([([], "count_all")]).to_pylist()
+    moves = [(plain(t["old"]), plain(t["new"]), int(t["count_all"])) for t in grouped]
     qcheck.label_gate(session.repo, session.ds, b.column, before, moves)
 
 
@@ -359,8 +443,15 @@ def relabel(
     force: bool = False,
     message: str | None = None,
     expect_old: bool = False,
+    ignore_columns: bool = False,
 ) -> dict[str, Any]:
     """Apply label edits to a dataset as one recorded batch (and, by default, commit a version).
+
+    An edits file is applied to every label column it has (one batch record per column, one
+    `group`); `column` restricts it to one, and then a file with other label columns is refused
+    unless `ignore_columns`. A label column declared one-to-one with another
+    (`track --label-pair`) has the other filled from the mapping, and an edit breaking the
+    mapping is refused. Counts are rows (`by_column`: per label column).
 
     An edits file with an `old` (or `old_<label>`) column — required with `expect_old` — is
     refused whole when any row's current label is not that old label (a stale replay)."""
@@ -376,41 +467,79 @@ def relabel(
             "--expect-old works with --from EDITS whose old_LABEL (or old) column holds each row's "
             "expected current label; --set has no old label to check"
         )
-    col, j = pick_column(ds, column)
     pairs = parse_pairs(ds, edits) if edits else None
     who = default_author(repo, by)
     session = Session(repo, ds, force=force)
     try:
         if pairs is not None:
-            read = session.stage_pairs(pairs, col, ds.labels_allowed)
+            cols = [pick_column(ds, column)[0]]
         else:
             assert from_file is not None
-            read = session.stage_file(from_file, col, ds.labels_allowed)
-            labels.check_expected(session.con, len(ds.key), j, expect_old, Path(from_file).name, ds)
-        b = session.join(col)
-        c = b.counts
-        if c["missing"] and not skip_missing:
-            shown = ", ".join(",".join(map(str, k)) for k in c["missing_keys"][:10])
-            raise EditError(
-                f"{c['missing']} key(s) are not in {ds.name}: {shown}{' ...' if c['missing'] > 10 else ''}; "
-                "fix the edits or pass --skip-missing"
-            )
-        if c["applied"]:
+            cols = session.file_columns(from_file, column, ignore_columns)
+        plans: list[Batch] = []
+        read = 0
+        for col in cols:
+            if pairs is not None:
+                read = session.stage_pairs(pairs, col, ds.labels_allowed)
+            else:
+                assert from_file is not None
+                n_read = session.stage_file(from_file, col, ds.labels_allowed, blanks=len(cols) > 1)
+                read = max(read, n_read)
+                if not n_read:
+                    continue
+                labels.check_expected(session.con, len(ds.key), ds.labels.index(col), expect_old,
+                                      Path(from_file).name, ds)
+            b = session.join(col)
+            _refuse_missing(ds, b.counts, skip_missing)
+            plans.append(b)
+        plans += session.fill_pairs(plans)
+        applied = [b for b in plans if b.counts["applied"]]
+        for b in applied:
             label_rules(session, b)
+        rows_changed = distinct_rows(applied, len(ds.key))
+        first = plans[0] if plans else None
         result: dict[str, Any] = {
-            "dataset": ds.name, "column": col, "batch": None, "version": None,
-            "applied": c["applied"], "noop": c["noop"], "missing": c["missing"],
-            "missing_keys": [dict(zip(ds.key, k)) for k in c["missing_keys"]],
-            "edits_read": read, "transitions": b.transitions, "committed": False,
+            "dataset": ds.name, "column": cols[0], "columns": [b.column for b in plans], "batch": None,
+            "batches": [], "version": None, "applied": rows_changed,
+            "by_column": {b.column: b.counts["applied"] for b in plans},
+            "noop": max((b.counts["noop"] for b in plans), default=0),
+            "missing": max((b.counts["missing"] for b in plans), default=0),
+            "missing_keys": [dict(zip(ds.key, k)) for k in (first.counts["missing_keys"] if first else [])],
+            "edits_read": read, "transitions": first.transitions if first else [], "committed": False,
         }
-        if not c["applied"]:
+        if len(plans) > 1:
+            result["transitions_by_column"] = {b.column: b.transitions for b in plans}
+        if not applied:
             return result
         source = "--set" if pairs is not None else Path(from_file or "").name
-        out = apply(session, [b], by=who, reason=reason, commit=commit, message=message, source=source)
+        out = apply(session, applied, by=who, reason=reason, commit=commit, message=message, source=source)
     finally:
         session.close()
     v = out["version"]
-    result.update(batch=out["batches"][0], md5=out["md5"], committed=v is not None)
+    result.update(batch=out["batches"][0], batches=out["batches"], md5=out["md5"], committed=v is not None)
     result["version"] = v["id"] if v else None
     result["seq"] = v["seq"] if v else None
     return result
+
+
+def _refuse_missing(ds: Dataset, c: dict[str, Any], skip_missing: bool) -> None:
+    if c["missing"] and not skip_missing:
+        shown = ", ".join(",".join(map(str, k)) for k in c["missing_keys"][:10])
+        raise EditError(
+            f"{c['missing']} key(s) are not in {ds.name}: {shown}{' ...' if c['missing'] > 10 else ''}; "
+            "fix the edits or pass --skip-missing"
+        )
+
+
+def distinct_rows(plans: list[Batch], n_keys: int) -> int:
+    """How many rows the plans change together (a row whose two label cells change is one row)."""
+    import pyarrow as pa
+
+    if len(plans) == 1:
+        return int(plans[0].counts["applied"])
+    keys = [f"k{i}" for i in range(n_keys)]
+    tables = [b.edits.select(keys) for b in plans if b.edits.num_rows]
+    if not tables:
+        return 0
+    both = pa.concat_tables(tables, promote_options="permissive")
+    return int(both.group_by(keys).aggregate([]).num_rows)

@@ -57,8 +57,11 @@ def _already(entries: list[dict[str, Any]], target_id: str) -> str | None:
     return None
 
 
-def _targets(repo: Repo, kind: str, ds: Dataset, t: dict[str, Any]) -> tuple[list[tuple[str, str, Any]], Any]:
-    """[(label column, "batch" | "changes", edits or change-set path)] and the version before."""
+def _targets(
+    repo: Repo, kind: str, ds: Dataset, t: dict[str, Any]
+) -> tuple[list[tuple[str, str, Any, str]], Any]:
+    """[(label column, "batch" | "changes", edits or change-set path, id reverted)] and the
+    version before. A batch of a multi-column relabel (`group`) is reverted with its group."""
     entries = batch_ops.catalog(repo, ds.name)
     if kind == "batch":
         if t["state"] != "committed":
@@ -75,7 +78,10 @@ def _targets(repo: Repo, kind: str, ds: Dataset, t: dict[str, Any]) -> tuple[lis
         rec = batch_ops.record(repo, t["id"])
         version = repo.index.version(t["version"])
         parent = repo.index.version(version["parent"]) if version and version.get("parent") else None
-        return [(rec["column"], "batch", batch_ops.edits_path(repo, rec))], parent
+        group = [e for e in entries if t.get("group") and e.get("group") == t["group"]
+                 and e["state"] == "committed" and not e["reverted"]] or [t]
+        recs = [rec if e["id"] == rec["id"] else batch_ops.record(repo, e["id"]) for e in group]
+        return [(r["column"], "batch", batch_ops.edits_path(repo, r), r["id"]) for r in recs], parent
     by = _already(entries, t["id"])
     if by:
         raise EditError(
@@ -93,7 +99,7 @@ def _targets(repo: Repo, kind: str, ds: Dataset, t: dict[str, Any]) -> tuple[lis
             "data): use `dslineage rollback` instead"
         )
     parent = repo.index.version(t["parent"])
-    return [(col, "changes", path) for col in ds.labels], parent
+    return [(col, "changes", path, t["id"]) for col in ds.labels], parent
 
 
 def revert(
@@ -109,7 +115,7 @@ def revert(
 ) -> dict[str, Any]:
     """Undo the label changes of a batch or version; a new version records the revert batch."""
     from dslineage.ops.commit import default_author
-    from dslineage.ops.relabel import Session, apply
+    from dslineage.ops.relabel import Session, apply, distinct_rows
     from dslineage.store import labels
 
     if strategy not in STRATEGIES:
@@ -123,11 +129,13 @@ def revert(
         "reverted": t["id"], "kind": kind, "dataset": ds.name, "version": None, "seq": None,
         "batch": None, "batches": [], "restored": 0, "conflicts": 0, "conflict_keys": [],
         "conflict_rows": [], "skipped": 0, "skipped_keys": [], "strategy": strategy,
-        "dry_run": dry_run, "same_md5_as": None,
+        "dry_run": dry_run, "same_md5_as": None, "by_column": {},
     }
     try:
         plans = []
-        for col, how, path in targets:
+        conflicted: set[tuple[Any, ...]] = set()
+        skipped: set[tuple[Any, ...]] = set()
+        for col, how, path, target_id in targets:
             j = ds.labels.index(col)
             if how == "batch":
                 labels.target_from_batch(session.con, path, n)
@@ -137,22 +145,29 @@ def revert(
             b = session.join(col)
             conflict_keys = [dict(zip(ds.key, r[0])) for r in plan["conflict_rows"]]
             b.extra = {
-                "reverts": t["id"], "reverts_kind": kind, "strategy": strategy,
+                "reverts": target_id, "reverts_kind": kind, "strategy": strategy,
                 "conflicts": plan["conflicts"], "conflict_keys": conflict_keys[:100],
                 "skipped": plan["skipped"],
             }
-            result["restored"] += b.counts["applied"]
-            result["conflicts"] += plan["conflicts"]
-            result["conflict_keys"] += conflict_keys
+            result["by_column"][col] = b.counts["applied"]
+            for k, *_ in plan["conflict_rows"]:
+                if tuple(k) not in conflicted:
+                    result["conflict_keys"].append(dict(zip(ds.key, k)))
+                conflicted.add(tuple(k))
             result["conflict_rows"] += [
                 {"key": dict(zip(ds.key, k)), "column": col, "current": cur, "target_label": after,
                  "before": before}
                 for k, cur, after, before in plan["conflict_rows"]
             ]
-            result["skipped"] += plan["skipped"]
-            result["skipped_keys"] += [dict(zip(ds.key, k)) for k in plan["skipped_keys"]]
+            for k in plan["skipped_keys"]:
+                if tuple(k) not in skipped:
+                    result["skipped_keys"].append(dict(zip(ds.key, k)))
+                skipped.add(tuple(k))
             if b.counts["applied"]:
                 plans.append(b)
+        # counts are rows: a row whose two label columns are restored is one row
+        result["restored"] = distinct_rows(plans, n)
+        result["conflicts"], result["skipped"] = len(conflicted), len(skipped)
         if dry_run or not plans:
             return result
         what = f"{kind} {t['id'][:12]}" if kind == "batch" else f"{ds.name}@v{t['seq']}"

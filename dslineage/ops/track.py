@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
-from dslineage.errors import FormatError, PathError, UsageError
+from dslineage.errors import EditError, FormatError, PathError, UsageError
 from dslineage.ops import common
 from dslineage.ops.commit import build_record
+from dslineage.store import labels as labels_store
 from dslineage.store import rows
 
 if TYPE_CHECKING:
@@ -67,8 +68,12 @@ def track(
     format: str | None = None,
     labels_allowed: list[Any] | None = None,
     roles: dict[str, list[str]] | None = None,
+    label_pairs: list[str] | list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Register `path` as a dataset, validate its keys, import earlier `.dvc` history.
+
+    `label_pairs` ("A=B" or (A, B)): label columns that map one-to-one (the mapping is learnt
+    from the data, checked on relabel and commit; an edit of one fills the other).
 
     `roles` maps "features", "predictions", "groups", "ignore" to columns (`audit` never
     counts predictions, groups or ignored columns as features)."""
@@ -92,8 +97,34 @@ def track(
         )
     if not roles and ds_name in existing:  # tracking again without roles keeps the registered ones
         roles = {r: c for r, c in existing[ds_name].roles().items() if c}
+    pairs = parse_pairs(labels, label_pairs)
+    if pairs is None and ds_name in existing:  # and the declared label pairs
+        pairs = [p for p in existing[ds_name].label_pairs or [] if all(c in labels for c in p)] or None
     with txn.begin(repo.root, repo.git, "track") as t:
-        return _register(repo, t, rel, full, fmt, ds_name, existing, key, labels, labels_allowed, roles or {})
+        return _register(repo, t, rel, full, fmt, ds_name, existing, key, labels, labels_allowed, roles or {},
+                         pairs)
+
+
+def parse_pairs(labels: list[str], given: list[str] | list[tuple[str, str]] | None) -> list[list[str]] | None:
+    """`--label-pair A=B` values as [[A, B], ...]: two different label columns, each in one pair."""
+    if not given:
+        return None
+    out: list[list[str]] = []
+    for item in given:
+        parts = item.split("=") if isinstance(item, str) else list(item)
+        if len(parts) != 2 or not all(isinstance(c, str) and c.strip() for c in parts):
+            raise UsageError(f"--label-pair takes A=B (two label columns), not {item!r}")
+        a, b = (c.strip() for c in parts)
+        bad = [c for c in (a, b) if c not in labels]
+        if bad or a == b:
+            raise UsageError(
+                f"--label-pair {a}={b}: both sides must be different label columns "
+                f"(labels: {', '.join(labels)}; add one with --label)"
+            )
+        if any(c in p for p in out for c in (a, b)):
+            raise UsageError(f"--label-pair {a}={b}: a label column can be in one pair only")
+        out.append([a, b])
+    return out
 
 
 def _check_roles(ds: Dataset, roles: dict[str, list[str]], columns: list[str]) -> None:
@@ -117,13 +148,13 @@ def _check_roles(ds: Dataset, roles: dict[str, list[str]], columns: list[str]) -
 def _register(
     repo: Repo, t: txn.Transaction, rel: str, full: Path, fmt: str, ds_name: str,
     existing: dict[str, Dataset], key: list[str], labels: list[str], labels_allowed: list[Any] | None,
-    roles: dict[str, list[str]],
+    roles: dict[str, list[str]], pairs: list[list[str]] | None = None,
 ) -> dict[str, Any]:
     con = common.row_connection(repo)
     try:
         ds = Dataset(
             name=ds_name, path=rel, format=fmt, key=list(key), labels=list(labels),
-            labels_allowed=labels_allowed,
+            labels_allowed=labels_allowed, label_pairs=pairs,
         )
         for role, cols in roles.items():
             setattr(ds, role, list(dict.fromkeys(cols)))
@@ -135,6 +166,14 @@ def _register(
         rows.validate(con, src, ds)
         if roles:
             _check_roles(ds, roles, [c["name"] for c in rows.schema(con, src)])
+        for a, b in pairs or []:
+            bad = labels_store.pair_conflicts(con, (src.sql, list(src.params)), a, b)
+            if bad:
+                shown = labels_store.pair_text(bad, a, b)
+                raise EditError(
+                    f"--label-pair {a}={b}: {ds.path} maps them more than one way ({shown}): "
+                    "fix the data or drop the pair"
+                )
         imported, missing, files = _adopt(repo, con, ds) if ds_name not in existing else ([], [], [])
     finally:
         con.close()
@@ -161,6 +200,7 @@ def _register(
         "key": ds.key,
         "labels": ds.labels,
         "roles": ds.roles(),
+        "label_pairs": ds.label_pairs or [],
         "imported_versions": imported,
         "missing_objects": missing,
     }

@@ -251,8 +251,13 @@ def stage(
     types: dict[str, str],
     allowed: list[Any] | None,
     what: str,
+    *,
+    blanks: bool = False,
 ) -> int:
     """Check an edits relation and stage it, one row per key, as temp table `_dsl_edits`.
+
+    `blanks` (a file editing several label columns): a row with an empty cell in `column`
+    leaves that column alone, and no edit at all for the column is no error (returns 0).
 
     Columns: `k0..` typed keys, `new` (typed like the label column), `annotator`,
     `reason`, `confidence`. Errors name the problem, a few offending rows and the fix.
@@ -297,7 +302,11 @@ def stage(
     except duckdb.Error as exc:
         raise EditError(f"cannot read {what}: {str(exc).splitlines()[0][:200]}") from None
     n = len(ds.key)
+    if blanks:
+        con.execute("DELETE FROM _dsl_in WHERE new_text IS NULL OR new_text = ''")
     total = con.execute("SELECT count(*) FROM _dsl_in").fetchone()[0]
+    if not total and blanks:
+        return 0
     if not total:
         raise EditError(f"{what} has no edits: give at least one KEY=LABEL")
     _check(con, f"{' OR '.join(f'k{i} IS NULL' for i in range(n))}",
@@ -385,6 +394,23 @@ def _check(con: Any, bad: str, problem: str, show: str, fix: str) -> None:
     raise EditError(f"{count} {problem} (e.g. {shown}{' ...' if count > len(rows) else ''}): {fix}")
 
 
+def stage_fill(con: Any, n_keys: int, source: int, target: int) -> list[Any]:
+    """Stage, as `_dsl_edits`, the edits of label `l{target}` that follow from the applied edits
+    of `l{source}` (`_dsl_applied`) through the one-to-one mapping the file holds now (`_dsl_f`).
+    Returns the new source values that have no mapping yet (then nothing is staged)."""
+    a, b = int(source), int(target)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _dsl_edits AS SELECT {_klist(n_keys, 'e.')}, m.b AS new, e.annotator, "
+        f"e.reason, e.confidence FROM _dsl_applied e LEFT JOIN (SELECT DISTINCT l{a} AS a, l{b} AS b FROM _dsl_f "
+        f"WHERE l{a} IS NOT NULL AND l{b} IS NOT NULL) m ON m.a = e.new"
+    )
+    rows = con.execute(
+        f"SELECT DISTINCT e.new FROM _dsl_applied e ANTI JOIN (SELECT l{a} AS a FROM _dsl_f) m ON m.a = e.new "
+        "ORDER BY 1 LIMIT 5"
+    ).fetchall()
+    return [plain(r[0]) for r in rows]
+
+
 def stage_rows(con: Any, source: str, n_keys: int) -> None:
     """Stage edits computed in SQL (a relation with `k0.., new`) as `_dsl_edits`."""
     con.execute(
@@ -418,6 +444,22 @@ def join(con: Any, n_keys: int, label_index: int, text: bool) -> dict[str, Any]:
         "applied": int(applied), "noop": int(noop), "missing": int(missing),
         "missing_keys": [[plain(v) for v in r] for r in missing_keys],
     }
+
+
+def known_changes(con: Any, n_keys: int, n_labels: int, edits: dict[int, Any]) -> Any:
+    """`k0.., o0.., n0..` (every label column, old and new) of the rows the edits change, from
+    `_dsl_f`; `edits` maps a label index to its applied edits (Arrow: `k0.., new`)."""
+    for j, t in edits.items():
+        con.register(f"_dsl_kc{int(j)}", t)
+    union = " UNION ".join(f"SELECT {_klist(n_keys)} FROM _dsl_kc{int(j)}" for j in edits)
+    joins = " ".join(f"LEFT JOIN _dsl_kc{int(j)} e{int(j)} ON {_keys_eq('u', f'e{int(j)}', n_keys)}" for j in edits)
+    olds = [f"f.l{j} AS o{j}" for j in range(n_labels)]
+    news = [f"CASE WHEN e{j}.k0 IS NOT NULL THEN e{j}.new ELSE f.l{j} END AS n{j}" if j in edits
+            else f"f.l{j} AS n{j}" for j in range(n_labels)]
+    return arrow(con.execute(
+        f"SELECT {_klist(n_keys, 'u.')}, {', '.join(olds + news)} FROM ({union}) u "
+        f"JOIN _dsl_f f ON {_keys_eq('u', 'f', n_keys)} {joins} ORDER BY {_klist(n_keys, 'u.')}"
+    ))
 
 
 def applied_columns(con: Any, n_keys: int) -> tuple[list[Any], Any]:
@@ -454,6 +496,46 @@ def read_edits(con: Any, path: Path, limit: int | None = None) -> Any:
     keys = [c for c in names if re.fullmatch(r"k\d+", c)]
     lim = f" LIMIT {int(limit)}" if limit is not None else ""
     return arrow(con.execute(f"SELECT * FROM read_parquet(?) ORDER BY {', '.join(keys)}{lim}", [str(path)]))
+
+
+# -- label pairs (`track --label-pair A=B`: two label columns that map one-to-one) ----------
+
+
+def pair_conflicts(
+    con: Any, after: tuple[str, list[Any]], a: str, b: str, before: tuple[str, list[Any]] | None = None,
+) -> list[tuple[Any, Any, Any, Any]]:
+    """Value pairs of columns `a`, `b` in the relation `after` that break the one-to-one mapping
+    learnt from `before` and `after` together (only pairs new in `after` are reported, so a
+    consistent `before` blames the edit). Each: (a value, b value, the b that a value has
+    elsewhere or None, the a that b value has elsewhere or None); at most 5. Values as text."""
+    qa, qb = q(a), q(b)
+
+    def distinct(rel: tuple[str, list[Any]]) -> str:
+        return (f"SELECT DISTINCT CAST({qa} AS VARCHAR) AS a, CAST({qb} AS VARCHAR) AS b FROM {rel[0]} "
+                f"WHERE {qa} IS NOT NULL AND {qb} IS NOT NULL")
+
+    old = distinct(before) if before else "SELECT NULL::VARCHAR AS a, NULL::VARCHAR AS b WHERE false"
+    params = [*after[1], *(before[1] if before else [])]
+    rows = con.execute(
+        f"WITH new AS ({distinct(after)}), old AS ({old}), m AS (SELECT * FROM new UNION SELECT * FROM old) "
+        "SELECT n.a, n.b, (SELECT min(m.b) FROM m WHERE m.a = n.a AND m.b <> n.b), "
+        "(SELECT min(m.a) FROM m WHERE m.b = n.b AND m.a <> n.a) "
+        "FROM (SELECT * FROM new EXCEPT SELECT * FROM old) n "
+        "WHERE n.a IN (SELECT a FROM m GROUP BY a HAVING count(*) > 1) "
+        "OR n.b IN (SELECT b FROM m GROUP BY b HAVING count(*) > 1) ORDER BY 1, 2 LIMIT 5",
+        params,
+    ).fetchall()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def pair_text(conflicts: list[tuple[Any, Any, Any, Any]], a: str, b: str) -> str:
+    """The first conflicts of `pair_conflicts` in words, for a one-line error."""
+    out = []
+    for x, y, other_b, other_a in conflicts[:3]:
+        why = [f"{a} {x} is {b} {other_b}" if other_b is not None else "",
+               f"{b} {y} is {a} {other_a}" if other_a is not None else ""]
+        out.append(f"{a} {x} with {b} {y} ({'; '.join(w for w in why if w)})")
+    return "; ".join(out)
 
 
 # -- revert -------------------------------------------------------------------------------
@@ -546,7 +628,7 @@ def still_applied(con: Any, path: Path, n_keys: int, label_index: int) -> int:
     ).fetchone()[0])
 
 
-BLAME_COLUMNS = ("label", "version", "seq", "batch", "author", "reason", "timestamp")
+BLAME_COLUMNS = ("label", "version", "seq", "batch", "author", "reason", "timestamp", "restored_by")
 
 
 def key_alias(name: str) -> str:
@@ -670,6 +752,28 @@ def blame(
         f"FROM {src_sql} f LEFT JOIN info i ON {on_i} WHERE {' AND '.join(where)}"
     )
     return arrow(con.execute(sql, [*params, *src_params, *filter_params]))
+
+
+def restored_sources(con: Any, edit_files: list[str], n_keys: int, reverts: list[int]) -> Any:
+    """For each edit of a revert batch (bidx in `reverts`): the latest earlier non-revert batch
+    that set the same key to the same label — the batch whose value the revert restored.
+
+    Reads the blame relations `_dsl_batches` and `_dsl_names`. Columns: rbidx, k0.., bidx,
+    vidx, aidx, ridx, tidx (a key whose restored value no batch set is absent)."""
+    ks = _klist(n_keys, "e.")
+    on = " AND ".join(f"src.k{i} = rv.k{i}" for i in range(n_keys))
+    return arrow(con.execute(
+        f"WITH e AS (SELECT b.bidx, b.vidx, b.tidx, {ks}, CAST(e.new AS VARCHAR) AS new, "
+        "COALESCE(na.idx, b.aidx, -1) AS a, COALESCE(nr.idx, b.ridx, -1) AS r "
+        "FROM read_parquet(?, filename = true, union_by_name = true) e JOIN _dsl_batches b ON b.file = e.filename "
+        "LEFT JOIN _dsl_names na ON na.name = e.annotator LEFT JOIN _dsl_names nr ON nr.name = e.reason) "
+        f"SELECT rv.bidx AS rbidx, {_klist(n_keys, 'rv.')}, "
+        "arg_max({'b': src.bidx, 'v': src.vidx, 'a': src.a, 'r': src.r, 't': src.tidx}, src.bidx) AS w "
+        f"FROM e rv JOIN e src ON {on} AND src.bidx < rv.bidx AND src.new IS NOT DISTINCT FROM rv.new "
+        "WHERE list_contains(?::INTEGER[], rv.bidx) AND NOT list_contains(?::INTEGER[], src.bidx) "
+        f"GROUP BY rv.bidx, {_klist(n_keys, 'rv.')}",
+        [edit_files, list(reverts), list(reverts)],
+    ))
 
 
 def key_provenance(con: Any, edit_files: list[str], key: list[Any]) -> list[dict[str, Any]]:

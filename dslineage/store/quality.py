@@ -195,13 +195,21 @@ def conflicting_duplicates(
     ).fetchone()
     on_match = " AND ".join(f"r.{q(c)} IS NOT DISTINCT FROM g.{q(c)}" for c in on)
     sample = con.execute(
-        f"""SELECT g.n, list({key} ORDER BY {key})[1:20], histogram({lab})
+        f"""SELECT g.n, list({key} ORDER BY {key})[1:20], map_entries(histogram({lab}))
             FROM (SELECT row_number() OVER () AS gid, * FROM
                   (SELECT * FROM _conf WHERE conflict ORDER BY n DESC LIMIT {int(limit)})) g
             JOIN {cand} r ON {on_match} GROUP BY g.gid, g.n ORDER BY g.n DESC, g.gid"""
     ).fetchall()
+    def label(value: Any) -> Any:  # several label columns: {column: value}
+        if len(labels) == 1:
+            return plain(value)
+        return {c: plain(v) for c, v in zip(labels, value.values() if isinstance(value, dict) else value)}
+
+    # labels: [{"label": value (or {column: value}), "count": rows}], most rows first
     examples = [{"rows": n, "keys": [plain(k) for k in ks],
-                 "labels": {str(plain(k)): v for k, v in hist.items()}} for n, ks, hist in sample]
+                 "labels": sorted(({"label": label(e["key"]), "count": int(e["value"])} for e in hist),
+                                  key=lambda x: (-x["count"], str(x["label"])))}
+                for n, ks, hist in sample]
     return {"groups": groups, "rows": int(rows), "duplicate_groups": dup_groups,
             "duplicate_rows": int(dup_rows), "examples": examples}
 
