@@ -61,6 +61,10 @@ def diff(
             raise UsageError(f"--output must end in .parquet or .csv, not {output!r}")
     ref_a = a if "@" in a else f"{a}@latest"
     ref_b = b if b is None or "@" in b else f"{b}@latest"
+    if ref_b is not None and not rows and not out_path:
+        exact = fold_committed(repo, ds, ref_a, ref_b)  # two committed versions: no bytes needed
+        if exact is not None:
+            return exact
     con = common.row_connection(repo)
     try:
         try:
@@ -173,6 +177,97 @@ def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, A
         "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
         "source": "journal",
     }
+
+
+def _first_parents(versions: dict[str, dict[str, Any]], vid: str) -> list[str]:
+    """`vid`, its first parent, that one's first parent, ... down to the first version."""
+    line: list[str] = []
+    seen: set[str] = set()
+    cur: str | None = vid
+    while cur is not None and cur in versions and cur not in seen:
+        line.append(cur)
+        seen.add(cur)
+        cur = versions[cur]["parent"]
+    return line
+
+
+def _same_types(versions: dict[str, dict[str, Any]], ids: list[str], names: set[str]) -> bool:
+    """Whether every column in `names` has one type in all of the versions `ids`."""
+    types: dict[str, str] = {}
+    for vid in ids:
+        cols = {c["name"]: c["type"] for c in json.loads(versions[vid]["schema"] or "[]")}
+        for name in names:
+            if name not in cols or types.setdefault(name, cols[name]) != cols[name]:
+                return False
+    return True
+
+
+def fold_committed(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, Any] | None:
+    """The exact diff of two committed versions folded from their change sets, without bytes.
+
+    A and B connect through the nearest version on both first-parent lines (A itself when it
+    is an ancestor of B): A's side is undone, B's side applied (`store.changes.fold_exact`).
+    None — the caller reads bytes instead — when a change set in between lacks value digests
+    (recorded before they existed, or unknown) or a column compared by the diff changes type
+    (or goes missing) somewhere in between. Same keys as the byte-level diff, plus `source`
+    ("journal") and `exact` (true).
+    """
+    from dslineage.store import changes
+
+    _, va = resolve(repo, ref_a)
+    _, vb = resolve(repo, ref_b)
+    if not (va.get("label_distribution") and vb.get("label_distribution") and va.get("schema") and vb.get("schema")):
+        return None
+    repo.index.sync()
+    versions = changes.chain(repo.index.con, ds.name)
+    line_a, line_b = _first_parents(versions, va["id"]), _first_parents(versions, vb["id"])
+    on_a = {v: i for i, v in enumerate(line_a)}
+    meet = next((i for i, v in enumerate(line_b) if v in on_a), None)
+    if meet is None:
+        return None
+    back, forward = line_a[: on_a[line_b[meet]]], line_b[:meet]
+    if not all(versions[v]["exact"] for v in back + forward):
+        return None
+    schema_a, schema_b = _as_list(va["schema"]), _as_list(vb["schema"])
+    plan = sql.plan(schema_a, schema_b, ds)
+    shared = {c["name"] for c in schema_a} & {c["name"] for c in schema_b}
+    if not set(ds.key + ds.labels) <= shared or not _same_types(
+        versions, [*back, *forward, line_b[meet]], shared
+    ):
+        return None
+    f = changes.fold_exact(repo.index.con, ds.name, back, forward, len(ds.key), list(ds.labels), plan.compared)
+    transitions = [
+        {"column": label, "from": t["from"], "to": t["to"], "count": t["count"]}
+        for label, found in zip(ds.labels, f["transitions"]) for t in found
+    ]
+    return {
+        "dataset": ds.name,
+        "a": {"id": va["id"], "seq": va["seq"], "md5": va["md5"]},
+        "b": {"id": vb["id"], "seq": vb["seq"], "md5": vb["md5"]},
+        "rows": {
+            "added": f["added"],
+            "removed": f["removed"],
+            "modified": f["modified"],
+            "relabeled": f["relabeled"],
+            "unchanged": int(vb["rows"]) - f["added"] - f["modified"],
+        },
+        "columns": f["columns"],
+        "label_transitions": transitions,
+        "class_distribution": class_distribution(
+            ds, _as_obj(va["label_distribution"]), _as_obj(vb["label_distribution"])
+        ),
+        "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
+        "source": "journal",
+        "exact": True,
+    }
+
+
+def _as_obj(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _as_list(value: Any) -> list[dict[str, str]]:
+    return list(_as_obj(value))
 
 
 def _write_output(repo: Repo, con: Any, plan: sql.DiffPlan, a: sql.Source, b: sql.Source, rel: str) -> None:

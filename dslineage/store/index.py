@@ -229,6 +229,13 @@ class Index:
         select = "SELECT ? AS version, ? AS seq, * FROM read_parquet(?)"
         params = [rec["id"], rec["seq"], str(path)]
         if self._has_table(f"changes/{rec['dataset']}"):
+            # a newer change set may carry more columns (e.g. `d`, the value digests): add them
+            have = {c for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [f"changes/{rec['dataset']}"]
+            ).fetchall()}
+            for col, typ, *_ in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall():
+                if col not in have:
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {q(col)} {typ}")
             con.execute(f"INSERT INTO {table} BY NAME {select}", params)
         else:
             con.execute(f"CREATE TABLE {table} AS {select}", params)
