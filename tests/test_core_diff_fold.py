@@ -1,0 +1,118 @@
+"""Property: the diff of two committed versions folded from the change sets equals the byte-level diff."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from dslineage import Repo
+from dslineage.ops.diff import fold_committed
+from tests.conftest import new_repo
+
+LABELS = st.sampled_from(["cat", "dog", "bird", None])
+XS = st.one_of(st.none(), st.integers(-2, 2).map(float), st.just(-0.0), st.just(float("nan")))
+YS = st.sampled_from(["a", "b", "é", None])
+# schema variants: every column; y dropped; x retyped to text
+VARIANTS = ("base", "no_y", "x_text")
+Rows = dict[int, tuple[Any, Any, Any]]
+
+
+def _write(path: Path, rows: Rows, variant: str) -> None:
+    ids = sorted(rows)
+    cols: dict[str, Any] = {"id": pa.array(ids, pa.int64()), "label": pa.array([rows[i][0] for i in ids], pa.string())}
+    xs = [rows[i][1] for i in ids]
+    cols["x"] = pa.array([None if v is None else str(v) for v in xs], pa.string()) if variant == "x_text" else (
+        pa.array(xs, pa.float64()))
+    if variant != "no_y":
+        cols["y"] = pa.array([rows[i][2] for i in ids], pa.string())
+    tmp = path.with_name(".tmp.parquet")
+    pq.write_table(pa.table(cols), tmp)
+    os.replace(tmp, path)
+
+
+@st.composite
+def histories(draw: Any) -> list[tuple[Rows, str]]:
+    """2-4 versions: each a random edit of the one before (relabels, feature edits, edits undone,
+    removals, re-additions of removed keys), sometimes with a schema change."""
+    rows: Rows = draw(st.dictionaries(st.integers(0, 12), st.tuples(LABELS, XS, YS), min_size=1, max_size=8))
+    out = [(dict(rows), "base")]
+    gone: dict[int, tuple[Any, Any, Any]] = {}
+    for _ in range(draw(st.integers(1, 3))):
+        prev = out[-1][0]
+        cur = dict(prev)
+        for k in draw(st.lists(st.sampled_from(sorted(cur)), unique=True, max_size=4)) if cur else []:
+            kind = draw(st.sampled_from(["label", "x", "y", "remove", "undo"]))
+            label, x, y = cur[k]
+            if kind == "remove" and len(cur) > 1:
+                gone[k] = cur.pop(k)
+                continue
+            if kind == "undo":  # back to the first version's value, if the key was there
+                cur[k] = rows.get(k, cur[k])
+                continue
+            cur[k] = (draw(LABELS) if kind == "label" else label, draw(XS) if kind == "x" else x,
+                      draw(YS) if kind == "y" else y)
+        for k in draw(st.lists(st.sampled_from(sorted(gone)), unique=True)) if gone else []:
+            if k not in cur:
+                cur[k] = gone.pop(k) if draw(st.booleans()) else (draw(LABELS), draw(XS), draw(YS))
+        variant = draw(st.sampled_from(VARIANTS)) if draw(st.integers(0, 4)) == 0 else "base"
+        out.append((cur, variant))
+    return out
+
+
+@pytest.fixture(scope="module")
+def fold_repo(module_env: Path) -> Path:
+    """One repository for every example: dataset `h` (key id, label label), committed once."""
+    root = new_repo(module_env / "fold")
+    _write(root / "h.parquet", {0: ("cat", 1.0, "a")}, "base")
+    Repo(root).track(str(root / "h.parquet"), ["id"], ["label"])
+    Repo(root).commit(["h"], "start", None)
+    return root
+
+
+def _bytes_diff(repo: Repo, a: str, b: str) -> dict[str, Any]:
+    """The byte-level diff (asking for a sample takes that path), without the sample."""
+    d = repo.diff(a, b, rows=1)
+    d.pop("sample", None)
+    return d
+
+
+# ~1 s a version committed plus the diffs; no shrinking (see test_core_property.py)
+@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=histories())
+def test_folded_diff_equals_byte_diff(fold_repo, history):
+    """For every pair of versions of a random history, both ways, the fold equals the bytes' diff
+    (or, across a schema change it cannot fold, the default diff still equals the bytes')."""
+    path = fold_repo / "h.parquet"
+    repo = Repo(fold_repo)
+    seqs: list[tuple[int, str]] = []
+    for rows, variant in history:
+        _write(path, rows, variant)
+        versions = repo.commit(["h"], "step", None)
+        seq = versions[0]["seq"] if versions else repo.resolve("h@latest")["seq"]
+        if not seqs or seqs[-1][0] != seq:
+            seqs.append((seq, variant))
+    try:
+        for i, (sa, va) in enumerate(seqs):
+            for sb, vb in seqs[i + 1:]:
+                for a, b in ((f"h@v{sa}", f"h@v{sb}"), (f"h@v{sb}", f"h@v{sa}")):
+                    want = _bytes_diff(repo, a, b)
+                    got = fold_committed(repo, repo.dataset("h"), a, b)
+                    between = {v for s, v in seqs if min(sa, sb) <= s <= max(sa, sb)}
+                    if between == {"base"}:
+                        assert got is not None, (a, b)
+                    if got is not None:
+                        assert (got.pop("source"), got.pop("exact")) == ("journal", True)
+                        assert got == want, (a, b)
+                    default = repo.diff(a, b)
+                    default.pop("source", None), default.pop("exact", None)
+                    assert default == want, (a, b)
+    finally:
+        repo.close()
