@@ -116,3 +116,44 @@ def test_folded_diff_equals_byte_diff(fold_repo, history):
                     assert default == want, (a, b)
     finally:
         repo.close()
+
+
+def test_fold_across_branches_and_a_merge_version(tmp_repo):
+    """Versions on two git branches fold through their common first-parent ancestor, and a merge
+    version (change set against its first parent) folds against the other side: equal to the bytes."""
+    from dslineage.ops.commit import snapshot
+    from tests.conftest import run, write_parquet
+
+    n = 300
+    path = write_parquet(tmp_repo / "data" / "t.parquet",
+                         {"id": list(range(n)), "x": [i / 3 for i in range(n)], "label": ["cat"] * n})
+    with Repo(tmp_repo) as repo:
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit(["t"], "v1", None)
+    run(tmp_repo, "git", "checkout", "-q", "-b", "alice")
+    write_parquet(path, {"id": list(range(5, n)), "x": [i / 3 + (i % 7 == 0) for i in range(5, n)],
+                         "label": ["fox" if i < 50 else "cat" for i in range(5, n)]})
+    with Repo(tmp_repo) as repo:
+        [alice] = repo.commit(["t"], "alice", None)
+    run(tmp_repo, "git", "checkout", "-q", "main")
+    ids = list(range(n)) + [1000, 1001]
+    write_parquet(path, {"id": ids, "x": [i / 3 + (i % 5 == 0) for i in ids],
+                         "label": ["owl" if 40 <= i < 90 else "cat" for i in ids]})
+    with Repo(tmp_repo) as repo:
+        [bob] = repo.commit(["t"], "bob", None)
+    merged = run(tmp_repo, "git", "merge", "alice", "-m", "merge alice", check=False)  # the .dvc conflicts
+    assert merged.returncode != 0
+    run(tmp_repo, "git", "checkout", "--ours", "data/t.parquet.dvc")
+    run(tmp_repo, "git", "add", "data/t.parquet.dvc")
+    run(tmp_repo, "git", "commit", "-q", "--no-edit")
+    write_parquet(path, {"id": ids, "x": [i / 3 for i in ids], "label": ["dog"] * len(ids)})
+    with Repo(tmp_repo) as repo:  # a merge version: its change set is against bob's (first parent)
+        [merge] = snapshot(repo, [repo.dataset("t")], "merge", None,
+                           extra={"t": {"parents": [bob["id"], alice["id"]]}})
+        pairs = [(alice, bob), (bob, alice), (alice, merge), (merge, alice)]
+        for a, b in pairs:
+            ref_a, ref_b = f"t@{a['id']}", f"t@{b['id']}"
+            got = fold_committed(repo, repo.dataset("t"), ref_a, ref_b)
+            assert got is not None and got.pop("exact") is True and got.pop("source") == "journal"
+            assert got == _bytes_diff(repo, ref_a, ref_b), (a["seq"], b["seq"])
+            assert got["rows"]["modified"] > 0 and got["columns"].get("x")
