@@ -2,7 +2,11 @@
 
 Per size: one repository with v1 and v2 committed (setup, not timed); then `runs` rounds,
 each timing every tool once in turn (interleaved, so machine noise hits all alike). Peers
-read the very bytes dslineage reads: the two DVC cache objects.
+read the very bytes dslineage reads: the two DVC cache objects. `dslineage_cli` is the
+default diff of two committed versions (folded exactly from the change sets, no bytes read);
+`dslineage_cli_bytes` is the same diff read from both versions' bytes (`--rows 1` takes that
+path). With `big_rows` set, the committed-version diff is also timed at that size (it must
+stay flat: `flat_ratio` = its median over the smallest size's).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
         "duckdb_lower_bound": lambda: measure.task("duckdb_diff", a=a, b=b),
         "dslineage_lib": lambda: measure.task("lib_diff", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
         "dslineage_cli": lambda: _cli(root),
+        "dslineage_cli_bytes": lambda: _cli(root, "--rows", "1"),
     }
     skipped: dict[str, Any] = {}
     for tool, module in PEERS.items():
@@ -77,6 +82,8 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     for tool, s in samples.items():
         out[tool] = measure.summarize(s)
         out[tool]["agrees"] = _check(tool, out[tool]["result"], truth)
+        if tool.startswith("dslineage_cli"):
+            out[tool]["exact_fold"] = all(s["exact_fold"] for s in samples[tool])
     out.update(skipped)
     base = out["duckdb_lower_bound"]["median_s"]
     for tool in tools:
@@ -88,14 +95,33 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     return out
 
 
-def _cli(root: Path) -> dict[str, Any]:
+def _cli(root: Path, *extra: str) -> dict[str, Any]:
     """`dslineage diff ds@v1 ds@v2 --json` as a user runs it (wall clock, whole process)."""
     import json
 
-    res = measure.command([*measure.bin_of("dslineage"), "-C", str(root), "diff", "ds@v1", "ds@v2", "--json"])
-    rows = json.loads(res["stdout"])["rows"]
+    res = measure.command(
+        [*measure.bin_of("dslineage"), "-C", str(root), "diff", "ds@v1", "ds@v2", "--json", *extra]
+    )
+    out = json.loads(res["stdout"])
+    rows = out["rows"]
     res["result"] = {k: rows[k] for k in ("added", "removed", "relabeled")}
+    res["exact_fold"] = bool(out.get("exact"))  # answered from the change sets, not the bytes
     return res
+
+
+def run_committed(
+    layout: Layout, p: Params, rows: int, truth: dict[str, int], pair: tuple[Path, Path]
+) -> dict[str, Any]:
+    """Only the committed-version diff through the CLI, folded and from bytes (the big size)."""
+    root = repos.dslineage_repo(layout.work / f"diff-{rows}", *pair)
+    out: dict[str, Any] = {}
+    for tool, extra in (("dslineage_cli", ()), ("dslineage_cli_bytes", ("--rows", "1"))):
+        samples = [_cli(root, *extra) for _ in range(p.runs)]
+        out[tool] = measure.summarize(samples)
+        out[tool]["agrees"] = _check(tool, out[tool]["result"], truth)
+        out[tool]["exact_fold"] = all(s["exact_fold"] for s in samples)
+        print(f"diff {rows}: {tool} median {out[tool]['median_s']:.3f} s", flush=True)
+    return out
 
 
 def run(layout: Layout, p: Params) -> dict[str, Any]:
@@ -106,4 +132,18 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     for rows in p.sizes:
         truth = counts(*layout.pair(rows))
         out[str(rows)] = {"truth": truth, **run_size(layout, p, rows, truth)}
+    if p.big_rows > 0 and p.big_rows not in p.sizes:
+        import shutil
+
+        from dslineage.bench.generate import generate_pair
+
+        big = Layout(layout.work / "big")
+        pair = generate_pair(big, p.big_rows, p)
+        truth = counts(*pair)
+        out[str(p.big_rows)] = {"truth": truth, **run_committed(layout, p, p.big_rows, truth, pair)}
+        shutil.rmtree(big.base, ignore_errors=True)
+    sizes = sorted(int(s) for s in out)
+    if len(sizes) > 1:  # the folded diff does not grow with the dataset
+        small = out[str(sizes[0])]["dslineage_cli"]["median_s"]
+        out["flat_ratio"] = {str(n): out[str(n)]["dslineage_cli"]["median_s"] / small for n in sizes[1:]}
     return out
