@@ -46,9 +46,14 @@ def class_distribution(ds: Dataset, a: dict[str, Any], b: dict[str, Any]) -> lis
 
 
 def diff(
-    repo: Repo, a: str, b: str | None, *, rows: int = 0, output: str | None = None
+    repo: Repo, a: str, b: str | None, *, rows: int = 0, output: str | None = None, fold: bool = True
 ) -> dict[str, Any]:
-    """Counts, per-column changes, label transitions, class shift and schema change A → B."""
+    """Counts, per-column changes, label transitions, class shift and schema change A → B.
+
+    Two committed versions are folded from their change sets (`fold_committed`) when they can
+    be; `--rows`/`--output` then read from the bytes only the changed rows they show.
+    `fold=False` reads both versions' bytes (the reference the fold is tested against).
+    """
     name_a, _ = split(a)
     if b is not None and split(b)[0] != name_a:
         raise UsageError(f"diff compares versions of one dataset: {a} and {b} differ in name")
@@ -61,9 +66,13 @@ def diff(
             raise UsageError(f"--output must end in .parquet or .csv, not {output!r}")
     ref_a = a if "@" in a else f"{a}@latest"
     ref_b = b if b is None or "@" in b else f"{b}@latest"
-    if ref_b is not None and not rows and not out_path:
-        exact = fold_committed(repo, ds, ref_a, ref_b)  # two committed versions: no bytes needed
+    if ref_b is not None and fold:
+        # two committed versions: no bytes needed, but for the rows shown
+        exact = fold_committed(repo, ds, ref_a, ref_b, changed=None if out_path else rows)
         if exact is not None:
+            changed = exact.pop("changed", None)
+            if changed is not None:
+                _rows_of(repo, ds, exact, changed, ref_a, ref_b, rows, out_path)
             return exact
     con = common.row_connection(repo)
     try:
@@ -202,7 +211,32 @@ def _same_types(versions: dict[str, dict[str, Any]], ids: list[str], names: set[
     return True
 
 
-def fold_committed(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, Any] | None:
+def _rows_of(
+    repo: Repo, ds: Dataset, result: dict[str, Any], changed: Any, ref_a: str, ref_b: str, rows: int,
+    out_path: str | None,
+) -> None:
+    """Add `sample` / write `output` for a folded diff: only the changed rows are read from the bytes."""
+    _, va = resolve(repo, ref_a)
+    _, vb = resolve(repo, ref_b)
+    plan = sql.plan(_as_list(va["schema"]), _as_list(vb["schema"]), ds)
+    con = common.row_connection(repo)
+    try:
+        src_a, src_b = common.version_source(repo, ds, va), common.version_source(repo, ds, vb)
+        con.register("_chg_arrow", changed)
+        con.execute("CREATE OR REPLACE TEMP TABLE _chg AS SELECT * FROM _chg_arrow")
+        if rows:
+            sample = sql.sample_changes(con, plan, src_a, src_b, rows)
+            result["sample"] = [{k: sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
+        if out_path:
+            _write_output(repo, con, plan, src_a, src_b, out_path)
+            result["output"] = out_path
+    finally:
+        con.close()
+
+
+def fold_committed(
+    repo: Repo, ds: Dataset, ref_a: str, ref_b: str, *, changed: int | None = 0
+) -> dict[str, Any] | None:
     """The exact diff of two committed versions folded from their change sets, without bytes.
 
     A and B connect through the nearest version on both first-parent lines (A itself when it
@@ -210,7 +244,8 @@ def fold_committed(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str,
     None — the caller reads bytes instead — when a change set in between lacks value digests
     (recorded before they existed, or unknown) or a column compared by the diff changes type
     (or goes missing) somewhere in between. Same keys as the byte-level diff, plus `source`
-    ("journal") and `exact` (true).
+    ("journal") and `exact` (true); `changed` (a count, None for all) adds `changed`, the
+    first changed rows' keys and change kinds (see `store.changes.fold_exact`).
     """
     from dslineage.store import changes
 
@@ -235,7 +270,9 @@ def fold_committed(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str,
         versions, [*back, *forward, line_b[meet]], shared
     ):
         return None
-    f = changes.fold_exact(repo.index.con, ds.name, back, forward, len(ds.key), list(ds.labels), plan.compared)
+    f = changes.fold_exact(
+        repo.index.con, ds.name, back, forward, len(ds.key), list(ds.labels), plan.compared, changed=changed
+    )
     transitions = [
         {"column": label, "from": t["from"], "to": t["to"], "count": t["count"]}
         for label, found in zip(ds.labels, f["transitions"]) for t in found
@@ -259,6 +296,7 @@ def fold_committed(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str,
         "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
         "source": "journal",
         "exact": True,
+        **({"changed": f["changed"]} if "changed" in f else {}),
     }
 
 

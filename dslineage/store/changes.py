@@ -85,7 +85,7 @@ def chain(con: Any, dataset: str) -> dict[str, dict[str, Any]]:
 
 def fold_exact(
     con: Any, dataset: str, back: list[str], forward: list[str], nkeys: int, labels: list[str],
-    compared: list[str],
+    compared: list[str], *, changed: int | None = 0,
 ) -> dict[str, Any]:
     """The exact diff A → B from change sets: `back` are the versions from A down to a common
     ancestor (their events undone, newest first), `forward` those from it up to B.
@@ -95,6 +95,8 @@ def fold_exact(
     its value in A and the last one its digest in B: the column is modified iff they differ.
     Every change set must carry `d` (see `rows.build_changes`). `compared` are the columns a
     byte-level diff compares (labels among them); counts come back in that order.
+    `changed` (a count, or None for all) adds `changed`: a pyarrow table of the first changed
+    rows by key (`k0..`, `change`), as the byte-level diff's changes table has them.
     """
     nlabels = len(labels)
     empty: dict[str, Any] = {"added": 0, "removed": 0, "relabeled": 0, "modified": 0, "columns": {},
@@ -103,6 +105,11 @@ def fold_exact(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"changes/{dataset}"]
     ).fetchone()[0]
     if not exists or not (back or forward):
+        if changed != 0:
+            import pyarrow as pa
+
+            empty["changed"] = pa.table({**{f"k{i}": pa.array([]) for i in range(nkeys)},
+                                         "change": pa.array([], pa.string())})
         return empty
     keys = ", ".join(f"k{i}" for i in range(nkeys))
     is_back = "list_contains(?::VARCHAR[], version)"
@@ -160,6 +167,17 @@ def fold_exact(
             ]
             for i in range(nlabels)
         ]
+        rows_changed = None
+        if changed != 0:
+            fk = ", ".join(f"f.k{i}" for i in range(nkeys))
+            lim = f" LIMIT {int(changed)}" if changed is not None else ""
+            rows_changed = con.execute(
+                f"""SELECT {fk}, CASE WHEN NOT f.in_a THEN 'added' WHEN NOT f.in_b THEN 'removed'
+                    WHEN {relabeled} THEN 'relabeled' ELSE 'modified' END AS change
+                FROM _fx f WHERE f.in_a <> f.in_b OR ({both} AND (({relabeled})
+                                 OR EXISTS (SELECT 1 FROM _fc c WHERE {on})))
+                ORDER BY {fk}{lim}"""
+            ).fetch_arrow_table()
     finally:
         for t in ("_ev", "_fx", "_fc"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -172,4 +190,5 @@ def fold_exact(
         "modified": int(row[3]),
         "columns": {c: n for c, n in counts.items() if n},
         "transitions": transitions,
+        **({"changed": rows_changed} if rows_changed is not None else {}),
     }
