@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,9 @@ def test_folded_diff_equals_byte_diff(fold_repo, history):
                         assert got == want, (a, b)
                     default = repo.diff(a, b, rows=3)  # the sample reads only the rows it shows
                     default.pop("source", None), default.pop("exact", None)
-                    assert default == _bytes_diff(repo, a, b, rows=3), (a, b)
+                    # json text: a NaN in the sample equals itself
+                    assert json.dumps(default, sort_keys=True) == json.dumps(
+                        _bytes_diff(repo, a, b, rows=3), sort_keys=True), (a, b)
     finally:
         repo.close()
 

@@ -3,10 +3,11 @@
 Per size: one repository with v1 and v2 committed (setup, not timed); then `runs` rounds,
 each timing every tool once in turn (interleaved, so machine noise hits all alike). Peers
 read the very bytes dslineage reads: the two DVC cache objects. `dslineage_cli` is the
-default diff of two committed versions (folded exactly from the change sets, no bytes read);
-`dslineage_cli_bytes` is the same diff read from both versions' bytes (`--rows 1` takes that
-path). With `big_rows` set, the committed-version diff is also timed at that size (it must
-stay flat: `flat_ratio` = its median over the smallest size's).
+default diff of two committed versions (folded exactly from the change sets, no bytes read),
+as is `dslineage_lib`; `dslineage_lib_bytes` is the library reading both versions' bytes
+instead (the path before the fold; a diff against a working file still takes it). With
+`big_rows` set, the committed-version diff is also timed at that size (it must stay flat:
+`flat_ratio` = its median over the smallest size's).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
         "duckdb_lower_bound": lambda: measure.task("duckdb_diff", a=a, b=b),
         "dslineage_lib": lambda: measure.task("lib_diff", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
         "dslineage_cli": lambda: _cli(root),
-        "dslineage_cli_bytes": lambda: _cli(root, "--rows", "1"),
+        "dslineage_lib_bytes": lambda: measure.task("lib_diff_bytes", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
     }
     skipped: dict[str, Any] = {}
     for tool, module in PEERS.items():
@@ -82,7 +83,7 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     for tool, s in samples.items():
         out[tool] = measure.summarize(s)
         out[tool]["agrees"] = _check(tool, out[tool]["result"], truth)
-        if tool.startswith("dslineage_cli"):
+        if tool == "dslineage_cli":
             out[tool]["exact_fold"] = all(s["exact_fold"] for s in samples[tool])
     out.update(skipped)
     base = out["duckdb_lower_bound"]["median_s"]
@@ -95,12 +96,12 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     return out
 
 
-def _cli(root: Path, *extra: str) -> dict[str, Any]:
+def _cli(root: Path) -> dict[str, Any]:
     """`dslineage diff ds@v1 ds@v2 --json` as a user runs it (wall clock, whole process)."""
     import json
 
     res = measure.command(
-        [*measure.bin_of("dslineage"), "-C", str(root), "diff", "ds@v1", "ds@v2", "--json", *extra]
+        [*measure.bin_of("dslineage"), "-C", str(root), "diff", "ds@v1", "ds@v2", "--json"]
     )
     out = json.loads(res["stdout"])
     rows = out["rows"]
@@ -112,15 +113,13 @@ def _cli(root: Path, *extra: str) -> dict[str, Any]:
 def run_committed(
     layout: Layout, p: Params, rows: int, truth: dict[str, int], pair: tuple[Path, Path]
 ) -> dict[str, Any]:
-    """Only the committed-version diff through the CLI, folded and from bytes (the big size)."""
+    """Only the committed-version diff through the CLI (folded) at the big size."""
     root = repos.dslineage_repo(layout.work / f"diff-{rows}", *pair)
-    out: dict[str, Any] = {}
-    for tool, extra in (("dslineage_cli", ()), ("dslineage_cli_bytes", ("--rows", "1"))):
-        samples = [_cli(root, *extra) for _ in range(p.runs)]
-        out[tool] = measure.summarize(samples)
-        out[tool]["agrees"] = _check(tool, out[tool]["result"], truth)
-        out[tool]["exact_fold"] = all(s["exact_fold"] for s in samples)
-        print(f"diff {rows}: {tool} median {out[tool]['median_s']:.3f} s", flush=True)
+    samples = [_cli(root) for _ in range(p.runs)]
+    out: dict[str, Any] = {"dslineage_cli": measure.summarize(samples)}
+    out["dslineage_cli"]["agrees"] = _check("dslineage_cli", out["dslineage_cli"]["result"], truth)
+    out["dslineage_cli"]["exact_fold"] = all(s["exact_fold"] for s in samples)
+    print(f"diff {rows}: dslineage_cli median {out['dslineage_cli']['median_s']:.3f} s", flush=True)
     return out
 
 

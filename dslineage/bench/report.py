@@ -13,7 +13,7 @@ from typing import Any
 
 from dslineage.bench.params import Layout, Params
 
-DIFF_TOOLS = ("duckdb_lower_bound", "dslineage_lib", "dslineage_cli", "dslineage_cli_bytes", "pandas",
+DIFF_TOOLS = ("duckdb_lower_bound", "dslineage_lib", "dslineage_cli", "dslineage_lib_bytes", "pandas",
               "datacompy_polars", "doltlite")
 GiB = 2**30
 

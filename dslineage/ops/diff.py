@@ -185,6 +185,7 @@ def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, A
         ),
         "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
         "source": "journal",
+        "exact": False,
     }
 
 
