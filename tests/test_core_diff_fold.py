@@ -158,3 +158,40 @@ def test_fold_across_branches_and_a_merge_version(tmp_repo):
             assert got is not None and got.pop("exact") is True and got.pop("source") == "journal"
             assert got == _bytes_diff(repo, ref_a, ref_b), (a["seq"], b["seq"])
             assert got["rows"]["modified"] > 0 and got["columns"].get("x")
+
+
+def test_change_sets_without_digests_fall_back_to_bytes(tmp_repo):
+    """A change set recorded before digests existed (no `d`, no `digests` flag) still indexes beside
+    newer ones; a diff whose range includes it reads the bytes, one after it folds: both exact."""
+    import pyarrow.compute as pc
+
+    from tests.conftest import write_parquet
+
+    path = write_parquet(tmp_repo / "data" / "t.parquet", {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0],
+                                                           "label": ["cat", "dog", "cat"]})
+    with Repo(tmp_repo) as repo:
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit(["t"], "v1", None)
+        write_parquet(path, {"id": [1, 2, 3], "x": [1.5, 2.0, 3.0], "label": ["cat", "cat", "cat"]})
+        [v2] = repo.commit(["t"], "v2", None)
+        write_parquet(path, {"id": [1, 2, 4], "x": [1.0, 2.0, 4.0], "label": ["cat", "cat", "owl"]})
+        repo.commit(["t"], "v3", None)
+    journal = tmp_repo / ".dslineage" / "journal"
+    [rec_file] = [p for p in journal.glob("*.json") if json.loads(p.read_text()).get("id") == v2["id"]]
+    rec = json.loads(rec_file.read_text())
+    del rec["changes"]["digests"]
+    rec_file.write_text(json.dumps(rec))
+    changes = journal / rec["changes"]["file"]
+    old = pq.read_table(changes).drop_columns(["d"])
+    assert pc.sum(pc.equal(old["change"], "modified")).as_py() == 1
+    pq.write_table(old, changes)
+    (tmp_repo / ".dslineage" / "index.duckdb").unlink()  # rebuilt: the old change set is ingested first
+    with Repo(tmp_repo) as repo:
+        ds = repo.dataset("t")
+        assert fold_committed(repo, ds, "t@v1", "t@v3") is None
+        assert fold_committed(repo, ds, "t@v3", "t@v2") is not None
+        for a, b in (("t@v1", "t@v3"), ("t@v3", "t@v1"), ("t@v2", "t@v3"), ("t@v3", "t@v2")):
+            got = repo.diff(a, b)
+            assert got.pop("exact", False) is (a != "t@v1" and b != "t@v1"), (a, b)
+            got.pop("source", None)
+            assert got == _bytes_diff(repo, a, b), (a, b)
