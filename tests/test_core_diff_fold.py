@@ -195,3 +195,24 @@ def test_change_sets_without_digests_fall_back_to_bytes(tmp_repo):
             assert got.pop("exact", False) is (a != "t@v1" and b != "t@v1"), (a, b)
             got.pop("source", None)
             assert got == _bytes_diff(repo, a, b), (a, b)
+
+
+def test_relabel_fast_path_folds_exactly(tmp_repo):
+    """A relabel's known change set (no diff of the file) carries an empty `d`: diffs across it fold."""
+    from tests.conftest import write_parquet
+
+    path = write_parquet(tmp_repo / "data" / "t.parquet", {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0],
+                                                           "label": ["cat", "dog", "cat"]})
+    with Repo(tmp_repo) as repo:
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit(["t"], "v1", None)
+        repo.relabel("t", {1: "owl", 2: "cat"}, by="ann", reason="fix")
+        write_parquet(path, {"id": [1, 2, 3], "x": [1.0, 9.0, 3.0], "label": ["cat", "cat", "cat"]})
+        repo.commit(["t"], "v3", None)
+        for a, b in (("t@v1", "t@v2"), ("t@v1", "t@v3"), ("t@v3", "t@v1")):
+            got = repo.diff(a, b)
+            assert (got.pop("exact"), got.pop("source")) == (True, "journal"), (a, b)
+            assert got == _bytes_diff(repo, a, b), (a, b)
+        # 1: cat → owl → cat is unchanged; 2: dog → cat and x 2 → 9
+        assert repo.diff("t@v1", "t@v3")["rows"] == {"added": 0, "removed": 0, "modified": 1, "relabeled": 1,
+                                                     "unchanged": 2}
