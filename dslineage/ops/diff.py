@@ -225,8 +225,11 @@ def _rows_of(
         src_a, src_b = common.version_source(repo, ds, va), common.version_source(repo, ds, vb)
         con.register("_chg_arrow", changed)
         con.execute("CREATE OR REPLACE TEMP TABLE _chg AS SELECT * FROM _chg_arrow")
+        lo, hi = con.execute("SELECT min(k0), max(k0) FROM _chg").fetchone()
         if rows:
-            sample = sql.sample_changes(con, plan, src_a, src_b, rows)
+            sample = sql.sample_changes(
+                con, plan, src_a, src_b, rows, key_range=None if lo is None else (lo, hi)
+            )
             result["sample"] = [{k: sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
         if out_path:
             _write_output(repo, con, plan, src_a, src_b, out_path)

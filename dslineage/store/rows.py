@@ -463,9 +463,14 @@ def _literal_path(path: Path) -> str:
 
 
 def sample_changes(
-    con: Any, p: DiffPlan, a: Source, b: Source, limit: int | None, table: str = "_chg"
+    con: Any, p: DiffPlan, a: Source, b: Source, limit: int | None, table: str = "_chg",
+    *, key_range: tuple[Any, Any] | None = None,
 ) -> Any:
-    """Changed rows with every old and new value, as a pyarrow table (all rows if no limit)."""
+    """Changed rows with every old and new value, as a pyarrow table (all rows if no limit).
+
+    `key_range` (lowest, highest value of the first key column among the changed rows) lets
+    DuckDB skip the row groups of both files outside it: a few rows read, not whole files.
+    """
     keys = [q(k) for k in p.keys]
     on_a = " AND ".join(f"a.{k} = c.k{i}" for i, k in enumerate(keys))
     on_b = " AND ".join(f"b.{k} = c.k{i}" for i, k in enumerate(keys))
@@ -481,11 +486,16 @@ def sample_changes(
     inner = ", ".join(f"k{i}" for i in range(len(keys)))
     order = ", ".join(f"c.k{i}" for i in range(len(keys)))
     lim = f" LIMIT {int(limit)}" if limit is not None else ""
+    src_a, src_b, params_a, params_b = a.sql, b.sql, list(a.params), list(b.params)
+    if key_range is not None:
+        within = f" WHERE {keys[0]} BETWEEN ? AND ?"
+        src_a, src_b = f"(SELECT * FROM {a.sql}{within})", f"(SELECT * FROM {b.sql}{within})"
+        params_a, params_b = [*params_a, *key_range], [*params_b, *key_range]
     sql = (
         f"SELECT {', '.join(cols)} FROM (SELECT * FROM {q(table)} ORDER BY {inner}{lim}) AS c "
-        f"LEFT JOIN {a.sql} AS a ON {on_a} LEFT JOIN {b.sql} AS b ON {on_b} ORDER BY {order}"
+        f"LEFT JOIN {src_a} AS a ON {on_a} LEFT JOIN {src_b} AS b ON {on_b} ORDER BY {order}"
     )
-    return con.execute(sql, [*a.params, *b.params]).fetch_arrow_table()
+    return con.execute(sql, [*params_a, *params_b]).fetch_arrow_table()
 
 
 def key_rows(con: Any, src: Source, ds: Dataset, key: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
