@@ -178,6 +178,18 @@ class Index:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY {order}")
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"sorted:{name}", str(total)])
 
+    def _widen(self, dataset: str, source: str, params: list[Any]) -> None:
+        """Add to a dataset's change table the columns a newer change set carries (e.g. `d`,
+        the value digests of `store.rows.build_changes`), so `INSERT ... BY NAME` takes it;
+        older rows read NULL there."""
+        con, name = self.con, f"changes/{dataset}"
+        have = {c for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]
+        ).fetchall()}
+        for col, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}", params).fetchall():
+            if col not in have and col != "filename":
+                con.execute(f"ALTER TABLE {changes_table(dataset)} ADD COLUMN {q(col)} {typ}")
+
     def _has_table(self, name: str) -> bool:
         row = self.con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
@@ -229,13 +241,7 @@ class Index:
         select = "SELECT ? AS version, ? AS seq, * FROM read_parquet(?)"
         params = [rec["id"], rec["seq"], str(path)]
         if self._has_table(f"changes/{rec['dataset']}"):
-            # a newer change set may carry more columns (e.g. `d`, the value digests): add them
-            have = {c for (c,) in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [f"changes/{rec['dataset']}"]
-            ).fetchall()}
-            for col, typ, *_ in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall():
-                if col not in have:
-                    con.execute(f"ALTER TABLE {table} ADD COLUMN {q(col)} {typ}")
+            self._widen(rec["dataset"], "read_parquet(?)", [str(path)])
             con.execute(f"INSERT INTO {table} BY NAME {select}", params)
         else:
             con.execute(f"CREATE TABLE {table} AS {select}", params)
