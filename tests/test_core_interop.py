@@ -95,7 +95,7 @@ def _cache_objects(root: Path) -> set[str]:
 
 def test_fresh_clone_log_history_label_diff_and_checkout(pushed, tmp_path):
     """A clone that pulled only the latest data has log and history without fetching; checkout and
-    diff of older versions fetch their bytes from the DVC remote."""
+    diff of older versions fetch their bytes from the DVC remote only when rows are asked for."""
     clone = _fresh_clone(pushed, tmp_path / "clone")
     assert _cache_objects(clone) == {pushed["md5s"][2]}
     log = cli_json(clone, "log", "train")
@@ -111,9 +111,12 @@ def test_fresh_clone_log_history_label_diff_and_checkout(pushed, tmp_path):
     Repo(clone).checkout("train@v1")  # fetches v1
     assert md5(clone / "data" / "train.parquet") == pushed["md5s"][0]
     assert run(clone, "dvc", "status").stdout.strip() == CLEAN
-    d = cli_json(clone, "diff", "train@v1", "train@v2")  # fetches v2
+    d = cli_json(clone, "diff", "train@v1", "train@v2")  # exact from the change sets: fetches nothing
     assert d["label_transitions"] == [{"column": "label", "from": "cat", "to": "bird", "count": 1}]
-    assert d["rows"]["relabeled"] == 1 and d["rows"]["unchanged"] == 9 and "source" not in d
+    assert d["rows"]["relabeled"] == 1 and d["rows"]["unchanged"] == 9 and d["exact"] is True
+    assert _cache_objects(clone) == {pushed["md5s"][0], pushed["md5s"][2]}
+    d = cli_json(clone, "diff", "train@v1", "train@v2", "--rows", "3")  # fetches v2 for the rows shown
+    assert d["rows"]["relabeled"] == 1 and len(d["sample"]) == 1 and d["exact"] is True
     assert _cache_objects(clone) == set(pushed["md5s"])
 
 
@@ -133,7 +136,8 @@ def test_fresh_clone_without_remote_label_diff_from_journal(pushed, tmp_path):
     assert back["rows"] == {"added": 0, "removed": 1, "modified": 1, "relabeled": 1, "unchanged": 9}
     assert back["label_transitions"] == [{"column": "label", "from": "bird", "to": "cat", "count": 1}]
     shown = invoke(clone, "diff", "train@v1", "train@v2")
-    assert shown.exit_code == 0 and "journal" in shown.stderr and "cat" in shown.stdout
+    assert shown.exit_code == 0 and "cat" in shown.stdout
+    assert "journal" not in shown.stderr  # exact from the change sets: nothing to warn about
     with pytest.raises(MissingDataError, match=pushed["md5s"][0]):
         Repo(clone).diff("train@v1", "train@v2", rows=5)
     with pytest.raises(MissingDataError, match="missing.*dvc") as err:

@@ -2,7 +2,12 @@
 
 Per size: one repository with v1 and v2 committed (setup, not timed); then `runs` rounds,
 each timing every tool once in turn (interleaved, so machine noise hits all alike). Peers
-read the very bytes dslineage reads: the two DVC cache objects.
+read the very bytes dslineage reads: the two DVC cache objects. `dslineage_cli` is the
+default diff of two committed versions (folded exactly from the change sets, no bytes read),
+as is `dslineage_lib`; `dslineage_lib_bytes` is the library reading both versions' bytes
+instead (the path before the fold; a diff against a working file still takes it). With
+`big_rows` set, the committed-version diff is also timed at that size (it must stay flat:
+`flat_ratio` = its median over the smallest size's).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
         "duckdb_lower_bound": lambda: measure.task("duckdb_diff", a=a, b=b),
         "dslineage_lib": lambda: measure.task("lib_diff", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
         "dslineage_cli": lambda: _cli(root),
+        "dslineage_lib_bytes": lambda: measure.task("lib_diff_bytes", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
     }
     skipped: dict[str, Any] = {}
     for tool, module in PEERS.items():
@@ -77,6 +83,8 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     for tool, s in samples.items():
         out[tool] = measure.summarize(s)
         out[tool]["agrees"] = _check(tool, out[tool]["result"], truth)
+        if tool == "dslineage_cli":
+            out[tool]["exact_fold"] = all(s["exact_fold"] for s in samples[tool])
     out.update(skipped)
     base = out["duckdb_lower_bound"]["median_s"]
     for tool in tools:
@@ -92,10 +100,27 @@ def _cli(root: Path) -> dict[str, Any]:
     """`dslineage diff ds@v1 ds@v2 --json` as a user runs it (wall clock, whole process)."""
     import json
 
-    res = measure.command([*measure.bin_of("dslineage"), "-C", str(root), "diff", "ds@v1", "ds@v2", "--json"])
-    rows = json.loads(res["stdout"])["rows"]
+    res = measure.command(
+        [*measure.bin_of("dslineage"), "-C", str(root), "diff", "ds@v1", "ds@v2", "--json"]
+    )
+    out = json.loads(res["stdout"])
+    rows = out["rows"]
     res["result"] = {k: rows[k] for k in ("added", "removed", "relabeled")}
+    res["exact_fold"] = bool(out.get("exact"))  # answered from the change sets, not the bytes
     return res
+
+
+def run_committed(
+    layout: Layout, p: Params, rows: int, truth: dict[str, int], pair: tuple[Path, Path]
+) -> dict[str, Any]:
+    """Only the committed-version diff through the CLI (folded) at the big size."""
+    root = repos.dslineage_repo(layout.work / f"diff-{rows}", *pair)
+    samples = [_cli(root) for _ in range(p.runs)]
+    out: dict[str, Any] = {"dslineage_cli": measure.summarize(samples)}
+    out["dslineage_cli"]["agrees"] = _check("dslineage_cli", out["dslineage_cli"]["result"], truth)
+    out["dslineage_cli"]["exact_fold"] = all(s["exact_fold"] for s in samples)
+    print(f"diff {rows}: dslineage_cli median {out['dslineage_cli']['median_s']:.3f} s", flush=True)
+    return out
 
 
 def run(layout: Layout, p: Params) -> dict[str, Any]:
@@ -106,4 +131,18 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     for rows in p.sizes:
         truth = counts(*layout.pair(rows))
         out[str(rows)] = {"truth": truth, **run_size(layout, p, rows, truth)}
+    if p.big_rows > 0 and p.big_rows not in p.sizes:
+        import shutil
+
+        from dslineage.bench.generate import generate_pair
+
+        big = Layout(layout.work / "big")
+        pair = generate_pair(big, p.big_rows, p)
+        truth = counts(*pair)
+        out[str(p.big_rows)] = {"truth": truth, **run_committed(layout, p, p.big_rows, truth, pair)}
+        shutil.rmtree(big.base, ignore_errors=True)
+    sizes = sorted(int(s) for s in out)
+    if len(sizes) > 1:  # the folded diff does not grow with the dataset
+        small = out[str(sizes[0])]["dslineage_cli"]["median_s"]
+        out["flat_ratio"] = {str(n): out[str(n)]["dslineage_cli"]["median_s"] / small for n in sizes[1:]}
     return out

@@ -73,6 +73,23 @@ def lib_diff(root: str, a: str, b: str) -> Timed:
 
 
 @_task
+def lib_diff_bytes(root: str, a: str, b: str) -> Timed:
+    """dslineage's library reading both versions' bytes (`ops.diff.diff(..., fold=False)`),
+    the path a committed-version diff took before it was folded from the change sets."""
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.ops.diff import diff
+    from dslineage.repo import Repo
+
+    def run() -> Any:
+        rows = diff(Repo(root), a, b, fold=False)["rows"]
+        return {k: rows[k] for k in ("added", "removed", "relabeled")}
+
+    return run
+
+
+@_task
 def pandas_diff(a: str, b: str) -> Timed:
     """pandas: read both files, outer merge on the key with an indicator, compare columns."""
     import pandas as pd

@@ -40,7 +40,7 @@ def _side(d: dict[str, Any], name: str) -> str:
 def show_diff(r: dict[str, Any]) -> None:
     """Render a diff: counts, per-column changes, transitions, class shift, sample."""
     n = r["rows"]
-    if r.get("source") == "journal":
+    if r.get("source") == "journal" and not r.get("exact"):  # an exact fold needs no note
         note("the versions' bytes are not available here: labels and counts come from the journal's change "
              "sets (modified counts any row changed in between; `dslineage pull NAME@REF` the versions for "
              "per-column detail)")

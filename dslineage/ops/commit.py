@@ -85,6 +85,8 @@ def _known_record(
         dists[label] = dist
     n = known.table.num_rows
     table = known.table.append_column("change", pa.array(["relabeled"] * n, pa.string()))
+    if "d" not in table.column_names:  # only labels changed: no other column's digest to keep
+        table = table.append_column("d", pa.array([[]] * n, rows.digest_arrow_type()))
     keys = [c for c in table.column_names if c.startswith("k")]
     table = table.sort_by([(k, "ascending") for k in keys])
     name = journal.changes_name(vid)
@@ -98,6 +100,7 @@ def _known_record(
         "known": True, "file": name, "keys": list(ds.key), "labels": list(ds.labels),
         "added": 0, "removed": 0, "relabeled": n, "modified": 0,
         "columns": {c: k for c, k in per_column.items() if k},
+        "digests": True,
     }
     return changes, change_file, _as_obj(parent["schema"]), dists
 
@@ -146,14 +149,14 @@ def build_record(
     elif parent_src is None:
         changes = {"known": False}
     else:
-        p, summary = rows.compare(con, parent_src, new, ds, prof.schema)
+        p, summary = rows.compare(con, parent_src, new, ds, prof.schema, digests=True)
         if by_diff:
             rows.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
         name = journal.changes_name(vid)
         change_file = journal.folder(repo.root) / name
         change_file.parent.mkdir(parents=True, exist_ok=True)
         txn.will_create(repo.root, change_file)
-        rows.write_changes(con, change_file, p)
+        rows.write_changes(con, change_file, p, digests=True)
         changes = {
             "known": True,
             "file": name,
@@ -161,6 +164,7 @@ def build_record(
             "labels": p.labels,
             **{k: summary[k] for k in ("added", "removed", "relabeled", "modified")},
             "columns": summary["columns"],
+            "digests": True,  # the change set has `d`: diffs fold from it exactly (store.changes)
         }
     record = {
         "kind": "version",

@@ -46,9 +46,14 @@ def class_distribution(ds: Dataset, a: dict[str, Any], b: dict[str, Any]) -> lis
 
 
 def diff(
-    repo: Repo, a: str, b: str | None, *, rows: int = 0, output: str | None = None
+    repo: Repo, a: str, b: str | None, *, rows: int = 0, output: str | None = None, fold: bool = True
 ) -> dict[str, Any]:
-    """Counts, per-column changes, label transitions, class shift and schema change A → B."""
+    """Counts, per-column changes, label transitions, class shift and schema change A → B.
+
+    Two committed versions are folded from their change sets (`fold_committed`) when they can
+    be; `--rows`/`--output` then read from the bytes only the changed rows they show.
+    `fold=False` reads both versions' bytes (the reference the fold is tested against).
+    """
     name_a, _ = split(a)
     if b is not None and split(b)[0] != name_a:
         raise UsageError(f"diff compares versions of one dataset: {a} and {b} differ in name")
@@ -61,6 +66,14 @@ def diff(
             raise UsageError(f"--output must end in .parquet or .csv, not {output!r}")
     ref_a = a if "@" in a else f"{a}@latest"
     ref_b = b if b is None or "@" in b else f"{b}@latest"
+    if ref_b is not None and fold:
+        # two committed versions: no bytes needed, but for the rows shown
+        exact = fold_committed(repo, ds, ref_a, ref_b, changed=None if out_path else rows)
+        if exact is not None:
+            changed = exact.pop("changed", None)
+            if changed is not None:
+                _rows_of(repo, ds, exact, changed, ref_a, ref_b, rows, out_path)
+            return exact
     con = common.row_connection(repo)
     try:
         try:
@@ -172,7 +185,131 @@ def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, A
         ),
         "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
         "source": "journal",
+        "exact": False,
     }
+
+
+def _first_parents(versions: dict[str, dict[str, Any]], vid: str) -> list[str]:
+    """`vid`, its first parent, that one's first parent, ... down to the first version."""
+    line: list[str] = []
+    seen: set[str] = set()
+    cur: str | None = vid
+    while cur is not None and cur in versions and cur not in seen:
+        line.append(cur)
+        seen.add(cur)
+        cur = versions[cur]["parent"]
+    return line
+
+
+def _same_types(versions: dict[str, dict[str, Any]], ids: list[str], names: set[str]) -> bool:
+    """Whether every column in `names` has one type in all of the versions `ids`."""
+    types: dict[str, str] = {}
+    for vid in ids:
+        cols = {c["name"]: c["type"] for c in json.loads(versions[vid]["schema"] or "[]")}
+        for name in names:
+            if name not in cols or types.setdefault(name, cols[name]) != cols[name]:
+                return False
+    return True
+
+
+def _rows_of(
+    repo: Repo, ds: Dataset, result: dict[str, Any], changed: Any, ref_a: str, ref_b: str, rows: int,
+    out_path: str | None,
+) -> None:
+    """Add `sample` / write `output` for a folded diff: only the changed rows are read from the bytes."""
+    _, va = resolve(repo, ref_a)
+    _, vb = resolve(repo, ref_b)
+    plan = sql.plan(_as_list(va["schema"]), _as_list(vb["schema"]), ds)
+    con = common.row_connection(repo)
+    try:
+        src_a, src_b = common.version_source(repo, ds, va), common.version_source(repo, ds, vb)
+        con.register("_chg_arrow", changed)
+        con.execute("CREATE OR REPLACE TEMP TABLE _chg AS SELECT * FROM _chg_arrow")
+        lo, hi = con.execute("SELECT min(k0), max(k0) FROM _chg").fetchone()
+        if rows:
+            sample = sql.sample_changes(
+                con, plan, src_a, src_b, rows, key_range=None if lo is None else (lo, hi)
+            )
+            result["sample"] = [{k: sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
+        if out_path:
+            _write_output(repo, con, plan, src_a, src_b, out_path)
+            result["output"] = out_path
+    finally:
+        con.close()
+
+
+def fold_committed(
+    repo: Repo, ds: Dataset, ref_a: str, ref_b: str, *, changed: int | None = 0
+) -> dict[str, Any] | None:
+    """The exact diff of two committed versions folded from their change sets, without bytes.
+
+    A and B connect through the nearest version on both first-parent lines (A itself when it
+    is an ancestor of B): A's side is undone, B's side applied (`store.changes.fold_exact`).
+    None — the caller reads bytes instead — when a change set in between lacks value digests
+    (recorded before they existed, or unknown) or a column compared by the diff changes type
+    (or goes missing) somewhere in between. Same keys as the byte-level diff, plus `source`
+    ("journal") and `exact` (true); `changed` (a count, None for all) adds `changed`, the
+    first changed rows' keys and change kinds (see `store.changes.fold_exact`).
+    """
+    from dslineage.store import changes
+
+    _, va = resolve(repo, ref_a)
+    _, vb = resolve(repo, ref_b)
+    if not (va.get("label_distribution") and vb.get("label_distribution") and va.get("schema") and vb.get("schema")):
+        return None
+    repo.index.sync()
+    versions = changes.chain(repo.index.con, ds.name)
+    line_a, line_b = _first_parents(versions, va["id"]), _first_parents(versions, vb["id"])
+    on_a = {v: i for i, v in enumerate(line_a)}
+    meet = next((i for i, v in enumerate(line_b) if v in on_a), None)
+    if meet is None:
+        return None
+    back, forward = line_a[: on_a[line_b[meet]]], line_b[:meet]
+    if not all(versions[v]["exact"] for v in back + forward):
+        return None
+    schema_a, schema_b = _as_list(va["schema"]), _as_list(vb["schema"])
+    plan = sql.plan(schema_a, schema_b, ds)
+    shared = {c["name"] for c in schema_a} & {c["name"] for c in schema_b}
+    if not set(ds.key + ds.labels) <= shared or not _same_types(
+        versions, [*back, *forward, line_b[meet]], shared
+    ):
+        return None
+    f = changes.fold_exact(
+        repo.index.con, ds.name, back, forward, len(ds.key), list(ds.labels), plan.compared, changed=changed
+    )
+    transitions = [
+        {"column": label, "from": t["from"], "to": t["to"], "count": t["count"]}
+        for label, found in zip(ds.labels, f["transitions"]) for t in found
+    ]
+    return {
+        "dataset": ds.name,
+        "a": {"id": va["id"], "seq": va["seq"], "md5": va["md5"]},
+        "b": {"id": vb["id"], "seq": vb["seq"], "md5": vb["md5"]},
+        "rows": {
+            "added": f["added"],
+            "removed": f["removed"],
+            "modified": f["modified"],
+            "relabeled": f["relabeled"],
+            "unchanged": int(vb["rows"]) - f["added"] - f["modified"],
+        },
+        "columns": f["columns"],
+        "label_transitions": transitions,
+        "class_distribution": class_distribution(
+            ds, _as_obj(va["label_distribution"]), _as_obj(vb["label_distribution"])
+        ),
+        "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
+        "source": "journal",
+        "exact": True,
+        **({"changed": f["changed"]} if "changed" in f else {}),
+    }
+
+
+def _as_obj(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _as_list(value: Any) -> list[dict[str, str]]:
+    return list(_as_obj(value))
 
 
 def _write_output(repo: Repo, con: Any, plan: sql.DiffPlan, a: sql.Source, b: sql.Source, rel: str) -> None:

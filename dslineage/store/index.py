@@ -198,6 +198,18 @@ class Index:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY {order}")
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"sorted:{name}", str(total)])
 
+    def _widen(self, dataset: str, source: str, params: list[Any]) -> None:
+        """Add to a dataset's change table the columns a newer change set carries (e.g. `d`,
+        the value digests of `store.rows.build_changes`), so `INSERT ... BY NAME` takes it;
+        older rows read NULL there."""
+        con, name = self.con, f"changes/{dataset}"
+        have = {c for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]
+        ).fetchall()}
+        for col, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}", params).fetchall():
+            if col not in have and col != "filename":
+                con.execute(f"ALTER TABLE {changes_table(dataset)} ADD COLUMN {q(col)} {typ}")
+
     def _has_table(self, name: str) -> bool:
         row = self.con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
@@ -219,6 +231,7 @@ class Index:
                 select = f"SELECT ? AS version, ? AS seq, * FROM {_READ_ONE}"
                 params = [rec["id"], rec["seq"], str(source)]
                 if self._has_table(f"changes/{rec['dataset']}"):
+                    self._widen(rec["dataset"], _READ_ONE, [str(source)])
                     con.execute(f"INSERT INTO {table} BY NAME {select}", params)
                 else:
                     con.execute(f"CREATE TABLE {table} AS {select}", params)
@@ -298,6 +311,8 @@ class Index:
             # each, and 25% more CPU): off while reading them in bulk
             con.execute("SET enable_external_file_cache = false")
             for i in range(0, len(distinct), BULK_PARQUET_FILES):
+                self._widen(dataset, "read_parquet(from_json(?, '[\"VARCHAR\"]'), union_by_name = true, "
+                            "hive_partitioning = false)", [json.dumps(distinct[i:i + BULK_PARQUET_FILES])])
                 con.execute(
                     f"INSERT INTO {table} BY NAME SELECT m.version, m.seq, p.* EXCLUDE (filename) "
                     "FROM read_parquet(from_json(?, '[\"VARCHAR\"]'), union_by_name = true, "

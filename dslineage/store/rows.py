@@ -254,11 +254,62 @@ def _numeric(duck_type: str) -> bool:
     return duck_type.split("(")[0] in _NUMERIC
 
 
-def _side(col: str, side: str, present: set[str], retyped: set[str]) -> str:
+def _side(col: str, side: str, present: set[str] | dict[str, str], retyped: set[str]) -> str:
     if col not in present:
         return "NULL"
     ref = f"{side}.{q(col)}"
     return f"CAST({ref} AS VARCHAR)" if col in retyped else ref
+
+
+DIGEST_TYPE = "STRUCT(c VARCHAR, o UBIGINT, n UBIGINT)[]"
+
+
+def digest_arrow_type() -> Any:
+    """The arrow type of a change set's `d` column (`DIGEST_TYPE`)."""
+    import pyarrow as pa
+
+    return pa.list_(pa.struct([("c", pa.string()), ("o", pa.uint64()), ("n", pa.uint64())]))
+
+
+def digest(ref: str, duck_type: str) -> str:
+    """SQL for a stable 64-bit digest of a value: the upper half of the md5 of a canonical text.
+
+    Stable across DuckDB versions (unlike `hash()`); NULL for NULL. Two values of one type
+    compare equal exactly when their canonical texts do: floats fold -0.0 into 0.0 and every
+    NaN into 'nan' (DuckDB compares them so), a TIMESTAMPTZ is its epoch (its text depends on
+    the session's time zone).
+    """
+    base = duck_type.split("(")[0]
+    if base in ("FLOAT", "DOUBLE", "REAL"):
+        text = f"CASE WHEN isnan({ref}) THEN 'nan' ELSE CAST({ref} + 0 AS VARCHAR) END"
+    elif duck_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        text = f"CAST(epoch_us({ref}) AS VARCHAR)"
+    else:
+        text = f"CAST({ref} AS VARCHAR)"
+    return f"md5_number_upper({text})"
+
+
+def _digests(p: DiffPlan, types_a: dict[str, str], types_b: dict[str, str], diffs: list[str],
+             a_missing: str, b_missing: str) -> str:
+    """The `d` column: per changed row, the non-label columns it changed with old and new digests
+    (every column for an added or removed row), so that change sets fold exactly."""
+    items = [
+        (c, d) for c, d in zip(p.compared, diffs)
+        if c not in p.labels and types_a.get(c) == types_b.get(c)
+    ]
+    if not items:
+        return f"CAST([] AS {DIGEST_TYPE}) AS d"
+    structs = ", ".join(
+        f"{{'c': {_str(c)}, 'o': {digest('a.' + q(c), types_a[c])}, 'n': {digest('b.' + q(c), types_b[c])}}}"
+        for c, _ in items
+    )
+    mask = ", ".join(f"{a_missing} OR {b_missing} OR ({d})" for _, d in items)
+    return f"CAST(list_where([{structs}], [{mask}]) AS {DIGEST_TYPE}) AS d"
+
+
+def _str(value: str) -> str:
+    """An SQL string literal (column names inside a list literal cannot be bound)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def build_changes(
@@ -266,15 +317,18 @@ def build_changes(
     a: Source,
     b: Source,
     p: DiffPlan,
-    cols_a: set[str],
-    cols_b: set[str],
+    cols_a: set[str] | dict[str, str],
+    cols_b: set[str] | dict[str, str],
     table: str = "_chg",
+    *,
+    digests: bool = False,
 ) -> None:
     """Materialise every changed row of A → B into temp table `table`.
 
     Columns: `change` ('added' | 'removed' | 'relabeled' | 'modified'), `k0..` key values,
     `o0..`/`n0..` old and new label values, `m0..` one flag per compared column.
     One FULL OUTER JOIN on the keys, the same work as the hand-written lower bound.
+    `digests` (needs `cols_a`/`cols_b` as name → type) adds `d`, see `_digests`.
     """
     import duckdb
 
@@ -297,6 +351,9 @@ def build_changes(
     select += [f"{_side(c, 'a', cols_a, set())} AS o{i}" for i, c in enumerate(p.labels)]
     select += [f"{_side(c, 'b', cols_b, set())} AS n{i}" for i, c in enumerate(p.labels)]
     select += [f"({d}) AS m{i}" for i, d in enumerate(diffs)]
+    if digests:
+        assert isinstance(cols_a, dict) and isinstance(cols_b, dict)
+        select.append(_digests(p, cols_a, cols_b, diffs, a_missing, b_missing))
     where = " OR ".join([a_missing, b_missing, *diffs])
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {q(table)} AS SELECT {', '.join(select)} "
@@ -316,13 +373,17 @@ def compare(
     b: Source,
     ds: Dataset,
     schema_b: list[dict[str, str]] | None = None,
+    *,
+    digests: bool = False,
 ) -> tuple[DiffPlan, dict[str, Any]]:
     """Diff A → B: plan the columns from both schemas, materialise the changed rows into
-    `_chg` (see `build_changes`) and summarise them (see `summarize_changes`)."""
+    `_chg` (see `build_changes`; `digests` for a commit's change set) and summarise them
+    (see `summarize_changes`)."""
     sa = schema(con, a)
     sb = schema_b if schema_b is not None else schema(con, b)
     p = plan(sa, sb, ds)
-    build_changes(con, a, b, p, {c["name"] for c in sa}, {c["name"] for c in sb})
+    build_changes(con, a, b, p, {c["name"]: c["type"] for c in sa}, {c["name"]: c["type"] for c in sb},
+                  digests=digests)
     return p, summarize_changes(con, p)
 
 
@@ -380,11 +441,13 @@ def check_keys_by_diff(
         check_keys(con, src, ds, prof.schema)
 
 
-def write_changes(con: Any, path: Path, p: DiffPlan, table: str = "_chg") -> None:
-    """Write the journal's compact change set: change kind, keys and old/new labels only."""
+def write_changes(con: Any, path: Path, p: DiffPlan, table: str = "_chg", *, digests: bool = False) -> None:
+    """Write the journal's compact change set: change kind, keys, old/new labels and (with
+    `digests`) the changed non-label columns' old/new value digests."""
     cols = ["change"]
     cols += [f"k{i}" for i in range(len(p.keys))]
     cols += [f"o{i}" for i in range(len(p.labels))] + [f"n{i}" for i in range(len(p.labels))]
+    cols += ["d"] if digests else []
     order = ", ".join(f"k{i}" for i in range(len(p.keys)))
     tmp = path.with_name(f".{path.name}.tmp")
     con.execute(
@@ -400,9 +463,14 @@ def _literal_path(path: Path) -> str:
 
 
 def sample_changes(
-    con: Any, p: DiffPlan, a: Source, b: Source, limit: int | None, table: str = "_chg"
+    con: Any, p: DiffPlan, a: Source, b: Source, limit: int | None, table: str = "_chg",
+    *, key_range: tuple[Any, Any] | None = None,
 ) -> Any:
-    """Changed rows with every old and new value, as a pyarrow table (all rows if no limit)."""
+    """Changed rows with every old and new value, as a pyarrow table (all rows if no limit).
+
+    `key_range` (lowest, highest value of the first key column among the changed rows) lets
+    DuckDB skip the row groups of both files outside it: a few rows read, not whole files.
+    """
     keys = [q(k) for k in p.keys]
     on_a = " AND ".join(f"a.{k} = c.k{i}" for i, k in enumerate(keys))
     on_b = " AND ".join(f"b.{k} = c.k{i}" for i, k in enumerate(keys))
@@ -418,11 +486,16 @@ def sample_changes(
     inner = ", ".join(f"k{i}" for i in range(len(keys)))
     order = ", ".join(f"c.k{i}" for i in range(len(keys)))
     lim = f" LIMIT {int(limit)}" if limit is not None else ""
+    src_a, src_b, params_a, params_b = a.sql, b.sql, list(a.params), list(b.params)
+    if key_range is not None:
+        within = f" WHERE {keys[0]} BETWEEN ? AND ?"
+        src_a, src_b = f"(SELECT * FROM {a.sql}{within})", f"(SELECT * FROM {b.sql}{within})"
+        params_a, params_b = [*params_a, *key_range], [*params_b, *key_range]
     sql = (
         f"SELECT {', '.join(cols)} FROM (SELECT * FROM {q(table)} ORDER BY {inner}{lim}) AS c "
-        f"LEFT JOIN {a.sql} AS a ON {on_a} LEFT JOIN {b.sql} AS b ON {on_b} ORDER BY {order}"
+        f"LEFT JOIN {src_a} AS a ON {on_a} LEFT JOIN {src_b} AS b ON {on_b} ORDER BY {order}"
     )
-    return con.execute(sql, [*a.params, *b.params]).fetch_arrow_table()
+    return con.execute(sql, [*params_a, *params_b]).fetch_arrow_table()
 
 
 def key_rows(con: Any, src: Source, ds: Dataset, key: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
