@@ -40,6 +40,18 @@ def _execute(root: Path, args: list[str], *, binary: bool = False) -> Any:
     return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
 
 
+def merge_file(ours: Path, base: Path, theirs: Path) -> int:
+    """`git merge-file OURS BASE THEIRS`: git's text merge into OURS; 0 when clean, else the
+    number of conflicts (OURS then holds conflict markers), as git's default driver does."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)],
+        capture_output=True, stdin=subprocess.DEVNULL,
+    )
+    return min(proc.returncode, 127) if proc.returncode >= 0 else 1
+
+
 @dataclass(frozen=True)
 class CommitInfo:
     """One git commit as dslineage needs it."""

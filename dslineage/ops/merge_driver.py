@@ -1,8 +1,9 @@
 """The git merge driver for the `.dvc` files of tracked datasets, so that plain `git merge`,
 `git pull` and `git pull --rebase` merge datasets row by row.
 
-Registration: one `.gitattributes` line per dataset (`data/train.parquet.dvc merge=dslineage`,
-tracked by git) and the driver command in this clone's `.git/config` (`[merge "dslineage"]`),
+Registration: one `.gitattributes` line for every `.dvc` file (`*.dvc merge=dslineage`,
+tracked by git; one line that never changes, so two branches that each track a new dataset
+do not conflict on it) and the driver command in this clone's `.git/config` (`[merge "dslineage"]`),
 which every dslineage command adds when `.gitattributes` names the driver but the clone
 lacks it (a fresh clone), as `git lfs install` does.
 
@@ -42,8 +43,7 @@ def command() -> str:
     return f"{shlex.quote(sys.executable)} -m dslineage merge-driver %O %A %B %P"
 
 
-def _attr_line(ds: Dataset) -> str:
-    return f"/{dvcio.dvcfile_for(ds.path).replace(' ', '[[:space:]]')} {ATTR}"
+ATTR_LINE = f"*.dvc {ATTR}"  # one glob: a `.dvc` file that is no tracked dataset merges as text
 
 
 def names_driver(root: Path) -> bool:
@@ -53,14 +53,14 @@ def names_driver(root: Path) -> bool:
 
 
 def write_attributes(root: Path, datasets: list[Dataset], *, remove: bool = False) -> bool:
-    """Add (or with `remove`, drop) the driver lines of `datasets` (all lines when removing);
-    True when `.gitattributes` changed."""
+    """Add the driver line (`*.dvc merge=dslineage`, whatever `datasets` holds) or, with
+    `remove`, drop every line naming the driver; True when `.gitattributes` changed."""
     path = root / ATTRIBUTES
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     if remove:
         new = [line for line in lines if not line.rstrip().endswith(ATTR)]
     else:
-        new = lines + [line for line in (_attr_line(ds) for ds in datasets) if line not in lines]
+        new = lines if any(line.rstrip().endswith(ATTR) for line in lines) else [*lines, ATTR_LINE]
     if new == lines:
         return False
     from dslineage import txn
@@ -148,7 +148,7 @@ def _dvc_text(ours: Path, md5: str, size: int) -> bytes:
 
 def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
     """`dslineage merge-driver %O %A %B %P`: 0 merged (OURS holds the result), 1 conflict."""
-    from dslineage.gitio import Git
+    from dslineage.gitio import Git, merge_file
     from dslineage.store.merge import merge3, write_merged
 
     root = Git.find_root(cwd)
@@ -157,18 +157,17 @@ def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
     o_md5 = _md5(o_path)
     t_path = Path(theirs) if Path(theirs).is_absolute() else cwd / theirs
     t_md5 = _md5(t_path)
-    if o_md5 is None or t_md5 is None:
-        sys.stderr.write(f"dslineage merge-driver: {path} is not a single-output .dvc file on both sides\n")
-        return 1
+    b_path = Path(base) if Path(base).is_absolute() else cwd / base
+    ds = _dataset(root, path)
+    if ds is None or o_md5 is None or t_md5 is None:
+        # not a tracked dataset's single-output `.dvc` file: git's own text merge (with
+        # conflict markers when both sides changed the same lines), as without the driver
+        return merge_file(o_path, b_path, t_path)
     if t_md5 in (o_md5, b_md5):
         return 0  # theirs brings no new bytes: OURS is the result
-    ds = _dataset(root, path)
-    if o_md5 == b_md5 or ds is None:
-        if o_md5 == b_md5:
-            atomic_write_bytes(o_path, t_path.read_bytes())  # only theirs changed it
-            return 0
-        sys.stderr.write(f"dslineage merge-driver: {path} is not a tracked dataset; both sides changed it\n")
-        return 1
+    if o_md5 == b_md5:
+        atomic_write_bytes(o_path, t_path.read_bytes())  # only theirs changed it
+        return 0
     dvcio.fetch_objects(root, [m for m in (b_md5, o_md5, t_md5) if m], {t_md5: f"{ds.name} (theirs)"})
     con = rows.connect(config.load_settings(root), root / config.META_DIR / "tmp")
     try:
