@@ -32,12 +32,13 @@ SNAPSHOT_STEPS = txn.declare("commit", "after-changes", "after-dvc-add", "after-
 
 @dataclass(frozen=True)
 class KnownChanges:
-    """A change set the caller knows exactly (relabel of a clean file): only the labels of
-    existing rows changed, applied to the bytes with md5 `base_md5`. It spares the commit a
-    full diff and profile scans: O(rows changed) instead of O(dataset)."""
+    """A change set the caller knows exactly (a relabel of a clean file, a merge that changed
+    only labels): only the labels of existing rows changed, applied to the bytes with md5
+    `base_md5`. It spares the commit a full diff and profile scans: O(rows changed) instead
+    of O(dataset)."""
 
     base_md5: str
-    table: Any  # pyarrow: k0.., o0, n0 — one row per relabeled row (single label column)
+    table: Any  # pyarrow: k0.., o0.., n0.. — one row per relabeled row, o{i}/n{i} per label column
 
 
 def _usable(known: KnownChanges | None, ds: Dataset, parent: dict[str, Any] | None) -> bool:
@@ -45,7 +46,8 @@ def _usable(known: KnownChanges | None, ds: Dataset, parent: dict[str, Any] | No
         known is not None
         and parent is not None
         and parent["md5"] == known.base_md5
-        and len(ds.labels) == 1
+        and len(ds.labels) >= 1
+        and all(f"{s}{i}" in known.table.column_names for i in range(len(ds.labels)) for s in "on")
         and parent.get("rows") is not None
         and bool(parent.get("schema"))
         and bool(parent.get("label_distribution"))
@@ -56,6 +58,26 @@ def _as_obj(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _moved_distribution(
+    parent_dist: list[dict[str, Any]], moves: list[tuple[Any, Any, int]]
+) -> tuple[list[dict[str, Any]], int]:
+    """A label column's distribution after `moves` (old, new, rows), and the rows it changed."""
+    counts = {json.dumps(d["label"]): d["count"] for d in parent_dist}
+    values = {json.dumps(d["label"]): d["label"] for d in parent_dist}
+    changed = 0
+    for old, new, n in moves:
+        a, b = json.dumps(rows.plain(old)), json.dumps(rows.plain(new))
+        if a == b:
+            continue
+        changed += n
+        counts[a] = counts.get(a, 0) - n
+        counts[b] = counts.get(b, 0) + n
+        values[b] = rows.plain(new)
+    dist = [{"label": values[k], "count": n} for k, n in counts.items() if n]
+    dist.sort(key=lambda d: (-d["count"], d["label"] is None, str(d["label"])))
+    return dist, changed
+
+
 def _known_record(
     repo: Repo, ds: Dataset, known: KnownChanges, parent: dict[str, Any], vid: str
 ) -> tuple[dict[str, Any], Path, list[dict[str, Any]], dict[str, Any]]:
@@ -63,20 +85,19 @@ def _known_record(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    label = ds.labels[0]
-    counts = {json.dumps(d["label"]): d["count"] for d in _as_obj(parent["label_distribution"])[label]}
-    values = {json.dumps(d["label"]): d["label"] for d in _as_obj(parent["label_distribution"])[label]}
-    moves = known.table.group_by(["o0", "n0"]).aggregate([([], "count_all")]).to_pylist()
-    for tr in moves:
-        a, b = json.dumps(rows.plain(tr["o0"])), json.dumps(rows.plain(tr["n0"]))
-        counts[a] = counts.get(a, 0) - tr["count_all"]
-        counts[b] = counts.get(b, 0) + tr["count_all"]
-        values[b] = rows.plain(tr["n0"])
-    dist = [{"label": values[k], "count": n} for k, n in counts.items() if n]
-    dist.sort(key=lambda d: (-d["count"], d["label"] is None, str(d["label"])))
+    parent_dist = _as_obj(parent["label_distribution"])
+    dists: dict[str, Any] = {}
+    columns: dict[str, int] = {}
+    for i, label in enumerate(ds.labels):
+        grouped = known.table.group_by([f"o{i}", f"n{i}"]).aggregate([([], "count_all")]).to_pylist()
+        moves = [(g[f"o{i}"], g[f"n{i}"], g["count_all"]) for g in grouped]
+        dists[label], changed = _moved_distribution(parent_dist[label], moves)
+        if changed:
+            columns[label] = changed
     n = known.table.num_rows
-    table = known.table.append_column("change", pa.array(["relabeled"] * n, pa.string()))
-    keys = [c for c in table.column_names if c.startswith("k")]
+    keys = [c for c in known.table.column_names if c.startswith("k")]
+    order = keys + [f"o{i}" for i in range(len(ds.labels))] + [f"n{i}" for i in range(len(ds.labels))]
+    table = known.table.select(order).append_column("change", pa.array(["relabeled"] * n, pa.string()))
     table = table.sort_by([(k, "ascending") for k in keys])
     name = journal.changes_name(vid)
     change_file = journal.folder(repo.root) / name
@@ -87,9 +108,9 @@ def _known_record(
     tmp.replace(change_file)
     changes = {
         "known": True, "file": name, "keys": list(ds.key), "labels": list(ds.labels),
-        "added": 0, "removed": 0, "relabeled": n, "modified": 0, "columns": {label: n} if n else {},
+        "added": 0, "removed": 0, "relabeled": n, "modified": 0, "columns": columns,
     }
-    return changes, change_file, _as_obj(parent["schema"]), {label: dist}
+    return changes, change_file, _as_obj(parent["schema"]), dists
 
 
 def build_record(

@@ -144,12 +144,14 @@ def write_file(repo: Repo, con: Any, ds: Dataset, outcome: Any, ours_md5: str) -
 def record_merge(
     repo: Repo, t: txn.Transaction, con: Any, ds: Dataset, ours: dict[str, Any], theirs: dict[str, Any],
     base: dict[str, Any] | None, md5: str, *, message: str, author: str, dvc_add: bool = True,
-    branch: str | None = None,
+    branch: str | None = None, label_changes: Any = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Record the merge version of a merged work file (`dvc add` unless the `.dvc` file
     already records it): parents [ours, theirs], change set against ours, theirs' batches.
+    `label_changes` (the engine's `MergeOutcome.label_changes`, when only labels of ours'
+    rows changed) is the change set against ours: no full diff of the merged file.
     Returns the record and the files written (for the git commit)."""
-    from dslineage.ops.commit import build_record
+    from dslineage.ops.commit import KnownChanges, build_record
 
     t.step("after-data")
     paths: list[str] = []
@@ -170,9 +172,10 @@ def record_merge(
         "merge": {"theirs": theirs["id"], "base": base["id"] if base else None, "branch": branch},
     }
     new = rows.source(dvcio.cache_path(repo.root, md5), ds, f"{ds.name} (merged)")
+    known = KnownChanges(ours["md5"], label_changes) if label_changes is not None else None
     record, change_file = build_record(
-        repo, con, ds, new, md5, ours, common.version_source(repo, ds, ours),
-        message=message, author=author, timestamp=journal.now(), extra=extra,
+        repo, con, ds, new, md5, ours, None if known else common.version_source(repo, ds, ours),
+        message=message, author=author, timestamp=journal.now(), extra=extra, known=known,
     )
     jfile = journal.write(repo.root, record)
     t.step("after-journal")
@@ -294,7 +297,7 @@ def _merge(
             new_md5 = write_file(repo, con, ds, outcome, ours_md5)
             record, files = record_merge(
                 repo, t, con, ds, ours_v, theirs_v, base_v, new_md5, message=message, author=who,
-                branch=branch,
+                branch=branch, label_changes=outcome.label_changes,
             )
             paths += files
             merged.append({

@@ -221,6 +221,7 @@ def resolve(
             record, paths = record_merge(
                 repo, t, con, ds, ours_v, theirs_v, base_v, md5, message=message, author=who,
                 branch=state.get("branch"),
+                label_changes=outcome.label_changes if ours_v["md5"] == state["ours_md5"] else None,
             )
             t.stage(paths)
             t.step("after-stage")
