@@ -91,7 +91,7 @@ def run_cli(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
         for one in runs:
             one.pop("stdout", None)
             one.pop("stderr", None)
-    out = {k: measure.summarize(v) for k, v in samples.items()}
+    out: dict[str, Any] = {k: measure.summarize(v) for k, v in samples.items()}
     out["cli_merge"]["ratio_to_commit"] = out["cli_merge"]["median_s"] / out["cli_commit"]["median_s"]
     pairs = zip(samples["cli_merge"], samples["cli_commit"])
     out["cli_merge"]["paired_ratio"] = statistics.median(m["seconds"] / c["seconds"] for m, c in pairs)
