@@ -554,3 +554,23 @@ def test_label_changes_only_when_the_result_differs_from_ours_in_labels(con: Any
     removed = _merge(con, tmp_path / "d", BASE, ours, _edit(BASE, {4: None}))
     assert removed.table is not None and removed.label_changes is None
     assert _merge(con, tmp_path / "e", BASE, ours, ours).label_changes.num_rows == 0
+
+
+def test_merged_file_hashed_while_written(tmp_path: Path) -> None:
+    """`ops.merge._hashed_while_written` gives the md5 of what pyarrow wrote, and None (hash it
+    again) when the writer replaced the file instead of appending to it."""
+    import hashlib
+
+    from dslineage.ops.merge import _hashed_while_written
+
+    table = pa.table({"id": list(range(200_000)), "label": ["cat", "dog"] * 100_000})
+    path = tmp_path / "m.parquet"
+    md5 = _hashed_while_written(path, lambda: pq.write_table(table, path, row_group_size=10_000))
+    assert md5 == hashlib.md5(path.read_bytes()).hexdigest()
+
+    def replace() -> None:
+        other = tmp_path / "other.parquet"
+        pq.write_table(table, other)
+        os.replace(other, path)
+
+    assert _hashed_while_written(path, replace) is None

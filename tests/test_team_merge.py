@@ -515,6 +515,9 @@ def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, mon
         out = repo.merge("bob")
         monkeypatch.setattr(rows, "compare", compare)
     fast = _record(tmp_repo, out["merged"][0]["version"])
+    import hashlib  # the md5 hashed while the file was written is the file's
+
+    assert hashlib.md5((tmp_repo / "data" / "train.parquet").read_bytes()).hexdigest() == fast["md5"]
     with Repo(tmp_repo) as repo:
         ds = repo.dataset("train")
         ours = _record(tmp_repo, fast["parents"][0])
