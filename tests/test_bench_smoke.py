@@ -111,3 +111,7 @@ def test_merge_stage_merges_both_relabels_and_lists_conflicts(pipeline):
     assert res["agrees"], (res["merge"]["result"], res["conflicts"]["result"])
     assert res["merge"]["result"]["from_theirs"] == 100 and res["conflicts"]["result"]["conflicts"] == 100
     assert results["summary"]["merge"]["10000"]["merge_ratio_to_commit"] > 0
+    # the whole commands: `dslineage merge` took both sides, `merge --conflicts --json` listed every cell
+    assert res["cli_agrees"], (res["cli_merge"]["result"], res["cli_conflicts"]["result"])
+    assert res["cli_merge"]["result"]["rows"]["from_theirs"] == 100 and res["cli_conflicts"]["result"]["cells"] == 100
+    assert results["summary"]["merge"]["10000"]["cli_merge_ratio_to_commit"] > 0

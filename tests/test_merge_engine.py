@@ -537,3 +537,40 @@ def test_merge_matches_brute_force(
         merge.write_merged(con, out, tmp_path / "o.csv", tmp_path / "m.csv", ds)
         expected = [(k, (u, v)) for k, u, v in want["rows"]]
         assert (tmp_path / "m.csv").read_text() == _csv_text(expected)
+
+
+def test_label_changes_only_when_the_result_differs_from_ours_in_labels(con: Any, tmp_path: Path) -> None:
+    """`label_changes` lists the relabelled rows against ours (keys, ours' and merged label) when
+    only labels of ours' rows changed; a row added or a non-label cell changed gives None."""
+    ours = _edit(BASE, {1: "fox"})
+    out = _merge(con, tmp_path / "a", BASE, ours, _edit(BASE, {5: "owl", 7: "emu"}))
+    assert out.label_changes is not None
+    assert out.label_changes.to_pylist() == [{"k0": 5, "o0": "cat", "n0": "owl"}, {"k0": 7, "o0": "cat", "n0": "emu"}]
+    added = _merge(con, tmp_path / "b", BASE, ours, [*BASE, (10, 10.0, "cat")])
+    assert added.table is not None and added.label_changes is None
+    other = [(i, x + 1 if i == 3 else x, lab) for i, x, lab in BASE]
+    moved = _merge(con, tmp_path / "c", BASE, ours, other)
+    assert moved.table is not None and moved.label_changes is None
+    removed = _merge(con, tmp_path / "d", BASE, ours, _edit(BASE, {4: None}))
+    assert removed.table is not None and removed.label_changes is None
+    assert _merge(con, tmp_path / "e", BASE, ours, ours).label_changes.num_rows == 0
+
+
+def test_merged_file_hashed_while_written(tmp_path: Path) -> None:
+    """`ops.merge._hashed_while_written` gives the md5 of what pyarrow wrote, and None (hash it
+    again) when the writer replaced the file instead of appending to it."""
+    import hashlib
+
+    from dslineage.ops.merge import _hashed_while_written
+
+    table = pa.table({"id": list(range(200_000)), "label": ["cat", "dog"] * 100_000})
+    path = tmp_path / "m.parquet"
+    md5 = _hashed_while_written(path, lambda: pq.write_table(table, path, row_group_size=10_000))
+    assert md5 == hashlib.md5(path.read_bytes()).hexdigest()
+
+    def replace() -> None:
+        other = tmp_path / "other.parquet"
+        pq.write_table(table, other)
+        os.replace(other, path)
+
+    assert _hashed_while_written(path, replace) is None

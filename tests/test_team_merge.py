@@ -481,3 +481,62 @@ def test_git_pull_rebase_of_two_commits_records_each_merge(team: dict[str, Path]
     h = cli_json(alice, "history", "train", "1000")
     assert [e for e in h["events"] if e["change"] == "relabeled"][-1]["annotator"] == "alice"
     assert cli_json(alice, "status")[0]["dirty"] is False
+
+
+def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A label-only merge builds its change set from the engine's changed rows without diffing the
+    merged file (`rows.compare` is never called), and it equals the full diff against ours: counts,
+    columns, rows, schema, label distribution and the change-set file's rows."""
+    from dslineage.ops import common
+    from dslineage.ops.commit import build_record
+    from dslineage.store import rows
+
+    path = write_parquet(tmp_repo / "data" / "train.parquet",
+                         {"id": list(range(N)), "x": [i / 2 for i in range(N)], "label": ["cat"] * N})
+    with Repo(tmp_repo) as repo:
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit(["train"], "v1", None)
+    run(tmp_repo, "git", "checkout", "-q", "-b", "alice")
+    _relabel(tmp_repo, ALICE, "alice", "foxes in the corner")
+    run(tmp_repo, "git", "checkout", "-q", "main")
+    with Repo(tmp_repo) as repo:
+        repo.checkout("train@latest")
+    run(tmp_repo, "git", "checkout", "-q", "-b", "bob")
+    _relabel(tmp_repo, BOB, "bob", "owls at night")
+    run(tmp_repo, "git", "checkout", "-q", "alice")
+    compare = rows.compare
+
+    def no_compare(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the merge diffed the whole merged file")
+
+    with Repo(tmp_repo) as repo:
+        repo.checkout("train@latest")
+        monkeypatch.setattr(rows, "compare", no_compare)
+        out = repo.merge("bob")
+        monkeypatch.setattr(rows, "compare", compare)
+    fast = _record(tmp_repo, out["merged"][0]["version"])
+    import hashlib  # the md5 hashed while the file was written is the file's
+
+    assert hashlib.md5((tmp_repo / "data" / "train.parquet").read_bytes()).hexdigest() == fast["md5"]
+    with Repo(tmp_repo) as repo:
+        ds = repo.dataset("train")
+        ours = _record(tmp_repo, fast["parents"][0])
+        con = common.row_connection(repo)
+        try:
+            full, full_file = build_record(
+                repo, con, ds, common.version_source(repo, ds, fast), fast["md5"], ours,
+                common.version_source(repo, ds, ours), message="full", author="x", timestamp=fast["timestamp"],
+            )
+        finally:
+            con.close()
+    assert full_file is not None
+    fast_changes = {k: v for k, v in fast["changes"].items() if k != "file"}
+    assert fast_changes == {k: v for k, v in full["changes"].items() if k != "file"}
+    assert fast_changes["relabeled"] == 101 and fast_changes["columns"] == {"label": 101}  # bob's rows
+    for k in ("rows", "schema", "label_distribution"):
+        assert fast[k] == full[k], k
+    fast_file = full_file.parent / fast["changes"]["file"]
+    a, b = pq.read_table(fast_file), pq.read_table(full_file)
+    assert sorted(a.column_names) == sorted(b.column_names)
+    assert a.select(b.column_names).to_pylist() == b.to_pylist()
+    full_file.unlink()

@@ -11,10 +11,17 @@ ours and theirs (`store.merge.merge3` and `write_merged`, the per-dataset work o
 for the rows both relabelled); and the conflicts listing (`merge3` of ours against clash,
 every conflicting cell listed). Issue 10's targets: merge <= 2x one commit,
 conflicts listing <= 3 s, at 5M rows.
+
+And the whole commands, as a user runs them (CLI processes, real git + DVC repositories
+built fresh, setup not timed): `dslineage merge theirs` in a repository whose branches
+committed ours and theirs over base, against `dslineage commit` of ours over base in the
+same run (`cli_merge`, `cli_commit`); and `dslineage merge --conflicts ds --json` of a merge
+of ours with clash stopped on its conflicting cells (`cli_conflicts`, 1% of the rows).
 """
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +60,53 @@ def sides(layout: Layout, rows: int) -> dict[str, Path]:
     return out
 
 
+def _cli(root: Path, *args: str) -> dict[str, Any]:
+    return measure.command([*measure.bin_of("dslineage"), "-C", str(root), *args])
+
+
+def run_cli(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
+    """The `dslineage merge` and `merge --conflicts` commands against one `dslineage commit`
+    (interleaved runs, fresh repositories each run)."""
+    import json
+
+    files = sides(layout, rows)
+    base, ours, theirs, clash = (files[k] for k in ("base", "ours", "theirs", "clash"))
+    samples: dict[str, list[dict[str, Any]]] = {"cli_commit": [], "cli_merge": [], "cli_conflicts": []}
+    stopped = repos.branched_repo(layout.work / f"merge-{rows}-cli-stopped", base, ours, clash, "clash")
+    stop = measure.command([*measure.bin_of("dslineage"), "-C", str(stopped), "merge", "clash", "--json"], check=False)
+    if json.loads(stop["stdout"] or "{}").get("state") != "conflicts":
+        raise measure.TaskFailed(f"the merge of clash did not stop on conflicts: {stop['stderr'].strip()[-300:]}")
+    for r in range(p.runs):
+        root = repos.dslineage_repo(layout.work / f"merge-{rows}-cli-commit", base)
+        repos.place(ours, root)
+        samples["cli_commit"].append(_cli(root, "commit", repos.DATASET, "-m", "ours", "--json"))
+        root = repos.branched_repo(layout.work / f"merge-{rows}-cli-merge", base, ours, theirs, "theirs")
+        samples["cli_merge"].append(_cli(root, "merge", "theirs", "-m", "merge theirs", "--json"))
+        samples["cli_conflicts"].append(_cli(stopped, "merge", "--conflicts", repos.DATASET, "--json"))
+        print(f"merge {rows} cli run {r + 1}: " + ", ".join(
+            f"{k} {v[-1]['seconds']:.2f} s" for k, v in samples.items()), flush=True)
+    merged = json.loads(samples["cli_merge"][-1]["stdout"])
+    listed = json.loads(samples["cli_conflicts"][-1]["stdout"])
+    for runs in samples.values():
+        for one in runs:
+            one.pop("stdout", None)
+            one.pop("stderr", None)
+    out: dict[str, Any] = {k: measure.summarize(v) for k, v in samples.items()}
+    out["cli_merge"]["ratio_to_commit"] = out["cli_merge"]["median_s"] / out["cli_commit"]["median_s"]
+    pairs = zip(samples["cli_merge"], samples["cli_commit"])
+    out["cli_merge"]["paired_ratio"] = statistics.median(m["seconds"] / c["seconds"] for m, c in pairs)
+    out["cli_merge"]["result"] = {"state": merged["state"], "rows": merged["merged"][0]["rows"]}
+    out["cli_conflicts"]["result"] = {"cells": len(listed["conflicts"])}
+    out["cli_agrees"] = (
+        merged["state"] == "merged"
+        and abs(merged["merged"][0]["rows"]["from_theirs"] - rows // RATE) <= 1
+        and abs(len(listed["conflicts"]) - rows // RATE) <= 1
+    )
+    return out
+
+
 def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
-    """Commit, merge and conflicts listing at one size (interleaved runs)."""
+    """Commit, merge and conflicts listing at one size (interleaved runs), library and CLI."""
     files = sides(layout, rows)
     merged = layout.work / f"merge-{rows}-merged.parquet"
     base, ours, theirs = (str(files[k]) for k in ("base", "ours", "theirs"))
@@ -85,6 +137,7 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
         and res_m["conflicts"] == 0
         and abs(res_c["conflicts"] - expected["changed_each_side"]) <= 1
     )
+    out.update(run_cli(layout, p, rows))
     return out
 
 

@@ -153,11 +153,22 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         s["merge_ratio_to_commit"] = res["merge"].get("ratio_to_commit")
         s["merge_cpu_ratio_to_commit"] = res["merge"].get("cpu_ratio_to_commit")
         s["agrees"] = res.get("agrees")
+        # the whole commands (CLI processes) against one `dslineage commit` CLI of the same run
+        s.update({f"{k}_s": _med(res.get(k)) for k in ("cli_commit", "cli_merge", "cli_conflicts")})
+        s["cli_merge_ratio_to_commit"] = (res.get("cli_merge") or {}).get("ratio_to_commit")
+        s["cli_merge_paired_ratio"] = (res.get("cli_merge") or {}).get("paired_ratio")
+        s["cli_agrees"] = res.get("cli_agrees")
         summary.setdefault("merge", {})[size] = s
         if int(size) >= 5_000_000:
-            targets.append(_target(f"merge of two 1% relabels <= 2x one commit ({size} rows)",
+            targets.append(_target(f"merge engine of two 1% relabels <= 2x one commit ({size} rows)",
                                    s["merge_ratio_to_commit"], 2.0, "x"))
-            targets.append(_target(f"merge conflicts listing <= 3 s ({size} rows)", s["conflicts_s"], 3.0, "s"))
+            targets.append(_target(f"merge engine conflicts listing <= 3 s ({size} rows)", s["conflicts_s"], 3.0, "s"))
+            if s["cli_merge_ratio_to_commit"] is not None:
+                targets.append(_target(f"`dslineage merge` of two 1% relabels <= 2x `dslineage commit` ({size} rows)",
+                                       s["cli_merge_ratio_to_commit"], 2.0, "x"))
+            if s["cli_conflicts_s"] is not None:
+                targets.append(_target(f"`dslineage merge --conflicts --json` <= 3 s ({size} rows)",
+                                       s["cli_conflicts_s"], 3.0, "s"))
     ml = parts.get("memlimit") or {}
     if "dslineage_lib" in ml:
         summary["memlimit"] = {"rows": ml["rows"], "memory_limit": ml["memory_limit"],

@@ -56,6 +56,24 @@ def dslineage_repo(root: Path, v1: Path, v2: Path | None = None) -> Path:
     return root
 
 
+def branched_repo(root: Path, base: Path, ours: Path, theirs: Path, branch: str) -> Path:
+    """A dslineage repository with `ds` committed as `base`, then as `theirs` on branch `branch`
+    and as `ours` on the starting branch (checked out): two branches ready to merge."""
+    from dslineage.repo import Repo
+
+    dslineage_repo(root, base)
+    start = subprocess.run(["git", "branch", "--show-current"], cwd=root, check=True, capture_output=True,
+                           text=True).stdout.strip()
+    _git(root, "checkout", "-q", "-b", branch)
+    for rev, src, message in ((branch, theirs, branch), (start, ours, "ours")):
+        if rev == start:
+            _git(root, "checkout", "-q", start)
+        place(src, root)
+        with Repo(root) as repo:
+            repo.commit([DATASET], message, None)
+    return root
+
+
 def dvc_repo(root: Path, v1: Path) -> Path:
     """A plain git + DVC repository with v1 added and committed (no dslineage)."""
     fresh(root)

@@ -57,7 +57,7 @@ def merge(
     if conflicts is not None:
         result = r.merge_conflicts(conflicts, output=abspath(output) if output else None)
         if json_out:
-            emit_json({"dataset": result["dataset"], "conflicts": result["conflicts"]})
+            emit_json({"dataset": result["dataset"], "conflicts": result["conflicts"]}, compact=True)
             return
         _show_conflicts(result)
         return

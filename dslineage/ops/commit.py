@@ -32,12 +32,13 @@ SNAPSHOT_STEPS = txn.declare("commit", "after-changes", "after-dvc-add", "after-
 
 @dataclass(frozen=True)
 class KnownChanges:
-    """A change set the caller knows exactly (relabel of a clean file): only the labels of
-    existing rows changed, applied to the bytes with md5 `base_md5`. It spares the commit a
-    full diff and profile scans: O(rows changed) instead of O(dataset)."""
+    """A change set the caller knows exactly (a relabel of a clean file, a merge that changed
+    only labels): only the labels of existing rows changed, applied to the bytes with md5
+    `base_md5`. It spares the commit a full diff and profile scans: O(rows changed) instead
+    of O(dataset)."""
 
     base_md5: str
-    table: Any  # pyarrow: k0.., o0.., n0.. (every label column) — one row per relabeled row
+    table: Any  # pyarrow: k0.., o0.., n0.. — one row per relabeled row, o{i}/n{i} per label column
 
 
 def _usable(known: KnownChanges | None, ds: Dataset, parent: dict[str, Any] | None) -> bool:
@@ -45,7 +46,8 @@ def _usable(known: KnownChanges | None, ds: Dataset, parent: dict[str, Any] | No
         known is not None
         and parent is not None
         and parent["md5"] == known.base_md5
-        and {f"n{j}" for j in range(len(ds.labels))} <= set(known.table.column_names)
+        and len(ds.labels) >= 1
+        and all(f"{s}{i}" in known.table.column_names for i in range(len(ds.labels)) for s in "on")
         and parent.get("rows") is not None
         and bool(parent.get("schema"))
         and bool(parent.get("label_distribution"))
@@ -56,35 +58,44 @@ def _as_obj(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _moved_distribution(
+    parent_dist: list[dict[str, Any]], moves: list[tuple[Any, Any, int]]
+) -> tuple[list[dict[str, Any]], int]:
+    """A label column's distribution after `moves` (old, new, rows), and the rows it changed."""
+    counts = {json.dumps(d["label"]): d["count"] for d in parent_dist}
+    values = {json.dumps(d["label"]): d["label"] for d in parent_dist}
+    changed = 0
+    for old, new, n in moves:
+        a, b = json.dumps(rows.plain(old)), json.dumps(rows.plain(new))
+        if a == b:
+            continue
+        changed += n
+        counts[a] = counts.get(a, 0) - n
+        counts[b] = counts.get(b, 0) + n
+        values[b] = rows.plain(new)
+    dist = [{"label": values[k], "count": n} for k, n in counts.items() if n]
+    dist.sort(key=lambda d: (-d["count"], d["label"] is None, str(d["label"])))
+    return dist, changed
+
+
 def _known_record(
     repo: Repo, ds: Dataset, known: KnownChanges, parent: dict[str, Any], vid: str
 ) -> tuple[dict[str, Any], Path, list[dict[str, Any]], dict[str, Any]]:
     """(changes, change set file, schema, label distribution) from a known relabel."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    parent_dist = _as_obj(parent["label_distribution"])
     dists: dict[str, Any] = {}
     per_column: dict[str, int] = {}
-    parent_dist = _as_obj(parent["label_distribution"])
-    for j, label in enumerate(ds.labels):
-        counts = {json.dumps(d["label"]): d["count"] for d in parent_dist.get(label, [])}
-        values = {json.dumps(d["label"]): d["label"] for d in parent_dist.get(label, [])}
-        o, nw = known.table.column(f"o{j}"), known.table.column(f"n{j}")
-        changed = pc.or_(pc.fill_null(pc.not_equal(o, nw), False), pc.xor(pc.is_null(o), pc.is_null(nw)))
-        moved = known.table.filter(changed) if len(ds.labels) > 1 else known.table
-        per_column[label] = moved.num_rows
-        moves = moved.group_by([f"o{j}", f"n{j}"]).aggregate([([], "count_all")]).to_pylist()
-        for tr in moves:
-            a, b = json.dumps(rows.plain(tr[f"o{j}"])), json.dumps(rows.plain(tr[f"n{j}"]))
-            counts[a] = counts.get(a, 0) - tr["count_all"]
-            counts[b] = counts.get(b, 0) + tr["count_all"]
-            values[b] = rows.plain(tr[f"n{j}"])
-        dist = [{"label": values[k], "count": n} for k, n in counts.items() if n]
-        dist.sort(key=lambda d: (-d["count"], d["label"] is None, str(d["label"])))
-        dists[label] = dist
+    for i, label in enumerate(ds.labels):
+        grouped = known.table.group_by([f"o{i}", f"n{i}"]).aggregate([([], "count_all")]).to_pylist()
+        moves = [(g[f"o{i}"], g[f"n{i}"], g["count_all"]) for g in grouped]
+        dists[label], per_column[label] = _moved_distribution(parent_dist.get(label, []), moves)
     n = known.table.num_rows
-    table = known.table.append_column("change", pa.array(["relabeled"] * n, pa.string()))
+    k_cols = [c for c in known.table.column_names if c.startswith("k")]
+    order = k_cols + [f"o{j}" for j in range(len(ds.labels))] + [f"n{j}" for j in range(len(ds.labels))]
+    table = known.table.select(order).append_column("change", pa.array(["relabeled"] * n, pa.string()))
     if "d" not in table.column_names:  # only labels changed: no other column's digest to keep
         table = table.append_column("d", pa.array([[]] * n, rows.digest_arrow_type()))
     keys = [c for c in table.column_names if c.startswith("k")]

@@ -136,20 +136,71 @@ def write_file(repo: Repo, con: Any, ds: Dataset, outcome: Any, ours_md5: str) -
     tmp = target.with_name(f".{target.name}.merge-tmp")
     txn.will_change(repo.root, target, md5=ours_md5)
     txn.will_create(repo.root, tmp)
-    write_merged(con, outcome, dvcio.cache_path(repo.root, ours_md5), tmp, ds)
+    tmp.unlink(missing_ok=True)
+    ours_path = dvcio.cache_path(repo.root, ours_md5)
+    if ds.format == "parquet":  # pyarrow's writer only appends: hash the bytes as they land
+        md5 = _hashed_while_written(tmp, lambda: write_merged(con, outcome, ours_path, tmp, ds))
+    else:
+        write_merged(con, outcome, ours_path, tmp, ds)
+        md5 = None
     tmp.replace(target)
-    return dvcio.file_md5(target)
+    return md5 or dvcio.file_md5(target)
+
+
+def _hashed_while_written(path: Path, write: Any) -> str | None:
+    """Run `write()`, which creates `path` by appending only, while a second thread hashes the
+    bytes it has written so far (the md5 costs no extra pass on a second core). Returns the
+    md5, or None when it cannot vouch for it (the file was replaced, not what it read)."""
+    import hashlib
+    import os
+    import threading
+
+    path.touch()
+    done = threading.Event()
+    digest = hashlib.md5()
+    seen: dict[str, Any] = {"bytes": 0, "ino": None, "error": None}
+
+    def follow() -> None:
+        try:
+            with open(path, "rb") as fh:
+                seen["ino"] = os.fstat(fh.fileno()).st_ino
+                while True:
+                    finished = done.is_set()  # read once more after the writer is done
+                    chunk = fh.read(1 << 20)
+                    if chunk:
+                        digest.update(chunk)
+                        seen["bytes"] += len(chunk)
+                    elif finished:
+                        return
+                    else:
+                        done.wait(0.005)
+        except OSError as exc:
+            seen["error"] = exc
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    try:
+        write()
+    finally:
+        done.set()
+        reader.join()
+    st = os.stat(path)
+    if seen["error"] is not None or st.st_ino != seen["ino"] or st.st_size != seen["bytes"]:
+        return None
+    return digest.hexdigest()
 
 
 def record_merge(
     repo: Repo, t: txn.Transaction, con: Any, ds: Dataset, ours: dict[str, Any], theirs: dict[str, Any],
     base: dict[str, Any] | None, md5: str, *, message: str, author: str, dvc_add: bool = True,
-    branch: str | None = None,
+    branch: str | None = None, label_changes: Any = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Record the merge version of a merged work file (`dvc add` unless the `.dvc` file
     already records it): parents [ours, theirs], change set against ours, theirs' batches.
+    `label_changes` (the engine's `MergeOutcome.label_changes`, when only labels of ours'
+    rows changed) is the change set against ours: no full diff of the merged file.
     Returns the record and the files written (for the git commit)."""
-    from dslineage.ops.commit import build_record
+    from dslineage.ops.commit import KnownChanges, build_record
 
     t.step("after-data")
     paths: list[str] = []
@@ -170,9 +221,10 @@ def record_merge(
         "merge": {"theirs": theirs["id"], "base": base["id"] if base else None, "branch": branch},
     }
     new = rows.source(dvcio.cache_path(repo.root, md5), ds, f"{ds.name} (merged)")
+    known = KnownChanges(ours["md5"], label_changes) if label_changes is not None else None
     record, change_file = build_record(
-        repo, con, ds, new, md5, ours, common.version_source(repo, ds, ours),
-        message=message, author=author, timestamp=journal.now(), extra=extra,
+        repo, con, ds, new, md5, ours, None if known else common.version_source(repo, ds, ours),
+        message=message, author=author, timestamp=journal.now(), extra=extra, known=known,
     )
     jfile = journal.write(repo.root, record)
     t.step("after-journal")
@@ -294,7 +346,7 @@ def _merge(
             new_md5 = write_file(repo, con, ds, outcome, ours_md5)
             record, files = record_merge(
                 repo, t, con, ds, ours_v, theirs_v, base_v, new_md5, message=message, author=who,
-                branch=branch,
+                branch=branch, label_changes=outcome.label_changes,
             )
             paths += files
             merged.append({

@@ -93,6 +93,13 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _json_values(texts: list[str | None]) -> list[Any]:
+    """Cells' JSON texts parsed in one call (None stays None): 50,000 cells in one `json.loads`."""
+    if any(t is None for t in texts):
+        return [_json(t) for t in texts]
+    return list(json.loads("[" + ",".join(texts) + "]")) if texts else []  # type: ignore[arg-type]
+
+
 def conflicts(repo: Repo, name: str, *, output: str | None = None) -> dict[str, Any]:
     """Every conflicting cell of a stopped merge, with the batch that set each side."""
     import pyarrow as pa
@@ -113,12 +120,14 @@ def conflicts(repo: Repo, name: str, *, output: str | None = None) -> dict[str, 
     finally:
         con.close()
     cells = []
-    for r in table.to_pylist():
-        key = {k: rows.plain(r[k]) for k in ds.key}
-        ident = (*key.values(), r["column"])
+    parsed = {side: _json_values(table.column(side).to_pylist()) for side in ("base", "ours", "theirs")}
+    keys = [table.column(k).to_pylist() for k in ds.key]
+    for i, column in enumerate(table.column("column").to_pylist()):
+        key = {k: rows.plain(kv[i]) for k, kv in zip(ds.key, keys)}
+        ident = (*key.values(), column)
         cells.append({
-            "key": key, "column": r["column"], "base": _json(r["base"]), "ours": _json(r["ours"]),
-            "theirs": _json(r["theirs"]), "ours_batch": found["ours"].get(ident),
+            "key": key, "column": column, "base": parsed["base"][i], "ours": parsed["ours"][i],
+            "theirs": parsed["theirs"][i], "ours_batch": found["ours"].get(ident),
             "theirs_batch": found["theirs"].get(ident),
         })
     out_rel = None
@@ -221,6 +230,7 @@ def resolve(
             record, paths = record_merge(
                 repo, t, con, ds, ours_v, theirs_v, base_v, md5, message=message, author=who,
                 branch=state.get("branch"),
+                label_changes=outcome.label_changes if ours_v["md5"] == state["ours_md5"] else None,
             )
             t.stage(paths)
             t.step("after-stage")

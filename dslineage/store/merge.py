@@ -42,7 +42,10 @@ Semantics (a side's cell is "changed" when it differs from base; absent rows hav
   the result not in base / of base not in the result (while conflicts remain, counts cover
   what is decided). `theirs_keys` = rows whose merged content differs from ours (absent
   from ours, or a cell of one of ours' columns differs): the merge's change set against
-  ours, whose provenance is theirs' side (or a resolution).
+  ours, whose provenance is theirs' side (or a resolution). `label_changes`: when the result
+  differs from ours only in label cells of rows ours has (same rows, same schema, parquet
+  sides), those rows as `k0..` keys, `o0..` ours' and `n0..` the merged label values, by key
+  (what a full diff against ours would find, at O(rows changed)); else None.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class MergeOutcome:
     # per merged row, the row of ours it is an unchanged copy of (-1: changed or new), and
     # ours' row count; lets `write_merged` copy a CSV's unchanged lines verbatim (None: unknown)
     origin: Any = field(default=None, repr=False, compare=False)
+    # the change set against ours when only labels of ours' rows changed (see the module doc)
+    label_changes: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -528,11 +533,14 @@ def merge3(
         theirs_keys = arrow(con.execute(
             f"SELECT {keys_out} FROM _mg_r WHERE _present AND _dif ORDER BY ALL"
         ))
-        table, origin = None, None
+        table, origin, label_changes = None, None, None
         if conflicts.num_rows == 0:
             table, origin = _assemble(con, ours_rows(), schemas["t"], ds, cols)
+            if not any(_is_csv(s) for s in (base, ours, theirs) if s is not None):
+                label_changes = _label_changes(con, ds, cols, key_types)
         return MergeOutcome(
-            table=table, conflicts=conflicts, counts=counts, theirs_keys=theirs_keys, origin=origin
+            table=table, conflicts=conflicts, counts=counts, theirs_keys=theirs_keys, origin=origin,
+            label_changes=label_changes,
         )
     except duckdb.Error as exc:  # e.g. a value that does not fit a column's merged type
         raise FormatError(
@@ -609,6 +617,35 @@ def _merge_rows(con: Any, ds: Dataset, cols: list[_Col], sql: _Sql, resolved: bo
         f"COALESCE(_present AND _oc AND ({carries_o}), false) AS _fo, "
         f"COALESCE(_present AND _tc AND ({dif}) AND ({carries_t}), false) AS _ft FROM _mg_x m"
     )
+
+
+def _label_changes(con: Any, ds: Dataset, cols: list[_Col], key_types: list[str]) -> Any:
+    """The result's change set against ours (`k0..`, `o0..`, `n0..`, by key) when it differs
+    from ours only in label cells of ours' rows and keeps ours' schema; else None."""
+    from dslineage.store.labels import arrow
+
+    by_name = {c.name: c for c in cols}
+    if any(c.has("o") != (c.final is not None) or (c.final is not None and c.final != c.types["o"])
+           for c in cols) or any(lb not in by_name for lb in ds.labels):
+        return None  # a column added, dropped or retyped against ours: the full diff says how
+    others = [c for c in cols if c.final is not None and c.name not in ds.labels]
+    other_dif = " OR ".join(f"(m.o{c.j} IS DISTINCT FROM m.v{c.j})" for c in others) or "false"
+    moved = con.execute(
+        "SELECT count(*) FILTER (WHERE m.ro IS NULL AND m._present) "
+        "+ count(*) FILTER (WHERE m.ro IS NOT NULL AND NOT COALESCE(m._present, false)) "
+        f"+ count(*) FILTER (WHERE m._present AND m._dif AND ({other_dif})) FROM _mg_r m"
+    ).fetchone()[0]
+    if moved:
+        return None  # rows added or removed against ours, or other cells changed
+    labels = [by_name[lb] for lb in ds.labels]
+    olds = [f"m.o{c.j} AS o{i}" for i, c in enumerate(labels)]
+    news = [f"m.v{c.j} AS n{i}" for i, c in enumerate(labels)]
+    keys = [f"CAST(m.k{i} AS {t}) AS k{i}" for i, t in enumerate(key_types)]
+    order = ", ".join(f"k{i}" for i in range(len(key_types)))
+    return arrow(con.execute(
+        f"SELECT * FROM (SELECT {', '.join(keys + olds + news)} FROM _mg_r m "
+        f"WHERE m._present AND m._dif) ORDER BY {order}"
+    ))
 
 
 def _conflicts(con: Any, ds: Dataset, cols: list[_Col], sql: _Sql, key_types: list[str]) -> Any:
