@@ -226,8 +226,17 @@ def _bad_value(exc: Any) -> str:
             return f"{_hint(exc)} {template.format(*m.groups())}".rstrip()
     if param is not None and "range" in message:  # click: "-5 is not in the range 0<=x<=100000"
         lo, hi = _bounds(param)
-        span = f"between {lo} and {hi}" if lo is not None and hi is not None else (
-            f"≥ {lo}" if lo is not None else f"≤ {hi}")
+        try:  # the side of the range the value missed, as the pydantic wording says it
+            value = float(message.split()[0])
+        except (ValueError, IndexError):
+            value = None
+        if value is not None and lo is not None and value < float(lo):
+            span = f"≥ {lo}"
+        elif value is not None and hi is not None and value > float(hi):
+            span = f"≤ {hi}"
+        else:
+            span = f"between {lo} and {hi}" if lo is not None and hi is not None else (
+                f"≥ {lo}" if lo is not None else f"≤ {hi}")
         return f"{_hint(exc)} must be {span}"
     first = message.splitlines()[0] if message else "invalid value"
     return f"{_hint(exc)}: {first[0].lower() + first[1:] if first else first}"
