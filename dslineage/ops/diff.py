@@ -167,6 +167,15 @@ def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, A
             ds.labels.index(t["column"]), -t["count"], t["from"] is None, t["from"] if t["from"] is not None else 0,
             t["to"] is None, t["to"] if t["to"] is not None else 0))
     plan = sql.plan(json.loads(va["schema"]), json.loads(vb["schema"]), ds)
+    columns = {label: n for label, n in zip(ds.labels, f["labels"]) if n}
+    return {**_folded(ds, va, vb, f, columns, transitions, plan), "exact": False}
+
+
+def _folded(
+    ds: Dataset, va: dict[str, Any], vb: dict[str, Any], f: dict[str, Any], columns: dict[str, int],
+    transitions: list[dict[str, Any]], plan: Any,
+) -> dict[str, Any]:
+    """The diff result of a fold of the change sets between versions `va` and `vb`."""
     return {
         "dataset": ds.name,
         "a": {"id": va["id"], "seq": va["seq"], "md5": va["md5"]},
@@ -178,14 +187,13 @@ def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, A
             "relabeled": f["relabeled"],
             "unchanged": int(vb["rows"]) - f["added"] - f["modified"],
         },
-        "columns": {label: n for label, n in zip(ds.labels, f["labels"]) if n},
+        "columns": columns,
         "label_transitions": transitions,
         "class_distribution": class_distribution(
-            ds, json.loads(va["label_distribution"]), json.loads(vb["label_distribution"])
+            ds, _as_obj(va["label_distribution"]), _as_obj(vb["label_distribution"])
         ),
         "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
         "source": "journal",
-        "exact": False,
     }
 
 
@@ -282,23 +290,7 @@ def fold_committed(
         for label, found in zip(ds.labels, f["transitions"]) for t in found
     ]
     return {
-        "dataset": ds.name,
-        "a": {"id": va["id"], "seq": va["seq"], "md5": va["md5"]},
-        "b": {"id": vb["id"], "seq": vb["seq"], "md5": vb["md5"]},
-        "rows": {
-            "added": f["added"],
-            "removed": f["removed"],
-            "modified": f["modified"],
-            "relabeled": f["relabeled"],
-            "unchanged": int(vb["rows"]) - f["added"] - f["modified"],
-        },
-        "columns": f["columns"],
-        "label_transitions": transitions,
-        "class_distribution": class_distribution(
-            ds, _as_obj(va["label_distribution"]), _as_obj(vb["label_distribution"])
-        ),
-        "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
-        "source": "journal",
+        **_folded(ds, va, vb, f, f["columns"], transitions, plan),
         "exact": True,
         **({"changed": f["changed"]} if "changed" in f else {}),
     }
