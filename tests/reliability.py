@@ -164,7 +164,7 @@ def all_steps() -> dict[str, tuple[str, ...]]:
     from dslineage import txn
 
     for mod in pkgutil.walk_packages(dslineage.__path__, "dslineage."):
-        if not mod.name.startswith(("dslineage.bench", "dslineage.cli", "dslineage.__main__")):
+        if not mod.name.startswith(("dslineage.cli", "dslineage.__main__")):
             importlib.import_module(mod.name)
     return dict(txn.REGISTRY)
 

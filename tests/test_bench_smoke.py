@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from dslineage.bench import STAGES
-from dslineage.bench.params import Layout, Params
+from benchmarks import STAGES
+from benchmarks.params import Layout, Params
 
 SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
@@ -36,9 +36,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Layout, dict]:
     layout = Layout(tmp_path_factory.mktemp("bench"))
     p = Params(**SMALL, out=str(layout.base))
     for stage in STAGES[:-1]:
-        data = importlib.import_module(f"dslineage.bench.{stage}").run(layout, p)
+        data = importlib.import_module(f"benchmarks.{stage}").run(layout, p)
         layout.write_part(stage, {"stage": stage, "results": data})
-    from dslineage.bench import report
+    from benchmarks import report
 
     results = report.run(layout, p, draw=importlib.util.find_spec("matplotlib") is not None)
     yield layout, results

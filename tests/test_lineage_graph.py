@@ -208,7 +208,7 @@ def test_graph_follows_a_branch_switch(pipeline):
 def test_synthetic_grid_closures_match_brute_force(tmp_path):
     """On the benchmark's generator (datasets × versions, stage s{i}: d{i-1}@vj → d{i}@vj),
     upstream and downstream closures are exactly the grid rectangles they must be."""
-    from dslineage.bench.lineage import generate
+    from benchmarks.lineage import generate
 
     root = tmp_path / "grid"
     made = generate(root, 5, 6)

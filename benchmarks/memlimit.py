@@ -8,9 +8,9 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from dslineage.bench import measure, repos
-from dslineage.bench.generate import counts, generate_pair
-from dslineage.bench.params import Layout, Params
+from benchmarks import measure, repos
+from benchmarks.generate import counts, generate_pair
+from benchmarks.params import Layout, Params
 
 
 def run(layout: Layout, p: Params) -> dict[str, Any]:

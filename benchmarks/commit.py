@@ -12,8 +12,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from dslineage.bench import measure, repos
-from dslineage.bench.params import Layout, Params
+from benchmarks import measure, repos
+from benchmarks.params import Layout, Params
 
 
 def _dslineage_cli(root: Path, v1: Path, v2: Path) -> dict[str, Any]:

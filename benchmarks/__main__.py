@@ -1,4 +1,4 @@
-"""`python -m dslineage.bench STAGE`: run one stage of the benchmark pipeline."""
+"""`python -m benchmarks STAGE`: run one stage of the benchmark pipeline."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from dslineage.bench import STAGES
-from dslineage.bench.params import Layout, Params
+from benchmarks import STAGES
+from benchmarks.params import Layout, Params
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the stage and options, run it, write its part (or the report)."""
-    parser = argparse.ArgumentParser(prog="python -m dslineage.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("stage", choices=STAGES)
     parser.add_argument("--params", default="params.yaml", help="YAML file with a `bench` section")
     parser.add_argument("--out", default=None, help="output folder (default: bench)")
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p = Params.load(Path(args.params), sizes=sizes, runs=args.runs, out=args.out, **extra)
     layout = Layout(Path(p.out).resolve())
     start = time.perf_counter()
-    module = importlib.import_module(f"dslineage.bench.{args.stage}")
+    module = importlib.import_module(f"benchmarks.{args.stage}")
     if args.stage == "report":
         module.run(layout, p)
     else:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dslineage.bench import measure, repos
-from dslineage.bench.params import CLASSES, Layout, Params
+from benchmarks import measure, repos
+from benchmarks.params import CLASSES, Layout, Params
 
 
 def _edits(layout: Layout, rows: int, batch: int) -> Path:

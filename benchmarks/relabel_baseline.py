@@ -1,4 +1,4 @@
-"""Relabel against its baseline, same run: `python -m dslineage.bench.relabel_baseline FILE`.
+"""Relabel against its baseline, same run: `python -m benchmarks.relabel_baseline FILE`.
 
 FILE is a generated version (`bench/data/n1000000/v1.parquet`: int64 `key` = row number,
 features, a string `label`). Each round builds two fresh repositories holding FILE as v1;

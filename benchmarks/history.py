@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dslineage.bench import chain, measure, repos
-from dslineage.bench.params import Layout, Params
+from benchmarks import chain, measure, repos
+from benchmarks.params import Layout, Params
 
 
 def _index_bytes(root: Any) -> dict[str, int]:

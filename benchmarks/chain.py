@@ -15,8 +15,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from benchmarks.params import CLASSES
 from dslineage import journal
-from dslineage.bench.params import CLASSES
 
 
 class Chain:

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dslineage.bench import measure, repos
-from dslineage.bench.params import CLASSES, Layout, Params
+from benchmarks import measure, repos
+from benchmarks.params import CLASSES, Layout, Params
 
 TAG_EVERY = 20
 

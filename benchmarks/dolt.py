@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dslineage.bench.worker import Timed, _task
+from benchmarks.worker import Timed, _task
 
 _COLS = "key, f0, f1, f2, f3, f4, label"
 _BATCH = 100_000
@@ -97,8 +97,8 @@ def doltlite_diff(db: str, commit: str) -> Timed:
 @_task
 def doltlite_chain(db: str, versions: int, window: int, rows: int) -> Timed:
     """Add commits to the database, each relabeling the next `window` keys (history fixture)."""
-    from dslineage.bench.chain import label_offset
-    from dslineage.bench.params import CLASSES
+    from benchmarks.chain import label_offset
+    from benchmarks.params import CLASSES
 
     def run() -> Any:
         con = _connect(db)

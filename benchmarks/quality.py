@@ -1,4 +1,4 @@
-"""Benchmark of the quality gates: `python -m dslineage.quality.bench [--rows N ...]`.
+"""Benchmark of the quality gates: `python -m benchmarks.quality [--rows N ...]`.
 
 Data as in the core issue: int64 key, five float64 features, a string label of 10
 classes (plus a `src` column of 5 subgroups and 0.1% duplicated feature rows, half of

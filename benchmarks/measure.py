@@ -1,6 +1,6 @@
 """Timing harness: every measurement runs in a child process, so peak RSS is its own.
 
-Two kinds: `task()` runs a function of `dslineage.bench.worker` in a fresh interpreter
+Two kinds: `task()` runs a function of `benchmarks.worker` in a fresh interpreter
 (imports done before the clock starts; the child times the call itself and reports its
 peak RSS from `resource.getrusage`), and `command()` times a whole command line from
 outside (wall clock, peak RSS from `os.wait4`), as a user at a terminal sees it.
@@ -18,22 +18,28 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# the folder holding the `benchmarks` package (the repository root): children started with
+# `-m benchmarks.worker` import it from there whatever their working directory
+ROOT = Path(__file__).resolve().parent.parent
+
 
 class TaskFailed(RuntimeError):
     """A measured child process exited non-zero."""
 
 
-def _env(extra: dict[str, str] | None) -> dict[str, str]:
+def _env(extra: dict[str, str] | None, *, importable: bool = False) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DVC_NO_ANALYTICS", "1")
+    if importable:  # the benchmarks package is not installed: put its folder on the child's path
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(extra or {})
     return env
 
 
 def task(name: str, /, *, task_env: dict[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
     """Run worker task `name` once in a child; returns {"seconds", "rss", "result"}."""
-    argv = [sys.executable, "-m", "dslineage.bench.worker", name, json.dumps(kwargs)]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=_env(task_env), check=False)
+    argv = [sys.executable, "-m", "benchmarks.worker", name, json.dumps(kwargs)]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=_env(task_env, importable=True), check=False)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise TaskFailed(f"bench task {name} failed: {' | '.join(tail)}")
@@ -47,7 +53,9 @@ def command(
     """Run a command line once; returns wall seconds, peak RSS (bytes), exit code, output."""
     with tempfile.TemporaryDirectory(prefix="dslineage-bench-") as tmp:
         out, err = Path(tmp) / "out", Path(tmp) / "err"
-        launcher = [sys.executable, "-m", "dslineage.bench.launch", str(out), str(err)]
+        # launch.py by its path (it needs only the standard library): the measured command
+        # gets this process's environment unchanged, from any working directory
+        launcher = [sys.executable, str(Path(__file__).with_name("launch.py")), str(out), str(err)]
         proc = subprocess.run(
             [*launcher, *map(str, argv)], cwd=cwd, env=_env(env), capture_output=True, text=True, check=False
         )

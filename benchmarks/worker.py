@@ -1,6 +1,6 @@
 """Measured tasks, each run alone in a child process by `measure.task()`.
 
-`python -m dslineage.bench.worker TASK JSON_KWARGS` calls the task's setup (imports, opening
+`python -m benchmarks.worker TASK JSON_KWARGS` calls the task's setup (imports, opening
 files: not timed), then times the callable it returns and prints one JSON line:
 {"seconds": ..., "rss": peak RSS in bytes, "result": ...}. doltlite tasks must import
 doltlite before anything loads sqlite3, which a fresh interpreter guarantees.
@@ -307,7 +307,7 @@ def main() -> None:
     if name.startswith("doltlite"):
         import doltlite  # noqa: F401  (must come before sqlite3 is loaded)
 
-        from dslineage.bench import dolt  # noqa: F401  (registers the doltlite tasks)
+        from benchmarks import dolt  # noqa: F401  (registers the doltlite tasks)
     _warm_duckdb()
     run = TASKS[name](**kwargs)
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -325,6 +325,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     # run through the package module, so tasks registered by dolt.py land in the same TASKS
-    from dslineage.bench import worker
+    from benchmarks import worker
 
     worker.main()

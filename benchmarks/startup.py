@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dslineage.bench import measure, repos
-from dslineage.bench.params import Layout, Params
+from benchmarks import measure, repos
+from benchmarks.params import Layout, Params
 
 HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git")
 

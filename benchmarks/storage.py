@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dslineage.bench import repos
-from dslineage.bench.params import CLASSES, Layout, Params
+from benchmarks import repos
+from benchmarks.params import CLASSES, Layout, Params
 
 
 def _relabel_first(src: Path, target: Path, count: int) -> None:

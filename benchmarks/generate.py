@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dslineage.bench.params import CLASSES, Layout, Params
+from benchmarks.params import CLASSES, Layout, Params
 
 _PPM = 1_000_000
 

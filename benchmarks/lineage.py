@@ -6,7 +6,7 @@ Dataset d0 has V committed versions; dataset d{i} version j is the output of sta
 nodes. Journal records are written directly (what `commit`/`run` would write, minus the
 data files: a lineage query never reads them) and committed to git in one commit.
 
-    python -m dslineage.bench.lineage [--datasets 100] [--versions 100] [--runs 5] [--out FILE]
+    python -m benchmarks.lineage [--datasets 100] [--versions 100] [--runs 5] [--out FILE]
 
 Wall and CPU seconds are reported: on a loaded machine CPU time is the steadier figure.
 """

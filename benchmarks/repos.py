@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from dslineage.bench.measure import bin_of
+from benchmarks.measure import bin_of
 
 DATASET = "ds"
 FILE = "data/ds.parquet"

@@ -2,7 +2,7 @@
 
 Linux carries a process's RSS high-water mark into the children it starts (`ru_maxrss`
 survives fork and exec), so a big benchmark driver would inflate every child's figure.
-This small launcher sits in between: `python -m dslineage.bench.launch OUT ERR ARGV...`.
+This small launcher sits in between: `python benchmarks/launch.py OUT ERR ARGV...`.
 """
 
 from __future__ import annotations

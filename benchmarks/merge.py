@@ -25,9 +25,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from dslineage.bench import measure, repos
-from dslineage.bench.generate import _classes, _copy
-from dslineage.bench.params import Layout, Params
+from benchmarks import measure, repos
+from benchmarks.generate import _classes, _copy
+from benchmarks.params import Layout, Params
 
 RATE = 100  # one key in RATE relabelled on each side: 1%
 

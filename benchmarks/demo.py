@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dslineage.bench import repos
-from dslineage.bench.params import Layout, Params
+from benchmarks import repos
+from benchmarks.params import Layout, Params
 
 
 def _say(step: str, result: Any) -> None:

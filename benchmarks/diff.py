@@ -16,8 +16,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from dslineage.bench import measure, repos
-from dslineage.bench.params import Layout, Params
+from benchmarks import measure, repos
+from benchmarks.params import Layout, Params
 
 PEERS = {"pandas": "pandas", "datacompy_polars": "datacompy", "doltlite": "doltlite"}
 
@@ -125,7 +125,7 @@ def run_committed(
 
 def run(layout: Layout, p: Params) -> dict[str, Any]:
     """The diff benchmark at every size in `p.sizes`."""
-    from dslineage.bench.generate import counts
+    from benchmarks.generate import counts
 
     out: dict[str, Any] = {}
     for rows in p.sizes:
@@ -134,7 +134,7 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     if p.big_rows > 0 and p.big_rows not in p.sizes:
         import shutil
 
-        from dslineage.bench.generate import generate_pair
+        from benchmarks.generate import generate_pair
 
         big = Layout(layout.work / "big")
         pair = generate_pair(big, p.big_rows, p)

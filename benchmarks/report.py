@@ -11,7 +11,7 @@ import os
 import platform
 from typing import Any
 
-from dslineage.bench.params import Layout, Params
+from benchmarks.params import Layout, Params
 
 DIFF_TOOLS = ("duckdb_lower_bound", "dslineage_lib", "dslineage_cli", "dslineage_lib_bytes", "pandas",
               "datacompy_polars", "doltlite")
@@ -214,7 +214,7 @@ def plot(layout: Layout, parts: dict[str, Any]) -> None:
 
 def run(layout: Layout, p: Params, *, draw: bool = True) -> dict[str, Any]:
     """Write results.json (and scaling.png unless `draw` is False)."""
-    from dslineage.bench import STAGES
+    from benchmarks import STAGES
     from dslineage.config import atomic_write_text
 
     parts = {s: (layout.read_part(s) or {}).get("results") for s in STAGES if s != "report"}
