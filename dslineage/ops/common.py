@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio
+from dslineage import dvcio, journal
 from dslineage.config import META_DIR, Dataset
 from dslineage.errors import MissingDataError, PathError, UnknownDatasetError
 from dslineage.store import rows
@@ -179,9 +179,7 @@ def ancestors(versions: dict[str, dict[str, Any]], start: str | None, *, first: 
             continue
         known.add(vid)
         seen.append(vid)
-        parents = list(versions[vid].get("parents") or [])
-        if not parents and versions[vid].get("parent"):
-            parents = [versions[vid]["parent"]]
+        parents = journal.parents(versions[vid])
         todo.extend(parents[:1] if first else parents)
     return seen
 

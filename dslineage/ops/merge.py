@@ -62,26 +62,9 @@ def dag(repo: Repo, ds: Dataset) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in repo.index.records("version", ds.name)}
 
 
-def parents_of(record: dict[str, Any]) -> list[str]:
-    """A version's parents (records before issue 10 have only `parent`)."""
-    if record.get("parents") is not None:
-        return list(record["parents"])
-    return [record["parent"]] if record.get("parent") else []
-
-
 def ancestors(dag: dict[str, dict[str, Any]], vid: str) -> set[str]:
-    """`vid` and every version reachable from it along parents."""
-    seen: set[str] = set()
-    todo = [vid]
-    while todo:
-        v = todo.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        rec = dag.get(v)
-        if rec is not None:
-            todo.extend(parents_of(rec))
-    return seen
+    """`vid` and every version of `dag` reachable from it along parents."""
+    return set(common.ancestors(dag, vid))
 
 
 def dag_base(repo: Repo, ds: Dataset, ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any] | None:
