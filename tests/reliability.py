@@ -7,7 +7,6 @@ import contextlib
 import importlib
 import json
 import os
-import pkgutil
 import shutil
 import subprocess
 import sys
@@ -159,14 +158,10 @@ def copy_repo(template: Path, dest: Path) -> Path:
 
 
 def all_steps() -> dict[str, tuple[str, ...]]:
-    """Every fault step every write command declares (imports each ops module first)."""
-    import dslineage
-    from dslineage import txn
+    """Every fault step every write command declares (the registry collects them when asked)."""
+    from dslineage import faults
 
-    for mod in pkgutil.walk_packages(dslineage.__path__, "dslineage."):
-        if not mod.name.startswith(("dslineage.cli", "dslineage.__main__")):
-            importlib.import_module(mod.name)
-    return dict(txn.REGISTRY)
+    return dict(faults.registry())
 
 
 @dataclass

@@ -26,13 +26,8 @@ if TYPE_CHECKING:
 def ancestry(repo: Repo, ds: Dataset, version: dict[str, Any]) -> list[dict[str, Any]]:
     """`version` and its parents back to the first version, newest first."""
     by_id = {v["id"]: v for v in repo.index.versions(ds.name)}
-    chain, seen = [], set()
-    v: dict[str, Any] | None = version
-    while v is not None and v["id"] not in seen:
-        chain.append(v)
-        seen.add(v["id"])
-        v = by_id.get(v.get("parent") or "")
-    return chain
+    by_id[version["id"]] = version
+    return [by_id[vid] for vid in common.ancestors(by_id, version["id"], first=True)]
 
 
 def blame(

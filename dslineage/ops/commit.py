@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, journal, txn
+from dslineage import config, dvcio, files, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError, PathError, UsageError
 from dslineage.ops import common, mergestate
@@ -104,9 +104,7 @@ def _known_record(
     change_file = journal.folder(repo.root) / name
     change_file.parent.mkdir(parents=True, exist_ok=True)
     txn.will_create(repo.root, change_file)
-    tmp = change_file.with_name(f".{name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(change_file)
+    files.atomic_write(change_file, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     changes = {
         "known": True, "file": name, "keys": list(ds.key), "labels": list(ds.labels),
         "added": 0, "removed": 0, "relabeled": n, "modified": 0,

@@ -122,15 +122,10 @@ def diff(
 
 
 def _path(versions: dict[str, dict[str, Any]], old: dict[str, Any], new: dict[str, Any]) -> list[str] | None:
-    """Ids of the versions after `old` up to `new` along parent links, or None if `old` is not one."""
-    path: list[str] = []
-    vid = new["id"]
-    while vid != old["id"]:
-        if vid is None or vid not in versions or vid in path:
-            return None
-        path.append(vid)
-        vid = versions[vid].get("parent")
-    return path
+    """Ids of the versions after `old` up to `new` along first-parent links, or None if `old`
+    is not one of them."""
+    line = common.ancestors(versions, new["id"], first=True)
+    return line[: line.index(old["id"])] if old["id"] in line else None
 
 
 def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, Any] | None:
@@ -197,18 +192,6 @@ def _folded(
     }
 
 
-def _first_parents(versions: dict[str, dict[str, Any]], vid: str) -> list[str]:
-    """`vid`, its first parent, that one's first parent, ... down to the first version."""
-    line: list[str] = []
-    seen: set[str] = set()
-    cur: str | None = vid
-    while cur is not None and cur in versions and cur not in seen:
-        line.append(cur)
-        seen.add(cur)
-        cur = versions[cur]["parent"]
-    return line
-
-
 def _same_types(versions: dict[str, dict[str, Any]], ids: list[str], names: set[str]) -> bool:
     """Whether every column in `names` has one type in all of the versions `ids`."""
     types: dict[str, str] = {}
@@ -267,7 +250,7 @@ def fold_committed(
         return None
     repo.index.sync()
     versions = changes.chain(repo.index.con, ds.name)
-    line_a, line_b = _first_parents(versions, va["id"]), _first_parents(versions, vb["id"])
+    line_a, line_b = (common.ancestors(versions, v["id"], first=True) for v in (va, vb))
     on_a = {v: i for i, v in enumerate(line_a)}
     meet = next((i for i, v in enumerate(line_b) if v in on_a), None)
     if meet is None:

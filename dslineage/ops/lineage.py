@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from dslineage import __version__
+from dslineage import __version__, journal
 from dslineage.errors import UsageError
 from dslineage.ops import lineage_graph as lg
 from dslineage.ops import lineage_view as view
@@ -91,7 +91,7 @@ def render(result: dict[str, Any], fmt: str) -> str:
 
 def _label(n: dict[str, Any]) -> str:
     if n["kind"] == "transformation":
-        return f"{n['label']} ({lg.short(n['id'])})"
+        return f"{n['label']} ({journal.short(n['id'])})"
     if n["kind"] == "artifact" and n.get("type") == "directory":
         return f"{n['label']}/"
     return str(n["label"])

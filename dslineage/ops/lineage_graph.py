@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config
 from dslineage.errors import CycleError, UnknownNodeError
+from dslineage.journal import short
 from dslineage.store import graph as sql
 
 if TYPE_CHECKING:
@@ -35,11 +36,6 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version"}
-
-
-def short(node_id: str) -> str:
-    """The short form of a node id."""
-    return node_id[:10]
 
 
 class Lineage:

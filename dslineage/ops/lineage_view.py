@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dslineage.journal import short
 from dslineage.store import graph as sql
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 CHAIN = "chain:"
-
-
-def short(node_id: str) -> str:
-    """The short form of a node id."""
-    return node_id[:10]
 
 
 def describe_batches(repo: Repo, nodes: list[dict[str, Any]]) -> None:

@@ -6,10 +6,9 @@ leaves either the old index or the new one (both are caches of the journal).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, txn
+from dslineage import config, files, txn
 from dslineage.store.index import Index
 
 if TYPE_CHECKING:
@@ -37,5 +36,5 @@ def reindex(repo: Repo) -> dict[str, Any]:
     live = repo.index.path
     old_wal = live.with_name(live.name + ".wal")
     old_wal.unlink(missing_ok=True)  # a WAL left by the old file must not replay onto the new one
-    os.replace(tmp, live)
+    files.rename_into_place(tmp, live)
     return result

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio, journal, txn
+from dslineage import dvcio, files, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DirtyError, EditError, PathError, UsageError
 from dslineage.ops import batches as batch_ops
 from dslineage.ops import common, mergestate
-from dslineage.ops.checkout import uncommitted
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
 if TYPE_CHECKING:
@@ -73,12 +72,13 @@ class Session:
         self.head = head
         self.path = common.working_path(repo, ds)
         src = common.working_source(repo, ds)
-        self.md5 = common.working_md5(repo, ds)
+        work = common.working_state(repo, ds)
+        self.md5 = work.md5
         self.pending = batch_ops.pending(repo, ds, head)
         self.clean = self.md5 == head["md5"] or bool(
             self.pending and self.pending[-1].get("result_md5") == self.md5
         )
-        if check and not self.clean and not force and self.md5 is not None and not uncommitted(repo, ds):
+        if check and not self.clean and not force and self.md5 is not None and not work.unsaved:
             raise DirtyError(
                 f"{ds.path} holds another version's bytes, not v{head['seq']} that HEAD records (a branch "
                 f"switch or a checkout): restore it with `dslineage checkout {ds.name}@latest`, or record "
@@ -224,7 +224,7 @@ def replace_working(repo: Repo, ds: Dataset, new_file: Path, md5_before: str | N
     t = txn.current(repo.root)
     assert t is not None, "replace the working file inside txn.begin()"
     t.backup(ds.path, md5=md5_before)
-    os.replace(new_file, common.working_path(repo, ds))
+    files.rename_into_place(new_file, common.working_path(repo, ds))
 
 
 def apply(
@@ -329,8 +329,7 @@ def _known(session: Session, plans: list[Batch]) -> dict[str, Any] | None:
 
 def _remember(repo: Repo, ds: Dataset, md5: str) -> None:
     """Tell the index the new file's md5 (so `commit` does not hash it again)."""
-    st = common.working_path(repo, ds).stat()
-    repo.index.remember_md5(ds.path, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}", md5)
+    common.remember_working_md5(repo, ds, md5)
 
 
 def _record(session: Session, b: Batch, *, by: str, reason: str | None, source: str, op: str,
@@ -368,9 +367,7 @@ def _write_batch(repo: Repo, rec: dict[str, Any], edits: Any) -> None:
     path = journal.folder(repo.root) / rec["edits"]
     path.parent.mkdir(parents=True, exist_ok=True)
     txn.will_create(repo.root, path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(edits, tmp, compression="zstd")
-    os.replace(tmp, path)
+    files.atomic_write(path, lambda tmp: pq.write_table(edits, tmp, compression="zstd"))
     journal.write(repo.root, rec)
 
 

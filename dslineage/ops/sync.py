@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError
+from dslineage.ops import common
 from dslineage.store import graph as sql
 
 if TYPE_CHECKING:
@@ -59,12 +60,6 @@ def order(entries: list[dvcio.LockEntry]) -> list[dvcio.LockEntry]:
     return [by_name[n] for n in nx.lexicographical_topological_sort(g)]
 
 
-def version_with(repo: Repo, dataset: str, md5: str) -> dict[str, Any] | None:
-    """The newest recorded version of `dataset` whose bytes have this md5."""
-    same = [v for v in repo.index.versions(dataset) if v["md5"] == md5]
-    return max(same, key=lambda v: (v["seq"], v["timestamp"])) if same else None
-
-
 def items_for(
     repo: Repo, files: tuple[tuple[str, str], ...], by_path: dict[str, Dataset],
     made: dict[tuple[str, str], dict[str, Any]], metrics: set[str] | None = None,
@@ -80,7 +75,7 @@ def items_for(
         ds = by_path.get(path)
         if ds is not None:
             item["dataset"] = ds.name
-            v = made.get((ds.name, md5)) or version_with(repo, ds.name, md5)
+            v = made.get((ds.name, md5)) or common.version_with_md5(repo, ds.name, md5, rev=None)
             if v is not None:
                 item["version"], item["seq"] = v["id"], v["seq"]
         result.append(item)
@@ -115,7 +110,6 @@ def sync(
     """Record a transformation for each `dvc.lock` stage state not recorded yet (with
     `all_commits`, first each past state in the branch's git history)."""
     from dslineage.ops.commit import default_author, record_versions
-    from dslineage.ops.lineage_graph import add_record, check_acyclic, load
 
     raw = dvcio.lock_bytes(repo.root)
     lock = dvcio.parse_lock(raw)
@@ -146,37 +140,12 @@ def sync(
 
     def write_records(versions: list[dict[str, Any]]) -> list[Path]:
         made = {(v["dataset"], v["md5"]): v for v in versions}
-        g = load(repo)
-        files: list[Path] = []
-        try:
-            for e in new:
-                sig = signature(e)
-                rec: dict[str, Any] = {
-                    "kind": "transformation",
-                    "id": journal.make_id("transformation", e.stage, sig),
-                    "timestamp": journal.now(),
-                    "stage": e.stage,
-                    "cmd": e.cmd,
-                    "git_commit": head,
-                    "code_dirty": code_dirty(repo, e, by_path),
-                    "params": e.params,
-                    "inputs": items_for(repo, e.deps, by_path, made),
-                    "outputs": items_for(repo, e.outs, by_path, made, metrics),
-                    "started": None,
-                    "ended": None,
-                    "author": who,
-                    "source": "sync",
-                    "lock_signature": sig,
-                }
-                check_acyclic(g, rec["id"], edges_of(rec))
-                add_record(g, rec["id"], "transformation", rec["timestamp"], rec)
-                files.append(journal.write(repo.root, rec))
-                records.append(rec)
-        except BaseException:
-            for f in files:
-                f.unlink(missing_ok=True)
-            raise
-        return files
+        records.extend(
+            _transformation(repo, e, by_path, made, metrics, when=journal.now(), commit=head,
+                            dirty=code_dirty(repo, e, by_path), who=who, source="sync")
+            for e in new
+        )
+        return _write_all(repo, records)
 
     stages = ", ".join(e.stage for e in new)
     with txn.begin(repo.root, repo.git, "sync"):
@@ -197,7 +166,6 @@ def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str
     branch's history that no transformation records yet and the work tree's `dvc.lock` does
     not hold (plain `sync` records those, with their versions); oldest commit first."""
     from dslineage.ops.commit import default_author
-    from dslineage.ops.lineage_graph import add_record, check_acyclic, load
 
     if repo.git.head() is None:
         return []
@@ -218,37 +186,12 @@ def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str
     who = default_author(repo, author)
     records: list[dict[str, Any]] = []
     with txn.begin(repo.root, repo.git, "sync") as t:
-        g = load(repo)
-        files: list[Path] = []
-        try:
-            for commit, e, metrics in pending:
-                sig = signature(e)
-                when = journal.iso_from_epoch(commit.timestamp)
-                rec: dict[str, Any] = {
-                    "kind": "transformation",
-                    "id": journal.make_id("transformation", e.stage, sig),
-                    "timestamp": when,
-                    "stage": e.stage,
-                    "cmd": e.cmd,
-                    "git_commit": commit.sha,
-                    "code_dirty": [],
-                    "params": e.params,
-                    "inputs": items_for(repo, e.deps, by_path, {}),
-                    "outputs": items_for(repo, e.outs, by_path, {}, metrics),
-                    "started": None,
-                    "ended": None,
-                    "author": who,
-                    "source": "sync-history",
-                    "lock_signature": sig,
-                }
-                check_acyclic(g, rec["id"], edges_of(rec))
-                add_record(g, rec["id"], "transformation", when, rec)
-                files.append(journal.write(repo.root, rec))
-                records.append(rec)
-        except BaseException:
-            for f in files:
-                f.unlink(missing_ok=True)
-            raise
+        records += [
+            _transformation(repo, e, by_path, {}, metrics, when=journal.iso_from_epoch(commit.timestamp),
+                            commit=commit.sha, dirty=[], who=who, source="sync-history")
+            for commit, e, metrics in pending
+        ]
+        files = _write_all(repo, records)
         t.step("after-journal")
         stages = sorted({r["stage"] for r in records})
         t.commit(
@@ -258,6 +201,50 @@ def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str
         )
     repo.index.sync(force=True)
     return records
+
+
+def _transformation(
+    repo: Repo, e: dvcio.LockEntry, by_path: dict[str, Dataset], made: dict[tuple[str, str], dict[str, Any]],
+    metrics: set[str], *, when: str, commit: str | None, dirty: list[str], who: str, source: str,
+) -> dict[str, Any]:
+    """The transformation record of one `dvc.lock` stage state."""
+    sig = signature(e)
+    return {
+        "kind": "transformation",
+        "id": journal.make_id("transformation", e.stage, sig),
+        "timestamp": when,
+        "stage": e.stage,
+        "cmd": e.cmd,
+        "git_commit": commit,
+        "code_dirty": dirty,
+        "params": e.params,
+        "inputs": items_for(repo, e.deps, by_path, made),
+        "outputs": items_for(repo, e.outs, by_path, made, metrics),
+        "started": None,
+        "ended": None,
+        "author": who,
+        "source": source,
+        "lock_signature": sig,
+    }
+
+
+def _write_all(repo: Repo, records: list[dict[str, Any]]) -> list[Path]:
+    """Write transformation records to the journal, each checked to keep the lineage graph
+    acyclic; all or none (the files written so far are removed on an error)."""
+    from dslineage.ops.lineage_graph import add_record, check_acyclic, load
+
+    g = load(repo)
+    files: list[Path] = []
+    try:
+        for rec in records:
+            check_acyclic(g, rec["id"], edges_of(rec))
+            add_record(g, rec["id"], "transformation", rec["timestamp"], rec)
+            files.append(journal.write(repo.root, rec))
+    except BaseException:
+        for f in files:
+            f.unlink(missing_ok=True)
+        raise
+    return files
 
 
 def edges_of(rec: dict[str, Any]) -> list[tuple[str, str]]:

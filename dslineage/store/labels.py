@@ -16,7 +16,7 @@ from typing import Any
 
 from dslineage.config import Dataset
 from dslineage.errors import EditError, FormatError
-from dslineage.store.rows import plain, q
+from dslineage.store.rows import literal, plain, q
 
 _TYPE = re.compile(r"^[A-Z][A-Z0-9_ ]*(\(\d+(, ?\d+)?\))?$")
 SAMPLE = 10  # keys quoted in an error message
@@ -40,11 +40,6 @@ def ordered(con: Any) -> Any:
     """Make `con` keep file order through plain scans (relabel must not reorder a file)."""
     con.execute("SET preserve_insertion_order = true")
     return con
-
-
-def _literal(text: str) -> str:
-    """A string literal for the few places DuckDB takes no bound parameter (COPY options)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _keys_eq(a: str, b: str, n: int, left: str = "k", right: str = "k") -> str:
@@ -210,7 +205,7 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
         return
     con.register("_dsl_out", table)
     if ds.format == "jsonl":
-        con.execute(f"COPY (SELECT * FROM _dsl_out) TO {_literal(str(tmp))} (FORMAT json)")
+        con.execute(f"COPY (SELECT * FROM _dsl_out) TO {literal(str(tmp))} (FORMAT json)")
         return
     o = ds.csv or {}
     delim, quote = o.get("delimiter") or ",", o.get("quote") or '"'
@@ -220,8 +215,8 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
     header = bool(o.get("header", True))
     keep_header = header and style["first_record"] is not None
     opts = [
-        "FORMAT csv", f"DELIMITER {_literal(delim)}", f"QUOTE {_literal(quote)}",
-        f"ESCAPE {_literal(escape)}", f"HEADER {'true' if header and not keep_header else 'false'}",
+        "FORMAT csv", f"DELIMITER {literal(delim)}", f"QUOTE {literal(quote)}",
+        f"ESCAPE {literal(escape)}", f"HEADER {'true' if header and not keep_header else 'false'}",
     ]
     if style["newline"] == "\r\n":
         opts.append("NEW_LINE '\\r\\n'")
@@ -229,7 +224,7 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
     if forced:
         opts.append(f"FORCE_QUOTE ({', '.join(forced)})")
     body = tmp.with_name(tmp.name + ".body") if keep_header else tmp
-    con.execute(f"COPY (SELECT * FROM _dsl_out) TO {_literal(str(body))} ({', '.join(opts)})")
+    con.execute(f"COPY (SELECT * FROM _dsl_out) TO {literal(str(body))} ({', '.join(opts)})")
     if keep_header:
         import shutil
 

@@ -58,7 +58,7 @@ from typing import Any
 
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError, ResolutionError, SchemaConflictError, SchemaError
-from dslineage.store.rows import Source, q
+from dslineage.store.rows import Source, literal, q
 
 RN = "__dslineage_merge_rn"
 ROW = "*row*"
@@ -161,13 +161,11 @@ def _expose(con: Any, s: str, src: Source | None, empty: Any) -> tuple[Any, Any]
     """
     import pyarrow.parquet as pq
 
-    from dslineage.store.labels import _literal
-
     if src is None:
         con.register(f"_mg_{s}", _with_rn(empty))
         return empty, empty.schema
     if _parquet(src):
-        path = _literal(str(src.params[0]))
+        path = literal(str(src.params[0]))
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW _mg_{s} AS SELECT * EXCLUDE (file_row_number), "
             f"file_row_number AS {q(RN)} FROM read_parquet({path}, file_row_number = true)"

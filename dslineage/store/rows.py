@@ -12,6 +12,7 @@ from typing import Any
 
 from dslineage.config import Dataset
 from dslineage.errors import FormatError, SchemaError
+from dslineage.files import atomic_write
 
 
 def q(name: str) -> str:
@@ -241,7 +242,7 @@ def plan(schema_a: list[dict[str, str]], schema_b: list[dict[str, str]], ds: Dat
         retyped=retyped,
         added_cols=[c for c in tb if c not in ta],
         removed_cols=[c for c in ta if c not in tb],
-        native=[c for c in retyped if _numeric(ta[c]) and _numeric(tb[c])],
+        native=[c for c in retyped if is_numeric(ta[c]) and is_numeric(tb[c])],
     )
 
 
@@ -249,9 +250,10 @@ _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "
             "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
-def _numeric(duck_type: str) -> bool:
-    """Whether a DuckDB type is a number (int64 → float64 keeps values comparable as numbers)."""
-    return duck_type.split("(")[0] in _NUMERIC
+def is_numeric(duck_type: str) -> bool:
+    """Whether a DuckDB type is a number (integer, floating point or decimal; int64 → float64
+    keeps values comparable as numbers)."""
+    return duck_type.upper().split("(")[0] in _NUMERIC
 
 
 def _side(col: str, side: str, present: set[str] | dict[str, str], retyped: set[str]) -> str:
@@ -300,16 +302,20 @@ def _digests(p: DiffPlan, types_a: dict[str, str], types_b: dict[str, str], diff
     if not items:
         return f"CAST([] AS {DIGEST_TYPE}) AS d"
     structs = ", ".join(
-        f"{{'c': {_str(c)}, 'o': {digest('a.' + q(c), types_a[c])}, 'n': {digest('b.' + q(c), types_b[c])}}}"
+        f"{{'c': {literal(c)}, 'o': {digest('a.' + q(c), types_a[c])}, 'n': {digest('b.' + q(c), types_b[c])}}}"
         for c, _ in items
     )
     mask = ", ".join(f"{a_missing} OR {b_missing} OR ({d})" for _, d in items)
     return f"CAST(list_where([{structs}], [{mask}]) AS {DIGEST_TYPE}) AS d"
 
 
-def _str(value: str) -> str:
-    """An SQL string literal (column names inside a list literal cannot be bound)."""
-    return "'" + value.replace("'", "''") + "'"
+def literal(value: Any) -> str:
+    """An SQL literal, for the few places DuckDB takes no bound parameter (COPY targets and
+    options, views, column names inside a list literal): a bool as true/false, anything
+    else as an escaped string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def build_changes(
@@ -449,17 +455,10 @@ def write_changes(con: Any, path: Path, p: DiffPlan, table: str = "_chg", *, dig
     cols += [f"o{i}" for i in range(len(p.labels))] + [f"n{i}" for i in range(len(p.labels))]
     cols += ["d"] if digests else []
     order = ", ".join(f"k{i}" for i in range(len(p.keys)))
-    tmp = path.with_name(f".{path.name}.tmp")
-    con.execute(
+    atomic_write(path, lambda tmp: con.execute(
         f"COPY (SELECT {', '.join(cols)} FROM {q(table)} ORDER BY {order}) TO "
-        f"'{_literal_path(tmp)}' (FORMAT parquet, COMPRESSION zstd)"
-    )
-    tmp.replace(path)
-
-
-def _literal_path(path: Path) -> str:
-    """COPY ... TO does not take a bound parameter; quote the path as a string literal."""
-    return str(path).replace("'", "''")
+        f"{literal(tmp)} (FORMAT parquet, COMPRESSION zstd)"
+    ))
 
 
 def sample_changes(
