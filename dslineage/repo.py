@@ -229,7 +229,7 @@ class Repo:
 
     def resolve(self, ref: str) -> dict[str, Any]:
         """The version a reference such as `train@v3` or `train@latest~1` names."""
-        from dslineage.ops.refs import resolve
+        from dslineage.core.refs import resolve
 
         return resolve(self, ref)[1]
 

@@ -200,7 +200,7 @@ def test_fast_commit_of_several_label_columns_matches_a_full_diff(
 ) -> None:
     """A relabel of two label columns commits its known change set; it equals what a plain
     `commit` of the same bytes (a full diff) records: counts, columns, distributions, change set."""
-    from dslineage.ops import common
+    from dslineage.core import common
 
     n = 60
     cols = {"id": list(range(n)), "x": [i * 0.5 for i in range(n)], "label": [i % 3 for i in range(n)],

@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dslineage"
 # top first; a module belongs to the first layer whose prefix matches its dotted name
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("cli", ("dslineage.cli", "dslineage.__main__")),
-    ("repo", ("dslineage.repo",)),
+    ("repo", ("dslineage.repo", "dslineage.demo")),
     ("ops", ("dslineage.ops",)),
     ("quality", ("dslineage.quality",)),
     ("core", ("dslineage.core",)),

@@ -487,7 +487,7 @@ def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, mon
     """A label-only merge builds its change set from the engine's changed rows without diffing the
     merged file (`rows.compare` is never called), and it equals the full diff against ours: counts,
     columns, rows, schema, label distribution and the change-set file's rows."""
-    from dslineage.ops import common
+    from dslineage.core import common
     from dslineage.ops.commit import build_record
     from dslineage.store import rows
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, journal
+from dslineage.core import common
 from dslineage.errors import RefError
-from dslineage.ops import common
 
 if TYPE_CHECKING:
     from dslineage.config import Dataset

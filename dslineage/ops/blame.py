@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config
+from dslineage.core import common
+from dslineage.core.refs import resolve
 from dslineage.errors import UsageError
 from dslineage.ops import batches as batch_ops
-from dslineage.ops import common
-from dslineage.ops.refs import resolve
 from dslineage.store.index import changes_table
 
 if TYPE_CHECKING:

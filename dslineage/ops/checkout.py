@@ -6,9 +6,9 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, files, txn
+from dslineage.core import common
+from dslineage.core.refs import resolve
 from dslineage.errors import DirtyError
-from dslineage.ops import common
-from dslineage.ops.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo

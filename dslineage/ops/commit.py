@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, files, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DslineageError, PathError, UsageError
-from dslineage.ops import common, mergestate
+from dslineage.ops import mergestate
 from dslineage.ops.batches import link_pending
 from dslineage.store import rows
 

@@ -13,8 +13,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
+from dslineage.core import common
 from dslineage.errors import DirtyError, DslineageError, PathError, UnknownNodeError, UsageError
-from dslineage.ops import common
 from dslineage.ops.sync import maybe_sync, signature
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _load_file(repo: Repo, path: str, what: str) -> tuple[str, dict[str, Any]]:
 def _current_versions(repo: Repo, data: list[str] | None) -> list[dict[str, Any]]:
     """The dataset versions an experiment uses: each `NAME@REF`, or every tracked dataset
     at the version its working file holds."""
-    from dslineage.ops.refs import resolve
+    from dslineage.core.refs import resolve
 
     chosen: list[dict[str, Any]] = []
     if data:

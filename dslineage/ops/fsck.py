@@ -384,12 +384,12 @@ class _Checker:
             self.checked["cache_objects_verified"] = verified
 
     def _head_md5(self, ds: config.Dataset) -> str | None:
-        from dslineage.ops import common
+        from dslineage.core import common
 
         return common.recorded_md5_at(self.repo, ds, "HEAD")  # no index: it may be the broken part
 
     def _check_readable(self, ds: config.Dataset) -> None:
-        from dslineage.ops import common
+        from dslineage.core import common
         from dslineage.store import rows
 
         con = common.row_connection(self.repo)

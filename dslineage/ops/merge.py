@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, files, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DirtyError, MergingError, RefError, UsageError
-from dslineage.ops import common, mergestate
+from dslineage.ops import mergestate
 from dslineage.store import rows
 
 if TYPE_CHECKING:

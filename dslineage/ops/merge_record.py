@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
-from dslineage.ops import common, mergestate
+from dslineage.core import common
+from dslineage.ops import mergestate
 from dslineage.ops.merge import record_merge
 
 if TYPE_CHECKING:

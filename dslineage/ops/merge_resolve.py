@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import MergingError, PathError, UsageError
 from dslineage.ops import batches as batch_ops
-from dslineage.ops import common, mergestate
+from dslineage.ops import mergestate
 from dslineage.ops.merge import RECORD_STEPS, ancestors, dag, record_merge, three_way, write_file
 
 if TYPE_CHECKING:

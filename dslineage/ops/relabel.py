@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, files, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DirtyError, EditError, PathError, UsageError
 from dslineage.ops import batches as batch_ops
-from dslineage.ops import common, mergestate
+from dslineage.ops import mergestate
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, files, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DirtyError, PathError, UsageError
-from dslineage.ops import common
 from dslineage.ops.exp import find
 from dslineage.store import rows
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import journal, txn
 from dslineage.config import Dataset
+from dslineage.core.refs import resolve
 from dslineage.errors import EditError, RefError, UsageError
 from dslineage.ops import batches as batch_ops
 from dslineage.ops.commit import SNAPSHOT_STEPS
-from dslineage.ops.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo

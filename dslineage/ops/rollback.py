@@ -11,10 +11,10 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from dslineage import txn
+from dslineage.core import common
+from dslineage.core.refs import resolve
 from dslineage.errors import DirtyError, UsageError
-from dslineage.ops import common
 from dslineage.ops.commit import SNAPSHOT_STEPS
-from dslineage.ops.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DirtyError, SchemaError, UnknownNodeError, UsageError
-from dslineage.ops import common
 from dslineage.ops.sync import code_dirty, edges_of, items_for, pipeline_paths, signature
 from dslineage.store import rows
 
@@ -272,8 +272,8 @@ def _record(
     head: str | None, started: str | None, ended: str | None, message: str | None,
 ) -> dict[str, Any]:
     """Record output versions and the transformation in one git commit."""
+    from dslineage.core.graph import check_acyclic, load
     from dslineage.ops.commit import record_versions
-    from dslineage.ops.lineage_graph import check_acyclic, load
 
     sig = signature(entry)
     metrics = dvcio.metrics_paths({stage: dvcio.stage_definitions(repo.root).get(stage) or {}})

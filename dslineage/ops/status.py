@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio
-from dslineage.ops import common
+from dslineage.core import common
 from dslineage.store import rows
 
 if TYPE_CHECKING:

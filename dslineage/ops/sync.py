@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DslineageError
-from dslineage.ops import common
-from dslineage.store import graph as sql
+from dslineage.store import graph as graph_sql
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -115,7 +115,7 @@ def sync(
     lock = dvcio.parse_lock(raw)
     repo.index.sync()
     past = _history(repo, author, {signature(e) for e in lock.values()}) if all_commits else []
-    seen = sql.signatures(repo.index.con)
+    seen = graph_sql.signatures(repo.index.con)
     new = order([e for e in lock.values() if signature(e) not in seen])
     result: dict[str, Any] = {"transformations": [_summary(r) for r in past], "versions": [], "git_commit": None}
     if past:
@@ -169,7 +169,7 @@ def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str
 
     if repo.git.head() is None:
         return []
-    seen = sql.signatures(repo.index.con) | current
+    seen = graph_sql.signatures(repo.index.con) | current
     by_path = {ds.path: ds for ds in repo.datasets().values()}
     pending: list[tuple[Any, dvcio.LockEntry, set[str]]] = []
     for commit in repo.git.file_log(dvcio.LOCK_FILE):
@@ -231,7 +231,7 @@ def _transformation(
 def _write_all(repo: Repo, records: list[dict[str, Any]]) -> list[Path]:
     """Write transformation records to the journal, each checked to keep the lineage graph
     acyclic; all or none (the files written so far are removed on an error)."""
-    from dslineage.ops.lineage_graph import add_record, check_acyclic, load
+    from dslineage.core.graph import add_record, check_acyclic, load
 
     g = load(repo)
     files: list[Path] = []
@@ -270,7 +270,7 @@ def _lock_md5(raw: bytes | None) -> str:
 
 
 def _remember(repo: Repo, raw: bytes | None) -> None:
-    sql.set_meta(repo.index.con, META_KEY, _lock_md5(raw))
+    graph_sql.set_meta(repo.index.con, META_KEY, _lock_md5(raw))
 
 
 def maybe_sync(repo: Repo) -> tuple[dict[str, Any] | None, str | None]:
@@ -281,7 +281,7 @@ def maybe_sync(repo: Repo) -> tuple[dict[str, Any] | None, str | None]:
     """
     raw = dvcio.lock_bytes(repo.root)
     repo.index.sync()
-    if sql.get_meta(repo.index.con, META_KEY) == _lock_md5(raw):
+    if graph_sql.get_meta(repo.index.con, META_KEY) == _lock_md5(raw):
         return None, None
     try:
         result = sync(repo)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import EditError, FormatError, PathError, UsageError
-from dslineage.ops import common
 from dslineage.ops.commit import build_record
 from dslineage.store import labels as labels_store
 from dslineage.store import rows

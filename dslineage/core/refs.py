@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, journal
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import RefError
-from dslineage.ops import common
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
