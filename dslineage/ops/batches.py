@@ -190,14 +190,14 @@ def link_pending(
 
 
 def _still_applied(repo: Repo, ds: Dataset, rec: dict[str, Any]) -> bool:
-    from dslineage.store import labels, rows
+    from dslineage.store import labels, revert_plan, rows
 
     con = common.row_connection(repo)
     try:
         src = common.working_source(repo, ds)
         types = {c["name"]: c["type"] for c in rows.schema(con, src)}
         labels.register(con, labels.load(con, src_path(repo, ds), ds), ds, types, ds.format == "csv")
-        return labels.still_applied(con, edits_path(repo, rec), len(ds.key), ds.labels.index(rec["column"])) > 0
+        return revert_plan.still_applied(con, edits_path(repo, rec), len(ds.key), ds.labels.index(rec["column"])) > 0
     finally:
         con.close()
 
@@ -216,9 +216,9 @@ def show(repo: Repo, prefix: str, limit: int | None = None) -> dict[str, Any]:
     path = edits_path(repo, rec)
     con = common.row_connection(repo)
     try:
-        from dslineage.store import labels, rows
+        from dslineage.store import edit_batch, rows
 
-        table = labels.read_edits(con, path, limit)
+        table = edit_batch.read_edits(con, path, limit)
     finally:
         con.close()
     edits = []
@@ -280,12 +280,13 @@ def provenance(repo: Repo, ds: Dataset, result: dict[str, Any]) -> dict[str, Any
         return result
     import duckdb
 
-    from dslineage.store import labels
+    from dslineage.store import label_history
 
     con = duckdb.connect()
     try:
         con.register("_dsl_batches", batch_table(repo, recs, {r["id"]: linked[r["id"]]["id"] for r in recs}))
-        found = labels.key_provenance(con, [str(edits_path(repo, r)) for r in recs], list(result["key"].values()))
+        files = [str(edits_path(repo, r)) for r in recs]
+        found = label_history.key_provenance(con, files, list(result["key"].values()))
     finally:
         con.close()
     column = {r["id"]: r["column"] for r in recs}

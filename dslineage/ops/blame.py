@@ -49,7 +49,7 @@ def blame(
     import pyarrow as pa
 
     from dslineage.ops.relabel import pick_column
-    from dslineage.store import labels
+    from dslineage.store import edit_batch, label_history
 
     ds, v = resolve(repo, ref if "@" in ref else f"{ref}@latest")
     col, j = pick_column(ds, column)
@@ -79,7 +79,7 @@ def blame(
     con = repo.index.con.cursor()
     try:
         names = _Names([c["author"] for c in chain] + [x for r in recs for x in (r.get("author"), r.get("reason"))]
-                       + labels.blame_names(con, files))
+                       + label_history.blame_names(con, files))
         stamps = [c["timestamp"] for c in chain] + [r["timestamp"] for r in recs]
         con.register("_dsl_chain", pa.table({
             "id": pa.array([c["id"] for c in chain], pa.string()),
@@ -111,14 +111,14 @@ def blame(
         if not reverts:
             filters.update(post)
         name = f"changes/{ds.name}"
-        codes = labels.blame(
+        codes = label_history.blame(
             con, src.sql, list(src.params), ds, j,
-            changes_table(ds.name) if labels.table_exists(con, name) else None,
+            changes_table(ds.name) if edit_batch.table_exists(con, name) else None,
             files, {"vidx": len(chain) - 1, "aidx": names.code(chain[-1]["author"]) or 0,
                     "tidx": len(chain) - 1, "seq": chain[-1]["seq"]},
             since_seq, filters, shared=len({linked[r["id"]]["id"] for r in recs}) < len(recs),
         )
-        sources = labels.restored_sources(con, files, len(ds.key), reverts) if reverts else None
+        sources = label_history.restored_sources(con, files, len(ds.key), reverts) if reverts else None
     finally:
         con.close()
     codes = _credit_restored(codes, sources, reverts, ds, {
@@ -147,11 +147,11 @@ def blame(
 def _credit_restored(codes: Any, sources: Any, reverts: list[int], ds: Dataset, root: dict[str, Any]) -> Any:
     """`codes` plus `rbidx` (the revert batch that restored the row's label, else null), with
     the rows a revert restored credited to the batch whose value they hold again (`sources`
-    from `labels.restored_sources`), or to the first version when no batch set that value."""
+    from `label_history.restored_sources`), or to the first version when no batch set that value."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from dslineage.store.labels import key_alias
+    from dslineage.store.label_history import key_alias
 
     n = codes.num_rows
     if not reverts or n == 0:
@@ -232,7 +232,7 @@ def _counts(codes: Any, values: list[Any]) -> dict[Any, int]:
 
 def rows_json(result: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
     """The `blame --json` rows: {"key": {COL: value}, "label", "version", "batch", "author", ...}."""
-    from dslineage.store.labels import BLAME_COLUMNS, key_alias
+    from dslineage.store.label_history import BLAME_COLUMNS, key_alias
     from dslineage.store.rows import plain
 
     table = result["table"]

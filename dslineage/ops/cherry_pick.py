@@ -126,7 +126,7 @@ def cherry_pick(
     """Apply batch `batch` as a new batch linked to it; a new version records it (one git commit)."""
     from dslineage.ops.commit import default_author
     from dslineage.ops.relabel import Session, apply
-    from dslineage.store import labels
+    from dslineage.store import revert_plan
 
     src = locate(repo, batch)
     rec = src.record
@@ -153,9 +153,9 @@ def cherry_pick(
                 f"or drop them (`dslineage checkout {ds.name}@latest --force`), then cherry-pick"
             )
         session.con.register(_PICK, edits)
-        labels.target_from_batch(session.con, _PICK, n, forward=True)
-        plan = labels.plan_revert(session.con, n, j, force, settled_ok=True)
-        labels.carry_provenance(session.con, _PICK, n, rec.get("author"), rec.get("reason"))
+        revert_plan.target_from_batch(session.con, _PICK, n, forward=True)
+        plan = revert_plan.plan_revert(session.con, n, j, force, settled_ok=True)
+        revert_plan.carry_provenance(session.con, _PICK, n, rec.get("author"), rec.get("reason"))
         b = session.join(col)
         conflict_keys = [dict(zip(ds.key, r[0])) for r in plan["conflict_rows"]]
         b.extra = {

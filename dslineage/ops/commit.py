@@ -251,14 +251,14 @@ def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Sourc
     """Refuse a version whose declared label pairs (`track --label-pair`) are not one-to-one
     with the mapping the parent version holds (one line, nothing recorded)."""
     from dslineage.errors import EditError
-    from dslineage.store import labels
+    from dslineage.store import edit_batch
 
     for a, b in ds.label_pairs or []:
         before = (parent_src.sql, list(parent_src.params)) if parent_src is not None else None
-        bad = labels.pair_conflicts(con, (new.sql, list(new.params)), a, b, before=before)
+        bad = edit_batch.pair_conflicts(con, (new.sql, list(new.params)), a, b, before=before)
         if bad:
             raise EditError(
-                f"{ds.path} breaks the label pair {a}={b} of {ds.name}: {labels.pair_text(bad, a, b)}; "
+                f"{ds.path} breaks the label pair {a}={b} of {ds.name}: {edit_batch.pair_text(bad, a, b)}; "
                 f"fix those rows (or edit both columns with `dslineage relabel`), then commit"
             )
 

@@ -40,7 +40,7 @@ def carried(repo: Repo, ds: Dataset, batch: dict[str, Any], start: str) -> list[
     """For each version from the batch's onward: how many of the batch's rows keep its label."""
     import pyarrow as pa
 
-    from dslineage.store import labels
+    from dslineage.store import edit_batch, label_history
     from dslineage.store.index import changes_table
 
     later, paths = later_versions(repo, ds.name, start)
@@ -54,8 +54,8 @@ def carried(repo: Repo, ds: Dataset, batch: dict[str, Any], start: str) -> list[
             "version": pa.array([p[0] for p in pairs], pa.string()),
             "ancestor": pa.array([p[1] for p in pairs], pa.string()),
         }))
-        table = changes_table(ds.name) if labels.table_exists(con, f"changes/{ds.name}") else None
-        lost = labels.impact(
+        table = changes_table(ds.name) if edit_batch.table_exists(con, f"changes/{ds.name}") else None
+        lost = label_history.impact(
             con, table, str(batch_ops.edits_path(repo, batch)), len(ds.key), ds.labels.index(batch["column"])
         ) if pairs else {}
     finally:

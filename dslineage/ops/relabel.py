@@ -111,12 +111,12 @@ class Session:
         """Stage `--set KEY=LABEL` edits (text, cast to the dataset's types)."""
         import pyarrow as pa
 
-        from dslineage.store import labels
+        from dslineage.store import edit_batch
 
         data = {k: pa.array([p[0][i] for p in pairs], pa.string()) for i, k in enumerate(self.ds.key)}
         data[column if column not in self.ds.key else "new_label"] = pa.array([p[1] for p in pairs], pa.string())
         self.con.register("_dsl_set", pa.table(data))
-        return labels.stage(self.con, "_dsl_set", [], self.ds, column, self.types, allowed, "--set")
+        return edit_batch.stage(self.con, "_dsl_set", [], self.ds, column, self.types, allowed, "--set")
 
     def file_columns(self, path: str, column: str | None, ignore_columns: bool) -> list[str]:
         """The label columns an edits file edits: every label column it has; with `column`, that
@@ -159,17 +159,17 @@ class Session:
         return sql, [str(p)], p.name
 
     def stage_file(self, path: str, column: str, allowed: list[Any] | None, *, blanks: bool = False) -> int:
-        """Stage edits from a CSV, TSV, parquet or JSON Lines file (`blanks`: see `labels.stage`)."""
-        from dslineage.store import labels
+        """Stage edits from a CSV, TSV, parquet or JSON Lines file (`blanks`: see `edit_batch.stage`)."""
+        from dslineage.store import edit_batch
 
         sql, params, name = self._edits_sql(path)
-        return labels.stage(self.con, sql, params, self.ds, column, self.types, allowed, name, blanks=blanks)
+        return edit_batch.stage(self.con, sql, params, self.ds, column, self.types, allowed, name, blanks=blanks)
 
     def fill_pairs(self, plans: list[Batch]) -> list[Batch]:
         """For each plan on one side of a declared label pair whose other side has no plan, the
         plan that fills the other side from the one-to-one mapping the file holds now."""
         from dslineage import config
-        from dslineage.store import labels
+        from dslineage.store import edit_batch
 
         done = {b.column for b in plans}
         out: list[Batch] = []
@@ -179,7 +179,7 @@ class Session:
                 continue
             self.con.register("_dsl_applied_src", b.edits)
             self.con.execute("CREATE OR REPLACE TEMP TABLE _dsl_applied AS SELECT * FROM _dsl_applied_src")
-            unknown = labels.stage_fill(self.con, len(self.ds.key), self.ds.labels.index(b.column),
+            unknown = edit_batch.stage_fill(self.con, len(self.ds.key), self.ds.labels.index(b.column),
                                         self.ds.labels.index(other))
             if unknown:
                 pair = next(f"{x}={y}" for x, y in self.ds.label_pairs or [] if b.column in (x, y))
@@ -193,14 +193,14 @@ class Session:
 
     def join(self, column: str) -> Batch:
         """Join the staged edits to the file: what applies, what is a no-op, which keys are missing."""
-        from dslineage.store import labels
+        from dslineage.store import edit_batch
 
         n = len(self.ds.key)
-        counts = labels.join(self.con, n, self.ds.labels.index(column), self.text)
-        raw_keys, values = labels.applied_columns(self.con, n)
+        counts = edit_batch.join(self.con, n, self.ds.labels.index(column), self.text)
+        raw_keys, values = edit_batch.applied_columns(self.con, n)
         return Batch(
             column=column, counts=counts, raw_keys=raw_keys, values=values,
-            edits=labels.applied_edits(self.con, n), transitions=labels.transitions(self.con),
+            edits=edit_batch.applied_edits(self.con, n), transitions=edit_batch.transitions(self.con),
         )
 
     def same_bytes(self, table: Any, candidate: dict[str, Any] | None) -> Path | None:
@@ -295,16 +295,16 @@ def apply(
 def check_pairs(session: Session, table: Any, columns: set[str]) -> None:
     """Refuse (one line, nothing written) an edited table whose declared label pairs touched
     by `columns` are no longer one-to-one with the mapping the file held before."""
-    from dslineage.store import labels
+    from dslineage.store import edit_batch
 
     for a, b in session.ds.label_pairs or []:
         if a not in columns and b not in columns:
             continue
         session.con.register("_dsl_after", table)
-        bad = labels.pair_conflicts(session.con, ("_dsl_after", []), a, b, before=("_dsl_t", []))
+        bad = edit_batch.pair_conflicts(session.con, ("_dsl_after", []), a, b, before=("_dsl_t", []))
         if bad:
             raise EditError(
-                f"the edits break the label pair {a}={b} of {session.ds.name}: {labels.pair_text(bad, a, b)}; "
+                f"the edits break the label pair {a}={b} of {session.ds.name}: {edit_batch.pair_text(bad, a, b)}; "
                 f"edit both columns together, or re-declare the pair with `dslineage track`"
             )
 
@@ -313,7 +313,7 @@ def _known(session: Session, plans: list[Batch]) -> dict[str, Any] | None:
     """The exact change set of the batches applied to the latest version's bytes, so the
     commit need not diff the whole file (None: let it diff)."""
     from dslineage.ops.commit import KnownChanges
-    from dslineage.store import labels
+    from dslineage.store import edit_batch
 
     if not plans or session.pending or session.md5 is None or session.md5 != session.head["md5"]:
         return None
@@ -324,7 +324,7 @@ def _known(session: Session, plans: list[Batch]) -> dict[str, Any] | None:
         table = plans[0].edits.select([*keys, "old", "new"]).rename_columns([*keys, "o0", "n0"])
     else:  # every label column's old and new value of each row any plan changed
         edits = {ds.labels.index(b.column): b.edits.select([*keys, "new"]) for b in plans}
-        table = labels.known_changes(session.con, nk, len(ds.labels), edits)
+        table = edit_batch.known_changes(session.con, nk, len(ds.labels), edits)
     return {ds.name: KnownChanges(session.md5, table)}
 
 
@@ -454,7 +454,7 @@ def relabel(
     An edits file with an `old` (or `old_<label>`) column — required with `expect_old` — is
     refused whole when any row's current label is not that old label (a stale replay)."""
     from dslineage.ops.commit import default_author
-    from dslineage.store import labels
+    from dslineage.store import edit_batch
 
     ds = repo.dataset(name)
     mergestate.refuse_if_merging(repo, ds, "relabeled")
@@ -485,7 +485,7 @@ def relabel(
                 read = max(read, n_read)
                 if not n_read:
                     continue
-                labels.check_expected(session.con, len(ds.key), ds.labels.index(col), expect_old,
+                edit_batch.check_expected(session.con, len(ds.key), ds.labels.index(col), expect_old,
                                       Path(from_file).name, ds)
             b = session.join(col)
             _refuse_missing(ds, b.counts, skip_missing)
