@@ -291,7 +291,7 @@ def _merge(
             outcome = three_way(repo, con, ds, base_md5, ours_md5, theirs_md5)
             if outcome.table is None:
                 ours_dvc = repo.git.show("HEAD", dvcio.dvcfile_for(ds.path)) or b""
-                (repo.root / dvcio.dvcfile_for(ds.path)).write_bytes(ours_dvc)  # git left markers
+                files.atomic_write_bytes(repo.root / dvcio.dvcfile_for(ds.path), ours_dvc)  # git left markers
                 state = {
                     "dataset": ds.name, "state": "conflicts", "started_by": "dslineage",
                     "branch": branch, "theirs_commit": theirs_sha, "head": head, "message": message,
