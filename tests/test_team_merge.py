@@ -489,7 +489,7 @@ def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, mon
     columns, rows, schema, label distribution and the change-set file's rows."""
     from dslineage.core import common
     from dslineage.ops.commit import build_record
-    from dslineage.store import rowdiff, rows
+    from dslineage.store import rowdiff
 
     path = write_parquet(tmp_repo / "data" / "train.parquet",
                          {"id": list(range(N)), "x": [i / 2 for i in range(N)], "label": ["cat"] * N})
@@ -511,9 +511,9 @@ def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, mon
 
     with Repo(tmp_repo) as repo:
         repo.checkout("train@latest")
-        monkeypatch.setattr(rows, "compare", no_compare)
+        monkeypatch.setattr(rowdiff, "compare", no_compare)
         out = repo.merge("bob")
-        monkeypatch.setattr(rows, "compare", compare)
+        monkeypatch.setattr(rowdiff, "compare", compare)
     fast = _record(tmp_repo, out["merged"][0]["version"])
     import hashlib  # the md5 hashed while the file was written is the file's
 
