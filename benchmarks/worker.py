@@ -156,10 +156,10 @@ def lib_reindex(root: str, bulk: bool) -> Timed:
     import pyarrow  # noqa: F401
 
     from dslineage.repo import Repo
-    from dslineage.store import index
+    from dslineage.store import ingest
 
     if not bulk:
-        index.BULK_MIN_FILES = 1 << 62  # the path every sync took before bulk ingestion
+        ingest.BULK_MIN_FILES = 1 << 62  # the path every sync took before bulk ingestion
 
     def run() -> Any:
         with Repo(root) as repo:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from dslineage import txn
-from dslineage.config import JOURNAL_DIR, atomic_write_text
 from dslineage.errors import DslineageError
+from dslineage.files import JOURNAL_DIR, atomic_write_text
 
 FORMAT = 1
 
@@ -30,6 +30,11 @@ def now() -> str:
 def iso_from_epoch(ts: float) -> str:
     """A POSIX timestamp as the journal's ISO 8601 text."""
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")
+
+
+def short(record_id: str | None) -> str:
+    """The short form of a record id (a version, batch or lineage node), as shown to people."""
+    return record_id[:10] if record_id else "-"
 
 
 def make_id(*parts: Any) -> str:

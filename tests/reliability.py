@@ -7,7 +7,6 @@ import contextlib
 import importlib
 import json
 import os
-import pkgutil
 import shutil
 import subprocess
 import sys
@@ -156,17 +155,6 @@ def copy_repo(template: Path, dest: Path) -> Path:
     """A private copy of a template repo (git, DVC cache, index and all)."""
     shutil.copytree(template, dest, symlinks=True)
     return dest
-
-
-def all_steps() -> dict[str, tuple[str, ...]]:
-    """Every fault step every write command declares (imports each ops module first)."""
-    import dslineage
-    from dslineage import txn
-
-    for mod in pkgutil.walk_packages(dslineage.__path__, "dslineage."):
-        if not mod.name.startswith(("dslineage.cli", "dslineage.__main__")):
-            importlib.import_module(mod.name)
-    return dict(txn.REGISTRY)
 
 
 @dataclass

@@ -165,10 +165,10 @@ def test_change_sets_without_digests_fall_back_to_bytes(tmp_repo, monkeypatch, b
     it reads the bytes, one after it folds: both exact."""
     import pyarrow.compute as pc
 
-    from dslineage.store import index
+    from dslineage.store import ingest
 
-    if bulk:  # any number of new journal files is ingested in bulk (a no-op without bulk sync)
-        monkeypatch.setattr(index, "BULK_MIN_FILES", 1, raising=False)
+    if bulk:  # any number of new journal files is ingested in bulk
+        monkeypatch.setattr(ingest, "BULK_MIN_FILES", 1)
 
     from tests.conftest import write_parquet
 

@@ -151,8 +151,9 @@ def _index_of(root: Path, path: Path, bulk: bool, monkeypatch: pytest.MonkeyPatc
     """A fresh index of `root`'s journal at `path`, built in bulk or one record at a time."""
     from dslineage.gitio import Git
     from dslineage.store import index as index_mod
+    from dslineage.store import ingest
 
-    monkeypatch.setattr(index_mod, "BULK_MIN_FILES", 1 if bulk else 10**9)
+    monkeypatch.setattr(ingest, "BULK_MIN_FILES", 1 if bulk else 10**9)
     git = Git(root)
     return index_mod.Index(root, lambda: git.commits_adding(".dslineage/journal"), path=path)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dslineage.store import index as index_mod
+from dslineage.store import ingest
 from tests.conftest import write_parquet
 
 LABELS = ["cat", "dog", "bird"]
@@ -29,14 +29,14 @@ def _storage_order(repo) -> list:
 def test_clustered_index_answers_like_unsorted_and_stays_sorted(committed, tmp_repo, monkeypatch):
     """With clustering on every sync, history of every key equals an unclustered reindex, and the
     change table is stored in key order after each merge."""
-    monkeypatch.setattr(index_mod, "CLUSTER_MIN_TAIL", 0)
+    monkeypatch.setattr(ingest, "CLUSTER_MIN_TAIL", 0)
     for v in range(2, 7):
         _edit(tmp_repo, v)
         committed.commit(["train"], f"edit {v}", None)
     order = _storage_order(committed)
     assert order == sorted(order) and len(order) > 30
     clustered = _histories(committed)
-    monkeypatch.setattr(index_mod, "CLUSTER_MIN_TAIL", 10**12)
+    monkeypatch.setattr(ingest, "CLUSTER_MIN_TAIL", 10**12)
     committed.reindex()
     assert _storage_order(committed) != order  # unsorted: the change sets in journal order
     assert _histories(committed) == clustered
@@ -45,7 +45,7 @@ def test_clustered_index_answers_like_unsorted_and_stays_sorted(committed, tmp_r
 @pytest.mark.parametrize("min_tail", [0, 10**12])
 def test_history_events_are_in_version_order(committed, tmp_repo, monkeypatch, min_tail):
     """A key relabeled in several versions lists its events oldest first, clustered or not."""
-    monkeypatch.setattr(index_mod, "CLUSTER_MIN_TAIL", min_tail)
+    monkeypatch.setattr(ingest, "CLUSTER_MIN_TAIL", min_tail)
     for v in range(2, 6):
         _edit(tmp_repo, v)
         committed.commit(["train"], f"edit {v}", None)

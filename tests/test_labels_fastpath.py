@@ -7,7 +7,7 @@ import random
 
 import pyarrow.parquet as pq
 
-from dslineage.ops import common
+from dslineage.core import common
 from tests.conftest import write_parquet
 
 

@@ -200,7 +200,7 @@ def test_fast_commit_of_several_label_columns_matches_a_full_diff(
 ) -> None:
     """A relabel of two label columns commits its known change set; it equals what a plain
     `commit` of the same bytes (a full diff) records: counts, columns, distributions, change set."""
-    from dslineage.ops import common
+    from dslineage.core import common
 
     n = 60
     cols = {"id": list(range(n)), "x": [i * 0.5 for i in range(n)], "label": [i % 3 for i in range(n)],
@@ -218,10 +218,10 @@ def test_fast_commit_of_several_label_columns_matches_a_full_diff(
         for name in paths:
             repo.track(str(paths[name]), ["id"], ["label", "label_name"], label_pairs=["label=label_name"])
         repo.commit(None, "v1", None)
-        from dslineage.store import rows
+        from dslineage.store import rowdiff
 
         with monkeypatch.context() as m:  # the relabel's commit must not diff the file
-            m.setattr(rows, "compare", lambda *a, **k: pytest.fail("relabel re-diffed the file"))
+            m.setattr(rowdiff, "compare", lambda *a, **k: pytest.fail("relabel re-diffed the file"))
             r = repo.relabel("fast", from_file=str(edits))
         assert r["applied"] == 3  # row 1 already is 1/dog
         paths["slow"].with_name("tmp").write_bytes(paths["fast"].read_bytes())

@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from dslineage import Repo
+from dslineage.core import graph as lineage_graph
 from dslineage.ops import lineage as ops
-from dslineage.ops import lineage_graph
 from tests.lineage_support import cli, prep_args, snapshot
 
 

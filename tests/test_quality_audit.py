@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from dslineage.cli.app import app
 from dslineage.errors import UsageError
 from dslineage.quality.audit import imbalance, subgroups
-from dslineage.store import quality as sql
+from dslineage.store import profile
 from tests.conftest import CIFAR, head, run, write_parquet
 
 rows_st = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["p", "q", None]), st.sampled_from(["a", "b", None])),
@@ -35,7 +35,7 @@ def _table(con, name: str, rows: list[tuple]) -> str:
 def test_conflicting_duplicates_equal_brute_force(rows):
     """Groups identical on the features (nulls equal) with 2+ distinct non-null labels, and their rows, as in Python."""
     con = duckdb.connect()
-    res = sql.conflicting_duplicates(con, _table(con, "t", rows), ["f1", "f2"], ["label"], ["id"])
+    res = profile.conflicting_duplicates(con, _table(con, "t", rows), ["f1", "f2"], ["label"], ["id"])
     groups: dict = defaultdict(list)
     for f1, f2, lab in rows:
         groups[f1, f2].append(lab)
@@ -51,7 +51,7 @@ def test_conflicting_duplicates_equal_brute_force(rows):
 def test_leakage_overlap_equals_brute_force(a, b):
     """Rows of A whose feature values (nulls equal) appear anywhere in B, as in Python."""
     con = duckdb.connect()
-    n, _ = sql.overlap(con, _table(con, "a", a), _table(con, "b", b), ["f1", "f2"])
+    n, _ = profile.overlap(con, _table(con, "a", a), _table(con, "b", b), ["f1", "f2"])
     in_b = {(r[0], r[1]) for r in b}
     assert n == sum(1 for r in a if (r[0], r[1]) in in_b)
 
@@ -61,7 +61,7 @@ def test_leakage_overlap_equals_brute_force(a, b):
 def test_duplicated_values_equal_brute_force(rows):
     """unique_key's count of repeated value combinations (nulls equal) matches Python."""
     con = duckdb.connect()
-    n, few = sql.duplicated(con, _table(con, "t", rows), ["f1", "f2"])
+    n, few = profile.duplicated(con, _table(con, "t", rows), ["f1", "f2"])
     counts = Counter((r[0], r[1]) for r in rows)
     assert n == sum(1 for c in counts.values() if c > 1)
     if n <= 5:  # all of them are listed, with their counts
@@ -73,9 +73,9 @@ def test_leakage_across_column_types():
     con = duckdb.connect()
     con.execute("CREATE TEMP TABLE a AS SELECT range::INTEGER AS k FROM range(10)")
     con.execute("CREATE TEMP TABLE b AS SELECT (range + 7)::DOUBLE AS k FROM range(10)")
-    casts = sql.common_types({"k": "INTEGER"}, {"k": "DOUBLE"}, ["k"])
+    casts = profile.common_types({"k": "INTEGER"}, {"k": "DOUBLE"}, ["k"])
     assert casts == {"k": "DOUBLE"}
-    assert sql.overlap(con, "a", "b", ["k"], casts)[0] == 3
+    assert profile.overlap(con, "a", "b", ["k"], casts)[0] == 3
 
 
 def test_imbalance_and_subgroup_gap_by_hand():

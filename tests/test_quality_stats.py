@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dslineage.quality import stats
 from dslineage.quality.agreement import agreement
-from dslineage.store import quality as sql
+from dslineage.store import profile
 from tests.conftest import CIFAR
 
 
@@ -97,7 +97,7 @@ def test_ks_statistic_equals_scipy(a, b):
     from scipy.stats import ks_2samp
 
     con = duckdb.connect()
-    (sa, na), (sb, nb) = sql.sorted_values(con, _rel(con, "a", a), "x"), sql.sorted_values(con, _rel(con, "b", b), "x")
+    (sa, na), (sb, nb) = (profile.sorted_values(con, _rel(con, name, v), "x") for name, v in (("a", a), ("b", b)))
     clean = [x for x in a if x is not None and not math.isnan(x)]
     assert na == len(a) - len(clean) and nb == 0
     d = stats.ks_sorted(sa, sb)
@@ -128,7 +128,7 @@ def test_numeric_psi_bins_on_reference_quantiles():
     a = [rng.gauss(0, 1) for _ in range(2000)] + [None] * 20
     b = [x + 1.0 if x is not None else None for x in a]
     con = duckdb.connect()
-    (sa, na), (sb, nb) = sql.sorted_values(con, _rel(con, "a", a), "x"), sql.sorted_values(con, _rel(con, "b", b), "x")
+    (sa, na), (sb, nb) = (profile.sorted_values(con, _rel(con, name, v), "x") for name, v in (("a", a), ("b", b)))
     assert (na, nb) == (20, 20) and list(sa) == sorted(x for x in a if x is not None)
     assert stats.psi_numeric(sa, sa, na, na) == pytest.approx(0)
     edges = np.quantile(sa, [i / 10 for i in range(1, 10)])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dslineage import Repo, txn
+from dslineage import Repo, recovery, txn
 from tests.conftest import head, invoke, md5, snapshot_state, write_parquet
 from tests.reliability import base_repo, copy_repo, data, dslineage
 
@@ -66,7 +66,7 @@ def test_recovery_is_idempotent(repo_copy: Path):
     state = txn.pending(repo_copy)
     assert state is not None and state["op"] == "commit" and state["commit_paths"]
     rel, rec = next(iter(state["files"].items()))
-    txn._restore(repo_copy, rel, rec, repo_copy / txn.TXN_DIR / state["id"])  # the first attempt
+    recovery._restore(repo_copy, rel, rec, repo_copy / txn.TXN_DIR / state["id"])  # the first attempt
     with Repo(repo_copy) as repo:
         repo.status()  # the next command recovers over what the first attempt did
         assert repo.recovered[0]["action"] == "rolled back"

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from dslineage.journal import short  # noqa: F401  (used by the command modules)
+
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
@@ -209,11 +211,6 @@ def fit_console() -> None:
 def who(author: str | None) -> str:
     """An author without the e-mail part, for tables."""
     return (author or "").split(" <")[0]
-
-
-def short(vid: str | None) -> str:
-    """Short version id."""
-    return vid[:10] if vid else "-"
 
 
 def when(ts: str | None) -> str:

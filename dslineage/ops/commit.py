@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, journal, txn
+from dslineage import config, dvcio, files, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DslineageError, PathError, UsageError
-from dslineage.ops import common, mergestate
+from dslineage.ops import mergestate
 from dslineage.ops.batches import link_pending
-from dslineage.store import rows
+from dslineage.store import rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -97,16 +98,14 @@ def _known_record(
     order = k_cols + [f"o{j}" for j in range(len(ds.labels))] + [f"n{j}" for j in range(len(ds.labels))]
     table = known.table.select(order).append_column("change", pa.array(["relabeled"] * n, pa.string()))
     if "d" not in table.column_names:  # only labels changed: no other column's digest to keep
-        table = table.append_column("d", pa.array([[]] * n, rows.digest_arrow_type()))
+        table = table.append_column("d", pa.array([[]] * n, rowdiff.digest_arrow_type()))
     keys = [c for c in table.column_names if c.startswith("k")]
     table = table.sort_by([(k, "ascending") for k in keys])
     name = journal.changes_name(vid)
     change_file = journal.folder(repo.root) / name
     change_file.parent.mkdir(parents=True, exist_ok=True)
     txn.will_create(repo.root, change_file)
-    tmp = change_file.with_name(f".{name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(change_file)
+    files.atomic_write(change_file, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     changes = {
         "known": True, "file": name, "keys": list(ds.key), "labels": list(ds.labels),
         "added": 0, "removed": 0, "relabeled": n, "modified": 0,
@@ -160,14 +159,14 @@ def build_record(
     elif parent_src is None:
         changes = {"known": False}
     else:
-        p, summary = rows.compare(con, parent_src, new, ds, prof.schema, digests=True)
+        p, summary = rowdiff.compare(con, parent_src, new, ds, prof.schema, digests=True)
         if by_diff:
-            rows.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
+            rowdiff.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
         name = journal.changes_name(vid)
         change_file = journal.folder(repo.root) / name
         change_file.parent.mkdir(parents=True, exist_ok=True)
         txn.will_create(repo.root, change_file)
-        rows.write_changes(con, change_file, p, digests=True)
+        rowdiff.write_changes(con, change_file, p, digests=True)
         changes = {
             "known": True,
             "file": name,
@@ -252,14 +251,14 @@ def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Sourc
     """Refuse a version whose declared label pairs (`track --label-pair`) are not one-to-one
     with the mapping the parent version holds (one line, nothing recorded)."""
     from dslineage.errors import EditError
-    from dslineage.store import labels
+    from dslineage.store import edit_batch
 
     for a, b in ds.label_pairs or []:
         before = (parent_src.sql, list(parent_src.params)) if parent_src is not None else None
-        bad = labels.pair_conflicts(con, (new.sql, list(new.params)), a, b, before=before)
+        bad = edit_batch.pair_conflicts(con, (new.sql, list(new.params)), a, b, before=before)
         if bad:
             raise EditError(
-                f"{ds.path} breaks the label pair {a}={b} of {ds.name}: {labels.pair_text(bad, a, b)}; "
+                f"{ds.path} breaks the label pair {a}={b} of {ds.name}: {edit_batch.pair_text(bad, a, b)}; "
                 f"fix those rows (or edit both columns with `dslineage relabel`), then commit"
             )
 

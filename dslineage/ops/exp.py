@@ -13,9 +13,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
+from dslineage.core import common
 from dslineage.errors import DirtyError, DslineageError, PathError, UnknownNodeError, UsageError
-from dslineage.ops import common
-from dslineage.ops.sync import maybe_sync, signature, version_with
+from dslineage.ops.stages import signature
+from dslineage.ops.sync import maybe_sync
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -47,7 +48,7 @@ def _load_file(repo: Repo, path: str, what: str) -> tuple[str, dict[str, Any]]:
 def _current_versions(repo: Repo, data: list[str] | None) -> list[dict[str, Any]]:
     """The dataset versions an experiment uses: each `NAME@REF`, or every tracked dataset
     at the version its working file holds."""
-    from dslineage.ops.refs import resolve
+    from dslineage.core.refs import resolve
 
     chosen: list[dict[str, Any]] = []
     if data:
@@ -60,10 +61,10 @@ def _current_versions(repo: Repo, data: list[str] | None) -> list[dict[str, Any]
             raise UsageError(f"--data names dataset {dup[0]!r} twice: pass one version per dataset")
         return chosen
     for ds in repo.datasets().values():
-        md5 = common.working_md5(repo, ds)
-        found = version_with(repo, ds.name, md5) if md5 else None
+        work = common.working_state(repo, ds)
+        found = work.version
         if found is None:
-            state = "is missing" if md5 is None else "has uncommitted changes"
+            state = "is missing" if work.missing else "has uncommitted changes"
             raise DirtyError(
                 f"{ds.path} (dataset {ds.name}) {state}: commit it with `dslineage commit {ds.name} "
                 f"-m MSG` or name the versions to record with --data NAME@REF"

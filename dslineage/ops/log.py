@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from dslineage.ops.refs import resolve
+from dslineage.core.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo

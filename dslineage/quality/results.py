@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import journal, txn
 from dslineage.config import Dataset
-from dslineage.ops import common
-from dslineage.ops.refs import resolve, split
+from dslineage.core import common
+from dslineage.core.refs import resolve, split
 from dslineage.store import rows
 
 if TYPE_CHECKING:

@@ -1,12 +1,14 @@
-"""Helpers shared by the operations: where a version's bytes are, the working file's md5."""
+"""Helpers shared by the operations and the quality gates: the current version, the working
+file's md5 and state (`working_state`: the one "is it dirty?"), where a version's bytes are."""
 
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio, journal
+from dslineage import dvcio, files, journal
 from dslineage.config import META_DIR, Dataset
 from dslineage.errors import MissingDataError, PathError, UnknownDatasetError
 from dslineage.store import rows
@@ -17,24 +19,26 @@ if TYPE_CHECKING:
 WORKDIR = "workdir"
 
 
-def short(vid: str | None) -> str:
-    """The short form of a version id, as shown to people."""
-    return vid[:10] if vid else "-"
-
-
 def working_path(repo: Repo, ds: Dataset) -> Path:
     """The absolute path of a dataset's working file."""
     return repo.root / ds.path
 
 
-def working_md5(repo: Repo, ds: Dataset) -> str | None:
-    """The md5 of the working file (cached by stat like DVC's state db), None if absent."""
-    path = working_path(repo, ds)
+def stat_signature(path: Path) -> str | None:
+    """The stat signature (size, mtime, inode) the index caches a file's md5 under, None if absent."""
     try:
         st = path.stat()
     except FileNotFoundError:
         return None
-    sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def working_md5(repo: Repo, ds: Dataset) -> str | None:
+    """The md5 of the working file (cached by stat like DVC's state db), None if absent."""
+    path = working_path(repo, ds)
+    sig = stat_signature(path)
+    if sig is None:
+        return None
     cached = repo.index.cached_md5(ds.path, sig)
     if cached:
         return cached
@@ -45,11 +49,63 @@ def working_md5(repo: Repo, ds: Dataset) -> str | None:
 
 def known_md5(repo: Repo, ds: Dataset) -> str | None:
     """The working file's md5 if already computed for its current stat (no hashing), else None."""
-    try:
-        st = working_path(repo, ds).stat()
-    except FileNotFoundError:
-        return None
-    return repo.index.cached_md5(ds.path, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+    sig = stat_signature(working_path(repo, ds))
+    return repo.index.cached_md5(ds.path, sig) if sig is not None else None
+
+
+def remember_working_md5(repo: Repo, ds: Dataset, md5: str) -> None:
+    """Tell the index the md5 of the working file just written (so no one hashes it again)."""
+    sig = stat_signature(working_path(repo, ds))
+    if sig is not None:
+        repo.index.remember_md5(ds.path, sig, md5)
+
+
+class WorkingFile:
+    """The state of a dataset's working file against what is recorded: the one place the
+    commands ask "is the working file dirty?" (each asks the question its action needs).
+
+    `md5` (None: the file is missing) is computed at once (cached by stat); `version` and
+    `unsaved` are looked up when first asked.
+    """
+
+    def __init__(self, repo: Repo, ds: Dataset) -> None:
+        """The working file of `ds` in `repo`."""
+        self.repo, self.ds = repo, ds
+        self.md5 = working_md5(repo, ds)
+
+    @property
+    def missing(self) -> bool:
+        """The working file does not exist."""
+        return self.md5 is None
+
+    def differs_from(self, md5: str | None) -> bool:
+        """The working file does not hold exactly the bytes `md5` names (e.g. the current
+        version's: then it has uncommitted changes)."""
+        return self.md5 != md5
+
+    @cached_property
+    def version(self) -> dict[str, Any] | None:
+        """The recorded version holding the working file's bytes (the deepest), None when
+        none does (changes no version records) or the file is missing."""
+        return version_with_md5(self.repo, self.ds.name, self.md5, rev=None)
+
+    @cached_property
+    def unsaved(self) -> bool:
+        """The working file holds bytes that neither its `.dvc` file (or `dvc.lock`), nor any
+        version, nor the DVC cache records: replacing them would lose work."""
+        if self.md5 is None or worktree_recorded_md5(self.repo, self.ds) == self.md5:
+            return False
+        # bytes that some version records are not at risk (e.g. an older version checked out)
+        if self.repo.index.versions_with_md5(self.ds.name, self.md5):
+            return False
+        # nor bytes the DVC cache holds: e.g. after `git checkout` of another branch, whose
+        # journal does not list this branch's versions (as `dvc checkout` does)
+        return not dvcio.cache_path(self.repo.root, self.md5).is_file()
+
+
+def working_state(repo: Repo, ds: Dataset) -> WorkingFile:
+    """The working file of `ds` and how it stands against what is recorded (see `WorkingFile`)."""
+    return WorkingFile(repo, ds)
 
 
 def newest(repo: Repo, name: str) -> dict[str, Any] | None:
@@ -105,13 +161,18 @@ def head_md5(repo: Repo, ds: Dataset, rev: str = "HEAD") -> str | None:
     return memo[key]  # type: ignore[no-any-return]
 
 
-def recorded_md5_at(repo: Repo, ds: Dataset, rev: str) -> str | None:
-    """`head_md5` without the index's memo (for fsck, which must work with a broken index)."""
+def recorded_md5_at(repo: Repo, ds: Dataset, rev: str | None, *, stage_outputs: bool = True) -> str | None:
+    """`head_md5` without the index's memo (for fsck, which must work with a broken index);
+    None when `rev` is None. `stage_outputs=False`: only a `.dvc` file counts, not `dvc.lock`."""
+    if rev is None:
+        return None
     blob = repo.git.show(rev, dvcio.dvcfile_for(ds.path))
     try:
         if blob is not None:
             out = dvcio.parse_dvcfile(blob)
             return out.md5 if out else None
+        if not stage_outputs:
+            return None
         lock = repo.git.show(rev, dvcio.LOCK_FILE)
         entries = dvcio.parse_lock(lock).values() if lock else []
     except Exception:  # a damaged YAML file (any parser error): `dslineage fsck` reports it
@@ -136,30 +197,33 @@ def _deepest(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(versions, key=lambda v: (v["seq"], v["timestamp"], v["id"]), reverse=True)
 
 
-def _in_head(repo: Repo, v: dict[str, Any]) -> bool:
+def _on_history(repo: Repo, v: dict[str, Any], rev: str = "HEAD") -> bool:
     sha = v.get("git_commit")
-    return bool(sha) and repo.git.is_ancestor(str(sha), "HEAD")
+    return bool(sha) and repo.git.is_ancestor(str(sha), rev)
 
 
-def _with_md5(repo: Repo, name: str, md5: str | None) -> dict[str, Any] | None:
+def version_with_md5(repo: Repo, name: str, md5: str | None, rev: str | None = "HEAD") -> dict[str, Any] | None:
+    """The version of dataset `name` whose bytes have this md5, None if none (or `md5` is
+    None). Among several: the deepest (seq, then time) whose git commit is on `rev`'s
+    history, else the deepest of all (`rev` None: the deepest)."""
     same = _deepest(repo.index.versions_with_md5(name, md5)) if md5 else []
-    if len(same) > 1:
-        return next((v for v in same if _in_head(repo, v)), same[0])
+    if len(same) > 1 and rev is not None:
+        return next((v for v in same if _on_history(repo, v, rev)), same[0])
     return same[0] if same else None
 
 
 def _choose(repo: Repo, ds: Dataset) -> tuple[dict[str, Any] | None, str]:
-    v = _with_md5(repo, ds.name, head_md5(repo, ds))
+    v = version_with_md5(repo, ds.name, head_md5(repo, ds))
     if v is not None:
         return v, "head"
-    v = _with_md5(repo, ds.name, worktree_recorded_md5(repo, ds))
+    v = version_with_md5(repo, ds.name, worktree_recorded_md5(repo, ds))
     if v is not None:
         return v, "worktree"
     versions = _deepest(repo.index.versions(ds.name))
     if not versions:
         return None, "none"
     if repo.git.head() is not None:
-        v = next((v for v in versions if _in_head(repo, v)), None)
+        v = next((v for v in versions if _on_history(repo, v)), None)
         if v is not None:
             return v, "reachable"
     return versions[0], "newest"
@@ -232,10 +296,12 @@ def write_table(repo: Repo, table: Any, rel: str) -> None:
 
     target = repo.root / rel
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    if rel.lower().endswith(".parquet"):
-        pq.write_table(table, tmp)
-    else:
-        plain = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
-        pacsv.write_csv(pa.table(plain, names=table.column_names), tmp)
-    tmp.replace(target)
+
+    def write(tmp: Path) -> None:
+        if rel.lower().endswith(".parquet"):
+            pq.write_table(table, tmp)
+        else:
+            plain = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
+            pacsv.write_csv(pa.table(plain, names=table.column_names), tmp)
+
+    files.atomic_write(target, write)

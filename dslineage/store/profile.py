@@ -10,22 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from dslineage.errors import FormatError
-from dslineage.store.rows import Source, plain, q
+from dslineage.store.rows import Source, is_numeric, literal, plain, q
 
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 _FLOATING = ("FLOAT", "DOUBLE")
-
-
-def is_numeric(sql_type: str) -> bool:
-    """Whether a DuckDB type is a number (integer, floating point or decimal)."""
-    return sql_type.upper().split("(")[0] in _NUMERIC
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def relation(con: Any, src: Source, name: str) -> str:
@@ -40,7 +27,7 @@ def relation(con: Any, src: Source, name: str) -> str:
         if src.sql.startswith("read_parquet"):
             parts = src.sql.split("?")
             assert len(parts) == len(src.params) + 1
-            sql = parts[0] + "".join(_literal(v) + p for v, p in zip(src.params, parts[1:]))
+            sql = parts[0] + "".join(literal(v) + p for v, p in zip(src.params, parts[1:]))
             con.execute(f"CREATE OR REPLACE TEMP VIEW {q(name)} AS SELECT * FROM {sql}")
         else:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT * FROM {src.sql}",

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio
+from dslineage import dvcio, journal
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import RefError
-from dslineage.ops import common
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -62,7 +62,7 @@ def split(ref: str) -> tuple[str, str]:
 
 
 def _describe(v: dict[str, Any]) -> str:
-    return f"{v['dataset']}@v{v['seq']} ({common.short(v['id'])}, {v['timestamp'][:19]}, {v['message'][:40]!r})"
+    return f"{v['dataset']}@v{v['seq']} ({journal.short(v['id'])}, {v['timestamp'][:19]}, {v['message'][:40]!r})"
 
 
 def _candidates(

@@ -11,7 +11,6 @@ package, so the demo needs nothing but git. Each step is reported as it happens 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dslineage.config import atomic_write_bytes
+from dslineage import files
+from dslineage.files import atomic_write_bytes
+from dslineage.store import rows
 
 Emit = Callable[[str, Any], None]
 Job = Callable[[str, str], None]
@@ -46,13 +47,11 @@ def _rewrite(path: Path, sql: str, source: Path) -> None:
     file, then rename it over `path` (DVC may have linked the old file to its cache)."""
     import duckdb
 
-    tmp = path.with_name(f".{path.name}.new")
     con = duckdb.connect()
     reader = "read_csv" if source.suffix == ".csv" else "read_parquet"
     con.execute(f"CREATE TABLE src AS SELECT * FROM {reader}(?)", [str(source)])
-    con.execute(f"COPY ({sql}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+    files.atomic_write(path, lambda tmp: con.execute(f"COPY ({sql}) TO {rows.literal(tmp)} (FORMAT parquet)"))
     con.close()
-    os.replace(tmp, path)
 
 
 def _dogs(path: Path, n: int) -> list[int]:

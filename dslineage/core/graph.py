@@ -17,8 +17,8 @@ bare edges and loads the attributes of only the part it reaches (`around`); a wr
 it whole (`load`) and refuses an edge that closes a cycle, found with networkx
 (`check_acyclic`).
 
-`downstream(repo, node_id)` and `impact(repo, node_id, carried=...)` are what other
-operations (e.g. `impact BATCH`) call.
+`downstream(repo, node_id)` is what other operations call; `ops/impact.py` walks it for
+`impact` (`graph_impact`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config
 from dslineage.errors import CycleError, UnknownNodeError
-from dslineage.store import graph as sql
+from dslineage.journal import short
+from dslineage.store import graph as graph_sql
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -35,11 +36,6 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version"}
-
-
-def short(node_id: str) -> str:
-    """The short form of a node id."""
-    return node_id[:10]
 
 
 class Lineage:
@@ -98,7 +94,7 @@ def artifact(node_id: str, path: str, kind: str | None, ts: str) -> dict[str, An
             "type": kind or "file", "timestamp": ts}
 
 
-def _build(nodes: list[sql.NodeRow], edges: list[tuple[str, str, str]]) -> Lineage:
+def _build(nodes: list[graph_sql.NodeRow], edges: list[tuple[str, str, str]]) -> Lineage:
     lin = Lineage()
     for nid, kind, dataset, seq, name, ts in nodes:
         if kind == "artifact":
@@ -115,14 +111,14 @@ def _build(nodes: list[sql.NodeRow], edges: list[tuple[str, str, str]]) -> Linea
 def _con(repo: Repo) -> Any:
     repo.index.sync()
     con = repo.index.con
-    sql.refresh(con)
+    graph_sql.refresh(con)
     return con
 
 
 def load(repo: Repo) -> Lineage:
     """The whole lineage graph (for writes, which check it for cycles)."""
     con = _con(repo)
-    return _build(sql.node_rows(con), sql.edge_rows(con))
+    return _build(graph_sql.node_rows(con), graph_sql.edge_rows(con))
 
 
 def _walk(
@@ -135,7 +131,7 @@ def _walk(
     succ: dict[str, list[str]] = {}
     pred: dict[str, list[str]] = {}
     edges = []
-    for a, b, kind, dataset in sql.adjacency_rows(con):
+    for a, b, kind, dataset in graph_sql.adjacency_rows(con):
         if kind == "parent" and parents_within is not None and dataset != parents_within:
             continue
         edges.append((a, b, kind))
@@ -159,9 +155,9 @@ def _walk(
 def _part(con: Any, ids: set[str], edges: list[tuple[str, str, str]]) -> Lineage:
     """The subgraph of `ids`: their attributes from the index, the edges between them."""
     if len(ids) > 2_000:  # one scan beats a long IN list
-        rows = [r for r in sql.node_rows(con) if r[0] in ids]
+        rows = [r for r in graph_sql.node_rows(con) if r[0] in ids]
     else:
-        rows = sql.node_rows(con, sorted(ids))
+        rows = graph_sql.node_rows(con, sorted(ids))
     return _build(rows, [e for e in edges if e[0] in ids and e[1] in ids])
 
 
@@ -169,7 +165,7 @@ def around(repo: Repo, root: str | None, direction: str, depth: int | None) -> L
     """The part of the graph within `depth` steps of `root`, loaded alone (no root: all of it)."""
     con = _con(repo)
     if root is None:
-        return _build(sql.node_rows(con), sql.edge_rows(con))
+        return _build(graph_sql.node_rows(con), graph_sql.edge_rows(con))
     return _part(con, *_walk(con, root, direction, depth))
 
 
@@ -200,7 +196,7 @@ def resolve(repo: Repo, text: str) -> str:
     """The node id `text` names: NAME@REF, exp:NAME, stage:NAME, batch:ID, an id prefix,
     an experiment or stage name, a dataset name (its current version), or a path: a tracked
     dataset's file (its current version) or a stage input/output (its newest artifact)."""
-    from dslineage.ops.refs import resolve as resolve_ref
+    from dslineage.core.refs import resolve as resolve_ref
 
     con = _con(repo)
     text = text.strip()
@@ -231,7 +227,7 @@ def _by_path(repo: Repo, con: Any, text: str) -> dict[str, str]:
     newest artifact recorded at that path (`data/features/` = `data/features`)."""
     from pathlib import PurePosixPath
 
-    from dslineage.ops.refs import resolve as resolve_ref
+    from dslineage.core.refs import resolve as resolve_ref
 
     path = PurePosixPath(text.replace("\\", "/")).as_posix() if text else ""
     if not path or path == ".":
@@ -239,7 +235,7 @@ def _by_path(repo: Repo, con: Any, text: str) -> dict[str, str]:
     for ds in repo.datasets().values():
         if ds.path == path:
             return {resolve_ref(repo, f"{ds.name}@latest")[1]["id"]: "version"}
-    runs = sql.named(con, "artifact", path)
+    runs = graph_sql.named(con, "artifact", path)
     return {max(runs, key=lambda r: (r[1] or "", r[0]))[0]: "artifact"} if runs else {}
 
 
@@ -247,13 +243,13 @@ def _by_kind(con: Any, kind: str, text: str) -> dict[str, str]:
     """{id: kind} of the nodes of `kind` named `text` (the newest of that name) or whose id
     starts with it (4 hex digits at least)."""
     if kind in ("experiment", "transformation"):
-        runs = sql.named(con, kind, text)
+        runs = graph_sql.named(con, kind, text)
         if runs:
             return {max(runs, key=lambda r: (r[1] or "", r[0]))[0]: kind}
     low = text.lower()
     if len(low) < 4 or any(c not in "0123456789abcdef" for c in low):
         return {}
-    return {nid: k for nid, k in sql.with_prefix(con, low) if k == kind}
+    return {nid: k for nid, k in graph_sql.with_prefix(con, low) if k == kind}
 
 
 def _one(text: str, found: dict[str, str]) -> str:
@@ -341,80 +337,3 @@ def check_acyclic(g: Lineage, new_id: str, edges: list[tuple[str, str]]) -> None
         f"recording this would make the lineage graph cyclic ({labels} -> ...): an output "
         "must not feed its own inputs; write the output to a new path"
     )
-
-
-def impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -> dict[str, Any]:
-    """Everything downstream of a node, grouped: transformations (and whether their stage
-    was re-run since), derived datasets (and whether their latest version is still
-    affected), experiments (and whether that experiment was recorded again since).
-
-    A derived dataset's next version is a new derivation, not a consequence of its last one:
-    "parent" edges are followed only within the node's own dataset. `carried` (version id ->
-    rows still carrying a batch's labels), when given, cuts the versions of the batch's
-    dataset that carry none: a derived dataset or experiment counts only if it consumed rows
-    the batch changed. `node_id` is a full id or any text `resolve` accepts.
-    """
-    from dslineage.ops.sync import maybe_sync
-
-    _, warning = maybe_sync(repo)
-    root = resolve(repo, node_id)
-    con = _con(repo)
-    row = sql.node_rows(con, [root])[0]
-    own = row[2] if row[1] != "artifact" else None  # the root's dataset (a version's or a batch's)
-    cut = {n for n, c in (carried or {}).items() if c <= 0 and n != root}
-    keep, edges = _walk(con, root, "downstream", None, parents_within=own or "", cut=cut)
-    g = _part(con, keep, edges)
-    order = [n for n in ordered(g, set(g.nodes)) if n != root]
-    runs = _groups(con, "transformation", {g.nodes[n].get("stage") for n in order})
-    names = _groups(con, "experiment", {g.nodes[n].get("name") for n in order})
-    versions = _groups(con, "version", {g.nodes[n].get("dataset") for n in order})
-    transformations: list[dict[str, Any]] = []
-    experiments: list[dict[str, Any]] = []
-    derived: dict[str, list[str]] = {}
-    for n in order:
-        d = g.nodes[n]
-        if d["kind"] == "transformation":
-            same = runs[d["stage"]]
-            consumed = [node(g, p) for p in g.pred.get(n, {})]
-            for c in consumed:
-                if carried and c["id"] in carried:
-                    c["rows"] = carried[c["id"]]
-            transformations.append({
-                **node(g, n), "stage": d["stage"], "timestamp": d["timestamp"], "consumed": consumed,
-                "rerun_since": same[-1][1] != n and same[-1][0] > d["timestamp"],
-                "latest_run": same[-1][1], "latest_run_affected": same[-1][1] in keep,
-            })
-        elif d["kind"] == "experiment":
-            same = names[d["name"]]
-            experiments.append({
-                **node(g, n), "name": d["name"], "timestamp": d["timestamp"],
-                "rerun_since": same[-1][1] != n and same[-1][0] > d["timestamp"],
-                "latest_run": same[-1][1], "latest_run_affected": same[-1][1] in keep,
-            })
-        elif d["kind"] == "version" and d.get("dataset") != own:
-            derived.setdefault(d["dataset"], []).append(n)
-    latest = {name: versions[name][-1][1] for name in derived}
-    latest_nodes = _build(sql.node_rows(con, sorted(latest.values())), [])
-    datasets = [
-        {"dataset": name, "versions": [node(g, v) for v in vids], "latest": node(latest_nodes, latest[name]),
-         "latest_affected": latest[name] in keep}
-        for name, vids in derived.items()
-    ]
-    return {
-        "node": node(g, root),
-        "downstream": [node(g, n) for n in order],
-        "transformations": transformations,
-        "datasets": datasets,
-        "experiments": experiments,
-        "warnings": [warning] if warning else [],
-    }
-
-
-def _groups(con: Any, kind: str, names: set[Any]) -> dict[str, list[tuple[str, str]]]:
-    """name -> [(timestamp, id)] of every node of `kind` with that name, oldest first."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for name, nid, ts in sql.groups(con, kind, sorted(n for n in names if n)):
-        out.setdefault(name, []).append((ts or "", nid))
-    for items in out.values():
-        items.sort()
-    return out
