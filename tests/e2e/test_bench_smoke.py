@@ -13,6 +13,7 @@ import pytest
 
 from benchmarks import STAGES
 from benchmarks.params import Layout, Params
+from tests.support import env
 
 SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
@@ -26,23 +27,17 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Layout, dict]:
     """Every stage run once, in order, into a temporary bench folder."""
     import importlib
 
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("bench-home")
-    for k, v in {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "DVC_NO_ANALYTICS": "1",
-                 "DVC_SITE_CACHE_DIR": str(home / "dvc-site"), "GIT_AUTHOR_NAME": "Bench",
-                 "GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_NAME": "Bench",
-                 "GIT_COMMITTER_EMAIL": "bench@example.com"}.items():
-        mp.setenv(k, v)
-    layout = Layout(tmp_path_factory.mktemp("bench"))
-    p = Params(**SMALL, out=str(layout.base))
-    for stage in STAGES[:-1]:
-        data = importlib.import_module(f"benchmarks.{stage}").run(layout, p)
-        layout.write_part(stage, {"stage": stage, "results": data})
-    from benchmarks import report
+    with pytest.MonkeyPatch.context() as mp:
+        env.isolate(mp, tmp_path_factory.mktemp("bench-home"))
+        layout = Layout(tmp_path_factory.mktemp("bench"))
+        p = Params(**SMALL, out=str(layout.base))
+        for stage in STAGES[:-1]:
+            data = importlib.import_module(f"benchmarks.{stage}").run(layout, p)
+            layout.write_part(stage, {"stage": stage, "results": data})
+        from benchmarks import report
 
-    results = report.run(layout, p, draw=importlib.util.find_spec("matplotlib") is not None)
-    yield layout, results
-    mp.undo()
+        results = report.run(layout, p, draw=importlib.util.find_spec("matplotlib") is not None)
+        yield layout, results
 
 
 def test_generate_makes_the_documented_changes(pipeline):

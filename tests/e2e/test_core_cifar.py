@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dslineage import Repo
-from tests.conftest import CIFAR, cli_json, run, write_text
+from tests.support import CIFAR, cli_json, run, write_text
 
 LABELS_CSV = CIFAR / "cifar10_test_labels.csv"
 MTURK_JSON = CIFAR / "cifar10_mturk.json"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import invoke
+from tests.support import invoke
 
 
 @pytest.fixture(scope="module")

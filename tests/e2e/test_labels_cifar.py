@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dslineage import Repo
-from tests.conftest import CIFAR, md5, new_repo, run, write_text
+from tests.support import CIFAR, md5, new_repo, run, write_text
 
 pytestmark = pytest.mark.skipif(
     not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),

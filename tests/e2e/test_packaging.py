@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # not sources: the built wheel must not depend on what a previous build or a venv left in the tree
 SKIP = {".git", "bench", "build", "dist", ".venv", ".venv-lint", "__pycache__", ".pytest_cache", ".mypy_cache",
         ".ruff_cache", ".hypothesis", ".dvc", ".dslineage"}

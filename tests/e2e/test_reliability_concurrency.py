@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
-from tests.conftest import head, run, snapshot_state, write_parquet
-from tests.reliability import base_repo, copy_repo, data, fork_map
+from tests.support import head, run, snapshot_state, write_parquet
+from tests.support.reliability import base_repo, copy_repo, data, fork_map
 
 
 @pytest.fixture(scope="module")

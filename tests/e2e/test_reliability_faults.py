@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from dslineage import Repo, dvcio
-from tests.conftest import new_repo, run, write_parquet
-from tests.reliability import Scenario, all_steps, base_repo, copy_repo, data, fork_map
+from tests.support import new_repo, run, write_parquet
+from tests.support.reliability import Scenario, all_steps, base_repo, copy_repo, data, fork_map
 
 STEPS = all_steps()
 

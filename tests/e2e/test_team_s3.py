@@ -1,4 +1,4 @@
-"""A shared S3 remote, for real: a SeaweedFS server (tests/s3_support.py), a DVC remote
+"""A shared S3 remote, for real: a SeaweedFS server (tests/support/s3.py), a DVC remote
 `s3://BUCKET/dvcstore` whose endpoint is in `.dvc/config` and whose credentials are only in
 the environment, a bare git repository as the git remote, and fresh clones of it.
 
@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from dslineage import Repo, dvcio
-from tests.conftest import run
-from tests.s3_support import S3Remote
+from tests.support import run
+from tests.support.s3 import S3Remote
 
 pytestmark = pytest.mark.slow
 

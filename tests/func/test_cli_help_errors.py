@@ -13,7 +13,7 @@ import typer.main
 import dslineage.cli
 from dslineage import Repo
 from dslineage.errors import RefError
-from tests.conftest import invoke, new_repo, snapshot_state, write_parquet
+from tests.support import invoke, new_repo, snapshot_state, write_parquet
 
 
 def _commands(cmd: Any = None, path: tuple[str, ...] = ()) -> list[str]:

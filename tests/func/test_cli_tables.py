@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dslineage import Repo
-from tests.conftest import invoke, new_repo, write_parquet, write_text
+from tests.support import invoke, new_repo, write_parquet, write_text
 
 CLASSES = ["airplane", "automobile", "truck", "horse"]
 REASON = "fixing the confusing automobile versus truck labels in the long tail of the crowd export"

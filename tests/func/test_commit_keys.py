@@ -7,7 +7,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage.errors import SchemaError
-from tests.conftest import head, write_parquet
+from tests.support import head, write_parquet
 
 
 def _rows(ids, labels=None):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dslineage import Repo, dvcio
-from tests.conftest import IDENTITY, cli_json, invoke, md5, run, write_parquet
+from tests.support import IDENTITY, cli_json, invoke, md5, run, write_parquet
 
 AUTHORS = ["Ada <ada@example.com>", "Bo <bo@example.com>", "Cy <cy@example.com>"]
 DATES = ["2021-01-01T10:00:00+00:00", "2021-02-01T10:00:00+00:00", "2021-03-01T10:00:00+00:00"]

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo, dvcio
-from tests.conftest import cli_json, invoke, md5, new_repo, run, snapshot_state, write_parquet, write_text
+from tests.support import cli_json, invoke, md5, new_repo, run, snapshot_state, write_parquet, write_text
 
 
 def refused(root: Path, *args: str, match: str, code: int = 1, cwd_root: Path | None = None) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import cli_json, invoke, md5, run, write_parquet
+from tests.support import cli_json, invoke, md5, run, write_parquet
 
 DIFF_KEYS = {"a", "b", "rows", "columns", "label_transitions", "class_distribution", "schema"}
 LOG_KEYS = {"id", "seq", "dataset", "md5", "parent", "git_commit", "message", "author", "timestamp",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dslineage import Repo
 from dslineage.ops.diff import diff, fold_committed
-from tests.conftest import new_repo
+from tests.support import new_repo
 
 LABELS = st.sampled_from(["cat", "dog", "bird", None])
 XS = st.one_of(st.none(), st.integers(-2, 2).map(float), st.just(-0.0), st.just(float("nan")))
@@ -123,7 +123,7 @@ def test_fold_across_branches_and_a_merge_version(tmp_repo):
     """Versions on two git branches fold through their common first-parent ancestor, and a merge
     version (change set against its first parent) folds against the other side: equal to the bytes."""
     from dslineage.ops.commit import snapshot
-    from tests.conftest import run, write_parquet
+    from tests.support import run, write_parquet
 
     n = 300
     path = write_parquet(tmp_repo / "data" / "t.parquet",
@@ -170,7 +170,7 @@ def test_change_sets_without_digests_fall_back_to_bytes(tmp_repo, monkeypatch, b
     if bulk:  # any number of new journal files is ingested in bulk (a no-op without bulk sync)
         monkeypatch.setattr(index, "BULK_MIN_FILES", 1, raising=False)
 
-    from tests.conftest import write_parquet
+    from tests.support import write_parquet
 
     path = write_parquet(tmp_repo / "data" / "t.parquet", {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0],
                                                            "label": ["cat", "dog", "cat"]})
@@ -204,7 +204,7 @@ def test_change_sets_without_digests_fall_back_to_bytes(tmp_repo, monkeypatch, b
 
 def test_relabel_fast_path_folds_exactly(tmp_repo):
     """A relabel's known change set (no diff of the file) carries an empty `d`: diffs across it fold."""
-    from tests.conftest import write_parquet
+    from tests.support import write_parquet
 
     path = write_parquet(tmp_repo / "data" / "t.parquet", {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0],
                                                            "label": ["cat", "dog", "cat"]})

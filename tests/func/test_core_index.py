@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dslineage import Repo
-from tests.conftest import cli_json, invoke, new_repo, run, write_parquet
+from tests.support import cli_json, invoke, new_repo, run, write_parquet
 
 
 def _answers(root: Path) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 
 from dslineage import Repo, dvcio
 from dslineage.errors import MissingDataError
-from tests.conftest import cli_json, invoke, md5, new_repo, run, write_parquet
+from tests.support import cli_json, invoke, md5, new_repo, run, write_parquet
 
 CLEAN = "Data and pipelines are up to date."
 

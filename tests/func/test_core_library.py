@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
-from tests.conftest import IDENTITY, cli_json, md5, new_repo, run, write_parquet, write_text
+from tests.support import IDENTITY, cli_json, md5, new_repo, run, write_parquet, write_text
 
 LABELS = ["cat", "dog", "bird"]
 
@@ -483,7 +483,7 @@ def test_checkout_over_bytes_an_older_version_records_is_not_refused(committed, 
 
     from dslineage import dvcio
     from dslineage.errors import DirtyError
-    from tests.conftest import write_parquet
+    from tests.support import write_parquet
 
     path = tmp_repo / "data" / "train.parquet"
     write_parquet(path, {"id": list(range(20)), "x": [i / 2 for i in range(20)], "label": ["cat"] * 20})

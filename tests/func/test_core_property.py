@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dslineage import Repo, dvcio
 from dslineage.ops.diff import from_journal
-from tests.conftest import new_repo
+from tests.support import new_repo
 
 SCHEMA = pa.schema([("id", pa.int64()), ("label", pa.string()), ("x", pa.float64())])
 LABELS = st.sampled_from(["cat", "dog", "bird", "ému 🦤", "a\"b'c", None])

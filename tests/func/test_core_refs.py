@@ -8,7 +8,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage.errors import RefError
-from tests.conftest import new_repo, run, write_parquet
+from tests.support import new_repo, run, write_parquet
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dslineage.store import index as index_mod
-from tests.conftest import write_parquet
+from tests.support import write_parquet
 
 LABELS = ["cat", "dog", "bird"]
 

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
-from tests.conftest import cli_json, invoke, new_repo, write_parquet, write_text
-from tests.test_labels_relabel import ANIMALS, add_dataset
+from tests.support import cli_json, invoke, new_repo, write_parquet, write_text
+from tests.support.labels import ANIMALS, add_dataset
 
 
 @pytest.fixture(scope="module")

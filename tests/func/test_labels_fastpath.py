@@ -8,7 +8,7 @@ import random
 import pyarrow.parquet as pq
 
 from dslineage.ops import common
-from tests.conftest import write_parquet
+from tests.support import write_parquet
 
 
 def test_relabel_version_matches_a_full_diff_of_its_bytes(tmp_repo):

@@ -12,7 +12,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage.errors import DslineageError
-from tests.conftest import cli_json, invoke, snapshot_state, write_parquet, write_text
+from tests.support import cli_json, invoke, snapshot_state, write_parquet, write_text
 
 NAMES = ["cat", "dog", "bird"]
 

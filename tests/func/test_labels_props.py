@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dslineage import Repo
-from tests.conftest import md5, new_repo, write_parquet
-from tests.test_labels_relabel import labels_of
+from tests.support import md5, new_repo, write_parquet
+from tests.support.labels import labels_of
 
 N = 16
 LABELS = ["a", "b", "c", "d"]

@@ -16,45 +16,14 @@ import pytest
 
 from dslineage import Repo, dvcio
 from dslineage.errors import EditError, ExternalError
-from tests.conftest import invoke, md5, new_repo, run, snapshot_state, write_parquet, write_text
-
-ANIMALS = ["cat", "dog", "bird"]
+from tests.support import md5, new_repo, refused, run, snapshot_state, write_parquet, write_text
+from tests.support.labels import add_dataset, labels_of
 
 
 @pytest.fixture(scope="module")
 def lab(module_env: Path) -> Path:
     """One repository shared by this module's tests; each test adds its own datasets."""
     return new_repo(module_env / "lab")
-
-
-def add_dataset(root: Path, name: str, n: int = 12, **options: Any) -> Path:
-    """`data/NAME.parquet` (id, x, label = cat/dog/bird by id % 3), tracked and committed as v1."""
-    path = write_parquet(root / "data" / f"{name}.parquet", {
-        "id": list(range(n)), "x": [i / 2 for i in range(n)], "label": [ANIMALS[i % 3] for i in range(n)],
-    })
-    with Repo(root) as repo:
-        repo.track(str(path), ["id"], ["label"], **options)
-        repo.commit([name], "v1", None)
-    return path
-
-
-def labels_of(path: Path, key: str = "id", label: str = "label") -> dict[Any, Any]:
-    """key → label of a parquet file."""
-    t = pq.read_table(path)
-    return dict(zip(t.column(key).to_pylist(), t.column(label).to_pylist()))
-
-
-def refused(root: Path, *args: str, match: str, code: int = 1) -> str:
-    """A CLI command that must fail: one stderr line containing `match`, nothing changed."""
-    before = snapshot_state(root)
-    result = invoke(root, *args)
-    err = result.stderr
-    assert result.exit_code == code, (result.exit_code, err, result.stdout)
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    assert "unexpected" not in err, err
-    assert match.lower() in err.lower(), err
-    assert snapshot_state(root) == before
-    return err
 
 
 def test_set_applies_edits_records_batch_and_commits(lab: Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from dslineage import Repo
 from dslineage.errors import EditError
-from tests.conftest import cli_json, md5, new_repo, snapshot_state, write_parquet
-from tests.test_labels_relabel import add_dataset, labels_of, refused
+from tests.support import cli_json, md5, new_repo, refused, snapshot_state, write_parquet
+from tests.support.labels import add_dataset, labels_of
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from dslineage import Repo
-from tests.conftest import run
-from tests.lineage_support import cli
+from tests.support import run
+from tests.support.lineage import cli
 
 PREPARE = """\
 import os, sys, yaml

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from dslineage import Repo
-from tests.conftest import head, run, write_parquet
-from tests.lineage_support import cli, raw_data, snapshot
+from tests.support import head, run, write_parquet
+from tests.support.lineage import cli, raw_data, snapshot
 
 
 def test_record_defaults_to_every_dataset_as_it_is_now(pipeline):

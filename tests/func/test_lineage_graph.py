@@ -10,7 +10,7 @@ from typing import Any
 from dslineage import Repo
 from dslineage.ops import lineage as ops
 from dslineage.ops import lineage_graph
-from tests.lineage_support import cli, prep_args, snapshot
+from tests.support.lineage import cli, prep_args, snapshot
 
 
 def graph(root, *args: str) -> dict[str, Any]:
@@ -192,7 +192,7 @@ def test_run_arguments_are_the_stage_definition(pipeline):
 def test_graph_follows_a_branch_switch(pipeline):
     """An experiment recorded on a branch leaves the graph when its journal record leaves the
     work tree (branch switch), and comes back with it."""
-    from tests.conftest import run
+    from tests.support import run
 
     main = run(pipeline, "git", "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
     run(pipeline, "git", "checkout", "-q", "-b", "side")

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from dslineage import Repo, dvcio
-from tests.conftest import head, run, write_parquet
-from tests.lineage_support import cli, raw_data, snapshot
+from tests.support import head, run, write_parquet
+from tests.support.lineage import cli, raw_data, snapshot
 
 
 def cache_objects(root: Path) -> set[str]:

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from dslineage import Repo
-from tests.conftest import head, run, write_parquet
-from tests.lineage_support import cli, raw_data, snapshot, transformations
+from tests.support import head, run, write_parquet
+from tests.support.lineage import cli, raw_data, snapshot, transformations
 
 
 def test_run_records_a_transformation_and_tracks_the_output(pipeline):

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from dslineage import Repo
-from tests.conftest import write_parquet
-from tests.lineage_support import cli
+from tests.support import write_parquet
+from tests.support.lineage import cli
 
 
 def graph(root: Path, *args: str) -> dict[str, Any]:

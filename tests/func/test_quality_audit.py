@@ -16,7 +16,7 @@ from dslineage.cli.app import app
 from dslineage.errors import UsageError
 from dslineage.quality.audit import imbalance, subgroups
 from dslineage.store import quality as sql
-from tests.conftest import CIFAR, head, run, write_parquet
+from tests.support import CIFAR, head, run, write_parquet
 
 rows_st = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["p", "q", None]), st.sampled_from(["a", "b", None])),
                    min_size=1, max_size=30)

@@ -13,7 +13,7 @@ from dslineage.cli.app import app
 from dslineage.errors import ChecksFailedError, UsageError
 from dslineage.quality import stats
 from dslineage.quality.types import type_matches
-from tests.conftest import head, run, write_parquet
+from tests.support import head, run, write_parquet
 
 RULES = """
 train:

@@ -12,7 +12,7 @@ import yaml
 
 from dslineage import Repo
 from dslineage.errors import ChecksFailedError
-from tests.conftest import CIFAR, invoke, new_repo, run, snapshot_state, write_parquet
+from tests.support import CIFAR, invoke, new_repo, run, snapshot_state, write_parquet
 
 CLASSES = [f"c{i}" for i in range(10)]
 
@@ -54,7 +54,7 @@ def test_failed_gates_exit_3_and_errors_exit_1(committed, tmp_repo):
 
 def test_readme_documents_exit_code_3():
     """The README's exit-code table has a row for 3 naming check, drift and the commit gate."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     row = next(line for line in section.splitlines() if line.startswith("| 3 "))
     assert "check" in row and "drift" in row and "commit" in row
@@ -64,7 +64,7 @@ def test_statistics_packages_are_default_dependencies():
     """numpy, scipy and krippendorff are in the default dependencies, not only an extra."""
     import tomllib
 
-    meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    meta = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
     names = {d.split(">")[0].split("<")[0].split("=")[0].strip() for d in meta["project"]["dependencies"]}
     assert {"numpy", "scipy", "krippendorff"} <= names
 
@@ -145,7 +145,7 @@ def test_default_thresholds_flag_two_percent_moved_into_one_class(tmp_repo):
 
 def test_readme_documents_default_thresholds():
     """The README names the default drift thresholds, including the 2% class shift."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert "label_shift" in text and "0.02" in text
 
 

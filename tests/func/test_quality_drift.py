@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from dslineage.cli.app import app
 from dslineage.quality import stats
-from tests.conftest import write_parquet
+from tests.support import write_parquet
 
 V1 = {"id": list(range(20)), "x": [i / 2 for i in range(20)],
       "label": [["cat", "dog", "bird"][i % 3] for i in range(20)]}

@@ -11,7 +11,7 @@ from dslineage.cli.app import app
 from dslineage.config import Dataset
 from dslineage.errors import RulesError
 from dslineage.quality import rules
-from tests.conftest import head, run, write_parquet
+from tests.support import head, run, write_parquet
 
 DS = Dataset(name="train", path="data/train.parquet", format="parquet", key=["id"], labels=["label"])
 

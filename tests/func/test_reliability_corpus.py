@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
-from tests.conftest import invoke, snapshot_state, write_parquet
-from tests.reliability import base_repo, copy_repo, data
+from tests.support import invoke, snapshot_state, write_parquet
+from tests.support.reliability import base_repo, copy_repo, data
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 Setup = Callable[[Path], Any]

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from dslineage import Repo, dvcio, journal
-from tests.conftest import head, invoke, run
-from tests.reliability import base_repo, copy_repo, dslineage
+from tests.support import head, invoke, run
+from tests.support.reliability import base_repo, copy_repo, dslineage
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +55,8 @@ def test_clean_repo_passes_deep_check(repo_copy: Path):
 def test_interrupted_commit_is_reported_then_rolled_back(repo_copy: Path):
     """A commit killed after its journal write: fsck says so (exit 1, nothing changed);
     --repair rolls it back; commands work again."""
-    from tests.conftest import write_parquet
-    from tests.reliability import data
+    from tests.support import write_parquet
+    from tests.support.reliability import data
 
     write_parquet(repo_copy / "data" / "d.parquet", data(relabel={7: "bird"}, extra=5))
     before = head(repo_copy)

@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo, journal
-from tests.conftest import invoke, new_repo, run, snapshot_state, write_parquet
-from tests.reliability import base_repo
+from tests.support import invoke, new_repo, run, snapshot_state, write_parquet
+from tests.support.reliability import base_repo
 
 K = 'k"; DROP TABLE versions; --'
 L = "l'); DROP TABLE records; --"

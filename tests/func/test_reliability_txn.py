@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dslineage import Repo, txn
-from tests.conftest import head, invoke, md5, snapshot_state, write_parquet
-from tests.reliability import base_repo, copy_repo, data, dslineage
+from tests.support import head, invoke, md5, snapshot_state, write_parquet
+from tests.support.reliability import base_repo, copy_repo, data, dslineage
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import run, write_parquet
+from tests.support import run, write_parquet
 
 
 def test_commit_edit_diff_history(committed, tmp_repo):

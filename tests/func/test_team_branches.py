@@ -12,7 +12,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage.errors import DirtyError, RefError
-from tests.conftest import cli_json, invoke, md5, run, write_parquet
+from tests.support import cli_json, invoke, md5, run, write_parquet
 
 N = 2000
 ALICE = {i: "fox" for i in range(1, 101)}

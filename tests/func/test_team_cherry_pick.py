@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from dslineage import Repo
 from dslineage.errors import RefError
-from tests.conftest import cli_json, invoke, md5, new_repo, run, snapshot_state, write_parquet, write_text
-from tests.reliability import copy_repo
+from tests.support import cli_json, invoke, md5, new_repo, refused, run, snapshot_state, write_parquet, write_text
+from tests.support.reliability import copy_repo
 
 ANIMALS = ["cat", "dog", "bird"]
 BOB_ROWS = {1: "owl", 2: "owl", 4: "owl", 10: "owl"}
@@ -189,18 +189,6 @@ def test_ambiguous_or_incomplete_batch_in_git_is_a_one_line_error(alice: dict[st
     err = refused(root, "cherry-pick", "abcd", match="ambiguous batch 'abcd'")
     assert "abcd11111111" in err and "abcd22222222" in err
     refused(root, "cherry-pick", "abcd2", match="has no edits file")
-
-
-def refused(root: Path, *args: str, match: str, code: int = 1) -> str:
-    """A CLI command that must fail: one stderr line containing `match`, nothing changed."""
-    before = snapshot_state(root)
-    result = invoke(root, *args)
-    err = result.stderr
-    assert result.exit_code == code, (result.exit_code, err, result.stdout)
-    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
-    assert match.lower() in err.lower(), err
-    assert snapshot_state(root) == before
-    return err
 
 
 # -- relabel --expect-old: the issue's "overlapping edits: 51 rows lost" -------------------------

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo, dvcio
-from tests.conftest import cli_json, invoke, new_repo, run, snapshot_state, write_parquet
+from tests.support import cli_json, invoke, new_repo, run, snapshot_state, write_parquet
 
 N = 2000
 ALICE = [f"{i}=fox" for i in range(1, 101)]

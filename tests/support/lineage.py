@@ -1,6 +1,6 @@
 """Shared by the lineage tests: a pipeline repository (a tracked `raw` dataset and a `prep`
 stage raw → clean run through `dslineage run`), built once per session and copied per test,
-plus small helpers. Registered in conftest.py."""
+plus small helpers. Registered as fixtures in tests/func/conftest.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from dslineage import Repo
 from dslineage.cli import app
-from tests.conftest import head, run, write_parquet
+from tests.support import env
+from tests.support.repos import head, run, write_parquet
 
 PREP = """\
 import os, sys
@@ -30,11 +31,6 @@ pq.write_table(t, "data/clean.parquet.tmp")
 os.replace("data/clean.parquet.tmp", "data/clean.parquet")
 print("prep wrote", t.num_rows, "rows")
 """
-
-ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_COMMITTER_NAME": "Test Author", "GIT_COMMITTER_EMAIL": "author@example.com", "DVC_NO_ANALYTICS": "1",
-}
 
 
 def raw_data(n: int = 20, relabel: dict[int, str] | None = None) -> dict[str, list[Any]]:
@@ -67,17 +63,10 @@ def build(root: Path) -> None:
 @pytest.fixture(scope="session")
 def pipeline_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built once: the pipeline repository every `pipeline` test starts from (a copy)."""
-    home = tmp_path_factory.mktemp("template-home")
-    (home / ".gitconfig").write_text("[user]\n\tname = Test Author\n\temail = author@example.com\n"
-                                     "[init]\n\tdefaultBranch = main\n")
     root = tmp_path_factory.mktemp("template") / "repo"
     root.mkdir()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-        mp.setenv("DVC_SITE_CACHE_DIR", str(home / "dvc-site"))
-        for k, v in ENV.items():
-            mp.setenv(k, v)
+        env.isolate(mp, tmp_path_factory.mktemp("template-home"))
         build(root)
     return root
 

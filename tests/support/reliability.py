@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import new_repo, run, snapshot_state, write_parquet
+from tests.support.repos import new_repo, run, snapshot_state, write_parquet
 
 LABELS = ["cat", "dog", "bird"]
 
@@ -59,8 +59,8 @@ def fork_map(func: str | list[str], arglist: list[list[Any]], env: list[dict[str
     if warm is not None:
         jobs.insert(0, {"func": funcs[0], "args": warm, "env": dict(os.environ), "warm": True})
     proc = subprocess.run(
-        [sys.executable, "-c", f"from tests.reliability import serve; serve({workers})"],
-        input=json.dumps(jobs), capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+        [sys.executable, "-c", f"from tests.support.reliability import serve; serve({workers})"],
+        input=json.dumps(jobs), capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
     )
     if proc.returncode != 0:
         raise RuntimeError(f"fork server failed: {proc.stderr[-2000:]}")

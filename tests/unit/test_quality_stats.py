@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from dslineage.quality import stats
 from dslineage.quality.agreement import agreement
 from dslineage.store import quality as sql
-from tests.conftest import CIFAR
+from tests.support import CIFAR
 
 
 def test_cohen_kappa_wikipedia_example():
