@@ -4,6 +4,7 @@ parallel relabels of disjoint rows all land."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import subprocess
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
+from dslineage.lock import RepoLock
 from tests.support import head, run, snapshot_state, write_parquet
 from tests.support.reliability import base_repo, copy_repo, data, fork_map
 
@@ -50,17 +52,49 @@ def start(root: Path, *args: str, env: dict[str, str] | None = None) -> subproce
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
 
 
-def test_second_writer_waits_for_the_first(repo_copy: Path):
-    """A commit started while another command holds the lock waits, then succeeds."""
+def _opened_by(pid: int, path: Path) -> bool:
+    """Whether process `pid` has `path` open (Linux: its /proc/PID/fd links)."""
+    target = str(path.resolve())
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:  # the process has ended
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) == target:
+                return True
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc to see the waiting process")
+def test_second_writer_waits_for_the_first(repo_copy: Path, tmp_path: Path):
+    """A commit started while another process holds the lock is seen waiting at the lock (its
+    descriptor open, still running), takes the lock only after the holder's release (the lock
+    file, which the holder stamps on taking it, is re-stamped later than the release marker)
+    and then succeeds."""
     write_parquet(repo_copy / "data" / "d.parquet", data(relabel={3: "bird"}))
-    with held_lock(repo_copy):
-        proc = start(repo_copy, "--wait-for-lock", "60", "commit", "-m", "queued")
-        time.sleep(1.5)
-        assert proc.poll() is None  # still waiting
-        released = time.monotonic()
+    lock_file = repo_copy / ".dslineage" / "lock"
+    released = tmp_path / "released"
+    holder = RepoLock(lock_file, wait=0)
+    holder.acquire()  # writes this process's pid into the lock file once it holds the lock
+    try:
+        assert lock_file.read_text() == f"{os.getpid()}\n"
+        proc = start(repo_copy, "--wait-for-lock", "120", "commit", "-m", "queued")
+        deadline = time.monotonic() + 120
+        while not _opened_by(proc.pid, lock_file):  # the child reached RepoLock.acquire()
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the second process never reached the lock"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert proc.poll() is None  # at the lock for half a second and not through: waiting
+        assert lock_file.read_text() == f"{os.getpid()}\n"
+        released.write_text("released\n")  # stamped by the file system just before the release
+    finally:
+        holder.release()
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    assert time.monotonic() >= released
+    assert lock_file.read_text() == f"{proc.pid}\n"  # the second process took the lock ...
+    assert lock_file.stat().st_mtime_ns >= released.stat().st_mtime_ns  # ... after the release
     assert [v["seq"] for v in Repo(repo_copy).log()] == [2, 1]
 
 

@@ -177,14 +177,12 @@ def faults(module_env: Path) -> dict[str, Any]:
     jobs += [(op, step, module_env / "case" / f"{op}-{step}") for op, step in CASES if op in SCENARIOS]
     for op, _, dest in jobs:
         copy_repo(templates[op], dest)
-    warm = [str(copy_repo(templates["relabel"], module_env / "warm")), argv["relabel"]]
-    ran = fork_map("cli", [[str(dest), argv[op]] for op, _, dest in jobs], warm=warm,
+    ran = fork_map("cli", [[str(dest), argv[op]] for op, _, dest in jobs],
                    env=[{"DSLINEAGE_FAULT": f"{op}:{step}"} if step else {} for op, step, _ in jobs])
     # what the next command sees: the templates (before), the references (after), each case
     looks = [[str(templates[op]), None] for op in SCENARIOS]
     looks += [[str(dest), argv[op] if step == _rerun_step(op) else None] for op, step, dest in jobs]
-    seen = fork_map("observe", looks, warm=[str(copy_repo(templates["relabel"], module_env / "warm2")),
-                                            SCENARIOS["relabel"].argv])
+    seen = fork_map("observe", looks)
     n = len(SCENARIOS)
     return {
         "ran": {(op, step): r for (op, step, _), r in zip(jobs, ran)},

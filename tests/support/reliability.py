@@ -1,16 +1,20 @@
-"""Helpers for the reliability suites: template repos copied per case, the CLI in a real
-subprocess, and the state a command must leave behind (exactly before, or exactly after)."""
+"""Helpers for the reliability suites: template repos copied per case, the CLI in real
+processes (one per job, forked by multiprocessing's fork server), and the state a command must
+leave behind (exactly before, or exactly after)."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
+import multiprocessing
+import multiprocessing.connection
 import os
 import pkgutil
 import shutil
 import subprocess
 import sys
+import tempfile
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,90 +42,60 @@ def dslineage(root: Path, *args: str, env: dict[str, str] | None = None,
     )
 
 
-_PRELOAD = ("dslineage.cli", "dslineage.repo", "dslineage.ops.commit", "dslineage.ops.relabel", "dvc.repo",
-            "duckdb", "pyarrow.parquet", "git")
+# imported once by multiprocessing's fork server, so that each job starts with them loaded (a
+# fresh interpreter per job spends most of its time importing): what a relabel, a commit and
+# `observe` load, found by diffing sys.modules around one run
+PRELOAD = [
+    "dslineage.cli", "dslineage.repo", "dslineage.ops.commit", "dslineage.ops.relabel", "dslineage.ops.track",
+    "dslineage.ops.fsck", "dslineage.ops.log", "dslineage.ops.reindex", "dslineage.quality.check",
+    "dvc.repo", "dvc.repo.add", "dvc.repo.index", "dvc.output", "dvc.scm", "dvc.lock", "dvc_data.index",
+    "scmrepo.git.backend.dulwich", "scmrepo.git.backend.pygit2", "git", "networkx", "duckdb",
+    "pyarrow.parquet", "pyarrow.compute", "pyarrow.dataset", "ruamel.yaml", "yaml", "rich.table",
+    "tests.support.reliability",
+]
+_FORKSERVER = multiprocessing.get_context("forkserver")
+_FORKSERVER.set_forkserver_preload(PRELOAD)
 
 
 def fork_map(func: str | list[str], arglist: list[list[Any]], env: list[dict[str, str]] | None = None,
-             workers: int = 4, warm: list[Any] | None = None) -> list[dict[str, Any]]:
-    """Run `tests.reliability.<func>(*args)` for each args in its own process, `workers` at a
-    time (`func` may name one function per job). The processes are forked from one server
-    that imported the heavy modules once (a fresh interpreter per job spends most of its
-    time importing).
-
-    `warm`: args of one `func` call the server makes itself before forking (in a throwaway
-    repo), so that the children start with DVC, DuckDB and git warmed up.
-    Each result is {"ok": value, "cpu": seconds}, {"error": text, "traceback": text}, or
+             workers: int = 4) -> list[dict[str, Any]]:
+    """Run `tests.support.reliability.<func>(*args)` for each args in its own process, `workers`
+    at a time (`func` may name one function per job), forked by multiprocessing's fork server
+    from an interpreter that imported PRELOAD once. Each job's environment is this process's
+    plus `env[i]`. Each result is {"ok": value}, {"error": text, "traceback": text}, or
     {"exit": code} for a process that died without answering (-9: killed by SIGKILL)."""
     funcs = func if isinstance(func, list) else [func] * len(arglist)
-    jobs = [{"func": funcs[i], "args": list(args), "env": {**os.environ, **(env[i] if env else {})}}
-            for i, args in enumerate(arglist)]
-    if warm is not None:
-        jobs.insert(0, {"func": funcs[0], "args": warm, "env": dict(os.environ), "warm": True})
-    proc = subprocess.run(
-        [sys.executable, "-c", f"from tests.support.reliability import serve; serve({workers})"],
-        input=json.dumps(jobs), capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"fork server failed: {proc.stderr[-2000:]}")
-    results: list[dict[str, Any]] = json.loads(proc.stdout)
-    return results[1:] if warm is not None else results
+    results: list[dict[str, Any]] = [{} for _ in arglist]
+    todo = list(range(len(arglist)))
+    running: dict[int, tuple[int, Any, Path]] = {}  # sentinel -> (job, process, answer file)
+    with tempfile.TemporaryDirectory() as outdir:
+        while todo or running:
+            while todo and len(running) < workers:
+                i = todo.pop(0)
+                out = Path(outdir) / f"{i}.json"
+                job_env = {**os.environ, **(env[i] if env else {})}
+                proc = _FORKSERVER.Process(target=_job, args=(funcs[i], arglist[i], job_env, str(out)))
+                proc.start()
+                running[proc.sentinel] = (i, proc, out)
+            for sentinel in multiprocessing.connection.wait(list(running)):
+                i, proc, out = running.pop(sentinel)  # type: ignore[index]
+                proc.join()
+                results[i] = json.loads(out.read_text()) if out.exists() else {"exit": proc.exitcode}
+    return results
 
 
-def serve(workers: int) -> None:
-    """The fork server: read jobs (JSON) on stdin, run each in a forked child, print results."""
-    import resource
-    import tempfile
-    import traceback
-
-    for name in _PRELOAD:
-        importlib.import_module(name)
-    jobs = json.loads(sys.stdin.read())
-    results: list[dict[str, Any]] = [{} for _ in jobs]
-    if jobs and jobs[0].get("warm"):
-        cwd = os.getcwd()
-        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
-            globals()[jobs[0]["func"]](*jobs[0]["args"])
-        os.chdir(cwd)
-        jobs[0] = {"func": "_nothing", "args": [], "env": jobs[0]["env"]}
-    running: dict[int, tuple[int, str]] = {}
-    todo = list(enumerate(jobs))
-    outdir = tempfile.mkdtemp()
-    sys.stdout.flush()
-    while todo or running:
-        while todo and len(running) < workers:
-            i, job = todo.pop(0)
-            out = os.path.join(outdir, f"{i}.json")
-            pid = os.fork()
-            if pid == 0:  # the child: run the job, write its answer, never return
-                try:
-                    os.environ.clear()
-                    os.environ.update(job["env"])
-                    null = os.open(os.devnull, os.O_RDWR)
-                    for fd in (0, 1, 2):
-                        os.dup2(null, fd)
-                    answer: dict[str, Any] = {"ok": globals()[job["func"]](*job["args"])}
-                except BaseException as exc:  # reported to the test, which fails with it
-                    answer = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-                usage = resource.getrusage(resource.RUSAGE_SELF)
-                answer["cpu"] = usage.ru_utime + usage.ru_stime
-                with open(out, "w", encoding="utf-8") as fh:
-                    json.dump(answer, fh, default=str)
-                os._exit(0)
-            running[pid] = (i, out)
-        pid, status = os.wait()
-        i, out = running.pop(pid)
-        if os.path.exists(out):
-            with open(out, encoding="utf-8") as fh:
-                results[i] = json.load(fh)
-        else:
-            results[i] = {"exit": -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)}
-    shutil.rmtree(outdir, ignore_errors=True)
-    sys.stdout.write(json.dumps(results))
-
-
-def _nothing() -> None:
-    """A job that does nothing (stands in for the warm-up run)."""
+def _job(func: str, args: list[Any], env: dict[str, str], out: str) -> None:
+    """One job in a forked child: its environment, no output, its answer written to `out` as JSON."""
+    os.environ.clear()
+    os.environ.update(env)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    try:
+        answer: dict[str, Any] = {"ok": globals()[func](*args)}
+    except BaseException as exc:  # reported to the test, which fails with it
+        answer = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+    Path(out).write_text(json.dumps(answer, default=str), encoding="utf-8")
 
 
 def cli(root: str, argv: list[str]) -> int:
