@@ -1,9 +1,13 @@
-"""The test suite's own layout: every test module in a tier, helpers only from tests.support."""
+"""The test suite's own set-up: every test module in a tier, helpers only from tests.support,
+DeprecationWarning from our package an error (pyproject's filterwarnings)."""
 
 from __future__ import annotations
 
 import ast
+import warnings
 from pathlib import Path
+
+import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
 TIERS = ("unit", "func", "e2e")
@@ -37,3 +41,16 @@ def test_no_test_module_imports_another_or_a_conftest() -> None:
             if module.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
                 bad.append(f"{path.relative_to(TESTS).as_posix()}: {module}")
     assert not bad, f"import helpers from tests.support instead: {bad}"
+
+
+def test_deprecation_warning_from_our_package_is_an_error() -> None:
+    """A DeprecationWarning attributed to a dslineage module raises (the suite's filterwarnings)."""
+    with pytest.raises(DeprecationWarning, match="old API"):
+        warnings.warn_explicit("old API", DeprecationWarning, "dslineage/x.py", 1, module="dslineage.x", registry={})
+
+
+def test_third_party_deprecation_warning_stays_a_warning() -> None:
+    """A DeprecationWarning attributed to another package is recorded as a warning: not raised, not ignored."""
+    with warnings.catch_warnings(record=True) as seen:  # keeps the active filters, records what they let through
+        warnings.warn_explicit("old API", DeprecationWarning, "lib/x.py", 1, module="somelib.x", registry={})
+    assert [(w.category, str(w.message)) for w in seen] == [(DeprecationWarning, "old API")]
