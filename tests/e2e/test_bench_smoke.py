@@ -1,0 +1,112 @@
+"""Smoke run of the benchmark pipeline's stages at 10,000 rows, so the benchmark code cannot rot.
+
+Not a timing test: it checks that every stage runs, that every diff tool agrees with the
+generated ground truth, and that the report says met / not met for each target.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from benchmarks import STAGES
+from benchmarks.params import Layout, Params
+from tests.support import env
+
+SMALL = dict(
+    sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
+    startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
+    reindex_records=120,
+)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Layout, dict]:
+    """Every stage run once, in order, into a temporary bench folder."""
+    import importlib
+
+    with pytest.MonkeyPatch.context() as mp:
+        env.isolate(mp, tmp_path_factory.mktemp("bench-home"))
+        layout = Layout(tmp_path_factory.mktemp("bench"))
+        p = Params(**SMALL, out=str(layout.base))
+        for stage in STAGES[:-1]:
+            data = importlib.import_module(f"benchmarks.{stage}").run(layout, p)
+            layout.write_part(stage, {"stage": stage, "results": data})
+        from benchmarks import report
+
+        results = report.run(layout, p, draw=importlib.util.find_spec("matplotlib") is not None)
+        yield layout, results
+
+
+def test_generate_makes_the_documented_changes(pipeline):
+    """Version 2 relabels about 1% and adds/removes about 0.2% of 10,000 rows."""
+    layout, _ = pipeline
+    truth = layout.read_part("generate")["results"]["10000"]
+    assert truth["rows_v1"] == 10_000
+    assert 60 <= truth["relabeled"] <= 140
+    assert truth["added"] == 20 and 5 <= truth["removed"] <= 40
+
+
+def test_every_diff_tool_agrees_with_the_ground_truth(pipeline):
+    """dslineage (library, CLI), the lower bound and every installed peer count the same changes."""
+    layout, _ = pipeline
+    res = layout.read_part("diff")["results"]["10000"]
+    measured = {k: v for k, v in res.items() if isinstance(v, dict) and "median_s" in v}
+    assert {"duckdb_lower_bound", "dslineage_lib", "dslineage_cli"} <= set(measured)
+    assert all(v["agrees"] for v in measured.values()), {k: v["result"] for k, v in measured.items()}
+    for peer in ("pandas", "datacompy_polars", "doltlite"):
+        assert peer in res  # measured, or recorded as skipped with the reason
+
+
+def test_history_chain_answers_for_every_length(pipeline):
+    """The history stage measured the library at each chain length and found the keys' events."""
+    layout, _ = pipeline
+    res = layout.read_part("history")["results"]
+    for versions in ("3", "6"):
+        lib = res[versions]["dslineage_lib"]
+        assert lib["median_s"] > 0 and all(n >= 1 for n in lib["result"]["events"])
+
+
+def test_report_lists_targets_and_writes_metrics(pipeline):
+    """results.json names the machine, and each target carries a figure and met / not met."""
+    layout, results = pipeline
+    on_disk = json.loads(layout.results.read_text())
+    assert on_disk["machine"]["cores"] >= 1
+    names = " ".join(t["target"] for t in on_disk["targets"])
+    for needle in ("diff library", "commit CLI", "dslineage --help", "history of one key", "cold reindex",
+                   "log on a small repository"):
+        assert needle in names
+    assert all(t["met"] in (True, False) for t in on_disk["targets"] if "diff library" in t["target"])
+    assert results["summary"]["storage"]["10000"]["v3"]["changed_rows"] > 0
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert layout.plot.stat().st_size > 1000
+
+
+def test_reindex_stage_builds_the_journal_and_every_path_agrees(pipeline):
+    """The reindex stage wrote the asked number of records; CLI, bulk and record-by-record agree."""
+    layout, _ = pipeline
+    res = layout.read_part("reindex")["results"]
+    assert res["records"] == 120 and res["agree"]
+    assert res["dslineage_cli"]["result"]["records"] == 120
+    assert res["record_by_record_lib"]["result"] == res["dslineage_lib"]["result"]
+
+
+def test_memlimit_is_off_by_default_and_says_so(pipeline):
+    """Without big_rows the 20M-row check is recorded as skipped with the parameter to set."""
+    layout, _ = pipeline
+    assert "big_rows" in layout.read_part("memlimit")["results"]["skipped"]
+
+
+def test_merge_stage_merges_both_relabels_and_lists_conflicts(pipeline):
+    """The merge stage's engine took both sides' 1% relabels and listed every clashing cell."""
+    layout, results = pipeline
+    res = layout.read_part("merge")["results"]["10000"]
+    assert res["agrees"], (res["merge"]["result"], res["conflicts"]["result"])
+    assert res["merge"]["result"]["from_theirs"] == 100 and res["conflicts"]["result"]["conflicts"] == 100
+    assert results["summary"]["merge"]["10000"]["merge_ratio_to_commit"] > 0
+    # the whole commands: `dslineage merge` took both sides, `merge --conflicts --json` listed every cell
+    assert res["cli_agrees"], (res["cli_merge"]["result"], res["cli_conflicts"]["result"])
+    assert res["cli_merge"]["result"]["rows"]["from_theirs"] == 100 and res["cli_conflicts"]["result"]["cells"] == 100
+    assert results["summary"]["merge"]["10000"]["cli_merge_ratio_to_commit"] > 0
