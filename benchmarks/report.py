@@ -233,7 +233,8 @@ def run(layout: Layout, p: Params, *, draw: bool = True) -> dict[str, Any]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The README "Performance" tables from results.json (medians, ratios, targets)."""
+    """The Performance tables from results.json (medians, ratios, targets): printed by `report`, and filled into
+    docs/performance.md by the docs build (docs/hooks.py)."""
     m, s = results["machine"], results["summary"]
     out = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
            f"DuckDB {m['duckdb']} (load average at the end: {m['load_average']}).", ""]
