@@ -35,7 +35,7 @@ def test_relabel_label_studio_latest_annotation_wins(committed: Any, tmp_path: P
     export = _export(tmp_path / "export.json", [
         (4, [_ann(10, "bird", "2024-05-02T10:00:00Z"),
              _ann({"id": 7, "email": "ann@example.com"}, "cat", "2024-05-03T09:00:00Z")]),
-        (5, [_ann(11, "dog", "2024-05-02T11:00:00Z")]),
+        (5, [_ann(11, "dog", "2024-05-02T11:00:00.500000Z"), _ann(12, "cat", "2024-05-02T11:00:00Z")]),
         (7, [_ann(11, "dog", "2024-05-02T12:00:00Z")]),  # row 7 is a dog already: a no-op
     ])
     out = cli_json(root, "relabel", "train", "--from", str(export), "--format", "label-studio", "--key-field", "id")
@@ -44,8 +44,9 @@ def test_relabel_label_studio_latest_annotation_wins(committed: Any, tmp_path: P
     batch = committed.batch(out["batch"])
     assert batch["source"] == "export.json"
     assert batch["source_format"] == "label-studio"
-    assert batch["annotations_superseded"] == 1
-    assert (batch["annotated_first"], batch["annotated_last"]) == ("2024-05-02T11:00:00Z", "2024-05-03T09:00:00Z")
+    assert batch["annotations_superseded"] == 2  # by time, not by text: 11:00:00.5Z is after 11:00:00Z
+    span = (batch["annotated_first"], batch["annotated_last"])
+    assert span == ("2024-05-02T11:00:00.500000Z", "2024-05-03T09:00:00Z")
     edits = {e["key"]["id"]: (e["old"], e["new"], e["annotator"]) for e in batch["edits"]}
     assert edits == {4: ("dog", "cat", "ann@example.com"), 5: ("bird", "dog", "11")}
 
@@ -68,11 +69,13 @@ def test_relabel_label_studio_refusals_change_nothing(committed: Any, tmp_path: 
     empty = _export(tmp_path / "empty.json", [(4, [])])
     nokey = _export(tmp_path / "nokey.json", [(4, [_ann(1, "cat", "2024-05-02T10:00:00Z")])], field="name")
     unknown = _export(tmp_path / "unknown.json", [(999, [_ann(1, "cat", "2024-05-02T10:00:00Z")])])
+    badtime = _export(tmp_path / "badtime.json", [(4, [_ann(1, "cat", "yesterday"), _ann(2, "dog", "2024-05-02")])])
     cases = [
         (["--from", str(multi), "--format", "label-studio"], "several choices"),
         (["--from", str(empty), "--format", "label-studio"], "no choices annotations"),
         (["--from", str(nokey), "--format", "label-studio"], "no data field 'id'"),
         (["--from", str(unknown), "--format", "label-studio"], "not in train"),
+        (["--from", str(badtime), "--format", "label-studio"], "not an ISO 8601 time"),
         (["--from", str(multi), "--key-field", "id"], "add --format label-studio"),
         (["--from", str(multi), "--format", "yaml"], "unknown --format"),
         (["--set", "4=cat", "--format", "label-studio"], "--from EXPORT"),

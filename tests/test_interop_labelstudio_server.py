@@ -167,3 +167,16 @@ def test_consensus_from_server_export(round_trip: RoundTrip, tmp_repo: Path, mak
         assert edited <= set(QUEUED)
         assert {k for k, v in agreed.items() if v != current_label(k)} <= edited
     repo.close()
+
+
+def test_missing_environment_skips_locally_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without .venv-ls the server tests skip with the reason, but fail when CI is set."""
+    monkeypatch.setattr(ls, "VENV", tmp_path / "absent")
+    monkeypatch.setattr(ls, "LS_BIN", tmp_path / "absent" / "bin" / "label-studio")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("DSL_REQUIRE_LABEL_STUDIO", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no Label Studio environment"):
+        ls.require()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI .* is set but no Label Studio environment"):
+        ls.require()

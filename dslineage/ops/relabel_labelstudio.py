@@ -8,6 +8,7 @@ through the ordinary `relabel` path as a parquet edits file in a temporary folde
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,19 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dslineage.repo import Repo
+
+def when(created_at: str | None, what: str) -> datetime:
+    """An annotation's `created_at` as an aware UTC datetime (none: the earliest possible)."""
+    if created_at is None:
+        return datetime.min.replace(tzinfo=UTC)
+    try:
+        t = datetime.fromisoformat(created_at)
+    except ValueError:
+        raise LabelStudioExportError(
+            f"{what}: created_at {created_at!r} is not an ISO 8601 time (export the project as JSON again)"
+        ) from None
+    return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
+
 
 def latest_per_key(votes: pa.Table, key_field: str, what: str) -> tuple[pa.Table, int]:
     """Each key's latest annotation (by `created_at`; a tie goes to the later one in the export)
@@ -36,7 +50,7 @@ def latest_per_key(votes: pa.Table, key_field: str, what: str) -> tuple[pa.Table
     best: dict[str, tuple[str, str, str | None, list[str]]] = {}
     for g in groups:
         cur = best.get(g[0])
-        if cur is None or (g[2] or "") >= (cur[2] or ""):
+        if cur is None or when(g[2], what) >= when(cur[2], what):
             best[g[0]] = g
     for key, _who, _time, labels in best.values():
         if len(labels) > 1:
@@ -81,12 +95,12 @@ def relabel_export(
         raise LabelStudioExportError(
             f"{export.name} has no choices annotations: annotate some tasks in Label Studio and export again"
         )
-    times = [t for t in edits.column("time").to_pylist() if t]
+    times = sorted((t for t in edits.column("time").to_pylist() if t), key=lambda t: when(t, export.name))
     extra = {
         "source_format": "label-studio",
         "annotations_superseded": superseded,
-        "annotated_first": min(times) if times else None,
-        "annotated_last": max(times) if times else None,
+        "annotated_first": times[0] if times else None,
+        "annotated_last": times[-1] if times else None,
     }
     edits = edits.drop_columns(["time"]).rename_columns([ds.key[0], "annotator", "new_label"])
     with tempfile.TemporaryDirectory(prefix="dslineage-ls-") as tmp:
