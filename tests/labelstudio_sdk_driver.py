@@ -8,7 +8,7 @@ tokens and sends them as `Bearer`. Commands:
   annotate PAIRS_FILE               post one annotation per [task_id, from_name, to_name, label]
                                     as this token's user -> {"annotations": [ids]}
   export PROJECT OUT_FILE           the project's JSON export, written to OUT_FILE -> {"tasks": n}
-Kept out of the test extra: the SDK pins opencv, pandas, nltk and pyjwt (see labelstudio_support.py).
+Kept out of the test extra: the SDK would downgrade numpy there (see labelstudio_support.py).
 """
 
 from __future__ import annotations

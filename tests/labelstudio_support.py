@@ -13,8 +13,11 @@ into short-lived access tokens (`/api/token/refresh/`) and sends as `Bearer`. A 
 annotator signs up through the organization's invite link (`GET /api/invite`) and gets a
 token of its own the same way, so each annotation's `completed_by` is a real user.
 
-The SDK runs in `.venv-ls`'s own interpreter (`tests/labelstudio_sdk_driver.py`): it pins
-opencv, pandas, nltk, pyjwt and datamodel-code-generator, which the test extra should not carry.
+The SDK runs in `.venv-ls`'s own interpreter (`tests/labelstudio_sdk_driver.py`), where
+`label-studio` already installs the matching `label-studio-sdk` (2.1.2). Beside dvc it resolves,
+but it would downgrade numpy 2.4 → 2.2 for the whole test environment (its
+opencv-python-headless 4.12 pins numpy < 2.3) and add ~38 packages (opencv, pandas, nltk,
+black, isort, Faker, datamodel-code-generator): not worth it for one test module.
 
 Without `.venv-ls` the tests are skipped with the reason; with the environment variable CI (or
 DSL_REQUIRE_LABEL_STUDIO, which `.ci/run` exports) set they fail instead, so a CI run cannot
