@@ -59,6 +59,25 @@ def relabel(
     ignore_columns: Annotated[
         bool, typer.Option("--ignore-columns", help="With --column: ignore other label columns in EDITS.")
     ] = False,
+    file_format: Annotated[
+        str,
+        typer.Option(
+            "--format", metavar="FORMAT",
+            help="Format of --from: edits (default) or label-studio (a Label Studio JSON export: the "
+            "label from each task's choices, annotator = completed_by; a task annotated several times "
+            "takes its latest annotation by created_at).",
+        ),
+    ] = "edits",
+    key_field: Annotated[
+        Optional[str],
+        typer.Option("--key-field", help="With --format label-studio: the task data field holding the row key "
+                     "(default: the dataset's key column)."),
+    ] = None,
+    from_name: Annotated[
+        Optional[str],
+        typer.Option("--from-name", help="With --format label-studio: the choices control to read, when the "
+                     "labeling config has several."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Change labels as one recorded edit batch (who, when, why, per-row old → new) and commit it.
@@ -69,13 +88,16 @@ def relabel(
 
     Example: dslineage relabel train --from replay.csv --expect-old
 
+    Example: dslineage relabel train --from export.json --format label-studio --key-field id
+
     An EDITS file with several label columns (e.g. label and label_name) edits them as one
     batch; a label pair (`track --label-pair`) fills the other column of a --set edit.
     """
     result = repo().relabel(
         name, set_ or None, from_file=abspath(from_) if from_ else None, by=by, reason=reason,
         column=column, commit=not no_commit, skip_missing=skip_missing, force=force, message=message,
-        expect_old=expect_old, ignore_columns=ignore_columns,
+        expect_old=expect_old, ignore_columns=ignore_columns, file_format=file_format, key_field=key_field,
+        from_name=from_name,
     )
     if json_out:
         emit_json(result)

@@ -65,6 +65,11 @@ def relabel(
     message: str | None = None,
     expect_old: bool = False,
     ignore_columns: bool = False,
+    file_format: str = "edits",
+    key_field: str | None = None,
+    from_name: str | None = None,
+    source: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Apply label edits to a dataset as one recorded batch (and, by default, commit a version).
 
@@ -75,10 +80,23 @@ def relabel(
     mapping is refused. Counts are rows (`by_column`: per label column).
 
     An edits file with an `old` (or `old_<label>`) column — required with `expect_old` — is
-    refused whole when any row's current label is not that old label (a stale replay)."""
+    refused whole when any row's current label is not that old label (a stale replay).
+
+    `file_format="label-studio"`: `from_file` is a Label Studio JSON export (see
+    `ops/relabel_labelstudio.py`; `key_field`, `from_name`); `source` and `extra` are what it
+    records in the batch instead of the file name."""
     from dslineage.ops.commit import default_author
     from dslineage.store import edit_batch
 
+    if file_format == "edits" and (key_field or from_name):
+        raise UsageError("--key-field and --from-name read a Label Studio export: add --format label-studio")
+    if file_format != "edits":
+        return _relabel_other_format(
+            repo, name, edits, from_file=from_file, file_format=file_format, key_field=key_field,
+            from_name=from_name, by=by, reason=reason, column=column, commit=commit,
+            skip_missing=skip_missing, force=force, message=message, expect_old=expect_old,
+            ignore_columns=ignore_columns,
+        )
     ds = repo.dataset(name)
     mergestate.refuse_if_merging(repo, ds, "relabeled")
     if (edits is None or len(edits) == 0) == (from_file is None):
@@ -114,6 +132,8 @@ def relabel(
             _refuse_missing(ds, b.counts, skip_missing)
             plans.append(b)
         plans += session.fill_pairs(plans)
+        for b in plans:
+            b.extra.update(extra or {})
         applied = [b for b in plans if b.counts["applied"]]
         for b in applied:
             label_rules(session, b)
@@ -132,7 +152,7 @@ def relabel(
             result["transitions_by_column"] = {b.column: b.transitions for b in plans}
         if not applied:
             return result
-        source = "--set" if pairs is not None else Path(from_file or "").name
+        source = source or ("--set" if pairs is not None else Path(from_file or "").name)
         out = apply(session, applied, by=who, reason=reason, commit=commit, message=message, source=source)
     finally:
         session.close()
@@ -141,6 +161,18 @@ def relabel(
     result["version"] = v["id"] if v else None
     result["seq"] = v["seq"] if v else None
     return result
+
+
+def _relabel_other_format(repo: Repo, name: str, edits: Any, *, from_file: str | None, file_format: str,
+                          key_field: str | None, from_name: str | None, **options: Any) -> dict[str, Any]:
+    """Hand an export in another tool's format to its reader (today: Label Studio)."""
+    from dslineage.ops import relabel_labelstudio as ls
+
+    if file_format != "label-studio":
+        raise UsageError(f"unknown --format {file_format!r}: use edits (the default) or label-studio")
+    if edits or from_file is None:
+        raise UsageError(f"--format {file_format} reads an export given with --from EXPORT (not --set)")
+    return ls.relabel_export(repo, name, from_file=from_file, key_field=key_field, from_name=from_name, **options)
 
 
 def _refuse_missing(ds: Dataset, c: dict[str, Any], skip_missing: bool) -> None:
