@@ -67,8 +67,9 @@ def build_cifar_repo(root: Path, *, evals: bool = True) -> dict[str, Any]:
         repo.tag("cifar10@v2", "crowd-fixed")
         rng = random.Random(7)
         bad = [(k, "cat", "bob", "bulk script", None) for k in sorted(rng.sample(range(10_000), 300))]
-        out["bad"] = repo.relabel("cifar10", from_file=str(_edits(root.parent / "bad.csv", "label_name", bad)),
-                                  column="label_name", by="bob", reason="bulk fix script")["batch"]
+        made = repo.relabel("cifar10", from_file=str(_edits(root.parent / "bad.csv", "label_name", bad)),
+                            column="label_name", by="bob", reason="bulk fix script")
+        out["bad"], out["bad_rows"] = made["batch"], made["applied"]
         repo.check("cifar10@latest")
         repo.revert(out["bad"], reason="script relabeled good rows")
         out["latest"] = repo.log("cifar10")[0]["id"]

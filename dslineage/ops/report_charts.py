@@ -42,12 +42,15 @@ def _alt() -> Any:
 def _spec(chart: Any, title: str, caption: str) -> dict[str, Any]:
     spec: dict[str, Any] = chart.properties(title=title).to_dict()
     spec["description"] = caption
-    spec.setdefault("config", {}).update({
+    config = spec.setdefault("config", {})
+    for key, value in {
         "font": "sans-serif", "view": {"stroke": None},
         "axis": {"labelFontSize": 12, "titleFontSize": 13, "labelLimit": 220},
         "legend": {"labelFontSize": 12, "titleFontSize": 13, "labelLimit": 220},
+        "header": {"labelFontSize": 12},
         "title": {"fontSize": 15, "anchor": "start"},
-    })
+    }.items():
+        config[key] = {**value, **config[key]} if isinstance(value, dict) and key in config else config.get(key, value)
     return spec
 
 
@@ -138,8 +141,9 @@ def transitions(d: m.DatasetReport) -> Chart:
         y=alt.Y("from:N", sort=labels, title="label in A (from)"))
     rect = base.mark_rect().encode(color=alt.Color("rows:Q", title="rows", scale=alt.Scale(scheme="viridis")),
                                    tooltip=["from:N", "to:N", "rows:Q"])
-    text = base.mark_text(fontSize=11).encode(
-        text="rows:Q", color=alt.condition("datum.rows > 0", alt.value("white"), alt.value("black")))
+    light = 0.6 * max((t.count for t in d.transitions), default=1)
+    text = base.mark_text(fontSize=11).encode(  # dark text on the bright (yellow) end of viridis
+        text="rows:Q", color=alt.condition(f"datum.rows > {light}", alt.value("black"), alt.value("white")))
     chart = alt.layer(rect, text).properties(width=size * len(labels), height=size * len(labels))
     caption = (f"Rows of {d.name} whose `{d.label_column}` changed {span}: row = label in v{d.a['seq']}, "
                f"column = label in v{d.b['seq']}; unchanged rows are left out.")
@@ -228,12 +232,12 @@ def quality(d: m.DatasetReport) -> Chart:
             if q.threshold is not None:
                 values.append({"figure": name, "version": q.seq, "series": f"threshold ({q.bound})",
                                "value": q.threshold, "passed": ""})
-    series = ["value", "threshold (max)", "threshold (min)", "threshold ()"]
+    series = ["value", "threshold (max)", "threshold (min)"]
     base = alt.Chart().encode(
         x=alt.X("version:Q", title="version", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("value:Q", title="value", scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title="", scale=alt.Scale(domain=series, range=[
-            OKABE_ITO[0], OKABE_ITO[3], OKABE_ITO[2], OKABE_ITO[7]])),
+            OKABE_ITO[0], OKABE_ITO[3], OKABE_ITO[2]])),
         strokeDash=alt.condition("datum.series == 'value'", alt.value([1, 0]), alt.value([5, 4])),
     )
     layer = alt.layer(
