@@ -54,39 +54,39 @@ def _spec(chart: Any, title: str, caption: str) -> dict[str, Any]:
     return spec
 
 
-def _vlabel(p: m.VersionPoint) -> str:
-    return f"v{p.seq}" if p.seq == p.seq_end else f"v{p.seq}–{p.seq_end}"
+def _vlabel(p: m.VersionPoint, *, tags: bool = False) -> str:
+    text = f"v{p.seq}" if p.seq == p.seq_end else f"v{p.seq}–{p.seq_end}"
+    if tags and p.tags:
+        text += " " + ", ".join(p.tags[:2])
+    return text + (" ↺" if tags and p.reverted_batches else "")
 
 
 def timeline(d: m.DatasetReport) -> Chart:
-    """Rows added, removed and relabeled per version, tags above the bars."""
+    """Rows added, removed and relabeled per version (log scale), tags and reverts in the axis labels."""
     alt = _alt()
-    rows = []
+    rows: list[dict[str, Any]] = []
+    few = len(d.timeline) <= 40
     for p in d.timeline:
         for what, n in (("relabeled", p.relabeled), ("added", p.added), ("removed", p.removed)):
-            rows.append({"version": _vlabel(p), "seq": p.seq, "change": what, "rows": n or 0,
+            rows.append({"version": _vlabel(p, tags=few), "seq": p.seq, "change": what, "rows": n or 0,
                          "message": p.message[:80], "author": p.author, "tags": ", ".join(p.tags[:3]),
                          "batches": len(p.batches), "reverted": p.reverted_batches})
-    order = [_vlabel(p) for p in d.timeline]
-    x = alt.X("version:N", sort=order, title="version", axis=alt.Axis(labelAngle=-45 if len(order) > 12 else 0,
-                                                                      labelOverlap=True))
-    bars = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
-        x=x, y=alt.Y("sum(rows):Q", title="rows changed (log scale)", scale=alt.Scale(type="symlog")),
+    order = [_vlabel(p, tags=few) for p in d.timeline]
+    top = max((sum(r["rows"] for r in rows if r["seq"] == p.seq) for p in d.timeline), default=1)
+    ticks = [0] + [10**k for k in range(0, len(str(max(1, top))) + 1) if 10**k <= top * 10]
+    x = alt.X("version:N", sort=order, title="version", axis=alt.Axis(labelAngle=-40 if few and len(order) > 4
+                                                                      or len(order) > 12 else 0,
+                                                                      labelOverlap=True, labelLimit=160))
+    chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        x=x, y=alt.Y("sum(rows):Q", title="rows changed (log scale)", scale=alt.Scale(type="symlog"),
+                     axis=alt.Axis(values=ticks, format=",d")),
         color=alt.Color("change:N", title="change", sort=["relabeled", "added", "removed"],
                         scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3])),
         tooltip=["version:N", "change:N", "rows:Q", "author:N", "message:N", "tags:N", "batches:Q", "reverted:Q"],
-    )
-    marks = [{"version": _vlabel(p), "text": ", ".join(p.tags[:2]) + (" ↺" if p.reverted_batches else "")}
-             for p in d.timeline if p.tags or p.reverted_batches]
-    layers = [bars]
-    if marks and len(d.timeline) <= 60:
-        layers.append(alt.Chart(alt.Data(values=marks)).mark_text(dy=-8, angle=0, fontSize=11, color="#333").encode(
-            x=alt.X("version:N", sort=order), y=alt.value(8), text="text:N"))
-    chart = alt.layer(*layers).properties(width=WIDTH, height=220)
+    ).properties(width=WIDTH, height=220)
     caption = (f"Rows added, removed and relabeled by each of the {d.versions_total:,} versions of {d.name} "
                "(the first version adds every row; the scale is logarithmic so small batches stay visible). "
-               "Labels above the bars are tags; ↺ marks a version whose "
-               "batch was later reverted.")
+               "Tags follow the version; ↺ marks a version whose batch was later reverted.")
     return Chart("timeline", d.name, f"{d.name}: changes per version", caption,
                  _spec(chart, f"{d.name}: changes per version", caption))
 
@@ -99,7 +99,7 @@ def distribution(d: m.DatasetReport) -> Chart:
         totals[c.label] = totals.get(c.label, 0) + c.count
     labels = sorted((k for k in totals if k != "other"), key=lambda k: (-totals[k], k))
     domain = labels + (["other"] if "other" in totals else [])
-    palette = (TOL_MUTED + [OTHER])[:len(labels)] if len(labels) <= 10 else TOL_MUTED
+    palette = TOL_MUTED + ["#555555"]  # a tenth class (CIFAR-10 has ten) in dark grey, "other" in light grey
     colors = palette[:len(labels)] + ([OTHER] if "other" in totals else [])
     seqs = sorted({c.seq for c in d.distribution})
     values = [{"version": f"v{c.seq}", "class": c.label, "rows": c.count} for c in d.distribution]
@@ -160,7 +160,7 @@ def shift(d: m.DatasetReport) -> Chart:
                "direction": "gained" if s.delta >= 0 else "lost"} for s in d.shift]
     chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
         y=alt.Y("class:N", sort="-x", title=f"class ({d.label_column})"),
-        x=alt.X("change:Q", title=f"change in rows {span}"),
+        x=alt.X("change:Q", title=f"change in rows {span}", axis=alt.Axis(format="d", tickMinStep=1)),
         color=alt.Color("direction:N", title="", scale=alt.Scale(domain=["gained", "lost"],
                                                                  range=[OKABE_ITO[0], OKABE_ITO[1]])),
         tooltip=["class:N", "A:Q", "B:Q", "change:Q"],
@@ -323,7 +323,7 @@ def lineage(r: m.Report) -> Chart:
             domain=kinds, range=[KIND_COLORS.get(k, "#999999") for k in kinds])),
         shape=alt.Shape("kind:N", title="node", scale=alt.Scale(domain=kinds)),
         tooltip=["kind:N", "full:N"])
-    t_layer = alt.Chart(alt.Data(values=nodes)).mark_text(align="left", dx=9, dy=0, fontSize=11).encode(
+    t_layer = alt.Chart(alt.Data(values=nodes)).mark_text(align="left", dx=-6, dy=-13, fontSize=11).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text="label:N")
     chart = alt.layer(e_layer, n_layer, t_layer).properties(width=max(WIDTH, 230 * cols), height=max(80, 34 * lanes))
     caption = ("Datasets' versions, edit batches, stages, experiments and metrics, sources on the left; a straight "

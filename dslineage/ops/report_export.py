@@ -105,5 +105,5 @@ def write(r: m.Report, output: str, *, fmt: str = "html", chart: str | None = No
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-    notes = {k: v for d in r.datasets for k, v in d.notes.items()} | r.notes
+    notes = {k: v for d in r.datasets for k, v in d.notes.items() if k != "eval"} | r.notes
     return Written(output=str(path), format="chart" if chart else fmt, charts=names, bytes=len(data), notes=notes)

@@ -15,8 +15,7 @@ body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica
 color:#1d2430;background:#f6f7f9}
 header{background:#1d2430;color:#fff;padding:18px 24px}
 header h1{margin:0;font-size:1.5em}header p{margin:4px 0 0;color:#c9d1dc;font-size:.9em}
-nav{display:flex;flex-wrap:wrap;gap:6px 14px;padding:10px 24px;background:#fff;border-bottom:1px solid #dde1e6;
-position:sticky;top:0;z-index:2}
+nav{display:flex;flex-wrap:wrap;gap:6px 14px;padding:10px 24px;background:#fff;border-bottom:1px solid #dde1e6}
 nav a{color:#0b5cad;text-decoration:none;font-size:.9em}nav a:hover{text-decoration:underline}
 main{max-width:1240px;margin:0 auto;padding:8px 16px 40px}
 section{background:#fff;border:1px solid #dde1e6;border-radius:8px;margin:18px 0;padding:12px 18px}
