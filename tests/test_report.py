@@ -221,3 +221,49 @@ def test_cli_start_up_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     run(ROOT, "git", "check-ignore", "-q", ".ci/artifacts/report.png")
+
+
+def _fixed_report() -> Any:
+    """A small report built by hand: two versions, one reverted batch, agreement, a failed check."""
+    from dslineage.ops import report_model as m
+
+    pts = [m.VersionPoint(seq=s, seq_end=s, id=f"{s:040x}", timestamp="2026-01-01T00:00:00", author="a <a@x>",
+                          message=f"v{s}", rows=10, added=10 if s == 1 else 0, removed=0, relabeled=0 if s == 1 else 2,
+                          tags=["base"] if s == 1 else [], batches=[] if s == 1 else ["b" * 40],
+                          reverted_batches=0 if s == 1 else 1) for s in (1, 2)]
+    d = m.DatasetReport(
+        name="toy", label_column="label", a={"seq": 1, "id": pts[0].id}, b={"seq": 2, "id": pts[1].id},
+        versions_total=2, timeline=pts,
+        distribution=[m.ClassCount(seq=s, label=k, count=5) for s in (1, 2) for k in ("cat", "dog")],
+        transitions=[m.Transition(from_label="cat", to_label="dog", count=2)],
+        shift=[m.ClassShift(label="cat", a=5, b=3, delta=-2), m.ClassShift(label="dog", a=5, b=7, delta=2)],
+        batches=[m.Batch(id="b" * 40, seq=2, column="label", author="eve", reason="<script>x</script>", rows=2,
+                         state="committed", reverted=True, reverted_by="c" * 40, reverts=None,
+                         timestamp="2026-01-01T00:00:00", annotators={"eve": 2})],
+        annotators=[m.Annotator(name="eve", rows=2, batches=1, reverted_rows=2)],
+        agreement={"seq": 2, "krippendorff_alpha": 0.412, "items": 7},
+        changed_rows=[m.ChangedRow(key="1", old="cat", new="dog", batch="b" * 40, annotator="eve", reason="r",
+                                   seq=2, reverted=True)],
+        changed_total=2,
+        quality=[m.QualityPoint(seq=s, source="check", metric="max_class_share (label)", value=0.5 + s / 10,
+                                threshold=0.6, passed=s == 1, bound="max") for s in (1, 2)],
+        evals=[], notes={"eval": "No eval results recorded."},
+    )
+    return m.Report(title="toy report", generated="2026-01-01T00:00:00", repository="toy", datasets=[d],
+                    lineage_nodes=[], lineage_edges=[])
+
+
+def test_renderer_on_fixed_data() -> None:
+    """The page of a hand-built model: agreement said, text escaped, failed check drawn, no eval chart."""
+    from dslineage.ops.report_charts import charts
+    from dslineage.ops.report_html import render
+
+    r = _fixed_report()
+    found = {c.name: c for c in charts(r)}
+    assert set(found) == {"timeline", "distribution", "transitions", "shift", "batches", "annotators", "quality"}
+    failed = [v for v in found["quality"].spec["data"]["values"] if v.get("passed") == "failed"]
+    assert [v["version"] for v in failed] == [2]
+    page = render(r, list(found.values()))
+    assert "Krippendorff's alpha <b>0.412</b>" in page
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert page.count("<figure") == len(found) and "No eval results recorded." in page

@@ -313,19 +313,19 @@ def lineage(r: m.Report) -> Chart:
     xs = alt.Scale(domain=[-0.2, cols - 0.2])
     ys = alt.Scale(domain=[-0.6, lanes - 0.4], reverse=False)
     noaxis = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
-    e_layer = alt.Chart(alt.Data(values=edges)).mark_rule(color="#888", strokeWidth=1.2).encode(
+    e_layer = alt.Chart(alt.Data(values=edges)).mark_rule(color="#777", strokeWidth=1.5).encode(
         x=alt.X("x:Q", scale=xs, axis=alt.Axis(title="← upstream · downstream →", labels=False, ticks=False,
                                                 grid=False, domain=False)),
         y=alt.Y("y:Q", scale=ys, axis=noaxis), x2="x2:Q", y2="y2:Q")
-    n_layer = alt.Chart(alt.Data(values=nodes)).mark_point(filled=True, size=160, opacity=1).encode(
+    n_layer = alt.Chart(alt.Data(values=nodes)).mark_point(filled=True, size=220, opacity=1).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys),
         color=alt.Color("kind:N", title="node", scale=alt.Scale(
             domain=kinds, range=[KIND_COLORS.get(k, "#999999") for k in kinds])),
         shape=alt.Shape("kind:N", title="node", scale=alt.Scale(domain=kinds)),
         tooltip=["kind:N", "full:N"])
-    t_layer = alt.Chart(alt.Data(values=nodes)).mark_text(align="left", dx=-6, dy=-13, fontSize=11).encode(
+    t_layer = alt.Chart(alt.Data(values=nodes)).mark_text(align="left", dx=-6, dy=-15, fontSize=12).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), text="label:N")
-    chart = alt.layer(e_layer, n_layer, t_layer).properties(width=max(WIDTH, 230 * cols), height=max(80, 34 * lanes))
+    chart = alt.layer(e_layer, n_layer, t_layer).properties(width=max(WIDTH, 260 * cols), height=max(70, 56 * lanes))
     caption = ("Datasets' versions, edit batches, stages, experiments and metrics, sources on the left; a straight "
                "run of versions is one node (\"v1 → v5 (4 versions, 3 batches)\"), as `dslineage lineage` prints it.")
     title = "Lineage"
