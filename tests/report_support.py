@@ -49,7 +49,6 @@ def build_cifar_repo(root: Path, *, evals: bool = True) -> dict[str, Any]:
     data.parent.mkdir()
     shutil.copyfile(CIFAR / "cifar10_test_labels.csv", data)
     votes = json.loads((CIFAR / "cifar10_mturk.json").read_text())
-    majority = sorted((v for v in votes if v["mturk"]["guessed"] >= 3), key=lambda v: v["id"])
     names = sorted({v["given_original_label_name"] for v in votes})
     (root / ".dslineage" / "checks.yaml").write_text(CHECKS, encoding="utf-8")
     run(root, "git", "add", ".dslineage/checks.yaml")
@@ -59,10 +58,20 @@ def build_cifar_repo(root: Path, *, evals: bool = True) -> dict[str, Any]:
         repo.track(str(data), ["id"], ["label_name"], labels_allowed=None)
         out["v1"] = repo.commit(["cifar10"], "original CIFAR-10 test labels", None)[0]["id"]
         repo.tag("cifar10@v1", "original")
-        crowd = [(v["id"], v["our_guessed_label_name"], "mturk-majority",
-                  f"mturk: {v['mturk']['guessed']}/5 guessed", v["mturk"]["guessed"] / 5) for v in majority]
-        out["crowd"] = repo.relabel("cifar10", from_file=str(_edits(root.parent / "crowd.csv", "label_name", crowd)),
-                                    column="label_name", by="curator", reason="crowd majority vote")["batch"]
+        # the crowd's votes as two passes: any correction at least 2 of 5 workers chose, then the
+        # stricter reading (3 of 5) putting the 2-of-5 rows back: v2 holds the majority corrections,
+        # and the 2-of-5 rows carry two disagreeing ratings (the audit's agreement figure)
+        loose = [(v["id"], v["our_guessed_label_name"], "mturk-2of5", f"mturk: {v['mturk']['guessed']}/5 guessed",
+                  v["mturk"]["guessed"] / 5) for v in votes if v["mturk"]["guessed"] >= 2]
+        strict = [(v["id"], v["given_original_label_name"], "mturk-3of5", "mturk: no majority for the change",
+                   1 - v["mturk"]["guessed"] / 5) for v in votes if v["mturk"]["guessed"] == 2]
+        out["crowd"] = repo.relabel("cifar10", from_file=str(_edits(root.parent / "crowd.csv", "label_name", loose)),
+                                    column="label_name", by="curator", reason="crowd votes, 2 of 5",
+                                    commit=False)["batch"]
+        out["review"] = repo.relabel(
+            "cifar10", from_file=str(_edits(root.parent / "review.csv", "label_name", strict)), column="label_name",
+            by="curator", reason="crowd majority vote (3 of 5)")["batch"]
+        out["loose_rows"], out["strict_rows"] = len(loose), len(strict)
         out["v2"] = repo.log("cifar10")[0]["id"]
         repo.tag("cifar10@v2", "crowd-fixed")
         rng = random.Random(7)

@@ -23,6 +23,7 @@ h2{margin:.3em 0 .5em;font-size:1.3em}h3{margin:1em 0 .4em;font-size:1.05em}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px;align-items:start}
 figure{margin:0;min-width:0}figure .chart{overflow-x:auto}
 figure svg{max-width:100%;height:auto;display:block}
+figure.scrolls svg{max-width:none}
 figcaption{font-size:.87em;color:#4a5361;margin-top:4px}
 .note{background:#fff7e0;border-left:4px solid #E69F00;padding:6px 10px;margin:8px 0;font-size:.9em}
 .facts{display:flex;flex-wrap:wrap;gap:10px 28px;margin:6px 0 10px}.facts div{font-size:.9em}
@@ -61,7 +62,8 @@ def _e(x: Any) -> str:
 def _figure(chart: Chart) -> str:
     svg = render_svg(chart.spec)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_e(chart.title)}" ', 1)
-    return (f'<figure data-chart="{_e(chart.name)}"><div class="chart">{svg}</div>'
+    wide = ' class="scrolls"' if chart.name == "lineage" else ""  # a graph stays legible: it scrolls sideways
+    return (f'<figure data-chart="{_e(chart.name)}"{wide}><div class="chart">{svg}</div>'
             f"<figcaption>{_e(chart.caption)}</figcaption></figure>")
 
 
