@@ -72,13 +72,14 @@ def timeline(d: m.DatasetReport) -> Chart:
                          "message": p.message[:80], "author": p.author, "tags": ", ".join(p.tags[:3]),
                          "batches": len(p.batches), "reverted": p.reverted_batches})
     order = [_vlabel(p, tags=few) for p in d.timeline]
-    top = max((sum(r["rows"] for r in rows if r["seq"] == p.seq) for p in d.timeline), default=1)
+    top = max((r["rows"] for r in rows), default=1)
     ticks = [0] + [10**k for k in range(0, len(str(max(1, top))) + 1) if 10**k <= top * 10]
     x = alt.X("version:N", sort=order, title="version", axis=alt.Axis(labelAngle=-40 if few and len(order) > 4
                                                                       or len(order) > 12 else 0,
                                                                       labelOverlap=True, labelLimit=160))
     chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
-        x=x, y=alt.Y("sum(rows):Q", title="rows changed (log scale)", scale=alt.Scale(type="symlog"),
+        x=x, xOffset=alt.XOffset("change:N", sort=["relabeled", "added", "removed"]),  # side by side: a log
+        y=alt.Y("sum(rows):Q", title="rows changed (log scale)", scale=alt.Scale(type="symlog"),  # scale cannot stack
                      axis=alt.Axis(values=ticks, format=",d")),
         color=alt.Color("change:N", title="change", sort=["relabeled", "added", "removed"],
                         scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3])),

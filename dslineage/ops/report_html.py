@@ -141,7 +141,8 @@ def _batches(d: m.DatasetReport, figs: dict[str, str]) -> str:
         return "".join(out)
     if d.agreement:
         alpha = d.agreement.get("krippendorff_alpha")
-        extra = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d.agreement.items()
+        extra = ", ".join(f"{k.replace('_', ' ')} {v:.3f}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v:,}"
+                          for k, v in d.agreement.items()
                           if k not in ("krippendorff_alpha", "seq") and isinstance(v, int | float))
         out.append(f"<p>Annotator agreement (audit of v{_e(d.agreement.get('seq'))}): Krippendorff's alpha "
                    f"<b>{_e(f'{alpha:.3f}' if isinstance(alpha, float) else alpha)}</b>"
