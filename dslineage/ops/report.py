@@ -280,16 +280,27 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
 
 
-def _quality(repo: Repo, name: str, versions: list[dict[str, Any]]) -> list[m.QualityPoint]:
-    from dslineage.quality.results import for_version
+def _stored_quality(repo: Repo, name: str) -> dict[str, dict[str, Any]]:
+    """Version id → its newest stored results `{"checks", "audit"}` (as `quality.results.for_version`
+    gives them, read in one pass: a long history has a record per version)."""
+    out: dict[str, dict[str, Any]] = {}
+    for rec in repo.index.records("version", name):
+        if rec.get("checks"):
+            out.setdefault(rec["id"], {})["checks"] = rec["checks"]
+    for kind, key in (("check", "checks"), ("audit", "audit")):
+        for rec in repo.index.records(kind, name):  # oldest first: the newest wins
+            if rec.get("version"):
+                out.setdefault(rec["version"], {})[key] = rec
+    return out
 
+
+def _quality(repo: Repo, name: str, versions: list[dict[str, Any]]) -> list[m.QualityPoint]:
     out: list[m.QualityPoint] = []
-    checked = {r.get("version") for k in ("check", "audit") for r in repo.index.records(k, name)}
-    checked |= {v["id"] for v in repo.index.records("version", name) if v.get("checks")}
+    stored = _stored_quality(repo, name)
     for v in versions:
-        if v["id"] not in checked:
+        q = stored.get(v["id"])
+        if not q:
             continue
-        q = for_version(repo, name, v["id"])
         for r in (q.get("checks") or {}).get("results") or []:
             value, threshold = _num(r.get("value")), _num(r.get("threshold"))
             if value is None:
