@@ -85,6 +85,16 @@ def timeline(d: m.DatasetReport) -> Chart:
                         scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3])),
         tooltip=["version:N", "change:N", "rows:Q", "author:N", "message:N", "tags:N", "batches:Q", "reverted:Q"],
     ).properties(width=WIDTH, height=220)
+    if len(d.timeline) > 60:  # hundreds of bars blur into one pale block: lines over the version number
+        chart = alt.Chart(alt.Data(values=rows)).mark_line(interpolate="step-after", strokeWidth=1.5).encode(
+            x=alt.X("seq:Q", title="version (first of each bin)" if d.timeline[0].seq != d.timeline[0].seq_end
+                    else "version", axis=alt.Axis(format="d")),
+            y=alt.Y("rows:Q", title="rows changed (log scale)", scale=alt.Scale(type="symlog"),
+                    axis=alt.Axis(values=ticks, format=",d")),
+            color=alt.Color("change:N", title="change", sort=["relabeled", "added", "removed"],
+                            scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3])),
+            tooltip=["version:N", "change:N", "rows:Q", "message:N"],
+        ).properties(width=WIDTH, height=220)
     caption = (f"Rows added, removed and relabeled by each of the {d.versions_total:,} versions of {d.name} "
                "(the first version adds every row; the scale is logarithmic so small batches stay visible). "
                "Tags follow the version; ↺ marks a version whose batch was later reverted.")
