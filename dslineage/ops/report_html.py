@@ -24,6 +24,7 @@ h2{margin:.3em 0 .5em;font-size:1.3em}h3{margin:1em 0 .4em;font-size:1.05em}
 figure{margin:0;min-width:0}figure .chart{overflow-x:auto}
 figure svg{max-width:100%;height:auto;display:block}
 figure.scrolls svg{max-width:none}
+figure.dense .chart{border-bottom:1px dotted #c5ccd6}
 figcaption{font-size:.87em;color:#4a5361;margin-top:4px}
 .note{background:#fff7e0;border-left:4px solid #E69F00;padding:6px 10px;margin:8px 0;font-size:.9em}
 .facts{display:flex;flex-wrap:wrap;gap:10px 28px;margin:6px 0 10px}.facts div{font-size:.9em}
@@ -42,6 +43,7 @@ margin:4px 0 8px}
 code{font-size:.9em;background:#f1f3f6;padding:0 3px;border-radius:3px}
 @media (max-width:700px){.grid{grid-template-columns:1fr}main{padding:4px 6px 30px}
 section{padding:10px;border-radius:0;margin:10px 0}header{padding:12px}nav{padding:8px 12px}
+figure.dense svg{min-width:540px;max-width:none}
 .hide-narrow{display:none}}
 """
 
@@ -55,6 +57,9 @@ if(!i)return;i.value=id;dslFilter(i);i.scrollIntoView({behavior:'smooth',block:'
 """
 
 
+DENSE = {"quality", "eval", "recall", "transitions"}
+
+
 def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x))
 
@@ -62,7 +67,8 @@ def _e(x: Any) -> str:
 def _figure(chart: Chart) -> str:
     svg = render_svg(chart.spec)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_e(chart.title)}" ', 1)
-    wide = ' class="scrolls"' if chart.name == "lineage" else ""  # a graph stays legible: it scrolls sideways
+    # a graph stays legible: it scrolls sideways; small multiples do on a phone (shrunk, their text is unreadable)
+    wide = ' class="scrolls"' if chart.name == "lineage" else ' class="dense"' if chart.name in DENSE else ""
     return (f'<figure data-chart="{_e(chart.name)}"{wide}><div class="chart">{svg}</div>'
             f"<figcaption>{_e(chart.caption)}</figcaption></figure>")
 
