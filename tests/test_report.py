@@ -273,3 +273,4 @@ def test_renderer_on_fixed_data() -> None:
     assert "Krippendorff's alpha <b>0.412</b>" in page
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
     assert page.count("<figure") == len(found) and "No eval results recorded." in page
+    assert "eve bbbbbbbb (reverted)" in page  # the version list names a version's batches and their state

@@ -96,8 +96,9 @@ def _dataset(d: m.DatasetReport, figs: dict[str, str]) -> str:
     if d.timeline:
         out.append('<h3>Version list</h3><div class="scroll"><table><thead><tr><th class="num">version</th>'
                    '<th>time (UTC)</th><th>author</th><th class="num">rows</th><th class="num">+</th>'
-                   '<th class="num">−</th><th class="num">relabeled</th><th>tags</th><th>message</th></tr>'
-                   "</thead><tbody>")
+                   '<th class="num">−</th><th class="num">relabeled</th><th>tags</th><th>batches</th>'
+                   "<th>message</th></tr></thead><tbody>")
+        by_id = {b.id: b for b in d.batches}
         for p in reversed(d.timeline[-200:]):
             label = f"v{p.seq}" if p.seq == p.seq_end else f"v{p.seq}–v{p.seq_end}"
             out.append(
@@ -105,7 +106,7 @@ def _dataset(d: m.DatasetReport, figs: dict[str, str]) -> str:
                 f"<td>{_e(short_author(p.author))}</td><td class=\"num\">{_n(p.rows)}</td>"
                 f'<td class="num">{_n(p.added)}</td>'
                 f'<td class="num">{_n(p.removed)}</td><td class="num">{_n(p.relabeled)}</td>'
-                f"<td>{_e(', '.join(p.tags))}</td><td>{_e(p.message)}</td></tr>")
+                f"<td>{_e(', '.join(p.tags))}</td><td>{_e(_made_by(p, by_id))}</td><td>{_e(p.message)}</td></tr>")
         out.append("</tbody></table></div>")
     out.append("</section>")
     out.append(f'<section id="{_anchor(d.name, "labels")}"><h2>{_e(d.name)}: label changes {_e(span)}</h2>')
@@ -133,6 +134,18 @@ def _dataset(d: m.DatasetReport, figs: dict[str, str]) -> str:
         out.append(f"<p>{_e(d.notes.get('eval', 'No eval results.'))}</p>")
     out.append("</section>")
     return "".join(out)
+
+
+def _made_by(p: m.VersionPoint, by_id: dict[str, m.Batch]) -> str:
+    """The batches a version carries: their authors, the reverted ones marked."""
+    if len(p.batches) > 3:
+        return f"{len(p.batches)} batches" + (f", {p.reverted_batches} reverted" if p.reverted_batches else "")
+    parts = []
+    for bid in p.batches:
+        b = by_id.get(bid)
+        if b is not None:
+            parts.append(f"{short_author(b.author)} {bid[:8]}" + (" (reverted)" if b.reverted else ""))
+    return ", ".join(parts)
 
 
 def _n(x: int | None) -> str:
