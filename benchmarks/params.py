@@ -36,6 +36,7 @@ class Params:
     reindex_window: int = 5       # rows each version of that journal relabels
     reindex_old_runs: int = 1     # runs of the record-by-record path (~7 ms a record; 0 skips it)
     big_memory_limit: str = "1GB"
+    report_versions: int = 50     # versions of the `history_rows` dataset `dslineage report` draws
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod

@@ -109,6 +109,15 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
                                    s["lib_ms"], 50, "ms"))
         if versions == "200":
             targets.append(_target("history of one key < 100 ms, library, 200 versions", s["lib_ms"], 100, "ms"))
+    hr = parts.get("htmlreport") or {}
+    if hr:
+        page_s = _med(hr.get("dslineage_cli"))
+        summary["htmlreport"] = {"rows": hr["rows"], "versions": hr["versions"], "cli_s": page_s,
+                                 "cli_cpu_s": (hr.get("dslineage_cli") or {}).get("median_cpu_s"),
+                                 "html_bytes": hr["html_bytes"]}
+        what = f"{hr['rows']:,} rows, {hr['versions']} versions"
+        targets.append(_target(f"dslineage report <= 10 s ({what}, whole process)", page_s, 10.0, "s"))
+        targets.append(_target(f"report page <= 5 MB ({what})", round(hr["html_bytes"] / 1e6, 3), 5.0, "MB"))
     st = parts.get("startup") or {}
     if st:
         summary["startup"] = {k: _med(v) for k, v in st.items() if isinstance(v, dict)}

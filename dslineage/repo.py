@@ -460,3 +460,31 @@ class Repo:
 
         return lineage(self, node, direction=direction, depth=depth, openlineage=openlineage,
                        namespace=namespace, expand=expand)
+
+    # -- the report (issue 14) -------------------------------------------------------------
+
+    def report(self, names: list[str] | None = None, *, versions: str | None = None) -> Any:
+        """The report's data model (`ops.report_model.Report`) of the named (default: every)
+        dataset, comparing `versions` "A..B" (default: first..latest)."""
+        from dslineage.ops.report import report
+
+        return report(self, names or [], versions=versions)
+
+    def report_write(
+        self, names: list[str] | None = None, *, output: str = "report.html", versions: str | None = None,
+        fmt: str = "html", chart: str | None = None,
+    ) -> Any:
+        """Write the self-contained HTML report (`fmt="html"`), its Vega-Lite specs (`"vega"`), its data
+        model (`"json"`) or one chart (`chart`, as .svg/.png/.json by the suffix of `output`)."""
+        from dslineage.ops.report import report
+        from dslineage.ops.report_export import write
+
+        return write(report(self, names or [], versions=versions), output, fmt=fmt, chart=chart)
+
+    def report_vega(self, names: list[str] | None = None, *, versions: str | None = None,
+                    chart: str | None = None) -> str:
+        """The report's charts as Vega-Lite JSON (`{name: spec}`), or one chart's spec."""
+        from dslineage.ops.report import report
+        from dslineage.ops.report_export import vega
+
+        return vega(report(self, names or [], versions=versions), chart)

@@ -18,7 +18,7 @@ from tests.support import env
 SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
     startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
-    reindex_records=120,
+    reindex_records=120, report_versions=8,
 )
 
 
@@ -110,3 +110,13 @@ def test_merge_stage_merges_both_relabels_and_lists_conflicts(pipeline):
     assert res["cli_agrees"], (res["cli_merge"]["result"], res["cli_conflicts"]["result"])
     assert res["cli_merge"]["result"]["rows"]["from_theirs"] == 100 and res["cli_conflicts"]["result"]["cells"] == 100
     assert results["summary"]["merge"]["10000"]["cli_merge_ratio_to_commit"] > 0
+
+
+def test_htmlreport_stage_renders_the_page_and_reports_its_targets(pipeline):
+    """The htmlreport stage wrote a page of the chain's versions and the report judges time and size."""
+    layout, results = pipeline
+    res = layout.read_part("htmlreport")["results"]
+    assert res["versions"] == 8 and res["html_bytes"] > 10_000 and res["dslineage_cli"]["median_s"] > 0
+    names = [t["target"] for t in results["targets"]]
+    assert any(n.startswith("dslineage report <= 10 s") for n in names)
+    assert any(n.startswith("report page <= 5 MB") for n in names)
