@@ -218,10 +218,10 @@ def test_fast_commit_of_several_label_columns_matches_a_full_diff(
         for name in paths:
             repo.track(str(paths[name]), ["id"], ["label", "label_name"], label_pairs=["label=label_name"])
         repo.commit(None, "v1", None)
-        from dslineage.store import rows
+        from dslineage.store import rowdiff
 
         with monkeypatch.context() as m:  # the relabel's commit must not diff the file
-            m.setattr(rows, "compare", lambda *a, **k: pytest.fail("relabel re-diffed the file"))
+            m.setattr(rowdiff, "compare", lambda *a, **k: pytest.fail("relabel re-diffed the file"))
             r = repo.relabel("fast", from_file=str(edits))
         assert r["applied"] == 3  # row 1 already is 1/dog
         paths["slow"].with_name("tmp").write_bytes(paths["fast"].read_bytes())

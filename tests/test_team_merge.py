@@ -485,11 +485,11 @@ def test_git_pull_rebase_of_two_commits_records_each_merge(team: dict[str, Path]
 
 def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A label-only merge builds its change set from the engine's changed rows without diffing the
-    merged file (`rows.compare` is never called), and it equals the full diff against ours: counts,
+    merged file (`rowdiff.compare` is never called), and it equals the full diff against ours: counts,
     columns, rows, schema, label distribution and the change-set file's rows."""
     from dslineage.core import common
     from dslineage.ops.commit import build_record
-    from dslineage.store import rows
+    from dslineage.store import rowdiff
 
     path = write_parquet(tmp_repo / "data" / "train.parquet",
                          {"id": list(range(N)), "x": [i / 2 for i in range(N)], "label": ["cat"] * N})
@@ -504,16 +504,16 @@ def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, mon
     run(tmp_repo, "git", "checkout", "-q", "-b", "bob")
     _relabel(tmp_repo, BOB, "bob", "owls at night")
     run(tmp_repo, "git", "checkout", "-q", "alice")
-    compare = rows.compare
+    compare = rowdiff.compare
 
     def no_compare(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the merge diffed the whole merged file")
 
     with Repo(tmp_repo) as repo:
         repo.checkout("train@latest")
-        monkeypatch.setattr(rows, "compare", no_compare)
+        monkeypatch.setattr(rowdiff, "compare", no_compare)
         out = repo.merge("bob")
-        monkeypatch.setattr(rows, "compare", compare)
+        monkeypatch.setattr(rowdiff, "compare", compare)
     fast = _record(tmp_repo, out["merged"][0]["version"])
     import hashlib  # the md5 hashed while the file was written is the file's
 

@@ -21,7 +21,7 @@ from dslineage.core import common
 from dslineage.errors import DslineageError, PathError, UsageError
 from dslineage.ops import mergestate
 from dslineage.ops.batches import link_pending
-from dslineage.store import rows
+from dslineage.store import rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -98,7 +98,7 @@ def _known_record(
     order = k_cols + [f"o{j}" for j in range(len(ds.labels))] + [f"n{j}" for j in range(len(ds.labels))]
     table = known.table.select(order).append_column("change", pa.array(["relabeled"] * n, pa.string()))
     if "d" not in table.column_names:  # only labels changed: no other column's digest to keep
-        table = table.append_column("d", pa.array([[]] * n, rows.digest_arrow_type()))
+        table = table.append_column("d", pa.array([[]] * n, rowdiff.digest_arrow_type()))
     keys = [c for c in table.column_names if c.startswith("k")]
     table = table.sort_by([(k, "ascending") for k in keys])
     name = journal.changes_name(vid)
@@ -159,14 +159,14 @@ def build_record(
     elif parent_src is None:
         changes = {"known": False}
     else:
-        p, summary = rows.compare(con, parent_src, new, ds, prof.schema, digests=True)
+        p, summary = rowdiff.compare(con, parent_src, new, ds, prof.schema, digests=True)
         if by_diff:
-            rows.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
+            rowdiff.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
         name = journal.changes_name(vid)
         change_file = journal.folder(repo.root) / name
         change_file.parent.mkdir(parents=True, exist_ok=True)
         txn.will_create(repo.root, change_file)
-        rows.write_changes(con, change_file, p, digests=True)
+        rowdiff.write_changes(con, change_file, p, digests=True)
         changes = {
             "known": True,
             "file": name,

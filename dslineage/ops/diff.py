@@ -10,6 +10,7 @@ from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.core.refs import resolve, split
 from dslineage.errors import ExternalError, MissingDataError, UsageError
+from dslineage.store import rowdiff
 from dslineage.store import rows as row_sql
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def diff(
             if folded is None:
                 raise
             return folded
-        plan, summary = row_sql.compare(con, src_a, src_b, ds)
+        plan, summary = rowdiff.compare(con, src_a, src_b, ds)
         n_b = sum(d["count"] for d in dist_b[ds.labels[0]]) if ds.labels else 0
         changed_both = summary["relabeled"] + summary["modified"]
         result: dict[str, Any] = {
@@ -109,7 +110,7 @@ def diff(
             },
         }
         if rows:
-            sample = row_sql.sample_changes(con, plan, src_a, src_b, rows)
+            sample = rowdiff.sample_changes(con, plan, src_a, src_b, rows)
             result["sample"] = [
                 {k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()
             ]
@@ -161,7 +162,7 @@ def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, A
         transitions.sort(key=lambda t: (
             ds.labels.index(t["column"]), -t["count"], t["from"] is None, t["from"] if t["from"] is not None else 0,
             t["to"] is None, t["to"] if t["to"] is not None else 0))
-    plan = row_sql.plan(json.loads(va["schema"]), json.loads(vb["schema"]), ds)
+    plan = rowdiff.plan(json.loads(va["schema"]), json.loads(vb["schema"]), ds)
     columns = {label: n for label, n in zip(ds.labels, f["labels"]) if n}
     return {**_folded(ds, va, vb, f, columns, transitions, plan), "exact": False}
 
@@ -210,7 +211,7 @@ def _rows_of(
     """Add `sample` / write `output` for a folded diff: only the changed rows are read from the bytes."""
     _, va = resolve(repo, ref_a)
     _, vb = resolve(repo, ref_b)
-    plan = row_sql.plan(_as_list(va["schema"]), _as_list(vb["schema"]), ds)
+    plan = rowdiff.plan(_as_list(va["schema"]), _as_list(vb["schema"]), ds)
     con = common.row_connection(repo)
     try:
         src_a, src_b = common.version_source(repo, ds, va), common.version_source(repo, ds, vb)
@@ -218,7 +219,7 @@ def _rows_of(
         con.execute("CREATE OR REPLACE TEMP TABLE _chg AS SELECT * FROM _chg_arrow")
         lo, hi = con.execute("SELECT min(k0), max(k0) FROM _chg").fetchone()
         if rows:
-            sample = row_sql.sample_changes(
+            sample = rowdiff.sample_changes(
                 con, plan, src_a, src_b, rows, key_range=None if lo is None else (lo, hi)
             )
             result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
@@ -259,7 +260,7 @@ def fold_committed(
     if not all(versions[v]["exact"] for v in back + forward):
         return None
     schema_a, schema_b = _as_list(va["schema"]), _as_list(vb["schema"])
-    plan = row_sql.plan(schema_a, schema_b, ds)
+    plan = rowdiff.plan(schema_a, schema_b, ds)
     shared = {c["name"] for c in schema_a} & {c["name"] for c in schema_b}
     if not set(ds.key + ds.labels) <= shared or not _same_types(
         versions, [*back, *forward, line_b[meet]], shared
@@ -287,6 +288,6 @@ def _as_list(value: Any) -> list[dict[str, str]]:
     return list(_as_obj(value))
 
 
-def _write_output(repo: Repo, con: Any, plan: row_sql.DiffPlan, a: row_sql.Source, b: row_sql.Source, rel: str) -> None:
+def _write_output(repo: Repo, con: Any, plan: rowdiff.DiffPlan, a: row_sql.Source, b: row_sql.Source, rel: str) -> None:
     """Every changed row with old and new values, written atomically to `rel`."""
-    common.write_table(repo, row_sql.sample_changes(con, plan, a, b, None), rel)
+    common.write_table(repo, rowdiff.sample_changes(con, plan, a, b, None), rel)

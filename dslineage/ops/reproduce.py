@@ -21,7 +21,7 @@ from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DirtyError, PathError, UsageError
 from dslineage.ops.exp import find
-from dslineage.store import rows
+from dslineage.store import rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -191,7 +191,7 @@ def _row_diff(repo: Repo, ds: Dataset, md5: str, new_file: Path, item: dict[str,
     try:
         a = rows.source(old, ds, f"{ds.name} as recorded")
         b = rows.source(new_file, ds, f"{ds.name} as re-run")
-        _, s = rows.compare(con, a, b, ds)
+        _, s = rowdiff.compare(con, a, b, ds)
         return {
             "added": s["added"], "removed": s["removed"], "relabeled": s["relabeled"],
             "modified": s["relabeled"] + s["modified"], "label_transitions": s["label_transitions"],

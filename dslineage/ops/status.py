@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio
 from dslineage.core import common
-from dslineage.store import rows
+from dslineage.store import rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -90,7 +90,7 @@ def _counts(repo: Repo, ds: Any, head: dict[str, Any] | None) -> dict[str, int]:
         if head is None:
             return {"added": rows.profile(con, new, ds).rows, "removed": 0, "modified": 0}
         old = common.version_source(repo, ds, head)
-        _, s = rows.compare(con, old, new, ds)
+        _, s = rowdiff.compare(con, old, new, ds)
         return {"added": s["added"], "removed": s["removed"], "modified": s["relabeled"] + s["modified"]}
     finally:
         con.close()
