@@ -48,7 +48,7 @@ def blame(
     unless `--all`); `since` overrides it."""
     import pyarrow as pa
 
-    from dslineage.ops.relabel import pick_column
+    from dslineage.ops.edit_session import pick_column
     from dslineage.store import edit_batch, label_history
 
     ds, v = resolve(repo, ref if "@" in ref else f"{ref}@latest")

@@ -24,7 +24,7 @@ from dslineage.config import JOURNAL_DIR
 from dslineage.errors import DirtyError, EditError, RefError
 from dslineage.ops import batches as batch_ops
 from dslineage.ops.commit import SNAPSHOT_STEPS
-from dslineage.ops.relabel import pick_column
+from dslineage.ops.edit_session import pick_column
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -125,7 +125,8 @@ def cherry_pick(
 ) -> dict[str, Any]:
     """Apply batch `batch` as a new batch linked to it; a new version records it (one git commit)."""
     from dslineage.ops.commit import default_author
-    from dslineage.ops.relabel import Session, apply
+    from dslineage.ops.edit_apply import apply
+    from dslineage.ops.edit_session import Session
     from dslineage.store import revert_plan
 
     src = locate(repo, batch)

@@ -115,7 +115,8 @@ def revert(
 ) -> dict[str, Any]:
     """Undo the label changes of a batch or version; a new version records the revert batch."""
     from dslineage.ops.commit import default_author
-    from dslineage.ops.relabel import Session, apply, distinct_rows
+    from dslineage.ops.edit_apply import apply, distinct_rows
+    from dslineage.ops.edit_session import Session
     from dslineage.store import revert_plan
 
     if strategy not in STRATEGIES:

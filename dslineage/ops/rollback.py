@@ -27,7 +27,7 @@ def rollback(
 ) -> dict[str, Any]:
     """Copy REF's bytes from the DVC cache over the working file and commit them as a version."""
     from dslineage.ops.commit import snapshot
-    from dslineage.ops.relabel import replace_working
+    from dslineage.ops.edit_apply import replace_working
 
     if not message.strip():
         raise UsageError("a message is required: pass -m MESSAGE")
