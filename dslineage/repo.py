@@ -326,7 +326,7 @@ class Repo:
     def prune_batches(self, name: str | None = None) -> dict[str, Any]:
         """Delete discarded batches' journal files (never committed; their edits are gone from
         the working file); each is logged in `.git/dslineage/pruned.jsonl`."""
-        from dslineage.ops.batches import prune
+        from dslineage.ops.batch_prune import prune
 
         return prune(self, name)
 

@@ -197,9 +197,10 @@ def _delete(path: Path) -> None:
 
 
 def _prune(repo: Repo, rec: dict[str, Any]) -> None:
-    from dslineage.ops import batches as batch_ops
 
-    batch_ops.prune_one(repo, rec, by="fsck --repair")
+    from dslineage.ops.batch_prune import prune_one
+
+    prune_one(repo, rec, by="fsck --repair")
 
 
 def _is_md5(text: str) -> bool:
