@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from dslineage import config, dvcio, journal, txn
 from dslineage.core import common
 from dslineage.errors import DirtyError, DslineageError, PathError, UnknownNodeError, UsageError
-from dslineage.ops.sync import maybe_sync, signature
+from dslineage.ops.stages import signature
+from dslineage.ops.sync import maybe_sync
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo

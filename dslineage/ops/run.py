@@ -25,7 +25,7 @@ from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DirtyError, SchemaError, UnknownNodeError, UsageError
-from dslineage.ops.sync import code_dirty, edges_of, items_for, pipeline_paths, signature
+from dslineage.ops.stages import code_dirty, edges_of, items_for, pipeline_paths, signature
 from dslineage.store import rows
 
 if TYPE_CHECKING:
