@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,46 +23,8 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 
-@dataclass
-class Problem:
-    """One inconsistency: where, what, and how to fix it (`repair` does it, when it can)."""
-
-    check: str
-    severity: str  # "error" | "warning"
-    message: str
-    fix: str
-    path: str | None = None
-    repair: Callable[[], None] | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The problem as plain data."""
-        return {
-            "check": self.check,
-            "severity": self.severity,
-            "path": self.path,
-            "message": self.message,
-            "fix": self.fix,
-            "repairable": self.repair is not None,
-        }
-
-
 class _Checker(JournalChecks, DataChecks):
     """Runs every check once and collects the problems."""
-
-    def __init__(self, repo: Repo, deep: bool, remote: bool = False) -> None:
-        self.repo = repo
-        self.root = repo.root
-        self.deep = deep
-        self.remote = remote
-        self.remote_report: dict[str, Any] | None = None  # what `--remote` found
-        self.problems: list[Problem] = []
-        self.checked: dict[str, int] = {}
-        self.records: dict[str, dict[str, Any]] = {}  # journal file name -> record
-        self.datasets: dict[str, config.Dataset] = {}
-
-    def add(self, check: str, severity: str, message: str, fix: str, path: str | None = None,
-            repair: Callable[[], None] | None = None) -> None:
-        self.problems.append(Problem(check, severity, message, fix, path, repair))
 
     def run(self) -> None:
         self.check_txn()

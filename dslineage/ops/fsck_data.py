@@ -4,36 +4,20 @@ remote holds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio
 from dslineage.errors import DslineageError
 from dslineage.ops import mergestate
-from dslineage.ops.fsck_journal import _is_md5
+from dslineage.ops.fsck_base import CheckerBase, _is_md5
 
 if TYPE_CHECKING:
-    from dslineage.repo import Repo
+    pass
 
 
-class DataChecks:
+class DataChecks(CheckerBase):
     """The data checks of the fsck checker."""
 
-    if TYPE_CHECKING:  # set by the checker in `ops/fsck.py`, which this class is mixed into
-        repo: Repo
-        root: Path
-        deep: bool
-        remote: bool
-        remote_report: dict[str, Any] | None
-        problems: list[Any]
-        checked: dict[str, int]
-        records: dict[str, dict[str, Any]]
-        datasets: dict[str, config.Dataset]
-
-        def add(self, check: str, severity: str, message: str, fix: str, path: str | None = None,
-                repair: Callable[[], None] | None = None) -> None:
-            """Report a problem."""
 
 
 

@@ -4,37 +4,22 @@ and change sets present, edit batches with their edits files, links that resolve
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, journal, txn
 from dslineage.errors import DslineageError
+from dslineage.ops.fsck_base import _HEX32, CheckerBase, _delete, _prune
 
 if TYPE_CHECKING:
-    from dslineage.repo import Repo
+    pass
 
 
-_HEX32 = set("0123456789abcdef")
 
 
-class JournalChecks:
+class JournalChecks(CheckerBase):
     """The journal checks of the fsck checker."""
 
-    if TYPE_CHECKING:  # set by the checker in `ops/fsck.py`, which this class is mixed into
-        repo: Repo
-        root: Path
-        deep: bool
-        remote: bool
-        remote_report: dict[str, Any] | None
-        problems: list[Any]
-        checked: dict[str, int]
-        records: dict[str, dict[str, Any]]
-        datasets: dict[str, config.Dataset]
-
-        def add(self, check: str, severity: str, message: str, fix: str, path: str | None = None,
-                repair: Callable[[], None] | None = None) -> None:
-            """Report a problem."""
 
 
 
@@ -190,18 +175,3 @@ class JournalChecks:
             elif crel not in pending:
                 self.add("journal", "warning", f"change set {entry.name} belongs to no record",
                          f"delete it with `git rm {crel}` if nothing needs it", crel)
-
-
-def _delete(path: Path) -> None:
-    path.unlink(missing_ok=True)
-
-
-def _prune(repo: Repo, rec: dict[str, Any]) -> None:
-
-    from dslineage.ops.batch_prune import prune_one
-
-    prune_one(repo, rec, by="fsck --repair")
-
-
-def _is_md5(text: str) -> bool:
-    return len(text) == 32 and set(text) <= _HEX32
