@@ -21,6 +21,7 @@ from dslineage import dvcio, files, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DirtyError, MergingError, RefError, UsageError
+from dslineage.files import atomic_write_bytes
 from dslineage.ops import mergestate
 from dslineage.store import rows
 
@@ -291,7 +292,7 @@ def _merge(
             outcome = three_way(repo, con, ds, base_md5, ours_md5, theirs_md5)
             if outcome.table is None:
                 ours_dvc = repo.git.show("HEAD", dvcio.dvcfile_for(ds.path)) or b""
-                (repo.root / dvcio.dvcfile_for(ds.path)).write_bytes(ours_dvc)  # git left markers
+                atomic_write_bytes(repo.root / dvcio.dvcfile_for(ds.path), ours_dvc)  # git left markers
                 state = {
                     "dataset": ds.name, "state": "conflicts", "started_by": "dslineage",
                     "branch": branch, "theirs_commit": theirs_sha, "head": head, "message": message,
