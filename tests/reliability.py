@@ -157,13 +157,6 @@ def copy_repo(template: Path, dest: Path) -> Path:
     return dest
 
 
-def all_steps() -> dict[str, tuple[str, ...]]:
-    """Every fault step every write command declares (the registry collects them when asked)."""
-    from dslineage import faults
-
-    return dict(faults.registry())
-
-
 @dataclass
 class Scenario:
     """The template repo a write command starts from, and the command line that runs it."""

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from dslineage import Repo, dvcio
+from dslineage import Repo, dvcio, faults
 from tests.conftest import new_repo, run, write_parquet
-from tests.reliability import Scenario, all_steps, base_repo, copy_repo, data, fork_map
+from tests.reliability import Scenario, base_repo, copy_repo, data, fork_map
 
-STEPS = all_steps()
+STEPS = dict(faults.registry())  # every fault point every write command declares
 
 
 class Templates:
