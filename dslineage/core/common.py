@@ -1,4 +1,5 @@
-"""Helpers shared by the operations: where a version's bytes are, the working file's md5."""
+"""Helpers shared by the operations and the quality gates: the current version, the working
+file's md5 and state (`working_state`: the one "is it dirty?"), where a version's bytes are."""
 
 from __future__ import annotations
 
