@@ -27,11 +27,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("quality", ("dslineage.quality",)),
     ("core", ("dslineage.core",)),
     ("store", ("dslineage.store",)),
-    ("journal/config", ("dslineage.journal", "dslineage.config")),
+    ("journal/config", ("dslineage.journal", "dslineage.config", "dslineage.model")),
     ("txn", ("dslineage.txn", "dslineage.recovery", "dslineage.faults")),
     ("adapters/base", (
         "dslineage.gitio", "dslineage.dvcio", "dslineage.interop", "dslineage.lock",
-        "dslineage.model", "dslineage.files", "dslineage.errors",
+        "dslineage.files", "dslineage.errors",
     )),
 ]
 FACADE = "dslineage"
