@@ -37,9 +37,7 @@ class FaultPoints(tuple[str, ...]):
         return obj
 
 
-def declare(
-    op: str, *steps: str, git: bool = True, index: bool | None = None, intent: bool = True
-) -> FaultPoints:
+def declare(op: str, *steps: str, git: bool = True, index: bool | None = None, intent: bool = True) -> FaultPoints:
     """The fault points of operation `op`: 'after-intent' (unless it writes no intent),
     `steps`, then (when it ends in a git commit) the commit steps and (when it then resyncs
     the index, by default when it commits) 'in-index-sync'."""

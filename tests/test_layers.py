@@ -29,10 +29,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("store", ("dslineage.store",)),
     ("journal/config", ("dslineage.journal", "dslineage.config", "dslineage.model")),
     ("txn", ("dslineage.txn", "dslineage.recovery", "dslineage.faults")),
-    ("adapters/base", (
-        "dslineage.gitio", "dslineage.dvcio", "dslineage.interop", "dslineage.lock",
-        "dslineage.files", "dslineage.errors",
-    )),
+    (
+        "adapters/base",
+        (
+            "dslineage.gitio",
+            "dslineage.dvcio",
+            "dslineage.interop",
+            "dslineage.lock",
+            "dslineage.files",
+            "dslineage.errors",
+        ),
+    ),
 ]
 FACADE = "dslineage"
 
@@ -78,7 +85,8 @@ def graph(mods: dict[str, str]) -> dict[str, set[str]]:
     known = set(mods)
     return {
         name: {t for t in imports(text, known) if t not in (name, FACADE)}
-        for name, text in mods.items() if name != FACADE
+        for name, text in mods.items()
+        if name != FACADE
     }
 
 

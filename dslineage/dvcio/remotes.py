@@ -16,8 +16,6 @@ from typing import Any
 from dslineage.dvcio.data import _dvc_repo, _in, _wrap, cache_path, cache_root, dvcfile_for, has_remote, read_dvcfile
 from dslineage.errors import MissingDataError, RemoteError
 
-# -- remotes: push, status (`dslineage push`, `pull`, `fsck --remote`) -----------------------
-
 _DVC_LOGGERS = ("dvc", "dvc_objects", "dvc_data")
 
 

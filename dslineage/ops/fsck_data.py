@@ -4,24 +4,17 @@ remote holds."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dslineage import config, dvcio
 from dslineage.errors import DslineageError
 from dslineage.ops import mergestate
 from dslineage.ops.fsck_base import CheckerBase, _is_md5
 
-if TYPE_CHECKING:
-    pass
-
 
 class DataChecks(CheckerBase):
     """The data checks of the fsck checker."""
 
-
-
-
-    # -- .dvc files and the DVC cache -----------------------------------------------------
 
     def check_dvc(self) -> None:
         by_dataset: dict[str, list[dict[str, Any]]] = {}

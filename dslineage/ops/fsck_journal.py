@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dslineage import config, journal, txn
 from dslineage.errors import DslineageError
 from dslineage.ops.fsck_base import _HEX32, CheckerBase, _delete, _prune
 
-if TYPE_CHECKING:
-    pass
-
-
-
 
 class JournalChecks(CheckerBase):
     """The journal checks of the fsck checker."""
 
-
-
-
-    # -- journal --------------------------------------------------------------------------
 
     def check_journal(self) -> None:
         root = self.root

@@ -13,8 +13,6 @@ from dslineage.errors import EditError
 from dslineage.store.labels import OPTIONAL, SAMPLE, arrow, keys_eq, klist, sql_type
 from dslineage.store.rows import plain, q
 
-# -- an edit batch ------------------------------------------------------------------------
-
 
 def stage(
     con: Any,

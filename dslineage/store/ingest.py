@@ -45,8 +45,6 @@ class JournalSync:
         raise NotImplementedError
 
 
-    # -- keeping in step with the journal -------------------------------------------------
-
     def sync(self, force: bool = False) -> dict[str, int]:
         """Index journal files that appeared, forget those that vanished (branch switch)."""
         if self._synced and not force:

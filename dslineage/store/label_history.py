@@ -17,9 +17,6 @@ def key_alias(name: str) -> str:
     return f"key.{name}" if name in BLAME_COLUMNS else name
 
 
-# -- blame, history and impact (run on the index connection: they read its change tables) --
-
-
 def blame_names(con: Any, edit_files: list[str]) -> list[str]:
     """Distinct annotators and reasons written in batch edits files (for the blame codes)."""
     if not edit_files:

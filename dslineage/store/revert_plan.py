@@ -11,8 +11,6 @@ from dslineage.store.edit_batch import stage_rows
 from dslineage.store.labels import keys_eq, klist
 from dslineage.store.rows import plain, q
 
-# -- revert -------------------------------------------------------------------------------
-
 
 def target_from_batch(con: Any, path: Path | str, n_keys: int, *, forward: bool = False) -> None:
     """The label changes a batch made, as `_dsl_target(k0.., before, after)`.
