@@ -106,8 +106,8 @@ class JournalChecks(CheckerBase):
         lost = [p for p in parents if p not in versions]
         for missing in lost:
             self.add("journal", "error",
-                     f"version {rec.get('dataset')}@v{rec.get('seq')} ({rec['id'][:10]}) names a "
-                     f"parent {missing[:10]} that is not in the journal",
+                     f"version {rec.get('dataset')}@v{rec.get('seq')} ({journal.short(rec['id'])}) names a "
+                     f"parent {journal.short(missing)} that is not in the journal",
                      f"restore the parent's record with `git checkout -- {config.JOURNAL_DIR}` "
                      f"(or find it with `git log --all -- {config.JOURNAL_DIR}`)", rel)
         if lost or not parents:
@@ -115,7 +115,7 @@ class JournalChecks(CheckerBase):
         seqs = [versions[p].get("seq") or 0 for p in parents]
         if rec.get("seq") not in {seqs[0] + 1, max(seqs) + 1}:
             self.add("journal", "warning",
-                     f"version {rec['id'][:10]} has seq {rec.get('seq')} after a parent of seq "
+                     f"version {journal.short(rec['id'])} has seq {rec.get('seq')} after a parent of seq "
                      f"{seqs[0]}", "nothing to do unless `NAME@vN` names the wrong version", rel)
 
     def _pending_paths(self) -> set[str]:
@@ -149,7 +149,7 @@ class JournalChecks(CheckerBase):
                     elif not (folder / file).is_file():
                         crel = f"{config.JOURNAL_DIR}/{file}"
                         self.add("journal", "error",
-                                 f"change set {file} of version {rec['id'][:10]} is missing",
+                                 f"change set {file} of version {journal.short(rec['id'])} is missing",
                                  f"restore it with `git checkout -- {crel}`", crel)
             elif rec["kind"] == "tag" and rec.get("version") not in versions:
                 self.add("journal", "error", f"tag {rec.get('tag')!r} names version "

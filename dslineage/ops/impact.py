@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dslineage import journal
 from dslineage.core import graph as lg
 from dslineage.ops import batches as batch_ops
 from dslineage.store import graph as graph_sql
@@ -93,7 +94,7 @@ def impact(repo: Repo, batch_id: str) -> dict[str, Any]:
         "batch": rec["id"], "dataset": ds.name, "column": rec["column"], "rows": rec["rows"],
         "state": entry["state"], "reverted": entry["reverted"], "reverted_by": entry["reverted_by"],
         "version": entry["version"], "seq": entry["seq"], "versions": [], "still_in_latest": 0,
-        "node": {"id": rec["id"], "kind": "batch", "label": f"batch {rec['id'][:10]}"},
+        "node": {"id": rec["id"], "kind": "batch", "label": f"batch {journal.short(rec['id'])}"},
         "downstream": [], "transformations": [], "datasets": [], "experiments": [],
     }
     if entry["version"] is None:
