@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 from functools import cache
+from pathlib import Path
 
 GIT_STEPS = ("after-git-add", "after-git-commit")
 
@@ -48,20 +49,31 @@ def declare(op: str, *steps: str, git: bool = True, index: bool | None = None, i
 @cache
 def registry() -> dict[str, tuple[str, ...]]:
     """Every operation's fault points, found by importing each module of the package
-    (the CLI aside) and collecting its `FaultPoints` constants (also inside tuples)."""
+    (the CLI aside: it declares none) and collecting its `FaultPoints` constants (also
+    inside tuples)."""
     import importlib
-    import pkgutil
-    from pathlib import Path
 
     found: dict[str, tuple[str, ...]] = {}
-    for mod in pkgutil.walk_packages([str(Path(__file__).parent)], "dslineage."):
-        if mod.name.startswith(("dslineage.cli", "dslineage.__main__")):
-            continue
-        for value in vars(importlib.import_module(mod.name)).values():
+    for name in _module_names(Path(__file__).parent, "dslineage."):
+        for value in vars(importlib.import_module(name)).values():
             for points in value if isinstance(value, tuple) and not isinstance(value, FaultPoints) else [value]:
                 if isinstance(points, FaultPoints):
                     found[points.op] = points.all
     return found
+
+
+def _module_names(folder: Path, prefix: str) -> list[str]:
+    """Dotted names of the modules below `folder`, without importing any (nor the CLI)."""
+    import pkgutil
+
+    names: list[str] = []
+    for info in pkgutil.iter_modules([str(folder)], prefix):
+        if info.name.startswith(("dslineage.cli", "dslineage.__main__")):
+            continue
+        names.append(info.name)
+        if info.ispkg:
+            names += _module_names(folder / info.name.rsplit(".", 1)[-1], info.name + ".")
+    return names
 
 
 def fault(op: str, step: str) -> None:
