@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, txn
+from dslineage import config, recovery
 from dslineage.errors import DslineageError
 from dslineage.ops.fsck_data import DataChecks
 from dslineage.ops.fsck_journal import JournalChecks, _delete
@@ -42,20 +42,20 @@ class _Checker(JournalChecks, DataChecks):
     def check_txn(self) -> None:
         root, git = self.root, self.repo.git
         try:
-            state = txn.pending(root)
+            state = recovery.pending(root)
         except DslineageError as exc:
-            self.add("txn", "error", str(exc), f"inspect and delete {txn.INTENT}", txn.INTENT)
+            self.add("txn", "error", str(exc), f"inspect and delete {recovery.INTENT}", recovery.INTENT)
             return
         if state is not None:
-            done = txn.is_committed(git, state)
+            done = recovery.is_committed(git, state)
             self.add(
                 "txn", "error",
                 f"an interrupted `{state.get('op')}` (started {state.get('started')}, pid "
                 f"{state.get('pid')}) is pending; its git commit was {'' if done else 'not '}made",
                 f"run `dslineage fsck --repair` to {'complete it' if done else 'roll it back'}",
-                txn.INTENT, repair=lambda: self._recover(),
+                recovery.INTENT, repair=lambda: self._recover(),
             )
-        folder = root / txn.TXN_DIR
+        folder = root / recovery.TXN_DIR
         if folder.is_dir():
             for entry in sorted(folder.iterdir()):
                 if entry.is_dir() and (state is None or entry.name != state.get("id")):
@@ -67,7 +67,7 @@ class _Checker(JournalChecks, DataChecks):
                     )
 
     def _recover(self) -> None:
-        txn.recover(self.root, self.repo.git)
+        recovery.recover(self.root, self.repo.git)
 
     # -- git ------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from dslineage import config, journal, txn
+from dslineage import config, journal, recovery
 from dslineage.errors import DslineageError
 from dslineage.ops.fsck_base import _HEX32, CheckerBase, _delete, _prune
 
@@ -120,7 +120,7 @@ class JournalChecks(CheckerBase):
 
     def _pending_paths(self) -> set[str]:
         try:
-            state = txn.pending(self.root)
+            state = recovery.pending(self.root)
         except DslineageError:
             return set()
         if not state:

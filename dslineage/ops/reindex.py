@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, files, txn
+from dslineage import config, faults, files, txn
 from dslineage.store.index import Index
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ STEPS = txn.declare("reindex", "after-build", git=False, index=True, intent=Fals
 
 def reindex(repo: Repo) -> dict[str, Any]:
     """Index every journal record into a new index file, then replace the old one with it."""
-    txn.operation("reindex")
+    faults.operation("reindex")
     tmp = repo.root / config.META_DIR / "tmp" / "index-rebuild.duckdb"
     tmp.parent.mkdir(parents=True, exist_ok=True)
     wal = tmp.with_name(tmp.name + ".wal")
@@ -31,7 +31,7 @@ def reindex(repo: Repo) -> dict[str, Any]:
         result = {"records": counts["added"], "versions": len(new.versions())}
     finally:
         new.close()
-    txn.fault("reindex", "after-build")
+    faults.fault("reindex", "after-build")
     repo.index.close()
     live = repo.index.path
     old_wal = live.with_name(live.name + ".wal")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dslineage import journal, txn
+from dslineage import faults, journal
 from dslineage.config import JOURNAL_DIR
 from dslineage.errors import DslineageError
 from dslineage.store.rows import q
@@ -81,7 +81,7 @@ class JournalSync:
                 self._cluster(dataset)
             self._resolve_commits()
             if force:  # the resync after a write (a fault-injection point)
-                txn.fault_point("in-index-sync")
+                faults.fault_point("in-index-sync")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
