@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "dslineage"
+import dslineage
+
+PACKAGE = Path(dslineage.__file__).resolve().parent
 
 # top first; a module belongs to the first layer whose prefix matches its dotted name
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
