@@ -172,7 +172,8 @@ def _relabel_other_format(repo: Repo, name: str, edits: Any, *, from_file: str |
         raise UsageError(f"unknown --format {file_format!r}: use edits (the default) or label-studio")
     if edits or from_file is None:
         raise UsageError(f"--format {file_format} reads an export given with --from EXPORT (not --set)")
-    return ls.relabel_export(repo, name, from_file=from_file, key_field=key_field, from_name=from_name, **options)
+    with ls.edits_file(repo, name, from_file=from_file, key_field=key_field, from_name=from_name) as (path, src, extra):
+        return relabel(repo, name, from_file=str(path), source=src, extra=extra, **options)
 
 
 def _refuse_missing(ds: Dataset, c: dict[str, Any], skip_missing: bool) -> None:

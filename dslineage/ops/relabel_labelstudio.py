@@ -8,6 +8,8 @@ through the ordinary `relabel` path as a parquet edits file in a temporary folde
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,20 +69,20 @@ def latest_per_key(votes: pa.Table, key_field: str, what: str) -> tuple[pa.Table
     }), len(groups) - len(rows)
 
 
-def relabel_export(
+@contextmanager
+def edits_file(
     repo: Repo,
     name: str,
     *,
     from_file: str,
     key_field: str | None,
     from_name: str | None,
-    **options: Any,
-) -> dict[str, Any]:
-    """Apply a Label Studio JSON export as a relabel batch; `options` are `relabel`'s own."""
+) -> Iterator[tuple[Path, str, dict[str, Any]]]:
+    """A Label Studio JSON export as a temporary edits file for `relabel`: yields its path, the
+    source name to record and the batch record's extra fields; the file is gone afterwards."""
     import pyarrow.parquet as pq
 
     from dslineage.interop.labelstudio import read_export
-    from dslineage.ops.relabel import relabel
 
     ds = repo.dataset(name)
     if len(ds.key) != 1:
@@ -106,4 +108,4 @@ def relabel_export(
     with tempfile.TemporaryDirectory(prefix="dslineage-ls-") as tmp:
         path = Path(tmp) / f"{export.stem}.parquet"
         pq.write_table(edits, path)
-        return relabel(repo, name, from_file=str(path), source=export.name, extra=extra, **options)
+        yield path, export.name, extra
