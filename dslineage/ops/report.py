@@ -54,8 +54,8 @@ def _labels(v: dict[str, Any], column: str | None) -> dict[str, int]:
 
 
 def _dataset(repo: Repo, ds: Dataset, a_ref: str | None, b_ref: str | None) -> m.DatasetReport:
+    from dslineage.core.refs import resolve
     from dslineage.ops import batches as batch_ops
-    from dslineage.ops.refs import resolve
 
     col = ds.labels[0] if ds.labels else None
     versions = sorted(repo.index.versions(ds.name), key=lambda v: (v["seq"], v["timestamp"]))
@@ -188,8 +188,8 @@ def _compare(repo: Repo, ds: Dataset, col: str | None, a: dict[str, Any] | None,
 
 def _annotations(repo: Repo, catalog: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Batch id → rows per annotator, from the edits files present."""
+    from dslineage.core.common import row_connection
     from dslineage.ops import batches as batch_ops
-    from dslineage.ops.common import row_connection
     from dslineage.store.report import annotator_counts
 
     if not catalog:
@@ -243,9 +243,9 @@ def _changed_rows(repo: Repo, ds: Dataset, catalog: list[dict[str, Any]], a: dic
     """Edits of the batches committed after A up to B (reverted ones too), capped."""
     if a is None or b is None or a["id"] == b["id"]:
         return [], 0
+    from dslineage.core.common import row_connection
     from dslineage.ops import batches as batch_ops
-    from dslineage.ops.common import row_connection
-    from dslineage.store import labels, rows
+    from dslineage.store import edit_batch, rows
 
     lo, hi = sorted((a["seq"], b["seq"]))
     chosen = [e for e in catalog if e.get("seq") is not None and lo < e["seq"] <= hi]
@@ -259,7 +259,7 @@ def _changed_rows(repo: Repo, ds: Dataset, catalog: list[dict[str, Any]], a: dic
             room = m.MAX_CHANGED_ROWS - len(out)
             if room <= 0 or not rec or not batch_ops.edits_path(repo, rec).is_file():
                 continue
-            table = labels.read_edits(con, batch_ops.edits_path(repo, rec), room)
+            table = edit_batch.read_edits(con, batch_ops.edits_path(repo, rec), room)
             keys = rec.get("keys") or ds.key
             for r in table.to_pylist():
                 key = ", ".join(str(rows.plain(r[f"k{i}"])) for i in range(len(keys)))

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support import labelstudio as ls
 from tests.support import cli_json
+from tests.support import labelstudio as ls
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,6 @@ leave behind (exactly before, or exactly after)."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import multiprocessing
 import multiprocessing.connection
