@@ -36,6 +36,8 @@ class Params:
     reindex_window: int = 5       # rows each version of that journal relabels
     reindex_old_runs: int = 1     # runs of the record-by-record path (~7 ms a record; 0 skips it)
     big_memory_limit: str = "1GB"
+    consensus_votes: list[int] = field(default_factory=lambda: [1_000_000])  # votes per `consensus` run
+    consensus_methods: list[str] = field(default_factory=lambda: ["majority", "dawid-skene"])
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod

@@ -17,7 +17,7 @@ from benchmarks.params import Layout, Params
 SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
     startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
-    reindex_records=120,
+    reindex_records=120, consensus_votes=[2000],
 )
 
 
@@ -115,3 +115,14 @@ def test_merge_stage_merges_both_relabels_and_lists_conflicts(pipeline):
     assert res["cli_agrees"], (res["cli_merge"]["result"], res["cli_conflicts"]["result"])
     assert res["cli_merge"]["result"]["rows"]["from_theirs"] == 100 and res["cli_conflicts"]["result"]["cells"] == 100
     assert results["summary"]["merge"]["10000"]["cli_merge_ratio_to_commit"] > 0
+
+
+def test_consensus_stage_pairs_dslineage_with_crowdkit(pipeline):
+    """The consensus stage times both sides on the same votes and the report states the 2x target."""
+    layout, results = pipeline
+    res = layout.read_part("consensus")["results"]["2000"]
+    for method in ("majority", "dawid-skene"):
+        m = res[method]
+        assert m["agrees"] and len(m["ratios"]) >= 3 and m["paired_ratio"] > 0 and m["applied"] > 0
+    names = [t["target"] for t in results["targets"]]
+    assert "consensus of 2,000 votes (majority) <= 2x crowd-kit alone" in names

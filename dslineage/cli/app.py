@@ -23,7 +23,7 @@ COMMAND_MODULES = [
     "reindex", "demo",
     "check", "drift", "audit",
     "fsck",
-    "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact",
+    "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact", "consensus", "annotators",
     "run", "sync", "exp", "reproduce", "lineage",
     "merge", "push", "pull",
 ]

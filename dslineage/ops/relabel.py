@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -141,13 +142,17 @@ class Session:
             return present
         return [pick_column(self.ds, None)[0]]
 
-    def _edits_sql(self, path: str) -> tuple[str, list[Any], str]:
+    def source(self, path: str, noun: str = "edits file") -> tuple[str, list[Any], str]:
+        """A CSV, TSV, parquet or JSON Lines file as a DuckDB relation: (SQL, parameters, file name)."""
+        return self._edits_sql(path, noun)
+
+    def _edits_sql(self, path: str, noun: str = "edits file") -> tuple[str, list[Any], str]:
         p = Path(path)
         if not p.is_file():
-            raise PathError(f"edits file {path} does not exist: check the path")
+            raise PathError(f"{noun} {path} does not exist: check the path")
         kind = EDIT_FORMATS.get(p.suffix.lower())
         if kind is None:
-            raise UsageError(f"edits file {p.name}: use .csv, .tsv, .parquet or .jsonl")
+            raise UsageError(f"{noun} {p.name}: use .csv, .tsv, .parquet or .jsonl")
         sql = {
             "csv": "read_csv(?, all_varchar = true, header = true, null_padding = true)",
             "tsv": "read_csv(?, all_varchar = true, header = true, null_padding = true, delim = '\t')",
@@ -238,8 +243,13 @@ def apply(
     source: str,
     op: str = "relabel",
     candidate: dict[str, Any] | None = None,
+    attach: Callable[[list[str]], list[str]] | None = None,
 ) -> dict[str, Any]:
     """Write the edited file, record one batch per plan, and (with `commit`) a version.
+
+    `attach` (given the batch ids) writes more journal files in the same transaction and
+    returns their paths: they join the version's git commit, or without `commit` a git
+    commit of their own (the batch stays pending for the next `commit`).
 
     Plans of several label columns are one edit: their records share `group` (the first id)
     and `columns`. A declared label pair (`track --label-pair`) must stay one-to-one.
@@ -278,14 +288,17 @@ def apply(
                     rec.update(group=ids[0] if ids else rec["id"], columns=[p.column for p in plans])
                 _write_batch(repo, rec, b.edits)
                 ids.append(rec["id"])
+            extra_paths = attach(ids) if attach is not None else []
             t.step("after-batch")
             repo.index.sync(force=True)
             if commit:
                 made = snapshot(
                     repo, [ds], message or _message(ds, plans, reason, op), by,
-                    known=_known(session, plans),
+                    known=_known(session, plans), extra_paths=extra_paths or None,
                 )
                 version = made[0] if made else None
+            elif extra_paths:
+                t.commit(extra_paths, f"{op} of {ds.name}: journal records of pending batch {ids[0][:12]}")
     finally:
         tmp.unlink(missing_ok=True)
     return {"batches": ids, "version": version, "md5": md5, "same_as": candidate["id"] if same and candidate else None}
