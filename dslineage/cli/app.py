@@ -149,7 +149,11 @@ class _NoPandas:
 
     (A `None` entry in sys.modules does that for Python code, but pyarrow's compiled pandas
     probe then reads `None.__version__` and fails on the first pa.array()/pa.table().)
+    Code that does need pandas (crowd-kit takes pandas frames) removes every finder with
+    `blocks_pandas` first: see `dslineage.quality.crowd`.
     """
+
+    blocks_pandas = True
 
     @staticmethod
     def find_spec(name: str, path: Any = None, target: Any = None) -> None:

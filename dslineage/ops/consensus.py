@@ -12,7 +12,6 @@ changes, in one of its own).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -208,9 +207,6 @@ def _record(repo: Repo, session: Session, rec: dict[str, Any], col: str, method:
     from dslineage.store import votes as vsql
 
     ds = session.ds
-    folder = journal.folder(repo.root)
-    tmp_votes = folder / f".{rec['votes']}.tmp-{os.getpid()}"
-    folder.mkdir(parents=True, exist_ok=True)
     plan = None
     if rec["applied"]:
         rel = vsql.applied_relation(session.con, ds, col, f"consensus:{method}", reason)
@@ -219,9 +215,6 @@ def _record(repo: Repo, session: Session, rec: dict[str, Any], col: str, method:
         plan.extra = {"method": method, "votes": rec["votes"], "consensus": rec["id"],
                       **({"queue": review} if review else {})}
         label_rules(session, plan)
-    vsql.write_votes(session.con, len(ds.key), tmp_votes)
-    tmp_queue = folder / f".queue.tmp-{os.getpid()}"
-    scratch: list[Path | str] = [tmp_votes, tmp_queue]
 
     def attach(batch_ids: list[str]) -> list[str]:
         """Write the queue and the votes record (linked to the batch and the queue); their journal paths."""
@@ -229,54 +222,54 @@ def _record(repo: Repo, session: Session, rec: dict[str, Any], col: str, method:
         paths: list[str] = []
         qid = None
         if rec["queued"]:
-            qid, paths = _write_queue(repo, session, rec, batch, tmp_queue)
-        paths += _write_votes(repo, {**rec, "batch": batch, "queue": qid}, tmp_votes)
+            qid, paths = _write_queue(repo, session, rec, batch)
+        paths += _write_votes(repo, session, {**rec, "batch": batch, "queue": qid})
         t = txn.current(repo.root)
         assert t is not None, "record the votes inside txn.begin()"
         t.step("after-votes")
         return paths
 
-    try:
-        if plan is not None:
-            text = f"consensus ({method}) of {ds.name}: {rec['applied']} row(s) relabelled"
-            out = apply(session, [plan], by=who, reason=reason, commit=commit, source=rec["source"],
-                        op="consensus", message=text + (f": {reason}" if reason else ""), attach=attach)
-            v = out["version"]
-            return out["batches"][0], (v["id"] if v else None)
-        with txn.begin(repo.root, repo.git, "consensus-votes", scratch=scratch) as t:
-            paths = attach([])
-            t.commit(paths, f"consensus ({method}) of {ds.name}: {rec['rows_voted']} row(s) voted, nothing relabelled")
-        repo.index.sync(force=True)
-        return None, None
-    finally:
-        for p in (tmp_votes, tmp_queue):
-            p.unlink(missing_ok=True)
+    if plan is not None:
+        text = f"consensus ({method}) of {ds.name}: {rec['applied']} row(s) relabelled"
+        out = apply(session, [plan], by=who, reason=reason, commit=commit, source=rec["source"],
+                    op="consensus", message=text + (f": {reason}" if reason else ""), attach=attach)
+        v = out["version"]
+        return out["batches"][0], (v["id"] if v else None)
+    with txn.begin(repo.root, repo.git, "consensus-votes") as t:
+        paths = attach([])
+        t.commit(paths, f"consensus ({method}) of {ds.name}: {rec['rows_voted']} row(s) voted, nothing relabelled")
+    repo.index.sync(force=True)
+    return None, None
 
 
-def _write_votes(repo: Repo, rec: dict[str, Any], tmp: Path) -> list[str]:
+def _write_votes(repo: Repo, session: Session, rec: dict[str, Any]) -> list[str]:
+    """The votes parquet (registered with the open transaction first), then its record."""
+    from dslineage.store import votes as vsql
+
     folder = journal.folder(repo.root)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / rec["votes"]
     txn.will_create(repo.root, path)
-    os.replace(tmp, path)
+    vsql.write_votes(session.con, len(session.ds.key), path)
     target = journal.write(repo.root, rec)
     return [p.relative_to(repo.root).as_posix() for p in (target, path)]
 
 
-def _write_queue(repo: Repo, session: Session, rec: dict[str, Any], batch: str | None,
-                 tmp: Path) -> tuple[str, list[str]]:
+def _write_queue(repo: Repo, session: Session, rec: dict[str, Any], batch: str | None) -> tuple[str, list[str]]:
     """The review queue of the rows below the thresholds (`source: "consensus"`)."""
     from dslineage.store import votes as vsql
 
-    rows = vsql.write_queue(session.con, session.ds, tmp)
     ts = journal.now()
     qid = journal.make_id("queue", rec["dataset"], rec["version"], rec["id"], ts)
+    folder = journal.folder(repo.root)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / queue_name(qid)
+    txn.will_create(repo.root, path)
+    rows = vsql.write_queue(session.con, session.ds, path)
     qrec = {
         "kind": "queue", "id": qid, "dataset": rec["dataset"], "version": rec["version"],
         "source": "consensus", "method": rec["method"], "params": rec["params"], "predictions_md5": None,
         "batch": batch, "rows": rows, "author": rec["author"], "timestamp": ts, "votes": rec["id"],
     }
-    path = journal.folder(repo.root) / queue_name(qid)
-    txn.will_create(repo.root, path)
-    os.replace(tmp, path)
     target = journal.write(repo.root, qrec)
     return qid, [p.relative_to(repo.root).as_posix() for p in (target, path)]

@@ -8,6 +8,7 @@ and a {worker: skill} dict come out.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,15 @@ class Aggregate:
     skills: dict[str, float] | None
 
 
+def allow_pandas() -> None:
+    """Lift the CLI's pandas block (`cli.app._NoPandas`, there so DuckDB does not import pandas
+    for nothing): crowd-kit needs pandas."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "blocks_pandas", False)]
+
+
 def model(method: str) -> Any:
     """The crowd-kit aggregator for `method`, with its documented defaults (seeded where random)."""
+    allow_pandas()
     from crowdkit.aggregation import GLAD, MACE, DawidSkene, MajorityVote
 
     if method == "majority":
@@ -63,8 +71,8 @@ def aggregate(votes: Any, method: str) -> Aggregate:
     the probability of each task's label and the workers' skills."""
     import pyarrow as pa
 
-    frame = votes.to_pandas()
     agg = model(method)
+    frame = votes.to_pandas()
     agg.fit(frame)
     labels = agg.labels_
     probas = getattr(agg, "probas_", None)
