@@ -160,11 +160,9 @@ def consensus(
         per = vsql.per_annotator(session.con)
         # the method's own skill estimate where it has one; accuracy against the consensus otherwise
         skills = {a: (agg.skills or {}).get(a, acc) for a, _, acc in per}
-        figures = agreement_mod.agreement(vsql.ratings(session.con, len(ds.key)))
-        agreement = Agreement(
-            alpha=figures["krippendorff_alpha"] if figures else None,
-            mean_kappa=figures["mean_pairwise_kappa"] if figures else None,
-        )
+        vsql.ratings(session.con)
+        alpha, mean_kappa = agreement_mod.alpha_and_kappa(session.con)
+        agreement = Agreement(alpha=alpha, mean_kappa=mean_kappa)
         ts = journal.now()
         rid = journal.make_id("votes", ds.name, col, session.md5, ts, who, method, what, rows_voted)
         rec: dict[str, Any] = {

@@ -19,6 +19,7 @@ from dslineage.store.labels import SAMPLE, arrow, sql_type
 from dslineage.store.rows import q
 
 NEEDED = ("annotator", "label")
+INT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 
 
 def _klist(n: int, prefix: str = "", name: str = "k") -> str:
@@ -95,12 +96,25 @@ def stage(con: Any, src_sql: str, params: list[Any], ds: Dataset, column: str, t
     _check(con, f"NOT EXISTS (SELECT 1 FROM _dsl_f f WHERE {_keys_eq(n, 'f', '_dsl_vin')})",
            f"vote(s) in {what} name keys that are not in {ds.name}", _klist(n, name="t"),
            "fix the keys or drop those votes")
+    # one vote per (row, annotator): the latest time, then the later line; a GROUP BY, not a window
+    keep = "(coalesce(time, ''), pos)"
+    int_key = n == 1 and sql_type(ds.key[0], types[ds.key[0]]).upper() in INT_TYPES
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _dsl_votes AS "
-        f"SELECT dense_rank() OVER (ORDER BY {_klist(n)}) - 1 AS task, * EXCLUDE (rn, conf_text, label_text) FROM ("
-        f"SELECT *, row_number() OVER (PARTITION BY {_klist(n)}, annotator ORDER BY time DESC NULLS LAST, "
-        "pos DESC) AS rn FROM _dsl_vin) WHERE rn = 1"
+        f"SELECT {'CAST(k0 AS BIGINT) AS task, ' if int_key else ''}{_klist(n)}, "
+        f"{', '.join(f'any_value(t{i}) AS t{i}' for i in range(n))}, annotator, "
+        f"arg_max(label, {keep}) AS label, arg_max(confidence, {keep}) AS confidence, "
+        f"arg_max(time, {keep}) AS time FROM _dsl_vin GROUP BY {_klist(n)}, annotator"
     )
+    if not int_key:  # a number per row voted (crowd-kit's task; an integer key is its own)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _dsl_tasks AS SELECT *, row_number() OVER () - 1 AS task FROM "
+            f"(SELECT DISTINCT {_klist(n)} FROM _dsl_votes)"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _dsl_votes AS SELECT v.*, t.task FROM _dsl_votes v "
+            f"JOIN _dsl_tasks t ON {_keys_eq(n, 'v', 't')}"
+        )
     return int(total)
 
 
@@ -155,10 +169,10 @@ def per_annotator(con: Any) -> list[tuple[str, int, float]]:
     ).fetchall()]
 
 
-def ratings(con: Any, n_keys: int) -> Any:
-    """The staged votes as a long table of ratings (item, annotator, label) for the agreement figures."""
-    item = f"concat_ws(chr(31), {', '.join(f'CAST(k{i} AS VARCHAR)' for i in range(n_keys))})"
-    return arrow(con.execute(f"SELECT {item} AS item, annotator, label FROM _dsl_votes"))
+def ratings(con: Any) -> None:
+    """The staged votes as the ratings table `_ratings` (item, annotator, label) that
+    `quality.agreement.alpha_and_kappa` reads (one vote per item and annotator already)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _ratings AS SELECT task AS item, annotator, label FROM _dsl_votes")
 
 
 def write_votes(con: Any, n_keys: int, tmp: Path) -> None:
@@ -166,8 +180,8 @@ def write_votes(con: Any, n_keys: int, tmp: Path) -> None:
     zstd parquet (k0.., annotator, label, confidence, time, consensus, posterior, agreement, outcome)."""
     con.execute(
         f"COPY (SELECT {_klist(n_keys, 'v.')}, v.annotator, v.label, v.confidence, v.time, r.consensus, "
-        "r.posterior, r.agreement, r.outcome FROM _dsl_votes v JOIN _dsl_rows r ON r.task = v.task "
-        f"ORDER BY v.task, v.annotator) TO '{_path_literal(tmp)}' (FORMAT parquet, COMPRESSION zstd)"
+        "r.posterior, r.agreement, r.outcome FROM _dsl_votes v JOIN _dsl_rows r ON r.task = v.task) "
+        f"TO '{_path_literal(tmp)}' (FORMAT parquet, COMPRESSION zstd)"
     )
 
 
