@@ -120,6 +120,13 @@ def test_consensus_batch_is_a_revertable_relabel_batch(tmp_repo: Path):
         batch = repo.batch(r.batch)
         assert batch["op"] == "consensus" and batch["method"] == "majority" and batch["rows"] == r.applied
         assert all(e["annotator"] == "consensus:majority" and 0 < e["confidence"] <= 1 for e in batch["edits"])
+        mine = {}
+        for v in votes:
+            mine.setdefault(v["id"], {})[v["annotator"]] = v["label"]
+        for e in batch["edits"]:  # each changed row keeps its votes, agreement and posterior
+            row = mine[e["key"]["id"]]
+            assert e["votes"] == row and e["posterior"] == e["confidence"]
+            assert e["agreement"] == pytest.approx(sum(lab == e["new"] for lab in row.values()) / len(row))
         before = repo.annotators("items")
         assert sum(a.votes for a in before.annotators) == len(votes)
         repo.revert(r.batch)
@@ -255,3 +262,31 @@ def test_label_studio_export_as_votes(tmp_repo: Path):
     assert out["rows_voted"] == len(expected)
     assert sorted(a["annotator"] for a in out["annotators"]) == sorted(f"{a}@example.com" for a in ACCURACY)
     assert sum(a["votes"] for a in out["annotators"]) == len(votes)
+
+
+def test_no_commit_then_commit_and_queue_link(tmp_repo: Path):
+    """--no-commit leaves the batch pending (its votes and queue committed to git); `commit` carries
+    it; a second round with --queue QUEUE links its batch to that queue; fsck stays clean."""
+    given = ["cat"] * 5
+    first = [{"id": 0, "annotator": a, "label": "dog"} for a in "ab"]
+    first += [{"id": 1, "annotator": "a", "label": "dog"}, {"id": 1, "annotator": "b", "label": "bird"}]
+    repo = _repo(tmp_repo, given)
+    try:
+        r = repo.consensus("items", votes=str(_votes_file(tmp_repo / "v1.csv", first)), min_agreement=0.6,
+                           commit=False)
+        assert r.batch and r.version is None and r.queued == 1
+        assert [b["state"] for b in repo.batches("items")] == ["pending"]
+        assert not [s for s in _status(tmp_repo) if "votes" in s or "queue" in s]
+        repo.commit(["items"], "carry the consensus", None)
+        assert [(b["id"], b["state"]) for b in repo.batches("items")] == [(r.batch, "committed")]
+        queue = next(p for p in journal.folder(tmp_repo).glob("*-queue-*.json"))
+        qid = journal.read(queue)["id"]
+        second = [{"id": 1, "annotator": a, "label": "bird"} for a in "cd"]
+        r2 = repo.consensus("items", votes=str(_votes_file(tmp_repo / "v2.csv", second)), queue=qid[:8])
+        assert repo.batch(r2.batch)["queue"] == qid
+        assert repo.fsck()["problems"] == []
+    finally:
+        repo.close()
+    assert _labels(tmp_repo) == ["dog", "bird", "cat", "cat", "cat"]
+    bad = invoke(tmp_repo, "consensus", "items", "--votes", str(tmp_repo / "v2.csv"), "--queue", "ffff")
+    assert bad.exit_code != 0 and "unknown review queue" in bad.stderr

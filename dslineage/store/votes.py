@@ -235,3 +235,24 @@ def recorded_counts(con: Any) -> list[tuple[str, str, int]]:
 def recorded_ratings(con: Any) -> Any:
     """The recorded votes as ratings (item, annotator, label)."""
     return arrow(con.execute("SELECT item, annotator, label FROM _dsl_rec"))
+
+
+def row_votes(con: Any, path: Path, n_keys: int, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Per row of `keys` (k0.. values) in a recorded votes file: {annotator: label}, the
+    agreement and the posterior."""
+    import pyarrow as pa
+
+    if not keys:
+        return {}
+    con.register("_dsl_want", pa.table({f"k{i}": [k[i] for k in keys] for i in range(n_keys)}))
+    try:
+        rows = con.execute(
+            f"SELECT {_klist(n_keys, 'v.')}, map_from_entries(list((v.annotator, v.label) ORDER BY v.annotator)), "
+            "any_value(v.agreement), any_value(v.posterior) FROM read_parquet(?) v "
+            f"SEMI JOIN _dsl_want w ON {_keys_eq(n_keys, 'v', 'w')} GROUP BY {_klist(n_keys, 'v.')}",
+            [str(path)],
+        ).fetchall()
+    finally:
+        con.unregister("_dsl_want")
+    return {tuple(r[:n_keys]): {"votes": dict(r[n_keys]), "agreement": r[n_keys + 1], "posterior": r[n_keys + 2]}
+            for r in rows}
