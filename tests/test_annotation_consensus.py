@@ -290,3 +290,20 @@ def test_no_commit_then_commit_and_queue_link(tmp_repo: Path):
     assert _labels(tmp_repo) == ["dog", "bird", "cat", "cat", "cat"]
     bad = invoke(tmp_repo, "consensus", "items", "--votes", str(tmp_repo / "v2.csv"), "--queue", "ffff")
     assert bad.exit_code != 0 and "unknown review queue" in bad.stderr
+
+
+def test_annotators_since_counts_later_rounds_only(tmp_repo: Path):
+    """`annotators --since REF` counts only the rounds recorded after version REF."""
+    given = ["cat"] * 4
+    one = [{"id": 0, "annotator": a, "label": "dog"} for a in "ab"]
+    two = [{"id": i, "annotator": a, "label": "bird"} for i in (1, 2) for a in "bc"]
+    repo = _repo(tmp_repo, given)
+    try:
+        repo.consensus("items", votes=str(_votes_file(tmp_repo / "one.csv", one)))  # → v2
+        repo.consensus("items", votes=str(_votes_file(tmp_repo / "two.csv", two)))  # → v3
+        every = {a.annotator: (a.votes, a.batches) for a in repo.annotators("items").annotators}
+        later = {a.annotator: (a.votes, a.batches) for a in repo.annotators("items", since="v2").annotators}
+    finally:
+        repo.close()
+    assert every == {"a": (1, 1), "b": (3, 2), "c": (2, 1)}
+    assert later == {"b": (2, 1), "c": (2, 1)}
