@@ -185,6 +185,16 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
                                "agrees": ml["agrees"]}
         targets.append(_target(f"diff of {ml['rows']} rows completes with memory_limit {ml['memory_limit']}",
                                1.0 if ml["agrees"] else 0.0, 1.0, "ok", higher_is_better=True))
+    for size, res in (parts.get("consensus") or {}).items():
+        if not isinstance(res, dict) or "votes" not in res:
+            continue
+        for method in (m for m in res if isinstance(res[m], dict) and "paired_ratio" in res[m]):
+            m = res[method]
+            summary.setdefault("consensus", {}).setdefault(size, {})[method] = {
+                "crowdkit_s": _med(m["crowdkit"]), "dslineage_s": _med(m["dslineage"]),
+                "paired_ratio": m["paired_ratio"], "agrees": m["agrees"]}
+            targets.append(_target(f"consensus of {int(size):,} votes ({method}) <= 2x crowd-kit alone",
+                                   m["paired_ratio"], 2.0, "x"))
     return summary, targets
 
 

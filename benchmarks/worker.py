@@ -241,6 +241,41 @@ def lib_blame(root: str, ref: str) -> Timed:
     return run
 
 
+@_task
+def crowdkit_alone(votes: str, method: str) -> Timed:
+    """crowd-kit alone: read the votes with pandas and `fit_predict` with the same aggregator."""
+    import pandas as pd
+
+    from dslineage.quality.crowd import model
+
+    model(method)  # imports crowd-kit before the clock starts
+
+    def run() -> Any:
+        frame = pd.read_parquet(votes).rename(columns={"key": "task", "annotator": "worker"})
+        return {"tasks": int(model(method).fit_predict(frame).shape[0])}
+
+    return run
+
+
+@_task
+def lib_consensus(root: str, name: str, votes: str, method: str) -> Timed:
+    """dslineage's library: `Repo(root).consensus(name, votes=..., method=...)` (batch + version)."""
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.quality.crowd import model
+    from dslineage.repo import Repo
+
+    model(method)
+
+    def run() -> Any:
+        with Repo(root) as repo:
+            r = repo.consensus(name, votes=votes, method=method, reason="bench")
+        return {"applied": r.applied, "rows_voted": r.rows_voted}
+
+    return run
+
+
 def _merge_setup(base: str, ours: str, theirs: str) -> tuple[Any, Any, dict[str, Any]]:
     import duckdb  # noqa: F401
     import pyarrow  # noqa: F401

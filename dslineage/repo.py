@@ -8,13 +8,17 @@ import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dslineage import config
 from dslineage.errors import NotARepoError
 from dslineage.gitio import Git
 from dslineage.lock import RepoLock
 from dslineage.store.index import Index
+
+if TYPE_CHECKING:
+    from dslineage.ops.annotators import AnnotatorsResult
+    from dslineage.ops.consensus import ConsensusResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -342,6 +346,46 @@ class Repo:
         from dslineage.ops.blame import blame
 
         return blame(self, ref, **filters)
+
+    def consensus(
+        self,
+        name: str,
+        *,
+        votes: str,
+        method: str = "majority",
+        column: str | None = None,
+        min_agreement: float | None = None,
+        min_votes: int | None = None,
+        by: str | None = None,
+        reason: str | None = None,
+        commit: bool = True,
+        queue: str | None = None,
+        fmt: str = "auto",
+        key_field: str | None = None,
+    ) -> ConsensusResult:
+        """Reconcile annotators' votes (a long CSV/parquet/JSON Lines file, or a Label Studio export
+        with `fmt="label-studio"`) with crowd-kit: rows whose consensus differs from their label
+        become one relabel batch, rows below `min_agreement`/`min_votes` a review queue, and
+        every vote is recorded."""
+        from dslineage.ops.consensus import consensus
+
+        return consensus(
+            self, name, votes=votes, method=method, column=column, min_agreement=min_agreement,
+            min_votes=min_votes, by=by, reason=reason, commit=commit, queue=queue, fmt=fmt, key_field=key_field,
+        )
+
+    def annotators(self, name: str, *, since: str | None = None) -> AnnotatorsResult:
+        """Per-annotator votes, rounds, agreement with the consensus and skill, and Krippendorff's
+        alpha over the recorded votes (rounds whose batch was reverted are left out)."""
+        from dslineage.ops.annotators import annotators
+
+        return annotators(self, name, since=since)
+
+    def annotator_rounds_left_out(self, name: str, *, since: str | None = None) -> int:
+        """How many consensus rounds `annotators` leaves out because their batch was reverted."""
+        from dslineage.ops.annotators import rounds
+
+        return len(rounds(self, name, since)[1])
 
     def revert(self, target: str, **options: Any) -> dict[str, Any]:
         """Undo one batch's (or version's) label changes; options: dry_run, strategy, by, reason,

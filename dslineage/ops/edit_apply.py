@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +43,13 @@ def apply(
     source: str,
     op: str = "relabel",
     candidate: dict[str, Any] | None = None,
+    attach: Callable[[list[str]], list[str]] | None = None,
 ) -> dict[str, Any]:
     """Write the edited file, record one batch per plan, and (with `commit`) a version.
+
+    `attach` (given the batch ids) writes more journal files in the same transaction and
+    returns their paths: they join the version's git commit, or without `commit` a git
+    commit of their own (the batch stays pending for the next `commit`).
 
     Plans of several label columns are one edit: their records share `group` (the first id)
     and `columns`. A declared label pair (`track --label-pair`) must stay one-to-one.
@@ -82,14 +88,17 @@ def apply(
                     rec.update(group=ids[0] if ids else rec["id"], columns=[p.column for p in plans])
                 _write_batch(repo, rec, b.edits)
                 ids.append(rec["id"])
+            extra_paths = attach(ids) if attach is not None else []
             t.step("after-batch")
             repo.index.sync(force=True)
             if commit:
                 made = snapshot(
                     repo, [ds], message or _message(ds, plans, reason, op), by,
-                    known=_known(session, plans),
+                    known=_known(session, plans), extra_paths=extra_paths or None,
                 )
                 version = made[0] if made else None
+            elif extra_paths:
+                t.commit(extra_paths, f"{op} of {ds.name}: journal records of pending batch {ids[0][:12]}")
     finally:
         tmp.unlink(missing_ok=True)
     return {"batches": ids, "version": version, "md5": md5, "same_as": candidate["id"] if same and candidate else None}

@@ -133,13 +133,17 @@ class Session:
             return present
         return [pick_column(self.ds, None)[0]]
 
-    def _edits_sql(self, path: str) -> tuple[str, list[Any], str]:
+    def source(self, path: str, noun: str = "edits file") -> tuple[str, list[Any], str]:
+        """A CSV, TSV, parquet or JSON Lines file as a DuckDB relation: (SQL, parameters, file name)."""
+        return self._edits_sql(path, noun)
+
+    def _edits_sql(self, path: str, noun: str = "edits file") -> tuple[str, list[Any], str]:
         p = Path(path)
         if not p.is_file():
-            raise PathError(f"edits file {path} does not exist: check the path")
+            raise PathError(f"{noun} {path} does not exist: check the path")
         kind = EDIT_FORMATS.get(p.suffix.lower())
         if kind is None:
-            raise UsageError(f"edits file {p.name}: use .csv, .tsv, .parquet or .jsonl")
+            raise UsageError(f"{noun} {p.name}: use .csv, .tsv, .parquet or .jsonl")
         sql = {
             "csv": "read_csv(?, all_varchar = true, header = true, null_padding = true)",
             "tsv": "read_csv(?, all_varchar = true, header = true, null_padding = true, delim = '\t')",

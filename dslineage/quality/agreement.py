@@ -107,6 +107,16 @@ def agreement(ratings: Any, *, con: Any = None, examples: int = 20, min_pair_ite
             con.close()
 
 
+def alpha_and_kappa(con: Any, min_pair_items: int = 2) -> tuple[float | None, float | None]:
+    """Krippendorff's alpha (nominal) and the mean pairwise Cohen's kappa of the ratings already
+    in `con`'s `_ratings` table (as `agreement` computes them, without its listings)."""
+    _, matrix = _value_counts(con)
+    if matrix.shape[0] == 0:
+        return None, None
+    kappas = [p["kappa"] for p in _pairs(con, min_pair_items) if p["kappa"] is not None]
+    return stats.krippendorff_alpha(matrix), (sum(kappas) / len(kappas) if kappas else None)
+
+
 def ratings_from_history(repo: Repo, dataset: str, column: str, seq: int | None, *, con: Any) -> Any:
     """The long table of ratings in a dataset's relabel batches of `column`, up to version `seq`.
 

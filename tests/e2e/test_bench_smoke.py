@@ -18,7 +18,7 @@ from tests.support import env
 SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
     startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
-    reindex_records=120, report_versions=8,
+    reindex_records=120, report_versions=8, consensus_votes=[2000],
 )
 
 
@@ -120,3 +120,14 @@ def test_htmlreport_stage_renders_the_page_and_reports_its_targets(pipeline):
     names = [t["target"] for t in results["targets"]]
     assert any(n.startswith("dslineage report <= 10 s") for n in names)
     assert any(n.startswith("report page <= 5 MB") for n in names)
+
+
+def test_consensus_stage_pairs_dslineage_with_crowdkit(pipeline):
+    """The consensus stage times both sides on the same votes and the report states the 2x target."""
+    layout, results = pipeline
+    res = layout.read_part("consensus")["results"]["2000"]
+    for method in ("majority", "dawid-skene"):
+        m = res[method]
+        assert m["agrees"] and len(m["ratios"]) >= 3 and m["paired_ratio"] > 0 and m["applied"] > 0
+    names = [t["target"] for t in results["targets"]]
+    assert "consensus of 2,000 votes (majority) <= 2x crowd-kit alone" in names

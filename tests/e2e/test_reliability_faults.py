@@ -69,6 +69,17 @@ class Templates:
         with Repo(dest) as repo:
             repo.relabel("d", ["1=bird", "2=cat"], reason="fix")
 
+    def _voted(self, dest: Path) -> None:
+        """v1 and two committed votes files: `votes.csv` relabels key 1, confirms 3 and queues 4
+        (split vote); `confirm.csv` only confirms labels (nothing to relabel)."""
+        copy_repo(self.get("v1"), dest)
+        votes = ["id,annotator,label"] + [f"1,{a},bird" for a in "abc"] + [f"3,{a},cat" for a in "ab"]
+        votes += ["4,a,dog", "4,b,cat", "4,c,bird"]
+        (dest / "votes.csv").write_text("\n".join(votes) + "\n")
+        (dest / "confirm.csv").write_text("id,annotator,label\n0,a,cat\n0,b,cat\n1,a,dog\n")
+        run(dest, "git", "add", "votes.csv", "confirm.csv")
+        run(dest, "git", "commit", "-q", "-m", "votes")
+
     def _dvc_history(self, dest: Path) -> None:
         """A file DVC already tracks, with two git commits of its `.dvc` file (track adopts them)."""
         new_repo(dest)
@@ -148,6 +159,8 @@ SCENARIOS: dict[str, Scenario] = {
     "relabel": Scenario("v1", ["relabel", "d", "--set", "1=bird", "--set", "5=dog"]),
     "revert": Scenario("relabeled", ["revert", "d@v2", "-m", "undo"]),
     "cherry-pick": Scenario("reverted", ["cherry-pick", "{batch}"]),
+    "consensus": Scenario("voted", ["consensus", "d", "--votes", "votes.csv", "--min-agreement", "0.5"]),
+    "consensus-votes": Scenario("voted", ["consensus", "d", "--votes", "confirm.csv"]),
     "rollback": Scenario("v2", ["rollback", "d", "--to", "v1", "-m", "back"]),
     "run": Scenario("v1", ["run", "-n", "prep", "-d", "data/d.parquet", "-o", "data/out.parquet", "--", *COPY]),
     "sync": Scenario("repro", ["sync"]),
