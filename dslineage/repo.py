@@ -8,13 +8,18 @@ import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dslineage import config
 from dslineage.errors import NotARepoError
 from dslineage.gitio import Git
 from dslineage.lock import RepoLock
 from dslineage.store.index import Index
+
+if TYPE_CHECKING:
+    from dslineage.ops.evaluate import EvalResult
+    from dslineage.ops.queues import QueueDetail, QueueSummary
+    from dslineage.ops.review import ReviewResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -460,3 +465,45 @@ class Repo:
 
         return lineage(self, node, direction=direction, depth=depth, openlineage=openlineage,
                        namespace=namespace, expand=expand)
+
+    # -- the annotation loop (issue 13): review queues and metrics per label version ---------
+
+    def review(
+        self, ref: str, *, predictions: str, method: str = "confident-learning", top: int | None = None,
+        unlabeled: bool = False, group: str | None = None, column: str | None = None, output: str | None = None,
+    ) -> ReviewResult:
+        """Rank a version's rows for review with a model's predictions (cleanlab's confident
+        learning, or margin / entropy / least-confidence); record the queue in the journal."""
+        from dslineage.ops.review import review
+
+        return review(self, ref, predictions=predictions, method=method, top=top, unlabeled=unlabeled,
+                      group=group, column=column, output=output)
+
+    def queues(self, name: str | None = None) -> list[QueueSummary]:
+        """Recorded review queues (of one dataset or all), oldest first."""
+        from dslineage.ops.queues import queues
+
+        return queues(self, name)
+
+    def queue(self, ref: str, *, limit: int = 20) -> QueueDetail:
+        """One review queue (id or unique prefix) with how many rows were reviewed, confirmed and changed."""
+        from dslineage.ops.queues import queue
+
+        return queue(self, ref, limit=limit)
+
+    def eval(
+        self, ref: str, *, predictions: str, versions: str | None = None, group: str | None = None,
+        classes: list[str] | None = None, column: str | None = None, record: bool = True,
+    ) -> EvalResult:
+        """A fixed model's metrics (accuracy, per-class P/R/F1, ECE, subgroup error, flips) under
+        each selected label version; each version's result is stored."""
+        from dslineage.ops.evaluate import evaluate
+
+        return evaluate(self, ref, predictions=predictions, versions=versions, group=group, classes=classes,
+                        column=column, record=record)
+
+    def eval_results(self, name: str) -> list[dict[str, Any]]:
+        """Stored `eval` results of a dataset (one record per version and predictions file), oldest first."""
+        from dslineage.ops.evaluate import results
+
+        return results(self, name)

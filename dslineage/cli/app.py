@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact",
     "run", "sync", "exp", "reproduce", "lineage",
     "merge", "push", "pull",
+    "review", "eval",
 ]
 
 

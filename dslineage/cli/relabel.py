@@ -59,6 +59,10 @@ def relabel(
     ignore_columns: Annotated[
         bool, typer.Option("--ignore-columns", help="With --column: ignore other label columns in EDITS.")
     ] = False,
+    queue: Annotated[
+        Optional[str], typer.Option("--queue", metavar="QUEUE",
+                                    help="The review queue these edits review (`review show QUEUE` counts them).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Change labels as one recorded edit batch (who, when, why, per-row old → new) and commit it.
@@ -75,7 +79,7 @@ def relabel(
     result = repo().relabel(
         name, set_ or None, from_file=abspath(from_) if from_ else None, by=by, reason=reason,
         column=column, commit=not no_commit, skip_missing=skip_missing, force=force, message=message,
-        expect_old=expect_old, ignore_columns=ignore_columns,
+        expect_old=expect_old, ignore_columns=ignore_columns, queue=queue,
     )
     if json_out:
         emit_json(result)

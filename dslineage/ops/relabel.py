@@ -444,6 +444,7 @@ def relabel(
     message: str | None = None,
     expect_old: bool = False,
     ignore_columns: bool = False,
+    queue: str | None = None,
 ) -> dict[str, Any]:
     """Apply label edits to a dataset as one recorded batch (and, by default, commit a version).
 
@@ -454,7 +455,10 @@ def relabel(
     mapping is refused. Counts are rows (`by_column`: per label column).
 
     An edits file with an `old` (or `old_<label>`) column — required with `expect_old` — is
-    refused whole when any row's current label is not that old label (a stale replay)."""
+    refused whole when any row's current label is not that old label (a stale replay).
+
+    `queue` (a review queue id or prefix) links the batch to the queue it reviews: its record
+    gains `queue` and `queue_confirmed` (the keys whose label the edits kept)."""
     from dslineage.ops.commit import default_author
     from dslineage.store import labels
 
@@ -469,6 +473,7 @@ def relabel(
         )
     pairs = parse_pairs(ds, edits) if edits else None
     who = default_author(repo, by)
+    linked = _queue(repo, ds, queue) if queue else None
     session = Session(repo, ds, force=force)
     try:
         if pairs is not None:
@@ -491,6 +496,8 @@ def relabel(
                                       Path(from_file).name, ds)
             b = session.join(col)
             _refuse_missing(ds, b.counts, skip_missing)
+            if linked:
+                b.extra.update(queue=linked, queue_confirmed=labels.noop_keys(session.con, len(ds.key)))
             plans.append(b)
         plans += session.fill_pairs(plans)
         applied = [b for b in plans if b.counts["applied"]]
@@ -520,6 +527,16 @@ def relabel(
     result["version"] = v["id"] if v else None
     result["seq"] = v["seq"] if v else None
     return result
+
+
+def _queue(repo: Repo, ds: Dataset, ref: str) -> str:
+    """The id of the review queue a batch reviews (it must rank this dataset)."""
+    from dslineage.ops.queues import find
+
+    rec = find(repo, ref)
+    if rec["dataset"] != ds.name:
+        raise UsageError(f"queue {rec['id'][:12]} ranks {rec['dataset']}, not {ds.name}: name a queue of {ds.name}")
+    return str(rec["id"])
 
 
 def _refuse_missing(ds: Dataset, c: dict[str, Any], skip_missing: bool) -> None:

@@ -1,0 +1,107 @@
+"""SQL over a model's predictions file and the label versions it is compared with (DuckDB).
+
+A predictions file is loaded once into the temp table `_pred` (`_i`: its row number, the
+key columns cast to the dataset's key types, then the file's other columns); each label
+version is joined to it by key. Identifiers are quoted with `rows.q`, values bound.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dslineage.store.labels import arrow
+from dslineage.store.rows import Source, q
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
+           ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_READERS = {
+    "csv": "read_csv(?, header = true)",
+    "tsv": "read_csv(?, header = true, delim = '\t')",
+    "parquet": "read_parquet(?)",
+    "jsonl": "read_json(?, format = 'newline_delimited')",
+}
+
+
+def reader(path: Path) -> str | None:
+    """The DuckDB table function reading a predictions file (None: an unsupported suffix)."""
+    kind = FORMATS.get(path.suffix.lower())
+    return _READERS[kind] if kind else None
+
+
+def columns(con: Any, sql: str, path: Path) -> list[tuple[str, str]]:
+    """Column names and DuckDB types of the predictions file."""
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {sql}", [str(path)]).fetchall()]
+
+
+def load(con: Any, sql: str, path: Path, keys: list[str], key_types: dict[str, str]) -> dict[str, int]:
+    """Load the file into `_pred` with its keys cast to the dataset's key types; counts of
+    rows, rows whose key does not cast, and duplicated keys."""
+    casts = ", ".join(f"TRY_CAST({q(k)} AS {key_types[k]}) AS {q(k)}" for k in keys)
+    bad = " OR ".join(f"({q(k)} IS NOT NULL AND TRY_CAST({q(k)} AS {key_types[k]}) IS NULL)" for k in keys)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _pred AS SELECT (row_number() OVER ()) - 1 AS _i, {casts}, ({bad}) AS _bad, "
+        f"* EXCLUDE ({', '.join(q(k) for k in keys)}) FROM {sql}",
+        [str(path)],
+    )
+    klist = ", ".join(q(k) for k in keys)
+    total, bad, nulls = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE _bad), count(*) FILTER (WHERE "
+        f"{' OR '.join(f'{q(k)} IS NULL' for k in keys)}) FROM _pred"
+    ).fetchone()
+    dup = con.execute(f"SELECT count(*) FROM (SELECT {klist} FROM _pred GROUP BY {klist} HAVING count(*) > 1)"
+                      ).fetchone()[0]
+    return {"rows": int(total), "bad_keys": int(bad) + int(nulls), "duplicate_keys": int(dup)}
+
+
+def first_keys(con: Any, keys: list[str], where: str, limit: int = 3) -> list[list[Any]]:
+    """A few keys of `_pred` rows matching `where` (for messages)."""
+    return [list(r) for r in con.execute(
+        f"SELECT {', '.join(q(k) for k in keys)} FROM _pred WHERE {where} ORDER BY _i LIMIT {int(limit)}"
+    ).fetchall()]
+
+
+def arrays(con: Any, cols: list[str]) -> Any:
+    """Columns of `_pred` in file order, as an Arrow table."""
+    return arrow(con.execute(f"SELECT {', '.join(q(c) for c in cols)} FROM _pred ORDER BY _i"))
+
+
+def join_version(con: Any, src: Source, keys: list[str], label: str, group: str | None) -> Any:
+    """Each `_pred` row (file order) with the version's label as text (`label`), whether its key
+    is in the version (`present`) and its `group` value as text."""
+    d = ", ".join(q(k) for k in keys)
+    extra = f", CAST({q(group)} AS VARCHAR) AS _g" if group else ""
+    on = " AND ".join(f"p.{q(k)} = d.{q(k)}" for k in keys)
+    grp = "d._g" if group else "NULL::VARCHAR"
+    return arrow(con.execute(
+        f"SELECT CAST(d._l AS VARCHAR) AS label, d._p IS NOT NULL AS present, {grp} AS grp FROM _pred p "
+        f"LEFT JOIN (SELECT {d}, {q(label)} AS _l, true AS _p{extra} FROM {src.sql}) d ON {on} ORDER BY p._i",
+        list(src.params),
+    ))
+
+
+def key_types(con: Any, src: Source, keys: list[str]) -> dict[str, str]:
+    """The DuckDB types of a dataset's key columns."""
+    found = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {src.sql}", list(src.params)).fetchall()}
+    return {k: found[k] for k in keys if k in found}
+
+
+def distinct_labels(con: Any, src: Source, label: str) -> list[str]:
+    """The label values of a version as text (nulls left out), sorted."""
+    return [r[0] for r in con.execute(
+        f"SELECT DISTINCT CAST({q(label)} AS VARCHAR) FROM {src.sql} WHERE {q(label)} IS NOT NULL ORDER BY 1",
+        list(src.params),
+    ).fetchall()]
+
+
+def key_table(con: Any, keys: list[str], idx: Any) -> Any:
+    """The key columns of the `_pred` rows whose row numbers are `idx` (in that order)."""
+    import pyarrow as pa
+
+    con.register("_pick", pa.table({"_i": pa.array(idx, pa.int64()), "_r": pa.array(range(len(idx)), pa.int64())}))
+    try:
+        return arrow(con.execute(
+            f"SELECT {', '.join('p.' + q(k) for k in keys)} FROM _pick s JOIN _pred p ON p._i = s._i ORDER BY s._r"
+        ))
+    finally:
+        con.unregister("_pick")
