@@ -36,6 +36,8 @@ class Params:
     reindex_window: int = 5       # rows each version of that journal relabels
     reindex_old_runs: int = 1     # runs of the record-by-record path (~7 ms a record; 0 skips it)
     big_memory_limit: str = "1GB"
+    annotation_rows: int = 1_000_000  # `review` and `eval` (issue 13): rows × 10 classes
+    annotation_versions: int = 10     # label versions `eval` scores
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod
