@@ -107,7 +107,7 @@ def test_results_are_stored_per_version_and_shown(two_versions):
     assert len(repo.eval_results("train")) == 3
     shown = repo.show("train@v3")["quality"]["eval"]
     assert len(shown) == 1 and shown[0]["accuracy"] == pytest.approx(r.versions[-1].accuracy)
-    repo.relabel("train", ["5=bird"], reason="later fix")
+    repo.relabel("train", ["5=cat"], reason="later fix")
     later = repo.eval("train@latest", predictions=str(pred))
     assert later.predictions_md5 == r.predictions_md5 and [v.seq for v in later.versions] == [4]
     root = repo.root

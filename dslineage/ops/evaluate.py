@@ -166,6 +166,7 @@ def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = N
     import numpy as np
 
     name, rest = split(ref)
+    rest = rest if "@" in ref else ""
     if rest and versions:
         raise UsageError("give the versions either as NAME@REF or with --versions, not both")
     chosen = select(repo, name, rest or versions)
@@ -256,6 +257,6 @@ def _store(repo: Repo, dataset: str, md5: str, column: str, group: str | None, c
 
 
 def results(repo: Repo, name: str) -> list[dict[str, Any]]:
-    """Stored eval records of a dataset, oldest first."""
+    """Stored eval records of a dataset, oldest first (one eval's versions by seq)."""
     repo.dataset(name)
-    return repo.index.records("eval", name)
+    return sorted(repo.index.records("eval", name), key=lambda r: (r.get("timestamp") or "", r.get("seq") or 0))
