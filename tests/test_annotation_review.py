@@ -137,6 +137,8 @@ def test_cli_review_json_list_show_and_label_studio_output(small, tmp_path):
     tasks = json.loads(out.read_text())
     assert len(tasks) == 4 and tasks[0]["data"]["id"] == data["rows"][0]["key"]["id"]
     assert tasks[0]["predictions"][0]["result"][0]["value"]["choices"] == [data["rows"][0]["suggested"]]
+    assert tasks[0]["data"]["review_score"] == pytest.approx(data["rows"][0]["score"])
+    assert 0 < tasks[0]["predictions"][0]["score"] <= 1
     listed = cli_json(root, "review", "list", "train")
     assert [q["id"] for q in listed] == [data["queue"]]
     shown = cli_json(root, "review", "show", data["queue"][:8])

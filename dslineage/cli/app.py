@@ -152,6 +152,8 @@ class _NoPandas:
     probe then reads `None.__version__` and fails on the first pa.array()/pa.table().)
     """
 
+    blocks_pandas = True  # `dslineage.ops.review` lifts the block to import cleanlab, which needs pandas
+
     @staticmethod
     def find_spec(name: str, path: Any = None, target: Any = None) -> None:
         if name == "pandas" or name.startswith("pandas."):

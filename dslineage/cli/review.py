@@ -14,10 +14,10 @@ from dslineage.errors import UsageError
 
 @app.command()
 def review(
-    target: Annotated[str, typer.Argument(metavar="NAME[@REF] | list | show",
-                                          help="Dataset to rank (default version: latest), or `list` / `show`.")],
+    target: Annotated[str, typer.Argument(metavar="NAME[@REF]",
+                                          help="Dataset to rank (default version: latest); or `list` [NAME], or `show` QUEUE.")],
     queue_ref: Annotated[Optional[str], typer.Argument(
-        metavar="[NAME | QUEUE]", help="`review list NAME`: one dataset's queues; `review show QUEUE`: the queue.")
+        metavar="QUEUE", help="`review list NAME`: one dataset's queues; `review show QUEUE`: the queue.")
     ] = None,
     predictions: Annotated[Optional[str], typer.Option(
         "--predictions", "-p", metavar="FILE",

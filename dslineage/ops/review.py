@@ -75,6 +75,14 @@ def _scores(method: str, probs: np.ndarray | None, confidence: np.ndarray) -> tu
     return ent, True
 
 
+def _allow_pandas() -> None:
+    """cleanlab imports pandas, which the CLI blocks (a finder marked `blocks_pandas`, there only
+    to spare DuckDB's pandas probe): lift the block before importing cleanlab."""
+    import sys
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "blocks_pandas", False)]
+
+
 def rank_rows(method: str, probs: np.ndarray | None, confidence: np.ndarray, y: np.ndarray,
               rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order `rows` (indices into the predictions) for review; returns (ordered rows, scores)."""
@@ -84,6 +92,7 @@ def rank_rows(method: str, probs: np.ndarray | None, confidence: np.ndarray, y: 
         if probs is None:
             raise UsageError("--method confident-learning needs one probability column per class: "
                              "use --method least-confidence with a predicted label and confidence")
+        _allow_pandas()
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
 
@@ -180,7 +189,7 @@ def review(repo: Repo, ref: str, *, predictions: str, method: str = "confident-l
                  if method == "confident-learning" else {})}
     qid = _record(repo, ds.name, version, method, params, p.md5, table)
     if output is not None:
-        write_output(Path(output), table, ds.key, method, p.md5)
+        write_output(Path(output), table, ds.key, method, p.md5, confidence=p.confidence[order])
     rows_out = [QueueRow(key={k: r[k] for k in ds.key}, label=r["label"], suggested=r["suggested"],
                          score=float(r["score"]), rank=int(r["rank"])) for r in table.to_pylist()]
     return ReviewResult(queue=qid, version=version["id"], method=method, rows=rows_out)
@@ -220,8 +229,12 @@ def _record(repo: Repo, dataset: str, version: dict[str, Any], method: str, para
     return qid
 
 
-def write_output(path: Path, table: Any, keys: list[str], method: str, md5: str) -> None:
-    """The queue as CSV, parquet or Label Studio tasks (`.json`), written to a new file and renamed."""
+def write_output(path: Path, table: Any, keys: list[str], method: str, md5: str, *, confidence: Any) -> None:
+    """The queue as CSV, parquet or Label Studio tasks (`.json`), written to a new file and renamed.
+
+    In Label Studio tasks a prediction's `score` is the model's confidence in its suggestion;
+    the queue's own score goes into the task data as `review_score` (with `label` and `rank`)."""
+    import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -229,7 +242,9 @@ def write_output(path: Path, table: Any, keys: list[str], method: str, md5: str)
     if suffix == ".json":
         from dslineage.interop.labelstudio import write_tasks
 
-        write_tasks(path, table, key_columns=keys, data_columns=["label", "score", "rank"],
+        tasks = table.rename_columns([("review_score" if c == "score" else c) for c in table.column_names])
+        tasks = tasks.append_column("score", pa.array(confidence, pa.float64()))
+        write_tasks(path, tasks, key_columns=keys, data_columns=["label", "review_score", "rank"],
                     model_version=f"dslineage-review {method} {md5[:8]}")
         return
     tmp = path.with_name(f".{path.name}.tmp")
