@@ -14,8 +14,8 @@ from dslineage.errors import UsageError
 
 @app.command()
 def review(
-    target: Annotated[str, typer.Argument(metavar="NAME[@REF]",
-                                          help="Dataset to rank (default version: latest); or `list` [NAME], or `show` QUEUE.")],
+    target: Annotated[str, typer.Argument(
+        metavar="NAME[@REF]", help="Dataset to rank (default version: latest); or `list` [NAME], or `show` QUEUE.")],
     queue_ref: Annotated[Optional[str], typer.Argument(
         metavar="QUEUE", help="`review list NAME`: one dataset's queues; `review show QUEUE`: the queue.")
     ] = None,
