@@ -119,31 +119,28 @@ def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = BINS) -> float:
     return float(np.abs(acc - conf).sum() / len(confidence))
 
 
-def _codes(label: Any, names: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Label text → codes over `names` extended with the label values it lacks."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    extra = sorted(set(pc.unique(label.drop_null()).to_pylist()) - set(names))
-    ext = names + extra
-    codes = pc.index_in(label, value_set=pa.array(ext, pa.string())).fill_null(-1)
-    return codes.to_numpy(zero_copy_only=False).astype("int64"), ext
-
-
 def metrics(y: np.ndarray, pred: np.ndarray, names: list[str], classes: list[str] | None) -> tuple[
         float, float, list[ClassMetrics]]:
-    """Accuracy, macro F1 and per-class rows (scikit-learn) of integer-coded labels."""
+    """Accuracy, macro F1 and per-class rows (scikit-learn) of integer-coded labels.
+
+    scikit-learn sees each distinct (label, prediction) pair once, weighted by its row count
+    (`sample_weight`): the same figures as row by row, at 1M rows in milliseconds."""
     import numpy as np
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-    labels = np.unique(np.concatenate([y, pred]))
-    p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-    rows = [ClassMetrics(names[int(c)], float(p[i]), float(r[i]), float(f[i]), int(s[i]))
+    m = len(names)
+    counts = np.bincount(y * m + pred, minlength=m * m)
+    pairs = np.flatnonzero(counts)
+    yt, yp, w = pairs // m, pairs % m, counts[pairs]
+    labels = np.unique(np.concatenate([yt, yp]))
+    p, r, f, s = precision_recall_fscore_support(yt, yp, labels=labels, sample_weight=w, zero_division=0)
+    rows = [ClassMetrics(names[int(c)], float(p[i]), float(r[i]), float(f[i]), int(round(s[i])))
             for i, c in enumerate(labels) if classes is None or names[int(c)] in classes]
     for avg, label in zip(("macro", "weighted"), AVERAGES):
-        ap, ar, af, _ = precision_recall_fscore_support(y, pred, labels=labels, average=avg, zero_division=0)
+        ap, ar, af, _ = precision_recall_fscore_support(yt, yp, labels=labels, average=avg, sample_weight=w,
+                                                        zero_division=0)
         rows.append(ClassMetrics(label, float(ap), float(ar), float(af), int(len(y))))
-    return float(accuracy_score(y, pred)), float(rows[-2].f1), rows
+    return float(accuracy_score(yt, yp, sample_weight=w)), float(rows[-2].f1), rows
 
 
 def _groups(group: str, values: Any, correct: np.ndarray) -> list[GroupMetrics]:
@@ -197,7 +194,7 @@ def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = N
             lab = preds_mod.labels_for(con, ds, src, p, group)
             present_any |= lab["present"]
             mask = lab["present"] & lab["labelled"]
-            y, names = _codes(lab["label"], list(p.classes))
+            y, names = lab["y"], lab["names"]
             pred = p.predicted
             correct = (y == pred) & mask
             rows = np.flatnonzero(mask)

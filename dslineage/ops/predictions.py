@@ -206,21 +206,36 @@ def _labelled(con: Any, ds: Dataset, src: rows.Source, p: Path, candidates: list
 
 
 def labels_for(con: Any, ds: Dataset, src: rows.Source, preds: Predictions, group: str | None) -> dict[str, Any]:
-    """A version's labels aligned with the predictions (file order): `y` (class index, -1 when the
-    label is null or a value with no class), `present` (key in the version), `label` (text),
-    `group` (text or None) and `unclassed` (label values the predictions have no class for)."""
+    """A version's labels aligned with the predictions (file order): `y` (index into `names`, the
+    classes then the version's other label values; -1 when null or absent), `present` (key in
+    the version), `labelled` (present with a label), `group` (text, or None) and `unclassed`
+    (label values the predictions have no class for)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    t = sql.join_version(con, src, ds.key, preds.column, group)
-    label = t.column("label").combine_chunks()
-    index = {c: i for i, c in enumerate(preds.classes)}
-    codes = pc.index_in(label, value_set=pa.array(preds.classes, pa.string()))
-    y = codes.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    present = t.column("present").fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
-    has_label = label.is_valid().to_numpy(zero_copy_only=False)
-    unclassed = sorted(set(pc.filter(label, pc.and_(label.is_valid(), pc.equal(codes.fill_null(-1), -1)))
-                           .to_pylist()) - set(index))
-    grp = t.column("grp").combine_chunks() if group else None
-    return {"y": y, "present": present, "labelled": has_label, "label": label, "group": grp, "unclassed": unclassed}
+    values = sql.distinct_labels(con, src, preds.column)
+    known = set(preds.classes)
+    names = list(preds.classes) + [v for v in values if v not in known]
+    t = sql.join_version(con, src, ds.key, preds.column, group, names)
+    idx = t.column("_i").to_numpy()
+    code = t.column("code").combine_chunks()
+    y = np.full(preds.rows, -1, dtype=np.int64)
+    y[idx] = code.fill_null(-1).to_numpy(zero_copy_only=False)
+    present = np.zeros(preds.rows, dtype=bool)
+    present[idx] = True
+    grp = None
+    if group:
+        pos = np.full(preds.rows, -1, dtype=np.int64)
+        pos[idx] = np.arange(len(idx))
+        grp = t.column("grp").combine_chunks().take(pa.array(pos, mask=pos < 0))
+    return {"y": y, "names": names, "present": present, "labelled": y >= 0, "group": grp,
+            "unclassed": names[len(preds.classes):]}
+
+
+def label_text(names: list[str], y: np.ndarray) -> Any:
+    """Label codes as an Arrow text array (null where the code is -1)."""
+    import numpy as np
+    import pyarrow as pa
+
+    text = np.asarray(names + [""], dtype=object)[y]
+    return pa.array(text, pa.string(), mask=y < 0)

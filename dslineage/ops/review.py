@@ -164,8 +164,7 @@ def review(repo: Repo, ref: str, *, predictions: str, method: str = "confident-l
             raise PredictionsError(
                 f"label value(s) {', '.join(map(str, lab['unclassed'][:5]))} of {ds.name} have no probability "
                 f"column in {p.path.name}: add one per class")
-        mask = ~lab["labelled"] if unlabeled else (lab["labelled"] & (lab["y"] >= 0) if method ==
-                                                   "confident-learning" else lab["labelled"])
+        mask = ~lab["labelled"] if unlabeled else lab["labelled"]
         rows = np.flatnonzero(mask)
         if len(rows) == 0:
             raise PredictionsError(f"no predicted row of {ds.name}@v{version['seq']} has "
@@ -180,10 +179,10 @@ def review(repo: Repo, ref: str, *, predictions: str, method: str = "confident-l
         con.close()
     suggested = pa.array(np.asarray(p.classes, dtype=object)[p.predicted[order]] if len(order) else [], pa.string())
     table = keys
-    for col, arr in (("label", lab["label"].take(pa.array(order, pa.int64()))), ("suggested", suggested),
+    for col, arr in (("label", preds_mod.label_text(lab["names"], lab["y"][order])), ("suggested", suggested),
                      ("score", pa.array(scores, pa.float64())),
                      ("rank", pa.array(np.arange(1, len(order) + 1), pa.int64()))):
-        table = table.append_column(col, arr.cast(pa.string()) if col == "label" else arr)
+        table = table.append_column(col, arr)
     params = {"top": top, "unlabeled": unlabeled, "group": group, "column": p.column,
               **({"ranked_by": "self_confidence", "filter_by": "prune_by_noise_rate"}
                  if method == "confident-learning" else {})}

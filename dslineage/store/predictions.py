@@ -66,18 +66,26 @@ def arrays(con: Any, cols: list[str]) -> Any:
     return arrow(con.execute(f"SELECT {', '.join(q(c) for c in cols)} FROM _pred ORDER BY _i"))
 
 
-def join_version(con: Any, src: Source, keys: list[str], label: str, group: str | None) -> Any:
-    """Each `_pred` row (file order) with the version's label as text (`label`), whether its key
-    is in the version (`present`) and its `group` value as text."""
-    d = ", ".join(q(k) for k in keys)
-    extra = f", CAST({q(group)} AS VARCHAR) AS _g" if group else ""
-    on = " AND ".join(f"p.{q(k)} = d.{q(k)}" for k in keys)
-    grp = "d._g" if group else "NULL::VARCHAR"
-    return arrow(con.execute(
-        f"SELECT CAST(d._l AS VARCHAR) AS label, d._p IS NOT NULL AS present, {grp} AS grp FROM _pred p "
-        f"LEFT JOIN (SELECT {d}, {q(label)} AS _l, true AS _p{extra} FROM {src.sql}) d ON {on} ORDER BY p._i",
-        list(src.params),
-    ))
+def join_version(con: Any, src: Source, keys: list[str], label: str, group: str | None, names: list[str]) -> Any:
+    """The `_pred` rows whose key is in the version (any order): `_i`, `code` (the label's index
+    in `names`, null for a null label) and the `group` value as text (`grp`)."""
+    import pyarrow as pa
+
+    con.register("_cls", pa.table({"name": pa.array(names, pa.string()),
+                                   "code": pa.array(range(len(names)), pa.int64())}))
+    try:
+        d = ", ".join(q(k) for k in keys)
+        extra = f", CAST({q(group)} AS VARCHAR) AS _g" if group else ""
+        on = " AND ".join(f"p.{q(k)} = d.{q(k)}" for k in keys)
+        grp = "d._g" if group else "NULL::VARCHAR"
+        return arrow(con.execute(
+            f"SELECT p._i, c.code, {grp} AS grp FROM _pred p "
+            f"JOIN (SELECT {d}, CAST({q(label)} AS VARCHAR) AS _l{extra} FROM {src.sql}) d ON {on} "
+            f"LEFT JOIN _cls c ON c.name = d._l",
+            list(src.params),
+        ))
+    finally:
+        con.unregister("_cls")
 
 
 def key_types(con: Any, src: Source, keys: list[str]) -> dict[str, str]:
