@@ -110,7 +110,7 @@ def load(con: Any, ds: Dataset, src: rows.Source, path: str | Path, column: str 
                                f"add the key column(s) {', '.join(ds.key)} of {ds.name}")
     key_types = sql.key_types(con, src, ds.key)
     try:
-        counts = sql.load(con, reader, p, ds.key, key_types)
+        counts = sql.load(con, reader, p, ds.key, key_types, dict(cols))
     except duckdb.Error as exc:
         raise PredictionsError(f"cannot read predictions file {p.name}: {str(exc).splitlines()[0][:200]}") from None
     if counts["rows"] == 0:

@@ -34,11 +34,14 @@ def columns(con: Any, sql: str, path: Path) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {sql}", [str(path)]).fetchall()]
 
 
-def load(con: Any, sql: str, path: Path, keys: list[str], key_types: dict[str, str]) -> dict[str, int]:
-    """Load the file into `_pred` with its keys cast to the dataset's key types; counts of
-    rows, rows whose key does not cast, and duplicated keys."""
-    casts = ", ".join(f"TRY_CAST({q(k)} AS {key_types[k]}) AS {q(k)}" for k in keys)
-    bad = " OR ".join(f"({q(k)} IS NOT NULL AND TRY_CAST({q(k)} AS {key_types[k]}) IS NULL)" for k in keys)
+def load(con: Any, sql: str, path: Path, keys: list[str], key_types: dict[str, str],
+         file_types: dict[str, str]) -> dict[str, int]:
+    """Load the file into `_pred` with its keys cast to the dataset's key types (when they
+    differ); counts of rows, rows whose key does not cast, and duplicated keys."""
+    same = [k for k in keys if file_types.get(k) == key_types[k]]
+    casts = ", ".join(q(k) if k in same else f"TRY_CAST({q(k)} AS {key_types[k]}) AS {q(k)}" for k in keys)
+    bad = " OR ".join(f"({q(k)} IS NOT NULL AND TRY_CAST({q(k)} AS {key_types[k]}) IS NULL)"
+                      for k in keys if k not in same) or "false"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _pred AS SELECT (row_number() OVER ()) - 1 AS _i, {casts}, ({bad}) AS _bad, "
         f"* EXCLUDE ({', '.join(q(k) for k in keys)}) FROM {sql}",
