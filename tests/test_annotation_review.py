@@ -187,3 +187,18 @@ def test_cifar10_confident_learning_equals_cleanlab(tmp_path):
     print(f"\nCIFAR-10 confident learning: {len(ranked)} rows flagged; of the 18 majority-confirmed errors "
           f"{top100} in the top 100, {top275} in the top 275")
     assert top100 <= top275 <= 18 and top275 >= 1
+
+
+def test_parquet_predictions_in_any_row_order_rank_the_same(small, tmp_path):
+    """A parquet predictions file (read with its row numbers) in shuffled order ranks like the CSV."""
+    import pyarrow.csv as pacsv
+
+    repo, pred = small
+    table = pacsv.read_csv(pred)
+    shuffled = table.take([(i * 7) % table.num_rows for i in range(table.num_rows)])
+    pq.write_table(shuffled, tmp_path / "pred.parquet")
+    a = repo.review("train", predictions=str(pred), method="entropy", top=20)
+    b = repo.review("train", predictions=str(tmp_path / "pred.parquet"), method="entropy", top=20)
+    rows = [sorted((x.key["id"], round(x.score, 12), x.suggested, x.label) for x in r.rows) for r in (a, b)]
+    assert rows[0] == rows[1] and len(rows[0]) == 20
+    assert [x.score for x in b.rows] == sorted((x.score for x in b.rows), reverse=True)

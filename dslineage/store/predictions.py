@@ -42,9 +42,14 @@ def load(con: Any, sql: str, path: Path, keys: list[str], key_types: dict[str, s
     casts = ", ".join(q(k) if k in same else f"TRY_CAST({q(k)} AS {key_types[k]}) AS {q(k)}" for k in keys)
     bad = " OR ".join(f"({q(k)} IS NOT NULL AND TRY_CAST({q(k)} AS {key_types[k]}) IS NULL)"
                       for k in keys if k not in same) or "false"
+    excluded = [q(k) for k in keys]
+    number = "(row_number() OVER ()) - 1"
+    if sql == _READERS["parquet"] and "file_row_number" not in file_types:  # 4x faster than a window
+        sql, number = "read_parquet(?, file_row_number = true)", "file_row_number"
+        excluded.append("file_row_number")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _pred AS SELECT (row_number() OVER ()) - 1 AS _i, {casts}, ({bad}) AS _bad, "
-        f"* EXCLUDE ({', '.join(q(k) for k in keys)}) FROM {sql}",
+        f"CREATE OR REPLACE TEMP TABLE _pred AS SELECT {number} AS _i, {casts}, ({bad}) AS _bad, "
+        f"* EXCLUDE ({', '.join(excluded)}) FROM {sql}",
         [str(path)],
     )
     klist = ", ".join(q(k) for k in keys)
