@@ -202,3 +202,27 @@ def test_parquet_predictions_in_any_row_order_rank_the_same(small, tmp_path):
     rows = [sorted((x.key["id"], round(x.score, 12), x.suggested, x.label) for x in r.rows) for r in (a, b)]
     assert rows[0] == rows[1] and len(rows[0]) == 20
     assert [x.score for x in b.rows] == sorted((x.score for x in b.rows), reverse=True)
+
+
+def test_outcome_counts_edits_confirmed_keys_and_consensus_votes(tmp_path):
+    """Changed = queued keys in the edits (as suggested when new = suggested); confirmed = queued
+    keys a batch listed or consensus votes confirmed, and not changed; other keys are not reviewed."""
+    import duckdb
+    import pyarrow as pa
+
+    from dslineage.store import review as sql
+
+    queue = tmp_path / "q.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3, 4, 5, 6], "label": ["a"] * 6, "suggested": ["b", "b", "c", "b", "b", "b"],
+                             "score": [0.1] * 6, "rank": [1, 2, 3, 4, 5, 6]}), queue)
+    edits = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"k0": [1, 3, 9], "old": ["a", "a", "a"], "new": ["b", "b", "b"]}), edits)
+    votes = tmp_path / "v.parquet"
+    pq.write_table(pa.table({"k0": [4, 4, 5, 3], "annotator": ["x", "y", "x", "x"],
+                             "outcome": ["confirmed", "confirmed", "queued", "confirmed"]}), votes)
+    con = duckdb.connect()
+    try:
+        out = sql.outcome(con, queue, ["id"], [edits], [[2], [3]], [votes])
+    finally:
+        con.close()
+    assert out == {"changed": 2, "as_suggested": 1, "confirmed": 2}

@@ -2,8 +2,10 @@
 became of their rows (issue 13 item 2).
 
 A relabel or consensus batch made with `--queue QUEUE` carries `"queue": <id>` in its record;
-its edits are the queued rows it changed, and `queue_confirmed` (a list of keys) the queued
-rows it reviewed and kept. The queue's precision is changed / reviewed.
+its edits are the queued rows it changed, and `queue_confirmed` (a list of keys, relabel) the
+queued rows it reviewed and kept; consensus votes recorded for the queue (a "votes" record
+with `review_queue`: its parquet's rows with outcome "confirmed") count as confirmed too.
+The queue's precision is changed / reviewed.
 """
 
 from __future__ import annotations
@@ -88,9 +90,12 @@ def queue(repo: Repo, ref: str, *, limit: int = 20) -> QueueDetail:
     linked = [b for b in repo.index.records("batch", ds.name) if b.get("queue") == rec["id"]]
     edits = [batch_ops.edits_path(repo, b) for b in linked]
     confirmed = [list(k) if isinstance(k, list) else [k] for b in linked for k in b.get("queue_confirmed") or []]
+    folder = journal.folder(repo.root)
+    votes = [folder / v["votes"] for v in repo.index.records("votes", ds.name)
+             if v.get("review_queue") == rec["id"] and v.get("votes") and (folder / v["votes"]).is_file()]
     con = common.row_connection(repo)
     try:
-        out = sql.outcome(con, path, list(ds.key), [p for p in edits if p.is_file()], confirmed)
+        out = sql.outcome(con, path, list(ds.key), [p for p in edits if p.is_file()], confirmed, votes)
         top = sql.top_rows(con, path, limit).to_pylist()
     finally:
         con.close()
