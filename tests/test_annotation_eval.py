@@ -74,6 +74,9 @@ def test_eval_equals_sklearn_and_counts_flips(two_versions):
     assert r.versions[1].flips.to_wrong == sum(a and not b for a, b in zip(c0, c1))
     assert r.versions[1].flips.to_right == sum(b and not a for a, b in zip(c0, c1))
     assert r.versions[1].flips.to_wrong + r.versions[1].flips.to_right >= 1
+    stored = next(s for s in repo.eval_results("train") if s["seq"] == 3)
+    for j, c in enumerate(NAMES):  # class-wise ECE: column c's probability against "the label is c"
+        assert stored["ece_per_class"][c] == pytest.approx(_brute_ece(list(probs[:, j]), [t == c for t in truths[1]]))
 
 
 def _labels(repo, ref):

@@ -129,3 +129,7 @@ def show_quality(q: dict[str, Any]) -> None:
         out.print(f"  {'eval':<11}{when(ev.get('timestamp'))}: predictions {str(ev.get('predictions_md5'))[:8]}: "
                   f"accuracy {fmt(ev['accuracy'])}, macro F1 {fmt(ev['macro_f1'])}, ECE {fmt(ev.get('ece'))}"
                   f"{flipped}", markup=False)
+        if ev.get("ece_per_class"):
+            worst = sorted(ev["ece_per_class"].items(), key=lambda kv: -kv[1])[:5]
+            out.print(f"  {'':<11}class-wise ECE (highest): " + ", ".join(f"{c} {fmt(x)}" for c, x in worst),
+                      markup=False)

@@ -187,6 +187,7 @@ def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = N
                 raise PredictionsError(f"--classes {', '.join(unknown)}: not in {ds.name}'s label set "
                                        f"({', '.join(sorted(known)[:12])}): name label values")
         out: list[VersionMetrics] = []
+        per_class_ece: list[dict[str, float] | None] = []
         present_any = np.zeros(p.rows, dtype=bool)
         prev: tuple[np.ndarray, np.ndarray] | None = None
         for v in chosen:
@@ -211,6 +212,7 @@ def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = N
                 flips = Flips(int((prev[1] & ~correct & both).sum()), int((~prev[1] & correct & both).sum()))
             prev = (mask, correct)
             out.append(VersionMetrics(v["id"], int(v["seq"]), acc, macro, cal, per_class, groups, flips))
+            per_class_ece.append(class_ece(p.probs, p.classes, y, rows, classes))
         if not present_any.all():
             from dslineage.store.predictions import first_keys
 
@@ -223,23 +225,34 @@ def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = N
         con.close()
     result = EvalResult(ds.name, p.md5, out)
     if record:
-        _store(repo, ds.name, p.md5, p.column, group, classes, out)
+        _store(repo, ds.name, p.md5, p.column, group, classes, out, per_class_ece)
     return result
 
 
+def class_ece(probs: np.ndarray | None, names: list[str], y: np.ndarray, rows: np.ndarray,
+              classes: list[str] | None) -> dict[str, float] | None:
+    """Class-wise calibration error per class (probabilities given): the ECE of each class's
+    probability column against whether the row's label is that class (15 equal-width bins)."""
+    if probs is None:
+        return None
+    yt = y[rows]
+    return {c: ece(probs[rows, j], yt == j) for j, c in enumerate(names) if classes is None or c in classes}
+
+
 def _store(repo: Repo, dataset: str, md5: str, column: str, group: str | None, classes: list[str] | None,
-           entries: list[VersionMetrics]) -> list[str]:
-    """One journal record per version (not again when the same result is stored); one git commit."""
+           entries: list[VersionMetrics], per_class_ece: list[dict[str, float] | None]) -> list[str]:
+    """One journal record per version (not again when the same result is stored); one git commit.
+    Beside the `eval --json` keys a record holds `ece_per_class` (class → class-wise ECE)."""
     have = {r["id"] for r in repo.index.records("eval", dataset)}
     author, ts = repo.git.identity(), journal.now()
     new: list[dict[str, Any]] = []
-    for e in entries:
+    for e, cece in zip(entries, per_class_ece):
         body = asdict(e)
         rid = journal.make_id("eval", dataset, md5, column, group, classes, body)
         if rid in have:
             continue
         new.append({"kind": "eval", "id": rid, "dataset": dataset, "predictions_md5": md5, **body,
-                    "column": column, "options": {"group": group, "classes": classes},
+                    "ece_per_class": cece, "column": column, "options": {"group": group, "classes": classes},
                     "author": author, "timestamp": ts})
     if not new:
         return []
