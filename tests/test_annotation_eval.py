@@ -187,3 +187,19 @@ def test_cifar10_original_and_crowd_corrected(tmp_path):
           f"ECE {r.versions[0].ece:.4f}; v2 accuracy {r.versions[1].accuracy:.4f} macro F1 "
           f"{r.versions[1].macro_f1:.4f} ECE {r.versions[1].ece:.4f}; flips to right {len(to_right)} "
           f"(ids {sorted(to_right)}), to wrong {len(to_wrong)}")
+
+
+def test_predicted_label_and_confidence_shape(two_versions, tmp_path):
+    """Key + predicted label + confidence: accuracy as scikit-learn's, ECE from the given confidence."""
+    from sklearn.metrics import accuracy_score
+
+    repo, _, _ = two_versions
+    predicted = [["cat", "dog", "bird"][(i * 2) % 3] for i in range(20)]
+    conf = [0.4 + (i % 5) / 10 for i in range(20)]
+    lines = ["id,predicted,confidence"] + [f"{i},{predicted[i]},{conf[i]}" for i in range(20)]
+    pred = write_text(tmp_path / "lab.csv", "\n".join(lines) + "\n")
+    r = repo.eval("train@v3", predictions=str(pred), record=False)
+    truth = [row["label"] for row in _labels(repo, "train@v3")]
+    assert r.versions[0].accuracy == pytest.approx(accuracy_score(truth, predicted))
+    correct = [a == b for a, b in zip(truth, predicted)]
+    assert r.versions[0].ece == pytest.approx(_brute_ece(conf, correct))
