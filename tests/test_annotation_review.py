@@ -226,3 +226,20 @@ def test_outcome_counts_edits_confirmed_keys_and_consensus_votes(tmp_path):
     finally:
         con.close()
     assert out == {"changed": 2, "as_suggested": 1, "confirmed": 2}
+
+
+def test_lineage_links_version_queue_batch_version(small):
+    """`lineage` shows the version a queue was ranked on → the queue → the batch reviewing it → its version."""
+    repo, pred = small
+    r = repo.review("train", predictions=str(pred), method="least-confidence", top=3)
+    out = repo.relabel("train", [f"{r.rows[0].key['id']}=fish"], queue=r.queue[:10])
+    g = repo.lineage(f"queue:{r.queue[:10]}", direction="both")
+    edges = {(e["from"], e["to"], e["kind"]) for e in g["edges"]}
+    kinds = {n["id"]: n["kind"] for n in g["nodes"]}
+    assert kinds[r.queue] == "queue"
+    assert (r.version, r.queue, "ranked") in edges and (r.queue, out["batch"], "reviews") in edges
+    root = repo.root
+    repo.close()
+    for fmt in ("tree", "dot", "mermaid"):
+        res = invoke(root, "lineage", r.queue[:10], "--format", fmt)
+        assert res.exit_code == 0 and "queue" in res.stdout, (fmt, res.output)
