@@ -39,6 +39,8 @@ class Params:
     report_versions: int = 50     # versions of the `history_rows` dataset `dslineage report` draws
     consensus_votes: list[int] = field(default_factory=lambda: [1_000_000])  # votes per `consensus` run
     consensus_methods: list[str] = field(default_factory=lambda: ["majority", "dawid-skene"])
+    annotation_rows: int = 1_000_000  # `review` and `eval` (issue 13): rows × 10 classes
+    annotation_versions: int = 10     # label versions `eval` scores
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod

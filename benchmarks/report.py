@@ -134,6 +134,15 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
                               "agree": ri.get("agree")}
         targets.append(_target(f"cold reindex of {ri['records']:,} records <= 10 s (CLI, whole process)",
                                _med(ri["dslineage_cli"]), 10.0, "s"))
+    an = parts.get("annotation") or {}
+    if "review" in an:
+        summary["annotation"] = {"rows": an["rows"], "versions": an["versions"], "review_s": an["review"]["median_s"],
+                                 "cleanlab_s": an["cleanlab_direct"]["median_s"], "review_ratio": an["review_ratio"],
+                                 "eval_s": an["eval"]["median_s"]}
+        targets.append(_target(f"review of {an['rows']:,} rows x 10 classes <= 2x cleanlab alone", an["review_ratio"],
+                               2.0, "x"))
+        targets.append(_target(f"eval over {an['versions']} versions of {an['rows']:,} rows <= 10 s",
+                               an["eval"]["median_s"], 10.0, "s"))
     storage = parts.get("storage") or {}
     fixed = {}
     for size, res in storage.items():

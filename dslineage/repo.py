@@ -19,6 +19,9 @@ from dslineage.store.index import Index
 if TYPE_CHECKING:
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
+    from dslineage.ops.evaluate import EvalResult
+    from dslineage.ops.queues import QueueDetail, QueueSummary
+    from dslineage.ops.review import ReviewResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -532,3 +535,45 @@ class Repo:
         from dslineage.ops.report_export import vega
 
         return vega(report(self, names or [], versions=versions), chart)
+
+    # -- the annotation loop (issue 13): review queues and metrics per label version ---------
+
+    def review(
+        self, ref: str, *, predictions: str, method: str = "confident-learning", top: int | None = None,
+        unlabeled: bool = False, group: str | None = None, column: str | None = None, output: str | None = None,
+    ) -> ReviewResult:
+        """Rank a version's rows for review with a model's predictions (cleanlab's confident
+        learning, or margin / entropy / least-confidence); record the queue in the journal."""
+        from dslineage.ops.review import review
+
+        return review(self, ref, predictions=predictions, method=method, top=top, unlabeled=unlabeled,
+                      group=group, column=column, output=output)
+
+    def queues(self, name: str | None = None) -> list[QueueSummary]:
+        """Recorded review queues (of one dataset or all), oldest first."""
+        from dslineage.ops.queues import queues
+
+        return queues(self, name)
+
+    def queue(self, ref: str, *, limit: int = 20) -> QueueDetail:
+        """One review queue (id or unique prefix) with how many rows were reviewed, confirmed and changed."""
+        from dslineage.ops.queues import queue
+
+        return queue(self, ref, limit=limit)
+
+    def eval(
+        self, ref: str, *, predictions: str, versions: str | None = None, group: str | None = None,
+        classes: list[str] | None = None, column: str | None = None, record: bool = True,
+    ) -> EvalResult:
+        """A fixed model's metrics (accuracy, per-class P/R/F1, ECE, subgroup error, flips) under
+        each selected label version; each version's result is stored."""
+        from dslineage.ops.evaluate import evaluate
+
+        return evaluate(self, ref, predictions=predictions, versions=versions, group=group, classes=classes,
+                        column=column, record=record)
+
+    def eval_results(self, name: str) -> list[dict[str, Any]]:
+        """Stored `eval` results of a dataset (one record per version and predictions file), oldest first."""
+        from dslineage.ops.evaluate import results
+
+        return results(self, name)

@@ -26,7 +26,7 @@ COMMAND_MODULES = [
     "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact", "consensus", "annotators",
     "run", "sync", "exp", "reproduce", "lineage",
     "merge", "push", "pull",
-    "report",
+    "report", "review", "eval",
 ]
 
 
@@ -154,7 +154,7 @@ class _NoPandas:
     `blocks_pandas` first: see `dslineage.quality.crowd`.
     """
 
-    blocks_pandas = True
+    blocks_pandas = True  # consensus (crowd-kit) and review (cleanlab) lift the block: both need pandas
 
     @staticmethod
     def find_spec(name: str, path: Any = None, target: Any = None) -> None:

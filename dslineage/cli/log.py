@@ -122,3 +122,14 @@ def show_quality(q: dict[str, Any]) -> None:
         if audit.get("subgroups"):
             parts.append(f"largest subgroup gap {fmt(audit['subgroups']['max_gap'])}")
         out.print(f"  {'audit':<11}{when(audit.get('timestamp'))}: " + "; ".join(parts), markup=False)
+    for ev in q.get("eval") or []:
+        flips = ev.get("flips") or {}
+        flipped = (f"; since the previous version {flips['to_wrong']} right→wrong, {flips['to_right']} wrong→right"
+                   if flips.get("to_wrong") is not None else "")
+        out.print(f"  {'eval':<11}{when(ev.get('timestamp'))}: predictions {str(ev.get('predictions_md5'))[:8]}: "
+                  f"accuracy {fmt(ev['accuracy'])}, macro F1 {fmt(ev['macro_f1'])}, ECE {fmt(ev.get('ece'))}"
+                  f"{flipped}", markup=False)
+        if ev.get("ece_per_class"):
+            worst = sorted(ev["ece_per_class"].items(), key=lambda kv: -kv[1])[:5]
+            out.print(f"  {'':<11}class-wise ECE (highest): " + ", ".join(f"{c} {fmt(x)}" for c, x in worst),
+                      markup=False)

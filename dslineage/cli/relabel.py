@@ -78,6 +78,10 @@ def relabel(
         typer.Option("--from-name", help="With --format label-studio: the choices control to read, when the "
                      "labeling config has several."),
     ] = None,
+    queue: Annotated[
+        Optional[str], typer.Option("--queue", metavar="QUEUE",
+                                    help="The review queue these edits review (`review show QUEUE` counts them).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Change labels as one recorded edit batch (who, when, why, per-row old → new) and commit it.
@@ -97,7 +101,7 @@ def relabel(
         name, set_ or None, from_file=abspath(from_) if from_ else None, by=by, reason=reason,
         column=column, commit=not no_commit, skip_missing=skip_missing, force=force, message=message,
         expect_old=expect_old, ignore_columns=ignore_columns, file_format=file_format, key_field=key_field,
-        from_name=from_name,
+        from_name=from_name, queue=queue,
     )
     if json_out:
         emit_json(result)

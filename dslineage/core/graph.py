@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from dslineage.repo import Repo
 
-PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version"}
+PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version", "queue": "queue"}
 
 
 class Lineage:
@@ -85,6 +85,8 @@ def _attrs(kind: str, dataset: str | None, seq: int | None, name: str | None, ts
         return {"kind": kind, "label": f"stage {name}", "stage": name, "timestamp": ts}
     if kind == "experiment":
         return {"kind": kind, "label": f"exp {name}", "name": name, "timestamp": ts}
+    if kind == "queue":
+        return {"kind": kind, "label": name or "queue", "dataset": dataset, "timestamp": ts}
     return {"kind": "batch", "label": name or "batch", "dataset": dataset, "timestamp": ts}
 
 
@@ -213,7 +215,7 @@ def resolve(repo: Repo, text: str) -> str:
     if "@" in text and tracked(text.partition("@")[0]):
         return resolve_ref(repo, text)[1]["id"]
     found = {}
-    for kind in ("experiment", "transformation", "batch", "version"):
+    for kind in ("experiment", "transformation", "batch", "version", "queue"):
         found.update(_by_kind(con, kind, text))
     if not found and tracked(text):
         found = {resolve_ref(repo, f"{text}@latest")[1]["id"]: "version"}

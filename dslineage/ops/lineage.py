@@ -190,7 +190,7 @@ def _quote_dot(text: str) -> str:
 
 
 _DOT_SHAPES = {"version": "ellipse", "transformation": "box", "batch": "note", "experiment": "doubleoctagon",
-               "artifact": "cylinder", "chain": "box3d"}
+               "artifact": "cylinder", "chain": "box3d", "queue": "tab"}
 
 
 def to_dot(result: dict[str, Any]) -> str:
@@ -210,6 +210,7 @@ def to_dot(result: dict[str, Any]) -> str:
 _MERMAID_SHAPES = {
     "version": ('(["', '"])'), "transformation": ('["', '"]'), "batch": ('[/"', '"/]'),
     "experiment": ('{{"', '"}}'), "artifact": ('[("', '")]'), "chain": ('[["', '"]]'),
+    "queue": ('[\\"', '"\\]'),
 }
 
 

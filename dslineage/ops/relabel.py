@@ -70,6 +70,7 @@ def relabel(
     from_name: str | None = None,
     source: str | None = None,
     extra: dict[str, Any] | None = None,
+    queue: str | None = None,
 ) -> dict[str, Any]:
     """Apply label edits to a dataset as one recorded batch (and, by default, commit a version).
 
@@ -81,6 +82,9 @@ def relabel(
 
     An edits file with an `old` (or `old_<label>`) column — required with `expect_old` — is
     refused whole when any row's current label is not that old label (a stale replay).
+
+    `queue` (a review queue id or prefix) links the batch to the queue it reviews: its record
+    gains `queue` and `queue_confirmed` (the keys whose label the edits kept).
 
     `file_format="label-studio"`: `from_file` is a Label Studio JSON export (see
     `ops/relabel_labelstudio.py`; `key_field`, `from_name`); `source` and `extra` are what it
@@ -95,7 +99,7 @@ def relabel(
             repo, name, edits, from_file=from_file, file_format=file_format, key_field=key_field,
             from_name=from_name, by=by, reason=reason, column=column, commit=commit,
             skip_missing=skip_missing, force=force, message=message, expect_old=expect_old,
-            ignore_columns=ignore_columns,
+            ignore_columns=ignore_columns, queue=queue,
         )
     ds = repo.dataset(name)
     mergestate.refuse_if_merging(repo, ds, "relabeled")
@@ -108,6 +112,7 @@ def relabel(
         )
     pairs = parse_pairs(ds, edits) if edits else None
     who = default_author(repo, by)
+    linked = _queue(repo, ds, queue) if queue else None
     session = Session(repo, ds, force=force)
     try:
         if pairs is not None:
@@ -130,6 +135,8 @@ def relabel(
                                       Path(from_file).name, ds)
             b = session.join(col)
             _refuse_missing(ds, b.counts, skip_missing)
+            if linked:
+                b.extra.update(queue=linked, queue_confirmed=edit_batch.noop_keys(session.con, len(ds.key)))
             plans.append(b)
         plans += session.fill_pairs(plans)
         for b in plans:
@@ -174,6 +181,16 @@ def _relabel_other_format(repo: Repo, name: str, edits: Any, *, from_file: str |
         raise UsageError(f"--format {file_format} reads an export given with --from EXPORT (not --set)")
     with ls.edits_file(repo, name, from_file=from_file, key_field=key_field, from_name=from_name) as (path, src, extra):
         return relabel(repo, name, from_file=str(path), source=src, extra=extra, **options)
+
+
+def _queue(repo: Repo, ds: Dataset, ref: str) -> str:
+    """The id of the review queue a batch reviews (it must rank this dataset)."""
+    from dslineage.ops.queues import find
+
+    rec = find(repo, ref)
+    if rec["dataset"] != ds.name:
+        raise UsageError(f"queue {rec['id'][:12]} ranks {rec['dataset']}, not {ds.name}: name a queue of {ds.name}")
+    return str(rec["id"])
 
 
 def _refuse_missing(ds: Dataset, c: dict[str, Any], skip_missing: bool) -> None:

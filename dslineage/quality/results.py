@@ -142,7 +142,7 @@ def store(repo: Repo, kind: str, t: Target, payload: dict[str, Any], summary: st
 
 def for_version(repo: Repo, dataset: str, vid: str) -> dict[str, Any]:
     """The newest stored check and audit results of a version (None where there are none)."""
-    out: dict[str, Any] = {"checks": None, "audit": None, "no_verify": False}
+    out: dict[str, Any] = {"checks": None, "audit": None, "no_verify": False, "eval": []}
     for rec in repo.index.records("version", dataset):
         if rec["id"] == vid and rec.get("checks"):
             out["checks"] = {**rec["checks"], "timestamp": rec["timestamp"], "at_commit": True}
@@ -152,6 +152,12 @@ def for_version(repo: Repo, dataset: str, vid: str) -> dict[str, Any]:
         if mine:
             newest = mine[-1]
             out[key] = {k: v for k, v in newest.items() if k not in ("kind", "format", "dataset", "version")}
+    newest_eval: dict[str, dict[str, Any]] = {}  # one per predictions file: its newest result
+    for rec in repo.index.records("eval", dataset):
+        if rec.get("version") == vid:
+            newest_eval[rec.get("predictions_md5") or ""] = rec
+    out["eval"] = [{k: v for k, v in r.items() if k not in ("kind", "format", "dataset", "version")}
+                   for r in newest_eval.values()]
     return out
 
 

@@ -218,6 +218,13 @@ def join(con: Any, n_keys: int, label_index: int, text: bool) -> dict[str, Any]:
     }
 
 
+def noop_keys(con: Any, n_keys: int) -> list[list[Any]]:
+    """Keys of the joined edits (`_dsl_j`) that set a row's label to the label it has."""
+    return [[plain(v) for v in r] for r in con.execute(
+        f"SELECT {klist(n_keys)} FROM _dsl_j WHERE present AND old IS NOT DISTINCT FROM new ORDER BY {klist(n_keys)}"
+    ).fetchall()]
+
+
 def known_changes(con: Any, n_keys: int, n_labels: int, edits: dict[int, Any]) -> Any:
     """`k0.., o0.., n0..` (every label column, old and new) of the rows the edits change, from
     `_dsl_f`; `edits` maps a label index to its applied edits (Arrow: `k0.., new`)."""

@@ -18,7 +18,7 @@ from tests.support import env
 SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
     startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
-    reindex_records=120, report_versions=8, consensus_votes=[2000],
+    reindex_records=120, report_versions=8, consensus_votes=[2000], annotation_rows=10_000, annotation_versions=3,
 )
 
 
@@ -67,6 +67,14 @@ def test_history_chain_answers_for_every_length(pipeline):
     for versions in ("3", "6"):
         lib = res[versions]["dslineage_lib"]
         assert lib["median_s"] > 0 and all(n >= 1 for n in lib["result"]["events"])
+
+
+def test_annotation_review_ranks_as_cleanlab_and_eval_scores_each_version(pipeline):
+    """The annotation stage's review queue is cleanlab's ranking; eval scored every version."""
+    layout, _ = pipeline
+    res = layout.read_part("annotation")["results"]
+    assert res["review"]["same_ranking_as_cleanlab"] and res["review_ratio"] > 0
+    assert res["eval"]["versions"] == 3
 
 
 def test_report_lists_targets_and_writes_metrics(pipeline):

@@ -129,6 +129,12 @@ class Templates:
             repo.relabel("d", ["5=dog"], reason="our side")
         run(dest, "git", "fetch", "-q", str(other), "main:other")
 
+    def _predicted(self, dest: Path) -> None:
+        """v2 and a model's probabilities for rows 0..29 in `.git/pred.csv` (outside the work tree)."""
+        copy_repo(self.get("v2"), dest)
+        lines = ["id,p_cat,p_dog,p_bird"] + [f"{i},{0.2 + i / 100:.2f},{0.5 - i / 100:.2f},0.30" for i in range(30)]
+        (dest / ".git" / "pred.csv").write_text("\n".join(lines) + "\n")
+
     def _conflicted(self, dest: Path) -> None:
         """A `dslineage merge other` stopped on key 5, which both sides relabelled differently."""
         copy_repo(self.get("v1"), dest)
@@ -170,6 +176,8 @@ SCENARIOS: dict[str, Scenario] = {
     "reproduce": Scenario("experiment", ["reproduce", "e1"]),
     "merge": Scenario("branches", ["merge", "other", "-m", "merge other"]),
     "merge-resolve": Scenario("conflicted", ["merge", "--resolve", "d", "--theirs"]),
+    "review": Scenario("predicted", ["review", "d", "--predictions", ".git/pred.csv", "--method", "margin"]),
+    "eval": Scenario("predicted", ["eval", "d", "--predictions", ".git/pred.csv"]),
 }
 
 CASES = [(op, step) for op, steps in sorted(STEPS.items()) for step in steps]
