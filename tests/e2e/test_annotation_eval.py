@@ -81,9 +81,9 @@ def test_eval_equals_sklearn_and_counts_flips(two_versions):
 
 def _labels(repo, ref):
     import duckdb
-    from dslineage.ops.refs import resolve
 
-    from dslineage.ops import common
+    from dslineage.core import common
+    from dslineage.core.refs import resolve
 
     ds, v = resolve(repo, ref)
     path = common.version_path(repo, ds, v)
