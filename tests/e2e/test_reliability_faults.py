@@ -18,6 +18,8 @@ from dslineage import Repo, dvcio
 from tests.support import new_repo, run, write_parquet
 from tests.support.reliability import Scenario, all_steps, base_repo, copy_repo, data, fork_map
 
+pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
+
 STEPS = all_steps()
 
 
