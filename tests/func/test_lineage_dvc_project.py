@@ -148,6 +148,7 @@ def _connected(result: dict[str, Any], a: str, b: str) -> bool:
     return any(ids[e["from"]] == a and ids[e["to"]] == b for e in result["edges"])
 
 
+@pytest.mark.slow
 def test_whole_graph_draws_the_pipeline(project):
     """`lineage` with no argument draws every stage with its inputs and outputs as nodes
     (with md5), connected prepare → featurize → train → evaluate, like `dvc dag`."""
