@@ -17,6 +17,8 @@ from dslineage import Repo
 from tests.support import run
 from tests.support.lineage import cli
 
+pytestmark = pytest.mark.slow  # the module's DVC project takes seconds to build
+
 PREPARE = """\
 import os, sys, yaml
 split = yaml.safe_load(open("params.yaml"))["prepare"]["split"]
@@ -148,7 +150,6 @@ def _connected(result: dict[str, Any], a: str, b: str) -> bool:
     return any(ids[e["from"]] == a and ids[e["to"]] == b for e in result["edges"])
 
 
-@pytest.mark.slow
 def test_whole_graph_draws_the_pipeline(project):
     """`lineage` with no argument draws every stage with its inputs and outputs as nodes
     (with md5), connected prepare → featurize → train → evaluate, like `dvc dag`."""
