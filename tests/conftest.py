@@ -28,6 +28,7 @@ from tests.support.repos import (  # noqa: F401  (old import path, see above)
 )
 
 IDENTITY = env.IDENTITY
+identity_env = env.isolate  # the old name of env.isolate(mp, home)
 
 
 @pytest.fixture(autouse=True)

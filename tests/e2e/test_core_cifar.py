@@ -17,10 +17,10 @@ from tests.support import CIFAR, cli_json, run, write_text
 LABELS_CSV = CIFAR / "cifar10_test_labels.csv"
 MTURK_JSON = CIFAR / "cifar10_mturk.json"
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(  # slow: the e2e tier
     not (LABELS_CSV.exists() and MTURK_JSON.exists()),
-    reason=f"CIFAR-10 label files not found in {CIFAR} (see tests/conftest.py CIFAR)",
-)
+    reason=f"CIFAR-10 label files not found in {CIFAR} (see tests/support/repos.py CIFAR)",
+)]
 
 
 def _corrections() -> list[dict]:

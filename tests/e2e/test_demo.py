@@ -14,6 +14,8 @@ import pytest
 
 from tests.support import invoke
 
+pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
+
 
 @pytest.fixture(scope="module")
 def kept(module_env: Path) -> dict:

@@ -12,10 +12,10 @@ import pytest
 from dslineage import Repo
 from tests.support import CIFAR, cli_json, invoke, md5, new_repo, run, write_text
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(  # slow: the e2e tier
     not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),
     reason=f"real CIFAR-10 data not found at {CIFAR} (see its README)",
-)
+)]
 
 
 def test_cifar10_one_crowd_batch_on_both_label_columns(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
+
 ROOT = Path(__file__).resolve().parents[2]
 # not sources: the built wheel must not depend on what a previous build or a venv left in the tree
 SKIP = {".git", "bench", "build", "dist", ".venv", ".venv-lint", "__pycache__", ".pytest_cache", ".mypy_cache",

@@ -22,6 +22,8 @@ from dslineage.lock import RepoLock
 from tests.support import head, run, snapshot_state, write_parquet
 from tests.support.reliability import base_repo, copy_repo, data, fork_map
 
+pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
+
 
 @pytest.fixture(scope="module")
 def template(module_env: Path) -> Path:

@@ -19,6 +19,8 @@ from dslineage import faults as fault_points
 from tests.support import new_repo, run, write_parquet
 from tests.support.reliability import Scenario, base_repo, copy_repo, data, fork_map
 
+pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
+
 STEPS = dict(fault_points.registry())  # every fault point every write command declares
 
 

@@ -96,6 +96,7 @@ COMMANDS: list[tuple[str, ...]] = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(a) for a in COMMANDS])
 def test_tables_never_split_a_word(wide: dict[str, Any], args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch,
                                    ) -> None:

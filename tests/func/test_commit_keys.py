@@ -15,6 +15,7 @@ def _rows(ids, labels=None):
     return {"id": ids, "x": [0.5 for _ in ids], "label": labels or ["cat" for _ in ids]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("ids", "message"),
     [

@@ -55,6 +55,7 @@ def _copy(plain_dvc: dict[str, Any], dest: Path) -> Path:
     return dest
 
 
+@pytest.mark.slow
 def test_track_imports_earlier_versions(plain_dvc, tmp_path):
     """Three earlier versions are imported with git's author, message, time and commit."""
     root = _copy(plain_dvc, tmp_path / "repo")
@@ -87,6 +88,7 @@ def test_track_imports_earlier_versions(plain_dvc, tmp_path):
     assert (v4["seq"], v4["parent"], v4["author"]) == (4, log[2]["id"], IDENTITY)
 
 
+@pytest.mark.slow
 def test_adopted_ids_are_stable_across_clones(plain_dvc, tmp_path):
     """Imported version ids are the same when another clone adopts the same history."""
     ids = []

@@ -88,6 +88,7 @@ def test_git_repository_not_initialized(tmp_path):
         refused(root, *args, match="dslineage init")
 
 
+@pytest.mark.slow
 def test_path_outside_the_repository(shared, tmp_path):
     """track of a file outside the repository names the file and says to move it inside."""
     outside = write_parquet(tmp_path / "outside.parquet", {"id": [1], "label": ["a"]})
@@ -158,6 +159,7 @@ def test_empty_file(shared, scratch):
         refused(shared, "track", f"in/{name}", "--key", "id", "--label", "label", match="empty")
 
 
+@pytest.mark.slow
 def test_unknown_dataset(shared):
     """An unknown dataset name lists the tracked ones and points at `dslineage track`."""
     for args in (("log", "nope"), ("show", "nope@v1"), ("diff", "nope@v1"), ("history", "nope", "1"),
@@ -167,6 +169,7 @@ def test_unknown_dataset(shared):
         assert "tracked: train" in err
 
 
+@pytest.mark.slow
 def test_unknown_ref(shared):
     """An unknown version names the forms and lists recent versions."""
     for args in (("show", "train@v7"), ("diff", "train@v1", "train@nonsense"), ("checkout", "train@latest~5"),
@@ -184,6 +187,7 @@ def test_ambiguous_ref(shared, tmp_path):
     assert "train@v1" in err and "train@v2" in err
 
 
+@pytest.mark.slow
 def test_checkout_over_uncommitted_changes(committed, tmp_repo):
     """checkout refuses to overwrite an edited working file and says --force."""
     write_parquet(tmp_repo / "data" / "train.parquet", {"id": [1], "x": [0.0], "label": ["new"]})
@@ -193,6 +197,7 @@ def test_checkout_over_uncommitted_changes(committed, tmp_repo):
     assert run(tmp_repo, "git", "status", "--porcelain").stdout == ""
 
 
+@pytest.mark.slow
 def test_missing_cache_object(committed, tmp_repo):
     """A version whose DVC cache object is gone (no remote): diff/checkout/history say what is missing."""
     path = tmp_repo / "data" / "train.parquet"
@@ -208,6 +213,7 @@ def test_missing_cache_object(committed, tmp_repo):
     assert [e["change"] for e in cli_json(tmp_repo, "history", "train", "2")["events"]] == ["added", "relabeled"]
 
 
+@pytest.mark.slow
 def test_commit_without_message_or_file(committed, tmp_repo):
     """commit needs -m (usage error, exit 2) and a working file that exists."""
     write_parquet(tmp_repo / "data" / "train.parquet", {"id": [1], "x": [0.0], "label": ["new"]})
@@ -216,6 +222,7 @@ def test_commit_without_message_or_file(committed, tmp_repo):
     refused(tmp_repo, "commit", "-m", "gone", match="does not exist")
 
 
+@pytest.mark.slow
 def test_bad_history_key_and_output(shared):
     """A key of the wrong arity, a bad --key-value, an unknown key, a bad --output suffix."""
     refused(shared, "history", "train", "--key-value", "ident=1", match="key columns are id", code=2)
@@ -249,6 +256,7 @@ WEIRD = {
 }
 
 
+@pytest.mark.slow
 def test_awkward_column_names_and_unicode_labels(tmp_repo):
     """Column names with spaces, quotes, semicolons, unicode (and SQL) and unicode labels just work."""
     k, lab, feat, other = WEIRD.values()
@@ -282,6 +290,7 @@ def test_awkward_column_names_and_unicode_labels(tmp_repo):
     assert md5(path) == Repo(tmp_repo).resolve("weird@v1")["md5"]
 
 
+@pytest.mark.slow
 def test_weird_csv_header(tmp_repo):
     """A CSV whose header has quoted names with commas, quotes and semicolons tracks and diffs."""
     header = '"id ""x""","lab, el;",v\n'

@@ -38,6 +38,7 @@ def _edit(root: Path) -> None:
                   {"id": [1, 2, 3, 5], "x": [1.0, 2.0, 9.0, 5.0], "label": ["cat", "cat", "cat", "bird"]})
 
 
+@pytest.mark.slow
 def test_json_contracts(cli_repo):
     """status, commit, log, show, diff and history --json print plain JSON with the issue's keys."""
     root = cli_repo
@@ -72,6 +73,7 @@ def test_json_contracts(cli_repo):
     assert [e["change"] for e in cli_json(root, "history", "train", "3")["events"]] == ["added", "modified"]
 
 
+@pytest.mark.slow
 def test_commit_nothing_changed_exit_0(cli_repo):
     """commit with nothing changed says so on stderr, prints nothing on stdout, exits 0."""
     head = run(cli_repo, "git", "rev-parse", "HEAD").stdout
@@ -81,6 +83,7 @@ def test_commit_nothing_changed_exit_0(cli_repo):
     assert run(cli_repo, "git", "rev-parse", "HEAD").stdout == head
 
 
+@pytest.mark.slow
 def test_status_quiet_exit_codes(cli_repo):
     """status -q prints nothing and exits 1 exactly when something is uncommitted."""
     clean = invoke(cli_repo, "status", "-q")
@@ -95,6 +98,7 @@ def test_status_quiet_exit_codes(cli_repo):
     assert cli_json(cli_repo, "status")[0]["missing"] is True
 
 
+@pytest.mark.slow
 def test_checkout_tag_reindex(cli_repo):
     """checkout, tag and reindex work through the CLI and report on stderr."""
     v1_md5 = md5(cli_repo / "data" / "train.parquet")
@@ -110,6 +114,7 @@ def test_checkout_tag_reindex(cli_repo):
     assert r.exit_code == 0 and "2 versions" in r.stderr
 
 
+@pytest.mark.slow
 def test_human_output_goes_to_stdout_messages_to_stderr(cli_repo):
     """Tables (log, show, diff --rows, history, status) on stdout; notes on stderr."""
     _edit(cli_repo)
@@ -127,6 +132,7 @@ def test_human_output_goes_to_stdout_messages_to_stderr(cli_repo):
     assert hist.exit_code == 0 and "relabeled" in hist.stdout and "dog → cat" in hist.stdout
 
 
+@pytest.mark.slow
 def test_diff_output_path_is_relative_to_cwd(cli_repo):
     """--output FILE is taken relative to where the command runs (-C here) and reported."""
     _edit(cli_repo)
@@ -137,6 +143,7 @@ def test_diff_output_path_is_relative_to_cwd(cli_repo):
     assert sorted(table.column("id").to_pylist()) == [2, 3, 4, 5]
 
 
+@pytest.mark.slow
 def test_global_options(cli_repo, tmp_path):
     """-C runs elsewhere like git -C; --version and -h work without a repository."""
     version = invoke(None, "--version")
@@ -151,6 +158,7 @@ def test_global_options(cli_repo, tmp_path):
     assert missing.exit_code == 1 and missing.stderr.startswith("error: cannot change to")
 
 
+@pytest.mark.slow
 def test_lean_app_for_one_command_says_what_the_whole_app_says(tmp_path):
     """The console script registers only the named command: help, usage errors and global options
     read exactly as with every command registered; the top-level help lists every command without

@@ -83,6 +83,7 @@ def _bytes_diff(repo: Repo, a: str, b: str, rows: int = 0) -> dict[str, Any]:
 
 
 # ~1 s a version committed plus the diffs; no shrinking (see test_core_property.py)
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=histories())
@@ -119,6 +120,7 @@ def test_folded_diff_equals_byte_diff(fold_repo, history):
         repo.close()
 
 
+@pytest.mark.slow
 def test_fold_across_branches_and_a_merge_version(tmp_repo):
     """Versions on two git branches fold through their common first-parent ancestor, and a merge
     version (change set against its first parent) folds against the other side: equal to the bytes."""
@@ -158,6 +160,7 @@ def test_fold_across_branches_and_a_merge_version(tmp_repo):
             assert got["rows"]["modified"] > 0 and got["columns"].get("x")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bulk", [False, True])
 def test_change_sets_without_digests_fall_back_to_bytes(tmp_repo, monkeypatch, bulk):
     """A change set recorded before digests existed (no `d`, no `digests` flag) still indexes beside
@@ -202,6 +205,7 @@ def test_change_sets_without_digests_fall_back_to_bytes(tmp_repo, monkeypatch, b
             assert got == _bytes_diff(repo, a, b), (a, b)
 
 
+@pytest.mark.slow
 def test_relabel_fast_path_folds_exactly(tmp_repo):
     """A relabel's known change set (no diff of the file) carries an empty `d`: diffs across it fold."""
     from tests.support import write_parquet

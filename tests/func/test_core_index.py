@@ -47,6 +47,7 @@ def four(module_env: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_reindex_and_deleted_index_answer_identically(four):
     """log, show, diff and history are identical after `reindex` and after deleting the index."""
     before = _answers(four)
@@ -85,6 +86,7 @@ def test_index_is_gitignored(four):
     assert "index.duckdb" not in run(four, "git", "status", "--porcelain").stdout
 
 
+@pytest.mark.slow
 def test_index_follows_branch_switch(tmp_repo, make_dataset):
     """After `git checkout` of another branch the index shows that branch's versions, and back."""
     path = make_dataset()
@@ -110,6 +112,7 @@ def v2_log(v: dict[str, Any]) -> dict[str, Any]:
     return entry(v)
 
 
+@pytest.mark.slow
 def test_merge_of_two_branches_each_committing(tmp_repo):
     """Two branches each commit a different dataset; `git merge` has no conflict and the index has both."""
     repo = Repo(tmp_repo)
@@ -181,6 +184,7 @@ def _odd_records(root: Path) -> None:
     (journal.folder(root) / "20990101T000000000001-mystery.json").write_text(json.dumps({"timestamp": ts}))
 
 
+@pytest.mark.slow
 def test_bulk_index_equals_record_by_record(tmp_repo, make_dataset, tmp_path, monkeypatch):
     """Versions, tags, batches, transformations and records missing optional keys index the same
     in bulk (cold, and as a large increment onto an index with change tables) as one by one."""
@@ -230,6 +234,7 @@ def test_bulk_index_equals_record_by_record(tmp_repo, make_dataset, tmp_path, mo
         ix.close()
 
 
+@pytest.mark.slow
 def test_bulk_index_falls_back_and_fails_like_record_by_record(tmp_repo, make_dataset, tmp_path, monkeypatch):
     """A record DuckDB casts (seq as text) indexes the same in bulk; a damaged record is the same
     one-line error either way and leaves the index empty."""

@@ -41,6 +41,7 @@ def pushed(module_env: Path) -> dict[str, object]:
     return {"root": root, "remote": remote, "md5s": md5s}
 
 
+@pytest.mark.slow
 def test_dvc_status_clean_and_dvc_diff_sees_modified(pushed):
     """`dvc status` is clean after commits and `dvc diff HEAD~1` lists the dataset as modified."""
     root = pushed["root"]
@@ -51,6 +52,7 @@ def test_dvc_status_clean_and_dvc_diff_sees_modified(pushed):
     assert run(root, "git", "status", "--porcelain").stdout == ""
 
 
+@pytest.mark.slow
 def test_dvcfile_is_exactly_what_dvc_add_writes(pushed, tmp_path):
     """The `.dvc` file dslineage commits equals the one plain `dvc add` writes for the same bytes."""
     root = pushed["root"]
@@ -65,6 +67,7 @@ def test_dvcfile_is_exactly_what_dvc_add_writes(pushed, tmp_path):
     assert (other / "data" / ".gitignore").read_text() == (root / "data" / ".gitignore").read_text()
 
 
+@pytest.mark.slow
 def test_git_checkout_then_dvc_checkout_restores_old_bytes(pushed, tmp_path):
     """Plain `git checkout <rev> && dvc checkout` restores each version's bytes (md5 check)."""
     root = pushed["root"]
@@ -93,6 +96,7 @@ def _cache_objects(root: Path) -> set[str]:
     return {p.parent.name + p.name for p in base.glob("*/*")} if base.exists() else set()
 
 
+@pytest.mark.slow
 def test_fresh_clone_log_history_label_diff_and_checkout(pushed, tmp_path):
     """A clone that pulled only the latest data has log and history without fetching; checkout and
     diff of older versions fetch their bytes from the DVC remote only when rows are asked for."""
@@ -120,6 +124,7 @@ def test_fresh_clone_log_history_label_diff_and_checkout(pushed, tmp_path):
     assert _cache_objects(clone) == set(pushed["md5s"])
 
 
+@pytest.mark.slow
 def test_fresh_clone_without_remote_label_diff_from_journal(pushed, tmp_path):
     """Without the remote: history and label diffs of old versions come from the journal; row dumps
     and checkout, which need the bytes, fail in one line naming the missing object."""

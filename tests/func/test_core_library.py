@@ -124,6 +124,7 @@ def test_text_formats_commit_and_diff(tmp_repo, fmt):
     assert [(e["change"], e["labels"]["label"]) for e in events] == [("added", "dog"), ("relabeled", "fish")]
 
 
+@pytest.mark.slow
 def test_composite_keys_and_two_label_columns(tmp_repo):
     """A (split, idx) key and two label columns: transitions per column, history by K1,K2 and dict."""
     path = tmp_repo / "data" / "items.parquet"
@@ -184,6 +185,7 @@ def test_commit_records_version_and_one_git_commit(tmp_repo, make_dataset):
     assert run(tmp_repo, "git", "status", "--porcelain").stdout == ""
 
 
+@pytest.mark.slow
 def test_commit_of_two_datasets_is_one_git_commit(tmp_repo, make_dataset):
     """Datasets changed together are recorded by one git commit; status counts rows before the first."""
     repo = Repo(tmp_repo)
@@ -410,6 +412,7 @@ def test_history_unknown_key_is_an_error(lineage):
 # -- checkout, status, tags -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_checkout_restores_bytes_and_dvc_file(committed, tmp_repo):
     """checkout NAME@v1 restores v1's bytes and .dvc file; checkout latest brings v2 back."""
     path = tmp_repo / "data" / "train.parquet"

@@ -130,6 +130,7 @@ def _check_commit(repo: Repo, old: Rows, new: Rows, versions: list[dict[str, Any
 
 # ~0.4 s an example (one commit, two diffs, a history); no shrinking, so a failure reports in
 # seconds, not minutes (the failing example is printed and replayed first on the next run)
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pair=edits(), probe=st.integers(0, 45))

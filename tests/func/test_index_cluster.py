@@ -26,6 +26,7 @@ def _storage_order(repo) -> list:
         return [r[0] for r in repo.index.con.execute('SELECT k0 FROM "changes/train"').fetchall()]
 
 
+@pytest.mark.slow
 def test_clustered_index_answers_like_unsorted_and_stays_sorted(committed, tmp_repo, monkeypatch):
     """With clustering on every sync, history of every key equals an unclustered reindex, and the
     change table is stored in key order after each merge."""
@@ -42,6 +43,7 @@ def test_clustered_index_answers_like_unsorted_and_stays_sorted(committed, tmp_r
     assert _histories(committed) == clustered
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("min_tail", [0, 10**12])
 def test_history_events_are_in_version_order(committed, tmp_repo, monkeypatch, min_tail):
     """A key relabeled in several versions lists its events oldest first, clustered or not."""

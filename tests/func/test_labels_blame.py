@@ -40,6 +40,7 @@ def blame_rows(repo: Repo, ref: str = "s", **filters: Any) -> dict[Any, dict[str
     return {r["id"]: r for r in repo.blame(ref, **filters)["table"].to_pylist()}
 
 
+@pytest.mark.slow
 def test_blame_points_each_row_at_what_set_its_label(story: dict[str, Any]) -> None:
     """Batch rows name batch and annotator; hand edits and additions name their version; others v1."""
     v, me = story["v"], "Test Author <author@example.com>"

@@ -6,11 +6,13 @@ from __future__ import annotations
 import random
 
 import pyarrow.parquet as pq
+import pytest
 
 from dslineage.core import common
 from tests.support import write_parquet
 
 
+@pytest.mark.slow
 def test_relabel_version_matches_a_full_diff_of_its_bytes(tmp_repo):
     """Counts, class distribution, row count and change set of a relabel's version equal
     a byte-level diff against the parent, for many transitions and a new class."""

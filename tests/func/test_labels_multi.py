@@ -53,6 +53,7 @@ def test_track_keeps_both_label_columns_and_pair(pair_repo: Repo) -> None:
     assert ds.labels == ["label", "label_name"] and ds.label_pairs == [["label", "label_name"]]
 
 
+@pytest.mark.slow
 def test_relabel_from_file_edits_every_label_column_as_one_batch(pair_repo: Repo, tmp_path: Path) -> None:
     """An edits file with both label columns is applied whole; counts are rows, not cells."""
     _track(pair_repo, pair=False)
@@ -68,6 +69,7 @@ def test_relabel_from_file_edits_every_label_column_as_one_batch(pair_repo: Repo
     assert all(b["columns"] == ["label", "label_name"] for b in listed)
 
 
+@pytest.mark.slow
 def test_column_refuses_a_file_with_other_label_columns(pair_repo: Repo, tmp_path: Path) -> None:
     """`--column label` with `label_name` in the file is refused unless --ignore-columns."""
     _track(pair_repo, pair=False)
@@ -116,6 +118,7 @@ def test_old_registration_without_pairs_loads(pair_repo: Repo) -> None:
     assert pair_repo.dataset("pets").label_pairs is None
 
 
+@pytest.mark.slow
 def test_revert_counts_rows_like_log(pair_repo: Repo, tmp_path: Path) -> None:
     """`revert NAME@v2` of a version whose rows changed in both columns restores N rows = log's count."""
     _track(pair_repo)
@@ -127,6 +130,7 @@ def test_revert_counts_rows_like_log(pair_repo: Repo, tmp_path: Path) -> None:
     assert r["restored"] == 2 and _rows(pair_repo)[0] == (0, "cat")
 
 
+@pytest.mark.slow
 def test_revert_batch_reverts_all_its_columns(pair_repo: Repo, tmp_path: Path) -> None:
     """Reverting one batch id of a multi-column relabel undoes every column it edited (pair kept)."""
     _track(pair_repo)
@@ -135,6 +139,7 @@ def test_revert_batch_reverts_all_its_columns(pair_repo: Repo, tmp_path: Path) -
     assert out["restored"] == 1 and _rows(pair_repo)[0] == (0, "cat")
 
 
+@pytest.mark.slow
 def test_history_names_the_revert_batch_for_every_column(pair_repo: Repo, tmp_path: Path) -> None:
     """history of a row a revert changed names the revert's batch for both columns (not null)."""
     _track(pair_repo)
@@ -147,6 +152,7 @@ def test_history_names_the_revert_batch_for_every_column(pair_repo: Repo, tmp_pa
         zip(["label", "label_name"], rv["batches"]))
 
 
+@pytest.mark.slow
 def test_blame_credits_the_batch_whose_value_a_revert_restored(pair_repo: Repo, tmp_path: Path) -> None:
     """crowd fix, then a bad batch, then revert of the bad batch: blame credits the crowd batch."""
     _track(pair_repo)
@@ -166,6 +172,7 @@ def test_blame_credits_the_batch_whose_value_a_revert_restored(pair_repo: Repo, 
         assert pair_repo.blame("pets", column=col, batch=bid[:10])["total"] == 1  # filters after the credit
 
 
+@pytest.mark.slow
 def test_batches_cli_shows_the_column(pair_repo: Repo, tmp_path: Path) -> None:
     """`batches` names the label column each batch edited; `show BATCH` gives the row count."""
     _track(pair_repo)
@@ -194,6 +201,7 @@ def test_audit_renders_multi_label_examples(pair_repo: Repo, tmp_path: Path) -> 
     assert json.dumps(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_fast_commit_of_several_label_columns_matches_a_full_diff(
     tmp_repo: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
@@ -244,6 +252,7 @@ def test_fast_commit_of_several_label_columns_matches_a_full_diff(
     assert recs["fast"]["md5"] == recs["slow"]["md5"]
 
 
+@pytest.mark.slow
 def test_cli_label_pair_column_refusal_and_row_counts(pair_repo: Repo, tmp_path: Path) -> None:
     """CLI: `track --label-pair`, `relabel --column` refused in one line (exit 2), then
     `--ignore-columns` (the pair fills the other column); `revert --dry-run` counts rows like `log`."""
@@ -265,6 +274,7 @@ def test_cli_label_pair_column_refusal_and_row_counts(pair_repo: Repo, tmp_path:
     assert "would restore 2 row(s)" in res.stdout
 
 
+@pytest.mark.slow
 def test_no_commit_batch_of_several_columns_travels_with_the_next_commit(pair_repo: Repo, tmp_path: Path) -> None:
     """`relabel --no-commit` of both label columns: both records pending, then one commit carries
     them; `show BATCH` of either names the columns edited together."""

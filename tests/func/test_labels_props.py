@@ -38,6 +38,7 @@ def changed(base: dict[int, Any], edits: dict[int, Any]) -> set[int]:
     return {k for k, v in edits.items() if base[k] != v}
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, database=None)
 @given(edits=EDITS)
 def test_revert_of_relabel_is_identity(prop_repo: Path, edits: dict[int, str]) -> None:
@@ -55,6 +56,7 @@ def test_revert_of_relabel_is_identity(prop_repo: Path, edits: dict[int, str]) -
     assert labels_of(path) == base and md5(path) == base_md5
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, database=None)
 @given(first=EDITS, second=EDITS)
 def test_conflicts_are_exactly_the_overlap(prop_repo: Path, first: dict[int, str], second: dict[int, str]) -> None:

@@ -26,6 +26,7 @@ def lab(module_env: Path) -> Path:
     return new_repo(module_env / "lab")
 
 
+@pytest.mark.slow
 def test_set_applies_edits_records_batch_and_commits(lab: Path) -> None:
     """--set edits change only those labels; no-ops are counted; a batch and a version are recorded."""
     path = add_dataset(lab, "basic")
@@ -53,6 +54,7 @@ def labels_of_table(t: pa.Table) -> dict[Any, Any]:
     return dict(zip(t.column("id").to_pylist(), t.column("label").to_pylist()))
 
 
+@pytest.mark.slow
 def test_edits_files_carry_provenance_into_show_and_history(lab: Path, tmp_path: Path) -> None:
     """CSV, parquet and JSON Lines edits files: per-row annotator, reason and confidence are kept."""
     add_dataset(lab, "prov")
@@ -74,6 +76,7 @@ def test_edits_files_carry_provenance_into_show_and_history(lab: Path, tmp_path:
         assert repo.history("prov", "5")["events"][0]["batch"] is None
 
 
+@pytest.mark.slow
 def test_no_commit_batches_ride_with_the_next_commit(lab: Path) -> None:
     """Two `--no-commit` batches stay pending; `commit` records one version carrying both."""
     path = add_dataset(lab, "pend")
@@ -106,6 +109,7 @@ def test_discarded_pending_batch_is_not_linked(lab: Path) -> None:
     assert v["relabeled"] == 0
 
 
+@pytest.mark.slow
 def test_csv_keeps_every_byte_but_the_edited_labels(lab: Path) -> None:
     """CSV: delimiter, CRLF, quoting, zero-padded keys, number spelling and header stay byte for byte."""
     text = 'id;note;x;label\r\n001;"a;b";0.50;"cat"\r\n002;plain;1.0;"dog"\r\n003;"";2;"bird"\r\n'
@@ -153,6 +157,7 @@ def test_jsonl_dataset_and_composite_key_with_label_column_choice(lab: Path) -> 
     assert [x["fine"] for x in rows] == ["cat", "dog", "cat", "cat"] and rows[1]["coarse"] == "animal"
 
 
+@pytest.mark.slow
 def test_bad_input_is_refused_with_one_line_and_nothing_changes(lab: Path, tmp_path: Path) -> None:
     """Missing key/label columns, unknown keys, conflicting duplicates, disallowed or mistyped labels,
     uncommitted changes, unknown batches: one line, exit 1 (2 for usage), nothing changed."""
@@ -183,6 +188,7 @@ def test_bad_input_is_refused_with_one_line_and_nothing_changes(lab: Path, tmp_p
         repo.checkout("bad@latest", force=True)
 
 
+@pytest.mark.slow
 def test_relabel_mistyped_label_for_a_numeric_label_column(lab: Path) -> None:
     """A label that is not a valid value of the label column's type is refused, naming the type."""
     path = write_parquet(lab / "data" / "num.parquet", {"id": [1, 2], "label": [3, 4]})
@@ -212,6 +218,7 @@ def test_a_failing_commit_puts_everything_back(lab: Path, monkeypatch: pytest.Mo
         assert repo.batches("fail") == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step, done", [("after-batch", False), ("after-git-commit", True)])
 def test_a_killed_relabel_is_rolled_back_or_completed(tmp_path: Path, step: str, done: bool) -> None:
     """SIGKILL mid-relabel: the next command restores the old file (or keeps the committed batch)."""

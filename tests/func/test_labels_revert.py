@@ -19,6 +19,7 @@ def lab(module_env: Path) -> Path:
     return new_repo(module_env / "lab")
 
 
+@pytest.mark.slow
 def test_revert_restores_labels_and_the_original_md5(lab: Path) -> None:
     """revert(relabel(x)) gives back x's labels and its exact bytes; both batches say so."""
     path = add_dataset(lab, "undo")
@@ -39,6 +40,7 @@ def test_revert_restores_labels_and_the_original_md5(lab: Path) -> None:
         assert not {x["id"]: x for x in repo.batches("undo")}[b["batch"]]["reverted"]
 
 
+@pytest.mark.slow
 def test_conflicts_are_kept_or_forced_and_gone_rows_skipped(lab: Path) -> None:
     """Rows relabeled after the batch are conflicts (keep: listed, untouched); removed rows are skipped."""
     path = add_dataset(lab, "conf")
@@ -63,6 +65,7 @@ def test_conflicts_are_kept_or_forced_and_gone_rows_skipped(lab: Path) -> None:
         assert [labels_of(path)[k] for k in (0, 1, 2)] == ["cat", "dog", "bird"]
 
 
+@pytest.mark.slow
 def test_revert_a_version_by_reference(lab: Path) -> None:
     """A hand-edited version is reverted through NAME@REF: its label changes undone, other rows kept."""
     path = add_dataset(lab, "byver")
@@ -93,6 +96,7 @@ def test_revert_dry_run_cli_reports_the_plan_and_changes_nothing(lab: Path) -> N
     refused(lab, "revert", b["batch"][:10], "--strategy", "maybe", match="keep or force", code=2)
 
 
+@pytest.mark.slow
 def test_rollback_makes_a_version_identical_to_the_target(lab: Path) -> None:
     """rollback --to v1: a new version with v1's md5; the versions in between stay in the log."""
     path = add_dataset(lab, "roll")

@@ -17,6 +17,8 @@ from dslineage import Repo
 from tests.support import run
 from tests.support.lineage import cli
 
+pytestmark = pytest.mark.slow  # the module's DVC project takes seconds to build
+
 PREPARE = """\
 import os, sys, yaml
 split = yaml.safe_load(open("params.yaml"))["prepare"]["split"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dslineage import Repo
 from tests.support import head, run, write_parquet
 from tests.support.lineage import cli, raw_data, snapshot
 
 
+@pytest.mark.slow
 def test_record_defaults_to_every_dataset_as_it_is_now(pipeline):
     """exp record: each tracked dataset at its current version, params.yaml, metrics, the code
     commit and the dvc.lock stages with their transformation; committed to git."""

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+import pytest
+
 from dslineage import Repo
 from dslineage.core import graph as lineage_graph
 from dslineage.ops import lineage as ops
@@ -87,6 +89,7 @@ def _rebuild(event: dict[str, Any]) -> Any:
     )
 
 
+@pytest.mark.slow
 def test_openlineage_events_validate_and_carry_versions(pipeline):
     """NDJSON with one START and one COMPLETE per transformation and batch; rebuilt with the
     openlineage models, each serializes to exactly the same JSON; versions in the facet."""
@@ -113,6 +116,7 @@ def test_openlineage_events_validate_and_carry_versions(pipeline):
     assert [f["name"] for f in last["outputs"][0]["facets"]["schema"]["fields"]] == ["id", "x", "label"]
 
 
+@pytest.mark.slow
 def test_impact_of_a_batch_follows_its_rows_and_says_what_was_rerun(pipeline):
     """impact BATCH: the derived dataset, stage run and experiment that consumed the batch's
     rows; after a revert and a re-run they are marked re-run since and no longer affected."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from dslineage import Repo, dvcio
 from tests.support import head, run, write_parquet
 from tests.support.lineage import cli, raw_data, snapshot
@@ -37,6 +39,7 @@ def test_into_a_directory_verifies_each_file(pipeline, tmp_path):
     assert cli(pipeline, "reproduce", "base", "--into", str(tmp_path / "out"), "--force").exit_code == 0
 
 
+@pytest.mark.slow
 def test_into_the_working_tree_refuses_uncommitted_work(pipeline):
     """Default target is the working tree: uncommitted edits are refused, committed ones restored."""
     with Repo(pipeline) as repo:
@@ -53,6 +56,7 @@ def test_into_the_working_tree_refuses_uncommitted_work(pipeline):
     assert "up to date" in run(pipeline, "dvc", "status").stdout
 
 
+@pytest.mark.slow
 def test_fresh_clone_pulls_exactly_what_it_needs(pipeline, tmp_path):
     """A teammate's clone with a local-directory DVC remote: reproduce fetches exactly the
     experiment's objects; without a remote the error names the object and the fix."""
@@ -70,6 +74,7 @@ def test_fresh_clone_pulls_exactly_what_it_needs(pipeline, tmp_path):
     r = cli(clone, "reproduce", "base", "--into", str(tmp_path / "mine"), "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
+    assert len(out["datasets"]) == len(e["datasets"]) == 2  # `all` below holds for an empty list too
     assert all(d["verified"] and d["fetched"] for d in out["datasets"])
     assert cache_objects(clone) == {d["md5"] for d in e["datasets"]}
     bare = tmp_path / "bare"
@@ -80,6 +85,7 @@ def test_fresh_clone_pulls_exactly_what_it_needs(pipeline, tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_rerun_is_byte_identical_then_reports_row_level_differences(pipeline, monkeypatch):
     """--rerun in a temporary worktree: identical outputs say so; a run that relabels rows
     differs, with the row-level diff of the dataset output; the worktree is removed."""

@@ -12,6 +12,7 @@ from tests.support import head, run, write_parquet
 from tests.support.lineage import cli, raw_data, snapshot, transformations
 
 
+@pytest.mark.slow
 def test_run_records_a_transformation_and_tracks_the_output(pipeline):
     """A run writes the stage, records stage/cmd/code commit/params/input and output versions
     in one commit, and the parquet output becomes a dataset with the input's key."""
@@ -37,6 +38,7 @@ def test_run_records_a_transformation_and_tracks_the_output(pipeline):
     assert "didn't change" in run(pipeline, "dvc", "repro").stdout
 
 
+@pytest.mark.slow
 def test_run_again_is_up_to_date_and_force_runs_again(pipeline):
     """Running an unchanged stage records nothing; --force re-runs it: a new transformation,
     the same output version (same bytes)."""
@@ -115,6 +117,7 @@ def test_explicit_key_that_does_not_hold_rolls_everything_back(pipeline):
     assert snapshot(pipeline) == before
 
 
+@pytest.mark.slow
 def test_sync_records_an_outside_repro_once(pipeline):
     """After a plain `dvc repro` with new params, sync records one transformation and the new
     output version; a second sync records nothing; lineage picks up a later repro by itself."""
@@ -159,6 +162,7 @@ def test_a_write_that_would_close_a_cycle_is_refused(pipeline):
     assert snapshot(pipeline) == before
 
 
+@pytest.mark.slow
 def test_checkout_of_a_stage_output_restores_bytes_without_a_dvc_file(pipeline):
     """A dataset made by a DVC stage has no .dvc file: checking out an older version restores
     its bytes only (no stray .dvc file that would make DVC refuse every later `dvc add`)."""

@@ -50,6 +50,7 @@ def repo_labels(path: Path) -> list[str]:
     return pq.read_table(path)["label"].to_pylist()
 
 
+@pytest.mark.slow
 def test_a_straight_chain_of_versions_is_collapsed(chain):
     """`lineage cifar@v1 --downstream`: five versions in a line read as one line
     `cifar v1 → v5 (4 versions, 3 batches)`, not a deep tree with "(shown above)" lines."""
@@ -72,6 +73,7 @@ def test_a_straight_chain_of_versions_is_collapsed(chain):
     assert "cifar v1 → v5" in mermaid and mermaid.count("-->") == 1
 
 
+@pytest.mark.slow
 def test_expand_shows_every_version(chain):
     """`--expand` draws each version and batch of the chain."""
     root = chain["root"]
@@ -80,6 +82,7 @@ def test_expand_shows_every_version(chain):
     assert graph(root, "cifar@v1", "--downstream", "--expand")["chains"] == []
 
 
+@pytest.mark.slow
 def test_batch_nodes_say_column_author_reason_rows_and_reverted(chain):
     """A batch node's label names its column, author, reason and rows; a reverted batch says so."""
     root = chain["root"]

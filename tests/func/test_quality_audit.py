@@ -107,6 +107,7 @@ def _audit_data(tmp_repo):
     })
 
 
+@pytest.mark.slow
 def test_audit_finds_each_problem_and_is_stored(committed, tmp_repo):
     """Conflicts, leakage by key and content, imbalance and subgroup gap; stored with the version, shown by show."""
     from dslineage import Repo
@@ -187,6 +188,7 @@ def test_audit_cifar10_test_labels_are_balanced(tmp_repo):
     assert run(tmp_repo, "git", "status", "--porcelain").stdout.strip() == "?? .dslineage/checks.yaml"
 
 
+@pytest.mark.slow
 def test_agreement_from_relabel_history(committed, tmp_repo):
     """Ratings are the relabel batches' edits (row annotator, else the batch author) up to the audited version:
     per-annotator counts, pairwise kappa and alpha equal krippendorff's reliability-matrix path."""

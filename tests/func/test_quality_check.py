@@ -200,6 +200,7 @@ def cli(root: Path, *args: str):
     return CliRunner().invoke(app, ["-C", str(root), *args])
 
 
+@pytest.mark.slow
 def test_cli_check_table_json_and_exit_codes(committed, tmp_repo):
     """`check` prints a table and exits 3 on failure; --json follows the contract; 0 when passing."""
     rules(tmp_repo)
@@ -216,6 +217,7 @@ def test_cli_check_table_json_and_exit_codes(committed, tmp_repo):
     assert r.exit_code == 0 and "1 passed, 0 failed" in r.stdout
 
 
+@pytest.mark.slow
 def test_cli_commit_refusal_and_no_verify(committed, tmp_repo):
     """`commit` refuses (exit 3) with one line naming --no-verify; with it, the output says checks were skipped."""
     rules(tmp_repo)
@@ -231,6 +233,7 @@ def test_cli_commit_refusal_and_no_verify(committed, tmp_repo):
     assert "--no-verify" in r.stdout and "FAILED" in r.stdout
 
 
+@pytest.mark.slow
 def test_console_entry_point_runs_check_and_audit(committed, tmp_repo):
     """Through the real entry point (`python -m dslineage`, which keeps pandas out): check and audit work."""
     import subprocess

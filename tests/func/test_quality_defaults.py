@@ -39,6 +39,7 @@ def everything_is(root: Path, label: str, keys: list[int]) -> list[str]:
 # -- exit codes ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_failed_gates_exit_3_and_errors_exit_1(committed, tmp_repo):
     """`check` and `drift` over a threshold and the refused commit exit 3; a real error still exits 1."""
     rules(tmp_repo, "train:\n  allowed_labels: [cat, dog, bird]\n")
@@ -84,6 +85,7 @@ def _drifted_then_reverted(root: Path) -> Repo:
     return repo
 
 
+@pytest.mark.slow
 def test_check_after_revert_compares_with_last_passing_version(tmp_repo):
     """A revert that undoes a drift passes: the baseline is the last version that passed, not the parent."""
     repo = _drifted_then_reverted(tmp_repo)
@@ -95,6 +97,7 @@ def test_check_after_revert_compares_with_last_passing_version(tmp_repo):
     repo.close()
 
 
+@pytest.mark.slow
 def test_drift_bare_name_uses_the_baseline_and_against_overrides(tmp_repo):
     """`drift NAME` measures the working file against the last passing version; --against picks another."""
     repo = _drifted_then_reverted(tmp_repo)
@@ -109,6 +112,7 @@ def test_drift_bare_name_uses_the_baseline_and_against_overrides(tmp_repo):
     repo.close()
 
 
+@pytest.mark.slow
 def test_baseline_tag_in_rules_file(tmp_repo):
     """`baseline: TAG` in checks.yaml makes drift in `check` compare with that tagged version."""
     repo = _drifted_then_reverted(tmp_repo)
@@ -151,6 +155,7 @@ def test_docs_document_default_thresholds():
 # -- label rules at relabel time ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_relabel_refuses_label_outside_allowed_labels_up_front(committed, tmp_repo):
     """`relabel --set 5=kitten` against `allowed_labels` is refused with the gate's message; nothing changes."""
     rules(tmp_repo, "train:\n  allowed_labels: [cat, dog, bird]\n")
@@ -165,6 +170,7 @@ def test_relabel_refuses_label_outside_allowed_labels_up_front(committed, tmp_re
     assert invoke(tmp_repo, "relabel", "train", "--set", "5=dog").exit_code == 0
 
 
+@pytest.mark.slow
 def test_relabel_refuses_batch_that_breaks_a_class_rule(committed, tmp_repo):
     """A batch that would make a class rule fail (max_class_share) is refused; one that keeps it passing is not."""
     rules(tmp_repo, "train:\n  max_class_share: 0.5\n")
@@ -178,6 +184,7 @@ def test_relabel_refuses_batch_that_breaks_a_class_rule(committed, tmp_repo):
 # -- check stores results only with tracked rules ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_check_does_not_commit_untracked_rules_results(committed, tmp_repo):
     """`check` with an untracked checks.yaml makes no git commit and says why; once committed, it stores."""
     (tmp_repo / ".dslineage" / "checks.yaml").write_text("train:\n  unique_key: true\n", encoding="utf-8")
@@ -205,6 +212,7 @@ def cli_check(root: Path) -> dict:
 # -- column roles ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_track_stores_column_roles_and_old_registrations_load(committed, tmp_repo):
     """`track --feature/--prediction/--group/--ignore` land in the registration; one without them loads."""
     write_parquet(tmp_repo / "data" / "train.parquet", {

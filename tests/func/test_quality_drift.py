@@ -94,6 +94,7 @@ def test_drift_on_csv_with_nulls(tmp_repo):
     repo.close()
 
 
+@pytest.mark.slow
 def test_cli_drift_exit_codes_and_json(committed, tmp_repo):
     """drift exits 0 without drift, 3 with it; --json prints the contract only."""
     runner = CliRunner()

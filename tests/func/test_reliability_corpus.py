@@ -296,7 +296,11 @@ def test_corpus_is_big_enough():
     assert len({c.argv[0] for c in CASES}) >= 12
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+SLOW_CASES = {"ten-mb-field"}  # pytest -m "not slow" leaves these out
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c.name in SLOW_CASES else c
+                                  for c in CASES], ids=[c.name for c in CASES])
 def test_corpus_case(case: Case, template: Path, tmp_path: Path):
     """Works correctly, or: one line, non-zero exit, no traceback, nothing changed."""
     root = copy_repo(template, tmp_path / "repo")

@@ -45,6 +45,7 @@ def versions(root: Path) -> list[dict[str, Any]]:
     return sorted((r for r in recs if r["kind"] == "version"), key=lambda r: r["seq"])
 
 
+@pytest.mark.slow
 def test_clean_repo_passes_deep_check(repo_copy: Path):
     """A healthy repo: exit 0, no problems, every object re-hashed with --deep."""
     code, report = fsck(repo_copy, "--deep")
@@ -52,6 +53,7 @@ def test_clean_repo_passes_deep_check(repo_copy: Path):
     assert report["checked"]["versions"] == 2 and report["checked"]["cache_objects_verified"] == 2
 
 
+@pytest.mark.slow
 def test_interrupted_commit_is_reported_then_rolled_back(repo_copy: Path):
     """A commit killed after its journal write: fsck says so (exit 1, nothing changed);
     --repair rolls it back; commands work again."""
@@ -227,6 +229,7 @@ def test_fsck_repair_removes_a_discarded_batch_and_records_it(repo_copy: Path):
     assert invoke(repo_copy, "batches", "d", "--json").stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_pending_batch_is_kept_by_repair(repo_copy: Path):
     """A batch still pending (its edits are in the working file) is a warning that repair leaves alone."""
     r = invoke(repo_copy, "relabel", "d", "--set", "1=bird", "--no-commit")

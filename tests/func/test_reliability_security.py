@@ -44,6 +44,7 @@ def cli_json(root: Path, *args: str) -> Any:
     return json.loads(cli(root, *args, "--json").stdout)
 
 
+@pytest.mark.slow
 def test_hostile_names_through_every_sql_path(tmp_path: Path):
     """Columns, keys and labels built to break quoting, in a repo whose own path has quotes:
     track, commit, diff (sample, output, JSON), history, status, show, log, relabel, blame,
@@ -102,6 +103,7 @@ def secret_file(tmp_path: Path) -> Path:
     return p
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["../secret.csv", "/etc/passwd", "data/../../secret.csv", "link/secret.csv"])
 def test_forged_registration_cannot_point_outside(tmp_path: Path, secret_file: Path, path: str):
     """A registration (from a cloned repo) pointing outside — by ../, absolutely, or through a
@@ -121,6 +123,7 @@ def test_forged_registration_cannot_point_outside(tmp_path: Path, secret_file: P
     assert snapshot_state(root) == before
 
 
+@pytest.mark.slow
 def test_forged_journal_and_dvc_file_cannot_read_outside(tmp_path: Path):
     """A journal record naming a change set `../../x.parquet`, or an md5 that is a path: the
     index never reads outside the journal folder; commands refuse with one line."""
@@ -159,6 +162,7 @@ SECRETS = {"AWS_SECRET_ACCESS_KEY": "SECRET-ENV-6f1c2", "GITHUB_TOKEN": "ghp_SEC
 REMOTE_SECRET = "SECRET-REMOTE-3c4d"
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_journal_index_or_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Secret environment variables and DVC remote credentials (config.local) appear nowhere
     in the journal, the index or git after commit, relabel, run, exp record, check and tag."""
@@ -191,6 +195,7 @@ def test_no_secret_reaches_journal_index_or_git(tmp_path: Path, monkeypatch: pyt
     assert SECRETS["AWS_SECRET_ACCESS_KEY"] not in json.dumps(cli_json(root, "log"))
 
 
+@pytest.mark.slow
 def test_run_passes_arguments_literally(tmp_path: Path):
     """`run -- ARGS...` with shell metacharacters: the command gets them verbatim (DVC runs
     the stage through a shell, so dslineage quotes each word); nothing is executed."""

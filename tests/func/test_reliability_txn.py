@@ -25,6 +25,7 @@ def repo_copy(template: Path, tmp_path: Path) -> Path:
     return copy_repo(template, tmp_path / "repo")
 
 
+@pytest.mark.slow
 def test_failed_git_commit_rolls_everything_back(repo_copy: Path):
     """git refuses to commit (a stale index.lock): one line, exit 1, nothing changed, no intent."""
     write_parquet(repo_copy / "data" / "d.parquet", data(relabel={9: "dog"}))

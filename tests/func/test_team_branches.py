@@ -73,6 +73,7 @@ def _labels(path: Path) -> dict[int, str]:
     return dict(zip(t["id"], t["label"]))
 
 
+@pytest.mark.slow
 def test_each_branch_sees_its_own_v2(team):
     """On alice: train@v2 and latest are alice's, history of row 550 has no owl, status clean."""
     root = team["root"]
@@ -90,6 +91,7 @@ def test_each_branch_sees_its_own_v2(team):
     assert [e["parents"] for e in log] == [[team["v1"]["id"]], []]
 
 
+@pytest.mark.slow
 def test_branch_switch_then_checkout_latest_without_force(team):
     """After `git checkout bob`, `checkout train@latest` restores bob's bytes without --force;
     a genuinely edited work file is still refused."""
@@ -118,6 +120,7 @@ def test_branch_switch_then_checkout_latest_without_force(team):
     assert md5(path) == before
 
 
+@pytest.mark.slow
 def test_status_says_when_the_work_tree_holds_another_version(team):
     """`checkout train@v1` on alice: status names both (work tree v1, HEAD v2) and counts vs v2."""
     root = team["root"]
@@ -131,6 +134,7 @@ def test_status_says_when_the_work_tree_holds_another_version(team):
     assert shown.exit_code == 0 and "train: work tree holds v1, HEAD records v2" in shown.stdout
 
 
+@pytest.mark.slow
 def test_keep_ours_merge_follows_head(team):
     """After a keep-ours git merge: latest/v2 are alice's, history shows no owl, status is
     clean, and a commit builds on alice's v2 without recording bob's rows as owl → cat."""
@@ -165,6 +169,7 @@ def _change_rows(root: Path, vid: str) -> list[dict[str, Any]]:
     return pq.read_table(root / ".dslineage" / "journal" / rec["changes"]["file"]).to_pylist()
 
 
+@pytest.mark.slow
 def test_unreachable_versions_sharing_a_number_are_ambiguous(team):
     """With HEAD back at v1 after the merge, neither v2 is reachable: `train@v2` lists both."""
     root = team["root"]
@@ -178,6 +183,7 @@ def test_unreachable_versions_sharing_a_number_are_ambiguous(team):
     assert team["alice"][:10] in str(err.value) and team["bob"][:10] in str(err.value)
 
 
+@pytest.mark.slow
 def test_fsck_reports_unrecorded_head_md5_and_missing_parent(team):
     """fsck warns about a HEAD .dvc md5 no version has, and errors on a version whose
     parent (any of `parents`) is not in the journal."""
@@ -204,6 +210,7 @@ def test_fsck_reports_unrecorded_head_md5_and_missing_parent(team):
     assert any("parent ffffffffff" in p["message"] and p["severity"] == "error" for p in problems)
 
 
+@pytest.mark.slow
 def test_a_merge_version_counts_each_change_once(team):
     """A merge version (parents [alice's v2, bob's v2], change set against alice's): history
     of an owl row shows the merge's event once, not bob's as well; vN and ~N follow first

@@ -65,6 +65,7 @@ def alice(team: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     return {**team, "root": root, "path": root / "data" / "t.parquet"}
 
 
+@pytest.mark.slow
 def test_batch_of_an_unmerged_branch_gives_bobs_labels_and_provenance(alice: dict[str, Any]) -> None:
     """Bob's batch applied on alice (who never merged bob): exactly bob's labels on his rows, his
     annotator/reason/confidence in history and blame, a new batch linked to the source, one commit."""
@@ -99,6 +100,7 @@ def bob_missing(repo: Repo, batch: str) -> bool:
     return all(b["id"] != batch for b in repo.batches())
 
 
+@pytest.mark.slow
 def test_reverted_batch_is_reapplied_with_the_same_bytes(alice: dict[str, Any]) -> None:
     """A batch of this branch that was reverted comes back with cherry-pick: same labels, same md5."""
     root, path = alice["root"], alice["path"]
@@ -121,6 +123,7 @@ def test_reverted_batch_is_reapplied_with_the_same_bytes(alice: dict[str, Any]) 
         assert (again["applied"], again["conflicts"], again["version"], again["settled"]) == (0, 0, None, 2)
 
 
+@pytest.mark.slow
 def test_conflicts_are_listed_kept_previewed_or_forced(alice: dict[str, Any]) -> None:
     """Alice changed one of bob's rows: a conflict. --dry-run changes nothing; keep leaves her label
     and applies the rest; --force then overwrites it; --json has exactly the contract's keys."""
@@ -213,6 +216,7 @@ def overlap(tmp_path: Path) -> dict[str, Any]:
     return {"root": root, "path": path, "replay": replay, "plain": plain, "v1": v1}
 
 
+@pytest.mark.slow
 def test_expect_old_refuses_a_replay_over_rows_another_batch_changed(overlap: dict[str, Any]) -> None:
     """The replay would overwrite bob's 51 overlapping rows: refused whole, counted, keys listed,
     nothing changed — with --expect-old and also whenever the file has an old column."""
@@ -231,6 +235,7 @@ def test_expect_old_needs_an_old_column_and_a_file(overlap: dict[str, Any]) -> N
     refused(root, "relabel", "o", "--set", "1=fox", "--expect-old", match="--expect-old", code=2)
 
 
+@pytest.mark.slow
 def test_expect_old_applies_when_every_old_label_matches(overlap: dict[str, Any]) -> None:
     """A replay whose old labels are all current applies normally; the plain file still overwrites."""
     root, path, v1 = overlap["root"], overlap["path"], overlap["v1"]
@@ -263,6 +268,7 @@ def prop_repo(module_env: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, database=None)
 @given(first=EDITS, later=EDITS, force=st.booleans())
 def test_cherry_pick_matches_a_brute_force_model(

@@ -110,6 +110,7 @@ def _check_merged(root: Path, merged_by_driver: bool = False) -> dict[str, Any]:
     return top
 
 
+@pytest.mark.slow
 def test_dslineage_merge_combines_disjoint_relabels_with_provenance(team: dict[str, Path]) -> None:
     """`dslineage merge bob` in alice's clone: both sides' labels, one merge commit with two git
     parents, a merge version with parents [alice v2, bob v2], rows keep their own batches."""
@@ -131,6 +132,7 @@ def test_dslineage_merge_combines_disjoint_relabels_with_provenance(team: dict[s
     assert json.dumps(lineage).count(m["parents"][1][:10]) >= 1
 
 
+@pytest.mark.slow
 def test_revert_of_either_sides_batch_works_on_merged_data(team: dict[str, Path]) -> None:
     """After the merge, reverting bob's batch (made on his branch) puts rows 500-600 back to cat
     and keeps alice's foxes."""
@@ -160,6 +162,7 @@ def test_plain_git_merge_uses_the_driver_and_the_next_command_records(team: dict
     assert not run(alice, "git", "status", "--porcelain").stdout.strip()
 
 
+@pytest.mark.slow
 def test_git_pull_from_a_bare_remote_merges(team: dict[str, Path]) -> None:
     """`git pull` (merge) of bob's pushed main into alice's main merges both relabels."""
     alice = team["alice"]
@@ -283,6 +286,7 @@ def test_abort_restores(overlap: dict[str, Path]) -> None:
     assert cli_json(alice, "status")[0]["merging"] is None
 
 
+@pytest.mark.slow
 def test_plain_git_merge_with_overlap_stops_and_resolves(overlap: dict[str, Path]) -> None:
     """Plain `git merge` of overlapping edits: the driver reports the conflict (ours kept), the
     dataset is merging; --resolve --theirs stages the result and leaves the commit to the user."""
@@ -309,6 +313,7 @@ def test_merge_refuses_bad_input_without_changes(team: dict[str, Path]) -> None:
     shutil.rmtree(alice / ".dslineage" / "tmp", ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_git_pull_rebase_with_overlap_stops_and_resolves(overlap: dict[str, Path]) -> None:
     """`git pull --rebase` over overlapping edits stops on the driver's conflict; during a rebase
     git's "theirs" is the replayed commit (alice's), so --resolve --theirs keeps her foxes, and
@@ -331,6 +336,7 @@ def test_git_pull_rebase_with_overlap_stops_and_resolves(overlap: dict[str, Path
     assert not run(alice, "git", "status", "--porcelain").stdout.strip()
 
 
+@pytest.mark.slow
 def test_dataset_changed_on_one_side_takes_that_side(team: dict[str, Path]) -> None:
     """A dataset only bob changed: `dslineage merge` takes his version (its work file follows),
     records no merge version; a pure fast-forward moves the branch."""
@@ -356,6 +362,7 @@ def test_dataset_changed_on_one_side_takes_that_side(team: dict[str, Path]) -> N
     assert run(other, "git", "rev-parse", "HEAD").stdout == run(bob, "git", "rev-parse", "HEAD").stdout
 
 
+@pytest.mark.slow
 def test_dslineage_merge_in_one_repository(tmp_repo: Path) -> None:
     """Issue 10's scenario in one repository (branches alice and bob): `dslineage merge bob` on
     alice gives both sides' labels, a two-parent merge version and each side's provenance."""
@@ -429,6 +436,7 @@ def test_resolve_a_git_merge_made_without_the_driver(overlap: dict[str, Path]) -
     assert len(cli_json(alice, "log", "train")[0]["parents"]) == 2
 
 
+@pytest.mark.slow
 def test_two_datasets_one_conflicting_make_one_merge_commit(tmp_path: Path) -> None:
     """Dataset a merges cleanly, b conflicts: the merge stops with a staged and b merging;
     resolving b makes one merge commit holding both merge versions."""
@@ -465,6 +473,7 @@ def test_two_datasets_one_conflicting_make_one_merge_commit(tmp_path: Path) -> N
     assert cli_json(seed, "fsck")["problems"] == []
 
 
+@pytest.mark.slow
 def test_git_pull_rebase_of_two_commits_records_each_merge(team: dict[str, Path]) -> None:
     """Alice relabelled twice (two commits) before `git pull --rebase`: each replayed commit is
     merged by the driver, and the next command records both merge versions, in order."""
@@ -483,6 +492,7 @@ def test_git_pull_rebase_of_two_commits_records_each_merge(team: dict[str, Path]
     assert cli_json(alice, "status")[0]["dirty"] is False
 
 
+@pytest.mark.slow
 def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A label-only merge builds its change set from the engine's changed rows without diffing the
     merged file (`rowdiff.compare` is never called), and it equals the full diff against ours: counts,
