@@ -22,10 +22,10 @@ import pytest
 from dslineage import Repo
 from tests.support import CIFAR, md5, new_repo, write_text
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),
     reason=f"real CIFAR-10 data not found at {CIFAR} (see its README)",
-)
+)]
 WORKERS = [f"w{i}" for i in range(1, 6)]
 
 

@@ -10,6 +10,8 @@ from dslineage import Repo
 from tests.support import cli_json, invoke, snapshot_state, write_text
 from tests.support.annotation import CLASSES, PROBS, cifar_arrays, cifar_repo, majority_errors, need_cifar
 
+pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
+
 NAMES = ["bird", "cat", "dog"]
 
 

@@ -13,6 +13,8 @@ from dslineage import Repo
 from tests.support import cli_json, invoke, run, snapshot_state, write_text
 from tests.support.annotation import CLASSES, PROBS, cifar_arrays, cifar_repo, majority_errors, need_cifar
 
+pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
+
 
 def _probs_csv(path: Path, rows: list[tuple[int, list[float]]], names: list[str]) -> Path:
     lines = ["id," + ",".join(f"p_{n}" for n in names)]

@@ -13,6 +13,8 @@ import pytest
 
 from tests.support import CIFAR, invoke, run, write_parquet
 
+pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".ci" / "artifacts"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
