@@ -240,12 +240,19 @@ def record_versions(
     items: list[tuple[Dataset, str, Path | None]],
     message: str,
     author: str | None,
-    **options: Any,
+    *,
+    extra: dict[str, dict[str, Any]] | None = None,
+    extra_paths: list[str] | None = None,
+    dvc_add: bool = True,
+    on_records: Callable[[list[dict[str, Any]]], list[Path]] | None = None,
+    known: dict[str, KnownChanges] | None = None,
 ) -> list[dict[str, Any]]:
     """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest,
-    as one transaction (joining the caller's, if it opened one); see `_record_versions`."""
+    as one transaction (joining the caller's, if it opened one); see `_record_versions` for
+    the options."""
     with txn.begin(repo.root, repo.git, "commit"):
-        return _record_versions(repo, items, message, author, **options)
+        return _record_versions(repo, items, message, author, extra=extra, extra_paths=extra_paths,
+                                dvc_add=dvc_add, on_records=on_records, known=known)
 
 
 def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Source | None) -> None:
