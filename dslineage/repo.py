@@ -8,13 +8,16 @@ import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dslineage import config
 from dslineage.errors import NotARepoError
 from dslineage.gitio import Git
 from dslineage.lock import RepoLock
 from dslineage.store.index import Index
+
+if TYPE_CHECKING:
+    from dslineage.model import Batch, StatusEntry, Version, VersionDetail
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -245,13 +248,13 @@ class Repo:
 
         return resolve(self, ref)[1]
 
-    def log(self, name: str | None = None) -> list[dict[str, Any]]:
+    def log(self, name: str | None = None) -> list[Version]:
         """Versions, newest first."""
         from dslineage.ops.log import log
 
         return log(self, name)
 
-    def show(self, ref: str) -> dict[str, Any]:
+    def show(self, ref: str) -> VersionDetail | dict[str, Any]:
         """One version with its schema and class distribution (or, for a batch id, the batch)."""
         from dslineage.ops.batches import maybe_show
         from dslineage.ops.log import show
@@ -278,7 +281,7 @@ class Repo:
 
         return checkout(self, ref, force=force)
 
-    def status(self, names: list[str] | None = None, *, counts: bool = True) -> list[dict[str, Any]]:
+    def status(self, names: list[str] | None = None, *, counts: bool = True) -> list[StatusEntry]:
         """Tracked datasets with row-level counts of uncommitted changes."""
         from dslineage.ops.status import status
 
@@ -340,13 +343,14 @@ class Repo:
                        commit=commit, skip_missing=skip_missing, force=force, message=message,
                        expect_old=expect_old, ignore_columns=ignore_columns)
 
-    def batches(self, name: str | None = None) -> list[dict[str, Any]]:
+    def batches(self, name: str | None = None) -> list[Batch]:
         """Edit batches (of one dataset or all), oldest first, with state and revert status."""
+        from dslineage.model import Batch
         from dslineage.ops.batches import catalog
 
         if name:
             self.dataset(name)
-        return catalog(self, name)
+        return [Batch.from_entry(e) for e in catalog(self, name)]
 
     def prune_batches(self, name: str | None = None) -> dict[str, Any]:
         """Delete discarded batches' journal files (never committed; their edits are gone from

@@ -39,11 +39,14 @@ def abspath(path: str) -> str:
     return os.path.abspath(path)
 
 
-def emit_json(data: Any, *, compact: bool = False) -> None:
-    """Plain JSON on stdout: never through Rich. `compact`: one line, for big outputs (json's
-    C encoder; an indented dump runs in pure Python, about 10x slower)."""
+def emit_json(data: object, *, compact: bool = False) -> None:
+    """Plain JSON on stdout: never through Rich; model records (`dslineage.model`) through
+    `to_json`. `compact`: one line, for big outputs (json's C encoder; an indented dump runs in
+    pure Python, about 10x slower)."""
+    from dslineage.model import to_json
+
     indent = None if compact else 2
-    sys.stdout.write(json.dumps(data, indent=indent, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(to_json(data), indent=indent, default=str, ensure_ascii=False) + "\n")
 
 
 def note(message: str) -> None:

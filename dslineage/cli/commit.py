@@ -42,12 +42,16 @@ def show_commit(versions: list) -> None:  # type: ignore[type-arg]
     if not versions:
         note("nothing changed: every tracked dataset matches its latest version")
         return
+    from dslineage.model import Version
+
     for v in versions:
+        version = Version.from_record(v)
+        added, removed, relabeled, modified = (
+            n or 0 for n in (version.changes.added, version.changes.removed, version.changes.relabeled,
+                             version.changes.modified))  # unknown changes count as none
         out.print(
-            f"{v['dataset']}@v{v['seq']} {short(v['id'])}  {v['rows']} rows  "
-            f"+{v.get('added') or 0} -{v.get('removed') or 0} "
-            f"~{(v.get('relabeled') or 0) + (v.get('modified') or 0)} "
-            f"({v.get('relabeled') or 0} relabeled)",
+            f"{version.dataset}@v{version.seq} {short(version.id)}  {version.rows} rows  "
+            f"+{added} -{removed} ~{relabeled + modified} ({relabeled} relabeled)",
             markup=False,
         )
         checks = v.get("checks")

@@ -1,0 +1,268 @@
+"""The domain model: the records every layer passes around, as frozen dataclasses.
+
+Each class's field names, in order, are exactly the keys of its `--json` contract (README,
+"JSON output"), so `to_json(obj)` is the one place a result becomes JSON. Each is built in
+one place from what the journal reader (the index) returns: `Version.from_record(row)`,
+`StatusEntry`, `Batch.from_entry(entry)`. Code written against the older dict results may
+still read a field by its key (`version["seq"]`) and compare a record with a dict of the
+same JSON; new code reads attributes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+# A JSON value: what a journal record's free-form parts (params, quality results) hold.
+JsonValue = Union[str, int, float, bool, None, list["JsonValue"], dict[str, "JsonValue"]]
+
+
+class Record:
+    """Base of the model's dataclasses: read-only access by JSON key for callers written
+    against the dict results (`v["seq"]`, `v.get("note")`, `"seq" in v`)."""
+
+    def __getitem__(self, key: str) -> object:
+        if key not in self._keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: object = None) -> object:
+        """The field named `key`, or `default` when there is no such field."""
+        return getattr(self, key) if key in self._keys() else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys()
+
+    def keys(self) -> list[str]:
+        """The field names, in JSON contract order."""
+        return self._keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a record or a mapping with the same JSON (a dict-era caller's expectation)."""
+        if isinstance(other, Record | Mapping):
+            return to_json(self) == to_json(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(to_json(self), sort_keys=True, default=str))
+
+    def _keys(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _loads(value: object) -> JsonValue:
+    """A JSON column of the index (text) or an already parsed value."""
+    if isinstance(value, str):
+        parsed: JsonValue = json.loads(value)
+        return parsed
+    return value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, eq=False)
+class Changes(Record):
+    """A version's row-level change counts against its first parent (`known` False: the
+    parent's bytes were unavailable, the counts are None)."""
+
+    known: bool
+    added: int | None
+    removed: int | None
+    relabeled: int | None
+    modified: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class Version(Record):
+    """One dataset version: a `log --json` entry."""
+
+    id: str
+    seq: int
+    dataset: str
+    md5: str
+    parent: str | None
+    parents: list[str]
+    git_commit: str | None
+    message: str
+    author: str
+    timestamp: str
+    rows: int | None
+    label_changes: int | None  # rows relabeled, None when the changes are unknown
+    changes: Changes
+
+    @staticmethod
+    def fields_from(v: Mapping[str, object]) -> dict[str, Any]:
+        """The `Version` fields of a version record (journal) or version row (index)."""
+        parent = _str(v.get("parent"))
+        listed = v.get("parents")
+        parents = [str(p) for p in listed if p] if isinstance(listed, list) else ([parent] if parent else [])
+        if "changes_known" in v:  # an index row: the counts are columns
+            known = bool(v.get("changes_known"))
+            counts: Mapping[str, object] = v
+        else:  # a journal record: the counts sit under "changes"
+            nested = v.get("changes")
+            counts = nested if isinstance(nested, Mapping) else {}
+            known = bool(counts.get("known"))
+        changes = Changes(
+            known=known, added=_int(counts.get("added")), removed=_int(counts.get("removed")),
+            relabeled=_int(counts.get("relabeled")), modified=_int(counts.get("modified")),
+        )
+        return {
+            "id": str(v["id"]), "seq": int(v["seq"]), "dataset": str(v["dataset"]),  # type: ignore[call-overload]
+            "md5": str(v["md5"]), "parent": parent, "parents": parents, "git_commit": _str(v.get("git_commit")),
+            "message": str(v.get("message") or ""), "author": str(v.get("author") or ""),
+            "timestamp": str(v.get("timestamp") or ""), "rows": _int(v.get("rows")),
+            "label_changes": changes.relabeled if known else None, "changes": changes,
+        }
+
+    @classmethod
+    def from_record(cls, v: Mapping[str, object]) -> Version:
+        """A version from its journal record or its index row."""
+        return cls(**cls.fields_from(v))
+
+
+@dataclass(frozen=True, eq=False)
+class Column(Record):
+    """One column of a version's schema (DuckDB type name)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, eq=False)
+class ClassCount(Record):
+    """Rows holding one label value."""
+
+    count: int
+    label: JsonValue
+
+
+@dataclass(frozen=True, eq=False)
+class VersionDetail(Version):
+    """One version in detail: a `show NAME@REF --json` result."""
+
+    path: str
+    schema: list[Column] | None
+    class_distribution: dict[str, list[ClassCount]] | None
+    tags: list[str]
+    quality: dict[str, JsonValue] | None
+
+    @classmethod
+    def build(
+        cls, v: Mapping[str, object], *, path: str, tags: list[str], quality: dict[str, JsonValue] | None
+    ) -> VersionDetail:
+        """A version row with its schema and class distribution parsed, plus path, tags, quality."""
+        schema = _loads(v.get("schema")) if v.get("schema") else None
+        dist = _loads(v.get("label_distribution")) if v.get("label_distribution") else None
+        return cls(
+            **cls.fields_from(v), path=path,
+            schema=[Column(name=str(c["name"]), type=str(c["type"])) for c in schema if isinstance(c, dict)]
+            if isinstance(schema, list) else None,
+            class_distribution={str(col): _counts(entries) for col, entries in dist.items()}
+            if isinstance(dist, dict) else None,
+            tags=list(tags), quality=quality,
+        )
+
+
+def _counts(entries: JsonValue) -> list[ClassCount]:
+    """A label column's stored distribution (`[{"count", "label"}]`) as `ClassCount`s."""
+    if not isinstance(entries, list):
+        return []
+    return [ClassCount(count=int(d["count"]), label=d["label"])  # type: ignore[arg-type]
+            for d in entries if isinstance(d, dict)]
+
+
+@dataclass(frozen=True, eq=False)
+class RowCounts(Record):
+    """Uncommitted row changes of a working file against its current version."""
+
+    added: int
+    removed: int
+    modified: int
+
+
+@dataclass(frozen=True, eq=False)
+class Merging(Record):
+    """A dataset's stopped merge: conflicting cells and the branch merged."""
+
+    cells: int | None
+    branch: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class StatusEntry(Record):
+    """One tracked dataset's state: a `status --json` entry."""
+
+    dataset: str
+    path: str
+    version: int | None  # seq of the current version
+    dirty: bool
+    missing: bool
+    rows: RowCounts
+    worktree_version: int | None  # seq of another version the work file holds
+    note: str | None
+    merging: Merging | None
+
+
+@dataclass(frozen=True, eq=False)
+class Batch(Record):
+    """One edit batch with its state: a `batches --json` entry."""
+
+    id: str
+    dataset: str
+    column: str | None
+    author: str
+    timestamp: str
+    reason: str | None
+    rows: int | None
+    noop: int | None
+    missing: int | None
+    op: str | None
+    reverts: str | None
+    source_batch: str | None
+    group: str | None
+    columns: list[str | None]
+    version: str | None  # the version that carries it
+    seq: int | None
+    state: str  # "committed", "pending" or "discarded"
+    reverted_by: str | None
+    reverted: bool
+
+    @classmethod
+    def from_entry(cls, e: Mapping[str, object]) -> Batch:
+        """A batch from its catalog entry (`ops.batches.catalog`)."""
+        cols = e.get("columns")
+        return cls(
+            id=str(e["id"]), dataset=str(e["dataset"]), column=_str(e.get("column")),
+            author=str(e.get("author") or ""), timestamp=str(e.get("timestamp") or ""),
+            reason=_str(e.get("reason")), rows=_int(e.get("rows")), noop=_int(e.get("noop")),
+            missing=_int(e.get("missing")), op=_str(e.get("op")), reverts=_str(e.get("reverts")),
+            source_batch=_str(e.get("source_batch")), group=_str(e.get("group")),
+            columns=[_str(c) for c in cols] if isinstance(cols, list) else [],
+            version=_str(e.get("version")), seq=_int(e.get("seq")), state=str(e["state"]),
+            reverted_by=_str(e.get("reverted_by")), reverted=bool(e.get("reverted")),
+        )
+
+
+def to_json(obj: object) -> JsonValue:
+    """A result as JSON data: dataclasses (nested too) become dicts in field order, tuples
+    lists; anything else is left as it is (dicts of older results pass through)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list | tuple):
+        return [to_json(x) for x in obj]
+    if isinstance(obj, Mapping):
+        return {str(k): to_json(x) for k, x in obj.items()}
+    return obj  # type: ignore[return-value]
