@@ -397,15 +397,8 @@ class Repo:
                       message=message, force=force)
 
     def cherry_pick(
-        self,
-        batch: str,
-        *,
-        column: str | None = None,
-        force: bool = False,
-        dry_run: bool = False,
-        by: str | None = None,
-        reason: str | None = None,
-        message: str | None = None,
+        self, batch: str, *, column: str | None = None, force: bool = False, dry_run: bool = False,
+        by: str | None = None, reason: str | None = None, message: str | None = None,
     ) -> dict[str, Any]:
         """Apply a batch (of another branch, or an earlier reverted one) as a new batch that
         links to it; rows whose label is no longer the batch's old label are conflicts."""

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, fields, note, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, emit_json, fields, note, out, render, repo, short, table, when, who
 from dslineage.cli.app import app
 
 if TYPE_CHECKING:
@@ -43,10 +43,7 @@ def batches(
              + (f"; logged in {result['log']}" if result["log"] else ""))
         return
     entries = repo().batches(name)
-    if json_out:
-        emit_json(entries)
-        return
-    show_batches(entries)
+    render(entries, json_out, show_batches)
 
 
 def _state(state: str, reverted_by: str | None, source_batch: str | None, reverts: str | None) -> str:

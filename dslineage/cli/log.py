@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, fields, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, emit_json, fields, out, render, repo, short, table, when, who
 from dslineage.cli.app import app
 
 if TYPE_CHECKING:
@@ -24,10 +24,7 @@ def log(
     Example: dslineage log train
     """
     entries = repo().log(name)
-    if json_out:
-        emit_json(entries)
-        return
-    show_log(entries)
+    render(entries, json_out, show_log)
 
 
 def show_log(entries: list[Version]) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, short
+from dslineage.cli._shared import JsonOpt, abspath, note, out, render, repo, short
 from dslineage.cli.app import app
 
 
@@ -60,10 +60,7 @@ def run(
         params=params, keys=[_spec(k, given) for k in keys], labels=[_spec(lb, given) for lb in labels],
         message=message, author=author, force=force,
     )
-    if json_out:
-        emit_json(result)
-        return
-    show_run(result)
+    render(result, json_out, show_run)
 
 
 def show_run(r: dict[str, Any]) -> None:

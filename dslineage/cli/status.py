@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, table
+from dslineage.cli._shared import JsonOpt, note, out, render, repo, table
 from dslineage.cli.app import app
 
 if TYPE_CHECKING:
@@ -32,10 +32,7 @@ def status(
              "it is now registered in .git/config")
     if quiet:
         raise typer.Exit(1 if any(e.dirty for e in entries) else 0)
-    if json_out:
-        emit_json(entries)
-        return
-    show_status(entries)
+    render(entries, json_out, show_status)
 
 
 def show_status(entries: list[StatusEntry]) -> None:
