@@ -14,7 +14,7 @@ import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import TypedDict, Union
 
 # A JSON value: what a journal record's free-form parts (params, quality results) hold.
 JsonValue = Union[str, int, float, bool, None, list["JsonValue"], dict[str, "JsonValue"]]
@@ -84,6 +84,24 @@ class Changes(Record):
     modified: int | None
 
 
+class _VersionFields(TypedDict):
+    """The fields of a `Version`, for the constructors of it and of `VersionDetail`."""
+
+    id: str
+    seq: int
+    dataset: str
+    md5: str
+    parent: str | None
+    parents: list[str]
+    git_commit: str | None
+    message: str
+    author: str
+    timestamp: str
+    rows: int | None
+    label_changes: int | None
+    changes: Changes
+
+
 @dataclass(frozen=True, eq=False)
 class Version(Record):
     """One dataset version: a `log --json` entry."""
@@ -103,7 +121,7 @@ class Version(Record):
     changes: Changes
 
     @staticmethod
-    def fields_from(v: Mapping[str, object]) -> dict[str, Any]:
+    def fields_from(v: Mapping[str, object]) -> _VersionFields:
         """The `Version` fields of a version record (journal) or version row (index)."""
         parent = _str(v.get("parent"))
         listed = v.get("parents")

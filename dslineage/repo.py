@@ -26,7 +26,6 @@ def _locked(fn: F) -> F:
     """Run a command method holding the repository lock; release it (and the index file,
     which DuckDB keeps locked while open) when the outermost command returns."""
 
-    @functools.wraps(fn)
     def wrapper(self: Repo, *args: Any, **kwargs: Any) -> Any:
         self._depth += 1
         try:
@@ -41,7 +40,7 @@ def _locked(fn: F) -> F:
             if self._depth == 0:
                 self.close()
 
-    return cast(F, wrapper)
+    return cast(F, functools.update_wrapper(wrapper, fn))
 
 
 _NO_RECOVER = {"fsck"}  # fsck reports an interrupted operation; `fsck --repair` recovers it
