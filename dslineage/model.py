@@ -274,6 +274,89 @@ class Batch(Record):
         )
 
 
+def _json_dict(value: object) -> dict[str, JsonValue]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _str_list(value: object) -> list[str]:
+    return [str(x) for x in value] if isinstance(value, list) else []
+
+
+@dataclass(frozen=True, eq=False)
+class ExperimentSummary(Record):
+    """One experiment run in the list: an `exp list --json` entry."""
+
+    id: str
+    name: str
+    timestamp: str
+    author: str
+    message: str | None
+    git_commit: str | None
+    code_dirty: list[str]
+    datasets: int  # how many dataset versions it used
+    metrics: dict[str, JsonValue]
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, object]) -> ExperimentSummary:
+        """A summary of an experiment journal record."""
+        used = rec.get("datasets")
+        return cls(
+            id=str(rec["id"]), name=str(rec.get("name")), timestamp=str(rec.get("timestamp") or ""),
+            author=str(rec.get("author") or ""), message=_str(rec.get("message")),
+            git_commit=_str(rec.get("git_commit")), code_dirty=_str_list(rec.get("code_dirty")),
+            datasets=len(used) if isinstance(used, list) else 0, metrics=_json_dict(rec.get("metrics")),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ExperimentDataset(Record):
+    """A dataset version an experiment used (keys in the journal's sorted order)."""
+
+    md5: str
+    name: str
+    path: str
+    seq: int
+    version: str
+
+
+@dataclass(frozen=True, eq=False)
+class Experiment(Record):
+    """One experiment run in full: an `exp show --json` result (the journal record's keys in
+    their stored, sorted order, then `runs`)."""
+
+    author: str
+    code_dirty: list[str]
+    datasets: list[ExperimentDataset]
+    dvc_lock: str | None  # id of the dvc.lock state recorded with it
+    git_commit: str | None
+    id: str
+    message: str | None
+    metrics: dict[str, JsonValue]
+    metrics_file: str | None
+    name: str
+    params: dict[str, JsonValue]
+    params_file: str | None
+    pipeline: dict[str, JsonValue]
+    timestamp: str
+    runs: int  # how many runs its name has
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, object], *, runs: int) -> Experiment:
+        """An experiment from its journal record."""
+        used = rec.get("datasets")
+        return cls(
+            author=str(rec.get("author") or ""), code_dirty=_str_list(rec.get("code_dirty")),
+            datasets=[ExperimentDataset(md5=str(d["md5"]), name=str(d["name"]), path=str(d["path"]),
+                                        seq=int(d["seq"]), version=str(d["version"]))
+                      for d in (used if isinstance(used, list) else []) if isinstance(d, dict)],
+            dvc_lock=_str(rec.get("dvc_lock")), git_commit=_str(rec.get("git_commit")), id=str(rec["id"]),
+            message=_str(rec.get("message")), metrics=_json_dict(rec.get("metrics")),
+            metrics_file=_str(rec.get("metrics_file")), name=str(rec.get("name")),
+            params=_json_dict(rec.get("params")), params_file=_str(rec.get("params_file")),
+            pipeline=_json_dict(rec.get("pipeline")), timestamp=str(rec.get("timestamp") or ""), runs=runs,
+        )
+
+
 def to_json(obj: object) -> JsonValue:
     """A result as JSON data: dataclasses (nested too) become dicts in field order, tuples
     lists; anything else is left as it is (dicts of older results pass through)."""

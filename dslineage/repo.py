@@ -17,7 +17,14 @@ from dslineage.lock import RepoLock
 from dslineage.store.index import Index
 
 if TYPE_CHECKING:
-    from dslineage.model import Batch, StatusEntry, Version, VersionDetail
+    from dslineage.model import (
+        Batch,
+        Experiment,
+        ExperimentSummary,
+        StatusEntry,
+        Version,
+        VersionDetail,
+    )
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -492,13 +499,13 @@ class Repo:
 
         return record(self, name, data=data, params=params, metrics=metrics, message=message, author=author)
 
-    def exp_list(self) -> list[dict[str, Any]]:
+    def exp_list(self) -> list[ExperimentSummary]:
         """Experiments, newest first."""
         from dslineage.ops.exp import list_experiments
 
         return list_experiments(self)
 
-    def exp_show(self, name: str) -> dict[str, Any]:
+    def exp_show(self, name: str) -> Experiment:
         """One experiment record (by name: its newest record; or by id prefix)."""
         from dslineage.ops.exp import show
 
