@@ -274,6 +274,18 @@ class Batch(Record):
         )
 
 
+@dataclass(frozen=True, eq=False)
+class Edit(Record):
+    """One row's label edit in a batch: an entry of `show BATCH --json`'s `edits`."""
+
+    key: dict[str, JsonValue]  # key column → value
+    old: JsonValue
+    new: JsonValue
+    annotator: str | None
+    reason: str | None
+    confidence: float | None
+
+
 def _json_dict(value: object) -> dict[str, JsonValue]:
     return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
 

@@ -10,7 +10,7 @@ from dslineage.cli._shared import JsonOpt, emit_json, fields, note, out, render,
 from dslineage.cli.app import app
 
 if TYPE_CHECKING:
-    from dslineage.model import Batch
+    from dslineage.model import Batch, Edit
 
 
 @app.command()
@@ -83,13 +83,10 @@ def show_batch(b: dict[str, Any], limit: int = 50) -> None:
         ("rows", f"{b['rows']} changed, {b['noop']} no-op, {b['missing']} missing"),
         *((("together", f"with {', '.join(b['columns'])} (group {short(b['group'])})"),) if b.get("group") else ()),
     ], label_width=8))
-    edits = b["edits"]
+    edits: list[Edit] = b["edits"]
     t = table("key", "old", "new", "annotator", "reason", "confidence", title=f"edits ({len(edits)})")
     for e in edits[:limit]:
-        t.add_row(
-            ",".join(str(v) for v in e["key"].values()), e["old"], e["new"], e["annotator"], e["reason"],
-            e["confidence"],
-        )
+        t.add_row(",".join(str(v) for v in e.key.values()), e.old, e.new, e.annotator, e.reason, e.confidence)
     out.print(t)
     if len(edits) > limit:
         out.print(f"  ... {len(edits) - limit} more (use --json for all)", markup=False)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, journal
 from dslineage.errors import RefError
+from dslineage.model import Edit
 from dslineage.ops import common
 
 if TYPE_CHECKING:
@@ -221,14 +222,14 @@ def show(repo: Repo, prefix: str, limit: int | None = None) -> dict[str, Any]:
         table = labels.read_edits(con, path, limit)
     finally:
         con.close()
-    edits = []
-    for r in table.to_pylist():
-        edits.append({
-            "key": {k: rows.plain(r[f"k{i}"]) for i, k in enumerate(ds_keys)},
-            "old": rows.plain(r["old"]), "new": rows.plain(r["new"]),
-            "annotator": r.get("annotator"), "reason": r.get("reason"), "confidence": r.get("confidence"),
-        })
-    out["edits"] = edits
+    out["edits"] = [
+        Edit(
+            key={k: rows.plain(r[f"k{i}"]) for i, k in enumerate(ds_keys)},
+            old=rows.plain(r["old"]), new=rows.plain(r["new"]),
+            annotator=r.get("annotator"), reason=r.get("reason"), confidence=r.get("confidence"),
+        )
+        for r in table.to_pylist()
+    ]
     return out
 
 
