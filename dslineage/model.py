@@ -377,5 +377,14 @@ def to_json(obj: object) -> JsonValue:
     if isinstance(obj, list | tuple):
         return [to_json(x) for x in obj]
     if isinstance(obj, Mapping):
-        return {str(k): to_json(x) for k, x in obj.items()}
+        return {k: to_json(x) for k, x in obj.items()}
     return obj  # type: ignore[return-value]
+
+
+def json_default(obj: object) -> object:
+    """The `default` hook of `json.dumps` for results: a model record becomes its fields in
+    order (the encoder recurses into them); anything else unknown becomes its text. Plain
+    data costs nothing extra: the encoder asks only for what it cannot encode itself."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return str(obj)

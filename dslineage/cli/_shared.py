@@ -64,10 +64,10 @@ def emit_json(data: object, *, compact: bool = False) -> None:
     """Plain JSON on stdout: never through Rich; model records (`dslineage.model`) through
     `to_json`. `compact`: one line, for big outputs (json's C encoder; an indented dump runs in
     pure Python, about 10x slower)."""
-    from dslineage.model import to_json
+    from dslineage.model import json_default
 
     indent = None if compact else 2
-    sys.stdout.write(json.dumps(to_json(data), indent=indent, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(data, indent=indent, default=json_default, ensure_ascii=False) + "\n")
 
 
 T = TypeVar("T")
