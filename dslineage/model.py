@@ -286,6 +286,37 @@ class Edit(Record):
     confidence: float | None
 
 
+@dataclass(frozen=True, eq=False)
+class Transformation(Record):
+    """A recorded pipeline stage run: an entry of `sync --json`'s `transformations`."""
+
+    id: str
+    stage: str
+    cmd: str | None
+    git_commit: str | None
+    source: str | None  # "run", "sync" or "sync-history"
+    started: str | None
+    ended: str | None
+    inputs: list[dict[str, JsonValue]]  # {"path", "md5", "dataset", "version", "seq"}
+    outputs: list[dict[str, JsonValue]]  # the same, plus "metrics": true on a metrics file
+    params: dict[str, JsonValue]
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, object]) -> Transformation:
+        """A transformation from its journal record."""
+        return cls(
+            id=str(rec["id"]), stage=str(rec.get("stage")), cmd=_str(rec.get("cmd")),
+            git_commit=_str(rec.get("git_commit")), source=_str(rec.get("source")),
+            started=_str(rec.get("started")), ended=_str(rec.get("ended")),
+            inputs=_dict_list(rec.get("inputs")), outputs=_dict_list(rec.get("outputs")),
+            params=_json_dict(rec.get("params")),
+        )
+
+
+def _dict_list(value: object) -> list[dict[str, JsonValue]]:
+    return [_json_dict(x) for x in value] if isinstance(value, list) else []
+
+
 def _json_dict(value: object) -> dict[str, JsonValue]:
     return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
 

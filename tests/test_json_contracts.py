@@ -106,6 +106,8 @@ def _scenario(root: Path) -> Iterator[tuple[str, list[str]]]:
                   "-m", "prepare", "--author", "Ann <ann@example.com>", "--",
                   "{python}", "prep.py"]
     yield "sync", ["sync"]
+    yield "repro", []
+    yield "sync_recorded", ["sync", "--author", "Ann <ann@example.com>"]
     yield "reindex", ["reindex"]
     yield "fsck", ["fsck"]
     yield "batches_prune", ["batches", "--prune"]
@@ -128,6 +130,10 @@ def _run_all(root: Path) -> dict[str, str]:
             continue
         if name == "remote":
             run(root, "dvc", "remote", "add", "storage", str(root.parent / "remote"))
+            continue
+        if name == "repro":  # the user's own `dvc repro` after a code change: sync records it
+            write_text(root / "prep.py", "import shutil\n\nshutil.copy('data/train.parquet', 'data/clean.parquet')\n")
+            run(root, "dvc", "repro")
             continue
         if name == "exp_files":
             write_text(root / "params.yaml", "lr: 0.1\nepochs: 3\n")
@@ -162,7 +168,7 @@ def contract_outputs(module_env: Path) -> dict[str, str]:
     return _run_all(root)
 
 
-NAMES = [n for n, _ in _scenario(Path(".")) if n not in ("edit_file", "exp_files", "remote")]
+NAMES = [n for n, _ in _scenario(Path(".")) if n not in ("edit_file", "exp_files", "remote", "repro")]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -72,14 +72,15 @@ def show_run(r: dict[str, Any]) -> None:
     for t in r.get("tracked") or []:
         how = "key inherited from an input" if t["inherited"] else "key given"
         out.print(f"  now tracking {t['dataset']} ({t['path']}; key {', '.join(t['key'])}; {how})", markup=False)
-    show_io(r)
+    show_io(r.get("inputs") or [], r.get("outputs") or [])
     if r.get("code_dirty"):
         note(f"warning: uncommitted changes in {', '.join(r['code_dirty'])}: the code commit "
              f"{short(r.get('code_commit'))} does not hold the code that ran")
 
 
-def show_io(r: dict[str, Any]) -> None:
-    for arrow, items in (("in ", r.get("inputs") or []), ("out", r.get("outputs") or [])):
+def show_io(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:
+    """Render a transformation's inputs and outputs, one line each."""
+    for arrow, items in (("in ", inputs), ("out", outputs)):
         for i in items:
             what = f"{i['dataset']}@v{i['seq']}" if i.get("version") else f"md5 {i['md5'][:10]}"
             out.print(f"  {arrow} {i['path']}  {what}", markup=False)
