@@ -14,7 +14,7 @@ import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TypedDict, Union
+from typing import Union
 
 # A JSON value: what a journal record's free-form parts (params, quality results) hold.
 JsonValue = Union[str, int, float, bool, None, list["JsonValue"], dict[str, "JsonValue"]]
@@ -84,24 +84,6 @@ class Changes(Record):
     modified: int | None
 
 
-class _VersionFields(TypedDict):
-    """The fields of a `Version`, for the constructors of it and of `VersionDetail`."""
-
-    id: str
-    seq: int
-    dataset: str
-    md5: str
-    parent: str | None
-    parents: list[str]
-    git_commit: str | None
-    message: str
-    author: str
-    timestamp: str
-    rows: int | None
-    label_changes: int | None
-    changes: Changes
-
-
 @dataclass(frozen=True, eq=False)
 class Version(Record):
     """One dataset version: a `log --json` entry."""
@@ -120,9 +102,9 @@ class Version(Record):
     label_changes: int | None  # rows relabeled, None when the changes are unknown
     changes: Changes
 
-    @staticmethod
-    def fields_from(v: Mapping[str, object]) -> _VersionFields:
-        """The `Version` fields of a version record (journal) or version row (index)."""
+    @classmethod
+    def from_record(cls, v: Mapping[str, object]) -> Version:
+        """A version from its journal record or its index row."""
         parent = _str(v.get("parent"))
         listed = v.get("parents")
         parents = [str(p) for p in listed if p] if isinstance(listed, list) else ([parent] if parent else [])
@@ -137,18 +119,13 @@ class Version(Record):
             known=known, added=_int(counts.get("added")), removed=_int(counts.get("removed")),
             relabeled=_int(counts.get("relabeled")), modified=_int(counts.get("modified")),
         )
-        return {
-            "id": str(v["id"]), "seq": int(v["seq"]), "dataset": str(v["dataset"]),  # type: ignore[call-overload]
-            "md5": str(v["md5"]), "parent": parent, "parents": parents, "git_commit": _str(v.get("git_commit")),
-            "message": str(v.get("message") or ""), "author": str(v.get("author") or ""),
-            "timestamp": str(v.get("timestamp") or ""), "rows": _int(v.get("rows")),
-            "label_changes": changes.relabeled if known else None, "changes": changes,
-        }
-
-    @classmethod
-    def from_record(cls, v: Mapping[str, object]) -> Version:
-        """A version from its journal record or its index row."""
-        return cls(**cls.fields_from(v))
+        return Version(
+            id=str(v["id"]), seq=int(v["seq"]), dataset=str(v["dataset"]),  # type: ignore[call-overload]
+            md5=str(v["md5"]), parent=parent, parents=parents, git_commit=_str(v.get("git_commit")),
+            message=str(v.get("message") or ""), author=str(v.get("author") or ""),
+            timestamp=str(v.get("timestamp") or ""), rows=_int(v.get("rows")),
+            label_changes=changes.relabeled if known else None, changes=changes,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,8 +161,9 @@ class VersionDetail(Version):
         """A version row with its schema and class distribution parsed, plus path, tags, quality."""
         schema = _loads(v.get("schema")) if v.get("schema") else None
         dist = _loads(v.get("label_distribution")) if v.get("label_distribution") else None
+        base = Version.from_record(v)
         return cls(
-            **cls.fields_from(v), path=path,
+            **{f.name: getattr(base, f.name) for f in dataclasses.fields(Version)}, path=path,
             schema=[Column(name=str(c["name"]), type=str(c["type"])) for c in schema if isinstance(c, dict)]
             if isinstance(schema, list) else None,
             class_distribution={str(col): _counts(entries) for col, entries in dist.items()}

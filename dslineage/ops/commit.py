@@ -214,8 +214,9 @@ def snapshot(
     include in the same git commit (e.g. an edit batch's journal record); `known` gives a
     dataset's exact change set when the caller has it (see `KnownChanges`).
     """
-    require_message(message)
-    return _snapshot(repo, datasets, message, author, extra=extra, extra_paths=extra_paths, known=known)
+    return record_versions(
+        repo, working_items(repo, datasets), message, author, extra=extra, extra_paths=extra_paths, known=known
+    )
 
 
 def require_message(message: str) -> None:
@@ -224,17 +225,9 @@ def require_message(message: str) -> None:
         raise UsageError("a commit message is required: pass -m MESSAGE")
 
 
-def _snapshot(
-    repo: Repo,
-    datasets: list[Dataset],
-    message: str,
-    author: str | None,
-    *,
-    extra: dict[str, dict[str, Any]] | None = None,
-    extra_paths: list[str] | None = None,
-    known: dict[str, KnownChanges] | None = None,
-) -> list[dict[str, Any]]:
-    """`snapshot` without the message check (the caller made it)."""
+def working_items(repo: Repo, datasets: list[Dataset]) -> list[tuple[Dataset, str, Path | None]]:
+    """`(dataset, md5, None)` for each dataset's working file (`record_versions`' items), or
+    PathError naming a missing file."""
     items: list[tuple[Dataset, str, Path | None]] = []
     for ds in datasets:
         md5 = common.working_md5(repo, ds)
@@ -244,8 +237,7 @@ def _snapshot(
                 f"restore it with `dslineage checkout {ds.name}@latest`"
             )
         items.append((ds, md5, None))
-    with txn.begin(repo.root, repo.git, "commit"):
-        return _record_versions(repo, items, message, author, extra=extra, extra_paths=extra_paths, known=known)
+    return items
 
 
 def record_versions(
@@ -405,7 +397,9 @@ def commit(
         datasets = list(all_ds.values())
         if not datasets:
             raise UsageError("no datasets are tracked yet: register one with `dslineage track`")
-    require_message(message)
+    require_message(message)  # before the checks run: the one message check of this path
     extra = gate(repo, datasets, no_verify=no_verify)
-    versions = _snapshot(repo, datasets, message, author, extra=extra)
+    items = working_items(repo, datasets)
+    with txn.begin(repo.root, repo.git, "commit"):
+        versions = _record_versions(repo, items, message, author, extra=extra)
     return [{**v, **extra.get(v["dataset"], {})} for v in versions]
