@@ -17,6 +17,14 @@ from dslineage.lock import RepoLock
 from dslineage.store.index import Index
 
 if TYPE_CHECKING:
+    from dslineage.model import (
+        Batch,
+        Experiment,
+        ExperimentSummary,
+        StatusEntry,
+        Version,
+        VersionDetail,
+    )
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
     from dslineage.ops.evaluate import EvalResult
@@ -30,7 +38,6 @@ def _locked(fn: F) -> F:
     """Run a command method holding the repository lock; release it (and the index file,
     which DuckDB keeps locked while open) when the outermost command returns."""
 
-    @functools.wraps(fn)
     def wrapper(self: Repo, *args: Any, **kwargs: Any) -> Any:
         self._depth += 1
         try:
@@ -45,7 +52,7 @@ def _locked(fn: F) -> F:
             if self._depth == 0:
                 self.close()
 
-    return cast(F, wrapper)
+    return cast(F, functools.update_wrapper(wrapper, fn))
 
 
 _NO_RECOVER = {"fsck"}  # fsck reports an interrupted operation; `fsck --repair` recovers it
@@ -182,11 +189,23 @@ class Repo:
 
         return init(Path(path), merge_driver=merge_driver)
 
-    def track(self, path: str, key: list[str], labels: list[str], **options: Any) -> dict[str, Any]:
-        """Register a dataset file (adopting earlier DVC history of it, if any)."""
+    def track(
+        self, path: str, key: list[str], labels: list[str], *, name: str | None = None,
+        format: str | None = None, labels_allowed: list[Any] | None = None,
+        roles: dict[str, list[str]] | None = None,
+        label_pairs: list[str] | list[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """Register a dataset file (adopting earlier DVC history of it, if any).
+
+        `name` (default: the file name without suffixes), `format` (default: from the suffix),
+        `labels_allowed` (the values a relabel may set), `roles` ("features", "predictions",
+        "groups", "ignore" → columns), `label_pairs` (label columns that map one-to-one, as
+        "A=B" or (A, B)).
+        """
         from dslineage.ops.track import track
 
-        return track(self, path, key, labels, **options)
+        return track(self, path, key, labels, name=name, format=format, labels_allowed=labels_allowed,
+                     roles=roles, label_pairs=label_pairs)
 
     def commit(
         self, names: list[str] | None = None, message: str = "", author: str | None = None,
@@ -240,13 +259,13 @@ class Repo:
 
         return resolve(self, ref)[1]
 
-    def log(self, name: str | None = None) -> list[dict[str, Any]]:
+    def log(self, name: str | None = None) -> list[Version]:
         """Versions, newest first."""
         from dslineage.ops.log import log
 
         return log(self, name)
 
-    def show(self, ref: str) -> dict[str, Any]:
+    def show(self, ref: str) -> VersionDetail | dict[str, Any]:
         """One version with its schema and class distribution (or, for a batch id, the batch)."""
         from dslineage.ops.batches import maybe_show
         from dslineage.ops.log import show
@@ -273,7 +292,7 @@ class Repo:
 
         return checkout(self, ref, force=force)
 
-    def status(self, names: list[str] | None = None, *, counts: bool = True) -> list[dict[str, Any]]:
+    def status(self, names: list[str] | None = None, *, counts: bool = True) -> list[StatusEntry]:
         """Tracked datasets with row-level counts of uncommitted changes."""
         from dslineage.ops.status import status
 
@@ -314,21 +333,40 @@ class Repo:
 
     # -- label edits as lineage (issue 3) ---------------------------------------------------
 
-    def relabel(self, name: str, edits: Any = None, **options: Any) -> dict[str, Any]:
+    def relabel(
+        self, name: str, edits: Any = None, *, from_file: str | None = None, by: str | None = None,
+        reason: str | None = None, column: str | None = None, commit: bool = True,
+        skip_missing: bool = False, force: bool = False, message: str | None = None,
+        expect_old: bool = False, ignore_columns: bool = False, file_format: str = "edits",
+        key_field: str | None = None, from_name: str | None = None, queue: str | None = None,
+    ) -> dict[str, Any]:
         """Apply label edits (`{key: label}`, `["KEY=LABEL", ...]` or `from_file=PATH`) as one
-        recorded batch; options: by, reason, column, commit, skip_missing, force, message,
-        expect_old."""
+        recorded batch.
+
+        `by` (who; default: the git identity), `reason`, `column` (edit only this label column;
+        `ignore_columns`: ignore an edits file's other label columns), `commit` (False: record
+        the batch, the next commit carries it), `skip_missing` (ignore unknown keys), `force`
+        (edit a working file with uncommitted changes), `message` (the commit message),
+        `expect_old` (the edits file must carry each row's expected old label), `file_format`
+        ("label-studio": `from_file` is a Label Studio JSON export, its row key the task data field
+        `key_field`, its label the choices control `from_name`), `queue` (the review queue the
+        edits review: the batch links to it).
+        """
         from dslineage.ops.relabel import relabel
 
-        return relabel(self, name, edits, **options)
+        return relabel(self, name, edits, from_file=from_file, by=by, reason=reason, column=column,
+                       commit=commit, skip_missing=skip_missing, force=force, message=message,
+                       expect_old=expect_old, ignore_columns=ignore_columns, file_format=file_format,
+                       key_field=key_field, from_name=from_name, queue=queue)
 
-    def batches(self, name: str | None = None) -> list[dict[str, Any]]:
+    def batches(self, name: str | None = None) -> list[Batch]:
         """Edit batches (of one dataset or all), oldest first, with state and revert status."""
+        from dslineage.model import Batch
         from dslineage.ops.batches import catalog
 
         if name:
             self.dataset(name)
-        return catalog(self, name)
+        return [Batch.from_entry(e) for e in catalog(self, name)]
 
     def prune_batches(self, name: str | None = None) -> dict[str, Any]:
         """Delete discarded batches' journal files (never committed; their edits are gone from
@@ -343,12 +381,21 @@ class Repo:
 
         return show(self, batch_id, limit)
 
-    def blame(self, ref: str, **filters: Any) -> dict[str, Any]:
-        """Who set each row's current label (table under "table"); filters: column, label, by,
-        batch, since, output."""
+    def blame(
+        self, ref: str, *, column: str | None = None, label: Any = None, by: str | None = None,
+        batch: str | None = None, since: str | None = None, output: str | None = None,
+        changed_only: bool = False,
+    ) -> dict[str, Any]:
+        """Who set each row's current label (table under "table").
+
+        Filters: `column` (the label column), `label` (rows with this label), `by` (set by this
+        author), `batch` (set by this batch), `since` (set after this version); `output` writes
+        every row to a file; `changed_only`: only rows relabeled after the first version.
+        """
         from dslineage.ops.blame import blame
 
-        return blame(self, ref, **filters)
+        return blame(self, ref, column=column, label=label, by=by, batch=batch, since=since,
+                     output=output, changed_only=changed_only)
 
     def consensus(
         self,
@@ -390,23 +437,24 @@ class Repo:
 
         return len(rounds(self, name, since)[1])
 
-    def revert(self, target: str, **options: Any) -> dict[str, Any]:
-        """Undo one batch's (or version's) label changes; options: dry_run, strategy, by, reason,
-        message, force."""
+    def revert(
+        self, target: str, *, dry_run: bool = False, strategy: str = "keep", by: str | None = None,
+        reason: str | None = None, message: str | None = None, force: bool = False,
+    ) -> dict[str, Any]:
+        """Undo one batch's (or version's) label changes.
+
+        `dry_run` (report only), `strategy` ("keep": leave rows relabeled since; "force": revert
+        them too), `by`, `reason`, `message` (the commit message), `force` (revert over
+        uncommitted changes of the working file).
+        """
         from dslineage.ops.revert import revert
 
-        return revert(self, target, **options)
+        return revert(self, target, dry_run=dry_run, strategy=strategy, by=by, reason=reason,
+                      message=message, force=force)
 
     def cherry_pick(
-        self,
-        batch: str,
-        *,
-        column: str | None = None,
-        force: bool = False,
-        dry_run: bool = False,
-        by: str | None = None,
-        reason: str | None = None,
-        message: str | None = None,
+        self, batch: str, *, column: str | None = None, force: bool = False, dry_run: bool = False,
+        by: str | None = None, reason: str | None = None, message: str | None = None,
     ) -> dict[str, Any]:
         """Apply a batch (of another branch, or an earlier reverted one) as a new batch that
         links to it; rows whose label is no longer the batch's old label are conflicts."""
@@ -415,11 +463,14 @@ class Repo:
         return cherry_pick(self, batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason,
                            message=message)
 
-    def rollback(self, name: str, to: str, message: str, **options: Any) -> dict[str, Any]:
-        """A new version identical (same md5) to `to`; options: author, force."""
+    def rollback(
+        self, name: str, to: str, message: str, *, author: str | None = None, force: bool = False
+    ) -> dict[str, Any]:
+        """A new version identical (same md5) to `to`; `author` (default: the git identity),
+        `force` (overwrite uncommitted changes of the working file)."""
         from dslineage.ops.rollback import rollback
 
-        return rollback(self, name, to, message, **options)
+        return rollback(self, name, to, message, author=author, force=force)
 
     def impact(self, batch_id: str) -> dict[str, Any]:
         """Which later versions still carry a batch's labels, and how many rows."""
@@ -445,20 +496,37 @@ class Repo:
 
     def audit(
         self, ref: str, *, against: str | None = None, on: list[str] | None = None,
-        group: str | None = None, record: bool = True, **options: Any,
+        group: str | None = None, record: bool = True, min_group_rows: int = 10, examples: int = 10,
     ) -> dict[str, Any]:
-        """Duplicates with conflicting labels, leakage, annotator agreement, imbalance, subgroups."""
+        """Duplicates with conflicting labels, leakage, annotator agreement, imbalance, subgroups.
+
+        `against` (leakage against another version), `on` (the content columns of duplicates),
+        `group` (the subgroup column), `record` (store the result of a committed version),
+        `min_group_rows` (smaller subgroups are not compared), `examples` (examples per finding).
+        """
         from dslineage.quality.audit import audit
 
-        return audit(self, ref, against=against, on=on, group=group, record=record, **options)
+        return audit(self, ref, against=against, on=on, group=group, record=record,
+                     min_group_rows=min_group_rows, examples=examples)
 
     # -- lineage: pipelines, experiments, the graph (ops/run, sync, exp, reproduce, lineage) --
 
-    def run(self, stage: str, command: list[str], **options: Any) -> dict[str, Any]:
-        """Define (or update) a DVC stage, run it through DVC and record the transformation."""
+    def run(
+        self, stage: str, command: list[str], *, deps: list[str] | None = None,
+        outs: list[str] | None = None, params: list[str] | None = None, metrics: list[str] | None = None,
+        keys: list[str] | None = None, labels: list[str] | None = None, message: str | None = None,
+        author: str | None = None, force: bool = False,
+    ) -> dict[str, Any]:
+        """Define (or update) a DVC stage, run it through DVC and record the transformation.
+
+        `deps`, `outs`, `params`, `metrics` as `dvc stage add` takes them (an empty `command`
+        re-runs the stage as defined); `keys`/`labels` ("[OUT=]COL") register new outputs;
+        `message`, `author` for the record; `force` runs an up-to-date stage anyway.
+        """
         from dslineage.ops.run import run
 
-        return run(self, stage, command, **options)
+        return run(self, stage, command, deps=deps, outs=outs, params=params, metrics=metrics, keys=keys,
+                   labels=labels, message=message, author=author, force=force)
 
     def sync(self, *, author: str | None = None, all_commits: bool = False) -> dict[str, Any]:
         """Record the `dvc.lock` stage states no transformation records yet (idempotent); with
@@ -467,19 +535,27 @@ class Repo:
 
         return sync(self, author=author, all_commits=all_commits)
 
-    def exp_record(self, name: str, **options: Any) -> dict[str, Any]:
-        """Record an experiment: dataset versions, code commit, params, metrics, pipeline."""
+    def exp_record(
+        self, name: str, *, data: list[str] | None = None, params: str | None = None,
+        metrics: str | None = None, message: str | None = None, author: str | None = None,
+    ) -> dict[str, Any]:
+        """Record an experiment: dataset versions, code commit, params, metrics, pipeline.
+
+        `data` (NAME@REF refs; default: every dataset at its working version), `params` (file;
+        default `params.yaml`), `metrics` (file; default: the metrics files `dvc.yaml` declares),
+        `message`, `author`.
+        """
         from dslineage.ops.exp import record
 
-        return record(self, name, **options)
+        return record(self, name, data=data, params=params, metrics=metrics, message=message, author=author)
 
-    def exp_list(self) -> list[dict[str, Any]]:
+    def exp_list(self) -> list[ExperimentSummary]:
         """Experiments, newest first."""
         from dslineage.ops.exp import list_experiments
 
         return list_experiments(self)
 
-    def exp_show(self, name: str) -> dict[str, Any]:
+    def exp_show(self, name: str) -> Experiment:
         """One experiment record (by name: its newest record; or by id prefix)."""
         from dslineage.ops.exp import show
 
@@ -491,11 +567,14 @@ class Repo:
 
         return diff(self, a, b)
 
-    def reproduce(self, experiment: str, **options: Any) -> dict[str, Any]:
-        """Materialize (and verify) an experiment's data; with `rerun=True` re-run its pipeline."""
+    def reproduce(
+        self, experiment: str, *, into: str | None = None, rerun: bool = False, force: bool = False
+    ) -> dict[str, Any]:
+        """Materialize (and verify) an experiment's data: in place, or under `into`; `rerun`
+        re-runs its pipeline; `force` overwrites uncommitted changes (or a non-empty `into`)."""
         from dslineage.ops.reproduce import reproduce
 
-        return reproduce(self, experiment, **options)
+        return reproduce(self, experiment, into=into, rerun=rerun, force=force)
 
     def lineage(
         self, node: str | None = None, *, direction: str = "both", depth: int | None = None,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import journal
 from dslineage.core import common
 from dslineage.errors import RefError
+from dslineage.model import Edit
 
 if TYPE_CHECKING:
     from dslineage.config import Dataset
@@ -219,21 +220,22 @@ def show(repo: Repo, prefix: str, limit: int | None = None) -> dict[str, Any]:
         from dslineage.store import edit_batch, rows
 
         table = edit_batch.read_edits(con, path, limit)
-        edits = []
-        for r in table.to_pylist():
-            edits.append({
-                "key": {k: rows.plain(r[f"k{i}"]) for i, k in enumerate(ds_keys)},
-                "old": rows.plain(r["old"]), "new": rows.plain(r["new"]),
-                "annotator": r.get("annotator"), "reason": r.get("reason"), "confidence": r.get("confidence"),
-            })
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        n = len(ds_keys)
         votes = journal.folder(repo.root) / rec["votes"] if rec.get("votes") else None
         if votes is not None and votes.is_file():  # a consensus batch: each row's votes and agreement
             from dslineage.store.votes import row_votes
 
-            n = len(ds_keys)
             found = row_votes(con, votes, n, [tuple(r[f"k{i}"] for i in range(n)) for r in table.to_pylist()])
-            for e, r in zip(edits, table.to_pylist()):
-                e.update(found.get(tuple(r[f"k{i}"] for i in range(n)), {}))
+        edits = [
+            Edit(
+                key={k: rows.plain(r[f"k{i}"]) for i, k in enumerate(ds_keys)},
+                old=rows.plain(r["old"]), new=rows.plain(r["new"]),
+                annotator=r.get("annotator"), reason=r.get("reason"), confidence=r.get("confidence"),
+                more=found.get(tuple(r[f"k{i}"] for i in range(n)), {}),
+            )
+            for r in table.to_pylist()
+        ]
     finally:
         con.close()
     out["edits"] = edits

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import config, dvcio, journal, txn
 from dslineage.core import common
 from dslineage.errors import DirtyError, DslineageError, PathError, UnknownNodeError, UsageError
+from dslineage.model import Experiment, ExperimentSummary
 from dslineage.ops.stages import signature
 from dslineage.ops.sync import maybe_sync
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 STEPS = txn.declare("exp-record", "after-journal")
 
-SUMMARY_KEYS = ("id", "name", "timestamp", "author", "message", "git_commit", "code_dirty")
 
 
 def _load_file(repo: Repo, path: str, what: str) -> tuple[str, dict[str, Any]]:
@@ -159,20 +159,13 @@ def record(
     return out
 
 
-def _summary(rec: dict[str, Any]) -> dict[str, Any]:
-    out = {k: rec.get(k) for k in SUMMARY_KEYS}
-    out["datasets"] = len(rec.get("datasets") or [])
-    out["metrics"] = rec.get("metrics") or {}
-    return out
-
-
 def _detail(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k not in ("format", "kind")}
 
 
-def list_experiments(repo: Repo) -> list[dict[str, Any]]:
+def list_experiments(repo: Repo) -> list[ExperimentSummary]:
     """Every experiment run, newest first."""
-    return [_summary(r) for r in reversed(repo.index.records("experiment"))]
+    return [ExperimentSummary.from_record(r) for r in reversed(repo.index.records("experiment"))]
 
 
 def find(repo: Repo, text: str) -> dict[str, Any]:
@@ -196,12 +189,11 @@ def find(repo: Repo, text: str) -> dict[str, Any]:
     )
 
 
-def show(repo: Repo, text: str) -> dict[str, Any]:
+def show(repo: Repo, text: str) -> Experiment:
     """One experiment run in full, with how many runs its name has."""
     rec = find(repo, text)
-    out = _detail(rec)
-    out["runs"] = sum(1 for r in repo.index.records("experiment") if r.get("name") == rec.get("name"))
-    return out
+    runs = sum(1 for r in repo.index.records("experiment") if r.get("name") == rec.get("name"))
+    return Experiment.from_record(rec, runs=runs)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio
 from dslineage.core import common
+from dslineage.model import Merging, RowCounts, StatusEntry
 from dslineage.store import rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 
-def status(repo: Repo, names: list[str], counts: bool = True) -> list[dict[str, Any]]:
+def status(repo: Repo, names: list[str], counts: bool = True) -> list[StatusEntry]:
     """For each dataset: dirty or not and, if dirty, rows added/removed/modified vs current."""
     datasets = [repo.dataset(n) for n in names] if names else list(repo.datasets().values())
     result = []
@@ -40,7 +41,13 @@ def status(repo: Repo, names: list[str], counts: bool = True) -> list[dict[str, 
             entry.update(_where(repo, ds, head, how, md5))
         if entry["dirty"] and counts and md5 is not None:
             entry["rows"] = _counts(repo, ds, head)
-        result.append(entry)
+        merging = entry["merging"]
+        result.append(StatusEntry(
+            dataset=ds.name, path=ds.path, version=entry["version"], dirty=entry["dirty"],
+            missing=entry["missing"], rows=RowCounts(**entry["rows"]),
+            worktree_version=entry["worktree_version"], note=entry["note"],
+            merging=Merging(cells=merging["cells"], branch=merging["branch"]) if merging else None,
+        ))
     return result
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError
+from dslineage.model import Transformation
 from dslineage.ops.stages import (
     code_dirty,
     order,
@@ -151,9 +152,8 @@ def _stage_of(entries: list[dvcio.LockEntry], path: str) -> str | None:
     return None
 
 
-def _summary(rec: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "stage", "cmd", "git_commit", "source", "started", "ended", "inputs", "outputs", "params")
-    return {k: rec.get(k) for k in keys}
+def _summary(rec: dict[str, Any]) -> Transformation:
+    return Transformation.from_record(rec)
 
 
 def _lock_md5(raw: bytes | None) -> str:
