@@ -141,8 +141,9 @@ def store(repo: Repo, kind: str, t: Target, payload: dict[str, Any], summary: st
 
 
 def for_version(repo: Repo, dataset: str, vid: str) -> dict[str, Any]:
-    """The newest stored check and audit results of a version (None where there are none)."""
-    out: dict[str, Any] = {"checks": None, "audit": None, "no_verify": False, "eval": []}
+    """The newest stored check and audit results of a version (None where there are none), and
+    `eval` (the newest result per predictions file) only when the version has any."""
+    out: dict[str, Any] = {"checks": None, "audit": None, "no_verify": False}
     for rec in repo.index.records("version", dataset):
         if rec["id"] == vid and rec.get("checks"):
             out["checks"] = {**rec["checks"], "timestamp": rec["timestamp"], "at_commit": True}
@@ -156,8 +157,9 @@ def for_version(repo: Repo, dataset: str, vid: str) -> dict[str, Any]:
     for rec in repo.index.records("eval", dataset):
         if rec.get("version") == vid:
             newest_eval[rec.get("predictions_md5") or ""] = rec
-    out["eval"] = [{k: v for k, v in r.items() if k not in ("kind", "format", "dataset", "version")}
-                   for r in newest_eval.values()]
+    if newest_eval:  # absent otherwise: `show --json` stays byte-identical for versions never scored
+        out["eval"] = [{k: v for k, v in r.items() if k not in ("kind", "format", "dataset", "version")}
+                       for r in newest_eval.values()]
     return out
 
 

@@ -76,11 +76,25 @@ def test_key_access_and_dict_equality_for_older_callers() -> None:
 
 
 def test_batch_status_edit_experiment_fields_are_the_contract_keys() -> None:
-    """Each record's field names, in order, are its README JSON contract's keys."""
+    """Each record's field names, in order, are its JSON contract's keys (`more`: what newer
+    records add, spliced in after them)."""
     assert [f.name for f in dataclasses.fields(Batch)] == [
         "id", "dataset", "column", "author", "timestamp", "reason", "rows", "noop", "missing", "op", "reverts",
-        "source_batch", "group", "columns", "version", "seq", "state", "reverted_by", "reverted"]
+        "source_batch", "group", "columns", "version", "seq", "state", "reverted_by", "reverted", "more"]
     assert [f.name for f in dataclasses.fields(StatusEntry)] == [
         "dataset", "path", "version", "dirty", "missing", "rows", "worktree_version", "note", "merging"]
-    assert [f.name for f in dataclasses.fields(Edit)] == ["key", "old", "new", "annotator", "reason", "confidence"]
+    assert [f.name for f in dataclasses.fields(Edit)] == [
+        "key", "old", "new", "annotator", "reason", "confidence", "more"]
     assert [f.name for f in dataclasses.fields(Experiment)][-1] == "runs"
+
+
+def test_keys_a_newer_record_adds_are_kept_after_the_declared_ones() -> None:
+    """A catalog entry's undeclared key (a batch's `queue`) survives into the record and its JSON, last."""
+    entry = {"id": "b1", "dataset": "d", "author": "a", "timestamp": "t", "state": "committed", "queue": "q1"}
+    batch = Batch.from_entry(entry)
+    assert batch["queue"] == "q1" and batch.get("queue") == "q1" and "queue" in batch
+    data = json.loads(json.dumps(batch, default=json_default))
+    assert list(data)[-1] == "queue" and "more" not in data and to_json(batch) == data
+    edit = Edit(key={"id": 1}, old="a", new="b", annotator=None, reason=None, confidence=None,
+                more={"votes": {"w1": "b"}})
+    assert to_json(edit)["votes"] == {"w1": "b"} and list(to_json(edit))[-1] == "votes"  # type: ignore[index]
