@@ -177,7 +177,7 @@ def fold_exact(
                 FROM _fx f WHERE f.in_a <> f.in_b OR ({both} AND (({relabeled})
                                  OR EXISTS (SELECT 1 FROM _fc c WHERE {on})))
                 ORDER BY {fk}{lim}"""
-            ).fetch_arrow_table()
+            ).to_arrow_table()
     finally:
         for t in ("_ev", "_fx", "_fc"):
             con.execute(f"DROP TABLE IF EXISTS {t}")

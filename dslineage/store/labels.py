@@ -32,9 +32,8 @@ def sql_type(name: str, typ: str) -> str:
 
 
 def arrow(cur: Any) -> Any:
-    """A DuckDB result as a pyarrow Table (across DuckDB versions)."""
-    fetch = getattr(cur, "to_arrow_table", None) or cur.fetch_arrow_table
-    return fetch()
+    """A DuckDB result as a pyarrow Table."""
+    return cur.to_arrow_table()
 
 
 def ordered(con: Any) -> Any:

@@ -309,6 +309,6 @@ def batch_ratings(con: Any, batches: list[tuple[str, str]], n_keys: int) -> Any:
             "e.new::VARCHAR AS label FROM read_parquet(?, filename = true, union_by_name = true) e "
             "JOIN _rb b ON e.filename = b.file ORDER BY b.ord",
             [[f for f, _ in batches]],
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     finally:
         con.unregister("_rb")

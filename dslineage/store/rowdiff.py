@@ -274,4 +274,4 @@ def sample_changes(
         f"SELECT {', '.join(cols)} FROM (SELECT * FROM {q(table)} ORDER BY {inner}{lim}) AS c "
         f"LEFT JOIN {src_a} AS a ON {on_a} LEFT JOIN {src_b} AS b ON {on_b} ORDER BY {order}"
     )
-    return con.execute(sql, [*params_a, *params_b]).fetch_arrow_table()
+    return con.execute(sql, [*params_a, *params_b]).to_arrow_table()

@@ -41,10 +41,10 @@ class S3Server:
     log: Path
 
     def client(self) -> Any:
-        """A boto3 S3 client with this server's credentials."""
-        import boto3
+        """An S3 client (botocore's: boto3 is a thin layer over it) with this server's credentials."""
+        from botocore.session import get_session
 
-        return boto3.client(
+        return get_session().create_client(
             "s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key, region_name="us-east-1",
         )
@@ -102,11 +102,11 @@ def _free_ports(n: int) -> list[int]:
 
 def _answers(server: S3Server) -> bool:
     """Whether the S3 endpoint accepts a signed request yet."""
-    import boto3
     from botocore.config import Config
+    from botocore.session import get_session
 
     try:
-        boto3.client(
+        get_session().create_client(
             "s3", endpoint_url=server.endpoint, aws_access_key_id=server.access_key,
             aws_secret_access_key=server.secret_key, region_name="us-east-1",
             config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
