@@ -205,7 +205,7 @@ def _record(repo: Repo, session: Session, rec: dict[str, Any], col: str, method:
     from dslineage.store import votes as vsql
 
     ds = session.ds
-    plan = None
+    plans: list[Any] = []
     if rec["applied"]:
         rel = vsql.applied_relation(session.con, ds, col, f"consensus:{method}", reason)
         edit_batch.stage(session.con, rel, [], ds, col, session.types, ds.labels_allowed, "the consensus")
@@ -213,6 +213,8 @@ def _record(repo: Repo, session: Session, rec: dict[str, Any], col: str, method:
         plan.extra = {"method": method, "votes": rec["votes"], "consensus": rec["id"],
                       **({"queue": review} if review else {})}
         label_rules(session, plan)
+        # a declared label pair (`track --label-pair`) has its other column filled, as relabel does
+        plans = [plan, *session.fill_pairs([plan])]
 
     def attach(batch_ids: list[str]) -> list[str]:
         """Write the queue and the votes record (linked to the batch and the queue); their journal paths."""
@@ -227,9 +229,9 @@ def _record(repo: Repo, session: Session, rec: dict[str, Any], col: str, method:
         t.step("after-votes")
         return paths
 
-    if plan is not None:
+    if plans:
         text = f"consensus ({method}) of {ds.name}: {rec['applied']} row(s) relabelled"
-        out = apply(session, [plan], by=who, reason=reason, commit=commit, source=rec["source"],
+        out = apply(session, plans, by=who, reason=reason, commit=commit, source=rec["source"],
                     op="consensus", message=text + (f": {reason}" if reason else ""), attach=attach)
         v = out["version"]
         return out["batches"][0], (v["id"] if v else None)

@@ -307,3 +307,21 @@ def test_annotators_since_counts_later_rounds_only(tmp_repo: Path):
         repo.close()
     assert every == {"a": (1, 1), "b": (3, 2), "c": (2, 1)}
     assert later == {"b": (2, 1), "c": (2, 1)}
+
+
+def test_consensus_fills_the_other_column_of_a_label_pair(tmp_repo: Path) -> None:
+    """On a dataset with a declared label pair, a consensus on one column also sets the other (as relabel does)."""
+    names = ["bird", "cat", "dog"]
+    data = write_parquet(tmp_repo / "data" / "pairs.parquet",
+                         {"id": [0, 1, 2], "label": [0, 1, 2], "label_name": ["bird", "cat", "dog"]})
+    repo = Repo(tmp_repo)
+    repo.track(str(data), ["id"], ["label", "label_name"], label_pairs=["label=label_name"])
+    repo.commit(["pairs"], "first labels", None)
+    votes = _votes_file(tmp_repo / "votes.csv", [{"id": 0, "annotator": w, "label": "dog"} for w in ("a", "b", "c")]
+                        + [{"id": 1, "annotator": w, "label": "cat"} for w in ("a", "b", "c")])
+    res = repo.consensus("pairs", votes=str(votes), column="label_name")
+    repo.close()
+    assert res.applied == 1 and res.confirmed == 1
+    table = pq.read_table(data).to_pydict()
+    assert table["label_name"] == ["dog", "cat", "dog"]
+    assert table["label"] == [2, 1, 2] and [names[i] for i in table["label"]] == table["label_name"]
