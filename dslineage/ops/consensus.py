@@ -67,16 +67,6 @@ class ConsensusResult:
     annotators: list[AnnotatorSkill]
 
 
-def votes_name(record_id: str) -> str:
-    """The file name of a consensus's recorded votes, beside its record in the journal."""
-    return f"{record_id[:12]}.votes.parquet"
-
-
-def queue_name(queue_id: str) -> str:
-    """The file name of a review queue's ranked rows (the shared queue convention)."""
-    return f"{queue_id[:12]}.queue.parquet"
-
-
 def _source(session: Session, votes: str, fmt: str, key_field: str | None) -> tuple[str, list[Any], str]:
     """The votes as a DuckDB relation: a CSV/parquet/JSON Lines file, or a Label Studio export."""
     if fmt not in FORMATS:
@@ -169,7 +159,7 @@ def consensus(
             "kind": "votes", "id": rid, "timestamp": ts, "dataset": ds.name, "column": col,
             "keys": list(ds.key), "author": who, "reason": reason, "source": what, "method": method,
             "params": {"min_agreement": min_agreement, "min_votes": min_votes},
-            "version": session.head["id"], "votes": votes_name(rid), "review_queue": review,
+            "version": session.head["id"], "votes": journal.side_file(rid, "votes"), "review_queue": review,
             "rows_voted": rows_voted, **counts, "skills": skills,
             "agreement": {"alpha": agreement.alpha, "mean_kappa": agreement.mean_kappa},
         }
@@ -263,7 +253,7 @@ def _write_queue(repo: Repo, session: Session, rec: dict[str, Any], batch: str |
     qid = journal.make_id("queue", rec["dataset"], rec["version"], rec["id"], ts)
     folder = journal.folder(repo.root)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / queue_name(qid)
+    path = folder / journal.side_file(qid, "queue")
     txn.will_create(repo.root, path)
     rows = vsql.write_queue(session.con, session.ds, path)
     qrec = {
