@@ -109,24 +109,12 @@ def _check_options(method: str, min_agreement: float | None, min_votes: int | No
         raise UsageError(f"--min-votes must be at least 1, not {min_votes}")
 
 
-def consensus(
-    repo: Repo,
-    name: str,
-    *,
-    votes: str,
-    method: str = "majority",
-    column: str | None = None,
-    min_agreement: float | None = None,
-    min_votes: int | None = None,
-    by: str | None = None,
-    reason: str | None = None,
-    commit: bool = True,
-    queue: str | None = None,
-    fmt: str = "auto",
-    key_field: str | None = None,
-) -> ConsensusResult:
+def consensus(repo: Repo, name: str, *, votes: str, method: str, column: str | None, min_agreement: float | None,
+              min_votes: int | None, by: str | None, reason: str | None, commit: bool, queue: str | None, fmt: str,
+              key_field: str | None) -> ConsensusResult:
     """Aggregate votes with crowd-kit; apply rows whose consensus differs from their label as one
-    relabel batch, queue rows below the agreement/vote thresholds, and record every vote."""
+    relabel batch, queue rows below the agreement/vote thresholds, and record every vote.
+    Every option is required here: `Repo.consensus` documents them and owns their defaults."""
     from dslineage.ops.commit import default_author
     from dslineage.ops.edit_session import Session, pick_column
     from dslineage.quality import agreement as agreement_mod
