@@ -65,9 +65,15 @@ def file_name(record: dict[str, Any]) -> str:
     return f"{stamp}-{record['kind']}-{record['id'][:12]}.json"
 
 
+def side_file(record_id: str, kind: str) -> str:
+    """The file name of a record's parquet beside it in the journal: `<id[:12]>.<kind>.parquet`
+    (`changes` of a version, `votes` of a consensus, `queue` of a review)."""
+    return f"{record_id[:12]}.{kind}.parquet"
+
+
 def changes_name(version_id: str) -> str:
     """The file name of a version's row-level change set."""
-    return f"{version_id[:12]}.changes.parquet"
+    return side_file(version_id, "changes")
 
 
 def write(root: Path, record: dict[str, Any]) -> Path:

@@ -1,4 +1,8 @@
-"""`dslineage.Repo`: the library API. One method per command, each returning plain data."""
+"""`dslineage.Repo`: the library API. One method per command, each returning plain data.
+
+It stays one module on purpose: `Repo` is a facade of short methods (explicit keyword-only
+options, a lazy import, one call into `ops/`), read top to bottom as the API's table of
+contents; the work lives in `ops/`, so splitting it would scatter the index, not the logic."""
 
 from __future__ import annotations
 

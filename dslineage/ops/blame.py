@@ -30,18 +30,8 @@ def ancestry(repo: Repo, ds: Dataset, version: dict[str, Any]) -> list[dict[str,
     return [by_id[vid] for vid in common.ancestors(by_id, version["id"], first=True)]
 
 
-def blame(
-    repo: Repo,
-    ref: str,
-    *,
-    column: str | None = None,
-    label: Any = None,
-    by: str | None = None,
-    batch: str | None = None,
-    since: str | None = None,
-    output: str | None = None,
-    changed_only: bool = False,
-) -> dict[str, Any]:
+def blame(repo: Repo, ref: str, *, column: str | None, label: Any, by: str | None, batch: str | None,
+          since: str | None, output: str | None, changed_only: bool) -> dict[str, Any]:
     """Per row of NAME@REF: label, version, batch, author, reason, time; plus summary counts.
 
     `changed_only`: only rows whose label was set after the first version (what `blame` lists

@@ -276,19 +276,12 @@ def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Sourc
             )
 
 
-def _record_versions(
-    repo: Repo,
-    items: list[tuple[Dataset, str, Path | None]],
-    message: str,
-    author: str | None,
-    *,
-    extra: dict[str, dict[str, Any]] | None = None,
-    extra_paths: list[str] | None = None,
-    dvc_add: bool = True,
-    on_records: Callable[[list[dict[str, Any]]], list[Path]] | None = None,
-    known: dict[str, KnownChanges] | None = None,
-) -> list[dict[str, Any]]:
-    """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest.
+def _record_versions(repo: Repo, items: list[tuple[Dataset, str, Path | None]], message: str, author: str | None, *,
+                     extra: dict[str, dict[str, Any]] | None, extra_paths: list[str] | None, dvc_add: bool,
+                     on_records: Callable[[list[dict[str, Any]]], list[Path]] | None,
+                     known: dict[str, KnownChanges] | None) -> list[dict[str, Any]]:
+    """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest
+    (the body of `record_versions`, which owns the options' defaults and the transaction).
 
     `bytes` None means the working file; a path (e.g. the DVC cache object of a pipeline
     output) is read instead. `dvc_add=False` skips `dvc add`: for outputs of DVC stages,
@@ -396,9 +389,7 @@ def commit(
         datasets = list(all_ds.values())
         if not datasets:
             raise UsageError("no datasets are tracked yet: register one with `dslineage track`")
-    require_message(message)  # before the checks run: the one message check of this path
+    require_message(message)  # before the checks run (record_versions checks it again: cheap)
     extra = gate(repo, datasets, no_verify=no_verify)
-    items = working_items(repo, datasets)
-    with txn.begin(repo.root, repo.git, "commit"):
-        versions = _record_versions(repo, items, message, author, extra=extra)
+    versions = record_versions(repo, working_items(repo, datasets), message, author, extra=extra)
     return [{**v, **extra.get(v["dataset"], {})} for v in versions]

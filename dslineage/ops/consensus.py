@@ -67,16 +67,6 @@ class ConsensusResult:
     annotators: list[AnnotatorSkill]
 
 
-def votes_name(record_id: str) -> str:
-    """The file name of a consensus's recorded votes, beside its record in the journal."""
-    return f"{record_id[:12]}.votes.parquet"
-
-
-def queue_name(queue_id: str) -> str:
-    """The file name of a review queue's ranked rows (the shared queue convention)."""
-    return f"{queue_id[:12]}.queue.parquet"
-
-
 def _source(session: Session, votes: str, fmt: str, key_field: str | None) -> tuple[str, list[Any], str]:
     """The votes as a DuckDB relation: a CSV/parquet/JSON Lines file, or a Label Studio export."""
     if fmt not in FORMATS:
@@ -119,24 +109,12 @@ def _check_options(method: str, min_agreement: float | None, min_votes: int | No
         raise UsageError(f"--min-votes must be at least 1, not {min_votes}")
 
 
-def consensus(
-    repo: Repo,
-    name: str,
-    *,
-    votes: str,
-    method: str = "majority",
-    column: str | None = None,
-    min_agreement: float | None = None,
-    min_votes: int | None = None,
-    by: str | None = None,
-    reason: str | None = None,
-    commit: bool = True,
-    queue: str | None = None,
-    fmt: str = "auto",
-    key_field: str | None = None,
-) -> ConsensusResult:
+def consensus(repo: Repo, name: str, *, votes: str, method: str, column: str | None, min_agreement: float | None,
+              min_votes: int | None, by: str | None, reason: str | None, commit: bool, queue: str | None, fmt: str,
+              key_field: str | None) -> ConsensusResult:
     """Aggregate votes with crowd-kit; apply rows whose consensus differs from their label as one
-    relabel batch, queue rows below the agreement/vote thresholds, and record every vote."""
+    relabel batch, queue rows below the agreement/vote thresholds, and record every vote.
+    Every option is required here: `Repo.consensus` documents them and owns their defaults."""
     from dslineage.ops.commit import default_author
     from dslineage.ops.edit_session import Session, pick_column
     from dslineage.quality import agreement as agreement_mod
@@ -169,7 +147,7 @@ def consensus(
             "kind": "votes", "id": rid, "timestamp": ts, "dataset": ds.name, "column": col,
             "keys": list(ds.key), "author": who, "reason": reason, "source": what, "method": method,
             "params": {"min_agreement": min_agreement, "min_votes": min_votes},
-            "version": session.head["id"], "votes": votes_name(rid), "review_queue": review,
+            "version": session.head["id"], "votes": journal.side_file(rid, "votes"), "review_queue": review,
             "rows_voted": rows_voted, **counts, "skills": skills,
             "agreement": {"alpha": agreement.alpha, "mean_kappa": agreement.mean_kappa},
         }
@@ -263,7 +241,7 @@ def _write_queue(repo: Repo, session: Session, rec: dict[str, Any], batch: str |
     qid = journal.make_id("queue", rec["dataset"], rec["version"], rec["id"], ts)
     folder = journal.folder(repo.root)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / queue_name(qid)
+    path = folder / journal.side_file(qid, "queue")
     txn.will_create(repo.root, path)
     rows = vsql.write_queue(session.con, session.ds, path)
     qrec = {

@@ -83,7 +83,7 @@ def queue(repo: Repo, ref: str, *, limit: int = 20) -> QueueDetail:
 
     rec = find(repo, ref)
     ds = repo.dataset(rec["dataset"])
-    path = journal.folder(repo.root) / rec.get("file", f"{rec['id'][:12]}.queue.parquet")
+    path = journal.folder(repo.root) / rec.get("file", journal.side_file(rec["id"], "queue"))
     if not path.is_file():
         raise MissingDataError(f"the rows of queue {rec['id'][:12]} ({path.name}) are missing: restore them with "
                                f"`git checkout -- {path.relative_to(repo.root).as_posix()}`")

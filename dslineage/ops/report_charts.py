@@ -8,6 +8,8 @@ viridis for magnitudes.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +56,31 @@ def _spec(chart: Any, title: str, caption: str) -> dict[str, Any]:
     return spec
 
 
+Built = tuple[Any, str, str]  # what a chart builder returns: the Altair chart, its title, its caption
+
+
+def _per_dataset(name: str) -> Callable[[Callable[[Any, m.DatasetReport], Built]], Callable[[m.DatasetReport], Chart]]:
+    """A builder `(alt, dataset report) -> (chart, title, caption)` as a function of the dataset report
+    that returns its `Chart` (Altair imported lazily, the spec styled by `_spec`)."""
+    def wrap(build: Callable[[Any, m.DatasetReport], Built]) -> Callable[[m.DatasetReport], Chart]:
+        @functools.wraps(build)
+        def chart_of(d: m.DatasetReport) -> Chart:
+            chart, title, caption = build(_alt(), d)
+            return Chart(name, d.name, title, caption, _spec(chart, title, caption))
+        return chart_of
+    return wrap
+
+
+def _split_bars(alt: Any, values: list[dict[str, Any]], y: Any, x: Any, split: str, colors: dict[str, str],
+                tooltip: list[Any], *, height: int) -> Any:
+    """Horizontal bars coloured by the field `split` (`colors`: its values in legend order, their colours)."""
+    return alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        y=y, x=x, color=alt.Color(f"{split}:N", title="", scale=alt.Scale(domain=list(colors),
+                                                                          range=list(colors.values()))),
+        tooltip=tooltip,
+    ).properties(width=WIDTH - 160, height=height)
+
+
 def _vlabel(p: m.VersionPoint, *, tags: bool = False) -> str:
     text = f"v{p.seq}" if p.seq == p.seq_end else f"v{p.seq}–{p.seq_end}"
     if tags and p.tags:
@@ -61,9 +88,9 @@ def _vlabel(p: m.VersionPoint, *, tags: bool = False) -> str:
     return text + (" ↺" if tags and p.reverted_batches else "")
 
 
-def timeline(d: m.DatasetReport) -> Chart:
+@_per_dataset("timeline")
+def timeline(alt: Any, d: m.DatasetReport) -> Built:
     """Rows added, removed and relabeled per version (log scale), tags and reverts in the axis labels."""
-    alt = _alt()
     rows: list[dict[str, Any]] = []
     few = len(d.timeline) <= 40
     for p in d.timeline:
@@ -98,13 +125,12 @@ def timeline(d: m.DatasetReport) -> Chart:
     caption = (f"Rows added, removed and relabeled by each of the {d.versions_total:,} versions of {d.name} "
                "(the first version adds every row; the scale is logarithmic so small batches stay visible). "
                "Tags follow the version; ↺ marks a version whose batch was later reverted.")
-    return Chart("timeline", d.name, f"{d.name}: changes per version", caption,
-                 _spec(chart, f"{d.name}: changes per version", caption))
+    return chart, f"{d.name}: changes per version", caption
 
 
-def distribution(d: m.DatasetReport) -> Chart:
+@_per_dataset("distribution")
+def distribution(alt: Any, d: m.DatasetReport) -> Built:
     """Stacked bars: rows of each class per version."""
-    alt = _alt()
     totals: dict[str, int] = {}
     for c in d.distribution:
         totals[c.label] = totals.get(c.label, 0) + c.count
@@ -125,13 +151,12 @@ def distribution(d: m.DatasetReport) -> Chart:
     ).transform_calculate(class_order=f"indexof({domain!r}, datum['class'])").properties(width=WIDTH, height=240)
     caption = (f"Share of each class of `{d.label_column}` in every version drawn, largest class at the bottom; "
                "hover a bar for its row count.")
-    title = f"{d.name}: class distribution over versions"
-    return Chart("distribution", d.name, title, caption, _spec(chart, title, caption))
+    return chart, f"{d.name}: class distribution over versions", caption
 
 
-def transitions(d: m.DatasetReport) -> Chart:
+@_per_dataset("transitions")
+def transitions(alt: Any, d: m.DatasetReport) -> Built:
     """The A → B label-transition heatmap, or the top confused pairs when there are many classes."""
-    alt = _alt()
     assert d.a and d.b
     span = f"v{d.a['seq']} → v{d.b['seq']}"
     labels = sorted({t.from_label for t in d.transitions} | {t.to_label for t in d.transitions})
@@ -143,8 +168,7 @@ def transitions(d: m.DatasetReport) -> Chart:
             tooltip=["pair:N", "rows:Q"]).properties(width=WIDTH - 160, height=max(120, 18 * len(values)))
         caption = (f"The {len(values)} most frequent label changes {span} of {d.name} "
                    f"({len(labels)} classes are involved, too many for a readable heatmap).")
-        title = f"{d.name}: most frequent label changes {span}"
-        return Chart("transitions", d.name, title, caption, _spec(chart, title, caption))
+        return chart, f"{d.name}: most frequent label changes {span}", caption
     values = [{"from": t.from_label, "to": t.to_label, "rows": t.count} for t in d.transitions]
     size = max(18, min(44, (WIDTH - 120) // max(1, len(labels))))
     base = alt.Chart(alt.Data(values=values)).encode(
@@ -158,27 +182,22 @@ def transitions(d: m.DatasetReport) -> Chart:
     chart = alt.layer(rect, text).properties(width=size * len(labels), height=size * len(labels))
     caption = (f"Rows of {d.name} whose `{d.label_column}` changed {span}: row = label in v{d.a['seq']}, "
                f"column = label in v{d.b['seq']}; unchanged rows are left out.")
-    title = f"{d.name}: label transitions {span}"
-    return Chart("transitions", d.name, title, caption, _spec(chart, title, caption))
+    return chart, f"{d.name}: label transitions {span}", caption
 
 
-def shift(d: m.DatasetReport) -> Chart:
+@_per_dataset("shift")
+def shift(alt: Any, d: m.DatasetReport) -> Built:
     """Bars: change in rows per class A → B."""
-    alt = _alt()
     assert d.a and d.b
     span = f"v{d.a['seq']} → v{d.b['seq']}"
     values = [{"class": s.label, "change": s.delta, "A": s.a, "B": s.b,
                "direction": "gained" if s.delta >= 0 else "lost"} for s in d.shift]
-    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
-        y=alt.Y("class:N", sort="-x", title=f"class ({d.label_column})"),
-        x=alt.X("change:Q", title=f"change in rows {span}", axis=alt.Axis(format="d", tickMinStep=1)),
-        color=alt.Color("direction:N", title="", scale=alt.Scale(domain=["gained", "lost"],
-                                                                 range=[OKABE_ITO[0], OKABE_ITO[1]])),
-        tooltip=["class:N", "A:Q", "B:Q", "change:Q"],
-    ).properties(width=WIDTH - 160, height=max(120, 20 * len(values)))
+    chart = _split_bars(alt, values, alt.Y("class:N", sort="-x", title=f"class ({d.label_column})"),
+                        alt.X("change:Q", title=f"change in rows {span}", axis=alt.Axis(format="d", tickMinStep=1)),
+                        "direction", {"gained": OKABE_ITO[0], "lost": OKABE_ITO[1]},
+                        ["class:N", "A:Q", "B:Q", "change:Q"], height=max(120, 20 * len(values)))
     caption = f"How many rows each class of {d.name} gained (blue) or lost (orange) {span}."
-    title = f"{d.name}: class shift {span}"
-    return Chart("shift", d.name, title, caption, _spec(chart, title, caption))
+    return chart, f"{d.name}: class shift {span}", caption
 
 
 def short_author(author: str) -> str:
@@ -189,9 +208,9 @@ def short_author(author: str) -> str:
 STATES = ["committed", "reverted", "pending", "discarded"]
 
 
-def batches(d: m.DatasetReport) -> Chart:
+@_per_dataset("batches")
+def batches(alt: Any, d: m.DatasetReport) -> Built:
     """Horizontal bars: rows per batch, coloured by state (reverted apart)."""
-    alt = _alt()
     shown = d.batches[-40:]
     values = [{"batch": f"{b.id[:8]} {short_author(b.author)}" + (" (revert)" if b.reverts else ""), "rows": b.rows,
                "state": "reverted" if b.reverted else b.state, "reason": b.reason[:80],
@@ -205,33 +224,28 @@ def batches(d: m.DatasetReport) -> Chart:
     ).properties(width=WIDTH - 200, height=max(80, 22 * len(values)))
     caption = (f"Rows each edit batch of {d.name} changed; red bars were reverted later"
                + (f" (the newest 40 of {len(d.batches)} batches)" if len(d.batches) > 40 else "") + ".")
-    title = f"{d.name}: edit batches"
-    return Chart("batches", d.name, title, caption, _spec(chart, title, caption))
+    return chart, f"{d.name}: edit batches", caption
 
 
-def annotators(d: m.DatasetReport) -> Chart:
+@_per_dataset("annotators")
+def annotators(alt: Any, d: m.DatasetReport) -> Built:
     """Stacked bars per annotator: rows kept and rows reverted."""
-    alt = _alt()
     shown = d.annotators[:30]
     values = []
     for a in shown:
         values.append({"annotator": a.name, "rows": a.rows - a.reverted_rows, "outcome": "kept", "batches": a.batches})
         values.append({"annotator": a.name, "rows": a.reverted_rows, "outcome": "reverted", "batches": a.batches})
-    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
-        y=alt.Y("annotator:N", sort=[a.name for a in shown], title="annotator"),
-        x=alt.X("sum(rows):Q", title="rows edited"),
-        color=alt.Color("outcome:N", title="", scale=alt.Scale(domain=["kept", "reverted"],
-                                                               range=[OKABE_ITO[0], OKABE_ITO[3]])),
-        tooltip=["annotator:N", "outcome:N", "rows:Q", "batches:Q"],
-    ).properties(width=WIDTH - 160, height=max(80, 24 * len(shown)))
+    chart = _split_bars(alt, values, alt.Y("annotator:N", sort=[a.name for a in shown], title="annotator"),
+                        alt.X("sum(rows):Q", title="rows edited"), "outcome",
+                        {"kept": OKABE_ITO[0], "reverted": OKABE_ITO[3]},
+                        ["annotator:N", "outcome:N", "rows:Q", "batches:Q"], height=max(80, 24 * len(shown)))
     caption = f"Rows each annotator of {d.name} edited, and how many of them a revert undid."
-    title = f"{d.name}: annotators"
-    return Chart("annotators", d.name, title, caption, _spec(chart, title, caption))
+    return chart, f"{d.name}: annotators", caption
 
 
-def quality(d: m.DatasetReport) -> Chart:
+@_per_dataset("quality")
+def quality(alt: Any, d: m.DatasetReport) -> Built:
     """One small panel per quality figure: its value per version and its threshold (dashed)."""
-    alt = _alt()
     metrics = sorted({(q.source, q.metric) for q in d.quality})[:12]
     wanted = set(metrics)
     values = []
@@ -260,13 +274,12 @@ def quality(d: m.DatasetReport) -> Chart:
     chart = layer.facet(facet=alt.Facet("figure:N", title=None), columns=2).resolve_scale(y="independent")
     caption = (f"Stored check, drift and audit figures of {d.name} per version (solid) with each rule's threshold "
                "(dashed: red a maximum, green a minimum); a red dot is a failed check.")
-    title = f"{d.name}: quality per version"
-    return Chart("quality", d.name, title, caption, _spec(chart, title, caption))
+    return chart, f"{d.name}: quality per version", caption
 
 
-def eval_summary(d: m.DatasetReport) -> Chart:
+@_per_dataset("eval")
+def eval_summary(alt: Any, d: m.DatasetReport) -> Built:
     """Accuracy, macro-F1 and expected calibration error per label version."""
-    alt = _alt()
     names = {"accuracy": "accuracy", "macro_f1": "macro-F1", "ece": "calibration error (ECE)"}
     values = [{"version": e.seq, "metric": names[e.metric], "value": e.value} for e in d.evals if e.metric in names]
     chart = alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
@@ -278,13 +291,12 @@ def eval_summary(d: m.DatasetReport) -> Chart:
         y="independent").configure_legend(disable=True)
     caption = (f"A model's accuracy, macro-F1 and expected calibration error (lower is better) evaluated against "
                f"each label version of {d.name}.")
-    title = f"{d.name}: model evaluation per label version"
-    return Chart("eval", d.name, title, caption, _spec(chart, title, caption))
+    return chart, f"{d.name}: model evaluation per label version", caption
 
 
-def eval_recall(d: m.DatasetReport) -> Chart:
+@_per_dataset("recall")
+def eval_recall(alt: Any, d: m.DatasetReport) -> Built:
     """Heatmap of per-class recall (class × version)."""
-    alt = _alt()
     recall = [e for e in d.evals if e.metric.startswith("recall:")]
     seqs = sorted({e.seq for e in recall})
     classes = sorted({e.metric.split(":", 1)[1] for e in recall})[:60]
@@ -301,8 +313,7 @@ def eval_recall(d: m.DatasetReport) -> Chart:
             "datum.recall > 0.9", alt.value("black"), alt.value("white"))),
     ).properties(width=min(WIDTH, 60 * max(1, len(seqs))), height=18 * max(1, len(classes)))
     caption = f"Recall of each class per label version of {d.name} (brighter is higher)."
-    title = f"{d.name}: per-class recall"
-    return Chart("recall", d.name, title, caption, _spec(chart, title, caption))
+    return chart, f"{d.name}: per-class recall", caption
 
 
 KIND_COLORS = {"version": OKABE_ITO[0], "chain": OKABE_ITO[4], "batch": OKABE_ITO[1], "stage": OKABE_ITO[2],

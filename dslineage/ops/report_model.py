@@ -15,10 +15,16 @@ MAX_CHANGED_ROWS = 1000  # rows in the searchable table of changed rows
 
 
 @dataclass(frozen=True)
-class VersionPoint:
-    """One version (or a bin of versions when the timeline aggregates) on the timeline."""
+class OfVersion:
+    """A figure of one version, by its `seq` (the first key of every per-version point below)."""
 
     seq: int
+
+
+@dataclass(frozen=True)
+class VersionPoint(OfVersion):
+    """One version (or a bin of versions when the timeline aggregates) on the timeline."""
+
     seq_end: int
     id: str
     timestamp: str
@@ -34,10 +40,9 @@ class VersionPoint:
 
 
 @dataclass(frozen=True)
-class ClassCount:
+class ClassCount(OfVersion):
     """Rows of one class in one version."""
 
-    seq: int
     label: str
     count: int
 
@@ -104,10 +109,9 @@ class ChangedRow:
 
 
 @dataclass(frozen=True)
-class QualityPoint:
+class QualityPoint(OfVersion):
     """One stored quality figure of a version, with its threshold (None: no threshold)."""
 
-    seq: int
     source: str  # check, drift or audit
     metric: str
     value: float
@@ -117,10 +121,9 @@ class QualityPoint:
 
 
 @dataclass(frozen=True)
-class EvalPoint:
+class EvalPoint(OfVersion):
     """One eval figure of a version: a summary metric or one class's recall."""
 
-    seq: int
     metric: str
     value: float
 

@@ -51,11 +51,6 @@ class ReviewResult:
     rows: list[QueueRow]
 
 
-def queue_name(queue_id: str) -> str:
-    """The file name of a queue's ranked rows, beside its record in the journal."""
-    return f"{queue_id[:12]}.queue.parquet"
-
-
 def _scores(method: str, probs: np.ndarray | None, confidence: np.ndarray) -> tuple[np.ndarray, bool]:
     """Active-learning uncertainty per row and whether higher means "review first"."""
     import numpy as np
@@ -210,9 +205,9 @@ def _record(repo: Repo, dataset: str, version: dict[str, Any], method: str, para
     qid = journal.make_id("queue", dataset, version["id"], method, params, md5, ts, author)
     record = {"kind": "queue", "id": qid, "dataset": dataset, "version": version["id"], "seq": version["seq"],
               "source": "review", "method": method, "params": params, "predictions_md5": md5, "batch": None,
-              "rows": table.num_rows, "file": queue_name(qid), "author": author, "timestamp": ts}
+              "rows": table.num_rows, "file": journal.side_file(qid, "queue"), "author": author, "timestamp": ts}
     folder = journal.folder(repo.root)
-    path = folder / queue_name(qid)
+    path = folder / journal.side_file(qid, "queue")
     with txn.begin(repo.root, repo.git, "review") as tx:
         folder.mkdir(parents=True, exist_ok=True)
         txn.will_create(repo.root, path)

@@ -10,7 +10,7 @@ from typing import Any
 
 from dslineage.config import Dataset
 from dslineage.errors import EditError
-from dslineage.store.labels import OPTIONAL, SAMPLE, arrow, keys_eq, klist, sql_type
+from dslineage.store.labels import OPTIONAL, SAMPLE, arrow, keys_eq, klist, sql_type, stage_allowed
 from dslineage.store.rows import plain, q
 
 
@@ -93,11 +93,9 @@ def stage(
     _check(con, "conf_text IS NOT NULL AND confidence IS NULL",
            f"confidence value(s) in {what} are not numbers", "conf_text", "use numbers such as 0.8")
     if allowed is not None:
-        con.execute("CREATE OR REPLACE TEMP TABLE _dsl_allowed AS SELECT unnest(?::VARCHAR[]) AS v",
-                    [[str(v) for v in allowed]])
+        shown = stage_allowed(con, allowed)
         _check(con, "CAST(new AS VARCHAR) NOT IN (SELECT v FROM _dsl_allowed)",
-               f"label(s) in {what} are outside the allowed labels of {ds.name}.{column} "
-               f"({', '.join(map(str, allowed[:20]))}{' ...' if len(allowed) > 20 else ''})",
+               f"label(s) in {what} are outside the allowed labels of {ds.name}.{column} ({shown})",
                "new_text", f"fix the edits, or update labels_allowed in .dslineage/datasets/{ds.name}.yaml")
     clash = con.execute(
         f"SELECT {klist(n, name='t')}, string_agg(DISTINCT new_text, ' / ') FROM _dsl_in "

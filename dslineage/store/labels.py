@@ -55,6 +55,14 @@ def klist(n: int, prefix: str = "", name: str = "k") -> str:
 # -- the dataset file -------------------------------------------------------------------------
 
 
+def stage_allowed(con: Any, allowed: list[Any]) -> str:
+    """Stage `allowed` as the temp table `_dsl_allowed` (one VARCHAR column `v`) for a
+    `NOT IN (SELECT v FROM _dsl_allowed)` check; returns the list as shown in its message."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _dsl_allowed AS SELECT unnest(?::VARCHAR[]) AS v",
+                [[str(v) for v in allowed]])
+    return f"{', '.join(map(str, allowed[:20]))}{' ...' if len(allowed) > 20 else ''}"
+
+
 def load(con: Any, path: Path, ds: Dataset) -> Any:
     """The file's rows in file order as a pyarrow Table (CSV columns as text)."""
     import duckdb

@@ -15,7 +15,7 @@ from typing import Any
 
 from dslineage.config import Dataset
 from dslineage.errors import EditError
-from dslineage.store.labels import SAMPLE, arrow, sql_type
+from dslineage.store.labels import SAMPLE, arrow, sql_type, stage_allowed
 from dslineage.store.rows import q
 
 NEEDED = ("annotator", "label")
@@ -87,11 +87,9 @@ def stage(con: Any, src_sql: str, params: list[Any], ds: Dataset, column: str, t
     _check(con, "conf_text IS NOT NULL AND confidence IS NULL", f"confidence value(s) in {what} are not numbers",
            "conf_text", "use numbers such as 0.8")
     if allowed is not None:
-        con.execute("CREATE OR REPLACE TEMP TABLE _dsl_allowed AS SELECT unnest(?::VARCHAR[]) AS v",
-                    [[str(v) for v in allowed]])
+        shown = stage_allowed(con, allowed)
         _check(con, "label NOT IN (SELECT v FROM _dsl_allowed)",
-               f"vote(s) in {what} have labels outside the allowed labels of {ds.name}.{column} "
-               f"({', '.join(map(str, allowed[:20]))}{' ...' if len(allowed) > 20 else ''})",
+               f"vote(s) in {what} have labels outside the allowed labels of {ds.name}.{column} ({shown})",
                "label", "fix those votes, or update the allowed labels")
     _check(con, f"NOT EXISTS (SELECT 1 FROM _dsl_f f WHERE {_keys_eq(n, 'f', '_dsl_vin')})",
            f"vote(s) in {what} name keys that are not in {ds.name}", _klist(n, name="t"),
