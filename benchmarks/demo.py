@@ -14,7 +14,9 @@ from benchmarks.params import Layout, Params
 
 
 def _say(step: str, result: Any) -> None:
-    text = json.dumps(result, default=str)
+    from dslineage.model import json_default
+
+    text = json.dumps(result, default=json_default)
     print(f"demo: dslineage {step}\n  {text[:400]}{' ...' if len(text) > 400 else ''}", flush=True)
 
 

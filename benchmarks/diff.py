@@ -28,7 +28,7 @@ def _cache_files(root: Path) -> tuple[str, str]:
     with Repo(root) as repo:
         from dslineage import dvcio
 
-        v = {x["seq"]: x["md5"] for x in repo.log(repos.DATASET)}
+        v = {x.seq: x.md5 for x in repo.log(repos.DATASET)}
     return str(dvcio.cache_path(root, v[1])), str(dvcio.cache_path(root, v[2]))
 
 

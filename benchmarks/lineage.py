@@ -108,11 +108,11 @@ def measure(root: Path, datasets: int, versions: int, runs: int) -> dict[str, An
         result[f"{name}_median_s"] = round(statistics.median(t[0] for t in times), 3)
         result[f"{name}_median_cpu_s"] = round(statistics.median(t[1] for t in times), 3)
     from dslineage import Repo
-    from dslineage.ops import lineage_graph
+    from dslineage.core import graph
 
     with Repo(root) as repo:
         start = time.perf_counter()
-        g = lineage_graph.load(repo)
+        g = graph.load(repo)
         result["library_whole_graph_load_s"] = round(time.perf_counter() - start, 3)
         result["graph_nodes"] = len(g.nodes)
         result["graph_edges"] = sum(len(v) for v in g.succ.values())

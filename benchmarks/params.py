@@ -36,6 +36,11 @@ class Params:
     reindex_window: int = 5       # rows each version of that journal relabels
     reindex_old_runs: int = 1     # runs of the record-by-record path (~7 ms a record; 0 skips it)
     big_memory_limit: str = "1GB"
+    report_versions: int = 50     # versions of the `history_rows` dataset `dslineage report` draws
+    consensus_votes: list[int] = field(default_factory=lambda: [1_000_000])  # votes per `consensus` run
+    consensus_methods: list[str] = field(default_factory=lambda: ["majority", "dawid-skene"])
+    annotation_rows: int = 1_000_000  # `review` and `eval` (issue 13): rows × 10 classes
+    annotation_versions: int = 10     # label versions `eval` scores
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod

@@ -109,6 +109,15 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
                                    s["lib_ms"], 50, "ms"))
         if versions == "200":
             targets.append(_target("history of one key < 100 ms, library, 200 versions", s["lib_ms"], 100, "ms"))
+    hr = parts.get("htmlreport") or {}
+    if hr:
+        page_s = _med(hr.get("dslineage_cli"))
+        summary["htmlreport"] = {"rows": hr["rows"], "versions": hr["versions"], "cli_s": page_s,
+                                 "cli_cpu_s": (hr.get("dslineage_cli") or {}).get("median_cpu_s"),
+                                 "html_bytes": hr["html_bytes"]}
+        what = f"{hr['rows']:,} rows, {hr['versions']} versions"
+        targets.append(_target(f"dslineage report <= 10 s ({what}, whole process)", page_s, 10.0, "s"))
+        targets.append(_target(f"report page <= 5 MB ({what})", round(hr["html_bytes"] / 1e6, 3), 5.0, "MB"))
     st = parts.get("startup") or {}
     if st:
         summary["startup"] = {k: _med(v) for k, v in st.items() if isinstance(v, dict)}
@@ -125,6 +134,15 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
                               "agree": ri.get("agree")}
         targets.append(_target(f"cold reindex of {ri['records']:,} records <= 10 s (CLI, whole process)",
                                _med(ri["dslineage_cli"]), 10.0, "s"))
+    an = parts.get("annotation") or {}
+    if "review" in an:
+        summary["annotation"] = {"rows": an["rows"], "versions": an["versions"], "review_s": an["review"]["median_s"],
+                                 "cleanlab_s": an["cleanlab_direct"]["median_s"], "review_ratio": an["review_ratio"],
+                                 "eval_s": an["eval"]["median_s"]}
+        targets.append(_target(f"review of {an['rows']:,} rows x 10 classes <= 2x cleanlab alone", an["review_ratio"],
+                               2.0, "x"))
+        targets.append(_target(f"eval over {an['versions']} versions of {an['rows']:,} rows <= 10 s",
+                               an["eval"]["median_s"], 10.0, "s"))
     storage = parts.get("storage") or {}
     fixed = {}
     for size, res in storage.items():
@@ -176,6 +194,16 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
                                "agrees": ml["agrees"]}
         targets.append(_target(f"diff of {ml['rows']} rows completes with memory_limit {ml['memory_limit']}",
                                1.0 if ml["agrees"] else 0.0, 1.0, "ok", higher_is_better=True))
+    for size, res in (parts.get("consensus") or {}).items():
+        if not isinstance(res, dict) or "votes" not in res:
+            continue
+        for method in (m for m in res if isinstance(res[m], dict) and "paired_ratio" in res[m]):
+            m = res[method]
+            summary.setdefault("consensus", {}).setdefault(size, {})[method] = {
+                "crowdkit_s": _med(m["crowdkit"]), "dslineage_s": _med(m["dslineage"]),
+                "paired_ratio": m["paired_ratio"], "agrees": m["agrees"]}
+            targets.append(_target(f"consensus of {int(size):,} votes ({method}) <= 2x crowd-kit alone",
+                                   m["paired_ratio"], 2.0, "x"))
     return summary, targets
 
 
@@ -233,7 +261,8 @@ def run(layout: Layout, p: Params, *, draw: bool = True) -> dict[str, Any]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The README "Performance" tables from results.json (medians, ratios, targets)."""
+    """The Performance tables from results.json (medians, ratios, targets): printed by `report`, and filled into
+    docs/performance.md by the docs build (docs/hooks.py)."""
     m, s = results["machine"], results["summary"]
     out = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
            f"DuckDB {m['duckdb']} (load average at the end: {m['load_average']}).", ""]

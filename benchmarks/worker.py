@@ -156,10 +156,10 @@ def lib_reindex(root: str, bulk: bool) -> Timed:
     import pyarrow  # noqa: F401
 
     from dslineage.repo import Repo
-    from dslineage.store import index
+    from dslineage.store import ingest
 
     if not bulk:
-        index.BULK_MIN_FILES = 1 << 62  # the path every sync took before bulk ingestion
+        ingest.BULK_MIN_FILES = 1 << 62  # the path every sync took before bulk ingestion
 
     def run() -> Any:
         with Repo(root) as repo:
@@ -237,6 +237,41 @@ def lib_blame(root: str, ref: str) -> Timed:
         out = Repo(root).blame(ref)
         table = out.get("table")
         return {"rows": getattr(table, "num_rows", None)}
+
+    return run
+
+
+@_task
+def crowdkit_alone(votes: str, method: str) -> Timed:
+    """crowd-kit alone: read the votes with pandas and `fit_predict` with the same aggregator."""
+    import pandas as pd
+
+    from dslineage.quality.crowd import model
+
+    model(method)  # imports crowd-kit before the clock starts
+
+    def run() -> Any:
+        frame = pd.read_parquet(votes).rename(columns={"key": "task", "annotator": "worker"})
+        return {"tasks": int(model(method).fit_predict(frame).shape[0])}
+
+    return run
+
+
+@_task
+def lib_consensus(root: str, name: str, votes: str, method: str) -> Timed:
+    """dslineage's library: `Repo(root).consensus(name, votes=..., method=...)` (batch + version)."""
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    from dslineage.quality.crowd import model
+    from dslineage.repo import Repo
+
+    model(method)
+
+    def run() -> Any:
+        with Repo(root) as repo:
+            r = repo.consensus(name, votes=votes, method=method, reason="bench")
+        return {"applied": r.applied, "rows_voted": r.rows_voted}
 
     return run
 

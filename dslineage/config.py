@@ -12,15 +12,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dslineage import txn
 from dslineage.errors import PathError, UnknownDatasetError, UsageError
-
-META_DIR = ".dslineage"
-JOURNAL_DIR = f"{META_DIR}/journal"
-DATASETS_DIR = f"{META_DIR}/datasets"
-SETTINGS_FILE = f"{META_DIR}/config.yaml"
-INDEX_FILE = f"{META_DIR}/index.duckdb"
-GITIGNORE = f"{META_DIR}/.gitignore"
-IGNORED = ("index.duckdb", "index.duckdb.wal", "tmp/", "lock", "txn/", "merge/")
+from dslineage.files import (  # noqa: F401  (the layout constants and writers, named here too)
+    DATASETS_DIR,
+    GITIGNORE,
+    IGNORED,
+    INDEX_FILE,
+    JOURNAL_DIR,
+    META_DIR,
+    SETTINGS_FILE,
+    atomic_write_bytes,
+    atomic_write_text,
+)
 
 FORMATS = ("parquet", "csv", "jsonl")
 SUFFIXES = {
@@ -202,8 +206,6 @@ def save_dataset(root: Path, ds: Dataset) -> Path:
     """Write the registration of `ds` atomically and return its path."""
     target = dataset_file(root, ds.name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    from dslineage import txn
-
     txn.will_change(root, target)  # an interrupted operation puts the old registration back
     text = _yaml().safe_dump(ds.to_dict(), sort_keys=False, allow_unicode=True)
     atomic_write_text(target, text)
@@ -223,18 +225,3 @@ def load_settings(root: Path) -> dict[str, Any]:
     if threads:
         settings["threads"] = int(threads)
     return settings
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, fsync it, then rename it into place."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, fsync it, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

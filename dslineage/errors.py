@@ -108,3 +108,12 @@ class SchemaConflictError(DslineageError):
 
 class ResolutionError(DslineageError):
     """Merge conflict resolutions are malformed (missing columns, or a value of the wrong type)."""
+
+
+class PredictionsError(DslineageError):
+    """A model's predictions file is empty, names unknown keys or classes, or its probabilities
+    do not sum to 1 (issue 13: `review`, `eval`)."""
+
+
+class UnknownQueueError(RefError):
+    """No review queue matches a given id prefix, or several do."""

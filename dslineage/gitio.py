@@ -251,7 +251,7 @@ class Git:
         """Whether `path` differs from HEAD in the index or work tree (or is untracked)."""
         return bool(self.run("status", "--porcelain", "--", path).strip())
 
-    # -- merges (issue 10: `dslineage merge` and the merge driver) --------------------------
+    # -- merges (`dslineage merge` and the merge driver) ---------------------------------------
 
     def git_dir(self) -> Path:
         """The repository's git directory (`.git`, or a worktree's own folder)."""

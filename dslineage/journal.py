@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from dslineage import txn
-from dslineage.config import JOURNAL_DIR, atomic_write_text
 from dslineage.errors import DslineageError
+from dslineage.files import JOURNAL_DIR, atomic_write_text
 
 FORMAT = 1
 
@@ -30,6 +30,11 @@ def now() -> str:
 def iso_from_epoch(ts: float) -> str:
     """A POSIX timestamp as the journal's ISO 8601 text."""
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")
+
+
+def short(record_id: str | None) -> str:
+    """The short form of a record id (a version, batch or lineage node), as shown to people."""
+    return record_id[:10] if record_id else "-"
 
 
 def make_id(*parts: Any) -> str:
@@ -60,9 +65,15 @@ def file_name(record: dict[str, Any]) -> str:
     return f"{stamp}-{record['kind']}-{record['id'][:12]}.json"
 
 
+def side_file(record_id: str, kind: str) -> str:
+    """The file name of a record's parquet beside it in the journal: `<id[:12]>.<kind>.parquet`
+    (`changes` of a version, `votes` of a consensus, `queue` of a review)."""
+    return f"{record_id[:12]}.{kind}.parquet"
+
+
 def changes_name(version_id: str) -> str:
     """The file name of a version's row-level change set."""
-    return f"{version_id[:12]}.changes.parquet"
+    return side_file(version_id, "changes")
 
 
 def write(root: Path, record: dict[str, Any]) -> Path:

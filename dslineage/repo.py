@@ -1,4 +1,8 @@
-"""`dslineage.Repo`: the library API. One method per command, each returning plain data."""
+"""`dslineage.Repo`: the library API. One method per command, each returning plain data.
+
+It stays one module on purpose: `Repo` is a facade of short methods (explicit keyword-only
+options, a lazy import, one call into `ops/`), read top to bottom as the API's table of
+contents; the work lives in `ops/`, so splitting it would scatter the index, not the logic."""
 
 from __future__ import annotations
 
@@ -8,13 +12,28 @@ import logging
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dslineage import config
 from dslineage.errors import NotARepoError
 from dslineage.gitio import Git
 from dslineage.lock import RepoLock
 from dslineage.store.index import Index
+
+if TYPE_CHECKING:
+    from dslineage.model import (
+        Batch,
+        Experiment,
+        ExperimentSummary,
+        StatusEntry,
+        Version,
+        VersionDetail,
+    )
+    from dslineage.ops.annotators import AnnotatorsResult
+    from dslineage.ops.consensus import ConsensusResult
+    from dslineage.ops.evaluate import EvalResult
+    from dslineage.ops.queues import QueueDetail, QueueSummary
+    from dslineage.ops.review import ReviewResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,7 +42,6 @@ def _locked(fn: F) -> F:
     """Run a command method holding the repository lock; release it (and the index file,
     which DuckDB keeps locked while open) when the outermost command returns."""
 
-    @functools.wraps(fn)
     def wrapper(self: Repo, *args: Any, **kwargs: Any) -> Any:
         self._depth += 1
         try:
@@ -38,7 +56,7 @@ def _locked(fn: F) -> F:
             if self._depth == 0:
                 self.close()
 
-    return cast(F, wrapper)
+    return cast(F, functools.update_wrapper(wrapper, fn))
 
 
 _NO_RECOVER = {"fsck"}  # fsck reports an interrupted operation; `fsck --repair` recovers it
@@ -175,11 +193,23 @@ class Repo:
 
         return init(Path(path), merge_driver=merge_driver)
 
-    def track(self, path: str, key: list[str], labels: list[str], **options: Any) -> dict[str, Any]:
-        """Register a dataset file (adopting earlier DVC history of it, if any)."""
+    def track(
+        self, path: str, key: list[str], labels: list[str], *, name: str | None = None,
+        format: str | None = None, labels_allowed: list[Any] | None = None,
+        roles: dict[str, list[str]] | None = None,
+        label_pairs: list[str] | list[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """Register a dataset file (adopting earlier DVC history of it, if any).
+
+        `name` (default: the file name without suffixes), `format` (default: from the suffix),
+        `labels_allowed` (the values a relabel may set), `roles` ("features", "predictions",
+        "groups", "ignore" → columns), `label_pairs` (label columns that map one-to-one, as
+        "A=B" or (A, B)).
+        """
         from dslineage.ops.track import track
 
-        return track(self, path, key, labels, **options)
+        return track(self, path, key, labels, name=name, format=format, labels_allowed=labels_allowed,
+                     roles=roles, label_pairs=label_pairs)
 
     def commit(
         self, names: list[str] | None = None, message: str = "", author: str | None = None,
@@ -229,17 +259,17 @@ class Repo:
 
     def resolve(self, ref: str) -> dict[str, Any]:
         """The version a reference such as `train@v3` or `train@latest~1` names."""
-        from dslineage.ops.refs import resolve
+        from dslineage.core.refs import resolve
 
         return resolve(self, ref)[1]
 
-    def log(self, name: str | None = None) -> list[dict[str, Any]]:
+    def log(self, name: str | None = None) -> list[Version]:
         """Versions, newest first."""
         from dslineage.ops.log import log
 
         return log(self, name)
 
-    def show(self, ref: str) -> dict[str, Any]:
+    def show(self, ref: str) -> VersionDetail | dict[str, Any]:
         """One version with its schema and class distribution (or, for a batch id, the batch)."""
         from dslineage.ops.batches import maybe_show
         from dslineage.ops.log import show
@@ -266,7 +296,7 @@ class Repo:
 
         return checkout(self, ref, force=force)
 
-    def status(self, names: list[str] | None = None, *, counts: bool = True) -> list[dict[str, Any]]:
+    def status(self, names: list[str] | None = None, *, counts: bool = True) -> list[StatusEntry]:
         """Tracked datasets with row-level counts of uncommitted changes."""
         from dslineage.ops.status import status
 
@@ -307,26 +337,45 @@ class Repo:
 
     # -- label edits as lineage (issue 3) ---------------------------------------------------
 
-    def relabel(self, name: str, edits: Any = None, **options: Any) -> dict[str, Any]:
+    def relabel(
+        self, name: str, edits: Any = None, *, from_file: str | None = None, by: str | None = None,
+        reason: str | None = None, column: str | None = None, commit: bool = True,
+        skip_missing: bool = False, force: bool = False, message: str | None = None,
+        expect_old: bool = False, ignore_columns: bool = False, file_format: str = "edits",
+        key_field: str | None = None, from_name: str | None = None, queue: str | None = None,
+    ) -> dict[str, Any]:
         """Apply label edits (`{key: label}`, `["KEY=LABEL", ...]` or `from_file=PATH`) as one
-        recorded batch; options: by, reason, column, commit, skip_missing, force, message,
-        expect_old."""
+        recorded batch.
+
+        `by` (who; default: the git identity), `reason`, `column` (edit only this label column;
+        `ignore_columns`: ignore an edits file's other label columns), `commit` (False: record
+        the batch, the next commit carries it), `skip_missing` (ignore unknown keys), `force`
+        (edit a working file with uncommitted changes), `message` (the commit message),
+        `expect_old` (the edits file must carry each row's expected old label), `file_format`
+        ("label-studio": `from_file` is a Label Studio JSON export, its row key the task data field
+        `key_field`, its label the choices control `from_name`), `queue` (the review queue the
+        edits review: the batch links to it).
+        """
         from dslineage.ops.relabel import relabel
 
-        return relabel(self, name, edits, **options)
+        return relabel(self, name, edits, from_file=from_file, by=by, reason=reason, column=column,
+                       commit=commit, skip_missing=skip_missing, force=force, message=message,
+                       expect_old=expect_old, ignore_columns=ignore_columns, file_format=file_format,
+                       key_field=key_field, from_name=from_name, queue=queue)
 
-    def batches(self, name: str | None = None) -> list[dict[str, Any]]:
+    def batches(self, name: str | None = None) -> list[Batch]:
         """Edit batches (of one dataset or all), oldest first, with state and revert status."""
+        from dslineage.model import Batch
         from dslineage.ops.batches import catalog
 
         if name:
             self.dataset(name)
-        return catalog(self, name)
+        return [Batch.from_entry(e) for e in catalog(self, name)]
 
     def prune_batches(self, name: str | None = None) -> dict[str, Any]:
         """Delete discarded batches' journal files (never committed; their edits are gone from
         the working file); each is logged in `.git/dslineage/pruned.jsonl`."""
-        from dslineage.ops.batches import prune
+        from dslineage.ops.batch_prune import prune
 
         return prune(self, name)
 
@@ -336,30 +385,80 @@ class Repo:
 
         return show(self, batch_id, limit)
 
-    def blame(self, ref: str, **filters: Any) -> dict[str, Any]:
-        """Who set each row's current label (table under "table"); filters: column, label, by,
-        batch, since, output."""
+    def blame(
+        self, ref: str, *, column: str | None = None, label: Any = None, by: str | None = None,
+        batch: str | None = None, since: str | None = None, output: str | None = None,
+        changed_only: bool = False,
+    ) -> dict[str, Any]:
+        """Who set each row's current label (table under "table").
+
+        Filters: `column` (the label column), `label` (rows with this label), `by` (set by this
+        author), `batch` (set by this batch), `since` (set after this version); `output` writes
+        every row to a file; `changed_only`: only rows relabeled after the first version.
+        """
         from dslineage.ops.blame import blame
 
-        return blame(self, ref, **filters)
+        return blame(self, ref, column=column, label=label, by=by, batch=batch, since=since,
+                     output=output, changed_only=changed_only)
 
-    def revert(self, target: str, **options: Any) -> dict[str, Any]:
-        """Undo one batch's (or version's) label changes; options: dry_run, strategy, by, reason,
-        message, force."""
-        from dslineage.ops.revert import revert
-
-        return revert(self, target, **options)
-
-    def cherry_pick(
+    def consensus(
         self,
-        batch: str,
+        name: str,
         *,
+        votes: str,
+        method: str = "majority",
         column: str | None = None,
-        force: bool = False,
-        dry_run: bool = False,
+        min_agreement: float | None = None,
+        min_votes: int | None = None,
         by: str | None = None,
         reason: str | None = None,
-        message: str | None = None,
+        commit: bool = True,
+        queue: str | None = None,
+        fmt: str = "auto",
+        key_field: str | None = None,
+    ) -> ConsensusResult:
+        """Reconcile annotators' votes (a long CSV/parquet/JSON Lines file, or a Label Studio export
+        with `fmt="label-studio"`) with crowd-kit: rows whose consensus differs from their label
+        become one relabel batch, rows below `min_agreement`/`min_votes` a review queue, and
+        every vote is recorded."""
+        from dslineage.ops.consensus import consensus
+
+        return consensus(
+            self, name, votes=votes, method=method, column=column, min_agreement=min_agreement,
+            min_votes=min_votes, by=by, reason=reason, commit=commit, queue=queue, fmt=fmt, key_field=key_field,
+        )
+
+    def annotators(self, name: str, *, since: str | None = None) -> AnnotatorsResult:
+        """Per-annotator votes, rounds, agreement with the consensus and skill, and Krippendorff's
+        alpha over the recorded votes (rounds whose batch was reverted are left out)."""
+        from dslineage.ops.annotators import annotators
+
+        return annotators(self, name, since=since)
+
+    def annotator_rounds_left_out(self, name: str, *, since: str | None = None) -> int:
+        """How many consensus rounds `annotators` leaves out because their batch was reverted."""
+        from dslineage.ops.annotators import rounds
+
+        return len(rounds(self, name, since)[1])
+
+    def revert(
+        self, target: str, *, dry_run: bool = False, strategy: str = "keep", by: str | None = None,
+        reason: str | None = None, message: str | None = None, force: bool = False,
+    ) -> dict[str, Any]:
+        """Undo one batch's (or version's) label changes.
+
+        `dry_run` (report only), `strategy` ("keep": leave rows relabeled since; "force": revert
+        them too), `by`, `reason`, `message` (the commit message), `force` (revert over
+        uncommitted changes of the working file).
+        """
+        from dslineage.ops.revert import revert
+
+        return revert(self, target, dry_run=dry_run, strategy=strategy, by=by, reason=reason,
+                      message=message, force=force)
+
+    def cherry_pick(
+        self, batch: str, *, column: str | None = None, force: bool = False, dry_run: bool = False,
+        by: str | None = None, reason: str | None = None, message: str | None = None,
     ) -> dict[str, Any]:
         """Apply a batch (of another branch, or an earlier reverted one) as a new batch that
         links to it; rows whose label is no longer the batch's old label are conflicts."""
@@ -368,11 +467,14 @@ class Repo:
         return cherry_pick(self, batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason,
                            message=message)
 
-    def rollback(self, name: str, to: str, message: str, **options: Any) -> dict[str, Any]:
-        """A new version identical (same md5) to `to`; options: author, force."""
+    def rollback(
+        self, name: str, to: str, message: str, *, author: str | None = None, force: bool = False
+    ) -> dict[str, Any]:
+        """A new version identical (same md5) to `to`; `author` (default: the git identity),
+        `force` (overwrite uncommitted changes of the working file)."""
         from dslineage.ops.rollback import rollback
 
-        return rollback(self, name, to, message, **options)
+        return rollback(self, name, to, message, author=author, force=force)
 
     def impact(self, batch_id: str) -> dict[str, Any]:
         """Which later versions still carry a batch's labels, and how many rows."""
@@ -398,20 +500,37 @@ class Repo:
 
     def audit(
         self, ref: str, *, against: str | None = None, on: list[str] | None = None,
-        group: str | None = None, record: bool = True, **options: Any,
+        group: str | None = None, record: bool = True, min_group_rows: int = 10, examples: int = 10,
     ) -> dict[str, Any]:
-        """Duplicates with conflicting labels, leakage, annotator agreement, imbalance, subgroups."""
+        """Duplicates with conflicting labels, leakage, annotator agreement, imbalance, subgroups.
+
+        `against` (leakage against another version), `on` (the content columns of duplicates),
+        `group` (the subgroup column), `record` (store the result of a committed version),
+        `min_group_rows` (smaller subgroups are not compared), `examples` (examples per finding).
+        """
         from dslineage.quality.audit import audit
 
-        return audit(self, ref, against=against, on=on, group=group, record=record, **options)
+        return audit(self, ref, against=against, on=on, group=group, record=record,
+                     min_group_rows=min_group_rows, examples=examples)
 
     # -- lineage: pipelines, experiments, the graph (ops/run, sync, exp, reproduce, lineage) --
 
-    def run(self, stage: str, command: list[str], **options: Any) -> dict[str, Any]:
-        """Define (or update) a DVC stage, run it through DVC and record the transformation."""
+    def run(
+        self, stage: str, command: list[str], *, deps: list[str] | None = None,
+        outs: list[str] | None = None, params: list[str] | None = None, metrics: list[str] | None = None,
+        keys: list[str] | None = None, labels: list[str] | None = None, message: str | None = None,
+        author: str | None = None, force: bool = False,
+    ) -> dict[str, Any]:
+        """Define (or update) a DVC stage, run it through DVC and record the transformation.
+
+        `deps`, `outs`, `params`, `metrics` as `dvc stage add` takes them (an empty `command`
+        re-runs the stage as defined); `keys`/`labels` ("[OUT=]COL") register new outputs;
+        `message`, `author` for the record; `force` runs an up-to-date stage anyway.
+        """
         from dslineage.ops.run import run
 
-        return run(self, stage, command, **options)
+        return run(self, stage, command, deps=deps, outs=outs, params=params, metrics=metrics, keys=keys,
+                   labels=labels, message=message, author=author, force=force)
 
     def sync(self, *, author: str | None = None, all_commits: bool = False) -> dict[str, Any]:
         """Record the `dvc.lock` stage states no transformation records yet (idempotent); with
@@ -420,19 +539,27 @@ class Repo:
 
         return sync(self, author=author, all_commits=all_commits)
 
-    def exp_record(self, name: str, **options: Any) -> dict[str, Any]:
-        """Record an experiment: dataset versions, code commit, params, metrics, pipeline."""
+    def exp_record(
+        self, name: str, *, data: list[str] | None = None, params: str | None = None,
+        metrics: str | None = None, message: str | None = None, author: str | None = None,
+    ) -> dict[str, Any]:
+        """Record an experiment: dataset versions, code commit, params, metrics, pipeline.
+
+        `data` (NAME@REF refs; default: every dataset at its working version), `params` (file;
+        default `params.yaml`), `metrics` (file; default: the metrics files `dvc.yaml` declares),
+        `message`, `author`.
+        """
         from dslineage.ops.exp import record
 
-        return record(self, name, **options)
+        return record(self, name, data=data, params=params, metrics=metrics, message=message, author=author)
 
-    def exp_list(self) -> list[dict[str, Any]]:
+    def exp_list(self) -> list[ExperimentSummary]:
         """Experiments, newest first."""
         from dslineage.ops.exp import list_experiments
 
         return list_experiments(self)
 
-    def exp_show(self, name: str) -> dict[str, Any]:
+    def exp_show(self, name: str) -> Experiment:
         """One experiment record (by name: its newest record; or by id prefix)."""
         from dslineage.ops.exp import show
 
@@ -444,11 +571,14 @@ class Repo:
 
         return diff(self, a, b)
 
-    def reproduce(self, experiment: str, **options: Any) -> dict[str, Any]:
-        """Materialize (and verify) an experiment's data; with `rerun=True` re-run its pipeline."""
+    def reproduce(
+        self, experiment: str, *, into: str | None = None, rerun: bool = False, force: bool = False
+    ) -> dict[str, Any]:
+        """Materialize (and verify) an experiment's data: in place, or under `into`; `rerun`
+        re-runs its pipeline; `force` overwrites uncommitted changes (or a non-empty `into`)."""
         from dslineage.ops.reproduce import reproduce
 
-        return reproduce(self, experiment, **options)
+        return reproduce(self, experiment, into=into, rerun=rerun, force=force)
 
     def lineage(
         self, node: str | None = None, *, direction: str = "both", depth: int | None = None,
@@ -460,3 +590,73 @@ class Repo:
 
         return lineage(self, node, direction=direction, depth=depth, openlineage=openlineage,
                        namespace=namespace, expand=expand)
+
+    # -- the report (issue 14) -------------------------------------------------------------
+
+    def report(self, names: list[str] | None = None, *, versions: str | None = None) -> Any:
+        """The report's data model (`ops.report_model.Report`) of the named (default: every)
+        dataset, comparing `versions` "A..B" (default: first..latest)."""
+        from dslineage.ops.report import report
+
+        return report(self, names or [], versions=versions)
+
+    def report_write(
+        self, names: list[str] | None = None, *, output: str = "report.html", versions: str | None = None,
+        fmt: str = "html", chart: str | None = None,
+    ) -> Any:
+        """Write the self-contained HTML report (`fmt="html"`), its Vega-Lite specs (`"vega"`), its data
+        model (`"json"`) or one chart (`chart`, as .svg/.png/.json by the suffix of `output`)."""
+        from dslineage.ops.report import report
+        from dslineage.ops.report_export import write
+
+        return write(report(self, names or [], versions=versions), output, fmt=fmt, chart=chart)
+
+    def report_vega(self, names: list[str] | None = None, *, versions: str | None = None,
+                    chart: str | None = None) -> str:
+        """The report's charts as Vega-Lite JSON (`{name: spec}`), or one chart's spec."""
+        from dslineage.ops.report import report
+        from dslineage.ops.report_export import vega
+
+        return vega(report(self, names or [], versions=versions), chart)
+
+    # -- the annotation loop (issue 13): review queues and metrics per label version ---------
+
+    def review(
+        self, ref: str, *, predictions: str, method: str = "confident-learning", top: int | None = None,
+        unlabeled: bool = False, group: str | None = None, column: str | None = None, output: str | None = None,
+    ) -> ReviewResult:
+        """Rank a version's rows for review with a model's predictions (cleanlab's confident
+        learning, or margin / entropy / least-confidence); record the queue in the journal."""
+        from dslineage.ops.review import review
+
+        return review(self, ref, predictions=predictions, method=method, top=top, unlabeled=unlabeled,
+                      group=group, column=column, output=output)
+
+    def queues(self, name: str | None = None) -> list[QueueSummary]:
+        """Recorded review queues (of one dataset or all), oldest first."""
+        from dslineage.ops.queues import queues
+
+        return queues(self, name)
+
+    def queue(self, ref: str, *, limit: int = 20) -> QueueDetail:
+        """One review queue (id or unique prefix) with how many rows were reviewed, confirmed and changed."""
+        from dslineage.ops.queues import queue
+
+        return queue(self, ref, limit=limit)
+
+    def eval(
+        self, ref: str, *, predictions: str, versions: str | None = None, group: str | None = None,
+        classes: list[str] | None = None, column: str | None = None, record: bool = True,
+    ) -> EvalResult:
+        """A fixed model's metrics (accuracy, per-class P/R/F1, ECE, subgroup error, flips) under
+        each selected label version; each version's result is stored."""
+        from dslineage.ops.evaluate import evaluate
+
+        return evaluate(self, ref, predictions=predictions, versions=versions, group=group, classes=classes,
+                        column=column, record=record)
+
+    def eval_results(self, name: str) -> list[dict[str, Any]]:
+        """Stored `eval` results of a dataset (one record per version and predictions file), oldest first."""
+        from dslineage.ops.evaluate import results
+
+        return results(self, name)

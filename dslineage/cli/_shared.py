@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
+
+from dslineage.journal import short  # noqa: F401  (used by the command modules)
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -18,6 +21,26 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdou
 MessageOpt = Annotated[str, typer.Option("-m", "--message", help="What changed and why.")]
 AuthorOpt = Annotated[
     Optional[str], typer.Option("--author", help="Who made the change (default: git identity).")
+]
+ByOpt = Annotated[Optional[str], typer.Option("--by", help="Who made the edits (default: git identity).")]
+ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (recorded with the batch).")]
+ColumnOpt = Annotated[
+    Optional[str],
+    typer.Option("--column", help="Edit only this label column (default: every label column in EDITS)."),
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Edit even though the working file has uncommitted changes.")
+]
+RemoteOpt = Annotated[
+    Optional[str], typer.Option("-r", "--remote", help="DVC remote name (default: the default remote).")
+]
+AgainstOpt = Annotated[
+    Optional[str],
+    typer.Option("--against", metavar="REF", help="Compare with this version instead (default: the rules' "
+                 "`baseline:`, else the last version that passed its checks)."),
+]
+NoRecordOpt = Annotated[
+    bool, typer.Option("--no-record", help="Do not store the results with the version (no git commit).")
 ]
 
 out = Console(highlight=False, soft_wrap=True)
@@ -39,11 +62,45 @@ def abspath(path: str) -> str:
     return os.path.abspath(path)
 
 
-def emit_json(data: Any, *, compact: bool = False) -> None:
-    """Plain JSON on stdout: never through Rich. `compact`: one line, for big outputs (json's
-    C encoder; an indented dump runs in pure Python, about 10x slower)."""
+def emit_json(data: object, *, compact: bool = False) -> None:
+    """Plain JSON on stdout: never through Rich; model records (`dslineage.model`) through
+    `to_json`. `compact`: one line, for big outputs (json's C encoder; an indented dump runs in
+    pure Python, about 10x slower)."""
+    from dslineage.model import json_default
+
     indent = None if compact else 2
-    sys.stdout.write(json.dumps(data, indent=indent, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(data, indent=indent, default=json_default, ensure_ascii=False) + "\n")
+
+
+T = TypeVar("T")
+
+
+def flag(name: str, help: str) -> Any:
+    """A boolean switch, for a one-line parameter: `force: Annotated[bool, flag("--force", "...")] = False`."""
+    return typer.Option(name, help=help)
+
+
+def option(*names: str, help: str, **kwargs: Any) -> Any:
+    """An option, for a one-line parameter: `into: Annotated[Optional[str], option("--into", help="...")] = None`."""
+    return typer.Option(*names, help=help, **kwargs)
+
+
+def conflict_table(rows: list[dict[str, Any]], expected: tuple[str, str], title: str = "conflicts") -> Any:
+    """The first 50 conflicting rows of a revert or cherry-pick: key, column, current label and the two
+    labels named by `expected` (`(field, heading)` pairs: what the batch expected, what it would set)."""
+    (a, a_head), (b, b_head) = expected[0].split("="), expected[1].split("=")
+    t = table("key", "column", "current", a_head, b_head, title=title)
+    for c in rows[:50]:
+        t.add_row(",".join(str(v) for v in c["key"].values()), c["column"], c["current"], c[a], c[b])
+    return t
+
+
+def render(result: T, json_out: bool, show: Callable[[T], None]) -> None:
+    """Print a command's result: plain JSON with `--json`, else through its renderer."""
+    if json_out:
+        emit_json(result)
+    else:
+        show(result)
 
 
 def note(message: str) -> None:
@@ -209,11 +266,6 @@ def fit_console() -> None:
 def who(author: str | None) -> str:
     """An author without the e-mail part, for tables."""
     return (author or "").split(" <")[0]
-
-
-def short(vid: str | None) -> str:
-    """Short version id."""
-    return vid[:10] if vid else "-"
 
 
 def when(ts: str | None) -> str:

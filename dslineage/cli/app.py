@@ -23,9 +23,10 @@ COMMAND_MODULES = [
     "reindex", "demo",
     "check", "drift", "audit",
     "fsck",
-    "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact",
+    "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact", "consensus", "annotators",
     "run", "sync", "exp", "reproduce", "lineage",
     "merge", "push", "pull",
+    "report", "review", "eval",
 ]
 
 
@@ -149,7 +150,11 @@ class _NoPandas:
 
     (A `None` entry in sys.modules does that for Python code, but pyarrow's compiled pandas
     probe then reads `None.__version__` and fails on the first pa.array()/pa.table().)
+    Code that does need pandas (crowd-kit takes pandas frames) removes every finder with
+    `blocks_pandas` first: see `dslineage.quality.crowd`.
     """
+
+    blocks_pandas = True  # consensus (crowd-kit) and review (cleanlab) lift the block: both need pandas
 
     @staticmethod
     def find_spec(name: str, path: Any = None, target: Any = None) -> None:

@@ -6,9 +6,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, table
+from dslineage.cli._shared import JsonOpt, NoRecordOpt, note, out, render, repo, table
 from dslineage.cli.app import app
-from dslineage.cli.check import NoRecordOpt, target_name
+from dslineage.cli.check import target_name
 
 
 @app.command()
@@ -37,10 +37,7 @@ def audit(
     cols = [c for item in on or [] for c in item.split(",") if c] or None
     result = repo().audit(ref, against=against, on=cols, group=group, record=not no_record,
                           min_group_rows=min_group_rows, examples=examples)
-    if json_out:
-        emit_json(result)
-        return
-    show_audit(result)
+    render(result, json_out, show_audit)
 
 
 def show_audit(r: dict[str, Any]) -> None:

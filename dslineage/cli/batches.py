@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, fields, note, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, emit_json, fields, note, out, render, repo, short, table, when, who
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model import Batch, Edit
 
 
 @app.command()
@@ -40,33 +43,31 @@ def batches(
              + (f"; logged in {result['log']}" if result["log"] else ""))
         return
     entries = repo().batches(name)
-    if json_out:
-        emit_json(entries)
-        return
-    show_batches(entries)
+    render(entries, json_out, show_batches)
 
 
-def _state(e: dict[str, Any]) -> str:
-    if e["state"] != "committed":
-        return e["state"]
-    if e["reverted"]:
-        return f"reverted by {short(e['reverted_by'])}"
-    if e.get("source_batch"):
-        return f"picks {short(e['source_batch'])}"
-    return f"reverts {short(e['reverts'])}" if e.get("reverts") else "committed"
+def _state(state: str, reverted_by: str | None, source_batch: str | None, reverts: str | None) -> str:
+    if state != "committed":
+        return state
+    if reverted_by:
+        return f"reverted by {short(reverted_by)}"
+    if source_batch:
+        return f"picks {short(source_batch)}"
+    return f"reverts {short(reverts)}" if reverts else "committed"
 
 
-def show_batches(entries: list[dict[str, Any]]) -> None:
+def show_batches(entries: list[Batch]) -> None:
     """Render batches as a table, newest last."""
     # the label column each batch edited, when the batches edit more than one
-    several = len({e.get("column") for e in entries}) > 1
+    several = len({e.column for e in entries}) > 1
     t = table("batch", "version", *(["column"] if several else []), "time (UTC)", "by", "rows", "no-op", "state",
               "reason", rigid=("state",), drop=("no-op", "time (UTC)"))
     for e in entries:
-        version = f"{e['dataset']}@v{e['seq']}" if e["seq"] else f"{e['dataset']} (-)"
+        version = f"{e.dataset}@v{e.seq}" if e.seq else f"{e.dataset} (-)"
         t.add_row(
-            short(e["id"]), version, *([e.get("column") or ""] if several else []), when(e["timestamp"]),
-            who(e["author"]), e["rows"], e["noop"], _state(e), e["reason"] or "",
+            short(e.id), version, *([e.column or ""] if several else []), when(e.timestamp),
+            who(e.author), e.rows, e.noop, _state(e.state, e.reverted_by, e.source_batch, e.reverts),
+            e.reason or "",
         )
     out.print(t)
 
@@ -75,19 +76,17 @@ def show_batch(b: dict[str, Any], limit: int = 50) -> None:
     """Render one batch and (the first `limit` of) its edits."""
     out.print(f"[bold]batch {b['id']}[/bold]", highlight=False)
     version = f"{b['dataset']}@v{b['seq']} {short(b['version'])}" if b["version"] else "-"
+    state = _state(b["state"], b["reverted_by"], b.get("source_batch"), b.get("reverts"))
     out.print(fields([
-        ("dataset", f"{b['dataset']} (column {b['column']})"), ("version", version), ("state", _state(b)),
+        ("dataset", f"{b['dataset']} (column {b['column']})"), ("version", version), ("state", state),
         ("by", b["author"]), ("time", b["timestamp"]), ("reason", b.get("reason") or "-"),
         ("rows", f"{b['rows']} changed, {b['noop']} no-op, {b['missing']} missing"),
         *((("together", f"with {', '.join(b['columns'])} (group {short(b['group'])})"),) if b.get("group") else ()),
     ], label_width=8))
-    edits = b["edits"]
+    edits: list[Edit] = b["edits"]
     t = table("key", "old", "new", "annotator", "reason", "confidence", title=f"edits ({len(edits)})")
     for e in edits[:limit]:
-        t.add_row(
-            ",".join(str(v) for v in e["key"].values()), e["old"], e["new"], e["annotator"], e["reason"],
-            e["confidence"],
-        )
+        t.add_row(",".join(str(v) for v in e.key.values()), e.old, e.new, e.annotator, e.reason, e.confidence)
     out.print(t)
     if len(edits) > limit:
         out.print(f"  ... {len(edits) - limit} more (use --json for all)", markup=False)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, abspath, emit_json, flag, note, option, out, repo, short, table, when, who
 from dslineage.cli.app import app
 
 
@@ -18,16 +18,12 @@ def blame(
     batch: Annotated[Optional[str], typer.Option("--batch", help="Only labels set by this batch (id prefix).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only labels set after version REF.")] = None,
     column: Annotated[Optional[str], typer.Option("--column", help="Label column (when several).")] = None,
-    output: Annotated[
-        Optional[str],
-        typer.Option("--output", help="Write all the listed rows (not only --rows N) to FILE (.parquet or .csv)."),
-    ] = None,
-    rows: Annotated[
-        Optional[int], typer.Option("--rows", min=0, metavar="N", help="Rows to print (default 20; with --json all).")
-    ] = None,
-    all_rows: Annotated[
-        bool, typer.Option("--all", help="Every row (default: the rows whose label changed since the first version).")
-    ] = False,
+    output: Annotated[Optional[str], option(
+        "--output", help="Write all the listed rows (not only --rows N) to FILE (.parquet or .csv).")] = None,
+    rows: Annotated[Optional[int], option(
+        "--rows", min=0, metavar="N", help="Rows to print (default 20; with --json all).")] = None,
+    all_rows: Annotated[bool, flag(
+        "--all", "Every row (default: the rows whose label changed since the first version).")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Show who set each row's current label: version, batch, author, time; counts per author and batch.

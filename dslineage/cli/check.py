@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, table
+from dslineage.cli._shared import AgainstOpt, JsonOpt, NoRecordOpt, emit_json, note, out, repo, table
 from dslineage.cli.app import app
 from dslineage.errors import EXIT_GATE
-
-NoRecordOpt = Annotated[
-    bool, typer.Option("--no-record", help="Do not store the results with the version (no git commit).")
-]
 
 
 @app.command()
 def check(
     ref: Annotated[str, typer.Argument(metavar="NAME[@REF]", help="NAME (the working file) or NAME@REF (a version).")],
     no_record: NoRecordOpt = False,
-    against: Annotated[
-        Optional[str],
-        typer.Option("--against", metavar="REF", help="Drift baseline (default: the rules' `baseline:`, else the "
-                     "last version that passed its checks)."),
-    ] = None,
+    against: AgainstOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run the rules in .dslineage/checks.yaml; exit 3 when any fails (for CI).

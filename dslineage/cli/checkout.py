@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, repo
+from dslineage.cli._shared import JsonOpt, note, render, repo
 from dslineage.cli.app import app
 
 
@@ -21,10 +21,7 @@ def checkout(
     Example: dslineage checkout train@v2
     """
     r = repo().checkout(ref, force=force)
-    if json_out:
-        emit_json(r)
-        return
-    show_checkout(r)
+    render(r, json_out, show_checkout)
 
 
 def show_checkout(r: dict) -> None:  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, short, table
+from dslineage.cli._shared import JsonOpt, conflict_table, emit_json, note, out, repo, short
 from dslineage.cli.app import app
 
 
@@ -56,11 +56,7 @@ def show_cherry_pick(r: dict[str, Any]) -> None:
         line += f" → batch {short(r['batch'])}, {r['dataset']}@v{r['seq']} {short(r['version'])}"
     out.print(line, markup=False)
     if r["conflict_rows"]:
-        t = table("key", "column", "current", "batch's old", "batch's new", title="conflicts")
-        for c in r["conflict_rows"][:50]:
-            t.add_row(",".join(str(v) for v in c["key"].values()), c["column"], c["current"], c["expected"],
-                      c["new"])
-        out.print(t)
+        out.print(conflict_table(r["conflict_rows"], ("expected=batch's old", "new=batch's new")))
     if r["skipped"]:
         note(f"skipped {r['skipped']} row(s) no longer in {r['dataset']}")
     if not r["dry_run"] and not r["version"]:

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, MessageOpt, emit_json, note, out, repo, short
+from dslineage.cli._shared import AuthorOpt, JsonOpt, MessageOpt, flag, note, out, render, repo, short
 from dslineage.cli.app import app
 
 
@@ -14,13 +14,9 @@ from dslineage.cli.app import app
 def commit(
     names: Annotated[Optional[list[str]], typer.Argument(help="Datasets (default: all).")] = None,
     message: MessageOpt = "",
-    author: Annotated[
-        Optional[str], typer.Option("--author", help="Who made the change (default: git identity).")
-    ] = None,
-    no_verify: Annotated[
-        bool, typer.Option("--no-verify", help="Commit even if the checks in .dslineage/checks.yaml fail "
-                           "(recorded with the version).")
-    ] = False,
+    author: AuthorOpt = None,
+    no_verify: Annotated[bool, flag("--no-verify", "Commit even if the checks in .dslineage/checks.yaml fail "
+                                    "(recorded with the version).")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Record a new version of each dataset whose file changed (DVC stores the bytes).
@@ -31,10 +27,7 @@ def commit(
     Example: dslineage commit train -m "fix 120 cat/dog labels"
     """
     versions = repo().commit(names or [], message, author, no_verify=no_verify)
-    if json_out:
-        emit_json(versions)
-        return
-    show_commit(versions)
+    render(versions, json_out, show_commit)
 
 
 def show_commit(versions: list) -> None:  # type: ignore[type-arg]
@@ -42,12 +35,16 @@ def show_commit(versions: list) -> None:  # type: ignore[type-arg]
     if not versions:
         note("nothing changed: every tracked dataset matches its latest version")
         return
+    from dslineage.model import Version
+
     for v in versions:
+        version = Version.from_record(v)
+        added, removed, relabeled, modified = (
+            n or 0 for n in (version.changes.added, version.changes.removed, version.changes.relabeled,
+                             version.changes.modified))  # unknown changes count as none
         out.print(
-            f"{v['dataset']}@v{v['seq']} {short(v['id'])}  {v['rows']} rows  "
-            f"+{v.get('added') or 0} -{v.get('removed') or 0} "
-            f"~{(v.get('relabeled') or 0) + (v.get('modified') or 0)} "
-            f"({v.get('relabeled') or 0} relabeled)",
+            f"{version.dataset}@v{version.seq} {short(version.id)}  {version.rows} rows  "
+            f"+{added} -{removed} ~{relabeled + modified} ({relabeled} relabeled)",
             markup=False,
         )
         checks = v.get("checks")

@@ -33,7 +33,7 @@ def demo(
 
     Example: dslineage demo --keep /tmp/pets-demo
     """
-    from dslineage.ops.demo import demo as run
+    from dslineage.demo import demo as run
 
     started = time.monotonic()
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, table
+from dslineage.cli._shared import JsonOpt, abspath, note, out, render, repo, table
 from dslineage.cli.app import app
 
 
@@ -27,10 +27,7 @@ def diff(
     Example: dslineage diff train@v1 train@latest --rows 5
     """
     result = repo().diff(a, b, rows=rows, output=abspath(output) if output else None)
-    if json_out:
-        emit_json(result)
-        return
-    show_diff(result)
+    render(result, json_out, show_diff)
 
 
 def _side(d: dict[str, Any], name: str) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, out, repo, table
+from dslineage.cli._shared import AgainstOpt, JsonOpt, emit_json, out, repo, table
 from dslineage.cli.app import app
 from dslineage.errors import EXIT_GATE
 
@@ -23,11 +23,7 @@ def drift(
     b: Annotated[
         Optional[str], typer.Argument(metavar="NAME@B", help="NAME@REF to compare (default: the working file).")
     ] = None,
-    against: Annotated[
-        Optional[str],
-        typer.Option("--against", metavar="REF", help="Compare NAME (or NAME@REF) with this version instead "
-                     "(default for bare NAME: the rules' `baseline:`, else the last version that passed)."),
-    ] = None,
+    against: AgainstOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Label-distribution shift (Jensen–Shannon, PSI) and numeric drift (PSI, KS); exit 3 on alert.

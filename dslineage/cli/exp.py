@@ -31,6 +31,10 @@ exp_app = typer.Typer(
 app.add_typer(exp_app, name="exp")
 
 
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def _text(value: Any) -> str:
     from dslineage.ops.exp import dumps
 
@@ -86,9 +90,8 @@ def list_(json_out: JsonOpt = False) -> None:
         return
     t = table("name", "id", "time (UTC)", "author", "code", "datasets", "metrics")
     for e in rows:
-        metrics = ", ".join(f"{k}={_text(v)}" for k, v in list(flatten(e["metrics"]).items())[:4])
-        t.add_row(e["name"], short(e["id"]), when(e["timestamp"]), who(e["author"]), short(e["git_commit"]),
-                  str(e["datasets"]), metrics)
+        metrics = ", ".join(f"{k}={_text(v)}" for k, v in list(flatten(e.metrics).items())[:4])
+        t.add_row(e.name, short(e.id), when(e.timestamp), who(e.author), short(e.git_commit), str(e.datasets), metrics)
     out.print(t)
 
 
@@ -105,23 +108,26 @@ def show(
     if json_out:
         emit_json(e)
         return
-    out.print(f"[bold]experiment {e['name']}[/bold]  {e['id']}  (run {e['runs']} of {e['runs']})")
-    out.print(fields([("time", e["timestamp"]), ("author", e["author"]), ("git commit", e["git_commit"]),
-                      ("message", e.get("message") or "-")]))
+    out.print(f"[bold]experiment {e.name}[/bold]  {e.id}  (run {e.runs} of {e.runs})")
+    out.print(fields([("time", e.timestamp), ("author", e.author), ("git commit", e.git_commit),
+                      ("message", e.message or "-")]))
     t = table("dataset", "version", "id", "md5", title="datasets")
-    for d in e["datasets"]:
-        t.add_row(d["name"], f"v{d['seq']}", short(d["version"]), d["md5"])
+    for d in e.datasets:
+        t.add_row(d.name, f"v{d.seq}", short(d.version), d.md5)
     out.print(t)
     from dslineage.ops.exp import flatten
 
-    for key in ("params", "metrics"):  # one column per (dotted) name, like `dvc exp show`
-        if e.get(key):
-            flat = {k: _text(v) for k, v in flatten(e[key]).items()}
-            out.print(as_columns(flat, title=f"{key} ({e.get(key + '_file')})"))
-    if e.get("pipeline"):
+    for key, values, file in (("params", e.params, e.params_file), ("metrics", e.metrics, e.metrics_file)):
+        if values:  # one column per (dotted) name, like `dvc exp show`
+            flat = {k: _text(v) for k, v in flatten(values).items()}
+            out.print(as_columns(flat, title=f"{key} ({file})"))
+    if e.pipeline:
         t = table("stage", "transformation", "outputs", title="pipeline (dvc.lock)")
-        for stage, st in e["pipeline"].items():
-            t.add_row(stage, short(st.get("transformation")), ", ".join(st.get("outs", {})))
+        for stage, st in e.pipeline.items():
+            state = st if isinstance(st, dict) else {}
+            outs = state.get("outs")
+            t.add_row(stage, short(_opt_str(state.get("transformation"))),
+                      ", ".join(outs if isinstance(outs, dict) else {}))
         out.print(t)
 
 

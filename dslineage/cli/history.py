@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, out, render, repo, short, table, when, who
 from dslineage.cli.app import app
 from dslineage.errors import UsageError
 
@@ -33,10 +33,7 @@ def history(
         result = repo().history(name, key)
     else:
         raise UsageError("give the row's key: dslineage history NAME KEY (or --key-value COL=VALUE)")
-    if json_out:
-        emit_json(result)
-        return
-    show_history(result)
+    render(result, json_out, show_history)
 
 
 def _labels(d: dict[str, Any]) -> str:

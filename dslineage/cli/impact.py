@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, short, table, when
+from dslineage.cli._shared import JsonOpt, note, out, render, repo, short, table, when
 from dslineage.cli.app import app
 
 
@@ -25,10 +25,7 @@ def impact(
     Example: dslineage impact 3f9a2c1d
     """
     result = repo().impact(batch)
-    if json_out:
-        emit_json(result)
-        return
-    show_impact(result)
+    render(result, json_out, show_impact)
 
 
 def show_impact(r: dict[str, Any]) -> None:

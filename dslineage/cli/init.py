@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note
+from dslineage.cli._shared import JsonOpt, note, render
 from dslineage.cli.app import app
 
 
@@ -31,10 +31,7 @@ def init(
     from dslineage.repo import Repo
 
     result = Repo.init(path.resolve(), merge_driver=not no_merge_driver)
-    if json_out:
-        emit_json(result)
-        return
-    show_init(result)
+    render(result, json_out, show_init)
 
 
 def show_init(result: dict) -> None:  # type: ignore[type-arg]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, fields, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, emit_json, fields, out, render, repo, short, table, when, who
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model import Version, VersionDetail
 
 
 @app.command()
@@ -20,20 +24,17 @@ def log(
     Example: dslineage log train
     """
     entries = repo().log(name)
-    if json_out:
-        emit_json(entries)
-        return
-    show_log(entries)
+    render(entries, json_out, show_log)
 
 
-def show_log(entries: list[dict[str, Any]]) -> None:
+def show_log(entries: list[Version]) -> None:
     """Render versions as a table."""
     t = table("version", "id", "time (UTC)", "author", "rows", "relabeled", "message")
     for e in entries:
         t.add_row(
-            f"{e['dataset']}@v{e['seq']}", short(e["id"]), when(e["timestamp"]), who(e["author"]),
-            str(e["rows"] if e["rows"] is not None else "?"),
-            "?" if e["label_changes"] is None else str(e["label_changes"]), e["message"],
+            f"{e.dataset}@v{e.seq}", short(e.id), when(e.timestamp), who(e.author),
+            str(e.rows if e.rows is not None else "?"),
+            "?" if e.label_changes is None else str(e.label_changes), e.message,
         )
     out.print(t)
 
@@ -55,7 +56,7 @@ def show(
     if json_out:
         emit_json(v)
         return
-    if v.get("kind") == "batch":  # an edit batch: its record and per-row edits
+    if isinstance(v, dict):  # an edit batch: its record and per-row edits
         from dslineage.cli.batches import show_batch
 
         show_batch(v)
@@ -63,36 +64,36 @@ def show(
     show_version(v)
 
 
-def show_version(v: dict[str, Any]) -> None:
+def show_version(v: VersionDetail) -> None:
     """Render one version in detail."""
-    out.print(f"[bold]{v['dataset']}@v{v['seq']}[/bold]  {v['id']}")
+    out.print(f"[bold]{v.dataset}@v{v.seq}[/bold]  {v.id}")
     out.print(fields([
-        ("md5", v["md5"]), ("parent", v["parent"] or "-"), ("git commit", v["git_commit"] or "-"),
-        ("author", v["author"]), ("time", v["timestamp"]), ("message", v["message"]),
-        ("rows", v["rows"]), ("tags", ", ".join(v["tags"]) or "-"),
+        ("md5", v.md5), ("parent", v.parent or "-"), ("git commit", v.git_commit or "-"),
+        ("author", v.author), ("time", v.timestamp), ("message", v.message),
+        ("rows", v.rows), ("tags", ", ".join(v.tags) or "-"),
     ]))
-    ch = v["changes"]
-    if ch["known"]:
+    ch = v.changes
+    if ch.known:
         out.print(
-            f"  {'changes':<11}+{ch['added']} -{ch['removed']} relabeled {ch['relabeled']} "
-            f"modified {ch['modified']}", markup=False,
+            f"  {'changes':<11}+{ch.added} -{ch.removed} relabeled {ch.relabeled} "
+            f"modified {ch.modified}", markup=False,
         )
-    if v["schema"]:
+    if v.schema:
         t = table("column", "type", title="schema")
-        for col in v["schema"]:
-            t.add_row(col["name"], col["type"])
+        for col in v.schema:
+            t.add_row(col.name, col.type)
         out.print(t)
-    if v.get("quality"):
-        show_quality(v["quality"])
-    for col, dist in (v["class_distribution"] or {}).items():
-        total = sum(d["count"] for d in dist) or 1
-        t = table(col, "rows", "share", title=f"class distribution ({col})")
+    if v.quality:
+        show_quality(v.quality)
+    for col_name, dist in (v.class_distribution or {}).items():
+        total = sum(d.count for d in dist) or 1
+        t = table(col_name, "rows", "share", title=f"class distribution ({col_name})")
         for d in dist:
-            t.add_row(str(d["label"]), str(d["count"]), f"{d['count'] / total:.1%}")
+            t.add_row(str(d.label), str(d.count), f"{d.count / total:.1%}")
         out.print(t)
 
 
-def show_quality(q: dict[str, Any]) -> None:
+def show_quality(q: Mapping[str, Any]) -> None:
     """Render the stored check and audit results of a version (quality gates)."""
     from dslineage.quality import fmt
 
@@ -122,3 +123,14 @@ def show_quality(q: dict[str, Any]) -> None:
         if audit.get("subgroups"):
             parts.append(f"largest subgroup gap {fmt(audit['subgroups']['max_gap'])}")
         out.print(f"  {'audit':<11}{when(audit.get('timestamp'))}: " + "; ".join(parts), markup=False)
+    for ev in q.get("eval") or []:
+        flips = ev.get("flips") or {}
+        flipped = (f"; since the previous version {flips['to_wrong']} right→wrong, {flips['to_right']} wrong→right"
+                   if flips.get("to_wrong") is not None else "")
+        out.print(f"  {'eval':<11}{when(ev.get('timestamp'))}: predictions {str(ev.get('predictions_md5'))[:8]}: "
+                  f"accuracy {fmt(ev['accuracy'])}, macro F1 {fmt(ev['macro_f1'])}, ECE {fmt(ev.get('ece'))}"
+                  f"{flipped}", markup=False)
+        if ev.get("ece_per_class"):
+            worst = sorted(ev["ece_per_class"].items(), key=lambda kv: -kv[1])[:5]
+            out.print(f"  {'':<11}class-wise ECE (highest): " + ", ".join(f"{c} {fmt(x)}" for c, x in worst),
+                      markup=False)

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, repo, short
+from dslineage.cli._shared import JsonOpt, RemoteOpt, note, render, repo, short
 from dslineage.cli.app import app
-from dslineage.cli.push import RemoteOpt
 
 
 @app.command()
@@ -25,10 +24,7 @@ def pull(
     Example: dslineage pull train@v1 -r storage
     """
     result = repo().pull(ref, remote=remote)
-    if json_out:
-        emit_json(result)
-        return
-    show_pull(result)
+    render(result, json_out, show_pull)
 
 
 def show_pull(r: dict[str, Any]) -> None:

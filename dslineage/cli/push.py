@@ -6,12 +6,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, repo
+from dslineage.cli._shared import JsonOpt, RemoteOpt, emit_json, note, repo
 from dslineage.cli.app import app
 
-RemoteOpt = Annotated[
-    Optional[str], typer.Option("-r", "--remote", help="DVC remote name (default: the default remote).")
-]
 PUSH_KEYS = ("remote", "versions", "objects_pushed", "objects_present")
 
 

@@ -6,18 +6,23 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, short, table
+from dslineage.cli._shared import (
+    ByOpt,
+    ColumnOpt,
+    ForceOpt,
+    JsonOpt,
+    ReasonOpt,
+    abspath,
+    flag,
+    note,
+    option,
+    out,
+    render,
+    repo,
+    short,
+    table,
+)
 from dslineage.cli.app import app
-
-ByOpt = Annotated[Optional[str], typer.Option("--by", help="Who made the edits (default: git identity).")]
-ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (recorded with the batch).")]
-ColumnOpt = Annotated[
-    Optional[str],
-    typer.Option("--column", help="Edit only this label column (default: every label column in EDITS)."),
-]
-ForceOpt = Annotated[
-    bool, typer.Option("--force", help="Edit even though the working file has uncommitted changes.")
-]
 
 
 @app.command()
@@ -38,15 +43,11 @@ def relabel(
     by: ByOpt = None,
     reason: ReasonOpt = None,
     column: ColumnOpt = None,
-    message: Annotated[
-        Optional[str], typer.Option("-m", "--message", help="Commit message (default: describes the batch).")
-    ] = None,
-    no_commit: Annotated[
-        bool, typer.Option("--no-commit", help="Apply and record the batch; the next `commit` carries it.")
-    ] = False,
-    skip_missing: Annotated[
-        bool, typer.Option("--skip-missing", help="Skip edits whose key is not in the dataset.")
-    ] = False,
+    message: Annotated[Optional[str], option(
+        "-m", "--message", help="Commit message (default: describes the batch).")] = None,
+    no_commit: Annotated[bool, flag(
+        "--no-commit", "Apply and record the batch; the next `commit` carries it.")] = False,
+    skip_missing: Annotated[bool, flag("--skip-missing", "Skip edits whose key is not in the dataset.")] = False,
     force: ForceOpt = False,
     expect_old: Annotated[
         bool,
@@ -56,9 +57,31 @@ def relabel(
             "current label differs from it (an edits file with such a column is always checked).",
         ),
     ] = False,
-    ignore_columns: Annotated[
-        bool, typer.Option("--ignore-columns", help="With --column: ignore other label columns in EDITS.")
-    ] = False,
+    ignore_columns: Annotated[bool, flag(
+        "--ignore-columns", "With --column: ignore other label columns in EDITS.")] = False,
+    file_format: Annotated[
+        str,
+        typer.Option(
+            "--format", metavar="FORMAT",
+            help="Format of --from: edits (default) or label-studio (a Label Studio JSON export: the "
+            "label from each task's choices, annotator = completed_by; a task annotated several times "
+            "takes its latest annotation by created_at).",
+        ),
+    ] = "edits",
+    key_field: Annotated[
+        Optional[str],
+        typer.Option("--key-field", help="With --format label-studio: the task data field holding the row key "
+                     "(default: the dataset's key column)."),
+    ] = None,
+    from_name: Annotated[
+        Optional[str],
+        typer.Option("--from-name", help="With --format label-studio: the choices control to read, when the "
+                     "labeling config has several."),
+    ] = None,
+    queue: Annotated[
+        Optional[str], typer.Option("--queue", metavar="QUEUE",
+                                    help="The review queue these edits review (`review show QUEUE` counts them).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Change labels as one recorded edit batch (who, when, why, per-row old → new) and commit it.
@@ -69,18 +92,18 @@ def relabel(
 
     Example: dslineage relabel train --from replay.csv --expect-old
 
+    Example: dslineage relabel train --from export.json --format label-studio --key-field id
+
     An EDITS file with several label columns (e.g. label and label_name) edits them as one
     batch; a label pair (`track --label-pair`) fills the other column of a --set edit.
     """
     result = repo().relabel(
         name, set_ or None, from_file=abspath(from_) if from_ else None, by=by, reason=reason,
         column=column, commit=not no_commit, skip_missing=skip_missing, force=force, message=message,
-        expect_old=expect_old, ignore_columns=ignore_columns,
+        expect_old=expect_old, ignore_columns=ignore_columns, file_format=file_format, key_field=key_field,
+        from_name=from_name, queue=queue,
     )
-    if json_out:
-        emit_json(result)
-        return
-    show_relabel(result)
+    render(result, json_out, show_relabel)
 
 
 def show_relabel(r: dict[str, Any]) -> None:

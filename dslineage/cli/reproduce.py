@@ -6,22 +6,19 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, out, repo, short
+from dslineage.cli._shared import JsonOpt, abspath, emit_json, flag, option, out, repo, short
 from dslineage.cli.app import app
 
 
 @app.command()
 def reproduce(
     experiment: Annotated[str, typer.Argument(help="Experiment name (its newest run) or id prefix.")],
-    into: Annotated[
-        Optional[str], typer.Option("--into", help="Directory to write the data to (default: the working tree).")
-    ] = None,
-    rerun: Annotated[
-        bool, typer.Option("--rerun", help="Also re-run the pipeline at the experiment's commit and compare hashes.")
-    ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite uncommitted working files or a non-empty --into directory.")
-    ] = False,
+    into: Annotated[Optional[str], option(
+        "--into", help="Directory to write the data to (default: the working tree).")] = None,
+    rerun: Annotated[bool, flag(
+        "--rerun", "Also re-run the pipeline at the experiment's commit and compare hashes.")] = False,
+    force: Annotated[bool, flag(
+        "--force", "Overwrite uncommitted working files or a non-empty --into directory.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Get back the exact dataset versions an experiment used, verified by md5.

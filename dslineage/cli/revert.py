@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, short, table
+from dslineage.cli._shared import JsonOpt, conflict_table, note, out, render, repo, short
 from dslineage.cli.app import app
 
 
@@ -38,10 +38,7 @@ def revert(
     result = repo().revert(
         target, dry_run=dry_run, strategy=strategy, by=by, reason=reason, message=message, force=force
     )
-    if json_out:
-        emit_json(result)
-        return
-    show_revert(result)
+    render(result, json_out, show_revert)
 
 
 def show_revert(r: dict[str, Any]) -> None:
@@ -54,11 +51,7 @@ def show_revert(r: dict[str, Any]) -> None:
         line += f" → {r['dataset']}@v{r['seq']} {short(r['version'])}"
     out.print(line, markup=False)
     if r["conflict_rows"]:
-        t = table("key", "column", "current", "set by target", "before", title="conflicts")
-        for c in r["conflict_rows"][:50]:
-            t.add_row(",".join(str(v) for v in c["key"].values()), c["column"], c["current"],
-                      c["target_label"], c["before"])
-        out.print(t)
+        out.print(conflict_table(r["conflict_rows"], ("target_label=set by target", "before=before")))
     if r.get("same_md5_as"):
         note(f"the content is identical to version {short(r['same_md5_as'])}: same md5")
     if not r["dry_run"] and not r["version"]:

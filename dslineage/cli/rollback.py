@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, MessageOpt, emit_json, note, out, repo, short
+from dslineage.cli._shared import JsonOpt, MessageOpt, note, out, render, repo, short
 from dslineage.cli.app import app
 
 
@@ -24,10 +24,7 @@ def rollback(
     Example: dslineage rollback train --to v3 -m "back to the audited labels"
     """
     result = repo().rollback(name, to, message, author=author, force=force)
-    if json_out:
-        emit_json(result)
-        return
-    show_rollback(result)
+    render(result, json_out, show_rollback)
 
 
 def show_rollback(r: dict[str, Any]) -> None:

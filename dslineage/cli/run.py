@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, short
+from dslineage.cli._shared import JsonOpt, abspath, note, out, render, repo, short
 from dslineage.cli.app import app
 
 
@@ -60,10 +60,7 @@ def run(
         params=params, keys=[_spec(k, given) for k in keys], labels=[_spec(lb, given) for lb in labels],
         message=message, author=author, force=force,
     )
-    if json_out:
-        emit_json(result)
-        return
-    show_run(result)
+    render(result, json_out, show_run)
 
 
 def show_run(r: dict[str, Any]) -> None:
@@ -75,14 +72,15 @@ def show_run(r: dict[str, Any]) -> None:
     for t in r.get("tracked") or []:
         how = "key inherited from an input" if t["inherited"] else "key given"
         out.print(f"  now tracking {t['dataset']} ({t['path']}; key {', '.join(t['key'])}; {how})", markup=False)
-    show_io(r)
+    show_io(r.get("inputs") or [], r.get("outputs") or [])
     if r.get("code_dirty"):
         note(f"warning: uncommitted changes in {', '.join(r['code_dirty'])}: the code commit "
              f"{short(r.get('code_commit'))} does not hold the code that ran")
 
 
-def show_io(r: dict[str, Any]) -> None:
-    for arrow, items in (("in ", r.get("inputs") or []), ("out", r.get("outputs") or [])):
+def show_io(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:
+    """Render a transformation's inputs and outputs, one line each."""
+    for arrow, items in (("in ", inputs), ("out", outputs)):
         for i in items:
             what = f"{i['dataset']}@v{i['seq']}" if i.get("version") else f"md5 {i['md5'][:10]}"
             out.print(f"  {arrow} {i['path']}  {what}", markup=False)

@@ -6,8 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, repo
+from dslineage.cli._shared import JsonOpt, abspath, note, option, render, repo
 from dslineage.cli.app import app
+
+Columns = list[str]  # a repeatable column option
 
 
 def _split(values: list[str]) -> list[str]:
@@ -20,24 +22,17 @@ def track(
     key: Annotated[list[str], typer.Option("--key", "-k", help="Key column(s): COL[,COL...].")],
     label: Annotated[list[str], typer.Option("--label", "-l", help="Label column (repeatable).")],
     name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (default: file stem).")] = None,
-    format: Annotated[
-        Optional[str], typer.Option("--format", help="parquet, csv, tsv or jsonl (default: by suffix).")
-    ] = None,
-    labels_allowed: Annotated[
-        Optional[str], typer.Option("--labels-allowed", help="Comma-separated allowed labels.")
-    ] = None,
-    feature: Annotated[
-        Optional[list[str]], typer.Option("--feature", help="Feature column(s) for audit (default: the rest).")
-    ] = None,
-    prediction: Annotated[
-        Optional[list[str]], typer.Option("--prediction", help="Model prediction column(s): never a feature.")
-    ] = None,
-    group: Annotated[
-        Optional[list[str]], typer.Option("--group", help="Subgroup column(s): audit compares label shares.")
-    ] = None,
-    ignore: Annotated[
-        Optional[list[str]], typer.Option("--ignore", help="Column(s) that are neither features nor drift.")
-    ] = None,
+    format: Annotated[Optional[str], option(
+        "--format", help="parquet, csv, tsv or jsonl (default: by suffix).")] = None,
+    labels_allowed: Annotated[Optional[str], option("--labels-allowed", help="Comma-separated allowed labels.")] = None,
+    feature: Annotated[Optional[Columns], option(
+        "--feature", help="Feature column(s) for audit (default: the rest).")] = None,
+    prediction: Annotated[Optional[Columns], option(
+        "--prediction", help="Model prediction column(s): never a feature.")] = None,
+    group: Annotated[Optional[Columns], option(
+        "--group", help="Subgroup column(s): audit compares label shares.")] = None,
+    ignore: Annotated[Optional[Columns], option(
+        "--ignore", help="Column(s) that are neither features nor drift.")] = None,
     label_pair: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -65,10 +60,7 @@ def track(
         abspath(path), _split(key), _split(label), name=name, format=format, labels_allowed=allowed,
         roles=roles, label_pairs=label_pair,
     )
-    if json_out:
-        emit_json(result)
-        return
-    show_track(result)
+    render(result, json_out, show_track)
 
 
 def show_track(result: dict) -> None:  # type: ignore[type-arg]

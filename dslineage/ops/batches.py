@@ -13,9 +13,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, journal
+from dslineage import journal
+from dslineage.core import common
 from dslineage.errors import RefError
-from dslineage.ops import common
+from dslineage.model import Edit
 
 if TYPE_CHECKING:
     from dslineage.config import Dataset
@@ -190,14 +191,14 @@ def link_pending(
 
 
 def _still_applied(repo: Repo, ds: Dataset, rec: dict[str, Any]) -> bool:
-    from dslineage.store import labels, rows
+    from dslineage.store import labels, revert_plan, rows
 
     con = common.row_connection(repo)
     try:
         src = common.working_source(repo, ds)
         types = {c["name"]: c["type"] for c in rows.schema(con, src)}
         labels.register(con, labels.load(con, src_path(repo, ds), ds), ds, types, ds.format == "csv")
-        return labels.still_applied(con, edits_path(repo, rec), len(ds.key), ds.labels.index(rec["column"])) > 0
+        return revert_plan.still_applied(con, edits_path(repo, rec), len(ds.key), ds.labels.index(rec["column"])) > 0
     finally:
         con.close()
 
@@ -216,18 +217,27 @@ def show(repo: Repo, prefix: str, limit: int | None = None) -> dict[str, Any]:
     path = edits_path(repo, rec)
     con = common.row_connection(repo)
     try:
-        from dslineage.store import labels, rows
+        from dslineage.store import edit_batch, rows
 
-        table = labels.read_edits(con, path, limit)
+        table = edit_batch.read_edits(con, path, limit)
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        n = len(ds_keys)
+        votes = journal.folder(repo.root) / rec["votes"] if rec.get("votes") else None
+        if votes is not None and votes.is_file():  # a consensus batch: each row's votes and agreement
+            from dslineage.store.votes import row_votes
+
+            found = row_votes(con, votes, n, [tuple(r[f"k{i}"] for i in range(n)) for r in table.to_pylist()])
+        edits = [
+            Edit(
+                key={k: rows.plain(r[f"k{i}"]) for i, k in enumerate(ds_keys)},
+                old=rows.plain(r["old"]), new=rows.plain(r["new"]),
+                annotator=r.get("annotator"), reason=r.get("reason"), confidence=r.get("confidence"),
+                more=found.get(tuple(r[f"k{i}"] for i in range(n)), {}),
+            )
+            for r in table.to_pylist()
+        ]
     finally:
         con.close()
-    edits = []
-    for r in table.to_pylist():
-        edits.append({
-            "key": {k: rows.plain(r[f"k{i}"]) for i, k in enumerate(ds_keys)},
-            "old": rows.plain(r["old"]), "new": rows.plain(r["new"]),
-            "annotator": r.get("annotator"), "reason": r.get("reason"), "confidence": r.get("confidence"),
-        })
     out["edits"] = edits
     return out
 
@@ -280,12 +290,13 @@ def provenance(repo: Repo, ds: Dataset, result: dict[str, Any]) -> dict[str, Any
         return result
     import duckdb
 
-    from dslineage.store import labels
+    from dslineage.store import label_history
 
     con = duckdb.connect()
     try:
         con.register("_dsl_batches", batch_table(repo, recs, {r["id"]: linked[r["id"]]["id"] for r in recs}))
-        found = labels.key_provenance(con, [str(edits_path(repo, r)) for r in recs], list(result["key"].values()))
+        files = [str(edits_path(repo, r)) for r in recs]
+        found = label_history.key_provenance(con, files, list(result["key"].values()))
     finally:
         con.close()
     column = {r["id"]: r["column"] for r in recs}
@@ -341,60 +352,3 @@ def holds_edits(repo: Repo, ds: Dataset, rec: dict[str, Any], unlinked: list[dic
         return _still_applied(repo, ds, rec)
     except Exception:  # an unreadable working file: leave the batch alone
         return None
-
-
-def discarded(repo: Repo, dataset: str | None = None, *, records: list[dict[str, Any]] | None = None,
-              untracked: set[str] | None = None) -> list[dict[str, Any]]:
-    """Batches no version carries, whose journal files git does not track, and whose edits
-    the working file no longer holds: what `batches --prune` and `fsck --repair` delete."""
-    recs = records if records is not None else [
-        *repo.index.records("version", dataset), *repo.index.records("batch", dataset)]
-    carried = {b for r in recs if r.get("kind") == "version" for b in r.get("batches") or []}
-    unlinked = [r for r in recs if r.get("kind") == "batch" and r["id"] not in carried
-                and (dataset is None or r.get("dataset") == dataset)]
-    if untracked is None:
-        untracked = {p for code, p in repo.git.status(config.JOURNAL_DIR) if code == "??"}
-    datasets = repo.datasets()
-    folder = journal.folder(repo.root)
-    out = []
-    for rec in unlinked:
-        rel = (folder / journal.file_name(rec)).relative_to(repo.root).as_posix()
-        ds = datasets.get(rec.get("dataset", ""))
-        if rel in untracked and ds is not None and holds_edits(repo, ds, rec, unlinked) is False:
-            out.append(rec)
-    return out
-
-
-def prune_log(repo: Repo) -> Path:
-    """Where pruned batches are logged: inside the git directory, local to this clone like the
-    batches themselves (they were never committed, so no other clone has them)."""
-    return Path(repo.git.run("rev-parse", "--absolute-git-dir").strip()) / "dslineage" / "pruned.jsonl"
-
-
-def prune_one(repo: Repo, rec: dict[str, Any], *, by: str) -> dict[str, Any]:
-    """Delete one discarded batch's record and edits, and append what was deleted to the log."""
-    import json
-
-    # the edits first, the record last: a crash in between leaves a record fsck still prunes
-    files = [p for p in reversed(journal_paths(repo, rec)) if (repo.root / p).exists()]
-    entry = {"pruned_at": journal.now(), "by": by, "files": files,
-             **{k: rec.get(k) for k in ("id", "dataset", "column", "author", "reason", "rows", "timestamp",
-                                        "base_version")}}
-    log = prune_log(repo)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a", encoding="utf-8") as fh:  # logged first: a crash leaves a log line, not lost files
-        fh.write(json.dumps(entry) + "\n")
-        fh.flush()
-    for p in files:
-        (repo.root / p).unlink(missing_ok=True)
-    return entry
-
-
-def prune(repo: Repo, dataset: str | None = None) -> dict[str, Any]:
-    """`dslineage batches --prune`: delete every discarded batch's files (logged in `prune_log`)."""
-    if dataset is not None:
-        repo.dataset(dataset)  # an unknown name is an error, not "nothing to prune"
-    pruned = [prune_one(repo, rec, by="batches --prune") for rec in discarded(repo, dataset)]
-    if pruned:
-        repo.index.sync(force=True)
-    return {"pruned": pruned, "log": str(prune_log(repo)) if pruned else None}

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config
+from dslineage.core import common
+from dslineage.core.refs import resolve
 from dslineage.errors import UsageError
 from dslineage.ops import batches as batch_ops
-from dslineage.ops import common
-from dslineage.ops.refs import resolve
 from dslineage.store.index import changes_table
 
 if TYPE_CHECKING:
@@ -26,35 +26,20 @@ if TYPE_CHECKING:
 def ancestry(repo: Repo, ds: Dataset, version: dict[str, Any]) -> list[dict[str, Any]]:
     """`version` and its parents back to the first version, newest first."""
     by_id = {v["id"]: v for v in repo.index.versions(ds.name)}
-    chain, seen = [], set()
-    v: dict[str, Any] | None = version
-    while v is not None and v["id"] not in seen:
-        chain.append(v)
-        seen.add(v["id"])
-        v = by_id.get(v.get("parent") or "")
-    return chain
+    by_id[version["id"]] = version
+    return [by_id[vid] for vid in common.ancestors(by_id, version["id"], first=True)]
 
 
-def blame(
-    repo: Repo,
-    ref: str,
-    *,
-    column: str | None = None,
-    label: Any = None,
-    by: str | None = None,
-    batch: str | None = None,
-    since: str | None = None,
-    output: str | None = None,
-    changed_only: bool = False,
-) -> dict[str, Any]:
+def blame(repo: Repo, ref: str, *, column: str | None, label: Any, by: str | None, batch: str | None,
+          since: str | None, output: str | None, changed_only: bool) -> dict[str, Any]:
     """Per row of NAME@REF: label, version, batch, author, reason, time; plus summary counts.
 
     `changed_only`: only rows whose label was set after the first version (what `blame` lists
     unless `--all`); `since` overrides it."""
     import pyarrow as pa
 
-    from dslineage.ops.relabel import pick_column
-    from dslineage.store import labels
+    from dslineage.ops.edit_session import pick_column
+    from dslineage.store import edit_batch, label_history
 
     ds, v = resolve(repo, ref if "@" in ref else f"{ref}@latest")
     col, j = pick_column(ds, column)
@@ -84,7 +69,7 @@ def blame(
     con = repo.index.con.cursor()
     try:
         names = _Names([c["author"] for c in chain] + [x for r in recs for x in (r.get("author"), r.get("reason"))]
-                       + labels.blame_names(con, files))
+                       + label_history.blame_names(con, files))
         stamps = [c["timestamp"] for c in chain] + [r["timestamp"] for r in recs]
         con.register("_dsl_chain", pa.table({
             "id": pa.array([c["id"] for c in chain], pa.string()),
@@ -116,14 +101,14 @@ def blame(
         if not reverts:
             filters.update(post)
         name = f"changes/{ds.name}"
-        codes = labels.blame(
+        codes = label_history.blame(
             con, src.sql, list(src.params), ds, j,
-            changes_table(ds.name) if labels.table_exists(con, name) else None,
+            changes_table(ds.name) if edit_batch.table_exists(con, name) else None,
             files, {"vidx": len(chain) - 1, "aidx": names.code(chain[-1]["author"]) or 0,
                     "tidx": len(chain) - 1, "seq": chain[-1]["seq"]},
             since_seq, filters, shared=len({linked[r["id"]]["id"] for r in recs}) < len(recs),
         )
-        sources = labels.restored_sources(con, files, len(ds.key), reverts) if reverts else None
+        sources = label_history.restored_sources(con, files, len(ds.key), reverts) if reverts else None
     finally:
         con.close()
     codes = _credit_restored(codes, sources, reverts, ds, {
@@ -152,11 +137,11 @@ def blame(
 def _credit_restored(codes: Any, sources: Any, reverts: list[int], ds: Dataset, root: dict[str, Any]) -> Any:
     """`codes` plus `rbidx` (the revert batch that restored the row's label, else null), with
     the rows a revert restored credited to the batch whose value they hold again (`sources`
-    from `labels.restored_sources`), or to the first version when no batch set that value."""
+    from `label_history.restored_sources`), or to the first version when no batch set that value."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from dslineage.store.labels import key_alias
+    from dslineage.store.label_history import key_alias
 
     n = codes.num_rows
     if not reverts or n == 0:
@@ -237,7 +222,7 @@ def _counts(codes: Any, values: list[Any]) -> dict[Any, int]:
 
 def rows_json(result: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
     """The `blame --json` rows: {"key": {COL: value}, "label", "version", "batch", "author", ...}."""
-    from dslineage.store.labels import BLAME_COLUMNS, key_alias
+    from dslineage.store.label_history import BLAME_COLUMNS, key_alias
     from dslineage.store.rows import plain
 
     table = result["table"]

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, txn
+from dslineage import config, dvcio, files, txn
+from dslineage.core import common
+from dslineage.core.refs import resolve
 from dslineage.errors import DirtyError
-from dslineage.ops import common
-from dslineage.ops.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 STEPS = txn.declare("checkout", "after-dvcfile", "after-dvc-checkout", git=False)
-
-
-def uncommitted(repo: Repo, ds: config.Dataset) -> bool:
-    """Whether the working file holds bytes that neither its `.dvc` file (or `dvc.lock`),
-    nor any version, nor the DVC cache records: replacing them would lose work."""
-    md5 = common.working_md5(repo, ds)
-    if md5 is None:
-        return False
-    if common.worktree_recorded_md5(repo, ds) == md5:
-        return False
-    # bytes that some version records are not at risk (e.g. an older version checked out)
-    if repo.index.versions_with_md5(ds.name, md5):
-        return False
-    # nor bytes the DVC cache holds: e.g. after `git checkout` of another branch, whose
-    # journal does not list this branch's versions (as `dvc checkout` does)
-    return not dvcio.cache_path(repo.root, md5).is_file()
 
 
 def dvcfile_text(repo: Repo, ds: config.Dataset, version: dict[str, Any]) -> bytes:
@@ -53,12 +35,13 @@ def dvcfile_text(repo: Repo, ds: config.Dataset, version: dict[str, Any]) -> byt
 def checkout(repo: Repo, ref: str, *, force: bool = False) -> dict[str, Any]:
     """Restore the working file from the DVC cache (or remote); refuse to lose work."""
     ds, v = resolve(repo, ref)
-    if not force and uncommitted(repo, ds):
+    work = common.working_state(repo, ds)
+    if not force and work.unsaved:
         raise DirtyError(
             f"{ds.path} has uncommitted changes: commit them with `dslineage commit {ds.name} "
             "-m MSG` or pass --force to discard them"
         )
-    before = common.working_md5(repo, ds)
+    before = work.md5
     obj = common.version_path(repo, ds, v)  # fetches from the remote when missing, or says why not
     target = repo.root / dvcio.dvcfile_for(ds.path)
     stage_output = not target.exists() and dvcio.stage_output_md5(repo.root, ds.path) is not None
@@ -67,16 +50,15 @@ def checkout(repo: Repo, ref: str, *, force: bool = False) -> dict[str, Any]:
             # a DVC stage's output has no .dvc file (dvc.lock holds its hash): restore only the
             # bytes; `dvc repro` or `dslineage run` makes the stage's own output again
             t.backup(ds.path, md5=before)
-            tmp = (repo.root / ds.path).with_name(f".{Path(ds.path).name}.tmp-checkout")
+            tmp = files.temp_beside(repo.root / ds.path, "tmp-checkout")
             t.scratch(tmp)
-            shutil.copyfile(obj, tmp)
-            os.replace(tmp, repo.root / ds.path)
+            files.atomic_write(repo.root / ds.path, lambda p: shutil.copyfile(obj, p), tmp=tmp)
             t.step("after-dvcfile")
             t.step("after-dvc-checkout")
             return _result(ds, v, before)
         t.backup(target, (repo.root / ds.path).parent / ".gitignore")
         t.backup(ds.path, md5=before)
-        config.atomic_write_bytes(target, dvcfile_text(repo, ds, v))
+        files.atomic_write_bytes(target, dvcfile_text(repo, ds, v))
         t.step("after-dvcfile")
         dvcio.checkout(repo.root, ds.path)
         t.step("after-dvc-checkout")

@@ -24,7 +24,7 @@ from dslineage.config import JOURNAL_DIR
 from dslineage.errors import DirtyError, EditError, RefError
 from dslineage.ops import batches as batch_ops
 from dslineage.ops.commit import SNAPSHOT_STEPS
-from dslineage.ops.relabel import pick_column
+from dslineage.ops.edit_session import pick_column
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -125,8 +125,9 @@ def cherry_pick(
 ) -> dict[str, Any]:
     """Apply batch `batch` as a new batch linked to it; a new version records it (one git commit)."""
     from dslineage.ops.commit import default_author
-    from dslineage.ops.relabel import Session, apply
-    from dslineage.store import labels
+    from dslineage.ops.edit_apply import apply
+    from dslineage.ops.edit_session import Session
+    from dslineage.store import revert_plan
 
     src = locate(repo, batch)
     rec = src.record
@@ -153,9 +154,9 @@ def cherry_pick(
                 f"or drop them (`dslineage checkout {ds.name}@latest --force`), then cherry-pick"
             )
         session.con.register(_PICK, edits)
-        labels.target_from_batch(session.con, _PICK, n, forward=True)
-        plan = labels.plan_revert(session.con, n, j, force, settled_ok=True)
-        labels.carry_provenance(session.con, _PICK, n, rec.get("author"), rec.get("reason"))
+        revert_plan.target_from_batch(session.con, _PICK, n, forward=True)
+        plan = revert_plan.plan_revert(session.con, n, j, force, settled_ok=True)
+        revert_plan.carry_provenance(session.con, _PICK, n, rec.get("author"), rec.get("reason"))
         b = session.join(col)
         conflict_keys = [dict(zip(ds.key, r[0])) for r in plan["conflict_rows"]]
         b.extra = {

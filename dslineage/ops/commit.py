@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, journal, txn
+from dslineage import config, dvcio, files, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DslineageError, PathError, UsageError
-from dslineage.ops import common, mergestate
+from dslineage.ops import mergestate
 from dslineage.ops.batches import link_pending
-from dslineage.store import rows
+from dslineage.store import rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -97,16 +98,14 @@ def _known_record(
     order = k_cols + [f"o{j}" for j in range(len(ds.labels))] + [f"n{j}" for j in range(len(ds.labels))]
     table = known.table.select(order).append_column("change", pa.array(["relabeled"] * n, pa.string()))
     if "d" not in table.column_names:  # only labels changed: no other column's digest to keep
-        table = table.append_column("d", pa.array([[]] * n, rows.digest_arrow_type()))
+        table = table.append_column("d", pa.array([[]] * n, rowdiff.digest_arrow_type()))
     keys = [c for c in table.column_names if c.startswith("k")]
     table = table.sort_by([(k, "ascending") for k in keys])
     name = journal.changes_name(vid)
     change_file = journal.folder(repo.root) / name
     change_file.parent.mkdir(parents=True, exist_ok=True)
     txn.will_create(repo.root, change_file)
-    tmp = change_file.with_name(f".{name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(change_file)
+    files.atomic_write(change_file, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     changes = {
         "known": True, "file": name, "keys": list(ds.key), "labels": list(ds.labels),
         "added": 0, "removed": 0, "relabeled": n, "modified": 0,
@@ -137,46 +136,41 @@ def build_record(
     then says its changes are unknown. `known` (a relabel's exact change set against the
     parent's bytes) replaces the scans of the new file.
     """
-    if _usable(known, ds, parent):
-        assert known is not None and parent is not None
-        vid = journal.make_id("version", ds.name, md5, parent["id"], timestamp, author, message)
-        known_changes, known_file, schema, dist = _known_record(repo, ds, known, parent, vid)
-        record = {
-            "kind": "version", "id": vid, "dataset": ds.name, "seq": parent["seq"] + 1, "md5": md5,
-            "parent": parent["id"], "parents": [parent["id"]], "path": ds.path, "message": message, "author": author,
-            "timestamp": timestamp, "rows": parent["rows"], "schema": schema,
-            "label_distribution": dist, "changes": known_changes, **(extra or {}),
-        }
-        return record, known_file
-    # against a parent, the diff proves the keys non-null and unique: no separate key scan
-    by_diff = parent is not None and parent_src is not None and parent.get("rows") is not None
-    prof = rows.profile(con, new, ds, keys=not by_diff)
     seq = (parent["seq"] + 1) if parent else 1
     vid = journal.make_id("version", ds.name, md5, parent and parent["id"], timestamp, author, message)
     changes: dict[str, Any]
     change_file: Path | None = None
-    if parent is None:
-        changes = {"known": True, "added": prof.rows, "removed": 0, "relabeled": 0, "modified": 0}
-    elif parent_src is None:
-        changes = {"known": False}
+    if _usable(known, ds, parent):
+        assert known is not None and parent is not None
+        changes, change_file, schema, dist = _known_record(repo, ds, known, parent, vid)
+        n_rows = parent["rows"]
     else:
-        p, summary = rows.compare(con, parent_src, new, ds, prof.schema, digests=True)
-        if by_diff:
-            rows.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
-        name = journal.changes_name(vid)
-        change_file = journal.folder(repo.root) / name
-        change_file.parent.mkdir(parents=True, exist_ok=True)
-        txn.will_create(repo.root, change_file)
-        rows.write_changes(con, change_file, p, digests=True)
-        changes = {
-            "known": True,
-            "file": name,
-            "keys": p.keys,
-            "labels": p.labels,
-            **{k: summary[k] for k in ("added", "removed", "relabeled", "modified")},
-            "columns": summary["columns"],
-            "digests": True,  # the change set has `d`: diffs fold from it exactly (store.changes)
-        }
+        # against a parent, the diff proves the keys non-null and unique: no separate key scan
+        by_diff = parent is not None and parent_src is not None and parent.get("rows") is not None
+        prof = rows.profile(con, new, ds, keys=not by_diff)
+        n_rows, schema, dist = prof.rows, prof.schema, prof.label_distribution
+        if parent is None:
+            changes = {"known": True, "added": prof.rows, "removed": 0, "relabeled": 0, "modified": 0}
+        elif parent_src is None:
+            changes = {"known": False}
+        else:
+            p, summary = rowdiff.compare(con, parent_src, new, ds, prof.schema, digests=True)
+            if by_diff:
+                rowdiff.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
+            name = journal.changes_name(vid)
+            change_file = journal.folder(repo.root) / name
+            change_file.parent.mkdir(parents=True, exist_ok=True)
+            txn.will_create(repo.root, change_file)
+            rowdiff.write_changes(con, change_file, p, digests=True)
+            changes = {
+                "known": True,
+                "file": name,
+                "keys": p.keys,
+                "labels": p.labels,
+                **{k: summary[k] for k in ("added", "removed", "relabeled", "modified")},
+                "columns": summary["columns"],
+                "digests": True,  # the change set has `d`: diffs fold from it exactly (store.changes)
+            }
     record = {
         "kind": "version",
         "id": vid,
@@ -189,9 +183,9 @@ def build_record(
         "message": message,
         "author": author,
         "timestamp": timestamp,
-        "rows": prof.rows,
-        "schema": prof.schema,
-        "label_distribution": prof.label_distribution,
+        "rows": n_rows,
+        "schema": schema,
+        "label_distribution": dist,
         "changes": changes,
         **(extra or {}),
     }
@@ -219,8 +213,20 @@ def snapshot(
     include in the same git commit (e.g. an edit batch's journal record); `known` gives a
     dataset's exact change set when the caller has it (see `KnownChanges`).
     """
+    return record_versions(
+        repo, working_items(repo, datasets), message, author, extra=extra, extra_paths=extra_paths, known=known
+    )
+
+
+def require_message(message: str) -> None:
+    """Refuse an empty commit message (checked once, where a command enters this module)."""
     if not message.strip():
         raise UsageError("a commit message is required: pass -m MESSAGE")
+
+
+def working_items(repo: Repo, datasets: list[Dataset]) -> list[tuple[Dataset, str, Path | None]]:
+    """`(dataset, md5, None)` for each dataset's working file (`record_versions`' items), or
+    PathError naming a missing file."""
     items: list[tuple[Dataset, str, Path | None]] = []
     for ds in datasets:
         md5 = common.working_md5(repo, ds)
@@ -230,41 +236,10 @@ def snapshot(
                 f"restore it with `dslineage checkout {ds.name}@latest`"
             )
         items.append((ds, md5, None))
-    return record_versions(
-        repo, items, message, author, extra=extra, extra_paths=extra_paths, known=known
-    )
+    return items
 
 
 def record_versions(
-    repo: Repo,
-    items: list[tuple[Dataset, str, Path | None]],
-    message: str,
-    author: str | None,
-    **options: Any,
-) -> list[dict[str, Any]]:
-    """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest,
-    as one transaction (joining the caller's, if it opened one); see `_record_versions`."""
-    with txn.begin(repo.root, repo.git, "commit"):
-        return _record_versions(repo, items, message, author, **options)
-
-
-def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Source | None) -> None:
-    """Refuse a version whose declared label pairs (`track --label-pair`) are not one-to-one
-    with the mapping the parent version holds (one line, nothing recorded)."""
-    from dslineage.errors import EditError
-    from dslineage.store import labels
-
-    for a, b in ds.label_pairs or []:
-        before = (parent_src.sql, list(parent_src.params)) if parent_src is not None else None
-        bad = labels.pair_conflicts(con, (new.sql, list(new.params)), a, b, before=before)
-        if bad:
-            raise EditError(
-                f"{ds.path} breaks the label pair {a}={b} of {ds.name}: {labels.pair_text(bad, a, b)}; "
-                f"fix those rows (or edit both columns with `dslineage relabel`), then commit"
-            )
-
-
-def _record_versions(
     repo: Repo,
     items: list[tuple[Dataset, str, Path | None]],
     message: str,
@@ -276,16 +251,45 @@ def _record_versions(
     on_records: Callable[[list[dict[str, Any]]], list[Path]] | None = None,
     known: dict[str, KnownChanges] | None = None,
 ) -> list[dict[str, Any]]:
-    """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest.
+    """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest,
+    as one transaction (joining the caller's, if it opened one); see `_record_versions` for
+    the options."""
+    require_message(message)
+    with txn.begin(repo.root, repo.git, "commit"):
+        return _record_versions(repo, items, message, author, extra=extra, extra_paths=extra_paths,
+                                dvc_add=dvc_add, on_records=on_records, known=known)
+
+
+def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Source | None) -> None:
+    """Refuse a version whose declared label pairs (`track --label-pair`) are not one-to-one
+    with the mapping the parent version holds (one line, nothing recorded)."""
+    from dslineage.errors import EditError
+    from dslineage.store import edit_batch
+
+    for a, b in ds.label_pairs or []:
+        before = (parent_src.sql, list(parent_src.params)) if parent_src is not None else None
+        bad = edit_batch.pair_conflicts(con, (new.sql, list(new.params)), a, b, before=before)
+        if bad:
+            raise EditError(
+                f"{ds.path} breaks the label pair {a}={b} of {ds.name}: {edit_batch.pair_text(bad, a, b)}; "
+                f"fix those rows (or edit both columns with `dslineage relabel`), then commit"
+            )
+
+
+def _record_versions(repo: Repo, items: list[tuple[Dataset, str, Path | None]], message: str, author: str | None, *,
+                     extra: dict[str, dict[str, Any]] | None, extra_paths: list[str] | None, dvc_add: bool,
+                     on_records: Callable[[list[dict[str, Any]]], list[Path]] | None,
+                     known: dict[str, KnownChanges] | None) -> list[dict[str, Any]]:
+    """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest
+    (the body of `record_versions`, which owns the options' defaults and the transaction).
 
     `bytes` None means the working file; a path (e.g. the DVC cache object of a pipeline
     output) is read instead. `dvc_add=False` skips `dvc add`: for outputs of DVC stages,
     whose hashes `dvc.lock` already records (DVC refuses to `dvc add` them).
     `on_records(records)` runs just before the git commit (even with no new version) and
     returns more files it wrote for that commit (e.g. a transformation naming the versions).
+    The caller checked the message (`require_message`).
     """
-    if not message.strip():
-        raise UsageError("a commit message is required: pass -m MESSAGE")
     for ds, _, _ in items:
         mergestate.refuse_if_merging(repo, ds, "committed")
     who = default_author(repo, author)
@@ -385,8 +389,7 @@ def commit(
         datasets = list(all_ds.values())
         if not datasets:
             raise UsageError("no datasets are tracked yet: register one with `dslineage track`")
-    if not message.strip():
-        raise UsageError("a commit message is required: pass -m MESSAGE")
+    require_message(message)  # before the checks run (record_versions checks it again: cheap)
     extra = gate(repo, datasets, no_verify=no_verify)
-    versions = snapshot(repo, datasets, message, author, extra=extra)
+    versions = record_versions(repo, working_items(repo, datasets), message, author, extra=extra)
     return [{**v, **extra.get(v["dataset"], {})} for v in versions]

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config
 from dslineage.config import Dataset
+from dslineage.core import common
+from dslineage.core.refs import resolve, split
 from dslineage.errors import ExternalError, MissingDataError, UsageError
-from dslineage.ops import common
-from dslineage.ops.refs import resolve, split
-from dslineage.store import rows as sql
+from dslineage.store import rowdiff
+from dslineage.store import rows as row_sql
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -18,18 +19,18 @@ if TYPE_CHECKING:
 _OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
 
 
-def _side(repo: Repo, con: Any, ds: Dataset, ref: str | None) -> tuple[dict[str, Any], sql.Source, dict[str, Any]]:
+def _side(repo: Repo, con: Any, ds: Dataset, ref: str | None) -> tuple[dict[str, Any], row_sql.Source, dict[str, Any]]:
     """(description, source, label distribution) for a ref, or the working file when None."""
     if ref is None:
         src = common.working_source(repo, ds)
-        prof = sql.profile(con, src, ds)
+        prof = row_sql.profile(con, src, ds)
         md5 = common.working_md5(repo, ds)
         return {"id": None, "seq": None, "md5": md5, "workdir": True}, src, prof.label_distribution
     _, v = resolve(repo, ref)
     src = common.version_source(repo, ds, v)
     dist = json.loads(v["label_distribution"]) if v.get("label_distribution") else None
     if dist is None:
-        dist = sql.profile(con, src, ds).label_distribution
+        dist = row_sql.profile(con, src, ds).label_distribution
     return {"id": v["id"], "seq": v["seq"], "md5": v["md5"]}, src, dist
 
 
@@ -85,7 +86,7 @@ def diff(
             if folded is None:
                 raise
             return folded
-        plan, summary = sql.compare(con, src_a, src_b, ds)
+        plan, summary = rowdiff.compare(con, src_a, src_b, ds)
         n_b = sum(d["count"] for d in dist_b[ds.labels[0]]) if ds.labels else 0
         changed_both = summary["relabeled"] + summary["modified"]
         result: dict[str, Any] = {
@@ -109,9 +110,9 @@ def diff(
             },
         }
         if rows:
-            sample = sql.sample_changes(con, plan, src_a, src_b, rows)
+            sample = rowdiff.sample_changes(con, plan, src_a, src_b, rows)
             result["sample"] = [
-                {k: sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()
+                {k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()
             ]
         if out_path:
             _write_output(repo, con, plan, src_a, src_b, out_path)
@@ -122,15 +123,10 @@ def diff(
 
 
 def _path(versions: dict[str, dict[str, Any]], old: dict[str, Any], new: dict[str, Any]) -> list[str] | None:
-    """Ids of the versions after `old` up to `new` along parent links, or None if `old` is not one."""
-    path: list[str] = []
-    vid = new["id"]
-    while vid != old["id"]:
-        if vid is None or vid not in versions or vid in path:
-            return None
-        path.append(vid)
-        vid = versions[vid].get("parent")
-    return path
+    """Ids of the versions after `old` up to `new` along first-parent links, or None if `old`
+    is not one of them."""
+    line = common.ancestors(versions, new["id"], first=True)
+    return line[: line.index(old["id"])] if old["id"] in line else None
 
 
 def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, Any] | None:
@@ -166,7 +162,7 @@ def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, A
         transitions.sort(key=lambda t: (
             ds.labels.index(t["column"]), -t["count"], t["from"] is None, t["from"] if t["from"] is not None else 0,
             t["to"] is None, t["to"] if t["to"] is not None else 0))
-    plan = sql.plan(json.loads(va["schema"]), json.loads(vb["schema"]), ds)
+    plan = rowdiff.plan(json.loads(va["schema"]), json.loads(vb["schema"]), ds)
     columns = {label: n for label, n in zip(ds.labels, f["labels"]) if n}
     return {**_folded(ds, va, vb, f, columns, transitions, plan), "exact": False}
 
@@ -197,18 +193,6 @@ def _folded(
     }
 
 
-def _first_parents(versions: dict[str, dict[str, Any]], vid: str) -> list[str]:
-    """`vid`, its first parent, that one's first parent, ... down to the first version."""
-    line: list[str] = []
-    seen: set[str] = set()
-    cur: str | None = vid
-    while cur is not None and cur in versions and cur not in seen:
-        line.append(cur)
-        seen.add(cur)
-        cur = versions[cur]["parent"]
-    return line
-
-
 def _same_types(versions: dict[str, dict[str, Any]], ids: list[str], names: set[str]) -> bool:
     """Whether every column in `names` has one type in all of the versions `ids`."""
     types: dict[str, str] = {}
@@ -227,7 +211,7 @@ def _rows_of(
     """Add `sample` / write `output` for a folded diff: only the changed rows are read from the bytes."""
     _, va = resolve(repo, ref_a)
     _, vb = resolve(repo, ref_b)
-    plan = sql.plan(_as_list(va["schema"]), _as_list(vb["schema"]), ds)
+    plan = rowdiff.plan(_as_list(va["schema"]), _as_list(vb["schema"]), ds)
     con = common.row_connection(repo)
     try:
         src_a, src_b = common.version_source(repo, ds, va), common.version_source(repo, ds, vb)
@@ -235,10 +219,10 @@ def _rows_of(
         con.execute("CREATE OR REPLACE TEMP TABLE _chg AS SELECT * FROM _chg_arrow")
         lo, hi = con.execute("SELECT min(k0), max(k0) FROM _chg").fetchone()
         if rows:
-            sample = sql.sample_changes(
+            sample = rowdiff.sample_changes(
                 con, plan, src_a, src_b, rows, key_range=None if lo is None else (lo, hi)
             )
-            result["sample"] = [{k: sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
+            result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
         if out_path:
             _write_output(repo, con, plan, src_a, src_b, out_path)
             result["output"] = out_path
@@ -267,7 +251,7 @@ def fold_committed(
         return None
     repo.index.sync()
     versions = changes.chain(repo.index.con, ds.name)
-    line_a, line_b = _first_parents(versions, va["id"]), _first_parents(versions, vb["id"])
+    line_a, line_b = (common.ancestors(versions, v["id"], first=True) for v in (va, vb))
     on_a = {v: i for i, v in enumerate(line_a)}
     meet = next((i for i, v in enumerate(line_b) if v in on_a), None)
     if meet is None:
@@ -276,7 +260,7 @@ def fold_committed(
     if not all(versions[v]["exact"] for v in back + forward):
         return None
     schema_a, schema_b = _as_list(va["schema"]), _as_list(vb["schema"])
-    plan = sql.plan(schema_a, schema_b, ds)
+    plan = rowdiff.plan(schema_a, schema_b, ds)
     shared = {c["name"] for c in schema_a} & {c["name"] for c in schema_b}
     if not set(ds.key + ds.labels) <= shared or not _same_types(
         versions, [*back, *forward, line_b[meet]], shared
@@ -304,6 +288,6 @@ def _as_list(value: Any) -> list[dict[str, str]]:
     return list(_as_obj(value))
 
 
-def _write_output(repo: Repo, con: Any, plan: sql.DiffPlan, a: sql.Source, b: sql.Source, rel: str) -> None:
+def _write_output(repo: Repo, con: Any, plan: rowdiff.DiffPlan, a: row_sql.Source, b: row_sql.Source, rel: str) -> None:
     """Every changed row with old and new values, written atomically to `rel`."""
-    common.write_table(repo, sql.sample_changes(con, plan, a, b, None), rel)
+    common.write_table(repo, rowdiff.sample_changes(con, plan, a, b, None), rel)

@@ -13,16 +13,17 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
+from dslineage.core import common
 from dslineage.errors import DirtyError, DslineageError, PathError, UnknownNodeError, UsageError
-from dslineage.ops import common
-from dslineage.ops.sync import maybe_sync, signature, version_with
+from dslineage.model import Experiment, ExperimentSummary
+from dslineage.ops.stages import signature
+from dslineage.ops.sync import maybe_sync
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 STEPS = txn.declare("exp-record", "after-journal")
 
-SUMMARY_KEYS = ("id", "name", "timestamp", "author", "message", "git_commit", "code_dirty")
 
 
 def _load_file(repo: Repo, path: str, what: str) -> tuple[str, dict[str, Any]]:
@@ -47,7 +48,7 @@ def _load_file(repo: Repo, path: str, what: str) -> tuple[str, dict[str, Any]]:
 def _current_versions(repo: Repo, data: list[str] | None) -> list[dict[str, Any]]:
     """The dataset versions an experiment uses: each `NAME@REF`, or every tracked dataset
     at the version its working file holds."""
-    from dslineage.ops.refs import resolve
+    from dslineage.core.refs import resolve
 
     chosen: list[dict[str, Any]] = []
     if data:
@@ -60,10 +61,10 @@ def _current_versions(repo: Repo, data: list[str] | None) -> list[dict[str, Any]
             raise UsageError(f"--data names dataset {dup[0]!r} twice: pass one version per dataset")
         return chosen
     for ds in repo.datasets().values():
-        md5 = common.working_md5(repo, ds)
-        found = version_with(repo, ds.name, md5) if md5 else None
+        work = common.working_state(repo, ds)
+        found = work.version
         if found is None:
-            state = "is missing" if md5 is None else "has uncommitted changes"
+            state = "is missing" if work.missing else "has uncommitted changes"
             raise DirtyError(
                 f"{ds.path} (dataset {ds.name}) {state}: commit it with `dslineage commit {ds.name} "
                 f"-m MSG` or name the versions to record with --data NAME@REF"
@@ -158,20 +159,13 @@ def record(
     return out
 
 
-def _summary(rec: dict[str, Any]) -> dict[str, Any]:
-    out = {k: rec.get(k) for k in SUMMARY_KEYS}
-    out["datasets"] = len(rec.get("datasets") or [])
-    out["metrics"] = rec.get("metrics") or {}
-    return out
-
-
 def _detail(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k not in ("format", "kind")}
 
 
-def list_experiments(repo: Repo) -> list[dict[str, Any]]:
+def list_experiments(repo: Repo) -> list[ExperimentSummary]:
     """Every experiment run, newest first."""
-    return [_summary(r) for r in reversed(repo.index.records("experiment"))]
+    return [ExperimentSummary.from_record(r) for r in reversed(repo.index.records("experiment"))]
 
 
 def find(repo: Repo, text: str) -> dict[str, Any]:
@@ -195,12 +189,11 @@ def find(repo: Repo, text: str) -> dict[str, Any]:
     )
 
 
-def show(repo: Repo, text: str) -> dict[str, Any]:
+def show(repo: Repo, text: str) -> Experiment:
     """One experiment run in full, with how many runs its name has."""
     rec = find(repo, text)
-    out = _detail(rec)
-    out["runs"] = sum(1 for r in repo.index.records("experiment") if r.get("name") == rec.get("name"))
-    return out
+    runs = sum(1 for r in repo.index.records("experiment") if r.get("name") == rec.get("name"))
+    return Experiment.from_record(rec, runs=runs)
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:

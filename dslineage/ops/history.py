@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dslineage.core import common
 from dslineage.errors import UnknownKeyError, UsageError
-from dslineage.ops import common
 from dslineage.ops.batches import provenance
 from dslineage.store import rows
 

@@ -3,14 +3,17 @@ them and how many rows (and, via the lineage graph, what was derived from those 
 
 `impact()` returns plain data built from small pieces that can be extended separately:
 `carried()` (versions of the batch's own dataset) and `downstream()` (derived datasets and
-experiments; the lineage graph of issue #4 fills it in).
+experiments, from the lineage graph: `graph_impact`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dslineage import journal
+from dslineage.core import graph as lg
 from dslineage.ops import batches as batch_ops
+from dslineage.store import graph as graph_sql
 
 if TYPE_CHECKING:
     from dslineage.config import Dataset
@@ -38,7 +41,7 @@ def carried(repo: Repo, ds: Dataset, batch: dict[str, Any], start: str) -> list[
     """For each version from the batch's onward: how many of the batch's rows keep its label."""
     import pyarrow as pa
 
-    from dslineage.store import labels
+    from dslineage.store import edit_batch, label_history
     from dslineage.store.index import changes_table
 
     later, paths = later_versions(repo, ds.name, start)
@@ -52,8 +55,8 @@ def carried(repo: Repo, ds: Dataset, batch: dict[str, Any], start: str) -> list[
             "version": pa.array([p[0] for p in pairs], pa.string()),
             "ancestor": pa.array([p[1] for p in pairs], pa.string()),
         }))
-        table = changes_table(ds.name) if labels.table_exists(con, f"changes/{ds.name}") else None
-        lost = labels.impact(
+        table = changes_table(ds.name) if edit_batch.table_exists(con, f"changes/{ds.name}") else None
+        lost = label_history.impact(
             con, table, str(batch_ops.edits_path(repo, batch)), len(ds.key), ds.labels.index(batch["column"])
         ) if pairs else {}
     finally:
@@ -72,9 +75,7 @@ def downstream(repo: Repo, batch_id: str, versions: list[dict[str, Any]]) -> dic
     """What the lineage graph says used the batch's rows: transformations (re-run since?),
     derived datasets (latest version still affected?) and experiments (recorded again since?).
     Versions of the batch's dataset that carry none of its labels are cut off."""
-    from dslineage.ops import lineage_graph
-
-    graph = lineage_graph.impact(repo, batch_id, carried={v["version"]: v["rows"] for v in versions})
+    graph = graph_impact(repo, batch_id, carried={v["version"]: v["rows"] for v in versions})
     return {k: graph[k] for k in ("node", "downstream", "transformations", "datasets", "experiments")}
 
 
@@ -85,9 +86,7 @@ def impact(repo: Repo, batch_id: str) -> dict[str, Any]:
     answer alone: everything downstream of it.
     """
     if not batch_ops.matches(repo, batch_id.removeprefix("batch:")):
-        from dslineage.ops import lineage_graph
-
-        return lineage_graph.impact(repo, batch_id)
+        return graph_impact(repo, batch_id)
     entry = batch_ops.find(repo, batch_id.removeprefix("batch:"))
     rec = batch_ops.record(repo, entry["id"])
     ds = repo.dataset(rec["dataset"])
@@ -95,7 +94,7 @@ def impact(repo: Repo, batch_id: str) -> dict[str, Any]:
         "batch": rec["id"], "dataset": ds.name, "column": rec["column"], "rows": rec["rows"],
         "state": entry["state"], "reverted": entry["reverted"], "reverted_by": entry["reverted_by"],
         "version": entry["version"], "seq": entry["seq"], "versions": [], "still_in_latest": 0,
-        "node": {"id": rec["id"], "kind": "batch", "label": f"batch {rec['id'][:10]}"},
+        "node": {"id": rec["id"], "kind": "batch", "label": f"batch {journal.short(rec['id'])}"},
         "downstream": [], "transformations": [], "datasets": [], "experiments": [],
     }
     if entry["version"] is None:
@@ -105,3 +104,80 @@ def impact(repo: Repo, batch_id: str) -> dict[str, Any]:
     result["still_in_latest"] = next((v["rows"] for v in versions if v["latest"]), 0)
     result.update(downstream(repo, rec["id"], versions))
     return result
+
+
+def graph_impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -> dict[str, Any]:
+    """Everything downstream of a node, grouped: transformations (and whether their stage
+    was re-run since), derived datasets (and whether their latest version is still
+    affected), experiments (and whether that experiment was recorded again since).
+
+    A derived dataset's next version is a new derivation, not a consequence of its last one:
+    "parent" edges are followed only within the node's own dataset. `carried` (version id ->
+    rows still carrying a batch's labels), when given, cuts the versions of the batch's
+    dataset that carry none: a derived dataset or experiment counts only if it consumed rows
+    the batch changed. `node_id` is a full id or any text `resolve` accepts.
+    """
+    from dslineage.ops.sync import maybe_sync
+
+    _, warning = maybe_sync(repo)
+    root = lg.resolve(repo, node_id)
+    con = lg._con(repo)
+    row = graph_sql.node_rows(con, [root])[0]
+    own = row[2] if row[1] != "artifact" else None  # the root's dataset (a version's or a batch's)
+    cut = {n for n, c in (carried or {}).items() if c <= 0 and n != root}
+    keep, edges = lg._walk(con, root, "downstream", None, parents_within=own or "", cut=cut)
+    g = lg._part(con, keep, edges)
+    order = [n for n in lg.ordered(g, set(g.nodes)) if n != root]
+    runs = _groups(con, "transformation", {g.nodes[n].get("stage") for n in order})
+    names = _groups(con, "experiment", {g.nodes[n].get("name") for n in order})
+    versions = _groups(con, "version", {g.nodes[n].get("dataset") for n in order})
+    transformations: list[dict[str, Any]] = []
+    experiments: list[dict[str, Any]] = []
+    derived: dict[str, list[str]] = {}
+    for n in order:
+        d = g.nodes[n]
+        if d["kind"] == "transformation":
+            same = runs[d["stage"]]
+            consumed = [lg.node(g, p) for p in g.pred.get(n, {})]
+            for c in consumed:
+                if carried and c["id"] in carried:
+                    c["rows"] = carried[c["id"]]
+            transformations.append({
+                **lg.node(g, n), "stage": d["stage"], "timestamp": d["timestamp"], "consumed": consumed,
+                "rerun_since": same[-1][1] != n and same[-1][0] > d["timestamp"],
+                "latest_run": same[-1][1], "latest_run_affected": same[-1][1] in keep,
+            })
+        elif d["kind"] == "experiment":
+            same = names[d["name"]]
+            experiments.append({
+                **lg.node(g, n), "name": d["name"], "timestamp": d["timestamp"],
+                "rerun_since": same[-1][1] != n and same[-1][0] > d["timestamp"],
+                "latest_run": same[-1][1], "latest_run_affected": same[-1][1] in keep,
+            })
+        elif d["kind"] == "version" and d.get("dataset") != own:
+            derived.setdefault(d["dataset"], []).append(n)
+    latest = {name: versions[name][-1][1] for name in derived}
+    latest_nodes = lg._build(graph_sql.node_rows(con, sorted(latest.values())), [])
+    datasets = [
+        {"dataset": name, "versions": [lg.node(g, v) for v in vids], "latest": lg.node(latest_nodes, latest[name]),
+         "latest_affected": latest[name] in keep}
+        for name, vids in derived.items()
+    ]
+    return {
+        "node": lg.node(g, root),
+        "downstream": [lg.node(g, n) for n in order],
+        "transformations": transformations,
+        "datasets": datasets,
+        "experiments": experiments,
+        "warnings": [warning] if warning else [],
+    }
+
+
+def _groups(con: Any, kind: str, names: set[Any]) -> dict[str, list[tuple[str, str]]]:
+    """name -> [(timestamp, id)] of every node of `kind` with that name, oldest first."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name, nid, ts in graph_sql.groups(con, kind, sorted(n for n in names if n)):
+        out.setdefault(name, []).append((ts or "", nid))
+    for items in out.values():
+        items.sort()
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dslineage import config, dvcio, txn
+from dslineage import config, dvcio, recovery, txn
 from dslineage.errors import PathError
 from dslineage.gitio import Git
 from dslineage.lock import RepoLock
@@ -36,7 +36,7 @@ def init(path: Path, *, merge_driver: bool = True) -> dict[str, Any]:
         lock.acquire()
     try:
         if not created_meta:
-            txn.recover(root, git)
+            recovery.recover(root, git)
             created_meta = not meta.is_dir()  # an interrupted `init` was rolled back
         meta.mkdir(exist_ok=True)
         with txn.begin(root, git, "init", dirs=[config.META_DIR] if created_meta else []) as t:

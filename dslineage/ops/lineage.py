@@ -11,12 +11,12 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from dslineage import __version__
+from dslineage import __version__, journal
+from dslineage.core import graph as lg
 from dslineage.errors import UsageError
-from dslineage.ops import lineage_graph as lg
 from dslineage.ops import lineage_view as view
 from dslineage.ops.sync import maybe_sync
-from dslineage.store import graph as sql
+from dslineage.store import graph as graph_sql
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -91,7 +91,7 @@ def render(result: dict[str, Any], fmt: str) -> str:
 
 def _label(n: dict[str, Any]) -> str:
     if n["kind"] == "transformation":
-        return f"{n['label']} ({lg.short(n['id'])})"
+        return f"{n['label']} ({journal.short(n['id'])})"
     if n["kind"] == "artifact" and n.get("type") == "directory":
         return f"{n['label']}/"
     return str(n["label"])
@@ -190,7 +190,7 @@ def _quote_dot(text: str) -> str:
 
 
 _DOT_SHAPES = {"version": "ellipse", "transformation": "box", "batch": "note", "experiment": "doubleoctagon",
-               "artifact": "cylinder", "chain": "box3d"}
+               "artifact": "cylinder", "chain": "box3d", "queue": "tab"}
 
 
 def to_dot(result: dict[str, Any]) -> str:
@@ -210,6 +210,7 @@ def to_dot(result: dict[str, Any]) -> str:
 _MERMAID_SHAPES = {
     "version": ('(["', '"])'), "transformation": ('["', '"]'), "batch": ('[/"', '"/]'),
     "experiment": ('{{"', '"}}'), "artifact": ('[("', '")]'), "chain": ('[["', '"]]'),
+    "queue": ('[\\"', '"\\]'),
 }
 
 
@@ -254,8 +255,8 @@ def openlineage_events(repo: Repo, result: dict[str, Any], namespace: str | None
     if not wanted:
         return []
     con = repo.index.con
-    records = {r["id"]: r for r in sql.records(con, sorted(wanted))}
-    carriers = sql.carriers(con, sorted(wanted))
+    records = {r["id"]: r for r in graph_sql.records(con, sorted(wanted))}
+    carriers = graph_sql.carriers(con, sorted(wanted))
     versions: dict[str, dict[str, Any]] = {}
 
     def version(vid: str | None) -> dict[str, Any] | None:

@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dslineage.store import graph as sql
+from dslineage.journal import short
+from dslineage.store import graph as graph_sql
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 CHAIN = "chain:"
-
-
-def short(node_id: str) -> str:
-    """The short form of a node id."""
-    return node_id[:10]
 
 
 def describe_batches(repo: Repo, nodes: list[dict[str, Any]]) -> None:
@@ -32,8 +28,8 @@ def describe_batches(repo: Repo, nodes: list[dict[str, Any]]) -> None:
     if not batches:
         return
     con = repo.index.con
-    records = {r["id"]: r for r in sql.records(con, sorted(batches))}
-    reverted = sql.reverted(con, sorted(batches))
+    records = {r["id"]: r for r in graph_sql.records(con, sorted(batches))}
+    reverted = graph_sql.reverted(con, sorted(batches))
     for bid, n in batches.items():
         rec = records.get(bid) or {}
         columns = rec.get("columns") or ([rec["column"]] if rec.get("column") else [])

@@ -17,44 +17,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio, journal, txn
+from dslineage import dvcio, files, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DirtyError, MergingError, RefError, UsageError
-from dslineage.ops import common, mergestate
+from dslineage.files import atomic_write_bytes
+from dslineage.ops import mergestate
 from dslineage.store import rows
 
 if TYPE_CHECKING:
-    from dslineage.gitio import Git
     from dslineage.repo import Repo
 
 RECORD_STEPS = ("after-data", "after-dvc-add", "after-journal")
 STEPS = txn.declare("merge", "after-git-merge", *RECORD_STEPS)
 DRIVER_OFF = {"merge.dslineage.driver": "false"}  # `dslineage merge` merges the rows itself
-
-
-def md5_at(git: Git, rev: str | None, ds: Dataset) -> str | None:
-    """The md5 a dataset's `.dvc` file records at commit `rev` (None: absent there)."""
-    if rev is None:
-        return None
-    data = git.show(rev, dvcio.dvcfile_for(ds.path))
-    out = dvcio.parse_dvcfile(data) if data else None
-    return out.md5 if out else None
-
-
-def version_by_md5(repo: Repo, ds: Dataset, md5: str | None, rev: str | None = None) -> dict[str, Any] | None:
-    """The version of `ds` with these bytes: among several, one recorded on `rev`'s history
-    first, then the deepest."""
-    if md5 is None:
-        return None
-    found = [v for v in repo.index.versions(ds.name) if v["md5"] == md5]
-    if not found:
-        return None
-
-    def rank(v: dict[str, Any]) -> tuple[int, int, str]:
-        reach = bool(rev and v.get("git_commit") and repo.git.is_ancestor(v["git_commit"], rev))
-        return (int(reach), int(v["seq"]), str(v["timestamp"]))
-
-    return max(found, key=rank) if len(found) > 1 else found[0]
 
 
 def dag(repo: Repo, ds: Dataset) -> dict[str, dict[str, Any]]:
@@ -119,14 +95,15 @@ def write_file(repo: Repo, con: Any, ds: Dataset, outcome: Any, ours_md5: str) -
     tmp = target.with_name(f".{target.name}.merge-tmp")
     txn.will_change(repo.root, target, md5=ours_md5)
     txn.will_create(repo.root, tmp)
-    tmp.unlink(missing_ok=True)
     ours_path = dvcio.cache_path(repo.root, ours_md5)
-    if ds.format == "parquet":  # pyarrow's writer only appends: hash the bytes as they land
-        md5 = _hashed_while_written(tmp, lambda: write_merged(con, outcome, ours_path, tmp, ds))
-    else:
+
+    def write(tmp: Path) -> str | None:
+        if ds.format == "parquet":  # pyarrow's writer only appends: hash the bytes as they land
+            return _hashed_while_written(tmp, lambda: write_merged(con, outcome, ours_path, tmp, ds))
         write_merged(con, outcome, ours_path, tmp, ds)
-        md5 = None
-    tmp.replace(target)
+        return None
+
+    md5 = files.atomic_write(target, write, tmp=tmp)
     return md5 or dvcio.file_md5(target)
 
 
@@ -221,8 +198,8 @@ def _plan(repo: Repo, head: str, theirs: str, base: str | None) -> list[tuple[Da
     """(dataset, "rows" | "theirs", md5s) of every dataset whose bytes theirs changed."""
     plans = []
     for ds in repo.datasets().values():
-        md5 = {"base": md5_at(repo.git, base, ds), "ours": md5_at(repo.git, head, ds),
-               "theirs": md5_at(repo.git, theirs, ds)}
+        md5 = {side: common.recorded_md5_at(repo, ds, rev, stage_outputs=False)
+               for side, rev in (("base", base), ("ours", head), ("theirs", theirs))}
         if md5["ours"] is None or md5["theirs"] is None or md5["theirs"] in (md5["ours"], md5["base"]):
             continue
         if common.working_md5(repo, ds) != md5["ours"]:
@@ -302,20 +279,20 @@ def _merge(
                 dvcio.checkout(repo.root, ds.path)
                 continue
             ours_md5, theirs_md5 = str(md5["ours"]), str(md5["theirs"])
-            ours_v = version_by_md5(repo, ds, ours_md5, head)
-            theirs_v = version_by_md5(repo, ds, theirs_md5, theirs_sha)
+            ours_v = common.version_with_md5(repo, ds.name, ours_md5, head)
+            theirs_v = common.version_with_md5(repo, ds.name, theirs_md5, theirs_sha)
             if ours_v is None or theirs_v is None:
                 side = "ours (HEAD)" if ours_v is None else branch
                 raise MergingError(
                     f"{ds.name} on {side} holds bytes no version records: commit it there first "
                     f"(`dslineage commit {ds.name} -m MSG`)"
                 )
-            base_v = dag_base(repo, ds, ours_v, theirs_v) or version_by_md5(repo, ds, md5["base"])
+            base_v = dag_base(repo, ds, ours_v, theirs_v) or common.version_with_md5(repo, ds.name, md5["base"], None)
             base_md5 = base_v["md5"] if base_v else md5["base"]
             outcome = three_way(repo, con, ds, base_md5, ours_md5, theirs_md5)
             if outcome.table is None:
                 ours_dvc = repo.git.show("HEAD", dvcio.dvcfile_for(ds.path)) or b""
-                (repo.root / dvcio.dvcfile_for(ds.path)).write_bytes(ours_dvc)  # git left markers
+                atomic_write_bytes(repo.root / dvcio.dvcfile_for(ds.path), ours_dvc)  # git left markers
                 state = {
                     "dataset": ds.name, "state": "conflicts", "started_by": "dslineage",
                     "branch": branch, "theirs_commit": theirs_sha, "head": head, "message": message,

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio
+from dslineage import config, dvcio, files
 from dslineage.config import Dataset, atomic_write_bytes, atomic_write_text
 from dslineage.ops import mergestate
 from dslineage.store import rows
@@ -130,10 +130,12 @@ def _store(root: Path, merged: Path, md5: str) -> None:
     if obj.exists():
         return
     obj.parent.mkdir(parents=True, exist_ok=True)
-    tmp = obj.with_name(f".{obj.name}.tmp-{os.getpid()}")
-    shutil.copyfile(merged, tmp)
-    os.chmod(tmp, 0o444)
-    os.replace(tmp, obj)
+
+    def copy(tmp: Path) -> None:
+        shutil.copyfile(merged, tmp)
+        os.chmod(tmp, 0o444)
+
+    files.atomic_write(obj, copy)
 
 
 def _dvc_text(ours: Path, md5: str, size: int) -> bytes:
@@ -197,7 +199,7 @@ def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
     md5 = dvcio.file_md5(tmp)
     _store(root, tmp, md5)
     size = tmp.stat().st_size
-    tmp.replace(work)
+    files.rename_into_place(tmp, work)
     prev = mergestate.read(root, ds.name)
     earlier: list[dict[str, Any]] = []
     if prev is not None and prev.get("state") == "merged" and prev.get("merged_md5") == o_md5:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio, txn
+from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
-from dslineage.ops import common, mergestate
-from dslineage.ops.merge import record_merge, version_by_md5
+from dslineage.core import common
+from dslineage.ops import mergestate
+from dslineage.ops.merge import record_merge
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -31,8 +32,6 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
     states = mergestate.states(repo.root)
     if not states or repo.git.merging() or repo.git.rebasing():
         return []
-    from dslineage.ops.merge import md5_at
-
     for name, state in states.items():
         if state.get("state") == "conflicts":  # git's merge or rebase was ended without us
             log.warning("dslineage: forgetting the stopped merge of %s: git is no longer merging", name)
@@ -46,15 +45,16 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
         except Exception:
             mergestate.remove(repo.root, name)
             continue
-        head_md5 = md5_at(repo.git, "HEAD", ds)
+        head_md5 = common.recorded_md5_at(repo, ds, "HEAD", stage_outputs=False)
         if head_md5 == note["merged_md5"]:
             for step in note.get("earlier", []):  # merges a multi-commit rebase built on, in order
-                mine, yours = (version_by_md5(repo, ds, step[f"{s}_md5"]) for s in ("ours", "theirs"))
-                if mine and yours and version_by_md5(repo, ds, step["merged_md5"]) is None:
+                mine, yours = (common.version_with_md5(repo, ds.name, step[f"{s}_md5"], None)
+                               for s in ("ours", "theirs"))
+                if mine and yours and common.version_with_md5(repo, ds.name, step["merged_md5"], None) is None:
                     done.append(_record_note(repo, ds, step, mine, yours, default_author(repo, None), last=False))
-        ours_v = version_by_md5(repo, ds, note["ours_md5"])
-        theirs_v = version_by_md5(repo, ds, note["theirs_md5"])
-        if head_md5 != note["merged_md5"] or version_by_md5(repo, ds, head_md5) is not None \
+        ours_v = common.version_with_md5(repo, ds.name, note["ours_md5"], None)
+        theirs_v = common.version_with_md5(repo, ds.name, note["theirs_md5"], None)
+        if head_md5 != note["merged_md5"] or common.version_with_md5(repo, ds.name, head_md5, None) is not None \
                 or ours_v is None or theirs_v is None:
             mergestate.remove(repo.root, name)  # aborted, redone, or already recorded
             work = common.working_path(repo, ds)
@@ -87,5 +87,5 @@ def _record_note(
         con.close()
     repo.index.sync(force=True)
     log.warning("dslineage: recorded merge version %s@v%s (parents %s, %s)", ds.name, record["seq"],
-                common.short(ours_v["id"]), common.short(theirs_v["id"]))
+                journal.short(ours_v["id"]), journal.short(theirs_v["id"]))
     return record

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import MergingError, PathError, UsageError
 from dslineage.ops import batches as batch_ops
-from dslineage.ops import common, mergestate
-from dslineage.ops.merge import RECORD_STEPS, ancestors, dag, record_merge, three_way, version_by_md5, write_file
+from dslineage.ops import mergestate
+from dslineage.ops.merge import RECORD_STEPS, ancestors, dag, record_merge, three_way, write_file
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -43,7 +44,7 @@ def _from_index(repo: Repo, ds: Dataset) -> dict[str, Any] | None:
         outcome = three_way(repo, con, ds, md5["base"], md5["ours"], md5["theirs"])
     finally:
         con.close()
-    base = version_by_md5(repo, ds, md5["base"])
+    base = common.version_with_md5(repo, ds.name, md5["base"], None)
     state = {
         "dataset": ds.name, "state": "conflicts", "started_by": "git", "branch": None,
         "base_md5": md5["base"], "ours_md5": md5["ours"], "theirs_md5": md5["theirs"],
@@ -66,7 +67,7 @@ def _sides(repo: Repo, ds: Dataset, state: dict[str, Any]) -> tuple[dict[str, An
     out = []
     for side in ("ours", "theirs"):
         v = repo.index.version(state[f"{side}_version"]) if state.get(f"{side}_version") else None
-        v = v or version_by_md5(repo, ds, state[f"{side}_md5"])
+        v = v or common.version_with_md5(repo, ds.name, state[f"{side}_md5"], None)
         if v is None:
             raise MergingError(
                 f"no version of {ds.name} records its {side} bytes ({state[f'{side}_md5']}): "

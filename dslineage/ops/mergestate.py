@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import txn
+from dslineage import files, txn
 from dslineage.config import META_DIR, Dataset, atomic_write_text
 from dslineage.errors import MergingError
 
@@ -77,9 +77,7 @@ def write(root: Path, state: dict[str, Any], conflicts: Any = None) -> Path:
     if conflicts is not None:
         target = conflicts_path(root, name)
         txn.will_create(root, target)
-        tmp = target.with_name(f".{target.name}.tmp")
-        pq.write_table(conflicts, tmp)
-        tmp.replace(target)
+        files.atomic_write(target, lambda tmp: pq.write_table(conflicts, tmp))
     path = state_path(root, name)
     txn.will_create(root, path)
     atomic_write_text(path, json.dumps(state, indent=1, sort_keys=True) + "\n")

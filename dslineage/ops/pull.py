@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio
-from dslineage.ops.refs import resolve
+from dslineage.core.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio
-from dslineage.ops import common
+from dslineage import dvcio, journal
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -46,7 +45,7 @@ def push(repo: Repo, names: list[str], *, remote: str | None = None) -> dict[str
         "objects_pushed": len(result.pushed),
         "objects_present": len(result.present),
         "missing": [
-            {**_ref(v), "label": f"{v['dataset']}@v{v['seq']} ({common.short(v['id'])})"}
+            {**_ref(v), "label": f"{v['dataset']}@v{v['seq']} ({journal.short(v['id'])})"}
             for v in versions if v["md5"] in result.missing
         ],
     }

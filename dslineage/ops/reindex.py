@@ -6,10 +6,9 @@ leaves either the old index or the new one (both are caches of the journal).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, txn
+from dslineage import config, faults, files, txn
 from dslineage.store.index import Index
 
 if TYPE_CHECKING:
@@ -20,7 +19,7 @@ STEPS = txn.declare("reindex", "after-build", git=False, index=True, intent=Fals
 
 def reindex(repo: Repo) -> dict[str, Any]:
     """Index every journal record into a new index file, then replace the old one with it."""
-    txn.operation("reindex")
+    faults.operation("reindex")
     tmp = repo.root / config.META_DIR / "tmp" / "index-rebuild.duckdb"
     tmp.parent.mkdir(parents=True, exist_ok=True)
     wal = tmp.with_name(tmp.name + ".wal")
@@ -32,10 +31,10 @@ def reindex(repo: Repo) -> dict[str, Any]:
         result = {"records": counts["added"], "versions": len(new.versions())}
     finally:
         new.close()
-    txn.fault("reindex", "after-build")
+    faults.fault("reindex", "after-build")
     repo.index.close()
     live = repo.index.path
     old_wal = live.with_name(live.name + ".wal")
     old_wal.unlink(missing_ok=True)  # a WAL left by the old file must not replay onto the new one
-    os.replace(tmp, live)
+    files.rename_into_place(tmp, live)
     return result

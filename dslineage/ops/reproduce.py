@@ -11,18 +11,17 @@ a row-level diff against the recorded version.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio, txn
+from dslineage import dvcio, files, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DirtyError, PathError, UsageError
-from dslineage.ops import common
 from dslineage.ops.exp import find
-from dslineage.store import rows
+from dslineage.store import rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -34,9 +33,7 @@ STEPS = txn.declare("reproduce", "after-dvcfile", "after-dvc-checkout", "after-d
 def _copy(src: Path, dst: Path) -> None:
     """Copy a cache object to `dst` as a new file (never writing through a DVC link)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    files.atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp))
 
 
 def _dataset(repo: Repo, item: dict[str, Any]) -> Dataset | None:
@@ -105,10 +102,10 @@ def _check_worktree(repo: Repo, items: list[dict[str, Any]], force: bool) -> Non
         ds = _dataset(repo, item)
         if ds is None:
             continue
-        md5 = common.working_md5(repo, ds)
-        if md5 is None or md5 == item["md5"]:
+        work = common.working_state(repo, ds)
+        if work.missing or not work.differs_from(item["md5"]):
             continue
-        if not any(v["md5"] == md5 for v in repo.index.versions(ds.name)):
+        if work.version is None:
             raise DirtyError(
                 f"{ds.path} has uncommitted changes: commit them with `dslineage commit {ds.name} -m MSG`, "
                 "reproduce elsewhere with --into DIR, or pass --force to discard them"
@@ -194,7 +191,7 @@ def _row_diff(repo: Repo, ds: Dataset, md5: str, new_file: Path, item: dict[str,
     try:
         a = rows.source(old, ds, f"{ds.name} as recorded")
         b = rows.source(new_file, ds, f"{ds.name} as re-run")
-        _, s = rows.compare(con, a, b, ds)
+        _, s = rowdiff.compare(con, a, b, ds)
         return {
             "added": s["added"], "removed": s["removed"], "relabeled": s["relabeled"],
             "modified": s["relabeled"] + s["modified"], "label_transitions": s["label_transitions"],

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import journal, txn
 from dslineage.config import Dataset
+from dslineage.core.refs import resolve
 from dslineage.errors import EditError, RefError, UsageError
 from dslineage.ops import batches as batch_ops
 from dslineage.ops.commit import SNAPSHOT_STEPS
-from dslineage.ops.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -115,8 +115,9 @@ def revert(
 ) -> dict[str, Any]:
     """Undo the label changes of a batch or version; a new version records the revert batch."""
     from dslineage.ops.commit import default_author
-    from dslineage.ops.relabel import Session, apply, distinct_rows
-    from dslineage.store import labels
+    from dslineage.ops.edit_apply import apply, distinct_rows
+    from dslineage.ops.edit_session import Session
+    from dslineage.store import revert_plan
 
     if strategy not in STRATEGIES:
         raise UsageError(f"--strategy must be keep or force, not {strategy!r}")
@@ -138,10 +139,10 @@ def revert(
         for col, how, path, target_id in targets:
             j = ds.labels.index(col)
             if how == "batch":
-                labels.target_from_batch(session.con, path, n)
-            elif not labels.target_from_changes(session.con, path, n, j):
+                revert_plan.target_from_batch(session.con, path, n)
+            elif not revert_plan.target_from_changes(session.con, path, n, j):
                 continue
-            plan = labels.plan_revert(session.con, n, j, strategy == "force")
+            plan = revert_plan.plan_revert(session.con, n, j, strategy == "force")
             b = session.join(col)
             conflict_keys = [dict(zip(ds.key, r[0])) for r in plan["conflict_rows"]]
             b.extra = {

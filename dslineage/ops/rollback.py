@@ -11,10 +11,10 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from dslineage import txn
+from dslineage.core import common
+from dslineage.core.refs import resolve
 from dslineage.errors import DirtyError, UsageError
-from dslineage.ops import common
 from dslineage.ops.commit import SNAPSHOT_STEPS
-from dslineage.ops.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -27,7 +27,7 @@ def rollback(
 ) -> dict[str, Any]:
     """Copy REF's bytes from the DVC cache over the working file and commit them as a version."""
     from dslineage.ops.commit import snapshot
-    from dslineage.ops.relabel import replace_working
+    from dslineage.ops.edit_apply import replace_working
 
     if not message.strip():
         raise UsageError("a message is required: pass -m MESSAGE")
@@ -37,8 +37,9 @@ def rollback(
         raise UsageError(f"--to must name a version of {ds.name}, not {to!r}")
     head = common.current(repo, ds.name)
     assert head is not None
-    md5 = common.working_md5(repo, ds)
-    if md5 != head["md5"] and not force:
+    work = common.working_state(repo, ds)
+    md5 = work.md5
+    if work.differs_from(head["md5"]) and not force:
         raise DirtyError(
             f"{ds.path} has uncommitted changes that the rollback would discard: commit them "
             f"(`dslineage commit {ds.name} -m MSG`) or pass --force"
@@ -57,8 +58,7 @@ def rollback(
         shutil.copyfile(obj, tmp)
         with txn.begin(repo.root, repo.git, "rollback", scratch=[tmp]) as t:
             replace_working(repo, ds, tmp, md5)
-            st = path.stat()
-            repo.index.remember_md5(ds.path, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}", target["md5"])
+            common.remember_working_md5(repo, ds, target["md5"])
             t.step("after-data")
             # "batches": [] — edits pending on the working file are discarded, not carried
             made = snapshot(

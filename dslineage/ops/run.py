@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import DirtyError, SchemaError, UnknownNodeError, UsageError
-from dslineage.ops import common
-from dslineage.ops.sync import code_dirty, edges_of, items_for, pipeline_paths, signature, version_with
+from dslineage.ops.stages import code_dirty, edges_of, items_for, pipeline_paths, signature
 from dslineage.store import rows
 
 if TYPE_CHECKING:
@@ -194,10 +194,10 @@ def _check_inputs(repo: Repo, deps: list[str], by_path: dict[str, Dataset]) -> N
         ds = by_path.get(path)
         if ds is None:
             continue
-        md5 = common.working_md5(repo, ds)
-        if md5 is None or version_with(repo, ds.name, md5) is None:
-            state = "is missing" if md5 is None else "has uncommitted changes"
-            fix = (f"restore it with `dslineage checkout {ds.name}@latest`" if md5 is None
+        work = common.working_state(repo, ds)
+        if work.version is None:
+            state = "is missing" if work.missing else "has uncommitted changes"
+            fix = (f"restore it with `dslineage checkout {ds.name}@latest`" if work.missing
                    else f"commit them with `dslineage commit {ds.name} -m MSG`")
             raise DirtyError(f"input {path} (dataset {ds.name}) {state}: {fix} first")
 
@@ -272,8 +272,8 @@ def _record(
     head: str | None, started: str | None, ended: str | None, message: str | None,
 ) -> dict[str, Any]:
     """Record output versions and the transformation in one git commit."""
+    from dslineage.core.graph import check_acyclic, load
     from dslineage.ops.commit import record_versions
-    from dslineage.ops.lineage_graph import check_acyclic, load
 
     sig = signature(entry)
     metrics = dvcio.metrics_paths({stage: dvcio.stage_definitions(repo.root).get(stage) or {}})

@@ -11,14 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio
-from dslineage.ops import common
-from dslineage.store import rows
+from dslineage.core import common
+from dslineage.model import Merging, RowCounts, StatusEntry
+from dslineage.store import rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 
-def status(repo: Repo, names: list[str], counts: bool = True) -> list[dict[str, Any]]:
+def status(repo: Repo, names: list[str], counts: bool = True) -> list[StatusEntry]:
     """For each dataset: dirty or not and, if dirty, rows added/removed/modified vs current."""
     datasets = [repo.dataset(n) for n in names] if names else list(repo.datasets().values())
     result = []
@@ -40,7 +41,13 @@ def status(repo: Repo, names: list[str], counts: bool = True) -> list[dict[str, 
             entry.update(_where(repo, ds, head, how, md5))
         if entry["dirty"] and counts and md5 is not None:
             entry["rows"] = _counts(repo, ds, head)
-        result.append(entry)
+        merging = entry["merging"]
+        result.append(StatusEntry(
+            dataset=ds.name, path=ds.path, version=entry["version"], dirty=entry["dirty"],
+            missing=entry["missing"], rows=RowCounts(**entry["rows"]),
+            worktree_version=entry["worktree_version"], note=entry["note"],
+            merging=Merging(cells=merging["cells"], branch=merging["branch"]) if merging else None,
+        ))
     return result
 
 
@@ -90,7 +97,7 @@ def _counts(repo: Repo, ds: Any, head: dict[str, Any] | None) -> dict[str, int]:
         if head is None:
             return {"added": rows.profile(con, new, ds).rows, "removed": 0, "modified": 0}
         old = common.version_source(repo, ds, head)
-        _, s = rows.compare(con, old, new, ds)
+        _, s = rowdiff.compare(con, old, new, ds)
         return {"added": s["added"], "removed": s["removed"], "modified": s["relabeled"] + s["modified"]}
     finally:
         con.close()

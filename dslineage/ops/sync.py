@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING, Any
 from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError
-from dslineage.store import graph as sql
+from dslineage.model import Transformation
+from dslineage.ops.stages import (
+    code_dirty,
+    order,
+    pipeline_paths,
+    signature,
+    transformation,
+    write_transformations,
+)
+from dslineage.store import graph as graph_sql
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,91 +46,18 @@ STEPS = txn.declare("sync", "after-changes", "after-journal")
 META_KEY = "dvc_lock_synced"
 
 
-def signature(entry: dvcio.LockEntry) -> str:
-    """A stable id of one stage's `dvc.lock` state (order of deps and outs ignored)."""
-    return journal.make_id(
-        "dvc.lock", entry.stage, entry.cmd, sorted(entry.deps), sorted(entry.outs), entry.params
-    )
-
-
-def order(entries: list[dvcio.LockEntry]) -> list[dvcio.LockEntry]:
-    """Stages in pipeline order: a stage after the stages whose outputs it reads."""
-    import networkx as nx
-
-    producer = {path: e.stage for e in entries for path, _ in e.outs}
-    g = nx.DiGraph()
-    g.add_nodes_from(e.stage for e in entries)
-    for e in entries:
-        for path, _ in e.deps:
-            if path in producer and producer[path] != e.stage:
-                g.add_edge(producer[path], e.stage)
-    by_name = {e.stage: e for e in entries}
-    return [by_name[n] for n in nx.lexicographical_topological_sort(g)]
-
-
-def version_with(repo: Repo, dataset: str, md5: str) -> dict[str, Any] | None:
-    """The newest recorded version of `dataset` whose bytes have this md5."""
-    same = [v for v in repo.index.versions(dataset) if v["md5"] == md5]
-    return max(same, key=lambda v: (v["seq"], v["timestamp"])) if same else None
-
-
-def items_for(
-    repo: Repo, files: tuple[tuple[str, str], ...], by_path: dict[str, Dataset],
-    made: dict[tuple[str, str], dict[str, Any]], metrics: set[str] | None = None,
-) -> list[dict[str, Any]]:
-    """The `inputs`/`outputs` entries of a transformation: path, md5, and for tracked
-    datasets the version with that md5 (`made` holds versions recorded in this commit);
-    `"metrics": true` on a declared metrics file."""
-    result = []
-    for path, md5 in files:
-        item: dict[str, Any] = {"path": path, "md5": md5, "dataset": None, "version": None, "seq": None}
-        if metrics and path in metrics:
-            item["metrics"] = True
-        ds = by_path.get(path)
-        if ds is not None:
-            item["dataset"] = ds.name
-            v = made.get((ds.name, md5)) or version_with(repo, ds.name, md5)
-            if v is not None:
-                item["version"], item["seq"] = v["id"], v["seq"]
-        result.append(item)
-    return result
-
-
-def code_dirty(repo: Repo, entry: dvcio.LockEntry, by_path: dict[str, Dataset]) -> list[str]:
-    """Deps (code) and params files of a stage that differ from the git commit recorded."""
-    paths = [p for p, _ in entry.deps if p not in by_path and "://" not in p]
-    paths += [p for p in entry.params if p not in paths]
-    paths = [p for p in paths if (repo.root / p).exists()]
-    if not paths:
-        return []
-    out = repo.git.run("status", "--porcelain", "--", *paths)
-    return sorted(line[3:].strip() for line in out.splitlines() if line.strip())
-
-
-def pipeline_paths(repo: Repo, entries: list[dvcio.LockEntry]) -> list[str]:
-    """dvc.yaml, dvc.lock and DVC's .gitignore files beside the outputs, where they exist."""
-    from pathlib import PurePosixPath
-
-    paths = [dvcio.PROJECT_FILE, dvcio.LOCK_FILE]
-    for e in entries:
-        for path, _ in e.outs:
-            paths.append((PurePosixPath(path).parent / ".gitignore").as_posix())
-    return sorted({p for p in paths if (repo.root / p).exists()})
-
-
 def sync(
     repo: Repo, *, author: str | None = None, message: str | None = None, all_commits: bool = False,
 ) -> dict[str, Any]:
     """Record a transformation for each `dvc.lock` stage state not recorded yet (with
     `all_commits`, first each past state in the branch's git history)."""
     from dslineage.ops.commit import default_author, record_versions
-    from dslineage.ops.lineage_graph import add_record, check_acyclic, load
 
     raw = dvcio.lock_bytes(repo.root)
     lock = dvcio.parse_lock(raw)
     repo.index.sync()
     past = _history(repo, author, {signature(e) for e in lock.values()}) if all_commits else []
-    seen = sql.signatures(repo.index.con)
+    seen = graph_sql.signatures(repo.index.con)
     new = order([e for e in lock.values() if signature(e) not in seen])
     result: dict[str, Any] = {"transformations": [_summary(r) for r in past], "versions": [], "git_commit": None}
     if past:
@@ -146,37 +82,12 @@ def sync(
 
     def write_records(versions: list[dict[str, Any]]) -> list[Path]:
         made = {(v["dataset"], v["md5"]): v for v in versions}
-        g = load(repo)
-        files: list[Path] = []
-        try:
-            for e in new:
-                sig = signature(e)
-                rec: dict[str, Any] = {
-                    "kind": "transformation",
-                    "id": journal.make_id("transformation", e.stage, sig),
-                    "timestamp": journal.now(),
-                    "stage": e.stage,
-                    "cmd": e.cmd,
-                    "git_commit": head,
-                    "code_dirty": code_dirty(repo, e, by_path),
-                    "params": e.params,
-                    "inputs": items_for(repo, e.deps, by_path, made),
-                    "outputs": items_for(repo, e.outs, by_path, made, metrics),
-                    "started": None,
-                    "ended": None,
-                    "author": who,
-                    "source": "sync",
-                    "lock_signature": sig,
-                }
-                check_acyclic(g, rec["id"], edges_of(rec))
-                add_record(g, rec["id"], "transformation", rec["timestamp"], rec)
-                files.append(journal.write(repo.root, rec))
-                records.append(rec)
-        except BaseException:
-            for f in files:
-                f.unlink(missing_ok=True)
-            raise
-        return files
+        records.extend(
+            transformation(repo, e, by_path, made, metrics, when=journal.now(), commit=head,
+                            dirty=code_dirty(repo, e, by_path), who=who, source="sync")
+            for e in new
+        )
+        return write_transformations(repo, records)
 
     stages = ", ".join(e.stage for e in new)
     with txn.begin(repo.root, repo.git, "sync"):
@@ -197,11 +108,10 @@ def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str
     branch's history that no transformation records yet and the work tree's `dvc.lock` does
     not hold (plain `sync` records those, with their versions); oldest commit first."""
     from dslineage.ops.commit import default_author
-    from dslineage.ops.lineage_graph import add_record, check_acyclic, load
 
     if repo.git.head() is None:
         return []
-    seen = sql.signatures(repo.index.con) | current
+    seen = graph_sql.signatures(repo.index.con) | current
     by_path = {ds.path: ds for ds in repo.datasets().values()}
     pending: list[tuple[Any, dvcio.LockEntry, set[str]]] = []
     for commit in repo.git.file_log(dvcio.LOCK_FILE):
@@ -218,37 +128,12 @@ def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str
     who = default_author(repo, author)
     records: list[dict[str, Any]] = []
     with txn.begin(repo.root, repo.git, "sync") as t:
-        g = load(repo)
-        files: list[Path] = []
-        try:
-            for commit, e, metrics in pending:
-                sig = signature(e)
-                when = journal.iso_from_epoch(commit.timestamp)
-                rec: dict[str, Any] = {
-                    "kind": "transformation",
-                    "id": journal.make_id("transformation", e.stage, sig),
-                    "timestamp": when,
-                    "stage": e.stage,
-                    "cmd": e.cmd,
-                    "git_commit": commit.sha,
-                    "code_dirty": [],
-                    "params": e.params,
-                    "inputs": items_for(repo, e.deps, by_path, {}),
-                    "outputs": items_for(repo, e.outs, by_path, {}, metrics),
-                    "started": None,
-                    "ended": None,
-                    "author": who,
-                    "source": "sync-history",
-                    "lock_signature": sig,
-                }
-                check_acyclic(g, rec["id"], edges_of(rec))
-                add_record(g, rec["id"], "transformation", when, rec)
-                files.append(journal.write(repo.root, rec))
-                records.append(rec)
-        except BaseException:
-            for f in files:
-                f.unlink(missing_ok=True)
-            raise
+        records += [
+            transformation(repo, e, by_path, {}, metrics, when=journal.iso_from_epoch(commit.timestamp),
+                            commit=commit.sha, dirty=[], who=who, source="sync-history")
+            for commit, e, metrics in pending
+        ]
+        files = write_transformations(repo, records)
         t.step("after-journal")
         stages = sorted({r["stage"] for r in records})
         t.commit(
@@ -260,12 +145,6 @@ def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str
     return records
 
 
-def edges_of(rec: dict[str, Any]) -> list[tuple[str, str]]:
-    """The graph edges a transformation record adds."""
-    edges = [(i["version"], rec["id"]) for i in rec["inputs"] if i.get("version")]
-    return edges + [(rec["id"], o["version"]) for o in rec["outputs"] if o.get("version")]
-
-
 def _stage_of(entries: list[dvcio.LockEntry], path: str) -> str | None:
     for e in entries:
         if any(p == path for p, _ in e.outs):
@@ -273,9 +152,8 @@ def _stage_of(entries: list[dvcio.LockEntry], path: str) -> str | None:
     return None
 
 
-def _summary(rec: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "stage", "cmd", "git_commit", "source", "started", "ended", "inputs", "outputs", "params")
-    return {k: rec.get(k) for k in keys}
+def _summary(rec: dict[str, Any]) -> Transformation:
+    return Transformation.from_record(rec)
 
 
 def _lock_md5(raw: bytes | None) -> str:
@@ -283,7 +161,7 @@ def _lock_md5(raw: bytes | None) -> str:
 
 
 def _remember(repo: Repo, raw: bytes | None) -> None:
-    sql.set_meta(repo.index.con, META_KEY, _lock_md5(raw))
+    graph_sql.set_meta(repo.index.con, META_KEY, _lock_md5(raw))
 
 
 def maybe_sync(repo: Repo) -> tuple[dict[str, Any] | None, str | None]:
@@ -294,7 +172,7 @@ def maybe_sync(repo: Repo) -> tuple[dict[str, Any] | None, str | None]:
     """
     raw = dvcio.lock_bytes(repo.root)
     repo.index.sync()
-    if sql.get_meta(repo.index.con, META_KEY) == _lock_md5(raw):
+    if graph_sql.get_meta(repo.index.con, META_KEY) == _lock_md5(raw):
         return None, None
     try:
         result = sync(repo)

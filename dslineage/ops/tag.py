@@ -6,8 +6,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from dslineage import journal, txn
+from dslineage.core.refs import resolve
 from dslineage.errors import UsageError
-from dslineage.ops.refs import resolve
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo

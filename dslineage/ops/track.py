@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
+from dslineage.core import common
 from dslineage.errors import EditError, FormatError, PathError, UsageError
-from dslineage.ops import common
 from dslineage.ops.commit import build_record
-from dslineage.store import labels as labels_store
-from dslineage.store import rows
+from dslineage.store import edit_batch, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -167,9 +166,9 @@ def _register(
         if roles:
             _check_roles(ds, roles, [c["name"] for c in rows.schema(con, src)])
         for a, b in pairs or []:
-            bad = labels_store.pair_conflicts(con, (src.sql, list(src.params)), a, b)
+            bad = edit_batch.pair_conflicts(con, (src.sql, list(src.params)), a, b)
             if bad:
-                shown = labels_store.pair_text(bad, a, b)
+                shown = edit_batch.pair_text(bad, a, b)
                 raise EditError(
                     f"--label-pair {a}={b}: {ds.path} maps them more than one way ({shown}): "
                     "fix the data or drop the pair"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dslineage.ops import common
+from dslineage.core import common
 from dslineage.quality import stats
-from dslineage.store import quality as sql
+from dslineage.store import profile
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -42,7 +42,7 @@ def _arrow(ratings: Any) -> Any:
 def _value_counts(con: Any) -> tuple[list[str], Any]:
     import numpy as np
 
-    labels, cells = sql.rating_counts(con)
+    labels, cells = profile.rating_counts(con)
     if len(cells["i"]) == 0:
         return labels, np.zeros((0, len(labels)))
     matrix = np.zeros((int(cells["i"].max()) + 1, len(labels)))
@@ -54,7 +54,7 @@ def _pairs(con: Any, min_items: int) -> list[dict[str, Any]]:
     import numpy as np
 
     grouped: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
-    for a, b, la, lb, n in sql.rating_pairs(con):
+    for a, b, la, lb, n in profile.rating_pairs(con):
         grouped.setdefault((a, b), []).append((la, lb, n))
     out = []
     for (a, b), cells in grouped.items():
@@ -84,18 +84,18 @@ def agreement(ratings: Any, *, con: Any = None, examples: int = 20, min_pair_ite
 
         con = duckdb.connect(":memory:")
     try:
-        sql.load_ratings(con, _arrow(ratings))
+        profile.load_ratings(con, _arrow(ratings))
         labels, matrix = _value_counts(con)
         if matrix.shape[0] == 0:
             return None
         pairs = _pairs(con, min_pair_items)
-        n_dis, few = sql.disagreements(con, examples)
+        n_dis, few = profile.disagreements(con, examples)
         kappas = [p["kappa"] for p in pairs if p["kappa"] is not None]
         return {
             "items": int(matrix.shape[0]),
             "ratings": int(matrix.sum()),
             "labels": labels,
-            "annotators": [{"annotator": a, "items": n} for a, n in sql.annotator_counts(con)],
+            "annotators": [{"annotator": a, "items": n} for a, n in profile.annotator_counts(con)],
             "krippendorff_alpha": stats.krippendorff_alpha(matrix),
             "pairwise_kappa": pairs[:MAX_PAIRS],
             "pairs": len(pairs),
@@ -105,6 +105,16 @@ def agreement(ratings: Any, *, con: Any = None, examples: int = 20, min_pair_ite
     finally:
         if own:
             con.close()
+
+
+def alpha_and_kappa(con: Any, min_pair_items: int = 2) -> tuple[float | None, float | None]:
+    """Krippendorff's alpha (nominal) and the mean pairwise Cohen's kappa of the ratings already
+    in `con`'s `_ratings` table (as `agreement` computes them, without its listings)."""
+    _, matrix = _value_counts(con)
+    if matrix.shape[0] == 0:
+        return None, None
+    kappas = [p["kappa"] for p in _pairs(con, min_pair_items) if p["kappa"] is not None]
+    return stats.krippendorff_alpha(matrix), (sum(kappas) / len(kappas) if kappas else None)
 
 
 def ratings_from_history(repo: Repo, dataset: str, column: str, seq: int | None, *, con: Any) -> Any:
@@ -134,4 +144,4 @@ def ratings_from_history(repo: Repo, dataset: str, column: str, seq: int | None,
             n_keys = len(b.get("keys") or repo.dataset(dataset).key)
     if not chosen:
         return None
-    return sql.batch_ratings(con, chosen, n_keys)
+    return profile.batch_ratings(con, chosen, n_keys)

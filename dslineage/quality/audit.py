@@ -2,19 +2,18 @@
 
 Conflicting duplicates (same features, different labels), leakage against another
 dataset (same key or same feature content), annotator agreement from the relabel
-history, class imbalance and subgroup gaps. Row work is SQL in `store/quality.py`.
+history, class imbalance and subgroup gaps. Row work is SQL in `store/profile.py`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dslineage.core import common
 from dslineage.errors import UsageError
-from dslineage.ops import common
 from dslineage.quality import agreement as agreement_mod
 from dslineage.quality import require, results, stats
-from dslineage.store import quality as sql
-from dslineage.store import rows
+from dslineage.store import profile, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -70,18 +69,19 @@ def subgroups(cells: list[tuple[Any, Any, int]], column: str, label: str, min_ro
 
 def _leakage(con: Any, t: results.Target, rel: str, types: dict, other: results.Target, feats: list[str],
              on_given: bool, examples: int) -> dict[str, Any]:
-    rel_o = sql.relation(con, other.src, "_o")
+    rel_o = profile.relation(con, other.src, "_o")
     types_o = {c["name"]: c["type"] for c in rows.schema(con, other.src)}
     out: dict[str, Any] = {"against": other.describe(), "by_key": None, "by_content": None}
     if all(k in types_o for k in t.ds.key):
-        n, few = sql.overlap(con, rel, rel_o, t.ds.key, sql.common_types(types, types_o, t.ds.key), examples)
+        n, few = profile.overlap(con, rel, rel_o, t.ds.key, profile.common_types(types, types_o, t.ds.key), examples)
         out["by_key"], out["key_examples"] = n, few
     if on_given:
         _need(feats, types_o, other.label, "--on")
     common_feats = [c for c in feats if c in types_o]
     out["on"] = common_feats
     if common_feats:
-        n, few = sql.overlap(con, rel, rel_o, common_feats, sql.common_types(types, types_o, common_feats), examples)
+        casts = profile.common_types(types, types_o, common_feats)
+        n, few = profile.overlap(con, rel, rel_o, common_feats, casts, examples)
         out["by_content"], out["content_examples"] = n, few
     return out
 
@@ -105,7 +105,7 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
     other = results.target(repo, against, bare="latest") if against else None
     con = common.row_connection(repo)
     try:
-        rel = sql.relation(con, t.src, "_t")
+        rel = profile.relation(con, t.src, "_t")
         types = {c["name"]: c["type"] for c in rows.schema(con, t.src)}
         _need(ds.key + ds.labels, types, t.label, "the registration (`dslineage track`)")
         feats = list(on) if on else features(ds, list(types))
@@ -118,7 +118,7 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
                                "seq": t.version["seq"] if t.version else None, "md5": t.md5,
                                "workdir": t.version is None}
         if feats and ds.labels:
-            out["conflicting_duplicates"] = {"on": feats, **sql.conflicting_duplicates(
+            out["conflicting_duplicates"] = {"on": feats, **profile.conflicting_duplicates(
                 con, rel, feats, ds.labels, ds.key, examples)}
         else:
             out["conflicting_duplicates"] = {"on": feats, "groups": 0, "rows": 0, "note": "no feature columns"}
@@ -126,11 +126,11 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
         ratings = agreement_mod.ratings_from_history(
             repo, ds.name, ds.labels[0], t.version["seq"] if t.version else None, con=con) if ds.labels else None
         out["agreement"] = agreement_mod.agreement(ratings, con=con, examples=examples) if ratings is not None else None
-        per = {c: imbalance(sql.value_counts(con, rel, c)) for c in ds.labels}
+        per = {c: imbalance(profile.value_counts(con, rel, c)) for c in ds.labels}
         out["imbalance"] = {"column": ds.labels[0], **per[ds.labels[0]]} if ds.labels else None
         if len(ds.labels) > 1:
             out["imbalance"]["by_column"] = per
-        out["subgroups"] = (subgroups(sql.crosstab(con, rel, group, ds.labels[0]), group, ds.labels[0],
+        out["subgroups"] = (subgroups(profile.crosstab(con, rel, group, ds.labels[0]), group, ds.labels[0],
                                       min_group_rows) if group and ds.labels else None)
     finally:
         con.close()

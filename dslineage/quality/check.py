@@ -1,7 +1,7 @@
 """`dslineage check NAME[@REF]` and the commit gate: run a dataset's rules on one version.
 
 Each result is `{"rule", "column", "value", "threshold", "passed"}` (plus `detail` for
-people and `statistic` for drift). Row work is SQL in `store/quality.py`; one scan
+people and `statistic` for drift). Row work is SQL in `store/profile.py`; one scan
 measures every null fraction and range together.
 """
 
@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dslineage.core import common
 from dslineage.errors import ChecksFailedError, UsageError
-from dslineage.ops import common
 from dslineage.quality import drift as drift_mod
 from dslineage.quality import fmt, require, results, rules
 from dslineage.quality.rules import CHECKS_FILE, Rules
 from dslineage.quality.types import type_matches
-from dslineage.store import quality as sql
-from dslineage.store import rows
+from dslineage.store import profile, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -40,7 +39,7 @@ def _verify_columns(r: Rules, types: dict[str, str], label: str) -> None:
             raise rules.RulesError(f"{CHECKS_FILE}: {r.dataset}.{rule}.{col}: no column {col!r} in {label} "
                                    f"(columns: {shown}): fix the column name")
     for col in r.ranges:
-        if col in types and not sql.is_numeric(types[col]):
+        if col in types and not profile.is_numeric(types[col]):
             raise rules.RulesError(f"{CHECKS_FILE}: {r.dataset}.ranges.{col}: column {col!r} is {types[col]}, "
                                    "not numeric: remove the range or fix the column name")
 
@@ -75,7 +74,7 @@ def _class_results(r: Rules, col: str, counts: list[tuple[Any, int]]) -> list[di
 def evaluate(con: Any, r: Rules, t: results.Target, p: results.Target | None, why_no_parent: str | None) -> list[dict]:
     """Every rule of `r` measured on target `t` (drift against `p`, its baseline)."""
     ds = t.ds
-    rel = sql.relation(con, t.src, "_t")
+    rel = profile.relation(con, t.src, "_t")
     types = {c["name"]: c["type"] for c in rows.schema(con, t.src)}
     _verify_columns(r, types, t.label)
     out = []
@@ -89,7 +88,7 @@ def evaluate(con: Any, r: Rules, t: results.Target, p: results.Target | None, wh
         nulls = {**{c: star for c in types}, **nulls}
     nulls = {c: v for c, v in nulls.items() if c in types}
     ranges = {c: v for c, v in r.ranges.items() if c in types}
-    st = sql.column_stats(con, rel, types, list(nulls), ranges)
+    st = profile.column_stats(con, rel, types, list(nulls), ranges)
     for col, limit in nulls.items():
         frac = st["nulls"][col] / st["rows"] if st["rows"] else 0.0
         detail = f"{st['nulls'][col]} of {st['rows']} rows"
@@ -103,7 +102,7 @@ def evaluate(con: Any, r: Rules, t: results.Target, p: results.Target | None, wh
                            f"observed {m['min']} .. {m['max']}"))
     if r.unique_key:
         if all(c in types for c in r.unique_key):
-            n, few = sql.duplicated(con, rel, r.unique_key)
+            n, few = profile.duplicated(con, rel, r.unique_key)
             shown = "; ".join(",".join(map(str, f[:-1])) + f" ×{f[-1]}" for f in few)
             out.append(_result("unique_key", ",".join(r.unique_key), n, 0, n == 0, f"duplicated: {shown}" if n else ""))
         else:
@@ -113,7 +112,7 @@ def evaluate(con: Any, r: Rules, t: results.Target, p: results.Target | None, wh
         if col not in types:
             out.append(_result("labels", col, None, None, False, "label column missing"))
             continue
-        out += _class_results(r, col, sql.value_counts(con, rel, col))
+        out += _class_results(r, col, profile.value_counts(con, rel, col))
     if r.drift:
         out += _drift_results(con, r, t, rel, p, why_no_parent)
     return out
@@ -124,7 +123,7 @@ def _drift_results(
 ) -> list[dict]:
     if p is None:
         return [_result("max_drift", None, None, None, True, f"skipped: {why}")]
-    rel_p = sql.relation(con, p.src, "_p")
+    rel_p = profile.relation(con, p.src, "_p")
     types_p = {c["name"]: c["type"] for c in rows.schema(con, p.src)}
     types = {c["name"]: c["type"] for c in rows.schema(con, t.src)}
     entries = drift_mod.measure(con, t.ds, rel_p, rel, types_p, types, r.drift, defaults=False)

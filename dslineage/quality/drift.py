@@ -13,12 +13,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dslineage.config import Dataset
+from dslineage.core import common
+from dslineage.core.refs import split
 from dslineage.errors import UsageError
-from dslineage.ops import common
-from dslineage.ops.refs import split
 from dslineage.quality import require, results, rules, stats
-from dslineage.store import quality as sql
-from dslineage.store import rows
+from dslineage.store import profile, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -53,7 +52,7 @@ def measure(
     for col in [c for c in ds.labels if c in types_a and c in types_b]:
         if all(th.get(k) is None for k in ("label_js", "label_psi", "label_shift")):
             break
-        ca, cb = _aligned(sql.value_counts(con, rel_a, col), sql.value_counts(con, rel_b, col))
+        ca, cb = _aligned(profile.value_counts(con, rel_a, col), profile.value_counts(con, rel_b, col))
         if th.get("label_js") is not None:
             add(col, "js", stats.js_distance(ca, cb), th["label_js"])
         if th.get("label_psi") is not None:
@@ -62,12 +61,12 @@ def measure(
             add(col, "shift", stats.class_shift(ca, cb), th["label_shift"], at_least=True)
     skip = set(ds.key) | set(ds.labels) | set(ds.ignore)
     for col in [c for c in types_b if c in types_a and c not in skip]:
-        if not (sql.is_numeric(types_a[col]) and sql.is_numeric(types_b[col])):
+        if not (profile.is_numeric(types_a[col]) and profile.is_numeric(types_b[col])):
             continue
         limits = {s: per_col.get(col, {}).get(s, th.get(f"numeric_{s}")) for s in ("psi", "ks")}
         if all(v is None for v in limits.values()):
             continue
-        (a, nulls_a), (b, nulls_b) = sql.sorted_values(con, rel_a, col), sql.sorted_values(con, rel_b, col)
+        (a, nulls_a), (b, nulls_b) = profile.sorted_values(con, rel_a, col), profile.sorted_values(con, rel_b, col)
         if limits["psi"] is not None:
             add(col, "psi", stats.psi_numeric(a, b, nulls_a, nulls_b, BINS), limits["psi"])
         if limits["ks"] is not None:
@@ -104,7 +103,7 @@ def drift(repo: Repo, a: str, b: str | None = None, *, against: str | None = Non
     settings = r.drift if r else {}
     con = common.row_connection(repo)
     try:
-        rel_a, rel_b = sql.relation(con, ta.src, "_a"), sql.relation(con, tb.src, "_b")
+        rel_a, rel_b = profile.relation(con, ta.src, "_a"), profile.relation(con, tb.src, "_b")
         types_a = {c["name"]: c["type"] for c in rows.schema(con, ta.src)}
         types_b = {c["name"]: c["type"] for c in rows.schema(con, tb.src)}
         entries = measure(con, ta.ds, rel_a, rel_b, types_a, types_b, settings, defaults=True)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import journal, txn
 from dslineage.config import Dataset
-from dslineage.ops import common
-from dslineage.ops.refs import resolve, split
+from dslineage.core import common
+from dslineage.core.refs import resolve, split
 from dslineage.store import rows
 
 if TYPE_CHECKING:
@@ -141,7 +141,8 @@ def store(repo: Repo, kind: str, t: Target, payload: dict[str, Any], summary: st
 
 
 def for_version(repo: Repo, dataset: str, vid: str) -> dict[str, Any]:
-    """The newest stored check and audit results of a version (None where there are none)."""
+    """The newest stored check and audit results of a version (None where there are none), and
+    `eval` (the newest result per predictions file) only when the version has any."""
     out: dict[str, Any] = {"checks": None, "audit": None, "no_verify": False}
     for rec in repo.index.records("version", dataset):
         if rec["id"] == vid and rec.get("checks"):
@@ -152,6 +153,13 @@ def for_version(repo: Repo, dataset: str, vid: str) -> dict[str, Any]:
         if mine:
             newest = mine[-1]
             out[key] = {k: v for k, v in newest.items() if k not in ("kind", "format", "dataset", "version")}
+    newest_eval: dict[str, dict[str, Any]] = {}  # one per predictions file: its newest result
+    for rec in repo.index.records("eval", dataset):
+        if rec.get("version") == vid:
+            newest_eval[rec.get("predictions_md5") or ""] = rec
+    if newest_eval:  # absent otherwise: `show --json` stays byte-identical for versions never scored
+        out["eval"] = [{k: v for k, v in r.items() if k not in ("kind", "format", "dataset", "version")}
+                       for r in newest_eval.values()]
     return out
 
 

@@ -15,14 +15,35 @@ from dslineage.store.index import changes_table
 from dslineage.store.rows import plain
 
 
+def _indexed(con: Any, dataset: str) -> bool:
+    """Whether the index holds a change-set table for `dataset`."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"changes/{dataset}"]
+    ).fetchone()[0]
+    return bool(found)
+
+
+def _transitions(con: Any, table: str, alias: str, both: str, differs: list[str]) -> list[list[dict[str, Any]]]:
+    """Per label column i: its (from, to, count) label transitions among the rows of `table`
+    in both versions (`both`) whose label differs (`differs[i]`), most frequent first;
+    `alias` prefixes the label columns a{i}/b{i}."""
+    return [
+        [
+            {"from": plain(old), "to": plain(new), "count": n}
+            for old, new, n in con.execute(
+                f"SELECT {alias}a{i}, {alias}b{i}, count(*) FROM {table} WHERE {both} AND {d} "
+                "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2"
+            ).fetchall()
+        ]
+        for i, d in enumerate(differs)
+    ]
+
+
 def fold(con: Any, dataset: str, version_ids: list[str], nkeys: int, nlabels: int) -> dict[str, Any]:
     """Counts, label-column counts and label transitions of the versions `version_ids` combined."""
     empty = {"added": 0, "removed": 0, "relabeled": 0, "modified": 0, "labels": [0] * nlabels,
              "transitions": [[] for _ in range(nlabels)]}
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"changes/{dataset}"]
-    ).fetchone()[0]
-    if not exists or not version_ids:
+    if not _indexed(con, dataset) or not version_ids:
         return empty
     keys = ", ".join(f"k{i}" for i in range(nkeys))
     olds = "".join(f", fst.o{i} AS a{i}" for i in range(nlabels))
@@ -47,16 +68,7 @@ def fold(con: Any, dataset: str, version_ids: list[str], nkeys: int, nlabels: in
             f"count(*) FILTER (WHERE in_a AND in_b AND ({relabeled})), "
             f"count(*) FILTER (WHERE in_a AND in_b){label_counts} FROM _fold"
         ).fetchone()
-        transitions = [
-            [
-                {"from": plain(old), "to": plain(new), "count": n}
-                for old, new, n in con.execute(
-                    f"SELECT a{i}, b{i}, count(*) FROM _fold WHERE in_a AND in_b AND {differs[i]} "
-                    "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2"
-                ).fetchall()
-            ]
-            for i in range(nlabels)
-        ]
+        transitions = _transitions(con, "_fold", "", "in_a AND in_b", differs)
     finally:
         con.execute("DROP TABLE IF EXISTS _fold")
     return {
@@ -101,10 +113,7 @@ def fold_exact(
     nlabels = len(labels)
     empty: dict[str, Any] = {"added": 0, "removed": 0, "relabeled": 0, "modified": 0, "columns": {},
                              "transitions": [[] for _ in range(nlabels)]}
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"changes/{dataset}"]
-    ).fetchone()[0]
-    if not exists or not (back or forward):
+    if not _indexed(con, dataset) or not (back or forward):
         if changed != 0:
             import pyarrow as pa
 
@@ -157,16 +166,7 @@ def fold_exact(
         per_column = dict(con.execute(
             f"SELECT c.c, count(*) FROM _fc c JOIN _fx f ON {on} WHERE {both} GROUP BY 1"
         ).fetchall())
-        transitions = [
-            [
-                {"from": plain(old), "to": plain(new), "count": n}
-                for old, new, n in con.execute(
-                    f"SELECT f.a{i}, f.b{i}, count(*) FROM _fx f WHERE {both} AND {differs[i]} "
-                    "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2"
-                ).fetchall()
-            ]
-            for i in range(nlabels)
-        ]
+        transitions = _transitions(con, "_fx f", "f.", both, differs)
         rows_changed = None
         if changed != 0:
             fk = ", ".join(f"f.k{i}" for i in range(nkeys))
@@ -177,7 +177,7 @@ def fold_exact(
                 FROM _fx f WHERE f.in_a <> f.in_b OR ({both} AND (({relabeled})
                                  OR EXISTS (SELECT 1 FROM _fc c WHERE {on})))
                 ORDER BY {fk}{lim}"""
-            ).fetch_arrow_table()
+            ).to_arrow_table()
     finally:
         for t in ("_ev", "_fx", "_fc"):
             con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-DISTILL_VERSION = "4"
+DISTILL_VERSION = "5"
 _TABLES = ("lineage_files", "lineage_nodes", "lineage_edges")
 _DDL = (
     "CREATE TABLE IF NOT EXISTS lineage_files (file VARCHAR PRIMARY KEY)",
@@ -33,6 +33,9 @@ _NODES = (
     ("batch", "CASE WHEN r.kind = 'revert' OR json_extract_string(r.record, '$.op') = 'revert' "
               "OR json_extract_string(r.record, '$.reverts') IS NOT NULL THEN 'revert' ELSE 'batch' END",
      "json_extract_string(r.record, '$.dataset')", _BATCH),
+    # a review queue (issue 13): the version it was ranked on -> queue -> the batches reviewing it
+    ("queue", "'queue ' || left(r.id, 10) || ' (' || coalesce(json_extract_string(r.record, '$.method'), '') || ')'",
+     "json_extract_string(r.record, '$.dataset')", "r.kind = 'queue'"),
 )
 _LISTS = (
     # record filter, JSON path of a list of ids, edge kind, True: id -> record, False: record -> id
@@ -46,6 +49,9 @@ _SCALARS = (
              "'$.parent'), json_extract_string(r.record, '$.base'))", "input", True),
     (_BATCH, "json_extract_string(r.record, '$.version')", "output", False),
     (_BATCH, "json_extract_string(r.record, '$.reverts')", "reverts", True),
+    ("r.kind = 'queue'", "json_extract_string(r.record, '$.version')", "ranked", True),
+    ("r.kind = 'queue'", "json_extract_string(r.record, '$.batch')", "queued", True),
+    (_BATCH, "json_extract_string(r.record, '$.queue')", "reviews", True),
 )
 ARTIFACT = "artifact:"
 _ITEMS = (  # side of a transformation record, edge kind, True: artifact -> record
