@@ -30,7 +30,6 @@ import contextlib
 import http.cookiejar
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -43,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.procs import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-ls"
@@ -191,20 +192,6 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server's own process group: SIGTERM, then SIGKILL after 15 s."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
-
-
 @contextlib.contextmanager
 def label_studio(base: Path) -> Iterator[Server]:
     """Run Label Studio with its data under `base` until the block ends (then stop it)."""
@@ -238,4 +225,4 @@ def label_studio(base: Path) -> Iterator[Server]:
         session.form("/user/login/", {"email": email, "password": password})
         yield Server(url=url, admin=session.user(email, password), started_in=elapsed, log=log)
     finally:
-        _stop(proc)
+        stop_group(proc, 15)  # SIGTERM, then SIGKILL (its data is in a temporary folder)

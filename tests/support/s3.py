@@ -15,7 +15,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.procs import stop_group
 
 _START_TIMEOUT = 60.0
 
@@ -116,20 +117,6 @@ def _answers(server: S3Server) -> bool:
     return True
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server's process group: SIGTERM, then SIGKILL after 5 s (its data is thrown away)."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def seaweedfs(base: Path) -> Iterator[S3Server]:
     """Run `weed mini` with its data under `base` until the block ends; skips the test (with
@@ -173,7 +160,7 @@ def seaweedfs(base: Path) -> Iterator[S3Server]:
             time.sleep(0.2)
         yield server
     finally:
-        _stop(proc)
+        stop_group(proc, 5)  # SIGTERM, then SIGKILL (its data is thrown away)
 
 
 @pytest.fixture(scope="session")
