@@ -6,6 +6,8 @@ Edges point from what was used to what was made:
 - version → transformation → version                 ("input", "output")
 - version → batch → version (the version carrying it) ("input", "output"; a revert: "reverts")
 - version → experiment                                ("input")
+- version → review queue → batch reviewing it         ("ranked", "reviews"; a consensus batch → its queue: "queued")
+- predictions file → review queue                     ("input")
 - artifact → transformation → artifact                ("input", "output")
 
 An artifact is a stage input or output that is not a tracked dataset's version — a file,
@@ -35,7 +37,8 @@ if TYPE_CHECKING:
 
     from dslineage.repo import Repo
 
-PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version", "queue": "queue"}
+PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version", "queue": "queue",
+            "predictions": "predictions"}
 
 
 class Lineage:
@@ -96,11 +99,29 @@ def artifact(node_id: str, path: str, kind: str | None, ts: str) -> dict[str, An
             "type": kind or "file", "timestamp": ts}
 
 
+def predictions(node_id: str, name: str | None, dataset: str | None, ts: str) -> dict[str, Any]:
+    """The attributes of a predictions node (`predictions:MD5`): labelled with the file's
+    recorded name, or its short md5 when the record predates that field."""
+    md5 = node_id.partition(":")[2]
+    return {"kind": "predictions", "label": f"predictions {name or md5[:10]}", "md5": md5,
+            **({"path": name} if name else {}), "dataset": dataset, "timestamp": ts}
+
+
+def _first(attrs: dict[str, Any]) -> tuple[bool, str, str]:
+    return ("path" not in attrs, attrs.get("timestamp") or "", attrs["label"])
+
+
 def _build(nodes: list[graph_sql.NodeRow], edges: list[tuple[str, str, str]]) -> Lineage:
     lin = Lineage()
     for nid, kind, dataset, seq, name, ts in nodes:
         if kind == "artifact":
             lin.nodes[nid] = artifact(nid, name or "", dataset, ts)
+            continue
+        if kind == "predictions":  # one file, several records: the first use that names it
+            attrs = predictions(nid, name, dataset, ts)
+            old = lin.nodes.get(nid)
+            if old is None or _first(attrs) < _first(old):
+                lin.nodes[nid] = attrs
             continue
         lin.nodes[nid] = _attrs(kind, dataset, seq, name, ts)
         if kind == "batch":
@@ -251,6 +272,8 @@ def _by_kind(con: Any, kind: str, text: str) -> dict[str, str]:
     low = text.lower()
     if len(low) < 4 or any(c not in "0123456789abcdef" for c in low):
         return {}
+    if kind == "predictions":  # `predictions:MD5` (a prefix of the md5)
+        low = graph_sql.PREDICTIONS + low
     return {nid: k for nid, k in graph_sql.with_prefix(con, low) if k == kind}
 
 

@@ -98,6 +98,8 @@ def _label(n: dict[str, Any]) -> str:
 
 
 def _tag(n: dict[str, Any]) -> str:
+    if n["kind"] == "predictions":
+        return f"predictions {str(n.get('md5') or '')[:10]}"
     if n["kind"] == "artifact":
         return f"{n.get('type') or 'file'} {str(n.get('md5') or '')[:10]}"
     if n["kind"] == "transformation" and n.get("timestamp"):
@@ -106,8 +108,9 @@ def _tag(n: dict[str, Any]) -> str:
 
 
 def _graph_label(n: dict[str, Any]) -> str:
-    """A node's label in dot and mermaid: an artifact's with its short md5 (paths repeat)."""
-    if n["kind"] == "artifact":
+    """A node's label in dot and mermaid: an artifact's or a predictions file's with its short
+    md5 (paths repeat)."""
+    if n["kind"] == "artifact" or (n["kind"] == "predictions" and n.get("path")):
         return f"{_label(n)} ({str(n.get('md5') or '')[:10]})"
     return _label(n)
 
@@ -190,7 +193,8 @@ def _quote_dot(text: str) -> str:
 
 
 _DOT_SHAPES = {"version": "ellipse", "transformation": "box", "batch": "note", "experiment": "doubleoctagon",
-               "artifact": "cylinder", "chain": "box3d", "queue": "tab"}
+               "artifact": "cylinder", "chain": "box3d", "queue": "tab",
+               "predictions": "component"}
 
 
 def to_dot(result: dict[str, Any]) -> str:
@@ -210,7 +214,7 @@ def to_dot(result: dict[str, Any]) -> str:
 _MERMAID_SHAPES = {
     "version": ('(["', '"])'), "transformation": ('["', '"]'), "batch": ('[/"', '"/]'),
     "experiment": ('{{"', '"}}'), "artifact": ('[("', '")]'), "chain": ('[["', '"]]'),
-    "queue": ('[\\"', '"\\]'),
+    "queue": ('[\\"', '"\\]'), "predictions": ('>"', '"]'),
 }
 
 

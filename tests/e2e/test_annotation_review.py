@@ -245,3 +245,27 @@ def test_lineage_links_version_queue_batch_version(small):
     for fmt in ("tree", "dot", "mermaid"):
         res = invoke(root, "lineage", r.queue[:10], "--format", fmt)
         assert res.exit_code == 0 and "queue" in res.stdout, (fmt, res.output)
+
+
+def test_lineage_links_predictions_to_queue(small):
+    """`lineage` shows the predictions file a queue was ranked with (named, by md5) → the queue →
+    the batch → its version, in JSON and in the tree, dot and mermaid views."""
+    repo, pred = small
+    r = repo.review("train", predictions=str(pred), method="least-confidence", top=3)
+    out = repo.relabel("train", [f"{r.rows[0].key['id']}=fish"], queue=r.queue[:10])
+    rec = next(x for x in repo.index.records("queue", "train") if x["id"] == r.queue)
+    assert rec["predictions_file"] == pred.name  # outside the repository: its name alone
+    pid = f"predictions:{rec['predictions_md5']}"
+    g = repo.lineage(f"queue:{r.queue[:10]}", direction="both")
+    edges = {(e["from"], e["to"], e["kind"]) for e in g["edges"]}
+    by_id = {n["id"]: n for n in g["nodes"]}
+    assert by_id[pid]["kind"] == "predictions" and pred.name in by_id[pid]["label"]
+    assert by_id[pid]["md5"] == rec["predictions_md5"]
+    assert (pid, r.queue, "input") in edges and (r.queue, out["batch"], "reviews") in edges
+    down = repo.lineage(f"predictions:{rec['predictions_md5'][:8]}", direction="downstream")
+    assert {r.queue, out["batch"], out["version"]} <= {n["id"] for n in down["nodes"]}
+    root = repo.root
+    repo.close()
+    for fmt in ("tree", "dot", "mermaid"):
+        res = invoke(root, "lineage", f"queue:{r.queue[:10]}", "--format", fmt)
+        assert res.exit_code == 0 and f"predictions {pred.name}" in res.stdout, (fmt, res.output)
