@@ -8,6 +8,7 @@ Edges point from what was used to what was made:
 - version → experiment                                ("input")
 - version → review queue → batch reviewing it         ("ranked", "reviews"; a consensus batch → its queue: "queued")
 - predictions file → review queue                     ("input")
+- version → eval ← predictions file                   ("evaluated", "input")
 - artifact → transformation → artifact                ("input", "output")
 
 An artifact is a stage input or output that is not a tracked dataset's version — a file,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version", "queue": "queue",
-            "predictions": "predictions"}
+            "predictions": "predictions", "eval": "eval"}
 
 
 class Lineage:
@@ -88,8 +89,8 @@ def _attrs(kind: str, dataset: str | None, seq: int | None, name: str | None, ts
         return {"kind": kind, "label": f"stage {name}", "stage": name, "timestamp": ts}
     if kind == "experiment":
         return {"kind": kind, "label": f"exp {name}", "name": name, "timestamp": ts}
-    if kind == "queue":
-        return {"kind": kind, "label": name or "queue", "dataset": dataset, "timestamp": ts}
+    if kind in ("queue", "eval"):
+        return {"kind": kind, "label": name or kind, "dataset": dataset, "timestamp": ts}
     return {"kind": "batch", "label": name or "batch", "dataset": dataset, "timestamp": ts}
 
 
@@ -236,7 +237,7 @@ def resolve(repo: Repo, text: str) -> str:
     if "@" in text and tracked(text.partition("@")[0]):
         return resolve_ref(repo, text)[1]["id"]
     found = {}
-    for kind in ("experiment", "transformation", "batch", "version", "queue"):
+    for kind in ("experiment", "transformation", "batch", "version", "queue", "eval"):
         found.update(_by_kind(con, kind, text))
     if not found and tracked(text):
         found = {resolve_ref(repo, f"{text}@latest")[1]["id"]: "version"}

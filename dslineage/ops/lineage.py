@@ -194,7 +194,7 @@ def _quote_dot(text: str) -> str:
 
 _DOT_SHAPES = {"version": "ellipse", "transformation": "box", "batch": "note", "experiment": "doubleoctagon",
                "artifact": "cylinder", "chain": "box3d", "queue": "tab",
-               "predictions": "component"}
+               "predictions": "component", "eval": "hexagon"}
 
 
 def to_dot(result: dict[str, Any]) -> str:
@@ -215,6 +215,7 @@ _MERMAID_SHAPES = {
     "version": ('(["', '"])'), "transformation": ('["', '"]'), "batch": ('[/"', '"/]'),
     "experiment": ('{{"', '"}}'), "artifact": ('[("', '")]'), "chain": ('[["', '"]]'),
     "queue": ('[\\"', '"\\]'), "predictions": ('>"', '"]'),
+    "eval": ('[/"', '"\\]'),
 }
 
 

@@ -7,7 +7,8 @@ and `lineage_edges` (their input/output edges, and batch → carrying version). 
 id is `artifact:PATH@MD5`; its row keeps the path as `name` and its type (`file`,
 `directory`, `metrics`) as `dataset`. A predictions file a review queue was ranked with is a
 node `predictions:MD5` (its recorded file name as `name`; none in records older than that
-field) with an edge to the queue. Together with `versions` (and its parent links) they are the
+field) with an edge to the queue; an eval record is a node with edges from the version it
+scored and from its predictions file. Together with `versions` (and its parent links) they are the
 whole graph: a query reads the bare edges in one scan, walks them, and then loads the
 attributes of only the nodes it reached.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-DISTILL_VERSION = "6"  # 6: predictions nodes
+DISTILL_VERSION = "6"  # 6: predictions and eval nodes
 _TABLES = ("lineage_files", "lineage_nodes", "lineage_edges")
 _DDL = (
     "CREATE TABLE IF NOT EXISTS lineage_files (file VARCHAR PRIMARY KEY)",
@@ -38,6 +39,10 @@ _NODES = (
     # a review queue (issue 13): the version it was ranked on -> queue -> the batches reviewing it
     ("queue", "'queue ' || left(r.id, 10) || ' (' || coalesce(json_extract_string(r.record, '$.method'), '') || ')'",
      "json_extract_string(r.record, '$.dataset')", "r.kind = 'queue'"),
+    # an eval (issue 13 item 3): the version scored -> eval <- the predictions file scored
+    ("eval", "'eval ' || left(r.id, 10) || coalesce(' (accuracy ' || "
+             "printf('%.3f', TRY_CAST(json_extract_string(r.record, '$.accuracy') AS DOUBLE)) || ')', '')",
+     "json_extract_string(r.record, '$.dataset')", "r.kind = 'eval'"),
 )
 _LISTS = (
     # record filter, JSON path of a list of ids, edge kind, True: id -> record, False: record -> id
@@ -53,13 +58,15 @@ _SCALARS = (
     (_BATCH, "json_extract_string(r.record, '$.reverts')", "reverts", True),
     ("r.kind = 'queue'", "json_extract_string(r.record, '$.version')", "ranked", True),
     ("r.kind = 'queue'", "json_extract_string(r.record, '$.batch')", "queued", True),
-    ("r.kind = 'queue'", "'predictions:' || json_extract_string(r.record, '$.predictions_md5')", "input", True),
+    ("r.kind IN ('queue', 'eval')", "'predictions:' || json_extract_string(r.record, '$.predictions_md5')", "input",
+     True),
+    ("r.kind = 'eval'", "json_extract_string(r.record, '$.version')", "evaluated", True),
     (_BATCH, "json_extract_string(r.record, '$.queue')", "reviews", True),
 )
 ARTIFACT = "artifact:"
 PREDICTIONS = "predictions:"
 _PREDICTIONS = (  # the records whose predictions file is a node: record filter
-    "r.kind = 'queue'",
+    "r.kind IN ('queue', 'eval')",
 )
 _ITEMS = (  # side of a transformation record, edge kind, True: artifact -> record
     ("inputs", "input", True),

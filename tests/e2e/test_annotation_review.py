@@ -269,3 +269,35 @@ def test_lineage_links_predictions_to_queue(small):
     for fmt in ("tree", "dot", "mermaid"):
         res = invoke(root, "lineage", f"queue:{r.queue[:10]}", "--format", fmt)
         assert res.exit_code == 0 and f"predictions {pred.name}" in res.stdout, (fmt, res.output)
+
+
+def test_lineage_links_predictions_to_queue_and_eval(small):
+    """One predictions file used by `review` and `eval` is one node, linked to the queue and to
+    the eval record (which the version it scored also links to); the version chain still collapses."""
+    repo, pred = small
+    r = repo.review("train", predictions=str(pred), method="margin", top=3)
+    v2 = repo.relabel("train", ["1=bird"])["version"]
+    v3 = repo.relabel("train", ["2=cat"])["version"]
+    ev = repo.eval("train", predictions=str(pred))
+    assert [v.seq for v in ev.versions] == [1, 2, 3]
+    assert [c["versions"] for c in repo.lineage(None)["chains"]] == [[v2, v3]]  # evals hang off the chain
+    pid = f"predictions:{ev.predictions_md5}"
+    evals = {x["id"]: x for x in repo.index.records("eval", "train")}
+    assert evals and all(x["predictions_file"] == pred.name for x in evals.values())
+    g = repo.lineage(pid, direction="downstream")
+    edges = {(e["from"], e["to"], e["kind"]) for e in g["edges"]}
+    kinds = {n["id"]: n["kind"] for n in g["nodes"]}
+    assert kinds[pid] == "predictions" and kinds[r.queue] == "queue"
+    assert (pid, r.queue, "input") in edges
+    assert {e for e, k in kinds.items() if k == "eval"} == set(evals)
+    for eid, x in evals.items():
+        assert (pid, eid, "input") in edges
+        up = repo.lineage(eid, direction="upstream", depth=1)
+        assert (x["version"], eid, "evaluated") in {(e["from"], e["to"], e["kind"]) for e in up["edges"]}
+    root = repo.root
+    repo.close()
+    eid = sorted(evals)[-1]
+    for fmt in ("tree", "dot", "mermaid"):
+        res = invoke(root, "lineage", eid[:12], "--format", fmt, "--upstream")
+        assert res.exit_code == 0 and f"predictions {pred.name}" in res.stdout, (fmt, res.output)
+        assert "eval " in res.stdout and (fmt == "tree" or "evaluated" in res.stdout), (fmt, res.output)
