@@ -119,13 +119,13 @@ def _line(n: dict[str, Any]) -> str:
     return f"{_label(n)}  [{_tag(n)}]"
 
 
-_ACTIVITIES = ("transformation", "experiment", "batch", "chain")
+_ACTIVITIES = ("transformation", "experiment", "batch", "chain", "queue", "eval")
 
 
 def to_tree(result: dict[str, Any]) -> str:
     """Indented trees: what the root came from (upstream) and what came from it (downstream),
     in headed sections when both are shown; straight chains of versions on one line. With
-    no root: each stage, experiment, batch and chain with what it read and made."""
+    no root: each stage, experiment, batch, chain, review queue and eval with what it read and made."""
     nodes, edges = view.units(result)
     by_id = {n["id"]: n for n in nodes}
     down: dict[str, list[str]] = {}

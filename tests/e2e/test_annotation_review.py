@@ -269,6 +269,8 @@ def test_lineage_links_predictions_to_queue(small):
     for fmt in ("tree", "dot", "mermaid"):
         res = invoke(root, "lineage", f"queue:{r.queue[:10]}", "--format", fmt)
         assert res.exit_code == 0 and f"predictions {pred.name}" in res.stdout, (fmt, res.output)
+    whole = invoke(root, "lineage").stdout  # the queue is listed with what it read
+    assert f"\n    <- predictions {pred.name}  [predictions " in whole, whole
 
 
 def test_lineage_links_predictions_to_queue_and_eval(small):
