@@ -6,6 +6,9 @@ Edges point from what was used to what was made:
 - version → transformation → version                 ("input", "output")
 - version → batch → version (the version carrying it) ("input", "output"; a revert: "reverts")
 - version → experiment                                ("input")
+- version → review queue → batch reviewing it         ("ranked", "reviews"; a consensus batch → its queue: "queued")
+- predictions file → review queue                     ("input")
+- version → eval ← predictions file                   ("evaluated", "input")
 - artifact → transformation → artifact                ("input", "output")
 
 An artifact is a stage input or output that is not a tracked dataset's version — a file,
@@ -35,7 +38,8 @@ if TYPE_CHECKING:
 
     from dslineage.repo import Repo
 
-PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version", "queue": "queue"}
+PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version", "queue": "queue",
+            "predictions": "predictions", "eval": "eval"}
 
 
 class Lineage:
@@ -85,8 +89,8 @@ def _attrs(kind: str, dataset: str | None, seq: int | None, name: str | None, ts
         return {"kind": kind, "label": f"stage {name}", "stage": name, "timestamp": ts}
     if kind == "experiment":
         return {"kind": kind, "label": f"exp {name}", "name": name, "timestamp": ts}
-    if kind == "queue":
-        return {"kind": kind, "label": name or "queue", "dataset": dataset, "timestamp": ts}
+    if kind in ("queue", "eval"):
+        return {"kind": kind, "label": name or kind, "dataset": dataset, "timestamp": ts}
     return {"kind": "batch", "label": name or "batch", "dataset": dataset, "timestamp": ts}
 
 
@@ -96,11 +100,29 @@ def artifact(node_id: str, path: str, kind: str | None, ts: str) -> dict[str, An
             "type": kind or "file", "timestamp": ts}
 
 
+def predictions(node_id: str, name: str | None, dataset: str | None, ts: str) -> dict[str, Any]:
+    """The attributes of a predictions node (`predictions:MD5`): labelled with the file's
+    recorded name, or its short md5 when the record predates that field."""
+    md5 = node_id.partition(":")[2]
+    return {"kind": "predictions", "label": f"predictions {name or md5[:10]}", "md5": md5,
+            **({"path": name} if name else {}), "dataset": dataset, "timestamp": ts}
+
+
+def _first(attrs: dict[str, Any]) -> tuple[bool, str, str]:
+    return ("path" not in attrs, attrs.get("timestamp") or "", attrs["label"])
+
+
 def _build(nodes: list[graph_sql.NodeRow], edges: list[tuple[str, str, str]]) -> Lineage:
     lin = Lineage()
     for nid, kind, dataset, seq, name, ts in nodes:
         if kind == "artifact":
             lin.nodes[nid] = artifact(nid, name or "", dataset, ts)
+            continue
+        if kind == "predictions":  # one file, several records: the first use that names it
+            attrs = predictions(nid, name, dataset, ts)
+            old = lin.nodes.get(nid)
+            if old is None or _first(attrs) < _first(old):
+                lin.nodes[nid] = attrs
             continue
         lin.nodes[nid] = _attrs(kind, dataset, seq, name, ts)
         if kind == "batch":
@@ -215,7 +237,7 @@ def resolve(repo: Repo, text: str) -> str:
     if "@" in text and tracked(text.partition("@")[0]):
         return resolve_ref(repo, text)[1]["id"]
     found = {}
-    for kind in ("experiment", "transformation", "batch", "version", "queue"):
+    for kind in ("experiment", "transformation", "batch", "version", "queue", "eval"):
         found.update(_by_kind(con, kind, text))
     if not found and tracked(text):
         found = {resolve_ref(repo, f"{text}@latest")[1]["id"]: "version"}
@@ -251,6 +273,8 @@ def _by_kind(con: Any, kind: str, text: str) -> dict[str, str]:
     low = text.lower()
     if len(low) < 4 or any(c not in "0123456789abcdef" for c in low):
         return {}
+    if kind == "predictions":  # `predictions:MD5` (a prefix of the md5)
+        low = graph_sql.PREDICTIONS + low
     return {nid: k for nid, k in graph_sql.with_prefix(con, low) if k == kind}
 
 

@@ -225,7 +225,8 @@ def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = N
         con.close()
     result = EvalResult(ds.name, p.md5, out)
     if record:
-        _store(repo, ds.name, p.md5, p.column, group, classes, out, per_class_ece)
+        _store(repo, ds.name, p.md5, preds_mod.recorded_name(repo.root, p.path), p.column, group, classes, out,
+               per_class_ece)
     return result
 
 
@@ -239,8 +240,9 @@ def class_ece(probs: np.ndarray | None, names: list[str], y: np.ndarray, rows: n
     return {c: ece(probs[rows, j], yt == j) for j, c in enumerate(names) if classes is None or c in classes}
 
 
-def _store(repo: Repo, dataset: str, md5: str, column: str, group: str | None, classes: list[str] | None,
-           entries: list[VersionMetrics], per_class_ece: list[dict[str, float] | None]) -> list[str]:
+def _store(repo: Repo, dataset: str, md5: str, predictions_file: str, column: str, group: str | None,
+           classes: list[str] | None, entries: list[VersionMetrics],
+           per_class_ece: list[dict[str, float] | None]) -> list[str]:
     """One journal record per version (not again when the same result is stored); one git commit.
     Beside the `eval --json` keys a record holds `ece_per_class` (class → class-wise ECE)."""
     have = {r["id"] for r in repo.index.records("eval", dataset)}
@@ -251,7 +253,8 @@ def _store(repo: Repo, dataset: str, md5: str, column: str, group: str | None, c
         rid = journal.make_id("eval", dataset, md5, column, group, classes, body)
         if rid in have:
             continue
-        new.append({"kind": "eval", "id": rid, "dataset": dataset, "predictions_md5": md5, **body,
+        new.append({"kind": "eval", "id": rid, "dataset": dataset, "predictions_md5": md5,
+                    "predictions_file": predictions_file, **body,
                     "ece_per_class": cece, "column": column, "options": {"group": group, "classes": classes},
                     "author": author, "timestamp": ts})
     if not new:

@@ -98,6 +98,8 @@ def _label(n: dict[str, Any]) -> str:
 
 
 def _tag(n: dict[str, Any]) -> str:
+    if n["kind"] == "predictions":
+        return f"predictions {str(n.get('md5') or '')[:10]}"
     if n["kind"] == "artifact":
         return f"{n.get('type') or 'file'} {str(n.get('md5') or '')[:10]}"
     if n["kind"] == "transformation" and n.get("timestamp"):
@@ -106,8 +108,9 @@ def _tag(n: dict[str, Any]) -> str:
 
 
 def _graph_label(n: dict[str, Any]) -> str:
-    """A node's label in dot and mermaid: an artifact's with its short md5 (paths repeat)."""
-    if n["kind"] == "artifact":
+    """A node's label in dot and mermaid: an artifact's or a predictions file's with its short
+    md5 (paths repeat)."""
+    if n["kind"] == "artifact" or (n["kind"] == "predictions" and n.get("path")):
         return f"{_label(n)} ({str(n.get('md5') or '')[:10]})"
     return _label(n)
 
@@ -116,13 +119,13 @@ def _line(n: dict[str, Any]) -> str:
     return f"{_label(n)}  [{_tag(n)}]"
 
 
-_ACTIVITIES = ("transformation", "experiment", "batch", "chain")
+_ACTIVITIES = ("transformation", "experiment", "batch", "chain", "queue", "eval")
 
 
 def to_tree(result: dict[str, Any]) -> str:
     """Indented trees: what the root came from (upstream) and what came from it (downstream),
     in headed sections when both are shown; straight chains of versions on one line. With
-    no root: each stage, experiment, batch and chain with what it read and made."""
+    no root: each stage, experiment, batch, chain, review queue and eval with what it read and made."""
     nodes, edges = view.units(result)
     by_id = {n["id"]: n for n in nodes}
     down: dict[str, list[str]] = {}
@@ -190,7 +193,8 @@ def _quote_dot(text: str) -> str:
 
 
 _DOT_SHAPES = {"version": "ellipse", "transformation": "box", "batch": "note", "experiment": "doubleoctagon",
-               "artifact": "cylinder", "chain": "box3d", "queue": "tab"}
+               "artifact": "cylinder", "chain": "box3d", "queue": "tab",
+               "predictions": "component", "eval": "hexagon"}
 
 
 def to_dot(result: dict[str, Any]) -> str:
@@ -210,7 +214,8 @@ def to_dot(result: dict[str, Any]) -> str:
 _MERMAID_SHAPES = {
     "version": ('(["', '"])'), "transformation": ('["', '"]'), "batch": ('[/"', '"/]'),
     "experiment": ('{{"', '"}}'), "artifact": ('[("', '")]'), "chain": ('[["', '"]]'),
-    "queue": ('[\\"', '"\\]'),
+    "queue": ('[\\"', '"\\]'), "predictions": ('>"', '"]'),
+    "eval": ('[/"', '"\\]'),
 }
 
 

@@ -80,9 +80,9 @@ def chains(result: dict[str, Any]) -> list[dict[str, Any]]:
         made = set(between(a, b))
         return all(p == a or p in made for p in pred.get(b, {})) and pred.get(b, {}).get(a) == "parent"
 
-    def pure(a: str, b: str) -> bool:  # a led to b alone
+    def pure(a: str, b: str) -> bool:  # a led to b alone (an eval of a made nothing)
         made = set(between(a, b))
-        return all(s == b or s in made for s in succ.get(a, {}))
+        return all(s == b or s in made or kind(s) == "eval" for s in succ.get(a, {}))
 
     used: set[str] = set()
     found = []

@@ -52,6 +52,15 @@ def file_md5(path: Path) -> str:
     return h.hexdigest()
 
 
+def recorded_name(root: Path, path: Path) -> str:
+    """How a journal record names a predictions file: its path relative to the repository
+    when it is inside it (posix), else its file name alone (no machine-specific path)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
 def _class_name(col: str) -> str:
     low = col.lower()
     for p in PREFIXES:

@@ -181,7 +181,7 @@ def review(repo: Repo, ref: str, *, predictions: str, method: str = "confident-l
     params = {"top": top, "unlabeled": unlabeled, "group": group, "column": p.column,
               **({"ranked_by": "self_confidence", "filter_by": "prune_by_noise_rate"}
                  if method == "confident-learning" else {})}
-    qid = _record(repo, ds.name, version, method, params, p.md5, table)
+    qid = _record(repo, ds.name, version, method, params, p.md5, preds_mod.recorded_name(repo.root, p.path), table)
     if output is not None:
         write_output(Path(output), table, ds.key, method, p.md5, confidence=p.confidence[order])
     rows_out = [QueueRow(key={k: r[k] for k in ds.key}, label=r["label"], suggested=r["suggested"],
@@ -196,7 +196,7 @@ def _key_table(con: Any, keys: list[str], order: np.ndarray) -> Any:
 
 
 def _record(repo: Repo, dataset: str, version: dict[str, Any], method: str, params: dict[str, Any], md5: str,
-            table: Any) -> str:
+            predictions_file: str, table: Any) -> str:
     """Write the queue's rows and record in the journal and commit them (one transaction)."""
     import pyarrow.parquet as pq
 
@@ -204,7 +204,8 @@ def _record(repo: Repo, dataset: str, version: dict[str, Any], method: str, para
     author = repo.git.identity()
     qid = journal.make_id("queue", dataset, version["id"], method, params, md5, ts, author)
     record = {"kind": "queue", "id": qid, "dataset": dataset, "version": version["id"], "seq": version["seq"],
-              "source": "review", "method": method, "params": params, "predictions_md5": md5, "batch": None,
+              "source": "review", "method": method, "params": params, "predictions_md5": md5,
+              "predictions_file": predictions_file, "batch": None,
               "rows": table.num_rows, "file": journal.side_file(qid, "queue"), "author": author, "timestamp": ts}
     folder = journal.folder(repo.root)
     path = folder / journal.side_file(qid, "queue")

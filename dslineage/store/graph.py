@@ -5,7 +5,10 @@ Records are distilled, once per journal file, into two small tables: `lineage_no
 not a tracked dataset's version — a file, a directory or a metrics file, by path and md5)
 and `lineage_edges` (their input/output edges, and batch → carrying version). An artifact's
 id is `artifact:PATH@MD5`; its row keeps the path as `name` and its type (`file`,
-`directory`, `metrics`) as `dataset`. Together with `versions` (and its parent links) they are the
+`directory`, `metrics`) as `dataset`. A predictions file a review queue was ranked with is a
+node `predictions:MD5` (its recorded file name as `name`; none in records older than that
+field) with an edge to the queue; an eval record is a node with edges from the version it
+scored and from its predictions file. Together with `versions` (and its parent links) they are the
 whole graph: a query reads the bare edges in one scan, walks them, and then loads the
 attributes of only the nodes it reached.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-DISTILL_VERSION = "5"
+DISTILL_VERSION = "6"  # 6: predictions and eval nodes
 _TABLES = ("lineage_files", "lineage_nodes", "lineage_edges")
 _DDL = (
     "CREATE TABLE IF NOT EXISTS lineage_files (file VARCHAR PRIMARY KEY)",
@@ -36,6 +39,10 @@ _NODES = (
     # a review queue (issue 13): the version it was ranked on -> queue -> the batches reviewing it
     ("queue", "'queue ' || left(r.id, 10) || ' (' || coalesce(json_extract_string(r.record, '$.method'), '') || ')'",
      "json_extract_string(r.record, '$.dataset')", "r.kind = 'queue'"),
+    # an eval (issue 13 item 3): the version scored -> eval <- the predictions file scored
+    ("eval", "'eval ' || left(r.id, 10) || coalesce(' (accuracy ' || "
+             "printf('%.3f', TRY_CAST(json_extract_string(r.record, '$.accuracy') AS DOUBLE)) || ')', '')",
+     "json_extract_string(r.record, '$.dataset')", "r.kind = 'eval'"),
 )
 _LISTS = (
     # record filter, JSON path of a list of ids, edge kind, True: id -> record, False: record -> id
@@ -51,9 +58,16 @@ _SCALARS = (
     (_BATCH, "json_extract_string(r.record, '$.reverts')", "reverts", True),
     ("r.kind = 'queue'", "json_extract_string(r.record, '$.version')", "ranked", True),
     ("r.kind = 'queue'", "json_extract_string(r.record, '$.batch')", "queued", True),
+    ("r.kind IN ('queue', 'eval')", "'predictions:' || json_extract_string(r.record, '$.predictions_md5')", "input",
+     True),
+    ("r.kind = 'eval'", "json_extract_string(r.record, '$.version')", "evaluated", True),
     (_BATCH, "json_extract_string(r.record, '$.queue')", "reviews", True),
 )
 ARTIFACT = "artifact:"
+PREDICTIONS = "predictions:"
+_PREDICTIONS = (  # the records whose predictions file is a node: record filter
+    "r.kind IN ('queue', 'eval')",
+)
 _ITEMS = (  # side of a transformation record, edge kind, True: artifact -> record
     ("inputs", "input", True),
     ("outputs", "output", False),
@@ -98,6 +112,13 @@ def refresh(con: Any) -> None:
         con.execute(
             f"INSERT INTO lineage_nodes SELECT r.file, r.id, '{kind}', {name}, {dataset}, r.timestamp "
             f"{_NEW} AND {where}"
+        )
+    for where in _PREDICTIONS:
+        con.execute(
+            f"INSERT INTO lineage_nodes SELECT file, '{PREDICTIONS}' || md5, 'predictions', name, dataset, timestamp "
+            "FROM (SELECT r.file, r.timestamp, json_extract_string(r.record, '$.predictions_md5') AS md5, "
+            "json_extract_string(r.record, '$.predictions_file') AS name, json_extract_string(r.record, '$.dataset') "
+            f"AS dataset {_NEW} AND {where}) WHERE md5 IS NOT NULL"
         )
     for where, path, edge, into in _LISTS:
         _edges(con, f"unnest(json_extract_string(r.record, '{path}'))", where, edge, into)

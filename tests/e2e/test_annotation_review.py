@@ -245,3 +245,61 @@ def test_lineage_links_version_queue_batch_version(small):
     for fmt in ("tree", "dot", "mermaid"):
         res = invoke(root, "lineage", r.queue[:10], "--format", fmt)
         assert res.exit_code == 0 and "queue" in res.stdout, (fmt, res.output)
+
+
+def test_lineage_links_predictions_to_queue(small):
+    """`lineage` shows the predictions file a queue was ranked with (named, by md5) → the queue →
+    the batch → its version, in JSON and in the tree, dot and mermaid views."""
+    repo, pred = small
+    r = repo.review("train", predictions=str(pred), method="least-confidence", top=3)
+    out = repo.relabel("train", [f"{r.rows[0].key['id']}=fish"], queue=r.queue[:10])
+    rec = next(x for x in repo.index.records("queue", "train") if x["id"] == r.queue)
+    assert rec["predictions_file"] == pred.name  # outside the repository: its name alone
+    pid = f"predictions:{rec['predictions_md5']}"
+    g = repo.lineage(f"queue:{r.queue[:10]}", direction="both")
+    edges = {(e["from"], e["to"], e["kind"]) for e in g["edges"]}
+    by_id = {n["id"]: n for n in g["nodes"]}
+    assert by_id[pid]["kind"] == "predictions" and pred.name in by_id[pid]["label"]
+    assert by_id[pid]["md5"] == rec["predictions_md5"]
+    assert (pid, r.queue, "input") in edges and (r.queue, out["batch"], "reviews") in edges
+    down = repo.lineage(f"predictions:{rec['predictions_md5'][:8]}", direction="downstream")
+    assert {r.queue, out["batch"], out["version"]} <= {n["id"] for n in down["nodes"]}
+    root = repo.root
+    repo.close()
+    for fmt in ("tree", "dot", "mermaid"):
+        res = invoke(root, "lineage", f"queue:{r.queue[:10]}", "--format", fmt)
+        assert res.exit_code == 0 and f"predictions {pred.name}" in res.stdout, (fmt, res.output)
+    whole = invoke(root, "lineage").stdout  # the queue is listed with what it read
+    assert f"\n    <- predictions {pred.name}  [predictions " in whole, whole
+
+
+def test_lineage_links_predictions_to_queue_and_eval(small):
+    """One predictions file used by `review` and `eval` is one node, linked to the queue and to
+    the eval record (which the version it scored also links to); the version chain still collapses."""
+    repo, pred = small
+    r = repo.review("train", predictions=str(pred), method="margin", top=3)
+    v2 = repo.relabel("train", ["1=bird"])["version"]
+    v3 = repo.relabel("train", ["2=cat"])["version"]
+    ev = repo.eval("train", predictions=str(pred))
+    assert [v.seq for v in ev.versions] == [1, 2, 3]
+    assert [c["versions"] for c in repo.lineage(None)["chains"]] == [[v2, v3]]  # evals hang off the chain
+    pid = f"predictions:{ev.predictions_md5}"
+    evals = {x["id"]: x for x in repo.index.records("eval", "train")}
+    assert evals and all(x["predictions_file"] == pred.name for x in evals.values())
+    g = repo.lineage(pid, direction="downstream")
+    edges = {(e["from"], e["to"], e["kind"]) for e in g["edges"]}
+    kinds = {n["id"]: n["kind"] for n in g["nodes"]}
+    assert kinds[pid] == "predictions" and kinds[r.queue] == "queue"
+    assert (pid, r.queue, "input") in edges
+    assert {e for e, k in kinds.items() if k == "eval"} == set(evals)
+    for eid, x in evals.items():
+        assert (pid, eid, "input") in edges
+        up = repo.lineage(eid, direction="upstream", depth=1)
+        assert (x["version"], eid, "evaluated") in {(e["from"], e["to"], e["kind"]) for e in up["edges"]}
+    root = repo.root
+    repo.close()
+    eid = sorted(evals)[-1]
+    for fmt in ("tree", "dot", "mermaid"):
+        res = invoke(root, "lineage", eid[:12], "--format", fmt, "--upstream")
+        assert res.exit_code == 0 and f"predictions {pred.name}" in res.stdout, (fmt, res.output)
+        assert "eval " in res.stdout and (fmt == "tree" or "evaluated" in res.stdout), (fmt, res.output)
