@@ -317,7 +317,8 @@ def eval_recall(alt: Any, d: m.DatasetReport) -> Built:
 
 
 KIND_COLORS = {"version": OKABE_ITO[0], "chain": OKABE_ITO[4], "batch": OKABE_ITO[1], "stage": OKABE_ITO[2],
-               "experiment": OKABE_ITO[5], "metric": OKABE_ITO[7], "file": "#999999"}
+               "experiment": OKABE_ITO[5], "metric": OKABE_ITO[7], "file": "#999999", "queue": OKABE_ITO[3],
+               "predictions": OKABE_ITO[6], "eval": OKABE_ITO[3]}
 
 
 def lineage(r: m.Report) -> Chart:
