@@ -46,5 +46,5 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     back = repo.checkout("ds@latest")
     _say("checkout ds@latest", back)
     repo.close()
-    return {"rows": rows, "diff_rows": diff["rows"], "history_events": len(hist["events"]),
+    return {"rows": rows, "diff_rows": diff["rows"], "history_events": len(hist.events),
             "checkout_md5": back["md5"]}

@@ -188,7 +188,7 @@ def lib_history(root: str, name: str, keys: list[Any]) -> Timed:
             h = Repo(root).history(name, [k])
             times.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
-            events.append(len(h["events"]))
+            events.append(len(h.events))
         return {"per_key_s": times, "per_key_cpu_s": cpus, "events": events}
 
     return run

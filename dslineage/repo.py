@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Batch,
         Experiment,
         ExperimentSummary,
+        History,
         StatusEntry,
         Version,
         VersionDetail,
@@ -284,7 +285,7 @@ class Repo:
 
         return diff(self, a, b, rows=rows, output=output)
 
-    def history(self, name: str, key: list[Any] | dict[str, Any] | str) -> dict[str, Any]:
+    def history(self, name: str, key: list[Any] | dict[str, Any] | str) -> History:
         """The label timeline of one row, oldest event first."""
         from dslineage.ops.history import history
 

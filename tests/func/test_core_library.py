@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
+from dslineage.model import to_json
 from tests.support import IDENTITY, cli_json, md5, new_repo, run, write_parquet, write_text
 
 LABELS = ["cat", "dog", "bird"]
@@ -154,7 +155,7 @@ def test_composite_keys_and_two_label_columns(tmp_repo):
     assert by_text["events"] == by_dict["events"]
     assert by_text["events"][1]["from"] == {"label": "dog", "quality": "ok"}
     by_cli = cli_json(tmp_repo, "history", "items", "--key-value", "idx=1", "--key-value", "split=a")
-    assert by_cli == cli_json(tmp_repo, "history", "items", "a,1") == json.loads(json.dumps(by_text))
+    assert by_cli == cli_json(tmp_repo, "history", "items", "a,1") == json.loads(json.dumps(to_json(by_text)))
 
 
 # -- commit ---------------------------------------------------------------------------------
