@@ -235,8 +235,7 @@ def lib_blame(root: str, ref: str) -> Timed:
 
     def run() -> Any:
         out = Repo(root).blame(ref)
-        table = out.get("table")
-        return {"rows": getattr(table, "num_rows", None)}
+        return {"rows": getattr(out.table, "num_rows", None)}
 
     return run
 

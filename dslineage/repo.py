@@ -23,6 +23,7 @@ from dslineage.store.index import Index
 if TYPE_CHECKING:
     from dslineage.model import (
         Batch,
+        Blame,
         Experiment,
         ExperimentSummary,
         History,
@@ -390,7 +391,7 @@ class Repo:
         self, ref: str, *, column: str | None = None, label: Any = None, by: str | None = None,
         batch: str | None = None, since: str | None = None, output: str | None = None,
         changed_only: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Blame:
         """Who set each row's current label (table under "table").
 
         Filters: `column` (the label column), `label` (rows with this label), `by` (set by this
