@@ -66,8 +66,8 @@ def lib_diff(root: str, a: str, b: str) -> Timed:
     from dslineage.repo import Repo
 
     def run() -> Any:
-        rows = Repo(root).diff(a, b)["rows"]
-        return {k: rows[k] for k in ("added", "removed", "relabeled")}
+        rows = Repo(root).diff(a, b).rows
+        return {"added": rows.added, "removed": rows.removed, "relabeled": rows.relabeled}
 
     return run
 
@@ -83,8 +83,8 @@ def lib_diff_bytes(root: str, a: str, b: str) -> Timed:
     from dslineage.repo import Repo
 
     def run() -> Any:
-        rows = diff(Repo(root), a, b, fold=False)["rows"]
-        return {k: rows[k] for k in ("added", "removed", "relabeled")}
+        rows = diff(Repo(root), a, b, fold=False).rows
+        return {"added": rows.added, "removed": rows.removed, "relabeled": rows.relabeled}
 
     return run
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dslineage.model import (
         Batch,
         Blame,
+        DiffResult,
         Experiment,
         ExperimentSummary,
         History,
@@ -280,7 +281,7 @@ class Repo:
 
     def diff(
         self, a: str, b: str | None = None, *, rows: int = 0, output: str | None = None
-    ) -> dict[str, Any]:
+    ) -> DiffResult:
         """Row-level diff of two versions (B defaults to the working file)."""
         from dslineage.ops.diff import diff
 

@@ -275,7 +275,7 @@ def test_diff_json_contract_and_counts(lineage):
         {"column": "label", "label": "dog", "a": 3, "b": 2},
     ]
     assert d["schema"] == {"added": [], "removed": [], "retyped": []}
-    json.dumps(d)  # plain data
+    assert json.loads(json.dumps(to_json(d))) == d  # JSON data once through to_json
 
 
 def test_diff_defaults_to_working_file_and_bare_name(lineage):
