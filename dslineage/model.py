@@ -3,12 +3,13 @@
 Each class's field names, in order, are exactly the keys of its `--json` contract
 (docs/json.md), so `to_json(obj)` is the one place a result becomes JSON. Each is built in
 one place from what the journal reader (the index) returns: `Version.from_record(row)`,
-`StatusEntry`, `Batch.from_entry(entry)`. Code written against the older dict results may
+`StatusEntry`, `Batch.from_entry(entry)`; the results of `diff`, `history` and `blame` in their
+ops modules (`DiffResult`, `History`, `Blame`). Code written against the older dict results may
 still read a field by its key (`version["seq"]`) and compare a record with a dict of the
 same JSON; new code reads attributes. Keys a newer journal record carries that a class does
 not declare are kept in its `more` mapping and spliced into the JSON after the declared ones.
 
-One module on purpose (a little over 400 lines): the whole model is read in one place.
+One module on purpose (a little over 500 lines): the whole model is read in one place.
 """
 
 from __future__ import annotations
