@@ -22,6 +22,7 @@ def _say(step: str, result: Any) -> None:
 
 def run(layout: Layout, p: Params) -> dict[str, Any]:
     """Walk through the core commands on the smallest generated size."""
+    from dslineage.model import to_json
     from dslineage.repo import Repo
 
     rows = min(p.sizes)
@@ -37,8 +38,9 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     _say("commit -m 'v2'", repo.commit([repos.DATASET], "v2: relabel, add, remove", None))
     diff = repo.diff("ds@v1", "ds@v2", rows=5)
     _say("diff ds@v1 ds@v2 --rows 5", diff)
-    key = next(s["key"] for s in diff["sample"] if s["change"] == "relabeled") if any(
-        s["change"] == "relabeled" for s in diff["sample"]) else diff["sample"][0]["key"]
+    sample: Any = diff.more["sample"]
+    key = next(s["key"] for s in sample if s["change"] == "relabeled") if any(
+        s["change"] == "relabeled" for s in sample) else sample[0]["key"]
     hist = repo.history(repos.DATASET, [key])
     _say(f"history ds {key}", hist)
     _say("log ds", repo.log(repos.DATASET))
@@ -46,5 +48,5 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     back = repo.checkout("ds@latest")
     _say("checkout ds@latest", back)
     repo.close()
-    return {"rows": rows, "diff_rows": diff["rows"], "history_events": len(hist["events"]),
+    return {"rows": rows, "diff_rows": to_json(diff.rows), "history_events": len(hist.events),
             "checkout_md5": back["md5"]}

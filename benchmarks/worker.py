@@ -66,8 +66,8 @@ def lib_diff(root: str, a: str, b: str) -> Timed:
     from dslineage.repo import Repo
 
     def run() -> Any:
-        rows = Repo(root).diff(a, b)["rows"]
-        return {k: rows[k] for k in ("added", "removed", "relabeled")}
+        rows = Repo(root).diff(a, b).rows
+        return {"added": rows.added, "removed": rows.removed, "relabeled": rows.relabeled}
 
     return run
 
@@ -83,8 +83,8 @@ def lib_diff_bytes(root: str, a: str, b: str) -> Timed:
     from dslineage.repo import Repo
 
     def run() -> Any:
-        rows = diff(Repo(root), a, b, fold=False)["rows"]
-        return {k: rows[k] for k in ("added", "removed", "relabeled")}
+        rows = diff(Repo(root), a, b, fold=False).rows
+        return {"added": rows.added, "removed": rows.removed, "relabeled": rows.relabeled}
 
     return run
 
@@ -188,7 +188,7 @@ def lib_history(root: str, name: str, keys: list[Any]) -> Timed:
             h = Repo(root).history(name, [k])
             times.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
-            events.append(len(h["events"]))
+            events.append(len(h.events))
         return {"per_key_s": times, "per_key_cpu_s": cpus, "events": events}
 
     return run
@@ -235,8 +235,7 @@ def lib_blame(root: str, ref: str) -> Timed:
 
     def run() -> Any:
         out = Repo(root).blame(ref)
-        table = out.get("table")
-        return {"rows": getattr(table, "num_rows", None)}
+        return {"rows": getattr(out.table, "num_rows", None)}
 
     return run
 

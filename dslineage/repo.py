@@ -23,8 +23,11 @@ from dslineage.store.index import Index
 if TYPE_CHECKING:
     from dslineage.model import (
         Batch,
+        Blame,
+        DiffResult,
         Experiment,
         ExperimentSummary,
+        History,
         StatusEntry,
         Version,
         VersionDetail,
@@ -278,13 +281,13 @@ class Repo:
 
     def diff(
         self, a: str, b: str | None = None, *, rows: int = 0, output: str | None = None
-    ) -> dict[str, Any]:
+    ) -> DiffResult:
         """Row-level diff of two versions (B defaults to the working file)."""
         from dslineage.ops.diff import diff
 
         return diff(self, a, b, rows=rows, output=output)
 
-    def history(self, name: str, key: list[Any] | dict[str, Any] | str) -> dict[str, Any]:
+    def history(self, name: str, key: list[Any] | dict[str, Any] | str) -> History:
         """The label timeline of one row, oldest event first."""
         from dslineage.ops.history import history
 
@@ -389,7 +392,7 @@ class Repo:
         self, ref: str, *, column: str | None = None, label: Any = None, by: str | None = None,
         batch: str | None = None, since: str | None = None, output: str | None = None,
         changed_only: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Blame:
         """Who set each row's current label (table under "table").
 
         Filters: `column` (the label column), `label` (rows with this label), `by` (set by this

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, abspath, emit_json, flag, note, option, out, repo, short, table, when, who
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model import Blame
 
 
 @app.command()
@@ -40,10 +43,10 @@ def blame(
     )
     if json_out:
         emit_json({
-            "dataset": result["dataset"], "version": result["version"], "seq": result["seq"],
-            "column": result["column"], "total": result["total"], "rows": rows_json(result, rows),
-            "by_author": result["by_author"], "by_batch": result["by_batch"],
-            "by_version": result["by_version"], "output": result["output"],
+            "dataset": result.dataset, "version": result.version, "seq": result.seq,
+            "column": result.column, "total": result.total, "rows": rows_json(result, rows),
+            "by_author": result.by_author, "by_batch": result.by_batch,
+            "by_version": result.by_version, "output": result.output,
         })
         return
     show_blame(result, rows_json(result, 20 if rows is None else rows))
@@ -57,11 +60,11 @@ def _batch_cell(row: dict[str, Any]) -> str:
     return text
 
 
-def show_blame(r: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+def show_blame(r: Blame, rows: list[dict[str, Any]]) -> None:
     """Render blame: a sample of rows, then the summaries."""
-    which = f" changed since v{r['since_seq']}" if r.get("since_seq") is not None else ""
-    t = table(*r["key"], r["column"], "version", "batch", "author", "time (UTC)", "reason",
-              title=f"{r['dataset']}@v{r['seq']}: {r['total']} row(s){which}", rigid=(r["column"],),
+    which = f" changed since v{r.since_seq}" if r.since_seq is not None else ""
+    t = table(*r.key, r.column, "version", "batch", "author", "time (UTC)", "reason",
+              title=f"{r.dataset}@v{r.seq}: {r.total} row(s){which}", rigid=(r.column,),
               drop=("time (UTC)",))
     for row in rows:
         t.add_row(
@@ -70,16 +73,16 @@ def show_blame(r: dict[str, Any], rows: list[dict[str, Any]]) -> None:
             row["reason"] or "",
         )
     out.print(t)
-    if r["total"] > len(rows):
-        note(f"showing {len(rows)} of {r['total']} rows (--rows N, --output FILE or --json for more)")
+    if r.total > len(rows):
+        note(f"showing {len(rows)} of {r.total} rows (--rows N, --output FILE or --json for more)")
     s = table("author", "rows", title="by author")
-    for k, n in r["by_author"].items():
+    for k, n in r.by_author.items():
         s.add_row(k, n)
     out.print(s)
-    if r["by_batch"]:
+    if r.by_batch:
         b = table("batch", "rows", title="by batch")
-        for k, n in r["by_batch"].items():
+        for k, n in r.by_batch.items():
             b.add_row(short(k), n)
         out.print(b)
-    if r["output"]:
-        note(f"wrote {r['total']} rows to {r['output']}")
+    if r.output:
+        note(f"wrote {r.total} rows to {r.output}")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, abspath, note, out, render, repo, table
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model import DiffResult, DiffSide
 
 
 @app.command()
@@ -30,42 +33,43 @@ def diff(
     render(result, json_out, show_diff)
 
 
-def _side(d: dict[str, Any], name: str) -> str:
-    return "working file" if d.get("workdir") else f"{name}@v{d['seq']} ({d['id'][:10]})"
+def _side(d: DiffSide, name: str) -> str:
+    return "working file" if d.more.get("workdir") else f"{name}@v{d.seq} ({(d.id or '')[:10]})"
 
 
-def show_diff(r: dict[str, Any]) -> None:
+def show_diff(r: DiffResult) -> None:
     """Render a diff: counts, per-column changes, transitions, class shift, sample."""
-    n = r["rows"]
-    if r.get("source") == "journal" and not r.get("exact"):  # an exact fold needs no note
+    n = r.rows
+    if r.more.get("source") == "journal" and not r.more.get("exact"):  # an exact fold needs no note
         note("the versions' bytes are not available here: labels and counts come from the journal's change "
              "sets (modified counts any row changed in between; `dslineage pull NAME@REF` the versions for "
              "per-column detail)")
-    out.print(f"[bold]{_side(r['a'], r['dataset'])} → {_side(r['b'], r['dataset'])}[/bold]")
+    out.print(f"[bold]{_side(r.a, r.dataset)} → {_side(r.b, r.dataset)}[/bold]")
     out.print(
-        f"  added {n['added']}  removed {n['removed']}  modified {n['modified']} "
-        f"(relabeled {n['relabeled']})  unchanged {n['unchanged']}", markup=False,
+        f"  added {n.added}  removed {n.removed}  modified {n.modified} "
+        f"(relabeled {n.relabeled})  unchanged {n.unchanged}", markup=False,
     )
-    if r["columns"]:
-        out.print("  modified per column: " + ", ".join(f"{c} {k}" for c, k in r["columns"].items()), markup=False)
-    s = r["schema"]
-    for what in ("added", "removed", "retyped"):
-        if s[what]:
-            out.print(f"  columns {what}: {', '.join(s[what])}", markup=False)
-    if r["label_transitions"]:
+    if r.columns:
+        out.print("  modified per column: " + ", ".join(f"{c} {k}" for c, k in r.columns.items()), markup=False)
+    s = r.schema
+    for what, names in (("added", s.added), ("removed", s.removed), ("retyped", s.retyped)):
+        if names:
+            out.print(f"  columns {what}: {', '.join(names)}", markup=False)
+    if r.label_transitions:
         t = table("column", "from", "to", "rows", title="label transitions")
-        for tr in r["label_transitions"]:
-            t.add_row(tr["column"], str(tr["from"]), str(tr["to"]), str(tr["count"]))
+        for tr in r.label_transitions:
+            t.add_row(str(tr["column"]), str(tr["from"]), str(tr["to"]), str(tr["count"]))
         out.print(t)
     t = table("column", "label", "A", "B", "change", title="class distribution")
-    for d in r["class_distribution"]:
-        delta = d["b"] - d["a"]
-        t.add_row(d["column"], str(d["label"]), str(d["a"]), str(d["b"]), f"{delta:+d}" if delta else "")
+    for d in r.class_distribution:
+        delta = d.b - d.a
+        t.add_row(d.column, str(d.label), str(d.a), str(d.b), f"{delta:+d}" if delta else "")
     out.print(t)
-    if r.get("sample"):
-        show_changed_rows(r["sample"])
-    if r.get("output"):
-        out.print(f"  changed rows written to {r['output']}", markup=False)
+    sample: Any = r.more.get("sample")
+    if sample:
+        show_changed_rows(sample)
+    if r.more.get("output"):
+        out.print(f"  changed rows written to {r.more['output']}", markup=False)
 
 
 def _cell(value: Any) -> str:

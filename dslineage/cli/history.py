@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, out, render, repo, short, table, when, who
 from dslineage.cli.app import app
 from dslineage.errors import UsageError
+
+if TYPE_CHECKING:
+    from dslineage.model import History
 
 
 @app.command()
@@ -40,26 +43,27 @@ def _labels(d: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in d.items()) if len(d) > 1 else str(next(iter(d.values()), ""))
 
 
-def show_history(r: dict[str, Any]) -> None:
+def show_history(r: History) -> None:
     """Render a row's label timeline: one line per event; a batch's id, annotator and reason in
     their own columns."""
-    key = ", ".join(f"{k}={v}" for k, v in r["key"].items())
+    key = ", ".join(f"{k}={v}" for k, v in r.key.items())
     t = table(
         "version", "change", "label", "time (UTC)", "author", "batch", "annotator", "reason", "message",
-        title=f"{r['dataset']} [{key}]", flex=("message", "reason", "author", "annotator"),
+        title=f"{r.dataset} [{key}]", flex=("message", "reason", "author", "annotator"),
         optional=("batch", "annotator", "reason", "message"), rigid=("label",),
         drop=("time (UTC)", "message", "author"),
     )
-    for e in r["events"]:
-        label = _labels(e["labels"])
-        if e.get("from"):
-            label = f"{_labels(e['from'])} → {label}"
-        batch = e.get("batch")
-        reason = (e.get("reason") or "") if batch else ""
-        message = "" if reason and e["message"].endswith(reason) else e["message"]  # relabel's own message
+    for e in r.events:
+        label = _labels(e.labels)
+        before = e.more.get("from")
+        if isinstance(before, dict) and before:
+            label = f"{_labels(before)} → {label}"
+        batch = e.more.get("batch")
+        reason = str(e.more.get("reason") or "") if batch else ""
+        message = "" if reason and e.message.endswith(reason) else e.message  # relabel's own message
         t.add_row(
-            f"v{e['seq']}", e["change"], label, when(e["timestamp"]), who(e["author"]),
-            short(batch) if batch else "", (e.get("annotator") or "") if batch else "",
+            f"v{e.seq}", e.change, label, when(e.timestamp), who(e.author),
+            short(str(batch)) if batch else "", str(e.more.get("annotator") or "") if batch else "",
             reason, message,
         )
     out.print(t)

@@ -14,6 +14,7 @@ from dslineage import config
 from dslineage.core import common
 from dslineage.core.refs import resolve
 from dslineage.errors import UsageError
+from dslineage.model import Blame
 from dslineage.ops import batches as batch_ops
 from dslineage.store.index import changes_table
 
@@ -31,7 +32,7 @@ def ancestry(repo: Repo, ds: Dataset, version: dict[str, Any]) -> list[dict[str,
 
 
 def blame(repo: Repo, ref: str, *, column: str | None, label: Any, by: str | None, batch: str | None,
-          since: str | None, output: str | None, changed_only: bool) -> dict[str, Any]:
+          since: str | None, output: str | None, changed_only: bool) -> Blame:
     """Per row of NAME@REF: label, version, batch, author, reason, time; plus summary counts.
 
     `changed_only`: only rows whose label was set after the first version (what `blame` lists
@@ -124,14 +125,14 @@ def blame(repo: Repo, ref: str, *, column: str | None, label: Any, by: str | Non
     if out_rel:
         common.write_table(repo, table, out_rel)
     ids = [r["id"] for r in recs]
-    return {
-        "dataset": ds.name, "version": v["id"], "seq": v["seq"], "column": col, "key": list(ds.key),
-        "table": table, "total": table.num_rows,
-        "by_author": _counts(codes.column("aidx"), names.values),
-        "by_batch": _counts(codes.column("bidx"), ids),
-        "by_version": _counts(codes.column("vidx"), [f"v{c['seq']}" for c in chain]),
-        "output": out_rel, "since_seq": since_seq,
-    }
+    return Blame(
+        dataset=ds.name, version=v["id"], seq=v["seq"], column=col, key=list(ds.key),
+        table=table, total=table.num_rows,
+        by_author=_counts(codes.column("aidx"), names.values),
+        by_batch=_counts(codes.column("bidx"), ids),
+        by_version=_counts(codes.column("vidx"), [f"v{c['seq']}" for c in chain]),
+        output=out_rel, since_seq=since_seq,
+    )
 
 
 def _credit_restored(codes: Any, sources: Any, reverts: list[int], ds: Dataset, root: dict[str, Any]) -> Any:
@@ -220,15 +221,15 @@ def _counts(codes: Any, values: list[Any]) -> dict[Any, int]:
     return dict(sorted(pairs, key=lambda p: (-p[1], str(p[0]))))
 
 
-def rows_json(result: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
+def rows_json(result: Blame, limit: int | None = None) -> list[dict[str, Any]]:
     """The `blame --json` rows: {"key": {COL: value}, "label", "version", "batch", "author", ...}."""
     from dslineage.store.label_history import BLAME_COLUMNS, key_alias
     from dslineage.store.rows import plain
 
-    table = result["table"]
+    table: Any = result.table
     if limit is not None:
         table = table.slice(0, limit)
-    keys = result["key"]
+    keys = result.key
     out = []
     for r in table.to_pylist():
         row = {"key": {k: plain(r[key_alias(k)]) for k in keys}}

@@ -10,6 +10,7 @@ from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.core.refs import resolve, split
 from dslineage.errors import ExternalError, MissingDataError, UsageError
+from dslineage.model import DiffResult, DiffRows, DiffSide, LabelShift, SchemaChange
 from dslineage.store import rowdiff
 from dslineage.store import rows as row_sql
 
@@ -48,7 +49,7 @@ def class_distribution(ds: Dataset, a: dict[str, Any], b: dict[str, Any]) -> lis
 
 def diff(
     repo: Repo, a: str, b: str | None, *, rows: int = 0, output: str | None = None, fold: bool = True
-) -> dict[str, Any]:
+) -> DiffResult:
     """Counts, per-column changes, label transitions, class shift and schema change A → B.
 
     Two committed versions are folded from their change sets (`fold_committed`) when they can
@@ -74,7 +75,7 @@ def diff(
             changed = exact.pop("changed", None)
             if changed is not None:
                 _rows_of(repo, ds, exact, changed, ref_a, ref_b, rows, out_path)
-            return exact
+            return _record(exact)
     con = common.row_connection(repo)
     try:
         try:
@@ -85,7 +86,7 @@ def diff(
             folded = None if rows or out_path or ref_b is None else from_journal(repo, ds, ref_a, ref_b)
             if folded is None:
                 raise
-            return folded
+            return _record(folded)
         plan, summary = rowdiff.compare(con, src_a, src_b, ds)
         n_b = sum(d["count"] for d in dist_b[ds.labels[0]]) if ds.labels else 0
         changed_both = summary["relabeled"] + summary["modified"]
@@ -119,7 +120,31 @@ def diff(
             result["output"] = out_path
     finally:
         con.close()
-    return result
+    return _record(result)
+
+
+_COMMON = ("dataset", "a", "b", "rows", "columns", "label_transitions", "class_distribution", "schema")
+
+
+def _record(d: dict[str, Any]) -> DiffResult:
+    """A diff as a `DiffResult`: the one place it is built, from either path's dict. The keys
+    only one path emits (`source`, `exact`, `sample`, `output`) go to `more` in their order."""
+
+    def side(s: dict[str, Any]) -> DiffSide:
+        return DiffSide(id=s["id"], seq=s["seq"], md5=s["md5"],
+                        more={k: v for k, v in s.items() if k not in ("id", "seq", "md5")})
+
+    n, schema = d["rows"], d["schema"]
+    return DiffResult(
+        dataset=d["dataset"], a=side(d["a"]), b=side(d["b"]),
+        rows=DiffRows(added=n["added"], removed=n["removed"], modified=n["modified"],
+                      relabeled=n["relabeled"], unchanged=n["unchanged"]),
+        columns=d["columns"], label_transitions=d["label_transitions"],
+        class_distribution=[LabelShift(column=c["column"], label=c["label"], a=c["a"], b=c["b"])
+                            for c in d["class_distribution"]],
+        schema=SchemaChange(added=schema["added"], removed=schema["removed"], retyped=schema["retyped"]),
+        more={k: v for k, v in d.items() if k not in _COMMON},
+    )
 
 
 def _path(versions: dict[str, dict[str, Any]], old: dict[str, Any], new: dict[str, Any]) -> list[str] | None:

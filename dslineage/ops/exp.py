@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import config, dvcio, journal, txn
 from dslineage.core import common
 from dslineage.errors import DirtyError, DslineageError, PathError, UnknownNodeError, UsageError
-from dslineage.model import Experiment, ExperimentSummary
+from dslineage.model import Experiment, ExperimentSummary, to_json
 from dslineage.ops.stages import signature
 from dslineage.ops.sync import maybe_sync
 
@@ -231,8 +231,8 @@ def diff(repo: Repo, a: str, b: str) -> dict[str, Any]:
         if va and vb and va["md5"] != vb["md5"]:
             try:
                 d = repo.diff(f"{name}@{va['version']}", f"{name}@{vb['version']}")
-                entry["rows"] = d["rows"]
-                entry["label_transitions"] = d["label_transitions"]
+                entry["rows"] = to_json(d.rows)
+                entry["label_transitions"] = d.label_transitions
             except DslineageError as exc:  # e.g. a missing cache object: report, don't fail
                 entry["error"] = str(exc)
         elif va and vb:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage.core import common
 from dslineage.errors import UnknownKeyError, UsageError
+from dslineage.model import History, HistoryEntry
 from dslineage.ops.batches import provenance
 from dslineage.store import rows
 
@@ -42,7 +43,7 @@ def parse_key(ds_key: list[str], key: list[Any] | dict[str, Any] | str) -> list[
     return list(key)
 
 
-def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> dict[str, Any]:
+def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> History:
     """Every version where the row was added, relabeled, otherwise modified or removed."""
     ds = repo.dataset(name)
     values = parse_key(ds.key, key)
@@ -84,7 +85,21 @@ def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> dic
         events.insert(0, _event(root, "added", root_labels))
     key_out = dict(zip(ds.key, typed_key if typed_key is not None else values))
     # relabel events name the edit batch, annotator and reason that made them
-    return provenance(repo, ds, {"dataset": ds.name, "key": key_out, "events": events})
+    return _record(provenance(repo, ds, {"dataset": ds.name, "key": key_out, "events": events}))
+
+
+_ENTRY_KEYS = ("version", "seq", "change", "labels", "author", "timestamp", "message")
+
+
+def _record(result: dict[str, Any]) -> History:
+    """The history result as a `History`: the one place it is built. An event's keys beyond the
+    common ones (`from`, `batch`, `annotator`, `reason`, `batches`, ...) go to `more`, in order."""
+    return History(
+        dataset=result["dataset"], key=result["key"],
+        events=[HistoryEntry(**{k: e[k] for k in _ENTRY_KEYS},
+                             more={k: v for k, v in e.items() if k not in _ENTRY_KEYS})
+                for e in result["events"]],
+    )
 
 
 def _lookup_latest(repo: Repo, ds: Any, values: list[Any]) -> tuple[list[Any], dict[str, Any]]:

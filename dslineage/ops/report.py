@@ -172,10 +172,10 @@ def _compare(repo: Repo, ds: Dataset, col: str | None, a: dict[str, Any] | None,
     from dslineage.ops.diff import diff
 
     d = diff(repo, f"{ds.name}@{a['id']}", f"{ds.name}@{b['id']}")
-    transitions = [m.Transition(from_label=str(t["from"]), to_label=str(t["to"]), count=int(t["count"]))
-                   for t in d["label_transitions"] if t["column"] == col and t["from"] != t["to"]]
-    shift = [m.ClassShift(label=str(c["label"]), a=int(c["a"]), b=int(c["b"]), delta=int(c["b"]) - int(c["a"]))
-             for c in d["class_distribution"] if c["column"] == col]
+    transitions = [m.Transition(from_label=str(t["from"]), to_label=str(t["to"]), count=int(t["count"]))  # type: ignore[arg-type]
+                   for t in d.label_transitions if t["column"] == col and t["from"] != t["to"]]
+    shift = [m.ClassShift(label=str(c.label), a=int(c.a), b=int(c.b), delta=int(c.b) - int(c.a))
+             for c in d.class_distribution if c.column == col]
     labels = {t.from_label for t in transitions} | {t.to_label for t in transitions}
     if len(labels) > m.MAX_HEATMAP:
         notes["transitions"] = (f"{len(labels)} classes changed: instead of a {len(labels)}×{len(labels)} heatmap, "

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dslineage import Repo
+from dslineage.model import to_json
 from dslineage.ops.diff import diff, fold_committed
 from tests.support import new_repo
 
@@ -79,7 +80,7 @@ def fold_repo(module_env: Path) -> Path:
 
 def _bytes_diff(repo: Repo, a: str, b: str, rows: int = 0) -> dict[str, Any]:
     """The byte-level diff: both versions' bytes read and joined."""
-    return diff(repo, a, b, rows=rows, fold=False)
+    return to_json(diff(repo, a, b, rows=rows, fold=False))  # type: ignore[return-value]
 
 
 # ~1 s a version committed plus the diffs; no shrinking (see test_core_property.py)
@@ -111,7 +112,7 @@ def test_folded_diff_equals_byte_diff(fold_repo, history):
                     if got is not None:
                         assert (got.pop("source"), got.pop("exact")) == ("journal", True)
                         assert got == want, (a, b)
-                    default = repo.diff(a, b, rows=3)  # the sample reads only the rows it shows
+                    default: Any = to_json(repo.diff(a, b, rows=3))  # the sample reads only the rows it shows
                     default.pop("source", None), default.pop("exact", None)
                     # json text: a NaN in the sample equals itself
                     assert json.dumps(default, sort_keys=True) == json.dumps(
@@ -199,7 +200,7 @@ def test_change_sets_without_digests_fall_back_to_bytes(tmp_repo, monkeypatch, b
         assert fold_committed(repo, ds, "t@v1", "t@v3") is None
         assert fold_committed(repo, ds, "t@v3", "t@v2") is not None
         for a, b in (("t@v1", "t@v3"), ("t@v3", "t@v1"), ("t@v2", "t@v3"), ("t@v3", "t@v2")):
-            got = repo.diff(a, b)
+            got: Any = to_json(repo.diff(a, b))
             assert got.pop("exact", False) is (a != "t@v1" and b != "t@v1"), (a, b)
             got.pop("source", None)
             assert got == _bytes_diff(repo, a, b), (a, b)
@@ -219,7 +220,7 @@ def test_relabel_fast_path_folds_exactly(tmp_repo):
         write_parquet(path, {"id": [1, 2, 3], "x": [1.0, 9.0, 3.0], "label": ["cat", "cat", "cat"]})
         repo.commit(["t"], "v3", None)
         for a, b in (("t@v1", "t@v2"), ("t@v1", "t@v3"), ("t@v3", "t@v1")):
-            got = repo.diff(a, b)
+            got: Any = to_json(repo.diff(a, b))
             assert (got.pop("exact"), got.pop("source")) == (True, "journal"), (a, b)
             assert got == _bytes_diff(repo, a, b), (a, b)
         # 1: cat → owl → cat is unchanged; 2: dog → cat and x 2 → 9

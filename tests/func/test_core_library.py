@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
+from dslineage.model import to_json
 from tests.support import IDENTITY, cli_json, md5, new_repo, run, write_parquet, write_text
 
 LABELS = ["cat", "dog", "bird"]
@@ -154,7 +155,7 @@ def test_composite_keys_and_two_label_columns(tmp_repo):
     assert by_text["events"] == by_dict["events"]
     assert by_text["events"][1]["from"] == {"label": "dog", "quality": "ok"}
     by_cli = cli_json(tmp_repo, "history", "items", "--key-value", "idx=1", "--key-value", "split=a")
-    assert by_cli == cli_json(tmp_repo, "history", "items", "a,1") == json.loads(json.dumps(by_text))
+    assert by_cli == cli_json(tmp_repo, "history", "items", "a,1") == json.loads(json.dumps(to_json(by_text)))
 
 
 # -- commit ---------------------------------------------------------------------------------
@@ -274,7 +275,7 @@ def test_diff_json_contract_and_counts(lineage):
         {"column": "label", "label": "dog", "a": 3, "b": 2},
     ]
     assert d["schema"] == {"added": [], "removed": [], "retyped": []}
-    json.dumps(d)  # plain data
+    assert json.loads(json.dumps(to_json(d))) == d  # JSON data once through to_json
 
 
 def test_diff_defaults_to_working_file_and_bare_name(lineage):

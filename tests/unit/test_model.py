@@ -98,3 +98,40 @@ def test_keys_a_newer_record_adds_are_kept_after_the_declared_ones() -> None:
     edit = Edit(key={"id": 1}, old="a", new="b", annotator=None, reason=None, confidence=None,
                 more={"votes": {"w1": "b"}})
     assert to_json(edit)["votes"] == {"w1": "b"} and list(to_json(edit))[-1] == "votes"  # type: ignore[index]
+
+
+_DIFF = {  # a diff as the fold path emits it: the common keys, then the path's own
+    "dataset": "train",
+    "a": {"id": "a" * 40, "seq": 1, "md5": "b" * 32},
+    "b": {"id": None, "seq": None, "md5": "c" * 32, "workdir": True},
+    "rows": {"added": 1, "removed": 0, "modified": 2, "relabeled": 1, "unchanged": 5},
+    "columns": {"label": 1, "x": 1},
+    "label_transitions": [{"column": "label", "from": "dog", "to": "cat", "count": 1}],
+    "class_distribution": [{"column": "label", "label": "cat", "a": 2, "b": 3}],
+    "schema": {"added": ["note"], "removed": [], "retyped": []},
+    "source": "journal", "exact": True, "sample": [{"id": 4, "change": "added"}], "output": "out.csv",
+}
+
+
+def test_diff_result_keeps_every_key_in_order() -> None:
+    """A diff built from either path's dict prints the same JSON, keys in the same order."""
+    from dslineage.ops.diff import _record
+
+    d = _record(_DIFF)
+    assert json.dumps(d, default=json_default) == json.dumps(_DIFF)
+    assert d.b.more == {"workdir": True} and d.rows.unchanged == 5 and d.class_distribution[0].b == 3
+    assert list(d.more) == ["source", "exact", "sample", "output"] and d["exact"] is True
+    plain = {k: v for k, v in _DIFF.items() if k not in ("source", "exact", "sample", "output")}
+    assert to_json(_record(plain)) == plain and _record(plain).more == {}
+
+
+def test_history_event_keeps_provenance_keys_after_the_common_ones() -> None:
+    """A relabel event's `from`, batch and annotator stay in `more`, in their order, in the JSON."""
+    from dslineage.ops.history import _record
+
+    event = {"version": "a" * 40, "seq": 2, "change": "relabeled", "labels": {"label": "cat"}, "author": "Ann",
+             "timestamp": "2026-01-01T00:00:00", "message": "fix", "from": {"label": "dog"}, "batch": "e" * 40,
+             "annotator": "bob", "reason": "typo", "batches": [], "confidence": None}
+    h = _record({"dataset": "train", "key": {"id": 4}, "events": [event]})
+    assert json.dumps(h, default=json_default) == json.dumps({"dataset": "train", "key": {"id": 4}, "events": [event]})
+    assert h.events[0].more["from"] == {"label": "dog"} and h.events[0]["annotator"] == "bob"
