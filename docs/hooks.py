@@ -8,7 +8,7 @@
   benchmark pipeline writes) by `benchmarks.report.markdown`.
 
 The page text stays hand-written; the hook replaces a marker comment in it. The functions that build
-the text need neither MkDocs nor Markdown, so `tests/test_docs.py` checks the very text the site shows.
+the text need neither MkDocs nor Markdown, so `tests/unit/test_docs.py` checks the very text the site shows.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ step STEP. Each write command declares its steps once, as a module constant:
 `declare` is a pure function: it returns a `FaultPoints` (the steps given, a tuple, plus
 the operation's full list) and registers nothing. `registry()` builds the list of every
 operation's points when asked, by importing the package's modules and collecting their
-`FaultPoints` constants; `tests/test_reliability_faults.py` kills a real process at each.
+`FaultPoints` constants; `tests/e2e/test_reliability_faults.py` kills a real process at each.
 """
 
 from __future__ import annotations
