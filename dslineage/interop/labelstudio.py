@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dslineage import files
 from dslineage.errors import FormatError, SchemaError
 
 if TYPE_CHECKING:
@@ -194,7 +194,5 @@ def write_tasks(
             task["predictions"].append(prediction)
         tasks.append(task)
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(tasks, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    files.atomic_write_text(path, json.dumps(tasks, indent=1) + "\n")
     return len(tasks)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dslineage import files
 from dslineage.errors import UsageError
 from dslineage.ops import report_model as m
 
@@ -102,8 +102,6 @@ def write(r: m.Report, output: str, *, fmt: str = "html", chart: str | None = No
         data, names = html(r).encode("utf-8"), chart_names(r)
     if path.parent and not path.parent.is_dir():
         raise UsageError(f"cannot write {output}: folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    files.atomic_write_bytes(path, data)
     notes = {k: v for d in r.datasets for k, v in d.notes.items() if k != "eval"} | r.notes
     return Written(output=str(path), format="chart" if chart else fmt, charts=names, bytes=len(data), notes=notes)

@@ -9,16 +9,16 @@ The queue is a journal record (kind "queue") with its ranked rows beside it as
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import journal, txn
+from dslineage import files, journal, txn
 from dslineage.core import common
 from dslineage.core.refs import resolve, split
 from dslineage.errors import PredictionsError, UsageError
 from dslineage.ops import predictions as preds_mod
+from dslineage.quality.crowd import allow_pandas
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,14 +70,6 @@ def _scores(method: str, probs: np.ndarray | None, confidence: np.ndarray) -> tu
     return ent, True
 
 
-def _allow_pandas() -> None:
-    """cleanlab imports pandas, which the CLI blocks (a finder marked `blocks_pandas`, there only
-    to spare DuckDB's pandas probe): lift the block before importing cleanlab."""
-    import sys
-
-    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "blocks_pandas", False)]
-
-
 def rank_rows(method: str, probs: np.ndarray | None, confidence: np.ndarray, y: np.ndarray,
               rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order `rows` (indices into the predictions) for review; returns (ordered rows, scores)."""
@@ -87,7 +79,7 @@ def rank_rows(method: str, probs: np.ndarray | None, confidence: np.ndarray, y: 
         if probs is None:
             raise UsageError("--method confident-learning needs one probability column per class: "
                              "use --method least-confidence with a predicted label and confidence")
-        _allow_pandas()
+        allow_pandas()  # cleanlab imports pandas, which the CLI blocks
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
 
@@ -212,9 +204,7 @@ def _record(repo: Repo, dataset: str, version: dict[str, Any], method: str, para
     with txn.begin(repo.root, repo.git, "review") as tx:
         folder.mkdir(parents=True, exist_ok=True)
         txn.will_create(repo.root, path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
+        files.atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
         tx.step("after-queue")
         rec_path = journal.write(repo.root, record)
         tx.step("after-journal")
@@ -242,9 +232,7 @@ def write_output(path: Path, table: Any, keys: list[str], method: str, md5: str,
         write_tasks(path, tasks, key_columns=keys, data_columns=["label", "review_score", "rank"],
                     model_version=f"dslineage-review {method} {md5[:8]}")
         return
-    tmp = path.with_name(f".{path.name}.tmp")
     if suffix == ".parquet":
-        pq.write_table(table, tmp)
+        files.atomic_write(path, lambda tmp: pq.write_table(table, tmp))
     else:
-        pacsv.write_csv(table, tmp)
-    os.replace(tmp, path)
+        files.atomic_write(path, lambda tmp: pacsv.write_csv(table, tmp))
