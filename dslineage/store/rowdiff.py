@@ -98,26 +98,19 @@ def _digests(p: DiffPlan, types_a: dict[str, str], types_b: dict[str, str], diff
     return f"CAST(list_where([{structs}], [{mask}]) AS {DIGEST_TYPE}) AS d"
 
 
-def build_changes(
-    con: Any,
-    a: Source,
-    b: Source,
+def changes_select(
+    a_sql: str,
+    b_sql: str,
     p: DiffPlan,
     cols_a: set[str] | dict[str, str],
     cols_b: set[str] | dict[str, str],
-    table: str = "_chg",
     *,
     digests: bool = False,
-) -> None:
-    """Materialise every changed row of A → B into temp table `table`.
-
-    Columns: `change` ('added' | 'removed' | 'relabeled' | 'modified'), `k0..` key values,
-    `o0..`/`n0..` old and new label values, `m0..` one flag per compared column.
-    One FULL OUTER JOIN on the keys, the same work as the hand-written lower bound.
-    `digests` (needs `cols_a`/`cols_b` as name → type) adds `d`, see `_digests`.
-    """
-    import duckdb
-
+    join: str = "FULL OUTER",
+) -> str:
+    """The SELECT of every changed row of A → B (the columns `build_changes` documents), A and B
+    given as SQL relations aliased `a` and `b`. `join="INNER"` keeps only keys on both sides
+    (what one partition pair contributes for sure, see `store.partdiff`)."""
     rt = set(p.retyped) - set(p.native)  # other retyped columns compare as text
     on = " AND ".join(f"a.{q(k)} = b.{q(k)}" for k in p.keys)
     a_missing = f"a.{q(p.keys[0])} IS NULL"
@@ -141,9 +134,31 @@ def build_changes(
         assert isinstance(cols_a, dict) and isinstance(cols_b, dict)
         select.append(_digests(p, cols_a, cols_b, diffs, a_missing, b_missing))
     where = " OR ".join([a_missing, b_missing, *diffs])
-    sql = (
-        f"CREATE OR REPLACE TEMP TABLE {q(table)} AS SELECT {', '.join(select)} "
-        f"FROM {a.sql} AS a FULL OUTER JOIN {b.sql} AS b ON {on} WHERE {where}"
+    return f"SELECT {', '.join(select)} FROM {a_sql} AS a {join} JOIN {b_sql} AS b ON {on} WHERE {where}"
+
+
+def build_changes(
+    con: Any,
+    a: Source,
+    b: Source,
+    p: DiffPlan,
+    cols_a: set[str] | dict[str, str],
+    cols_b: set[str] | dict[str, str],
+    table: str = "_chg",
+    *,
+    digests: bool = False,
+) -> None:
+    """Materialise every changed row of A → B into temp table `table`.
+
+    Columns: `change` ('added' | 'removed' | 'relabeled' | 'modified'), `k0..` key values,
+    `o0..`/`n0..` old and new label values, `m0..` one flag per compared column.
+    One FULL OUTER JOIN on the keys, the same work as the hand-written lower bound.
+    `digests` (needs `cols_a`/`cols_b` as name → type) adds `d`, see `_digests`.
+    """
+    import duckdb
+
+    sql = f"CREATE OR REPLACE TEMP TABLE {q(table)} AS " + changes_select(
+        a.sql, b.sql, p, cols_a, cols_b, digests=digests
     )
     try:
         con.execute(sql, [*a.params, *b.params])

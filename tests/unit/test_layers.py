@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "adapters/base",
         (
             "dslineage.gitio",
+            "dslineage.engine",
             "dslineage.dvcio",
             "dslineage.interop",
             "dslineage.lock",

@@ -1,0 +1,146 @@
+"""The row diff of two partitioned versions, one task per partition, reduced on the client.
+
+`build_changes_parts` makes exactly the temp table `rowdiff.build_changes` makes for (the union
+of the old parts) vs (the union of the new parts), so `summarize_changes`, `write_changes` and
+`sample_changes` read it unchanged. Each pair `(relpath, old, new)` is one task (`diff_pair`), run
+by an `engine.Engine` (a local process pool or Dask workers): a DuckDB query over the two files
+that returns
+
+* the changed rows whose key is in both files (final: keys are unique across a version), and
+* the rows whose key is on one side only, with the columns the diff compares. Those are added,
+  removed, or MOVED between partitions: the client joins every task's one-sided rows with the
+  same SQL (`rowdiff.changes_select`), so a key removed from part X and added to part Y is one
+  modified (or relabeled) row, and unchanged if only its partition changed.
+
+Hive-style `col=value/` directories of `relpath` are read as columns (typed as `cols_a`/`cols_b`
+say), never from the location, which may be a cache object or an s3:// URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from dslineage.errors import FormatError
+from dslineage.store.rowdiff import DiffPlan, changes_select
+from dslineage.store.rows import q
+
+if TYPE_CHECKING:
+    from dslineage.engine import Engine
+
+Pair = tuple[str, "str | None", "str | None"]  # (relpath, old location, new location)
+
+
+def hive_columns(relpath: str) -> list[tuple[str, str]]:
+    """The `col=value` directories of a part's relative path, outermost first."""
+    dirs = relpath.replace("\\", "/").split("/")[:-1]
+    return [(d.split("=", 1)[0], d.split("=", 1)[1]) for d in dirs if "=" in d and not d.startswith("=")]
+
+
+def part_relation(relpath: str, location: str, cols: dict[str, str]) -> tuple[str, list[Any]]:
+    """SQL reading one part file, its hive directories as typed columns, and its bound values."""
+    hive = [(c, v) for c, v in hive_columns(relpath) if c in cols]
+    if not hive:
+        return "read_parquet(?, hive_partitioning = false)", [location]
+    extra = ", ".join(f"CAST(? AS {cols[c]}) AS {q(c)}" for c, _ in hive)
+    return (
+        f"(SELECT *, {extra} FROM read_parquet(?, hive_partitioning = false))",
+        [*(v for _, v in hive), location],
+    )
+
+
+def needed(p: DiffPlan, cols: dict[str, str]) -> list[str]:
+    """The columns of one side the diff reads: keys, labels and compared columns it has."""
+    wanted = dict.fromkeys([*p.keys, *p.labels, *p.compared])
+    return [c for c in wanted if c in cols]
+
+
+def diff_pair(
+    relpath: str,
+    old: str | None,
+    new: str | None,
+    p: DiffPlan,
+    cols_a: dict[str, str],
+    cols_b: dict[str, str],
+    digests: bool,
+    threads: int | None,
+) -> tuple[Any, Any, Any]:
+    """One task: (changed rows with the key in both files, old-only rows, new-only rows) as
+    Arrow tables; None for a side the pair does not have. Runs in a pool process or on a worker."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        con.execute("SET preserve_insertion_order = false")
+        for alias, loc, cols in (("a", old, cols_a), ("b", new, cols_b)):
+            if loc is not None:
+                rel, params = part_relation(relpath, loc, cols)
+                names = ", ".join(q(c) for c in needed(p, cols))
+                con.execute(f"CREATE TEMP TABLE {alias} AS SELECT {names} FROM {rel}", params)
+        if old is None:
+            return None, None, con.execute("SELECT * FROM b").to_arrow_table()
+        if new is None:
+            return None, con.execute("SELECT * FROM a").to_arrow_table(), None
+        on = " AND ".join(f"a.{q(k)} = b.{q(k)}" for k in p.keys)
+        changed = con.execute(changes_select("a", "b", p, cols_a, cols_b, digests=digests, join="INNER"))
+        both = changed.to_arrow_table()
+        gone = con.execute(f"SELECT a.* FROM a ANTI JOIN b ON {on}").to_arrow_table()
+        came = con.execute(f"SELECT b.* FROM b ANTI JOIN a ON {on}").to_arrow_table()
+        return both, gone, came
+    except duckdb.Error as exc:
+        where = " / ".join(x for x in (old, new) if x)
+        raise FormatError(
+            f"cannot diff part {relpath} ({where}): {str(exc).strip().splitlines()[0][:300]}"
+        ) from None
+    finally:
+        con.close()
+
+
+def _empty(p: DiffPlan, cols: dict[str, str]) -> str:
+    """A typed relation with no rows: one side that no pair has."""
+    names = ", ".join(f"CAST(NULL AS {cols[c]}) AS {q(c)}" for c in needed(p, cols))
+    return f"(SELECT {names} LIMIT 0)"
+
+
+def _concat(tables: list[Any]) -> Any:
+    import pyarrow as pa
+
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def build_changes_parts(
+    con: Any,
+    pairs: Sequence[Pair],
+    p: DiffPlan,
+    cols_a: dict[str, str],
+    cols_b: dict[str, str],
+    *,
+    engine: Engine,
+    table: str = "_chg",
+    digests: bool = False,
+) -> None:
+    """Materialise every changed row of (old parts) → (new parts) into temp table `table`, one
+    `engine` task per pair: the same rows, columns and values as `rowdiff.build_changes` over
+    the unions. Pairs whose two files are identical may be left out (they change nothing)."""
+    items = [(rel, old, new, p, cols_a, cols_b, digests, engine.task_threads) for rel, old, new in pairs]
+    results = engine.map(diff_pair, items)
+    both = [r[0] for r in results if r[0] is not None]
+    gone = [r[1] for r in results if r[1] is not None]
+    came = [r[2] for r in results if r[2] is not None]
+    names = [f"_pd_{table}_{what}" for what in ("both", "gone", "came")]
+    registered = []
+    try:
+        for name, tables in zip(names, (both, gone, came)):
+            if tables:
+                con.register(name, _concat(tables))
+                registered.append(name)
+        a_rel = q(names[1]) if gone else _empty(p, cols_a)
+        b_rel = q(names[2]) if came else _empty(p, cols_b)
+        moved = changes_select(a_rel, b_rel, p, cols_a, cols_b, digests=digests)
+        body = f"SELECT * FROM {q(names[0])} UNION ALL {moved}" if both else moved
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {q(table)} AS {body}")
+    finally:
+        for name in registered:
+            con.unregister(name)
