@@ -110,9 +110,7 @@ class DaskEngine(Engine):
 
     def map(self, fn: Callable[..., Any], items: Sequence[tuple[Any, ...]]) -> list[Any]:
         """Submit every task (not cached by Dask: the files behind a location may change), gather in order."""
-        if not items:
-            return []
-        futures = self.client.map(fn, *zip(*items), pure=False)
+        futures = [self.client.submit(fn, *args, pure=False) for args in items]
         return list(self.client.gather(futures))
 
     def close(self) -> None:
