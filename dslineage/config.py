@@ -221,6 +221,9 @@ def load_settings(root: Path) -> dict[str, Any]:
     env = os.environ.get("DSLINEAGE_MEMORY_LIMIT")
     if env:
         settings["memory_limit"] = env
+    engine = os.environ.get("DSLINEAGE_ENGINE")
+    if engine:
+        settings["engine"] = engine  # checked where it is used (`Repo.engine`), not by every command
     threads = os.environ.get("DSLINEAGE_THREADS")
     if threads:
         settings["threads"] = int(threads)

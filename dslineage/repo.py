@@ -21,6 +21,7 @@ from dslineage.lock import RepoLock
 from dslineage.store.index import Index
 
 if TYPE_CHECKING:
+    from dslineage.engine import Engine
     from dslineage.model import (
         Batch,
         Blame,
@@ -85,9 +86,14 @@ class Repo:
     >>> repo.diff("train@v1", "train@latest")   # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path | None = None, *, wait_for_lock: float | None = None) -> None:
+    def __init__(
+        self, path: str | Path | None = None, *, wait_for_lock: float | None = None, scheduler: str | None = None
+    ) -> None:
+        from dslineage.engine import check_spec
+
         start = Path(path or ".").resolve()
         self._wait_for_lock = wait_for_lock
+        self._scheduler = check_spec(scheduler, "--scheduler") if scheduler is not None else None
         self._depth = 0
         self.recovered: list[dict[str, Any]] = []  # interrupted operations this object recovered
         self.driver_was_missing = False  # this clone lacked the git merge driver (now added)
@@ -165,6 +171,17 @@ class Repo:
         """Settings from `.dslineage/config.yaml` and DSLINEAGE_* variables."""
         return config.load_settings(self.root)
 
+    @cached_property
+    def engine(self) -> Engine:
+        """Where per-partition tasks run: the `scheduler` given, else the `engine:` setting, else a
+        local process pool. Opened on first use (a scheduler unreachable then is an EngineError)."""
+        from dslineage.engine import check_spec, open_engine
+
+        if self._scheduler is not None:
+            return open_engine(self._scheduler)
+        spec = self.settings.get("engine")
+        return open_engine(check_spec(spec, f"{config.SETTINGS_FILE} engine:") if spec is not None else None)
+
     def datasets(self) -> dict[str, config.Dataset]:
         """Tracked datasets by name."""
         return config.load_datasets(self.root)
@@ -174,7 +191,9 @@ class Repo:
         return config.get_dataset(self.root, name)
 
     def close(self) -> None:
-        """Release the index connection and the repository lock."""
+        """Release the index connection, the engine's workers or client, and the repository lock."""
+        if "engine" in self.__dict__:
+            self.__dict__.pop("engine").close()
         if "_index" in self.__dict__:
             self._index.close()
         if "lock" in self.__dict__:

@@ -47,14 +47,14 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
-state: dict[str, Any] = {"wait_for_lock": None}
+state: dict[str, Any] = {"wait_for_lock": None, "scheduler": None}
 
 
 def repo() -> Repo:
-    """The repository around the current directory (honours the global --wait-for-lock)."""
+    """The repository around the current directory (honours the global --wait-for-lock and --scheduler)."""
     from dslineage.repo import Repo
 
-    return Repo(Path.cwd(), wait_for_lock=state["wait_for_lock"])
+    return Repo(Path.cwd(), wait_for_lock=state["wait_for_lock"], scheduler=state["scheduler"])
 
 
 def abspath(path: str) -> str:

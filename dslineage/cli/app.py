@@ -108,6 +108,14 @@ def _root(
             help="How long to wait for another dslineage command on this repo (default 60).",
         ),
     ] = None,
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option(
+            "--scheduler", metavar="ADDRESS",
+            help="Run per-partition work on this Dask scheduler (tcp://HOST:8786), or `local` (default: the "
+            "`engine:` setting, else a process pool here).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -118,6 +126,11 @@ def _root(
     from dslineage.cli import _shared
 
     _shared.state["wait_for_lock"] = wait_for_lock
+    _shared.state["scheduler"] = None
+    if scheduler is not None:
+        from dslineage.engine import check_spec
+
+        _shared.state["scheduler"] = check_spec(scheduler, "--scheduler")  # a bad form fails now, exit 2
     _shared.fit_console()
     if directory is not None:
         try:
@@ -171,7 +184,7 @@ def main() -> None:
     _lean(sys.argv[1:])(prog_name="dslineage")
 
 
-_GLOBAL_WITH_VALUE = ("-C", "--wait-for-lock")
+_GLOBAL_WITH_VALUE = ("-C", "--wait-for-lock", "--scheduler")
 
 
 def _lean(argv: list[str]) -> typer.Typer:

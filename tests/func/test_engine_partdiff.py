@@ -146,3 +146,46 @@ def test_a_part_that_is_not_parquet_is_a_format_error_naming_it(tmp_path: Path) 
     with pytest.raises(FormatError, match=r"cannot diff part sub/bad\.parquet"):
         partdiff.build_changes_parts(con, [("sub/bad.parquet", good, str(tmp_path / "bad.parquet"))], p, cols, cols,
                                      engine=LocalEngine(1))
+
+
+def test_repo_engine_comes_from_scheduler_then_setting_then_local(tmp_repo: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scheduler=` wins over `engine:` in the settings (or DSLINEAGE_ENGINE), which wins over the default pool."""
+    from dslineage import Repo
+
+    with Repo(tmp_repo) as repo:
+        assert isinstance(repo.engine, LocalEngine) and repo.engine.workers == (os.cpu_count() or 1)
+    (tmp_repo / ".dslineage" / "config.yaml").write_text("engine: local:3\n", encoding="utf-8")
+    with Repo(tmp_repo) as repo:
+        assert isinstance(repo.engine, LocalEngine) and repo.engine.workers == 3
+    with Repo(tmp_repo, scheduler="local:2") as repo:
+        assert isinstance(repo.engine, LocalEngine) and repo.engine.workers == 2
+    monkeypatch.setenv("DSLINEAGE_ENGINE", "local:4")
+    with Repo(tmp_repo) as repo:
+        assert isinstance(repo.engine, LocalEngine) and repo.engine.workers == 4
+
+
+def test_bad_engine_setting_is_one_error_naming_the_file(tmp_repo: Path) -> None:
+    """A bad `engine:` fails only when the engine is needed, naming the settings file."""
+    from dslineage import Repo
+
+    (tmp_repo / ".dslineage" / "config.yaml").write_text("engine: dask\n", encoding="utf-8")
+    with Repo(tmp_repo) as repo:
+        assert repo.datasets() == {}  # other work is unaffected
+        with pytest.raises(UsageError, match=r"invalid engine 'dask' \(\.dslineage/config\.yaml engine:\)"):
+            _ = repo.engine
+
+
+def test_cli_scheduler_option_checks_its_form(tmp_repo: Path) -> None:
+    """`--scheduler` is a global option: a bad form is one usage line (exit 2); a well-formed address is
+    accepted by a command that has no per-partition work (nothing connects until work needs it)."""
+    from tests.support.repos import invoke
+
+    bad = invoke(tmp_repo, "--scheduler", "10.0.0.5:8786", "log")
+    assert bad.exit_code == 2
+    assert bad.output.strip().splitlines() == [
+        "error: invalid engine '10.0.0.5:8786' (--scheduler): use `local`, `local:N` (N processes) or a Dask "
+        "scheduler address such as tcp://HOST:8786"]
+    ok = invoke(tmp_repo, "--scheduler", "tcp://127.0.0.1:9", "log")
+    assert ok.exit_code == 0, ok.output
+    assert "--scheduler" in invoke(None, "--help").output
