@@ -41,6 +41,9 @@ class Params:
     consensus_methods: list[str] = field(default_factory=lambda: ["majority", "dawid-skene"])
     annotation_rows: int = 1_000_000  # `review` and `eval` (issue 13): rows × 10 classes
     annotation_versions: int = 10     # label versions `eval` scores
+    partdiff_rows: int = 1_000_000   # partdiff: rows of the partitioned dataset ...
+    partdiff_parts: int = 100        # ... in this many parquet parts ...
+    partdiff_changed: int = 2        # ... of which this many change (relabels and moved rows)
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod

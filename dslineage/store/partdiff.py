@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage.errors import FormatError
 from dslineage.store.rowdiff import DiffPlan, changes_select
-from dslineage.store.rows import q
+from dslineage.store.rows import literal, q
 
 if TYPE_CHECKING:
     from dslineage.engine import Engine
@@ -37,16 +37,17 @@ def hive_columns(relpath: str) -> list[tuple[str, str]]:
     return [(d.split("=", 1)[0], d.split("=", 1)[1]) for d in dirs if "=" in d and not d.startswith("=")]
 
 
-def part_relation(relpath: str, location: str, cols: dict[str, str]) -> tuple[str, list[Any]]:
-    """SQL reading one part file, its hive directories as typed columns, and its bound values."""
+def part_relation(relpath: str, location: str, cols: dict[str, str]) -> str:
+    """SQL reading one part file, with its hive directories as typed columns.
+
+    Values are quoted literals, not bound: binding any value makes DuckDB's client import
+    pandas (about 1 s in each fresh worker process) to check the parameter's type."""
+    read = f"read_parquet({literal(location)}, hive_partitioning = false)"
     hive = [(c, v) for c, v in hive_columns(relpath) if c in cols]
     if not hive:
-        return "read_parquet(?, hive_partitioning = false)", [location]
-    extra = ", ".join(f"CAST(? AS {cols[c]}) AS {q(c)}" for c, _ in hive)
-    return (
-        f"(SELECT *, {extra} FROM read_parquet(?, hive_partitioning = false))",
-        [*(v for _, v in hive), location],
-    )
+        return read
+    extra = ", ".join(f"CAST({literal(v)} AS {cols[c]}) AS {q(c)}" for c, v in hive)
+    return f"(SELECT *, {extra} FROM {read})"
 
 
 def needed(p: DiffPlan, cols: dict[str, str]) -> list[str]:
@@ -76,9 +77,8 @@ def diff_pair(
         con.execute("SET preserve_insertion_order = false")
         for alias, loc, cols in (("a", old, cols_a), ("b", new, cols_b)):
             if loc is not None:
-                rel, params = part_relation(relpath, loc, cols)
                 names = ", ".join(q(c) for c in needed(p, cols))
-                con.execute(f"CREATE TEMP TABLE {alias} AS SELECT {names} FROM {rel}", params)
+                con.execute(f"CREATE TEMP TABLE {alias} AS SELECT {names} FROM {part_relation(relpath, loc, cols)}")
         if old is None:
             return None, None, con.execute("SELECT * FROM b").to_arrow_table()
         if new is None:
@@ -105,9 +105,10 @@ def _empty(p: DiffPlan, cols: dict[str, str]) -> str:
 
 
 def _concat(tables: list[Any]) -> Any:
+    """One table of the tasks' tables, in fresh buffers (unpickled ones may be misaligned for Arrow's scanner)."""
     import pyarrow as pa
 
-    return pa.concat_tables(tables, promote_options="permissive")
+    return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
 
 
 def build_changes_parts(

@@ -21,6 +21,7 @@ SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
     startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
     reindex_records=120, report_versions=8, consensus_votes=[2000], annotation_rows=10_000, annotation_versions=3,
+    partdiff_rows=10_000, partdiff_parts=10,
 )
 
 
@@ -150,3 +151,13 @@ def test_consensus_stage_pairs_dslineage_with_crowdkit(pipeline):
         assert m["agrees"] and len(m["ratios"]) >= 3 and m["paired_ratio"] > 0 and m["applied"] > 0
     names = [t["target"] for t in results["targets"]]
     assert "consensus of 2,000 votes (majority) <= 2x crowd-kit alone" in names
+
+
+def test_partdiff_agrees_on_every_engine(pipeline):
+    """The partdiff stage's one-query, local pool and Dask diffs all count the same changes."""
+    layout, _ = pipeline
+    res = layout.read_part("partdiff")["results"]
+    measured = {k: v for k, v in res.items() if isinstance(v, dict)}
+    assert {"one_query_all_parts", "pool_changed_pairs", "dask_changed_pairs", "dask_all_pairs"} <= set(measured)
+    assert all(v["agrees"] for v in measured.values()), {k: v["result"] for k, v in measured.items()}
+    assert measured["one_query_all_parts"]["result"]["relabeled"] > 0
