@@ -65,13 +65,17 @@ def diff_pair(
     cols_b: dict[str, str],
     digests: bool,
     threads: int | None,
+    filesystem: Any = None,
 ) -> tuple[Any, Any, Any]:
     """One task: (changed rows with the key in both files, old-only rows, new-only rows) as
-    Arrow tables; None for a side the pair does not have. Runs in a pool process or on a worker."""
+    Arrow tables; None for a side the pair does not have. Runs in a pool process or on a worker;
+    `filesystem` (an fsspec filesystem, e.g. s3fs for s3:// locations) is registered first."""
     import duckdb
 
     con = duckdb.connect(":memory:")
     try:
+        if filesystem is not None:
+            con.register_filesystem(filesystem)
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("SET preserve_insertion_order = false")
@@ -121,11 +125,14 @@ def build_changes_parts(
     engine: Engine,
     table: str = "_chg",
     digests: bool = False,
+    filesystem: Any = None,
 ) -> None:
     """Materialise every changed row of (old parts) → (new parts) into temp table `table`, one
     `engine` task per pair: the same rows, columns and values as `rowdiff.build_changes` over
-    the unions. Pairs whose two files are identical may be left out (they change nothing)."""
-    items = [(rel, old, new, p, cols_a, cols_b, digests, engine.task_threads) for rel, old, new in pairs]
+    the unions. Pairs whose two files are identical may be left out (they change nothing).
+    `filesystem`: a picklable fsspec filesystem each task registers to read its locations (an
+    s3fs for `s3://` URLs: credentials then come from the environment where the task runs)."""
+    items = [(rel, old, new, p, cols_a, cols_b, digests, engine.task_threads, filesystem) for rel, old, new in pairs]
     results = engine.map(diff_pair, items)
     both = [r[0] for r in results if r[0] is not None]
     gone = [r[1] for r in results if r[1] is not None]

@@ -189,3 +189,24 @@ def test_cli_scheduler_option_checks_its_form(tmp_repo: Path) -> None:
     ok = invoke(tmp_repo, "--scheduler", "tcp://127.0.0.1:9", "log")
     assert ok.exit_code == 0, ok.output
     assert "--scheduler" in invoke(None, "--help").output
+
+
+def test_locations_are_read_through_the_given_filesystem(tmp_path: Path) -> None:
+    """Parts behind an fsspec filesystem (here in memory, as s3fs serves s3:// URLs) are read by
+    the tasks through it, with the same result as local files."""
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    old = {"p0.parquet": [(1, "cat", 1.0), (2, "dog", 2.0)], "p1.parquet": [(3, "cat", 3.0)]}
+    new = {"p0.parquet": [(2, "dog", 2.5)], "p1.parquet": [(3, "cat", 3.0), (1, "bird", 1.0)]}
+    con, p = _diff(tmp_path, old, new)
+    pairs = []
+    for rel in old:
+        for side in ("a", "b"):
+            fs.pipe(f"/fdask-{tmp_path.name}/{side}/{rel}", (tmp_path / side / rel).read_bytes())
+        pairs.append((rel, f"memory:///fdask-{tmp_path.name}/a/{rel}", f"memory:///fdask-{tmp_path.name}/b/{rel}"))
+    cols = {"id": "BIGINT", "label": "VARCHAR", "x": "DOUBLE"}
+    partdiff.build_changes_parts(con, pairs, p, cols, cols, engine=LocalEngine(1), table="_mem", digests=True,
+                                 filesystem=fs)
+    assert rows_of(con, "_mem") == rows_of(con, "_chg")
+    assert con.execute("SELECT change, k0 FROM _mem ORDER BY k0").fetchall() == [("relabeled", 1), ("modified", 2)]
