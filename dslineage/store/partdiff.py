@@ -32,23 +32,34 @@ if TYPE_CHECKING:
 Pair = tuple[str, "str | None", "str | None"]  # (relpath, old location, new location)
 
 
-def hive_columns(relpath: str) -> list[tuple[str, str]]:
-    """The `col=value` directories of a part's relative path, outermost first."""
-    dirs = relpath.replace("\\", "/").split("/")[:-1]
-    return [(d.split("=", 1)[0], d.split("=", 1)[1]) for d in dirs if "=" in d and not d.startswith("=")]
+def hive_values(relpath: str) -> dict[str, str]:
+    """The `col=value` folders of a part's path, as {column: value} (outermost first). The same
+    reading as branch f-dirds' `store.parts.hive_values` (keep one when both land)."""
+    out: dict[str, str] = {}
+    for seg in relpath.split("/")[:-1]:
+        col, eq, value = seg.partition("=")
+        if eq and col:
+            out[col] = value
+    return out
 
 
-def part_relation(relpath: str, location: str, cols: dict[str, str]) -> str:
-    """SQL reading one part file, with its hive directories as typed columns.
+def part_select(con: Any, relpath: str, location: str, names: list[str], cols: dict[str, str]) -> str:
+    """SQL selecting columns `names` of one part file: a hive folder's value (typed as `cols` says)
+    for a column the file lacks, NULL for one neither has (as a union of parts reads it).
 
     Values are quoted literals, not bound: binding any value makes DuckDB's client import
     pandas (about 1 s in each fresh worker process) to check the parameter's type."""
     read = f"read_parquet({literal(location)}, hive_partitioning = false)"
-    hive = [(c, v) for c, v in hive_columns(relpath) if c in cols]
-    if not hive:
-        return read
-    extra = ", ".join(f"CAST({literal(v)} AS {cols[c]}) AS {q(c)}" for c, v in hive)
-    return f"(SELECT *, {extra} FROM {read})"
+    hive = hive_values(relpath)
+    in_file = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()}
+    exprs = []
+    for c in names:
+        if c in in_file:
+            exprs.append(q(c))
+        else:
+            value = literal(hive[c]) if c in hive else "NULL"
+            exprs.append(f"CAST({value} AS {cols[c]}) AS {q(c)}")
+    return f"SELECT {', '.join(exprs)} FROM {read}"
 
 
 def needed(p: DiffPlan, cols: dict[str, str]) -> list[str]:
@@ -100,8 +111,7 @@ def diff_pair(
     try:
         for alias, loc, cols in (("a", old, cols_a), ("b", new, cols_b)):
             if loc is not None:
-                names = ", ".join(q(c) for c in needed(p, cols))
-                con.execute(f"CREATE TEMP TABLE {alias} AS SELECT {names} FROM {part_relation(relpath, loc, cols)}")
+                con.execute(f"CREATE TEMP TABLE {alias} AS {part_select(con, relpath, loc, needed(p, cols), cols)}")
         if old is None:
             return None, None, con.execute("SELECT * FROM b").to_arrow_table()
         if new is None:

@@ -210,3 +210,19 @@ def test_locations_are_read_through_the_given_filesystem(tmp_path: Path) -> None
                                  filesystem=fs)
     assert rows_of(con, "_mem") == rows_of(con, "_chg")
     assert con.execute("SELECT change, k0 FROM _mem ORDER BY k0").fetchall() == [("relabeled", 1), ("modified", 2)]
+
+
+def test_a_part_outside_a_hive_folder_reads_the_folder_column_as_null(tmp_path: Path) -> None:
+    """A row moved from `grp=g1/` to a part with no `grp=` folder loses its `grp` (NULL): modified."""
+    files = {}
+    for side, rel, rows in (("a", "grp=g1/p.parquet", [(1, "cat", 1.0)]), ("a", "p0.parquet", [(2, "dog", 2.0)]),
+                            ("b", "p0.parquet", [(1, "cat", 1.0), (2, "dog", 2.0)])):
+        files[side, rel] = _write(tmp_path / side / rel, rows)
+    p = rowdiff.DiffPlan(keys=["id"], labels=["label"], compared=["label", "x", "grp"], retyped=[], added_cols=[],
+                         removed_cols=[])
+    cols = {"id": "BIGINT", "label": "VARCHAR", "x": "DOUBLE", "grp": "VARCHAR"}
+    pairs = [("grp=g1/p.parquet", files["a", "grp=g1/p.parquet"], None),
+             ("p0.parquet", files["a", "p0.parquet"], files["b", "p0.parquet"])]
+    con = connect({})
+    partdiff.build_changes_parts(con, pairs, p, cols, cols, engine=LocalEngine(1), digests=True)
+    assert con.execute("SELECT change, k0, m0, m1, m2 FROM _chg").fetchall() == [("modified", 1, False, False, True)]
