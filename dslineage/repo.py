@@ -171,16 +171,24 @@ class Repo:
         """Settings from `.dslineage/config.yaml` and DSLINEAGE_* variables."""
         return config.load_settings(self.root)
 
-    @cached_property
-    def engine(self) -> Engine:
-        """Where per-partition tasks run: the `scheduler` given, else the `engine:` setting, else a
-        local process pool. Opened on first use (a scheduler unreachable then is an EngineError)."""
-        from dslineage.engine import check_spec, open_engine
+    @property
+    def engine_spec(self) -> str | None:
+        """The engine asked for: the `scheduler` given, else the `engine:` setting (checked), else
+        None (nothing chosen: a caller may then keep to one DuckDB query on this machine)."""
+        from dslineage.engine import check_spec
 
         if self._scheduler is not None:
-            return open_engine(self._scheduler)
+            return self._scheduler
         spec = self.settings.get("engine")
-        return open_engine(check_spec(spec, f"{config.SETTINGS_FILE} engine:") if spec is not None else None)
+        return check_spec(spec, f"{config.SETTINGS_FILE} engine:") if spec is not None else None
+
+    @cached_property
+    def engine(self) -> Engine:
+        """Where per-partition tasks run (`engine_spec`, by default a local process pool). Opened on
+        first use (a scheduler unreachable then is an EngineError); released by `close()`."""
+        from dslineage.engine import open_engine
+
+        return open_engine(self.engine_spec)
 
     def datasets(self) -> dict[str, config.Dataset]:
         """Tracked datasets by name."""

@@ -154,11 +154,13 @@ def test_repo_engine_comes_from_scheduler_then_setting_then_local(tmp_repo: Path
     from dslineage import Repo
 
     with Repo(tmp_repo) as repo:
+        assert repo.engine_spec is None
         assert isinstance(repo.engine, LocalEngine) and repo.engine.workers == (os.cpu_count() or 1)
     (tmp_repo / ".dslineage" / "config.yaml").write_text("engine: local:3\n", encoding="utf-8")
     with Repo(tmp_repo) as repo:
         assert isinstance(repo.engine, LocalEngine) and repo.engine.workers == 3
     with Repo(tmp_repo, scheduler="local:2") as repo:
+        assert repo.engine_spec == "local:2"
         assert isinstance(repo.engine, LocalEngine) and repo.engine.workers == 2
     monkeypatch.setenv("DSLINEAGE_ENGINE", "local:4")
     with Repo(tmp_repo) as repo:
