@@ -20,10 +20,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    """A LocalCluster of two worker processes on 127.0.0.1, closed after the module."""
+    """A LocalCluster of two worker processes on 127.0.0.1 (two task threads each: tasks share a
+    process's database concurrently), closed after the module."""
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+    with LocalCluster(n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1",
                       dashboard_address=None) as lc:
         yield lc
 
