@@ -55,6 +55,7 @@ def test_open_engine_local_sizes_the_pool() -> None:
         assert isinstance(default, LocalEngine) and default.workers == (os.cpu_count() or 1)
 
 
+@pytest.mark.slow  # ~8 s: 25 random pairs of versions, each written and diffed twice
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rnd=st.randoms(use_true_random=False), hive=st.booleans(), digests=st.booleans())
 def test_partitioned_diff_equals_diff_of_unions(tmp_path_factory: pytest.TempPathFactory, pool: LocalEngine,
