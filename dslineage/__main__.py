@@ -1,7 +1,8 @@
 """`python -m dslineage` and the `dslineage` console script: run the command line.
 
-A bare `--version` is answered here, before Typer and the command modules are imported
-(~0.1 s); everything else goes to `dslineage.cli.main`.
+A bare `--version` and the top-level help (`-h`, `--help`, or no arguments at all) are answered
+here, before Typer, Rich and the command modules are imported (`dslineage._commands` holds the
+listing); everything else goes to `dslineage.cli.main`, which imports only the command it runs.
 """
 
 from __future__ import annotations
@@ -11,10 +12,19 @@ import sys
 
 def main() -> None:
     """Console-script entry point."""
-    if sys.argv[1:] == ["--version"]:  # what the eager `--version` option prints
+    argv = sys.argv[1:]
+    if argv == ["--version"]:  # what the eager `--version` option prints
         from dslineage import __version__
 
         sys.stdout.write(f"dslineage {__version__}\n")
+        return
+    if argv in ([], ["-h"], ["--help"]):  # what the Typer app prints (a test compares them)
+        from dslineage._commands import listing
+
+        sys.stdout.write(listing())
+        sys.stdout.flush()
+        if not argv:  # like `git`: the help, but a usage error
+            raise SystemExit(2)
         return
     from dslineage.cli import main as run
 
