@@ -41,6 +41,8 @@ class Params:
     consensus_methods: list[str] = field(default_factory=lambda: ["majority", "dawid-skene"])
     annotation_rows: int = 1_000_000  # `review` and `eval` (issue 13): rows × 10 classes
     annotation_versions: int = 10     # label versions `eval` scores
+    lineage_datasets: int = 100       # lineage graph: datasets x versions, a stage between neighbours (issue 15)
+    lineage_versions: int = 100
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod

@@ -18,7 +18,7 @@ def main() -> None:
 
         sys.stdout.write(f"dslineage {__version__}\n")
         return
-    if argv in ([], ["-h"], ["--help"]):  # what the Typer app prints (a test compares them)
+    if not argv or _only_help(argv):  # what the Typer app prints (a test compares them)
         from dslineage._commands import listing
 
         sys.stdout.write(listing())
@@ -29,6 +29,15 @@ def main() -> None:
     from dslineage.cli import main as run
 
     run()
+
+
+def _only_help(argv: list[str]) -> bool:
+    """`-h` or `--help` alone, after global options only (`-C PATH`, `--debug`, `--wait-for-lock N`):
+    the eager help option exits before the others are used or checked."""
+    i = 0
+    while i < len(argv) - 1 and argv[i] in ("-C", "--wait-for-lock", "--debug"):
+        i += 1 if argv[i] == "--debug" else 2
+    return argv[i:] in (["-h"], ["--help"])
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
     startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
     reindex_records=120, report_versions=8, consensus_votes=[2000], annotation_rows=10_000, annotation_versions=3,
+    lineage_datasets=4, lineage_versions=3,
 )
 
 

@@ -205,6 +205,10 @@ def test_fast_top_level_help_is_the_apps_help() -> None:
         assert fast.stdout == full.stdout, width
     bare = subprocess.run([sys.executable, "-m", "dslineage"], capture_output=True, text=True)
     assert bare.returncode == 2 and bare.stdout == fast.stdout
+    from dslineage.__main__ import _only_help
+
+    assert _only_help(["-C", "x", "--debug", "--wait-for-lock", "-1", "-h"]) and _only_help(["--help"])
+    assert not _only_help(["-C", "--help"]) and not _only_help(["log", "--help"]) and not _only_help(["--help", "log"])
 
 
 def test_command_table_is_up_to_date() -> None:
