@@ -47,19 +47,31 @@ def lineage(
         raise UsageError("--upstream, --downstream and --depth need a NODE: name one, or omit them for the whole graph")
     _, warning = maybe_sync(repo)
     root = lg.resolve(repo, node) if node is not None else None
+    with lg.paused_gc():
+        return _lineage(repo, root, direction, depth, warning, openlineage=openlineage, namespace=namespace,
+                        expand=expand)
+
+
+def _lineage(
+    repo: Repo, root: str | None, direction: str, depth: int | None, warning: str | None, *,
+    openlineage: bool, namespace: str | None, expand: bool,
+) -> dict[str, Any]:
     g = lg.around(repo, root, direction, depth)
-    keep = set(g.nodes)
-    order = lg.ordered(g, keep)
+    order = lg.ordered(g, set(g.nodes))
     nodes = []
     for n in order:
-        entry = lg.node(g, n)
-        entry.update({k: g.nodes[n][k] for k in _NODE_KEYS if g.nodes[n].get(k) is not None})
+        data = g.nodes[n]
+        entry = {"id": n, "kind": data["kind"], "label": data["label"]}  # lg.node, then the attributes set
+        for k in _NODE_KEYS:
+            if data.get(k) is not None:
+                entry[k] = data[k]
         nodes.append(entry)
     view.describe_batches(repo, nodes)
     position = {n: i for i, n in enumerate(order)}
-    edges = [
+    edges = [  # by (position of from, position of to): each node's successors sorted, in order
         {"from": a, "to": b, "kind": k}
-        for a, b, k in sorted(g.edges(keep), key=lambda e: (position[e[0]], position[e[1]]))
+        for a in order
+        for b, k in sorted(g.succ.get(a, {}).items(), key=lambda e: position[e[0]])
     ]
     result: dict[str, Any] = {
         "root": root,
