@@ -28,23 +28,6 @@ def _float(o: float) -> str:
     return float.__repr__(o)
 
 
-def _key(k: Any) -> str:
-    """A dict key as json writes it (str, and int/float/bool/None converted; anything else refused)."""
-    if isinstance(k, str):
-        return _encode_str(k)
-    if k is True:
-        return '"true"'
-    if k is False:
-        return '"false"'
-    if k is None:
-        return '"null"'
-    if isinstance(k, int):
-        return _encode_str(int.__repr__(k))
-    if isinstance(k, float):
-        return _encode_str(_float(k))
-    raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
-
-
 def _scalar(o: Any) -> str | None:
     """A scalar as json writes it, in json's order of checks; None for a container or an unknown object."""
     if isinstance(o, str):
@@ -60,6 +43,16 @@ def _scalar(o: Any) -> str | None:
     if isinstance(o, float):
         return _float(o)
     return None
+
+
+def _key(k: Any) -> str:
+    """A dict key as json writes it: a str, or an int/float/bool/None written as that value, in quotes."""
+    if isinstance(k, str):
+        return _encode_str(k)
+    text = _scalar(k)
+    if text is None:
+        raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
+    return f'"{text}"'
 
 
 def dumps(data: Any, default: Callable[[Any], Any]) -> str:
