@@ -68,11 +68,12 @@ def _lineage(
         nodes.append(entry)
     view.describe_batches(repo, nodes)
     position = {n: i for i, n in enumerate(order)}
-    edges = [  # by (position of from, position of to): each node's successors sorted, in order
-        {"from": a, "to": b, "kind": k}
-        for a in order
-        for b, k in sorted(g.succ.get(a, {}).items(), key=lambda e: position[e[0]])
-    ]
+    edges: list[dict[str, Any]] = []  # by (position of from, position of to): each node's successors sorted
+    for a in order:
+        succ = g.succ.get(a)
+        if succ:
+            pairs = succ.items() if len(succ) == 1 else sorted(succ.items(), key=lambda e: position[e[0]])
+            edges.extend({"from": a, "to": b, "kind": k} for b, k in pairs)
     result: dict[str, Any] = {
         "root": root,
         "direction": direction if root is not None else "both",
