@@ -91,7 +91,8 @@ def test_report_lists_targets_and_writes_metrics(pipeline):
     assert on_disk["machine"]["cores"] >= 1
     names = " ".join(t["target"] for t in on_disk["targets"])
     for needle in ("diff library", "commit CLI", "dslineage --help", "history of one key", "cold reindex",
-                   "log on a small repository"):
+                   "log on a small repository", "status on a small repository", "dslineage lineage of one node",
+                   "dslineage impact"):
         assert needle in names
     diff_lib = [t for t in on_disk["targets"] if t["target"].startswith("diff library")]
     assert diff_lib and all(t["value"] is not None for t in diff_lib)
@@ -151,3 +152,13 @@ def test_consensus_stage_pairs_dslineage_with_crowdkit(pipeline):
         assert m["agrees"] and len(m["ratios"]) >= 3 and m["paired_ratio"] > 0 and m["applied"] > 0
     names = [t["target"] for t in results["targets"]]
     assert "consensus of 2,000 votes (majority) <= 2x crowd-kit alone" in names
+
+
+def test_lineage_stage_times_every_query_against_the_log_baseline(pipeline):
+    """The lineage stage builds datasets x versions and times each query (wall and CPU) beside `log`."""
+    layout, _ = pipeline
+    res = layout.read_part("lineage")["results"]
+    assert res["versions"] == 12 and res["transformations"] == 9 and res["graph_nodes"] == 21
+    for query in ("both_json", "leaf_downstream_json", "downstream_tree", "upstream_depth3", "impact_json",
+                  "log_d0_baseline"):
+        assert res[f"{query}_median_s"] > 0 and res[f"{query}_median_cpu_s"] > 0, query
