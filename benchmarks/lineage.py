@@ -6,6 +6,7 @@ Dataset d0 has V committed versions; dataset d{i} version j is the output of sta
 nodes. Journal records are written directly (what `commit`/`run` would write, minus the
 data files: a lineage query never reads them) and committed to git in one commit.
 
+    python -m benchmarks lineage            # the pipeline stage (params.yaml: lineage_datasets/versions)
     python -m benchmarks.lineage [--datasets 100] [--versions 100] [--runs 5] [--out FILE]
 
 Wall and CPU seconds are reported: on a loaded machine CPU time is the steadier figure.
@@ -118,6 +119,25 @@ def measure(root: Path, datasets: int, versions: int, runs: int) -> dict[str, An
         result["graph_edges"] = sum(len(v) for v in g.succ.values())
     result["first_query_s"] = round(result["first_query_s"], 3)
     return result
+
+
+def run(layout: Any, p: Any) -> dict[str, Any]:
+    """The pipeline stage: generate `p.lineage_datasets` x `p.lineage_versions` in the work folder, measure
+    (median of `p.runs`, at least 3)."""
+    import shutil
+
+    root = layout.work / "lineage"
+    shutil.rmtree(root, ignore_errors=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    made: dict[str, Any] = generate(root, p.lineage_datasets, p.lineage_versions)
+    made["generate_s"] = round(time.perf_counter() - start, 1)
+    figures = {"datasets": p.lineage_datasets, "versions_per_dataset": p.lineage_versions, **made,
+               **measure(root, p.lineage_datasets, p.lineage_versions, max(p.runs, 3)),
+               "load_average": round(os.getloadavg()[0], 1)}
+    print("lineage: " + ", ".join(f"{k} {v}" for k, v in figures.items() if k.endswith("_s")), flush=True)
+    shutil.rmtree(root, ignore_errors=True)
+    return figures
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,6 +44,8 @@ class Params:
     partdiff_rows: int = 1_000_000   # partdiff: rows of the partitioned dataset ...
     partdiff_parts: int = 100        # ... in this many parquet parts ...
     partdiff_changed: int = 2        # ... of which this many change (relabels and moved rows)
+    lineage_datasets: int = 100       # lineage graph: datasets x versions, a stage between neighbours (issue 15)
+    lineage_versions: int = 100
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod

@@ -123,8 +123,20 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         summary["startup"] = {k: _med(v) for k, v in st.items() if isinstance(v, dict)}
         targets.append(_target("dslineage --help <= 0.15 s", _med(st.get("dslineage_help")), 0.15, "s"))
         targets.append(_target("dslineage --version <= 0.15 s", _med(st.get("dslineage_version")), 0.15, "s"))
-        targets.append(_target("dslineage log on a small repository <= 0.3 s (whole process)",
-                               _med(st.get("dslineage_log_small")), 0.3, "s"))
+        for cmd in ("log", "history", "status"):
+            if f"dslineage_{cmd}_small" in st:
+                targets.append(_target(f"dslineage {cmd} on a small repository <= 0.3 s (whole process)",
+                                       _med(st.get(f"dslineage_{cmd}_small")), 0.3, "s"))
+        summary["startup_cpu"] = {k: v.get("median_cpu_s") for k, v in st.items() if isinstance(v, dict)}
+        summary["startup_load_average"] = st.get("load_average")
+    li = parts.get("lineage") or {}
+    if "both_json_median_s" in li:
+        summary["lineage"] = {k: v for k, v in li.items() if isinstance(v, (int, float))}
+        n = f"{li['versions']:,} versions"
+        targets.append(_target(f"dslineage lineage of one node <= 0.5 s ({n}, whole process)",
+                               li["both_json_median_s"], 0.5, "s"))
+        targets.append(_target(f"dslineage impact of a node with ~half the graph downstream <= 0.5 s ({n}, CLI)",
+                               li["impact_json_median_s"], 0.5, "s"))
     ri = parts.get("reindex") or {}
     if "dslineage_cli" in ri:
         old = _med(ri.get("record_by_record_lib"))
@@ -317,8 +329,18 @@ def markdown(results: dict[str, Any]) -> str:
         st = s["startup"]
         out += [f"Start-up: `dslineage --help` {sec(st.get('dslineage_help'))}, `--version` "
                 f"{sec(st.get('dslineage_version'))}, `log` on a small repository "
-                f"{sec(st.get('dslineage_log_small'))}, `dvc --version` {sec(st.get('dvc_version'))}, "
+                f"{sec(st.get('dslineage_log_small'))} (`history` {sec(st.get('dslineage_history_small'))}, "
+                f"`status` {sec(st.get('dslineage_status_small'))}), `dvc --version` {sec(st.get('dvc_version'))}, "
                 f"bare `python -c pass` {sec(st.get('python_bare'))}.", ""]
+    if "lineage" in s:
+        li = s["lineage"]
+        out += [f"Lineage ({li['versions']:,} versions, {li['transformations']:,} transformations; whole process, "
+                f"wall / CPU): `lineage NODE --json` {sec(li['both_json_median_s'])} / "
+                f"{sec(li['both_json_median_cpu_s'])}, `--downstream --format tree` "
+                f"{sec(li['downstream_tree_median_s'])}, `--upstream --depth 3` "
+                f"{sec(li['upstream_depth3_median_s'])}, `impact` "
+                f"{sec(li['impact_json_median_s'])} / {sec(li['impact_json_median_cpu_s'])}; `log` in the same "
+                f"repository {sec(li['log_d0_baseline_median_s'])}.", ""]
     if "reindex" in s:
         r = s["reindex"]
         out += [f"Cold `reindex` of {r['records']:,} journal records: CLI {sec(r['cli_s'])}, library "

@@ -20,6 +20,8 @@ from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
 
+from dslineage._commands import summary
+
 
 def _is_argument(param: Any) -> bool:
     return getattr(param, "param_type_name", "") == "argument"
@@ -147,11 +149,7 @@ def _write_help_text(text: str, formatter: Any) -> None:
 
 def _short_help(cmd: Any, limit: int) -> str:
     """The first sentence of a command's help (an "e.g." does not end it), cut at `limit`."""
-    first = inspect.cleandoc(cmd.short_help or cmd.help or "").split("\n\n")[0]
-    text = " ".join(first.split())
-    m = re.search(r"(?<!e\.g)(?<!i\.e)\.(\s|$)", text)
-    text = text[: m.start()] if m else text
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return summary(inspect.cleandoc(cmd.short_help or cmd.help or "").split("\n\n")[0], limit)
 
 
 class _GitStyle:

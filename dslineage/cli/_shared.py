@@ -64,12 +64,16 @@ def abspath(path: str) -> str:
 
 def emit_json(data: object, *, compact: bool = False) -> None:
     """Plain JSON on stdout: never through Rich; model records (`dslineage.model`) through
-    `to_json`. `compact`: one line, for big outputs (json's C encoder; an indented dump runs in
-    pure Python, about 10x slower)."""
+    `to_json`. `compact`: one line, for big outputs (json's C encoder; the indented dump of
+    `cli._json` is about 2x slower)."""
     from dslineage.model import json_default
 
-    indent = None if compact else 2
-    sys.stdout.write(json.dumps(data, indent=indent, default=json_default, ensure_ascii=False) + "\n")
+    if compact:
+        sys.stdout.write(json.dumps(data, default=json_default, ensure_ascii=False) + "\n")
+    else:
+        from dslineage.cli import _json
+
+        sys.stdout.write(_json.dumps(data, json_default) + "\n")
 
 
 T = TypeVar("T")

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
-import inspect
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from typer.core import TyperCommand
 
-from dslineage import __version__
+from dslineage import __version__, _commands
 from dslineage.cli import _help
 from dslineage.errors import DslineageError
 
-# Command modules, each registering its verbs on `app`; imported at the end of this file.
+# Command modules, each registering its verbs on `app`; imported when the app's commands are first read.
 COMMAND_MODULES = [
     "init", "track", "commit", "log", "diff", "history", "checkout", "status", "tag",
     "reindex", "demo",
@@ -75,7 +76,66 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """The Typer app, whose command modules are imported on the first read of its commands.
+
+    `import dslineage.cli` stays cheap; whatever asks the app for its commands (Typer building
+    the click group, the docs, the tests) gets every one of `COMMAND_MODULES`, in that order.
+    The console script instead imports the one module of the command it runs (`_lean`).
+    """
+
+    _complete = False  # every command module imported (or: this is a lean copy)
+    _deferred = False  # importing one module for `_lean`: registering must not import the rest
+
+    @property  # type: ignore[override]
+    def registered_commands(self) -> list[Any]:
+        """The registered commands (importing every command module first)."""
+        self._fill()
+        return self._commands
+
+    @registered_commands.setter
+    def registered_commands(self, value: list[Any]) -> None:
+        self._commands = value
+
+    @property  # type: ignore[override]
+    def registered_groups(self) -> list[Any]:
+        """The registered sub-command groups (importing every command module first)."""
+        self._fill()
+        return self._groups
+
+    @registered_groups.setter
+    def registered_groups(self, value: list[Any]) -> None:
+        self._groups = value
+
+    def _fill(self) -> None:
+        if self._complete or self._deferred:
+            return
+        self._complete = True
+        for name in COMMAND_MODULES:
+            importlib.import_module(f"dslineage.cli.{name}")
+        order = {f"dslineage.cli.{name}": i for i, name in enumerate(COMMAND_MODULES)}
+        # a module `_lean` imported earlier in this process registered first: restore the canonical order
+        self._commands.sort(key=lambda c: order.get(getattr(c.callback, "__module__", ""), len(order)))
+        self._groups.sort(key=lambda g: order.get(_group_module(g), len(order)))
+        _git_style_help(self)
+
+    @contextlib.contextmanager
+    def one_module(self) -> Iterator[None]:
+        """Register commands without importing every other command module."""
+        self._deferred = True
+        try:
+            yield
+        finally:
+            self._deferred = False
+
+
+def _group_module(group: Any) -> str:
+    sub = group.typer_instance
+    first = sub.registered_callback or (sub.registered_commands or [None])[0] if sub is not None else None
+    return str(getattr(getattr(first, "callback", None), "__module__", ""))
+
+
+app = _App(
     cls=_Boundary,
     name="dslineage",
     help="Row-level versions, diffs, label history and lineage for datasets in git + DVC repos.",
@@ -139,10 +199,6 @@ def _root(
             _fail(f"error: cannot change to {directory}: {exc.strerror}", 1)
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"dslineage.cli.{_name}")
-
-
 def _git_style_help(typer_app: typer.Typer) -> None:
     """Every command and sub-group (those added later too) gets the git-style help of `_help`."""
     for command in typer_app.registered_commands:
@@ -153,9 +209,6 @@ def _git_style_help(typer_app: typer.Typer) -> None:
         if sub is not None:
             sub.info.cls = _help.Group
             _git_style_help(sub)
-
-
-_git_style_help(app)
 
 
 class _NoPandas:
@@ -187,10 +240,16 @@ def main() -> None:
 _GLOBAL_WITH_VALUE = ("-C", "--wait-for-lock", "--scheduler")
 
 
+def _name_of(info: Any) -> str:
+    return str(info.name or typer.main.get_command_name(getattr(info.callback, "__name__", "")))
+
+
 def _lean(argv: list[str]) -> typer.Typer:
-    """`app` with only the command `argv` names registered: Typer builds every registered
-    command's parameters before parsing (~40 ms for all of them). The whole app when no
-    command is named, a help or version option comes first, or the name is not a command."""
+    """`app` with only the command `argv` names registered, after importing only its module
+    (`dslineage._commands` says which): Typer builds every registered command's parameters
+    before parsing (~40 ms for all of them), and importing every command module costs as much.
+    The whole app when no command is named, a help or version option comes first, or the name
+    is not a command."""
     i = 0
     while i < len(argv) and argv[i].startswith("-"):
         if argv[i] in ("-h", "--help"):
@@ -201,30 +260,33 @@ def _lean(argv: list[str]) -> typer.Typer:
     if i >= len(argv):
         return _listing() if not argv else app
     name = argv[i]
-    commands = [
-        c for c in app.registered_commands
-        if (c.name or typer.main.get_command_name(getattr(c.callback, "__name__", ""))) == name
-    ]
-    groups = [g for g in app.registered_groups if g.name == name]
+    module = _commands.module_of(name)
+    if module is None:
+        return app
+    with app.one_module():
+        importlib.import_module(f"dslineage.cli.{module}")
+        commands = [c for c in app.registered_commands if _name_of(c) == name]
+        groups = [g for g in app.registered_groups if g.name == name]
     if len(commands) + len(groups) != 1:
         return app
     lean = copy.copy(app)
+    lean._complete = True
     lean.registered_commands, lean.registered_groups = commands, groups
+    _git_style_help(lean)
     return lean
 
 
 def _listing() -> typer.Typer:
     """`app` for the top-level help, which lists commands but none of their parameters: each
-    command keeps its name and help text, with a callback that has no parameters to build."""
-    stubs = []
-    for info in app.registered_commands:
-        stub = copy.copy(info)
-        stub.name = info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
-        stub.help = info.help if info.help is not None else inspect.getdoc(info.callback)
-        stub.callback = _listed
-        stubs.append(stub)
+    command of the table in `dslineage._commands` by its name and help paragraph, with a
+    callback that has no parameters to build (no command module is imported)."""
     lean = copy.copy(app)
-    lean.registered_commands = stubs
+    lean._complete = True
+    lean.registered_commands = [
+        typer.models.CommandInfo(name=name, help=text, callback=_listed) for name, _, text in _commands.COMMANDS
+        if text is not None
+    ]
+    lean.registered_groups = []
     return lean
 
 

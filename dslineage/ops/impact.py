@@ -125,6 +125,14 @@ def graph_impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = N
     row = graph_sql.node_rows(con, [root])[0]
     own = row[2] if row[1] != "artifact" else None  # the root's dataset (a version's or a batch's)
     cut = {n for n, c in (carried or {}).items() if c <= 0 and n != root}
+    with lg.paused_gc():
+        return _graph_impact(repo, con, root, own, cut, carried, warning)
+
+
+def _graph_impact(
+    repo: Repo, con: Any, root: str, own: str | None, cut: set[str], carried: dict[str, int] | None,
+    warning: str | None,
+) -> dict[str, Any]:
     keep, edges = lg._walk(con, root, "downstream", None, parents_within=own or "", cut=cut)
     g = lg._part(con, keep, edges)
     order = [n for n in lg.ordered(g, set(g.nodes)) if n != root]

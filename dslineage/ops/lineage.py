@@ -47,20 +47,33 @@ def lineage(
         raise UsageError("--upstream, --downstream and --depth need a NODE: name one, or omit them for the whole graph")
     _, warning = maybe_sync(repo)
     root = lg.resolve(repo, node) if node is not None else None
+    with lg.paused_gc():
+        return _lineage(repo, root, direction, depth, warning, openlineage=openlineage, namespace=namespace,
+                        expand=expand)
+
+
+def _lineage(
+    repo: Repo, root: str | None, direction: str, depth: int | None, warning: str | None, *,
+    openlineage: bool, namespace: str | None, expand: bool,
+) -> dict[str, Any]:
     g = lg.around(repo, root, direction, depth)
-    keep = set(g.nodes)
-    order = lg.ordered(g, keep)
+    order = lg.ordered(g, set(g.nodes))
     nodes = []
     for n in order:
-        entry = lg.node(g, n)
-        entry.update({k: g.nodes[n][k] for k in _NODE_KEYS if g.nodes[n].get(k) is not None})
+        data = g.nodes[n]
+        entry = {"id": n, "kind": data["kind"], "label": data["label"]}  # lg.node, then the attributes set
+        for k in _NODE_KEYS:
+            if data.get(k) is not None:
+                entry[k] = data[k]
         nodes.append(entry)
     view.describe_batches(repo, nodes)
     position = {n: i for i, n in enumerate(order)}
-    edges = [
-        {"from": a, "to": b, "kind": k}
-        for a, b, k in sorted(g.edges(keep), key=lambda e: (position[e[0]], position[e[1]]))
-    ]
+    edges: list[dict[str, Any]] = []  # by (position of from, position of to): each node's successors sorted
+    for a in order:
+        succ = g.succ.get(a)
+        if succ:
+            pairs = succ.items() if len(succ) == 1 else sorted(succ.items(), key=lambda e: position[e[0]])
+            edges.extend({"from": a, "to": b, "kind": k} for b, k in pairs)
     result: dict[str, Any] = {
         "root": root,
         "direction": direction if root is not None else "both",

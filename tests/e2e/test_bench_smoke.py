@@ -22,6 +22,7 @@ SMALL = dict(
     startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
     reindex_records=120, report_versions=8, consensus_votes=[2000], annotation_rows=10_000, annotation_versions=3,
     partdiff_rows=10_000, partdiff_parts=10,
+    lineage_datasets=4, lineage_versions=3,
 )
 
 
@@ -91,7 +92,8 @@ def test_report_lists_targets_and_writes_metrics(pipeline):
     assert on_disk["machine"]["cores"] >= 1
     names = " ".join(t["target"] for t in on_disk["targets"])
     for needle in ("diff library", "commit CLI", "dslineage --help", "history of one key", "cold reindex",
-                   "log on a small repository"):
+                   "log on a small repository", "status on a small repository", "dslineage lineage of one node",
+                   "dslineage impact"):
         assert needle in names
     diff_lib = [t for t in on_disk["targets"] if t["target"].startswith("diff library")]
     assert diff_lib and all(t["value"] is not None for t in diff_lib)
@@ -161,3 +163,13 @@ def test_partdiff_agrees_on_every_engine(pipeline):
     assert {"one_query_all_parts", "pool_changed_pairs", "dask_changed_pairs", "dask_all_pairs"} <= set(measured)
     assert all(v["agrees"] for v in measured.values()), {k: v["result"] for k, v in measured.items()}
     assert measured["one_query_all_parts"]["result"]["relabeled"] > 0
+
+
+def test_lineage_stage_times_every_query_against_the_log_baseline(pipeline):
+    """The lineage stage builds datasets x versions and times each query (wall and CPU) beside `log`."""
+    layout, _ = pipeline
+    res = layout.read_part("lineage")["results"]
+    assert res["versions"] == 12 and res["transformations"] == 9 and res["graph_nodes"] == 21
+    for query in ("both_json", "leaf_downstream_json", "downstream_tree", "upstream_depth3", "impact_json",
+                  "log_d0_baseline"):
+        assert res[f"{query}_median_s"] > 0 and res[f"{query}_median_cpu_s"] > 0, query

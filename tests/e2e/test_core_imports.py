@@ -16,10 +16,38 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_importing_the_cli_loads_no_heavy_module():
-    """`import dslineage.cli` (every command module registered) loads none of dvc, duckdb, pyarrow, ..."""
-    loaded = _loaded_after("import dslineage.cli")
+    """`import dslineage.cli` with every command module registered loads none of dvc, duckdb, pyarrow, ..."""
+    code = "import sys, dslineage.cli\nassert len(dslineage.cli.app.registered_commands) > 30\n" \
+           "assert 'dslineage.cli.report' in sys.modules and 'dslineage.cli.exp' in sys.modules"
+    loaded = _loaded_after(code)
     assert "typer" in loaded and "dslineage" in loaded
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def _modules_after_running(argv: list[str], cwd: str | None = None) -> set[str]:
+    """Every module (full dotted names) loaded by the console script run in-process with `argv`."""
+    code = (f"import os, sys\nos.chdir({cwd or '.'!r})\nsys.argv = ['dslineage', *{argv!r}]\n"
+            "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "import json\nprint(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_top_level_help_loads_neither_typer_nor_rich():
+    """`dslineage --help`, `-h` and no arguments are answered from the command table: no Typer, Rich,
+    pydantic or command module is imported."""
+    for argv in (["--help"], ["-h"], []):
+        loaded = _modules_after_running(argv)
+        top = {m.split(".")[0] for m in loaded}
+        assert top.isdisjoint({"typer", "click", "rich", "pydantic", *HEAVY}), (argv, sorted(top))
+        assert not any(m.startswith("dslineage.cli") for m in loaded), argv
+
+
+def test_a_command_imports_only_its_own_command_module(committed):
+    """`dslineage log NAME` imports the `log` command module and no other one."""
+    loaded = _modules_after_running(["log", "train"], str(committed.root))
+    commands = {m for m in loaded if m.startswith("dslineage.cli.") and not m.startswith("dslineage.cli._")}
+    assert commands == {"dslineage.cli.app", "dslineage.cli.log"}, sorted(commands)
 
 
 def test_importing_the_package_and_repo_stays_light():

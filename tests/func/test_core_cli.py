@@ -186,3 +186,37 @@ def test_lean_app_for_one_command_says_what_the_whole_app_says(tmp_path):
         assert lean is not app and {c.callback for c in lean.registered_commands} == {_listed}
         full, part = CliRunner().invoke(app, args), CliRunner().invoke(lean, args)
         assert (part.output, part.exit_code) == (full.output, full.exit_code) and "relabel" in part.output
+
+
+@pytest.mark.slow
+def test_fast_top_level_help_is_the_apps_help() -> None:
+    """The console script's own `--help` (from the command table, without Typer) prints exactly what
+    the whole Typer app prints, at every terminal width; bare `dslineage` prints it and exits 2."""
+    import os
+    import subprocess
+    import sys
+
+    for width in (20, 50, 79, 80, 100, 250):
+        env = {**os.environ, "COLUMNS": str(width)}
+        whole_app = "import sys; from dslineage.cli.app import app; app(['--help'], prog_name='dslineage')"
+        fast, full = (subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
+                      for args in (["-m", "dslineage", "--help"], ["-c", whole_app]))
+        assert fast.returncode == full.returncode == 0 and "relabel" in full.stdout
+        assert fast.stdout == full.stdout, width
+    bare = subprocess.run([sys.executable, "-m", "dslineage"], capture_output=True, text=True)
+    assert bare.returncode == 2 and bare.stdout == fast.stdout
+    from dslineage.__main__ import _only_help
+
+    assert _only_help(["-C", "x", "--debug", "--wait-for-lock", "-1", "-h"]) and _only_help(["--help"])
+    assert not _only_help(["-C", "--help"]) and not _only_help(["log", "--help"]) and not _only_help(["--help", "log"])
+
+
+def test_command_table_is_up_to_date() -> None:
+    """`dslineage/_commands.py` lists every command as the app defines it now (regenerate with
+    `python -m dslineage.cli._table`)."""
+    from dslineage import _commands
+    from dslineage.cli import _table
+
+    assert Path(_commands.__file__).read_text(encoding="utf-8") == _table.source(), (
+        "the command table is stale: run `python -m dslineage.cli._table`")
+    assert [c for c, _, _ in _commands.COMMANDS].count("exp") == 1 and _commands.module_of("show") == "log"

@@ -226,3 +226,24 @@ def test_synthetic_grid_closures_match_brute_force(tmp_path):
     assert labels(graph(root, "d2@v3", "--downstream", "--depth", "1")) == {"d2@v3", "d2@v4", "stage s3"}
     ids = [n["id"] for n in down["nodes"]]
     assert all(ids.index(e["from"]) < ids.index(e["to"]) for e in down["edges"])  # topological order
+
+
+def test_paused_gc_restores_the_collector_state() -> None:
+    """A query pauses the cyclic collector and turns it back on after, even on an error; a
+    collector the caller had turned off stays off."""
+    import gc
+
+    from dslineage.core.graph import paused_gc
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), paused_gc():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

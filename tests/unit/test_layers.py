@@ -23,7 +23,7 @@ PACKAGE = Path(dslineage.__file__).resolve().parent
 
 # top first; a module belongs to the first layer whose prefix matches its dotted name
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("cli", ("dslineage.cli", "dslineage.__main__")),
+    ("cli", ("dslineage.cli", "dslineage.__main__", "dslineage._commands")),
     ("repo", ("dslineage.repo", "dslineage.demo")),
     ("ops", ("dslineage.ops",)),
     ("quality", ("dslineage.quality",)),

@@ -1,0 +1,61 @@
+"""The CLI's indented JSON writer (`dslineage.cli._json`) writes exactly what `json.dumps` writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+
+import pytest
+
+from dslineage.cli import _json
+from dslineage.model import json_default
+
+
+@dataclasses.dataclass(frozen=True)
+class _Rec:
+    """A record the writer hands to `default` (as `--json` does with `dslineage.model` records)."""
+
+    name: str
+    values: list[float]
+
+
+def _random(rng: random.Random, depth: int = 0) -> object:
+    """A random JSON-able value: nested dicts and lists, odd keys, odd strings and floats."""
+    scalars = [
+        None, True, False, 0, -7, 2**70, 1.5, -0.0, 1e300, math.inf, -math.inf, math.nan, "", "é ünï", "a\"b\\c\n\t",
+        "\u2028\x00", "😀", 3.141592653589793,
+    ]
+    pick = rng.random()
+    if depth > 3 or pick < 0.4:
+        return rng.choice(scalars)
+    if pick < 0.6:
+        return [_random(rng, depth + 1) for _ in range(rng.randrange(0, 4))]
+    if pick < 0.65:
+        return tuple(_random(rng, depth + 1) for _ in range(rng.randrange(0, 3)))
+    if pick < 0.7:
+        return _Rec(name=str(rng.random()), values=[rng.random(), math.nan])
+    keys = ["id", "kind", "", "ключ", "a b", 3, 2.5, True, False, None]
+    return {rng.choice(keys): _random(rng, depth + 1) for _ in range(rng.randrange(0, 5))}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_indented_json_is_byte_identical_to_json_dumps(seed: int) -> None:
+    """On random nested data (every scalar kind, non-str keys, tuples, records through `default`),
+    the fast writer's text equals `json.dumps(..., indent=2, ensure_ascii=False, default=...)`."""
+    rng = random.Random(seed)
+    for _ in range(20):
+        data = _random(rng)
+        assert _json.dumps(data, json_default) == json.dumps(data, indent=2, ensure_ascii=False,
+                                                             default=json_default)
+
+
+def test_odd_keys_and_unknown_objects_as_json_has_them() -> None:
+    """A key json cannot write raises TypeError, as in json; an unknown object goes through `default`."""
+    with pytest.raises(TypeError):
+        json.dumps({(1, 2): 3}, indent=2, default=json_default)
+    with pytest.raises(TypeError):
+        _json.dumps({(1, 2): 3}, json_default)
+    thing = object()
+    assert _json.dumps({"x": [thing]}, json_default) == json.dumps({"x": [thing]}, indent=2, default=json_default)
