@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         Version,
         VersionDetail,
     )
+    from dslineage.model_quality import CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
     from dslineage.ops.evaluate import EvalResult
@@ -487,14 +488,14 @@ class Repo:
 
     # -- data-quality gates (quality/) ------------------------------------------------------
 
-    def check(self, ref: str, *, record: bool = True, against: str | None = None) -> dict[str, Any]:
+    def check(self, ref: str, *, record: bool = True, against: str | None = None) -> CheckResult:
         """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file);
         drift rules compare with `against`, the rules' `baseline:`, else the last passing version."""
         from dslineage.quality.check import check
 
         return check(self, ref, record=record, against=against)
 
-    def drift(self, a: str, b: str | None = None, *, against: str | None = None) -> dict[str, Any]:
+    def drift(self, a: str, b: str | None = None, *, against: str | None = None) -> DriftResult:
         """Drift statistics of label and numeric columns A → B (B defaults to the working file;
         bare NAME: the working file against its baseline, or `against`)."""
         from dslineage.quality.drift import drift
