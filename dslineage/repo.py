@@ -32,7 +32,7 @@ if TYPE_CHECKING:
         Version,
         VersionDetail,
     )
-    from dslineage.model_quality import CheckResult, DriftResult
+    from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
     from dslineage.ops.evaluate import EvalResult
@@ -505,7 +505,7 @@ class Repo:
     def audit(
         self, ref: str, *, against: str | None = None, on: list[str] | None = None,
         group: str | None = None, record: bool = True, min_group_rows: int = 10, examples: int = 10,
-    ) -> dict[str, Any]:
+    ) -> AuditResult:
         """Duplicates with conflicting labels, leakage, annotator agreement, imbalance, subgroups.
 
         `against` (leakage against another version), `on` (the content columns of duplicates),
