@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         Version,
         VersionDetail,
     )
+    from dslineage.model_lineage import BatchImpact, Downstream, Lineage
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
@@ -480,7 +481,7 @@ class Repo:
 
         return rollback(self, name, to, message, author=author, force=force)
 
-    def impact(self, batch_id: str) -> dict[str, Any]:
+    def impact(self, batch_id: str) -> BatchImpact | Downstream:
         """Which later versions still carry a batch's labels, and how many rows."""
         from dslineage.ops.impact import impact
 
@@ -587,9 +588,8 @@ class Repo:
     def lineage(
         self, node: str | None = None, *, direction: str = "both", depth: int | None = None,
         openlineage: bool = False, namespace: str | None = None, expand: bool = False,
-    ) -> dict[str, Any]:
-        """The lineage subgraph around a node (None: the whole graph): `{"root", "nodes",
-        "edges", "chains"}`."""
+    ) -> Lineage:
+        """The lineage subgraph around a node (None: the whole graph): root, nodes, edges, chains."""
         from dslineage.ops.lineage import lineage
 
         return lineage(self, node, direction=direction, depth=depth, openlineage=openlineage,
