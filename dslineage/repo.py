@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         VersionDetail,
     )
     from dslineage.model_lineage import BatchImpact, Downstream, Lineage
+    from dslineage.model_ops import FsckResult
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
@@ -319,7 +320,7 @@ class Repo:
 
         return reindex(self)
 
-    def fsck(self, *, deep: bool = False, repair: bool = False, remote: bool = False) -> dict[str, Any]:
+    def fsck(self, *, deep: bool = False, repair: bool = False, remote: bool = False) -> FsckResult:
         """Check git, `.dvc` files, the DVC cache, the journal and the index against each other
         (with `remote`: also which versions' objects are on no DVC remote)."""
         from dslineage.ops.fsck import fsck
