@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         VersionDetail,
     )
     from dslineage.model_lineage import BatchImpact, Downstream, Lineage
-    from dslineage.model_ops import FsckResult
+    from dslineage.model_ops import FsckResult, TagResult
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
@@ -308,7 +308,7 @@ class Repo:
 
         return status(self, names or [], counts=counts)
 
-    def tag(self, ref: str, tag: str) -> dict[str, Any]:
+    def tag(self, ref: str, tag: str) -> TagResult:
         """Give a version a name usable as `NAME@TAG`."""
         from dslineage.ops.tag import tag as tag_op
 
