@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         VersionDetail,
     )
     from dslineage.model_lineage import BatchImpact, Downstream, Lineage
-    from dslineage.model_ops import FsckResult, TagResult
+    from dslineage.model_ops import FsckResult, PullResult, PushResult, TagResult
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
@@ -329,13 +329,13 @@ class Repo:
 
     # -- sharing through a DVC remote (issue 10) -------------------------------------------
 
-    def push(self, names: list[str] | None = None, *, remote: str | None = None) -> dict[str, Any]:
+    def push(self, names: list[str] | None = None, *, remote: str | None = None) -> PushResult:
         """Push the DVC cache objects of every version of the named (default: all) datasets."""
         from dslineage.ops.push import push
 
         return push(self, names or [], remote=remote)
 
-    def pull(self, ref: str, *, remote: str | None = None) -> dict[str, Any]:
+    def pull(self, ref: str, *, remote: str | None = None) -> PullResult:
         """Fetch exactly the DVC cache object of one version (`NAME@REF`) into the local cache."""
         from dslineage.ops.pull import pull
 
