@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         VersionDetail,
     )
     from dslineage.model_lineage import BatchImpact, Downstream, Lineage
-    from dslineage.model_ops import FsckResult, PullResult, PushResult, TagResult
+    from dslineage.model_ops import CherryPickResult, FsckResult, PullResult, PushResult, TagResult
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
@@ -465,7 +465,7 @@ class Repo:
     def cherry_pick(
         self, batch: str, *, column: str | None = None, force: bool = False, dry_run: bool = False,
         by: str | None = None, reason: str | None = None, message: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> CherryPickResult:
         """Apply a batch (of another branch, or an earlier reverted one) as a new batch that
         links to it; rows whose label is no longer the batch's old label are conflicts."""
         from dslineage.ops.cherry_pick import cherry_pick
