@@ -94,6 +94,11 @@ def _str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _jv(value: object) -> JsonValue:
+    """A value that is plain JSON already (a parsed record's, a graph attribute), typed as such."""
+    return value  # type: ignore[return-value]
+
+
 def _loads(value: object) -> JsonValue:
     """A JSON column of the index (text) or an already parsed value."""
     if isinstance(value, str):

@@ -12,14 +12,9 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dslineage.model import OPTIONAL, JsonValue, Record, _int, _str
+from dslineage.model import OPTIONAL, JsonValue, Record, _int, _jv, _str
 
 _NODE_KEYS = ("id", "kind", "label")
-
-
-def _jv(value: object) -> JsonValue:
-    """A value that is plain JSON already (graph attributes, index columns)."""
-    return value  # type: ignore[return-value]
 
 
 def _jdicts(value: object) -> list[dict[str, JsonValue]]:

@@ -12,12 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dslineage.model import OPTIONAL, JsonValue, Record, _int, _str
-
-
-def _jv(value: object) -> JsonValue:
-    """A value already plain JSON (results go through `quality.results.plain_json`)."""
-    return value  # type: ignore[return-value]
+from dslineage.model import OPTIONAL, JsonValue, Record, _int, _jv, _str
 
 
 def _jdict(value: object) -> dict[str, JsonValue]:
