@@ -101,11 +101,11 @@ def main(argv: list[str] | None = None) -> None:
             repo.commit(["ds", "test"], "v1", None)
             os.replace(v2, target)
             out["check_s"], res = timed(lambda: repo.check("ds"))
-            out["check_failed"] = [r["rule"] for r in res["results"] if not r["passed"]]
+            out["check_failed"] = [r.rule for r in res.results if not r.passed]
             out["audit_s"], res = timed(lambda: repo.audit("ds@v1", group="src", record=False))
-            out["audit_conflicting_groups"] = res["conflicting_duplicates"]["groups"]
+            out["audit_conflicting_groups"] = res.conflicting_duplicates.groups
             out["audit_against_s"], res = timed(lambda: repo.audit("ds@v1", against="test@v1", record=False))
-            out["leakage"] = {k: res["leakage"][k] for k in ("by_key", "by_content")}
+            out["leakage"] = {"by_key": res.leakage.by_key, "by_content": res.leakage.by_content}
             out["check_plus_audit_s"] = out["check_s"] + out["audit_s"]
             out["drift_s"], res = timed(lambda: repo.drift("ds@v1"))
             out["commit_with_gate_s"], _ = timed(lambda: repo.commit(["ds"], "v2", None, no_verify=True))

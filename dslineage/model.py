@@ -25,14 +25,21 @@ JsonValue = Union[str, int, float, bool, None, list["JsonValue"], dict[str, "Jso
 
 
 MORE = "more"  # a record's keys its class does not declare (JSON: after the declared ones)
+# Field metadata: how a field reaches the JSON (default: always, as its name).
+OPTIONAL = {"json": "omit-none"}  # a key the JSON has only when the value is not None
+LIBRARY_ONLY = {"json": "never"}  # for library callers and renderers; not part of `--json`
 
 
-def items(obj: object) -> Iterator[tuple[str, object]]:
+def items(obj: object, *, library: bool = False) -> Iterator[tuple[str, object]]:
     """A record's JSON keys and values in contract order: its fields, with the mapping of a
     `more` field (keys a journal record carries that the class does not declare, e.g. a batch's
-    `queue` or a consensus edit's votes) spliced in where it stands, so no key is lost."""
+    `queue` or a consensus edit's votes) spliced in where it stands, so no key is lost.
+    `OPTIONAL` fields holding None are left out; `LIBRARY_ONLY` fields too, unless `library`."""
     for f in dataclasses.fields(obj):  # type: ignore[arg-type]
         value = getattr(obj, f.name)
+        how = f.metadata.get("json")
+        if how is not None and ((how == "never" and not library) or (how == "omit-none" and value is None)):
+            continue
         if f.name == MORE and isinstance(value, Mapping):
             yield from value.items()
         else:
@@ -44,14 +51,14 @@ class Record:
     against the dict results (`v["seq"]`, `v.get("note")`, `"seq" in v`)."""
 
     def __getitem__(self, key: str) -> object:
-        for k, value in items(self):
+        for k, value in items(self, library=True):
             if k == key:
                 return value
         raise KeyError(key)
 
     def get(self, key: str, default: object = None) -> object:
         """The value of key `key`, or `default` when there is no such key."""
-        for k, value in items(self):
+        for k, value in items(self, library=True):
             if k == key:
                 return value
         return default
@@ -60,7 +67,7 @@ class Record:
         return key in self._keys()
 
     def keys(self) -> list[str]:
-        """The field names, in JSON contract order."""
+        """The field names, in JSON contract order (then any `LIBRARY_ONLY` ones where they stand)."""
         return self._keys()
 
     def __iter__(self) -> Iterator[str]:
@@ -76,7 +83,7 @@ class Record:
         return hash(json.dumps(to_json(self), sort_keys=True, default=str))
 
     def _keys(self) -> list[str]:
-        return [k for k, _ in items(self)]
+        return [k for k, _ in items(self, library=True)]
 
 
 def _int(value: object) -> int | None:
@@ -85,6 +92,11 @@ def _int(value: object) -> int | None:
 
 def _str(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _jv(value: object) -> JsonValue:
+    """A value that is plain JSON already (a parsed record's, a graph attribute), typed as such."""
+    return value  # type: ignore[return-value]
 
 
 def _loads(value: object) -> JsonValue:

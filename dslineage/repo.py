@@ -33,6 +33,9 @@ if TYPE_CHECKING:
         Version,
         VersionDetail,
     )
+    from dslineage.model_lineage import BatchImpact, Downstream, Lineage
+    from dslineage.model_ops import CherryPickResult, FsckResult, PullResult, PushResult, TagResult
+    from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
     from dslineage.ops.evaluate import EvalResult
@@ -332,7 +335,7 @@ class Repo:
 
         return status(self, names or [], counts=counts)
 
-    def tag(self, ref: str, tag: str) -> dict[str, Any]:
+    def tag(self, ref: str, tag: str) -> TagResult:
         """Give a version a name usable as `NAME@TAG`."""
         from dslineage.ops.tag import tag as tag_op
 
@@ -344,7 +347,7 @@ class Repo:
 
         return reindex(self)
 
-    def fsck(self, *, deep: bool = False, repair: bool = False, remote: bool = False) -> dict[str, Any]:
+    def fsck(self, *, deep: bool = False, repair: bool = False, remote: bool = False) -> FsckResult:
         """Check git, `.dvc` files, the DVC cache, the journal and the index against each other
         (with `remote`: also which versions' objects are on no DVC remote)."""
         from dslineage.ops.fsck import fsck
@@ -353,13 +356,13 @@ class Repo:
 
     # -- sharing through a DVC remote (issue 10) -------------------------------------------
 
-    def push(self, names: list[str] | None = None, *, remote: str | None = None) -> dict[str, Any]:
+    def push(self, names: list[str] | None = None, *, remote: str | None = None) -> PushResult:
         """Push the DVC cache objects of every version of the named (default: all) datasets."""
         from dslineage.ops.push import push
 
         return push(self, names or [], remote=remote)
 
-    def pull(self, ref: str, *, remote: str | None = None) -> dict[str, Any]:
+    def pull(self, ref: str, *, remote: str | None = None) -> PullResult:
         """Fetch exactly the DVC cache object of one version (`NAME@REF`) into the local cache."""
         from dslineage.ops.pull import pull
 
@@ -489,7 +492,7 @@ class Repo:
     def cherry_pick(
         self, batch: str, *, column: str | None = None, force: bool = False, dry_run: bool = False,
         by: str | None = None, reason: str | None = None, message: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> CherryPickResult:
         """Apply a batch (of another branch, or an earlier reverted one) as a new batch that
         links to it; rows whose label is no longer the batch's old label are conflicts."""
         from dslineage.ops.cherry_pick import cherry_pick
@@ -506,7 +509,7 @@ class Repo:
 
         return rollback(self, name, to, message, author=author, force=force)
 
-    def impact(self, batch_id: str) -> dict[str, Any]:
+    def impact(self, batch_id: str) -> BatchImpact | Downstream:
         """Which later versions still carry a batch's labels, and how many rows."""
         from dslineage.ops.impact import impact
 
@@ -514,14 +517,14 @@ class Repo:
 
     # -- data-quality gates (quality/) ------------------------------------------------------
 
-    def check(self, ref: str, *, record: bool = True, against: str | None = None) -> dict[str, Any]:
+    def check(self, ref: str, *, record: bool = True, against: str | None = None) -> CheckResult:
         """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file);
         drift rules compare with `against`, the rules' `baseline:`, else the last passing version."""
         from dslineage.quality.check import check
 
         return check(self, ref, record=record, against=against)
 
-    def drift(self, a: str, b: str | None = None, *, against: str | None = None) -> dict[str, Any]:
+    def drift(self, a: str, b: str | None = None, *, against: str | None = None) -> DriftResult:
         """Drift statistics of label and numeric columns A → B (B defaults to the working file;
         bare NAME: the working file against its baseline, or `against`)."""
         from dslineage.quality.drift import drift
@@ -531,7 +534,7 @@ class Repo:
     def audit(
         self, ref: str, *, against: str | None = None, on: list[str] | None = None,
         group: str | None = None, record: bool = True, min_group_rows: int = 10, examples: int = 10,
-    ) -> dict[str, Any]:
+    ) -> AuditResult:
         """Duplicates with conflicting labels, leakage, annotator agreement, imbalance, subgroups.
 
         `against` (leakage against another version), `on` (the content columns of duplicates),
@@ -613,9 +616,8 @@ class Repo:
     def lineage(
         self, node: str | None = None, *, direction: str = "both", depth: int | None = None,
         openlineage: bool = False, namespace: str | None = None, expand: bool = False,
-    ) -> dict[str, Any]:
-        """The lineage subgraph around a node (None: the whole graph): `{"root", "nodes",
-        "edges", "chains"}`."""
+    ) -> Lineage:
+        """The lineage subgraph around a node (None: the whole graph): root, nodes, edges, chains."""
         from dslineage.ops.lineage import lineage
 
         return lineage(self, node, direction=direction, depth=depth, openlineage=openlineage,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, NoRecordOpt, note, out, render, repo, table
 from dslineage.cli.app import app
 from dslineage.cli.check import target_name
+
+if TYPE_CHECKING:
+    from dslineage.model_quality import AuditResult
 
 
 @app.command()
@@ -40,28 +43,29 @@ def audit(
     render(result, json_out, show_audit)
 
 
-def show_audit(r: dict[str, Any]) -> None:
+def show_audit(r: AuditResult) -> None:
     """Render an audit, one short section per finding."""
     from dslineage.quality import fmt
 
     out.print(f"[bold]audit of {target_name(r)}[/bold]")
-    cd = r["conflicting_duplicates"]
-    out.print(f"conflicting duplicates on ({', '.join(cd['on']) or 'no feature columns'}): "
-              f"{cd['groups']} groups, {cd['rows']} rows"
-              + (f"  (all duplicates: {cd['duplicate_groups']} groups, {cd['duplicate_rows']} rows)"
-                 if "duplicate_groups" in cd else ""), markup=False)
-    if cd.get("examples"):
+    cd = r.conflicting_duplicates
+    out.print(f"conflicting duplicates on ({', '.join(cd.on) or 'no feature columns'}): "
+              f"{cd.groups} groups, {cd.rows} rows"
+              + (f"  (all duplicates: {cd.duplicate_groups} groups, {cd.duplicate_rows} rows)"
+                 if cd.duplicate_groups is not None else ""), markup=False)
+    if cd.examples:
         t = table("rows", "keys", "labels")
-        for e in cd["examples"]:
+        examples: list[dict[str, Any]] = cd.examples  # type: ignore[assignment]  # {"rows", "keys", "labels"}
+        for e in examples:
             t.add_row(e["rows"], ", ".join(map(str, e["keys"])), _labels(e["labels"]))
         out.print(t)
-    lk = r["leakage"]
+    lk = r.leakage
     if lk is not None:
-        other = lk["against"]
-        name = f"{other['dataset']}@v{other['seq']}" if other["seq"] else other["dataset"]
-        out.print(f"leakage into {name}: by key {fmt(lk['by_key'])} rows, by content on "
-                  f"({', '.join(lk['on']) or '-'}) {fmt(lk['by_content'])} rows", markup=False)
-    ag = r["agreement"]
+        other = lk.against
+        name = f"{other.dataset}@v{other.seq}" if other.seq else other.dataset
+        out.print(f"leakage into {name}: by key {fmt(lk.by_key)} rows, by content on "
+                  f"({', '.join(lk.on) or '-'}) {fmt(lk.by_content)} rows", markup=False)
+    ag: dict[str, Any] | None = r.agreement
     if ag is None:
         out.print("annotator agreement: no row was labeled by two annotators in the relabel history", markup=False)
     else:
@@ -77,11 +81,11 @@ def show_audit(r: dict[str, Any]) -> None:
             for p in ag["pairwise_kappa"][:20]:
                 t.add_row(p["a"], p["b"], p["items"], fmt(p["agreement"]), fmt(p["kappa"]))
             out.print(t)
-    im = r["imbalance"]
+    im = r.imbalance
     if im is not None:
-        shares = ", ".join(f"{k} {v:.1%}" for k, v in sorted(im["shares"].items(), key=lambda kv: -kv[1])[:12])
-        out.print(f"imbalance ({im['column']}): ratio {fmt(im['ratio'])}; {shares}", markup=False)
-    sg = r["subgroups"]
+        shares = ", ".join(f"{k} {v:.1%}" for k, v in sorted(im.shares.items(), key=lambda kv: -kv[1])[:12])
+        out.print(f"imbalance ({im.column}): ratio {fmt(im.ratio)}; {shares}", markup=False)
+    sg: dict[str, Any] | None = r.subgroups
     if sg is not None:
         if sg["max_gap"] is None:
             out.print(f"subgroups by {sg['column']}: fewer than two groups with {sg['min_group_rows']}+ rows",
@@ -90,8 +94,8 @@ def show_audit(r: dict[str, Any]) -> None:
             out.print(f"subgroups by {sg['column']}: largest gap {sg['max_gap']:.1%} in class {sg['class']!r} "
                       f"({sg['highest']} vs {sg['lowest']}); chi-square p {fmt(sg['chi2_p'])}, "
                       f"Cramér's V {fmt(sg['cramers_v'])}", markup=False)
-    if r.get("stored"):
-        note(f"results {'stored' if r.get('new_record') else 'already stored'} with {target_name(r)}")
+    if r.stored:
+        note(f"results {'stored' if r.new_record else 'already stored'} with {target_name(r)}")
 
 
 def _labels(counts: list[dict[str, Any]]) -> str:

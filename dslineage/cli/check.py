@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dslineage.cli._shared import AgainstOpt, JsonOpt, NoRecordOpt, emit_json, note, out, repo, table
 from dslineage.cli.app import app
 from dslineage.errors import EXIT_GATE
+
+if TYPE_CHECKING:
+    from dslineage.model_quality import AuditResult, CheckResult
 
 
 @app.command()
@@ -30,31 +33,31 @@ def check(
         emit_json(result)
     else:
         show_check(result)
-    if not result["passed"]:
+    if not result.passed:
         raise typer.Exit(EXIT_GATE)
 
 
-def target_name(r: dict[str, Any]) -> str:
+def target_name(r: CheckResult | AuditResult) -> str:
     """`train@v3` or `train (working file)`."""
-    return f"{r['dataset']} (working file)" if r.get("workdir") else f"{r['dataset']}@v{r['seq']}"
+    return f"{r.dataset} (working file)" if r.workdir else f"{r.dataset}@v{r.seq}"
 
 
-def show_check(r: dict[str, Any]) -> None:
+def show_check(r: CheckResult) -> None:
     """Render check results as a table of passed/failed rules."""
     from dslineage.quality import fmt
 
-    failed = sum(not x["passed"] for x in r["results"])
-    title = f"{target_name(r)}: {len(r['results']) - failed} passed, {failed} failed"
+    failed = sum(not x.passed for x in r.results)
+    title = f"{target_name(r)}: {len(r.results) - failed} passed, {failed} failed"
     t = table("rule", "column", "value", "threshold", "result", "detail", title=title)
-    for x in r["results"]:
-        rule = f"{x['rule']} ({x['statistic']})" if x.get("statistic") else x["rule"]
-        t.add_row(rule, x.get("column") or "", fmt(x["value"]), fmt(x["threshold"]),
-                  "passed" if x["passed"] else "FAILED", x.get("detail", ""))
+    for x in r.results:
+        rule = f"{x.rule} ({x.statistic})" if x.statistic else x.rule
+        t.add_row(rule, x.column or "", fmt(x.value), fmt(x.threshold),
+                  "passed" if x.passed else "FAILED", x.detail or "")
     out.print(t)
-    if r.get("baseline"):
-        b = r["baseline"]
-        note(f"drift compared with {b['dataset']}@v{b['seq']} ({b['chosen']})")
-    if r.get("not_stored"):
-        note(f"results not stored: {r['not_stored']}")
-    if r.get("stored"):
-        note(f"results {'stored' if r.get('new_record') else 'already stored'} with {target_name(r)}")
+    if r.baseline:
+        b = r.baseline
+        note(f"drift compared with {b.dataset}@v{b.seq} ({b.chosen})")
+    if r.not_stored:
+        note(f"results not stored: {r.not_stored}")
+    if r.stored:
+        note(f"results {'stored' if r.new_record else 'already stored'} with {target_name(r)}")

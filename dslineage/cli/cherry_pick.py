@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+import dataclasses
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, conflict_table, emit_json, note, out, repo, short
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_ops import CherryPickResult
 
 
 @app.command("cherry-pick")
@@ -39,25 +43,24 @@ def cherry_pick(
     result = repo().cherry_pick(batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason,
                                 message=message)
     if json_out:
-        from dslineage.ops.cherry_pick import JSON_KEYS
-
-        emit_json({k: result[k] for k in JSON_KEYS})
+        emit_json(result)  # the plan's details are LIBRARY_ONLY: not in the JSON
         return
     show_cherry_pick(result)
 
 
-def show_cherry_pick(r: dict[str, Any]) -> None:
+def show_cherry_pick(r: CherryPickResult) -> None:
     """Render a cherry-pick (or its plan)."""
-    head = "would apply" if r["dry_run"] else "applied"
-    line = (f"batch {short(r['source_batch'])} ({r['found_in'][:16]}): {head} {r['applied']} row(s) to "
-            f"{r['dataset']}.{r['column']}; {r['conflicts']} conflict(s) ({r['strategy']}); "
-            f"{r['settled']} already set; {r['skipped']} skipped (gone)")
-    if r["version"]:
-        line += f" → batch {short(r['batch'])}, {r['dataset']}@v{r['seq']} {short(r['version'])}"
+    head = "would apply" if r.dry_run else "applied"
+    line = (f"batch {short(r.source_batch)} ({r.found_in[:16]}): {head} {r.applied} row(s) to "
+            f"{r.dataset}.{r.column}; {r.conflicts} conflict(s) ({r.strategy}); "
+            f"{r.settled} already set; {r.skipped} skipped (gone)")
+    if r.version:
+        line += f" → batch {short(r.batch or '')}, {r.dataset}@v{r.seq} {short(r.version)}"
     out.print(line, markup=False)
-    if r["conflict_rows"]:
-        out.print(conflict_table(r["conflict_rows"], ("expected=batch's old", "new=batch's new")))
-    if r["skipped"]:
-        note(f"skipped {r['skipped']} row(s) no longer in {r['dataset']}")
-    if not r["dry_run"] and not r["version"]:
+    if r.conflict_rows:
+        rows = [dataclasses.asdict(c) for c in r.conflict_rows[:50]]  # the table shows 50
+        out.print(conflict_table(rows, ("expected=batch's old", "new=batch's new")))
+    if r.skipped:
+        note(f"skipped {r.skipped} row(s) no longer in {r.dataset}")
+    if not r.dry_run and not r.version:
         note("nothing changed: no row still has the batch's old label")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import AgainstOpt, JsonOpt, emit_json, out, repo, table
 from dslineage.cli.app import app
 from dslineage.errors import EXIT_GATE
+
+if TYPE_CHECKING:
+    from dslineage.model_quality import DriftResult, TargetRef
 
 
 @app.command()
@@ -40,23 +43,23 @@ def drift(
         emit_json(result)
     else:
         show_drift(result)
-    if result["drifted"]:
+    if result.drifted:
         raise typer.Exit(EXIT_GATE)
 
 
-def _side(d: dict[str, Any]) -> str:
-    return f"{d['dataset']} (working file)" if d["workdir"] else f"{d['dataset']}@v{d['seq']}"
+def _side(d: TargetRef) -> str:
+    return f"{d.dataset} (working file)" if d.workdir else f"{d.dataset}@v{d.seq}"
 
 
-def show_drift(r: dict[str, Any]) -> None:
+def show_drift(r: DriftResult) -> None:
     """Render drift statistics, one row per column and statistic."""
     from dslineage.quality import fmt
 
-    n = sum(e["drifted"] for e in r["columns"])
-    title = (f"{_side(r['a'])} ({r['rows']['a']} rows) → {_side(r['b'])} ({r['rows']['b']} rows): "
-             f"{n} of {len(r['columns'])} over threshold ({r['thresholds']})")
+    n = sum(e.drifted for e in r.columns)
+    title = (f"{_side(r.a)} ({r.rows.a} rows) → {_side(r.b)} ({r.rows.b} rows): "
+             f"{n} of {len(r.columns)} over threshold ({r.thresholds})")
     t = table("column", "statistic", "value", "threshold", "result", title=title)
-    for e in r["columns"]:
-        t.add_row(e["column"], e["statistic"], fmt(e["value"]), fmt(e["threshold"]),
-                  "DRIFTED" if e["drifted"] else "ok")
+    for e in r.columns:
+        t.add_row(e.column, e.statistic, fmt(e.value), fmt(e.threshold),
+                  "DRIFTED" if e.drifted else "ok")
     out.print(t)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_ops import FsckResult
 
 
 @app.command()
@@ -43,20 +46,20 @@ def fsck(
         emit_json(result)
     else:
         show_fsck(result)
-    if not result["ok"]:
+    if not result.ok:
         raise typer.Exit(1)
 
 
-def show_fsck(result: dict[str, Any]) -> None:
+def show_fsck(result: FsckResult) -> None:
     """Render the repairs, then each remaining problem with its fix, then a summary (stderr)."""
-    for r in result["repaired"]:
-        out.print(f"repaired  [{r['check']}] {r['message']}", markup=False)
-    for p in result["problems"]:
-        out.print(f"{p['severity']:<8}  [{p['check']}] {p['message']}", markup=False)
-        out.print(f"          fix: {p['fix']}", markup=False)
-    checked = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result["checked"].items())
+    for r in result.repaired:
+        out.print(f"repaired  [{r.check}] {r.message}", markup=False)
+    for p in result.problems:
+        out.print(f"{p.severity:<8}  [{p.check}] {p.message}", markup=False)
+        out.print(f"          fix: {p.fix}", markup=False)
+    checked = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.checked.items())
     note(
-        f"fsck: {result['errors']} error(s), {result['warnings']} warning(s)"
-        + (f", {len(result['repaired'])} repair(s)" if result["repaired"] else "")
+        f"fsck: {result.errors} error(s), {result.warnings} warning(s)"
+        + (f", {len(result.repaired)} repair(s)" if result.repaired else "")
         + f" — checked {checked}"
     )

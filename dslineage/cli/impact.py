@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, note, out, render, repo, short, table, when
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_lineage import BatchImpact, Downstream
 
 
 @app.command()
@@ -28,45 +31,50 @@ def impact(
     render(result, json_out, show_impact)
 
 
-def show_impact(r: dict[str, Any]) -> None:
+def show_impact(r: BatchImpact | Downstream) -> None:
     """Render a batch's impact (or a node's downstream)."""
-    if "batch" not in r:
+    from dslineage.model_lineage import Downstream
+
+    if isinstance(r, Downstream):
         show_downstream(r)
         return
-    if r["version"] is None:
-        note(f"batch {short(r['batch'])} is {r['state']}: no version carries it yet")
+    if r.version is None:
+        note(f"batch {short(r.batch)} is {r.state}: no version carries it yet")
         return
     t = table("version", "id", "time (UTC)", "rows with the batch's labels", "message",
-              title=f"batch {short(r['batch'])}: {r['rows']} row(s) of {r['dataset']}.{r['column']}")
-    for v in r["versions"]:
-        t.add_row(f"v{v['seq']}" + (" (latest)" if v["latest"] else ""), short(v["version"]),
-                  when(v["timestamp"]), v["rows"], v["message"])
+              title=f"batch {short(r.batch)}: {r.rows} row(s) of {r.dataset}.{r.column}")
+    for v in r.versions:
+        t.add_row(f"v{v.seq}" + (" (latest)" if v.latest else ""), short(v.version),
+                  when(v.timestamp), v.rows, v.message)
     out.print(t)
     show_downstream(r)
 
 
-def show_downstream(r: dict[str, Any]) -> None:
+def show_downstream(r: BatchImpact | Downstream) -> None:
     """Render the lineage graph's part: transformations, derived datasets, experiments."""
-    for w in r.get("warnings") or []:
+    from dslineage.model_lineage import Downstream
+
+    for w in (r.warnings or []) if isinstance(r, Downstream) else []:
         note(f"warning: {w}")
-    out.print(f"downstream of {r['node']['label']}: {len(r['downstream'])} node(s)", markup=False)
-    if r.get("transformations"):
+    out.print(f"downstream of {r.node.label}: {len(r.downstream)} node(s)", markup=False)
+    if r.transformations:
         t = table("transformation", "id", "time (UTC)", "consumed", "re-run since", "latest run affected",
                   title="transformations")
-        for x in r["transformations"]:
-            used = ", ".join(c["label"] + (f" ({c['rows']} rows)" if "rows" in c else "") for c in x["consumed"])
-            t.add_row(x["label"], short(x["id"]), when(x["timestamp"]), used,
-                      "yes" if x["rerun_since"] else "no", "yes" if x["latest_run_affected"] else "no")
+        for x in r.transformations:
+            used = ", ".join(c.label + (f" ({c.more['rows']} rows)" if "rows" in c.more else "")
+                             for c in x.consumed or [])
+            t.add_row(x.label, short(x.id), when(x.timestamp), used,
+                      "yes" if x.rerun_since else "no", "yes" if x.latest_run_affected else "no")
         out.print(t)
-    if r.get("datasets"):
+    if r.datasets:
         t = table("dataset", "affected versions", "latest", "latest affected", title="derived datasets")
-        for d in r["datasets"]:
-            t.add_row(d["dataset"], ", ".join(v["label"] for v in d["versions"]), d["latest"]["label"],
-                      "yes" if d["latest_affected"] else "no")
+        for d in r.datasets:
+            t.add_row(d.dataset, ", ".join(v.label for v in d.versions), d.latest.label,
+                      "yes" if d.latest_affected else "no")
         out.print(t)
-    if r.get("experiments"):
+    if r.experiments:
         t = table("experiment", "id", "time (UTC)", "re-run since", "latest run affected", title="experiments")
-        for e in r["experiments"]:
-            t.add_row(e["name"], short(e["id"]), when(e["timestamp"]), "yes" if e["rerun_since"] else "no",
-                      "yes" if e["latest_run_affected"] else "no")
+        for e in r.experiments:
+            t.add_row(e.name, short(e.id), when(e.timestamp), "yes" if e.rerun_since else "no",
+                      "yes" if e.latest_run_affected else "no")
         out.print(t)

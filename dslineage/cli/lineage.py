@@ -50,7 +50,7 @@ def lineage(
         node, direction=direction, depth=depth, openlineage=fmt == "openlineage", namespace=namespace,
         expand=expand,
     )
-    for w in result.get("warnings") or []:
+    for w in result.warnings:
         note(f"warning: {w}")
     if json_out or fmt == "json":
         emit_json(result)
@@ -58,6 +58,6 @@ def lineage(
     from dslineage.ops import lineage as ops
 
     if fmt == "openlineage":
-        sys.stdout.write(ops.ndjson(result["events"]))
+        sys.stdout.write(ops.ndjson(result.events or []))
         return
     sys.stdout.write(ops.render(result, fmt))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, RemoteOpt, note, render, repo, short
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_ops import PullResult
 
 
 @app.command()
@@ -27,10 +30,10 @@ def pull(
     render(result, json_out, show_pull)
 
 
-def show_pull(r: dict[str, Any]) -> None:
+def show_pull(r: PullResult) -> None:
     """Render what a pull did (stderr)."""
-    what = f"{r['dataset']}@v{r['seq']} ({short(r['version'])})"
-    if r["fetched"]:
-        note(f"fetched {what} from {r['remote']!r} into the DVC cache")
+    what = f"{r.dataset}@v{r.seq} ({short(r.version)})"
+    if r.fetched:
+        note(f"fetched {what} from {r.remote!r} into the DVC cache")
     else:
         note(f"{what} is already in the DVC cache")

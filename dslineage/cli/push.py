@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, RemoteOpt, emit_json, note, repo
 from dslineage.cli.app import app
 
-PUSH_KEYS = ("remote", "versions", "objects_pushed", "objects_present")
+if TYPE_CHECKING:
+    from dslineage.model_ops import PushResult
 
 
 @app.command()
@@ -28,18 +29,18 @@ def push(
     Example: dslineage push train -r storage
     """
     result = repo().push(names or None, remote=remote)
-    for m in result["missing"]:
-        note(f"warning: {m['label']}: DVC cache object {m['md5']} is neither in the local cache nor on "
-             f"the remote {result['remote']!r}: push it from a machine that has it")
+    for m in result.missing:
+        note(f"warning: {m.label}: DVC cache object {m.md5} is neither in the local cache nor on "
+             f"the remote {result.remote!r}: push it from a machine that has it")
     if json_out:
-        emit_json({k: result[k] for k in PUSH_KEYS})
+        emit_json(result)  # `missing` is LIBRARY_ONLY: the JSON has the counts
         return
     show_push(result)
 
 
-def show_push(r: dict[str, Any]) -> None:
+def show_push(r: PushResult) -> None:
     """Render the counts of a push (stderr)."""
     note(
-        f"pushed {r['objects_pushed']} object(s) to {r['remote']!r}, {r['objects_present']} already there "
-        f"({r['versions']} version(s)" + (f", {len(r['missing'])} missing everywhere)" if r["missing"] else ")")
+        f"pushed {r.objects_pushed} object(s) to {r.remote!r}, {r.objects_present} already there "
+        f"({r.versions} version(s)" + (f", {len(r.missing)} missing everywhere)" if r.missing else ")")
     )

@@ -24,4 +24,4 @@ def tag(
     if json_out:
         emit_json(r)
         return
-    note(f"{'tagged' if r['created'] else 'already tagged'} {r['dataset']}@v{r['seq']} as {r['tag']}")
+    note(f"{'tagged' if r.created else 'already tagged'} {r.dataset}@v{r.seq} as {r.tag}")

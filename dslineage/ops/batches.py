@@ -219,20 +219,20 @@ def show(repo: Repo, prefix: str, limit: int | None = None) -> dict[str, Any]:
     try:
         from dslineage.store import edit_batch, rows
 
-        table = edit_batch.read_edits(con, path, limit)
-        found: dict[tuple[Any, ...], dict[str, Any]] = {}
-        n = len(ds_keys)
         votes = journal.folder(repo.root) / rec["votes"] if rec.get("votes") else None
         if votes is not None and votes.is_file():  # a consensus batch: each row's votes and agreement
-            from dslineage.store.votes import row_votes
+            from dslineage.store.votes import edits_with_votes
 
-            found = row_votes(con, votes, n, [tuple(r[f"k{i}"] for i in range(n)) for r in table.to_pylist()])
+            table = edits_with_votes(con, path, votes, len(ds_keys), limit)
+        else:
+            table = edit_batch.read_edits(con, path, limit)
         edits = [
             Edit(
                 key={k: rows.plain(r[f"k{i}"]) for i, k in enumerate(ds_keys)},
                 old=rows.plain(r["old"]), new=rows.plain(r["new"]),
                 annotator=r.get("annotator"), reason=r.get("reason"), confidence=r.get("confidence"),
-                more=found.get(tuple(r[f"k{i}"] for i in range(n)), {}),
+                more={"votes": dict(r["_dsl_votes"]), "agreement": r["_dsl_agreement"],
+                      "posterior": r["_dsl_posterior"]} if r.get("_dsl_voted") else {},
             )
             for r in table.to_pylist()
         ]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import txn
 from dslineage.config import JOURNAL_DIR
 from dslineage.errors import DirtyError, EditError, RefError
+from dslineage.model_ops import CherryPickResult, ConflictRow
 from dslineage.ops import batches as batch_ops
 from dslineage.ops.commit import SNAPSHOT_STEPS
 from dslineage.ops.edit_session import pick_column
@@ -33,7 +34,6 @@ STEPS = txn.declare("cherry-pick", "after-data", "after-batch", *SNAPSHOT_STEPS)
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 _RECORD = re.compile(r"-batch-([0-9a-f]{12})\.json$")
 _PICK = "_dsl_pick"  # the source batch's edits, registered on the session's connection
-JSON_KEYS = ("batch", "source_batch", "version", "applied", "conflicts", "conflict_keys")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def cherry_pick(
     by: str | None = None,
     reason: str | None = None,
     message: str | None = None,
-) -> dict[str, Any]:
+) -> CherryPickResult:
     """Apply batch `batch` as a new batch linked to it; a new version records it (one git commit)."""
     from dslineage.ops.commit import default_author
     from dslineage.ops.edit_apply import apply
@@ -168,12 +168,12 @@ def cherry_pick(
             settled=plan["settled"], skipped=plan["skipped"],
             skipped_keys=[dict(zip(ds.key, k)) for k in plan["skipped_keys"]],
             conflict_rows=[
-                {"key": dict(zip(ds.key, k)), "column": col, "current": cur, "expected": old, "new": new}
+                ConflictRow(key=dict(zip(ds.key, k)), column=col, current=cur, expected=old, new=new)
                 for k, cur, old, new in plan["conflict_rows"]
             ],
         )
         if dry_run or not b.counts["applied"]:
-            return result
+            return CherryPickResult(**result)
         short = rec["id"][:12]
         why = f"cherry-pick of batch {short}" + (f": {reason}" if reason else "")
         text = message or f"cherry-pick batch {short} ({b.counts['applied']} row(s) of {ds.name})"
@@ -186,4 +186,4 @@ def cherry_pick(
         session.close()
     v = out["version"]
     result.update(batch=out["batches"][0], version=v["id"] if v else None, seq=v["seq"] if v else None)
-    return result
+    return CherryPickResult(**result)

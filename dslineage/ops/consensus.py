@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import journal, txn
 from dslineage.errors import UsageError
-from dslineage.ops import mergestate
+from dslineage.ops import mergestate, queues
 from dslineage.ops.commit import SNAPSHOT_STEPS
 from dslineage.quality.crowd import METHODS
 
@@ -238,16 +238,14 @@ def _write_queue(repo: Repo, session: Session, rec: dict[str, Any], batch: str |
     from dslineage.store import votes as vsql
 
     ts = journal.now()
-    qid = journal.make_id("queue", rec["dataset"], rec["version"], rec["id"], ts)
+    qid = queues.new_id(rec["dataset"], rec["version"], ts, rec["id"])
     folder = journal.folder(repo.root)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / journal.side_file(qid, "queue")
     txn.will_create(repo.root, path)
     rows = vsql.write_queue(session.con, session.ds, path)
-    qrec = {
-        "kind": "queue", "id": qid, "dataset": rec["dataset"], "version": rec["version"],
-        "source": "consensus", "method": rec["method"], "params": rec["params"], "predictions_md5": None,
-        "batch": batch, "rows": rows, "author": rec["author"], "timestamp": ts, "votes": rec["id"],
-    }
+    qrec = queues.new_record(qid, dataset=rec["dataset"], version=session.head, source="consensus",
+                             method=rec["method"], params=rec["params"], rows=rows, author=rec["author"], timestamp=ts,
+                             batch=batch, votes=rec["id"])
     target = journal.write(repo.root, qrec)
     return qid, [p.relative_to(repo.root).as_posix() for p in (target, path)]

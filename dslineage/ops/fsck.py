@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import config, recovery
 from dslineage.errors import DslineageError
+from dslineage.model_ops import FsckProblem, FsckResult, RemoteReport, RemoteVersion, UnreachableRemote
 from dslineage.ops.fsck_data import DataChecks
 from dslineage.ops.fsck_journal import JournalChecks, _delete
 
@@ -160,40 +161,44 @@ def _is_temp(name: str) -> bool:
     return name.startswith(".") and (".tmp" in name or ".restore-" in name)
 
 
-def fsck(repo: Repo, *, deep: bool = False, repair: bool = False, remote: bool = False) -> dict[str, Any]:
+def fsck(repo: Repo, *, deep: bool = False, repair: bool = False, remote: bool = False) -> FsckResult:
     """Check the repository; with `repair`, fix what can be fixed and check again. With
     `remote`, also ask every DVC remote which versions' objects it holds (key `remote`)."""
     checker = _Checker(repo, deep, remote)
     checker.run()
-    repaired: list[dict[str, Any]] = []
+    repaired: list[FsckProblem] = []
     if repair:
         # an interrupted operation first: its recovery settles most other findings
         for first in (True, False):
             for p in checker.problems:
                 if p.repair is not None and p.check != "index" and (p.check == "txn") == first:
                     p.repair()
-                    repaired.append({**p.to_dict(), "action": "repaired"})
+                    repaired.append(p.record(action="repaired"))
             if first and repaired:
                 checker = _Checker(repo, deep)  # the remote is asked once, at the end
                 checker.run()
         try:
             checker._reindex()
-            repaired.append({"check": "index", "severity": "info", "path": config.INDEX_FILE,
-                             "message": "rebuilt the index from the journal", "fix": "", "repairable": True,
-                             "action": "rebuilt"})
+            repaired.append(FsckProblem(check="index", severity="info", path=config.INDEX_FILE,
+                                        message="rebuilt the index from the journal", fix="", repairable=True,
+                                        action="rebuilt"))
         except DslineageError:
             pass  # a damaged journal record: listed below, with how to restore it
         checker = _Checker(repo, deep, remote)
         checker.run()
-    problems = [p.to_dict() for p in checker.problems]
-    errors = sum(p["severity"] == "error" for p in problems)
-    return {
-        "ok": errors == 0,
-        "deep": deep,
-        "errors": errors,
-        "warnings": len(problems) - errors,
-        "problems": problems,
-        "repaired": repaired,
-        "checked": checker.checked,
-        "remote": checker.remote_report,
-    }
+    problems = [p.record() for p in checker.problems]
+    errors = sum(p.severity == "error" for p in problems)
+    return FsckResult(
+        ok=errors == 0, deep=deep, errors=errors, warnings=len(problems) - errors, problems=problems,
+        repaired=repaired, checked=checker.checked, remote=_remote(checker.remote_report),
+    )
+
+
+def _remote(report: dict[str, Any] | None) -> RemoteReport | None:
+    """The typed `--remote` findings."""
+    if report is None:
+        return None
+    return RemoteReport(
+        remotes=list(report["remotes"]), unreachable=[UnreachableRemote(**u) for u in report["unreachable"]],
+        versions=[RemoteVersion(**v) for v in report["versions"]],
+    )

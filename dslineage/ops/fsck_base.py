@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config
+from dslineage.model_ops import FsckProblem
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -27,16 +28,10 @@ class Problem:
     path: str | None = None
     repair: Callable[[], None] | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The problem as plain data."""
-        return {
-            "check": self.check,
-            "severity": self.severity,
-            "path": self.path,
-            "message": self.message,
-            "fix": self.fix,
-            "repairable": self.repair is not None,
-        }
+    def record(self, action: str | None = None) -> FsckProblem:
+        """The problem as reported (`action`: what a repair did)."""
+        return FsckProblem(check=self.check, severity=self.severity, path=self.path, message=self.message,
+                           fix=self.fix, repairable=self.repair is not None, action=action)
 
 
 class CheckerBase:

@@ -1,7 +1,8 @@
 """`dslineage impact BATCH`: where a batch's labels went — which later versions still carry
 them and how many rows (and, via the lineage graph, what was derived from those versions).
 
-`impact()` returns plain data built from small pieces that can be extended separately:
+`impact()` returns a typed record (`model_lineage.BatchImpact`, or `Downstream` for any other
+node) built from small pieces of plain data that can be extended separately:
 `carried()` (versions of the batch's own dataset) and `downstream()` (derived datasets and
 experiments, from the lineage graph: `graph_impact`).
 """
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import journal
 from dslineage.core import graph as lg
+from dslineage.model_lineage import BatchImpact, Downstream
 from dslineage.ops import batches as batch_ops
 from dslineage.store import graph as graph_sql
 
@@ -79,14 +81,14 @@ def downstream(repo: Repo, batch_id: str, versions: list[dict[str, Any]]) -> dic
     return {k: graph[k] for k in ("node", "downstream", "transformations", "datasets", "experiments")}
 
 
-def impact(repo: Repo, batch_id: str) -> dict[str, Any]:
+def impact(repo: Repo, batch_id: str) -> BatchImpact | Downstream:
     """The later versions that still carry a batch's labels, with row counts, and what used them.
 
     Any other lineage node (NAME@REF, exp:NAME, stage:NAME, an id prefix) gets the graph's
     answer alone: everything downstream of it.
     """
     if not batch_ops.matches(repo, batch_id.removeprefix("batch:")):
-        return graph_impact(repo, batch_id)
+        return Downstream.from_dict(graph_impact(repo, batch_id))
     entry = batch_ops.find(repo, batch_id.removeprefix("batch:"))
     rec = batch_ops.record(repo, entry["id"])
     ds = repo.dataset(rec["dataset"])
@@ -97,13 +99,12 @@ def impact(repo: Repo, batch_id: str) -> dict[str, Any]:
         "node": {"id": rec["id"], "kind": "batch", "label": f"batch {journal.short(rec['id'])}"},
         "downstream": [], "transformations": [], "datasets": [], "experiments": [],
     }
-    if entry["version"] is None:
-        return result
-    versions = carried(repo, ds, rec, entry["version"])
-    result["versions"] = versions
-    result["still_in_latest"] = next((v["rows"] for v in versions if v["latest"]), 0)
-    result.update(downstream(repo, rec["id"], versions))
-    return result
+    if entry["version"] is not None:
+        versions = carried(repo, ds, rec, entry["version"])
+        result["versions"] = versions
+        result["still_in_latest"] = next((v["rows"] for v in versions if v["latest"]), 0)
+        result.update(downstream(repo, rec["id"], versions))
+    return BatchImpact.from_dict(result)
 
 
 def graph_impact(repo: Repo, node_id: str, *, carried: dict[str, int] | None = None) -> dict[str, Any]:

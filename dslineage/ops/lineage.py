@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from dslineage import __version__, journal
 from dslineage.core import graph as lg
 from dslineage.errors import UsageError
+from dslineage.model import to_json
+from dslineage.model_lineage import Lineage
 from dslineage.ops import lineage_view as view
 from dslineage.ops.sync import maybe_sync
 from dslineage.store import graph as graph_sql
@@ -34,7 +36,7 @@ _NODE_KEYS = ("dataset", "seq", "stage", "name", "timestamp", "path", "md5", "ty
 def lineage(
     repo: Repo, node: str | None = None, *, direction: str = "both", depth: int | None = None,
     openlineage: bool = False, namespace: str | None = None, expand: bool = False,
-) -> dict[str, Any]:
+) -> Lineage:
     """Nodes and edges within `depth` steps of `node` (upstream, downstream or both), or the
     whole graph when `node` is None; `chains` lists the straight runs of versions the text
     formats collapse (none with `expand`); with `openlineage`, also the OpenLineage
@@ -85,20 +87,28 @@ def _lineage(
     result["chains"] = [] if expand else view.chains(result)
     if openlineage:
         result["events"] = openlineage_events(repo, result, namespace)
-    return result
+    return Lineage.from_dict(result)
 
 
 # -- text renderings -------------------------------------------------------------------
 
 
-def render(result: dict[str, Any], fmt: str) -> str:
+def plain(result: Lineage) -> dict[str, Any]:
+    """A `lineage()` result as the plain `{"nodes", "edges", "chains", ...}` the renderings walk."""
+    data = to_json(result)
+    assert isinstance(data, dict)
+    return data
+
+
+def render(result: Lineage, fmt: str) -> str:
     """`tree`, `dot` or `mermaid` text of a `lineage()` result."""
+    data = plain(result)
     if fmt == "dot":
-        return to_dot(result)
+        return to_dot(data)
     if fmt == "mermaid":
-        return to_mermaid(result)
+        return to_mermaid(data)
     if fmt == "tree":
-        return to_tree(result)
+        return to_tree(data)
     raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 

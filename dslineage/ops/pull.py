@@ -9,25 +9,20 @@ fault points and needs no transaction: a killed pull leaves the object absent or
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dslineage import dvcio
 from dslineage.core.refs import resolve
+from dslineage.model_ops import PullResult
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 
-def pull(repo: Repo, ref: str, *, remote: str | None = None) -> dict[str, Any]:
+def pull(repo: Repo, ref: str, *, remote: str | None = None) -> PullResult:
     """Fetch the object of the version `ref` names; `fetched` is False when it was already here."""
     ds, v = resolve(repo, ref if "@" in ref else f"{ref}@latest")
     label = f"{ds.name}@v{v['seq']}"
     fetched = dvcio.fetch_objects(repo.root, [v["md5"]], {v["md5"]: label}, remote=remote)
-    return {
-        "dataset": ds.name,
-        "version": v["id"],
-        "seq": v["seq"],
-        "md5": v["md5"],
-        "remote": remote or dvcio.default_remote(repo.root),
-        "fetched": bool(fetched),
-    }
+    return PullResult(dataset=ds.name, version=v["id"], seq=v["seq"], md5=v["md5"],
+                      remote=remote or dvcio.default_remote(repo.root), fetched=bool(fetched))

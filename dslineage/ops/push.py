@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, journal
+from dslineage.model_ops import MissingObject, PushResult
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -30,22 +31,17 @@ def version_objects(repo: Repo, names: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-def _ref(v: dict[str, Any]) -> dict[str, Any]:
-    return {"dataset": v["dataset"], "version": v["id"], "seq": v["seq"], "md5": v["md5"]}
-
-
-def push(repo: Repo, names: list[str], *, remote: str | None = None) -> dict[str, Any]:
+def push(repo: Repo, names: list[str], *, remote: str | None = None) -> PushResult:
     """Push the objects of every version; counts of objects sent and already there, plus the
     versions whose object is missing everywhere (`missing`, not part of `--json`)."""
     versions = version_objects(repo, names)
     result = dvcio.push_objects(repo.root, [v["md5"] for v in versions], remote=remote)
-    return {
-        "remote": result.remote,
-        "versions": len(versions),
-        "objects_pushed": len(result.pushed),
-        "objects_present": len(result.present),
-        "missing": [
-            {**_ref(v), "label": f"{v['dataset']}@v{v['seq']} ({journal.short(v['id'])})"}
+    return PushResult(
+        remote=result.remote, versions=len(versions), objects_pushed=len(result.pushed),
+        objects_present=len(result.present),
+        missing=[
+            MissingObject(dataset=v["dataset"], version=v["id"], seq=v["seq"], md5=v["md5"],
+                          label=f"{v['dataset']}@v{v['seq']} ({journal.short(v['id'])})")
             for v in versions if v["md5"] in result.missing
         ],
-    }
+    )

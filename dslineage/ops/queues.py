@@ -6,6 +6,8 @@ its edits are the queued rows it changed, and `queue_confirmed` (a list of keys,
 queued rows it reviewed and kept; consensus votes recorded for the queue (a "votes" record
 with `review_queue`: its parquet's rows with outcome "confirmed") count as confirmed too.
 The queue's precision is changed / reviewed.
+
+`new_record` builds the queue's journal record for both writers (`review`, `consensus`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,34 @@ class QueueDetail:
     changed_as_suggested: int
     precision: float | None
     top: list[dict[str, Any]]
+
+
+def new_id(dataset: str, version: str, ts: str, *parts: Any) -> str:
+    """The id of a new queue of `dataset@version` made at `ts` (`parts`: what else sets it apart)."""
+    return journal.make_id("queue", dataset, version, *parts, ts)
+
+
+def new_record(
+    qid: str, *, dataset: str, version: dict[str, Any], source: str, method: str, params: dict[str, Any],
+    rows: int, author: str, timestamp: str, predictions_md5: str | None = None,
+    predictions_file: str | None = None, batch: str | None = None, votes: str | None = None,
+) -> dict[str, Any]:
+    """The journal record of a review queue (kind "queue") whose rows are in its side file.
+
+    `source` "review" (ranked by a model's predictions: `predictions_md5`, `predictions_file`)
+    or "consensus" (rows below the agreement thresholds: `batch`, the round's relabel batch,
+    and `votes`, its votes record). Consensus queues recorded before this builder lack `seq`
+    and `file`; the readers fall back (`rec.get("seq")`, the side file named by the id)."""
+    record: dict[str, Any] = {
+        "kind": "queue", "id": qid, "dataset": dataset, "version": version["id"], "seq": version["seq"],
+        "source": source, "method": method, "params": params, "predictions_md5": predictions_md5,
+    }
+    if predictions_file is not None:
+        record["predictions_file"] = predictions_file
+    record.update(batch=batch, rows=rows, file=journal.side_file(qid, "queue"), author=author, timestamp=timestamp)
+    if votes is not None:
+        record["votes"] = votes
+    return record
 
 
 def _summary(rec: dict[str, Any]) -> QueueSummary:

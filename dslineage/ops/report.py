@@ -352,10 +352,10 @@ def _evals(repo: Repo, name: str, versions: list[dict[str, Any]], notes: dict[st
 
 def _lineage(repo: Repo) -> tuple[list[m.LineageNode], list[m.LineageEdge], str]:
     """The collapsed lineage graph, each node in a column by its longest path from a source."""
+    from dslineage.ops.lineage import plain
     from dslineage.ops.lineage_view import units
 
-    result = repo.lineage(None)
-    nodes, edges = units(result)
+    nodes, edges = units(plain(repo.lineage(None)))
     if not nodes:
         return [], [], "The lineage graph is empty."
     ids = {n["id"] for n in nodes}

@@ -18,6 +18,7 @@ from dslineage.core import common
 from dslineage.core.refs import resolve, split
 from dslineage.errors import PredictionsError, UsageError
 from dslineage.ops import predictions as preds_mod
+from dslineage.ops import queues
 from dslineage.quality.crowd import allow_pandas
 
 if TYPE_CHECKING:
@@ -194,11 +195,10 @@ def _record(repo: Repo, dataset: str, version: dict[str, Any], method: str, para
 
     ts = journal.now()
     author = repo.git.identity()
-    qid = journal.make_id("queue", dataset, version["id"], method, params, md5, ts, author)
-    record = {"kind": "queue", "id": qid, "dataset": dataset, "version": version["id"], "seq": version["seq"],
-              "source": "review", "method": method, "params": params, "predictions_md5": md5,
-              "predictions_file": predictions_file, "batch": None,
-              "rows": table.num_rows, "file": journal.side_file(qid, "queue"), "author": author, "timestamp": ts}
+    qid = queues.new_id(dataset, version["id"], ts, method, params, md5, author)
+    record = queues.new_record(qid, dataset=dataset, version=version, source="review", method=method, params=params,
+                               rows=table.num_rows, author=author, timestamp=ts, predictions_md5=md5,
+                               predictions_file=predictions_file)
     folder = journal.folder(repo.root)
     path = folder / journal.side_file(qid, "queue")
     with txn.begin(repo.root, repo.git, "review") as tx:

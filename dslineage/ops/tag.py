@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dslineage import journal, txn
 from dslineage.core.refs import resolve
 from dslineage.errors import UsageError
+from dslineage.model_ops import TagResult
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -17,7 +18,7 @@ _RESERVED = re.compile(r"^(latest|v\d+|[0-9a-f]{4,40})$")
 STEPS = txn.declare("tag", "after-journal")
 
 
-def tag(repo: Repo, ref: str, name: str) -> dict[str, Any]:
+def tag(repo: Repo, ref: str, name: str) -> TagResult:
     """Record tag `name` on the version `ref` names, in its own git commit."""
     if not _TAG.match(name) or _RESERVED.match(name) or "~" in name:
         raise UsageError(
@@ -28,7 +29,7 @@ def tag(repo: Repo, ref: str, name: str) -> dict[str, Any]:
     existing = repo.index.tags(ds.name)
     if name in existing:
         if existing[name] == v["id"]:
-            return {"dataset": ds.name, "tag": name, "version": v["id"], "seq": v["seq"], "created": False}
+            return TagResult(dataset=ds.name, tag=name, version=v["id"], seq=v["seq"], created=False)
         raise UsageError(f"tag {name!r} already names another version of {ds.name}: choose another name")
     ts = journal.now()
     author = repo.git.identity()
@@ -46,4 +47,4 @@ def tag(repo: Repo, ref: str, name: str) -> dict[str, Any]:
         t.step("after-journal")
         t.commit([path.relative_to(repo.root).as_posix()], f"dslineage: tag {ds.name}@v{v['seq']} as {name}")
     repo.index.sync(force=True)
-    return {"dataset": ds.name, "tag": name, "version": v["id"], "seq": v["seq"], "created": True}
+    return TagResult(dataset=ds.name, tag=name, version=v["id"], seq=v["seq"], created=True)

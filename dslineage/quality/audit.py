@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage.core import common
 from dslineage.errors import UsageError
+from dslineage.model_quality import AuditResult
 from dslineage.quality import agreement as agreement_mod
 from dslineage.quality import require, results, stats
 from dslineage.store import profile, rows
@@ -97,7 +98,7 @@ def features(ds: Any, columns: list[str]) -> list[str]:
 
 def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | None = None,
           group: str | None = None, record: bool = True, min_group_rows: int = 10,
-          examples: int = 10) -> dict[str, Any]:
+          examples: int = 10) -> AuditResult:
     """Audit one version (bare NAME: the working file); store the result of a committed version."""
     require()
     t = results.target(repo, ref, bare="working")
@@ -144,4 +145,4 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
         payload["roles"] = ds.roles()
         saved = results.store(repo, "audit", t, payload, summary)
         out.update(stored=True, record=saved["record"], new_record=saved["new"])
-    return out
+    return AuditResult.from_dict(out)

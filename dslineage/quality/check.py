@@ -7,10 +7,13 @@ measures every null fraction and range together.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from dslineage.core import common
 from dslineage.errors import ChecksFailedError, UsageError
+from dslineage.model import to_json
+from dslineage.model_quality import Baseline, CheckResult, RuleResult
 from dslineage.quality import drift as drift_mod
 from dslineage.quality import fmt, require, results, rules
 from dslineage.quality.rules import CHECKS_FILE, Rules
@@ -127,11 +130,11 @@ def _drift_results(
     types_p = {c["name"]: c["type"] for c in rows.schema(con, p.src)}
     types = {c["name"]: c["type"] for c in rows.schema(con, t.src)}
     entries = drift_mod.measure(con, t.ds, rel_p, rel, types_p, types, r.drift, defaults=False)
-    return [{**_result("max_drift", e["column"], e["value"], e["threshold"], not e["drifted"],
-                       f"{e['statistic']} vs {p.label}"), "statistic": e["statistic"]} for e in entries]
+    return [{**_result("max_drift", e.column, e.value, e.threshold, not e.drifted,
+                       f"{e.statistic} vs {p.label}"), "statistic": e.statistic} for e in entries]
 
 
-def run(repo: Repo, r: Rules, t: results.Target, *, against: str | None = None) -> dict[str, Any]:
+def run(repo: Repo, r: Rules, t: results.Target, *, against: str | None = None) -> CheckResult:
     """Check one target against its rules: the `check --json` shape (without storing it).
 
     Drift is measured against `against`, else the rules' `baseline:`, else the last version
@@ -143,11 +146,13 @@ def run(repo: Repo, r: Rules, t: results.Target, *, against: str | None = None) 
         res = evaluate(con, r, t, p, why)
     finally:
         con.close()
-    return {"dataset": t.ds.name, "version": t.version["id"] if t.version else None,
-            "seq": t.version["seq"] if t.version else None, "md5": t.md5, "workdir": t.version is None,
-            "parent": p.version["id"] if p and p.version else None,
-            "baseline": {**p.describe(), "chosen": how} if p else None,
-            "passed": all(x["passed"] for x in res), "results": results.plain_json(res)}
+    return CheckResult(
+        dataset=t.ds.name, version=t.version["id"] if t.version else None,
+        seq=t.version["seq"] if t.version else None, md5=t.md5, workdir=t.version is None,
+        parent=p.version["id"] if p and p.version else None,
+        baseline=Baseline(**p.describe(), chosen=how) if p else None,
+        passed=all(x["passed"] for x in res), results=[RuleResult.from_dict(x) for x in results.plain_json(res)],
+    )
 
 
 def rules_committed(repo: Repo) -> str | None:
@@ -163,7 +168,7 @@ def rules_committed(repo: Repo) -> str | None:
     return None
 
 
-def check(repo: Repo, ref: str, *, record: bool = True, against: str | None = None) -> dict[str, Any]:
+def check(repo: Repo, ref: str, *, record: bool = True, against: str | None = None) -> CheckResult:
     """`dslineage check NAME[@REF]`: run the rules; store the results of a committed version
     (only when the rules file itself is committed: `check` never commits anything else)."""
     t = results.target(repo, ref, bare="working")
@@ -172,16 +177,15 @@ def check(repo: Repo, ref: str, *, record: bool = True, against: str | None = No
         raise UsageError(f"{t.ds.name} has no rules in {CHECKS_FILE}: add a `{t.ds.name}:` block "
                          "(see README: data-quality gates)")
     out = run(repo, r, t, against=against)
-    out["stored"] = False
     why_not = rules_committed(repo) if record and t.version is not None else None
     if why_not:
-        out["not_stored"] = why_not
-    elif record and t.version is not None:
-        failed = sum(not x["passed"] for x in out["results"])
-        summary = "passed" if out["passed"] else f"{failed} failed"
-        payload = {"passed": out["passed"], "results": out["results"], "parent": out["parent"]}
+        return dataclasses.replace(out, not_stored=why_not)
+    if record and t.version is not None:
+        failed = sum(not x.passed for x in out.results)
+        summary = "passed" if out.passed else f"{failed} failed"
+        payload = {"passed": out.passed, "results": to_json(out.results), "parent": out.parent}
         saved = results.store(repo, "check", t, payload, summary)
-        out.update(stored=True, record=saved["record"], new_record=saved["new"])
+        return dataclasses.replace(out, stored=True, record=saved["record"], new_record=saved["new"])
     return out
 
 
@@ -202,9 +206,9 @@ def gate(repo: Repo, datasets: list[Any], *, no_verify: bool = False) -> dict[st
             continue  # missing file or nothing to commit: snapshot handles both
         t = results.Target(ds, None, common.working_source(repo, ds), md5)
         out = run(repo, all_rules[ds.name], t)
-        checks = {"passed": out["passed"], "results": out["results"], "parent": out["parent"], "md5": md5}
+        checks = {"passed": out.passed, "results": to_json(out.results), "parent": out.parent, "md5": md5}
         extra[ds.name] = {"checks": checks, "no_verify": bool(no_verify)}
-        failures += [f"{ds.name} {describe(x)}" for x in out["results"] if not x["passed"]]
+        failures += [f"{ds.name} {describe(x)}" for x in out.results if not x.passed]
     if failures and not no_verify:
         raise ChecksFailedError(failed_message(failures, "fix the data (`dslineage check NAME` shows all), "
                                                "or commit with --no-verify"))
@@ -255,7 +259,7 @@ def label_gate(repo: Repo, ds: Any, column: str, before: list[tuple[Any, int]],
                                                "nothing was changed"))
 
 
-def describe(x: dict[str, Any]) -> str:
+def describe(x: RuleResult | dict[str, Any]) -> str:
     """One failed result in a few words: `max_null_fraction x 0.12 > 0.05`."""
     col = f" {x['column']}" if x.get("column") else ""
     stat = f" {x['statistic']}" if x.get("statistic") else ""

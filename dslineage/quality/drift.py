@@ -16,6 +16,7 @@ from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.core.refs import split
 from dslineage.errors import UsageError
+from dslineage.model_quality import DriftEntry, DriftResult, SideRows, TargetRef
 from dslineage.quality import require, results, rules, stats
 from dslineage.store import profile, rows
 
@@ -35,19 +36,19 @@ def _aligned(a: list[tuple[Any, int]], b: list[tuple[Any, int]]) -> tuple[list[i
 def measure(
     con: Any, ds: Dataset, rel_a: str, rel_b: str, types_a: dict[str, str], types_b: dict[str, str],
     settings: dict[str, Any], *, defaults: bool,
-) -> list[dict[str, Any]]:
-    """Drift entries `{"column", "statistic", "value", "threshold", "drifted"}` for A → B.
+) -> list[DriftEntry]:
+    """Drift entries (column, statistic, value, threshold, drifted) for A → B.
 
     With `defaults`, every label and numeric column is measured (unset thresholds take
     DRIFT_DEFAULTS); without, only what `settings` (the rule) gives a threshold for.
     """
     th = {**rules.DRIFT_DEFAULTS, **settings} if defaults else dict(settings)
     per_col = settings.get("columns", {})
-    out = []
+    out: list[DriftEntry] = []
 
     def add(col: str, stat: str, value: float | None, limit: float, *, at_least: bool = False) -> None:
         over = value is not None and (value >= limit - 1e-9 if at_least else value > limit)
-        out.append({"column": col, "statistic": stat, "value": value, "threshold": limit, "drifted": over})
+        out.append(DriftEntry(column=col, statistic=stat, value=value, threshold=limit, drifted=over))
 
     for col in [c for c in ds.labels if c in types_a and c in types_b]:
         if all(th.get(k) is None for k in ("label_js", "label_psi", "label_shift")):
@@ -74,7 +75,7 @@ def measure(
     return out
 
 
-def drift(repo: Repo, a: str, b: str | None = None, *, against: str | None = None) -> dict[str, Any]:
+def drift(repo: Repo, a: str, b: str | None = None, *, against: str | None = None) -> DriftResult:
     """`dslineage drift`: drift statistics A → B.
 
     `drift NAME@A NAME@B` compares two versions; `drift NAME@A` A with the working file;
@@ -110,6 +111,8 @@ def drift(repo: Repo, a: str, b: str | None = None, *, against: str | None = Non
         n_a, n_b = (con.execute(f"SELECT count(*) FROM {x}").fetchone()[0] for x in (rel_a, rel_b))
     finally:
         con.close()
-    return {"dataset": ta.ds.name, "a": ta.describe(), "b": tb.describe(), "rows": {"a": n_a, "b": n_b},
-            "drifted": any(e["drifted"] for e in entries), "columns": entries,
-            "thresholds": "rules" if settings else "defaults", "baseline": how}
+    return DriftResult(
+        dataset=ta.ds.name, a=TargetRef(**ta.describe()), b=TargetRef(**tb.describe()), rows=SideRows(a=n_a, b=n_b),
+        drifted=any(e.drifted for e in entries), columns=entries,
+        thresholds="rules" if settings else "defaults", baseline=how,
+    )

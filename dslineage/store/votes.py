@@ -235,22 +235,22 @@ def recorded_ratings(con: Any) -> Any:
     return arrow(con.execute("SELECT item, annotator, label FROM _dsl_rec"))
 
 
-def row_votes(con: Any, path: Path, n_keys: int, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Per row of `keys` (k0.. values) in a recorded votes file: {annotator: label}, the
-    agreement and the posterior."""
-    import pyarrow as pa
-
-    if not keys:
-        return {}
-    con.register("_dsl_want", pa.table({f"k{i}": [k[i] for k in keys] for i in range(n_keys)}))
-    try:
-        rows = con.execute(
-            f"SELECT {_klist(n_keys, 'v.')}, map_from_entries(list((v.annotator, v.label) ORDER BY v.annotator)), "
-            "any_value(v.agreement), any_value(v.posterior) FROM read_parquet(?) v "
-            f"SEMI JOIN _dsl_want w ON {_keys_eq(n_keys, 'v', 'w')} GROUP BY {_klist(n_keys, 'v.')}",
-            [str(path)],
-        ).fetchall()
-    finally:
-        con.unregister("_dsl_want")
-    return {tuple(r[:n_keys]): {"votes": dict(r[n_keys]), "agreement": r[n_keys + 1], "posterior": r[n_keys + 2]}
-            for r in rows}
+def edits_with_votes(con: Any, edits: Path, votes: Path, n_keys: int, limit: int | None = None) -> Any:
+    """A consensus batch's edits file (ordered by key, the first `limit` rows) joined with its
+    recorded votes, as a pyarrow Table: the edits' columns, then per row `_dsl_votes`
+    ({annotator: label}, by annotator), `_dsl_agreement`, `_dsl_posterior` and `_dsl_voted`
+    (null for a row the votes file does not hold)."""
+    keys = _klist(n_keys)
+    lim = f" LIMIT {int(limit)}" if limit is not None else ""
+    return arrow(con.execute(
+        f"""WITH e AS (SELECT * FROM read_parquet(?) ORDER BY {keys}{lim}),
+                 v AS (SELECT {_klist(n_keys, 'x.')},
+                              map_from_entries(list((x.annotator, x.label) ORDER BY x.annotator)) AS _dsl_votes,
+                              any_value(x.agreement) AS _dsl_agreement, any_value(x.posterior) AS _dsl_posterior,
+                              true AS _dsl_voted
+                       FROM read_parquet(?) x SEMI JOIN e ON {_keys_eq(n_keys, 'x', 'e')}
+                       GROUP BY {_klist(n_keys, 'x.')})
+            SELECT e.*, v._dsl_votes, v._dsl_agreement, v._dsl_posterior, v._dsl_voted
+            FROM e LEFT JOIN v ON {_keys_eq(n_keys, 'e', 'v')} ORDER BY {_klist(n_keys, 'e.')}""",
+        [str(edits), str(votes)],
+    ))

@@ -158,6 +158,10 @@ def test_low_agreement_rows_go_to_a_review_queue(tmp_repo: Path):
     assert len(queues) == 1
     q = queues[0]
     assert q["source"] == "consensus" and q["batch"] == r.batch and q["rows"] == 2 and len(q["id"]) == 40
+    # the one queue record builder: a consensus queue names its version's seq and its side file, as review's do
+    assert q["seq"] == 1 and q["file"] == f"{q['id'][:12]}.queue.parquet" and q["votes"] == _recorded(tmp_repo)[0]["id"]
+    with Repo(tmp_repo) as again:
+        assert again.queues("items")[0].seq == 1 and again.queue(q["id"][:8]).queue.source == "consensus"
     rows = pq.read_table(journal.folder(tmp_repo) / f"{q['id'][:12]}.queue.parquet").to_pylist()
     # least agreement first: key 1 (2 of 3 votes agree), then key 2 (1 of 1, but too few votes)
     assert [(x["id"], x["label"], x["suggested"], x["rank"]) for x in rows] == [(1, "cat", "dog", 1),

@@ -206,7 +206,9 @@ def observe(root_text: str, rerun: list[str] | None = None) -> dict[str, Any]:
             repo.reindex()
             seen["reindex_same"] = repo.log() == logged
             seen["rerun_fsck"] = repo.fsck(deep=True)["problems"]
-    return json.loads(json.dumps(seen, default=str))
+    from dslineage.model import json_default
+
+    return json.loads(json.dumps(seen, default=json_default))  # typed records (fsck's problems) as their JSON
 
 
 def relabel_many(root_text: str, keys: list[int], label: str) -> int:

@@ -29,7 +29,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("quality", ("dslineage.quality",)),
     ("core", ("dslineage.core",)),
     ("store", ("dslineage.store",)),
-    ("journal/config", ("dslineage.journal", "dslineage.config", "dslineage.model")),
+    ("journal/config", ("dslineage.journal", "dslineage.config", "dslineage.model", "dslineage.model_quality",
+                        "dslineage.model_lineage", "dslineage.model_ops")),
     ("txn", ("dslineage.txn", "dslineage.recovery", "dslineage.faults")),
     (
         "adapters/base",
