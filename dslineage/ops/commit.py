@@ -19,7 +19,7 @@ from dslineage import config, dvcio, files, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DslineageError, PathError, UsageError
-from dslineage.ops import mergestate
+from dslineage.ops import dirs, mergestate
 from dslineage.ops.batches import link_pending
 from dslineage.store import rowdiff, rows
 
@@ -344,7 +344,10 @@ def _write(
             t.backup(dvcio.dvcfile_for(ds.path), (Path(ds.path).parent / ".gitignore").as_posix())
             # hand DVC the md5 we computed (if the file is unchanged since) instead of rehashing
             hint = record["md5"] if common.known_md5(repo, ds) == record["md5"] else None
-            out = dvcio.add(repo.root, ds.path, md5_hint=hint)
+            if ds.format == config.DIR_FORMAT:  # a directory: DVC gets its parts' md5s instead
+                out = dvcio.add(repo.root, ds.path, part_hints=dirs.part_hints(repo, ds) if hint else None)
+            else:
+                out = dvcio.add(repo.root, ds.path, md5_hint=hint)
             if out.md5 != record["md5"]:
                 raise DslineageError(
                     f"{ds.path} changed while it was being committed: run the commit again"

@@ -78,13 +78,13 @@ def track(
     counts predictions, groups or ignored columns as features)."""
     rel = config.inside(repo.root, path, cwd=repo.root)
     full = repo.root / rel
-    if not full.is_file():
+    if not full.is_file() and not full.is_dir():
         raise PathError(f"{rel} does not exist or is not a file: check the path")
     if not key:
         raise UsageError("at least one key column is required: pass --key COL[,COL...]")
     if not labels:
         raise UsageError("at least one label column is required: pass --label COL")
-    fmt = config.detect_format(rel, format)
+    fmt = config.DIR_FORMAT if full.is_dir() else config.detect_format(rel, format)
     ds_name = config.check_name(name or Path(rel).name.split(".")[0])
     existing = repo.datasets()
     for other in existing.values():
@@ -159,7 +159,7 @@ def _register(
             setattr(ds, role, list(dict.fromkeys(cols)))
         if fmt == "csv":
             ds.csv = _csv_options(con, full)
-        if full.stat().st_size == 0:
+        if full.is_file() and full.stat().st_size == 0:
             raise FormatError(f"{rel} is empty: a dataset needs a header and rows")
         src = common.working_source(repo, ds)
         rows.validate(con, src, ds)
@@ -227,7 +227,7 @@ def _adopt(repo: Repo, con: Any, ds: Dataset) -> tuple[list[dict[str, Any]], lis
             if out is None or (parent is not None and out.md5 == parent["md5"]):
                 continue
             obj = dvcio.cache_path(repo.root, out.md5)
-            src = rows.source(obj, ds, f"{ds.name} at {info.sha[:8]}") if obj.exists() else None
+            src = common.md5_source(repo, ds, out.md5, f"{ds.name} at {info.sha[:8]}") if obj.exists() else None
             ts = journal.iso_from_epoch(info.timestamp)
             extra = {"imported_commit": info.sha}
             if src is None:

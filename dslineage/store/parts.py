@@ -1,0 +1,167 @@
+"""Directory datasets: a directory of parquet files (its parts), hive-style `col=value/`
+folders read as VARCHAR columns, snapshotted by DVC as one directory output whose `.dir`
+manifest lists each part's relative path and md5.
+
+A version's parts come from its manifest in the DVC cache (`parts_of`); the working
+directory's parts from `scan`. Both become one DuckDB `Source` (`source`) whose rows are
+the parts' rows in manifest order with the partition columns appended, so every row-level
+command reads a directory exactly as it reads a file. `manifest_md5` is the md5 DVC gives
+the manifest (its `.dir` object), computed from the parts' md5s without DVC.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dslineage import dvcio
+from dslineage.errors import FormatError, MissingDataError, PathError, SchemaError
+from dslineage.store.rows import Source, q
+
+PARQUET = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One file of a directory dataset: its path inside the directory, md5 and size."""
+
+    relpath: str
+    md5: str
+    size: int
+
+
+def is_dir_md5(md5: str | None) -> bool:
+    """Whether an md5 names a DVC directory object (a `.dir` manifest)."""
+    return bool(md5) and str(md5).endswith(".dir")
+
+
+def parts_of(repo_root: Path, dir_md5: str) -> list[Part]:
+    """The parts a `.dir` manifest in the DVC cache lists, in manifest (relpath) order."""
+    obj = dvcio.cache_path(repo_root, dir_md5)
+    try:
+        entries = json.loads(obj.read_bytes())
+    except FileNotFoundError:
+        raise MissingDataError(
+            f"the DVC directory manifest {dir_md5} is missing from the cache: run `dvc pull` or "
+            "`dslineage pull` where it exists"
+        ) from None
+    except ValueError:
+        raise MissingDataError(f"the DVC directory manifest {dir_md5} is damaged: run `dslineage fsck`") from None
+    return [Part(str(e["relpath"]), str(e["md5"]), int(e.get("size") or 0)) for e in entries]
+
+
+def manifest_md5(parts: list[Part]) -> str:
+    """The md5 DVC 3 gives a directory with these parts (`dvc_data` `Tree.digest`: the md5
+    of the JSON list of {md5, relpath} sorted by relpath), with its `.dir` suffix."""
+    import hashlib
+
+    entries = sorted(({"md5": p.md5, "relpath": p.relpath} for p in parts), key=lambda e: e["relpath"])
+    return hashlib.md5(json.dumps(entries, sort_keys=True).encode("utf-8")).hexdigest() + ".dir"
+
+
+def hive_values(relpath: str) -> dict[str, str]:
+    """The `col=value` folders of a part's path, as {column: value} (outermost first)."""
+    out: dict[str, str] = {}
+    for seg in relpath.split("/")[:-1]:
+        col, eq, value = seg.partition("=")
+        if eq and col:
+            out[col] = value
+    return out
+
+
+def scan(repo_root: Path, rel: str) -> list[tuple[str, Path]]:
+    """The working directory's parts as (relpath, path), sorted by relpath; refuses (one
+    line) an empty directory, a file that is not parquet and a link leading outside."""
+    top = repo_root / rel
+    found: list[tuple[str, Path]] = []
+    root_real = repo_root.resolve()
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        for fname in filenames:
+            path = Path(dirpath) / fname
+            relpath = path.relative_to(top).as_posix()
+            if path.is_symlink() and not path.resolve().is_relative_to(root_real):
+                raise PathError(
+                    f"{rel}/{relpath} links outside the repository: replace the link with the file"
+                )
+            if not fname.lower().endswith(PARQUET):
+                raise FormatError(
+                    f"{rel}/{relpath} is not a parquet file: a directory dataset holds only .parquet "
+                    "files; move it out of the directory"
+                )
+            found.append((relpath, path))
+    if not found:
+        raise FormatError(f"{rel} holds no parquet files: add some, or track a file instead")
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+def check_schemas(items: list[tuple[str, Path]], label: str) -> None:
+    """Refuse parts whose schemas (column names and types) differ from the first part's,
+    naming the first differing file (footers only are read)."""
+    import pyarrow.parquet as pq
+
+    first: Any = None
+    for relpath, path in items:
+        try:
+            sch = pq.read_schema(path)
+        except Exception as exc:  # pyarrow raises its own types
+            raise FormatError(
+                f"cannot read {label}/{relpath}: {str(exc).splitlines()[0][:200]} — is it parquet?"
+            ) from None
+        sch = sch.remove_metadata()
+        if first is None:
+            first = (relpath, sch)
+        elif not sch.equals(first[1]):
+            raise SchemaError(
+                f"{label}/{relpath} has another schema than {label}/{first[0]} "
+                f"({_schema_text(sch)} vs {_schema_text(first[1])}): rewrite it with the same columns and types"
+            )
+        clash = [c for c in hive_values(relpath) if c in sch.names]
+        if clash:
+            raise SchemaError(
+                f"{label}/{relpath} has a column {clash[0]!r} that its partition folder also names: "
+                "drop the column from the file or rename the folder"
+            )
+
+
+def _schema_text(sch: Any) -> str:
+    return ", ".join(f"{f.name} {f.type}" for f in sch)[:200]
+
+
+def source(items: list[tuple[str, Path]], label: str) -> Source:
+    """A DuckDB source over parts (relpath, local path): their rows in this order, with one
+    VARCHAR column per hive partition folder (`col=value/`) appended."""
+    paths = [str(p) for _, p in items]
+    hive: list[str] = []
+    for relpath, _ in items:
+        hive += [c for c in hive_values(relpath) if c not in hive]
+    if not hive:
+        return Source("read_parquet(?, hive_partitioning = false)", (paths,), label)
+    cols = []
+    params: list[Any] = []
+    for col in hive:
+        cases = []
+        for relpath, path in items:
+            value = hive_values(relpath).get(col)
+            if value is not None:
+                cases.append("WHEN ? THEN ?")
+                params += [str(path), value]
+        cols.append(f"CAST(CASE __dsl_file {' '.join(cases)} END AS VARCHAR) AS {q(col)}")
+    sql = (
+        f"(SELECT * EXCLUDE (__dsl_file), {', '.join(cols)} "
+        "FROM read_parquet(?, filename = '__dsl_file', hive_partitioning = false))"
+    )
+    return Source(sql, (*params, paths), label)
+
+
+
+def working_source(repo_root: Path, rel: str) -> Source:
+    """A DuckDB source over the working directory `rel`'s parts, after checking them (see
+    `scan` and `check_schemas`)."""
+    items = scan(repo_root, rel)
+    check_schemas(items, rel)
+    return source(items, rel)
