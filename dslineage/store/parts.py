@@ -165,3 +165,60 @@ def working_source(repo_root: Path, rel: str) -> Source:
     items = scan(repo_root, rel)
     check_schemas(items, rel)
     return source(items, rel)
+
+
+def empty_source(types: dict[str, str], label: str) -> Source:
+    """A source with these columns (name -> DuckDB type) and no rows: the side of a change
+    that has no part (every part new, or every part deleted)."""
+    from dslineage.store.labels import sql_type
+
+    cols = ", ".join(f"CAST(NULL AS {sql_type(c, t)}) AS {q(c)}" for c, t in types.items())
+    return Source(f"(SELECT {cols} LIMIT 0)", (), label)
+
+
+def build_changes_changed(
+    con: Any, pairs: list[tuple[str, str | None, str | None]], p: Any, cols_a: dict[str, str],
+    cols_b: dict[str, str], *, table: str = "_chg", digests: bool = False,
+) -> None:
+    """The `_chg` table of `rowdiff.build_changes` for a directory dataset, computed from its
+    CHANGED parts only: `pairs` lists (relpath, old location | None, new location | None) of
+    every part whose md5 differs. Unchanged parts hold identical rows on both sides, so the
+    union of the old changed parts against the union of the new ones gives exactly the
+    whole-dataset change set (a row that moved between partitions is in both unions).
+
+    Same arguments as branch f-dask's `store.partdiff.build_changes_parts` (less `engine`):
+    the one place a distributed engine takes over."""
+    from dslineage.store import rowdiff
+
+    old = [(rel, Path(a)) for rel, a, _ in pairs if a is not None]
+    new = [(rel, Path(b)) for rel, _, b in pairs if b is not None]
+    src_a = source(old, "the changed parts before") if old else empty_source(cols_a, "no part before")
+    src_b = source(new, "the changed parts after") if new else empty_source(cols_b, "no part after")
+    rowdiff.build_changes(con, src_a, src_b, p, cols_a, cols_b, table, digests=digests)
+
+
+def row_count(paths: list[Path]) -> int:
+    """The rows of these parquet files, from their footers (no data page read)."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
+
+
+def keys_clash(con: Any, unchanged: list[tuple[str, Path]], keys: list[str], table: str = "_chg") -> bool:
+    """Whether any key the change set adds also occurs in the unchanged parts (so keys would
+    repeat across partitions); reads the key columns only, pruned by the added keys' range."""
+    if not unchanged:
+        return False
+    src = source(unchanged, "unchanged parts")
+    k0 = q(keys[0])
+    lo, hi = con.execute(f"SELECT min(k0), max(k0) FROM {q(table)} WHERE change = 'added'").fetchone()
+    if lo is None:
+        return False
+    on = " AND ".join(f"u.{q(k)} = c.k{i}" for i, k in enumerate(keys))
+    sel = ", ".join(q(k) for k in keys)
+    hit = con.execute(
+        f"SELECT count(*) FROM (SELECT {sel} FROM {src.sql} WHERE {k0} BETWEEN ? AND ?) AS u "
+        f"SEMI JOIN (SELECT * FROM {q(table)} WHERE change = 'added') AS c ON {on}",
+        [*src.params, lo, hi],
+    ).fetchone()[0]
+    return bool(hit)

@@ -4,7 +4,6 @@ snapshotted by DVC as a directory output, through track, commit, diff, history a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage.store import parts
-from tests.support import cli_json, write_parquet
+from tests.support import cli_json, refused, write_parquet
 
 SPLITS = {"train": range(0, 30), "val": range(30, 40), "test": range(40, 50)}
 
@@ -44,7 +43,7 @@ def dirrepo(tmp_repo: Path) -> Path:
 def version(root: Path, seq: int) -> dict[str, Any]:
     """The journal record of `ds@v{seq}`."""
     with Repo(root) as repo:
-        return next(v for v in repo.index.versions("ds") if v["seq"] == seq)
+        return next(v for v in repo.index.records("version", "ds") if v["seq"] == seq)
 
 
 def test_track_and_commit_snapshot_a_dvc_directory_output(dirrepo: Path) -> None:
@@ -57,8 +56,7 @@ def test_track_and_commit_snapshot_a_dvc_directory_output(dirrepo: Path) -> None
         "split=test/part-0.parquet", "split=train/part-0.parquet", "split=val/part-0.parquet"]
     assert parts.manifest_md5(found) == rec["md5"]
     assert rec["rows"] == 50
-    schema = rec["schema"] if isinstance(rec["schema"], list) else json.loads(rec["schema"])
-    assert [(c["name"], c["type"]) for c in schema] == [
+    assert [(c["name"], c["type"]) for c in rec["schema"]] == [
         ("id", "BIGINT"), ("x", "DOUBLE"), ("label", "VARCHAR"), ("split", "VARCHAR")]
     assert [(s["version"], s["dirty"]) for s in cli_json(root, "status")] == [(1, False)]
 
@@ -82,3 +80,40 @@ def test_diff_history_blame_see_rows_that_moved_between_partitions(dirrepo: Path
     b = cli_json(root, "blame", "ds")
     assert b["seq"] == 2 and b["total"] == 1
     assert [(r["key"]["id"], r["label"], r["seq"]) for r in b["rows"]] == [(45, "dog", 2)]
+
+
+def test_commit_diffs_only_the_changed_parts(dirrepo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commit hands the change computation only the parts whose md5 changed, and the version
+    it records (counts, rows, label distribution) equals what reading every part gives."""
+    root = dirrepo
+    seen: list[list[str]] = []
+    real = parts.build_changes_changed
+
+    def spy(con: Any, pairs: list[tuple[str, str | None, str | None]], *args: Any, **kw: Any) -> None:
+        seen.append([rel for rel, _, _ in pairs])
+        real(con, pairs, *args, **kw)
+
+    monkeypatch.setattr(parts, "build_changes_changed", spy)
+    write_split(root, "val", list(range(31, 40)), {35: "dog", 36: "dog"})  # 30 leaves val ...
+    write_parquet(root / "data" / "ds" / "split=new" / "part-0.parquet",
+                  {"id": [30, 99], "x": [15.0, 1.0], "label": ["cow", "cow"]})  # ... for a new partition
+    with Repo(root) as repo:
+        repo.commit(["ds"], "two dogs, 30 moves, 99 added", None)
+    assert seen == [["split=new/part-0.parquet", "split=val/part-0.parquet"]]
+    v2 = version(root, 2)
+    changes = v2["changes"]
+    assert (changes["added"], changes["removed"], changes["relabeled"], changes["modified"]) == (1, 0, 3, 0)
+    assert v2["rows"] == 51
+    assert v2["label_distribution"] == {"label": [
+        {"label": "cat", "count": 47}, {"label": "cow", "count": 2}, {"label": "dog", "count": 2}]}
+    d = cli_json(root, "diff", "ds@v1", "ds@v2")
+    assert d["rows"]["unchanged"] == 47 and d["columns"] == {"label": 3, "split": 1}
+
+
+def test_commit_refuses_a_key_that_an_unchanged_part_holds(dirrepo: Path) -> None:
+    """A row added to one partition with a key another (unchanged) partition holds is refused
+    at commit: one line with the count and an example, nothing recorded."""
+    root = dirrepo
+    write_split(root, "val", [*SPLITS["val"], 3])
+    err = refused(root, "commit", "ds", "-m", "dup", match="duplicated")
+    assert "3 ×2" in err
