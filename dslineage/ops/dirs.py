@@ -5,11 +5,13 @@ The parts themselves (manifests, scans, sources) live in `store.parts`."""
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio
-from dslineage.config import DIR_FORMAT, Dataset
+from dslineage import dvcio, files, txn
+from dslineage.config import DIR_FORMAT, META_DIR, Dataset
 from dslineage.core import common
 from dslineage.store import parts, rowdiff, rows
 
@@ -129,3 +131,118 @@ def _moved(con: Any, p: rowdiff.DiffPlan, parent_dist: dict[str, list[dict[str, 
         dist.sort(key=lambda d: (-d["count"], d["label"] is None, "" if d["label"] is None else d["label"]))
         out[label] = dist
     return out
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A rewritten part, written beside the one it replaces and not yet renamed over it."""
+
+    rel: str  # inside the dataset directory
+    tmp: Path
+    target: Path
+    old_md5: str | None
+    md5: str
+
+
+def changed_positions(before: Any, after: Any, columns: list[str]) -> Any:
+    """Row positions where any of `columns` differs between two tables of the same rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def flat(col: Any) -> Any:
+        return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+
+    changed = None
+    for c in columns:
+        a, b = flat(before.column(c)), flat(after.column(c))
+        same = pc.or_(pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b)))
+        diff = pc.invert(same)
+        changed = diff if changed is None else pc.or_(changed, diff)
+    assert changed is not None
+    return pc.indices_nonzero(changed).to_numpy()
+
+
+def stage_edits(repo: Repo, con: Any, ds: Dataset, before: Any, after: Any, spans: list[parts.Span],
+                suffix: str) -> tuple[list[Staged], str]:
+    """Write every part holding a row whose labels changed (`before` → `after`, the loaded
+    directory) to a new file beside it; the parts staged and the directory's md5 after."""
+    from dslineage.store import labels
+
+    now = {p.relpath: p for p in common.working_parts(repo, ds) or []}
+    as_file = replace(ds, format="parquet")
+    # staged outside the dataset directory (a stray file there would be a part), on its file system
+    where = repo.root / META_DIR / "tmp"
+    where.mkdir(parents=True, exist_ok=True)
+    staged: list[Staged] = []
+    try:
+        for i, span in enumerate(parts.spans_holding(spans, changed_positions(before, after, ds.labels))):
+            tmp = where / f"{suffix}-{os.getpid()}-{i}.parquet"
+            staged.append(Staged(span.relpath, tmp, span.path, None, ""))
+            labels.write(con, parts.span_table(after, span), tmp, as_file, span.path)
+            old = now.get(span.relpath)
+            staged[-1] = Staged(span.relpath, tmp, span.path, old.md5 if old else None, dvcio.file_md5(tmp))
+    except BaseException:
+        for s in staged:
+            s.tmp.unlink(missing_ok=True)
+        raise
+    new = {**now, **{s.rel: parts.Part(s.rel, s.md5, s.tmp.stat().st_size) for s in staged}}
+    return staged, parts.manifest_md5(list(new.values()))
+
+
+def replace_parts(repo: Repo, ds: Dataset, staged: list[Staged], removed: list[parts.Part] | None = None) -> None:
+    """Rename the staged parts over the working ones (and delete `removed`) inside the open
+    transaction, which records each old part first (by its DVC md5); remember the new
+    parts' md5s (no rehash)."""
+    t = txn.current(repo.root)
+    assert t is not None, "replace parts inside txn.begin()"
+    for s in staged:
+        t.backup(f"{ds.path}/{s.rel}", md5=s.old_md5)
+    for p in removed or []:
+        t.backup(f"{ds.path}/{p.relpath}", md5=p.md5)
+    for s in staged:
+        s.target.parent.mkdir(parents=True, exist_ok=True)
+        files.rename_into_place(s.tmp, s.target)
+        sig = common.stat_signature(s.target)
+        if sig is not None:
+            repo.index.remember_md5(f"{ds.path}/{s.rel}", sig, s.md5)
+    top = common.working_path(repo, ds)
+    for p in removed or []:
+        gone = top / p.relpath
+        gone.unlink(missing_ok=True)
+        for folder in gone.parents:  # partition folders left empty go too (DVC keeps no empty folder)
+            if folder == top or any(folder.iterdir()):
+                break
+            folder.rmdir()
+
+
+def stage_version(repo: Repo, ds: Dataset, md5: str, suffix: str) -> tuple[list[Staged], list[parts.Part]]:
+    """Copies of the parts of the directory version `md5` that the working directory lacks
+    or holds other bytes for (staged beside the index, from the DVC cache), and the working
+    parts that version does not have: what `replace_parts` needs to make the directory it."""
+    import shutil
+
+    now = {p.relpath: p for p in common.working_parts(repo, ds) or []}
+    want = {p.relpath: p for p in parts.parts_of(repo.root, md5)}
+    where = repo.root / META_DIR / "tmp"
+    where.mkdir(parents=True, exist_ok=True)
+    top = common.working_path(repo, ds)
+    staged: list[Staged] = []
+    try:
+        for i, (rel, p) in enumerate(sorted(want.items())):
+            old = now.get(rel)
+            if old is not None and old.md5 == p.md5:
+                continue
+            obj = common.object_path(repo, p.md5, f"{ds.name}/{rel}")
+            tmp = where / f"{suffix}-{os.getpid()}-{i}.parquet"
+            staged.append(Staged(rel, tmp, top / rel, old.md5 if old else None, p.md5))
+            files.atomic_write(tmp, lambda dest, obj=obj: shutil.copyfile(obj, dest))  # type: ignore[misc]
+    except BaseException:
+        for s in staged:
+            s.tmp.unlink(missing_ok=True)
+        raise
+    return staged, [p for rel, p in sorted(now.items()) if rel not in want]
+
+
+def load_working(repo: Repo, ds: Dataset) -> tuple[Any, list[parts.Span]]:
+    """The working directory's rows as one table, and each part's span in it."""
+    return parts.load(parts.scan(repo.root, ds.path))

@@ -222,3 +222,52 @@ def keys_clash(con: Any, unchanged: list[tuple[str, Path]], keys: list[str], tab
         [*src.params, lo, hi],
     ).fetchone()[0]
     return bool(hit)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where one part's rows sit in a loaded directory table, and the part's own schema."""
+
+    relpath: str
+    path: Path
+    start: int
+    rows: int
+    schema: Any  # pyarrow Schema of the file (with its metadata)
+
+
+def load(items: list[tuple[str, Path]]) -> tuple[Any, list[Span]]:
+    """Every part's rows in order as one pyarrow Table (partition columns appended, as in
+    `source`), and each part's span in it: for label edits, which rewrite only the parts
+    whose spans hold edited rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    hive: list[str] = []
+    for relpath, _ in items:
+        hive += [c for c in hive_values(relpath) if c not in hive]
+    tables, spans, start = [], [], 0
+    for relpath, path in items:
+        t = pq.ParquetFile(path).read()
+        spans.append(Span(relpath, path, start, t.num_rows, t.schema))
+        values = hive_values(relpath)
+        for col in hive:
+            t = t.append_column(col, pa.array([values.get(col)] * t.num_rows, pa.string()))
+        tables.append(t.replace_schema_metadata(None))
+        start += t.num_rows
+    return pa.concat_tables(tables), spans
+
+
+def spans_holding(spans: list[Span], positions: Any) -> list[Span]:
+    """The spans that hold any of these row positions (a sorted-or-not integer array)."""
+    import numpy as np
+
+    starts = np.array([s.start for s in spans], dtype=np.int64)
+    hit = np.unique(np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1)
+    return [spans[i] for i in hit if spans[i].rows]
+
+
+def span_table(table: Any, span: Span) -> Any:
+    """One part's rows of a loaded (and edited) table, as the part's own file holds them:
+    its columns, types and schema metadata, no partition columns."""
+    piece = table.slice(span.start, span.rows).select(span.schema.names)
+    return piece.cast(span.schema)

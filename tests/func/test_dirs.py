@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
 from dslineage.store import parts
-from tests.support import cli_json, refused, write_parquet
+from tests.support import cli_json, md5, refused, write_parquet
 
 SPLITS = {"train": range(0, 30), "val": range(30, 40), "test": range(40, 50)}
 
@@ -117,3 +118,60 @@ def test_commit_refuses_a_key_that_an_unchanged_part_holds(dirrepo: Path) -> Non
     write_split(root, "val", [*SPLITS["val"], 3])
     err = refused(root, "commit", "ds", "-m", "dup", match="duplicated")
     assert "3 ×2" in err
+
+
+def files_state(root: Path) -> dict[str, tuple[int, str]]:
+    """relpath -> (inode, md5) of every part file of `data/ds`."""
+    top = root / "data" / "ds"
+    return {p.relative_to(top).as_posix(): (p.stat().st_ino, md5(p)) for p in sorted(top.rglob("*.parquet"))}
+
+
+def labels_of(root: Path) -> dict[int, str]:
+    """id -> label over every part of `data/ds`."""
+    out: dict[int, str] = {}
+    for p in (root / "data" / "ds").rglob("*.parquet"):
+        t = pq.read_table(p)
+        out.update(zip(t.column("id").to_pylist(), t.column("label").to_pylist()))
+    return out
+
+
+def test_relabel_revert_rollback_checkout_touch_only_the_parts_they_change(dirrepo: Path) -> None:
+    """relabel rewrites the one part holding the edited keys (the others keep inode and
+    bytes); revert and rollback bring the labels back the same way; checkout restores the
+    version's bytes; every step is a version diff and history see."""
+    root = dirrepo
+    v1_files = files_state(root)
+    out = cli_json(root, "relabel", "ds", "--set", "41=dog", "--set", "42=dog", "-m", "two dogs")
+    assert out["applied"] == 2
+    after = files_state(root)
+    assert after["split=test/part-0.parquet"][1] != v1_files["split=test/part-0.parquet"][1]
+    for rel in ("split=train/part-0.parquet", "split=val/part-0.parquet"):
+        assert after[rel] == v1_files[rel]
+    assert labels_of(root)[41] == "dog" and labels_of(root)[40] == "cat"
+    assert [(s["version"], s["dirty"]) for s in cli_json(root, "status")] == [(2, False)]
+    d = cli_json(root, "diff", "ds@v1", "ds@v2")
+    assert d["rows"]["relabeled"] == 2 and d["rows"]["unchanged"] == 48
+    assert [e["change"] for e in cli_json(root, "history", "ds", "41")["events"]] == ["added", "relabeled"]
+
+    cli_json(root, "revert", out["batch"][:10], "-m", "not dogs")
+    reverted = files_state(root)
+    assert reverted["split=test/part-0.parquet"][1] != after["split=test/part-0.parquet"][1]
+    assert reverted["split=train/part-0.parquet"] == v1_files["split=train/part-0.parquet"]
+    assert labels_of(root)[41] == "cat"
+
+    cli_json(root, "relabel", "ds", "--set", "3=owl", "-m", "an owl in train")
+    assert files_state(root)["split=test/part-0.parquet"] == reverted["split=test/part-0.parquet"]
+    back = cli_json(root, "rollback", "ds", "--to", "v2", "-m", "back to the dogs")
+    assert back["seq"] == 5
+    now = files_state(root)
+    assert {rel: m for rel, (_, m) in now.items()} == {rel: m for rel, (_, m) in after.items()}
+    assert labels_of(root)[3] == "cat" and labels_of(root)[41] == "dog"
+    assert cli_json(root, "diff", "ds@v2", "ds@v5")["rows"]["unchanged"] == 50
+
+    val = now["split=val/part-0.parquet"]
+    cli_json(root, "checkout", "ds@v1")
+    assert labels_of(root)[41] == "cat"
+    assert files_state(root)["split=val/part-0.parquet"] == val  # an unchanged part is not rewritten
+    assert {rel: m for rel, (_, m) in files_state(root).items()} == {rel: m for rel, (_, m) in v1_files.items()}
+    cli_json(root, "checkout", "ds@latest")
+    assert labels_of(root)[41] == "dog"
