@@ -12,7 +12,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage.store import parts
-from tests.support import cli_json, md5, refused, write_parquet
+from tests.support import cli_json, md5, refused, run, write_parquet
 
 SPLITS = {"train": range(0, 30), "val": range(30, 40), "test": range(40, 50)}
 
@@ -175,3 +175,47 @@ def test_relabel_revert_rollback_checkout_touch_only_the_parts_they_change(dirre
     assert {rel: m for rel, (_, m) in files_state(root).items()} == {rel: m for rel, (_, m) in v1_files.items()}
     cli_json(root, "checkout", "ds@latest")
     assert labels_of(root)[41] == "dog"
+
+
+def git(root: Path, *args: str) -> None:
+    """A git command in the repository (checked)."""
+    run(root, "git", *args)
+
+
+def test_merge_of_branches_that_edited_different_partitions(dirrepo: Path) -> None:
+    """alice relabels a row of train, bob one of test (and moves row 30 out of val): `dslineage
+    merge` keeps both, with a merge version whose parents are both sides; the val part of
+    bob is taken as is and train keeps alice's bytes."""
+    root = dirrepo
+    git(root, "checkout", "-q", "-b", "alice")
+    cli_json(root, "relabel", "ds", "--set", "2=fox", "-m", "alice: a fox")
+    alice = files_state(root)
+    git(root, "checkout", "-q", "main")
+    cli_json(root, "checkout", "ds@latest")
+    git(root, "checkout", "-q", "-b", "bob")
+    cli_json(root, "relabel", "ds", "--set", "44=owl", "-m", "bob: an owl")
+    write_split(root, "val", list(range(31, 40)))
+    write_split(root, "train", [*SPLITS["train"], 30])
+    with Repo(root) as repo:
+        repo.commit(["ds"], "bob: 30 moves to train", None)
+    bob = files_state(root)
+    git(root, "checkout", "-q", "alice")
+    cli_json(root, "checkout", "ds@latest")
+    out = cli_json(root, "merge", "bob")
+    assert out["state"] == "merged" and [m["dataset"] for m in out["merged"]] == ["ds"]
+    got = labels_of(root)
+    assert (got[2], got[44], got[30], got[3]) == ("fox", "owl", "cat", "cat")
+    t = pq.read_table(part_file(root, "train"))
+    train = dict(zip(t.column("id").to_pylist(), t.column("label").to_pylist()))
+    assert 30 in train and train[2] == "fox"
+    now = files_state(root)
+    assert now["split=val/part-0.parquet"][1] == bob["split=val/part-0.parquet"][1]
+    assert now["split=test/part-0.parquet"][1] == bob["split=test/part-0.parquet"][1]
+    assert now["split=train/part-0.parquet"][1] not in (alice["split=train/part-0.parquet"][1],
+                                                       bob["split=train/part-0.parquet"][1])
+    log = cli_json(root, "log", "ds")
+    top = log[0] if isinstance(log, list) else log["versions"][0]
+    assert len(top["parents"]) == 2
+    assert [(s["dirty"]) for s in cli_json(root, "status")] == [False]
+    h = cli_json(root, "history", "ds", "44")
+    assert [e["labels"]["label"] for e in h["events"]][-1] == "owl"
