@@ -219,3 +219,16 @@ def test_merge_of_branches_that_edited_different_partitions(dirrepo: Path) -> No
     assert [(s["dirty"]) for s in cli_json(root, "status")] == [False]
     h = cli_json(root, "history", "ds", "44")
     assert [e["labels"]["label"] for e in h["events"]][-1] == "owl"
+
+
+def test_audit_and_fsck_read_a_directory_version(dirrepo: Path) -> None:
+    """audit reads every part of the version (its rows and label shares), and fsck --deep
+    accepts the `.dir` manifest md5s and verifies the manifests' bytes."""
+    root = dirrepo
+    cli_json(root, "relabel", "ds", "--set", "1=dog", "--set", "45=dog", "-m", "two dogs")
+    a = cli_json(root, "audit", "ds")
+    assert a["seq"] == 2 and a["md5"].endswith(".dir")
+    assert a["imbalance"]["rows"] == 50
+    assert a["imbalance"]["shares"] == {"cat": 48 / 50, "dog": 2 / 50}
+    f = cli_json(root, "fsck", "--deep")
+    assert f["ok"] and f["errors"] == 0 and f["checked"]["versions"] == 2
