@@ -244,5 +244,7 @@ def stage_version(repo: Repo, ds: Dataset, md5: str, suffix: str) -> tuple[list[
 
 
 def load_working(repo: Repo, ds: Dataset) -> tuple[Any, list[parts.Span]]:
-    """The working directory's rows as one table, and each part's span in it."""
-    return parts.load(parts.scan(repo.root, ds.path))
+    """The working directory's key and label columns as one table (all an edit session
+    needs; a part's other columns are read only when that part is rewritten), and each
+    part's span in it."""
+    return parts.load(parts.scan(repo.root, ds.path), list(dict.fromkeys(ds.key + ds.labels)))

@@ -162,6 +162,8 @@ def _register(
         if full.is_file() and full.stat().st_size == 0:
             raise FormatError(f"{rel} is empty: a dataset needs a header and rows")
         src = common.working_source(repo, ds)
+        if fmt == config.DIR_FORMAT:
+            _check_partition_labels(repo, ds)
         rows.validate(con, src, ds)
         if roles:
             _check_roles(ds, roles, [c["name"] for c in rows.schema(con, src)])
@@ -203,6 +205,20 @@ def _register(
         "imported_versions": imported,
         "missing_objects": missing,
     }
+
+
+def _check_partition_labels(repo: Repo, ds: Dataset) -> None:
+    """A label column of a directory dataset must be a column of its files, not a partition
+    folder (`relabel` rewrites files in place of others; it does not move rows)."""
+    from dslineage.store import parts
+
+    folders = {c for rel, _ in parts.scan(repo.root, ds.path) for c in parts.hive_values(rel)}
+    clash = [c for c in ds.labels if c in folders]
+    if clash:
+        raise UsageError(
+            f"--label {clash[0]}: {clash[0]!r} is a partition folder of {ds.path}, not a column of its files; "
+            "label a column the files hold (move rows between folders by rewriting the files)"
+        )
 
 
 def _adopt(repo: Repo, con: Any, ds: Dataset) -> tuple[list[dict[str, Any]], list[str], list[str]]:

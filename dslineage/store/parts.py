@@ -235,20 +235,22 @@ class Span:
     schema: Any  # pyarrow Schema of the file (with its metadata)
 
 
-def load(items: list[tuple[str, Path]]) -> tuple[Any, list[Span]]:
+def load(items: list[tuple[str, Path]], columns: list[str] | None = None) -> tuple[Any, list[Span]]:
     """Every part's rows in order as one pyarrow Table (partition columns appended, as in
-    `source`), and each part's span in it: for label edits, which rewrite only the parts
-    whose spans hold edited rows."""
+    `source`; only `columns` of them when given, e.g. keys and labels), and each part's span
+    in it: for label edits, which rewrite only the parts whose spans hold edited rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     hive: list[str] = []
     for relpath, _ in items:
-        hive += [c for c in hive_values(relpath) if c not in hive]
+        hive += [c for c in hive_values(relpath) if c not in hive and (columns is None or c in columns)]
     tables, spans, start = [], [], 0
     for relpath, path in items:
-        t = pq.ParquetFile(path).read()
-        spans.append(Span(relpath, path, start, t.num_rows, t.schema))
+        f = pq.ParquetFile(path)
+        schema = f.schema_arrow
+        t = f.read(columns=[c for c in schema.names if columns is None or c in columns])
+        spans.append(Span(relpath, path, start, t.num_rows, schema))
         values = hive_values(relpath)
         for col in hive:
             t = t.append_column(col, pa.array([values.get(col)] * t.num_rows, pa.string()))
@@ -267,7 +269,16 @@ def spans_holding(spans: list[Span], positions: Any) -> list[Span]:
 
 
 def span_table(table: Any, span: Span) -> Any:
-    """One part's rows of a loaded (and edited) table, as the part's own file holds them:
-    its columns, types and schema metadata, no partition columns."""
-    piece = table.slice(span.start, span.rows).select(span.schema.names)
-    return piece.cast(span.schema)
+    """One part's file with the columns a loaded (and edited) table holds replaced by that
+    part's rows of it: every other column, the types and the schema metadata as the file
+    has them, no partition columns."""
+    import pyarrow.parquet as pq
+
+    full = pq.ParquetFile(span.path).read()
+    piece = table.slice(span.start, span.rows)
+    for name in piece.column_names:
+        i = full.schema.get_field_index(name)
+        if i >= 0:
+            field = full.schema.field(i)
+            full = full.set_column(i, field, piece.column(name).cast(field.type))
+    return full

@@ -148,6 +148,9 @@ def test_relabel_revert_rollback_checkout_touch_only_the_parts_they_change(dirre
     for rel in ("split=train/part-0.parquet", "split=val/part-0.parquet"):
         assert after[rel] == v1_files[rel]
     assert labels_of(root)[41] == "dog" and labels_of(root)[40] == "cat"
+    rewritten = pq.read_table(part_file(root, "test"))
+    assert rewritten.column_names == ["id", "x", "label"]  # no partition column written into the file
+    assert rewritten.column("x").to_pylist() == [i / 2 for i in SPLITS["test"]]
     assert [(s["version"], s["dirty"]) for s in cli_json(root, "status")] == [(2, False)]
     d = cli_json(root, "diff", "ds@v1", "ds@v2")
     assert d["rows"]["relabeled"] == 2 and d["rows"]["unchanged"] == 48

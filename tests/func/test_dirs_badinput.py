@@ -78,3 +78,9 @@ def test_a_symlink_leading_outside_the_repository_is_refused(tmp_repo: Path, tmp
     os.symlink(outside, tmp_repo / "data" / "ds" / "split=b" / "p.parquet")
     err = refused(tmp_repo, "track", "data/ds", "--key", "id", "--label", "label", match="links outside the repository")
     assert "split=b/p.parquet" in err
+
+
+def test_a_partition_folder_cannot_be_a_label(tmp_repo: Path) -> None:
+    """`--label split` where split is a partition folder is refused (relabel cannot move rows)."""
+    part(tmp_repo, "split=a/p.parquet", [1, 2])
+    refused(tmp_repo, "track", "data/ds", "--key", "id", "--label", "split", match="is a partition folder", code=2)
