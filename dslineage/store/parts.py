@@ -134,29 +134,23 @@ def _schema_text(sch: Any) -> str:
 
 def source(items: list[tuple[str, Path]], label: str) -> Source:
     """A DuckDB source over parts (relpath, local path): their rows in this order, with one
-    VARCHAR column per hive partition folder (`col=value/`) appended."""
+    VARCHAR column per hive partition folder (`col=value/`) appended.
+
+    With partition folders it is a UNION ALL of one scan per part, each adding its folders'
+    values as constants (a CASE on each row's file name was 6x slower to join)."""
     paths = [str(p) for _, p in items]
     hive: list[str] = []
     for relpath, _ in items:
         hive += [c for c in hive_values(relpath) if c not in hive]
     if not hive:
         return Source("read_parquet(?, hive_partitioning = false)", (paths,), label)
-    cols = []
-    params: list[Any] = []
-    for col in hive:
-        cases = []
-        for relpath, path in items:
-            value = hive_values(relpath).get(col)
-            if value is not None:
-                cases.append("WHEN ? THEN ?")
-                params += [str(path), value]
-        cols.append(f"CAST(CASE __dsl_file {' '.join(cases)} END AS VARCHAR) AS {q(col)}")
-    sql = (
-        f"(SELECT * EXCLUDE (__dsl_file), {', '.join(cols)} "
-        "FROM read_parquet(?, filename = '__dsl_file', hive_partitioning = false))"
-    )
-    return Source(sql, (*params, paths), label)
-
+    scans, params = [], []
+    for relpath, path in items:
+        values = hive_values(relpath)
+        cols = ", ".join(f"CAST(? AS VARCHAR) AS {q(c)}" for c in hive)
+        scans.append(f"SELECT *, {cols} FROM read_parquet(?, hive_partitioning = false)")
+        params += [*(values.get(c) for c in hive), str(path)]
+    return Source(f"({' UNION ALL '.join(scans)})", tuple(params), label)
 
 
 def working_source(repo_root: Path, rel: str) -> Source:
