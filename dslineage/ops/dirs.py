@@ -248,3 +248,15 @@ def load_working(repo: Repo, ds: Dataset) -> tuple[Any, list[parts.Span]]:
     needs; a part's other columns are read only when that part is rewritten), and each
     part's span in it."""
     return parts.load(parts.scan(repo.root, ds.path), list(dict.fromkeys(ds.key + ds.labels)))
+
+
+def backup_parts(t: txn.Transaction, repo: Repo, ds: Dataset, md5: str) -> None:
+    """Record, before the directory becomes version `md5`, every working part that version
+    lacks or holds other bytes for (by its DVC md5) and every part it would create."""
+    now = {p.relpath: p for p in common.working_parts(repo, ds) or []}
+    common.object_path(repo, md5, ds.name)
+    want = {p.relpath: p for p in parts.parts_of(repo.root, md5)}
+    for rel, p in sorted(now.items()):
+        if rel not in want or want[rel].md5 != p.md5:
+            t.backup(f"{ds.path}/{rel}", md5=p.md5)
+    t.create(*[f"{ds.path}/{rel}" for rel in sorted(want) if rel not in now])

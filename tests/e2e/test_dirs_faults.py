@@ -1,4 +1,4 @@
-"""Crash safety of directory datasets: a relabel, a rollback and a commit of a partitioned
+"""Crash safety of directory datasets: a relabel, a rollback, a commit and a checkout of a partitioned
 dataset are SIGKILLed at every step they declare (DSLINEAGE_FAULT); the next command leaves
 the repository exactly as before the command or exactly as after it (the parts a relabel
 or rollback had renamed in are put back from the DVC cache), with fsck clean."""
@@ -22,6 +22,7 @@ COMMANDS = {
     "relabel": ["relabel", "ds", "--set", "3=dog", "--set", "45=owl", "-m", "two parts"],
     "rollback": ["rollback", "ds", "--to", "v1", "-m", "back"],
     "commit": ["commit", "-m", "val grows"],
+    "checkout": ["checkout", "ds@v1"],
 }
 CASES = [(op, step) for op in COMMANDS for step in STEPS[op]]
 
@@ -46,7 +47,11 @@ def templates(module_env: Path) -> dict[str, Path]:
     dirty = copy_repo(v2, module_env / "tpl" / "dirty")
     _split(dirty, "val", [*range(30, 40), 77])
     _split(dirty, "new", [88])
-    return {"relabel": v1, "rollback": v2, "commit": dirty}
+    new = copy_repo(v2, module_env / "tpl" / "new")  # v3 adds a partition: checkout of v1 removes it
+    _split(new, "extra", [90, 91])
+    with Repo(new) as repo:
+        repo.commit(["ds"], "v3", None)
+    return {"relabel": v1, "rollback": v2, "commit": dirty, "checkout": new}
 
 
 @pytest.fixture(scope="module")
