@@ -262,9 +262,13 @@ def _merge(
     plans: list[tuple[Dataset, str, dict[str, str | None]]], message: str, who: str,
 ) -> dict[str, Any]:
     head = repo.git.head()
-    for ds, _, md5 in plans:
+    for ds, kind, md5 in plans:
         t.backup(dvcio.dvcfile_for(ds.path))
         t.backup(ds.path, md5=md5["ours"])
+        if ds.format == DIR_FORMAT and kind == "theirs":  # DVC's checkout will rewrite these parts
+            from dslineage.ops.dirs import backup_parts
+
+            backup_parts(t, repo, ds, str(md5["theirs"]))
     t.mark_git_merge()
     clean = repo.git.merge_no_commit(theirs_sha, config=DRIVER_OFF)
     t.step("after-git-merge")

@@ -1,4 +1,4 @@
-"""Crash safety of directory datasets: a relabel, a rollback, a commit and a checkout of a partitioned
+"""Crash safety of directory datasets: a relabel, a rollback, a commit, a checkout and a merge of a partitioned
 dataset are SIGKILLed at every step they declare (DSLINEAGE_FAULT); the next command leaves
 the repository exactly as before the command or exactly as after it (the parts a relabel
 or rollback had renamed in are put back from the DVC cache), with fsck clean."""
@@ -12,7 +12,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage import faults as fault_points
-from tests.support import new_repo, write_parquet
+from tests.support import new_repo, run, write_parquet
 from tests.support.reliability import copy_repo, dslineage, parent_of, work_state
 
 pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
@@ -23,6 +23,7 @@ COMMANDS = {
     "rollback": ["rollback", "ds", "--to", "v1", "-m", "back"],
     "commit": ["commit", "-m", "val grows"],
     "checkout": ["checkout", "ds@v1"],
+    "merge": ["merge", "other", "-m", "merge other"],
 }
 CASES = [(op, step) for op in COMMANDS for step in STEPS[op]]
 
@@ -51,7 +52,15 @@ def templates(module_env: Path) -> dict[str, Path]:
     _split(new, "extra", [90, 91])
     with Repo(new) as repo:
         repo.commit(["ds"], "v3", None)
-    return {"relabel": v1, "rollback": v2, "commit": dirty, "checkout": new}
+    both = copy_repo(v1, module_env / "tpl" / "both")  # branch other relabels train, main test (and val)
+    run(both, "git", "checkout", "-q", "-b", "other")
+    with Repo(both) as repo:
+        repo.relabel("ds", ["2=fox"], reason="their side")
+    run(both, "git", "checkout", "-q", "main")
+    with Repo(both) as repo:
+        repo.checkout("ds@latest")
+        repo.relabel("ds", ["44=owl", "33=emu"], reason="our side")
+    return {"relabel": v1, "rollback": v2, "commit": dirty, "checkout": new, "merge": both}
 
 
 @pytest.fixture(scope="module")
