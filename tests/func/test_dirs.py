@@ -235,3 +235,21 @@ def test_audit_and_fsck_read_a_directory_version(dirrepo: Path) -> None:
     assert a["imbalance"]["shares"] == {"cat": 48 / 50, "dog": 2 / 50}
     f = cli_json(root, "fsck", "--deep")
     assert f["ok"] and f["errors"] == 0 and f["checked"]["versions"] == 2
+
+
+def test_track_adopts_the_dvc_history_of_a_directory(tmp_repo: Path) -> None:
+    """A directory DVC already versioned in two git commits is tracked with both versions
+    imported, their row-level change set included."""
+    from dslineage import dvcio
+
+    for split, ids in SPLITS.items():
+        write_split(tmp_repo, split, list(ids))
+    for n, relabeled in enumerate(({}, {41: "dog", 42: "dog"}), start=1):
+        write_split(tmp_repo, "test", list(SPLITS["test"]), relabeled)
+        dvcio.add(tmp_repo, "data/ds")
+        git(tmp_repo, "add", "data/ds.dvc", "data/.gitignore")
+        git(tmp_repo, "commit", "-q", "-m", f"dvc v{n}")
+    out = cli_json(tmp_repo, "track", "data/ds", "--key", "id", "--label", "label")
+    assert len(out["imported_versions"]) == 2 and out["missing_objects"] == []
+    d = cli_json(tmp_repo, "diff", "ds@v1", "ds@v2")
+    assert d["rows"]["relabeled"] == 2 and d["rows"]["unchanged"] == 48
