@@ -39,7 +39,8 @@ def is_dir_md5(md5: str | None) -> bool:
 
 
 def parts_of(repo_root: Path, dir_md5: str) -> list[Part]:
-    """The parts a `.dir` manifest in the DVC cache lists, in manifest (relpath) order."""
+    """The parts a `.dir` manifest in the DVC cache lists, in manifest (relpath) order (a
+    size is 0 when neither the manifest nor the local cache knows it)."""
     obj = dvcio.cache_path(repo_root, dir_md5)
     try:
         entries = json.loads(obj.read_bytes())
@@ -50,7 +51,16 @@ def parts_of(repo_root: Path, dir_md5: str) -> list[Part]:
         ) from None
     except ValueError:
         raise MissingDataError(f"the DVC directory manifest {dir_md5} is damaged: run `dslineage fsck`") from None
-    return [Part(str(e["relpath"]), str(e["md5"]), int(e.get("size") or 0)) for e in entries]
+    return [Part(str(e["relpath"]), str(e["md5"]), int(e.get("size") or _size(repo_root, str(e["md5"]))))
+            for e in entries]
+
+
+def _size(repo_root: Path, md5: str) -> int:
+    """A part's size from its cache object (DVC's manifest leaves sizes out); 0 when absent."""
+    try:
+        return dvcio.cache_path(repo_root, md5).stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def manifest_md5(parts: list[Part]) -> str:

@@ -56,6 +56,7 @@ def test_track_and_commit_snapshot_a_dvc_directory_output(dirrepo: Path) -> None
     assert [p.relpath for p in found] == [
         "split=test/part-0.parquet", "split=train/part-0.parquet", "split=val/part-0.parquet"]
     assert parts.manifest_md5(found) == rec["md5"]
+    assert [p.size for p in found] == [part_file(root, s).stat().st_size for s in ("test", "train", "val")]
     assert rec["rows"] == 50
     assert [(c["name"], c["type"]) for c in rec["schema"]] == [
         ("id", "BIGINT"), ("x", "DOUBLE"), ("label", "VARCHAR"), ("split", "VARCHAR")]
