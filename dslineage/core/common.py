@@ -60,15 +60,7 @@ def working_parts(repo: Repo, ds: Dataset, *, compute: bool = True) -> list[part
     """A directory dataset's working parts with their md5s (hashing only files whose stat
     changed), None when the directory is missing (or, with `compute=False`, a part's md5 is
     not cached)."""
-    if not working_path(repo, ds).is_dir():
-        return None
-    out = []
-    for relpath, path in parts.scan(repo.root, ds.path):
-        md5 = md5_by_stat(repo, f"{ds.path}/{relpath}", path, compute=compute)
-        if md5 is None:
-            return None
-        out.append(parts.Part(relpath, md5, path.stat().st_size))
-    return out
+    return parts.working_parts(repo.root, ds.path, lambda rel, path: md5_by_stat(repo, rel, path, compute=compute))
 
 
 def known_md5(repo: Repo, ds: Dataset) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,20 @@ def scan(repo_root: Path, rel: str) -> list[tuple[str, Path]]:
         raise FormatError(f"{rel} holds no parquet files: add some, or track a file instead")
     found.sort(key=lambda item: item[0])
     return found
+
+
+def working_parts(repo_root: Path, rel: str, md5_of: Callable[[str, Path], str | None]) -> list[Part] | None:
+    """The working directory `rel`'s parts with their md5s (`md5_of(path in the repository,
+    file)`: cached by stat in the index), None when it is missing or an md5 is unknown."""
+    if not (repo_root / rel).is_dir():
+        return None
+    out = []
+    for relpath, path in scan(repo_root, rel):
+        md5 = md5_of(f"{rel}/{relpath}", path)
+        if md5 is None:
+            return None
+        out.append(Part(relpath, md5, path.stat().st_size))
+    return out
 
 
 def check_schemas(items: list[tuple[str, Path]], label: str) -> None:
