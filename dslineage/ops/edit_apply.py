@@ -75,7 +75,8 @@ def apply(
             shutil.copyfile(same, tmp)
         else:
             labels.write(session.con, table, tmp, ds, session.path)
-        md5 = md5 if staged else dvcio.file_md5(tmp)
+        if session.spans is None:
+            md5 = dvcio.file_md5(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
