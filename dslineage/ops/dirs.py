@@ -30,13 +30,13 @@ def part_hints(repo: Repo, ds: Dataset) -> dict[str, str]:
 
 def located(repo: Repo, ds: Dataset, md5: str) -> Located | None:
     """The parts of the directory with this `.dir` md5 and where to read each: the DVC cache
-    when it holds the manifest, else the working directory when its parts have this md5
-    (e.g. before `dvc add`); None when neither."""
+    when it holds the manifest (a part not fetched yet: `changed_pairs` fetches only the
+    changed ones), else the working directory when its parts have this md5 (e.g. before
+    `dvc add`); None when neither."""
     if not parts.is_dir_md5(md5):
         return None
     if dvcio.cache_path(repo.root, md5).is_file():
-        return {p.relpath: (p, common.object_path(repo, p.md5, f"{ds.name}/{p.relpath}"))
-                for p in parts.parts_of(repo.root, md5)}
+        return {p.relpath: (p, dvcio.cache_path(repo.root, p.md5)) for p in parts.parts_of(repo.root, md5)}
     work = common.working_parts(repo, ds, compute=False)
     if work is None or parts.manifest_md5(work) != md5:
         return None
@@ -44,14 +44,22 @@ def located(repo: Repo, ds: Dataset, md5: str) -> Located | None:
     return {p.relpath: (p, top / p.relpath) for p in work}
 
 
-def changed_pairs(before: Located, after: Located) -> list[tuple[str, str | None, str | None]]:
-    """(relpath, old location | None, new location | None) of every part whose md5 differs."""
+def changed_pairs(repo: Repo, ds: Dataset, before: Located, after: Located) -> list[tuple[str, str | None, str | None]]:
+    """(relpath, old location | None, new location | None) of every part whose md5 differs
+    (a cache object missing locally is fetched from the DVC remote, these only)."""
+
+    def where(side: tuple[parts.Part, Path] | None) -> str | None:
+        if side is None:
+            return None
+        part, path = side
+        return str(path if path.exists() else common.object_path(repo, part.md5, f"{ds.name}/{part.relpath}"))
+
     out = []
     for rel in sorted({*before, *after}):
         a, b = before.get(rel), after.get(rel)
         if a is not None and b is not None and a[0].md5 == b[0].md5:
             continue
-        out.append((rel, str(a[1]) if a else None, str(b[1]) if b else None))
+        out.append((rel, where(a), where(b)))
     return out
 
 
@@ -81,7 +89,7 @@ def diff_changed_parts(
     p = rowdiff.plan(schema_a, schema_b, ds)
     cols_a = {c["name"]: c["type"] for c in schema_a}
     cols_b = {c["name"]: c["type"] for c in schema_b}
-    pairs = changed_pairs(before, after)
+    pairs = changed_pairs(repo, ds, before, after)
     parts.build_changes_changed(con, pairs, p, cols_a, cols_b, digests=True)
     summary = rowdiff.summarize_changes(con, p)
     n_rows = parts.row_count([path for _, path in after.values()])
