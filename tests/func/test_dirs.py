@@ -254,3 +254,56 @@ def test_track_adopts_the_dvc_history_of_a_directory(tmp_repo: Path) -> None:
     assert len(out["imported_versions"]) == 2 and out["missing_objects"] == []
     d = cli_json(tmp_repo, "diff", "ds@v1", "ds@v2")
     assert d["rows"]["relabeled"] == 2 and d["rows"]["unchanged"] == 48
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_changed_parts_record_equals_a_full_read(tmp_repo: Path, seed: int) -> None:
+    """Random moves between partitions, relabels, adds, removes and a new partition: the
+    version recorded from the changed parts only has the counts, row count and label
+    distribution that diffing and profiling every part gives."""
+    import random
+
+    from dslineage.core import common
+    from dslineage.store import rowdiff, rows
+
+    rnd = random.Random(seed)
+    where = {i: rnd.choice("abcd") for i in range(200)}
+    label = {i: rnd.choice(["cat", "dog"]) for i in range(200)}
+
+    def write(keys: dict[int, str]) -> None:
+        top = tmp_repo / "data" / "ds"
+        for p in top.rglob("*.parquet") if top.exists() else []:
+            p.unlink()
+        for split in sorted(set(keys.values())):
+            ids = sorted(i for i, s in keys.items() if s == split)
+            write_parquet(top / f"split={split}" / "p.parquet", {"id": ids, "label": [label[i] for i in ids]})
+
+    write(where)
+    with Repo(tmp_repo) as repo:
+        repo.track(str(tmp_repo / "data" / "ds"), ["id"], ["label"])
+        repo.commit(["ds"], "v1", None)
+    for i in rnd.sample(sorted(where), 10):
+        where[i] = rnd.choice("abce")  # moves (some to a new partition e)
+    for i in rnd.sample(sorted(where), 10):
+        label[i] = "owl"
+    for i in rnd.sample(sorted(where), 5):
+        del where[i]
+    for i in range(200, 205):
+        where[i], label[i] = "a", "emu"
+    write(where)
+    with Repo(tmp_repo) as repo:
+        repo.commit(["ds"], "v2", None)
+        ds = repo.dataset("ds")
+        v1, v2 = (next(v for v in repo.index.records("version", "ds") if v["seq"] == s) for s in (1, 2))
+        con = common.row_connection(repo)
+        try:
+            a, b = common.version_source(repo, ds, v1), common.version_source(repo, ds, v2)
+            _, full = rowdiff.compare(con, a, b, ds)
+            prof = rows.profile(con, b, ds)
+        finally:
+            con.close()
+    assert {k: v2["changes"][k] for k in ("added", "removed", "relabeled", "modified")} == {
+        k: full[k] for k in ("added", "removed", "relabeled", "modified")}
+    assert v2["changes"]["columns"] == full["columns"]
+    assert v2["rows"] == prof.rows == len(where)
+    assert v2["label_distribution"] == prof.label_distribution
