@@ -307,3 +307,15 @@ def test_changed_parts_record_equals_a_full_read(tmp_repo: Path, seed: int) -> N
     assert v2["changes"]["columns"] == full["columns"]
     assert v2["rows"] == prof.rows == len(where)
     assert v2["label_distribution"] == prof.label_distribution
+
+
+def test_cherry_pick_reapplies_a_batch_to_its_part_only(dirrepo: Path) -> None:
+    """A reverted batch cherry-picked again rewrites only the part holding its rows."""
+    root = dirrepo
+    batch = cli_json(root, "relabel", "ds", "--set", "33=dog", "-m", "a dog in val")["batch"]
+    cli_json(root, "revert", batch[:10], "-m", "not a dog")
+    before = files_state(root)
+    cli_json(root, "cherry-pick", batch[:10])
+    after = files_state(root)
+    assert labels_of(root)[33] == "dog"
+    assert [rel for rel in before if before[rel] != after[rel]] == ["split=val/part-0.parquet"]
