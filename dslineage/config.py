@@ -27,6 +27,7 @@ from dslineage.files import (  # noqa: F401  (the layout constants and writers, 
 )
 
 FORMATS = ("parquet", "csv", "jsonl")
+DIR_FORMAT = "parquet-dir"  # a directory of parquet files (`store.parts`), tracked as one DVC directory output
 SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
@@ -171,7 +172,7 @@ def load_registration(root: Path, entry: Path) -> Dataset:
             for p in pairs)):
         raise PathError(f"registration {rel} is invalid (label_pairs): {fix}")
     if (not isinstance(ds.name, str) or ds.name != entry.stem or not _NAME.match(ds.name)
-            or ds.format not in FORMATS or not all(isinstance(v, list) and v for v in lists)
+            or ds.format not in (*FORMATS, DIR_FORMAT) or not all(isinstance(v, list) and v for v in lists)
             or not all(isinstance(c, str) for v in lists for c in v)):
         raise PathError(f"registration {rel} is invalid (name, format, key or labels): {fix}")
     path = PurePosixPath(ds.path) if isinstance(ds.path, str) else None

@@ -18,7 +18,7 @@ def _split(values: list[str]) -> list[str]:
 
 @app.command()
 def track(
-    path: Annotated[str, typer.Argument(help="Dataset file inside the repository.")],
+    path: Annotated[str, typer.Argument(help="Dataset file (or directory of parquet files) inside the repository.")],
     key: Annotated[list[str], typer.Option("--key", "-k", help="Key column(s): COL[,COL...].")],
     label: Annotated[list[str], typer.Option("--label", "-l", help="Label column (repeatable).")],
     name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (default: file stem).")] = None,
@@ -47,7 +47,13 @@ def track(
     Column roles (--feature, --prediction, --group, --ignore) are stored in the
     registration; tracking a dataset again updates them.
 
+    A directory of parquet files is one dataset (hive-style `col=value/` folders read as
+    columns; keys unique across all files), which DVC snapshots as a directory output:
+    commit, diff, relabel and checkout then read and write only the files that changed.
+
     Example: dslineage track data/train.parquet --key id --label label
+
+    Example: dslineage track data/captions --key id --label label
 
     Example: dslineage track data/cifar10.csv --key id --label label --prediction predicted_label
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, files, journal
-from dslineage.config import META_DIR, Dataset
+from dslineage.config import DIR_FORMAT, META_DIR, Dataset
 from dslineage.errors import MissingDataError, PathError, UnknownDatasetError
-from dslineage.store import rows
+from dslineage.store import parts, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -34,29 +34,48 @@ def stat_signature(path: Path) -> str | None:
 
 
 def working_md5(repo: Repo, ds: Dataset) -> str | None:
-    """The md5 of the working file (cached by stat like DVC's state db), None if absent."""
-    path = working_path(repo, ds)
+    """The md5 of the working file (cached by stat like DVC's state db), None if absent; of a
+    directory dataset, its DVC `.dir` md5 from its parts' (each cached by stat)."""
+    if ds.format == DIR_FORMAT:
+        found = working_parts(repo, ds)
+        return parts.manifest_md5(found) if found is not None else None
+    return md5_by_stat(repo, ds.path, working_path(repo, ds))
+
+
+def md5_by_stat(repo: Repo, rel: str, path: Path, *, compute: bool = True) -> str | None:
+    """The md5 of one file (DVC's), cached in the index under `rel` and its stat signature;
+    None if absent (or, with `compute=False`, not cached for its current stat)."""
     sig = stat_signature(path)
     if sig is None:
         return None
-    cached = repo.index.cached_md5(ds.path, sig)
-    if cached:
+    cached = repo.index.cached_md5(rel, sig)
+    if cached or not compute:
         return cached
     md5 = dvcio.file_md5(path)
-    repo.index.remember_md5(ds.path, sig, md5)
+    repo.index.remember_md5(rel, sig, md5)
     return md5
+
+
+def working_parts(repo: Repo, ds: Dataset, *, compute: bool = True) -> list[parts.Part] | None:
+    """A directory dataset's working parts with their md5s (hashing only files whose stat
+    changed), None when the directory is missing (or, with `compute=False`, a part's md5 is
+    not cached)."""
+    return parts.working_parts(repo.root, ds.path, lambda rel, path: md5_by_stat(repo, rel, path, compute=compute))
 
 
 def known_md5(repo: Repo, ds: Dataset) -> str | None:
     """The working file's md5 if already computed for its current stat (no hashing), else None."""
-    sig = stat_signature(working_path(repo, ds))
-    return repo.index.cached_md5(ds.path, sig) if sig is not None else None
+    if ds.format == DIR_FORMAT:
+        found = working_parts(repo, ds, compute=False)
+        return parts.manifest_md5(found) if found is not None else None
+    return md5_by_stat(repo, ds.path, working_path(repo, ds), compute=False)
 
 
 def remember_working_md5(repo: Repo, ds: Dataset, md5: str) -> None:
-    """Tell the index the md5 of the working file just written (so no one hashes it again)."""
+    """Tell the index the md5 of the working file just written (so no one hashes it again);
+    a directory's parts are remembered one by one as they are written (`md5_by_stat`)."""
     sig = stat_signature(working_path(repo, ds))
-    if sig is not None:
+    if sig is not None and ds.format != DIR_FORMAT:
         repo.index.remember_md5(ds.path, sig, md5)
 
 
@@ -248,22 +267,38 @@ def ancestors(versions: dict[str, dict[str, Any]], start: str | None, *, first: 
     return seen
 
 
-def version_path(repo: Repo, ds: Dataset, version: dict[str, Any]) -> Path:
-    """The DVC cache object holding a version's bytes, fetched from the remote if missing."""
-    obj = dvcio.cache_path(repo.root, version["md5"])
+def object_path(repo: Repo, md5: str, what: str) -> Path:
+    """The DVC cache object with this md5 (a file version, one part of a directory version,
+    or a `.dir` manifest), fetched from the remote if missing; `what` names it in messages."""
+    obj = dvcio.cache_path(repo.root, md5)
     if obj.exists():
         return obj
     if not dvcio.has_remote(repo.root):
         raise MissingDataError(
-            f"the DVC cache object {version['md5']} of {ds.name}@v{version['seq']} is missing "
+            f"the DVC cache object {md5} of {what} is missing "
             "and no DVC remote is configured: copy the cache or run `dvc pull` where it exists"
         )
-    return dvcio.fetch_version(repo.root, ds.path, version["md5"], version.get("git_commit"))
+    return dvcio.fetch_version(repo.root, what, md5)
+
+
+def version_path(repo: Repo, ds: Dataset, version: dict[str, Any]) -> Path:
+    """The DVC cache object holding a version's bytes (of a directory: its manifest)."""
+    return object_path(repo, version["md5"], f"{ds.name}@v{version['seq']}")
 
 
 def version_source(repo: Repo, ds: Dataset, version: dict[str, Any]) -> rows.Source:
     """A DuckDB source reading a committed version straight from the DVC cache."""
-    return rows.source(version_path(repo, ds, version), ds, f"{ds.name}@v{version['seq']}")
+    return md5_source(repo, ds, version["md5"], f"{ds.name}@v{version['seq']}")
+
+
+def md5_source(repo: Repo, ds: Dataset, md5: str, label: str) -> rows.Source:
+    """A DuckDB source reading the bytes with this md5 from the DVC cache: a file, or every
+    part a directory's `.dir` manifest lists."""
+    if not parts.is_dir_md5(md5):
+        return rows.source(object_path(repo, md5, label), ds, label)
+    object_path(repo, md5, label)
+    found = parts.parts_of(repo.root, md5)
+    return parts.source([(p.relpath, object_path(repo, p.md5, f"{label}/{p.relpath}")) for p in found], label)
 
 
 def working_source(repo: Repo, ds: Dataset) -> rows.Source:
@@ -271,6 +306,8 @@ def working_source(repo: Repo, ds: Dataset) -> rows.Source:
     path = working_path(repo, ds)
     if not path.exists():
         raise PathError(f"{ds.path} does not exist: restore it with `dslineage checkout {ds.name}@latest`")
+    if ds.format == DIR_FORMAT:
+        return parts.working_source(repo.root, ds.path)
     target = path.resolve()
     cache = dvcio.cache_root(repo.root).resolve()
     if path.is_symlink() and not (target.is_relative_to(repo.root) or target.is_relative_to(cache)):

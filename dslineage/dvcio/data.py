@@ -81,21 +81,24 @@ def init(root: Path) -> bool:
     return True
 
 
-def add(root: Path, path: str, *, md5_hint: str | None = None) -> DvcOut:
+def add(root: Path, path: str, *, md5_hint: str | None = None, part_hints: dict[str, str] | None = None) -> DvcOut:
     """`dvc add PATH` through DVC's API; returns what the new `.dvc` file records.
 
     `md5_hint`: the file's md5, already computed for its current stat. It is saved in DVC's
     state db (keyed by inode, mtime and size, as DVC saves its own), so DVC does not hash
     the file a second time; if the file changes before DVC looks, DVC hashes it itself.
+    `part_hints` does the same for the files of a directory (relative path -> md5).
     """
     try:
         with _in(root):
             repo = _dvc_repo(root)
             try:
-                if md5_hint:
-                    from dvc_data.hashfile.hash_info import HashInfo
+                from dvc_data.hashfile.hash_info import HashInfo
 
+                if md5_hint:
                     repo.state.save(os.fspath(root / path), repo.fs, HashInfo("md5", md5_hint))
+                for rel, md5 in (part_hints or {}).items():
+                    repo.state.save(os.fspath(root / path / rel), repo.fs, HashInfo("md5", md5))
                 repo.add(path)
             finally:
                 repo.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import journal
+from dslineage.config import DIR_FORMAT
 from dslineage.core import common
 from dslineage.errors import RefError
 from dslineage.model import Edit
@@ -197,7 +198,13 @@ def _still_applied(repo: Repo, ds: Dataset, rec: dict[str, Any]) -> bool:
     try:
         src = common.working_source(repo, ds)
         types = {c["name"]: c["type"] for c in rows.schema(con, src)}
-        labels.register(con, labels.load(con, src_path(repo, ds), ds), ds, types, ds.format == "csv")
+        if ds.format == DIR_FORMAT:
+            from dslineage.ops import dirs
+
+            loaded = dirs.load_working(repo, ds)[0]
+        else:
+            loaded = labels.load(con, src_path(repo, ds), ds)
+        labels.register(con, loaded, ds, types, ds.format == "csv")
         return revert_plan.still_applied(con, edits_path(repo, rec), len(ds.key), ds.labels.index(rec["column"])) > 0
     finally:
         con.close()

@@ -9,6 +9,7 @@ from dslineage import config, dvcio, files, txn
 from dslineage.core import common
 from dslineage.core.refs import resolve
 from dslineage.errors import DirtyError
+from dslineage.ops import dirs
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -57,7 +58,10 @@ def checkout(repo: Repo, ref: str, *, force: bool = False) -> dict[str, Any]:
             t.step("after-dvc-checkout")
             return _result(ds, v, before)
         t.backup(target, (repo.root / ds.path).parent / ".gitignore")
-        t.backup(ds.path, md5=before)
+        if ds.format == config.DIR_FORMAT:  # DVC rewrites only the parts that differ: those are backed up
+            dirs.backup_parts(t, repo, ds, v["md5"])
+        else:
+            t.backup(ds.path, md5=before)
         files.atomic_write_bytes(target, dvcfile_text(repo, ds, v))
         t.step("after-dvcfile")
         dvcio.checkout(repo.root, ds.path)

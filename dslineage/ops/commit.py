@@ -19,7 +19,7 @@ from dslineage import config, dvcio, files, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DslineageError, PathError, UsageError
-from dslineage.ops import mergestate
+from dslineage.ops import dirs, mergestate
 from dslineage.ops.batches import link_pending
 from dslineage.store import rowdiff, rows
 
@@ -115,6 +115,27 @@ def _known_record(
     return changes, change_file, _as_obj(parent["schema"]), dists
 
 
+def _change_file(
+    repo: Repo, con: Any, vid: str, p: rowdiff.DiffPlan, summary: dict[str, Any]
+) -> tuple[dict[str, Any], Path]:
+    """Write the `_chg` table as the version's change set file; its `changes` entry."""
+    name = journal.changes_name(vid)
+    change_file = journal.folder(repo.root) / name
+    change_file.parent.mkdir(parents=True, exist_ok=True)
+    txn.will_create(repo.root, change_file)
+    rowdiff.write_changes(con, change_file, p, digests=True)
+    changes = {
+        "known": True,
+        "file": name,
+        "keys": p.keys,
+        "labels": p.labels,
+        **{k: summary[k] for k in ("added", "removed", "relabeled", "modified")},
+        "columns": summary["columns"],
+        "digests": True,  # the change set has `d`: diffs fold from it exactly (store.changes)
+    }
+    return changes, change_file
+
+
 def build_record(
     repo: Repo,
     con: Any,
@@ -140,10 +161,16 @@ def build_record(
     vid = journal.make_id("version", ds.name, md5, parent and parent["id"], timestamp, author, message)
     changes: dict[str, Any]
     change_file: Path | None = None
+    parts_diff = None
+    if parent is not None and parent_src is not None and not _usable(known, ds, parent):
+        parts_diff = dirs.diff_changed_parts(repo, con, ds, new, md5, parent)  # None: not a directory
     if _usable(known, ds, parent):
         assert known is not None and parent is not None
         changes, change_file, schema, dist = _known_record(repo, ds, known, parent, vid)
         n_rows = parent["rows"]
+    elif parts_diff is not None:
+        p, summary, n_rows, schema, dist = parts_diff
+        changes, change_file = _change_file(repo, con, vid, p, summary)
     else:
         # against a parent, the diff proves the keys non-null and unique: no separate key scan
         by_diff = parent is not None and parent_src is not None and parent.get("rows") is not None
@@ -157,20 +184,7 @@ def build_record(
             p, summary = rowdiff.compare(con, parent_src, new, ds, prof.schema, digests=True)
             if by_diff:
                 rowdiff.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
-            name = journal.changes_name(vid)
-            change_file = journal.folder(repo.root) / name
-            change_file.parent.mkdir(parents=True, exist_ok=True)
-            txn.will_create(repo.root, change_file)
-            rowdiff.write_changes(con, change_file, p, digests=True)
-            changes = {
-                "known": True,
-                "file": name,
-                "keys": p.keys,
-                "labels": p.labels,
-                **{k: summary[k] for k in ("added", "removed", "relabeled", "modified")},
-                "columns": summary["columns"],
-                "digests": True,  # the change set has `d`: diffs fold from it exactly (store.changes)
-            }
+            changes, change_file = _change_file(repo, con, vid, p, summary)
     record = {
         "kind": "version",
         "id": vid,
@@ -344,7 +358,10 @@ def _write(
             t.backup(dvcio.dvcfile_for(ds.path), (Path(ds.path).parent / ".gitignore").as_posix())
             # hand DVC the md5 we computed (if the file is unchanged since) instead of rehashing
             hint = record["md5"] if common.known_md5(repo, ds) == record["md5"] else None
-            out = dvcio.add(repo.root, ds.path, md5_hint=hint)
+            if ds.format == config.DIR_FORMAT:  # a directory: DVC gets its parts' md5s instead
+                out = dvcio.add(repo.root, ds.path, part_hints=dirs.part_hints(repo, ds) if hint else None)
+            else:
+                out = dvcio.add(repo.root, ds.path, md5_hint=hint)
             if out.md5 != record["md5"]:
                 raise DslineageError(
                     f"{ds.path} changed while it was being committed: run the commit again"

@@ -16,6 +16,7 @@ from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import EditError
 from dslineage.ops import batches as batch_ops
+from dslineage.ops import dirs
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -65,22 +66,29 @@ def apply(
         table = labels.splice(table, ds.key, b.column, b.raw_keys, b.values)
     check_pairs(session, table, {b.column for b in plans})
     tmp = session.path.with_name(f".{session.path.name}.tmp-relabel-{os.getpid()}")
-    same = session.same_bytes(table, candidate)
+    staged: list[dirs.Staged] = []
+    same = session.same_bytes(table, candidate) if session.spans is None else None
     try:
-        if same is not None:
+        if session.spans is not None:  # a directory: only the parts holding edited rows are rewritten
+            staged, md5 = dirs.stage_edits(repo, session.con, ds, session.table, table, session.spans, "tmp-relabel")
+        elif same is not None:
             shutil.copyfile(same, tmp)
         else:
             labels.write(session.con, table, tmp, ds, session.path)
-        md5 = dvcio.file_md5(tmp)
+        if session.spans is None:
+            md5 = dvcio.file_md5(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     ids: list[str] = []
     version = None
     try:
-        with txn.begin(repo.root, repo.git, op, scratch=[tmp]) as t:
-            replace_working(repo, ds, tmp, session.md5)
-            _remember(repo, ds, md5)
+        with txn.begin(repo.root, repo.git, op, scratch=[tmp, *(s.tmp for s in staged)]) as t:
+            if session.spans is not None:
+                dirs.replace_parts(repo, ds, staged)
+            else:
+                replace_working(repo, ds, tmp, session.md5)
+                _remember(repo, ds, md5)
             t.step("after-data")
             for b in plans:
                 rec = _record(session, b, by=by, reason=reason, source=source, op=op, md5=md5)
@@ -100,7 +108,8 @@ def apply(
             elif extra_paths:
                 t.commit(extra_paths, f"{op} of {ds.name}: journal records of pending batch {ids[0][:12]}")
     finally:
-        tmp.unlink(missing_ok=True)
+        for scratch in [tmp, *(s.tmp for s in staged)]:
+            scratch.unlink(missing_ok=True)
     return {"batches": ids, "version": version, "md5": md5, "same_as": candidate["id"] if same and candidate else None}
 
 

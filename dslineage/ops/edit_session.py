@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio
-from dslineage.config import Dataset
+from dslineage.config import DIR_FORMAT, Dataset
 from dslineage.core import common
 from dslineage.errors import DirtyError, EditError, PathError, UsageError
 from dslineage.ops import batches as batch_ops
+from dslineage.ops import dirs
+from dslineage.store import parts
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -88,7 +90,11 @@ class Session:
             absent = [c for c in ds.key + ds.labels if c not in self.types]
             if absent:
                 raise EditError(f"{ds.path} has no column {', '.join(absent)}: fix the file or its registration")
-            self.table = labels.load(self.con, self.path, ds)
+            self.spans: list[parts.Span] | None = None  # a directory's parts, where their rows are in `table`
+            if ds.format == DIR_FORMAT:
+                self.table, self.spans = dirs.load_working(repo, ds)
+            else:
+                self.table = labels.load(self.con, self.path, ds)
             labels.register(self.con, self.table, ds, self.types, self.text)
         except BaseException:
             self.con.close()

@@ -72,7 +72,7 @@ class DataChecks(CheckerBase):
             working = self.root / ds.path
             for rec in versions:
                 md5 = rec["md5"]
-                obj = dvcio.cache_path(self.root, md5) if _is_md5(md5) else None
+                obj = dvcio.cache_path(self.root, md5) if _is_md5(md5.removesuffix(".dir")) else None
                 if obj is None:
                     continue
                 objects += 1
@@ -89,7 +89,7 @@ class DataChecks(CheckerBase):
                 if self.deep:
                     verified += 1
                     actual = dvcio.file_md5(obj)
-                    if actual != md5:
+                    if actual != md5.removesuffix(".dir"):  # (of a directory: its manifest's bytes)
                         rel = obj.relative_to(self.root).as_posix() if obj.is_relative_to(self.root) else str(obj)
                         self.add("cache", "error",
                                  f"DVC cache object {md5} of {label} is corrupt (its bytes hash to {actual})",

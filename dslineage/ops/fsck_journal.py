@@ -135,7 +135,7 @@ class JournalChecks(CheckerBase):
             rel = f"{config.JOURNAL_DIR}/{name}"
             if rec["kind"] == "version":
                 self._check_parents(rec, versions, rel)
-                md5 = str(rec.get("md5", ""))
+                md5 = str(rec.get("md5", "")).removesuffix(".dir")  # a directory version's manifest
                 if len(md5) != 32 or not set(md5) <= _HEX32:
                     self.add("journal", "error", f"version record {name} has an invalid md5 {md5[:40]!r}",
                              f"restore it with `git checkout -- {rel}`", rel)

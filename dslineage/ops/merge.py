@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, files, journal, txn
-from dslineage.config import Dataset
+from dslineage.config import DIR_FORMAT, Dataset
 from dslineage.core import common
 from dslineage.errors import DirtyError, MergingError, RefError, UsageError
 from dslineage.files import atomic_write_bytes
@@ -167,7 +167,12 @@ def record_merge(
     if dvc_add:
         dvcfile = dvcio.dvcfile_for(ds.path)
         t.backup(dvcfile, (Path(ds.path).parent / ".gitignore").as_posix())
-        out = dvcio.add(repo.root, ds.path, md5_hint=md5)
+        if ds.format == DIR_FORMAT:
+            from dslineage.ops.dirs import part_hints
+
+            out = dvcio.add(repo.root, ds.path, part_hints=part_hints(repo, ds))
+        else:
+            out = dvcio.add(repo.root, ds.path, md5_hint=md5)
         if out.md5 != md5:
             raise MergingError(f"{ds.path} changed while it was being merged: run the merge again")
         paths.append(dvcfile)
@@ -180,7 +185,7 @@ def record_merge(
         "batches": carried_batches(repo, ds, ours["id"], theirs["id"]),
         "merge": {"theirs": theirs["id"], "base": base["id"] if base else None, "branch": branch},
     }
-    new = rows.source(dvcio.cache_path(repo.root, md5), ds, f"{ds.name} (merged)")
+    new = common.md5_source(repo, ds, md5, f"{ds.name} (merged)")
     known = KnownChanges(ours["md5"], label_changes) if label_changes is not None else None
     record, change_file = build_record(
         repo, con, ds, new, md5, ours, None if known else common.version_source(repo, ds, ours),
@@ -257,9 +262,13 @@ def _merge(
     plans: list[tuple[Dataset, str, dict[str, str | None]]], message: str, who: str,
 ) -> dict[str, Any]:
     head = repo.git.head()
-    for ds, _, md5 in plans:
+    for ds, kind, md5 in plans:
         t.backup(dvcio.dvcfile_for(ds.path))
         t.backup(ds.path, md5=md5["ours"])
+        if ds.format == DIR_FORMAT and kind == "theirs":  # DVC's checkout will rewrite these parts
+            from dslineage.ops.dirs import backup_parts
+
+            backup_parts(t, repo, ds, str(md5["theirs"]))
     t.mark_git_merge()
     clean = repo.git.merge_no_commit(theirs_sha, config=DRIVER_OFF)
     t.step("after-git-merge")
@@ -289,6 +298,18 @@ def _merge(
                 )
             base_v = dag_base(repo, ds, ours_v, theirs_v) or common.version_with_md5(repo, ds.name, md5["base"], None)
             base_md5 = base_v["md5"] if base_v else md5["base"]
+            if ds.format == DIR_FORMAT:  # part by part (see ops/merge_dirs.py); conflicts stop it
+                from dslineage.ops.merge_dirs import merge_dir
+
+                new_md5 = merge_dir(repo, con, ds, base_md5, ours_md5, theirs_md5)
+                record, files = record_merge(repo, t, con, ds, ours_v, theirs_v, base_v, new_md5, message=message,
+                                             author=who, branch=branch)
+                paths += files
+                ch = record["changes"]
+                merged.append({"dataset": ds.name, "version": record["id"], "seq": record["seq"],
+                               "parents": record["parents"],
+                               "rows": {k: ch.get(k, 0) for k in ("added", "removed", "relabeled", "modified")}})
+                continue
             outcome = three_way(repo, con, ds, base_md5, ours_md5, theirs_md5)
             if outcome.table is None:
                 ours_dvc = repo.git.show("HEAD", dvcio.dvcfile_for(ds.path)) or b""

@@ -170,6 +170,12 @@ def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
     if o_md5 == b_md5:
         atomic_write_bytes(o_path, t_path.read_bytes())  # only theirs changed it
         return 0
+    if ds.format == config.DIR_FORMAT:  # merged part by part by `dslineage merge`, not inside git's merge
+        sys.stderr.write(
+            f"dslineage: {ds.name} is a directory dataset changed on both sides: run `git merge --abort`, "
+            f"then `dslineage merge BRANCH`\n"
+        )
+        return 1
     dvcio.fetch_objects(root, [m for m in (b_md5, o_md5, t_md5) if m], {t_md5: f"{ds.name} (theirs)"})
     con = rows.connect(config.load_settings(root), root / config.META_DIR / "tmp")
     try:

@@ -11,9 +11,11 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from dslineage import txn
+from dslineage.config import DIR_FORMAT
 from dslineage.core import common
 from dslineage.core.refs import resolve
 from dslineage.errors import DirtyError, UsageError
+from dslineage.ops import dirs
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
 if TYPE_CHECKING:
@@ -54,11 +56,18 @@ def rollback(
     obj = common.version_path(repo, ds, target)
     path = common.working_path(repo, ds)
     tmp = path.with_name(f".{path.name}.tmp-rollback-{os.getpid()}")
+    staged: list[dirs.Staged] = []
     try:
-        shutil.copyfile(obj, tmp)
-        with txn.begin(repo.root, repo.git, "rollback", scratch=[tmp]) as t:
-            replace_working(repo, ds, tmp, md5)
-            common.remember_working_md5(repo, ds, target["md5"])
+        if ds.format == DIR_FORMAT:  # a directory: only the parts that differ are copied
+            staged, removed = dirs.stage_version(repo, ds, target["md5"], "tmp-rollback")
+        else:
+            shutil.copyfile(obj, tmp)
+        with txn.begin(repo.root, repo.git, "rollback", scratch=[tmp, *(s.tmp for s in staged)]) as t:
+            if ds.format == DIR_FORMAT:
+                dirs.replace_parts(repo, ds, staged, removed)
+            else:
+                replace_working(repo, ds, tmp, md5)
+                common.remember_working_md5(repo, ds, target["md5"])
             t.step("after-data")
             # "batches": [] — edits pending on the working file are discarded, not carried
             made = snapshot(
@@ -66,7 +75,8 @@ def rollback(
                 extra={ds.name: {"rollback_to": target["id"], "batches": []}},
             )
     finally:
-        tmp.unlink(missing_ok=True)
+        for scratch in [tmp, *(s.tmp for s in staged)]:
+            scratch.unlink(missing_ok=True)
     if made:
         result["version"], result["seq"] = made[0]["id"], made[0]["seq"]
     return result

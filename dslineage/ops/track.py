@@ -78,13 +78,13 @@ def track(
     counts predictions, groups or ignored columns as features)."""
     rel = config.inside(repo.root, path, cwd=repo.root)
     full = repo.root / rel
-    if not full.is_file():
+    if not full.is_file() and not full.is_dir():
         raise PathError(f"{rel} does not exist or is not a file: check the path")
     if not key:
         raise UsageError("at least one key column is required: pass --key COL[,COL...]")
     if not labels:
         raise UsageError("at least one label column is required: pass --label COL")
-    fmt = config.detect_format(rel, format)
+    fmt = config.DIR_FORMAT if full.is_dir() else config.detect_format(rel, format)
     ds_name = config.check_name(name or Path(rel).name.split(".")[0])
     existing = repo.datasets()
     for other in existing.values():
@@ -159,9 +159,11 @@ def _register(
             setattr(ds, role, list(dict.fromkeys(cols)))
         if fmt == "csv":
             ds.csv = _csv_options(con, full)
-        if full.stat().st_size == 0:
+        if full.is_file() and full.stat().st_size == 0:
             raise FormatError(f"{rel} is empty: a dataset needs a header and rows")
         src = common.working_source(repo, ds)
+        if fmt == config.DIR_FORMAT:
+            _check_partition_labels(repo, ds)
         rows.validate(con, src, ds)
         if roles:
             _check_roles(ds, roles, [c["name"] for c in rows.schema(con, src)])
@@ -205,6 +207,20 @@ def _register(
     }
 
 
+def _check_partition_labels(repo: Repo, ds: Dataset) -> None:
+    """A label column of a directory dataset must be a column of its files, not a partition
+    folder (`relabel` rewrites files in place of others; it does not move rows)."""
+    from dslineage.store import parts
+
+    folders = {c for rel, _ in parts.scan(repo.root, ds.path) for c in parts.hive_values(rel)}
+    clash = [c for c in ds.labels if c in folders]
+    if clash:
+        raise UsageError(
+            f"--label {clash[0]}: {clash[0]!r} is a partition folder of {ds.path}, not a column of its files; "
+            "label a column the files hold (move rows between folders by rewriting the files)"
+        )
+
+
 def _adopt(repo: Repo, con: Any, ds: Dataset) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """Import earlier git commits of the file's `.dvc` file as versions.
 
@@ -227,7 +243,7 @@ def _adopt(repo: Repo, con: Any, ds: Dataset) -> tuple[list[dict[str, Any]], lis
             if out is None or (parent is not None and out.md5 == parent["md5"]):
                 continue
             obj = dvcio.cache_path(repo.root, out.md5)
-            src = rows.source(obj, ds, f"{ds.name} at {info.sha[:8]}") if obj.exists() else None
+            src = common.md5_source(repo, ds, out.md5, f"{ds.name} at {info.sha[:8]}") if obj.exists() else None
             ts = journal.iso_from_epoch(info.timestamp)
             extra = {"imported_commit": info.sha}
             if src is None:
