@@ -93,6 +93,9 @@ ROOT_OPTIONS: list[tuple[str, str]] = [
      'Show tracebacks on errors.'),
     ('--wait-for-lock SECONDS',
      'How long to wait for another dslineage command on this repo (default 60).  [SECONDS ≥ 0]'),
+    ('--scheduler ADDRESS',
+     'Run per-partition work on this Dask scheduler (tcp://HOST:8786), or `local` (default: the '
+     '`engine:` setting, else a process pool here).'),
     ('--version',
      'Print the version.'),
     ('-h, --help',

@@ -90,7 +90,12 @@ def diff_changed_parts(
     cols_a = {c["name"]: c["type"] for c in schema_a}
     cols_b = {c["name"]: c["type"] for c in schema_b}
     pairs = changed_pairs(repo, ds, before, after)
-    parts.build_changes_changed(con, pairs, p, cols_a, cols_b, digests=True)
+    if repo.engine_spec is None:  # one DuckDB query over the changed parts: fastest on one machine
+        parts.build_changes_changed(con, pairs, p, cols_a, cols_b, digests=True)
+    else:  # `--scheduler` / `engine:` chose where per-partition tasks run
+        from dslineage.store import partdiff
+
+        partdiff.build_changes_parts(con, pairs, p, cols_a, cols_b, engine=repo.engine, digests=True)
     summary = rowdiff.summarize_changes(con, p)
     n_rows = parts.row_count([path for _, path in after.values()])
     if not _keys_proven(con, ds, schema_b, pairs, after, summary):

@@ -57,7 +57,7 @@ def lineage(
 def _lineage(
     repo: Repo, root: str | None, direction: str, depth: int | None, warning: str | None, *,
     openlineage: bool, namespace: str | None, expand: bool,
-) -> dict[str, Any]:
+) -> Lineage:
     g = lg.around(repo, root, direction, depth)
     order = lg.ordered(g, set(g.nodes))
     nodes = []

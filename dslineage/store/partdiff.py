@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dslineage.errors import FormatError
+from dslineage.store.parts import hive_values
 from dslineage.store.rowdiff import DiffPlan, changes_select
 from dslineage.store.rows import literal, q
 
@@ -30,17 +31,6 @@ if TYPE_CHECKING:
     from dslineage.engine import Engine
 
 Pair = tuple[str, "str | None", "str | None"]  # (relpath, old location, new location)
-
-
-def hive_values(relpath: str) -> dict[str, str]:
-    """The `col=value` folders of a part's path, as {column: value} (outermost first). The same
-    reading as branch f-dirds' `store.parts.hive_values` (keep one when both land)."""
-    out: dict[str, str] = {}
-    for seg in relpath.split("/")[:-1]:
-        col, eq, value = seg.partition("=")
-        if eq and col:
-            out[col] = value
-    return out
 
 
 def part_select(con: Any, relpath: str, location: str, names: list[str], cols: dict[str, str]) -> str:
