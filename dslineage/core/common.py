@@ -261,9 +261,19 @@ def version_path(repo: Repo, ds: Dataset, version: dict[str, Any]) -> Path:
     return dvcio.fetch_version(repo.root, ds.path, version["md5"], version.get("git_commit"))
 
 
+def object_url(repo: Repo, md5: str) -> str | None:
+    """The `s3://` URL a row connection reads the object `md5` from when it is not in the local
+    cache and the default DVC remote is on S3 (not with `--fetch`), else None (see core.remote)."""
+    from dslineage.core import remote
+
+    return remote.object_url(repo, md5)
+
+
 def version_source(repo: Repo, ds: Dataset, version: dict[str, Any]) -> rows.Source:
-    """A DuckDB source reading a committed version straight from the DVC cache."""
-    return rows.source(version_path(repo, ds, version), ds, f"{ds.name}@v{version['seq']}")
+    """A DuckDB source reading a committed version from the DVC cache, or from the S3 remote
+    when it is not cached (`object_url`)."""
+    where = object_url(repo, version["md5"]) or version_path(repo, ds, version)
+    return rows.source(where, ds, f"{ds.name}@v{version['seq']}")
 
 
 def working_source(repo: Repo, ds: Dataset) -> rows.Source:
@@ -282,7 +292,9 @@ def working_source(repo: Repo, ds: Dataset) -> rows.Source:
 
 def row_connection(repo: Repo) -> Any:
     """A fresh in-memory DuckDB connection for row work, honouring the memory settings."""
-    return rows.connect(repo.settings, repo.root / META_DIR / "tmp")
+    from dslineage.core import remote
+
+    return remote.track(repo, rows.connect(repo.settings, repo.root / META_DIR / "tmp"))
 
 
 def write_table(repo: Repo, table: Any, rel: str) -> None:
