@@ -11,6 +11,7 @@ AWS_SECRET_ACCESS_KEY, or botocore's usual chain), never from a file in the repo
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from dslineage.errors import MissingDataError, RemoteError
 # DuckDB reads parquet by exact ranges (footer, then the column chunks it needs): a readahead
 # cache would fetch bytes no query asked for, so each read is one ranged GET of what was asked.
 _CACHE_TYPE = "none"
+RANGE_CACHE_BYTES = 256 << 20  # ranges kept in memory during one command (see ReadCounter)
 
 
 @dataclass(frozen=True)
@@ -58,24 +60,57 @@ def s3_location(root: Path) -> S3Location | None:
 @dataclass
 class ReadCounter:
     """What remote reads fetched: each object's size, and bytes actually received (thread-safe:
-    DuckDB reads from several threads)."""
+    DuckDB reads from several threads). Keeps the ranges received during one command (up to
+    `keep` bytes), so a query that scans the same column chunks twice (a diff profiles, then
+    compares, then samples) receives them once."""
 
     sizes: dict[str, int] = field(default_factory=dict)  # url -> object size
     bytes_read: int = 0
     requests: int = 0
+    keep: int = RANGE_CACHE_BYTES
+    _ranges: dict[tuple[str, int, int], bytes] = field(default_factory=dict, repr=False)
+    _kept: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, n: int) -> None:
-        """Count `n` bytes received in one ranged read."""
+    def read(self, path: str, start: int, end: int, fetch: Callable[[int, int], bytes]) -> bytes:
+        """Bytes `start:end` of `path`: the parts this command already received from memory,
+        the gaps through `fetch(start, end)` (one ranged GET each, counted and kept)."""
         with self._lock:
-            self.bytes_read += n
+            kept = sorted((lo, hi, data) for (p, lo, hi), data in self._ranges.items()
+                          if p == path and lo < end and hi > start)
+        out, pos = bytearray(), start
+        for lo, hi, data in [*kept, (end, end, b"")]:
+            if lo > pos:  # a gap before this kept range (or before the end)
+                got = self._fetch(path, pos, min(lo, end), fetch)
+                out += got
+                if len(got) < min(lo, end) - pos:
+                    return bytes(out)  # the object ended
+                pos += len(got)
+            if pos >= end:
+                break
+            if hi > pos:
+                piece = data[pos - lo:min(hi, end) - lo]
+                out += piece
+                pos += len(piece)
+        return bytes(out)
+
+    def _fetch(self, path: str, start: int, end: int, fetch: Callable[[int, int], bytes]) -> bytes:
+        """One ranged GET: counted, and kept while there is room."""
+        data = fetch(start, end)
+        with self._lock:
+            self.bytes_read += len(data)
             self.requests += 1
+            if data and self._kept + len(data) <= self.keep:
+                self._ranges[(path, start, start + len(data))] = data
+                self._kept += len(data)
+        return data
 
     def reset(self) -> None:
         """Forget what was read (a new command starts counting)."""
         with self._lock:
             self.sizes.clear()
-            self.bytes_read = self.requests = 0
+            self._ranges.clear()
+            self.bytes_read = self.requests = self._kept = 0
 
 
 def remote_filesystem(loc: S3Location, counter: ReadCounter) -> Any:
@@ -85,9 +120,7 @@ def remote_filesystem(loc: S3Location, counter: ReadCounter) -> Any:
 
     class CountedFile(s3fs.core.S3File):  # type: ignore[misc]
         def _fetch_range(self, start: int, end: int) -> bytes:
-            data: bytes = super()._fetch_range(start, end)
-            counter.add(len(data))
-            return data
+            return counter.read(self.path, start, end, super()._fetch_range)
 
     class CountedS3(s3fs.S3FileSystem):  # type: ignore[misc]
         def _open(self, path: str, mode: str = "rb", block_size: int | None = None, **kwargs: Any) -> Any:

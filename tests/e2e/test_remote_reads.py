@@ -20,6 +20,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo, dvcio
+from dslineage.core.remote import reading
+from dslineage.model import to_json
 from tests.support import run
 from tests.support.s3 import S3Remote
 
@@ -111,15 +113,45 @@ def test_blame_of_a_remote_version_matches_the_local_one_and_caches_nothing(pair
 
 def test_diff_rows_and_output_of_remote_versions_match_the_local_ones(pair: Pair) -> None:
     """`diff v1 v2 --rows` (which reads the changed rows' bytes) is the same in the clone, read from S3."""
-    with Repo(pair.home) as repo:
-        local = repo.diff("train@v1", "train@v2", rows=10)
-        assert repo.remote_reads() is None
-    with Repo(pair.clone) as repo:
-        remote = repo.diff("train@v1", "train@v2", rows=10)
-        reads = repo.remote_reads()
-    assert json.dumps(remote, default=str) == json.dumps(local, default=str) or remote == local
-    assert len(remote.more["sample"]) == len(RELABELED)  # type: ignore[arg-type]
-    assert reads is not None and reads.objects == 2 and reads.bytes_read < reads.object_bytes
+    found = []
+    for root in (pair.home, pair.clone):
+        with Repo(root) as repo:
+            result = repo.diff("train@v1", "train@v2", rows=10, output=str(root / "changed.parquet"))
+            found.append((to_json(result), repo.remote_reads(), pq.read_table(root / "changed.parquet")))
+    (local, none, out_local), (remote, reads, out_remote) = found
+    assert none is None and reads is not None
+    local.pop("output"), remote.pop("output")
+    assert remote == local and len(remote["sample"]) == len(RELABELED)
+    assert out_remote.equals(out_local) and out_remote.num_rows == len(RELABELED)
+    assert reads.objects == 2 and reads.bytes_read < reads.object_bytes
+    assert not cached_objects(pair.clone)
+
+
+def test_a_byte_level_diff_of_remote_versions_reads_what_it_compares(pair: Pair) -> None:
+    """The byte-level diff (no change-set fold) of v1 and v2 read from S3 equals the local one."""
+    from dslineage.ops.diff import diff
+
+    found = []
+    for root in (pair.home, pair.clone):
+        with Repo(root) as repo, reading(repo):
+            found.append((to_json(diff(repo, "train@v1", "train@v2", fold=False)), repo.remote_reads()))
+    (local, none), (remote, reads) = found
+    assert remote == local and remote["rows"]["relabeled"] == len(RELABELED)
+    assert none is None and reads is not None and reads.objects == 2
+    assert not cached_objects(pair.clone)
+
+
+def test_eval_of_remote_versions_matches_the_local_one(pair: Pair, tmp_path: Path) -> None:
+    """`eval` under v1 and v2 read from S3 scores the same as under the author's cached versions."""
+    pred = tmp_path / "pred.csv"
+    pred.write_text("id,predicted,confidence\n" + "".join(f"{i},cat,0.9\n" for i in range(ROWS)))
+    found = []
+    for root in (pair.home, pair.clone):
+        with Repo(root) as repo:
+            found.append((repo.eval("train", predictions=str(pred), record=False), repo.remote_reads()))
+    (local, none), (remote, reads) = found
+    assert remote == local and [v.seq for v in remote.versions] == [1, 2]
+    assert none is None and reads is not None and reads.objects == 2 and reads.bytes_read < reads.object_bytes
     assert not cached_objects(pair.clone)
 
 
