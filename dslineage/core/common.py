@@ -261,19 +261,20 @@ def version_path(repo: Repo, ds: Dataset, version: dict[str, Any]) -> Path:
     return dvcio.fetch_version(repo.root, ds.path, version["md5"], version.get("git_commit"))
 
 
-def object_url(repo: Repo, md5: str) -> str | None:
+def object_url(repo: Repo, md5: str, what: str = "") -> str | None:
     """The `s3://` URL a row connection reads the object `md5` from when it is not in the local
-    cache and the default DVC remote is on S3 (not with `--fetch`), else None (see core.remote)."""
+    cache and the default DVC remote is on S3 (not with `--fetch`), else None (see core.remote);
+    `what` names it in errors (e.g. "train@v2")."""
     from dslineage.core import remote
 
-    return remote.object_url(repo, md5)
+    return remote.object_url(repo, md5, what)
 
 
 def version_source(repo: Repo, ds: Dataset, version: dict[str, Any]) -> rows.Source:
     """A DuckDB source reading a committed version from the DVC cache, or from the S3 remote
     when it is not cached (`object_url`)."""
-    where = object_url(repo, version["md5"]) or version_path(repo, ds, version)
-    return rows.source(where, ds, f"{ds.name}@v{version['seq']}")
+    label = f"{ds.name}@v{version['seq']}"
+    return rows.source(object_url(repo, version["md5"], label) or version_path(repo, ds, version), ds, label)
 
 
 def working_source(repo: Repo, ds: Dataset) -> rows.Source:

@@ -145,8 +145,9 @@ def object_size(fs: Any, loc: S3Location, url: str, what: str) -> int:
     try:
         info = fs.info(url)
     except FileNotFoundError:
+        md5 = "".join(url.rsplit("/", 2)[-2:])
         raise MissingDataError(
-            f"DVC cache object {url.rsplit('/', 2)[-2]}{url.rsplit('/', 1)[-1]} ({what}) is not on the DVC "
+            f"DVC cache object {md5}{f' ({what})' if what and what != md5 else ''} is not on the DVC "
             f"remote {loc.name!r}: run `dslineage push` on a machine that has it"
         ) from None
     except Exception as exc:

@@ -201,6 +201,7 @@ def test_bad_credentials_are_one_line_naming_the_remote(pair: Pair) -> None:
     env = {**os.environ, "AWS_SECRET_ACCESS_KEY": "wrong-secret"}
     proc = dsl(pair.clone, "blame", "train@v2", env=env)
     lines = proc.stderr.strip().splitlines()
+    print(f"\n{proc.stderr}")
     assert proc.returncode == 1 and len(lines) == 1, proc.stderr
     assert lines[0].startswith("error: ") and "'store'" in lines[0] and "AWS_SECRET_ACCESS_KEY" in lines[0]
     assert not cached_objects(pair.clone)
@@ -212,8 +213,20 @@ def test_an_object_missing_on_the_remote_is_one_line(pair: Pair) -> None:
     pair.s3.server.client().delete_object(Bucket=pair.s3.bucket, Key=key)
     proc = dsl(pair.clone, "blame", "train@v2")
     lines = proc.stderr.strip().splitlines()
+    print(f"\n{proc.stderr}")
     assert proc.returncode == 1 and len(lines) == 1, proc.stderr
     assert "not on the DVC remote 'store'" in lines[0] and "dslineage push" in lines[0]
+    assert f"{pair.v2['md5']} (train@v2)" in lines[0]
+
+
+def test_an_unreachable_endpoint_is_one_line(pair: Pair) -> None:
+    """The endpoint pointed at a closed port (in the clone's config.local): one line naming the remote."""
+    run(pair.clone, "dvc", "remote", "modify", "--local", "store", "endpointurl", "http://127.0.0.1:9")
+    proc = dsl(pair.clone, "audit", "train@v2", "--json")
+    lines = proc.stderr.strip().splitlines()
+    print(f"\n{proc.stderr}")
+    assert proc.returncode == 1 and len(lines) == 1 and not proc.stdout, proc.stderr
+    assert lines[0].startswith("error: reading from the DVC remote 'store' failed") and "endpoint" in lines[0]
 
 
 def test_a_row_lookup_reads_only_the_row_group_that_holds_it(pair: Pair) -> None:
@@ -222,6 +235,7 @@ def test_a_row_lookup_reads_only_the_row_group_that_holds_it(pair: Pair) -> None
         events = repo.history("train", "12345").events
         reads = repo.remote_reads()
     assert [e.labels["label"] for e in events] == [["cat", "dog", "bird"][12345 % 3]]
+    print(f"\nhistory of one row of v2 from S3: {reads}")
     assert reads is not None and reads.objects == 1
     assert 0 < reads.bytes_read < reads.object_bytes / 5, reads
     assert not cached_objects(pair.clone)
