@@ -93,6 +93,18 @@ def object_url(repo: Repo, md5: str, what: str = "") -> str | None:
     return url
 
 
+def read_object(repo: Repo, md5: str, what: str = "") -> bytes | None:
+    """The whole bytes of a small object (e.g. a directory version's `.dir` manifest) read from
+    the S3 remote when it is not cached (counted like any remote read), None when `object_url`
+    is None (then read or fetch it from the cache)."""
+    url = object_url(repo, md5, what)
+    if url is None:
+        return None
+    with _state(repo).fs.open(url, "rb") as fh:  # through the counted file (cat_file is not)
+        data: bytes = fh.read()
+    return data
+
+
 def track(repo: Repo, con: Any) -> Any:
     """Let a new row connection read remote objects: registered at once when a remote object
     was already used, else when the first one is. Returns `con`."""

@@ -180,6 +180,11 @@ def test_cli_json_has_the_remote_key_only_for_a_remote_read(pair: Pair) -> None:
     assert remote == local
     assert list(info) == ["name", "objects", "bytes_read", "object_bytes"]
     assert info["name"] == "store" and info["objects"] == 1 and 0 < info["bytes_read"] < info["object_bytes"]
+    diff = dsl(pair.clone, "diff", "train@v1", "train@v2", "--rows", "2", "--json")
+    assert diff.returncode == 0, diff.stderr
+    keys = list(json.loads(diff.stdout))
+    assert keys[-1] == "remote" and keys[:-1] == list(json.loads(dsl(pair.home, "diff", "train@v1", "train@v2",
+                                                                     "--rows", "2", "--json").stdout))
     human = dsl(pair.clone, "blame", "train@v2")
     assert human.returncode == 0 and "DVC remote 'store'" in human.stderr, human.stderr
     assert not cached_objects(pair.clone)
@@ -286,3 +291,17 @@ def test_blame_and_audit_of_cifar10_read_from_s3_a_fraction_of_the_object(
     print(f"\nCIFAR-10 v2 from S3: blame read {blame_reads}, audit read {audit_reads}")
     assert blame_reads.bytes_read < blame_reads.object_bytes / 3, blame_reads  # id + label_name of 14 columns
     assert audit_reads.bytes_read <= audit_reads.object_bytes, audit_reads
+
+
+def test_a_small_object_is_read_whole_without_caching_it(pair: Pair) -> None:
+    """`core.remote.read_object` (for a directory version's `.dir` manifest) returns v1's exact bytes from S3."""
+    from dslineage.core.remote import read_object
+
+    with Repo(pair.home) as repo:
+        assert read_object(repo, pair.v1["md5"]) is None  # cached here: read it locally
+        expected = dvcio.cache_path(pair.home, pair.v1["md5"]).read_bytes()
+    with Repo(pair.clone) as repo, reading(repo):
+        data = read_object(repo, pair.v1["md5"], "train@v1")
+        reads = repo.remote_reads()
+    assert data == expected and reads is not None and reads.bytes_read == len(expected) == reads.object_bytes
+    assert not cached_objects(pair.clone)
