@@ -72,3 +72,23 @@ def test_a_directory_remote_still_fetches_into_the_cache(committed: Any, tmp_pat
     assert blame.total == 20 and committed.remote_reads() is None
     assert dvcio.cache_path(root, v["md5"]).is_file()
     assert json.dumps(committed.audit("train@v1", record=False), default=str)
+
+
+def test_a_relabeled_version_keeps_the_row_groups_a_remote_read_skips_by(tmp_repo: Path) -> None:
+    """A parquet file in row groups of 5 rows, relabeled: the new version has row groups of 5 rows too
+    (written whole as one group, a remote read could not skip any)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dslineage import Repo
+
+    path = tmp_repo / "data" / "train.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"id": list(range(20)), "label": ["cat", "dog"] * 10}), path, row_group_size=5)
+    with Repo(tmp_repo) as repo:
+        repo.track("data/train.parquet", ["id"], ["label"])
+        repo.commit(["train"], "v1", None)
+        repo.relabel("train", ["3=fox"], by="a", reason="r")
+    meta = pq.ParquetFile(path).metadata
+    assert pq.read_table(path).column("label")[3].as_py() == "fox"
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [5, 5, 5, 5]
