@@ -39,6 +39,6 @@ def emit(repo: Repo, data: Any, json_out: bool) -> RemoteReads | None:
         emit_json(data if reads is None else {**to_json(data), "remote": to_json(reads)})  # type: ignore[dict-item]
     elif reads is not None:
         share = f" ({reads.bytes_read / reads.object_bytes:.1%})" if reads.object_bytes else ""
-        note(f"read {size(reads.bytes_read)} of {size(reads.object_bytes)}{share} from {reads.objects} "
-             f"object(s) on the DVC remote {reads.name!r} (not cached; --fetch downloads them)")
+        note(f"read {size(reads.bytes_read)} of {size(reads.object_bytes)}{share} of {reads.objects} uncached "
+             f"object(s) from the DVC remote {reads.name!r}")
     return reads
