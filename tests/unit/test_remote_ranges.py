@@ -54,3 +54,11 @@ def test_nothing_is_kept_past_the_memory_bound_and_reset_forgets() -> None:
     counter.sizes["s3://b/o"] = 2048
     counter.reset()
     assert (counter.bytes_read, counter.requests, counter.sizes) == (0, 0, {})
+
+
+def test_byte_counts_read_as_people_write_them() -> None:
+    """The stderr note's sizes: bytes below 1 KiB, then KiB, MiB, GiB with one decimal."""
+    from dslineage.cli._remote import size
+
+    assert [size(n) for n in (0, 812, 1024, 35_364, 78_244_875, 3 << 30)] == [
+        "0 B", "812 B", "1.0 KiB", "34.5 KiB", "74.6 MiB", "3.0 GiB"]
