@@ -61,6 +61,13 @@ def reading(repo: Repo, *, fetch: bool = False) -> Iterator[None]:
     st.depth += 1
     try:
         yield
+    except Exception:
+        # a range that failed in the middle of a query reaches us as DuckDB's error (or the row
+        # layer's FormatError wrapping it) with no word of the remote: one line naming it instead
+        failed = st.counter.failed if st.counter is not None else None
+        if failed is not None and st.location is not None and st.location is not _UNSET:
+            raise dvcio.read_failed(st.location, failed) from None
+        raise
     finally:
         st.depth -= 1
         st.fetch = saved

@@ -39,7 +39,14 @@ from dslineage.dvcio.pipelines import (
     stage_definitions,
     stage_output_md5,
 )
-from dslineage.dvcio.remote_read import ReadCounter, S3Location, object_size, remote_filesystem, s3_location
+from dslineage.dvcio.remote_read import (
+    ReadCounter,
+    S3Location,
+    object_size,
+    read_failed,
+    remote_filesystem,
+    s3_location,
+)
 from dslineage.dvcio.remotes import (
     PushResult,
     RemoteStatus,
@@ -88,6 +95,7 @@ __all__ = [
     "parse_lock",
     "push_objects",
     "read_dvcfile",
+    "read_failed",
     "read_lock",
     "remote_filesystem",
     "remote_name",

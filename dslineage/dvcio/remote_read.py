@@ -68,6 +68,7 @@ class ReadCounter:
     bytes_read: int = 0
     requests: int = 0
     keep: int = RANGE_CACHE_BYTES
+    failed: BaseException | None = None  # the error of a ranged read that failed (inside a query)
     _ranges: dict[tuple[str, int, int], bytes] = field(default_factory=dict, repr=False)
     _kept: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -111,6 +112,7 @@ class ReadCounter:
             self.sizes.clear()
             self._ranges.clear()
             self.bytes_read = self.requests = self._kept = 0
+            self.failed = None
 
 
 def remote_filesystem(loc: S3Location, counter: ReadCounter) -> Any:
@@ -120,7 +122,11 @@ def remote_filesystem(loc: S3Location, counter: ReadCounter) -> Any:
 
     class CountedFile(s3fs.core.S3File):  # type: ignore[misc]
         def _fetch_range(self, start: int, end: int) -> bytes:
-            return counter.read(self.path, start, end, super()._fetch_range)
+            try:
+                return counter.read(self.path, start, end, super()._fetch_range)
+            except Exception as exc:  # DuckDB's error will not say it came from the remote: remember
+                counter.failed = exc
+                raise
 
     class CountedS3(s3fs.S3FileSystem):  # type: ignore[misc]
         def _open(self, path: str, mode: str = "rb", block_size: int | None = None, **kwargs: Any) -> Any:
@@ -151,9 +157,14 @@ def object_size(fs: Any, loc: S3Location, url: str, what: str) -> int:
             f"remote {loc.name!r}: run `dslineage push` on a machine that has it"
         ) from None
     except Exception as exc:
-        raise RemoteError(f"reading from the DVC remote {loc.name!r} failed ({_reason(exc)}): "
-                          f"{_CREDENTIALS_HINT}") from None
+        raise read_failed(loc, exc) from None
     return int(info.get("size") or 0)
+
+
+def read_failed(loc: S3Location, exc: BaseException) -> RemoteError:
+    """The one-line error of a failed read from the remote (a HEAD, or a range in the middle
+    of a query: the connection dropped, the credentials were revoked)."""
+    return RemoteError(f"reading from the DVC remote {loc.name!r} failed ({_reason(exc)}): {_CREDENTIALS_HINT}")
 
 
 def _reason(exc: BaseException) -> str:

@@ -309,3 +309,18 @@ def test_a_small_object_is_read_whole_without_caching_it(pair: Pair) -> None:
         reads = repo.remote_reads()
     assert data == expected and reads is not None and reads.bytes_read == len(expected) == reads.object_bytes
     assert not cached_objects(pair.clone)
+
+
+def test_a_read_failing_in_the_middle_of_a_query_is_one_error(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Object checked, then every ranged GET fails (the connection drops): blame raises one line naming the remote."""
+    from dslineage.errors import RemoteError
+
+    def drop(*_: Any) -> bytes:
+        raise ConnectionResetError("Connection reset by peer")
+
+    monkeypatch.setattr(dvcio.ReadCounter, "_fetch", drop)
+    with Repo(pair.clone) as repo, pytest.raises(RemoteError) as caught:
+        repo.blame("train@v2")
+    text = str(caught.value)
+    assert text.startswith("reading from the DVC remote 'store' failed (") and "AWS_ACCESS_KEY_ID" in text, text
+    assert len(text.splitlines()) == 1
