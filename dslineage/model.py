@@ -516,6 +516,17 @@ class Blame(Record):
     since_seq: int | None  # only labels set after this version
 
 
+@dataclass(frozen=True, eq=False)
+class RemoteReads(Record):
+    """What a command read straight from an S3 DVC remote (the `remote` key of `--json`, present
+    only when it read remotely): objects read, bytes received, and those objects' total size."""
+
+    name: str  # the DVC remote
+    objects: int
+    bytes_read: int
+    object_bytes: int
+
+
 def to_json(obj: object) -> JsonValue:
     """A result as JSON data: dataclasses (nested too) become dicts in field order, tuples
     lists; anything else is left as it is (dicts of older results pass through)."""

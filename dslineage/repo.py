@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Experiment,
         ExperimentSummary,
         History,
+        RemoteReads,
         StatusEntry,
         Version,
         VersionDetail,
@@ -68,7 +69,7 @@ def _locked(fn: F) -> F:
 
 _NO_RECOVER = {"fsck"}  # fsck reports an interrupted operation; `fsck --repair` recovers it
 _UNLOCKED = {
-    "init", "datasets", "dataset", "close", "lock", "index", "git", "settings", "merge_driver",
+    "init", "datasets", "dataset", "close", "lock", "index", "git", "settings", "merge_driver", "remote_reads",
 }
 
 
@@ -310,12 +311,22 @@ class Repo:
         return maybe_show(self, ref) or show(self, ref)
 
     def diff(
-        self, a: str, b: str | None = None, *, rows: int = 0, output: str | None = None
+        self, a: str, b: str | None = None, *, rows: int = 0, output: str | None = None, fetch: bool = False
     ) -> DiffResult:
-        """Row-level diff of two versions (B defaults to the working file)."""
+        """Row-level diff of two versions (B defaults to the working file). Versions not in the
+        local cache are read from an S3 remote (`fetch`: downloaded into the cache first)."""
+        from dslineage.core.remote import reading
         from dslineage.ops.diff import diff
 
-        return diff(self, a, b, rows=rows, output=output)
+        with reading(self, fetch=fetch):
+            return diff(self, a, b, rows=rows, output=output)
+
+    def remote_reads(self) -> RemoteReads | None:
+        """What the last `diff`, `blame`, `audit` or `eval` read straight from the S3 remote
+        (objects, bytes received, their size), or None when it read nothing remotely."""
+        from dslineage.core.remote import reads
+
+        return reads(self)
 
     def history(self, name: str, key: list[Any] | dict[str, Any] | str) -> History:
         """The label timeline of one row, oldest event first."""
@@ -421,18 +432,21 @@ class Repo:
     def blame(
         self, ref: str, *, column: str | None = None, label: Any = None, by: str | None = None,
         batch: str | None = None, since: str | None = None, output: str | None = None,
-        changed_only: bool = False,
+        changed_only: bool = False, fetch: bool = False,
     ) -> Blame:
         """Who set each row's current label (table under "table").
 
         Filters: `column` (the label column), `label` (rows with this label), `by` (set by this
         author), `batch` (set by this batch), `since` (set after this version); `output` writes
-        every row to a file; `changed_only`: only rows relabeled after the first version.
+        every row to a file; `changed_only`: only rows relabeled after the first version;
+        `fetch`: download a version missing from the cache instead of reading it from S3.
         """
+        from dslineage.core.remote import reading
         from dslineage.ops.blame import blame
 
-        return blame(self, ref, column=column, label=label, by=by, batch=batch, since=since,
-                     output=output, changed_only=changed_only)
+        with reading(self, fetch=fetch):
+            return blame(self, ref, column=column, label=label, by=by, batch=batch, since=since,
+                         output=output, changed_only=changed_only)
 
     def consensus(
         self,
@@ -534,17 +548,21 @@ class Repo:
     def audit(
         self, ref: str, *, against: str | None = None, on: list[str] | None = None,
         group: str | None = None, record: bool = True, min_group_rows: int = 10, examples: int = 10,
+        fetch: bool = False,
     ) -> AuditResult:
         """Duplicates with conflicting labels, leakage, annotator agreement, imbalance, subgroups.
 
         `against` (leakage against another version), `on` (the content columns of duplicates),
         `group` (the subgroup column), `record` (store the result of a committed version),
-        `min_group_rows` (smaller subgroups are not compared), `examples` (examples per finding).
+        `min_group_rows` (smaller subgroups are not compared), `examples` (examples per finding),
+        `fetch` (download a version missing from the cache instead of reading it from S3).
         """
+        from dslineage.core.remote import reading
         from dslineage.quality.audit import audit
 
-        return audit(self, ref, against=against, on=on, group=group, record=record,
-                     min_group_rows=min_group_rows, examples=examples)
+        with reading(self, fetch=fetch):
+            return audit(self, ref, against=against, on=on, group=group, record=record,
+                         min_group_rows=min_group_rows, examples=examples)
 
     # -- lineage: pipelines, experiments, the graph (ops/run, sync, exp, reproduce, lineage) --
 
@@ -679,13 +697,17 @@ class Repo:
     def eval(
         self, ref: str, *, predictions: str, versions: str | None = None, group: str | None = None,
         classes: list[str] | None = None, column: str | None = None, record: bool = True,
+        fetch: bool = False,
     ) -> EvalResult:
         """A fixed model's metrics (accuracy, per-class P/R/F1, ECE, subgroup error, flips) under
-        each selected label version; each version's result is stored."""
+        each selected label version; each version's result is stored. `fetch`: download versions
+        missing from the cache instead of reading them from S3."""
+        from dslineage.core.remote import reading
         from dslineage.ops.evaluate import evaluate
 
-        return evaluate(self, ref, predictions=predictions, versions=versions, group=group, classes=classes,
-                        column=column, record=record)
+        with reading(self, fetch=fetch):
+            return evaluate(self, ref, predictions=predictions, versions=versions, group=group, classes=classes,
+                            column=column, record=record)
 
     def eval_results(self, name: str) -> list[dict[str, Any]]:
         """Stored `eval` results of a dataset (one record per version and predictions file), oldest first."""

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, NoRecordOpt, note, out, render, repo, table
+from dslineage.cli import _remote
+from dslineage.cli._shared import JsonOpt, NoRecordOpt, note, out, repo, table
 from dslineage.cli.app import app
 from dslineage.cli.check import target_name
 
@@ -31,6 +32,7 @@ def audit(
     ] = 10,
     examples: Annotated[int, typer.Option("--examples", min=0, max=1000, help="Examples to list per finding.")] = 10,
     no_record: NoRecordOpt = False,
+    fetch: _remote.FetchOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Audit a version: conflicting duplicates, leakage, annotator agreement, imbalance, subgroups.
@@ -38,9 +40,12 @@ def audit(
     Example: dslineage audit train@latest --against test@latest --group source
     """
     cols = [c for item in on or [] for c in item.split(",") if c] or None
-    result = repo().audit(ref, against=against, on=cols, group=group, record=not no_record,
-                          min_group_rows=min_group_rows, examples=examples)
-    render(result, json_out, show_audit)
+    r = repo()
+    result = r.audit(ref, against=against, on=cols, group=group, record=not no_record,
+                     min_group_rows=min_group_rows, examples=examples, fetch=fetch)
+    if not json_out:
+        show_audit(result)
+    _remote.emit(r, result, json_out)
 
 
 def show_audit(r: AuditResult) -> None:

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, flag, note, option, out, repo, short, table, when, who
+from dslineage.cli import _remote
+from dslineage.cli._shared import JsonOpt, abspath, flag, note, option, out, repo, short, table, when, who
 from dslineage.cli.app import app
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def blame(
         "--rows", min=0, metavar="N", help="Rows to print (default 20; with --json all).")] = None,
     all_rows: Annotated[bool, flag(
         "--all", "Every row (default: the rows whose label changed since the first version).")] = False,
+    fetch: _remote.FetchOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Show who set each row's current label: version, batch, author, time; counts per author and batch.
@@ -37,19 +39,21 @@ def blame(
     """
     from dslineage.ops.blame import rows_json
 
-    result = repo().blame(
+    r = repo()
+    result = r.blame(
         ref, column=column, label=label, by=by, batch=batch, since=since,
-        output=abspath(output) if output else None, changed_only=not all_rows,
+        output=abspath(output) if output else None, changed_only=not all_rows, fetch=fetch,
     )
     if json_out:
-        emit_json({
+        _remote.emit(r, {
             "dataset": result.dataset, "version": result.version, "seq": result.seq,
             "column": result.column, "total": result.total, "rows": rows_json(result, rows),
             "by_author": result.by_author, "by_batch": result.by_batch,
             "by_version": result.by_version, "output": result.output,
-        })
+        }, True)
         return
     show_blame(result, rows_json(result, 20 if rows is None else rows))
+    _remote.emit(r, None, False)
 
 
 def _batch_cell(row: dict[str, Any]) -> str:

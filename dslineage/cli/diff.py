@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, note, out, render, repo, table
+from dslineage.cli import _remote
+from dslineage.cli._shared import JsonOpt, abspath, note, out, repo, table
 from dslineage.cli.app import app
 
 if TYPE_CHECKING:
@@ -23,14 +24,18 @@ def diff(
     output: Annotated[
         Optional[str], typer.Option("--output", "-o", help="Write every changed row to FILE.parquet|.csv.")
     ] = None,
+    fetch: _remote.FetchOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Compare two versions row by row: added, removed, modified, label transitions.
 
     Example: dslineage diff train@v1 train@latest --rows 5
     """
-    result = repo().diff(a, b, rows=rows, output=abspath(output) if output else None)
-    render(result, json_out, show_diff)
+    r = repo()
+    result = r.diff(a, b, rows=rows, output=abspath(output) if output else None, fetch=fetch)
+    if not json_out:
+        show_diff(result)
+    _remote.emit(r, result, json_out)
 
 
 def _side(d: DiffSide, name: str) -> str:

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, table
+from dslineage.cli import _remote
+from dslineage.cli._shared import JsonOpt, abspath, note, out, repo, table
 from dslineage.cli.app import app
 from dslineage.cli.check import NoRecordOpt
 
@@ -28,6 +29,7 @@ def eval_(
     column: Annotated[Optional[str], typer.Option("--column", help="The label column (several label columns).")
                       ] = None,
     no_record: NoRecordOpt = False,
+    fetch: _remote.FetchOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Score fixed predictions under each label version: accuracy, per-class precision/recall/F1,
@@ -38,15 +40,17 @@ def eval_(
     Example: dslineage eval cifar --predictions pred_probs.csv --versions v1..latest --classes cat,dog
     """
     wanted = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
-    result = repo().eval(ref, predictions=abspath(predictions), versions=versions, group=group, classes=wanted,
-                         column=column, record=not no_record)
+    r = repo()
+    result = r.eval(ref, predictions=abspath(predictions), versions=versions, group=group, classes=wanted,
+                    column=column, record=not no_record, fetch=fetch)
     data = dataclasses.asdict(result)
     if json_out:
-        emit_json(data)
+        _remote.emit(r, data, True)
         return
     show_eval(data)
     if not no_record:
         note(f"results stored with {len(data['versions'])} version(s) of {data['dataset']}")
+    _remote.emit(r, None, False)
 
 
 def _f(x: Any) -> str:

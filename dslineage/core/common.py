@@ -286,19 +286,47 @@ def version_path(repo: Repo, ds: Dataset, version: dict[str, Any]) -> Path:
     return object_path(repo, version["md5"], f"{ds.name}@v{version['seq']}")
 
 
+def object_url(repo: Repo, md5: str, what: str = "") -> str | None:
+    """The `s3://` URL a row connection reads the object `md5` from when it is not in the local
+    cache and the default DVC remote is on S3 (not with `--fetch`), else None (see core.remote);
+    `what` names it in errors (e.g. "train@v2")."""
+    from dslineage.core import remote
+
+    return remote.object_url(repo, md5, what)
+
+
 def version_source(repo: Repo, ds: Dataset, version: dict[str, Any]) -> rows.Source:
-    """A DuckDB source reading a committed version straight from the DVC cache."""
+    """A DuckDB source reading a committed version from the DVC cache, or from the S3 remote
+    when it is not cached (`object_url`)."""
     return md5_source(repo, ds, version["md5"], f"{ds.name}@v{version['seq']}")
 
 
+def object_location(repo: Repo, md5: str, what: str) -> str | Path:
+    """Where a row connection reads the object `md5`: its s3:// URL when it is not cached and
+    the default remote is S3 (`object_url`), else its cache path (fetched if missing)."""
+    return object_url(repo, md5, what) or object_path(repo, md5, what)
+
+
+def dir_parts(repo: Repo, md5: str, what: str) -> list[parts.Part]:
+    """The parts a directory version's `.dir` manifest lists, the manifest read from the cache
+    or, when it is not cached, from the S3 remote (not cached either) or fetched."""
+    if not dvcio.cache_path(repo.root, md5).exists():
+        from dslineage.core import remote
+
+        data = remote.read_object(repo, md5, what)
+        if data is not None:
+            return parts.parse_manifest(repo.root, md5, data)
+        object_path(repo, md5, what)
+    return parts.parts_of(repo.root, md5)
+
+
 def md5_source(repo: Repo, ds: Dataset, md5: str, label: str) -> rows.Source:
-    """A DuckDB source reading the bytes with this md5 from the DVC cache: a file, or every
-    part a directory's `.dir` manifest lists."""
+    """A DuckDB source reading the bytes with this md5 (from the cache or the S3 remote, see
+    `object_location`): a file, or every part a directory's `.dir` manifest lists."""
     if not parts.is_dir_md5(md5):
-        return rows.source(object_path(repo, md5, label), ds, label)
-    object_path(repo, md5, label)
-    found = parts.parts_of(repo.root, md5)
-    return parts.source([(p.relpath, object_path(repo, p.md5, f"{label}/{p.relpath}")) for p in found], label)
+        return rows.source(object_location(repo, md5, label), ds, label)
+    items = [(p.relpath, object_location(repo, p.md5, f"{label}/{p.relpath}")) for p in dir_parts(repo, md5, label)]
+    return parts.source(items, label)
 
 
 def working_source(repo: Repo, ds: Dataset) -> rows.Source:
@@ -319,7 +347,9 @@ def working_source(repo: Repo, ds: Dataset) -> rows.Source:
 
 def row_connection(repo: Repo) -> Any:
     """A fresh in-memory DuckDB connection for row work, honouring the memory settings."""
-    return rows.connect(repo.settings, repo.root / META_DIR / "tmp")
+    from dslineage.core import remote
+
+    return remote.track(repo, rows.connect(repo.settings, repo.root / META_DIR / "tmp"))
 
 
 def write_table(repo: Repo, table: Any, rel: str) -> None:

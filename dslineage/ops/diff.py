@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 _OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
+_FEW_KEYS = 1000  # changed keys looked up by value (`key IN (...)`) rather than by their range
 
 
 def _side(repo: Repo, con: Any, ds: Dataset, ref: str | None) -> tuple[dict[str, Any], row_sql.Source, dict[str, Any]]:
@@ -242,10 +243,13 @@ def _rows_of(
         src_a, src_b = common.version_source(repo, ds, va), common.version_source(repo, ds, vb)
         con.register("_chg_arrow", changed)
         con.execute("CREATE OR REPLACE TEMP TABLE _chg AS SELECT * FROM _chg_arrow")
-        lo, hi = con.execute("SELECT min(k0), max(k0) FROM _chg").fetchone()
+        lo, hi, n = con.execute("SELECT min(k0), max(k0), count(*) FROM _chg").fetchone()
+        few = None  # a few changed keys of a one-column key: only their row groups are read
+        if len(ds.key) == 1 and 0 < n <= _FEW_KEYS:
+            few = [r[0] for r in con.execute("SELECT k0 FROM _chg ORDER BY k0").fetchall()]
         if rows:
             sample = rowdiff.sample_changes(
-                con, plan, src_a, src_b, rows, key_range=None if lo is None else (lo, hi)
+                con, plan, src_a, src_b, rows, key_range=None if lo is None else (lo, hi), key_in=few
             )
             result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
         if out_path:

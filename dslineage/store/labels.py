@@ -199,7 +199,7 @@ def csv_style(path: Path, quote: str, escape: str, delimiter: str) -> dict[str, 
 def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
     """Write `table` to `tmp` in the dataset's format, in the style of the file `like`.
 
-    Parquet keeps the schema (with its metadata) and the compression codec; CSV keeps the
+    Parquet keeps the schema (with its metadata), the compression codec and the row-group size; CSV keeps the
     delimiter, quote and escape characters, the line ending, the always-quoted columns and
     the header line byte for byte; JSON Lines is written by DuckDB.
     """
@@ -207,11 +207,13 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
         import pyarrow.parquet as pq
 
         meta = pq.ParquetFile(like).metadata
-        codec = "snappy"
+        codec, group = "snappy", None
         if meta.num_row_groups and meta.num_columns:
             codec = str(meta.row_group(0).column(0).compression).lower()
             codec = {"uncompressed": "none"}.get(codec, codec)
-        pq.write_table(table, tmp, compression=codec)
+            # and its row-group size: a reader (a remote read above all) skips row groups by their statistics
+            group = max(meta.row_group(0).num_rows, 1) if meta.num_row_groups > 1 else None
+        pq.write_table(table, tmp, compression=codec, row_group_size=group)
         return
     con.register("_dsl_out", table)
     if ds.format == "jsonl":

@@ -44,16 +44,24 @@ def parts_of(repo_root: Path, dir_md5: str) -> list[Part]:
     size is 0 when neither the manifest nor the local cache knows it)."""
     obj = dvcio.cache_path(repo_root, dir_md5)
     try:
-        entries = json.loads(obj.read_bytes())
+        data = obj.read_bytes()
     except FileNotFoundError:
         raise MissingDataError(
             f"the DVC directory manifest {dir_md5} is missing from the cache: run `dvc pull` or "
             "`dslineage pull` where it exists"
         ) from None
-    except ValueError:
+    return parse_manifest(repo_root, dir_md5, data)
+
+
+def parse_manifest(repo_root: Path, dir_md5: str, data: bytes) -> list[Part]:
+    """The parts listed by the bytes of the `.dir` manifest `dir_md5` (read from the cache or
+    a remote); sizes DVC leaves out come from the local cache objects, else 0."""
+    try:
+        entries = json.loads(data)
+        return [Part(str(e["relpath"]), str(e["md5"]), int(e.get("size") or _size(repo_root, str(e["md5"]))))
+                for e in entries]
+    except (ValueError, TypeError, KeyError):
         raise MissingDataError(f"the DVC directory manifest {dir_md5} is damaged: run `dslineage fsck`") from None
-    return [Part(str(e["relpath"]), str(e["md5"]), int(e.get("size") or _size(repo_root, str(e["md5"]))))
-            for e in entries]
 
 
 def _size(repo_root: Path, md5: str) -> int:
@@ -157,8 +165,8 @@ def _schema_text(sch: Any) -> str:
     return ", ".join(f"{f.name} {f.type}" for f in sch)[:200]
 
 
-def source(items: list[tuple[str, Path]], label: str) -> Source:
-    """A DuckDB source over parts (relpath, local path): their rows in this order, with one
+def source(items: list[tuple[str, Path]] | list[tuple[str, Path | str]], label: str) -> Source:
+    """A DuckDB source over parts (relpath, local path or s3:// URL): their rows in this order, with one
     VARCHAR column per hive partition folder (`col=value/`) appended.
 
     With partition folders it is a UNION ALL of one scan per part, each adding its folders'

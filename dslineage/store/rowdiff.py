@@ -258,12 +258,14 @@ def write_changes(con: Any, path: Path, p: DiffPlan, table: str = "_chg", *, dig
 
 def sample_changes(
     con: Any, p: DiffPlan, a: Source, b: Source, limit: int | None, table: str = "_chg",
-    *, key_range: tuple[Any, Any] | None = None,
+    *, key_range: tuple[Any, Any] | None = None, key_in: list[Any] | None = None,
 ) -> Any:
     """Changed rows with every old and new value, as a pyarrow table (all rows if no limit).
 
     `key_range` (lowest, highest value of the first key column among the changed rows) lets
     DuckDB skip the row groups of both files outside it: a few rows read, not whole files.
+    `key_in` (every changed value of a single key column, a few) skips every row group that
+    holds none of them, however far apart they are (what a remote read pays for).
     """
     keys = [q(k) for k in p.keys]
     on_a = " AND ".join(f"a.{k} = c.k{i}" for i, k in enumerate(keys))
@@ -281,10 +283,12 @@ def sample_changes(
     order = ", ".join(f"c.k{i}" for i in range(len(keys)))
     lim = f" LIMIT {int(limit)}" if limit is not None else ""
     src_a, src_b, params_a, params_b = a.sql, b.sql, list(a.params), list(b.params)
-    if key_range is not None:
-        within = f" WHERE {keys[0]} BETWEEN ? AND ?"
+    bounds: list[Any] = list(key_in) if key_in else list(key_range) if key_range is not None else []
+    if bounds:
+        within = (f" WHERE {keys[0]} IN ({', '.join('?' * len(bounds))})" if key_in
+                  else f" WHERE {keys[0]} BETWEEN ? AND ?")
         src_a, src_b = f"(SELECT * FROM {a.sql}{within})", f"(SELECT * FROM {b.sql}{within})"
-        params_a, params_b = [*params_a, *key_range], [*params_b, *key_range]
+        params_a, params_b = [*params_a, *bounds], [*params_b, *bounds]
     sql = (
         f"SELECT {', '.join(cols)} FROM (SELECT * FROM {q(table)} ORDER BY {inner}{lim}) AS c "
         f"LEFT JOIN {src_a} AS a ON {on_a} LEFT JOIN {src_b} AS b ON {on_b} ORDER BY {order}"

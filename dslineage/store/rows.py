@@ -31,8 +31,8 @@ class Source:
 LONG_LINES = 1 << 28  # max_line_size for CSV files with lines over DuckDB's default 2 MB
 
 
-def source(path: Path, ds: Dataset, label: str | None = None) -> Source:
-    """How DuckDB reads `path` in the format registered for `ds`."""
+def source(path: Path | str, ds: Dataset, label: str | None = None) -> Source:
+    """How DuckDB reads `path` (a file, or a URL of a registered filesystem) in the format registered for `ds`."""
     name = label or str(path)
     if ds.format == "parquet":
         return Source("read_parquet(?)", (str(path),), name)

@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git", "scipy", "numpy", "krippendorff")
+HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git", "scipy", "numpy", "krippendorff", "s3fs", "fsspec",
+         "botocore")
 
 
 def _loaded_after(code: str) -> set[str]:

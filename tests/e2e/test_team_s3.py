@@ -167,13 +167,14 @@ def test_fsck_remote_without_credentials_names_the_unreachable_remote(team: Team
 
 
 def test_fresh_clone_with_credentials_fetches_exactly_what_it_needs(team: Team) -> None:
-    """With credentials: `checkout train@v1` fetches only v1's object; `blame`, `diff --rows` fetch v2's."""
+    """With credentials: `checkout train@v1` fetches only v1's object; `blame --fetch` fetches v2's
+    (without `--fetch` it reads v2 straight from S3: tests/e2e/test_remote_reads.py)."""
     dsl(team.home, "push")
     clone = team.clone("bob")
     quiet(dsl(clone, "checkout", "train@v1"))
     assert cached(clone, team.v1["md5"]) and not cached(clone, team.v2["md5"])
     assert dvcio.file_md5(clone / "data" / "train.parquet") == team.v1["md5"]
-    blame = dsl_json(clone, "blame", "train@v2")
+    blame = dsl_json(clone, "blame", "train@v2", "--fetch")
     foxes = [r for r in blame["rows"] if r["label"] == "fox"]
     assert {r["author"] for r in foxes} == {"alice"} and len(foxes) == 2
     assert cached(clone, team.v2["md5"])
