@@ -16,6 +16,7 @@ from dslineage.dvcio.data import (
     add,
     cache_path,
     cache_root,
+    dir_children,
     dvcfile_for,
     file_md5,
     has_remote,
@@ -64,6 +65,7 @@ from dslineage.dvcio.remotes import (
 )
 
 __all__ = [
+    "dir_children",
     "DvcOut",
     "LOCK_FILE",
     "LockEntry",

@@ -166,6 +166,21 @@ def cache_path(root: Path, md5: str) -> Path:
     return cache_root(root) / "files" / "md5" / md5[:2] / md5[2:]
 
 
+def dir_children(root: Path, md5: str) -> list[str]:
+    """The md5s of the files a cached `.dir` manifest lists (none for a file object, or when
+    the manifest is not cached or unreadable: DVC transfers a directory's manifest and its
+    files as separate objects, so push and fetch name the files themselves)."""
+    if not md5.endswith(".dir"):
+        return []
+    import json
+
+    try:
+        entries = json.loads(cache_path(root, md5).read_bytes())
+        return [str(e["md5"]) for e in entries]
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
+
+
 def has_remote(root: Path) -> bool:
     """Whether a default DVC remote is configured."""
     for name in ("config.local", "config"):

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dslineage.dvcio.data import _dvc_repo, _in, _wrap, cache_path, cache_root, dvcfile_for, has_remote, read_dvcfile
+from dslineage.dvcio.data import (
+    _dvc_repo,
+    _in,
+    _wrap,
+    cache_path,
+    cache_root,
+    dir_children,
+    dvcfile_for,
+    has_remote,
+    read_dvcfile,
+)
 from dslineage.errors import MissingDataError, RemoteError
 
 _DVC_LOGGERS = ("dvc", "dvc_objects", "dvc_data")
@@ -173,10 +183,12 @@ class PushResult:
 
 def push_objects(root: Path, md5s: list[str], *, remote: str | None = None) -> PushResult:
     """Push these cache objects (by md5) to the DVC remote (default: the default one), as
-    `dvc push` does for the objects of the work tree's `.dvc` files. Objects already on the
-    remote are not sent again; objects in neither place are reported, not an error."""
+    `dvc push` does for the objects of the work tree's `.dvc` files. A directory object's
+    files go with its `.dir` manifest. Objects already on the remote are not sent again;
+    objects in neither place are reported, not an error."""
     from dvc_data.hashfile.hash_info import HashInfo
 
+    md5s = [*md5s, *(c for m in md5s for c in dir_children(root, m))]
     st = remote_status(root, md5s, remote=remote)
     pushed: set[str] = set()
     if st.local_only:
@@ -239,7 +251,8 @@ def checkout_dvcfiles(root: Path, targets: list[str]) -> None:
 def fetch_objects(
     root: Path, md5s: list[str], what: dict[str, str] | None = None, *, remote: str | None = None
 ) -> list[str]:
-    """Bring exactly these cache objects (by md5) from the DVC remote (default: the default one).
+    """Bring exactly these cache objects (by md5) from the DVC remote (default: the default one);
+    a directory object's files come after its `.dir` manifest.
 
     Returns the md5s that were fetched. An object that is missing with no remote, or that
     the remote lacks, is a MissingDataError naming it (`what` maps md5 -> a description); a
@@ -261,6 +274,11 @@ def fetch_objects(
 
     with _remote_session(root, "fetch", remote) as (repo, name):
         repo.cloud.pull([HashInfo("md5", m) for m in need], remote=name)
+        files = sorted({c for m in need for c in dir_children(root, m) if not cache_path(root, c).exists()})
+        if files:
+            repo.cloud.pull([HashInfo("md5", m) for m in files], remote=name)
+            what.update({c: f"a file of {what.get(m, m)}" for m in need for c in dir_children(root, m)})
+            need += files
     still = [m for m in need if not cache_path(root, m).exists()]
     if still:
         m = still[0]

@@ -42,6 +42,7 @@ def push(repo: Repo, names: list[str], *, remote: str | None = None) -> PushResu
         missing=[
             MissingObject(dataset=v["dataset"], version=v["id"], seq=v["seq"], md5=v["md5"],
                           label=f"{v['dataset']}@v{v['seq']} ({journal.short(v['id'])})")
-            for v in versions if v["md5"] in result.missing
+            for v in versions
+            if v["md5"] in result.missing or result.missing.intersection(dvcio.dir_children(repo.root, v["md5"]))
         ],
     )

@@ -324,3 +324,48 @@ def test_a_read_failing_in_the_middle_of_a_query_is_one_error(pair: Pair, monkey
     text = str(caught.value)
     assert text.startswith("reading from the DVC remote 'store' failed (") and "AWS_ACCESS_KEY_ID" in text, text
     assert len(text.splitlines()) == 1
+
+
+def test_a_directory_version_is_read_part_by_part_from_the_remote(tmp_repo: Path, s3_remote: S3Remote,
+                                                                  tmp_path: Path) -> None:
+    """A partitioned dataset in a fresh clone: its `.dir` manifest and parts are read from S3
+    (nothing cached); `diff --rows` and `blame` equal the author's, and only the two changed
+    parts of the ten are opened for the relabelled rows' values."""
+    top = tmp_repo / "data" / "shards"
+    for n in range(10):
+        ids = list(range(n * 1_000, n * 1_000 + 1_000))
+        path = top / f"shard={n}" / "part-0.parquet"
+        path.parent.mkdir(parents=True)
+        pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "label": ["cat" if i % 2 else "dog" for i in ids],
+                                 "text": [hashlib.sha256(str(i).encode()).hexdigest() for i in ids]}), path)
+    run(tmp_repo, "dvc", "remote", "add", "-d", "store", s3_remote.url)
+    run(tmp_repo, "dvc", "remote", "modify", "store", "endpointurl", s3_remote.endpoint)
+    with Repo(tmp_repo) as repo:
+        repo.track("data/shards", ["id"], ["label"])
+        repo.commit(["shards"], "first version", None)
+        repo.relabel("shards", ["10=fox", "7010=fox"], by="alice", reason="foxes")
+        repo.push()
+    run(tmp_repo, "git", "add", "-A")
+    run(tmp_repo, "git", "commit", "-q", "-m", "DVC remote on S3")
+    clone = tmp_path / "clone"
+    run(tmp_path, "git", "clone", "-q", str(tmp_repo), str(clone))
+    found = []
+    for root in (tmp_repo, clone):
+        with Repo(root) as repo:
+            diff = to_json(repo.diff("shards@v1", "shards@v2", rows=5))
+            blame = sorted(repo.blame("shards@v2", changed_only=True).table.to_pylist(),  # type: ignore[attr-defined]
+                           key=lambda r: r["id"])
+            found.append((diff, blame, repo.remote_reads()))
+    (local_diff, local_blame, none), (remote_diff, remote_blame, reads) = found
+    assert none is None and reads is not None and reads.name == "store"
+    assert remote_diff["sample"] == local_diff["sample"]  # type: ignore[index]
+    assert "7010" in json.dumps(remote_diff["sample"]) and remote_diff["rows"]["relabeled"] == 2  # type: ignore[index]
+    assert [r["id"] for r in remote_blame] == [10, 7010] and remote_blame == local_blame
+    assert not cached_objects(clone)
+    assert 0 < reads.bytes_read < reads.object_bytes
+    with Repo(clone) as repo:  # the files of a directory version travel with its manifest, both ways
+        pulled = repo.pull("shards@v1")
+        repo.checkout("shards@v1")
+    assert pulled.fetched and len(cached_objects(clone)) == 11  # the `.dir` manifest and its ten files
+    back = pq.read_table(clone / "data" / "shards" / "shard=7" / "part-0.parquet")
+    assert back.column("label")[10].as_py() == "dog"  # id 7010 before the relabel
