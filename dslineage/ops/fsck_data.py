@@ -124,10 +124,11 @@ class DataChecks(CheckerBase):
         """List the versions whose object is on no configured DVC remote (asks each remote)."""
         versions = sorted(
             (r for r in self.records.values() if r.get("kind") == "version" and r.get("dataset") in self.datasets
-             and _is_md5(str(r.get("md5", "")))),
+             and _is_md5(str(r.get("md5", "")).removesuffix(".dir"))),
             key=lambda r: (str(r["dataset"]), r.get("seq") or 0, r["id"]),
         )
-        md5s = sorted({r["md5"] for r in versions})
+        files = {r["md5"]: dvcio.dir_children(self.root, r["md5"]) for r in versions}  # a directory's files
+        md5s = sorted({r["md5"] for r in versions} | {c for cs in files.values() for c in cs})
         try:
             names = dvcio.remote_names(self.root)
         except Exception as exc:  # a damaged .dvc/config: any DVC config error
@@ -150,7 +151,7 @@ class DataChecks(CheckerBase):
         if names and len(unreachable) == len(names):
             versions = []  # no remote answered: which versions are missing is unknown
         for rec in versions:
-            if rec["md5"] in on_remote:
+            if rec["md5"] in on_remote and on_remote.issuperset(files[rec["md5"]]):
                 continue
             local = dvcio.cache_path(self.root, rec["md5"]).is_file()
             nowhere.append({"dataset": rec["dataset"], "version": rec["id"], "seq": rec.get("seq"),

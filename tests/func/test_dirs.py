@@ -319,3 +319,31 @@ def test_cherry_pick_reapplies_a_batch_to_its_part_only(dirrepo: Path) -> None:
     after = files_state(root)
     assert labels_of(root)[33] == "dog"
     assert [rel for rel in before if before[rel] != after[rel]] == ["split=val/part-0.parquet"]
+
+
+def test_fsck_remote_counts_a_directory_version_stored_only_with_all_its_files(
+        dirrepo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote holding a version's `.dir` manifest but not one of its files (what a push of the
+    manifest alone left) is reported by `fsck --remote`; with every file there, nothing is."""
+    from dslineage import dvcio
+
+    root = dirrepo
+    run(root, "dvc", "remote", "add", "-d", "store", str(tmp_path / "remote"))
+    rec = version(root, 1)
+    files = dvcio.dir_children(root, rec["md5"])
+    assert len(files) == 3
+    asked: list[list[str]] = []
+
+    def holding(present: set[str]) -> Any:
+        def status(_root: Path, md5s: list[str], *, remote: str | None = None) -> dvcio.RemoteStatus:
+            asked.append(sorted(md5s))
+            return dvcio.RemoteStatus("store", frozenset(set(md5s) & present), frozenset(), frozenset())
+        return status
+
+    with Repo(root) as repo:
+        monkeypatch.setattr(dvcio, "remote_status", holding({rec["md5"], *files}))
+        assert repo.fsck(remote=True).remote.versions == []  # type: ignore[union-attr]
+        monkeypatch.setattr(dvcio, "remote_status", holding({rec["md5"], *files[1:]}))
+        missing = repo.fsck(remote=True).remote.versions  # type: ignore[union-attr]
+    assert [(v.seq, v.md5) for v in missing] == [(1, rec["md5"])]
+    assert asked[0] == sorted([rec["md5"], *files])  # the files are asked about, not only the manifest
