@@ -21,6 +21,7 @@ SMALL = dict(
     sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
     startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
     reindex_records=120, report_versions=8, consensus_votes=[2000], annotation_rows=10_000, annotation_versions=3,
+    scale_rows=10_000, scale_parts=10, scale_runs=1,
 )
 
 
@@ -150,3 +151,26 @@ def test_consensus_stage_pairs_dslineage_with_crowdkit(pipeline):
         assert m["agrees"] and len(m["ratios"]) >= 3 and m["paired_ratio"] > 0 and m["applied"] > 0
     names = [t["target"] for t in results["targets"]]
     assert "consensus of 2,000 votes (majority) <= 2x crowd-kit alone" in names
+
+
+def test_scale_stage_measures_both_layouts_or_says_why_not(pipeline):
+    """The scale stage relabels 0.1% of rows in 2 of 10 partitions and diffs, directory against one
+    file, each checked against the edits; without directory datasets it is skipped with the reason."""
+    from benchmarks import scale
+
+    layout, results = pipeline
+    res = layout.read_part("scale")["results"]
+    why = scale.missing_feature()
+    if why is not None:
+        assert res == {"skipped": why} and "f-dirds" in why
+        assert any(s.startswith("scale: ") for s in results["skipped"])
+        pytest.skip(f"scale stage skipped as it should: {why}")
+    assert res["rows"] == 10_000 and res["parts"] == 10 and res["edited_rows"] == 10
+    assert res["agrees"], (res["relabel_commit"], res["diff"])
+    for op in ("relabel_commit", "diff"):
+        assert res[op]["directory"]["median_s"] > 0 and res[op]["one_file"]["median_s"] > 0
+    names = [t["target"] for t in results["targets"]]
+    assert any(n.startswith("scale: relabel + commit <= 5 s (10,000 rows, 10 partitions") for n in names)
+    assert any(n.startswith("scale: diff of the two versions <= 1 s") for n in names)
+    remote = res["remote"]
+    assert "skipped" in remote or all(remote[k]["agrees"] for k in ("directory", "one_file")), remote
