@@ -121,7 +121,7 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
         print(f"scale run {r + 1}: relabel " + ", ".join(f"{k} {relabel[k][-1]['seconds']:.2f} s" for k in KINDS)
               + "; diff " + ", ".join(f"{k} {diff[k][-1]['seconds']:.2f} s" for k in KINDS), flush=True)
         if r == 0:
-            out["remote"] = scale_remote.run(layout, p, roots, edited[0])
+            out["remote"] = scale_remote.run(layout, p, roots, out["bytes"], edited[0])
     out["relabel_commit"] = _paired(relabel)
     out["diff"] = _paired(diff)
     out["agrees"] = agrees

@@ -5,8 +5,10 @@ gives each repository of the stage a bucket as its default DVC remote, `dslineag
 version, then per run clones each repository (git only: an empty DVC cache), builds its index
 (not timed) and times `dslineage diff ds@v1 ds@v2 --rows 10 --json` (the rows shown must be read
 from the objects: the byte path) and the plain `--json` diff (folded from the change sets). The
-`remote` key of the output ({"objects", "bytes_read", "object_bytes"}, issue 16) gives the bytes
-read against the objects' size. The server and its data are removed afterwards.
+`remote` key of the output ({"objects", "bytes_read", "object_bytes"}, issue 16; absent when
+nothing was read remotely) gives the bytes read; the figure is their share of both versions'
+whole size (every part of a directory; `object_bytes` counts only the objects the command
+opened). The server and its data are removed afterwards.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from benchmarks import measure, repos
 from benchmarks.params import Layout, Params
-from benchmarks.scale import dsl, parsed
+from benchmarks.scale import REL, dsl, parsed
 
 
 def missing_feature() -> str | None:
@@ -45,8 +47,9 @@ def _setup(root: Path, server: Any, env: dict[str, str]) -> dict[str, Any]:
     return push
 
 
-def _clone_diff(root: Path, clone: Path, env: dict[str, str], *extra: str) -> dict[str, Any]:
-    """One diff of v1 and v2 in a fresh clone of `root` (index built first, not timed)."""
+def _clone_diff(root: Path, clone: Path, env: dict[str, str], versions_bytes: int, *extra: str) -> dict[str, Any]:
+    """One diff of v1 and v2 in a fresh clone of `root` (index built first, not timed); the bytes
+    read against `versions_bytes` (both versions in full: every part of a directory, the whole file)."""
     shutil.rmtree(clone, ignore_errors=True)
     subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True, capture_output=True)
     dsl(clone, "log", repos.DATASET, "--json", env=env)
@@ -56,14 +59,18 @@ def _clone_diff(root: Path, clone: Path, env: dict[str, str], *extra: str) -> di
     finally:
         shutil.rmtree(clone, ignore_errors=True)
     remote = body.get("remote")
-    res["result"] = {"relabeled": (body.get("rows") or {}).get("relabeled"), "remote": remote}
-    if isinstance(remote, dict) and remote.get("object_bytes"):
-        res["result"]["fraction_read"] = remote["bytes_read"] / remote["object_bytes"]
+    res["result"] = {"relabeled": (body.get("rows") or {}).get("relabeled"), "remote": remote,
+                     "versions_bytes": versions_bytes}
+    if isinstance(remote, dict):
+        # of both versions' whole size (the issue's figure), and of the objects the command opened
+        res["result"]["fraction_read"] = remote["bytes_read"] / versions_bytes
+        res["result"]["fraction_of_opened"] = remote["bytes_read"] / max(1, remote["object_bytes"])
     return res
 
 
-def run(layout: Layout, p: Params, roots: dict[str, Path], edited: int) -> dict[str, Any]:
-    """Push both repositories to a fresh S3 server and time the remote diffs (per repository)."""
+def run(layout: Layout, p: Params, roots: dict[str, Path], v1_bytes: dict[str, int], edited: int) -> dict[str, Any]:
+    """Push both repositories (v1 and v2 committed, v2 checked out) to a fresh S3 server and time
+    the remote diffs (per repository); `v1_bytes` is v1's size in each."""
     if not p.scale_remote:
         return measure.skipped("scale remote", "scale_remote is false")
     why = missing_feature()
@@ -85,11 +92,12 @@ def run(layout: Layout, p: Params, roots: dict[str, Path], edited: int) -> dict[
                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
             for kind, root in roots.items():
                 push = _setup(root, server, env)
+                both = v1_bytes[kind] + repos.tree_bytes(root / REL[kind])
                 rows: list[dict[str, Any]] = []
                 fold: list[dict[str, Any]] = []
                 for _ in range(max(1, p.scale_runs)):
-                    rows.append(_clone_diff(root, base / f"clone-{kind}", env, "--rows", "10"))
-                    fold.append(_clone_diff(root, base / f"clone-{kind}", env))
+                    rows.append(_clone_diff(root, base / f"clone-{kind}", env, both, "--rows", "10"))
+                    fold.append(_clone_diff(root, base / f"clone-{kind}", env, both))
                 out[kind] = {"push": measure.summarize([push]), "diff_rows": measure.summarize(rows),
                              "diff_folded": measure.summarize(fold),
                              "agrees": all(s["result"]["relabeled"] == edited for s in rows + fold)}
