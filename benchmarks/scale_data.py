@@ -42,9 +42,19 @@ class ScaleData:
         """The same rows as one parquet file (the baseline)."""
         return self.folder / "one.parquet"
 
-    def edits(self, run: int) -> Path:
-        """The edits file (key, label) of run `run` (labels moved `run + 1` classes on)."""
-        return self.folder / f"edits-{run}.parquet"
+    @property
+    def edits(self) -> Path:
+        """The edits file (key, label): the edited rows' labels moved one class on."""
+        return self.folder / "edits.parquet"
+
+    @property
+    def edited(self) -> Path:
+        """The edits applied as files: `dir/part=NNN/` (the touched parts only) and `one.parquet`."""
+        return self.folder / "edited"
+
+    def touched(self, base: Path) -> list[Path]:
+        """The touched partitions' files under `base` (a directory layout), relative to it."""
+        return [f.relative_to(base) for x in self.edit_parts for f in sorted((base / f"part={x}").glob("*.parquet"))]
 
 
 def _sql(rows: int, parts: int, seed: int) -> str:
@@ -84,27 +94,54 @@ def generate(layout: Layout, p: Params) -> ScaleData:
             os.replace(tmp, d.directory)
         if not d.one_file.exists():
             _copy(con, _sql(d.rows, d.parts, p.seed) + " ORDER BY i", d.one_file)
-        for run in range(max(1, p.scale_runs)):
-            if not d.edits(run).exists():
-                _copy(con, edits_sql(d, p, run), d.edits(run))
+        if not d.edits.exists():
+            _copy(con, edits_sql(d, p) + " ORDER BY key", d.edits)
     finally:
         con.close()
     return d
 
 
-def edits_sql(d: ScaleData, p: Params, run: int) -> str:
-    """`scale_edit_rate` of all rows, every one in a touched partition (every k-th key of their
-    contiguous key ranges), each label moved `run + 1` classes on from its generated value (so
-    each run changes every edited row again)."""
+def generate_edited(d: ScaleData, p: Params) -> ScaleData:
+    """Write (once) the edits applied as files: new versions of the touched parts, and of the one
+    file (what a user's own script would write before `dslineage commit`)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        src = "'" + str(d.one_file).replace("'", "''") + "'"
+        label = (f"CASE WHEN {_edited_where(d, p)} THEN {_moved()} ELSE label END AS label")
+        feats = ", ".join(f"f{j}" for j in range(FEATURES))
+        for rel in d.touched(d.directory):
+            target = d.edited / "dir" / rel
+            if not target.exists():
+                part = int(rel.parts[0].split("=", 1)[1])
+                _copy(con, f"SELECT key, {feats}, {label} FROM read_parquet({src}) WHERE part = {part} ORDER BY key",
+                      target)
+        if not (d.edited / "one.parquet").exists():
+            _copy(con, f"SELECT key, {feats}, {label}, part FROM read_parquet({src}) ORDER BY key",
+                  d.edited / "one.parquet")
+    finally:
+        con.close()
+    return d
+
+
+def _moved() -> str:
+    return f"{_classes()}[1 + (list_position({_classes()}, label) % 10)::INTEGER]"
+
+
+def _edited_where(d: ScaleData, p: Params) -> str:
+    """`scale_edit_rate` of all rows, every one in a touched partition: every k-th key of their
+    contiguous key ranges."""
     inside = (d.rows // d.parts) * len(d.edit_parts)
     stride = max(1, round(inside / max(1.0, p.scale_edit_rate * d.rows)))
-    src = "'" + str(d.one_file).replace("'", "''") + "'"
-    moved = f"{_classes()}[1 + ((list_position({_classes()}, label) - 1 + {run + 1}) % 10)::INTEGER]"
     parts = ", ".join(str(x) for x in d.edit_parts)
-    return (
-        f"SELECT key, {moved} AS label FROM read_parquet({src}) WHERE part IN ({parts}) "
-        f"AND key % {stride} = {stride // 2} ORDER BY key"
-    )
+    return f"part IN ({parts}) AND key % {stride} = {stride // 2}"
+
+
+def edits_sql(d: ScaleData, p: Params) -> str:
+    """The edits (key, label): each edited row's label moved one class on."""
+    src = "'" + str(d.one_file).replace("'", "''") + "'"
+    return f"SELECT key, {_moved()} AS label FROM read_parquet({src}) WHERE {_edited_where(d, p)}"
 
 
 def count(path: Path) -> int:

@@ -154,8 +154,9 @@ def test_consensus_stage_pairs_dslineage_with_crowdkit(pipeline):
 
 
 def test_scale_stage_measures_both_layouts_or_says_why_not(pipeline):
-    """The scale stage relabels 0.1% of rows in 2 of 10 partitions and diffs, directory against one
-    file, each checked against the edits; without directory datasets it is skipped with the reason."""
+    """The scale stage relabels 0.1% of rows in 2 of 10 partitions, diffs and commits them back,
+    directory against one file, each checked against the edits; without directory datasets it is
+    skipped with the reason."""
     from benchmarks import scale
 
     layout, results = pipeline
@@ -166,11 +167,13 @@ def test_scale_stage_measures_both_layouts_or_says_why_not(pipeline):
         assert any(s.startswith("scale: ") for s in results["skipped"])
         pytest.skip(f"scale stage skipped as it should: {why}")
     assert res["rows"] == 10_000 and res["parts"] == 10 and res["edited_rows"] == 10
-    assert res["agrees"], (res["relabel_commit"], res["diff"])
-    for op in ("relabel_commit", "diff"):
+    assert res["agrees"], (res.get("relabel_commit"), res["diff"])
+    edit = "relabel_commit" if "skipped" not in res["relabel_commit"] else "commit_edited"  # relabel of a dir
+    for op in (edit, "diff", "commit"):
         assert res[op]["directory"]["median_s"] > 0 and res[op]["one_file"]["median_s"] > 0
     names = [t["target"] for t in results["targets"]]
     assert any(n.startswith("scale: relabel + commit <= 5 s (10,000 rows, 10 partitions") for n in names)
     assert any(n.startswith("scale: diff of the two versions <= 1 s") for n in names)
+    assert any(n.startswith("scale: bytes read from S3 for a remote diff <= 5%") for n in names)
     remote = res["remote"]
     assert "skipped" in remote or all(remote[k]["agrees"] for k in ("directory", "one_file")), remote
