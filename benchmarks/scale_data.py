@@ -92,8 +92,9 @@ def generate(layout: Layout, p: Params) -> ScaleData:
             con.execute(f"COPY ({_sql(d.rows, d.parts, p.seed)}) TO '{path}' "
                         "(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (part))")
             os.replace(tmp, d.directory)
-        if not d.one_file.exists():
-            _copy(con, _sql(d.rows, d.parts, p.seed) + " ORDER BY i", d.one_file)
+        if not d.one_file.exists():  # in key order (the range's order, kept), like the parts' row groups
+            con.execute("SET preserve_insertion_order = true")
+            _copy(con, _sql(d.rows, d.parts, p.seed), d.one_file)
         if not d.edits.exists():
             _copy(con, edits_sql(d, p) + " ORDER BY key", d.edits)
     finally:
