@@ -10,5 +10,5 @@ from __future__ import annotations
 
 STAGES = (
     "generate", "diff", "commit", "history", "startup", "storage", "ops", "memlimit", "demo", "merge", "reindex",
-    "htmlreport", "consensus", "annotation", "partdiff", "lineage", "report",
+    "htmlreport", "consensus", "annotation", "partdiff", "lineage", "scale", "report",
 )

@@ -46,6 +46,12 @@ class Params:
     partdiff_changed: int = 2        # ... of which this many change (relabels and moved rows)
     lineage_datasets: int = 100       # lineage graph: datasets x versions, a stage between neighbours (issue 15)
     lineage_versions: int = 100
+    scale_rows: int = 100_000_000     # `scale` (issue 16): rows of the partitioned dataset (0 skips the stage)
+    scale_parts: int = 100            # ... hive partitions `part=NNN/` (the baseline: the same rows in one file)
+    scale_edit_rate: float = 0.001    # ... relabel this share of all rows ...
+    scale_edit_parts: int = 2         # ... every one in this many partitions
+    scale_runs: int = 3               # ... rounds (median; each round relabels and diffs both layouts)
+    scale_remote: bool = True         # ... and the diff of two versions read from a SeaweedFS S3 remote
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod

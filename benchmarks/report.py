@@ -12,6 +12,7 @@ import platform
 from typing import Any
 
 from benchmarks.params import Layout, Params
+from benchmarks.scale import summary as scale_summary
 
 DIFF_TOOLS = ("duckdb_lower_bound", "dslineage_lib", "dslineage_cli", "dslineage_lib_bytes", "pandas",
               "datacompy_polars", "doltlite")
@@ -216,6 +217,10 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
                 "paired_ratio": m["paired_ratio"], "agrees": m["agrees"]}
             targets.append(_target(f"consensus of {int(size):,} votes ({method}) <= 2x crowd-kit alone",
                                    m["paired_ratio"], 2.0, "x"))
+    sc, sc_targets = scale_summary(parts.get("scale") or {})
+    if sc:
+        summary["scale"] = sc
+    targets += [_target(*t) for t in sc_targets]
     return summary, targets
 
 
@@ -346,6 +351,13 @@ def markdown(results: dict[str, Any]) -> str:
         out += [f"Cold `reindex` of {r['records']:,} journal records: CLI {sec(r['cli_s'])}, library "
                 f"{sec(r['lib_s'])}; record by record (the path before bulk sync) {sec(r['record_by_record_lib_s'])}.",
                 ""]
+    if "scale" in s:
+        c = s["scale"]
+        out += [f"Scale ({c['rows']:,} rows in {c['parts']} partitions vs one file, {c['edited_rows']:,} rows "
+                f"relabeled): relabel + commit {sec(c['relabel_commit_directory_s'])} vs "
+                f"{sec(c['relabel_commit_one_file_s'])}, commit of the rewritten partitions "
+                f"{sec(c['commit_directory_s'])} vs {sec(c['commit_one_file_s'])}, "
+                f"diff {sec(c['diff_directory_s'])} vs {sec(c['diff_one_file_s'])}.", ""]
     out += ["| target | figure | met |", "|---|---|---|"]
     for t in results["targets"]:
         flag = {True: "met", False: "**not met**", None: "n/a"}[t["met"]]
