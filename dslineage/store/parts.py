@@ -280,7 +280,7 @@ def load(items: list[tuple[str, Path]], columns: list[str] | None = None) -> tup
         spans.append(Span(relpath, path, start, t.num_rows, schema))
         values = hive_values(relpath)
         for col in hive:
-            t = t.append_column(col, pa.array([values.get(col)] * t.num_rows, pa.string()))
+            t = t.append_column(col, pa.repeat(pa.scalar(values.get(col), pa.string()), t.num_rows))
         tables.append(t.replace_schema_metadata(None))
         start += t.num_rows
     return pa.concat_tables(tables), spans
