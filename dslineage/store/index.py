@@ -146,6 +146,11 @@ class Index(JournalSync):
         )
         return _dicts(cur)
 
+    def version_count(self) -> int:
+        """How many versions the index holds (of every dataset)."""
+        self.sync()
+        return int(self.con.execute("SELECT count(*) FROM versions").fetchone()[0])
+
     def versions_in(self, dataset: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         """Some versions of a dataset, by id (one query; not every version of a long chain)."""
         self.sync()
