@@ -48,8 +48,12 @@ class JournalSync(BulkSync):
         self.memo.clear()
         con = self.con
         on_disk = set(journal.list_files(self.root))
-        known = {r[0] for r in con.execute("SELECT file FROM journal_files").fetchall()}
+        rows = con.execute("SELECT file, git_commit IS NULL FROM journal_files").fetchall()
+        known = {file for file, _ in rows}
         gone, new = sorted(known - on_disk), sorted(on_disk - known)
+        if not (gone or new or force or any(pending for _, pending in rows)):
+            self._synced = True  # nothing to do: no transaction (a read-only command writes nothing)
+            return {"added": 0, "removed": 0}
         bulk = len(new) >= BULK_MIN_FILES
         commits = _Ahead(self._git_commits) if bulk else None  # git log runs while files are read
         try:
