@@ -7,6 +7,7 @@ the same edits (up to `doltlite_history_versions`). See `chain.py` for how the c
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -47,7 +48,8 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
         with Repo(root) as repo:
             repo.log(repos.DATASET)  # the index catches up with the new journal files
         sync_s = time.perf_counter() - t0
-        entry: dict[str, Any] = {"build_s": build_s, "added_versions": added, "index_sync_s": sync_s}
+        entry: dict[str, Any] = {"build_s": build_s, "added_versions": added, "index_sync_s": sync_s,
+                                 "load": os.getloadavg()[0]}  # the machine's load as the timing starts
         entry["dslineage_lib"] = measure.repeat(
             measure.task, p.runs, "lib_history", root=str(root), name=repos.DATASET, keys=keys
         )
@@ -58,7 +60,8 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
             entry["doltlite"] = _dolt_history(dolt, p, versions, window, keys)
         out[str(versions)] = entry
         lib = entry["dslineage_lib"]["median_s"]
-        print(f"history {versions} versions: lib {lib * 1000:.1f} ms/key, "
+        print(f"history {versions} versions: lib {lib * 1000:.1f} ms/key "
+              f"({entry['dslineage_lib']['median_cpu_s'] * 1000:.1f} ms CPU, load {entry['load']:.1f}), "
               f"cli {entry['dslineage_cli']['median_s']:.3f} s, sync {sync_s:.1f} s", flush=True)
     ch.close()
     return out

@@ -11,6 +11,7 @@ sync (`reindex_old_runs` times, 0 to skip: ~7 ms a record).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -90,7 +91,8 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     root = layout.work / "reindex"
     t0 = time.perf_counter()
     records = build(root, p.reindex_records, p.reindex_window)
-    out: dict[str, Any] = {"records": records, "build_s": time.perf_counter() - t0}
+    # the machine's load (1-minute average) around the timed runs: the figures are read with it
+    out: dict[str, Any] = {"records": records, "build_s": time.perf_counter() - t0, "load_before": os.getloadavg()[0]}
     cli = [*measure.bin_of("dslineage"), "-C", str(root), "reindex", "--json"]
     samples = [measure.command(cli) for _ in range(max(p.runs, 3))]
     for sample in samples:
@@ -103,10 +105,12 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
         )
     else:
         out["record_by_record_lib"] = measure.skipped("reindex record by record", "reindex_old_runs is 0")
+    out["load_after"] = os.getloadavg()[0]
     answers = {k: v["result"] for k, v in out.items() if isinstance(v, dict) and "median_s" in v}
     out["agree"] = len({json.dumps(a, sort_keys=True) for a in answers.values()}) == 1
     old = out["record_by_record_lib"].get("median_s")
-    print(f"reindex {records} records: cli {out['dslineage_cli']['median_s']:.2f} s, "
-          f"lib {out['dslineage_lib']['median_s']:.2f} s"
+    print(f"reindex {records} records: cli {out['dslineage_cli']['median_s']:.2f} s "
+          f"({out['dslineage_cli']['median_cpu_s']:.2f} s CPU), lib {out['dslineage_lib']['median_s']:.2f} s "
+          f"({out['dslineage_lib']['median_cpu_s']:.2f} s CPU), load {out['load_before']:.1f}-{out['load_after']:.1f}"
           + (f", record by record {old:.1f} s" if old else "") + f" (answers agree: {out['agree']})", flush=True)
     return out

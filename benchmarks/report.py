@@ -103,7 +103,7 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
              "lib_cpu_ms": round((res["dslineage_lib"].get("median_cpu_s") or 0) * 1000, 2),
              "doltlite_ms": round((_med(res.get("doltlite")) or 0) * 1000, 2) if _med(res.get("doltlite")) else None,
              "index_bytes": res["index_bytes"], "change_set_bytes": res["change_set_bytes"],
-             "index_sync_s": res["index_sync_s"]}
+             "index_sync_s": res["index_sync_s"], "load": res.get("load")}
         summary.setdefault("history", {"rows": hist.get("rows")})[versions] = s
         if versions == hist_lengths[-1]:
             targets.append(_target(f"history of one key <= 50 ms, library, {versions} versions",
@@ -142,7 +142,10 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     if "dslineage_cli" in ri:
         old = _med(ri.get("record_by_record_lib"))
         summary["reindex"] = {"records": ri["records"], "cli_s": _med(ri["dslineage_cli"]),
-                              "lib_s": _med(ri.get("dslineage_lib")), "record_by_record_lib_s": old,
+                              "cli_cpu_s": ri["dslineage_cli"].get("median_cpu_s"),
+                              "lib_s": _med(ri.get("dslineage_lib")),
+                              "lib_cpu_s": (ri.get("dslineage_lib") or {}).get("median_cpu_s"),
+                              "load": [ri.get("load_before"), ri.get("load_after")], "record_by_record_lib_s": old,
                               "speedup_vs_record_by_record": _ratio(old, _med(ri.get("dslineage_lib"))),
                               "agree": ri.get("agree")}
         targets.append(_target(f"cold reindex of {ri['records']:,} records <= 10 s (CLI, whole process)",
@@ -348,9 +351,9 @@ def markdown(results: dict[str, Any]) -> str:
                 f"repository {sec(li['log_d0_baseline_median_s'])}.", ""]
     if "reindex" in s:
         r = s["reindex"]
-        out += [f"Cold `reindex` of {r['records']:,} journal records: CLI {sec(r['cli_s'])}, library "
-                f"{sec(r['lib_s'])}; record by record (the path before bulk sync) {sec(r['record_by_record_lib_s'])}.",
-                ""]
+        out += [f"Cold `reindex` of {r['records']:,} journal records: CLI {sec(r['cli_s'])} "
+                f"({sec(r.get('cli_cpu_s'))} CPU), library {sec(r['lib_s'])} ({sec(r.get('lib_cpu_s'))} CPU); "
+                f"record by record (the path before bulk sync) {sec(r['record_by_record_lib_s'])}.", ""]
     if "scale" in s:
         c = s["scale"]
         out += [f"Scale ({c['rows']:,} rows in {c['parts']} partitions vs one file, {c['edited_rows']:,} rows "

@@ -28,7 +28,7 @@ def reindex(repo: Repo) -> dict[str, Any]:
     new = Index(repo.root, lambda: repo.git.commits_adding(config.JOURNAL_DIR), path=tmp)
     try:
         counts = new.sync(force=True)
-        result = {"records": counts["added"], "versions": len(new.versions())}
+        result = {"records": counts["added"], "versions": new.version_count()}
     finally:
         new.close()
     faults.fault("reindex", "after-build")

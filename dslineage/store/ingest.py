@@ -6,9 +6,9 @@ and forgets those that vanished (a branch switch), record by record or — from
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,20 +16,16 @@ from typing import Any
 from dslineage import faults, journal
 from dslineage.config import JOURNAL_DIR
 from dslineage.errors import DslineageError
+from dslineage.store import ingest_bulk
+from dslineage.store.ingest_bulk import READ_ONE as _READ_ONE
+from dslineage.store.ingest_bulk import BulkSync, changes_table
 from dslineage.store.rows import q
 
 CLUSTER_MIN_TAIL = 250_000  # change rows appended before a change table is first sorted by key
 BULK_MIN_FILES = 32  # new journal files from which a sync ingests them in bulk (break-even: ~30 at 5 ms each)
-BULK_PARQUET_FILES = 2000  # change sets per read_parquet (DuckDB holds each one's metadata until the end)
-_READ_ONE = "read_parquet(?, hive_partitioning = false)"
 
 
-def changes_table(dataset: str) -> str:
-    """The quoted name of a dataset's row-change table."""
-    return q(f"changes/{dataset}")
-
-
-class JournalSync:
+class JournalSync(BulkSync):
     """The half of `Index` that ingests journal files (its state is set by `Index.__init__`)."""
 
     root: Path
@@ -52,19 +48,25 @@ class JournalSync:
         self.memo.clear()
         con = self.con
         on_disk = set(journal.list_files(self.root))
-        known = {r[0] for r in con.execute("SELECT file FROM journal_files").fetchall()}
+        rows = con.execute("SELECT file, git_commit IS NULL FROM journal_files").fetchall()
+        known = {file for file, _ in rows}
         gone, new = sorted(known - on_disk), sorted(on_disk - known)
+        if not (gone or new or force or any(pending for _, pending in rows)):
+            self._synced = True  # nothing to do: no transaction (a read-only command writes nothing)
+            return {"added": 0, "removed": 0}
+        bulk = len(new) >= BULK_MIN_FILES
+        commits = _Ahead(self._git_commits) if bulk else None  # git log runs while files are read
         try:
-            self._apply(gone, new, force=force, bulk=len(new) >= BULK_MIN_FILES)
+            self._apply(gone, new, force=force, bulk=bulk, commits=commits)
         except _BulkFailed:
             # something unusual in a record (a wrong type, a duplicate id, ...): the record-by-
             # record path then fails (or succeeds) exactly as it always did
             self._bulk_cleanup()
-            self._apply(gone, new, force=force, bulk=False)
+            self._apply(gone, new, force=force, bulk=False, commits=commits)
         self._synced = True
         return {"added": len(new), "removed": len(gone)}
 
-    def _apply(self, gone: list[str], new: list[str], *, force: bool, bulk: bool) -> None:
+    def _apply(self, gone: list[str], new: list[str], *, force: bool, bulk: bool, commits: _Ahead | None) -> None:
         """One transaction: forget `gone`, ingest `new` (in bulk or one by one), then tidy up."""
         con = self.con
         con.execute("BEGIN TRANSACTION")
@@ -79,7 +81,7 @@ class JournalSync:
                     self._ingest(name)
             for dataset in sorted(self._touched):
                 self._cluster(dataset)
-            self._resolve_commits()
+            self._resolve_commits(commits)
             if force:  # the resync after a write (a fault-injection point)
                 faults.fault_point("in-index-sync")
             con.execute("COMMIT")
@@ -166,101 +168,55 @@ class JournalSync:
 
     def _change_set(self, rec: dict[str, Any]) -> Path | None:
         """The change-set file of a version record, if it names one that exists."""
-        file = (rec.get("changes") or {}).get("file")
-        if not file or not isinstance(file, str) or "/" in file or "\\" in file or file.startswith("."):
-            return None  # none, or not a plain file name in the journal folder (fsck reports it)
+        file = ingest_bulk.change_set_name(rec)
+        if file is None:
+            return None
         path = journal.folder(self.root) / file
         return path if path.exists() else None
 
     def _ingest_bulk(self, names: list[str]) -> None:
-        """Index many journal files at once: one statement per table, one per dataset's changes.
+        """Index many journal files at once: one statement per table, the change sets read in
+        parallel (`store.ingest_bulk`).
 
-        Every row is computed by `_rows`, as on the one-by-one path, so the index is the same;
-        the change sets are read by one `read_parquet` over all of a dataset's files. A damaged
-        record fails here with its usual message; any other failure raises `_BulkFailed` (the
-        caller then redoes the sync one record at a time, which fails or not as it always did).
+        Every row is computed by `_rows`, as on the one-by-one path, so the index is the same.
+        A damaged record fails here with its usual message; any other failure raises
+        `_BulkFailed` (the caller then redoes the sync one record at a time, which fails or
+        not as it always did).
         """
         folder = journal.folder(self.root)
-        records = [journal.read(folder / name) for name in names]
+        records = ingest_bulk.read_records(folder, names)
         try:
-            self._insert_bulk(names, records)
+            rows: dict[str, list[list[Any]]] = {t: [] for t in ("journal_files", "versions", "tags", "records")}
+            changes: dict[str, list[tuple[str, Any, Any]]] = {}  # dataset -> (file, version id, seq)
+            sizes: dict[str, int | None] = {}  # change-set name -> bytes, None: it does not exist
+            for name, rec in zip(names, records, strict=True):
+                files_row, version_row, tag_row, record_row = _rows(name, rec)
+                rows["journal_files"].append(files_row)
+                rows["records"].append(record_row)
+                if tag_row is not None:
+                    rows["tags"].append(tag_row)
+                if version_row is not None:
+                    rows["versions"].append(version_row)
+                    file = ingest_bulk.change_set_name(rec)
+                    if file is not None and file not in sizes:
+                        sizes[file] = ingest_bulk.size_of(folder, file)
+                    if file is not None and sizes[file] is not None:
+                        changes.setdefault(rec["dataset"], []).append((file, rec["id"], rec["seq"]))
+            self._insert_bulk(rows, changes, sizes)
+            self._bulk_cleanup()
         except DslineageError:
             raise
         except Exception as exc:
             raise _BulkFailed(str(exc)) from exc
 
-    def _insert_bulk(self, names: list[str], records: list[dict[str, Any]]) -> None:
-        import pyarrow as pa
-
-        con = self.con
-        schemas = _bulk_schemas()
-        rows: dict[str, list[list[Any]]] = {t: [] for t in schemas}
-        changes: dict[str, list[tuple[str, Any, Any]]] = {}  # dataset -> (file, version id, seq)
-        for name, rec in zip(names, records, strict=True):
-            files_row, version_row, tag_row, record_row = _rows(name, rec)
-            rows["journal_files"].append(files_row)
-            rows["records"].append(record_row)
-            if tag_row is not None:
-                rows["tags"].append(tag_row)
-            if version_row is not None:
-                rows["versions"].append(version_row)
-                source = self._change_set(rec)
-                if source is not None:
-                    changes.setdefault(rec["dataset"], []).append((str(source), rec["id"], rec["seq"]))
-        for table, schema in schemas.items():
-            if not rows[table]:
-                continue
-            columns = list(zip(*rows[table], strict=True))
-            # strict conversion: a value of another type (DuckDB would cast it) is a _BulkFailed
-            arrow = pa.table([pa.array(c, type=t) for c, t in zip(columns, schema, strict=True)],
-                             names=[f"c{i}" for i in range(len(schema))])
-            con.register("_bulk_rows", arrow)
-            con.execute(f"INSERT INTO {table} SELECT * FROM _bulk_rows")
-            con.unregister("_bulk_rows")
-        for dataset, sources in changes.items():
-            self._touched.add(dataset)
-            table = changes_table(dataset)
-            if not self._has_table(f"changes/{dataset}"):
-                first, vid, seq = sources.pop(0)  # the table takes the first change set's types
-                con.execute(f"CREATE TABLE {table} AS SELECT ? AS version, ? AS seq, * FROM {_READ_ONE}",
-                            [vid, seq, first])
-            if not sources:
-                continue
-            files, vids, seqs = (list(c) for c in zip(*sources, strict=True))
-            # each file's rows get their version's id and seq (a file two versions name, twice);
-            # BY NAME casts to the table's types as inserting the files one by one does. JSON
-            # text and an Arrow table, not list parameters: the client probes each list element.
-            con.register("_bulk_sources", pa.table({"file": files, "version": vids, "seq": seqs}))
-            distinct = sorted(set(files))
-            # DuckDB's cache of file blocks would keep every small change set it reads (~30 kB
-            # each, and 25% more CPU): off while reading them in bulk
-            con.execute("SET enable_external_file_cache = false")
-            for i in range(0, len(distinct), BULK_PARQUET_FILES):
-                self._widen(dataset, "read_parquet(from_json(?, '[\"VARCHAR\"]'), union_by_name = true, "
-                            "hive_partitioning = false)", [json.dumps(distinct[i:i + BULK_PARQUET_FILES])])
-                con.execute(
-                    f"INSERT INTO {table} BY NAME SELECT m.version, m.seq, p.* EXCLUDE (filename) "
-                    "FROM read_parquet(from_json(?, '[\"VARCHAR\"]'), union_by_name = true, "
-                    "filename = true, hive_partitioning = false) p JOIN _bulk_sources m ON p.filename = m.file",
-                    [json.dumps(distinct[i:i + BULK_PARQUET_FILES])],
-                )
-            self._bulk_cleanup()
-
-    def _bulk_cleanup(self) -> None:
-        """Undo what the bulk path set on the connection (after a failure: once rolled back)."""
-        con = self.con
-        con.execute("RESET enable_external_file_cache")
-        for view in ("_bulk_rows", "_bulk_sources"):
-            with contextlib.suppress(Exception):  # not registered (any more)
-                con.unregister(view)
-
-    def _resolve_commits(self) -> None:
-        """Fill in, for journal files added by a git commit, which commit that was."""
+    def _resolve_commits(self, ahead: _Ahead | None = None) -> None:
+        """Fill in, for journal files added by a git commit, which commit that was (from
+        `ahead`, the answer of `_git_commits` asked for earlier, if given)."""
         con = self.con
         pending = con.execute("SELECT file FROM journal_files WHERE git_commit IS NULL").fetchall()
         if not pending:
             return
-        commits = self._git_commits()
+        commits = ahead.result() if ahead is not None else self._git_commits()
         prefix = JOURNAL_DIR + "/"
         by_name = {path[len(prefix):]: sha for path, sha in commits.items() if path.startswith(prefix)}
         found = [(name, by_name[name]) for (name,) in pending if name in by_name]
@@ -278,18 +234,27 @@ class _BulkFailed(Exception):
     """The bulk path met something only the record-by-record path handles exactly."""
 
 
-def _bulk_schemas() -> dict[str, list[Any]]:
-    """The Arrow type of each column of the tables `_rows` fills, in the tables' order."""
-    import pyarrow as pa
+class _Ahead:
+    """A call started on a thread now (it waits on a subprocess), its answer collected later."""
 
-    text, big = pa.string(), pa.int64()
-    return {
-        "journal_files": [text] * 4,
-        "versions": [text, text, pa.int32(), text, text, pa.list_(text), text, text, text, text, big,
-                     text, text, big, big, big, big, pa.bool_(), text, text, text, text],
-        "tags": [text] * 5,
-        "records": [text] * 6,
-    }
+    def __init__(self, fn: Callable[[], dict[str, str]]) -> None:
+        self._answer: dict[str, str] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], dict[str, str]]) -> None:
+        try:
+            self._answer = fn()
+        except BaseException as exc:  # raised again in the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> dict[str, str]:
+        """The call's return value (or its exception, raised here)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._answer
 
 
 def _rows(
@@ -299,6 +264,7 @@ def _rows(
     kind = rec.get("kind")
     files_row = [name, kind, rec.get("id"), None]
     version_row = tag_row = None
+    text = json.dumps(rec)
     if kind == "version":
         ch = rec.get("changes") or {}
         version_row = [
@@ -307,10 +273,9 @@ def _rows(
             rec.get("message", ""), rec.get("author", ""), rec["timestamp"], rec.get("rows"),
             json.dumps(rec.get("schema")), json.dumps(rec.get("label_distribution")),
             ch.get("added"), ch.get("removed"), ch.get("relabeled"), ch.get("modified"),
-            bool(ch.get("known", False)), ch.get("file"), rec.get("imported_commit"), name,
-            json.dumps(rec),
+            bool(ch.get("known", False)), ch.get("file"), rec.get("imported_commit"), name, text,
         ]
     elif kind == "tag":
         tag_row = [rec["dataset"], rec["tag"], rec["version"], rec["timestamp"], name]
-    record_row = [rec.get("id"), kind, rec.get("dataset"), rec.get("timestamp"), name, json.dumps(rec)]
+    record_row = [rec.get("id"), kind, rec.get("dataset"), rec.get("timestamp"), name, text]
     return files_row, version_row, tag_row, record_row
