@@ -83,6 +83,23 @@ def pair(tmp_repo: Path, s3_remote: S3Remote, tmp_path: Path) -> Pair:
     return Pair(tmp_repo, clone, s3_remote, versions[1], versions[2])
 
 
+def shared_clone(root: Path, s3: S3Remote, tmp_path: Path, path: str, label: str, edits: list[str]) -> Path:
+    """Track `path` (key `id`) in `root`, commit v1, relabel `edits` (v2), push both to the S3
+    remote `s3` (the repository's default DVC remote) and return a fresh git clone (nothing cached)."""
+    run(root, "dvc", "remote", "add", "-d", "store", s3.url)
+    run(root, "dvc", "remote", "modify", "store", "endpointurl", s3.endpoint)
+    with Repo(root) as repo:
+        name = repo.track(path, ["id"], [label])["dataset"]
+        repo.commit([name], "first version", None)
+        repo.relabel(name, edits, by="crowd", reason="second look")
+        repo.push()
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-q", "-m", "DVC remote on S3")
+    clone = tmp_path / "clone"
+    run(tmp_path, "git", "clone", "-q", str(root), str(clone))
+    return clone
+
+
 def dsl(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m dslineage ARGS` in `cwd` (a real process, so stderr is what a user sees)."""
     return subprocess.run([sys.executable, "-m", "dslineage", *args], cwd=cwd, capture_output=True, text=True,
@@ -268,17 +285,8 @@ def test_blame_and_audit_of_cifar10_read_from_s3_a_fraction_of_the_object(
     (tmp_repo / "data").mkdir(exist_ok=True)
     pq.write_table(table, tmp_repo / "data" / ".cifar.tmp", row_group_size=1_000)
     os.replace(tmp_repo / "data" / ".cifar.tmp", tmp_repo / "data" / "cifar.parquet")
-    run(tmp_repo, "dvc", "remote", "add", "-d", "store", s3_remote.url)
-    run(tmp_repo, "dvc", "remote", "modify", "store", "endpointurl", s3_remote.endpoint)
-    with Repo(tmp_repo) as repo:
-        repo.track("data/cifar.parquet", ["id"], ["label_name"])
-        repo.commit(["cifar"], "CIFAR-10 test labels", None)
-        repo.relabel("cifar", ["2405=frog", "6877=deer", "8058=bird"], by="crowd", reason="mturk majority")
-        repo.push()
-    run(tmp_repo, "git", "add", "-A")
-    run(tmp_repo, "git", "commit", "-q", "-m", "remote")
-    clone = tmp_path / "clone"
-    run(tmp_path, "git", "clone", "-q", str(tmp_repo), str(clone))
+    clone = shared_clone(tmp_repo, s3_remote, tmp_path, "data/cifar.parquet", "label_name",
+                         ["2405=frog", "6877=deer", "8058=bird"])
     found = []
     for root in (tmp_repo, clone):
         with Repo(root) as repo:
@@ -338,17 +346,7 @@ def test_a_directory_version_is_read_part_by_part_from_the_remote(tmp_repo: Path
         path.parent.mkdir(parents=True)
         pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "label": ["cat" if i % 2 else "dog" for i in ids],
                                  "text": [hashlib.sha256(str(i).encode()).hexdigest() for i in ids]}), path)
-    run(tmp_repo, "dvc", "remote", "add", "-d", "store", s3_remote.url)
-    run(tmp_repo, "dvc", "remote", "modify", "store", "endpointurl", s3_remote.endpoint)
-    with Repo(tmp_repo) as repo:
-        repo.track("data/shards", ["id"], ["label"])
-        repo.commit(["shards"], "first version", None)
-        repo.relabel("shards", ["10=fox", "7010=fox"], by="alice", reason="foxes")
-        repo.push()
-    run(tmp_repo, "git", "add", "-A")
-    run(tmp_repo, "git", "commit", "-q", "-m", "DVC remote on S3")
-    clone = tmp_path / "clone"
-    run(tmp_path, "git", "clone", "-q", str(tmp_repo), str(clone))
+    clone = shared_clone(tmp_repo, s3_remote, tmp_path, "data/shards", "label", ["10=fox", "7010=fox"])
     found = []
     for root in (tmp_repo, clone):
         with Repo(root) as repo:
