@@ -45,13 +45,6 @@ def parsed(res: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def missing_feature() -> str | None:
-    """Why directory datasets cannot be measured with the installed code, or None."""
-    if not measure.have("dslineage.store.parts"):
-        return "directory datasets (dslineage.store.parts, branch f-dirds) are not in the installed code"
-    return None
-
-
 def _repo(root: Path, d: ScaleData, kind: str) -> tuple[Path, float]:
     """A fresh repository tracking the `kind` copy of the data, v1 committed; (root, setup seconds)."""
     from benchmarks import scale_data
@@ -107,9 +100,6 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
 
     if p.scale_rows <= 0:
         return measure.skipped("scale", "scale_rows is 0 (set scale_rows to run it)")
-    why = missing_feature()
-    if why:
-        return measure.skipped("scale", why)
     load_start = [round(x, 2) for x in os.getloadavg()]
     d = scale_data.generate(layout, p)
     edited = scale_data.count(d.edits)

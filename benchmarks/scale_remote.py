@@ -24,15 +24,6 @@ from benchmarks.params import Layout, Params
 from benchmarks.scale import REL, dsl, parsed
 
 
-def missing_feature() -> str | None:
-    """Why remote reads cannot be measured with the installed code, or None."""
-    from dslineage.core import common
-
-    if not hasattr(common, "object_url"):
-        return "remote reads (core.common.object_url, branch f-remote) are not in the installed code"
-    return None
-
-
 def _setup(root: Path, server: Any, env: dict[str, str]) -> dict[str, Any]:
     """A bucket as `root`'s default DVC remote (endpoint in .dvc/config, committed), then push."""
     bucket = f"scale-{uuid.uuid4().hex[:10]}"
@@ -73,9 +64,6 @@ def run(layout: Layout, p: Params, roots: dict[str, Path], v1_bytes: dict[str, i
     the remote diffs (per repository); `v1_bytes` is v1's size in each."""
     if not p.scale_remote:
         return measure.skipped("scale remote", "scale_remote is false")
-    why = missing_feature()
-    if why:
-        return measure.skipped("scale remote", why)
     try:
         import pytest
 

@@ -213,8 +213,8 @@ def build_changes_changed(
     union of the old changed parts against the union of the new ones gives exactly the
     whole-dataset change set (a row that moved between partitions is in both unions).
 
-    Same arguments as branch f-dask's `store.partdiff.build_changes_parts` (less `engine`):
-    the one place a distributed engine takes over."""
+    Same arguments as `store.partdiff.build_changes_parts` (less `engine`), which
+    `ops.dirs.diff_changed_parts` calls instead when an engine is chosen (`--scheduler`)."""
     from dslineage.store import rowdiff
 
     old = [(rel, Path(a)) for rel, a, _ in pairs if a is not None]

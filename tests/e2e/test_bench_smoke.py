@@ -176,23 +176,14 @@ def test_lineage_stage_times_every_query_against_the_log_baseline(pipeline):
         assert res[f"{query}_median_s"] > 0 and res[f"{query}_median_cpu_s"] > 0, query
 
 
-def test_scale_stage_measures_both_layouts_or_says_why_not(pipeline):
+def test_scale_stage_measures_both_layouts(pipeline):
     """The scale stage relabels 0.1% of rows in 2 of 10 partitions, diffs and commits them back,
-    directory against one file, each checked against the edits; without directory datasets it is
-    skipped with the reason."""
-    from benchmarks import scale
-
+    directory against one file, each checked against the edits."""
     layout, results = pipeline
     res = layout.read_part("scale")["results"]
-    why = scale.missing_feature()
-    if why is not None:
-        assert res == {"skipped": why} and "f-dirds" in why
-        assert any(s.startswith("scale: ") for s in results["skipped"])
-        pytest.skip(f"scale stage skipped as it should: {why}")
     assert res["rows"] == 10_000 and res["parts"] == 10 and res["edited_rows"] == 10
     assert res["agrees"], (res.get("relabel_commit"), res["diff"])
-    edit = "relabel_commit" if "skipped" not in res["relabel_commit"] else "commit_edited"  # relabel of a dir
-    for op in (edit, "diff", "commit"):
+    for op in ("relabel_commit", "diff", "commit"):
         assert res[op]["directory"]["median_s"] > 0 and res[op]["one_file"]["median_s"] > 0
     names = [t["target"] for t in results["targets"]]
     assert any(n.startswith("scale: relabel + commit <= 5 s (10,000 rows, 10 partitions") for n in names)
