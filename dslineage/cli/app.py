@@ -172,8 +172,9 @@ def _root(
         Optional[str],
         typer.Option(
             "--scheduler", metavar="ADDRESS",
-            help="Run per-partition work on this Dask scheduler (tcp://HOST:8786), or `local` (default: the "
-            "`engine:` setting, else a process pool here).",
+            help="Run per-partition work (a directory dataset's commit) on this Dask scheduler "
+            "(tcp://HOST:8786), or `local[:N]` for a process pool here (default: the `engine:` setting, else "
+            "one query in this process).",
         ),
     ] = None,
     version: Annotated[
