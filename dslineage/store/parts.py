@@ -58,10 +58,23 @@ def parse_manifest(repo_root: Path, dir_md5: str, data: bytes) -> list[Part]:
     a remote); sizes DVC leaves out come from the local cache objects, else 0."""
     try:
         entries = json.loads(data)
-        return [Part(str(e["relpath"]), str(e["md5"]), int(e.get("size") or _size(repo_root, str(e["md5"]))))
-                for e in entries]
+        found = [Part(str(e["relpath"]), str(e["md5"]), int(e.get("size") or _size(repo_root, str(e["md5"]))))
+                 for e in entries]
     except (ValueError, TypeError, KeyError):
         raise MissingDataError(f"the DVC directory manifest {dir_md5} is damaged: run `dslineage fsck`") from None
+    for p in found:  # a cloned repository may carry a forged manifest: its paths stay inside the directory
+        if not _inside(p.relpath):
+            raise MissingDataError(
+                f"the DVC directory manifest {dir_md5} names {p.relpath[:80]!r}, a path outside its directory: "
+                "the manifest is damaged or forged; run `dslineage fsck`"
+            )
+    return found
+
+
+def _inside(relpath: str) -> bool:
+    """Whether a manifest's relpath stays inside its directory (relative, no `..`, no `\\`)."""
+    segments = relpath.split("/")
+    return bool(relpath) and "\\" not in relpath and all(seg not in ("", ".", "..") for seg in segments)
 
 
 def _size(repo_root: Path, md5: str) -> int:
