@@ -328,11 +328,14 @@ class Repo:
 
         return reads(self)
 
-    def history(self, name: str, key: list[Any] | dict[str, Any] | str) -> History:
-        """The label timeline of one row, oldest event first."""
+    def history(self, name: str, key: list[Any] | dict[str, Any] | str, *, fetch: bool = False) -> History:
+        """The label timeline of one row, oldest event first (`fetch`: download a version the row
+        lookup needs when it is missing from the cache, instead of reading it from S3)."""
+        from dslineage.core.remote import reading
         from dslineage.ops.history import history
 
-        return history(self, name, key)
+        with reading(self, fetch=fetch):
+            return history(self, name, key)
 
     def checkout(self, ref: str, *, force: bool = False) -> dict[str, Any]:
         """Restore a dataset's working file (and `.dvc` file) to a version."""

@@ -1,5 +1,5 @@
 """The `--fetch` option and the report of remote reads, shared by the commands that read
-versions where they live (`diff`, `blame`, `audit`, `eval`; see docs/remote-reads.md)."""
+versions where they live (`diff`, `blame`, `history`, `audit`, `eval`; see docs/remote-reads.md)."""
 
 from __future__ import annotations
 

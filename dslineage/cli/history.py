@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, out, render, repo, short, table, when, who
+from dslineage.cli import _remote
+from dslineage.cli._shared import JsonOpt, out, repo, short, table, when, who
 from dslineage.cli.app import app
 from dslineage.errors import UsageError
 
@@ -21,6 +22,7 @@ def history(
     key_value: Annotated[
         Optional[list[str]], typer.Option("--key-value", help="COL=VALUE for each key column.")
     ] = None,
+    fetch: _remote.FetchOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Show the label timeline of one row: added, relabeled, modified, removed.
@@ -31,12 +33,16 @@ def history(
         pairs = [kv.split("=", 1) for kv in key_value]
         if any(len(p) != 2 for p in pairs):
             raise UsageError("--key-value takes COL=VALUE")
-        result = repo().history(name, {k: v for k, v in pairs})
+        wanted: str | dict[str, str] = {k: v for k, v in pairs}
     elif key is not None:
-        result = repo().history(name, key)
+        wanted = key
     else:
         raise UsageError("give the row's key: dslineage history NAME KEY (or --key-value COL=VALUE)")
-    render(result, json_out, show_history)
+    r = repo()
+    result = r.history(name, wanted, fetch=fetch)
+    if not json_out:
+        show_history(result)
+    _remote.emit(r, result, json_out)
 
 
 def _labels(d: dict[str, Any]) -> str:

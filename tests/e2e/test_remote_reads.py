@@ -267,6 +267,20 @@ def test_a_row_lookup_reads_only_the_row_group_that_holds_it(pair: Pair) -> None
     assert not cached_objects(pair.clone)
 
 
+
+def test_history_cli_reports_its_remote_read_and_fetch_downloads(pair: Pair) -> None:
+    """`history --json` in the clone ends with the `remote` key (the row's labels read from S3);
+    with `--fetch` the version is downloaded instead and the output is the author's, key for key."""
+    home = json.loads(dsl(pair.home, "history", "train", "12345", "--json").stdout)
+    proc = dsl(pair.clone, "history", "train", "12345", "--json")
+    remote = json.loads(proc.stdout)
+    assert proc.returncode == 0 and list(remote)[-1] == "remote" and remote["remote"]["objects"] == 1
+    assert {k: v for k, v in remote.items() if k != "remote"} == home
+    assert not cached_objects(pair.clone)
+    fetched = dsl(pair.clone, "history", "train", "12345", "--fetch", "--json")
+    assert fetched.returncode == 0 and json.loads(fetched.stdout) == home
+    assert len(cached_objects(pair.clone)) == 1
+
 CIFAR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10"
 
 
