@@ -534,19 +534,29 @@ class Repo:
 
     # -- data-quality gates (quality/) ------------------------------------------------------
 
-    def check(self, ref: str, *, record: bool = True, against: str | None = None) -> CheckResult:
+    def check(
+        self, ref: str, *, record: bool = True, against: str | None = None, fetch: bool = False
+    ) -> CheckResult:
         """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file);
-        drift rules compare with `against`, the rules' `baseline:`, else the last passing version."""
+        drift rules compare with `against`, the rules' `baseline:`, else the last passing version.
+        `fetch`: download a version missing from the cache instead of reading it from S3."""
+        from dslineage.core.remote import reading
         from dslineage.quality.check import check
 
-        return check(self, ref, record=record, against=against)
+        with reading(self, fetch=fetch):
+            return check(self, ref, record=record, against=against)
 
-    def drift(self, a: str, b: str | None = None, *, against: str | None = None) -> DriftResult:
+    def drift(
+        self, a: str, b: str | None = None, *, against: str | None = None, fetch: bool = False
+    ) -> DriftResult:
         """Drift statistics of label and numeric columns A → B (B defaults to the working file;
-        bare NAME: the working file against its baseline, or `against`)."""
+        bare NAME: the working file against its baseline, or `against`). `fetch`: download a
+        version missing from the cache instead of reading it from S3."""
+        from dslineage.core.remote import reading
         from dslineage.quality.drift import drift
 
-        return drift(self, a, b, against=against)
+        with reading(self, fetch=fetch):
+            return drift(self, a, b, against=against)
 
     def audit(
         self, ref: str, *, against: str | None = None, on: list[str] | None = None,

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dslineage.cli._shared import AgainstOpt, JsonOpt, NoRecordOpt, emit_json, note, out, repo, table
+from dslineage.cli import _remote
+from dslineage.cli._shared import AgainstOpt, JsonOpt, NoRecordOpt, note, out, repo, table
 from dslineage.cli.app import app
 from dslineage.errors import EXIT_GATE
 
@@ -19,6 +20,7 @@ def check(
     ref: Annotated[str, typer.Argument(metavar="NAME[@REF]", help="NAME (the working file) or NAME@REF (a version).")],
     no_record: NoRecordOpt = False,
     against: AgainstOpt = None,
+    fetch: _remote.FetchOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Run the rules in .dslineage/checks.yaml; exit 3 when any fails (for CI).
@@ -28,11 +30,11 @@ def check(
     Example: dslineage check train            (the working file, before commit)
     Example: dslineage check train@latest --json
     """
-    result = repo().check(ref, record=not no_record, against=against)
-    if json_out:
-        emit_json(result)
-    else:
+    r = repo()
+    result = r.check(ref, record=not no_record, against=against, fetch=fetch)
+    if not json_out:
         show_check(result)
+    _remote.emit(r, result, json_out)
     if not result.passed:
         raise typer.Exit(EXIT_GATE)
 

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from dslineage.cli._shared import AgainstOpt, JsonOpt, emit_json, out, repo, table
+from dslineage.cli import _remote
+from dslineage.cli._shared import AgainstOpt, JsonOpt, out, repo, table
 from dslineage.cli.app import app
 from dslineage.errors import EXIT_GATE
 
@@ -27,6 +28,7 @@ def drift(
         Optional[str], typer.Argument(metavar="NAME@B", help="NAME@REF to compare (default: the working file).")
     ] = None,
     against: AgainstOpt = None,
+    fetch: _remote.FetchOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Label-distribution shift (Jensen–Shannon, PSI) and numeric drift (PSI, KS); exit 3 on alert.
@@ -38,11 +40,11 @@ def drift(
 
     Example: dslineage drift train --against golden
     """
-    result = repo().drift(a, b, against=against)
-    if json_out:
-        emit_json(result)
-    else:
+    r = repo()
+    result = r.drift(a, b, against=against, fetch=fetch)
+    if not json_out:
         show_drift(result)
+    _remote.emit(r, result, json_out)
     if result.drifted:
         raise typer.Exit(EXIT_GATE)
 

@@ -281,6 +281,23 @@ def test_history_cli_reports_its_remote_read_and_fetch_downloads(pair: Pair) -> 
     assert fetched.returncode == 0 and json.loads(fetched.stdout) == home
     assert len(cached_objects(pair.clone)) == 1
 
+
+@pytest.mark.parametrize("args", [("drift", "train@v1", "train@v2"), ("check", "train@v2", "--no-record")])
+def test_quality_gates_on_remote_versions_report_the_read(pair: Pair, args: tuple[str, ...]) -> None:
+    """`drift` and `check` of versions the clone has not cached give the author's answer, read from
+    S3 (the `remote` key last, nothing cached); `--fetch` downloads instead and adds no key."""
+    for root in (pair.home, pair.clone):  # rules for `check` (a class-size rule reads the labels)
+        (root / ".dslineage" / "checks.yaml").write_text("train:\n  min_rows_per_class: 100\n", encoding="utf-8")
+    home = dsl(pair.home, *args, "--json")
+    proc = dsl(pair.clone, *args, "--json")
+    assert proc.returncode == home.returncode, proc.stderr
+    remote = json.loads(proc.stdout)
+    assert list(remote)[-1] == "remote" and remote["remote"]["objects"] >= 1
+    assert {k: v for k, v in remote.items() if k != "remote"} == json.loads(home.stdout)
+    assert not cached_objects(pair.clone)
+    fetched = dsl(pair.clone, *args, "--fetch", "--json")
+    assert json.loads(fetched.stdout) == json.loads(home.stdout) and cached_objects(pair.clone)
+
 CIFAR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10"
 
 
