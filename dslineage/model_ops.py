@@ -1,5 +1,5 @@
-"""The records of the housekeeping and sharing commands (`fsck`, `tag`, `push`, `pull`,
-`cherry-pick`): frozen dataclasses whose field names, in order, are the keys of their
+"""The records of the housekeeping and sharing commands (`track`, `fsck`, `tag`, `push`,
+`pull`, `cherry-pick`): frozen dataclasses whose field names, in order, are the keys of their
 `--json` contracts (see `dslineage.model`; `LIBRARY_ONLY` fields are for library callers
 and renderers and stay out of the JSON).
 
@@ -12,6 +12,22 @@ import dataclasses
 from dataclasses import dataclass
 
 from dslineage.model import LIBRARY_ONLY, OPTIONAL, JsonValue, Record
+
+
+@dataclass(frozen=True, eq=False)
+class TrackResult(Record):
+    """A `track --json` result: the registration, and the versions imported from earlier `.dvc`
+    history (`missing_objects`: md5s of those whose DVC cache object is missing)."""
+
+    dataset: str
+    path: str
+    format: str
+    key: list[str]
+    labels: list[str]
+    roles: dict[str, list[str]]  # "features", "predictions", "groups", "ignore" → columns
+    label_pairs: list[list[str]]
+    imported_versions: list[dict[str, JsonValue]]  # the journal records written
+    missing_objects: list[str]
 
 
 @dataclass(frozen=True, eq=False)

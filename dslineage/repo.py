@@ -35,7 +35,7 @@ if TYPE_CHECKING:
         VersionDetail,
     )
     from dslineage.model_lineage import BatchImpact, Downstream, Lineage
-    from dslineage.model_ops import CherryPickResult, FsckResult, PullResult, PushResult, TagResult
+    from dslineage.model_ops import CherryPickResult, FsckResult, PullResult, PushResult, TagResult, TrackResult
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
@@ -232,7 +232,7 @@ class Repo:
         format: str | None = None, labels_allowed: list[Any] | None = None,
         roles: dict[str, list[str]] | None = None,
         label_pairs: list[str] | list[tuple[str, str]] | None = None,
-    ) -> dict[str, Any]:
+    ) -> TrackResult:
         """Register a dataset file (adopting earlier DVC history of it, if any).
 
         `name` (default: the file name without suffixes), `format` (default: from the suffix),
