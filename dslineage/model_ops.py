@@ -1,4 +1,4 @@
-"""The records of the housekeeping and sharing commands (`track`, `fsck`, `tag`, `push`,
+"""The records of the housekeeping and sharing commands (`track`, `checkout`, `fsck`, `tag`, `push`,
 `pull`, `cherry-pick`): frozen dataclasses whose field names, in order, are the keys of their
 `--json` contracts (see `dslineage.model`; `LIBRARY_ONLY` fields are for library callers
 and renderers and stay out of the JSON).
@@ -28,6 +28,19 @@ class TrackResult(Record):
     label_pairs: list[list[str]]
     imported_versions: list[dict[str, JsonValue]]  # the journal records written
     missing_objects: list[str]
+
+
+@dataclass(frozen=True, eq=False)
+class CheckoutResult(Record):
+    """A `checkout --json` result: the version the working file now holds (`changed` False:
+    it held those bytes already)."""
+
+    dataset: str
+    version: str
+    seq: int
+    md5: str
+    path: str
+    changed: bool
 
 
 @dataclass(frozen=True, eq=False)

@@ -35,7 +35,15 @@ if TYPE_CHECKING:
         VersionDetail,
     )
     from dslineage.model_lineage import BatchImpact, Downstream, Lineage
-    from dslineage.model_ops import CherryPickResult, FsckResult, PullResult, PushResult, TagResult, TrackResult
+    from dslineage.model_ops import (
+        CheckoutResult,
+        CherryPickResult,
+        FsckResult,
+        PullResult,
+        PushResult,
+        TagResult,
+        TrackResult,
+    )
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
@@ -334,7 +342,7 @@ class Repo:
 
         return history(self, name, key)
 
-    def checkout(self, ref: str, *, force: bool = False) -> dict[str, Any]:
+    def checkout(self, ref: str, *, force: bool = False) -> CheckoutResult:
         """Restore a dataset's working file (and `.dvc` file) to a version."""
         from dslineage.ops.checkout import checkout
 
