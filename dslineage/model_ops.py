@@ -1,4 +1,4 @@
-"""The records of the housekeeping and sharing commands (`track`, `checkout`, `fsck`, `tag`, `push`,
+"""The records of the housekeeping and sharing commands (`track`, `checkout`, `rollback`, `fsck`, `tag`, `push`,
 `pull`, `cherry-pick`): frozen dataclasses whose field names, in order, are the keys of their
 `--json` contracts (see `dslineage.model`; `LIBRARY_ONLY` fields are for library callers
 and renderers and stay out of the JSON).
@@ -41,6 +41,20 @@ class CheckoutResult(Record):
     md5: str
     path: str
     changed: bool
+
+
+@dataclass(frozen=True, eq=False)
+class RollbackResult(Record):
+    """A `rollback --json` result: the version returned to (`to`) and the new version with its
+    content (`version`/`seq` None when nothing was recorded; `note` then says why, if known)."""
+
+    dataset: str
+    to: str
+    to_seq: int
+    md5: str
+    version: str | None
+    seq: int | None
+    note: str | None = dataclasses.field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True, eq=False)

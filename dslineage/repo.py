@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         FsckResult,
         PullResult,
         PushResult,
+        RollbackResult,
         TagResult,
         TrackResult,
     )
@@ -524,7 +525,7 @@ class Repo:
 
     def rollback(
         self, name: str, to: str, message: str, *, author: str | None = None, force: bool = False
-    ) -> dict[str, Any]:
+    ) -> RollbackResult:
         """A new version identical (same md5) to `to`; `author` (default: the git identity),
         `force` (overwrite uncommitted changes of the working file)."""
         from dslineage.ops.rollback import rollback
