@@ -1,7 +1,7 @@
-"""The records of the housekeeping and sharing commands (`track`, `checkout`, `rollback`, `fsck`, `tag`, `push`,
-`pull`, `cherry-pick`): frozen dataclasses whose field names, in order, are the keys of their
-`--json` contracts (see `dslineage.model`; `LIBRARY_ONLY` fields are for library callers
-and renderers and stay out of the JSON).
+"""The records of the housekeeping and sharing commands (`track`, `checkout`, `rollback`,
+`reindex`, `fsck`, `tag`, `push`, `pull`, `cherry-pick`): frozen dataclasses whose field
+names, in order, are the keys of their `--json` contracts (see `dslineage.model`;
+`LIBRARY_ONLY` fields are for library callers and renderers and stay out of the JSON).
 
 A sibling of `model.py` rather than part of it, so that each module stays one sitting long.
 """
@@ -55,6 +55,14 @@ class RollbackResult(Record):
     version: str | None
     seq: int | None
     note: str | None = dataclasses.field(default=None, metadata=OPTIONAL)
+
+
+@dataclass(frozen=True, eq=False)
+class ReindexResult(Record):
+    """A `reindex --json` result: the journal records and versions in the rebuilt index."""
+
+    records: int
+    versions: int
 
 
 @dataclass(frozen=True, eq=False)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         FsckResult,
         PullResult,
         PushResult,
+        ReindexResult,
         RollbackResult,
         TagResult,
         TrackResult,
@@ -361,7 +362,7 @@ class Repo:
 
         return tag_op(self, ref, tag)
 
-    def reindex(self) -> dict[str, Any]:
+    def reindex(self) -> ReindexResult:
         """Delete the index and rebuild it from the journal."""
         from dslineage.ops.reindex import reindex
 
