@@ -162,8 +162,10 @@ def lib_reindex(root: str, bulk: bool) -> Timed:
         ingest.BULK_MIN_FILES = 1 << 62  # the path every sync took before bulk ingestion
 
     def run() -> Any:
+        from dslineage.model import to_json
+
         with Repo(root) as repo:
-            return repo.reindex()
+            return to_json(repo.reindex())  # the worker prints its result with plain json.dumps
 
     return run
 

@@ -1,7 +1,7 @@
-"""The records of the housekeeping and sharing commands (`fsck`, `tag`, `push`, `pull`,
-`cherry-pick`): frozen dataclasses whose field names, in order, are the keys of their
-`--json` contracts (see `dslineage.model`; `LIBRARY_ONLY` fields are for library callers
-and renderers and stay out of the JSON).
+"""The records of the housekeeping and sharing commands (`track`, `checkout`, `rollback`,
+`reindex`, `fsck`, `tag`, `push`, `pull`, `cherry-pick`): frozen dataclasses whose field
+names, in order, are the keys of their `--json` contracts (see `dslineage.model`;
+`LIBRARY_ONLY` fields are for library callers and renderers and stay out of the JSON).
 
 A sibling of `model.py` rather than part of it, so that each module stays one sitting long.
 """
@@ -12,6 +12,57 @@ import dataclasses
 from dataclasses import dataclass
 
 from dslineage.model import LIBRARY_ONLY, OPTIONAL, JsonValue, Record
+
+
+@dataclass(frozen=True, eq=False)
+class TrackResult(Record):
+    """A `track --json` result: the registration, and the versions imported from earlier `.dvc`
+    history (`missing_objects`: md5s of those whose DVC cache object is missing)."""
+
+    dataset: str
+    path: str
+    format: str
+    key: list[str]
+    labels: list[str]
+    roles: dict[str, list[str]]  # "features", "predictions", "groups", "ignore" → columns
+    label_pairs: list[list[str]]
+    imported_versions: list[dict[str, JsonValue]]  # the journal records written
+    missing_objects: list[str]
+
+
+@dataclass(frozen=True, eq=False)
+class CheckoutResult(Record):
+    """A `checkout --json` result: the version the working file now holds (`changed` False:
+    it held those bytes already)."""
+
+    dataset: str
+    version: str
+    seq: int
+    md5: str
+    path: str
+    changed: bool
+
+
+@dataclass(frozen=True, eq=False)
+class RollbackResult(Record):
+    """A `rollback --json` result: the version returned to (`to`) and the new version with its
+    content (`version`/`seq` None when nothing was recorded; `note` then says why, if known)."""
+
+    dataset: str
+    to: str
+    to_seq: int
+    md5: str
+    version: str | None
+    seq: int | None
+    note: str | None = dataclasses.field(default=None, metadata=OPTIONAL)
+
+
+@dataclass(frozen=True, eq=False)
+class ReindexResult(Record):
+    """A `reindex --json` result: the journal records and versions in the rebuilt index."""
+
+    records: int
+    versions: int
 
 
 @dataclass(frozen=True, eq=False)

@@ -35,7 +35,17 @@ if TYPE_CHECKING:
         VersionDetail,
     )
     from dslineage.model_lineage import BatchImpact, Downstream, Lineage
-    from dslineage.model_ops import CherryPickResult, FsckResult, PullResult, PushResult, TagResult
+    from dslineage.model_ops import (
+        CheckoutResult,
+        CherryPickResult,
+        FsckResult,
+        PullResult,
+        PushResult,
+        ReindexResult,
+        RollbackResult,
+        TagResult,
+        TrackResult,
+    )
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
@@ -232,7 +242,7 @@ class Repo:
         format: str | None = None, labels_allowed: list[Any] | None = None,
         roles: dict[str, list[str]] | None = None,
         label_pairs: list[str] | list[tuple[str, str]] | None = None,
-    ) -> dict[str, Any]:
+    ) -> TrackResult:
         """Register a dataset file (adopting earlier DVC history of it, if any).
 
         `name` (default: the file name without suffixes), `format` (default: from the suffix),
@@ -337,7 +347,7 @@ class Repo:
         with reading(self, fetch=fetch):
             return history(self, name, key)
 
-    def checkout(self, ref: str, *, force: bool = False) -> dict[str, Any]:
+    def checkout(self, ref: str, *, force: bool = False) -> CheckoutResult:
         """Restore a dataset's working file (and `.dvc` file) to a version."""
         from dslineage.ops.checkout import checkout
 
@@ -355,7 +365,7 @@ class Repo:
 
         return tag_op(self, ref, tag)
 
-    def reindex(self) -> dict[str, Any]:
+    def reindex(self) -> ReindexResult:
         """Delete the index and rebuild it from the journal."""
         from dslineage.ops.reindex import reindex
 
@@ -519,7 +529,7 @@ class Repo:
 
     def rollback(
         self, name: str, to: str, message: str, *, author: str | None = None, force: bool = False
-    ) -> dict[str, Any]:
+    ) -> RollbackResult:
         """A new version identical (same md5) to `to`; `author` (default: the git identity),
         `force` (overwrite uncommitted changes of the working file)."""
         from dslineage.ops.rollback import rollback

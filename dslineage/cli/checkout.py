@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, note, render, repo
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_ops import CheckoutResult
 
 
 @app.command()
@@ -24,7 +27,7 @@ def checkout(
     render(r, json_out, show_checkout)
 
 
-def show_checkout(r: dict) -> None:  # type: ignore[type-arg]
+def show_checkout(r: CheckoutResult) -> None:
     """Render the result of checkout."""
-    verb = "restored" if r["changed"] else "already at"
-    note(f"{r['path']}: {verb} {r['dataset']}@v{r['seq']} ({r['version'][:10]})")
+    verb = "restored" if r.changed else "already at"
+    note(f"{r.path}: {verb} {r.dataset}@v{r.seq} ({r.version[:10]})")

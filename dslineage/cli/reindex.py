@@ -16,4 +16,4 @@ def reindex(json_out: JsonOpt = False) -> None:
     if json_out:
         emit_json(r)
         return
-    note(f"index rebuilt: {r['records']} journal records, {r['versions']} versions")
+    note(f"index rebuilt: {r.records} journal records, {r.versions} versions")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, MessageOpt, note, out, render, repo, short
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_ops import RollbackResult
 
 
 @app.command()
@@ -27,12 +30,12 @@ def rollback(
     render(result, json_out, show_rollback)
 
 
-def show_rollback(r: dict[str, Any]) -> None:
+def show_rollback(r: RollbackResult) -> None:
     """Render a rollback."""
-    if r["version"] is None:
-        note(r.get("note") or "nothing to do")
+    if r.version is None:
+        note(r.note or "nothing to do")
         return
     out.print(
-        f"{r['dataset']}@v{r['seq']} {short(r['version'])} = content of v{r['to_seq']} (md5 {r['md5']})",
+        f"{r.dataset}@v{r.seq} {short(r.version)} = content of v{r.to_seq} (md5 {r.md5})",
         markup=False,
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, abspath, note, option, render, repo
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_ops import TrackResult
 
 Columns = list[str]  # a repeatable column option
 
@@ -69,21 +72,21 @@ def track(
     render(result, json_out, show_track)
 
 
-def show_track(result: dict) -> None:  # type: ignore[type-arg]
+def show_track(result: TrackResult) -> None:
     """Render the result of track."""
     note(
-        f"tracking {result['dataset']} ({result['path']}, {result['format']}; "
-        f"key {', '.join(result['key'])}; label {', '.join(result['labels'])})"
+        f"tracking {result.dataset} ({result.path}, {result.format}; "
+        f"key {', '.join(result.key)}; label {', '.join(result.labels)})"
     )
-    roles = "; ".join(f"{role} {', '.join(cols)}" for role, cols in (result.get("roles") or {}).items() if cols)
+    roles = "; ".join(f"{role} {', '.join(cols)}" for role, cols in result.roles.items() if cols)
     if roles:
         note(f"column roles: {roles}")
-    if result.get("label_pairs"):
-        note("label pairs (one-to-one): " + ", ".join(f"{a}={b}" for a, b in result["label_pairs"]))
-    if result["imported_versions"]:
-        note(f"imported {len(result['imported_versions'])} earlier version(s) from git history")
-    if result["missing_objects"]:
+    if result.label_pairs:
+        note("label pairs (one-to-one): " + ", ".join(f"{a}={b}" for a, b in result.label_pairs))
+    if result.imported_versions:
+        note(f"imported {len(result.imported_versions)} earlier version(s) from git history")
+    if result.missing_objects:
         note(
-            f"{len(result['missing_objects'])} earlier version(s) have no DVC cache object "
-            f"({', '.join(m[:10] for m in result['missing_objects'])}): their row changes are unknown"
+            f"{len(result.missing_objects)} earlier version(s) have no DVC cache object "
+            f"({', '.join(m[:10] for m in result.missing_objects)}): their row changes are unknown"
         )

@@ -9,6 +9,7 @@ from dslineage import config, dvcio, files, txn
 from dslineage.core import common
 from dslineage.core.refs import resolve
 from dslineage.errors import DirtyError
+from dslineage.model_ops import CheckoutResult
 from dslineage.ops import dirs
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def dvcfile_text(repo: Repo, ds: config.Dataset, version: dict[str, Any]) -> byt
     return "\n".join(lines).encode("utf-8")
 
 
-def checkout(repo: Repo, ref: str, *, force: bool = False) -> dict[str, Any]:
+def checkout(repo: Repo, ref: str, *, force: bool = False) -> CheckoutResult:
     """Restore the working file from the DVC cache (or remote); refuse to lose work."""
     ds, v = resolve(repo, ref)
     work = common.working_state(repo, ds)
@@ -69,12 +70,7 @@ def checkout(repo: Repo, ref: str, *, force: bool = False) -> dict[str, Any]:
     return _result(ds, v, before)
 
 
-def _result(ds: config.Dataset, v: dict[str, Any], before: str | None) -> dict[str, Any]:
-    return {
-        "dataset": ds.name,
-        "version": v["id"],
-        "seq": v["seq"],
-        "md5": v["md5"],
-        "path": ds.path,
-        "changed": before != v["md5"],
-    }
+def _result(ds: config.Dataset, v: dict[str, Any], before: str | None) -> CheckoutResult:
+    return CheckoutResult(
+        dataset=ds.name, version=v["id"], seq=v["seq"], md5=v["md5"], path=ds.path, changed=before != v["md5"],
+    )

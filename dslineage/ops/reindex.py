@@ -6,9 +6,10 @@ leaves either the old index or the new one (both are caches of the journal).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dslineage import config, faults, files, txn
+from dslineage.model_ops import ReindexResult
 from dslineage.store.index import Index
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 STEPS = txn.declare("reindex", "after-build", git=False, index=True, intent=False)
 
 
-def reindex(repo: Repo) -> dict[str, Any]:
+def reindex(repo: Repo) -> ReindexResult:
     """Index every journal record into a new index file, then replace the old one with it."""
     faults.operation("reindex")
     tmp = repo.root / config.META_DIR / "tmp" / "index-rebuild.duckdb"
@@ -28,7 +29,7 @@ def reindex(repo: Repo) -> dict[str, Any]:
     new = Index(repo.root, lambda: repo.git.commits_adding(config.JOURNAL_DIR), path=tmp)
     try:
         counts = new.sync(force=True)
-        result = {"records": counts["added"], "versions": new.version_count()}
+        result = ReindexResult(records=counts["added"], versions=new.version_count())
     finally:
         new.close()
     faults.fault("reindex", "after-build")

@@ -15,6 +15,7 @@ from dslineage.config import DIR_FORMAT
 from dslineage.core import common
 from dslineage.core.refs import resolve
 from dslineage.errors import DirtyError, UsageError
+from dslineage.model_ops import RollbackResult
 from dslineage.ops import dirs
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
@@ -26,7 +27,7 @@ STEPS = txn.declare("rollback", "after-data", *SNAPSHOT_STEPS)
 
 def rollback(
     repo: Repo, name: str, to: str, message: str, *, author: str | None = None, force: bool = False
-) -> dict[str, Any]:
+) -> RollbackResult:
     """Copy REF's bytes from the DVC cache over the working file and commit them as a version."""
     from dslineage.ops.commit import snapshot
     from dslineage.ops.edit_apply import replace_working
@@ -46,13 +47,8 @@ def rollback(
             f"{ds.path} has uncommitted changes that the rollback would discard: commit them "
             f"(`dslineage commit {ds.name} -m MSG`) or pass --force"
         )
-    result: dict[str, Any] = {
-        "dataset": ds.name, "to": target["id"], "to_seq": target["seq"], "md5": target["md5"],
-        "version": None, "seq": None,
-    }
     if head["md5"] == target["md5"] and md5 == target["md5"]:
-        result["note"] = f"{ds.name}@latest already has the content of v{target['seq']}"
-        return result
+        return _result(ds.name, target, None, note=f"{ds.name}@latest already has the content of v{target['seq']}")
     obj = common.version_path(repo, ds, target)
     path = common.working_path(repo, ds)
     tmp = path.with_name(f".{path.name}.tmp-rollback-{os.getpid()}")
@@ -77,6 +73,14 @@ def rollback(
     finally:
         for scratch in [tmp, *(s.tmp for s in staged)]:
             scratch.unlink(missing_ok=True)
-    if made:
-        result["version"], result["seq"] = made[0]["id"], made[0]["seq"]
-    return result
+    return _result(ds.name, target, made[0] if made else None)
+
+
+def _result(
+    name: str, target: dict[str, Any], made: dict[str, Any] | None, *, note: str | None = None
+) -> RollbackResult:
+    """The result: the target version and the version recorded (None: nothing was)."""
+    return RollbackResult(
+        dataset=name, to=target["id"], to_seq=target["seq"], md5=target["md5"],
+        version=made["id"] if made else None, seq=made["seq"] if made else None, note=note,
+    )

@@ -9,6 +9,7 @@ from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import EditError, FormatError, PathError, UsageError
+from dslineage.model_ops import TrackResult
 from dslineage.ops.commit import build_record
 from dslineage.store import edit_batch, rows
 
@@ -68,7 +69,7 @@ def track(
     labels_allowed: list[Any] | None = None,
     roles: dict[str, list[str]] | None = None,
     label_pairs: list[str] | list[tuple[str, str]] | None = None,
-) -> dict[str, Any]:
+) -> TrackResult:
     """Register `path` as a dataset, validate its keys, import earlier `.dvc` history.
 
     `label_pairs` ("A=B" or (A, B)): label columns that map one-to-one (the mapping is learnt
@@ -148,7 +149,7 @@ def _register(
     repo: Repo, t: txn.Transaction, rel: str, full: Path, fmt: str, ds_name: str,
     existing: dict[str, Dataset], key: list[str], labels: list[str], labels_allowed: list[Any] | None,
     roles: dict[str, list[str]], pairs: list[list[str]] | None = None,
-) -> dict[str, Any]:
+) -> TrackResult:
     con = common.row_connection(repo)
     try:
         ds = Dataset(
@@ -194,17 +195,10 @@ def _register(
             f"label {', '.join(labels)})",
         )
     repo.index.sync(force=True)
-    return {
-        "dataset": ds_name,
-        "path": rel,
-        "format": fmt,
-        "key": ds.key,
-        "labels": ds.labels,
-        "roles": ds.roles(),
-        "label_pairs": ds.label_pairs or [],
-        "imported_versions": imported,
-        "missing_objects": missing,
-    }
+    return TrackResult(
+        dataset=ds_name, path=rel, format=fmt, key=ds.key, labels=ds.labels, roles=ds.roles(),
+        label_pairs=ds.label_pairs or [], imported_versions=imported, missing_objects=missing,
+    )
 
 
 def _check_partition_labels(repo: Repo, ds: Dataset) -> None:
