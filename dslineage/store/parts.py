@@ -104,6 +104,14 @@ def hive_values(relpath: str) -> dict[str, str]:
     return out
 
 
+def hive_columns(relpaths: list[str]) -> list[str]:
+    """The partition folders' columns of these parts, in order of first appearance."""
+    found: list[str] = []
+    for relpath in relpaths:
+        found += [c for c in hive_values(relpath) if c not in found]
+    return found
+
+
 def scan(repo_root: Path, rel: str) -> list[tuple[str, Path]]:
     """The working directory's parts as (relpath, path), sorted by relpath; refuses (one
     line) an empty directory, a file that is not parquet and a link leading outside."""
@@ -185,9 +193,7 @@ def source(items: list[tuple[str, Path]] | list[tuple[str, Path | str]], label: 
     With partition folders it is a UNION ALL of one scan per part, each adding its folders'
     values as constants (a CASE on each row's file name was 6x slower to join)."""
     paths = [str(p) for _, p in items]
-    hive: list[str] = []
-    for relpath, _ in items:
-        hive += [c for c in hive_values(relpath) if c not in hive]
+    hive = hive_columns([relpath for relpath, _ in items])
     if not hive:
         return Source("read_parquet(?, hive_partitioning = false)", (paths,), label)
     scans, params = [], []
@@ -282,9 +288,7 @@ def load(items: list[tuple[str, Path]], columns: list[str] | None = None) -> tup
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    hive: list[str] = []
-    for relpath, _ in items:
-        hive += [c for c in hive_values(relpath) if c not in hive and (columns is None or c in columns)]
+    hive = [c for c in hive_columns([relpath for relpath, _ in items]) if columns is None or c in columns]
     tables, spans, start = [], [], 0
     for relpath, path in items:
         f = pq.ParquetFile(path)
