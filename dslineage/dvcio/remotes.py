@@ -274,10 +274,11 @@ def fetch_objects(
 
     with _remote_session(root, "fetch", remote) as (repo, name):
         repo.cloud.pull([HashInfo("md5", m) for m in need], remote=name)
-        files = sorted({c for m in need for c in dir_children(root, m) if not cache_path(root, c).exists()})
+        children = {m: dir_children(root, m) for m in need}  # each fetched manifest read once
+        files = sorted({c for cs in children.values() for c in cs if not cache_path(root, c).exists()})
         if files:
             repo.cloud.pull([HashInfo("md5", m) for m in files], remote=name)
-            what.update({c: f"a file of {what.get(m, m)}" for m in need for c in dir_children(root, m)})
+            what.update({c: f"a file of {what.get(m, m)}" for m, cs in children.items() for c in cs})
             need += files
     still = [m for m in need if not cache_path(root, m).exists()]
     if still:
