@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dslineage.model import OPTIONAL, JsonValue, Record, _int, _jv, _str
+from dslineage.model_base import OPTIONAL, JsonValue, Record, _int, _jv, _str
 
 _NODE_KEYS = ("id", "kind", "label")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from dslineage.model import LIBRARY_ONLY, OPTIONAL, JsonValue, Record
+from dslineage.model_base import LIBRARY_ONLY, OPTIONAL, JsonValue, Record
 
 
 @dataclass(frozen=True, eq=False)

@@ -30,7 +30,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("dslineage.core",)),
     ("store", ("dslineage.store",)),
     ("journal/config", ("dslineage.journal", "dslineage.config", "dslineage.model", "dslineage.model_quality",
-                        "dslineage.model_lineage", "dslineage.model_ops")),
+                        "dslineage.model_lineage", "dslineage.model_ops", "dslineage.model_base",
+                        "dslineage.model_diff", "dslineage.model_exp", "dslineage.model_edits",
+                        "dslineage.model_merge")),
     ("txn", ("dslineage.txn", "dslineage.recovery", "dslineage.faults")),
     (
         "adapters/base",
