@@ -39,7 +39,8 @@ def build(root: Path, records: int, window: int, rows: int = 1000) -> int:
     pq.write_table(pa.table({"key": list(range(rows)), "label": labels}), data)
     with Repo(root) as repo:
         repo.track(str(data), ["key"], ["label"])
-        [head] = repo.commit([repos.DATASET], "v1", None)
+        [first] = repo.commit([repos.DATASET], "v1", None)
+    head: dict[str, Any] = {k: getattr(first, k) for k in first.keys()}  # the index row, updated per record
     folder = journal.folder(root)
     written = len(journal.list_files(root))
     seq, author = int(head["seq"]), "Bench Runner <bench@example.com>"

@@ -64,8 +64,7 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
             [rec] = repo.commit([repos.DATASET], f"v{i}", None)
             repo.index.con.execute("CHECKPOINT")
         after = _snapshot(root)
-        changed = (rec.get("added") or 0) + (rec.get("removed") or 0) + (rec.get("relabeled") or 0) + (
-            rec.get("modified") or 0)
+        changed = (rec.added or 0) + (rec.removed or 0) + (rec.relabeled or 0) + (rec.modified or 0)
         delta = {k: after[k] - before[k] for k in after}
         steps.append({"version": i, "changed_rows": changed if i > 1 else 0, "file_bytes": src.stat().st_size,
                       **{f"{k}_bytes": v for k, v in delta.items()}})

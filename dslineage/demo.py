@@ -143,8 +143,8 @@ def demo(directory: Path | None, emit: Emit, job: Job | None = None) -> dict[str
         emit("checkout pets@latest", repo.checkout("pets@latest"))
 
         section("4/4 Roll back a bad relabel batch", "revert the intern's batch; alice's later batch stays")
-        emit(f"revert {bad_out['batch'][:12]} --reason 'wrong bulk edit'",
-             repo.revert(bad_out["batch"], reason="wrong bulk edit"))
+        emit(f"revert {(bad_out.batch or '')[:12]} --reason 'wrong bulk edit'",
+             repo.revert(bad_out.batch or "", reason="wrong bulk edit"))
         emit("batches pets", repo.batches("pets"))
         emit("diff pets@v2 pets@latest", repo.diff("pets@v2", "pets@latest", rows=5))
     finally:

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
         Version,
         VersionDetail,
     )
+    from dslineage.model_edits import BatchDetail, CommittedVersion, RelabelResult, RevertResult
     from dslineage.model_lineage import BatchImpact, Downstream, Lineage
+    from dslineage.model_merge import MergeAborted, MergeConflicts, MergeResolved, MergeResult
     from dslineage.model_ops import (
         CheckoutResult,
         CherryPickResult,
@@ -258,7 +260,7 @@ class Repo:
     def commit(
         self, names: list[str] | None = None, message: str = "", author: str | None = None,
         *, no_verify: bool = False,
-    ) -> list[dict[str, Any]]:
+    ) -> list[CommittedVersion]:
         """Record a new version of every named (default: every) dataset whose file changed.
 
         Datasets with rules in `.dslineage/checks.yaml` must pass them unless `no_verify`.
@@ -267,13 +269,13 @@ class Repo:
 
         return commit(self, names or [], message, author, no_verify=no_verify)
 
-    def merge(self, branch: str, *, message: str | None = None, author: str | None = None) -> dict[str, Any]:
+    def merge(self, branch: str, *, message: str | None = None, author: str | None = None) -> MergeResult:
         """Merge a git branch, datasets both sides changed row by row (a merge version each)."""
         from dslineage.ops.merge import merge
 
         return merge(self, branch, message=message, author=author)
 
-    def merge_conflicts(self, name: str, *, output: str | None = None) -> dict[str, Any]:
+    def merge_conflicts(self, name: str, *, output: str | None = None) -> MergeConflicts:
         """The conflicting cells of a dataset whose merge stopped, with the batch of each side."""
         from dslineage.ops.merge_resolve import conflicts
 
@@ -282,13 +284,13 @@ class Repo:
     def merge_resolve(
         self, name: str, *, ours: bool = False, theirs: bool = False, from_file: str | None = None,
         author: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> MergeResolved:
         """Finish a stopped merge of a dataset: every conflict to ours, theirs, or values from a file."""
         from dslineage.ops.merge_resolve import resolve
 
         return resolve(self, name, ours=ours, theirs=theirs, from_file=from_file, author=author)
 
-    def merge_abort(self) -> dict[str, Any]:
+    def merge_abort(self) -> MergeAborted:
         """Abandon the merge in progress (git's and the datasets')."""
         from dslineage.ops.merge_resolve import abort
 
@@ -313,7 +315,7 @@ class Repo:
 
         return log(self, name)
 
-    def show(self, ref: str) -> VersionDetail | dict[str, Any]:
+    def show(self, ref: str) -> VersionDetail | BatchDetail:
         """One version with its schema and class distribution (or, for a batch id, the batch)."""
         from dslineage.ops.batches import maybe_show
         from dslineage.ops.log import show
@@ -400,7 +402,7 @@ class Repo:
         skip_missing: bool = False, force: bool = False, message: str | None = None,
         expect_old: bool = False, ignore_columns: bool = False, file_format: str = "edits",
         key_field: str | None = None, from_name: str | None = None, queue: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> RelabelResult:
         """Apply label edits (`{key: label}`, `["KEY=LABEL", ...]` or `from_file=PATH`) as one
         recorded batch.
 
@@ -436,7 +438,7 @@ class Repo:
 
         return prune(self, name)
 
-    def batch(self, batch_id: str, *, limit: int | None = None) -> dict[str, Any]:
+    def batch(self, batch_id: str, *, limit: int | None = None) -> BatchDetail:
         """One edit batch by id prefix, with its per-row edits."""
         from dslineage.ops.batches import show
 
@@ -504,7 +506,7 @@ class Repo:
     def revert(
         self, target: str, *, dry_run: bool = False, strategy: str = "keep", by: str | None = None,
         reason: str | None = None, message: str | None = None, force: bool = False,
-    ) -> dict[str, Any]:
+    ) -> RevertResult:
         """Undo one batch's (or version's) label changes.
 
         `dry_run` (report only), `strategy` ("keep": leave rows relabeled since; "force": revert

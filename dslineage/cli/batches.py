@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -10,7 +10,8 @@ from dslineage.cli._shared import JsonOpt, emit_json, fields, note, out, render,
 from dslineage.cli.app import app
 
 if TYPE_CHECKING:
-    from dslineage.model import Batch, Edit
+    from dslineage.model import Batch
+    from dslineage.model_edits import BatchDetail
 
 
 @app.command()
@@ -72,18 +73,19 @@ def show_batches(entries: list[Batch]) -> None:
     out.print(t)
 
 
-def show_batch(b: dict[str, Any], limit: int = 50) -> None:
+def show_batch(b: BatchDetail, limit: int = 50) -> None:
     """Render one batch and (the first `limit` of) its edits."""
-    out.print(f"[bold]batch {b['id']}[/bold]", highlight=False)
-    version = f"{b['dataset']}@v{b['seq']} {short(b['version'])}" if b["version"] else "-"
-    state = _state(b["state"], b["reverted_by"], b.get("source_batch"), b.get("reverts"))
+    out.print(f"[bold]batch {b.id}[/bold]", highlight=False)
+    version = f"{b.dataset}@v{b.seq} {short(b.version)}" if b.version else "-"
+    state = _state(b.state, b.reverted_by, b.source_batch, b.reverts)
     out.print(fields([
-        ("dataset", f"{b['dataset']} (column {b['column']})"), ("version", version), ("state", state),
-        ("by", b["author"]), ("time", b["timestamp"]), ("reason", b.get("reason") or "-"),
-        ("rows", f"{b['rows']} changed, {b['noop']} no-op, {b['missing']} missing"),
-        *((("together", f"with {', '.join(b['columns'])} (group {short(b['group'])})"),) if b.get("group") else ()),
+        ("dataset", f"{b.dataset} (column {b.column})"), ("version", version), ("state", state),
+        ("by", b.author), ("time", b.timestamp), ("reason", b.reason or "-"),
+        ("rows", f"{b.rows} changed, {b.noop} no-op, {b.missing} missing"),
+        *((("together", f"with {', '.join(str(c) for c in b.columns)} (group {short(b.group)})"),)
+          if b.group else ()),
     ], label_width=8))
-    edits: list[Edit] = b["edits"]
+    edits = b.edits
     t = table("key", "old", "new", "annotator", "reason", "confidence", title=f"edits ({len(edits)})")
     for e in edits[:limit]:
         t.add_row(",".join(str(v) for v in e.key.values()), e.old, e.new, e.annotator, e.reason, e.confidence)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import AuthorOpt, JsonOpt, MessageOpt, flag, note, out, render, repo, short
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_edits import CommittedVersion
 
 
 @app.command()
@@ -30,27 +33,23 @@ def commit(
     render(versions, json_out, show_commit)
 
 
-def show_commit(versions: list) -> None:  # type: ignore[type-arg]
+def show_commit(versions: list[CommittedVersion]) -> None:
     """Render the versions a commit recorded."""
     if not versions:
         note("nothing changed: every tracked dataset matches its latest version")
         return
-    from dslineage.model import Version
-
     for v in versions:
-        version = Version.from_record(v)
         added, removed, relabeled, modified = (
-            n or 0 for n in (version.changes.added, version.changes.removed, version.changes.relabeled,
-                             version.changes.modified))  # unknown changes count as none
+            n or 0 for n in (v.added, v.removed, v.relabeled, v.modified))  # unknown changes count as none
         out.print(
-            f"{version.dataset}@v{version.seq} {short(version.id)}  {version.rows} rows  "
+            f"{v.dataset}@v{v.seq} {short(v.id)}  {v.rows} rows  "
             f"+{added} -{removed} ~{relabeled + modified} ({relabeled} relabeled)",
             markup=False,
         )
-        checks = v.get("checks")
-        if checks:
-            failed = [r for r in checks["results"] if not r["passed"]]
+        if v.checks:
+            results = v.checks.results
+            failed = [r for r in results if not r["passed"]]
             if not failed:
-                note(f"  checks: all {len(checks['results'])} passed")
+                note(f"  checks: all {len(results)} passed")
             else:
-                note(f"  checks: {len(failed)} of {len(checks['results'])} FAILED, committed anyway (--no-verify)")
+                note(f"  checks: {len(failed)} of {len(results)} FAILED, committed anyway (--no-verify)")

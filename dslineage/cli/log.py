@@ -56,7 +56,9 @@ def show(
     if json_out:
         emit_json(v)
         return
-    if isinstance(v, dict):  # an edit batch: its record and per-row edits
+    from dslineage.model_edits import BatchDetail
+
+    if isinstance(v, BatchDetail):  # an edit batch: its record and per-row edits
         from dslineage.cli.batches import show_batch
 
         show_batch(v)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import AuthorOpt, JsonOpt, abspath, emit_json, note, out, repo, short, table
 from dslineage.cli.app import app
 from dslineage.errors import UsageError
+
+if TYPE_CHECKING:
+    from dslineage.model_merge import MergeConflicts, MergeResult
 
 
 @app.command()
@@ -53,84 +56,77 @@ def merge(
     if len(modes) != 1:
         raise UsageError("give exactly one of BRANCH, --conflicts NAME, --resolve NAME or --abort")
     r = repo()
-    result: dict[str, Any]
     if conflicts is not None:
-        result = r.merge_conflicts(conflicts, output=abspath(output) if output else None)
+        listed = r.merge_conflicts(conflicts, output=abspath(output) if output else None)
         if json_out:
-            emit_json({"dataset": result["dataset"], "conflicts": result["conflicts"]}, compact=True)
+            emit_json(listed, compact=True)
             return
-        _show_conflicts(result)
+        _show_conflicts(listed)
         return
     if resolve is not None:
-        result = r.merge_resolve(
+        resolved = r.merge_resolve(
             resolve, ours=ours, theirs=theirs, from_file=abspath(from_file) if from_file else None, author=author,
         )
         if json_out:
-            emit_json(result)
+            emit_json(resolved)
             return
-        out.print(f"{result['dataset']}@v{result['seq']} {short(result['version'])}  merge of "
-                  f"{' + '.join(short(p) for p in result['parents'])}", markup=False)
-        if result["note"]:
-            note(result["note"])
+        out.print(f"{resolved.dataset}@v{resolved.seq} {short(resolved.version)}  merge of "
+                  f"{' + '.join(short(p) for p in resolved.parents)}", markup=False)
+        if resolved.note:
+            note(resolved.note)
         return
     if abort:
-        result = r.merge_abort()
+        aborted = r.merge_abort()
         if json_out:
-            emit_json(result)
+            emit_json(aborted)
             return
-        note(f"merge aborted; restored: {', '.join(result['datasets']) or 'nothing'}")
+        note(f"merge aborted; restored: {', '.join(aborted.datasets) or 'nothing'}")
         return
     assert branch is not None
     result = r.merge(branch, message=message, author=author)
-    if json_out:  # the issue's contract, exactly these keys
-        emit_json({
-            "merged": [{k: m[k] for k in ("dataset", "version", "parents", "rows")} for m in result["merged"]],
-            "conflicts": [{k: c[k] for k in ("dataset", "cells")} for c in result["conflicts"]],
-            "state": result["state"],
-        })
+    if json_out:  # the issue's contract: `git_commit` and `note` are for the library only
+        emit_json(result)
     else:
         _show_merge(result)
-    if result["state"] == "conflicts":
+    if result.state == "conflicts":
         raise typer.Exit(1)
 
 
-def _show_merge(result: dict[str, Any]) -> None:
+def _show_merge(result: MergeResult) -> None:
     """Render what a merge did."""
-    if result.get("note"):
-        note(result["note"])
-    for m in result["merged"]:
-        c = m["rows"]
+    if result.note:
+        note(result.note)
+    for m in result.merged:
+        c = m.rows
         out.print(
-            f"{m['dataset']}@v{m['seq']} {short(m['version'])}  merge of "
-            f"{' + '.join(short(p) for p in m['parents'])}  {c.get('from_ours', 0)} rows from ours, "
+            f"{m.dataset}@v{m.seq} {short(m.version)}  merge of "
+            f"{' + '.join(short(p) for p in m.parents)}  {c.get('from_ours', 0)} rows from ours, "
             f"{c.get('from_theirs', 0)} from theirs, +{c.get('added', 0)} -{c.get('removed', 0)}",
             markup=False,
         )
-    for c in result["conflicts"]:
-        note(f"CONFLICT {c['dataset']}: {c['cells']} cells changed differently on both sides; list them with "
-             f"`dslineage merge --conflicts {c['dataset']}`, then `dslineage merge --resolve {c['dataset']} "
+    for stop in result.conflicts:
+        note(f"CONFLICT {stop.dataset}: {stop.cells} cells changed differently on both sides; list them with "
+             f"`dslineage merge --conflicts {stop.dataset}`, then `dslineage merge --resolve {stop.dataset} "
              "--ours|--theirs|--from FILE` (or `dslineage merge --abort`)")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     return "(absent)" if value is None else str(value)
 
 
-def _show_conflicts(result: dict[str, Any]) -> None:
+def _show_conflicts(result: MergeConflicts) -> None:
     """Render the conflicting cells of a dataset."""
     t = table("key", "column", "base", "ours", "theirs", "ours batch", "theirs batch",
-              title=f"{len(result['conflicts'])} conflicting cells in {result['dataset']}")
-    for c in result["conflicts"]:
-        side = {s: c[f"{s}_batch"] for s in ("ours", "theirs")}
+              title=f"{len(result.conflicts)} conflicting cells in {result.dataset}")
+    for c in result.conflicts:
         t.add_row(
-            ",".join(str(v) for v in c["key"].values()), c["column"], _cell(c["base"]), _cell(c["ours"]),
-            _cell(c["theirs"]),
-            *(f"{b['id'][:10]} {b.get('annotator') or ''}".strip() if b else "" for b in side.values()),
+            ",".join(str(v) for v in c.key.values()), c.column, _cell(c.base), _cell(c.ours), _cell(c.theirs),
+            *(f"{b.id[:10]} {b.annotator or ''}".strip() if b else "" for b in (c.ours_batch, c.theirs_batch)),
         )
     out.print(t)
-    if result.get("output"):
-        note(f"wrote {result['output']}: fill its value column, then "
-             f"`dslineage merge --resolve {result['dataset']} --from {result['output']}`")
+    if result.output:
+        note(f"wrote {result.output}: fill its value column, then "
+             f"`dslineage merge --resolve {result.dataset} --from {result.output}`")
 
 
 @app.command("merge-driver")

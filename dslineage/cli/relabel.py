@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -23,6 +23,9 @@ from dslineage.cli._shared import (
     table,
 )
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_edits import RelabelResult
 
 
 @app.command()
@@ -106,26 +109,26 @@ def relabel(
     render(result, json_out, show_relabel)
 
 
-def show_relabel(r: dict[str, Any]) -> None:
+def show_relabel(r: RelabelResult) -> None:
     """Render the outcome of a relabel."""
-    counts = f"{r['applied']} applied, {r['noop']} no-op, {r['missing']} missing"
-    if r["batch"] is None:
-        note(f"{r['dataset']}: nothing to change ({counts})")
+    counts = f"{r.applied} applied, {r.noop} no-op, {r.missing} missing"
+    if r.batch is None:
+        note(f"{r.dataset}: nothing to change ({counts})")
         return
-    where = f"{r['dataset']}@v{r['seq']} {short(r['version'])}" if r["version"] else "not committed yet"
-    cols = r.get("columns") or [r["column"]]
+    where = f"{r.dataset}@v{r.seq} {short(r.version)}" if r.version else "not committed yet"
+    cols = r.columns or [r.column]
     if len(cols) > 1:
-        per = ", ".join(f"{c} {n}" for c, n in r["by_column"].items())
-        counts = f"{r['applied']} row(s) applied ({per}), {r['noop']} no-op, {r['missing']} missing"
-    out.print(f"batch {short(r['batch'])} on {r['dataset']}.{', '.join(cols)}: {counts} → {where}", markup=False)
-    for col, moves in (r.get("transitions_by_column") or {r["column"]: r["transitions"]}).items():
+        per = ", ".join(f"{c} {n}" for c, n in r.by_column.items())
+        counts = f"{r.applied} row(s) applied ({per}), {r.noop} no-op, {r.missing} missing"
+    out.print(f"batch {short(r.batch)} on {r.dataset}.{', '.join(cols)}: {counts} → {where}", markup=False)
+    for col, moves in (r.transitions_by_column or {r.column: r.transitions}).items():
         if not moves:
             continue
         t = table("from", "to", "rows", title=col if len(cols) > 1 else None)
         for tr in moves:
             t.add_row(tr["from"], tr["to"], tr["count"])
         out.print(t)
-    if r["missing"]:
-        note(f"skipped {r['missing']} key(s) not in {r['dataset']}")
-    if not r["version"]:
-        note(f"the batch is pending: `dslineage commit {r['dataset']} -m MSG` records it in a version")
+    if r.missing:
+        note(f"skipped {r.missing} key(s) not in {r.dataset}")
+    if not r.version:
+        note(f"the batch is pending: `dslineage commit {r.dataset} -m MSG` records it in a version")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+import dataclasses
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, conflict_table, note, out, render, repo, short
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_edits import RevertResult
 
 
 @app.command()
@@ -41,18 +45,19 @@ def revert(
     render(result, json_out, show_revert)
 
 
-def show_revert(r: dict[str, Any]) -> None:
+def show_revert(r: RevertResult) -> None:
     """Render a revert (or its plan)."""
-    what = f"{r['kind']} {short(r['reverted'])}"
-    head = "would restore" if r["dry_run"] else "restored"
-    line = f"{what}: {head} {r['restored']} row(s); {r['conflicts']} conflict(s) ({r['strategy']}); "
-    line += f"{r['skipped']} skipped (gone)"
-    if r["version"]:
-        line += f" → {r['dataset']}@v{r['seq']} {short(r['version'])}"
+    what = f"{r.kind} {short(r.reverted)}"
+    head = "would restore" if r.dry_run else "restored"
+    line = f"{what}: {head} {r.restored} row(s); {r.conflicts} conflict(s) ({r.strategy}); "
+    line += f"{r.skipped} skipped (gone)"
+    if r.version:
+        line += f" → {r.dataset}@v{r.seq} {short(r.version)}"
     out.print(line, markup=False)
-    if r["conflict_rows"]:
-        out.print(conflict_table(r["conflict_rows"], ("target_label=set by target", "before=before")))
-    if r.get("same_md5_as"):
-        note(f"the content is identical to version {short(r['same_md5_as'])}: same md5")
-    if not r["dry_run"] and not r["version"]:
+    if r.conflict_rows:
+        rows = [dataclasses.asdict(c) for c in r.conflict_rows[:50]]  # the table shows 50
+        out.print(conflict_table(rows, ("target_label=set by target", "before=before")))
+    if r.same_md5_as:
+        note(f"the content is identical to version {short(r.same_md5_as)}: same md5")
+    if not r.dry_run and not r.version:
         note("nothing changed: no row still has the label the target gave it")

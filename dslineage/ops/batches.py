@@ -18,6 +18,7 @@ from dslineage.config import DIR_FORMAT
 from dslineage.core import common
 from dslineage.errors import RefError
 from dslineage.model import Edit
+from dslineage.model_edits import BatchDetail
 
 if TYPE_CHECKING:
     from dslineage.config import Dataset
@@ -215,12 +216,11 @@ def src_path(repo: Repo, ds: Dataset) -> Path:
     return common.working_path(repo, ds)
 
 
-def show(repo: Repo, prefix: str, limit: int | None = None) -> dict[str, Any]:
+def show(repo: Repo, prefix: str, limit: int | None = None) -> BatchDetail:
     """One batch: its record, state, and its per-row edits (all, or the first `limit`)."""
     entry = find(repo, prefix)
     rec = record(repo, entry["id"])
     ds_keys = rec.get("keys") or repo.dataset(rec["dataset"]).key
-    out = {**{k: v for k, v in rec.items() if k not in ("format",)}, **entry, "kind": "batch"}
     path = edits_path(repo, rec)
     con = common.row_connection(repo)
     try:
@@ -245,11 +245,10 @@ def show(repo: Repo, prefix: str, limit: int | None = None) -> dict[str, Any]:
         ]
     finally:
         con.close()
-    out["edits"] = edits
-    return out
+    return BatchDetail.build(rec, entry, edits)
 
 
-def maybe_show(repo: Repo, ref: str) -> dict[str, Any] | None:
+def maybe_show(repo: Repo, ref: str) -> BatchDetail | None:
     """`show` of a batch when `ref` is a batch id prefix rather than NAME[@REF]; else None."""
     if "@" in ref or ref in repo.datasets() or not _HEX.match(ref.lower()):
         return None

@@ -19,6 +19,7 @@ from dslineage import config, dvcio, files, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DslineageError, PathError, UsageError
+from dslineage.model_edits import CommittedVersion
 from dslineage.ops import dirs, mergestate
 from dslineage.ops.batches import link_pending
 from dslineage.store import rowdiff, rows
@@ -391,7 +392,7 @@ def _write(
 
 def commit(
     repo: Repo, names: list[str], message: str, author: str | None, *, no_verify: bool = False
-) -> list[dict[str, Any]]:
+) -> list[CommittedVersion]:
     """`dslineage commit [NAME ...] -m MSG`: new versions of the datasets that changed.
 
     Datasets with rules in `.dslineage/checks.yaml` are checked first: a failing version is
@@ -409,4 +410,4 @@ def commit(
     require_message(message)  # before the checks run (record_versions checks it again: cheap)
     extra = gate(repo, datasets, no_verify=no_verify)
     versions = record_versions(repo, working_items(repo, datasets), message, author, extra=extra)
-    return [{**v, **extra.get(v["dataset"], {})} for v in versions]
+    return [CommittedVersion.build(v, extra.get(v["dataset"])) for v in versions]

@@ -22,6 +22,7 @@ from dslineage.config import DIR_FORMAT, Dataset
 from dslineage.core import common
 from dslineage.errors import DirtyError, MergingError, RefError, UsageError
 from dslineage.files import atomic_write_bytes
+from dslineage.model_merge import MergeResult
 from dslineage.ops import mergestate
 from dslineage.store import rows
 
@@ -225,7 +226,7 @@ def check_can_merge(repo: Repo) -> None:
         )
 
 
-def merge(repo: Repo, branch: str, *, message: str | None = None, author: str | None = None) -> dict[str, Any]:
+def merge(repo: Repo, branch: str, *, message: str | None = None, author: str | None = None) -> MergeResult:
     """Merge git branch (or commit) `branch` into HEAD, datasets row by row; see the module doc."""
     from dslineage.ops.commit import default_author
 
@@ -239,8 +240,7 @@ def merge(repo: Repo, branch: str, *, message: str | None = None, author: str | 
     if theirs is None:
         raise RefError(f"unknown branch or commit {branch!r}: list branches with `git branch -a`")
     if repo.git.is_ancestor(theirs, head):
-        return {"merged": [], "conflicts": [], "state": "merged", "git_commit": None,
-                "note": f"already up to date with {branch}"}
+        return MergeResult.build([], [], state="merged", git_commit=None, note=f"already up to date with {branch}")
     if repo.git.run("diff", "--cached", "--name-only").strip():
         raise DirtyError("the git index has staged changes: commit or unstage them before merging")
     plans = _plan(repo, head, theirs, repo.git.merge_base(head, theirs))
@@ -249,8 +249,7 @@ def merge(repo: Repo, branch: str, *, message: str | None = None, author: str | 
         for ds, _, _ in plans:
             dvcio.checkout(repo.root, ds.path)
         repo.index.sync(force=True)
-        return {"merged": [], "conflicts": [], "state": "merged", "git_commit": repo.git.head(),
-                "note": f"fast-forwarded to {branch}"}
+        return MergeResult.build([], [], state="merged", git_commit=repo.git.head(), note=f"fast-forwarded to {branch}")
     who = default_author(repo, author)
     msg = message or f"Merge {branch} (dslineage merge)"
     with txn.begin(repo.root, repo.git, "merge") as t:
@@ -260,7 +259,7 @@ def merge(repo: Repo, branch: str, *, message: str | None = None, author: str | 
 def _merge(
     repo: Repo, t: txn.Transaction, branch: str, theirs_sha: str,
     plans: list[tuple[Dataset, str, dict[str, str | None]]], message: str, who: str,
-) -> dict[str, Any]:
+) -> MergeResult:
     head = repo.git.head()
     for ds, kind, md5 in plans:
         t.backup(dvcio.dvcfile_for(ds.path))
@@ -338,8 +337,8 @@ def _merge(
         con.close()
     if conflicts:
         t.stage(paths)
-        return {"merged": merged, "conflicts": conflicts, "state": "conflicts", "git_commit": None}
+        return MergeResult.build(merged, conflicts, state="conflicts", git_commit=None)
     lines = [message, ""] + [f"dslineage-version: {m['dataset']}@v{m['seq']} {m['version']}" for m in merged]
     sha = t.commit(paths, "\n".join(lines).rstrip(), merge=True)
     repo.index.sync(force=True)
-    return {"merged": merged, "conflicts": [], "state": "merged", "git_commit": sha}
+    return MergeResult.build(merged, [], state="merged", git_commit=sha)

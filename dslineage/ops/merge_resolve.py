@@ -16,6 +16,7 @@ from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import MergingError, PathError, UsageError
+from dslineage.model_merge import ConflictCell, MergeAborted, MergeConflicts, MergeResolved, side_batch
 from dslineage.ops import batches as batch_ops
 from dslineage.ops import mergestate
 from dslineage.ops.merge import RECORD_STEPS, ancestors, dag, record_merge, three_way, write_file
@@ -101,7 +102,7 @@ def _json_values(texts: list[str | None]) -> list[Any]:
     return list(json.loads("[" + ",".join(texts) + "]")) if texts else []  # type: ignore[arg-type]
 
 
-def conflicts(repo: Repo, name: str, *, output: str | None = None) -> dict[str, Any]:
+def conflicts(repo: Repo, name: str, *, output: str | None = None) -> MergeConflicts:
     """Every conflicting cell of a stopped merge, with the batch that set each side."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -126,11 +127,11 @@ def conflicts(repo: Repo, name: str, *, output: str | None = None) -> dict[str, 
     for i, column in enumerate(table.column("column").to_pylist()):
         key = {k: rows.plain(kv[i]) for k, kv in zip(ds.key, keys)}
         ident = (*key.values(), column)
-        cells.append({
-            "key": key, "column": column, "base": parsed["base"][i], "ours": parsed["ours"][i],
-            "theirs": parsed["theirs"][i], "ours_batch": found["ours"].get(ident),
-            "theirs_batch": found["theirs"].get(ident),
-        })
+        cells.append(ConflictCell(
+            key=key, column=column, base=parsed["base"][i], ours=parsed["ours"][i],
+            theirs=parsed["theirs"][i], ours_batch=side_batch(found["ours"].get(ident)),
+            theirs_batch=side_batch(found["theirs"].get(ident)),
+        ))
     out_rel = None
     if output:
         out_rel = config.inside(repo.root, output, cwd=repo.root)
@@ -138,12 +139,13 @@ def conflicts(repo: Repo, name: str, *, output: str | None = None) -> dict[str, 
             raise UsageError(f"--output must end in .parquet or .csv, not {output!r}")
         flat = table.select([*ds.key, "column", "base", "ours", "theirs"])
         for side in ("ours", "theirs"):
+            sides = [c.ours_batch if side == "ours" else c.theirs_batch for c in cells]
             for what, src in (("batch", "id"), ("annotator", "annotator")):
-                values = [(c[f"{side}_batch"] or {}).get(src) for c in cells]
+                values = [getattr(b, src) if b else None for b in sides]
                 flat = flat.append_column(f"{side}_{what}", pa.array(values, pa.string()))
         flat = flat.append_column("value", pa.array([None] * flat.num_rows, pa.string()))
         common.write_table(repo, flat, out_rel)
-    return {"dataset": ds.name, "conflicts": cells, "output": out_rel}
+    return MergeConflicts(dataset=ds.name, conflicts=cells, output=out_rel)
 
 
 def _resolutions(repo: Repo, ds: Dataset, path: str) -> Any:
@@ -200,7 +202,7 @@ def _resolutions(repo: Repo, ds: Dataset, path: str) -> Any:
 def resolve(
     repo: Repo, name: str, *, ours: bool = False, theirs: bool = False, from_file: str | None = None,
     author: str | None = None,
-) -> dict[str, Any]:
+) -> MergeResolved:
     """Finish a stopped merge of one dataset with ours, theirs or chosen values per cell."""
     from dslineage.ops.commit import default_author
 
@@ -255,10 +257,10 @@ def resolve(
             note = "resolved and staged: conclude the merge with `git commit`"
         else:
             note = "resolved and staged: commit it with `git commit`"
-    return {
-        "dataset": ds.name, "version": record["id"], "seq": record["seq"], "parents": record["parents"],
-        "rows": dict(outcome.counts), "git_commit": sha, "note": note,
-    }
+    return MergeResolved(
+        dataset=ds.name, version=record["id"], seq=record["seq"], parents=record["parents"],
+        rows=dict(outcome.counts), git_commit=sha, note=note,
+    )
 
 
 def mergestate_versions(repo: Repo, state: dict[str, Any]) -> list[tuple[str, int, str]]:
@@ -273,7 +275,7 @@ def mergestate_versions(repo: Repo, state: dict[str, Any]) -> list[tuple[str, in
     return out
 
 
-def abort(repo: Repo) -> dict[str, Any]:
+def abort(repo: Repo) -> MergeAborted:
     """Abandon the merge in progress: git's merge undone, work files and `.dvc` files back to
     HEAD, the merging states removed."""
     states = mergestate.states(repo.root)
@@ -302,4 +304,4 @@ def abort(repo: Repo) -> dict[str, Any]:
         for name in states:
             mergestate.remove(repo.root, name)
     repo.index.sync(force=True)
-    return {"aborted": True, "datasets": sorted(ds.name for ds in restored)}
+    return MergeAborted(aborted=True, datasets=sorted(ds.name for ds in restored))

@@ -9,12 +9,14 @@ Any error after the rename puts the old file back and deletes the journal files.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import txn
 from dslineage.config import Dataset
 from dslineage.errors import EditError, UsageError
+from dslineage.model_edits import RelabelResult
 from dslineage.ops import mergestate
 from dslineage.ops.commit import SNAPSHOT_STEPS
 from dslineage.ops.edit_apply import apply, distinct_rows, label_rules
@@ -71,7 +73,7 @@ def relabel(
     source: str | None = None,
     extra: dict[str, Any] | None = None,
     queue: str | None = None,
-) -> dict[str, Any]:
+) -> RelabelResult:
     """Apply label edits to a dataset as one recorded batch (and, by default, commit a version).
 
     An edits file is applied to every label column it has (one batch record per column, one
@@ -146,17 +148,16 @@ def relabel(
             label_rules(session, b)
         rows_changed = distinct_rows(applied, len(ds.key))
         first = plans[0] if plans else None
-        result: dict[str, Any] = {
-            "dataset": ds.name, "column": cols[0], "columns": [b.column for b in plans], "batch": None,
-            "batches": [], "version": None, "applied": rows_changed,
-            "by_column": {b.column: b.counts["applied"] for b in plans},
-            "noop": max((b.counts["noop"] for b in plans), default=0),
-            "missing": max((b.counts["missing"] for b in plans), default=0),
-            "missing_keys": [dict(zip(ds.key, k)) for k in (first.counts["missing_keys"] if first else [])],
-            "edits_read": read, "transitions": first.transitions if first else [], "committed": False,
-        }
-        if len(plans) > 1:
-            result["transitions_by_column"] = {b.column: b.transitions for b in plans}
+        result = RelabelResult(
+            dataset=ds.name, column=cols[0], columns=[b.column for b in plans], batch=None,
+            batches=[], version=None, applied=rows_changed,
+            by_column={b.column: b.counts["applied"] for b in plans},
+            noop=max((b.counts["noop"] for b in plans), default=0),
+            missing=max((b.counts["missing"] for b in plans), default=0),
+            missing_keys=[dict(zip(ds.key, k)) for k in (first.counts["missing_keys"] if first else [])],
+            edits_read=read, transitions=first.transitions if first else [], committed=False,
+            transitions_by_column={b.column: b.transitions for b in plans} if len(plans) > 1 else None,
+        )
         if not applied:
             return result
         source = source or ("--set" if pairs is not None else Path(from_file or "").name)
@@ -164,14 +165,14 @@ def relabel(
     finally:
         session.close()
     v = out["version"]
-    result.update(batch=out["batches"][0], batches=out["batches"], md5=out["md5"], committed=v is not None)
-    result["version"] = v["id"] if v else None
-    result["seq"] = v["seq"] if v else None
-    return result
+    return dataclasses.replace(
+        result, batch=out["batches"][0], batches=out["batches"], md5=out["md5"], committed=v is not None,
+        version=v["id"] if v else None, seq=v["seq"] if v else None,
+    )
 
 
 def _relabel_other_format(repo: Repo, name: str, edits: Any, *, from_file: str | None, file_format: str,
-                          key_field: str | None, from_name: str | None, **options: Any) -> dict[str, Any]:
+                          key_field: str | None, from_name: str | None, **options: Any) -> RelabelResult:
     """Hand an export in another tool's format to its reader (today: Label Studio)."""
     from dslineage.ops import relabel_labelstudio as ls
 

@@ -16,6 +16,7 @@ from dslineage import journal, txn
 from dslineage.config import Dataset
 from dslineage.core.refs import resolve
 from dslineage.errors import EditError, RefError, UsageError
+from dslineage.model_edits import RevertConflict, RevertResult
 from dslineage.ops import batches as batch_ops
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
@@ -112,7 +113,7 @@ def revert(
     reason: str | None = None,
     message: str | None = None,
     force: bool = False,
-) -> dict[str, Any]:
+) -> RevertResult:
     """Undo the label changes of a batch or version; a new version records the revert batch."""
     from dslineage.ops.commit import default_author
     from dslineage.ops.edit_apply import apply, distinct_rows
@@ -170,7 +171,7 @@ def revert(
         result["restored"] = distinct_rows(plans, n)
         result["conflicts"], result["skipped"] = len(conflicted), len(skipped)
         if dry_run or not plans:
-            return result
+            return _result(result)
         what = f"{kind} {t['id'][:12]}" if kind == "batch" else f"{ds.name}@v{t['seq']}"
         why = f"revert of {what}" + (f": {reason}" if reason else "")
         text = message or f"revert {what} ({result['restored']} row(s) of {ds.name})"
@@ -183,4 +184,9 @@ def revert(
     result["version"] = v["id"] if v else None
     result["seq"] = v["seq"] if v else None
     result["md5"] = out["md5"]
-    return result
+    return _result(result)
+
+
+def _result(r: dict[str, Any]) -> RevertResult:
+    """The record of what `revert` gathered (its keys are the record's fields)."""
+    return RevertResult(**{**r, "conflict_rows": [RevertConflict(**c) for c in r["conflict_rows"]]})

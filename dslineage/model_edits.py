@@ -1,0 +1,207 @@
+"""The records of the label-edit commands (`relabel`, `revert`, `show BATCH`) and of `commit`:
+frozen dataclasses whose field names, in order, are the keys of their `--json` contracts (see
+`dslineage.model`). Label transitions stay mappings: their `from` key is a Python keyword.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dslineage.model import Batch, Edit
+from dslineage.model_base import OPTIONAL, ORDER, STORED, JsonValue, Record, _int, _jv, _str, present_with
+
+
+@dataclass(frozen=True, eq=False)
+class RelabelResult(Record):
+    """A `relabel --json` result. `batch`/`version` are None when nothing changed (and
+    `version` with `--no-commit`); `md5` and `seq` are keys only once a batch was applied,
+    `transitions_by_column` only with several label columns. Counts are rows."""
+
+    dataset: str
+    column: str  # the first label column edited
+    columns: list[str]
+    batch: str | None
+    batches: list[str]  # one per label column edited
+    version: str | None
+    applied: int
+    by_column: dict[str, int]
+    noop: int
+    missing: int
+    missing_keys: list[dict[str, JsonValue]]
+    edits_read: int
+    transitions: list[dict[str, JsonValue]]  # {"from", "to", "count"} of the first column
+    committed: bool
+    transitions_by_column: dict[str, list[dict[str, JsonValue]]] | None = dataclasses.field(
+        default=None, metadata=OPTIONAL
+    )
+    md5: str | None = dataclasses.field(default=None, metadata=OPTIONAL)  # the working file's new md5
+    seq: int | None = dataclasses.field(default=None, metadata=present_with("md5"))
+
+
+@dataclass(frozen=True, eq=False)
+class RevertConflict(Record):
+    """A row a revert did not restore (or, with `--strategy force`, overwrote): its label now,
+    the label the target gave it, and the label before the target."""
+
+    key: dict[str, JsonValue]
+    column: str
+    current: JsonValue
+    target_label: JsonValue
+    before: JsonValue
+
+
+@dataclass(frozen=True, eq=False)
+class RevertResult(Record):
+    """A `revert --json` result (or, with `dry_run`, its plan): the target reverted, the new batch
+    and version (None on a dry run or when nothing was restored), rows restored, in conflict and
+    gone. `md5` (the working file's new md5) is a key only when a version was recorded."""
+
+    reverted: str  # the batch or version id
+    kind: str  # "batch" or "version"
+    dataset: str
+    version: str | None
+    seq: int | None
+    batch: str | None
+    batches: list[str]
+    restored: int
+    conflicts: int
+    conflict_keys: list[dict[str, JsonValue]]
+    conflict_rows: list[RevertConflict]
+    skipped: int
+    skipped_keys: list[dict[str, JsonValue]]
+    strategy: str  # "keep" or "force"
+    dry_run: bool
+    same_md5_as: str | None  # an earlier version with the same content
+    by_column: dict[str, int]
+    md5: str | None = dataclasses.field(default=None, metadata=OPTIONAL)
+
+
+@dataclass(frozen=True, eq=False)
+class BatchDetail(Batch):
+    """One edit batch in full: a `show BATCH --json` result. The batch's stored journal record
+    (its keys in stored order, `edits` now the per-row edits) and then its `batches` entry's
+    keys the record lacks (version, state, revert status). Keys of the record this class does
+    not declare (the key columns `keys`, a revert's conflicts, a queue link, a consensus' votes)
+    are in `more` (`keys` would hide `Record.keys()`)."""
+
+    kind: str = "batch"
+    edits: list[Edit] = dataclasses.field(default_factory=list)
+    source: str | None = dataclasses.field(default=None, metadata=STORED)  # "--set", a file name, a target
+    transitions: list[dict[str, JsonValue]] = dataclasses.field(default_factory=list, metadata=STORED)
+    base_version: str | None = dataclasses.field(default=None, metadata=STORED)
+    base_md5: str | None = dataclasses.field(default=None, metadata=STORED)
+    result_md5: str | None = dataclasses.field(default=None, metadata=STORED)
+    missing_keys: list[JsonValue] = dataclasses.field(default_factory=list, metadata=STORED)
+    stored_keys: tuple[str, ...] = dataclasses.field(default=(), metadata=ORDER)
+
+    @classmethod
+    def build(cls, record: Mapping[str, object], entry: Mapping[str, object], edits: list[Edit]) -> BatchDetail:
+        """A batch from its journal record (minus `format`), its catalog entry and its edits."""
+        stored = {k: v for k, v in record.items() if k != "format"}
+        base = dataclasses.replace(
+            Batch.from_entry({**stored, **entry}), more={k: _jv(v) for k, v in stored.items() if k not in _DETAIL_KEYS}
+        )
+        trans, missing = stored.get("transitions"), stored.get("missing_keys")
+        return cls(
+            **{f.name: getattr(base, f.name) for f in dataclasses.fields(Batch)},
+            edits=edits,
+            source=_str(stored.get("source")),
+            transitions=[{str(k): _jv(v) for k, v in t.items()} for t in trans if isinstance(t, Mapping)]
+            if isinstance(trans, list)
+            else [],
+            base_version=_str(stored.get("base_version")),
+            base_md5=_str(stored.get("base_md5")),
+            result_md5=_str(stored.get("result_md5")),
+            missing_keys=[_jv(k) for k in missing] if isinstance(missing, list) else [],
+            stored_keys=tuple(stored),
+        )
+
+
+# what `more` leaves out: the declared keys (`edits` there is the record's file name)
+_DETAIL_KEYS = frozenset(f.name for f in dataclasses.fields(BatchDetail))
+
+
+@dataclass(frozen=True, eq=False)
+class CommitChecks(Record):
+    """The quality gate's verdict on a committed version (stored in its record)."""
+
+    passed: bool
+    results: list[dict[str, JsonValue]]  # the rule results, as `check --json` lists them
+    parent: str | None  # the drift baseline
+    md5: str
+
+
+@dataclass(frozen=True, eq=False)
+class CommittedVersion(Record):
+    """A version a commit recorded, as the index holds it: a `commit --json` entry. Datasets with
+    rules also carry `checks` and `no_verify`."""
+
+    id: str
+    dataset: str
+    seq: int
+    md5: str
+    parent: str | None
+    parents: list[str]
+    path: str
+    message: str
+    author: str
+    timestamp: str
+    rows: int | None
+    schema: str | None  # JSON text: [{"name", "type"}]
+    label_distribution: str | None  # JSON text: {COLUMN: [{"count", "label"}]}
+    added: int | None
+    removed: int | None
+    relabeled: int | None
+    modified: int | None
+    changes_known: bool
+    changes_file: str | None
+    git_commit: str | None
+    checks: CommitChecks | None = dataclasses.field(default=None, metadata=OPTIONAL)
+    no_verify: bool | None = dataclasses.field(default=None, metadata=OPTIONAL)
+
+    @classmethod
+    def build(cls, row: Mapping[str, object], gate: Mapping[str, object] | None) -> CommittedVersion:
+        """A version from its index row and the quality gate's `{"checks", "no_verify"}` (None:
+        the dataset has no rules)."""
+        parents = row.get("parents")
+        return cls(
+            id=str(row["id"]),
+            dataset=str(row["dataset"]),
+            seq=int(row["seq"]),  # type: ignore[call-overload]
+            md5=str(row["md5"]),
+            parent=_str(row.get("parent")),
+            parents=[str(p) for p in parents] if isinstance(parents, list) else [],
+            path=str(row.get("path")),
+            message=str(row.get("message") or ""),
+            author=str(row.get("author") or ""),
+            timestamp=str(row.get("timestamp") or ""),
+            rows=_int(row.get("rows")),
+            schema=_str(row.get("schema")),
+            label_distribution=_str(row.get("label_distribution")),
+            added=_int(row.get("added")),
+            removed=_int(row.get("removed")),
+            relabeled=_int(row.get("relabeled")),
+            modified=_int(row.get("modified")),
+            changes_known=bool(row.get("changes_known")),
+            changes_file=_str(row.get("changes_file")),
+            git_commit=_str(row.get("git_commit")),
+            checks=_checks(gate.get("checks")) if gate else None,
+            no_verify=bool(gate.get("no_verify")) if gate else None,
+        )
+
+
+def _checks(value: object) -> CommitChecks | None:
+    """The gate's `checks` mapping as a record."""
+    if not isinstance(value, Mapping):
+        return None
+    results = value.get("results")
+    return CommitChecks(
+        passed=bool(value.get("passed")),
+        results=[{str(k): _jv(v) for k, v in r.items()} for r in results if isinstance(r, Mapping)]
+        if isinstance(results, list)
+        else [],
+        parent=_str(value.get("parent")),
+        md5=str(value.get("md5")),
+    )
