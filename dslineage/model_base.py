@@ -134,6 +134,19 @@ def _jv(value: object) -> JsonValue:
     return value  # type: ignore[return-value]
 
 
+def _dict_list(value: object) -> list[dict[str, JsonValue]]:
+    """A list of JSON objects (anything else in it, or not a list: left out / empty)."""
+    return [_json_dict(x) for x in value] if isinstance(value, list) else []
+
+
+def _json_dict(value: object) -> dict[str, JsonValue]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _str_list(value: object) -> list[str]:
+    return [str(x) for x in value] if isinstance(value, list) else []
+
+
 def _loads(value: object) -> JsonValue:
     """A JSON column of the index (text) or an already parsed value."""
     if isinstance(value, str):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dslineage.model import Batch, Edit
-from dslineage.model_base import OPTIONAL, ORDER, STORED, JsonValue, Record, _int, _jv, _str, present_with
+from dslineage.model_base import OPTIONAL, ORDER, STORED, JsonValue, Record, _dict_list, _int, _jv, _str, present_with
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,14 +103,12 @@ class BatchDetail(Batch):
         base = dataclasses.replace(
             Batch.from_entry({**stored, **entry}), more={k: _jv(v) for k, v in stored.items() if k not in _DETAIL_KEYS}
         )
-        trans, missing = stored.get("transitions"), stored.get("missing_keys")
+        missing = stored.get("missing_keys")
         return cls(
             **{f.name: getattr(base, f.name) for f in dataclasses.fields(Batch)},
             edits=edits,
             source=_str(stored.get("source")),
-            transitions=[{str(k): _jv(v) for k, v in t.items()} for t in trans if isinstance(t, Mapping)]
-            if isinstance(trans, list)
-            else [],
+            transitions=_dict_list(stored.get("transitions")),
             base_version=_str(stored.get("base_version")),
             base_md5=_str(stored.get("base_md5")),
             result_md5=_str(stored.get("result_md5")),
@@ -196,12 +194,9 @@ def _checks(value: object) -> CommitChecks | None:
     """The gate's `checks` mapping as a record."""
     if not isinstance(value, Mapping):
         return None
-    results = value.get("results")
     return CommitChecks(
         passed=bool(value.get("passed")),
-        results=[{str(k): _jv(v) for k, v in r.items()} for r in results if isinstance(r, Mapping)]
-        if isinstance(results, list)
-        else [],
+        results=_dict_list(value.get("results")),
         parent=_str(value.get("parent")),
         md5=str(value.get("md5")),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dslineage.model_base import JsonValue, Record, _str
+from dslineage.model_base import JsonValue, Record, _dict_list, _json_dict, _str, _str_list
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,18 +41,6 @@ class Transformation(Record):
             outputs=_dict_list(rec.get("outputs")),
             params=_json_dict(rec.get("params")),
         )
-
-
-def _dict_list(value: object) -> list[dict[str, JsonValue]]:
-    return [_json_dict(x) for x in value] if isinstance(value, list) else []
-
-
-def _json_dict(value: object) -> dict[str, JsonValue]:
-    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
-
-
-def _str_list(value: object) -> list[str]:
-    return [str(x) for x in value] if isinstance(value, list) else []
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from dslineage.model_base import LIBRARY_ONLY, JsonValue, Record, _str
+from dslineage.model_base import LIBRARY_ONLY, JsonValue, Record, _str, _str_list
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,7 +59,7 @@ class MergeResult(Record):
                 MergedDataset(
                     dataset=str(m["dataset"]),
                     version=str(m["version"]),
-                    parents=_strs(m["parents"]),
+                    parents=_str_list(m["parents"]),
                     rows=_counts(m["rows"]),
                     seq=int(m["seq"]),  # type: ignore[call-overload]
                 )
@@ -73,10 +73,6 @@ class MergeResult(Record):
             git_commit=git_commit,
             note=note,
         )
-
-
-def _strs(value: object) -> list[str]:
-    return [str(x) for x in value] if isinstance(value, list) else []
 
 
 def _counts(value: object) -> dict[str, int]:

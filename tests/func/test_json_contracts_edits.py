@@ -11,17 +11,15 @@ code); regenerate after a deliberate contract change with
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import invoke, new_repo, run, write_parquet, write_text
-from tests.support.golden import mask
+from tests.support.golden import check_golden, mask
 
 GOLDEN = Path(__file__).parent / "golden" / "edits"
-REGEN = os.environ.get("DSLINEAGE_REGEN_GOLDEN") == "1"
 BOB = "Bob <bob@example.com>"
 ANN = "Ann <ann@example.com>"
 
@@ -159,9 +157,4 @@ NAMES = [n for n, _, _ in _scenario() if not n.isupper()]
 @pytest.mark.parametrize("name", NAMES)
 def test_json_edit_variant(edit_outputs: dict[str, str], name: str) -> None:
     """`dslineage ... --json` prints exactly the golden bytes in each variant (volatile values masked)."""
-    path = GOLDEN / f"{name}.json"
-    if REGEN:
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        path.write_text(edit_outputs[name], encoding="utf-8")
-    assert path.exists(), f"no golden file {path.name}: run with DSLINEAGE_REGEN_GOLDEN=1"
-    assert edit_outputs[name] == path.read_text(encoding="utf-8")
+    check_golden(GOLDEN / f"{name}.json", edit_outputs[name])

@@ -37,3 +37,15 @@ def mask(text: str, root: Path, ids: dict[str, str]) -> str:
         return f"<{ids[full]}:{len(token)}>"
 
     return _HEX.sub(hexid, text)
+
+
+def check_golden(path: Path, text: str) -> None:
+    """`text` is byte for byte the golden file at `path`; with DSLINEAGE_REGEN_GOLDEN=1 it is
+    written there first (after a deliberate contract change)."""
+    import os
+
+    if os.environ.get("DSLINEAGE_REGEN_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path.name}: run with DSLINEAGE_REGEN_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")

@@ -7,11 +7,6 @@ import json
 
 import pytest
 
-from dslineage.cli.batches import show_batch
-from dslineage.cli.commit import show_commit
-from dslineage.cli.merge import _show_conflicts, _show_merge
-from dslineage.cli.relabel import show_relabel
-from dslineage.cli.revert import show_revert
 from dslineage.model import Edit, json_default, to_json
 from dslineage.model_edits import (
     BatchDetail,
@@ -54,23 +49,9 @@ def test_relabel_md5_and_seq_are_keys_only_once_a_batch_was_applied() -> None:
     assert list(to_json(multi))[-3:] == ["transitions_by_column", "md5", "seq"]
 
 
-def test_batch_detail_keeps_the_stored_record_order_then_the_catalog_keys() -> None:
-    """Record keys (and unknown ones like `queue`) in stored order, `edits` where the record had its
-    file name, then the catalog keys the record lacks; `format` is dropped."""
-    record = {
-        "author": "a",
-        "dataset": "t",
-        "edits": "x.edits.parquet",
-        "format": 1,
-        "id": "b1",
-        "keys": ["id"],
-        "kind": "batch",
-        "queue": "q1",
-        "rows": 1,
-        "source": "--set",
-        "zeta": True,
-    }
-    entry = {
+def _entry(**changes: object) -> dict[str, object]:
+    """A batch's catalog entry (`ops.batches.catalog`), committed as v2 unless `changes` say otherwise."""
+    entry: dict[str, object] = {
         "id": "b1",
         "dataset": "t",
         "column": "label",
@@ -91,6 +72,26 @@ def test_batch_detail_keeps_the_stored_record_order_then_the_catalog_keys() -> N
         "reverted_by": None,
         "reverted": False,
     }
+    return {**entry, **changes}
+
+
+def test_batch_detail_keeps_the_stored_record_order_then_the_catalog_keys() -> None:
+    """Record keys (and unknown ones like `queue`) in stored order, `edits` where the record had its
+    file name, then the catalog keys the record lacks; `format` is dropped."""
+    record = {
+        "author": "a",
+        "dataset": "t",
+        "edits": "x.edits.parquet",
+        "format": 1,
+        "id": "b1",
+        "keys": ["id"],
+        "kind": "batch",
+        "queue": "q1",
+        "rows": 1,
+        "source": "--set",
+        "zeta": True,
+    }
+    entry = _entry()
     edit = Edit(key={"id": 1}, old="a", new="b", annotator=None, reason=None, confidence=None)
     b = BatchDetail.build(record, entry, [edit])
     keys = list(to_json(b))
@@ -124,6 +125,15 @@ def wide(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_renderers_read_the_records(wide: None, capsys: pytest.CaptureFixture[str]) -> None:
     """relabel, revert, commit, show BATCH and merge render from attributes (no dict access)."""
+    from dslineage.cli import app
+
+    assert app.registered_commands  # the whole app first: a command module imported alone registers out of order
+    from dslineage.cli.batches import show_batch
+    from dslineage.cli.commit import show_commit
+    from dslineage.cli.merge import _show_conflicts, _show_merge
+    from dslineage.cli.relabel import show_relabel
+    from dslineage.cli.revert import show_revert
+
     show_relabel(
         _relabel(
             batch="b" * 40,
@@ -188,25 +198,7 @@ def test_renderers_read_the_records(wide: None, capsys: pytest.CaptureFixture[st
         ]
     )
     record = {"author": "a", "dataset": "t", "id": "b1", "kind": "batch"}
-    entry = {
-        "id": "b1",
-        "dataset": "t",
-        "column": "label",
-        "author": "a",
-        "timestamp": "T",
-        "reason": "why",
-        "rows": 1,
-        "noop": 0,
-        "missing": 0,
-        "op": "relabel",
-        "group": "g" * 40,
-        "columns": ["label", "name"],
-        "version": None,
-        "seq": None,
-        "state": "pending",
-        "reverted_by": None,
-        "reverted": False,
-    }
+    entry = _entry(reason="why", group="g" * 40, columns=["label", "name"], version=None, seq=None, state="pending")
     show_batch(
         BatchDetail.build(
             record, entry, [Edit(key={"id": 9}, old="cat", new="fox", annotator="ann", reason=None, confidence=0.5)]
