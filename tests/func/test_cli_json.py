@@ -59,3 +59,56 @@ def test_odd_keys_and_unknown_objects_as_json_has_them() -> None:
         _json.dumps({(1, 2): 3}, json_default)
     thing = object()
     assert _json.dumps({"x": [thing]}, json_default) == json.dumps({"x": [thing]}, indent=2, default=json_default)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Node:
+    """A record with the model's field metadata: `more` spliced in, an omitted-when-None field."""
+
+    id: str
+    more: dict[str, object] = dataclasses.field(default_factory=dict)
+    note: str | None = dataclasses.field(default=None, metadata={"json": "omit-none"})
+    secret: str = dataclasses.field(default="x", metadata={"json": "never"})
+
+
+def _float_free(rng: random.Random, depth: int = 0) -> object:
+    """A random JSON-able value with no float: what orjson writes itself."""
+    scalars = [None, True, False, 0, -7, 2**63 - 1, -(2**63), "", "é ünï", "a\"b\\c\n\t\r\b\f", "\x7f\x1f\x00",
+               "\u2028\u2029", "😀", "→ v2"]
+    pick = rng.random()
+    if depth > 3 or pick < 0.4:
+        return rng.choice(scalars)
+    if pick < 0.6:
+        return [_float_free(rng, depth + 1) for _ in range(rng.randrange(0, 4))]
+    if pick < 0.65:
+        return tuple(_float_free(rng, depth + 1) for _ in range(rng.randrange(0, 3)))
+    if pick < 0.75:
+        more = {rng.choice(["seq", "id", "ключ"]): _float_free(rng, depth + 1) for _ in range(rng.randrange(0, 3))}
+        return _Node(id=rng.choice(scalars[8:]), more=more, note=rng.choice([None, "n"]))
+    keys = ["id", "kind", "", "ключ", "a b", "\n"]
+    return {rng.choice(keys): _float_free(rng, depth + 1) for _ in range(rng.randrange(0, 5))}
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_float_free_data_is_written_by_orjson_byte_identically(seed: int) -> None:
+    """Data without floats (records included) is written by orjson, and its text equals `json.dumps`'s."""
+    rng = random.Random(seed)
+    for _ in range(20):
+        data = _float_free(rng)
+        expected = json.dumps(data, indent=2, ensure_ascii=False, default=json_default)
+        assert _json._orjson(data) == expected
+        assert _json.dumps(data, json_default) == expected
+
+
+def test_what_orjson_would_write_differently_takes_the_python_writer() -> None:
+    """A float, a non-str key, an int past 64 bits, a lone surrogate, a str subclass or an unknown
+    object is left to the Python writer (same text as `json.dumps`)."""
+    class Text(str):
+        """A str subclass."""
+
+    odd = [{"x": 1e-05}, {"x": math.nan}, {3: "a"}, [2**64], ["\ud800"], [Text("t")], [object()],
+           _Node(id="a", more={"f": 0.5})]
+    for data in odd:
+        assert _json._orjson(data) is None
+        assert _json.dumps(data, json_default) == json.dumps(data, indent=2, ensure_ascii=False,
+                                                             default=json_default)
