@@ -103,9 +103,11 @@ def _plain(o: Any) -> Any:
             for k, x in v.items():
                 if type(k) is not str:
                     raise _Unsafe
-                record[k] = _plain(x)
+                tx = type(x)
+                record[k] = x if tx is str or tx is int or x is None else _plain(x)
         else:
-            record[name] = _plain(v)
+            tv = type(v)
+            record[name] = v if tv is str or tv is int or v is None else _plain(v)
     return record
 
 

@@ -99,3 +99,12 @@ def test_a_read_command_opens_the_index_without_the_duckdb_package(committed):
                 "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
         loaded = _loaded_after(code)
         assert "_duckdb" in loaded and "duckdb" not in loaded, argv
+
+
+def test_a_json_command_does_not_import_rich(committed):
+    """`log --json` prints through no Rich console, so Rich is never imported; the table form still
+    prints through one."""
+    loaded = _modules_after_running(["log", "train", "--json"], str(committed.root))
+    assert "dslineage.cli.log" in loaded  # the command ran
+    assert not any(m == "rich" or m.startswith("rich.") for m in loaded), sorted(m for m in loaded if "rich" in m)
+    assert "rich.console" in _modules_after_running(["log", "train"], str(committed.root))
