@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, files
+from dslineage import config, files
 from dslineage.config import Dataset, atomic_write_bytes, atomic_write_text
 from dslineage.ops import mergestate
 from dslineage.store import rows
@@ -109,6 +109,8 @@ def ensure(root: Path, git: Git) -> bool:
 
 
 def _md5(path: Path) -> str | None:
+    from dslineage import dvcio  # the driver's own imports: every command runs `ensure`, never these
+
     try:
         data = path.read_bytes()
     except OSError:
@@ -118,6 +120,8 @@ def _md5(path: Path) -> str | None:
 
 
 def _dataset(root: Path, dvcfile: str) -> Dataset | None:
+    from dslineage import dvcio
+
     for ds in config.load_datasets(root).values():
         if dvcio.dvcfile_for(ds.path) == dvcfile:
             return ds
@@ -126,6 +130,8 @@ def _dataset(root: Path, dvcfile: str) -> Dataset | None:
 
 def _store(root: Path, merged: Path, md5: str) -> None:
     """Put the merged bytes into the DVC cache (read-only, as DVC keeps its objects)."""
+    from dslineage import dvcio
+
     obj = dvcio.cache_path(root, md5)
     if obj.exists():
         return
@@ -150,6 +156,7 @@ def _dvc_text(ours: Path, md5: str, size: int) -> bytes:
 
 def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
     """`dslineage merge-driver %O %A %B %P`: 0 merged (OURS holds the result), 1 conflict."""
+    from dslineage import dvcio
     from dslineage.gitio import Git, merge_file
     from dslineage.store.merge import merge3, write_merged
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from dslineage.config import INDEX_FILE
 from dslineage.store.ingest import JournalSync, changes_table  # noqa: F401  (callers name it here)
-from dslineage.store.rows import q
+from dslineage.store.rows import duckdb_module, q
 
 SCHEMA_VERSION = "2"  # 2: versions.parents
 
@@ -74,8 +74,7 @@ class Index(JournalSync):
     def con(self) -> Any:
         """The DuckDB connection, opened (and the schema created) on first use."""
         if self._con is None:
-            import duckdb
-
+            duckdb = duckdb_module()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path))
             stored: dict[str, str] = {}
@@ -226,8 +225,7 @@ class Index(JournalSync):
     def key_events(self, dataset: str, key: list[Any]) -> list[dict[str, Any]]:
         """Row-level change events of one key, by version seq."""
         self.sync()
-        import duckdb
-
+        duckdb = duckdb_module()
         where = " AND ".join(f"c.k{i} = ?" for i in range(len(key)))
         try:
             # no join with versions: it kept DuckDB from skipping row groups by the key (20 ms

@@ -158,8 +158,9 @@ def key_provenance(con: Any, edit_files: list[str], key: list[Any]) -> list[dict
     """Every edit of one key in the given batch edits files (`_dsl_batches` maps file → batch)."""
     if not edit_files:
         return []
-    import duckdb
+    from dslineage.store.rows import duckdb_module
 
+    duckdb = duckdb_module()  # `history` skips the package's import (see there)
     where = " AND ".join(f"e.k{i} = ?" for i in range(len(key)))
     try:
         cur = con.execute(

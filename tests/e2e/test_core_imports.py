@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
+
+import pytest
 
 HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git", "scipy", "numpy", "krippendorff", "s3fs", "fsspec",
          "botocore")
@@ -82,5 +85,26 @@ def test_a_read_command_loads_neither_pydantic_nor_gitpython(committed):
     code = (f"import os, sys\nos.chdir({str(committed.root)!r})\nsys.argv = ['dslineage', 'log', 'train']\n"
             "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
     loaded = _loaded_after(code)
-    assert "duckdb" in loaded  # the command ran
+    assert loaded & {"duckdb", "_duckdb"}  # the command ran
     assert loaded.isdisjoint({"pydantic", "git"}), sorted(loaded & {"pydantic", "git"})
+
+
+def test_a_read_command_opens_the_index_without_the_duckdb_package(committed):
+    """`log` and `history` use DuckDB's compiled module alone where it ships apart (duckdb >= 1.5): the
+    package's import (importlib.metadata, to read its own version) is not paid."""
+    if importlib.util.find_spec("_duckdb") is None:
+        pytest.skip("this duckdb keeps its compiled module inside the package (duckdb < 1.5)")
+    for argv in (["log", "train"], ["history", "train", "1"]):
+        code = (f"import os, sys\nos.chdir({str(committed.root)!r})\nsys.argv = ['dslineage', *{argv!r}]\n"
+                "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
+        loaded = _loaded_after(code)
+        assert "_duckdb" in loaded and "duckdb" not in loaded, argv
+
+
+def test_a_json_command_does_not_import_rich(committed):
+    """`log --json` prints through no Rich console, so Rich is never imported; the table form still
+    prints through one."""
+    loaded = _modules_after_running(["log", "train", "--json"], str(committed.root))
+    assert "dslineage.cli.log" in loaded  # the command ran
+    assert not any(m == "rich" or m.startswith("rich.") for m in loaded), sorted(m for m in loaded if "rich" in m)
+    assert "rich.console" in _modules_after_running(["log", "train"], str(committed.root))
