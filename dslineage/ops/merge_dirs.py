@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, files
 from dslineage.config import META_DIR, Dataset
-from dslineage.errors import MergingError
+from dslineage.errors import MergingError, SchemaError
 from dslineage.ops import dirs
 from dslineage.store import parts, rows
 
@@ -182,7 +182,18 @@ def apply_dir(repo: Repo, con: Any, ds: Dataset, plan: DirMerge) -> str:
     finally:
         plan.discard()
     src = common.working_source(repo, ds)
-    rows.check_keys(con, src, ds, rows.schema(con, src))  # a key both sides added to other parts
+    try:
+        rows.check_keys(con, src, ds, rows.schema(con, src))  # a key both sides added to other parts
+    except SchemaError as exc:
+        if "duplicated" not in str(exc):
+            raise
+        example = str(exc).split("e.g. ", 1)[-1].split(";", 1)[0]
+        raise MergingError(
+            f"merging {ds.name} would put key(s) in two parts ({example}): one side moved a row to another "
+            "partition while the other side kept or changed it where it was; keep one copy (`dslineage merge "
+            f"--resolve {ds.name} --ours`, or `--from FILE` with column *row* and value null for that key), "
+            "or move the row alike on both branches and merge again"
+        ) from None
     md5 = common.working_md5(repo, ds)
     assert md5 is not None
     return md5

@@ -231,3 +231,37 @@ def test_plain_git_merge_of_different_rows_merges_the_parts(tmp_repo: Path) -> N
     assert run(root, "dvc", "status", "data/ds.dvc").stdout.strip().endswith("up to date.")
     d = cli_json(root, "diff", "ds@v1", "ds@latest")
     assert d["rows"]["relabeled"] == 3 and d["rows"]["unchanged"] == 47
+
+
+def test_a_row_moved_on_one_side_and_relabeled_on_the_other(tmp_repo: Path, tmp_path: Path) -> None:
+    """main moves row 31 from val to train, bob relabels it in val: a `*row*` conflict in
+    val; `--theirs` (both copies) is refused in one line naming the key with nothing
+    changed; `--from FILE` dropping the val copy keeps the moved row once, in train."""
+    root = tmp_repo
+    for split, ids in SPLITS.items():
+        write_parquet(part_file(root, split), {"id": list(ids), "label": ["cat"] * len(ids)})
+    with Repo(root) as repo:
+        repo.track(str(root / "data" / "ds"), ["id"], ["label"])
+        repo.commit(["ds"], "first version", None)
+    git(root, "checkout", "-q", "-b", "bob")
+    cli_json(root, "relabel", "ds", "--set", "31=owl")
+    git(root, "checkout", "-q", "main")
+    cli_json(root, "checkout", "ds@latest")
+    write_parquet(part_file(root, "val"), {"id": [i for i in SPLITS["val"] if i != 31], "label": ["cat"] * 9})
+    write_parquet(part_file(root, "train"), {"id": [*SPLITS["train"], 31], "label": ["cat"] * 31})
+    with Repo(root) as repo:
+        repo.commit(["ds"], "31 moves to train", None)
+    done = invoke(root, "merge", "bob", "--json")
+    assert done.exit_code == 1
+    listed = cli_json(root, "merge", "--conflicts", "ds")
+    assert [(c["key"], c["column"], c["ours"]) for c in listed["conflicts"]] == [({"id": 31}, "*row*", None)]
+    before = snapshot_state(root)
+    err = refused(root, "merge", "--resolve", "ds", "--theirs", match="two parts")
+    assert "31 ×2" in err
+    assert snapshot_state(root) == before
+    chosen = tmp_path / "drop.csv"
+    chosen.write_text("id,column,value\n31,*row*,null\n")
+    cli_json(root, "merge", "--resolve", "ds", "--from", str(chosen))
+    got = labels_by_part(root)
+    assert 31 in got["train"] and 31 not in got["val"]
+    assert run(root, "git", "status", "--porcelain").stdout == ""
