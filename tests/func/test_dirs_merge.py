@@ -81,7 +81,8 @@ def test_conflicting_row_stops_the_merge_with_nothing_changed(branches: Path) ->
     ]
     cell = listed["conflicts"][0]
     assert "alice" in cell["ours_batch"]["reason"] and "bob" in cell["theirs_batch"]["reason"]
-    assert [s.get("merging") or s.get("state") for s in cli_json(root, "status")] != [None]
+    merging = cli_json(root, "status")[0]["merging"]
+    assert merging is not None and "1" in json.dumps(merging)
     refused(root, "relabel", "ds", "--set", "3=dog", "-m", "no", match="middle of a merge")
 
 
@@ -265,3 +266,20 @@ def test_a_row_moved_on_one_side_and_relabeled_on_the_other(tmp_repo: Path, tmp_
     got = labels_by_part(root)
     assert 31 in got["train"] and 31 not in got["val"]
     assert run(root, "git", "status", "--porcelain").stdout == ""
+
+
+def test_git_merge_without_the_driver_is_finished_by_resolve(branches: Path) -> None:
+    """A `git merge` made without the dslineage driver (a clone that lacks it) leaves git's
+    conflict stages only: `merge --conflicts` builds the directory's conflicts from them, and
+    `--resolve --theirs` + `git commit` finish with each part's rows."""
+    root = branches
+    done = run(root, "git", "-c", "merge.dslineage.driver=false", "merge", "bob", "-m", "x", check=False)
+    assert done.returncode != 0
+    listed = cli_json(root, "merge", "--conflicts", "ds")
+    assert [(c["key"], c["ours"], c["theirs"]) for c in listed["conflicts"]] == [({"id": 2}, "fox", "owl")]
+    cli_json(root, "merge", "--resolve", "ds", "--theirs")
+    git(root, "commit", "-q", "--no-edit")
+    got = labels_by_part(root)
+    assert (got["train"][2], got["train"][5], got["train"][7], got["val"][33], got["test"][44]) == (
+        "owl", "fox", "owl", "emu", "owl")
+    assert [s["dirty"] for s in cli_json(root, "status")] == [False]
