@@ -107,9 +107,4 @@ def _replace(root: Path, ds: Dataset, plan: DirMerge) -> None:
         s.target.parent.mkdir(parents=True, exist_ok=True)
         files.rename_into_place(s.tmp, s.target)
     for p in plan.removed:
-        gone = top / p.relpath
-        gone.unlink(missing_ok=True)
-        for folder in gone.parents:  # partition folders left empty go too (DVC keeps no empty folder)
-            if folder == top or any(folder.iterdir()):
-                break
-            folder.rmdir()
+        files.remove_pruning(top / p.relpath, top)

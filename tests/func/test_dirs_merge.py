@@ -11,22 +11,15 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from dslineage import Repo
 from tests.support import cli_json, invoke, md5, refused, run, snapshot_state, write_parquet
-
-SPLITS = {"train": range(0, 30), "val": range(30, 40), "test": range(40, 50)}
-
-
-def part_file(root: Path, split: str) -> Path:
-    """The one parquet file of partition `split=...` of dataset `data/ds`."""
-    return root / "data" / "ds" / f"split={split}" / "part-0.parquet"
+from tests.support.partitions import SPLITS, split_part, tracked_splits
 
 
 def labels_by_part(root: Path) -> dict[str, dict[int, str]]:
     """split -> {id: label} of every part of `data/ds` as the work tree holds it."""
     out = {}
     for split in SPLITS:
-        t = pq.read_table(part_file(root, split))
+        t = pq.read_table(split_part(root, split))
         out[split] = dict(zip(t.column("id").to_pylist(), t.column("label").to_pylist()))
     return out
 
@@ -41,13 +34,7 @@ def branches(tmp_repo: Path) -> Path:
     """`data/ds` v1 on main (three hive partitions, 50 rows, all 'cat'); branch alice sets
     2=fox, 5=fox (train) and 33=emu (val); branch bob sets 2=owl, 7=owl (train) and 44=owl
     (test). Row 2 (train) conflicts; 5 and 7 are other rows of the same part. HEAD: alice."""
-    for split, ids in SPLITS.items():
-        write_parquet(
-            part_file(tmp_repo, split), {"id": list(ids), "x": [i / 2 for i in ids], "label": ["cat"] * len(ids)}
-        )
-    with Repo(tmp_repo) as repo:
-        repo.track(str(tmp_repo / "data" / "ds"), ["id"], ["label"])
-        repo.commit(["ds"], "first version", None)
+    tracked_splits(tmp_repo, with_x=True)
     git(tmp_repo, "checkout", "-q", "-b", "bob")
     cli_json(tmp_repo, "relabel", "ds", "--set", "2=owl", "--set", "7=owl", "--set", "44=owl", "--reason", "bob: owls")
     git(tmp_repo, "checkout", "-q", "main")
@@ -71,10 +58,10 @@ def test_conflicting_row_stops_the_merge_with_nothing_changed(branches: Path) ->
     bytes), `--conflicts` lists key, base, ours, theirs and each side's batch, status says
     merging, and relabel of the dataset is refused."""
     root = branches
-    before = {s: md5(part_file(root, s)) for s in SPLITS}
+    before = {s: md5(split_part(root, s)) for s in SPLITS}
     out = stop_on_conflicts(root)
     assert out["state"] == "conflicts" and out["conflicts"] == [{"dataset": "ds", "cells": 1}]
-    assert {s: md5(part_file(root, s)) for s in SPLITS} == before
+    assert {s: md5(split_part(root, s)) for s in SPLITS} == before
     listed = cli_json(root, "merge", "--conflicts", "ds")
     assert [(c["key"], c["column"], c["base"], c["ours"], c["theirs"]) for c in listed["conflicts"]] == [
         ({"id": 2}, "label", "cat", "fox", "owl")
@@ -146,12 +133,12 @@ def test_resolve_from_a_file_missing_the_cell_changes_nothing(branches: Path, tm
 def test_abort_returns_to_ours(branches: Path) -> None:
     """`merge --abort` after a stopped directory merge: HEAD, parts and status as before."""
     root = branches
-    before = {s: md5(part_file(root, s)) for s in SPLITS}
+    before = {s: md5(split_part(root, s)) for s in SPLITS}
     head = run(root, "git", "rev-parse", "HEAD").stdout
     stop_on_conflicts(root)
     cli_json(root, "merge", "--abort")
     assert run(root, "git", "rev-parse", "HEAD").stdout == head
-    assert {s: md5(part_file(root, s)) for s in SPLITS} == before
+    assert {s: md5(split_part(root, s)) for s in SPLITS} == before
     assert [s["dirty"] for s in cli_json(root, "status")] == [False]
 
 
@@ -159,12 +146,8 @@ def test_different_rows_of_one_part_merge_cleanly(tmp_repo: Path) -> None:
     """Two branches edit different rows of the same partition: merged in one commit, that
     part holds both edits and the other parts keep their bytes."""
     root = tmp_repo
-    for split, ids in SPLITS.items():
-        write_parquet(part_file(root, split), {"id": list(ids), "label": ["cat"] * len(ids)})
-    with Repo(root) as repo:
-        repo.track(str(root / "data" / "ds"), ["id"], ["label"])
-        repo.commit(["ds"], "first version", None)
-    untouched = {s: md5(part_file(root, s)) for s in ("val", "test")}
+    tracked_splits(root)
+    untouched = {s: md5(split_part(root, s)) for s in ("val", "test")}
     git(root, "checkout", "-q", "-b", "bob")
     cli_json(root, "relabel", "ds", "--set", "7=owl", "-m", "bob")
     git(root, "checkout", "-q", "main")
@@ -176,31 +159,34 @@ def test_different_rows_of_one_part_merge_cleanly(tmp_repo: Path) -> None:
     got = labels_by_part(root)
     assert (got["train"][5], got["train"][7]) == ("fox", "owl")
     assert sum(v != "cat" for part in got.values() for v in part.values()) == 2
-    assert {s: md5(part_file(root, s)) for s in ("val", "test")} == untouched
+    assert {s: md5(split_part(root, s)) for s in ("val", "test")} == untouched
 
 
-def test_plain_git_merge_stops_on_the_conflict_and_resolve_finishes_it(branches: Path) -> None:
-    """`git merge bob` runs the dslineage driver: the conflicting row stops git (the `.dvc`
-    is unmerged, the parts keep ours), `merge --conflicts` lists the cell, `merge --resolve
-    --theirs` stages the merged directory and `git commit` concludes the merge."""
+@pytest.mark.parametrize("driver", [True, False], ids=["driver", "no-driver"])
+def test_plain_git_merge_stops_on_the_conflict_and_resolve_finishes_it(branches: Path, driver: bool) -> None:
+    """`git merge bob` (through the dslineage driver, or without it: a clone that lacks it)
+    stops on the conflicting row with the parts as ours; `merge --conflicts` lists the cell
+    (from the driver's state or git's conflict stages), `merge --resolve --theirs` stages the
+    merged directory, and `git commit` concludes with each part's rows."""
     root = branches
-    before = {s: md5(part_file(root, s)) for s in SPLITS}
-    done = run(root, "git", "merge", "bob", "-m", "merge bob", check=False)
-    assert done.returncode != 0 and "conflicting cells in ds" in done.stderr
-    assert {s: md5(part_file(root, s)) for s in SPLITS} == before
+    before = {s: md5(split_part(root, s)) for s in SPLITS}
+    off = [] if driver else ["-c", "merge.dslineage.driver=false"]
+    done = run(root, "git", *off, "merge", "bob", "-m", "merge bob", check=False)
+    assert done.returncode != 0 and ("conflicting cells in ds" in done.stderr) == driver
+    assert {s: md5(split_part(root, s)) for s in SPLITS} == before
     listed = cli_json(root, "merge", "--conflicts", "ds")
     assert [(c["key"], c["ours"], c["theirs"]) for c in listed["conflicts"]] == [({"id": 2}, "fox", "owl")]
     out = cli_json(root, "merge", "--resolve", "ds", "--theirs")
     assert out["git_commit"] is None and "git commit" in out["note"]
     git(root, "commit", "-q", "--no-edit")
     got = labels_by_part(root)
-    assert (got["train"][2], got["train"][5], got["train"][7], got["val"][33], got["test"][44]) == (
+    assert [got[s][i] for s, i in (("train", 2), ("train", 5), ("train", 7), ("val", 33), ("test", 44))] == [
         "owl",
         "fox",
         "owl",
         "emu",
         "owl",
-    )
+    ]
     assert [s["dirty"] for s in cli_json(root, "status")] == [False]
     log = cli_json(root, "log", "ds")
     top = log[0] if isinstance(log, list) else log["versions"][0]
@@ -212,11 +198,7 @@ def test_plain_git_merge_of_different_rows_merges_the_parts(tmp_repo: Path) -> N
     merges that part into the work tree and the DVC cache, git commits, and the next
     dslineage command records the merge version (two parents); nothing is dirty."""
     root = tmp_repo
-    for split, ids in SPLITS.items():
-        write_parquet(part_file(root, split), {"id": list(ids), "label": ["cat"] * len(ids)})
-    with Repo(root) as repo:
-        repo.track(str(root / "data" / "ds"), ["id"], ["label"])
-        repo.commit(["ds"], "first version", None)
+    tracked_splits(root)
     git(root, "checkout", "-q", "-b", "bob")
     cli_json(root, "relabel", "ds", "--set", "7=owl", "--set", "33=owl", "-m", "bob")
     git(root, "checkout", "-q", "main")
@@ -239,19 +221,14 @@ def test_a_row_moved_on_one_side_and_relabeled_on_the_other(tmp_repo: Path, tmp_
     val; `--theirs` (both copies) is refused in one line naming the key with nothing
     changed; `--from FILE` dropping the val copy keeps the moved row once, in train."""
     root = tmp_repo
-    for split, ids in SPLITS.items():
-        write_parquet(part_file(root, split), {"id": list(ids), "label": ["cat"] * len(ids)})
-    with Repo(root) as repo:
-        repo.track(str(root / "data" / "ds"), ["id"], ["label"])
-        repo.commit(["ds"], "first version", None)
+    tracked_splits(root)
     git(root, "checkout", "-q", "-b", "bob")
     cli_json(root, "relabel", "ds", "--set", "31=owl")
     git(root, "checkout", "-q", "main")
     cli_json(root, "checkout", "ds@latest")
-    write_parquet(part_file(root, "val"), {"id": [i for i in SPLITS["val"] if i != 31], "label": ["cat"] * 9})
-    write_parquet(part_file(root, "train"), {"id": [*SPLITS["train"], 31], "label": ["cat"] * 31})
-    with Repo(root) as repo:
-        repo.commit(["ds"], "31 moves to train", None)
+    write_parquet(split_part(root, "val"), {"id": [i for i in SPLITS["val"] if i != 31], "label": ["cat"] * 9})
+    write_parquet(split_part(root, "train"), {"id": [*SPLITS["train"], 31], "label": ["cat"] * 31})
+    cli_json(root, "commit", "ds", "-m", "31 moves to train")
     done = invoke(root, "merge", "bob", "--json")
     assert done.exit_code == 1
     listed = cli_json(root, "merge", "--conflicts", "ds")
@@ -266,20 +243,3 @@ def test_a_row_moved_on_one_side_and_relabeled_on_the_other(tmp_repo: Path, tmp_
     got = labels_by_part(root)
     assert 31 in got["train"] and 31 not in got["val"]
     assert run(root, "git", "status", "--porcelain").stdout == ""
-
-
-def test_git_merge_without_the_driver_is_finished_by_resolve(branches: Path) -> None:
-    """A `git merge` made without the dslineage driver (a clone that lacks it) leaves git's
-    conflict stages only: `merge --conflicts` builds the directory's conflicts from them, and
-    `--resolve --theirs` + `git commit` finish with each part's rows."""
-    root = branches
-    done = run(root, "git", "-c", "merge.dslineage.driver=false", "merge", "bob", "-m", "x", check=False)
-    assert done.returncode != 0
-    listed = cli_json(root, "merge", "--conflicts", "ds")
-    assert [(c["key"], c["ours"], c["theirs"]) for c in listed["conflicts"]] == [({"id": 2}, "fox", "owl")]
-    cli_json(root, "merge", "--resolve", "ds", "--theirs")
-    git(root, "commit", "-q", "--no-edit")
-    got = labels_by_part(root)
-    assert (got["train"][2], got["train"][5], got["train"][7], got["val"][33], got["test"][44]) == (
-        "owl", "fox", "owl", "emu", "owl")
-    assert [s["dirty"] for s in cli_json(root, "status")] == [False]

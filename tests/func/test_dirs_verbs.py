@@ -9,16 +9,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from dslineage import Repo
 from dslineage.ops.version_copy import md5_of
-from tests.support import cli_json, md5, write_parquet, write_text
-
-SPLITS = {"train": range(0, 30), "val": range(30, 40), "test": range(40, 50)}
-
-
-def part_file(root: Path, split: str) -> Path:
-    """The one parquet file of partition `split=...` of dataset `data/ds`."""
-    return root / "data" / "ds" / f"split={split}" / "part-0.parquet"
+from tests.support import cli_json, md5, write_text
+from tests.support.partitions import split_part, tracked_splits
 
 
 def labels_of(top: Path) -> dict[int, str]:
@@ -33,13 +26,7 @@ def labels_of(top: Path) -> dict[int, str]:
 @pytest.fixture
 def dirrepo(tmp_repo: Path) -> Path:
     """`data/ds` v1 (three hive partitions, 50 rows, all 'cat'), then v2: 3=dog, 45=owl."""
-    for split, ids in SPLITS.items():
-        write_parquet(
-            part_file(tmp_repo, split), {"id": list(ids), "x": [i / 2 for i in ids], "label": ["cat"] * len(ids)}
-        )
-    with Repo(tmp_repo) as repo:
-        repo.track(str(tmp_repo / "data" / "ds"), ["id"], ["label"])
-        repo.commit(["ds"], "first version", None)
+    tracked_splits(tmp_repo, with_x=True)
     cli_json(tmp_repo, "relabel", "ds", "--set", "3=dog", "--set", "45=owl", "--reason", "two fixes")
     return tmp_repo
 
@@ -80,7 +67,7 @@ def test_reproduce_puts_a_directory_version_back(dirrepo: Path, tmp_path: Path) 
         f"split={s}/part-0.parquet" for s in ("test", "train", "val")
     ]
     assert md5_of(top) == out["datasets"][0]["md5"]
-    assert md5(top / "split=train" / "part-0.parquet") == md5(part_file(root, "train"))
+    assert md5(top / "split=train" / "part-0.parquet") == md5(split_part(root, "train"))
     cli_json(root, "relabel", "ds", "--set", "4=emu")
     out = cli_json(root, "reproduce", "base")
     assert out["verified"]
@@ -115,7 +102,7 @@ def test_consensus_relabels_rows_in_their_parts(dirrepo: Path) -> None:
     """Votes say 7 (train) and 33 (val) are dogs: consensus relabels exactly those two rows,
     rewriting only their parts; the test part keeps its bytes."""
     root = dirrepo
-    test_part = md5(part_file(root, "test"))
+    test_part = md5(split_part(root, "test"))
     lines = ["id,annotator,label"] + [
         f"{i},{a},{'dog' if i in (7, 33) or (i == 3) else ('owl' if i == 45 else 'cat')}"
         for i in range(50)
@@ -125,7 +112,7 @@ def test_consensus_relabels_rows_in_their_parts(dirrepo: Path) -> None:
     cli_json(root, "consensus", "ds", "--votes", str(votes), "--method", "majority")
     got = labels_of(root / "data" / "ds")
     assert {i for i, v in got.items() if v == "dog"} == {3, 7, 33} and got[45] == "owl"
-    assert md5(part_file(root, "test")) == test_part
+    assert md5(split_part(root, "test")) == test_part
     assert [s["dirty"] for s in cli_json(root, "status")] == [False]
     d = cli_json(root, "diff", "ds@v2", "ds@latest")
     assert d["rows"]["relabeled"] == 2
