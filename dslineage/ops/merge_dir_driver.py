@@ -7,15 +7,17 @@ Conflicting cells: nothing changes in the work tree, the dataset enters the merg
 `dslineage merge --conflicts NAME` / `--resolve NAME ...` then finish it as after `dslineage
 merge`, and `git commit` concludes. Clean: every merged part goes into the DVC cache, then
 renamed into the working directory; the merged `.dir` manifest goes into the cache; OURS gets
-the merged `.dvc`; a note lets the next dslineage command record the merge version. A part
-the merge would replace that does not hold ours' bytes (an uncommitted edit) stops the
-driver (exit 1) before anything is written.
+the merged `.dvc`; a note lets the next dslineage command record the merge version. The
+working directory is made the merge wherever ours and theirs disagree (it holds ours' parts
+in a merge, theirs' in a rebase); a part there holding neither side's bytes (an uncommitted
+edit) stops the driver (exit 1) before anything is written.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -56,35 +58,50 @@ def run_dir(
         )
         return 1, None
     try:
-        dirty = _dirty_part(root, ds, plan)
-        if dirty is not None:
+        merged = {p.relpath: p for p in parts.parts_of(root, state["ours_md5"])}
+        for p in plan.removed:
+            merged.pop(p.relpath, None)
+        for s in plan.staged:
+            merged[s.rel] = parts.Part(s.rel, s.md5, s.tmp.stat().st_size)
+        todo = _work_changes(root, ds, state, merged)
+        if isinstance(todo, str):
             sys.stderr.write(
-                f"dslineage: {ds.path}/{dirty} holds uncommitted changes: run `git merge --abort`, commit them "
-                f"(`dslineage commit {ds.name} -m MSG`), and merge again\n"
+                f"dslineage: {ds.path}/{todo} holds uncommitted changes: run `git merge --abort` (or `git rebase "
+                f"--abort`), commit them (`dslineage commit {ds.name} -m MSG`), and merge again\n"
             )
             return 1, None
         for s in plan.staged:
             store(root, s.tmp, s.md5)
-        now = {p.relpath: p for p in parts.parts_of(root, state["ours_md5"])}
-        for p in plan.removed:
-            now.pop(p.relpath, None)
-        for s in plan.staged:
-            now[s.rel] = parts.Part(s.rel, s.md5, s.tmp.stat().st_size)
-        md5 = _store_manifest(root, list(now.values()), store)
-        _replace(root, ds, plan)
+        md5 = _store_manifest(root, list(merged.values()), store)
+        _update_work(root, ds, plan, todo)
     finally:
         plan.discard()
-    return 0, {"md5": md5, "size": sum(p.size for p in now.values()), "nfiles": len(now)}
+    return 0, {"md5": md5, "size": sum(p.size for p in merged.values()), "nfiles": len(merged)}
 
 
-def _dirty_part(root: Path, ds: Dataset, plan: DirMerge) -> str | None:
-    """The first part the merge replaces or deletes whose working bytes are not ours'."""
-    for rel, md5 in [(s.rel, s.old_md5) for s in plan.staged] + [(p.relpath, p.md5) for p in plan.removed]:
+def _work_changes(
+    root: Path, ds: Dataset, state: dict[str, Any], merged: dict[str, parts.Part]
+) -> dict[str, str | None] | str:
+    """What the working directory needs to become the merge: relpath -> merged md5 (None:
+    delete) for every part ours and theirs disagree on whose working bytes differ from the
+    merge (a merge holds ours' parts, a rebase theirs': either is replaced; parts both sides
+    agree on are left alone, unread). A part holding neither side's bytes (an uncommitted
+    edit) is returned by name instead: nothing is written then."""
+    sides = [{p.relpath: p.md5 for p in parts.parts_of(root, state[f"{side}_md5"])} for side in ("ours", "theirs")]
+    todo: dict[str, str | None] = {}
+    for rel in sorted({*sides[0], *sides[1], *merged}):
+        om, tm = sides[0].get(rel), sides[1].get(rel)
+        mm = merged[rel].md5 if rel in merged else None
+        if om == tm == mm:
+            continue
         path = root / ds.path / rel
         have = dvcio.file_md5(path) if path.is_file() else None
-        if have != md5:
+        if have == mm:
+            continue
+        if have not in (om, tm):
             return rel
-    return None
+        todo[rel] = mm
+    return todo
 
 
 def _store_manifest(root: Path, found: list[parts.Part], store: Callable[[Path, Path, str], None]) -> str:
@@ -100,11 +117,19 @@ def _store_manifest(root: Path, found: list[parts.Part], store: Callable[[Path, 
     return md5
 
 
-def _replace(root: Path, ds: Dataset, plan: DirMerge) -> None:
-    """Rename the staged parts into the working directory and delete the removed ones."""
+def _update_work(root: Path, ds: Dataset, plan: DirMerge, todo: dict[str, str | None]) -> None:
+    """Make the working directory the merge: staged parts renamed into place, other parts
+    copied from the DVC cache, parts the merge lacks deleted."""
     top = root / ds.path
-    for s in plan.staged:
-        s.target.parent.mkdir(parents=True, exist_ok=True)
-        files.rename_into_place(s.tmp, s.target)
-    for p in plan.removed:
-        files.remove_pruning(top / p.relpath, top)
+    staged = {s.rel: s for s in plan.staged}
+    for rel, md5 in todo.items():
+        target = top / rel
+        if md5 is None:
+            files.remove_pruning(target, top)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if rel in staged:
+            files.rename_into_place(staged[rel].tmp, target)
+        else:
+            obj = _locate(root)(md5, f"{ds.name}/{rel}")
+            files.atomic_write(target, lambda tmp, obj=obj: shutil.copyfile(obj, tmp))  # type: ignore[misc]

@@ -243,3 +243,28 @@ def test_a_row_moved_on_one_side_and_relabeled_on_the_other(tmp_repo: Path, tmp_
     got = labels_by_part(root)
     assert 31 in got["train"] and 31 not in got["val"]
     assert run(root, "git", "status", "--porcelain").stdout == ""
+
+
+def test_git_rebase_merges_the_parts_the_work_tree_holds_from_the_replayed_side(tmp_repo: Path) -> None:
+    """`git rebase main` on bob: git checks out main's `.dvc` while the directory still holds
+    bob's parts (the replayed side), and the driver makes it the merge anyway: train merged,
+    val as main has it; the next command records the merge version and nothing is dirty."""
+    root = tracked_splits(tmp_repo)
+    git(root, "checkout", "-q", "-b", "bob")
+    cli_json(root, "relabel", "ds", "--set", "7=owl", "-m", "bob")
+    git(root, "checkout", "-q", "main")
+    cli_json(root, "checkout", "ds@latest")
+    cli_json(root, "relabel", "ds", "--set", "5=fox", "--set", "33=emu", "-m", "main")
+    git(root, "checkout", "-q", "bob")
+    cli_json(root, "checkout", "ds@latest")
+    git(root, "rebase", "-q", "main")
+    got = labels_by_part(root)
+    assert {(s, i): v for s, part in got.items() for i, v in part.items() if v != "cat"} == {
+        ("train", 5): "fox",
+        ("train", 7): "owl",
+        ("val", 33): "emu",
+    }
+    assert [s["dirty"] for s in cli_json(root, "status")] == [False]
+    log = cli_json(root, "log", "ds")
+    top = log[0] if isinstance(log, list) else log["versions"][0]
+    assert len(top["parents"]) == 2
