@@ -2,9 +2,9 @@
 the worktree of `reproduce --rerun`) and verified there, a file or a directory alike.
 
 A directory version (a `.dir` md5) becomes a directory holding exactly its manifest's parts
-(each part copied as a new file; files the target held that the version lacks are removed,
-so `--force` into a used directory leaves no stray part); its md5 is computed as DVC does,
-from the parts' md5s."""
+(each part copied as a new file; files the target held that the version lacks are removed
+with the folders they leave empty, so `--force` into a used directory leaves no stray
+part); its md5 is computed as DVC does, from the parts' md5s."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def copy_version(root: Path, md5: str, dest: Path) -> None:
     for path in sorted(dest.rglob("*")) if dest.is_dir() else []:
         rel = path.relative_to(dest).as_posix()
         if (path.is_file() or path.is_symlink()) and rel not in want:
-            path.unlink()
+            files.remove_pruning(path, dest)  # and the folders it leaves empty
     for rel, p in sorted(want.items()):
         target = dest / rel
         if target.is_file() and not target.is_symlink() and dvcio.file_md5(target) == p.md5:

@@ -63,6 +63,7 @@ def test_reproduce_puts_a_directory_version_back(dirrepo: Path, tmp_path: Path) 
     out = cli_json(root, "reproduce", "base", "--into", str(into), "--force")
     assert out["verified"] and [d["seq"] for d in out["datasets"]] == [2]
     top = into / "data" / "ds"
+    assert not (top / "split=old").exists()
     assert sorted(p.relative_to(top).as_posix() for p in top.rglob("*") if p.is_file()) == [
         f"split={s}/part-0.parquet" for s in ("test", "train", "val")
     ]
