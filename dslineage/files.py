@@ -81,3 +81,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write `text` (UTF-8) to `path` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_pruning(path: Path, top: Path) -> None:
+    """Delete the file `path` and every folder it leaves empty up to `top` (kept): DVC keeps
+    no empty folder in a directory output."""
+    path.unlink(missing_ok=True)
+    for folder in path.parents:
+        if folder == top or not folder.is_relative_to(top) or any(folder.iterdir()):
+            break
+        folder.rmdir()

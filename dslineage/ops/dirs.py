@@ -220,12 +220,7 @@ def replace_parts(repo: Repo, ds: Dataset, staged: list[Staged], removed: list[p
             repo.index.remember_md5(f"{ds.path}/{s.rel}", sig, s.md5)
     top = common.working_path(repo, ds)
     for p in removed or []:
-        gone = top / p.relpath
-        gone.unlink(missing_ok=True)
-        for folder in gone.parents:  # partition folders left empty go too (DVC keeps no empty folder)
-            if folder == top or any(folder.iterdir()):
-                break
-            folder.rmdir()
+        files.remove_pruning(top / p.relpath, top)  # partition folders left empty go too
 
 
 def stage_version(repo: Repo, ds: Dataset, md5: str, suffix: str) -> tuple[list[Staged], list[parts.Part]]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage import journal
 from dslineage.core import graph as lg
-from dslineage.model import _str
+from dslineage.model_base import _str
 from dslineage.model_lineage import BatchImpact, DerivedDataset, Downstream, GraphNode, RunImpact
 from dslineage.ops import batches as batch_ops
 from dslineage.store import graph as graph_sql

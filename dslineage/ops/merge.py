@@ -297,20 +297,15 @@ def _merge(
                 )
             base_v = dag_base(repo, ds, ours_v, theirs_v) or common.version_with_md5(repo, ds.name, md5["base"], None)
             base_md5 = base_v["md5"] if base_v else md5["base"]
-            if ds.format == DIR_FORMAT:  # part by part (see ops/merge_dirs.py); conflicts stop it
+            dir_md5, outcome = None, None
+            if ds.format == DIR_FORMAT:  # part by part (see ops/merge_dirs.py)
                 from dslineage.ops.merge_dirs import merge_dir
 
-                new_md5 = merge_dir(repo, con, ds, base_md5, ours_md5, theirs_md5)
-                record, files = record_merge(repo, t, con, ds, ours_v, theirs_v, base_v, new_md5, message=message,
-                                             author=who, branch=branch)
-                paths += files
-                ch = record["changes"]
-                merged.append({"dataset": ds.name, "version": record["id"], "seq": record["seq"],
-                               "parents": record["parents"],
-                               "rows": {k: ch.get(k, 0) for k in ("added", "removed", "relabeled", "modified")}})
-                continue
-            outcome = three_way(repo, con, ds, base_md5, ours_md5, theirs_md5)
-            if outcome.table is None:
+                dir_md5, stuck, _ = merge_dir(repo, con, ds, base_md5, ours_md5, theirs_md5)
+            else:
+                outcome = three_way(repo, con, ds, base_md5, ours_md5, theirs_md5)
+                stuck = outcome.conflicts if outcome.table is None else None
+            if stuck is not None:
                 ours_dvc = repo.git.show("HEAD", dvcio.dvcfile_for(ds.path)) or b""
                 atomic_write_bytes(repo.root / dvcio.dvcfile_for(ds.path), ours_dvc)  # git left markers
                 state = {
@@ -318,11 +313,21 @@ def _merge(
                     "branch": branch, "theirs_commit": theirs_sha, "head": head, "message": message,
                     "base_md5": base_md5, "ours_md5": ours_md5, "theirs_md5": theirs_md5,
                     "base_version": base_v["id"] if base_v else None, "ours_version": ours_v["id"],
-                    "theirs_version": theirs_v["id"], "cells": outcome.conflicts.num_rows,
+                    "theirs_version": theirs_v["id"], "cells": stuck.num_rows,
                 }
-                mergestate.write(repo.root, state, outcome.conflicts)
-                conflicts.append({"dataset": ds.name, "cells": outcome.conflicts.num_rows})
+                mergestate.write(repo.root, state, stuck)
+                conflicts.append({"dataset": ds.name, "cells": stuck.num_rows})
                 continue
+            if dir_md5 is not None:
+                record, files = record_merge(repo, t, con, ds, ours_v, theirs_v, base_v, dir_md5, message=message,
+                                             author=who, branch=branch)
+                paths += files
+                ch = record["changes"]
+                merged.append({"dataset": ds.name, "version": record["id"], "seq": record["seq"],
+                               "parents": record["parents"],
+                               "rows": {k: ch.get(k, 0) for k in ("added", "removed", "relabeled", "modified")}})
+                continue
+            assert outcome is not None
             new_md5 = write_file(repo, con, ds, outcome, ours_md5)
             record, files = record_merge(
                 repo, t, con, ds, ours_v, theirs_v, base_v, new_md5, message=message, author=who,

@@ -2,45 +2,92 @@
 taken from that side as it is (a copy of its DVC cache object, no row read); a part both
 sides changed is merged row by row (`store.merge.merge3` over that part's three versions)
 and written anew; the merged directory's keys are then checked unique across its parts.
-Conflicting cells stop the merge (nothing changes; see docs/scale.md)."""
+
+Two steps, so that a merge with conflicting cells changes nothing: `plan_dir` stages every
+part the merge writes beside the index (`.dslineage/tmp`, outside the dataset directory) and
+gathers the conflicting cells of every part both sides edited (one table, with a `part`
+column); `apply_dir` renames the staged parts into place inside the open transaction. A
+plan with conflicts is discarded: the directory keeps ours, the dataset enters the merging
+state, and `merge --resolve` plans again with `--ours`/`--theirs`/`--from FILE` (the
+resolutions apply in the part holding each key). `plan_dir` needs no `Repo` (the git merge
+driver, which must not open the index, uses it too: see `ops/merge_dir_driver.py`).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, files
 from dslineage.config import META_DIR, Dataset
-from dslineage.core import common
-from dslineage.errors import MergingError
+from dslineage.errors import MergingError, SchemaError
 from dslineage.ops import dirs
 from dslineage.store import parts, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
+Locate = Callable[[str, str], Path]  # (md5, what) -> the DVC cache object (fetched if missing)
+COUNTS = ("from_ours", "from_theirs", "added", "removed")
 
-def _manifest(repo: Repo, ds: Dataset, md5: str | None, side: str) -> dict[str, parts.Part]:
+
+@dataclass
+class DirMerge:
+    """A directory merge staged beside the index: nothing visible has changed yet."""
+
+    staged: list[dirs.Staged] = field(default_factory=list)  # parts to rename into place
+    removed: list[parts.Part] = field(default_factory=list)  # working parts to delete
+    conflicts: Any = None  # pyarrow Table of every part's conflicting cells (+ `part`), or None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    merged: list[str] = field(default_factory=list)  # parts merged row by row
+
+    def discard(self) -> None:
+        """Delete the staged files (the plan is not applied)."""
+        for s in self.staged:
+            s.tmp.unlink(missing_ok=True)
+        self.staged = []
+
+
+def locator(repo: Repo) -> Locate:
+    """`Locate` through the repository (a cache object missing locally is fetched)."""
+    from dslineage.core import common
+
+    return lambda md5, what: common.object_path(repo, md5, what)
+
+
+def _manifest(root: Path, locate: Locate, ds: Dataset, md5: str | None, side: str) -> dict[str, parts.Part]:
     if md5 is None:
         return {}
-    common.object_path(repo, md5, f"{ds.name} ({side})")
-    return {p.relpath: p for p in parts.parts_of(repo.root, md5)}
+    locate(md5, f"{ds.name} ({side})")
+    return {p.relpath: p for p in parts.parts_of(root, md5)}
 
 
-def merge_dir(repo: Repo, con: Any, ds: Dataset, base_md5: str | None, ours_md5: str, theirs_md5: str) -> str:
-    """Make the working directory the merge of ours (what it holds) and theirs against base,
-    inside the open transaction; returns the merged directory's md5."""
-    base = _manifest(repo, ds, base_md5, "base")
-    ours = _manifest(repo, ds, ours_md5, "ours")
-    theirs = _manifest(repo, ds, theirs_md5, "theirs")
-    where = repo.root / META_DIR / "tmp"
+def plan_dir(
+    root: Path,
+    con: Any,
+    ds: Dataset,
+    base_md5: str | None,
+    ours_md5: str,
+    theirs_md5: str,
+    locate: Locate,
+    *,
+    prefer: str | None = None,
+    resolutions: Any = None,
+) -> DirMerge:
+    """Stage the merge of ours and theirs against base, part by part (see the module doc);
+    `prefer` and `resolutions` settle conflicting cells as `store.merge.merge3` does."""
+    base, ours, theirs = (
+        _manifest(root, locate, ds, m, s) for m, s in ((base_md5, "base"), (ours_md5, "ours"), (theirs_md5, "theirs"))
+    )
+    where = root / META_DIR / "tmp"
     where.mkdir(parents=True, exist_ok=True)
-    top = common.working_path(repo, ds)
-    staged: list[dirs.Staged] = []
-    removed: list[parts.Part] = []
+    top = root / ds.path
+    out = DirMerge()
+    found: list[Any] = []
     try:
         for i, rel in enumerate(sorted({*base, *ours, *theirs})):
             b, o, t = (side.get(rel) for side in (base, ours, theirs))
@@ -50,29 +97,51 @@ def merge_dir(repo: Repo, con: Any, ds: Dataset, base_md5: str | None, ours_md5:
             tmp = where / f"merge-{os.getpid()}-{i}.parquet"
             if om == bm and t is None:
                 assert o is not None
-                removed.append(o)
+                out.removed.append(o)
                 continue
             if om == bm:
                 assert t is not None
-                obj = common.object_path(repo, t.md5, f"{ds.name}/{rel} (theirs)")
-                staged.append(dirs.Staged(rel, tmp, top / rel, om, t.md5))
+                obj = locate(t.md5, f"{ds.name}/{rel} (theirs)")
+                out.staged.append(dirs.Staged(rel, tmp, top / rel, om, t.md5))
                 files.atomic_write(tmp, lambda dest, obj=obj: shutil.copyfile(obj, dest))  # type: ignore[misc]
                 continue
-            staged.append(_merge_part(repo, con, ds, rel, b, o, t, tmp, top))
-        dirs.replace_parts(repo, ds, staged, removed)
-    finally:
-        for s in staged:
-            s.tmp.unlink(missing_ok=True)
-    src = common.working_source(repo, ds)
-    rows.check_keys(con, src, ds, rows.schema(con, src))  # a key both sides added to other parts
-    md5 = common.working_md5(repo, ds)
-    assert md5 is not None
-    return md5
+            staged, conflicts, counts = _merge_part(
+                con, ds, rel, b, o, t, tmp, top, locate, prefer=prefer, resolutions=resolutions
+            )
+            out.merged.append(rel)
+            out.counts = {k: out.counts[k] + counts.get(k, 0) for k in COUNTS}
+            if staged is not None:
+                out.staged.append(staged)
+            else:
+                found.append(conflicts)
+    except BaseException:
+        out.discard()
+        raise
+    if found:
+        import pyarrow as pa
+
+        out.discard()
+        out.conflicts = pa.concat_tables(found, promote_options="default")
+    return out
 
 
-def _merge_part(repo: Repo, con: Any, ds: Dataset, rel: str, b: parts.Part | None, o: parts.Part | None,
-                t: parts.Part | None, tmp: Path, top: Path) -> dirs.Staged:
-    """The row-level three-way merge of one part both sides changed, written to `tmp`."""
+def _merge_part(
+    con: Any,
+    ds: Dataset,
+    rel: str,
+    b: parts.Part | None,
+    o: parts.Part | None,
+    t: parts.Part | None,
+    tmp: Path,
+    top: Path,
+    locate: Locate,
+    *,
+    prefer: str | None,
+    resolutions: Any,
+) -> tuple[dirs.Staged | None, Any, dict[str, int]]:
+    """The row-level three-way merge of one part both sides changed: (the part written to
+    `tmp`, None) or (None, its conflicting cells with a `part` column), and its counts."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from dslineage.store import labels
@@ -87,19 +156,66 @@ def _merge_part(repo: Repo, con: Any, ds: Dataset, rel: str, b: parts.Part | Non
     def src(p: parts.Part | None, side: str) -> rows.Source | None:
         if p is None:
             return None
-        return parts.source([(rel, common.object_path(repo, p.md5, f"{ds.name}/{rel} ({side})"))], f"{rel} ({side})")
+        return parts.source([(rel, locate(p.md5, f"{ds.name}/{rel} ({side})"))], f"{ds.name}/{rel} ({side})")
 
     ours_src, theirs_src = src(o, "ours"), src(t, "theirs")
     assert ours_src is not None and theirs_src is not None
-    outcome = merge3(con, src(b, "base"), ours_src, theirs_src, ds)
+    outcome = merge3(con, src(b, "base"), ours_src, theirs_src, ds, prefer=prefer, resolutions=resolutions)
     if outcome.table is None:
-        raise MergingError(
-            f"{ds.name}: {outcome.conflicts.num_rows} conflicting cell(s) in {rel}, which both branches edited; "
-            "a directory dataset's conflicts are not resolved here yet: relabel those rows alike on one branch, "
-            "commit, and merge again"
-        )
-    ours_obj = common.object_path(repo, o.md5, f"{ds.name}/{rel} (ours)")
+        c = outcome.conflicts
+        return None, c.append_column("part", pa.array([rel] * c.num_rows, pa.string())), dict(outcome.counts)
+    ours_obj = locate(o.md5, f"{ds.name}/{rel} (ours)")
     schema = pq.read_schema(ours_obj)
     table = outcome.table.select(schema.names).cast(schema)
     labels.write(con, table, tmp, replace(ds, format="parquet"), ours_obj)
-    return dirs.Staged(rel, tmp, top / rel, o.md5, dvcio.file_md5(tmp))
+    return dirs.Staged(rel, tmp, top / rel, o.md5, dvcio.file_md5(tmp)), None, dict(outcome.counts)
+
+
+def apply_dir(repo: Repo, con: Any, ds: Dataset, plan: DirMerge) -> str:
+    """Rename a conflict-free plan's parts into place inside the open transaction, check the
+    keys unique across the merged directory, and return its md5."""
+    from dslineage.core import common
+
+    assert plan.conflicts is None, "resolve the conflicts before applying a directory merge"
+    try:
+        dirs.replace_parts(repo, ds, plan.staged, plan.removed)
+    finally:
+        plan.discard()
+    src = common.working_source(repo, ds)
+    try:
+        rows.check_keys(con, src, ds, rows.schema(con, src))  # a key both sides added to other parts
+    except SchemaError as exc:
+        if "duplicated" not in str(exc):
+            raise
+        example = str(exc).split("e.g. ", 1)[-1].split(";", 1)[0]
+        raise MergingError(
+            f"merging {ds.name} would put key(s) in two parts ({example}): one side moved a row to another "
+            "partition while the other side kept or changed it where it was; keep one copy (`dslineage merge "
+            f"--resolve {ds.name} --ours`, or `--from FILE` with column *row* and value null for that key), "
+            "or move the row alike on both branches and merge again"
+        ) from None
+    md5 = common.working_md5(repo, ds)
+    assert md5 is not None
+    return md5
+
+
+def merge_dir(
+    repo: Repo,
+    con: Any,
+    ds: Dataset,
+    base_md5: str | None,
+    ours_md5: str,
+    theirs_md5: str,
+    *,
+    prefer: str | None = None,
+    resolutions: Any = None,
+) -> tuple[str | None, Any, dict[str, int]]:
+    """Make the working directory the merge of ours (what it holds) and theirs against base,
+    inside the open transaction: (its md5, None, counts); with conflicting cells nothing
+    changes and it returns (None, the conflicts, counts)."""
+    plan = plan_dir(
+        repo.root, con, ds, base_md5, ours_md5, theirs_md5, locator(repo), prefer=prefer, resolutions=resolutions
+    )
+    if plan.conflicts is not None:
+        return None, plan.conflicts, plan.counts
+    return apply_dir(repo, con, ds, plan), None, plan.counts

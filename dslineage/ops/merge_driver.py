@@ -144,13 +144,15 @@ def _store(root: Path, merged: Path, md5: str) -> None:
     files.atomic_write(obj, copy)
 
 
-def _dvc_text(ours: Path, md5: str, size: int) -> bytes:
-    """OURS' `.dvc` content with the merged object's md5 and size."""
+def _dvc_text(ours: Path, md5: str, size: int, nfiles: int | None = None) -> bytes:
+    """OURS' `.dvc` content with the merged object's md5 and size (and a directory's file count)."""
     import yaml
 
     data: dict[str, Any] = yaml.safe_load(ours.read_text(encoding="utf-8")) or {}
     out = data["outs"][0]
     out["md5"], out["size"] = md5, size
+    if nfiles is not None:
+        out["nfiles"] = nfiles
     return yaml.safe_dump(data, sort_keys=False).encode("utf-8")
 
 
@@ -177,12 +179,19 @@ def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
     if o_md5 == b_md5:
         atomic_write_bytes(o_path, t_path.read_bytes())  # only theirs changed it
         return 0
-    if ds.format == config.DIR_FORMAT:  # merged part by part by `dslineage merge`, not inside git's merge
-        sys.stderr.write(
-            f"dslineage: {ds.name} is a directory dataset changed on both sides: run `git merge --abort`, "
-            f"then `dslineage merge BRANCH`\n"
-        )
-        return 1
+    state = {
+        "dataset": ds.name, "started_by": "git", "branch": os.environ.get("GIT_REFLOG_ACTION"),
+        "base_md5": b_md5, "ours_md5": o_md5, "theirs_md5": t_md5,
+    }
+    if ds.format == config.DIR_FORMAT:  # part by part: see ops/merge_dir_driver.py
+        from dslineage.ops.merge_dir_driver import run_dir
+
+        code, out = run_dir(root, ds, state, _store)
+        if out is None:
+            return code
+        _note(root, ds, state, out["md5"])
+        atomic_write_bytes(o_path, _dvc_text(o_path, out["md5"], out["size"], out["nfiles"]))
+        return 0
     dvcio.fetch_objects(root, [m for m in (b_md5, o_md5, t_md5) if m], {t_md5: f"{ds.name} (theirs)"})
     con = rows.connect(config.load_settings(root), root / config.META_DIR / "tmp")
     try:
@@ -192,10 +201,6 @@ def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
         }
         assert src["ours"] is not None and src["theirs"] is not None
         outcome = merge3(con, src["base"], src["ours"], src["theirs"], ds)
-        state = {
-            "dataset": ds.name, "started_by": "git", "branch": os.environ.get("GIT_REFLOG_ACTION"),
-            "base_md5": b_md5, "ours_md5": o_md5, "theirs_md5": t_md5,
-        }
         if outcome.table is None:
             mergestate.write(root, {**state, "state": "conflicts", "cells": outcome.conflicts.num_rows},
                              outcome.conflicts)
@@ -213,11 +218,16 @@ def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
     _store(root, tmp, md5)
     size = tmp.stat().st_size
     files.rename_into_place(tmp, work)
+    _note(root, ds, state, md5)
+    atomic_write_bytes(o_path, _dvc_text(o_path, md5, size))
+    return 0
+
+
+def _note(root: Path, ds: Dataset, state: dict[str, Any], md5: str) -> None:
+    """Leave the note the next dslineage command records the merge version from."""
     prev = mergestate.read(root, ds.name)
     earlier: list[dict[str, Any]] = []
-    if prev is not None and prev.get("state") == "merged" and prev.get("merged_md5") == o_md5:
+    if prev is not None and prev.get("state") == "merged" and prev.get("merged_md5") == state["ours_md5"]:
         # a rebase replaying several commits: each merge builds on the one before; keep them all
         earlier = [*prev.get("earlier", []), {k: v for k, v in prev.items() if k != "earlier"}]
     mergestate.write(root, {**state, "state": "merged", "merged_md5": md5, "earlier": earlier})
-    atomic_write_bytes(o_path, _dvc_text(o_path, md5, size))
-    return 0

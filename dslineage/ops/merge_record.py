@@ -57,8 +57,7 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
         if head_md5 != note["merged_md5"] or common.version_with_md5(repo, ds.name, head_md5, None) is not None \
                 or ours_v is None or theirs_v is None:
             mergestate.remove(repo.root, name)  # aborted, redone, or already recorded
-            work = common.working_path(repo, ds)
-            if head_md5 == note["ours_md5"] and work.is_file() and dvcio.file_md5(work) == note["merged_md5"]:
+            if head_md5 == note["ours_md5"] and common.working_md5(repo, ds) == note["merged_md5"]:
                 dvcio.checkout(repo.root, ds.path)  # `git merge --abort`: the work file goes back too
             continue
         done.append(_record_note(repo, ds, note, ours_v, theirs_v, default_author(repo, None)))

@@ -19,7 +19,8 @@ from dslineage.errors import MergingError, PathError, UsageError
 from dslineage.model_merge import ConflictCell, MergeAborted, MergeConflicts, MergeResolved, side_batch
 from dslineage.ops import batches as batch_ops
 from dslineage.ops import mergestate
-from dslineage.ops.merge import RECORD_STEPS, ancestors, dag, record_merge, three_way, write_file
+from dslineage.ops.merge import RECORD_STEPS, ancestors, dag, record_merge
+from dslineage.ops.merge_outcome import Merged, merged
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -42,16 +43,17 @@ def _from_index(repo: Repo, ds: Dataset) -> dict[str, Any] | None:
         return None
     con = common.row_connection(repo)
     try:
-        outcome = three_way(repo, con, ds, md5["base"], md5["ours"], md5["theirs"])
+        found = merged(repo, con, ds, {f"{side}_md5": m for side, m in md5.items()})
+        found.discard()
     finally:
         con.close()
     base = common.version_with_md5(repo, ds.name, md5["base"], None)
     state = {
         "dataset": ds.name, "state": "conflicts", "started_by": "git", "branch": None,
         "base_md5": md5["base"], "ours_md5": md5["ours"], "theirs_md5": md5["theirs"],
-        "base_version": base["id"] if base else None, "cells": outcome.conflicts.num_rows,
+        "base_version": base["id"] if base else None, "cells": found.left,
     }
-    mergestate.write(repo.root, state, outcome.conflicts)
+    mergestate.write(repo.root, state, found.conflicts)
     return state
 
 
@@ -137,7 +139,8 @@ def conflicts(repo: Repo, name: str, *, output: str | None = None) -> MergeConfl
         out_rel = config.inside(repo.root, output, cwd=repo.root)
         if not out_rel.lower().endswith((".parquet", ".csv")):
             raise UsageError(f"--output must end in .parquet or .csv, not {output!r}")
-        flat = table.select([*ds.key, "column", "base", "ours", "theirs"])
+        where = ["part"] if "part" in table.column_names else []  # a directory's: the part holding the row
+        flat = table.select([*ds.key, "column", "base", "ours", "theirs", *where])
         for side in ("ours", "theirs"):
             sides = [c.ours_batch if side == "ours" else c.theirs_batch for c in cells]
             for what, src in (("batch", "id"), ("annotator", "annotator")):
@@ -216,24 +219,22 @@ def resolve(
     who = default_author(repo, author)
     message = state.get("message") or f"Merge {state.get('branch') or 'theirs'} into {ds.name}"
     con = common.row_connection(repo)
+    done: Merged | None = None
     try:
-        outcome = three_way(
-            repo, con, ds, state.get("base_md5"), state["ours_md5"], state["theirs_md5"],
-            prefer=prefer, resolutions=resolutions,
-        )
-        if outcome.table is None:
+        done = merged(repo, con, ds, state, prefer=prefer, resolutions=resolutions)
+        if done.left:
             raise MergingError(
-                f"{outcome.conflicts.num_rows} conflicting cells of {ds.name} have no value in "
+                f"{done.left} conflicting cells of {ds.name} have no value in "
                 f"{from_file}: add them (list them with `dslineage merge --conflicts {ds.name}`)"
             )
         with txn.begin(repo.root, repo.git, "merge-resolve") as t:
             t.backup(ds.path, md5=state["ours_md5"])
             t.backup(dvcio.dvcfile_for(ds.path))
-            md5 = write_file(repo, con, ds, outcome, state["ours_md5"])
+            md5 = done.write()
             record, paths = record_merge(
                 repo, t, con, ds, ours_v, theirs_v, base_v, md5, message=message, author=who,
                 branch=state.get("branch"),
-                label_changes=outcome.label_changes if ours_v["md5"] == state["ours_md5"] else None,
+                label_changes=done.label_changes if ours_v["md5"] == state["ours_md5"] else None,
             )
             t.stage(paths)
             t.step("after-stage")
@@ -241,12 +242,15 @@ def resolve(
             left = [n for n, s in mergestate.states(repo.root).items() if s.get("state") == "conflicts"]
             sha = None
             if state.get("started_by") == "dslineage" and not left and not repo.git.unmerged():
-                merged = mergestate_versions(repo, state)
-                lines = [message, ""] + [f"dslineage-version: {d}@v{s} {i}" for d, s, i in merged]
+                versions = mergestate_versions(repo, state)
+                lines = [message, ""] + [f"dslineage-version: {d}@v{s} {i}" for d, s, i in versions]
                 sha = t.commit(paths, "\n".join(lines).rstrip(), merge=True)
     finally:
+        if done is not None:
+            done.discard()
         con.close()
     repo.index.sync(force=True)
+    assert done is not None
     note = None
     if sha is None:
         if left:
@@ -259,7 +263,7 @@ def resolve(
             note = "resolved and staged: commit it with `git commit`"
     return MergeResolved(
         dataset=ds.name, version=record["id"], seq=record["seq"], parents=record["parents"],
-        rows=dict(outcome.counts), git_commit=sha, note=note,
+        rows=dict(done.counts), git_commit=sha, note=note,
     )
 
 

@@ -16,24 +16,19 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import dvcio, files, txn
+from dslineage import dvcio, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DirtyError, PathError, UsageError
 from dslineage.ops.exp import find
-from dslineage.store import rowdiff, rows
+from dslineage.ops.version_copy import copy_version, md5_of
+from dslineage.store import parts, rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 # into the working tree, all datasets or none: checkout's steps run inside this transaction
 STEPS = txn.declare("reproduce", "after-dvcfile", "after-dvc-checkout", "after-dataset", git=False)
-
-
-def _copy(src: Path, dst: Path) -> None:
-    """Copy a cache object to `dst` as a new file (never writing through a DVC link)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    files.atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp))
 
 
 def _dataset(repo: Repo, item: dict[str, Any]) -> Dataset | None:
@@ -72,10 +67,11 @@ def reproduce(
             else:
                 if t is not None:
                     t.backup(dest)
-                _copy(dvcio.cache_path(repo.root, item["md5"]), dest)
+                copy_version(repo.root, item["md5"], dest)
             if t is not None:
                 t.step("after-dataset")
-            md5 = dvcio.file_md5(dest)
+            ds = _dataset(repo, item) if target is None else None
+            md5 = common.working_md5(repo, ds) if ds is not None else md5_of(dest)  # in place: stat-cached
             datasets.append({
                 "name": item["name"], "version": item["version"], "seq": item["seq"], "md5": item["md5"],
                 "path": str(dest), "verified": md5 == item["md5"], "fetched": item["md5"] in fetched,
@@ -150,7 +146,7 @@ def _materialize(repo: Repo, exp: dict[str, Any], work: Path) -> None:
     outs = {p for st in (exp.get("pipeline") or {}).values() for p in st.get("outs", {})}
     for item in exp.get("datasets") or []:
         if item["path"] not in outs:  # stage outputs are re-made by the re-run itself
-            _copy(dvcio.cache_path(repo.root, item["md5"]), work / item["path"])
+            copy_version(repo.root, item["md5"], work / item["path"])
     deps = {p for e in dvcio.read_lock(work).values() for p, _ in e.deps}
     mine = {i["path"] for i in exp.get("datasets") or []}
     tracked = {f: m for f, m in dvcio.dvcfile_outs(work).items() if f[: -len(".dvc")] in deps - mine}
@@ -189,8 +185,9 @@ def _row_diff(repo: Repo, ds: Dataset, md5: str, new_file: Path, item: dict[str,
         return None
     con = common.row_connection(repo)
     try:
-        a = rows.source(old, ds, f"{ds.name} as recorded")
-        b = rows.source(new_file, ds, f"{ds.name} as re-run")
+        a = common.md5_source(repo, ds, md5, f"{ds.name} as recorded")
+        b = (parts.working_source(new_file.parent, new_file.name) if new_file.is_dir()
+             else rows.source(new_file, ds, f"{ds.name} as re-run"))
         _, s = rowdiff.compare(con, a, b, ds)
         return {
             "added": s["added"], "removed": s["removed"], "relabeled": s["relabeled"],

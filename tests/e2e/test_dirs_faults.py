@@ -1,4 +1,5 @@
-"""Crash safety of directory datasets: a relabel, a rollback, a commit, a checkout and a merge of a partitioned
+"""Crash safety of directory datasets: a relabel, a rollback, a commit, a checkout, a merge and the
+resolution of a stopped merge (`merge --resolve`) of a partitioned
 dataset are SIGKILLed at every step they declare (DSLINEAGE_FAULT); the next command leaves
 the repository exactly as before the command or exactly as after it (the parts a relabel
 or rollback had renamed in are put back from the DVC cache), with fsck clean."""
@@ -24,6 +25,7 @@ COMMANDS = {
     "commit": ["commit", "-m", "val grows"],
     "checkout": ["checkout", "ds@v1"],
     "merge": ["merge", "other", "-m", "merge other"],
+    "merge-resolve": ["merge", "--resolve", "ds", "--theirs"],
 }
 CASES = [(op, step) for op in COMMANDS for step in STEPS[op]]
 
@@ -60,7 +62,16 @@ def templates(module_env: Path) -> dict[str, Path]:
     with Repo(both) as repo:
         repo.checkout("ds@latest")
         repo.relabel("ds", ["44=owl", "33=emu"], reason="our side")
-    return {"relabel": v1, "rollback": v2, "commit": dirty, "checkout": new, "merge": both}
+    stopped = copy_repo(v1, module_env / "tpl" / "stopped")  # both sides relabel row 2: the merge stops
+    run(stopped, "git", "checkout", "-q", "-b", "other")
+    with Repo(stopped) as repo:
+        repo.relabel("ds", ["2=fox", "44=owl"], reason="their side")
+    run(stopped, "git", "checkout", "-q", "main")
+    with Repo(stopped) as repo:
+        repo.checkout("ds@latest")
+        repo.relabel("ds", ["2=emu", "33=emu"], reason="our side")
+        assert repo.merge("other")["state"] == "conflicts"
+    return {"relabel": v1, "rollback": v2, "commit": dirty, "checkout": new, "merge": both, "merge-resolve": stopped}
 
 
 @pytest.fixture(scope="module")

@@ -153,3 +153,28 @@ def both_ways(tmp: Path, rnd: random.Random, engine: Any, *, hive: bool, digests
     ref, got = rows_of(con, "_ref"), rows_of(con, "_chg")
     con.close()
     return ref, got, p
+
+
+SPLITS = {"train": range(0, 30), "val": range(30, 40), "test": range(40, 50)}
+
+
+def split_part(root: Path, split: str) -> Path:
+    """The one parquet file of partition `split=...` of dataset `data/ds`."""
+    return root / "data" / "ds" / f"split={split}" / "part-0.parquet"
+
+
+def tracked_splits(root: Path, *, with_x: bool = False) -> Path:
+    """`data/ds` tracked and committed as v1: three hive partitions (SPLITS, 50 rows, every
+    label 'cat'; with `with_x` a float column x = id / 2 too)."""
+    from dslineage import Repo
+    from tests.support import write_parquet
+
+    for split, ids in SPLITS.items():
+        data: dict[str, list[Any]] = {"id": list(ids), "label": ["cat"] * len(ids)}
+        if with_x:
+            data = {"id": data["id"], "x": [i / 2 for i in ids], "label": data["label"]}
+        write_parquet(split_part(root, split), data)
+    with Repo(root) as repo:
+        repo.track(str(root / "data" / "ds"), ["id"], ["label"])
+        repo.commit(["ds"], "first version", None)
+    return root
