@@ -22,7 +22,7 @@ import json.encoder
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dslineage.model import MORE, json_default
+from dslineage.model import MORE, items, json_default
 
 _encode_str: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
 _INF = float("inf")
@@ -70,6 +70,7 @@ class _Unsafe(Exception):
 
 
 _PLANS: dict[type, list[tuple[str, Any]]] = {}  # a record class -> (field, how it reaches the JSON)
+_SIMPLE = (None, "never", "omit-none")  # field metadata the plan below handles itself
 
 
 def _plain(o: Any) -> Any:
@@ -95,6 +96,13 @@ def _plain(o: Any) -> Any:
     if plan is None:
         plan = _PLANS[t] = [(f.name, f.metadata.get("json")) for f in dataclasses.fields(o)]
     record: dict[str, Any] = {}
+    if any(how not in _SIMPLE for _, how in plan):  # ordered / stored / present-with keys: model.items decides
+        for k, v in items(o):
+            if type(k) is not str:
+                raise _Unsafe
+            tv = type(v)
+            record[k] = v if tv is str or tv is int or v is None else _plain(v)
+        return record
     for name, how in plan:
         v = getattr(o, name)
         if how is not None and (how == "never" or (how == "omit-none" and v is None)):

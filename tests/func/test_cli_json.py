@@ -105,3 +105,28 @@ def test_what_orjson_would_write_differently_takes_the_python_writer() -> None:
         assert _json._orjson(data) is None
         assert _json.dumps(data, json_default) == json.dumps(data, indent=2, ensure_ascii=False,
                                                              default=json_default)
+
+
+def test_records_with_stored_order_and_linked_keys_keep_their_json() -> None:
+    """Records whose keys depend on other fields (a batch's stored key order and stored-only keys,
+    a relabel's `seq` present with `md5`) are written by the fast path exactly as `json.dumps` does."""
+    from dslineage.model import Batch
+    from dslineage.model_edits import BatchDetail, RelabelResult
+
+    batch = Batch.from_entry({"id": "b1", "dataset": "pets", "column": "label", "rows": 2, "state": "pending"})
+    detail = BatchDetail(
+        **{f.name: getattr(batch, f.name) for f in dataclasses.fields(Batch)},
+        source="--set", base_md5="m0", stored_keys=("source", "id", "dataset", "base_md5"),
+    )
+    fields = {f.name for f in dataclasses.fields(RelabelResult)}
+    base = {"dataset": "pets", "column": "label", "columns": ["label"], "batch": None, "batches": [],
+            "version": None, "applied": 0, "by_column": {"label": 0}, "noop": 1, "missing": 0,
+            "missing_keys": [], "edits_read": 1, "transitions": [], "committed": False}
+    relabels = [RelabelResult(**{k: v for k, v in base.items() if k in fields}),
+                RelabelResult(**{k: v for k, v in base.items() if k in fields}, md5="m1", seq=None)]
+    for data in (detail, *relabels, [detail, relabels[1]]):
+        expected = json.dumps(data, indent=2, ensure_ascii=False, default=json_default)
+        assert _json.dumps(data, json_default) == expected
+    assert list(json.loads(_json.dumps(detail, json_default)))[:4] == ["source", "id", "dataset", "base_md5"]
+    assert "seq" not in json.loads(_json.dumps(relabels[0], json_default))
+    assert json.loads(_json.dumps(relabels[1], json_default))["seq"] is None
