@@ -66,34 +66,28 @@ def _local(repo: Repo, side: Side, rel: str) -> str:
     return str(common.object_location(repo, md5, f"{side.label}/{rel}"))
 
 
-def locations(repo: Repo, a: Side, b: Side, rels: list[str]) -> tuple[list[Pair], Any]:
-    """(relpath, old location | None, new location | None) of `rels` for the engine's tasks, and
-    how tasks read them (the remote's `S3Location`, or None for local paths): `s3://` URLs on a
-    Dask cluster with an S3 remote (missing parts uploaded first), else local paths (a part not
-    cached is read from the S3 remote by URL when it is there, or fetched)."""
+def placed(repo: Repo, sides: list[Side]) -> tuple[list[dict[str, str]], Any]:
+    """Per side, relpath -> where the engine's tasks read that part, and how they read it (the
+    remote's `S3Location`, or None for local paths): `s3://` URLs on a Dask cluster with an S3
+    remote (missing parts uploaded first), else local paths (a part not cached is read from the
+    S3 remote by URL when it is there, or fetched)."""
     loc = task_remote(repo)
     if loc is not None:
-        sizes = place(
-            repo,
-            loc,
-            [
-                Side(a.label, {r: a.parts[r] for r in rels if r in a.parts}),
-                Side(b.label, {r: b.parts[r] for r in rels if r in b.parts}),
-            ],
-        )
         from dslineage.core import remote
 
-        remote.note_objects(repo, loc, sizes)
-        url = loc.object_url
-        return [
-            (r, url(a.parts[r][0]) if r in a.parts else None, url(b.parts[r][0]) if r in b.parts else None)
-            for r in rels
-        ], loc
-    pairs = [
-        (r, _local(repo, a, r) if r in a.parts else None, _local(repo, b, r) if r in b.parts else None) for r in rels
-    ]
-    remote_used = any(str(x).startswith("s3://") for _, *xs in pairs for x in xs if x is not None)
-    return pairs, dvcio.s3_location(repo.root) if remote_used else None
+        remote.note_objects(repo, loc, place(repo, loc, sides))
+        return [{r: loc.object_url(md5) for r, (md5, _) in side.parts.items()} for side in sides], loc
+    found = [{r: _local(repo, side, r) for r in side.parts} for side in sides]
+    used = any(x.startswith("s3://") for side in found for x in side.values())
+    return found, dvcio.s3_location(repo.root) if used else None
+
+
+def locations(repo: Repo, a: Side, b: Side, rels: list[str]) -> tuple[list[Pair], Any]:
+    """(relpath, old location | None, new location | None) of `rels` for the engine's tasks, and
+    how tasks read them (see `placed`)."""
+    only = [Side(s.label, {r: s.parts[r] for r in rels if r in s.parts}) for s in (a, b)]
+    (la, lb), reads = placed(repo, only)
+    return [(r, la.get(r), lb.get(r)) for r in rels], reads
 
 
 def changed(a: Side, b: Side) -> list[str]:

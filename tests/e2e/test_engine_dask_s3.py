@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dslineage import Repo
-from dslineage.core import common
+from dslineage.core import common, partaudit
 from dslineage.core.remote import reading
 from dslineage.model import to_json
 from dslineage.store import partdiff
@@ -186,14 +186,22 @@ def test_fresh_clone_diff_and_audit_on_the_cluster_read_s3_and_cache_nothing(
     clone = tmp_path / "clone"
     run(tmp_path, "git", "clone", "-q", str(home), str(clone))
     assert not handed
+    profiles: list[Any] = []
+    real = partaudit.on_engine
+    monkeypatch.setattr(partaudit, "on_engine", lambda *a, **k: profiles.append(real(*a, **k)) or profiles[-1])
     with Repo(clone, scheduler=cluster.address) as repo:
         with reading(repo):
             dask_diff = to_json(diff(repo, "ds@v1", "ds@v2", fold=False))
         dask_audit = to_json(repo.audit("ds@v2", record=False, group="split"))
         reads = repo.remote_reads()
     _only_urls(handed)
+    (prof,) = profiles  # the audit's per-part statistics ran on the workers, from S3 URLs
+    assert prof.locations and all(u.startswith("s3://") for u in prof.locations.values())
+    assert type(prof.reads).__name__ == "S3Location"
     assert dask_diff == local_diff and local_diff["rows"]["added"] == 20
     assert {k: v for k, v in dask_audit.items() if k != "remote"} == local_audit
+    conflicts = local_audit["conflicting_duplicates"]  # (10, 11), (12, 13) and x = 3 across three parts
+    assert conflicts["groups"] == 3 and conflicts["rows"] == 7 and local_audit["subgroups"]["groups"] == 4
     assert reads is not None and reads.bytes_read > 0
     files = dvcio.cache_root(clone) / "files"
     assert not files.exists() or not [p for p in files.rglob("*") if p.is_file() and not p.name.endswith(".dir")]
