@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dslineage.dvcio.remote_read import read_failed
+from dslineage.dvcio.remote_read import ReadCounter, S3Location, read_failed, remote_filesystem
 from dslineage.errors import FormatError
 from dslineage.store.parts import hive_values
 from dslineage.store.parttask import TaskReads, reads_of, task_cursor
@@ -96,9 +96,17 @@ def diff_pair(
 
 
 def task_error(doing: str, where: list[str | None], exc: Exception, counter: Any, reads: Any) -> Exception:
-    """The one-line error of a failed task (`cannot {doing} (...)`), or the remote's when a ranged read failed."""
+    """The one-line error of a failed task (`cannot {doing} (...)`), or the remote's when reading
+    from it failed (a ranged read, or, checked by one HEAD, the object's metadata: no credentials
+    in the worker's environment, an unreachable endpoint)."""
     if counter is not None and counter.failed is not None:
         return read_failed(reads, counter.failed)
+    urls = [x for x in where if x and x.startswith("s3://")]
+    if urls and isinstance(reads, S3Location):
+        try:
+            remote_filesystem(reads, ReadCounter(keep=0)).info(urls[0])
+        except Exception as probe:  # any failure to reach the object is the remote's
+            return read_failed(reads, probe)
     shown = " / ".join(x for x in where if x)
     return FormatError(f"cannot {doing} ({shown}): {str(exc).strip().splitlines()[0][:300]}")
 

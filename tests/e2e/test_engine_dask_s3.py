@@ -205,3 +205,24 @@ def test_fresh_clone_diff_and_audit_on_the_cluster_read_s3_and_cache_nothing(
     assert reads is not None and reads.bytes_read > 0
     files = dvcio.cache_root(clone) / "files"
     assert not files.exists() or not [p for p in files.rglob("*") if p.is_file() and not p.name.endswith(".dir")]
+
+
+def test_workers_without_credentials_fail_with_one_line_naming_the_remote(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers whose environment lacks the S3 credentials (the client has them; nothing ships them):
+    `diff` fails with the remote-read error line naming the remote and the credentials to check."""
+    from dask.distributed import LocalCluster
+
+    from dslineage.errors import RemoteError
+
+    home, _ = _home(tmp_path, cluster, monkeypatch)
+    with pytest.MonkeyPatch.context() as mp:
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            mp.delenv(k)
+        bare = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    with bare, Repo(home, scheduler=bare.scheduler_address) as repo, reading(repo):
+        with pytest.raises(RemoteError) as info:
+            repo.diff("ds")
+    message = str(info.value)
+    assert "DVC remote 'store'" in message and "AWS_ACCESS_KEY_ID" in message and "\n" not in message
