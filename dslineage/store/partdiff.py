@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage.dvcio.remote_read import ReadCounter, S3Location, read_failed, remote_filesystem
 from dslineage.errors import FormatError
 from dslineage.store.parts import hive_values
-from dslineage.store.parttask import TaskReads, reads_of, task_cursor
+from dslineage.store.parttask import TaskReads, task_cursor
 from dslineage.store.rowdiff import DiffPlan, changes_select
 from dslineage.store.rows import literal, q
 
@@ -76,31 +76,31 @@ def diff_pair(
     `store.parttask`: None, an fsspec filesystem, or the S3 remote's `S3Location`)."""
     import duckdb
 
-    with task_cursor(threads, filesystem) as (con, counter):
+    with task_cursor(threads, filesystem, [old, new]) as (con, tally):
         try:
             for alias, loc, cols in (("a", old, cols_a), ("b", new, cols_b)):
                 if loc is not None:
                     con.execute(f"CREATE TEMP TABLE {alias} AS {part_select(con, relpath, loc, needed(p, cols), cols)}")
             if old is None:
-                return None, None, con.execute("SELECT * FROM b").to_arrow_table(), reads_of(counter)
+                return None, None, con.execute("SELECT * FROM b").to_arrow_table(), tally.reads()
             if new is None:
-                return None, con.execute("SELECT * FROM a").to_arrow_table(), None, reads_of(counter)
+                return None, con.execute("SELECT * FROM a").to_arrow_table(), None, tally.reads()
             on = " AND ".join(f"a.{q(k)} = b.{q(k)}" for k in p.keys)
             changed = con.execute(changes_select("a", "b", p, cols_a, cols_b, digests=digests, join="INNER"))
             both = changed.to_arrow_table()
             gone = con.execute(f"SELECT a.* FROM a ANTI JOIN b ON {on}").to_arrow_table()
             came = con.execute(f"SELECT b.* FROM b ANTI JOIN a ON {on}").to_arrow_table()
-            return both, gone, came, reads_of(counter)
+            return both, gone, came, tally.reads()
         except duckdb.Error as exc:
-            raise task_error(f"diff part {relpath}", [old, new], exc, counter, filesystem) from None
+            raise task_error(f"diff part {relpath}", [old, new], exc, tally, filesystem) from None
 
 
-def task_error(doing: str, where: list[str | None], exc: Exception, counter: Any, reads: Any) -> Exception:
+def task_error(doing: str, where: list[str | None], exc: Exception, tally: Any, reads: Any) -> Exception:
     """The one-line error of a failed task (`cannot {doing} (...)`), or the remote's when reading
     from it failed (a ranged read, or, checked by one HEAD, the object's metadata: no credentials
     in the worker's environment, an unreachable endpoint)."""
-    if counter is not None and counter.failed is not None:
-        return read_failed(reads, counter.failed)
+    if tally is not None and tally.failed is not None:
+        return read_failed(reads, tally.failed)
     urls = [x for x in where if x and x.startswith("s3://")]
     if urls and isinstance(reads, S3Location):
         try:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dslineage.store.partdiff import part_select, task_error
-from dslineage.store.parttask import TaskReads, reads_of, task_cursor
+from dslineage.store.parttask import TaskReads, task_cursor
 from dslineage.store.profile import _distinct, conflicts_among
 from dslineage.store.rows import plain, q
 
@@ -40,7 +40,7 @@ def part_stats(
     import duckdb
     import numpy as np
 
-    with task_cursor(threads, reads) as (con, counter):
+    with task_cursor(threads, reads, [location]) as (con, tally):
         try:
             con.execute(f"CREATE TEMP TABLE t AS {part_select(con, relpath, location, names, cols)}")
             counts = [
@@ -54,9 +54,9 @@ def part_stats(
             hashes = None
             if dup_cols:
                 hashes = np.sort(con.execute(f"SELECT {_hash(dup_cols)} AS h FROM t").fetchnumpy()["h"])
-            return counts, cross, hashes, reads_of(counter)
+            return counts, cross, hashes, tally.reads()
         except duckdb.Error as exc:
-            raise task_error(f"audit part {relpath}", [location], exc, counter, reads) from None
+            raise task_error(f"audit part {relpath}", [location], exc, tally, reads) from None
 
 
 def part_rows(
@@ -73,14 +73,14 @@ def part_rows(
     import duckdb
     import pyarrow as pa
 
-    with task_cursor(threads, reads) as (con, counter):
+    with task_cursor(threads, reads, [location]) as (con, tally):
         try:
             con.register("_hs", pa.table({"h": pa.array(hashes, pa.uint64())}))
             select = part_select(con, relpath, location, names, cols)
             got = con.execute(f"SELECT r.* FROM ({select}) AS r SEMI JOIN _hs ON {_hash(dup_cols)} = _hs.h")
-            return got.to_arrow_table(), reads_of(counter)
+            return got.to_arrow_table(), tally.reads()
         except duckdb.Error as exc:
-            raise task_error(f"audit part {relpath}", [location], exc, counter, reads) from None
+            raise task_error(f"audit part {relpath}", [location], exc, tally, reads) from None
 
 
 def repeated_hashes(hashes: Sequence[Any]) -> Any:
