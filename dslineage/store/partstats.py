@@ -71,11 +71,13 @@ def part_rows(
 ) -> tuple[Any, TaskReads]:
     """One task: the rows (columns `names`) of a part whose hash of `dup_cols` is one of `hashes`."""
     import duckdb
+    import numpy as np
     import pyarrow as pa
 
     with task_cursor(threads, reads, [location]) as (con, tally):
         try:
-            con.register("_hs", pa.table({"h": pa.array(hashes, pa.uint64())}))
+            # a fresh (aligned) copy: an unpickled array's buffer may be misaligned for Arrow's scanner
+            con.register("_hs", pa.table({"h": pa.array(np.array(hashes, dtype=np.uint64), pa.uint64())}))
             select = part_select(con, relpath, location, names, cols)
             got = con.execute(f"SELECT r.* FROM ({select}) AS r SEMI JOIN _hs ON {_hash(dup_cols)} = _hs.h")
             return got.to_arrow_table(), tally.reads()
