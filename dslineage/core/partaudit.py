@@ -1,5 +1,5 @@
 """An audit's per-part statistics on the engine (`--scheduler` / `engine:`): label counts, the
-subgroup crosstab and conflicting duplicates of a directory dataset computed one task per part
+subgroup crosstab and conflicting duplicates of a directory dataset computed by engine tasks over batches of parts
 (`store.partstats`), reduced here to what `store.profile` returns for the whole relation, so
 `quality.audit` uses either without knowing which ran. Leakage (`--against`) and agreement
 stay where they were (the other dataset, and the journal)."""
@@ -25,7 +25,6 @@ class EngineProfile:
     each is ignored (the parts are the relation)."""
 
     repo: Repo
-    locations: dict[str, str]
     reads: Any
     names: list[str]
     types: dict[str, str]
@@ -33,7 +32,8 @@ class EngineProfile:
     dup_cols: list[str]
     counts: dict[str, list[Any]]
     cross: list[Any]
-    hashes: dict[str, Any]
+    hashes: dict[tuple[tuple[str, str], ...], Any]  # a batch of (relpath, location) -> its sorted hashes
+    locations: dict[str, str]  # relpath -> where tasks read it
 
     def value_counts(self, con: Any, rel: str, col: str) -> list[tuple[Any, int]]:
         """(value, rows) per distinct value of a label column, most frequent first."""
@@ -47,12 +47,12 @@ class EngineProfile:
         self, con: Any, rel: str, on: list[str], labels: list[str], keys: list[str], limit: int = 10
     ) -> dict[str, Any]:
         """Groups of rows identical on `on` with more than one label: the second round of tasks
-        reads only the parts holding a hash seen twice or more (across all parts)."""
+        reads only the batches of parts holding a hash seen twice or more (across all parts)."""
         assert on == self.dup_cols and labels == self.labels
         wanted = partstats.repeated_hashes(list(self.hashes.values()))
-        rels = [r for r, h in self.hashes.items() if partstats.holding(h, wanted)]
+        batches = [b for b, h in self.hashes.items() if partstats.holding(h, wanted)]
         threads = self.repo.engine.task_threads
-        items = [(r, self.locations[r], self.names, self.types, on, wanted, threads, self.reads) for r in rels]
+        items = [(list(b), self.names, self.types, on, wanted, threads, self.reads) for b in batches]
         results = self.repo.engine.map(partstats.part_rows, items)
         remote.note_task_reads(self.repo, sum((r[1] for r in results), TaskReads()))
         return partstats.conflicting_duplicates(con, [r[0] for r in results], on, labels, keys, limit)
@@ -73,12 +73,20 @@ def on_engine(
     dup_cols = feats if feats and ds.labels else []
     names = [c for c in dict.fromkeys([*dup_cols, *ds.labels, *ds.key, *([group] if group else [])]) if c in types]
     (locations,), reads = partwork.placed(repo, [side])
-    threads = repo.engine.task_threads
-    rels = sorted(locations)
-    items = [(r, locations[r], names, types, ds.labels, group, dup_cols, threads, reads) for r in rels]
-    results = repo.engine.map(partstats.part_stats, items)
+    engine = repo.engine
+    batches = _batches(sorted(locations.items()), engine.slots)
+    items = [(list(b), names, types, ds.labels, group, dup_cols, engine.task_threads, reads) for b in batches]
+    results = engine.map(partstats.part_stats, items)
     remote.note_task_reads(repo, sum((r[3] for r in results), TaskReads()))
     counts = {c: [r[0][i] for r in results] for i, c in enumerate(ds.labels)}
     cross = [r[1] for r in results if r[1] is not None]
-    hashes = {rel: r[2] for rel, r in zip(rels, results) if r[2] is not None}
-    return EngineProfile(repo, locations, reads, names, types, list(ds.labels), dup_cols, counts, cross, hashes)
+    hashes = {b: r[2] for b, r in zip(batches, results) if r[2] is not None}
+    return EngineProfile(repo, reads, names, types, list(ds.labels), dup_cols, counts, cross, hashes, locations)
+
+
+def _batches(parts: list[tuple[str, str]], slots: int) -> list[tuple[tuple[str, str], ...]]:
+    """The parts in consecutive batches, about four per slot of the engine (a task's fixed cost,
+    tens of ms, would otherwise dominate many small parts; several batches per slot even out)."""
+    n = max(1, min(len(parts), 4 * slots))
+    size = -(-len(parts) // n) if parts else 1
+    return [tuple(parts[i : i + size]) for i in range(0, len(parts), size)]

@@ -1,11 +1,12 @@
-"""An audit's statistics of a directory dataset, one engine task per part, reduced on the client
-to exactly what `store.profile` computes over the union of the parts.
+"""An audit's statistics of a directory dataset, computed by engine tasks over batches of parts
+and reduced on the client to exactly what `store.profile` computes over the union of the parts.
 
-* `part_stats` (one task per part): the counts of every value of each label column, the
-  (group, label) counts, and the sorted 64-bit hashes of the duplicate columns' values;
+* `part_stats` (one task per batch of parts, about four batches per engine slot): the counts of
+  every value of each label column, the (group, label) counts, and the sorted 64-bit hashes of
+  the duplicate columns' values;
 * the client sums the counts (`value_counts`, `crosstab`, same order as `profile`'s) and finds
   the hashes seen twice or more across all parts (duplicates may sit in different parts);
-* `part_rows` (second round, only the parts holding such a hash): the rows with one of those
+* `part_rows` (second round, only the batches holding such a hash): the rows with one of those
   hashes, from which `profile.conflicts_among` groups the duplicates exactly, as locally.
 """
 
@@ -24,9 +25,17 @@ def _hash(cols: list[str]) -> str:
     return f"hash({', '.join(q(c) for c in cols)})"  # as profile._hashes: nulls hash alike
 
 
+def _select(con: Any, parts: list[tuple[str, str]], names: list[str], cols: dict[str, str]) -> str:
+    """The rows (columns `names`) of several parts: one scan each, UNION ALL."""
+    return " UNION ALL ".join(f"({part_select(con, rel, loc, names, cols)})" for rel, loc in parts)
+
+
+def _where(parts: list[tuple[str, str]]) -> str:
+    return f"part {parts[0][0]}" if len(parts) == 1 else f"parts {parts[0][0]} .. {parts[-1][0]}"
+
+
 def part_stats(
-    relpath: str,
-    location: str,
+    parts: list[tuple[str, str]],
     names: list[str],
     cols: dict[str, str],
     labels: list[str],
@@ -35,14 +44,15 @@ def part_stats(
     threads: int | None,
     reads: Any = None,
 ) -> tuple[list[Any], Any, Any, TaskReads]:
-    """One task: ([(value, n) table per label column], (g, l, n) table of `group` × the first label
-    or None, sorted uint64 hashes of `dup_cols` or None, what it read from the remote)."""
+    """One task over a few parts ((relpath, location) each): ([(value, n) table per label column],
+    (g, l, n) table of `group` × the first label or None, sorted uint64 hashes of `dup_cols` or
+    None, what it read from the remote)."""
     import duckdb
     import numpy as np
 
-    with task_cursor(threads, reads, [location]) as (con, tally):
+    with task_cursor(threads, reads, [loc for _, loc in parts]) as (con, tally):
         try:
-            con.execute(f"CREATE TEMP TABLE t AS {part_select(con, relpath, location, names, cols)}")
+            con.execute(f"CREATE TEMP TABLE t AS {_select(con, parts, names, cols)}")
             counts = [
                 con.execute(f"SELECT {q(c)} AS v, count(*) AS n FROM t GROUP BY 1").to_arrow_table() for c in labels
             ]
@@ -56,12 +66,11 @@ def part_stats(
                 hashes = np.sort(con.execute(f"SELECT {_hash(dup_cols)} AS h FROM t").fetchnumpy()["h"])
             return counts, cross, hashes, tally.reads()
         except duckdb.Error as exc:
-            raise task_error(f"audit part {relpath}", [location], exc, tally, reads) from None
+            raise task_error(f"audit {_where(parts)}", [loc for _, loc in parts], exc, tally, reads) from None
 
 
 def part_rows(
-    relpath: str,
-    location: str,
+    parts: list[tuple[str, str]],
     names: list[str],
     cols: dict[str, str],
     dup_cols: list[str],
@@ -69,20 +78,20 @@ def part_rows(
     threads: int | None,
     reads: Any = None,
 ) -> tuple[Any, TaskReads]:
-    """One task: the rows (columns `names`) of a part whose hash of `dup_cols` is one of `hashes`."""
+    """One task: the rows (columns `names`) of a few parts whose hash of `dup_cols` is one of `hashes`."""
     import duckdb
     import numpy as np
     import pyarrow as pa
 
-    with task_cursor(threads, reads, [location]) as (con, tally):
+    with task_cursor(threads, reads, [loc for _, loc in parts]) as (con, tally):
         try:
             # a fresh (aligned) copy: an unpickled array's buffer may be misaligned for Arrow's scanner
             con.register("_hs", pa.table({"h": pa.array(np.array(hashes, dtype=np.uint64), pa.uint64())}))
-            select = part_select(con, relpath, location, names, cols)
+            select = _select(con, parts, names, cols)
             got = con.execute(f"SELECT r.* FROM ({select}) AS r SEMI JOIN _hs ON {_hash(dup_cols)} = _hs.h")
             return got.to_arrow_table(), tally.reads()
         except duckdb.Error as exc:
-            raise task_error(f"audit part {relpath}", [location], exc, tally, reads) from None
+            raise task_error(f"audit {_where(parts)}", [loc for _, loc in parts], exc, tally, reads) from None
 
 
 def repeated_hashes(hashes: Sequence[Any]) -> Any:
