@@ -4,8 +4,11 @@ handed `s3://` URLs (never a path of this machine), and a fresh clone stays with
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -203,6 +206,31 @@ def test_fresh_clone_diff_and_audit_on_the_cluster_read_s3_and_cache_nothing(
     conflicts = local_audit["conflicting_duplicates"]  # (10, 11), (12, 13) and x = 3 across three parts
     assert conflicts["groups"] == 3 and conflicts["rows"] == 7 and local_audit["subgroups"]["groups"] == 4
     assert reads is not None and reads.bytes_read > 0
+    # the CLI: `--scheduler` before the command; --json's `remote` key counts the 4 parts the workers read
+    # and the `.dir` manifest the client read
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dslineage",
+            "--scheduler",
+            cluster.address,
+            "audit",
+            "ds@v2",
+            "--group",
+            "split",
+            "--no-record",
+            "--json",
+        ],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 0, cli.stderr
+    printed = json.loads(cli.stdout)
+    assert printed["conflicting_duplicates"] == local_audit["conflicting_duplicates"]
+    # bytes: the client's footer reads plus both task rounds (tiny parts: mostly footers), so not bounded by the size
+    assert printed["remote"]["objects"] == 5 and printed["remote"]["bytes_read"] > 0
     files = dvcio.cache_root(clone) / "files"
     assert not files.exists() or not [p for p in files.rglob("*") if p.is_file() and not p.name.endswith(".dir")]
 
