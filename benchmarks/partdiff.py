@@ -7,7 +7,9 @@ another), run four ways:
 * `pool_changed_pairs`: `partdiff.build_changes_parts` on the local process pool (opened, and its
   processes spawned, inside the timing, as each command does), `pool_warm_changed_pairs` reusing it;
 * `dask_changed_pairs`: the same on a Dask LocalCluster of two worker processes (started before the
-  timing, as a cluster would be; the client connects inside it).
+  timing, as a cluster would be; the client connects inside it);
+* `dask_s3_changed_pairs`: the same with the workers reading the parts from a SeaweedFS S3 server by
+  `s3://` URL (`benchmarks/partdiff_s3.py`), with the bytes they received vs the objects' size.
 
 `*_all_pairs` does the same with every part rewritten (all pairs sent), to show the per-task cost.
 Every way must give the same change counts (`agrees`). Times only: nothing here is asserted.
@@ -87,7 +89,12 @@ def _one_query(a: list[Path], b: list[Path]) -> dict[str, Any]:
     return summary
 
 
-def _on_engine(engine: Any, pairs: Pairs, cols: dict[str, str]) -> dict[str, Any]:
+def _on_engine(engine: Any, pairs: Pairs, cols: dict[str, str], reads: Any = None) -> dict[str, Any]:
+    return _engine_diff(engine, pairs, cols, reads)[0]
+
+
+def _engine_diff(engine: Any, pairs: Pairs, cols: dict[str, str], reads: Any = None) -> tuple[dict[str, Any], Any]:
+    """The summary of the pairs' diff on `engine` (parts read as `reads` says) and what tasks read remotely."""
     from dslineage.store import partdiff, rowdiff
     from dslineage.store.rows import connect
 
@@ -95,8 +102,8 @@ def _on_engine(engine: Any, pairs: Pairs, cols: dict[str, str]) -> dict[str, Any
                          removed_cols=[])
     con = connect({})
     try:
-        partdiff.build_changes_parts(con, pairs, p, cols, cols, engine=engine)
-        return rowdiff.summarize_changes(con, p)
+        got = partdiff.build_changes_parts(con, pairs, p, cols, cols, engine=engine, filesystem=reads)
+        return rowdiff.summarize_changes(con, p), got
     finally:
         con.close()
 
@@ -150,8 +157,13 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
         dask(some)  # the workers import dslineage once
         out["dask_changed_pairs"] = _time(lambda: dask(some), p.runs, truth)
         out["dask_all_pairs"] = _time(lambda: dask(every), p.runs, truth)
+    from benchmarks import partdiff_s3
+
+    out["dask_s3_changed_pairs"] = partdiff_s3.run(
+        layout.work / "partdiff-s3", some, lambda fn: _time(fn, p.runs, truth),
+        lambda engine, pairs, reads: _engine_diff(engine, pairs, cols, reads))
     for name, res in out.items():
-        if isinstance(res, dict):
+        if isinstance(res, dict) and "median_s" in res:
             print(f"partdiff {name}: {res['median_s']:.3f} s {res['result']}"
                   f"{'' if res['agrees'] else ' DISAGREES'}", flush=True)
     return out

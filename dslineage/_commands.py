@@ -94,9 +94,9 @@ ROOT_OPTIONS: list[tuple[str, str]] = [
     ('--wait-for-lock SECONDS',
      'How long to wait for another dslineage command on this repo (default 60).  [SECONDS ≥ 0]'),
     ('--scheduler ADDRESS',
-     "Run per-partition work (a directory dataset's commit) on this Dask scheduler (tcp://HOST:8786), "
-     'or `local[:N]` for a process pool here (default: the `engine:` setting, else one query in this '
-     'process).'),
+     "Run per-partition work (a directory dataset's commit, byte diff, audit) on this Dask scheduler "
+     '(tcp://HOST:8786), or `local[:N]` for a process pool here (default: the `engine:` setting, else '
+     'one query in this process).'),
     ('--version',
      'Print the version.'),
     ('-h, --help',

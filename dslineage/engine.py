@@ -49,6 +49,11 @@ class Engine:
         """`[fn(*args) for args in items]`, run wherever this engine runs tasks."""
         raise NotImplementedError
 
+    @property
+    def slots(self) -> int:
+        """How many tasks this engine runs at once (processes, or the cluster's worker threads)."""
+        return 1
+
     def close(self) -> None:
         """Release the pool or the client connection (the cluster itself keeps running)."""
 
@@ -79,6 +84,11 @@ class LocalEngine(Engine):
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         futures = [self._pool.submit(fn, *args) for args in items]
         return [f.result() for f in futures]
+
+    @property
+    def slots(self) -> int:
+        """The pool's processes."""
+        return self.workers
 
     def close(self) -> None:
         """Stop the pool's processes."""
@@ -112,6 +122,11 @@ class DaskEngine(Engine):
         """Submit every task (not cached by Dask: the files behind a location may change), gather in order."""
         futures = [self.client.submit(fn, *args, pure=False) for args in items]
         return list(self.client.gather(futures))
+
+    @property
+    def slots(self) -> int:
+        """The worker threads of the cluster now (asked of the scheduler)."""
+        return max(1, sum(self.client.nthreads().values()))
 
     def close(self) -> None:
         """Close the client connection (the scheduler and workers keep running)."""

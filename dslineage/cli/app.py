@@ -172,7 +172,7 @@ def _root(
         Optional[str],
         typer.Option(
             "--scheduler", metavar="ADDRESS",
-            help="Run per-partition work (a directory dataset's commit) on this Dask scheduler "
+            help="Run per-partition work (a directory dataset's commit, byte diff, audit) on this Dask scheduler "
             "(tcp://HOST:8786), or `local[:N]` for a process pool here (default: the `engine:` setting, else "
             "one query in this process).",
         ),

@@ -22,6 +22,7 @@ from dslineage.model import RemoteReads
 if TYPE_CHECKING:
     from dslineage.dvcio.remote_read import ReadCounter, S3Location
     from dslineage.repo import Repo
+    from dslineage.store.parttask import TaskReads
 
 _UNSET: Any = object()
 
@@ -88,7 +89,7 @@ def object_url(repo: Repo, md5: str, what: str = "") -> str | None:
     if loc is None:
         return None
     if st.fs is None:
-        st.counter = dvcio.ReadCounter()
+        st.counter = st.counter or dvcio.ReadCounter()
         st.fs = dvcio.remote_filesystem(loc, st.counter)
     assert st.counter is not None
     url = loc.object_url(md5)
@@ -132,6 +133,22 @@ def _register(st: _State, con: Any) -> None:
         pass
     except duckdb.ConnectionException:  # closed since
         st.connections.discard(con)
+
+
+def note_objects(repo: Repo, loc: S3Location, sizes: dict[str, int]) -> None:
+    """Count objects the engine's tasks read from the remote `loc` (url -> size) as this command's."""
+    st = _state(repo)
+    if st.location is _UNSET or st.location is None:
+        st.location = loc
+    st.counter = st.counter or dvcio.ReadCounter()
+    st.counter.sizes.update(sizes)
+
+
+def note_task_reads(repo: Repo, got: TaskReads) -> None:
+    """Add the bytes the engine's tasks received from the remote to this command's count."""
+    st = _state(repo)
+    if got.bytes_read and st.counter is not None:
+        st.counter.add(got.bytes_read, got.requests)
 
 
 def reads(repo: Repo) -> RemoteReads | None:

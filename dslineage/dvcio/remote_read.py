@@ -106,6 +106,12 @@ class ReadCounter:
                 self._kept += len(data)
         return data
 
+    def add(self, bytes_read: int, requests: int) -> None:
+        """Count bytes received elsewhere (by the engine's tasks, on workers) as this command's."""
+        with self._lock:
+            self.bytes_read += bytes_read
+            self.requests += requests
+
     def reset(self) -> None:
         """Forget what was read (a new command starts counting)."""
         with self._lock:

@@ -88,7 +88,12 @@ def diff(
             if folded is None:
                 raise
             return _record(folded)
-        plan, summary = rowdiff.compare(con, src_a, src_b, ds)
+        routed = None
+        if repo.engine_spec is not None:  # a directory's changed parts, one task each on the engine
+            from dslineage.core import partwork
+
+            routed = partwork.compare(repo, con, ds, [(desc_a, src_a), (desc_b, src_b)])
+        plan, summary = routed or rowdiff.compare(con, src_a, src_b, ds)
         n_b = sum(d["count"] for d in dist_b[ds.labels[0]]) if ds.labels else 0
         changed_both = summary["relabeled"] + summary["modified"]
         result: dict[str, Any] = {

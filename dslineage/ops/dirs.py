@@ -92,10 +92,11 @@ def diff_changed_parts(
     pairs = changed_pairs(repo, ds, before, after)
     if repo.engine_spec is None:  # one DuckDB query over the changed parts: fastest on one machine
         parts.build_changes_changed(con, pairs, p, cols_a, cols_b, digests=True)
-    else:  # `--scheduler` / `engine:` chose where per-partition tasks run
-        from dslineage.store import partdiff
+    else:  # `--scheduler` / `engine:` chose where per-partition tasks run (parts on the S3 remote for Dask)
+        from dslineage.core import partwork
 
-        partdiff.build_changes_parts(con, pairs, p, cols_a, cols_b, engine=repo.engine, digests=True)
+        partwork.build_changes(repo, con, *partwork.commit_sides(before, after, ds.name), p, cols_a, cols_b,
+                               digests=True)
     summary = rowdiff.summarize_changes(con, p)
     n_rows = parts.row_count([path for _, path in after.values()])
     if not _keys_proven(con, ds, schema_b, pairs, after, summary):

@@ -115,11 +115,14 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
             group = ds.groups[0]
         if group is not None:
             _need([group], types, t.label, "--group")
+        from dslineage.core import partaudit  # a directory's per-part statistics on the chosen engine
+
+        prof: Any = partaudit.on_engine(repo, t, types, feats, group) or profile
         out: dict[str, Any] = {"dataset": ds.name, "version": t.version["id"] if t.version else None,
                                "seq": t.version["seq"] if t.version else None, "md5": t.md5,
                                "workdir": t.version is None}
         if feats and ds.labels:
-            out["conflicting_duplicates"] = {"on": feats, **profile.conflicting_duplicates(
+            out["conflicting_duplicates"] = {"on": feats, **prof.conflicting_duplicates(
                 con, rel, feats, ds.labels, ds.key, examples)}
         else:
             out["conflicting_duplicates"] = {"on": feats, "groups": 0, "rows": 0, "note": "no feature columns"}
@@ -127,11 +130,11 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
         ratings = agreement_mod.ratings_from_history(
             repo, ds.name, ds.labels[0], t.version["seq"] if t.version else None, con=con) if ds.labels else None
         out["agreement"] = agreement_mod.agreement(ratings, con=con, examples=examples) if ratings is not None else None
-        per = {c: imbalance(profile.value_counts(con, rel, c)) for c in ds.labels}
+        per = {c: imbalance(prof.value_counts(con, rel, c)) for c in ds.labels}
         out["imbalance"] = {"column": ds.labels[0], **per[ds.labels[0]]} if ds.labels else None
         if len(ds.labels) > 1:
             out["imbalance"]["by_column"] = per
-        out["subgroups"] = (subgroups(profile.crosstab(con, rel, group, ds.labels[0]), group, ds.labels[0],
+        out["subgroups"] = (subgroups(prof.crosstab(con, rel, group, ds.labels[0]), group, ds.labels[0],
                                       min_group_rows) if group and ds.labels else None)
     finally:
         con.close()

@@ -18,12 +18,13 @@ say), never from the location, which may be a cache object or an s3:// URL.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from dslineage.dvcio.remote_read import ReadCounter, S3Location, read_failed, remote_filesystem
 from dslineage.errors import FormatError
 from dslineage.store.parts import hive_values
+from dslineage.store.parttask import TaskReads, task_cursor
 from dslineage.store.rowdiff import DiffPlan, changes_select
 from dslineage.store.rows import literal, q
 
@@ -58,29 +59,6 @@ def needed(p: DiffPlan, cols: dict[str, str]) -> list[str]:
     return [c for c in wanted if c in cols]
 
 
-_DB: dict[str, Any] = {}  # this process's database for tasks: {"key": ..., "db": ...}
-_DB_LOCK = threading.Lock()
-
-
-def _cursor(threads: int | None, filesystem: Any) -> Any:
-    """A fresh connection (own temp tables) to this process's in-memory database for tasks: opening
-    a database costs 20-40 ms, a cursor on one almost nothing. A new database when the threads or
-    the filesystem change (the old one closes with its last cursor)."""
-    import duckdb
-
-    key = (threads, id(filesystem) if filesystem is not None else None)
-    with _DB_LOCK:
-        if _DB.get("key") != key:
-            db = duckdb.connect(":memory:")
-            if filesystem is not None:
-                db.register_filesystem(filesystem)
-            if threads:
-                db.execute(f"SET threads = {int(threads)}")
-            db.execute("SET preserve_insertion_order = false")
-            _DB.update(key=key, db=db)
-        return _DB["db"].cursor()
-
-
 def diff_pair(
     relpath: str,
     old: str | None,
@@ -91,34 +69,46 @@ def diff_pair(
     digests: bool,
     threads: int | None,
     filesystem: Any = None,
-) -> tuple[Any, Any, Any]:
+) -> tuple[Any, Any, Any, TaskReads]:
     """One task: (changed rows with the key in both files, old-only rows, new-only rows) as
-    Arrow tables; None for a side the pair does not have. Runs in a pool process or on a worker;
-    `filesystem` (an fsspec filesystem, e.g. s3fs for s3:// locations) is registered first."""
+    Arrow tables (None for a side the pair does not have), and what it read from the remote.
+    Runs in a pool process or on a worker; `filesystem` says how locations are read (see
+    `store.parttask`: None, an fsspec filesystem, or the S3 remote's `S3Location`)."""
     import duckdb
 
-    con = _cursor(threads, filesystem)
-    try:
-        for alias, loc, cols in (("a", old, cols_a), ("b", new, cols_b)):
-            if loc is not None:
-                con.execute(f"CREATE TEMP TABLE {alias} AS {part_select(con, relpath, loc, needed(p, cols), cols)}")
-        if old is None:
-            return None, None, con.execute("SELECT * FROM b").to_arrow_table()
-        if new is None:
-            return None, con.execute("SELECT * FROM a").to_arrow_table(), None
-        on = " AND ".join(f"a.{q(k)} = b.{q(k)}" for k in p.keys)
-        changed = con.execute(changes_select("a", "b", p, cols_a, cols_b, digests=digests, join="INNER"))
-        both = changed.to_arrow_table()
-        gone = con.execute(f"SELECT a.* FROM a ANTI JOIN b ON {on}").to_arrow_table()
-        came = con.execute(f"SELECT b.* FROM b ANTI JOIN a ON {on}").to_arrow_table()
-        return both, gone, came
-    except duckdb.Error as exc:
-        where = " / ".join(x for x in (old, new) if x)
-        raise FormatError(
-            f"cannot diff part {relpath} ({where}): {str(exc).strip().splitlines()[0][:300]}"
-        ) from None
-    finally:
-        con.close()
+    with task_cursor(threads, filesystem, [old, new]) as (con, tally):
+        try:
+            for alias, loc, cols in (("a", old, cols_a), ("b", new, cols_b)):
+                if loc is not None:
+                    con.execute(f"CREATE TEMP TABLE {alias} AS {part_select(con, relpath, loc, needed(p, cols), cols)}")
+            if old is None:
+                return None, None, con.execute("SELECT * FROM b").to_arrow_table(), tally.reads()
+            if new is None:
+                return None, con.execute("SELECT * FROM a").to_arrow_table(), None, tally.reads()
+            on = " AND ".join(f"a.{q(k)} = b.{q(k)}" for k in p.keys)
+            changed = con.execute(changes_select("a", "b", p, cols_a, cols_b, digests=digests, join="INNER"))
+            both = changed.to_arrow_table()
+            gone = con.execute(f"SELECT a.* FROM a ANTI JOIN b ON {on}").to_arrow_table()
+            came = con.execute(f"SELECT b.* FROM b ANTI JOIN a ON {on}").to_arrow_table()
+            return both, gone, came, tally.reads()
+        except duckdb.Error as exc:
+            raise task_error(f"diff part {relpath}", [old, new], exc, tally, filesystem) from None
+
+
+def task_error(doing: str, where: list[str | None], exc: Exception, tally: Any, reads: Any) -> Exception:
+    """The one-line error of a failed task (`cannot {doing} (...)`), or the remote's when reading
+    from it failed (a ranged read, or, checked by one HEAD, the object's metadata: no credentials
+    in the worker's environment, an unreachable endpoint)."""
+    if tally is not None and tally.failed is not None:
+        return read_failed(reads, tally.failed)
+    urls = [x for x in where if x and x.startswith("s3://")]
+    if urls and isinstance(reads, S3Location):
+        try:
+            remote_filesystem(reads, ReadCounter(keep=0)).info(urls[0])
+        except Exception as probe:  # any failure to reach the object is the remote's
+            return read_failed(reads, probe)
+    shown = " / ".join(x for x in where if x)
+    return FormatError(f"cannot {doing} ({shown}): {str(exc).strip().splitlines()[0][:300]}")
 
 
 def _empty(p: DiffPlan, cols: dict[str, str]) -> str:
@@ -145,12 +135,14 @@ def build_changes_parts(
     table: str = "_chg",
     digests: bool = False,
     filesystem: Any = None,
-) -> None:
+) -> TaskReads:
     """Materialise every changed row of (old parts) → (new parts) into temp table `table`, one
     `engine` task per pair: the same rows, columns and values as `rowdiff.build_changes` over
     the unions. Pairs whose two files are identical may be left out (they change nothing).
     `filesystem`: a picklable fsspec filesystem each task registers to read its locations (an
-    s3fs for `s3://` URLs: credentials then come from the environment where the task runs)."""
+    s3fs for `s3://` URLs), or the S3 remote's `dvcio.S3Location` (each task opens its own
+    counted filesystem; credentials come from the environment where the task runs). Returns
+    what the tasks read from the remote."""
     items = [(rel, old, new, p, cols_a, cols_b, digests, engine.task_threads, filesystem) for rel, old, new in pairs]
     results = engine.map(diff_pair, items)
     both = [r[0] for r in results if r[0] is not None]
@@ -171,3 +163,4 @@ def build_changes_parts(
     finally:
         for name in registered:
             con.unregister(name)
+    return sum((r[3] for r in results), TaskReads())

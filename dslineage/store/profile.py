@@ -27,7 +27,9 @@ def relation(con: Any, src: Source, name: str) -> str:
         if src.sql.startswith("read_parquet"):
             parts = src.sql.split("?")
             assert len(parts) == len(src.params) + 1
-            sql = parts[0] + "".join(literal(v) + p for v, p in zip(src.params, parts[1:]))
+            # a list of paths (a directory's parts) is a list literal, not the text of a list
+            lit = [f"[{', '.join(map(literal, v))}]" if isinstance(v, list | tuple) else literal(v) for v in src.params]
+            sql = parts[0] + "".join(v + p for v, p in zip(lit, parts[1:]))
             con.execute(f"CREATE OR REPLACE TEMP VIEW {q(name)} AS SELECT * FROM {sql}")
         else:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT * FROM {src.sql}",
@@ -167,10 +169,16 @@ def conflicting_duplicates(
     con: Any, rel: str, on: list[str], labels: list[str], keys: list[str], limit: int = 10
 ) -> dict[str, Any]:
     """Groups of rows identical on `on` but with more than one distinct label (tuple)."""
+    return conflicts_among(con, repeated(con, rel, on, "_confc"), on, labels, keys, limit)
+
+
+def conflicts_among(con: Any, cand: str, on: list[str], labels: list[str], keys: list[str], limit: int = 10
+                    ) -> dict[str, Any]:
+    """`conflicting_duplicates` of the candidate rows `cand` (every row whose values on `on` may
+    repeat; found here by `repeated`, or part by part by `store.partstats`)."""
     feats = ", ".join(q(c) for c in on)
     lab = q(labels[0]) if len(labels) == 1 else "row(" + ", ".join(q(c) for c in labels) + ")"
     key = q(keys[0]) if len(keys) == 1 else "row(" + ", ".join(q(c) for c in keys) + ")"
-    cand = repeated(con, rel, on, "_confc")
     # min <> max is "more than one distinct label" without a DISTINCT aggregate (nulls ignored alike)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _conf AS SELECT {feats}, count(*) AS n, "

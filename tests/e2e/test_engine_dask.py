@@ -120,9 +120,9 @@ def test_directory_commit_on_the_cluster_records_what_a_local_commit_records(
     engines: list[str] = []
     real = partdiff.build_changes_parts
 
-    def spy(*args: Any, engine: Any, **kwargs: Any) -> None:
+    def spy(*args: Any, engine: Any, **kwargs: Any) -> Any:
         engines.append(type(engine).__name__)
-        real(*args, engine=engine, **kwargs)
+        return real(*args, engine=engine, **kwargs)
 
     monkeypatch.setattr(partdiff, "build_changes_parts", spy)
 
