@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import dvcio, files, txn
 from dslineage.config import DIR_FORMAT, META_DIR, Dataset
 from dslineage.core import common
-from dslineage.store import parts, rowdiff, rows
+from dslineage.store import keyindex, parts, rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -198,6 +198,9 @@ def stage_edits(repo: Repo, con: Any, ds: Dataset, before: Any, after: Any, span
         for s in staged:
             s.tmp.unlink(missing_ok=True)
         raise
+    for s in staged:  # a label edit keeps a part's keys: the key index files the new part under them
+        if s.old_md5:
+            keyindex.alias(repo.index.con, s.rel, s.old_md5, s.md5, ds.key)
     new = {**now, **{s.rel: parts.Part(s.rel, s.md5, s.tmp.stat().st_size) for s in staged}}
     return staged, parts.manifest_md5(list(new.values()))
 

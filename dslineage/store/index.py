@@ -39,6 +39,7 @@ _DDL = [
 
 
 CACHE_TABLES = {"meta", "file_md5"}  # not derived from the journal: left out of `fingerprint()`
+KEY_INDEX_PREFIX = "part_keys"  # nor the key -> part index (`store.keyindex`): derived from the parts
 
 # a version's columns and the git commit that added its record (journal_files.file is a key:
 # a join, which DuckDB answers in half the time of a correlated subquery); conditions name `v.`
@@ -120,7 +121,7 @@ class Index(JournalSync):
             "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
         ).fetchall()
         for (name,) in names:
-            if name in CACHE_TABLES:
+            if name in CACHE_TABLES or name.startswith(KEY_INDEX_PREFIX):  # caches of the data, not the journal
                 continue
             n, h = self.con.execute(f"SELECT count(*), sum(hash(t)) FROM {q(name)} t").fetchone()
             result[name] = (int(n), int(h or 0))
