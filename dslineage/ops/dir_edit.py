@@ -63,8 +63,7 @@ class NarrowSession(Session):
         items = [(r.relpath, r.path) for r in self.refs if r.relpath in self.loaded]
         if items:
             return parts.load(items, columns)
-        table, _ = parts.load([(r.relpath, r.path) for r in self.refs[:1]], columns)
-        return table.slice(0, 0), []  # no part yet: the columns, no rows
+        return parts.empty((self.refs[0].relpath, self.refs[0].path), columns), []  # no part yet: no rows
 
     def _cover(self) -> None:
         """Load the parts holding the staged edits' keys too (a key in no part stays missing)."""

@@ -166,6 +166,13 @@ def alias(con: Any, relpath: str, old_md5: str, new_md5: str, keys: list[str]) -
         raise
 
 
+def added_keys(con: Any, n_keys: int, table: str = "_chg") -> Any:
+    """The keys a change set adds (its `added` rows), as Arrow k0.."""
+    from dslineage.store.labels import arrow, klist
+
+    return arrow(con.execute(f"SELECT {klist(n_keys)} FROM {q(table)} WHERE change = 'added'"))
+
+
 def staged_keys(con: Any, n_keys: int) -> Any:
     """The distinct keys of the staged edits (`_dsl_edits` of `edit_batch.stage`), as Arrow k0.."""
     from dslineage.store.labels import arrow, klist
@@ -204,6 +211,3 @@ def holding(con: Any, pid_of: dict[str, int], keys: list[str], types: dict[str, 
     return {relpath_of[p] for p in hit}
 
 
-def clash(con: Any, pid_of: dict[str, int], keys: list[str], types: dict[str, str], wanted: Any) -> bool:
-    """Whether any of the `wanted` keys (Arrow: k0..) occurs in these indexed parts."""
-    return bool(holding(con, pid_of, keys, types, wanted))

@@ -303,6 +303,18 @@ def load(items: list[tuple[str, Path]], columns: list[str] | None = None) -> tup
     return pa.concat_tables(tables), spans
 
 
+def empty(item: tuple[str, Path], columns: list[str]) -> Any:
+    """A table with the columns `load(items, columns)` gives (those of the part `item`, its partition
+    columns appended as text) and no rows, from the part's footer only."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(item[1]).remove_metadata()
+    fields = [f for f in schema if f.name in columns]
+    fields += [pa.field(c, pa.string()) for c in hive_values(item[0]) if c in columns and c not in schema.names]
+    return pa.schema(fields).empty_table()
+
+
 def spans_holding(spans: list[Span], positions: Any) -> list[Span]:
     """The spans that hold any of these row positions (a sorted-or-not integer array)."""
     import numpy as np
