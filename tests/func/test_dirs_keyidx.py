@@ -192,3 +192,35 @@ def test_the_index_is_a_cache_rebuilt_identically(two: tuple[Path, Path]) -> Non
     got = cli_json(a, "relabel", "ds", "--set", "45=dog", "--set", "46=dog", "-m", "y")
     want = cli_json(b, "relabel", "ds", "--set", "45=dog", "--set", "46=dog", "-m", "y")
     assert outcome(a, got)["files"] == outcome(b, want)["files"] and got["transitions"] == want["transitions"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_interleaved_keys_give_the_full_sessions_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Keys scattered over the parts (every part's key range overlaps the others'): random edits,
+    some missing, some no-ops, load only the parts holding them and equal the full session."""
+    import random
+
+    rnd = random.Random(seed)
+    owner = {k: rnd.choice(list(SPLITS)) for k in rnd.sample(range(1000), 80)}
+    label = {k: rnd.choice(["cat", "dog"]) for k in owner}
+    roots = []
+    for name in ("a", "b"):
+        root = new_repo(tmp_path / name)
+        for split in SPLITS:
+            ids = sorted(k for k, s in owner.items() if s == split)
+            write_split(root, split, ids, label)
+        with Repo(root) as repo:
+            repo.track(str(root / "data" / "ds"), ["id"], ["label"])
+            repo.commit(["ds"], "first version", None)
+        roots.append(root)
+    keys = rnd.sample(sorted(owner), rnd.randint(1, 6)) + rnd.sample(range(1000, 1100), rnd.randint(0, 2))
+    edits = write_parquet(tmp_path / "edits.parquet", {"id": keys, "label": [rnd.choice(["cat", "owl"]) for _ in keys]})
+    seen = loaded_parts(monkeypatch)
+    got = cli_json(roots[0], "relabel", "ds", "--from", str(edits), "--skip-missing", "-m", "e")
+    touched = {f"split={owner[k]}/part-0.parquet" for k in keys if k in owner}
+    assert {rel for load in seen for rel in load} == touched
+    full_session(monkeypatch)
+    want = cli_json(roots[1], "relabel", "ds", "--from", str(edits), "--skip-missing", "-m", "e")
+    assert outcome(roots[0], got) == outcome(roots[1], want)
