@@ -224,3 +224,19 @@ def test_interleaved_keys_give_the_full_sessions_answer(
     full_session(monkeypatch)
     want = cli_json(roots[1], "relabel", "ds", "--from", str(edits), "--skip-missing", "-m", "e")
     assert outcome(roots[0], got) == outcome(roots[1], want)
+
+
+def test_a_composite_key_with_a_partition_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keyed by (split, id), where split comes from the folders and ids repeat across splits: the
+    edit of (test, 5) loads and rewrites the test part only, and (val, 5) keeps its label."""
+    root = new_repo(tmp_path / "r")
+    for split in ("train", "val", "test"):
+        write_split(root, split, list(range(10)))
+    with Repo(root) as repo:
+        repo.track(str(root / "data" / "ds"), ["split", "id"], ["label"])
+        repo.commit(["ds"], "first version", None)
+    seen = loaded_parts(monkeypatch)
+    out = cli_json(root, "relabel", "ds", "--set", "test,5=dog", "-m", "one dog")
+    assert out["applied"] == 1 and seen == [["split=test/part-0.parquet"]]
+    assert pq.read_table(part_file(root, "test")).column("label").to_pylist()[5] == "dog"
+    assert pq.read_table(part_file(root, "val")).column("label").to_pylist()[5] == "cat"
