@@ -10,7 +10,9 @@ ds@vN+1 --json` of the version it made against the one before. Every relabel and
 checked against the edits' row count. After the first round, `benchmarks.scale_remote` pushes
 both repositories to a SeaweedFS S3 remote it starts and measures a diff of v1 and v2 in clones
 with an empty cache. Issue 16's targets: relabel + commit <= 5 s and diff <= 1 s at 100M rows
-in 100 partitions; remote bytes read <= 5% of the objects' size.
+in 100 partitions; remote bytes read <= 5% of the objects' size. The first round's relabel of the
+directory also builds the key -> part index (every part's keys, read once ever): run 3 or more
+rounds so that the median is a later round's.
 
 Without directory datasets in the installed code the stage is skipped with a printed reason.
 """

@@ -133,7 +133,27 @@ def read_dvcfile(path: Path) -> DvcOut | None:
     return parse_dvcfile(path.read_bytes())
 
 
+_CACHE_DIRS: dict[tuple[Path, tuple[tuple[int, int] | None, ...]], Path | None] = {}
+
+
 def _config_cache_dir(root: Path) -> Path | None:
+    """`cache.dir` of the DVC config, parsed once per process while the config files' stat holds (a
+    directory dataset asks for the cache path of every part, several times a command)."""
+
+    def sig(name: str) -> tuple[int, int] | None:
+        try:
+            st = (root / ".dvc" / name).stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    key = (root, (sig("config.local"), sig("config")))
+    if key not in _CACHE_DIRS:
+        _CACHE_DIRS[key] = _read_cache_dir(root)
+    return _CACHE_DIRS[key]
+
+
+def _read_cache_dir(root: Path) -> Path | None:
     for name in ("config.local", "config"):
         cfg = root / ".dvc" / name
         if not cfg.exists():

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import dvcio, files, txn
 from dslineage.config import DIR_FORMAT, META_DIR, Dataset
 from dslineage.core import common
-from dslineage.store import parts, rowdiff, rows
+from dslineage.store import keyindex, parts, rowdiff, rows
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -99,13 +99,13 @@ def diff_changed_parts(
                                digests=True)
     summary = rowdiff.summarize_changes(con, p)
     n_rows = parts.row_count([path for _, path in after.values()])
-    if not _keys_proven(con, ds, schema_b, pairs, after, summary):
+    if not _keys_proven(repo, con, ds, schema_b, pairs, after, summary):
         rows.check_keys(con, new, ds, schema_b)  # raises the usual one-line error
     return p, summary, n_rows, schema_b, _moved(con, p, _obj(parent["label_distribution"]))
 
 
-def _keys_proven(con: Any, ds: Dataset, schema: list[dict[str, str]], pairs: list[tuple[str, str | None, str | None]],
-                 after: Located, summary: dict[str, Any]) -> bool:
+def _keys_proven(repo: Repo, con: Any, ds: Dataset, schema: list[dict[str, str]],
+                 pairs: list[tuple[str, str | None, str | None]], after: Located, summary: dict[str, Any]) -> bool:
     if any(c["name"] in ds.key and c["type"] in ("DOUBLE", "FLOAT") for c in schema):
         return False  # NaN keys need the full scan
     old_rows = parts.row_count([Path(a) for _, a, _ in pairs if a is not None])
@@ -123,8 +123,15 @@ def _keys_proven(con: Any, ds: Dataset, schema: list[dict[str, str]], pairs: lis
     if any(bad):
         return False
     changed = {rel for rel, _, _ in pairs}
-    unchanged = [(rel, path) for rel, (_, path) in after.items() if rel not in changed]
-    return not parts.keys_clash(con, unchanged, ds.key)
+    unchanged = {rel: where for rel, where in after.items() if rel not in changed}
+    # the keys the changed parts add against the key -> part index of the unchanged parts, when it
+    # has them all (reading the unchanged parts' keys to build it would cost more than the probe)
+    refs = [keyindex.PartRef(rel, part.md5, path) for rel, (part, path) in unchanged.items()]
+    types = {c["name"]: c["type"] for c in schema}
+    pid_of = keyindex.indexed(repo.index.con, refs, ds.key, types)
+    if len(pid_of) == len(refs):
+        return not keyindex.holding(repo.index.con, pid_of, ds.key, types, keyindex.added_keys(con, len(ds.key)))
+    return not parts.keys_clash(con, [(rel, path) for rel, (_, path) in unchanged.items()], ds.key)
 
 
 def _moved(con: Any, p: rowdiff.DiffPlan, parent_dist: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -199,6 +206,9 @@ def stage_edits(repo: Repo, con: Any, ds: Dataset, before: Any, after: Any, span
         for s in staged:
             s.tmp.unlink(missing_ok=True)
         raise
+    for s in staged:  # a label edit keeps a part's keys: the key index files the new part under them
+        if s.old_md5:
+            keyindex.alias(repo.index.con, s.rel, s.old_md5, s.md5, ds.key)
     new = {**now, **{s.rel: parts.Part(s.rel, s.md5, s.tmp.stat().st_size) for s in staged}}
     return staged, parts.manifest_md5(list(new.values()))
 

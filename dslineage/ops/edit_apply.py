@@ -211,12 +211,9 @@ def label_rules(session: Session, b: Batch) -> None:
     r = qrules.load(session.repo.root, session.repo.datasets()).get(session.ds.name)
     if r is None or not any(b.column in getattr(r, rule) for rule in qrules.LABEL_RULES):
         return
-    import pyarrow.compute as pc
-
     from dslineage.store.rows import plain
 
-    counts = pc.value_counts(session.table.column(b.column)).to_pylist()
-    before = [(d["values"], int(d["counts"])) for d in counts]
+    before = session.label_counts(b.column)
     # this batch's own moves (with several label columns `_dsl_applied` holds the last one joined)
     grouped = b.edits.group_by(["old", "new"]).aggregate([([], "count_all")]).to_pylist()
     moves = [(plain(t["old"]), plain(t["new"]), int(t["count_all"])) for t in grouped]

@@ -92,13 +92,23 @@ class Session:
                 raise EditError(f"{ds.path} has no column {', '.join(absent)}: fix the file or its registration")
             self.spans: list[parts.Span] | None = None  # a directory's parts, where their rows are in `table`
             if ds.format == DIR_FORMAT:
-                self.table, self.spans = dirs.load_working(repo, ds)
+                self.table, self.spans = self._load_dir()
             else:
                 self.table = labels.load(self.con, self.path, ds)
             labels.register(self.con, self.table, ds, self.types, self.text)
         except BaseException:
             self.con.close()
             raise
+
+    def _load_dir(self) -> tuple[Any, list[parts.Span]]:
+        """A directory's rows to edit (`ops.dir_edit.NarrowSession` loads only the parts the edits touch)."""
+        return dirs.load_working(self.repo, self.ds)
+
+    def label_counts(self, column: str) -> list[tuple[Any, int]]:
+        """(value, rows) of a label column before the edits, for the label rules' gate."""
+        import pyarrow.compute as pc
+
+        return [(d["values"], int(d["counts"])) for d in pc.value_counts(self.table.column(column)).to_pylist()]
 
     def close(self) -> None:
         """Release the DuckDB connection."""

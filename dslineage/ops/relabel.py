@@ -20,7 +20,7 @@ from dslineage.model_edits import RelabelResult
 from dslineage.ops import mergestate
 from dslineage.ops.commit import SNAPSHOT_STEPS
 from dslineage.ops.edit_apply import apply, distinct_rows, label_rules
-from dslineage.ops.edit_session import Batch, Session, pick_column
+from dslineage.ops.edit_session import Batch, pick_column
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -115,7 +115,9 @@ def relabel(
     pairs = parse_pairs(ds, edits) if edits else None
     who = default_author(repo, by)
     linked = _queue(repo, ds, queue) if queue else None
-    session = Session(repo, ds, force=force)
+    from dslineage.ops import dir_edit  # a directory dataset's edits load only the parts they touch
+
+    session = dir_edit.open_session(repo, ds, force=force)
     try:
         if pairs is not None:
             cols = [pick_column(ds, column)[0]]

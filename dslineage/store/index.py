@@ -39,6 +39,7 @@ _DDL = [
 
 
 CACHE_TABLES = {"meta", "file_md5"}  # not derived from the journal: left out of `fingerprint()`
+KEY_INDEX_PREFIX = "part_keys"  # nor the key -> part index (`store.keyindex`): derived from the parts
 
 # a version's columns and the git commit that added its record (journal_files.file is a key:
 # a join, which DuckDB answers in half the time of a correlated subquery); conditions name `v.`
@@ -65,6 +66,7 @@ class Index(JournalSync):
         self._con: Any = None
         self._synced = False
         self._touched: set[str] = set()  # datasets whose change tables a sync appended to
+        self._md5s: dict[str, tuple[str, str]] | None = None  # `file_md5` as read by this connection
         # answers derived from the index and git (e.g. a dataset's current version), kept
         # until the next sync that does work or `close()`: one command's worth
         self.memo: dict[Any, Any] = {}
@@ -101,6 +103,7 @@ class Index(JournalSync):
             self._con.close()
             self._con = None
             self._synced = False
+        self._md5s = None
         self.memo.clear()
 
     def drop(self) -> None:
@@ -119,7 +122,7 @@ class Index(JournalSync):
             "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
         ).fetchall()
         for (name,) in names:
-            if name in CACHE_TABLES:
+            if name in CACHE_TABLES or name.startswith(KEY_INDEX_PREFIX):  # caches of the data, not the journal
                 continue
             n, h = self.con.execute(f"SELECT count(*), sum(hash(t)) FROM {q(name)} t").fetchone()
             result[name] = (int(n), int(h or 0))
@@ -128,15 +131,19 @@ class Index(JournalSync):
     # -- small cache of file md5s (like DVC's state db) -----------------------------------
 
     def cached_md5(self, path: str, stat: str) -> str | None:
-        """The md5 remembered for `path` if its stat signature is unchanged."""
-        row = self.con.execute(
-            "SELECT md5 FROM file_md5 WHERE path = ? AND stat = ?", [path, stat]
-        ).fetchone()
-        return row[0] if row else None
+        """The md5 remembered for `path` if its stat signature is unchanged (the table is read once
+        per open connection: a directory dataset asks for each of its parts, several times a command)."""
+        if self._md5s is None:
+            rows = self.con.execute("SELECT path, stat, md5 FROM file_md5").fetchall()
+            self._md5s = {p: (s, m) for p, s, m in rows}
+        hit = self._md5s.get(path)
+        return hit[1] if hit is not None and hit[0] == stat else None
 
     def remember_md5(self, path: str, stat: str, md5: str) -> None:
         """Remember the md5 of `path` for this stat signature."""
         self.con.execute("INSERT OR REPLACE INTO file_md5 VALUES (?, ?, ?)", [path, stat, md5])
+        if self._md5s is not None:
+            self._md5s[path] = (stat, md5)
 
     # -- queries --------------------------------------------------------------------------
 

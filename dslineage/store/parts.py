@@ -156,17 +156,9 @@ def working_parts(repo_root: Path, rel: str, md5_of: Callable[[str, Path], str |
 def check_schemas(items: list[tuple[str, Path]], label: str) -> None:
     """Refuse parts whose schemas (column names and types) differ from the first part's,
     naming the first differing file (footers only are read)."""
-    import pyarrow.parquet as pq
-
     first: Any = None
     for relpath, path in items:
-        try:
-            sch = pq.read_schema(path)
-        except Exception as exc:  # pyarrow raises its own types
-            raise FormatError(
-                f"cannot read {label}/{relpath}: {str(exc).splitlines()[0][:200]} — is it parquet?"
-            ) from None
-        sch = sch.remove_metadata()
+        sch = _schema(relpath, path, label)
         if first is None:
             first = (relpath, sch)
         elif not sch.equals(first[1]):
@@ -180,6 +172,25 @@ def check_schemas(items: list[tuple[str, Path]], label: str) -> None:
                 f"{label}/{relpath} has a column {clash[0]!r} that its partition folder also names: "
                 "drop the column from the file or rename the folder"
             )
+
+
+_SCHEMAS: dict[tuple[str, str], Any] = {}  # (path, stat signature) -> schema: a command checks its directory twice
+
+
+def _schema(relpath: str, path: Path, label: str) -> Any:
+    """A part's schema without its metadata (its footer read once per process while its stat holds)."""
+    import pyarrow.parquet as pq
+
+    st = path.stat()
+    key = (str(path), f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+    if key not in _SCHEMAS:
+        try:
+            _SCHEMAS[key] = pq.read_schema(path).remove_metadata()
+        except Exception as exc:  # pyarrow raises its own types
+            raise FormatError(
+                f"cannot read {label}/{relpath}: {str(exc).splitlines()[0][:200]} — is it parquet?"
+            ) from None
+    return _SCHEMAS[key]
 
 
 def _schema_text(sch: Any) -> str:
@@ -247,7 +258,17 @@ def row_count(paths: list[Path]) -> int:
     """The rows of these parquet files, from their footers (no data page read)."""
     import pyarrow.parquet as pq
 
-    return sum(pq.ParquetFile(path).metadata.num_rows for path in paths)
+    total = 0
+    for path in paths:
+        st = path.stat()
+        key = (str(path), f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+        if key not in _ROWS:
+            _ROWS[key] = pq.ParquetFile(path).metadata.num_rows
+        total += _ROWS[key]
+    return total
+
+
+_ROWS: dict[tuple[str, str], int] = {}  # (path, stat signature) -> rows: footers read once per process
 
 
 def keys_clash(con: Any, unchanged: list[tuple[str, Path]], keys: list[str], table: str = "_chg") -> bool:
@@ -301,6 +322,18 @@ def load(items: list[tuple[str, Path]], columns: list[str] | None = None) -> tup
         tables.append(t.replace_schema_metadata(None))
         start += t.num_rows
     return pa.concat_tables(tables), spans
+
+
+def empty(item: tuple[str, Path], columns: list[str]) -> Any:
+    """A table with the columns `load(items, columns)` gives (those of the part `item`, its partition
+    columns appended as text) and no rows, from the part's footer only."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(item[1]).remove_metadata()
+    fields = [f for f in schema if f.name in columns]
+    fields += [pa.field(c, pa.string()) for c in hive_values(item[0]) if c in columns and c not in schema.names]
+    return pa.schema(fields).empty_table()
 
 
 def spans_holding(spans: list[Span], positions: Any) -> list[Span]:
