@@ -23,6 +23,7 @@ from dslineage.dvcio.data import (
     init,
     is_initialized,
     parse_dvcfile,
+    preload,
     read_dvcfile,
 )
 from dslineage.dvcio.pipelines import (
@@ -95,6 +96,7 @@ __all__ = [
     "parse_definitions",
     "parse_dvcfile",
     "parse_lock",
+    "preload",
     "push_objects",
     "read_dvcfile",
     "read_failed",

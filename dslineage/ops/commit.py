@@ -306,6 +306,8 @@ def _record_versions(repo: Repo, items: list[tuple[Dataset, str, Path | None]], 
     """
     for ds, _, _ in items:
         mergestate.refuse_if_merging(repo, ds, "committed")
+    if dvc_add:
+        dvcio.preload()  # DVC's import runs beside the diff (on the second core)
     who = default_author(repo, author)
     con = common.row_connection(repo)
     pending: list[tuple[Dataset, dict[str, Any], Path | None]] = []
@@ -407,6 +409,7 @@ def commit(
         if not datasets:
             raise UsageError("no datasets are tracked yet: register one with `dslineage track`")
     require_message(message)  # before the checks run (record_versions checks it again: cheap)
+    dvcio.preload()  # DVC's import runs beside the hashing and the diff (on the second core)
     extra = gate(repo, datasets, no_verify=no_verify)
     versions = record_versions(repo, working_items(repo, datasets), message, author, extra=extra)
     return [{**v, **extra.get(v["dataset"], {})} for v in versions]

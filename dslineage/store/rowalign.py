@@ -133,23 +133,39 @@ def _differs(x: Any, y: Any, in_b: Any, in_a: Any) -> Any:
 
 
 class _Stream:
-    """A parquet file read one row group at a time (only the columns compared)."""
+    """A parquet file read one row group at a time (only the columns compared), the next row group
+    decoded on a thread of its own meanwhile (pyarrow releases the GIL: the two files and the
+    comparison share both cores)."""
 
     def __init__(self, path: Path, columns: list[str], strings: list[str]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         import pyarrow.parquet as pq
 
         self.file = pq.ParquetFile(path, read_dictionary=strings)
         self.columns, self.next = columns, 0
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="dslineage-rowalign")
+        self.ahead = self._fetch()
+
+    def _fetch(self) -> Any:
+        if self.next >= self.file.num_row_groups:
+            return None
+        i, self.next = self.next, self.next + 1
+        return self.pool.submit(self.file.read_row_group, i, columns=self.columns, use_threads=False)
 
     def read(self) -> Any:
         """The next row group as an Arrow table, None after the last."""
-        if self.next >= self.file.num_row_groups:
+        if self.ahead is None:
             return None
-        table = self.file.read_row_group(self.next, columns=self.columns, use_threads=False)
+        table = self.ahead.result()
+        self.ahead = self._fetch()
         if table.column_names != self.columns:  # a name pyarrow resolves differently from DuckDB
             raise LookupError(", ".join(self.columns))
-        self.next += 1
         return table
+
+    def close(self) -> None:
+        """Stop reading ahead."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _plain(tables: list[Any], like: Any) -> Any:
@@ -170,12 +186,21 @@ def changed_rows(files: tuple[Path, Path], key: str, columns: dict[str, str]) ->
 
     A streaming merge: each row group of A against the rows of B up to A's last key, so memory
     holds about two row groups (fresh memory is dear: page faults cost more than comparing)."""
-    import numpy as np
-    import pyarrow as pa
-
     names = [key, *columns]
     strings = [c for c, t in columns.items() if t == "VARCHAR"]
     sa, sb = _Stream(files[0], names, strings), _Stream(files[1], names, strings)
+    try:
+        return _merge(sa, sb, key, columns)
+    finally:
+        sa.close()
+        sb.close()
+
+
+def _merge(sa: _Stream, sb: _Stream, key: str, columns: dict[str, str]) -> tuple[Any, Any] | None:
+    """The body of `changed_rows` over its two open streams."""
+    import numpy as np
+    import pyarrow as pa
+
     out_a: list[Any] = []
     out_b: list[Any] = []
     held: Any = None  # rows of B not yet settled, and their keys
@@ -219,5 +244,5 @@ def changed_rows(files: tuple[Path, Path], key: str, columns: dict[str, str]) ->
         if len(kb):
             last_b = kb[-1]
         out_b.append(tb)
-    empty = sa.file.schema_arrow.empty_table().select(names)
+    empty = sa.file.schema_arrow.empty_table().select([key, *columns])
     return _plain(out_a, empty), _plain(out_b, empty)
