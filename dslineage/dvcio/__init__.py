@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dslineage.dvcio.data import (
     DvcOut,
+    HashingFile,
     add,
     cache_path,
     cache_root,
@@ -68,6 +69,7 @@ from dslineage.dvcio.remotes import (
 __all__ = [
     "dir_children",
     "DvcOut",
+    "HashingFile",
     "LOCK_FILE",
     "LockEntry",
     "PROJECT_FILE",

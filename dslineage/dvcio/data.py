@@ -212,6 +212,51 @@ def has_remote(root: Path) -> bool:
     return False
 
 
+class HashingFile(io.RawIOBase):
+    """A new binary file whose md5 (DVC's, of its bytes: `file_md5`) is computed while it is
+    written, on a thread of its own (hashlib releases the GIL), so that no second pass reads the
+    file back. `md5()` after `close()`."""
+
+    def __init__(self, path: Path) -> None:
+        """Create (truncate) `path` for writing."""
+        import queue
+        import threading
+
+        super().__init__()
+        self._fh = open(path, "wb")  # noqa: SIM115 (closed by close())
+        self._digest = hashlib.md5()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=32)
+        self._thread = threading.Thread(target=self._hash, name="dslineage-md5", daemon=True)
+        self._thread.start()
+
+    def _hash(self) -> None:
+        while (data := self._queue.get()) is not None:
+            self._digest.update(data)
+
+    def writable(self) -> bool:
+        """Always: the file is open for writing."""
+        return True
+
+    def write(self, data: Any) -> int:
+        """Write and hash `data` (a bytes-like object); the number of bytes written."""
+        chunk = bytes(data)
+        self._fh.write(chunk)
+        self._queue.put(chunk)
+        return len(chunk)
+
+    def close(self) -> None:
+        """Finish the file and the hash."""
+        if not self.closed:
+            self._queue.put(None)
+            self._thread.join()
+            self._fh.close()
+        super().close()
+
+    def md5(self) -> str:
+        """The md5 of every byte written (after `close`)."""
+        return self._digest.hexdigest()
+
+
 def file_md5(path: Path) -> str:
     """The md5 DVC 3 records for a file (of its bytes)."""
     digest = hashlib.md5()
