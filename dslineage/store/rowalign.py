@@ -132,6 +132,17 @@ def _differs(x: Any, y: Any, in_b: Any, in_a: Any) -> Any:
     return (va != vb) | (va & vb & out)
 
 
+def _member(a: Any, b: Any) -> Any:
+    """Which values of `a` are in `b`, both strictly increasing (a binary search each: np.isin
+    sorts both again)."""
+    import numpy as np
+
+    if not len(b):
+        return np.zeros(len(a), dtype=bool)
+    pos = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return np.asarray(b[pos] == a)
+
+
 class _Stream:
     """A parquet file read one row group at a time (only the columns compared), the next row group
     decoded on a thread of its own meanwhile (pyarrow releases the GIL: the two files and the
@@ -222,7 +233,7 @@ def _merge(sa: _Stream, sb: _Stream, key: str, columns: dict[str, str]) -> tuple
                 held = tb if held is None else pa.concat_tables([held, tb])
                 held_keys = np.concatenate([held_keys, kb]) if len(held_keys) else kb
         settled = int(np.searchsorted(held_keys, last_a, side="right"))
-        in_b, in_a = np.isin(ka, held_keys[:settled]), np.isin(held_keys[:settled], ka)  # sorted: pairs in order
+        in_b, in_a = _member(ka, held_keys[:settled]), _member(held_keys[:settled], ka)  # sorted: pairs in order
         keep_a, keep_b = ~in_b, ~in_a
         if settled and in_b.any():
             block = held.slice(0, settled)
