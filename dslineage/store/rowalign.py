@@ -24,8 +24,17 @@ from typing import Any
 # (fixed-width numbers, bit-packed booleans, UTF-8 strings by dictionary code)
 _KEYS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 _COMPARABLE = _KEYS | {"FLOAT", "DOUBLE", "DATE", "BOOLEAN", "VARCHAR"}
-_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
-          "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS = {
+    "bytes": 1,
+    "KiB": 1 << 10,
+    "MiB": 1 << 20,
+    "GiB": 1 << 30,
+    "TiB": 1 << 40,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+}
 
 
 def _local_parquet(sql: str, params: tuple[Any, ...] | list[Any]) -> Path | None:
@@ -50,8 +59,16 @@ def _biggest_row_group(path: Path) -> int:
     return max((meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)), default=0)
 
 
-def applies(con: Any, a: Any, b: Any, keys: list[str], compared: list[str], retyped: list[str],
-            types_a: dict[str, str], types_b: dict[str, str]) -> tuple[Path, Path] | None:
+def applies(
+    con: Any,
+    a: Any,
+    b: Any,
+    keys: list[str],
+    compared: list[str],
+    retyped: list[str],
+    types_a: dict[str, str],
+    types_b: dict[str, str],
+) -> tuple[Path, Path] | None:
     """The two local parquet files when the shortcut may apply to sources A → B (the same columns
     and types, each comparable, one integer key; a few row groups fit DuckDB's memory limit), else
     None. Whether the keys are sorted shows only while they are read (`changed_rows`)."""
@@ -95,7 +112,7 @@ def _bits(arr: Any) -> Any:
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_date(t):
         width = t.bit_width // 8
         data = np.frombuffer(arr.buffers()[1], dtype=f"u{width}", count=len(arr) + arr.offset)
-        return data[arr.offset:]
+        return data[arr.offset :]
     raise TypeError(f"no bitwise comparison for {t}")
 
 

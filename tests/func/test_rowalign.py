@@ -23,8 +23,9 @@ def _write(path: Path, table_rows: list[dict[str, Any]], group: int) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([("id", pa.int64()), ("x", pa.float64()), ("n", pa.int32()), ("flag", pa.bool_()),
-                        ("label", pa.string())])
+    schema = pa.schema(
+        [("id", pa.int64()), ("x", pa.float64()), ("n", pa.int32()), ("flag", pa.bool_()), ("label", pa.string())]
+    )
     pq.write_table(pa.Table.from_pylist(table_rows, schema=schema), path, row_group_size=group)
 
 
@@ -48,10 +49,14 @@ def _changes(a: Path, b: Path, *, narrow: bool) -> tuple[list[tuple[Any, ...]], 
     return got, summary, bool(used and used[0])
 
 
-row = st.fixed_dictionaries({
-    "x": st.sampled_from(FLOATS), "n": st.sampled_from([0, 1, -7, None]),
-    "flag": st.sampled_from([True, False, None]), "label": st.sampled_from(LABELS),
-})
+row = st.fixed_dictionaries(
+    {
+        "x": st.sampled_from(FLOATS),
+        "n": st.sampled_from([0, 1, -7, None]),
+        "flag": st.sampled_from([True, False, None]),
+        "label": st.sampled_from(LABELS),
+    }
+)
 
 
 VALUES = {"x": FLOATS, "n": [0, 1, -7, None], "flag": [True, False, None], "label": LABELS}
@@ -63,10 +68,14 @@ edit = st.one_of(
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(old=st.dictionaries(st.integers(-50, 50), row, max_size=40), edits=st.lists(edit, max_size=30),
-       groups=st.tuples(st.integers(1, 9), st.integers(1, 9)))
-def test_shortcut_equals_the_full_join(tmp_path: Path, old: dict[int, Any], edits: list[tuple[str, int, str, int]],
-                                       groups: tuple[int, int]) -> None:
+@given(
+    old=st.dictionaries(st.integers(-50, 50), row, max_size=40),
+    edits=st.lists(edit, max_size=30),
+    groups=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+)
+def test_shortcut_equals_the_full_join(
+    tmp_path: Path, old: dict[int, Any], edits: list[tuple[str, int, str, int]], groups: tuple[int, int]
+) -> None:
     """On random sorted files (nulls, NaN, -0.0, empty strings, single values changed, keys removed
     and added, row groups of any size) the narrowed join gives the full join's change table and counts."""
     new = {k: dict(v) for k, v in old.items()}
