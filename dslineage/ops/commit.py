@@ -283,6 +283,9 @@ def _write(
                 raise DslineageError(
                     f"{ds.path} changed while it was being committed: run the commit again"
                 )
+            # DVC relinked the file from its cache (a new inode): remember its md5 under the new stat,
+            # or the next command would hash the whole file again
+            common.remember_working_md5(repo, ds, out.md5)
             t.step("after-dvc-add")
             paths.append(dvcio.dvcfile_for(ds.path))
         jfile = journal.write(repo.root, record)
