@@ -1,13 +1,15 @@
 """`ops` benchmark: relabel and revert of a `ops_batch`-row batch, blame over all rows.
 
 Per size: a repository with v1 and v2 committed; each run relabels `ops_batch` keys
-spread over the file (one batch, committed) and reverts that batch (library, one child
-process each); blame of `ds@latest` over every row, against doltlite's blame table.
+spread over the file (one batch, committed), makes the same edit the plain way in a fresh
+git + DVC repository holding v2 (the baseline: same-round ratios) and reverts that batch
+(library, one child process each); blame of `ds@latest` over every row, against doltlite's blame table.
 Commands the library lacks are skipped with a printed line.
 """
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +49,20 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
             out[verb] = measure.skipped(f"ops {verb}", f"Repo.{verb} does not exist yet (issue 3)")
     if have["relabel"]:
         edits = str(_edits(layout, rows, p.ops_batch))
-        rel, rev = [], []
+        rel, rev, base = [], [], []
         for r in range(p.runs):
             rel.append(measure.task("lib_relabel", root=str(root), name=repos.DATASET, edits=edits))
+            # the same edit the plain way, in the same round (`plain_relabel`: pyarrow, dvc add, git commit)
+            plain = repos.dvc_repo(layout.work / f"ops-{rows}-plain", v2)
+            base.append(measure.task("plain_relabel", root=str(plain), edits=edits))
             if have["revert"]:
                 rev.append(measure.task("lib_revert", root=str(root), target=rel[-1]["result"]["batch"]))
-            print(f"ops {rows} run {r + 1}: relabel {rel[-1]['seconds']:.2f} s"
+            print(f"ops {rows} run {r + 1}: relabel {rel[-1]['seconds']:.2f} s, baseline {base[-1]['seconds']:.2f} s"
                   + (f", revert {rev[-1]['seconds']:.2f} s" if rev else ""), flush=True)
         out["relabel"] = measure.summarize(rel)
+        out["relabel"]["paired_ratio"] = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(rel, base))
+        out["relabel"]["paired_cpu_ratio"] = statistics.median(a["cpu"] / b["cpu"] for a, b in zip(rel, base))
+        out["relabel_baseline"] = measure.summarize(base)
         if rev:
             out["revert"] = measure.summarize(rev)
     if have["blame"]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dslineage.dvcio.data import (
     DvcOut,
+    HashingFile,
     add,
     cache_path,
     cache_root,
@@ -23,6 +24,7 @@ from dslineage.dvcio.data import (
     init,
     is_initialized,
     parse_dvcfile,
+    preload,
     read_dvcfile,
 )
 from dslineage.dvcio.pipelines import (
@@ -67,6 +69,7 @@ from dslineage.dvcio.remotes import (
 __all__ = [
     "dir_children",
     "DvcOut",
+    "HashingFile",
     "LOCK_FILE",
     "LockEntry",
     "PROJECT_FILE",
@@ -95,6 +98,7 @@ __all__ = [
     "parse_definitions",
     "parse_dvcfile",
     "parse_lock",
+    "preload",
     "push_objects",
     "read_dvcfile",
     "read_failed",

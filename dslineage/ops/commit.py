@@ -9,19 +9,18 @@ point; 6. sync the index. A crash before 5 is rolled back by the next command.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import config, dvcio, files, journal, txn
+from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DslineageError, PathError, UsageError
 from dslineage.model_edits import CommittedVersion
 from dslineage.ops import dirs, mergestate
 from dslineage.ops.batches import link_pending
+from dslineage.ops.commit_known import KnownChanges, known_record, usable
 from dslineage.store import rowdiff, rows
 
 if TYPE_CHECKING:
@@ -30,90 +29,6 @@ if TYPE_CHECKING:
 # the fault steps of recording versions; operations that record versions inside their own
 # transaction (relabel, revert, ...) declare these after their own steps
 SNAPSHOT_STEPS = txn.declare("commit", "after-changes", "after-dvc-add", "after-journal")
-
-
-@dataclass(frozen=True)
-class KnownChanges:
-    """A change set the caller knows exactly (a relabel of a clean file, a merge that changed
-    only labels): only the labels of existing rows changed, applied to the bytes with md5
-    `base_md5`. It spares the commit a full diff and profile scans: O(rows changed) instead
-    of O(dataset)."""
-
-    base_md5: str
-    table: Any  # pyarrow: k0.., o0.., n0.. — one row per relabeled row, o{i}/n{i} per label column
-
-
-def _usable(known: KnownChanges | None, ds: Dataset, parent: dict[str, Any] | None) -> bool:
-    return (
-        known is not None
-        and parent is not None
-        and parent["md5"] == known.base_md5
-        and len(ds.labels) >= 1
-        and all(f"{s}{i}" in known.table.column_names for i in range(len(ds.labels)) for s in "on")
-        and parent.get("rows") is not None
-        and bool(parent.get("schema"))
-        and bool(parent.get("label_distribution"))
-    )
-
-
-def _as_obj(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _moved_distribution(
-    parent_dist: list[dict[str, Any]], moves: list[tuple[Any, Any, int]]
-) -> tuple[list[dict[str, Any]], int]:
-    """A label column's distribution after `moves` (old, new, rows), and the rows it changed."""
-    counts = {json.dumps(d["label"]): d["count"] for d in parent_dist}
-    values = {json.dumps(d["label"]): d["label"] for d in parent_dist}
-    changed = 0
-    for old, new, n in moves:
-        a, b = json.dumps(rows.plain(old)), json.dumps(rows.plain(new))
-        if a == b:
-            continue
-        changed += n
-        counts[a] = counts.get(a, 0) - n
-        counts[b] = counts.get(b, 0) + n
-        values[b] = rows.plain(new)
-    dist = [{"label": values[k], "count": n} for k, n in counts.items() if n]
-    dist.sort(key=lambda d: (-d["count"], d["label"] is None, str(d["label"])))
-    return dist, changed
-
-
-def _known_record(
-    repo: Repo, ds: Dataset, known: KnownChanges, parent: dict[str, Any], vid: str
-) -> tuple[dict[str, Any], Path, list[dict[str, Any]], dict[str, Any]]:
-    """(changes, change set file, schema, label distribution) from a known relabel."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    parent_dist = _as_obj(parent["label_distribution"])
-    dists: dict[str, Any] = {}
-    per_column: dict[str, int] = {}
-    for i, label in enumerate(ds.labels):
-        grouped = known.table.group_by([f"o{i}", f"n{i}"]).aggregate([([], "count_all")]).to_pylist()
-        moves = [(g[f"o{i}"], g[f"n{i}"], g["count_all"]) for g in grouped]
-        dists[label], per_column[label] = _moved_distribution(parent_dist.get(label, []), moves)
-    n = known.table.num_rows
-    k_cols = [c for c in known.table.column_names if c.startswith("k")]
-    order = k_cols + [f"o{j}" for j in range(len(ds.labels))] + [f"n{j}" for j in range(len(ds.labels))]
-    table = known.table.select(order).append_column("change", pa.array(["relabeled"] * n, pa.string()))
-    if "d" not in table.column_names:  # only labels changed: no other column's digest to keep
-        table = table.append_column("d", pa.array([[]] * n, rowdiff.digest_arrow_type()))
-    keys = [c for c in table.column_names if c.startswith("k")]
-    table = table.sort_by([(k, "ascending") for k in keys])
-    name = journal.changes_name(vid)
-    change_file = journal.folder(repo.root) / name
-    change_file.parent.mkdir(parents=True, exist_ok=True)
-    txn.will_create(repo.root, change_file)
-    files.atomic_write(change_file, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-    changes = {
-        "known": True, "file": name, "keys": list(ds.key), "labels": list(ds.labels),
-        "added": 0, "removed": 0, "relabeled": n, "modified": 0,
-        "columns": {c: k for c, k in per_column.items() if k},
-        "digests": True,
-    }
-    return changes, change_file, _as_obj(parent["schema"]), dists
 
 
 def _change_file(
@@ -163,11 +78,11 @@ def build_record(
     changes: dict[str, Any]
     change_file: Path | None = None
     parts_diff = None
-    if parent is not None and parent_src is not None and not _usable(known, ds, parent):
+    if parent is not None and parent_src is not None and not usable(known, ds, parent):
         parts_diff = dirs.diff_changed_parts(repo, con, ds, new, md5, parent)  # None: not a directory
-    if _usable(known, ds, parent):
+    if usable(known, ds, parent):
         assert known is not None and parent is not None
-        changes, change_file, schema, dist = _known_record(repo, ds, known, parent, vid)
+        changes, change_file, schema, dist = known_record(repo, ds, known, parent, vid)
         n_rows = parent["rows"]
     elif parts_diff is not None:
         p, summary, n_rows, schema, dist = parts_diff
@@ -307,6 +222,8 @@ def _record_versions(repo: Repo, items: list[tuple[Dataset, str, Path | None]], 
     """
     for ds, _, _ in items:
         mergestate.refuse_if_merging(repo, ds, "committed")
+    if dvc_add:
+        dvcio.preload()  # DVC's import runs beside the diff (on the second core)
     who = default_author(repo, author)
     con = common.row_connection(repo)
     pending: list[tuple[Dataset, dict[str, Any], Path | None]] = []
@@ -316,7 +233,7 @@ def _record_versions(repo: Repo, items: list[tuple[Dataset, str, Path | None]], 
             if parent is not None and parent["md5"] == md5:
                 continue
             new = common.working_source(repo, ds) if data is None else rows.source(data, ds, ds.path)
-            fast = _usable((known or {}).get(ds.name), ds, parent)
+            fast = usable((known or {}).get(ds.name), ds, parent)
             parent_src = common.version_source(repo, ds, parent) if parent and not fast else None
             if ds.label_pairs and not fast:  # (a relabel checked its own edits already)
                 _check_pairs(con, ds, new, parent_src)
@@ -367,6 +284,9 @@ def _write(
                 raise DslineageError(
                     f"{ds.path} changed while it was being committed: run the commit again"
                 )
+            # DVC relinked the file from its cache (a new inode): remember its md5 under the new stat,
+            # or the next command would hash the whole file again
+            common.remember_working_md5(repo, ds, out.md5)
             t.step("after-dvc-add")
             paths.append(dvcio.dvcfile_for(ds.path))
         jfile = journal.write(repo.root, record)
@@ -408,6 +328,7 @@ def commit(
         if not datasets:
             raise UsageError("no datasets are tracked yet: register one with `dslineage track`")
     require_message(message)  # before the checks run (record_versions checks it again: cheap)
+    dvcio.preload()  # DVC's import runs beside the hashing and the diff (on the second core)
     extra = gate(repo, datasets, no_verify=no_verify)
     versions = record_versions(repo, working_items(repo, datasets), message, author, extra=extra)
     return [CommittedVersion.build(v, extra.get(v["dataset"])) for v in versions]

@@ -67,16 +67,17 @@ def apply(
     check_pairs(session, table, {b.column for b in plans})
     tmp = session.path.with_name(f".{session.path.name}.tmp-relabel-{os.getpid()}")
     staged: list[dirs.Staged] = []
+    written: str | None = None
     same = session.same_bytes(table, candidate) if session.spans is None else None
     try:
         if session.spans is not None:  # a directory: only the parts holding edited rows are rewritten
             staged, md5 = dirs.stage_edits(repo, session.con, ds, session.table, table, session.spans, "tmp-relabel")
         elif same is not None:
             shutil.copyfile(same, tmp)
-        else:
-            labels.write(session.con, table, tmp, ds, session.path)
+        else:  # (the md5 is computed while the bytes are written)
+            written = labels.write(session.con, table, tmp, ds, session.path)
         if session.spans is None:
-            md5 = dvcio.file_md5(tmp)
+            md5 = written or dvcio.file_md5(tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

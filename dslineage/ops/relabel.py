@@ -13,7 +13,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dslineage import txn
+from dslineage import dvcio, txn
 from dslineage.config import Dataset
 from dslineage.errors import EditError, UsageError
 from dslineage.model_edits import RelabelResult
@@ -113,6 +113,8 @@ def relabel(
             "expected current label; --set has no old label to check"
         )
     pairs = parse_pairs(ds, edits) if edits else None
+    if commit:
+        dvcio.preload()  # DVC's import runs beside loading, joining and writing (on the second core)
     who = default_author(repo, by)
     linked = _queue(repo, ds, queue) if queue else None
     from dslineage.ops import dir_edit  # a directory dataset's edits load only the parts they touch

@@ -196,8 +196,9 @@ def csv_style(path: Path, quote: str, escape: str, delimiter: str) -> dict[str, 
     return {"newline": "\r\n" if crlf else "\n", "quoted": always, "first_record": first}
 
 
-def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
-    """Write `table` to `tmp` in the dataset's format, in the style of the file `like`.
+def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> str | None:
+    """Write `table` to `tmp` in the dataset's format, in the style of the file `like`; the md5
+    of the bytes written when it was computed on the way (parquet), else None.
 
     Parquet keeps the schema (with its metadata), the compression codec and the row-group size; CSV keeps the
     delimiter, quote and escape characters, the line ending, the always-quoted columns and
@@ -206,6 +207,8 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
     if ds.format == "parquet":
         import pyarrow.parquet as pq
 
+        from dslineage import dvcio
+
         meta = pq.ParquetFile(like).metadata
         codec, group = "snappy", None
         if meta.num_row_groups and meta.num_columns:
@@ -213,12 +216,13 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
             codec = {"uncompressed": "none"}.get(codec, codec)
             # and its row-group size: a reader (a remote read above all) skips row groups by their statistics
             group = max(meta.row_group(0).num_rows, 1) if meta.num_row_groups > 1 else None
-        pq.write_table(table, tmp, compression=codec, row_group_size=group)
-        return
+        with dvcio.HashingFile(tmp) as sink:
+            pq.write_table(table, sink, compression=codec, row_group_size=group)
+        return sink.md5()
     con.register("_dsl_out", table)
     if ds.format == "jsonl":
         con.execute(f"COPY (SELECT * FROM _dsl_out) TO {literal(str(tmp))} (FORMAT json)")
-        return
+        return None
     o = ds.csv or {}
     delim, quote = o.get("delimiter") or ",", o.get("quote") or '"'
     escape = o.get("escape") or quote
@@ -244,3 +248,4 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> None:
             out.write(style["first_record"])
             shutil.copyfileobj(src, out, 1 << 20)
         body.unlink()
+    return None

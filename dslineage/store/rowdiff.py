@@ -5,6 +5,7 @@ Identifiers are quoted with `q()`, values are bound."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from dslineage.config import Dataset
 from dslineage.errors import FormatError
 from dslineage.files import atomic_write
 from dslineage.store.rows import Profile, Source, check_keys, is_numeric, literal, plain, q, schema
+
+log = logging.getLogger("dslineage")
 
 
 @dataclass
@@ -90,12 +93,14 @@ def _digests(p: DiffPlan, types_a: dict[str, str], types_b: dict[str, str], diff
     ]
     if not items:
         return f"CAST([] AS {DIGEST_TYPE}) AS d"
+    # each digest only where its column changed (a CASE evaluates its branch on those rows only:
+    # casting every double to text and hashing it was most of a narrowed commit's join)
     structs = ", ".join(
-        f"{{'c': {literal(c)}, 'o': {digest('a.' + q(c), types_a[c])}, 'n': {digest('b.' + q(c), types_b[c])}}}"
-        for c, _ in items
+        f"CASE WHEN {a_missing} OR {b_missing} OR ({d}) THEN "
+        f"{{'c': {literal(c)}, 'o': {digest('a.' + q(c), types_a[c])}, 'n': {digest('b.' + q(c), types_b[c])}}} END"
+        for c, d in items
     )
-    mask = ", ".join(f"{a_missing} OR {b_missing} OR ({d})" for _, d in items)
-    return f"CAST(list_where([{structs}], [{mask}]) AS {DIGEST_TYPE}) AS d"
+    return f"CAST(list_filter([{structs}], x -> x IS NOT NULL) AS {DIGEST_TYPE}) AS d"
 
 
 def changes_select(
@@ -157,15 +162,57 @@ def build_changes(
     """
     import duckdb
 
+    a_sql, b_sql, params = a.sql, b.sql, [*a.params, *b.params]
+    narrowed = _narrowed(con, a, b, p, cols_a, cols_b)
+    if narrowed:  # only the rows that may differ take part in the join (`store.rowalign`)
+        a_sql, b_sql, params = q(_NARROW[0]), q(_NARROW[1]), []
     sql = f"CREATE OR REPLACE TEMP TABLE {q(table)} AS " + changes_select(
-        a.sql, b.sql, p, cols_a, cols_b, digests=digests
+        a_sql, b_sql, p, cols_a, cols_b, digests=digests
     )
     try:
-        con.execute(sql, [*a.params, *b.params])
+        con.execute(sql, params)
     except duckdb.Error as exc:
         raise FormatError(
             f"cannot diff {a.label} against {b.label}: {str(exc).splitlines()[0][:300]}"
         ) from None
+    finally:
+        if narrowed:
+            for name in _NARROW:
+                con.unregister(name)
+
+
+_NARROW = ("_rowalign_a", "_rowalign_b")
+
+
+def _narrowed(con: Any, a: Source, b: Source, p: DiffPlan, cols_a: set[str] | dict[str, str],
+              cols_b: set[str] | dict[str, str]) -> bool:
+    """Register as `_NARROW` the rows of A and B that may differ, when both are local parquet
+    files sorted by one integer key (`store.rowalign`) and DuckDB sees those rows with the types
+    it reads from the files; False when the whole files must be joined."""
+    from dslineage.store import rowalign
+
+    if not isinstance(cols_a, dict) or not isinstance(cols_b, dict):
+        return False
+    files = rowalign.applies(con, a, b, p.keys, p.compared, p.retyped, cols_a, cols_b)
+    if files is None:
+        return False
+    try:
+        found = rowalign.changed_rows(files, p.keys[0], {c: cols_a[c] for c in p.compared})
+    except (LookupError, TypeError, ValueError, OSError, NotImplementedError) as exc:
+        # pyarrow reads a column differently from DuckDB (or cannot read it): join the whole files
+        log.debug("rowalign skipped: %s", exc)
+        return False
+    if found is None:
+        return False
+    for name, rows_ in zip(_NARROW, found):
+        con.register(name, rows_)
+    seen = [dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {q(n)})").fetchall()) for n in _NARROW]
+    want = {c: cols_a[c] for c in [*p.keys, *p.compared]}
+    if any(s != want for s in seen):
+        for name in _NARROW:
+            con.unregister(name)
+        return False
+    return True
 
 
 def compare(
