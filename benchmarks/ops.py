@@ -15,12 +15,13 @@ from benchmarks import measure, repos
 from benchmarks.params import CLASSES, Layout, Params
 
 
-def _edits(layout: Layout, rows: int, batch: int) -> Path:
-    """A parquet file of `batch` edits (key, label): every k-th key moved to the next class."""
+def _edits(layout: Layout, rows: int, batch: int, version: int = 2) -> Path:
+    """A parquet file of `batch` edits (key, label) of generated version 1 or 2: every k-th key moved to the
+    next class."""
     import duckdb
 
-    v1, v2 = layout.pair(rows)
-    target = layout.work / f"ops-{rows}-edits.parquet"
+    src = layout.pair(rows)[version - 1]
+    target = layout.work / f"ops-{rows}-edits{'' if version == 2 else f'-v{version}'}.parquet"
     step = max(1, rows // batch)
     classes = "[" + ", ".join(f"'{c}'" for c in CLASSES) + "]"
     con = duckdb.connect()
@@ -28,7 +29,7 @@ def _edits(layout: Layout, rows: int, batch: int) -> Path:
         f"COPY (SELECT key, {classes}[1 + (list_position({classes}, label) % 10)::INTEGER] AS label "
         f"FROM read_parquet(?) WHERE key % {step} = 3 ORDER BY key LIMIT {int(batch)}) "
         f"TO '{str(target).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)",
-        [str(v2)],
+        [str(src)],
     )
     con.close()
     return target

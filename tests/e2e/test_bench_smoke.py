@@ -116,6 +116,15 @@ def test_reindex_stage_builds_the_journal_and_every_path_agrees(pipeline):
     assert res["record_by_record_lib"]["result"] == res["dslineage_lib"]["result"]
 
 
+def test_relabel_stage_pairs_dslineage_with_the_plain_edit(pipeline):
+    """The relabel stage applied the same batch both ways in each round and the report states the 1.5x figure."""
+    layout, results = pipeline
+    res = layout.read_part("relabel")["results"]["10000"]
+    assert res["agrees"] and res["dslineage_lib"]["result"]["applied"] == 200
+    assert len(res["dslineage_lib"]["runs_s"]) >= 3 and res["paired_ratio"] > 0 and res["paired_cpu_ratio"] > 0
+    assert results["summary"]["relabel"]["10000"]["paired_ratio"] == res["paired_ratio"]
+
+
 def test_memlimit_is_off_by_default_and_says_so(pipeline):
     """Without big_rows the 20M-row check is recorded as skipped with the parameter to set."""
     layout, _ = pipeline
