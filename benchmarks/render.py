@@ -117,13 +117,20 @@ def _relabel(s: dict[str, Any], sec: Fmt, times: Fmt) -> list[str]:
 
 
 def _flat(s: dict[str, Any], sec: Fmt, times: Fmt) -> list[str]:
-    if "diff_flat" not in s:
-        return []
-    out = ["Diff of two committed versions (folded from the change sets), the sizes taking turns in each round; "
-           "× the smallest size is the median of same-round ratios (wall; CPU in brackets):", "",
+    out: list[str] = []
+    for key in ("diff_flat_fixed", "diff_flat"):
+        if key in s:
+            out += _flat_table(s[key], sec, times)
+    return out
+
+
+def _flat_table(flat: dict[str, Any], sec: Fmt, times: Fmt) -> list[str]:
+    out = [f"Diff of two committed versions (folded from the change sets; {flat['changed']}), the sizes taking turns "
+           "in each round; × the smallest size is the median of same-round ratios (wall; CPU in brackets):", "",
            "| rows | CLI (whole process) | × smallest (CPU ×) | library | × smallest (CPU ×) | exact fold |",
            "|---|---|---|---|---|---|"]
-    for size, f in sorted(s["diff_flat"].items(), key=lambda kv: int(kv[0])):
+    sizes = {k: v for k, v in flat.items() if k.isdigit()}
+    for size, f in sorted(sizes.items(), key=lambda kv: int(kv[0])):
         out.append(f"| {int(size):,} | {sec(f['cli_s'])} | {times(f['cli_ratio'])} ({times(f['cli_cpu_ratio'])}) "
                    f"| {sec(f['lib_s'])} | {times(f['lib_ratio'])} ({times(f['lib_cpu_ratio'])}) | {f['exact_fold']} |")
     return [*out, ""]

@@ -69,6 +69,16 @@ def test_every_diff_tool_agrees_with_the_ground_truth(pipeline):
             assert any(m in res[peer]["skipped"] for m in modules), res[peer]
 
 
+def test_flatdiff_folds_the_same_changes_at_every_size(pipeline):
+    """The flatdiff stage's committed-version diff is folded exactly and counts the fixed relabels."""
+    layout, _ = pipeline
+    res = layout.read_part("flatdiff")["results"]
+    assert res["changed_rows"] == 100
+    for tool in ("dslineage_cli", "dslineage_lib"):
+        entry = res["sizes"]["10000"][tool]
+        assert entry["agrees"] and entry["exact_fold"] and entry["result"]["relabeled"] == 100, entry
+
+
 def test_history_chain_answers_for_every_length(pipeline):
     """The history stage measured the library at each chain length and found the keys' events."""
     layout, _ = pipeline
