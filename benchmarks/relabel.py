@@ -2,8 +2,9 @@
 
 Each round starts two fresh repositories holding generated version 1 (setup, not timed): in one,
 dslineage's library relabels the batch (one batch, committed: `lib_relabel`); in the other, a
-plain git + DVC repository, the same edits are applied with pyarrow, the file rewritten, then
-`dvc add` + `git commit` (`plain_relabel`). The figure is the median of same-round ratios
+plain git + DVC repository, the same edits are made as `benchmarks/relabel_baseline.py` makes them
+(the baseline of issue 15's 1.73x: the labels as a Python list, the file rewritten with pyarrow),
+then `dvc add` + `git commit` (`plain_relabel`). The figure is the median of same-round ratios
 (target at 5M rows: <= 1.5x). `python -m benchmarks.relabel_baseline FILE` does the same in one
 process, for profiling.
 """
