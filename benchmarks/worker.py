@@ -90,21 +90,6 @@ def lib_diff_bytes(root: str, a: str, b: str) -> Timed:
 
 
 @_task
-def lib_diff_working(root: str, a: str) -> Timed:
-    """dslineage's library: `Repo(root).diff(a, None)`, version `a` against the working file (both read as bytes)."""
-    import duckdb  # noqa: F401
-    import pyarrow  # noqa: F401
-
-    from dslineage.repo import Repo
-
-    def run() -> Any:
-        rows = Repo(root).diff(a, None).rows
-        return {"added": rows.added, "removed": rows.removed, "relabeled": rows.relabeled}
-
-    return run
-
-
-@_task
 def pandas_diff(a: str, b: str) -> Timed:
     """pandas: read both files, outer merge on the key with an indicator, compare columns."""
     import pandas as pd
@@ -223,41 +208,6 @@ def lib_relabel(root: str, name: str, edits: str) -> Timed:
         out = Repo(root).relabel(name, from_file=edits, reason="bench", message="bench relabel")
         batch = out["batch"]
         return {"applied": out["applied"], "batch": batch["id"] if isinstance(batch, dict) else batch}
-
-    return run
-
-
-@_task
-def plain_relabel(root: str, file: str, edits: str) -> Timed:
-    """relabel's baseline in a plain git + DVC repository, as `benchmarks/relabel_baseline.py` makes it (the
-    baseline of issue 15's figures): the file's table, its labels as a list and the edits read before the clock;
-    timed: the labels set in the list, the column replaced, the file rewritten with pyarrow, `dvc add`, `git add`
-    and `git commit`."""
-    import subprocess
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from benchmarks.measure import bin_of
-
-    target = Path(root) / file
-    table = pq.read_table(target)
-    labels = table.column("label").to_pylist()
-    edit = pq.read_table(edits).to_pydict()
-    moved = dict(zip(edit["key"], edit["label"]))  # generated keys are row numbers
-
-    def run() -> Any:
-        new = list(labels)
-        for k, v in moved.items():
-            new[k] = v
-        edited = table.set_column(table.schema.get_field_index("label"), "label", pa.array(new))
-        tmp = target.with_name(f".{target.name}.tmp")
-        pq.write_table(edited, tmp)
-        tmp.replace(target)
-        for argv in ([*bin_of("dvc"), "add", "-q", file], ["git", "add", f"{file}.dvc"],
-                     ["git", "commit", "-q", "-m", "relabel"]):
-            subprocess.run(argv, cwd=root, check=True, capture_output=True)
-        return {"applied": len(moved)}
 
     return run
 
@@ -400,6 +350,8 @@ def main() -> None:
         import doltlite  # noqa: F401  (must come before sqlite3 is loaded)
 
         from benchmarks import dolt  # noqa: F401  (registers the doltlite tasks)
+    from benchmarks import worker_tasks  # noqa: F401  (registers the tasks kept there)
+
     _warm_duckdb()
     run = TASKS[name](**kwargs)
     start, cpu_start = time.perf_counter(), _cpu()
