@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,13 +35,15 @@ def main(argv: list[str] | None = None) -> int:
         extra[name.strip()] = yaml.safe_load(value)
     p = Params.load(Path(args.params), sizes=sizes, runs=args.runs, out=args.out, **extra)
     layout = Layout(Path(p.out).resolve())
-    start = time.perf_counter()
+    start, load = time.perf_counter(), os.getloadavg()[0]
     module = importlib.import_module(f"benchmarks.{args.stage}")
     if args.stage == "report":
         module.run(layout, p)
     else:
         data = module.run(layout, p)
-        layout.write_part(args.stage, {"stage": args.stage, "results": data})
+        # how long the stage took and the machine's 1-minute load at its start and end (shared cores)
+        layout.write_part(args.stage, {"stage": args.stage, "results": data, "seconds": round(
+            time.perf_counter() - start, 1), "load_average": [round(load, 2), round(os.getloadavg()[0], 2)]})
     print(f"{args.stage}: done in {time.perf_counter() - start:.1f} s", flush=True)
     return 0
 

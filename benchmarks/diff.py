@@ -5,13 +5,16 @@ each timing every tool once in turn (interleaved, so machine noise hits all alik
 read the very bytes dslineage reads: the two DVC cache objects. `dslineage_cli` is the
 default diff of two committed versions (folded exactly from the change sets, no bytes read),
 as is `dslineage_lib`; `dslineage_lib_bytes` is the library reading both versions' bytes
-instead (the path before the fold; a diff against a working file still takes it). With
-`big_rows` set, the committed-version diff is also timed at that size (it must stay flat:
-`flat_ratio` = its median over the smallest size's).
+instead (the path before the fold); `dslineage_lib_working` / `dslineage_cli_working` diff v1
+against the working file (v2's bytes), which must read both sides: the figure held to <= 1.3x
+the lower bound. Then the committed-version diff is timed at every size and at `big_rows`
+(20M, from `bench/data`), the sizes taking turns within each round: `flat` holds the median of
+same-round ratios to the smallest size (it must stay flat: <= 1.3x).
 """
 
 from __future__ import annotations
 
+import shutil
 import statistics
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,8 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
         "dslineage_lib": lambda: measure.task("lib_diff", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
         "dslineage_cli": lambda: _cli(root),
         "dslineage_lib_bytes": lambda: measure.task("lib_diff_bytes", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
+        "dslineage_lib_working": lambda: measure.task("lib_diff_working", root=str(root), a=f"{ds}@v1"),
+        "dslineage_cli_working": lambda: _cli(root, working=True),
     }
     skipped: dict[str, Any] = {}
     for tool, module in PEERS.items():
@@ -83,7 +88,7 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     for tool, s in samples.items():
         out[tool] = measure.summarize(s)
         out[tool]["agrees"] = _check(tool, out[tool]["result"], truth)
-        if tool == "dslineage_cli":
+        if tool in ("dslineage_cli", "dslineage_cli_working"):
             out[tool]["exact_fold"] = all(s["exact_fold"] for s in samples[tool])
     out.update(skipped)
     base = out["duckdb_lower_bound"]["median_s"]
@@ -96,13 +101,13 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     return out
 
 
-def _cli(root: Path) -> dict[str, Any]:
-    """`dslineage diff ds@v1 ds@v2 --json` as a user runs it (wall clock, whole process)."""
+def _cli(root: Path, *, working: bool = False) -> dict[str, Any]:
+    """`dslineage diff ds@v1 ds@v2 --json` as a user runs it (wall clock, whole process); with `working`,
+    `dslineage diff ds@v1 --json` against the working file."""
     import json
 
-    res = measure.command(
-        [*measure.bin_of("dslineage"), "-C", str(root), "diff", "ds@v1", "ds@v2", "--json"]
-    )
+    refs = ["ds@v1"] if working else ["ds@v1", "ds@v2"]
+    res = measure.command([*measure.bin_of("dslineage"), "-C", str(root), "diff", *refs, "--json"])
     out = json.loads(res["stdout"])
     rows = out["rows"]
     res["result"] = {k: rows[k] for k in ("added", "removed", "relabeled")}
@@ -110,39 +115,53 @@ def _cli(root: Path) -> dict[str, Any]:
     return res
 
 
-def run_committed(
-    layout: Layout, p: Params, rows: int, truth: dict[str, int], pair: tuple[Path, Path]
-) -> dict[str, Any]:
-    """Only the committed-version diff through the CLI (folded) at the big size."""
-    root = repos.dslineage_repo(layout.work / f"diff-{rows}", *pair)
-    samples = [_cli(root) for _ in range(p.runs)]
-    out: dict[str, Any] = {"dslineage_cli": measure.summarize(samples)}
-    out["dslineage_cli"]["agrees"] = _check("dslineage_cli", out["dslineage_cli"]["result"], truth)
-    out["dslineage_cli"]["exact_fold"] = all(s["exact_fold"] for s in samples)
-    print(f"diff {rows}: dslineage_cli median {out['dslineage_cli']['median_s']:.3f} s", flush=True)
+def run_flat(layout: Layout, p: Params, truths: dict[int, dict[str, int]]) -> dict[str, Any]:
+    """The committed-version diff (folded, CLI and library) at every size, the sizes taking turns in each round;
+    the ratio of each size to the smallest is the median of same-round ratios."""
+    roots = {n: layout.work / f"diff-{n}" for n in truths}
+    for n, root in roots.items():
+        if not (root / ".dslineage").exists():  # the big size: no peers, its repository made here
+            repos.dslineage_repo(root, *layout.pair(n))
+    ds = repos.DATASET
+    tools = {
+        "dslineage_cli": lambda root: _cli(root),
+        "dslineage_lib": lambda root: measure.task("lib_diff", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
+    }
+    samples: dict[str, dict[int, list[dict[str, Any]]]] = {t: {n: [] for n in roots} for t in tools}
+    for r in range(p.runs):
+        for n, root in sorted(roots.items()):
+            for tool, fn in tools.items():
+                samples[tool][n].append(fn(root))
+                print(f"diff flat {n} run {r + 1}: {tool} {samples[tool][n][-1]['seconds']:.3f} s", flush=True)
+    small = min(roots)
+    out: dict[str, Any] = {}
+    for tool, by_size in samples.items():
+        for n, s in by_size.items():
+            entry = out.setdefault(str(n), {})[tool] = measure.summarize(s)
+            entry["agrees"] = _check(f"{tool} at {n}", entry["result"], truths[n])
+            entry["exact_fold"] = all(x.get("exact_fold", True) for x in s)
+            pairs = list(zip(s, by_size[small]))
+            entry["paired_ratio_to_smallest"] = statistics.median(a["seconds"] / b["seconds"] for a, b in pairs)
+            entry["paired_cpu_ratio_to_smallest"] = statistics.median(a["cpu"] / b["cpu"] for a, b in pairs)
+    for n, root in roots.items():
+        if n not in p.sizes:
+            shutil.rmtree(root, ignore_errors=True)  # ~2.7 GB at 20M rows
     return out
 
 
 def run(layout: Layout, p: Params) -> dict[str, Any]:
-    """The diff benchmark at every size in `p.sizes`."""
+    """The diff benchmark at every size in `p.sizes`, then the committed-version diff's flatness up to `big_rows`."""
     from benchmarks.generate import counts
 
     out: dict[str, Any] = {}
+    truths: dict[int, dict[str, int]] = {}
     for rows in p.sizes:
-        truth = counts(*layout.pair(rows))
-        out[str(rows)] = {"truth": truth, **run_size(layout, p, rows, truth)}
+        truths[rows] = counts(*layout.pair(rows))
+        out[str(rows)] = {"truth": truths[rows], **run_size(layout, p, rows, truths[rows])}
     if p.big_rows > 0 and p.big_rows not in p.sizes:
-        import shutil
-
-        from benchmarks.generate import generate_pair
-
-        big = Layout(layout.work / "big")
-        pair = generate_pair(big, p.big_rows, p)
-        truth = counts(*pair)
-        out[str(p.big_rows)] = {"truth": truth, **run_committed(layout, p, p.big_rows, truth, pair)}
-        shutil.rmtree(big.base, ignore_errors=True)
-    sizes = sorted(int(s) for s in out)
-    if len(sizes) > 1:  # the folded diff does not grow with the dataset
-        small = out[str(sizes[0])]["dslineage_cli"]["median_s"]
-        out["flat_ratio"] = {str(n): out[str(n)]["dslineage_cli"]["median_s"] / small for n in sizes[1:]}
+        truths[p.big_rows] = counts(*layout.pair(p.big_rows))  # generated by the `generate` stage
+    if len(truths) > 1:  # the folded diff does not grow with the dataset
+        out["flat"] = run_flat(layout, p, truths)
+        out["flat_ratio"] = {n: v["dslineage_cli"]["paired_ratio_to_smallest"] for n, v in out["flat"].items()
+                             if int(n) != min(truths)}
     return out

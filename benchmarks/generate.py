@@ -98,10 +98,15 @@ def counts(v1: Path, v2: Path) -> dict[str, int]:
     return dict(zip(("added", "removed", "relabeled", "rows_v1", "rows_v2"), map(int, row)))
 
 
+def all_sizes(p: Params) -> list[int]:
+    """Every size the pipeline reads from `bench/data`: `sizes`, the history size and `big_rows` (when set)."""
+    return sorted({*p.sizes, p.history_rows, *([p.big_rows] if p.big_rows > 0 else [])})
+
+
 def run(layout: Layout, p: Params) -> dict[str, Any]:
-    """Generate every size in `p.sizes` (and the history size); return exact change counts."""
+    """Generate every size the stages read (`all_sizes`), once for all of them; return exact change counts."""
     out: dict[str, Any] = {}
-    for rows in sorted({*p.sizes, p.history_rows}):
+    for rows in all_sizes(p):
         v1, v2 = generate_pair(layout, rows, p)
         out[str(rows)] = {**counts(v1, v2), "bytes_v1": v1.stat().st_size, "bytes_v2": v2.stat().st_size}
         print(f"generate: {rows} rows -> {v1.parent} {out[str(rows)]}", flush=True)

@@ -1,15 +1,13 @@
 """`ops` benchmark: relabel and revert of a `ops_batch`-row batch, blame over all rows.
 
 Per size: a repository with v1 and v2 committed; each run relabels `ops_batch` keys
-spread over the file (one batch, committed), makes the same edit the plain way in a fresh
-git + DVC repository holding v2 (the baseline: same-round ratios) and reverts that batch
-(library, one child process each); blame of `ds@latest` over every row, against doltlite's blame table.
+spread over the file (one batch, committed) and reverts that batch (library, one child
+process each); blame of `ds@latest` over every row, against doltlite's blame table.
 Commands the library lacks are skipped with a printed line.
 """
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +15,13 @@ from benchmarks import measure, repos
 from benchmarks.params import CLASSES, Layout, Params
 
 
-def _edits(layout: Layout, rows: int, batch: int) -> Path:
-    """A parquet file of `batch` edits (key, label): every k-th key moved to the next class."""
+def _edits(layout: Layout, rows: int, batch: int, version: int = 2) -> Path:
+    """A parquet file of `batch` edits (key, label) of generated version 1 or 2: every k-th key moved to the
+    next class."""
     import duckdb
 
-    v1, v2 = layout.pair(rows)
-    target = layout.work / f"ops-{rows}-edits.parquet"
+    src = layout.pair(rows)[version - 1]
+    target = layout.work / f"ops-{rows}-edits{'' if version == 2 else f'-v{version}'}.parquet"
     step = max(1, rows // batch)
     classes = "[" + ", ".join(f"'{c}'" for c in CLASSES) + "]"
     con = duckdb.connect()
@@ -30,7 +29,7 @@ def _edits(layout: Layout, rows: int, batch: int) -> Path:
         f"COPY (SELECT key, {classes}[1 + (list_position({classes}, label) % 10)::INTEGER] AS label "
         f"FROM read_parquet(?) WHERE key % {step} = 3 ORDER BY key LIMIT {int(batch)}) "
         f"TO '{str(target).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)",
-        [str(v2)],
+        [str(src)],
     )
     con.close()
     return target
@@ -49,20 +48,14 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
             out[verb] = measure.skipped(f"ops {verb}", f"Repo.{verb} does not exist yet (issue 3)")
     if have["relabel"]:
         edits = str(_edits(layout, rows, p.ops_batch))
-        rel, rev, base = [], [], []
+        rel, rev = [], []
         for r in range(p.runs):
             rel.append(measure.task("lib_relabel", root=str(root), name=repos.DATASET, edits=edits))
-            # the same edit the plain way, in the same round (`plain_relabel`: pyarrow, dvc add, git commit)
-            plain = repos.dvc_repo(layout.work / f"ops-{rows}-plain", v2)
-            base.append(measure.task("plain_relabel", root=str(plain), edits=edits))
             if have["revert"]:
                 rev.append(measure.task("lib_revert", root=str(root), target=rel[-1]["result"]["batch"]))
-            print(f"ops {rows} run {r + 1}: relabel {rel[-1]['seconds']:.2f} s, baseline {base[-1]['seconds']:.2f} s"
+            print(f"ops {rows} run {r + 1}: relabel {rel[-1]['seconds']:.2f} s"
                   + (f", revert {rev[-1]['seconds']:.2f} s" if rev else ""), flush=True)
         out["relabel"] = measure.summarize(rel)
-        out["relabel"]["paired_ratio"] = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(rel, base))
-        out["relabel"]["paired_cpu_ratio"] = statistics.median(a["cpu"] / b["cpu"] for a, b in zip(rel, base))
-        out["relabel_baseline"] = measure.summarize(base)
         if rev:
             out["revert"] = measure.summarize(rev)
     if have["blame"]:

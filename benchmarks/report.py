@@ -12,10 +12,10 @@ import platform
 from typing import Any
 
 from benchmarks.params import Layout, Params
+from benchmarks.render import DIFF_TOOLS, markdown
 from benchmarks.scale import summary as scale_summary
 
-DIFF_TOOLS = ("duckdb_lower_bound", "dslineage_lib", "dslineage_cli", "dslineage_lib_bytes", "pandas",
-              "datacompy_polars", "doltlite")
+__all__ = ["markdown", "run", "summarize"]
 GiB = 2**30
 
 
@@ -57,12 +57,14 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     summary: dict[str, Any] = {}
     targets: list[dict[str, Any]] = []
     diff = parts.get("diff") or {}
-    for size, ratio in (diff.get("flat_ratio") or {}).items():
-        targets.append(_target(f"committed-version diff CLI ({size} rows) <= 1.3x its time at the smallest size",
-                               ratio, 1.3, "x"))
+    _flat(diff.get("flat") or {}, "diff_flat", "1% of rows changed: changes grow with the dataset", summary, targets)
+    fd = parts.get("flatdiff") or {}
+    if fd:
+        _flat(fd["sizes"], "diff_flat_fixed", f"the same {fd['changed_rows']:,} rows changed at every size", summary,
+              targets)
     for size, res in diff.items():
         if not size.isdigit() or "duckdb_lower_bound" not in res:
-            continue  # flat_ratio; the big size times only the committed-version diff
+            continue  # flat, flat_ratio
         lb = _med(res.get("duckdb_lower_bound"))
         s = {f"{t}_s": _med(res.get(t)) for t in DIFF_TOOLS}
         for t in DIFF_TOOLS:
@@ -75,15 +77,17 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         for peer in ("pandas", "datacompy_polars", "doltlite"):
             s[f"speedup_lib_vs_{peer}"] = _ratio(_med(res.get(peer)), lib)
         summary.setdefault("diff", {})[size] = s
-        targets.append(_target(f"diff library <= 1.3x DuckDB lower bound ({size} rows)",
-                               s["dslineage_lib_ratio_to_lower_bound"], 1.3, "x"))
-        targets.append(_target(f"diff CLI <= 1.3x DuckDB lower bound ({size} rows)",
-                               s["dslineage_cli_ratio_to_lower_bound"], 1.3, "x"))
+        # the byte path (a diff against the working file): the committed-version diff is folded, no join
+        targets.append(_target(f"diff library against the working file <= 1.3x DuckDB lower bound ({size} rows)",
+                               s["dslineage_lib_working_ratio_to_lower_bound"], 1.3, "x"))
+        targets.append(_target(f"diff CLI against the working file <= 1.3x DuckDB lower bound ({size} rows, "
+                               "whole process)", s["dslineage_cli_working_ratio_to_lower_bound"], 1.3, "x"))
         targets.append(_target(f"diff >= 3x faster than datacompy/Polars ({size} rows)",
                                s["speedup_lib_vs_datacompy_polars"], 3.0, "x", higher_is_better=True))
         if int(size) >= 5_000_000:
-            targets.append(_target(f"diff peak RSS <= 1.5 GB ({size} rows)", (res.get("dslineage_lib") or {}).get(
-                "rss_bytes", 0) / 1e9 or None, 1.5, "GB"))
+            rss = max((res.get(t) or {}).get("rss_bytes") or 0 for t in ("dslineage_lib_working", "dslineage_lib"))
+            targets.append(_target(f"diff against the working file peak RSS <= 1.5 GB ({size} rows)",
+                                   rss / 1e9 or None, 1.5, "GB"))
     for size, res in (parts.get("commit") or {}).items():
         base = _med(res.get("dvc_add_git_commit"))
         s = {f"{t}_s": _med(res.get(t)) for t in ("dvc_add_git_commit", "dslineage_cli", "dslineage_lib")}
@@ -175,18 +179,20 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     for size, res in (parts.get("ops") or {}).items():
         s = {f"{k}_s": _med(res.get(k)) for k in ("relabel", "revert", "blame", "doltlite_blame")}
         s["blame_speedup_vs_doltlite"] = _ratio(s["doltlite_blame_s"], s["blame_s"])
-        s["relabel_baseline_s"] = _med(res.get("relabel_baseline"))
-        s["relabel_ratio"] = (res.get("relabel") or {}).get("paired_ratio")  # same-round pairs
-        s["relabel_cpu_ratio"] = (res.get("relabel") or {}).get("paired_cpu_ratio")
         summary.setdefault("ops", {})[size] = s
-        if int(size) >= 5_000_000 and s["relabel_ratio"] is not None:
-            targets.append(_target(f"relabel <= 1.5x pyarrow + dvc add + git commit ({size} rows)",
-                                   s["relabel_ratio"], 1.5, "x"))
         if int(size) >= 5_000_000 and s["blame_s"] is not None:
             targets.append(_target(f"blame <= 3 s ({size} rows)", s["blame_s"], 3.0, "s"))
         if s["blame_speedup_vs_doltlite"] is not None:
             targets.append(_target(f"blame >= 3x faster than doltlite ({size} rows)",
                                    s["blame_speedup_vs_doltlite"], 3.0, "x", higher_is_better=True))
+    for size, res in (parts.get("relabel") or {}).items():
+        summary.setdefault("relabel", {})[size] = {
+            "batch": res["batch"], "dslineage_s": _med(res["dslineage_lib"]),
+            "baseline_s": _med(res["pyarrow_dvc_add_git_commit"]), "paired_ratio": res["paired_ratio"],
+            "paired_cpu_ratio": res["paired_cpu_ratio"], "agrees": res["agrees"]}
+        if int(size) >= 5_000_000:
+            targets.append(_target(f"relabel of {res['batch']:,} labels <= 1.5x pyarrow + dvc add + git commit "
+                                   f"({size} rows, library)", res["paired_ratio"], 1.5, "x"))
     for size, res in (parts.get("merge") or {}).items():
         s = {f"{k}_s": _med(res.get(k)) for k in ("commit", "merge", "merge_keyed", "conflicts")}
         s["merge_keyed_ratio_to_commit"] = (res.get("merge_keyed") or {}).get("ratio_to_commit")
@@ -213,9 +219,11 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     if "dslineage_lib" in ml:
         summary["memlimit"] = {"rows": ml["rows"], "memory_limit": ml["memory_limit"],
                                "lib_s": _med(ml["dslineage_lib"]), "rss_gib": ml["dslineage_lib"]["rss_bytes"] / GiB,
-                               "agrees": ml["agrees"]}
-        targets.append(_target(f"diff of {ml['rows']} rows completes with memory_limit {ml['memory_limit']}",
-                               1.0 if ml["agrees"] else 0.0, 1.0, "ok", higher_is_better=True))
+                               "agrees": ml["agrees"],
+                               "lower_bound_unlimited_s": _med(ml.get("duckdb_lower_bound_unlimited"))}
+        targets.append(_target(f"diff of {ml['rows']} rows (both versions' bytes) completes with memory_limit "
+                               f"{ml['memory_limit']}", 1.0 if ml["agrees"] else 0.0, 1.0, "ok",
+                               higher_is_better=True))
     for size, res in (parts.get("consensus") or {}).items():
         if not isinstance(res, dict) or "votes" not in res:
             continue
@@ -233,6 +241,28 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     return summary, targets
 
 
+def _flat(flat: dict[str, Any], key: str, what_changed: str, summary: dict[str, Any],
+          targets: list[dict[str, Any]]) -> None:
+    """The committed-version diff at every size (sizes taking turns in each round) and its flatness targets."""
+    if not flat:
+        return
+    small = min(flat, key=int)
+    summary[key] = {"changed": what_changed}
+    for size, f in sorted(flat.items(), key=lambda kv: int(kv[0])):
+        cli, lib = f["dslineage_cli"], f["dslineage_lib"]
+        summary[key][size] = {
+            "cli_s": _med(cli), "cli_cpu_s": cli.get("median_cpu_s"), "cli_ratio": cli["paired_ratio_to_smallest"],
+            "cli_cpu_ratio": cli["paired_cpu_ratio_to_smallest"], "lib_s": _med(lib),
+            "lib_cpu_s": lib.get("median_cpu_s"), "lib_ratio": lib["paired_ratio_to_smallest"],
+            "lib_cpu_ratio": lib["paired_cpu_ratio_to_smallest"],
+            "exact_fold": bool(cli.get("exact_fold")), "agrees": bool(cli.get("agrees") and lib.get("agrees"))}
+        if size != small:
+            for tool, what in (("cli", "CLI, whole process"), ("lib", "library")):
+                targets.append(_target(f"committed-version diff at {int(size):,} rows <= 1.3x its time at "
+                                       f"{int(small):,} ({what_changed}; {what})", summary[key][size][f"{tool}_ratio"],
+                                       1.3, "x"))
+
+
 def plot(layout: Layout, parts: dict[str, Any]) -> None:
     """Time against rows for each diff tool and for commit (log-log)."""
     import matplotlib
@@ -242,12 +272,16 @@ def plot(layout: Layout, parts: dict[str, Any]) -> None:
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     diff = parts.get("diff") or {}
-    sizes = sorted(int(s) for s in diff)
+    sizes = sorted(int(s) for s in diff if s.isdigit())
     for tool in DIFF_TOOLS:
         pts = [(n, _med(diff[str(n)].get(tool))) for n in sizes]
         pts = [(n, t) for n, t in pts if t is not None]
         if pts:
             ax1.plot(*zip(*pts), marker="o", label=tool)
+    flat = diff.get("flat") or {}
+    if flat:  # the committed-version diff up to big_rows, sizes in turns
+        pts = sorted((int(n), _med(f["dslineage_cli"])) for n, f in flat.items())
+        ax1.plot(*zip(*pts), marker="s", linestyle="--", label="dslineage_cli committed (folded)")
     ax1.set(xscale="log", yscale="log", xlabel="rows", ylabel="median seconds", title="diff of two versions")
     ax1.legend(fontsize=8)
     com = parts.get("commit") or {}
@@ -273,8 +307,10 @@ def run(layout: Layout, p: Params, *, draw: bool = True) -> dict[str, Any]:
 
     parts = {s: (layout.read_part(s) or {}).get("results") for s in STAGES if s != "report"}
     summary, targets = summarize({k: v for k, v in parts.items() if v})
+    stages = {s: {k: part.get(k) for k in ("seconds", "load_average")}
+              for s in STAGES if s != "report" and (part := layout.read_part(s))}
     results = {"machine": machine(), "params": p.to_dict(), "summary": summary, "targets": targets,
-               "skipped": _skips(parts)}
+               "stages": stages, "skipped": _skips(parts)}
     layout.base.mkdir(parents=True, exist_ok=True)
     atomic_write_text(layout.results, json.dumps(results, indent=1, sort_keys=True) + "\n")
     for t in targets:
@@ -284,96 +320,6 @@ def run(layout: Layout, p: Params, *, draw: bool = True) -> dict[str, Any]:
         plot(layout, parts)
     print(markdown(results), flush=True)
     return results
-
-
-def markdown(results: dict[str, Any]) -> str:
-    """The Performance tables from results.json (medians, ratios, targets): printed by `report`, and filled into
-    docs/performance.md by the docs build (docs/hooks.py)."""
-    m, s = results["machine"], results["summary"]
-    out = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
-           f"DuckDB {m['duckdb']} (load average at the end: {m['load_average']}).", ""]
-
-    def sec(x: Any) -> str:
-        return "–" if x is None else (f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s")
-
-    def times(x: Any) -> str:
-        return "–" if x is None else f"{x:.2f}×"
-
-    if "diff" in s:
-        out += ["Diff of two versions (median wall seconds; ratio to the DuckDB lower bound, median of "
-                "same-round pairs, in wall and in CPU seconds; peak RSS):", "",
-                "| rows | tool | median | × lower bound | × lower bound (CPU) | peak RSS |",
-                "|---|---|---|---|---|---|"]
-        for size, d in s["diff"].items():
-            for t in DIFF_TOOLS:
-                if d.get(f"{t}_s") is None:
-                    continue
-                rss = d.get(f"{t}_rss_gib")
-                out.append(f"| {int(size):,} | {t} | {sec(d[f'{t}_s'])} | {times(d[f'{t}_ratio_to_lower_bound'])} "
-                           f"| {times(d.get(f'{t}_cpu_ratio_to_lower_bound'))} "
-                           f"| {'–' if rss is None else f'{rss:.2f} GiB'} |")
-        out.append("")
-    if "commit" in s:
-        out += ["| rows | dvc add + git commit | dslineage commit (CLI) | × (CPU ×) | library | × (CPU ×) |",
-                "|---|---|---|---|---|---|"]
-        for size, c in s["commit"].items():
-            out.append(f"| {int(size):,} | {sec(c['dvc_add_git_commit_s'])} | {sec(c['dslineage_cli_s'])} | "
-                       f"{times(c['cli_ratio'])} ({times(c.get('cli_cpu_ratio'))}) | {sec(c['dslineage_lib_s'])} | "
-                       f"{times(c['lib_ratio'])} ({times(c.get('lib_cpu_ratio'))}) |")
-        out.append("")
-    if "history" in s:
-        h = s["history"]
-        out += [f"History of one key ({h.get('rows'):,}-row dataset; median over keys):", "",
-                "| versions | library (CPU) | CLI (whole process) | doltlite | index bytes | change-set bytes |",
-                "|---|---|---|---|---|---|"]
-        for v, e in sorted(((k, x) for k, x in h.items() if isinstance(x, dict)), key=lambda kv: int(kv[0])):
-            if isinstance(e, dict):
-                dl = "–" if e["doltlite_ms"] is None else f"{e['doltlite_ms']:.2f} ms"
-                lib = f"{e['lib_ms']:.1f} ms ({e.get('lib_cpu_ms', 0):.1f} ms)"
-                out.append(f"| {v} | {lib} | {sec(e['cli_s'])} | {dl} | "
-                           f"{e['index_bytes']:,} | {e['change_set_bytes']:,} |")
-        out.append("")
-    if "ops" in s:
-        out += ["| rows | relabel 50k | its baseline (pyarrow + dvc add + git commit) | same-round ratio "
-                "| revert 50k | blame | doltlite blame |", "|---|---|---|---|---|---|---|"]
-        for size, o in s["ops"].items():
-            ratio = "–" if o.get("relabel_ratio") is None else f"{o['relabel_ratio']:.2f}x"
-            out.append(f"| {int(size):,} | {sec(o['relabel_s'])} | {sec(o.get('relabel_baseline_s'))} | {ratio} | "
-                       f"{sec(o['revert_s'])} | {sec(o['blame_s'])} | {sec(o['doltlite_blame_s'])} |")
-        out.append("")
-    if "startup" in s:
-        st = s["startup"]
-        out += [f"Start-up: `dslineage --help` {sec(st.get('dslineage_help'))}, `--version` "
-                f"{sec(st.get('dslineage_version'))}, `log` on a small repository "
-                f"{sec(st.get('dslineage_log_small'))} (`history` {sec(st.get('dslineage_history_small'))}, "
-                f"`status` {sec(st.get('dslineage_status_small'))}), `dvc --version` {sec(st.get('dvc_version'))}, "
-                f"bare `python -c pass` {sec(st.get('python_bare'))}.", ""]
-    if "lineage" in s:
-        li = s["lineage"]
-        out += [f"Lineage ({li['versions']:,} versions, {li['transformations']:,} transformations; whole process, "
-                f"wall / CPU): `lineage NODE --json` {sec(li['both_json_median_s'])} / "
-                f"{sec(li['both_json_median_cpu_s'])}, `--downstream --format tree` "
-                f"{sec(li['downstream_tree_median_s'])}, `--upstream --depth 3` "
-                f"{sec(li['upstream_depth3_median_s'])}, `impact` "
-                f"{sec(li['impact_json_median_s'])} / {sec(li['impact_json_median_cpu_s'])}; `log` in the same "
-                f"repository {sec(li['log_d0_baseline_median_s'])}.", ""]
-    if "reindex" in s:
-        r = s["reindex"]
-        out += [f"Cold `reindex` of {r['records']:,} journal records: CLI {sec(r['cli_s'])} "
-                f"({sec(r.get('cli_cpu_s'))} CPU), library {sec(r['lib_s'])} ({sec(r.get('lib_cpu_s'))} CPU); "
-                f"record by record (the path before bulk sync) {sec(r['record_by_record_lib_s'])}.", ""]
-    if "scale" in s:
-        c = s["scale"]
-        out += [f"Scale ({c['rows']:,} rows in {c['parts']} partitions vs one file, {c['edited_rows']:,} rows "
-                f"relabeled): relabel + commit {sec(c['relabel_commit_directory_s'])} vs "
-                f"{sec(c['relabel_commit_one_file_s'])}, commit of the rewritten partitions "
-                f"{sec(c['commit_directory_s'])} vs {sec(c['commit_one_file_s'])}, "
-                f"diff {sec(c['diff_directory_s'])} vs {sec(c['diff_one_file_s'])}.", ""]
-    out += ["| target | figure | met |", "|---|---|---|"]
-    for t in results["targets"]:
-        flag = {True: "met", False: "**not met**", None: "n/a"}[t["met"]]
-        out.append(f"| {t['target']} | {t['value']} {t['unit']} (limit {t['limit']}) | {flag} |")
-    return "\n".join(out) + "\n"
 
 
 def _skips(parts: dict[str, Any]) -> list[str]:

@@ -213,41 +213,6 @@ def lib_relabel(root: str, name: str, edits: str) -> Timed:
 
 
 @_task
-def plain_relabel(root: str, edits: str) -> Timed:
-    """The relabel's baseline in a plain git + DVC repository: the file's labels rewritten with
-    pyarrow (the file and the edits read beforehand, not timed, as `benchmarks.relabel_baseline`
-    does), then `dvc add` + `git add` + `git commit`; CPU includes those child processes."""
-    import os
-    import subprocess
-
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    path = Path(root) / "data" / "ds.parquet"
-    table, changes = pq.read_table(path), pq.read_table(edits)
-
-    def run() -> Any:
-        import numpy as np
-        import pyarrow as pa
-
-        at = pc.index_in(changes.column("key"), value_set=table.column("key")).to_numpy(zero_copy_only=False)
-        mask = np.zeros(table.num_rows, dtype=bool)
-        mask[at] = True
-        new = changes.column("label").combine_chunks().take(pa.array(np.argsort(at)))
-        labels = pc.replace_with_mask(table.column("label").combine_chunks(), pa.array(mask), new)
-        edited = table.set_column(table.schema.get_field_index("label"), "label", labels)
-        tmp = path.with_name(".ds.parquet.tmp")
-        pq.write_table(edited, tmp)
-        os.replace(tmp, path)
-        for argv in ([sys.executable, "-m", "dvc", "add", "-q", "data/ds.parquet"],
-                     ["git", "add", "data/ds.parquet.dvc", "data/.gitignore"], ["git", "commit", "-qm", "relabel"]):
-            subprocess.run(argv, cwd=root, check=True, capture_output=True)
-        return {"applied": changes.num_rows}
-
-    return run
-
-
-@_task
 def lib_revert(root: str, target: str) -> Timed:
     """dslineage's library: `Repo(root).revert(batch)`."""
     import duckdb  # noqa: F401
@@ -372,6 +337,12 @@ def _warm_duckdb() -> None:
     duckdb.connect().execute("SELECT ?", [1]).fetchall()
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (all threads) and of the child processes it has waited for (git, `dvc add`)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     """Run one task and print its measurement as a JSON line."""
     name, kwargs = sys.argv[1], json.loads(sys.argv[2])
@@ -379,14 +350,13 @@ def main() -> None:
         import doltlite  # noqa: F401  (must come before sqlite3 is loaded)
 
         from benchmarks import dolt  # noqa: F401  (registers the doltlite tasks)
+    from benchmarks import worker_tasks  # noqa: F401  (registers the tasks kept there)
+
     _warm_duckdb()
     run = TASKS[name](**kwargs)
-    start, cpu_start = time.perf_counter(), time.process_time()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start, cpu_start = time.perf_counter(), _cpu()
     result = run()
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the commands a task runs (plain_relabel)
-    cpu += (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu_start
     if isinstance(result, dict) and "per_key_s" in result:
         import statistics
 

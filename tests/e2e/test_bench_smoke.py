@@ -69,6 +69,16 @@ def test_every_diff_tool_agrees_with_the_ground_truth(pipeline):
             assert any(m in res[peer]["skipped"] for m in modules), res[peer]
 
 
+def test_flatdiff_folds_the_same_changes_at_every_size(pipeline):
+    """The flatdiff stage's committed-version diff is folded exactly and counts the fixed relabels."""
+    layout, _ = pipeline
+    res = layout.read_part("flatdiff")["results"]
+    assert res["changed_rows"] == 100
+    for tool in ("dslineage_cli", "dslineage_lib"):
+        entry = res["sizes"]["10000"][tool]
+        assert entry["agrees"] and entry["exact_fold"] and entry["result"]["relabeled"] == 100, entry
+
+
 def test_history_chain_answers_for_every_length(pipeline):
     """The history stage measured the library at each chain length and found the keys' events."""
     layout, _ = pipeline
@@ -114,6 +124,15 @@ def test_reindex_stage_builds_the_journal_and_every_path_agrees(pipeline):
     assert res["records"] == 120 and res["agree"]
     assert res["dslineage_cli"]["result"]["records"] == 120
     assert res["record_by_record_lib"]["result"] == res["dslineage_lib"]["result"]
+
+
+def test_relabel_stage_pairs_dslineage_with_the_plain_edit(pipeline):
+    """The relabel stage applied the same batch both ways in each round and the report states the 1.5x figure."""
+    layout, results = pipeline
+    res = layout.read_part("relabel")["results"]["10000"]
+    assert res["agrees"] and res["dslineage_lib"]["result"]["applied"] == 200
+    assert len(res["dslineage_lib"]["runs_s"]) >= 3 and res["paired_ratio"] > 0 and res["paired_cpu_ratio"] > 0
+    assert results["summary"]["relabel"]["10000"]["paired_ratio"] == res["paired_ratio"]
 
 
 def test_memlimit_is_off_by_default_and_says_so(pipeline):
