@@ -3,8 +3,7 @@
 `Repo` is a facade of short methods (explicit keyword-only options, a lazy import, one call
 into `ops/`). This module holds the plumbing every command shares (the lock around each command,
 recovery of an interrupted operation, the index, settings, the engine); the commands themselves
-are grouped by area in mixins, one module each, whose bases below read as the API's table of
-contents:
+are grouped by area in mixins, one module each (the API's table of contents):
 
 - `repo_versions`: init, track, commit, resolve, log, show, diff, history, checkout, status, tag,
   reindex, fsck

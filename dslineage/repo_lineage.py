@@ -4,8 +4,8 @@ and the lineage graph.
 A mixin of `dslineage.Repo` (`dslineage/repo.py`); the methods are Repo's, typed `self: Repo`."""
 
 # mypy: disable-error-code="misc"
-# (a method's `self: Repo` is a subclass of its mixin, which mypy reports as [misc]; it keeps every
-# call into ops/ type-checked with the Repo the method runs on)
+# (mypy reports [misc] for a `self` annotated with a subclass of the class, here Repo; the annotation
+# is what keeps every call into ops/, whose functions take a Repo, type-checked)
 
 from __future__ import annotations
 
