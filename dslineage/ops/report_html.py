@@ -7,7 +7,8 @@ import html
 from typing import Any
 
 from dslineage.ops import report_model as m
-from dslineage.ops.report_charts import Chart, render_svg, short_author
+from dslineage.ops.report_chart_kit import Chart, short_author
+from dslineage.ops.report_charts import render_svg
 
 CSS = """
 *{box-sizing:border-box}

@@ -45,8 +45,9 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 def test_wheel_holds_the_package(wheel_names: list[str]) -> None:
     """The CLI, the library entry point and the bundled data are in the wheel."""
-    for name in ("dslineage/cli/app.py", "dslineage/__init__.py", "dslineage/repo.py", "dslineage/py.typed"):
-        assert name in wheel_names
+    for name in ("dslineage/cli/app.py", "dslineage/__init__.py", "dslineage/repo.py", "dslineage/py.typed",
+                 "dslineage/data/pets.csv", "dslineage/repo_edits.py"):
+        assert name in wheel_names, name
 
 
 def test_wheel_holds_no_benchmark_code(wheel_names: list[str]) -> None:

@@ -24,7 +24,8 @@ PACKAGE = Path(dslineage.__file__).resolve().parent
 # top first; a module belongs to the first layer whose prefix matches its dotted name
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("cli", ("dslineage.cli", "dslineage.__main__", "dslineage._commands")),
-    ("repo", ("dslineage.repo", "dslineage.demo")),
+    ("repo", ("dslineage.repo", "dslineage.repo_versions", "dslineage.repo_team", "dslineage.repo_edits",
+              "dslineage.repo_annotation", "dslineage.repo_quality", "dslineage.repo_lineage", "dslineage.demo")),
     ("ops", ("dslineage.ops",)),
     ("quality", ("dslineage.quality",)),
     ("core", ("dslineage.core",)),

@@ -1,0 +1,96 @@
+"""Lineage: pipeline stages run through DVC, recorded transformations, experiments, reproduction
+and the lineage graph.
+
+A mixin of `dslineage.Repo` (`dslineage/repo.py`); the methods are Repo's, typed `self: Repo`."""
+
+# mypy: disable-error-code="misc"
+# (mypy reports [misc] for a `self` annotated with a subclass of the class, here Repo; the annotation
+# is what keeps every call into ops/, whose functions take a Repo, type-checked)
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dslineage.model import Experiment, ExperimentSummary
+    from dslineage.model_lineage import Lineage
+    from dslineage.repo import Repo
+
+
+class LineageMixin:
+    """Pipelines, experiments, reproduction and the lineage graph."""
+
+    def run(
+        self: Repo, stage: str, command: list[str], *, deps: list[str] | None = None,
+        outs: list[str] | None = None, params: list[str] | None = None, metrics: list[str] | None = None,
+        keys: list[str] | None = None, labels: list[str] | None = None, message: str | None = None,
+        author: str | None = None, force: bool = False,
+    ) -> dict[str, Any]:
+        """Define (or update) a DVC stage, run it through DVC and record the transformation.
+
+        `deps`, `outs`, `params`, `metrics` as `dvc stage add` takes them (an empty `command`
+        re-runs the stage as defined); `keys`/`labels` ("[OUT=]COL") register new outputs;
+        `message`, `author` for the record; `force` runs an up-to-date stage anyway.
+        """
+        from dslineage.ops.run import run
+
+        return run(self, stage, command, deps=deps, outs=outs, params=params, metrics=metrics, keys=keys,
+                   labels=labels, message=message, author=author, force=force)
+
+    def sync(self: Repo, *, author: str | None = None, all_commits: bool = False) -> dict[str, Any]:
+        """Record the `dvc.lock` stage states no transformation records yet (idempotent); with
+        `all_commits`, also those in dvc.lock's git history."""
+        from dslineage.ops.sync import sync
+
+        return sync(self, author=author, all_commits=all_commits)
+
+    def exp_record(
+        self: Repo, name: str, *, data: list[str] | None = None, params: str | None = None,
+        metrics: str | None = None, message: str | None = None, author: str | None = None,
+    ) -> dict[str, Any]:
+        """Record an experiment: dataset versions, code commit, params, metrics, pipeline.
+
+        `data` (NAME@REF refs; default: every dataset at its working version), `params` (file;
+        default `params.yaml`), `metrics` (file; default: the metrics files `dvc.yaml` declares),
+        `message`, `author`.
+        """
+        from dslineage.ops.exp import record
+
+        return record(self, name, data=data, params=params, metrics=metrics, message=message, author=author)
+
+    def exp_list(self: Repo) -> list[ExperimentSummary]:
+        """Experiments, newest first."""
+        from dslineage.ops.exp import list_experiments
+
+        return list_experiments(self)
+
+    def exp_show(self: Repo, name: str) -> Experiment:
+        """One experiment record (by name: its newest record; or by id prefix)."""
+        from dslineage.ops.exp import show
+
+        return show(self, name)
+
+    def exp_diff(self: Repo, a: str, b: str) -> dict[str, Any]:
+        """Datasets (with row-level counts), params and metrics that differ between two experiments."""
+        from dslineage.ops.exp import diff
+
+        return diff(self, a, b)
+
+    def reproduce(
+        self: Repo, experiment: str, *, into: str | None = None, rerun: bool = False, force: bool = False
+    ) -> dict[str, Any]:
+        """Materialize (and verify) an experiment's data: in place, or under `into`; `rerun`
+        re-runs its pipeline; `force` overwrites uncommitted changes (or a non-empty `into`)."""
+        from dslineage.ops.reproduce import reproduce
+
+        return reproduce(self, experiment, into=into, rerun=rerun, force=force)
+
+    def lineage(
+        self: Repo, node: str | None = None, *, direction: str = "both", depth: int | None = None,
+        openlineage: bool = False, namespace: str | None = None, expand: bool = False,
+    ) -> Lineage:
+        """The lineage subgraph around a node (None: the whole graph): root, nodes, edges, chains."""
+        from dslineage.ops.lineage import lineage
+
+        return lineage(self, node, direction=direction, depth=depth, openlineage=openlineage,
+                       namespace=namespace, expand=expand)
