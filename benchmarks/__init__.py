@@ -9,6 +9,24 @@ A peer that is not installed is skipped with a printed line, never silently.
 from __future__ import annotations
 
 STAGES = (
-    "generate", "diff", "flatdiff", "commit", "history", "startup", "storage", "ops", "relabel", "memlimit", "demo",
-    "merge", "reindex", "htmlreport", "consensus", "annotation", "partdiff", "lineage", "scale", "report",
+    "generate",
+    "diff",
+    "flatdiff",
+    "commit",
+    "history",
+    "startup",
+    "storage",
+    "ops",
+    "relabel",
+    "memlimit",
+    "demo",
+    "merge",
+    "reindex",
+    "htmlreport",
+    "consensus",
+    "annotation",
+    "partdiff",
+    "lineage",
+    "scale",
+    "report",
 )

@@ -22,7 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=None, help="comma-separated row counts, overriding params")
     parser.add_argument("--runs", type=int, default=None, help="runs per measurement, overriding params")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="NAME=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="override any parameter, e.g. --set big_rows=20000000 (YAML value syntax)",
     )
     args = parser.parse_args(argv)
@@ -42,8 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         data = module.run(layout, p)
         # how long the stage took and the machine's 1-minute load at its start and end (shared cores)
-        layout.write_part(args.stage, {"stage": args.stage, "results": data, "seconds": round(
-            time.perf_counter() - start, 1), "load_average": [round(load, 2), round(os.getloadavg()[0], 2)]})
+        layout.write_part(
+            args.stage,
+            {
+                "stage": args.stage,
+                "results": data,
+                "seconds": round(time.perf_counter() - start, 1),
+                "load_average": [round(load, 2), round(os.getloadavg()[0], 2)],
+            },
+        )
     print(f"{args.stage}: done in {time.perf_counter() - start:.1f} s", flush=True)
     return 0
 

@@ -36,8 +36,10 @@ def _data(work: Path, rows: int, seed: int) -> tuple[Any, Any, Path]:
     flip = rng.choice(rows, rows // 20, replace=False)
     given[flip] = rng.integers(0, 10, len(flip))
     path = work / "pred.parquet"
-    pq.write_table(pa.table({"key": np.arange(rows, dtype=np.int64),
-                             **{f"p_{c}": probs[:, i] for i, c in enumerate(CLASSES)}}), path)
+    pq.write_table(
+        pa.table({"key": np.arange(rows, dtype=np.int64), **{f"p_{c}": probs[:, i] for i, c in enumerate(CLASSES)}}),
+        path,
+    )
     return given, probs, path
 
 
@@ -108,8 +110,11 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     base_s, base_runs, (ranked, _) = _median(direct, p.runs)
     review_s, review_runs, result = _median(review_v1, p.runs)
     same = [r.key["key"] for r in result.rows] == [int(i) for i in ranked[:1000]]
-    print(f"annotation review: {review_s:.2f} s vs cleanlab {base_s:.2f} s (ratio {review_s / base_s:.2f}; "
-          f"same ranking: {same})", flush=True)
+    print(
+        f"annotation review: {review_s:.2f} s vs cleanlab {base_s:.2f} s (ratio {review_s / base_s:.2f}; "
+        f"same ranking: {same})",
+        flush=True,
+    )
 
     def evaluate() -> Any:
         with Repo(root) as repo:
@@ -120,14 +125,23 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     with Repo(root) as repo:
         repo.eval("ds", predictions=str(pred))
     recorded_s = time.perf_counter() - t
-    print(f"annotation eval over {len(ev.versions)} versions: {eval_s:.2f} s ({recorded_s:.2f} s recording)",
-          flush=True)
+    print(
+        f"annotation eval over {len(ev.versions)} versions: {eval_s:.2f} s ({recorded_s:.2f} s recording)", flush=True
+    )
     return {
-        "rows": rows, "classes": len(CLASSES), "versions": versions,
-        "review": {"median_s": review_s, "runs_s": review_runs, "flagged": len(ranked), "queue_rows": len(result.rows),
-                   "same_ranking_as_cleanlab": same},
+        "rows": rows,
+        "classes": len(CLASSES),
+        "versions": versions,
+        "review": {
+            "median_s": review_s,
+            "runs_s": review_runs,
+            "flagged": len(ranked),
+            "queue_rows": len(result.rows),
+            "same_ranking_as_cleanlab": same,
+        },
         "cleanlab_direct": {"median_s": base_s, "runs_s": base_runs},
-        "review_ratio": review_s / base_s, "review_target_ratio": 2.0,
+        "review_ratio": review_s / base_s,
+        "review_target_ratio": 2.0,
         "eval": {"median_s": eval_s, "runs_s": eval_runs, "recorded_s": recorded_s, "versions": len(ev.versions)},
         "eval_target_s": 10.0,
     }

@@ -32,12 +32,14 @@ class Chain:
         with Repo(root) as repo:
             versions = repo.index.versions(name)
         head = max(versions, key=lambda v: v["seq"])
-        self.head = {**head, "schema": json.loads(head["schema"]),
-                     "label_distribution": json.loads(head["label_distribution"])}
+        self.head = {
+            **head,
+            "schema": json.loads(head["schema"]),
+            "label_distribution": json.loads(head["label_distribution"]),
+        }
         self.con = duckdb.connect()
         self.con.execute(
-            "CREATE TABLE state AS SELECT key, label FROM read_parquet(?)",
-            [str(dvcio.cache_path(root, head["md5"]))],
+            "CREATE TABLE state AS SELECT key, label FROM read_parquet(?)", [str(dvcio.cache_path(root, head["md5"]))]
         )
         self.classes = "[" + ", ".join(f"'{c}'" for c in CLASSES) + "]"
 
@@ -57,7 +59,9 @@ class Chain:
             subprocess.run(["git", "add", "--", *rel], cwd=self.root, check=True, capture_output=True)
             subprocess.run(
                 ["git", "commit", "-q", "-m", f"history chain up to v{self.seq}"],
-                cwd=self.root, check=True, capture_output=True,
+                cwd=self.root,
+                check=True,
+                capture_output=True,
             )
         return len(written) // 2
 
@@ -81,12 +85,30 @@ class Chain:
         self.con.execute(f"COPY (SELECT * FROM chg ORDER BY k0) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
         self.con.execute("UPDATE state SET label = chg.n0 FROM chg WHERE state.key = chg.k0")
         record = {
-            "kind": "version", "id": vid, "dataset": self.name, "seq": seq, "md5": self.head["md5"],
-            "parent": self.head["id"], "path": self.head["path"], "message": message, "author": author,
-            "timestamp": ts, "rows": self.head["rows"], "schema": self.head["schema"],
+            "kind": "version",
+            "id": vid,
+            "dataset": self.name,
+            "seq": seq,
+            "md5": self.head["md5"],
+            "parent": self.head["id"],
+            "path": self.head["path"],
+            "message": message,
+            "author": author,
+            "timestamp": ts,
+            "rows": self.head["rows"],
+            "schema": self.head["schema"],
             "label_distribution": self.head["label_distribution"],
-            "changes": {"known": True, "file": name, "keys": ["key"], "labels": ["label"], "added": 0,
-                        "removed": 0, "relabeled": n, "modified": 0, "columns": {"label": n} if n else {}},
+            "changes": {
+                "known": True,
+                "file": name,
+                "keys": ["key"],
+                "labels": ["label"],
+                "added": 0,
+                "removed": 0,
+                "relabeled": n,
+                "modified": 0,
+                "columns": {"label": n} if n else {},
+            },
         }
         jfile = journal.write(self.root, record)
         self.head = {**record, "id": vid}

@@ -85,11 +85,16 @@ def run_size(layout: Layout, p: Params, votes: int) -> dict[str, Any]:
             alone.append(measure.task("crowdkit_alone", votes=str(path), method=method))
             lib.append(measure.task("lib_consensus", root=str(work), name="items", votes=str(path), method=method))
             ratios.append(lib[-1]["seconds"] / alone[-1]["seconds"])
-            print(f"consensus {votes} {method} run {r + 1}: crowd-kit {alone[-1]['seconds']:.2f} s, "
-                  f"dslineage {lib[-1]['seconds']:.2f} s ({ratios[-1]:.2f}x)", flush=True)
+            print(
+                f"consensus {votes} {method} run {r + 1}: crowd-kit {alone[-1]['seconds']:.2f} s, "
+                f"dslineage {lib[-1]['seconds']:.2f} s ({ratios[-1]:.2f}x)",
+                flush=True,
+            )
         out[method] = {
-            "crowdkit": measure.summarize(alone), "dslineage": measure.summarize(lib),
-            "paired_ratio": statistics.median(ratios), "ratios": [round(x, 3) for x in ratios],
+            "crowdkit": measure.summarize(alone),
+            "dslineage": measure.summarize(lib),
+            "paired_ratio": statistics.median(ratios),
+            "ratios": [round(x, 3) for x in ratios],
             "applied": lib[-1]["result"]["applied"],
             "agrees": lib[-1]["result"]["rows_voted"] == alone[-1]["result"]["tasks"],
         }

@@ -39,8 +39,11 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     diff = repo.diff("ds@v1", "ds@v2", rows=5)
     _say("diff ds@v1 ds@v2 --rows 5", diff)
     sample: Any = diff.more["sample"]
-    key = next(s["key"] for s in sample if s["change"] == "relabeled") if any(
-        s["change"] == "relabeled" for s in sample) else sample[0]["key"]
+    key = (
+        next(s["key"] for s in sample if s["change"] == "relabeled")
+        if any(s["change"] == "relabeled" for s in sample)
+        else sample[0]["key"]
+    )
     hist = repo.history(repos.DATASET, [key])
     _say(f"history ds {key}", hist)
     _say("log ds", repo.log(repos.DATASET))
@@ -48,5 +51,9 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     back = repo.checkout("ds@latest")
     _say("checkout ds@latest", back)
     repo.close()
-    return {"rows": rows, "diff_rows": to_json(diff.rows), "history_events": len(hist.events),
-            "checkout_md5": back["md5"]}
+    return {
+        "rows": rows,
+        "diff_rows": to_json(diff.rows),
+        "history_events": len(hist.events),
+        "checkout_md5": back["md5"],
+    }

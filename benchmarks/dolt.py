@@ -57,7 +57,8 @@ def doltlite_load(db: str, v1: str, v2: str) -> Timed:
         ).fetchall()
         relabeled = d.execute(
             "SELECT b.label, a.key FROM read_parquet(?) a JOIN read_parquet(?) b ON a.key = b.key "
-            "WHERE a.label <> b.label", [v1, v2]
+            "WHERE a.label <> b.label",
+            [v1, v2],
         ).fetchall()
         d.close()
         con.execute("BEGIN")
@@ -79,8 +80,7 @@ def doltlite_diff(db: str, commit: str) -> Timed:
 
     def run() -> Any:
         rows = con.execute(
-            "SELECT diff_type, from_label, to_label, count(*) FROM dolt_diff_t WHERE to_commit = ? "
-            "GROUP BY 1, 2, 3",
+            "SELECT diff_type, from_label, to_label, count(*) FROM dolt_diff_t WHERE to_commit = ? GROUP BY 1, 2, 3",
             [commit],
         ).fetchall()
         out = {"added": 0, "removed": 0, "relabeled": 0}

@@ -22,9 +22,7 @@ def _classes() -> str:
 
 
 def _features(seed: int, col: str = "i") -> str:
-    return ", ".join(
-        f"(hash(hash({col}, {seed}, {j})) >> 11)::DOUBLE / 9007199254740992.0 AS f{j}" for j in range(5)
-    )
+    return ", ".join(f"(hash(hash({col}, {seed}, {j})) >> 11)::DOUBLE / 9007199254740992.0 AS f{j}" for j in range(5))
 
 
 def _copy(con: Any, sql: str, target: Path) -> None:

@@ -48,8 +48,12 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
         with Repo(root) as repo:
             repo.log(repos.DATASET)  # the index catches up with the new journal files
         sync_s = time.perf_counter() - t0
-        entry: dict[str, Any] = {"build_s": build_s, "added_versions": added, "index_sync_s": sync_s,
-                                 "load": os.getloadavg()[0]}  # the machine's load as the timing starts
+        entry: dict[str, Any] = {
+            "build_s": build_s,
+            "added_versions": added,
+            "index_sync_s": sync_s,
+            "load": os.getloadavg()[0],
+        }  # the machine's load as the timing starts
         entry["dslineage_lib"] = measure.repeat(
             measure.task, p.runs, "lib_history", root=str(root), name=repos.DATASET, keys=keys
         )
@@ -60,9 +64,12 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
             entry["doltlite"] = _dolt_history(dolt, p, versions, window, keys)
         out[str(versions)] = entry
         lib = entry["dslineage_lib"]["median_s"]
-        print(f"history {versions} versions: lib {lib * 1000:.1f} ms/key "
-              f"({entry['dslineage_lib']['median_cpu_s'] * 1000:.1f} ms CPU, load {entry['load']:.1f}), "
-              f"cli {entry['dslineage_cli']['median_s']:.3f} s, sync {sync_s:.1f} s", flush=True)
+        print(
+            f"history {versions} versions: lib {lib * 1000:.1f} ms/key "
+            f"({entry['dslineage_lib']['median_cpu_s'] * 1000:.1f} ms CPU, load {entry['load']:.1f}), "
+            f"cli {entry['dslineage_cli']['median_s']:.3f} s, sync {sync_s:.1f} s",
+            flush=True,
+        )
     ch.close()
     return out
 

@@ -33,8 +33,15 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     cli = [*measure.bin_of("dslineage"), "-C", str(root), "report", repos.DATASET, "-o", str(page)]
     timed = measure.repeat(measure.command, p.runs, cli)
     size = page.stat().st_size
-    out: dict[str, Any] = {"rows": rows, "versions": p.report_versions, "build_s": round(build_s, 2),
-                           "dslineage_cli": timed, "html_bytes": size}
-    print(f"htmlreport: {rows:,} rows, {p.report_versions} versions: {timed['median_s']:.2f} s, "
-          f"{size / 2**20:.2f} MiB", flush=True)
+    out: dict[str, Any] = {
+        "rows": rows,
+        "versions": p.report_versions,
+        "build_s": round(build_s, 2),
+        "dslineage_cli": timed,
+        "html_bytes": size,
+    }
+    print(
+        f"htmlreport: {rows:,} rows, {p.report_versions} versions: {timed['median_s']:.2f} s, {size / 2**20:.2f} MiB",
+        flush=True,
+    )
     return out

@@ -37,39 +37,73 @@ def generate(root: Path, datasets: int, versions: int) -> dict[str, int]:
     written = 0
     for i in range(datasets):
         name = f"d{i}"
-        config.save_dataset(root, config.Dataset(name=name, path=f"data/{name}.parquet", format="parquet",
-                                                 key=["id"], labels=["label"]))
+        config.save_dataset(
+            root, config.Dataset(name=name, path=f"data/{name}.parquet", format="parquet", key=["id"], labels=["label"])
+        )
         for j in range(1, versions + 1):
             ts = journal.iso_from_epoch(base + j * 3600 + i)
             md5 = journal.make_id("md5", i, j)[:32]
             vid = journal.make_id("version", name, md5, j)
             ids[(i, j)] = vid
-            journal.write(root, {
-                "kind": "version", "id": vid, "dataset": name, "seq": j, "md5": md5,
-                "parent": ids.get((i, j - 1)), "path": f"data/{name}.parquet", "message": f"v{j}",
-                "author": "Bench <bench@example.com>", "timestamp": ts, "rows": 1000, "schema": schema,
-                "label_distribution": {"label": [{"label": "a", "count": 1000}]},
-                "changes": {"known": True, "added": 0, "removed": 0, "relabeled": 10, "modified": 0},
-            })
+            journal.write(
+                root,
+                {
+                    "kind": "version",
+                    "id": vid,
+                    "dataset": name,
+                    "seq": j,
+                    "md5": md5,
+                    "parent": ids.get((i, j - 1)),
+                    "path": f"data/{name}.parquet",
+                    "message": f"v{j}",
+                    "author": "Bench <bench@example.com>",
+                    "timestamp": ts,
+                    "rows": 1000,
+                    "schema": schema,
+                    "label_distribution": {"label": [{"label": "a", "count": 1000}]},
+                    "changes": {"known": True, "added": 0, "removed": 0, "relabeled": 10, "modified": 0},
+                },
+            )
             written += 1
             if i == 0:
                 continue
             tid = journal.make_id("transformation", i, j)
             src = ids[(i - 1, j)]
-            journal.write(root, {
-                "kind": "transformation", "id": tid, "timestamp": journal.iso_from_epoch(base + j * 3600 + i - 0.5),
-                "stage": f"s{i}", "cmd": f"python make_d{i}.py", "git_commit": None, "code_dirty": [],
-                "params": {}, "source": "run", "lock_signature": journal.make_id("sig", i, j),
-                "inputs": [{"path": f"data/d{i - 1}.parquet", "md5": "0" * 32, "dataset": f"d{i - 1}",
-                            "version": src, "seq": j}],
-                "outputs": [{"path": f"data/{name}.parquet", "md5": md5, "dataset": name, "version": vid,
-                             "seq": j}],
-                "started": None, "ended": None, "author": "Bench <bench@example.com>",
-            })
+            journal.write(
+                root,
+                {
+                    "kind": "transformation",
+                    "id": tid,
+                    "timestamp": journal.iso_from_epoch(base + j * 3600 + i - 0.5),
+                    "stage": f"s{i}",
+                    "cmd": f"python make_d{i}.py",
+                    "git_commit": None,
+                    "code_dirty": [],
+                    "params": {},
+                    "source": "run",
+                    "lock_signature": journal.make_id("sig", i, j),
+                    "inputs": [
+                        {
+                            "path": f"data/d{i - 1}.parquet",
+                            "md5": "0" * 32,
+                            "dataset": f"d{i - 1}",
+                            "version": src,
+                            "seq": j,
+                        }
+                    ],
+                    "outputs": [
+                        {"path": f"data/{name}.parquet", "md5": md5, "dataset": name, "version": vid, "seq": j}
+                    ],
+                    "started": None,
+                    "ended": None,
+                    "author": "Bench <bench@example.com>",
+                },
+            )
             written += 1
     subprocess.run(["git", "add", "-A", ".dslineage"], cwd=root, check=True, capture_output=True)
-    subprocess.run(["git", "commit", "-q", "--no-verify", "-m", "synthetic lineage"], cwd=root, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "commit", "-q", "--no-verify", "-m", "synthetic lineage"], cwd=root, check=True, capture_output=True
+    )
     return {"versions": datasets * versions, "transformations": (datasets - 1) * versions, "records": written}
 
 
@@ -81,8 +115,9 @@ def _cli(root: Path, *args: str) -> tuple[float, float]:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "dslineage", "-C", str(root), *args],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dslineage", "-C", str(root), *args], capture_output=True, text=True, check=False
+    )
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -132,9 +167,13 @@ def run(layout: Any, p: Any) -> dict[str, Any]:
     start = time.perf_counter()
     made: dict[str, Any] = generate(root, p.lineage_datasets, p.lineage_versions)
     made["generate_s"] = round(time.perf_counter() - start, 1)
-    figures = {"datasets": p.lineage_datasets, "versions_per_dataset": p.lineage_versions, **made,
-               **measure(root, p.lineage_datasets, p.lineage_versions, max(p.runs, 3)),
-               "load_average": round(os.getloadavg()[0], 1)}
+    figures = {
+        "datasets": p.lineage_datasets,
+        "versions_per_dataset": p.lineage_versions,
+        **made,
+        **measure(root, p.lineage_datasets, p.lineage_versions, max(p.runs, 3)),
+        "load_average": round(os.getloadavg()[0], 1),
+    }
     print("lineage: " + ", ".join(f"{k} {v}" for k, v in figures.items() if k.endswith("_s")), flush=True)
     shutil.rmtree(root, ignore_errors=True)
     return figures
@@ -154,8 +193,12 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         made: dict[str, Any] = generate(root, args.datasets, args.versions)
         made["generate_s"] = round(time.perf_counter() - start, 1)
-        figures = {"datasets": args.datasets, "versions_per_dataset": args.versions, **made,
-                   **measure(root, args.datasets, args.versions, args.runs)}
+        figures = {
+            "datasets": args.datasets,
+            "versions_per_dataset": args.versions,
+            **made,
+            **measure(root, args.datasets, args.versions, args.runs),
+        }
     text = json.dumps(figures, indent=2)
     print(text)
     if args.out:

@@ -28,9 +28,7 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     truth = counts(v1, v2)
     root = repos.dslineage_repo(layout.work / f"memlimit-{rows}", v1, v2)
     env = {"DSLINEAGE_MEMORY_LIMIT": p.big_memory_limit}
-    lib = measure.repeat(
-        measure.task, p.runs, "lib_diff_bytes", task_env=env, root=str(root), a="ds@v1", b="ds@v2"
-    )
+    lib = measure.repeat(measure.task, p.runs, "lib_diff_bytes", task_env=env, root=str(root), a="ds@v1", b="ds@v2")
     lower = measure.repeat(measure.task, p.runs, "duckdb_diff", a=str(v1), b=str(v2))
     want = {k: truth[k] for k in ("added", "removed", "relabeled")}
     out = {
@@ -41,8 +39,11 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
         "agrees": lib["result"] == want,
         "truth": truth,
     }
-    print(f"memlimit {rows}: lib {lib['median_s']:.2f} s, peak RSS {lib['rss_bytes'] / 2**30:.2f} GiB "
-          f"with memory_limit={p.big_memory_limit}; lower bound (no limit) {lower['median_s']:.2f} s", flush=True)
+    print(
+        f"memlimit {rows}: lib {lib['median_s']:.2f} s, peak RSS {lib['rss_bytes'] / 2**30:.2f} GiB "
+        f"with memory_limit={p.big_memory_limit}; lower bound (no limit) {lower['median_s']:.2f} s",
+        flush=True,
+    )
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(layout.work / "big", ignore_errors=True)
     return out

@@ -83,8 +83,10 @@ def run_cli(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
         root = repos.branched_repo(layout.work / f"merge-{rows}-cli-merge", base, ours, theirs, "theirs")
         samples["cli_merge"].append(_cli(root, "merge", "theirs", "-m", "merge theirs", "--json"))
         samples["cli_conflicts"].append(_cli(stopped, "merge", "--conflicts", repos.DATASET, "--json"))
-        print(f"merge {rows} cli run {r + 1}: " + ", ".join(
-            f"{k} {v[-1]['seconds']:.2f} s" for k, v in samples.items()), flush=True)
+        print(
+            f"merge {rows} cli run {r + 1}: " + ", ".join(f"{k} {v[-1]['seconds']:.2f} s" for k, v in samples.items()),
+            flush=True,
+        )
     merged = json.loads(samples["cli_merge"][-1]["stdout"])
     listed = json.loads(samples["cli_conflicts"][-1]["stdout"])
     for runs in samples.values():
@@ -117,12 +119,16 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
         repos.place(files["ours"], root)
         samples["commit"].append(measure.task("lib_commit", root=str(root), name=repos.DATASET, message="ours"))
         samples["merge"].append(measure.task("lib_merge", base=base, ours=ours, theirs=theirs, out=str(merged)))
-        samples["merge_keyed"].append(measure.task(
-            "lib_merge", base=base, ours=ours, theirs=str(v2), out=str(merged), prefer="ours"))
-        samples["conflicts"].append(measure.task(
-            "lib_merge_conflicts", base=base, ours=ours, theirs=str(files["clash"])))
-        print(f"merge {rows} run {r + 1}: " + ", ".join(
-            f"{k} {v[-1]['seconds']:.2f} s" for k, v in samples.items()), flush=True)
+        samples["merge_keyed"].append(
+            measure.task("lib_merge", base=base, ours=ours, theirs=str(v2), out=str(merged), prefer="ours")
+        )
+        samples["conflicts"].append(
+            measure.task("lib_merge_conflicts", base=base, ours=ours, theirs=str(files["clash"]))
+        )
+        print(
+            f"merge {rows} run {r + 1}: " + ", ".join(f"{k} {v[-1]['seconds']:.2f} s" for k, v in samples.items()),
+            flush=True,
+        )
     merged.unlink(missing_ok=True)
     out = {k: measure.summarize(v) for k, v in samples.items()}
     for name in ("merge", "merge_keyed"):

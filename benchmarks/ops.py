@@ -53,8 +53,11 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
             rel.append(measure.task("lib_relabel", root=str(root), name=repos.DATASET, edits=edits))
             if have["revert"]:
                 rev.append(measure.task("lib_revert", root=str(root), target=rel[-1]["result"]["batch"]))
-            print(f"ops {rows} run {r + 1}: relabel {rel[-1]['seconds']:.2f} s"
-                  + (f", revert {rev[-1]['seconds']:.2f} s" if rev else ""), flush=True)
+            print(
+                f"ops {rows} run {r + 1}: relabel {rel[-1]['seconds']:.2f} s"
+                + (f", revert {rev[-1]['seconds']:.2f} s" if rev else ""),
+                flush=True,
+            )
         out["relabel"] = measure.summarize(rel)
         if rev:
             out["revert"] = measure.summarize(rev)

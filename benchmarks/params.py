@@ -7,9 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 @dataclass
@@ -26,32 +24,32 @@ class Params:
     history_versions: list[int] = field(default_factory=lambda: [10, 200, 1000])
     history_keys: int = 20
     startup_runs: int = 5
-    startup_compare: str = ""     # another dslineage executable timed in the same rounds (before/after)
+    startup_compare: str = ""  # another dslineage executable timed in the same rounds (before/after)
     storage_fixed_changes: int = 1000
     doltlite_max_rows: int = 5_000_000
     doltlite_history_versions: int = 200
     ops_batch: int = 50_000
     big_rows: int = 0
     reindex_records: int = 20_000  # journal records of the cold-reindex benchmark
-    reindex_window: int = 5       # rows each version of that journal relabels
-    reindex_old_runs: int = 1     # runs of the record-by-record path (~7 ms a record; 0 skips it)
+    reindex_window: int = 5  # rows each version of that journal relabels
+    reindex_old_runs: int = 1  # runs of the record-by-record path (~7 ms a record; 0 skips it)
     big_memory_limit: str = "1GB"
-    report_versions: int = 50     # versions of the `history_rows` dataset `dslineage report` draws
+    report_versions: int = 50  # versions of the `history_rows` dataset `dslineage report` draws
     consensus_votes: list[int] = field(default_factory=lambda: [1_000_000])  # votes per `consensus` run
     consensus_methods: list[str] = field(default_factory=lambda: ["majority", "dawid-skene"])
     annotation_rows: int = 1_000_000  # `review` and `eval` (issue 13): rows × 10 classes
-    annotation_versions: int = 10     # label versions `eval` scores
-    partdiff_rows: int = 1_000_000   # partdiff: rows of the partitioned dataset ...
-    partdiff_parts: int = 100        # ... in this many parquet parts ...
-    partdiff_changed: int = 2        # ... of which this many change (relabels and moved rows)
-    lineage_datasets: int = 100       # lineage graph: datasets x versions, a stage between neighbours (issue 15)
+    annotation_versions: int = 10  # label versions `eval` scores
+    partdiff_rows: int = 1_000_000  # partdiff: rows of the partitioned dataset ...
+    partdiff_parts: int = 100  # ... in this many parquet parts ...
+    partdiff_changed: int = 2  # ... of which this many change (relabels and moved rows)
+    lineage_datasets: int = 100  # lineage graph: datasets x versions, a stage between neighbours (issue 15)
     lineage_versions: int = 100
-    scale_rows: int = 100_000_000     # `scale` (issue 16): rows of the partitioned dataset (0 skips the stage)
-    scale_parts: int = 100            # ... hive partitions `part=NNN/` (the baseline: the same rows in one file)
-    scale_edit_rate: float = 0.001    # ... relabel this share of all rows ...
-    scale_edit_parts: int = 2         # ... every one in this many partitions
-    scale_runs: int = 3               # ... rounds (median; each round relabels and diffs both layouts)
-    scale_remote: bool = True         # ... and the diff of two versions read from a SeaweedFS S3 remote
+    scale_rows: int = 100_000_000  # `scale` (issue 16): rows of the partitioned dataset (0 skips the stage)
+    scale_parts: int = 100  # ... hive partitions `part=NNN/` (the baseline: the same rows in one file)
+    scale_edit_rate: float = 0.001  # ... relabel this share of all rows ...
+    scale_edit_parts: int = 2  # ... every one in this many partitions
+    scale_runs: int = 3  # ... rounds (median; each round relabels and diffs both layouts)
+    scale_remote: bool = True  # ... and the diff of two versions read from a SeaweedFS S3 remote
     out: str = "bench"  # folder for data, work repos, parts and results (relative to root)
 
     @classmethod

@@ -98,8 +98,9 @@ def _engine_diff(engine: Any, pairs: Pairs, cols: dict[str, str], reads: Any = N
     from dslineage.store import partdiff, rowdiff
     from dslineage.store.rows import connect
 
-    p = rowdiff.DiffPlan(keys=["id"], labels=["label"], compared=["label", "x"], retyped=[], added_cols=[],
-                         removed_cols=[])
+    p = rowdiff.DiffPlan(
+        keys=["id"], labels=["label"], compared=["label", "x"], retyped=[], added_cols=[], removed_cols=[]
+    )
     con = connect({})
     try:
         got = partdiff.build_changes_parts(con, pairs, p, cols, cols, engine=engine, filesystem=reads)
@@ -115,8 +116,12 @@ def _time(fn: Callable[[], dict[str, Any]], runs: int, truth: dict[str, Any] | N
         result = fn()
         times.append(time.perf_counter() - start)
     counts = {k: result[k] for k in ("added", "removed", "relabeled", "modified")}
-    return {"median_s": statistics.median(times), "runs": times, "result": counts,
-            "agrees": truth is None or counts == truth}
+    return {
+        "median_s": statistics.median(times),
+        "runs": times,
+        "result": counts,
+        "agrees": truth is None or counts == truth,
+    }
 
 
 def run(layout: Layout, p: Params) -> dict[str, Any]:
@@ -133,8 +138,9 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     base = _time(lambda: _one_query(list(a.values()), list(b.values())), p.runs, None)
     truth = base["result"]
     out["one_query_all_parts"] = base
-    out["one_query_changed_parts"] = _time(lambda: _one_query([a[n] for n in changed], [b[n] for n in changed]),
-                                           p.runs, truth)
+    out["one_query_changed_parts"] = _time(
+        lambda: _one_query([a[n] for n in changed], [b[n] for n in changed]), p.runs, truth
+    )
 
     def cold(pairs: Pairs) -> dict[str, Any]:
         with LocalEngine() as engine:
@@ -146,8 +152,9 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
         out["pool_warm_changed_pairs"] = _time(lambda: _on_engine(warm, some, cols), p.runs, truth)
         out["pool_warm_all_pairs"] = _time(lambda: _on_engine(warm, every, cols), p.runs, truth)
     out["one_query_all_pairs"] = _time(lambda: _one_query(list(a.values()), list(b_all.values())), p.runs, truth)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         address = cluster.scheduler_address
 
         def dask(pairs: Pairs) -> dict[str, Any]:
@@ -160,10 +167,15 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     from benchmarks import partdiff_s3
 
     out["dask_s3_changed_pairs"] = partdiff_s3.run(
-        layout.work / "partdiff-s3", some, lambda fn: _time(fn, p.runs, truth),
-        lambda engine, pairs, reads: _engine_diff(engine, pairs, cols, reads))
+        layout.work / "partdiff-s3",
+        some,
+        lambda fn: _time(fn, p.runs, truth),
+        lambda engine, pairs, reads: _engine_diff(engine, pairs, cols, reads),
+    )
     for name, res in out.items():
         if isinstance(res, dict) and "median_s" in res:
-            print(f"partdiff {name}: {res['median_s']:.3f} s {res['result']}"
-                  f"{'' if res['agrees'] else ' DISAGREES'}", flush=True)
+            print(
+                f"partdiff {name}: {res['median_s']:.3f} s {res['result']}{'' if res['agrees'] else ' DISAGREES'}",
+                flush=True,
+            )
     return out

@@ -58,14 +58,25 @@ def generate(root: Path, rows: int, seed: int = 0) -> tuple[Path, Path, Path]:
     flip = rng.choice(rows, rows // 100, replace=False)
     lab2[flip] = np.array([f"c{i}" for i in range(10)])[rng.integers(0, 10, len(flip))]
     n_add = rows // 500
-    add = {"key": np.arange(rows, rows + n_add, dtype=np.int64),
-           **{k: rng.standard_normal(n_add) for k in feats}, "label": labels[:n_add], "src": src[:n_add]}
-    v2 = pa.concat_tables([v1.set_column(v1.schema.get_field_index("label"), "label", pa.array(lab2)).filter(keep),
-                           pa.table(add)])
+    add = {
+        "key": np.arange(rows, rows + n_add, dtype=np.int64),
+        **{k: rng.standard_normal(n_add) for k in feats},
+        "label": labels[:n_add],
+        "src": src[:n_add],
+    }
+    v2 = pa.concat_tables(
+        [v1.set_column(v1.schema.get_field_index("label"), "label", pa.array(lab2)).filter(keep), pa.table(add)]
+    )
     pq.write_table(v2, data / "v2.parquet")
     n_test = rows // 5
-    test = pa.table({"key": np.arange(rows * 2, rows * 2 + n_test, dtype=np.int64),
-                     **{k: rng.standard_normal(n_test) for k in feats}, "label": labels[:n_test], "src": src[:n_test]})
+    test = pa.table(
+        {
+            "key": np.arange(rows * 2, rows * 2 + n_test, dtype=np.int64),
+            **{k: rng.standard_normal(n_test) for k in feats},
+            "label": labels[:n_test],
+            "src": src[:n_test],
+        }
+    )
     leak = v1.slice(0, n_test // 100).select(test.column_names)
     pq.write_table(pa.concat_tables([test.slice(n_test // 100), leak]), data / "test.parquet")
     return data / "v1.parquet", data / "v2.parquet", data / "test.parquet"

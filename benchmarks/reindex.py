@@ -55,22 +55,51 @@ def build(root: Path, records: int, window: int, rows: int = 1000) -> int:
         for k, n in zip(keys, new, strict=True):
             labels[k] = n
         name = journal.changes_name(vid)
-        pq.write_table(pa.table({"change": ["relabeled"] * window, "k0": keys, "o0": old, "n0": new}),
-                       folder / name, compression="zstd")
+        pq.write_table(
+            pa.table({"change": ["relabeled"] * window, "k0": keys, "o0": old, "n0": new}),
+            folder / name,
+            compression="zstd",
+        )
         record = {
-            "kind": "version", "id": vid, "dataset": repos.DATASET, "seq": seq, "md5": head["md5"],
-            "parent": head["id"], "parents": [head["id"]], "path": head["path"], "message": message,
-            "author": author, "timestamp": ts, "rows": rows, "schema": head["schema"],
+            "kind": "version",
+            "id": vid,
+            "dataset": repos.DATASET,
+            "seq": seq,
+            "md5": head["md5"],
+            "parent": head["id"],
+            "parents": [head["id"]],
+            "path": head["path"],
+            "message": message,
+            "author": author,
+            "timestamp": ts,
+            "rows": rows,
+            "schema": head["schema"],
             "label_distribution": head["label_distribution"],
-            "changes": {"known": True, "file": name, "keys": ["key"], "labels": ["label"], "added": 0,
-                        "removed": 0, "relabeled": window, "modified": 0, "columns": {"label": window}},
+            "changes": {
+                "known": True,
+                "file": name,
+                "keys": ["key"],
+                "labels": ["label"],
+                "added": 0,
+                "removed": 0,
+                "relabeled": window,
+                "modified": 0,
+                "columns": {"label": window},
+            },
         }
         _write(folder, record)
         written += 1
         head = {**head, "id": vid}
         if seq % TAG_EVERY == 0 and written < records:
-            tag = {"kind": "tag", "id": journal.make_id("tag", repos.DATASET, f"t{seq}", vid, ts),
-                   "dataset": repos.DATASET, "tag": f"t{seq}", "version": vid, "author": author, "timestamp": ts}
+            tag = {
+                "kind": "tag",
+                "id": journal.make_id("tag", repos.DATASET, f"t{seq}", vid, ts),
+                "dataset": repos.DATASET,
+                "tag": f"t{seq}",
+                "version": vid,
+                "author": author,
+                "timestamp": ts,
+            }
             _write(folder, tag)
             written += 1
     for args in (["add", "-A", "--", ".dslineage/journal"], ["commit", "-q", "-m", f"{written} journal records"]):
@@ -110,8 +139,12 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     answers = {k: v["result"] for k, v in out.items() if isinstance(v, dict) and "median_s" in v}
     out["agree"] = len({json.dumps(a, sort_keys=True) for a in answers.values()}) == 1
     old = out["record_by_record_lib"].get("median_s")
-    print(f"reindex {records} records: cli {out['dslineage_cli']['median_s']:.2f} s "
-          f"({out['dslineage_cli']['median_cpu_s']:.2f} s CPU), lib {out['dslineage_lib']['median_s']:.2f} s "
-          f"({out['dslineage_lib']['median_cpu_s']:.2f} s CPU), load {out['load_before']:.1f}-{out['load_after']:.1f}"
-          + (f", record by record {old:.1f} s" if old else "") + f" (answers agree: {out['agree']})", flush=True)
+    print(
+        f"reindex {records} records: cli {out['dslineage_cli']['median_s']:.2f} s "
+        f"({out['dslineage_cli']['median_cpu_s']:.2f} s CPU), lib {out['dslineage_lib']['median_s']:.2f} s "
+        f"({out['dslineage_lib']['median_cpu_s']:.2f} s CPU), load {out['load_before']:.1f}-{out['load_after']:.1f}"
+        + (f", record by record {old:.1f} s" if old else "")
+        + f" (answers agree: {out['agree']})",
+        flush=True,
+    )
     return out

@@ -31,10 +31,14 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
         samples["dslineage_lib"].append(measure.task("lib_relabel", root=str(ours), name=repos.DATASET, edits=edits))
         repos.dvc_repo(plain, v1)
         samples["pyarrow_dvc_add_git_commit"].append(
-            measure.task("plain_relabel", root=str(plain), file=repos.FILE, edits=edits))
+            measure.task("plain_relabel", root=str(plain), file=repos.FILE, edits=edits)
+        )
         a, b = samples["dslineage_lib"][-1], samples["pyarrow_dvc_add_git_commit"][-1]
-        print(f"relabel {rows} run {r + 1}: dslineage {a['seconds']:.2f} s, baseline {b['seconds']:.2f} s, "
-              f"ratio {a['seconds'] / b['seconds']:.2f}", flush=True)
+        print(
+            f"relabel {rows} run {r + 1}: dslineage {a['seconds']:.2f} s, baseline {b['seconds']:.2f} s, "
+            f"ratio {a['seconds'] / b['seconds']:.2f}",
+            flush=True,
+        )
     out: dict[str, Any] = {tool: measure.summarize(s) for tool, s in samples.items()}
     pairs = list(zip(samples["dslineage_lib"], samples["pyarrow_dvc_add_git_commit"]))
     out["paired_ratio"] = statistics.median(a["seconds"] / b["seconds"] for a, b in pairs)

@@ -76,15 +76,19 @@ def main() -> None:
             subprocess.run(["git", "add", "data/ds.parquet.dvc", "data/.gitignore"], cwd=plain, check=True)
             subprocess.run(["git", "commit", "-qm", "v2"], cwd=plain, check=True)
             base.append(time.perf_counter() - start)
-            print(f"round {i}: relabel {ours[-1]:.2f} s, baseline {base[-1]:.2f} s, "
-                  f"ratio {ours[-1] / base[-1]:.2f}", flush=True)
+            print(
+                f"round {i}: relabel {ours[-1]:.2f} s, baseline {base[-1]:.2f} s, ratio {ours[-1] / base[-1]:.2f}",
+                flush=True,
+            )
             shutil.rmtree(root)
             shutil.rmtree(plain)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     ratio = statistics.median(a / b for a, b in zip(ours, base))
-    print(f"{n} rows, {len(moved)} labels: relabel {statistics.median(ours):.2f} s, "
-          f"baseline {statistics.median(base):.2f} s, median same-round ratio {ratio:.2f}")
+    print(
+        f"{n} rows, {len(moved)} labels: relabel {statistics.median(ours):.2f} s, "
+        f"baseline {statistics.median(base):.2f} s, median same-round ratio {ratio:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,12 @@ def machine() -> dict[str, Any]:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / GiB, 1),
-        "os": platform.platform(), "python": platform.python_version(), "duckdb": duckdb.__version__,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem / GiB, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -60,8 +64,13 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     _flat(diff.get("flat") or {}, "diff_flat", "1% of rows changed: changes grow with the dataset", summary, targets)
     fd = parts.get("flatdiff") or {}
     if fd:
-        _flat(fd["sizes"], "diff_flat_fixed", f"the same {fd['changed_rows']:,} rows changed at every size", summary,
-              targets)
+        _flat(
+            fd["sizes"],
+            "diff_flat_fixed",
+            f"the same {fd['changed_rows']:,} rows changed at every size",
+            summary,
+            targets,
+        )
     for size, res in diff.items():
         if not size.isdigit() or "duckdb_lower_bound" not in res:
             continue  # flat, flat_ratio
@@ -78,16 +87,36 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
             s[f"speedup_lib_vs_{peer}"] = _ratio(_med(res.get(peer)), lib)
         summary.setdefault("diff", {})[size] = s
         # the byte path (a diff against the working file): the committed-version diff is folded, no join
-        targets.append(_target(f"diff library against the working file <= 1.3x DuckDB lower bound ({size} rows)",
-                               s["dslineage_lib_working_ratio_to_lower_bound"], 1.3, "x"))
-        targets.append(_target(f"diff CLI against the working file <= 1.3x DuckDB lower bound ({size} rows, "
-                               "whole process)", s["dslineage_cli_working_ratio_to_lower_bound"], 1.3, "x"))
-        targets.append(_target(f"diff >= 3x faster than datacompy/Polars ({size} rows)",
-                               s["speedup_lib_vs_datacompy_polars"], 3.0, "x", higher_is_better=True))
+        targets.append(
+            _target(
+                f"diff library against the working file <= 1.3x DuckDB lower bound ({size} rows)",
+                s["dslineage_lib_working_ratio_to_lower_bound"],
+                1.3,
+                "x",
+            )
+        )
+        targets.append(
+            _target(
+                f"diff CLI against the working file <= 1.3x DuckDB lower bound ({size} rows, whole process)",
+                s["dslineage_cli_working_ratio_to_lower_bound"],
+                1.3,
+                "x",
+            )
+        )
+        targets.append(
+            _target(
+                f"diff >= 3x faster than datacompy/Polars ({size} rows)",
+                s["speedup_lib_vs_datacompy_polars"],
+                3.0,
+                "x",
+                higher_is_better=True,
+            )
+        )
         if int(size) >= 5_000_000:
             rss = max((res.get(t) or {}).get("rss_bytes") or 0 for t in ("dslineage_lib_working", "dslineage_lib"))
-            targets.append(_target(f"diff against the working file peak RSS <= 1.5 GB ({size} rows)",
-                                   rss / 1e9 or None, 1.5, "GB"))
+            targets.append(
+                _target(f"diff against the working file peak RSS <= 1.5 GB ({size} rows)", rss / 1e9 or None, 1.5, "GB")
+            )
     for size, res in (parts.get("commit") or {}).items():
         base = _med(res.get("dvc_add_git_commit"))
         s = {f"{t}_s": _med(res.get(t)) for t in ("dvc_add_git_commit", "dslineage_cli", "dslineage_lib")}
@@ -103,23 +132,31 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     for versions, res in hist.items():
         if not isinstance(res, dict) or "dslineage_lib" not in res:
             continue
-        s = {"lib_ms": round((_med(res["dslineage_lib"]) or 0) * 1000, 2), "cli_s": _med(res["dslineage_cli"]),
-             "lib_cpu_ms": round((res["dslineage_lib"].get("median_cpu_s") or 0) * 1000, 2),
-             "doltlite_ms": round((_med(res.get("doltlite")) or 0) * 1000, 2) if _med(res.get("doltlite")) else None,
-             "index_bytes": res["index_bytes"], "change_set_bytes": res["change_set_bytes"],
-             "index_sync_s": res["index_sync_s"], "load": res.get("load")}
+        s = {
+            "lib_ms": round((_med(res["dslineage_lib"]) or 0) * 1000, 2),
+            "cli_s": _med(res["dslineage_cli"]),
+            "lib_cpu_ms": round((res["dslineage_lib"].get("median_cpu_s") or 0) * 1000, 2),
+            "doltlite_ms": round((_med(res.get("doltlite")) or 0) * 1000, 2) if _med(res.get("doltlite")) else None,
+            "index_bytes": res["index_bytes"],
+            "change_set_bytes": res["change_set_bytes"],
+            "index_sync_s": res["index_sync_s"],
+            "load": res.get("load"),
+        }
         summary.setdefault("history", {"rows": hist.get("rows")})[versions] = s
         if versions == hist_lengths[-1]:
-            targets.append(_target(f"history of one key <= 50 ms, library, {versions} versions",
-                                   s["lib_ms"], 50, "ms"))
+            targets.append(_target(f"history of one key <= 50 ms, library, {versions} versions", s["lib_ms"], 50, "ms"))
         if versions == "200":
             targets.append(_target("history of one key < 100 ms, library, 200 versions", s["lib_ms"], 100, "ms"))
     hr = parts.get("htmlreport") or {}
     if hr:
         page_s = _med(hr.get("dslineage_cli"))
-        summary["htmlreport"] = {"rows": hr["rows"], "versions": hr["versions"], "cli_s": page_s,
-                                 "cli_cpu_s": (hr.get("dslineage_cli") or {}).get("median_cpu_s"),
-                                 "html_bytes": hr["html_bytes"]}
+        summary["htmlreport"] = {
+            "rows": hr["rows"],
+            "versions": hr["versions"],
+            "cli_s": page_s,
+            "cli_cpu_s": (hr.get("dslineage_cli") or {}).get("median_cpu_s"),
+            "html_bytes": hr["html_bytes"],
+        }
         what = f"{hr['rows']:,} rows, {hr['versions']} versions"
         targets.append(_target(f"dslineage report <= 10 s ({what}, whole process)", page_s, 10.0, "s"))
         targets.append(_target(f"report page <= 5 MB ({what})", round(hr["html_bytes"] / 1e6, 3), 5.0, "MB"))
@@ -130,52 +167,90 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         targets.append(_target("dslineage --version <= 0.15 s", _med(st.get("dslineage_version")), 0.15, "s"))
         for cmd in ("log", "history", "status"):
             if f"dslineage_{cmd}_small" in st:
-                targets.append(_target(f"dslineage {cmd} on a small repository <= 0.3 s (whole process)",
-                                       _med(st.get(f"dslineage_{cmd}_small")), 0.3, "s"))
+                targets.append(
+                    _target(
+                        f"dslineage {cmd} on a small repository <= 0.3 s (whole process)",
+                        _med(st.get(f"dslineage_{cmd}_small")),
+                        0.3,
+                        "s",
+                    )
+                )
         summary["startup_cpu"] = {k: v.get("median_cpu_s") for k, v in st.items() if isinstance(v, dict)}
         summary["startup_load_average"] = st.get("load_average")
     li = parts.get("lineage") or {}
     if "both_json_median_s" in li:
         summary["lineage"] = {k: v for k, v in li.items() if isinstance(v, (int, float))}
         n = f"{li['versions']:,} versions"
-        targets.append(_target(f"dslineage lineage of one node <= 0.5 s ({n}, whole process)",
-                               li["both_json_median_s"], 0.5, "s"))
-        targets.append(_target(f"dslineage impact of a node with ~half the graph downstream <= 0.5 s ({n}, CLI)",
-                               li["impact_json_median_s"], 0.5, "s"))
+        targets.append(
+            _target(f"dslineage lineage of one node <= 0.5 s ({n}, whole process)", li["both_json_median_s"], 0.5, "s")
+        )
+        targets.append(
+            _target(
+                f"dslineage impact of a node with ~half the graph downstream <= 0.5 s ({n}, CLI)",
+                li["impact_json_median_s"],
+                0.5,
+                "s",
+            )
+        )
     ri = parts.get("reindex") or {}
     if "dslineage_cli" in ri:
         old = _med(ri.get("record_by_record_lib"))
-        summary["reindex"] = {"records": ri["records"], "cli_s": _med(ri["dslineage_cli"]),
-                              "cli_cpu_s": ri["dslineage_cli"].get("median_cpu_s"),
-                              "lib_s": _med(ri.get("dslineage_lib")),
-                              "lib_cpu_s": (ri.get("dslineage_lib") or {}).get("median_cpu_s"),
-                              "load": [ri.get("load_before"), ri.get("load_after")], "record_by_record_lib_s": old,
-                              "speedup_vs_record_by_record": _ratio(old, _med(ri.get("dslineage_lib"))),
-                              "agree": ri.get("agree")}
-        targets.append(_target(f"cold reindex of {ri['records']:,} records <= 10 s (CLI, whole process)",
-                               _med(ri["dslineage_cli"]), 10.0, "s"))
+        summary["reindex"] = {
+            "records": ri["records"],
+            "cli_s": _med(ri["dslineage_cli"]),
+            "cli_cpu_s": ri["dslineage_cli"].get("median_cpu_s"),
+            "lib_s": _med(ri.get("dslineage_lib")),
+            "lib_cpu_s": (ri.get("dslineage_lib") or {}).get("median_cpu_s"),
+            "load": [ri.get("load_before"), ri.get("load_after")],
+            "record_by_record_lib_s": old,
+            "speedup_vs_record_by_record": _ratio(old, _med(ri.get("dslineage_lib"))),
+            "agree": ri.get("agree"),
+        }
+        targets.append(
+            _target(
+                f"cold reindex of {ri['records']:,} records <= 10 s (CLI, whole process)",
+                _med(ri["dslineage_cli"]),
+                10.0,
+                "s",
+            )
+        )
     an = parts.get("annotation") or {}
     if "review" in an:
-        summary["annotation"] = {"rows": an["rows"], "versions": an["versions"], "review_s": an["review"]["median_s"],
-                                 "cleanlab_s": an["cleanlab_direct"]["median_s"], "review_ratio": an["review_ratio"],
-                                 "eval_s": an["eval"]["median_s"]}
-        targets.append(_target(f"review of {an['rows']:,} rows x 10 classes <= 2x cleanlab alone", an["review_ratio"],
-                               2.0, "x"))
-        targets.append(_target(f"eval over {an['versions']} versions of {an['rows']:,} rows <= 10 s",
-                               an["eval"]["median_s"], 10.0, "s"))
+        summary["annotation"] = {
+            "rows": an["rows"],
+            "versions": an["versions"],
+            "review_s": an["review"]["median_s"],
+            "cleanlab_s": an["cleanlab_direct"]["median_s"],
+            "review_ratio": an["review_ratio"],
+            "eval_s": an["eval"]["median_s"],
+        }
+        targets.append(
+            _target(f"review of {an['rows']:,} rows x 10 classes <= 2x cleanlab alone", an["review_ratio"], 2.0, "x")
+        )
+        targets.append(
+            _target(
+                f"eval over {an['versions']} versions of {an['rows']:,} rows <= 10 s", an["eval"]["median_s"], 10.0, "s"
+            )
+        )
     storage = parts.get("storage") or {}
     fixed = {}
     for size, res in storage.items():
         vs = res["versions"]
         summary.setdefault("storage", {})[size] = {
             f"v{v['version']}": {k: v[k] for k in ("changed_rows", "dvc_cache_bytes", "journal_bytes", "index_bytes")}
-            for v in vs}
+            for v in vs
+        }
         fixed[int(size)] = vs[-1]["journal_bytes"]
     if len(fixed) >= 2:
         lo, hi = min(fixed), max(fixed)
-        targets.append(_target(
-            f"journal bytes for the same changed rows at {hi} vs {lo} rows (size-independent: <= 1.5x)",
-            fixed[hi] / fixed[lo], 1.5, "x"))
+        targets.append(
+            _target(
+                f"journal bytes for the same changed rows at {hi} vs {lo} rows (size-independent: <= 1.5x)",
+                fixed[hi] / fixed[lo],
+                1.5,
+                "x",
+            )
+        )
     for size, res in (parts.get("ops") or {}).items():
         s = {f"{k}_s": _med(res.get(k)) for k in ("relabel", "revert", "blame", "doltlite_blame")}
         s["blame_speedup_vs_doltlite"] = _ratio(s["doltlite_blame_s"], s["blame_s"])
@@ -183,16 +258,33 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         if int(size) >= 5_000_000 and s["blame_s"] is not None:
             targets.append(_target(f"blame <= 3 s ({size} rows)", s["blame_s"], 3.0, "s"))
         if s["blame_speedup_vs_doltlite"] is not None:
-            targets.append(_target(f"blame >= 3x faster than doltlite ({size} rows)",
-                                   s["blame_speedup_vs_doltlite"], 3.0, "x", higher_is_better=True))
+            targets.append(
+                _target(
+                    f"blame >= 3x faster than doltlite ({size} rows)",
+                    s["blame_speedup_vs_doltlite"],
+                    3.0,
+                    "x",
+                    higher_is_better=True,
+                )
+            )
     for size, res in (parts.get("relabel") or {}).items():
         summary.setdefault("relabel", {})[size] = {
-            "batch": res["batch"], "dslineage_s": _med(res["dslineage_lib"]),
-            "baseline_s": _med(res["pyarrow_dvc_add_git_commit"]), "paired_ratio": res["paired_ratio"],
-            "paired_cpu_ratio": res["paired_cpu_ratio"], "agrees": res["agrees"]}
+            "batch": res["batch"],
+            "dslineage_s": _med(res["dslineage_lib"]),
+            "baseline_s": _med(res["pyarrow_dvc_add_git_commit"]),
+            "paired_ratio": res["paired_ratio"],
+            "paired_cpu_ratio": res["paired_cpu_ratio"],
+            "agrees": res["agrees"],
+        }
         if int(size) >= 5_000_000:
-            targets.append(_target(f"relabel of {res['batch']:,} labels <= 1.5x pyarrow + dvc add + git commit "
-                                   f"({size} rows, library)", res["paired_ratio"], 1.5, "x"))
+            targets.append(
+                _target(
+                    f"relabel of {res['batch']:,} labels <= 1.5x pyarrow + dvc add + git commit ({size} rows, library)",
+                    res["paired_ratio"],
+                    1.5,
+                    "x",
+                )
+            )
     for size, res in (parts.get("merge") or {}).items():
         s = {f"{k}_s": _med(res.get(k)) for k in ("commit", "merge", "merge_keyed", "conflicts")}
         s["merge_keyed_ratio_to_commit"] = (res.get("merge_keyed") or {}).get("ratio_to_commit")
@@ -206,34 +298,65 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
         s["cli_agrees"] = res.get("cli_agrees")
         summary.setdefault("merge", {})[size] = s
         if int(size) >= 5_000_000:
-            targets.append(_target(f"merge engine of two 1% relabels <= 2x one commit ({size} rows)",
-                                   s["merge_ratio_to_commit"], 2.0, "x"))
+            targets.append(
+                _target(
+                    f"merge engine of two 1% relabels <= 2x one commit ({size} rows)",
+                    s["merge_ratio_to_commit"],
+                    2.0,
+                    "x",
+                )
+            )
             targets.append(_target(f"merge engine conflicts listing <= 3 s ({size} rows)", s["conflicts_s"], 3.0, "s"))
             if s["cli_merge_ratio_to_commit"] is not None:
-                targets.append(_target(f"`dslineage merge` of two 1% relabels <= 2x `dslineage commit` ({size} rows)",
-                                       s["cli_merge_ratio_to_commit"], 2.0, "x"))
+                targets.append(
+                    _target(
+                        f"`dslineage merge` of two 1% relabels <= 2x `dslineage commit` ({size} rows)",
+                        s["cli_merge_ratio_to_commit"],
+                        2.0,
+                        "x",
+                    )
+                )
             if s["cli_conflicts_s"] is not None:
-                targets.append(_target(f"`dslineage merge --conflicts --json` <= 3 s ({size} rows)",
-                                       s["cli_conflicts_s"], 3.0, "s"))
+                targets.append(
+                    _target(
+                        f"`dslineage merge --conflicts --json` <= 3 s ({size} rows)", s["cli_conflicts_s"], 3.0, "s"
+                    )
+                )
     ml = parts.get("memlimit") or {}
     if "dslineage_lib" in ml:
-        summary["memlimit"] = {"rows": ml["rows"], "memory_limit": ml["memory_limit"],
-                               "lib_s": _med(ml["dslineage_lib"]), "rss_gib": ml["dslineage_lib"]["rss_bytes"] / GiB,
-                               "agrees": ml["agrees"],
-                               "lower_bound_unlimited_s": _med(ml.get("duckdb_lower_bound_unlimited"))}
-        targets.append(_target(f"diff of {ml['rows']} rows (both versions' bytes) completes with memory_limit "
-                               f"{ml['memory_limit']}", 1.0 if ml["agrees"] else 0.0, 1.0, "ok",
-                               higher_is_better=True))
+        summary["memlimit"] = {
+            "rows": ml["rows"],
+            "memory_limit": ml["memory_limit"],
+            "lib_s": _med(ml["dslineage_lib"]),
+            "rss_gib": ml["dslineage_lib"]["rss_bytes"] / GiB,
+            "agrees": ml["agrees"],
+            "lower_bound_unlimited_s": _med(ml.get("duckdb_lower_bound_unlimited")),
+        }
+        targets.append(
+            _target(
+                f"diff of {ml['rows']} rows (both versions' bytes) completes with memory_limit {ml['memory_limit']}",
+                1.0 if ml["agrees"] else 0.0,
+                1.0,
+                "ok",
+                higher_is_better=True,
+            )
+        )
     for size, res in (parts.get("consensus") or {}).items():
         if not isinstance(res, dict) or "votes" not in res:
             continue
         for method in (m for m in res if isinstance(res[m], dict) and "paired_ratio" in res[m]):
             m = res[method]
             summary.setdefault("consensus", {}).setdefault(size, {})[method] = {
-                "crowdkit_s": _med(m["crowdkit"]), "dslineage_s": _med(m["dslineage"]),
-                "paired_ratio": m["paired_ratio"], "agrees": m["agrees"]}
-            targets.append(_target(f"consensus of {int(size):,} votes ({method}) <= 2x crowd-kit alone",
-                                   m["paired_ratio"], 2.0, "x"))
+                "crowdkit_s": _med(m["crowdkit"]),
+                "dslineage_s": _med(m["dslineage"]),
+                "paired_ratio": m["paired_ratio"],
+                "agrees": m["agrees"],
+            }
+            targets.append(
+                _target(
+                    f"consensus of {int(size):,} votes ({method}) <= 2x crowd-kit alone", m["paired_ratio"], 2.0, "x"
+                )
+            )
     sc, sc_targets = scale_summary(parts.get("scale") or {})
     if sc:
         summary["scale"] = sc
@@ -241,8 +364,9 @@ def summarize(parts: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
     return summary, targets
 
 
-def _flat(flat: dict[str, Any], key: str, what_changed: str, summary: dict[str, Any],
-          targets: list[dict[str, Any]]) -> None:
+def _flat(
+    flat: dict[str, Any], key: str, what_changed: str, summary: dict[str, Any], targets: list[dict[str, Any]]
+) -> None:
     """The committed-version diff at every size (sizes taking turns in each round) and its flatness targets."""
     if not flat:
         return
@@ -251,16 +375,28 @@ def _flat(flat: dict[str, Any], key: str, what_changed: str, summary: dict[str, 
     for size, f in sorted(flat.items(), key=lambda kv: int(kv[0])):
         cli, lib = f["dslineage_cli"], f["dslineage_lib"]
         summary[key][size] = {
-            "cli_s": _med(cli), "cli_cpu_s": cli.get("median_cpu_s"), "cli_ratio": cli["paired_ratio_to_smallest"],
-            "cli_cpu_ratio": cli["paired_cpu_ratio_to_smallest"], "lib_s": _med(lib),
-            "lib_cpu_s": lib.get("median_cpu_s"), "lib_ratio": lib["paired_ratio_to_smallest"],
+            "cli_s": _med(cli),
+            "cli_cpu_s": cli.get("median_cpu_s"),
+            "cli_ratio": cli["paired_ratio_to_smallest"],
+            "cli_cpu_ratio": cli["paired_cpu_ratio_to_smallest"],
+            "lib_s": _med(lib),
+            "lib_cpu_s": lib.get("median_cpu_s"),
+            "lib_ratio": lib["paired_ratio_to_smallest"],
             "lib_cpu_ratio": lib["paired_cpu_ratio_to_smallest"],
-            "exact_fold": bool(cli.get("exact_fold")), "agrees": bool(cli.get("agrees") and lib.get("agrees"))}
+            "exact_fold": bool(cli.get("exact_fold")),
+            "agrees": bool(cli.get("agrees") and lib.get("agrees")),
+        }
         if size != small:
             for tool, what in (("cli", "CLI, whole process"), ("lib", "library")):
-                targets.append(_target(f"committed-version diff at {int(size):,} rows <= 1.3x its time at "
-                                       f"{int(small):,} ({what_changed}; {what})", summary[key][size][f"{tool}_ratio"],
-                                       1.3, "x"))
+                targets.append(
+                    _target(
+                        f"committed-version diff at {int(size):,} rows <= 1.3x its time at "
+                        f"{int(small):,} ({what_changed}; {what})",
+                        summary[key][size][f"{tool}_ratio"],
+                        1.3,
+                        "x",
+                    )
+                )
 
 
 def plot(layout: Layout, parts: dict[str, Any]) -> None:
@@ -307,10 +443,19 @@ def run(layout: Layout, p: Params, *, draw: bool = True) -> dict[str, Any]:
 
     parts = {s: (layout.read_part(s) or {}).get("results") for s in STAGES if s != "report"}
     summary, targets = summarize({k: v for k, v in parts.items() if v})
-    stages = {s: {k: part.get(k) for k in ("seconds", "load_average")}
-              for s in STAGES if s != "report" and (part := layout.read_part(s))}
-    results = {"machine": machine(), "params": p.to_dict(), "summary": summary, "targets": targets,
-               "stages": stages, "skipped": _skips(parts)}
+    stages = {
+        s: {k: part.get(k) for k in ("seconds", "load_average")}
+        for s in STAGES
+        if s != "report" and (part := layout.read_part(s))
+    }
+    results = {
+        "machine": machine(),
+        "params": p.to_dict(),
+        "summary": summary,
+        "targets": targets,
+        "stages": stages,
+        "skipped": _skips(parts),
+    }
     layout.base.mkdir(parents=True, exist_ok=True)
     atomic_write_text(layout.results, json.dumps(results, indent=1, sort_keys=True) + "\n")
     for t in targets:

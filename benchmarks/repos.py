@@ -62,8 +62,9 @@ def branched_repo(root: Path, base: Path, ours: Path, theirs: Path, branch: str)
     from dslineage.repo import Repo
 
     dslineage_repo(root, base)
-    start = subprocess.run(["git", "branch", "--show-current"], cwd=root, check=True, capture_output=True,
-                           text=True).stdout.strip()
+    start = subprocess.run(
+        ["git", "branch", "--show-current"], cwd=root, check=True, capture_output=True, text=True
+    ).stdout.strip()
     _git(root, "checkout", "-q", "-b", branch)
     for rev, src, message in ((branch, theirs, branch), (start, ours, "ours")):
         if rev == start:

@@ -86,8 +86,18 @@ def _edit(roots: dict[str, Path], d: ScaleData, p: Params, kind: str, relabel: b
     from benchmarks import scale_data
 
     if relabel:
-        res = dsl(roots[kind], "relabel", repos.DATASET, "--from", str(d.edits), "--reason", "bench",
-                  "-m", f"relabel run {r + 1}", "--json")
+        res = dsl(
+            roots[kind],
+            "relabel",
+            repos.DATASET,
+            "--from",
+            str(d.edits),
+            "--reason",
+            "bench",
+            "-m",
+            f"relabel run {r + 1}",
+            "--json",
+        )
         res["result"] = {"applied": parsed(res).get("applied")}
         return res
     _restore(roots[kind], d, kind, scale_data.generate_edited(d, p).edited)
@@ -106,12 +116,18 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     d = scale_data.generate(layout, p)
     edited = scale_data.count(d.edits)
     out: dict[str, Any] = {
-        "rows": d.rows, "parts": d.parts, "edit_parts": list(d.edit_parts), "edited_rows": edited,
+        "rows": d.rows,
+        "parts": d.parts,
+        "edit_parts": list(d.edit_parts),
+        "edited_rows": edited,
         "bytes": {"directory": repos.tree_bytes(d.directory), "one_file": d.one_file.stat().st_size},
         "load_average": {"start": load_start},
     }
-    print(f"scale: {d.rows:,} rows in {d.parts} partitions, {edited:,} edited rows in partitions "
-          f"{list(d.edit_parts)}, {out['bytes']}", flush=True)
+    print(
+        f"scale: {d.rows:,} rows in {d.parts} partitions, {edited:,} edited rows in partitions "
+        f"{list(d.edit_parts)}, {out['bytes']}",
+        flush=True,
+    )
     roots: dict[str, Path] = {}
     setup: dict[str, float] = {}
     try:
@@ -121,7 +137,8 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
         return {**out, **measure.skipped("scale", f"setting up the repositories failed: {exc}")}
     out["setup_s"] = setup
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {
-        op: {k: [] for k in KINDS} for op in ("relabel_commit", "diff", "commit")}
+        op: {k: [] for k in KINDS} for op in ("relabel_commit", "diff", "commit")
+    }
     edit_op = "relabel_commit"
     agrees = True
     seq = 1
@@ -152,9 +169,15 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
             _restore(roots[kind], d, kind, d.folder)
             samples["commit"][kind].append(dsl(roots[kind], "commit", repos.DATASET, "-m", f"restore {r + 1}"))
         seq += 2
-        print(f"scale run {r + 1}: " + "; ".join(
-            f"{op} " + ", ".join(f"{k} {v[k][-1]['seconds']:.2f} s" for k in KINDS)
-            for op, v in samples.items() if v["directory"]), flush=True)
+        print(
+            f"scale run {r + 1}: "
+            + "; ".join(
+                f"{op} " + ", ".join(f"{k} {v[k][-1]['seconds']:.2f} s" for k in KINDS)
+                for op, v in samples.items()
+                if v["directory"]
+            ),
+            flush=True,
+        )
     for op, v in samples.items():
         if v["directory"]:
             out[op] = _paired(v)
@@ -171,8 +194,13 @@ def summary(res: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, float 
     if "diff" not in res:
         return {}, []
     what = f"{res['rows']:,} rows, {res['parts']} partitions, {res['edited_rows']:,} rows in {len(res['edit_parts'])}"
-    s: dict[str, Any] = {"rows": res["rows"], "parts": res["parts"], "edited_rows": res["edited_rows"],
-                         "agrees": res.get("agrees"), "load_average": res.get("load_average")}
+    s: dict[str, Any] = {
+        "rows": res["rows"],
+        "parts": res["parts"],
+        "edited_rows": res["edited_rows"],
+        "agrees": res.get("agrees"),
+        "load_average": res.get("load_average"),
+    }
     for op in ("relabel_commit", "commit_edited", "commit", "diff"):
         for kind in KINDS:
             fig = (res.get(op) or {}).get(kind) or {}
@@ -181,8 +209,12 @@ def summary(res: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, float 
         s[f"{op}_paired_ratio"] = (res.get(op) or {}).get("paired_ratio")
     targets: list[tuple[str, float | None, float, str]] = [
         (f"scale: relabel + commit <= 5 s ({what}, CLI)", s["relabel_commit_directory_s"], 5.0, "s"),
-        (f"scale: commit of the {len(res['edit_parts'])} rewritten partitions <= 5 s ({what}, CLI)",
-         s["commit_directory_s"], 5.0, "s"),
+        (
+            f"scale: commit of the {len(res['edit_parts'])} rewritten partitions <= 5 s ({what}, CLI)",
+            s["commit_directory_s"],
+            5.0,
+            "s",
+        ),
         (f"scale: diff of the two versions <= 1 s ({what}, CLI)", s["diff_directory_s"], 1.0, "s"),
     ]
     remote = res.get("remote") or {}
@@ -194,6 +226,12 @@ def summary(res: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, float 
         s[f"remote_{kind}_diff_s"] = rows.get("median_s")
         if kind == "directory":
             frac = got
-    targets.append((f"scale: bytes read from S3 for a remote diff <= 5% of the versions' size ({what})",
-                    None if frac is None else 100 * frac, 5.0, "%"))
+    targets.append(
+        (
+            f"scale: bytes read from S3 for a remote diff <= 5% of the versions' size ({what})",
+            None if frac is None else 100 * frac,
+            5.0,
+            "%",
+        )
+    )
     return s, targets

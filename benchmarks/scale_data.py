@@ -72,8 +72,9 @@ def layout_of(layout: Layout, p: Params) -> ScaleData:
     spread evenly over the key range."""
     n = max(1, min(p.scale_edit_parts, p.scale_parts))
     touched = tuple(sorted({(i * p.scale_parts) // (n + 1) for i in range(1, n + 1)}))
-    return ScaleData(layout.work / "scale-data" / f"n{p.scale_rows}-p{p.scale_parts}-s{p.seed}",
-                     p.scale_rows, p.scale_parts, touched)
+    return ScaleData(
+        layout.work / "scale-data" / f"n{p.scale_rows}-p{p.scale_parts}-s{p.seed}", p.scale_rows, p.scale_parts, touched
+    )
 
 
 def generate(layout: Layout, p: Params) -> ScaleData:
@@ -89,8 +90,10 @@ def generate(layout: Layout, p: Params) -> ScaleData:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.parent.mkdir(parents=True, exist_ok=True)
             path = str(tmp).replace("'", "''")
-            con.execute(f"COPY ({_sql(d.rows, d.parts, p.seed)}) TO '{path}' "
-                        "(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (part))")
+            con.execute(
+                f"COPY ({_sql(d.rows, d.parts, p.seed)}) TO '{path}' "
+                "(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (part))"
+            )
             os.replace(tmp, d.directory)
         if not d.one_file.exists():  # in key order (the range's order, kept), like the parts' row groups
             con.execute("SET preserve_insertion_order = true")
@@ -110,17 +113,23 @@ def generate_edited(d: ScaleData, p: Params) -> ScaleData:
     con = duckdb.connect()
     try:
         src = "'" + str(d.one_file).replace("'", "''") + "'"
-        label = (f"CASE WHEN {_edited_where(d, p)} THEN {_moved()} ELSE label END AS label")
+        label = f"CASE WHEN {_edited_where(d, p)} THEN {_moved()} ELSE label END AS label"
         feats = ", ".join(f"f{j}" for j in range(FEATURES))
         for rel in d.touched(d.directory):
             target = d.edited / "dir" / rel
             if not target.exists():
                 part = int(rel.parts[0].split("=", 1)[1])
-                _copy(con, f"SELECT key, {feats}, {label} FROM read_parquet({src}) WHERE part = {part} ORDER BY key",
-                      target)
+                _copy(
+                    con,
+                    f"SELECT key, {feats}, {label} FROM read_parquet({src}) WHERE part = {part} ORDER BY key",
+                    target,
+                )
         if not (d.edited / "one.parquet").exists():
-            _copy(con, f"SELECT key, {feats}, {label}, part FROM read_parquet({src}) ORDER BY key",
-                  d.edited / "one.parquet")
+            _copy(
+                con,
+                f"SELECT key, {feats}, {label}, part FROM read_parquet({src}) ORDER BY key",
+                d.edited / "one.parquet",
+            )
     finally:
         con.close()
     return d

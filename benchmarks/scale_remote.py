@@ -29,9 +29,12 @@ def _setup(root: Path, server: Any, env: dict[str, str]) -> dict[str, Any]:
     bucket = f"scale-{uuid.uuid4().hex[:10]}"
     server.client().create_bucket(Bucket=bucket)
     dvc = measure.bin_of("dvc")
-    for argv in ([*dvc, "remote", "add", "-f", "-d", "store", f"s3://{bucket}/dvcstore"],
-                 [*dvc, "remote", "modify", "store", "endpointurl", server.endpoint],
-                 ["git", "add", ".dvc/config"], ["git", "commit", "-q", "-m", "S3 remote"]):
+    for argv in (
+        [*dvc, "remote", "add", "-f", "-d", "store", f"s3://{bucket}/dvcstore"],
+        [*dvc, "remote", "modify", "store", "endpointurl", server.endpoint],
+        ["git", "add", ".dvc/config"],
+        ["git", "commit", "-q", "-m", "S3 remote"],
+    ):
         subprocess.run(argv, cwd=root, check=True, capture_output=True)
     push = dsl(root, "push", "--json", env=env)
     push["result"] = parsed(push)
@@ -50,8 +53,11 @@ def _clone_diff(root: Path, clone: Path, env: dict[str, str], versions_bytes: in
     finally:
         shutil.rmtree(clone, ignore_errors=True)
     remote = body.get("remote")
-    res["result"] = {"relabeled": (body.get("rows") or {}).get("relabeled"), "remote": remote,
-                     "versions_bytes": versions_bytes}
+    res["result"] = {
+        "relabeled": (body.get("rows") or {}).get("relabeled"),
+        "remote": remote,
+        "versions_bytes": versions_bytes,
+    }
     if isinstance(remote, dict):
         # of both versions' whole size (the issue's figure), and of the objects the command opened
         res["result"]["fraction_read"] = remote["bytes_read"] / versions_bytes
@@ -76,8 +82,12 @@ def run(layout: Layout, p: Params, roots: dict[str, Path], v1_bytes: dict[str, i
     out: dict[str, Any] = {}
     try:
         with seaweedfs(base) as server:
-            env = {"AWS_ACCESS_KEY_ID": server.access_key, "AWS_SECRET_ACCESS_KEY": server.secret_key,
-                   "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+            env = {
+                "AWS_ACCESS_KEY_ID": server.access_key,
+                "AWS_SECRET_ACCESS_KEY": server.secret_key,
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
             for kind, root in roots.items():
                 push = _setup(root, server, env)
                 both = v1_bytes[kind] + repos.tree_bytes(root / REL[kind])
@@ -86,11 +96,17 @@ def run(layout: Layout, p: Params, roots: dict[str, Path], v1_bytes: dict[str, i
                 for _ in range(max(1, p.scale_runs)):
                     rows.append(_clone_diff(root, base / f"clone-{kind}", env, both, "--rows", "10"))
                     fold.append(_clone_diff(root, base / f"clone-{kind}", env, both))
-                out[kind] = {"push": measure.summarize([push]), "diff_rows": measure.summarize(rows),
-                             "diff_folded": measure.summarize(fold),
-                             "agrees": all(s["result"]["relabeled"] == edited for s in rows + fold)}
-                print(f"scale remote {kind}: diff --rows {out[kind]['diff_rows']['median_s']:.2f} s "
-                      f"{out[kind]['diff_rows']['result']}", flush=True)
+                out[kind] = {
+                    "push": measure.summarize([push]),
+                    "diff_rows": measure.summarize(rows),
+                    "diff_folded": measure.summarize(fold),
+                    "agrees": all(s["result"]["relabeled"] == edited for s in rows + fold),
+                }
+                print(
+                    f"scale remote {kind}: diff --rows {out[kind]['diff_rows']['median_s']:.2f} s "
+                    f"{out[kind]['diff_rows']['result']}",
+                    flush=True,
+                )
     except pytest.skip.Exception as exc:  # the `weed` binary is absent or cannot run here
         return measure.skipped("scale remote", str(exc))
     except measure.TaskFailed as exc:

@@ -23,10 +23,7 @@ HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git")
 
 def heavy_imports() -> list[str]:
     """Heavy modules that `import dslineage.cli` loads (should be none)."""
-    code = (
-        "import sys, dslineage.cli; "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    code = f"import sys, dslineage.cli; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return [m for m in out.stdout.strip().split(",") if m]
 
@@ -87,8 +84,13 @@ def run(layout: Layout, p: Params) -> dict[str, Any]:
     if p.startup_compare:
         out["compare_executable"] = p.startup_compare
     print(
-        "startup: " + ", ".join(f"{k} {v['median_s']:.3f} s ({v['median_cpu_s'] or 0:.3f} s CPU)"
-                                for k, v in out.items() if isinstance(v, dict)) + f"; load {out['load_average']}",
+        "startup: "
+        + ", ".join(
+            f"{k} {v['median_s']:.3f} s ({v['median_cpu_s'] or 0:.3f} s CPU)"
+            for k, v in out.items()
+            if isinstance(v, dict)
+        )
+        + f"; load {out['load_average']}",
         flush=True,
     )
     return out

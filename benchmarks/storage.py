@@ -66,15 +66,27 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
         after = _snapshot(root)
         changed = (rec.added or 0) + (rec.removed or 0) + (rec.relabeled or 0) + (rec.modified or 0)
         delta = {k: after[k] - before[k] for k in after}
-        steps.append({"version": i, "changed_rows": changed if i > 1 else 0, "file_bytes": src.stat().st_size,
-                      **{f"{k}_bytes": v for k, v in delta.items()}})
+        steps.append(
+            {
+                "version": i,
+                "changed_rows": changed if i > 1 else 0,
+                "file_bytes": src.stat().st_size,
+                **{f"{k}_bytes": v for k, v in delta.items()},
+            }
+        )
         before = after
     v3.unlink()
     for s in steps[1:]:
         s["journal_bytes_per_changed_row"] = s["journal_bytes"] / max(1, s["changed_rows"])
-    print(f"storage {rows}: " + "; ".join(
-        f"v{s['version']} changed {s['changed_rows']} dvc +{s['dvc_cache_bytes']} journal +{s['journal_bytes']} "
-        f"index +{s['index_bytes']}" for s in steps), flush=True)
+    print(
+        f"storage {rows}: "
+        + "; ".join(
+            f"v{s['version']} changed {s['changed_rows']} dvc +{s['dvc_cache_bytes']} journal +{s['journal_bytes']} "
+            f"index +{s['index_bytes']}"
+            for s in steps
+        ),
+        flush=True,
+    )
     return {"versions": steps}
 
 

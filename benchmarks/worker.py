@@ -49,9 +49,7 @@ def duckdb_diff(a: str, b: str) -> Timed:
     def run() -> Any:
         con.execute(_lower_bound_sql(), [a, b])
         counts = dict(con.execute("SELECT change, count(*) FROM d GROUP BY 1").fetchall())
-        con.execute(
-            "SELECT o, n, count(*) FROM d WHERE change = 'relabeled' GROUP BY 1, 2"
-        ).fetchall()
+        con.execute("SELECT o, n, count(*) FROM d WHERE change = 'relabeled' GROUP BY 1, 2").fetchall()
         return {k: int(v) for k, v in counts.items()}
 
     return run

@@ -51,8 +51,11 @@ def plain_relabel(root: str, file: str, edits: str) -> Timed:
         tmp = target.with_name(f".{target.name}.tmp")
         pq.write_table(edited, tmp)
         tmp.replace(target)
-        for argv in ([*bin_of("dvc"), "add", "-q", file], ["git", "add", f"{file}.dvc"],
-                     ["git", "commit", "-q", "-m", "relabel"]):
+        for argv in (
+            [*bin_of("dvc"), "add", "-q", file],
+            ["git", "add", f"{file}.dvc"],
+            ["git", "commit", "-q", "-m", "relabel"],
+        ):
             subprocess.run(argv, cwd=root, check=True, capture_output=True)
         return {"applied": len(moved)}
 

@@ -114,7 +114,7 @@ def _prose(help_text: str) -> list[str]:
         prose = []
         for ln in lines:
             if ln.startswith("Example:"):
-                examples.append(_example(ln[len("Example:"):]))
+                examples.append(_example(ln[len("Example:") :]))
             elif ln.startswith("$ "):
                 examples.append(_example(ln[2:]))
             else:
@@ -132,8 +132,13 @@ def help_text(cmd: Any, name: str) -> str:
 
     bare = copy.copy(cmd)
     bare.help = None
-    ctx = typer.Context(bare, info_name=f"dslineage {name}".strip(), terminal_width=WIDTH,
-                        max_content_width=WIDTH, **root_command().context_settings)
+    ctx = typer.Context(
+        bare,
+        info_name=f"dslineage {name}".strip(),
+        terminal_width=WIDTH,
+        max_content_width=WIDTH,
+        **root_command().context_settings,
+    )
     return str(bare.get_help(ctx)).rstrip()
 
 
@@ -151,8 +156,18 @@ def cli_reference() -> str:
     """The whole generated CLI reference: the global options, an index of commands, one section per command."""
     cmds = commands()
     guide = guide_sections()
-    out = ["## Global options", "", "```text", help_text(root_command(), "").split("\nCommands:")[0].rstrip(),
-           "```", "", "## All commands", "", "| command | what it does |", "|---|---|"]
+    out = [
+        "## Global options",
+        "",
+        "```text",
+        help_text(root_command(), "").split("\nCommands:")[0].rstrip(),
+        "```",
+        "",
+        "## All commands",
+        "",
+        "| command | what it does |",
+        "|---|---|",
+    ]
     for name, cmd in cmds:
         first = " ".join(inspect.cleandoc(cmd.help or "").split("\n\n")[0].split()).replace("|", "\\|")
         out.append(f"| [`{name}`](#{slugify(f'dslineage {name}')}) | {first} |")

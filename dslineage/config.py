@@ -124,9 +124,7 @@ def inside(root: Path, path: str | os.PathLike[str], *, cwd: Path | None = None)
     try:
         rel = resolved.relative_to(root)
     except ValueError:
-        raise PathError(
-            f"{path} is outside the repository {root}: move the file into the repository"
-        ) from None
+        raise PathError(f"{path} is outside the repository {root}: move the file into the repository") from None
     if rel.parts and rel.parts[0] in (".git", ".dvc", META_DIR):
         raise PathError(f"{path} is inside {rel.parts[0]}/: datasets live in the work tree")
     return rel.as_posix()
@@ -167,18 +165,32 @@ def load_registration(root: Path, entry: Path) -> Dataset:
     if not all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in roles):
         raise PathError(f"registration {rel} is invalid (features, predictions, groups or ignore): {fix}")
     pairs = ds.label_pairs
-    if pairs is not None and not (isinstance(pairs, list) and all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(c, str) and c in ds.labels for c in p)
-            for p in pairs)):
+    if pairs is not None and not (
+        isinstance(pairs, list)
+        and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(c, str) and c in ds.labels for c in p) for p in pairs
+        )
+    ):
         raise PathError(f"registration {rel} is invalid (label_pairs): {fix}")
-    if (not isinstance(ds.name, str) or ds.name != entry.stem or not _NAME.match(ds.name)
-            or ds.format not in (*FORMATS, DIR_FORMAT) or not all(isinstance(v, list) and v for v in lists)
-            or not all(isinstance(c, str) for v in lists for c in v)):
+    if (
+        not isinstance(ds.name, str)
+        or ds.name != entry.stem
+        or not _NAME.match(ds.name)
+        or ds.format not in (*FORMATS, DIR_FORMAT)
+        or not all(isinstance(v, list) and v for v in lists)
+        or not all(isinstance(c, str) for v in lists for c in v)
+    ):
         raise PathError(f"registration {rel} is invalid (name, format, key or labels): {fix}")
     path = PurePosixPath(ds.path) if isinstance(ds.path, str) else None
-    if (path is None or path.is_absolute() or not path.parts or ".." in path.parts or "\\" in ds.path
-            or path.parts[0] in (".git", ".dvc", META_DIR)
-            or not (root / path.parent).resolve().is_relative_to(root.resolve())):
+    if (
+        path is None
+        or path.is_absolute()
+        or not path.parts
+        or ".." in path.parts
+        or "\\" in ds.path
+        or path.parts[0] in (".git", ".dvc", META_DIR)
+        or not (root / path.parent).resolve().is_relative_to(root.resolve())
+    ):
         raise PathError(f"registration {rel} points outside the work tree ({str(ds.path)[:80]!r}): {fix}")
     return ds
 
@@ -192,9 +204,7 @@ def get_dataset(root: Path, name: str) -> Dataset:
     datasets = load_datasets(root)
     if name not in datasets:
         known = ", ".join(sorted(datasets)) or "none yet"
-        raise UnknownDatasetError(
-            f"unknown dataset {name!r} (tracked: {known}); register it with `dslineage track`"
-        )
+        raise UnknownDatasetError(f"unknown dataset {name!r} (tracked: {known}); register it with `dslineage track`")
     return datasets[name]
 
 

@@ -60,8 +60,9 @@ def _dogs(path: Path, n: int) -> list[int]:
 
     con = duckdb.connect()
     try:
-        rows = con.execute("SELECT id FROM read_parquet(?) WHERE label = 'dog' ORDER BY id LIMIT ?",
-                           [str(path), n]).fetchall()
+        rows = con.execute(
+            "SELECT id FROM read_parquet(?) WHERE label = 'dog' ORDER BY id LIMIT ?", [str(path), n]
+        ).fetchall()
     finally:
         con.close()
     return [int(r[0]) for r in rows]
@@ -121,16 +122,26 @@ def demo(directory: Path | None, emit: Emit, job: Job | None = None) -> dict[str
         emit("diff pets@v1 pets@v2 --rows 5", repo.diff("pets@v1", "pets@v2", rows=5))
         emit("history pets 17", repo.history("pets", "17"))
 
-        section("3/4 Reproduce an experiment's exact data",
-                "a pipeline stage and an experiment, two relabel batches, then the experiment's data back")
+        section(
+            "3/4 Reproduce an experiment's exact data",
+            "a pipeline stage and an experiment, two relabel batches, then the experiment's data back",
+        )
         (root / "features.py").write_text(FEATURES, encoding="utf-8")
         _git(root, "add", "features.py")
         _git(root, "commit", "-q", "-m", "feature script")
-        emit("run -n features -d data/pets.parquet -d features.py -o data/features.parquet -- python features.py",
-             repo.run("features", [sys.executable, "features.py"], deps=["data/pets.parquet", "features.py"],
-                      outs=["data/features.parquet"]))
-        emit("exp record baseline -m 'model trained on pets@v2'",
-             repo.exp_record("baseline", message="model trained on pets@v2"))
+        emit(
+            "run -n features -d data/pets.parquet -d features.py -o data/features.parquet -- python features.py",
+            repo.run(
+                "features",
+                [sys.executable, "features.py"],
+                deps=["data/pets.parquet", "features.py"],
+                outs=["data/features.parquet"],
+            ),
+        )
+        emit(
+            "exp record baseline -m 'model trained on pets@v2'",
+            repo.exp_record("baseline", message="model trained on pets@v2"),
+        )
         spare = {int(e.split("=")[0]) for e in GOOD}  # the bad batch and the good one touch other rows
         bad = [f"{k}=cat" for k in _dogs(target, 12 + len(spare)) if k not in spare][:12]
         reason = "bulk: small dogs are cats"
@@ -143,8 +154,10 @@ def demo(directory: Path | None, emit: Emit, job: Job | None = None) -> dict[str
         emit("checkout pets@latest", repo.checkout("pets@latest"))
 
         section("4/4 Roll back a bad relabel batch", "revert the intern's batch; alice's later batch stays")
-        emit(f"revert {(bad_out.batch or '')[:12]} --reason 'wrong bulk edit'",
-             repo.revert(bad_out.batch or "", reason="wrong bulk edit"))
+        emit(
+            f"revert {(bad_out.batch or '')[:12]} --reason 'wrong bulk edit'",
+            repo.revert(bad_out.batch or "", reason="wrong bulk edit"),
+        )
         emit("batches pets", repo.batches("pets"))
         emit("diff pets@v2 pets@latest", repo.diff("pets@v2", "pets@latest", rows=5))
     finally:

@@ -29,7 +29,7 @@ def check_spec(value: object, where: str = "--scheduler") -> str:
     text = str(value).strip() if value is not None else ""
     if text == LOCAL:
         return text
-    if text.startswith(LOCAL + ":") and text[len(LOCAL) + 1:].isdigit() and int(text[len(LOCAL) + 1:]) > 0:
+    if text.startswith(LOCAL + ":") and text[len(LOCAL) + 1 :].isdigit() and int(text[len(LOCAL) + 1 :]) > 0:
         return text
     if text.startswith(SCHEMES) and len(text.split("://", 1)[1]) > 0 and " " not in text:
         return text
@@ -105,9 +105,7 @@ class DaskEngine(Engine):
         try:
             from dask.distributed import Client
         except ImportError:
-            raise EngineError(
-                f"--scheduler {address} needs Dask: pip install 'dslineage[dask]'"
-            ) from None
+            raise EngineError(f"--scheduler {address} needs Dask: pip install 'dslineage[dask]'") from None
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:

@@ -33,8 +33,13 @@ def _execute(root: Path, args: list[str], *, binary: bool = False) -> Any:
     import subprocess
 
     env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C", "GIT_TERMINAL_PROMPT": "0"}
-    proc = subprocess.run(["git", *args[1:]] if args[:1] == ["git"] else ["git", *args],
-                          cwd=root, env=env, capture_output=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["git", *args[1:]] if args[:1] == ["git"] else ["git", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
     if proc.returncode != 0:
         raise _GitFailed(proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
     return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
@@ -47,7 +52,8 @@ def merge_file(ours: Path, base: Path, theirs: Path) -> int:
 
     proc = subprocess.run(
         ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", str(ours), str(base), str(theirs)],
-        capture_output=True, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
     )
     return min(proc.returncode, 127) if proc.returncode >= 0 else 1
 
@@ -82,9 +88,7 @@ class Git:
         try:
             repo = git.Repo(start, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise NotARepoError(
-                f"{start} is not inside a git repository: run `dslineage init` first"
-            ) from None
+            raise NotARepoError(f"{start} is not inside a git repository: run `dslineage init` first") from None
         if repo.working_tree_dir is None:
             raise NotARepoError(f"{start} is a bare git repository: use a work tree")
         return Path(repo.working_tree_dir).resolve()
@@ -161,9 +165,7 @@ class Git:
         except ExternalError:
             return "unknown"
 
-    def commit_paths(
-        self, paths: list[str], message: str, on_staged: Callable[[], None] | None = None
-    ) -> str:
+    def commit_paths(self, paths: list[str], message: str, on_staged: Callable[[], None] | None = None) -> str:
         """Stage exactly `paths` and commit only them (other staged work is left alone).
 
         `on_staged` runs between staging and committing (a fault-injection point)."""
@@ -198,9 +200,7 @@ class Git:
 
     def file_log(self, path: str) -> list[CommitInfo]:
         """Commits that changed `path`, oldest first (following the current branch)."""
-        out = self.run(
-            "log", "--reverse", "--format=%H%x1f%an <%ae>%x1f%at%x1f%s%x1e", "--", path
-        )
+        out = self.run("log", "--reverse", "--format=%H%x1f%an <%ae>%x1f%at%x1f%s%x1e", "--", path)
         result = []
         for record in out.split("\x1e"):
             record = record.strip()
@@ -216,9 +216,7 @@ class Git:
         if self.head() is None:
             return {}
         refs = ["--all"] if all_refs else []
-        out = self.run(
-            "log", *refs, "--diff-filter=A", "--format=%x1e%H", "--name-only", "--no-renames", "--", folder
-        )
+        out = self.run("log", *refs, "--diff-filter=A", "--format=%x1e%H", "--name-only", "--no-renames", "--", folder)
         result: dict[str, str] = {}
         for block in out.split("\x1e"):
             lines = [line for line in block.splitlines() if line.strip()]
@@ -369,7 +367,13 @@ class Git:
         info = "".join(f"0 {zero}\t{p}\n" for p in paths) + "".join(f"{ln}\n" for ln in lines)
         import subprocess
 
-        done = subprocess.run(["git", "update-index", "--index-info"], cwd=self.root, input=info,
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["git", "update-index", "--index-info"],
+            cwd=self.root,
+            input=info,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode:
             raise ExternalError(f"git update-index failed: {done.stderr.strip()}")

@@ -49,10 +49,37 @@ from dslineage.model_diff import (
 from dslineage.model_exp import Experiment, ExperimentDataset, ExperimentSummary, Transformation
 
 __all__ = [
-    "LIBRARY_ONLY", "MORE", "OPTIONAL", "Batch", "Blame", "ClassCount", "Changes", "Column", "DiffResult",
-    "DiffRows", "DiffSide", "Edit", "Experiment", "ExperimentDataset", "ExperimentSummary", "History",
-    "HistoryEntry", "JsonValue", "LabelShift", "Merging", "Record", "RemoteReads", "RowCounts", "SchemaChange",
-    "StatusEntry", "Transformation", "Version", "VersionDetail", "items", "json_default", "to_json",
+    "LIBRARY_ONLY",
+    "MORE",
+    "OPTIONAL",
+    "Batch",
+    "Blame",
+    "ClassCount",
+    "Changes",
+    "Column",
+    "DiffResult",
+    "DiffRows",
+    "DiffSide",
+    "Edit",
+    "Experiment",
+    "ExperimentDataset",
+    "ExperimentSummary",
+    "History",
+    "HistoryEntry",
+    "JsonValue",
+    "LabelShift",
+    "Merging",
+    "Record",
+    "RemoteReads",
+    "RowCounts",
+    "SchemaChange",
+    "StatusEntry",
+    "Transformation",
+    "Version",
+    "VersionDetail",
+    "items",
+    "json_default",
+    "to_json",
 ]
 
 
@@ -100,15 +127,26 @@ class Version(Record):
             counts = nested if isinstance(nested, Mapping) else {}
             known = bool(counts.get("known"))
         changes = Changes(
-            known=known, added=_int(counts.get("added")), removed=_int(counts.get("removed")),
-            relabeled=_int(counts.get("relabeled")), modified=_int(counts.get("modified")),
+            known=known,
+            added=_int(counts.get("added")),
+            removed=_int(counts.get("removed")),
+            relabeled=_int(counts.get("relabeled")),
+            modified=_int(counts.get("modified")),
         )
         return Version(
-            id=str(v["id"]), seq=int(v["seq"]), dataset=str(v["dataset"]),  # type: ignore[call-overload]
-            md5=str(v["md5"]), parent=parent, parents=parents, git_commit=_str(v.get("git_commit")),
-            message=str(v.get("message") or ""), author=str(v.get("author") or ""),
-            timestamp=str(v.get("timestamp") or ""), rows=_int(v.get("rows")),
-            label_changes=changes.relabeled if known else None, changes=changes,
+            id=str(v["id"]),
+            seq=int(v["seq"]),  # type: ignore[call-overload]
+            dataset=str(v["dataset"]),
+            md5=str(v["md5"]),
+            parent=parent,
+            parents=parents,
+            git_commit=_str(v.get("git_commit")),
+            message=str(v.get("message") or ""),
+            author=str(v.get("author") or ""),
+            timestamp=str(v.get("timestamp") or ""),
+            rows=_int(v.get("rows")),
+            label_changes=changes.relabeled if known else None,
+            changes=changes,
         )
 
 
@@ -147,12 +185,16 @@ class VersionDetail(Version):
         dist = _loads(v.get("label_distribution")) if v.get("label_distribution") else None
         base = Version.from_record(v)
         return cls(
-            **{f.name: getattr(base, f.name) for f in dataclasses.fields(Version)}, path=path,
+            **{f.name: getattr(base, f.name) for f in dataclasses.fields(Version)},
+            path=path,
             schema=[Column(name=str(c["name"]), type=str(c["type"])) for c in schema if isinstance(c, dict)]
-            if isinstance(schema, list) else None,
+            if isinstance(schema, list)
+            else None,
             class_distribution={str(col): _counts(entries) for col, entries in dist.items()}
-            if isinstance(dist, dict) else None,
-            tags=list(tags), quality=quality,
+            if isinstance(dist, dict)
+            else None,
+            tags=list(tags),
+            quality=quality,
         )
 
 
@@ -160,8 +202,11 @@ def _counts(entries: JsonValue) -> list[ClassCount]:
     """A label column's stored distribution (`[{"count", "label"}]`) as `ClassCount`s."""
     if not isinstance(entries, list):
         return []
-    return [ClassCount(count=int(d["count"]), label=d["label"])  # type: ignore[arg-type]
-            for d in entries if isinstance(d, dict)]
+    return [
+        ClassCount(count=int(d["count"]), label=d["label"])  # type: ignore[arg-type]
+        for d in entries
+        if isinstance(d, dict)
+    ]
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,14 +271,25 @@ class Batch(Record):
         """A batch from its catalog entry (`ops.batches.catalog`)."""
         cols = e.get("columns")
         return cls(
-            id=str(e["id"]), dataset=str(e["dataset"]), column=_str(e.get("column")),
-            author=str(e.get("author") or ""), timestamp=str(e.get("timestamp") or ""),
-            reason=_str(e.get("reason")), rows=_int(e.get("rows")), noop=_int(e.get("noop")),
-            missing=_int(e.get("missing")), op=_str(e.get("op")), reverts=_str(e.get("reverts")),
-            source_batch=_str(e.get("source_batch")), group=_str(e.get("group")),
+            id=str(e["id"]),
+            dataset=str(e["dataset"]),
+            column=_str(e.get("column")),
+            author=str(e.get("author") or ""),
+            timestamp=str(e.get("timestamp") or ""),
+            reason=_str(e.get("reason")),
+            rows=_int(e.get("rows")),
+            noop=_int(e.get("noop")),
+            missing=_int(e.get("missing")),
+            op=_str(e.get("op")),
+            reverts=_str(e.get("reverts")),
+            source_batch=_str(e.get("source_batch")),
+            group=_str(e.get("group")),
             columns=[_str(c) for c in cols] if isinstance(cols, list) else [],
-            version=_str(e.get("version")), seq=_int(e.get("seq")), state=str(e["state"]),
-            reverted_by=_str(e.get("reverted_by")), reverted=bool(e.get("reverted")),
+            version=_str(e.get("version")),
+            seq=_int(e.get("seq")),
+            state=str(e["state"]),
+            reverted_by=_str(e.get("reverted_by")),
+            reverted=bool(e.get("reverted")),
             more={k: v for k, v in e.items() if k not in _BATCH_KEYS},  # type: ignore[misc]
         )
 
@@ -249,7 +305,6 @@ class Edit(Record):
     reason: str | None
     confidence: float | None
     more: dict[str, JsonValue] = dataclasses.field(default_factory=dict)  # e.g. a consensus row's votes
-
 
 
 _BATCH_KEYS = frozenset(f.name for f in dataclasses.fields(Batch)) - {MORE}

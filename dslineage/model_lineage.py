@@ -18,8 +18,11 @@ _NODE_KEYS = ("id", "kind", "label")
 
 
 def _jdicts(value: object) -> list[dict[str, JsonValue]]:
-    return [{str(k): _jv(v) for k, v in x.items()} for x in value if isinstance(x, Mapping)] \
-        if isinstance(value, list) else []
+    return (
+        [{str(k): _jv(v) for k, v in x.items()} for x in value if isinstance(x, Mapping)]
+        if isinstance(value, list)
+        else []
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,8 +38,12 @@ class GraphNode(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> GraphNode:
         """A node from its plain form (`core.graph.node` plus its attributes)."""
-        return cls(id=str(d["id"]), kind=str(d["kind"]), label=str(d["label"]),
-                   more={k: _jv(v) for k, v in d.items() if k not in _NODE_KEYS})
+        return cls(
+            id=str(d["id"]),
+            kind=str(d["kind"]),
+            label=str(d["label"]),
+            more={k: _jv(v) for k, v in d.items() if k not in _NODE_KEYS},
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,9 +62,15 @@ class Chain(Record):
     def from_dict(cls, d: Mapping[str, object]) -> Chain:
         """A chain from its plain form (`ops.lineage_view.chains`)."""
         vs, bs = d.get("versions"), d.get("batches")
-        return cls(id=str(d["id"]), kind=str(d["kind"]), dataset=_str(d.get("dataset")), base=str(d["base"]),
-                   versions=[str(v) for v in vs] if isinstance(vs, list) else [],
-                   batches=[str(b) for b in bs] if isinstance(bs, list) else [], label=str(d["label"]))
+        return cls(
+            id=str(d["id"]),
+            kind=str(d["kind"]),
+            dataset=_str(d.get("dataset")),
+            base=str(d["base"]),
+            versions=[str(v) for v in vs] if isinstance(vs, list) else [],
+            batches=[str(b) for b in bs] if isinstance(bs, list) else [],
+            label=str(d["label"]),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,10 +92,12 @@ class Lineage(Record):
         """The typed result of the plain graph `ops.lineage` assembles."""
         nodes, chains, warnings, depth = d.get("nodes"), d.get("chains"), d.get("warnings"), d.get("depth")
         return cls(
-            root=_str(d.get("root")), direction=str(d["direction"]),
+            root=_str(d.get("root")),
+            direction=str(d["direction"]),
             depth=depth if isinstance(depth, int) else None,
             nodes=[GraphNode.from_dict(n) for n in nodes if isinstance(n, Mapping)] if isinstance(nodes, list) else [],
-            edges=_jdicts(d.get("edges")), warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
+            edges=_jdicts(d.get("edges")),
+            warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
             chains=[Chain.from_dict(c) for c in chains if isinstance(c, Mapping)] if isinstance(chains, list) else [],
             events=_jdicts(d["events"]) if "events" in d else None,
         )
@@ -117,11 +132,18 @@ class RunImpact(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> RunImpact:
         """From its plain form (`ops.impact.graph_impact`)."""
-        return cls(id=str(d["id"]), kind=str(d["kind"]), label=str(d["label"]), stage=_str(d.get("stage")),
-                   name=_str(d.get("name")), timestamp=_str(d.get("timestamp")),
-                   consumed=_nodes(d["consumed"]) if "consumed" in d else None,
-                   rerun_since=bool(d.get("rerun_since")), latest_run=_str(d.get("latest_run")),
-                   latest_run_affected=bool(d.get("latest_run_affected")))
+        return cls(
+            id=str(d["id"]),
+            kind=str(d["kind"]),
+            label=str(d["label"]),
+            stage=_str(d.get("stage")),
+            name=_str(d.get("name")),
+            timestamp=_str(d.get("timestamp")),
+            consumed=_nodes(d["consumed"]) if "consumed" in d else None,
+            rerun_since=bool(d.get("rerun_since")),
+            latest_run=_str(d.get("latest_run")),
+            latest_run_affected=bool(d.get("latest_run_affected")),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,14 +173,26 @@ class Downstream(Record):
         """From its plain form (`ops.impact.graph_impact`; a batch's has no `warnings`)."""
         runs, ds, exps, warnings = d.get("transformations"), d.get("datasets"), d.get("experiments"), d.get("warnings")
         return cls(
-            node=_node(d["node"]), downstream=_nodes(d.get("downstream")),
+            node=_node(d["node"]),
+            downstream=_nodes(d.get("downstream")),
             transformations=[RunImpact.from_dict(x) for x in runs if isinstance(x, Mapping)]
-            if isinstance(runs, list) else [],
-            datasets=[DerivedDataset(dataset=str(x["dataset"]), versions=_nodes(x.get("versions")),
-                                     latest=_node(x["latest"]), latest_affected=bool(x.get("latest_affected")))
-                      for x in ds if isinstance(x, Mapping)] if isinstance(ds, list) else [],
+            if isinstance(runs, list)
+            else [],
+            datasets=[
+                DerivedDataset(
+                    dataset=str(x["dataset"]),
+                    versions=_nodes(x.get("versions")),
+                    latest=_node(x["latest"]),
+                    latest_affected=bool(x.get("latest_affected")),
+                )
+                for x in ds
+                if isinstance(x, Mapping)
+            ]
+            if isinstance(ds, list)
+            else [],
             experiments=[RunImpact.from_dict(x) for x in exps if isinstance(x, Mapping)]
-            if isinstance(exps, list) else [],
+            if isinstance(exps, list)
+            else [],
             warnings=[str(w) for w in warnings] if isinstance(warnings, list) else None,
         )
 
@@ -204,14 +238,34 @@ class BatchImpact(Record):
         graph = Downstream.from_dict(d)
         vs = d.get("versions")
         return cls(
-            batch=str(d["batch"]), dataset=str(d["dataset"]), column=_str(d.get("column")), rows=_int(d.get("rows")),
-            state=str(d["state"]), reverted=bool(d.get("reverted")), reverted_by=_str(d.get("reverted_by")),
-            version=_str(d.get("version")), seq=_int(d.get("seq")),
-            versions=[CarriedVersion(dataset=str(v["dataset"]), version=str(v["version"]), seq=int(v["seq"]),
-                                     rows=int(v["rows"]), timestamp=str(v["timestamp"]), message=str(v["message"]),
-                                     latest=bool(v["latest"]))
-                      for v in vs if isinstance(v, Mapping)] if isinstance(vs, list) else [],
+            batch=str(d["batch"]),
+            dataset=str(d["dataset"]),
+            column=_str(d.get("column")),
+            rows=_int(d.get("rows")),
+            state=str(d["state"]),
+            reverted=bool(d.get("reverted")),
+            reverted_by=_str(d.get("reverted_by")),
+            version=_str(d.get("version")),
+            seq=_int(d.get("seq")),
+            versions=[
+                CarriedVersion(
+                    dataset=str(v["dataset"]),
+                    version=str(v["version"]),
+                    seq=int(v["seq"]),
+                    rows=int(v["rows"]),
+                    timestamp=str(v["timestamp"]),
+                    message=str(v["message"]),
+                    latest=bool(v["latest"]),
+                )
+                for v in vs
+                if isinstance(v, Mapping)
+            ]
+            if isinstance(vs, list)
+            else [],
             still_in_latest=int(d.get("still_in_latest") or 0),  # type: ignore[call-overload]
-            node=graph.node, downstream=graph.downstream, transformations=graph.transformations,
-            datasets=graph.datasets, experiments=graph.experiments,
+            node=graph.node,
+            downstream=graph.downstream,
+            transformations=graph.transformations,
+            datasets=graph.datasets,
+            experiments=graph.experiments,
         )

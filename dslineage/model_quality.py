@@ -36,8 +36,13 @@ class TargetRef(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> TargetRef:
         """A target from its plain description (`quality.results.Target.describe`)."""
-        return cls(dataset=str(d["dataset"]), id=_str(d.get("id")), seq=_int(d.get("seq")),
-                   md5=_str(d.get("md5")), workdir=bool(d.get("workdir")))
+        return cls(
+            dataset=str(d["dataset"]),
+            id=_str(d.get("id")),
+            seq=_int(d.get("seq")),
+            md5=_str(d.get("md5")),
+            workdir=bool(d.get("workdir")),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,9 +68,15 @@ class RuleResult(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> RuleResult:
         """A rule result from its plain form (as stored in the journal)."""
-        return cls(rule=str(d["rule"]), column=_str(d.get("column")), value=_jv(d.get("value")),
-                   threshold=_jv(d.get("threshold")), passed=bool(d.get("passed")),
-                   detail=_str(d.get("detail")), statistic=_str(d.get("statistic")))
+        return cls(
+            rule=str(d["rule"]),
+            column=_str(d.get("column")),
+            value=_jv(d.get("value")),
+            threshold=_jv(d.get("threshold")),
+            passed=bool(d.get("passed")),
+            detail=_str(d.get("detail")),
+            statistic=_str(d.get("statistic")),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,10 +149,15 @@ class Duplicates(Record):
         """From the plain finding."""
         ex = d.get("examples")
         on = d.get("on")
-        return cls(on=[str(c) for c in on] if isinstance(on, list) else [], groups=int(d["groups"]),  # type: ignore[call-overload]
-                   rows=int(d["rows"]), duplicate_groups=_int(d.get("duplicate_groups")),  # type: ignore[call-overload]
-                   duplicate_rows=_int(d.get("duplicate_rows")),
-                   examples=[_jv(x) for x in ex] if isinstance(ex, list) else None, note=_str(d.get("note")))
+        return cls(
+            on=[str(c) for c in on] if isinstance(on, list) else [],
+            groups=int(d["groups"]),  # type: ignore[call-overload]
+            rows=int(d["rows"]),  # type: ignore[call-overload]
+            duplicate_groups=_int(d.get("duplicate_groups")),
+            duplicate_rows=_int(d.get("duplicate_rows")),
+            examples=[_jv(x) for x in ex] if isinstance(ex, list) else None,
+            note=_str(d.get("note")),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,10 +177,14 @@ class Leakage(Record):
         against = d["against"]
         assert isinstance(against, Mapping)
         ke, ce, on = d.get("key_examples"), d.get("content_examples"), d.get("on")
-        return cls(against=TargetRef.from_dict(against), by_key=_int(d.get("by_key")),
-                   by_content=_int(d.get("by_content")), key_examples=list(ke) if isinstance(ke, list) else None,
-                   on=[str(c) for c in on] if isinstance(on, list) else [],
-                   content_examples=list(ce) if isinstance(ce, list) else None)
+        return cls(
+            against=TargetRef.from_dict(against),
+            by_key=_int(d.get("by_key")),
+            by_content=_int(d.get("by_content")),
+            key_examples=list(ke) if isinstance(ke, list) else None,
+            on=[str(c) for c in on] if isinstance(on, list) else [],
+            content_examples=list(ce) if isinstance(ce, list) else None,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,10 +203,14 @@ class Imbalance(Record):
         """From the plain finding."""
         shares = d.get("shares")
         ratio = d.get("ratio")
-        return cls(column=str(d["column"]), ratio=float(ratio) if isinstance(ratio, int | float) else None,
-                   shares={str(k): float(v) for k, v in shares.items()} if isinstance(shares, Mapping) else {},
-                   classes=int(d["classes"]), rows=int(d["rows"]),  # type: ignore[call-overload]
-                   by_column=_jdict_or_none(d.get("by_column")))
+        return cls(
+            column=str(d["column"]),
+            ratio=float(ratio) if isinstance(ratio, int | float) else None,
+            shares={str(k): float(v) for k, v in shares.items()} if isinstance(shares, Mapping) else {},
+            classes=int(d["classes"]),  # type: ignore[call-overload]
+            rows=int(d["rows"]),  # type: ignore[call-overload]
+            by_column=_jdict_or_none(d.get("by_column")),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,11 +238,17 @@ class AuditResult(Record):
         cd, lk, im = d["conflicting_duplicates"], d.get("leakage"), d.get("imbalance")
         assert isinstance(cd, Mapping)
         return cls(
-            dataset=str(d["dataset"]), version=_str(d.get("version")), seq=_int(d.get("seq")),
-            md5=_str(d.get("md5")), workdir=bool(d.get("workdir")), conflicting_duplicates=Duplicates.from_dict(cd),
+            dataset=str(d["dataset"]),
+            version=_str(d.get("version")),
+            seq=_int(d.get("seq")),
+            md5=_str(d.get("md5")),
+            workdir=bool(d.get("workdir")),
+            conflicting_duplicates=Duplicates.from_dict(cd),
             leakage=Leakage.from_dict(lk) if isinstance(lk, Mapping) else None,
             agreement=_jdict_or_none(d.get("agreement")),
             imbalance=Imbalance.from_dict(im) if isinstance(im, Mapping) else None,
-            subgroups=_jdict_or_none(d.get("subgroups")), stored=bool(d.get("stored")),
-            record=_str(d.get("record")), new_record=None if d.get("new_record") is None else bool(d["new_record"]),
+            subgroups=_jdict_or_none(d.get("subgroups")),
+            stored=bool(d.get("stored")),
+            record=_str(d.get("record")),
+            new_record=None if d.get("new_record") is None else bool(d["new_record"]),
         )

@@ -30,7 +30,6 @@ MARKER = "dslineage-txn:"
 log = logging.getLogger("dslineage")
 
 
-
 def finish(root: Path, state: dict[str, Any]) -> None:
     """Delete a transaction's temporary files, its backup folder and the intent file (last)."""
     for rel in state.get("scratch", []):
@@ -53,9 +52,7 @@ def pending(root: Path) -> dict[str, Any] | None:
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise DslineageError(
-            f"{path} is unreadable: inspect it, delete it and run `dslineage fsck`"
-        ) from None
+        raise DslineageError(f"{path} is unreadable: inspect it, delete it and run `dslineage fsck`") from None
     return data
 
 
@@ -82,10 +79,7 @@ def recover(root: Path, git: Git) -> dict[str, Any] | None:
         "started": state.get("started"),
         "action": "completed" if done else "rolled back",
     }
-    log.warning(
-        "dslineage: %s an interrupted `%s` (started %s)",
-        result["action"], result["op"], result["started"],
-    )
+    log.warning("dslineage: %s an interrupted `%s` (started %s)", result["action"], result["op"], result["started"])
     return result
 
 

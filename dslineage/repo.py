@@ -65,9 +65,7 @@ def _locked(fn: F) -> F:
 
 
 _NO_RECOVER = {"fsck"}  # fsck reports an interrupted operation; `fsck --repair` recovers it
-_UNLOCKED = {
-    "init", "datasets", "dataset", "close", "lock", "index", "git", "settings", "merge_driver", "remote_reads",
-}
+_UNLOCKED = {"init", "datasets", "dataset", "close", "lock", "index", "git", "settings", "merge_driver", "remote_reads"}
 
 
 def _lock_commands(cls: type) -> type:
@@ -109,9 +107,7 @@ class Repo(LineageMixin, QualityMixin, AnnotationMixin, EditsMixin, TeamMixin, V
         self.recorded_merges: list[dict[str, Any]] = []  # merge versions recorded from driver notes
         self.root = Git.find_root(start)
         if not (self.root / config.META_DIR).is_dir():
-            raise NotARepoError(
-                f"{self.root} is not initialized for dslineage: run `dslineage init` first"
-            )
+            raise NotARepoError(f"{self.root} is not initialized for dslineage: run `dslineage init` first")
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -151,9 +147,7 @@ class Repo(LineageMixin, QualityMixin, AnnotationMixin, EditsMixin, TeamMixin, V
         if result:
             self.recovered.append(result)
         if not (self.root / config.META_DIR).is_dir():  # an interrupted `init` was rolled back
-            raise NotARepoError(
-                f"{self.root} is not initialized for dslineage: run `dslineage init` first"
-            )
+            raise NotARepoError(f"{self.root} is not initialized for dslineage: run `dslineage init` first")
 
     def _merge_upkeep(self) -> None:
         """Register the git merge driver in a clone that lacks it; record the merge versions
@@ -173,7 +167,8 @@ class Repo(LineageMixin, QualityMixin, AnnotationMixin, EditsMixin, TeamMixin, V
                 self.recorded_merges += record_pending(self)
             except DslineageError as exc:  # the command itself still runs; the next one retries
                 logging.getLogger("dslineage").warning(
-                    "dslineage: the merge version the git merge driver left is not recorded yet: %s", exc)
+                    "dslineage: the merge version the git merge driver left is not recorded yet: %s", exc
+                )
 
     @cached_property
     def settings(self) -> dict[str, Any]:

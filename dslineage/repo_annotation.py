@@ -46,8 +46,19 @@ class AnnotationMixin:
         from dslineage.ops.consensus import consensus
 
         return consensus(
-            self, name, votes=votes, method=method, column=column, min_agreement=min_agreement,
-            min_votes=min_votes, by=by, reason=reason, commit=commit, queue=queue, fmt=fmt, key_field=key_field,
+            self,
+            name,
+            votes=votes,
+            method=method,
+            column=column,
+            min_agreement=min_agreement,
+            min_votes=min_votes,
+            by=by,
+            reason=reason,
+            commit=commit,
+            queue=queue,
+            fmt=fmt,
+            key_field=key_field,
         )
 
     def annotators(self: Repo, name: str, *, since: str | None = None) -> AnnotatorsResult:
@@ -64,15 +75,32 @@ class AnnotationMixin:
         return len(rounds(self, name, since)[1])
 
     def review(
-        self: Repo, ref: str, *, predictions: str, method: str = "confident-learning", top: int | None = None,
-        unlabeled: bool = False, group: str | None = None, column: str | None = None, output: str | None = None,
+        self: Repo,
+        ref: str,
+        *,
+        predictions: str,
+        method: str = "confident-learning",
+        top: int | None = None,
+        unlabeled: bool = False,
+        group: str | None = None,
+        column: str | None = None,
+        output: str | None = None,
     ) -> ReviewResult:
         """Rank a version's rows for review with a model's predictions (cleanlab's confident
         learning, or margin / entropy / least-confidence); record the queue in the journal."""
         from dslineage.ops.review import review
 
-        return review(self, ref, predictions=predictions, method=method, top=top, unlabeled=unlabeled,
-                      group=group, column=column, output=output)
+        return review(
+            self,
+            ref,
+            predictions=predictions,
+            method=method,
+            top=top,
+            unlabeled=unlabeled,
+            group=group,
+            column=column,
+            output=output,
+        )
 
     def queues(self: Repo, name: str | None = None) -> list[QueueSummary]:
         """Recorded review queues (of one dataset or all), oldest first."""
@@ -87,8 +115,15 @@ class AnnotationMixin:
         return queue(self, ref, limit=limit)
 
     def eval(
-        self: Repo, ref: str, *, predictions: str, versions: str | None = None, group: str | None = None,
-        classes: list[str] | None = None, column: str | None = None, record: bool = True,
+        self: Repo,
+        ref: str,
+        *,
+        predictions: str,
+        versions: str | None = None,
+        group: str | None = None,
+        classes: list[str] | None = None,
+        column: str | None = None,
+        record: bool = True,
         fetch: bool = False,
     ) -> EvalResult:
         """A fixed model's metrics (accuracy, per-class P/R/F1, ECE, subgroup error, flips) under
@@ -98,8 +133,16 @@ class AnnotationMixin:
         from dslineage.ops.evaluate import evaluate
 
         with reading(self, fetch=fetch):
-            return evaluate(self, ref, predictions=predictions, versions=versions, group=group, classes=classes,
-                            column=column, record=record)
+            return evaluate(
+                self,
+                ref,
+                predictions=predictions,
+                versions=versions,
+                group=group,
+                classes=classes,
+                column=column,
+                record=record,
+            )
 
     def eval_results(self: Repo, name: str) -> list[dict[str, Any]]:
         """Stored `eval` results of a dataset (one record per version and predictions file), oldest first."""

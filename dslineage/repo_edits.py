@@ -23,11 +23,24 @@ class EditsMixin:
     """Label edits: batches and what they changed."""
 
     def relabel(
-        self: Repo, name: str, edits: Any = None, *, from_file: str | None = None, by: str | None = None,
-        reason: str | None = None, column: str | None = None, commit: bool = True,
-        skip_missing: bool = False, force: bool = False, message: str | None = None,
-        expect_old: bool = False, ignore_columns: bool = False, file_format: str = "edits",
-        key_field: str | None = None, from_name: str | None = None, queue: str | None = None,
+        self: Repo,
+        name: str,
+        edits: Any = None,
+        *,
+        from_file: str | None = None,
+        by: str | None = None,
+        reason: str | None = None,
+        column: str | None = None,
+        commit: bool = True,
+        skip_missing: bool = False,
+        force: bool = False,
+        message: str | None = None,
+        expect_old: bool = False,
+        ignore_columns: bool = False,
+        file_format: str = "edits",
+        key_field: str | None = None,
+        from_name: str | None = None,
+        queue: str | None = None,
     ) -> RelabelResult:
         """Apply label edits (`{key: label}`, `["KEY=LABEL", ...]` or `from_file=PATH`) as one
         recorded batch.
@@ -43,10 +56,25 @@ class EditsMixin:
         """
         from dslineage.ops.relabel import relabel
 
-        return relabel(self, name, edits, from_file=from_file, by=by, reason=reason, column=column,
-                       commit=commit, skip_missing=skip_missing, force=force, message=message,
-                       expect_old=expect_old, ignore_columns=ignore_columns, file_format=file_format,
-                       key_field=key_field, from_name=from_name, queue=queue)
+        return relabel(
+            self,
+            name,
+            edits,
+            from_file=from_file,
+            by=by,
+            reason=reason,
+            column=column,
+            commit=commit,
+            skip_missing=skip_missing,
+            force=force,
+            message=message,
+            expect_old=expect_old,
+            ignore_columns=ignore_columns,
+            file_format=file_format,
+            key_field=key_field,
+            from_name=from_name,
+            queue=queue,
+        )
 
     def batches(self: Repo, name: str | None = None) -> list[Batch]:
         """Edit batches (of one dataset or all), oldest first, with state and revert status."""
@@ -71,9 +99,17 @@ class EditsMixin:
         return show(self, batch_id, limit)
 
     def blame(
-        self: Repo, ref: str, *, column: str | None = None, label: Any = None, by: str | None = None,
-        batch: str | None = None, since: str | None = None, output: str | None = None,
-        changed_only: bool = False, fetch: bool = False,
+        self: Repo,
+        ref: str,
+        *,
+        column: str | None = None,
+        label: Any = None,
+        by: str | None = None,
+        batch: str | None = None,
+        since: str | None = None,
+        output: str | None = None,
+        changed_only: bool = False,
+        fetch: bool = False,
     ) -> Blame:
         """Who set each row's current label (table under "table").
 
@@ -86,12 +122,28 @@ class EditsMixin:
         from dslineage.ops.blame import blame
 
         with reading(self, fetch=fetch):
-            return blame(self, ref, column=column, label=label, by=by, batch=batch, since=since,
-                         output=output, changed_only=changed_only)
+            return blame(
+                self,
+                ref,
+                column=column,
+                label=label,
+                by=by,
+                batch=batch,
+                since=since,
+                output=output,
+                changed_only=changed_only,
+            )
 
     def revert(
-        self: Repo, target: str, *, dry_run: bool = False, strategy: str = "keep", by: str | None = None,
-        reason: str | None = None, message: str | None = None, force: bool = False,
+        self: Repo,
+        target: str,
+        *,
+        dry_run: bool = False,
+        strategy: str = "keep",
+        by: str | None = None,
+        reason: str | None = None,
+        message: str | None = None,
+        force: bool = False,
     ) -> RevertResult:
         """Undo one batch's (or version's) label changes.
 
@@ -101,19 +153,28 @@ class EditsMixin:
         """
         from dslineage.ops.revert import revert
 
-        return revert(self, target, dry_run=dry_run, strategy=strategy, by=by, reason=reason,
-                      message=message, force=force)
+        return revert(
+            self, target, dry_run=dry_run, strategy=strategy, by=by, reason=reason, message=message, force=force
+        )
 
     def cherry_pick(
-        self: Repo, batch: str, *, column: str | None = None, force: bool = False, dry_run: bool = False,
-        by: str | None = None, reason: str | None = None, message: str | None = None,
+        self: Repo,
+        batch: str,
+        *,
+        column: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+        by: str | None = None,
+        reason: str | None = None,
+        message: str | None = None,
     ) -> CherryPickResult:
         """Apply a batch (of another branch, or an earlier reverted one) as a new batch that
         links to it; rows whose label is no longer the batch's old label are conflicts."""
         from dslineage.ops.cherry_pick import cherry_pick
 
-        return cherry_pick(self, batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason,
-                           message=message)
+        return cherry_pick(
+            self, batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason, message=message
+        )
 
     def rollback(
         self: Repo, name: str, to: str, message: str, *, author: str | None = None, force: bool = False

@@ -21,10 +21,19 @@ class LineageMixin:
     """Pipelines, experiments, reproduction and the lineage graph."""
 
     def run(
-        self: Repo, stage: str, command: list[str], *, deps: list[str] | None = None,
-        outs: list[str] | None = None, params: list[str] | None = None, metrics: list[str] | None = None,
-        keys: list[str] | None = None, labels: list[str] | None = None, message: str | None = None,
-        author: str | None = None, force: bool = False,
+        self: Repo,
+        stage: str,
+        command: list[str],
+        *,
+        deps: list[str] | None = None,
+        outs: list[str] | None = None,
+        params: list[str] | None = None,
+        metrics: list[str] | None = None,
+        keys: list[str] | None = None,
+        labels: list[str] | None = None,
+        message: str | None = None,
+        author: str | None = None,
+        force: bool = False,
     ) -> dict[str, Any]:
         """Define (or update) a DVC stage, run it through DVC and record the transformation.
 
@@ -34,8 +43,20 @@ class LineageMixin:
         """
         from dslineage.ops.run import run
 
-        return run(self, stage, command, deps=deps, outs=outs, params=params, metrics=metrics, keys=keys,
-                   labels=labels, message=message, author=author, force=force)
+        return run(
+            self,
+            stage,
+            command,
+            deps=deps,
+            outs=outs,
+            params=params,
+            metrics=metrics,
+            keys=keys,
+            labels=labels,
+            message=message,
+            author=author,
+            force=force,
+        )
 
     def sync(self: Repo, *, author: str | None = None, all_commits: bool = False) -> dict[str, Any]:
         """Record the `dvc.lock` stage states no transformation records yet (idempotent); with
@@ -45,8 +66,14 @@ class LineageMixin:
         return sync(self, author=author, all_commits=all_commits)
 
     def exp_record(
-        self: Repo, name: str, *, data: list[str] | None = None, params: str | None = None,
-        metrics: str | None = None, message: str | None = None, author: str | None = None,
+        self: Repo,
+        name: str,
+        *,
+        data: list[str] | None = None,
+        params: str | None = None,
+        metrics: str | None = None,
+        message: str | None = None,
+        author: str | None = None,
     ) -> dict[str, Any]:
         """Record an experiment: dataset versions, code commit, params, metrics, pipeline.
 
@@ -86,11 +113,18 @@ class LineageMixin:
         return reproduce(self, experiment, into=into, rerun=rerun, force=force)
 
     def lineage(
-        self: Repo, node: str | None = None, *, direction: str = "both", depth: int | None = None,
-        openlineage: bool = False, namespace: str | None = None, expand: bool = False,
+        self: Repo,
+        node: str | None = None,
+        *,
+        direction: str = "both",
+        depth: int | None = None,
+        openlineage: bool = False,
+        namespace: str | None = None,
+        expand: bool = False,
     ) -> Lineage:
         """The lineage subgraph around a node (None: the whole graph): root, nodes, edges, chains."""
         from dslineage.ops.lineage import lineage
 
-        return lineage(self, node, direction=direction, depth=depth, openlineage=openlineage,
-                       namespace=namespace, expand=expand)
+        return lineage(
+            self, node, direction=direction, depth=depth, openlineage=openlineage, namespace=namespace, expand=expand
+        )

@@ -43,8 +43,15 @@ class QualityMixin:
             return drift(self, a, b, against=against)
 
     def audit(
-        self: Repo, ref: str, *, against: str | None = None, on: list[str] | None = None,
-        group: str | None = None, record: bool = True, min_group_rows: int = 10, examples: int = 10,
+        self: Repo,
+        ref: str,
+        *,
+        against: str | None = None,
+        on: list[str] | None = None,
+        group: str | None = None,
+        record: bool = True,
+        min_group_rows: int = 10,
+        examples: int = 10,
         fetch: bool = False,
     ) -> AuditResult:
         """Duplicates with conflicting labels, leakage, annotator agreement, imbalance, subgroups.
@@ -58,8 +65,16 @@ class QualityMixin:
         from dslineage.quality.audit import audit
 
         with reading(self, fetch=fetch):
-            return audit(self, ref, against=against, on=on, group=group, record=record,
-                         min_group_rows=min_group_rows, examples=examples)
+            return audit(
+                self,
+                ref,
+                against=against,
+                on=on,
+                group=group,
+                record=record,
+                min_group_rows=min_group_rows,
+                examples=examples,
+            )
 
     def report(self: Repo, names: list[str] | None = None, *, versions: str | None = None) -> Any:
         """The report's data model (`ops.report_model.Report`) of the named (default: every)
@@ -69,8 +84,13 @@ class QualityMixin:
         return report(self, names or [], versions=versions)
 
     def report_write(
-        self: Repo, names: list[str] | None = None, *, output: str = "report.html", versions: str | None = None,
-        fmt: str = "html", chart: str | None = None,
+        self: Repo,
+        names: list[str] | None = None,
+        *,
+        output: str = "report.html",
+        versions: str | None = None,
+        fmt: str = "html",
+        chart: str | None = None,
     ) -> Any:
         """Write the self-contained HTML report (`fmt="html"`), its Vega-Lite specs (`"vega"`), its data
         model (`"json"`) or one chart (`chart`, as .svg/.png/.json by the suffix of `output`)."""
@@ -79,8 +99,9 @@ class QualityMixin:
 
         return write(report(self, names or [], versions=versions), output, fmt=fmt, chart=chart)
 
-    def report_vega(self: Repo, names: list[str] | None = None, *, versions: str | None = None,
-                    chart: str | None = None) -> str:
+    def report_vega(
+        self: Repo, names: list[str] | None = None, *, versions: str | None = None, chart: str | None = None
+    ) -> str:
         """The report's charts as Vega-Lite JSON (`{name: spec}`), or one chart's spec."""
         from dslineage.ops.report import report
         from dslineage.ops.report_export import vega

@@ -34,7 +34,12 @@ class TeamMixin:
         return conflicts(self, name, output=output)
 
     def merge_resolve(
-        self: Repo, name: str, *, ours: bool = False, theirs: bool = False, from_file: str | None = None,
+        self: Repo,
+        name: str,
+        *,
+        ours: bool = False,
+        theirs: bool = False,
+        from_file: str | None = None,
         author: str | None = None,
     ) -> MergeResolved:
         """Finish a stopped merge of a dataset: every conflict to ours, theirs, or values from a file."""

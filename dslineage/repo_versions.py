@@ -32,8 +32,14 @@ class VersionsMixin:
         return init(Path(path), merge_driver=merge_driver)
 
     def track(
-        self: Repo, path: str, key: list[str], labels: list[str], *, name: str | None = None,
-        format: str | None = None, labels_allowed: list[Any] | None = None,
+        self: Repo,
+        path: str,
+        key: list[str],
+        labels: list[str],
+        *,
+        name: str | None = None,
+        format: str | None = None,
+        labels_allowed: list[Any] | None = None,
         roles: dict[str, list[str]] | None = None,
         label_pairs: list[str] | list[tuple[str, str]] | None = None,
     ) -> TrackResult:
@@ -46,12 +52,25 @@ class VersionsMixin:
         """
         from dslineage.ops.track import track
 
-        return track(self, path, key, labels, name=name, format=format, labels_allowed=labels_allowed,
-                     roles=roles, label_pairs=label_pairs)
+        return track(
+            self,
+            path,
+            key,
+            labels,
+            name=name,
+            format=format,
+            labels_allowed=labels_allowed,
+            roles=roles,
+            label_pairs=label_pairs,
+        )
 
     def commit(
-        self: Repo, names: list[str] | None = None, message: str = "", author: str | None = None,
-        *, no_verify: bool = False,
+        self: Repo,
+        names: list[str] | None = None,
+        message: str = "",
+        author: str | None = None,
+        *,
+        no_verify: bool = False,
     ) -> list[CommittedVersion]:
         """Record a new version of every named (default: every) dataset whose file changed.
 

@@ -36,16 +36,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage.errors import DslineageError
 from dslineage.faults import GIT_STEPS, declare, fault, fault_point, operation  # noqa: F401  (the API)
 from dslineage.files import atomic_write_bytes, fsync_dir
-from dslineage.recovery import (  # noqa: F401  (the API)
-    INTENT,
-    MARKER,
-    TXN_DIR,
-    finish,
-    is_committed,
-    pending,
-    recover,
-    rollback,
-)
+from dslineage.recovery import INTENT, MARKER, TXN_DIR, finish, is_committed, pending, recover, rollback  # noqa: F401  (the API)
 
 if TYPE_CHECKING:
     from dslineage.gitio import Git
@@ -80,8 +71,7 @@ class Transaction:
     """One write operation in progress; see the module docstring for the protocol."""
 
     def __init__(
-        self, root: Path, git: Git, op: str, dirs: list[str] | None = None,
-        scratch: list[Path | str] | None = None,
+        self, root: Path, git: Git, op: str, dirs: list[str] | None = None, scratch: list[Path | str] | None = None
     ) -> None:
         self.root = root
         self.git = git
@@ -212,9 +202,7 @@ class Transaction:
             self.step("after-git-add")
             sha = self.git.commit_all_staged(full)
         else:
-            sha = self.git.commit_paths(
-                self.state["commit_paths"], full, on_staged=lambda: self.step("after-git-add"),
-            )
+            sha = self.git.commit_paths(self.state["commit_paths"], full, on_staged=lambda: self.step("after-git-add"))
         self.committed = True
         self.step("after-git-commit")
         return sha
@@ -226,8 +214,7 @@ class Transaction:
 
 @contextlib.contextmanager
 def begin(
-    root: Path, git: Git, op: str, *, dirs: list[str] | None = None,
-    scratch: list[Path | str] | None = None,
+    root: Path, git: Git, op: str, *, dirs: list[str] | None = None, scratch: list[Path | str] | None = None
 ) -> Iterator[Transaction]:
     """Run a write operation as a transaction (joining the one already open in this process
     for `root`, whose operation name then applies). An exception rolls it back unless the
@@ -240,10 +227,7 @@ def begin(
         yield outer
         return
     if (root / INTENT).exists():
-        raise DslineageError(
-            "an interrupted dslineage operation has not been recovered: "
-            "run `dslineage fsck --repair`"
-        )
+        raise DslineageError("an interrupted dslineage operation has not been recovered: run `dslineage fsck --repair`")
     t = Transaction(root, git, op, dirs, scratch)
     t._save()
     _ACTIVE[root] = t

@@ -36,7 +36,7 @@ def _arg_metavar(param: Any) -> str:
 
 
 def _numeric(param: Any) -> str | None:
-    """"N" for a whole-number option, "NUMBER" for a float one, else None (Typer or click types)."""
+    """ "N" for a whole-number option, "NUMBER" for a float one, else None (Typer or click types)."""
     annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
     name = str(getattr(getattr(param, "type", None), "name", "") or "")
     if annotation is int or name.startswith("integer"):
@@ -47,8 +47,27 @@ def _numeric(param: Any) -> str | None:
 
 
 _WORD = re.compile(r"(?<![\w.:/\[-])([A-Z][A-Z0-9_]*(?:[@=][A-Z][A-Z0-9_]*)?)(?![\w/])")
-_NOT_PLACEHOLDERS = {"CI", "CSV", "DVC", "HEAD", "ID", "JSON", "KS", "MD5", "NDJSON", "OK", "PSI", "S3", "TSV",
-                     "URL", "UTC", "YAML", "A", "B", "I"}
+_NOT_PLACEHOLDERS = {
+    "CI",
+    "CSV",
+    "DVC",
+    "HEAD",
+    "ID",
+    "JSON",
+    "KS",
+    "MD5",
+    "NDJSON",
+    "OK",
+    "PSI",
+    "S3",
+    "TSV",
+    "URL",
+    "UTC",
+    "YAML",
+    "A",
+    "B",
+    "I",
+}
 
 
 def _opt_metavar(param: Any) -> str:
@@ -233,8 +252,11 @@ def _bad_value(exc: Any) -> str:
         elif value is not None and hi is not None and value > float(hi):
             span = f"≤ {hi}"
         else:
-            span = f"between {lo} and {hi}" if lo is not None and hi is not None else (
-                f"≥ {lo}" if lo is not None else f"≤ {hi}")
+            span = (
+                f"between {lo} and {hi}"
+                if lo is not None and hi is not None
+                else (f"≥ {lo}" if lo is not None else f"≤ {hi}")
+            )
         return f"{_hint(exc)} must be {span}"
     first = message.splitlines()[0] if message else "invalid value"
     return f"{_hint(exc)}: {first[0].lower() + first[1:] if first else first}"
@@ -268,8 +290,9 @@ def usage_line(exc: Any) -> str | None:
     m = re.match(r"Got unexpected extra arguments?(?:\(s\))? \((.*)\)", message)
     if m:
         return f"error: unexpected argument {m.group(1)}{where}"
-    m = re.match(r"Option '(.*)' requires an argument", message) or re.match(r"(\S+) option requires an argument",
-                                                                              message)
+    m = re.match(r"Option '(.*)' requires an argument", message) or re.match(
+        r"(\S+) option requires an argument", message
+    )
     if m:
         param = next((p for p in getattr(cmd, "params", []) if m.group(1) in getattr(p, "opts", [])), None)
         what = _opt_metavar(param) if param is not None else "a value"

@@ -13,9 +13,14 @@ if TYPE_CHECKING:
     from dslineage.model import RemoteReads
     from dslineage.repo import Repo
 
-FetchOpt = Annotated[bool, typer.Option(
-    "--fetch", help="Download versions missing from the local cache into it first (default: read them "
-                    "straight from an S3 remote, only the columns and row groups needed).")]
+FetchOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fetch",
+        help="Download versions missing from the local cache into it first (default: read them "
+        "straight from an S3 remote, only the columns and row groups needed).",
+    ),
+]
 
 
 def size(n: int) -> str:
@@ -39,6 +44,8 @@ def emit(repo: Repo, data: Any, json_out: bool) -> RemoteReads | None:
         emit_json(data if reads is None else {**to_json(data), "remote": to_json(reads)})  # type: ignore[dict-item]
     elif reads is not None:
         share = f" ({reads.bytes_read / reads.object_bytes:.1%})" if reads.object_bytes else ""
-        note(f"read {size(reads.bytes_read)} of {size(reads.object_bytes)}{share} of {reads.objects} uncached "
-             f"object(s) from the DVC remote {reads.name!r}")
+        note(
+            f"read {size(reads.bytes_read)} of {size(reads.object_bytes)}{share} of {reads.objects} uncached "
+            f"object(s) from the DVC remote {reads.name!r}"
+        )
     return reads

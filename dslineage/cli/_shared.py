@@ -18,30 +18,28 @@ if TYPE_CHECKING:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print plain JSON on stdout.")]
 MessageOpt = Annotated[str, typer.Option("-m", "--message", help="What changed and why.")]
-AuthorOpt = Annotated[
-    Optional[str], typer.Option("--author", help="Who made the change (default: git identity).")
-]
+AuthorOpt = Annotated[Optional[str], typer.Option("--author", help="Who made the change (default: git identity).")]
 ByOpt = Annotated[Optional[str], typer.Option("--by", help="Who made the edits (default: git identity).")]
 ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (recorded with the batch).")]
 ColumnOpt = Annotated[
-    Optional[str],
-    typer.Option("--column", help="Edit only this label column (default: every label column in EDITS)."),
+    Optional[str], typer.Option("--column", help="Edit only this label column (default: every label column in EDITS).")
 ]
-ForceOpt = Annotated[
-    bool, typer.Option("--force", help="Edit even though the working file has uncommitted changes.")
-]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Edit even though the working file has uncommitted changes.")]
 RemoteOpt = Annotated[
     Optional[str], typer.Option("-r", "--remote", help="DVC remote name (default: the default remote).")
 ]
 AgainstOpt = Annotated[
     Optional[str],
-    typer.Option("--against", metavar="REF", help="Compare with this version instead (default: the rules' "
-                 "`baseline:`, else the last version that passed its checks)."),
+    typer.Option(
+        "--against",
+        metavar="REF",
+        help="Compare with this version instead (default: the rules' "
+        "`baseline:`, else the last version that passed its checks).",
+    ),
 ]
 NoRecordOpt = Annotated[
     bool, typer.Option("--no-record", help="Do not store the results with the version (no git commit).")
 ]
-
 
 
 class _LazyConsole:
@@ -155,16 +153,30 @@ def note(message: str) -> None:
 
 
 # Columns of free text that give up width first when a table is too wide for the terminal.
-FLEX_COLUMNS = frozenset({
-    "message", "reason", "detail", "path", "outputs", "metrics", "datasets", "labels", "transformation",
-    "note", "annotator", "author", "by",
-})
+FLEX_COLUMNS = frozenset(
+    {
+        "message",
+        "reason",
+        "detail",
+        "path",
+        "outputs",
+        "metrics",
+        "datasets",
+        "labels",
+        "transformation",
+        "note",
+        "annotator",
+        "author",
+        "by",
+    }
+)
 # Columns that give up width last: an id or a time cut short says nothing.
 RIGID_COLUMNS = frozenset({"id", "time (UTC)", "batch", "version", "code"})
 
 
-def fit_widths(natural: list[int], flex: list[bool], available: int, gap: int = 2,
-               rigid: list[bool] | None = None) -> list[int]:
+def fit_widths(
+    natural: list[int], flex: list[bool], available: int, gap: int = 2, rigid: list[bool] | None = None
+) -> list[int]:
     """Column widths that fit `available` cells: free-text (`flex`) columns are capped first (down
     to 10 cells), then the other non-`rigid` ones at one common cap, then every column (down to 3);
     cells left over go to the capped columns closest to whole (the later one on a tie); a column
@@ -198,8 +210,15 @@ class _Table:
     """A table in the house style: plain-text cells (never parsed as markup), one line per row,
     no word ever split: cells too long for the terminal end in "…" (full values are in --json)."""
 
-    def __init__(self, columns: tuple[str, ...], title: str | None, flex: tuple[str, ...] | None,
-                 optional: tuple[str, ...] = (), drop: tuple[str, ...] = (), rigid: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        columns: tuple[str, ...],
+        title: str | None,
+        flex: tuple[str, ...] | None,
+        optional: tuple[str, ...] = (),
+        drop: tuple[str, ...] = (),
+        rigid: tuple[str, ...] = (),
+    ) -> None:
         self.columns = columns
         self.title = title
         self.optional = set(optional)
@@ -217,21 +236,28 @@ class _Table:
         from rich.table import Table
         from rich.text import Text
 
-        keep = [i for i, col in enumerate(self.columns)
-                if col not in self.optional or any(i < len(r) and r[i] for r in self.rows)]
+        keep = [
+            i
+            for i, col in enumerate(self.columns)
+            if col not in self.optional or any(i < len(r) and r[i] for r in self.rows)
+        ]
         columns = [self.columns[i] for i in keep]
         rows = [[r[i] if i < len(r) else "" for i in keep] for r in self.rows]
         natural = [max([cell_len(col), *(cell_len(r[i]) for r in rows)]) for i, col in enumerate(columns)]
         for name in self.drop:  # too narrow even with free text cut to 10 cells: leave the column out
             gaps = 2 * (len(columns) - 1)
-            if name not in columns or sum(min(w, 10) if c in self.flex else w
-                                          for w, c in zip(natural, columns)) + gaps <= options.max_width:
+            if (
+                name not in columns
+                or sum(min(w, 10) if c in self.flex else w for w, c in zip(natural, columns)) + gaps
+                <= options.max_width
+            ):
                 continue
             i = columns.index(name)
             del columns[i], natural[i]
-            rows = [r[:i] + r[i + 1:] for r in rows]
-        widths = fit_widths(natural, [c in self.flex for c in columns], options.max_width,
-                            rigid=[c in self.rigid for c in columns])
+            rows = [r[:i] + r[i + 1 :] for r in rows]
+        widths = fit_widths(
+            natural, [c in self.flex for c in columns], options.max_width, rigid=[c in self.rigid for c in columns]
+        )
         if self.title:  # a heading line of its own: never cut to the width of a narrow table
             yield Text(self.title, style="bold")
         table = Table(box=None, header_style="bold", pad_edge=False)
@@ -243,8 +269,12 @@ class _Table:
 
 
 def table(
-    *columns: str, title: str | None = None, flex: tuple[str, ...] | None = None, optional: tuple[str, ...] = (),
-    drop: tuple[str, ...] = (), rigid: tuple[str, ...] = (),
+    *columns: str,
+    title: str | None = None,
+    flex: tuple[str, ...] | None = None,
+    optional: tuple[str, ...] = (),
+    drop: tuple[str, ...] = (),
+    rigid: tuple[str, ...] = (),
 ) -> Any:
     """A table in the house style, for `out.print`. `flex`: the columns that shrink first (default:
     the free-text ones in FLEX_COLUMNS); `rigid`: more columns that shrink last (beside ids, times);

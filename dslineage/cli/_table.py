@@ -73,10 +73,14 @@ def source() -> str:
     lines += [f"    {_literal(p, 4)},\n" for p in t["ROOT_HELP"]]
     lines += ["]\n", "ROOT_OPTIONS: list[tuple[str, str]] = [\n"]
     lines += [f"    ({left!r},\n     {_literal(text, 5)}),\n" for left, text in t["ROOT_OPTIONS"]]
-    lines += ["]\n", "COMMANDS: list[tuple[str, str, str | None]] = [  # (name, module, help paragraph; None: hidden)"
-              "\n"]
-    lines += [f"    ({name!r}, {module!r},\n     {_literal(text, 5) if text is not None else 'None'}),\n"
-              for name, module, text in t["COMMANDS"]]
+    lines += [
+        "]\n",
+        "COMMANDS: list[tuple[str, str, str | None]] = [  # (name, module, help paragraph; None: hidden)\n",
+    ]
+    lines += [
+        f"    ({name!r}, {module!r},\n     {_literal(text, 5) if text is not None else 'None'}),\n"
+        for name, module, text in t["COMMANDS"]
+    ]
     lines.append("]\n")
     path = Path(_commands.__file__)
     return path.read_text(encoding="utf-8").split(MARKER)[0] + "".join(lines)

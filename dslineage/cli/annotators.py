@@ -42,8 +42,13 @@ def show_annotators(r: AnnotatorsResult, left_out: int) -> None:
     else:
         t = table("annotator", "votes", "batches", "agrees with consensus", "skill")
         for a in r.annotators:
-            t.add_row(a.annotator, str(a.votes), str(a.batches), f"{a.agreement_with_consensus:.3f}",
-                      "-" if a.skill is None else f"{a.skill:.3f}")
+            t.add_row(
+                a.annotator,
+                str(a.votes),
+                str(a.batches),
+                f"{a.agreement_with_consensus:.3f}",
+                "-" if a.skill is None else f"{a.skill:.3f}",
+            )
         out.print(t)
         alpha = "-" if r.alpha is None else f"{r.alpha:.3f}"
         out.print(f"Krippendorff's alpha over all recorded votes: {alpha}", markup=False)

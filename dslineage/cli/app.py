@@ -20,14 +20,41 @@ from dslineage.errors import DslineageError
 
 # Command modules, each registering its verbs on `app`; imported when the app's commands are first read.
 COMMAND_MODULES = [
-    "init", "track", "commit", "log", "diff", "history", "checkout", "status", "tag",
-    "reindex", "demo",
-    "check", "drift", "audit",
+    "init",
+    "track",
+    "commit",
+    "log",
+    "diff",
+    "history",
+    "checkout",
+    "status",
+    "tag",
+    "reindex",
+    "demo",
+    "check",
+    "drift",
+    "audit",
     "fsck",
-    "relabel", "batches", "blame", "revert", "cherry_pick", "rollback", "impact", "consensus", "annotators",
-    "run", "sync", "exp", "reproduce", "lineage",
-    "merge", "push", "pull",
-    "report", "review", "eval",
+    "relabel",
+    "batches",
+    "blame",
+    "revert",
+    "cherry_pick",
+    "rollback",
+    "impact",
+    "consensus",
+    "annotators",
+    "run",
+    "sync",
+    "exp",
+    "reproduce",
+    "lineage",
+    "merge",
+    "push",
+    "pull",
+    "report",
+    "review",
+    "eval",
 ]
 
 
@@ -157,29 +184,30 @@ def _version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     directory: Annotated[
-        Optional[Path],
-        typer.Option("-C", help="Run as if started in PATH (like git -C).", metavar="PATH"),
+        Optional[Path], typer.Option("-C", help="Run as if started in PATH (like git -C).", metavar="PATH")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     wait_for_lock: Annotated[
         Optional[float],
         typer.Option(
-            "--wait-for-lock", min=0, metavar="SECONDS",
+            "--wait-for-lock",
+            min=0,
+            metavar="SECONDS",
             help="How long to wait for another dslineage command on this repo (default 60).",
         ),
     ] = None,
     scheduler: Annotated[
         Optional[str],
         typer.Option(
-            "--scheduler", metavar="ADDRESS",
+            "--scheduler",
+            metavar="ADDRESS",
             help="Run per-partition work (a directory dataset's commit, byte diff, audit) on this Dask scheduler "
             "(tcp://HOST:8786), or `local[:N]` for a process pool here (default: the `engine:` setting, else "
             "one query in this process).",
         ),
     ] = None,
     version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
     """Row-level versions, diffs, label history and lineage for datasets in git + DVC repos."""
@@ -284,7 +312,8 @@ def _listing() -> typer.Typer:
     lean = copy.copy(app)
     lean._complete = True
     lean.registered_commands = [
-        typer.models.CommandInfo(name=name, help=text, callback=_listed) for name, _, text in _commands.COMMANDS
+        typer.models.CommandInfo(name=name, help=text, callback=_listed)
+        for name, _, text in _commands.COMMANDS
         if text is not None
     ]
     lean.registered_groups = []

@@ -23,8 +23,11 @@ def audit(
     ] = None,
     on: Annotated[
         Optional[list[str]],
-        typer.Option("--on", help="Feature columns for duplicates/leakage (comma-separated or repeated; "
-                     "default: every non-key, non-label column)."),
+        typer.Option(
+            "--on",
+            help="Feature columns for duplicates/leakage (comma-separated or repeated; "
+            "default: every non-key, non-label column).",
+        ),
     ] = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Compare label shares across this column.")] = None,
     min_group_rows: Annotated[
@@ -41,8 +44,16 @@ def audit(
     """
     cols = [c for item in on or [] for c in item.split(",") if c] or None
     r = repo()
-    result = r.audit(ref, against=against, on=cols, group=group, record=not no_record,
-                     min_group_rows=min_group_rows, examples=examples, fetch=fetch)
+    result = r.audit(
+        ref,
+        against=against,
+        on=cols,
+        group=group,
+        record=not no_record,
+        min_group_rows=min_group_rows,
+        examples=examples,
+        fetch=fetch,
+    )
     if not json_out:
         show_audit(result)
     _remote.emit(r, result, json_out)
@@ -54,10 +65,16 @@ def show_audit(r: AuditResult) -> None:
 
     out.print(f"[bold]audit of {target_name(r)}[/bold]")
     cd = r.conflicting_duplicates
-    out.print(f"conflicting duplicates on ({', '.join(cd.on) or 'no feature columns'}): "
-              f"{cd.groups} groups, {cd.rows} rows"
-              + (f"  (all duplicates: {cd.duplicate_groups} groups, {cd.duplicate_rows} rows)"
-                 if cd.duplicate_groups is not None else ""), markup=False)
+    out.print(
+        f"conflicting duplicates on ({', '.join(cd.on) or 'no feature columns'}): "
+        f"{cd.groups} groups, {cd.rows} rows"
+        + (
+            f"  (all duplicates: {cd.duplicate_groups} groups, {cd.duplicate_rows} rows)"
+            if cd.duplicate_groups is not None
+            else ""
+        ),
+        markup=False,
+    )
     if cd.examples:
         t = table("rows", "keys", "labels")
         examples: list[dict[str, Any]] = cd.examples  # type: ignore[assignment]  # {"rows", "keys", "labels"}
@@ -68,15 +85,21 @@ def show_audit(r: AuditResult) -> None:
     if lk is not None:
         other = lk.against
         name = f"{other.dataset}@v{other.seq}" if other.seq else other.dataset
-        out.print(f"leakage into {name}: by key {fmt(lk.by_key)} rows, by content on "
-                  f"({', '.join(lk.on) or '-'}) {fmt(lk.by_content)} rows", markup=False)
+        out.print(
+            f"leakage into {name}: by key {fmt(lk.by_key)} rows, by content on "
+            f"({', '.join(lk.on) or '-'}) {fmt(lk.by_content)} rows",
+            markup=False,
+        )
     ag: dict[str, Any] | None = r.agreement
     if ag is None:
         out.print("annotator agreement: no row was labeled by two annotators in the relabel history", markup=False)
     else:
-        out.print(f"annotator agreement: {ag['items']} items with several ratings, Krippendorff's alpha "
-                  f"{fmt(ag['krippendorff_alpha'])}, mean pairwise kappa {fmt(ag['mean_pairwise_kappa'])}, "
-                  f"{ag['disagreements']['items']} items disputed", markup=False)
+        out.print(
+            f"annotator agreement: {ag['items']} items with several ratings, Krippendorff's alpha "
+            f"{fmt(ag['krippendorff_alpha'])}, mean pairwise kappa {fmt(ag['mean_pairwise_kappa'])}, "
+            f"{ag['disagreements']['items']} items disputed",
+            markup=False,
+        )
         t = table("annotator", "items")
         for a in ag["annotators"][:20]:
             t.add_row(a["annotator"], a["items"])
@@ -93,12 +116,16 @@ def show_audit(r: AuditResult) -> None:
     sg: dict[str, Any] | None = r.subgroups
     if sg is not None:
         if sg["max_gap"] is None:
-            out.print(f"subgroups by {sg['column']}: fewer than two groups with {sg['min_group_rows']}+ rows",
-                      markup=False)
+            out.print(
+                f"subgroups by {sg['column']}: fewer than two groups with {sg['min_group_rows']}+ rows", markup=False
+            )
         else:
-            out.print(f"subgroups by {sg['column']}: largest gap {sg['max_gap']:.1%} in class {sg['class']!r} "
-                      f"({sg['highest']} vs {sg['lowest']}); chi-square p {fmt(sg['chi2_p'])}, "
-                      f"Cramér's V {fmt(sg['cramers_v'])}", markup=False)
+            out.print(
+                f"subgroups by {sg['column']}: largest gap {sg['max_gap']:.1%} in class {sg['class']!r} "
+                f"({sg['highest']} vs {sg['lowest']}); chi-square p {fmt(sg['chi2_p'])}, "
+                f"Cramér's V {fmt(sg['cramers_v'])}",
+                markup=False,
+            )
     if r.stored:
         note(f"results {'stored' if r.new_record else 'already stored'} with {target_name(r)}")
 

@@ -38,10 +38,14 @@ def batches(
             emit_json(result)
             return
         for e in result["pruned"]:
-            note(f"pruned discarded batch {short(e['id'])} of {e['dataset']} ({e['rows']} row(s) of "
-                 f"{e['column']}, by {e['author']}): deleted {', '.join(e['files'])}")
-        note(f"{len(result['pruned'])} discarded batch(es) pruned"
-             + (f"; logged in {result['log']}" if result["log"] else ""))
+            note(
+                f"pruned discarded batch {short(e['id'])} of {e['dataset']} ({e['rows']} row(s) of "
+                f"{e['column']}, by {e['author']}): deleted {', '.join(e['files'])}"
+            )
+        note(
+            f"{len(result['pruned'])} discarded batch(es) pruned"
+            + (f"; logged in {result['log']}" if result["log"] else "")
+        )
         return
     entries = repo().batches(name)
     render(entries, json_out, show_batches)
@@ -61,13 +65,30 @@ def show_batches(entries: list[Batch]) -> None:
     """Render batches as a table, newest last."""
     # the label column each batch edited, when the batches edit more than one
     several = len({e.column for e in entries}) > 1
-    t = table("batch", "version", *(["column"] if several else []), "time (UTC)", "by", "rows", "no-op", "state",
-              "reason", rigid=("state",), drop=("no-op", "time (UTC)"))
+    t = table(
+        "batch",
+        "version",
+        *(["column"] if several else []),
+        "time (UTC)",
+        "by",
+        "rows",
+        "no-op",
+        "state",
+        "reason",
+        rigid=("state",),
+        drop=("no-op", "time (UTC)"),
+    )
     for e in entries:
         version = f"{e.dataset}@v{e.seq}" if e.seq else f"{e.dataset} (-)"
         t.add_row(
-            short(e.id), version, *([e.column or ""] if several else []), when(e.timestamp),
-            who(e.author), e.rows, e.noop, _state(e.state, e.reverted_by, e.source_batch, e.reverts),
+            short(e.id),
+            version,
+            *([e.column or ""] if several else []),
+            when(e.timestamp),
+            who(e.author),
+            e.rows,
+            e.noop,
+            _state(e.state, e.reverted_by, e.source_batch, e.reverts),
             e.reason or "",
         )
     out.print(t)
@@ -78,13 +99,25 @@ def show_batch(b: BatchDetail, limit: int = 50) -> None:
     out.print(f"[bold]batch {b.id}[/bold]", highlight=False)
     version = f"{b.dataset}@v{b.seq} {short(b.version)}" if b.version else "-"
     state = _state(b.state, b.reverted_by, b.source_batch, b.reverts)
-    out.print(fields([
-        ("dataset", f"{b.dataset} (column {b.column})"), ("version", version), ("state", state),
-        ("by", b.author), ("time", b.timestamp), ("reason", b.reason or "-"),
-        ("rows", f"{b.rows} changed, {b.noop} no-op, {b.missing} missing"),
-        *((("together", f"with {', '.join(str(c) for c in b.columns)} (group {short(b.group)})"),)
-          if b.group else ()),
-    ], label_width=8))
+    out.print(
+        fields(
+            [
+                ("dataset", f"{b.dataset} (column {b.column})"),
+                ("version", version),
+                ("state", state),
+                ("by", b.author),
+                ("time", b.timestamp),
+                ("reason", b.reason or "-"),
+                ("rows", f"{b.rows} changed, {b.noop} no-op, {b.missing} missing"),
+                *(
+                    (("together", f"with {', '.join(str(c) for c in b.columns)} (group {short(b.group)})"),)
+                    if b.group
+                    else ()
+                ),
+            ],
+            label_width=8,
+        )
+    )
     edits = b.edits
     t = table("key", "old", "new", "annotator", "reason", "confidence", title=f"edits ({len(edits)})")
     for e in edits[:limit]:

@@ -22,12 +22,16 @@ def blame(
     batch: Annotated[Optional[str], typer.Option("--batch", help="Only labels set by this batch (id prefix).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only labels set after version REF.")] = None,
     column: Annotated[Optional[str], typer.Option("--column", help="Label column (when several).")] = None,
-    output: Annotated[Optional[str], option(
-        "--output", help="Write all the listed rows (not only --rows N) to FILE (.parquet or .csv).")] = None,
-    rows: Annotated[Optional[int], option(
-        "--rows", min=0, metavar="N", help="Rows to print (default 20; with --json all).")] = None,
-    all_rows: Annotated[bool, flag(
-        "--all", "Every row (default: the rows whose label changed since the first version).")] = False,
+    output: Annotated[
+        Optional[str],
+        option("--output", help="Write all the listed rows (not only --rows N) to FILE (.parquet or .csv)."),
+    ] = None,
+    rows: Annotated[
+        Optional[int], option("--rows", min=0, metavar="N", help="Rows to print (default 20; with --json all).")
+    ] = None,
+    all_rows: Annotated[
+        bool, flag("--all", "Every row (default: the rows whose label changed since the first version).")
+    ] = False,
     fetch: _remote.FetchOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -41,16 +45,33 @@ def blame(
 
     r = repo()
     result = r.blame(
-        ref, column=column, label=label, by=by, batch=batch, since=since,
-        output=abspath(output) if output else None, changed_only=not all_rows, fetch=fetch,
+        ref,
+        column=column,
+        label=label,
+        by=by,
+        batch=batch,
+        since=since,
+        output=abspath(output) if output else None,
+        changed_only=not all_rows,
+        fetch=fetch,
     )
     if json_out:
-        _remote.emit(r, {
-            "dataset": result.dataset, "version": result.version, "seq": result.seq,
-            "column": result.column, "total": result.total, "rows": rows_json(result, rows),
-            "by_author": result.by_author, "by_batch": result.by_batch,
-            "by_version": result.by_version, "output": result.output,
-        }, True)
+        _remote.emit(
+            r,
+            {
+                "dataset": result.dataset,
+                "version": result.version,
+                "seq": result.seq,
+                "column": result.column,
+                "total": result.total,
+                "rows": rows_json(result, rows),
+                "by_author": result.by_author,
+                "by_batch": result.by_batch,
+                "by_version": result.by_version,
+                "output": result.output,
+            },
+            True,
+        )
         return
     show_blame(result, rows_json(result, 20 if rows is None else rows))
     _remote.emit(r, None, False)
@@ -67,13 +88,26 @@ def _batch_cell(row: dict[str, Any]) -> str:
 def show_blame(r: Blame, rows: list[dict[str, Any]]) -> None:
     """Render blame: a sample of rows, then the summaries."""
     which = f" changed since v{r.since_seq}" if r.since_seq is not None else ""
-    t = table(*r.key, r.column, "version", "batch", "author", "time (UTC)", "reason",
-              title=f"{r.dataset}@v{r.seq}: {r.total} row(s){which}", rigid=(r.column,),
-              drop=("time (UTC)",))
+    t = table(
+        *r.key,
+        r.column,
+        "version",
+        "batch",
+        "author",
+        "time (UTC)",
+        "reason",
+        title=f"{r.dataset}@v{r.seq}: {r.total} row(s){which}",
+        rigid=(r.column,),
+        drop=("time (UTC)",),
+    )
     for row in rows:
         t.add_row(
-            *row["key"].values(), row["label"], f"v{row['seq']} {short(row['version'])}",
-            _batch_cell(row), who(row["author"]), when(row["timestamp"]),
+            *row["key"].values(),
+            row["label"],
+            f"v{row['seq']} {short(row['version'])}",
+            _batch_cell(row),
+            who(row["author"]),
+            when(row["timestamp"]),
             row["reason"] or "",
         )
     out.print(t)

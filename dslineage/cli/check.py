@@ -53,8 +53,9 @@ def show_check(r: CheckResult) -> None:
     t = table("rule", "column", "value", "threshold", "result", "detail", title=title)
     for x in r.results:
         rule = f"{x.rule} ({x.statistic})" if x.statistic else x.rule
-        t.add_row(rule, x.column or "", fmt(x.value), fmt(x.threshold),
-                  "passed" if x.passed else "FAILED", x.detail or "")
+        t.add_row(
+            rule, x.column or "", fmt(x.value), fmt(x.threshold), "passed" if x.passed else "FAILED", x.detail or ""
+        )
     out.print(t)
     if r.baseline:
         b = r.baseline

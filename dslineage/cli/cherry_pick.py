@@ -16,15 +16,23 @@ if TYPE_CHECKING:
 
 @app.command("cherry-pick")
 def cherry_pick(
-    batch: Annotated[str, typer.Argument(help="A batch id prefix: of this branch (e.g. a reverted batch) "
-                                              "or of any git branch, tag or remote-tracking ref.")],
+    batch: Annotated[
+        str,
+        typer.Argument(
+            help="A batch id prefix: of this branch (e.g. a reverted batch) "
+            "or of any git branch, tag or remote-tracking ref."
+        ),
+    ],
     column: Annotated[
         Optional[str], typer.Option("--column", help="Label column to apply it to (default: the batch's own).")
     ] = None,
     force: Annotated[
         bool,
-        typer.Option("--force/--keep", help="--keep (default): rows whose label is no longer the batch's old "
-                                            "label keep it and are listed as conflicts; --force: overwrite them."),
+        typer.Option(
+            "--force/--keep",
+            help="--keep (default): rows whose label is no longer the batch's old "
+            "label keep it and are listed as conflicts; --force: overwrite them.",
+        ),
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")] = False,
     by: Annotated[Optional[str], typer.Option("--by", help="Who applies it (default: git identity).")] = None,
@@ -40,8 +48,9 @@ def cherry_pick(
 
     Example: dslineage cherry-pick 3f9a2c1d --force --reason "bob's fixes, needed on alice"
     """
-    result = repo().cherry_pick(batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason,
-                                message=message)
+    result = repo().cherry_pick(
+        batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason, message=message
+    )
     if json_out:
         emit_json(result)  # the plan's details are LIBRARY_ONLY: not in the JSON
         return
@@ -51,9 +60,11 @@ def cherry_pick(
 def show_cherry_pick(r: CherryPickResult) -> None:
     """Render a cherry-pick (or its plan)."""
     head = "would apply" if r.dry_run else "applied"
-    line = (f"batch {short(r.source_batch)} ({r.found_in[:16]}): {head} {r.applied} row(s) to "
-            f"{r.dataset}.{r.column}; {r.conflicts} conflict(s) ({r.strategy}); "
-            f"{r.settled} already set; {r.skipped} skipped (gone)")
+    line = (
+        f"batch {short(r.source_batch)} ({r.found_in[:16]}): {head} {r.applied} row(s) to "
+        f"{r.dataset}.{r.column}; {r.conflicts} conflict(s) ({r.strategy}); "
+        f"{r.settled} already set; {r.skipped} skipped (gone)"
+    )
     if r.version:
         line += f" → batch {short(r.batch or '')}, {r.dataset}@v{r.seq} {short(r.version)}"
     out.print(line, markup=False)

@@ -18,8 +18,10 @@ def commit(
     names: Annotated[Optional[list[str]], typer.Argument(help="Datasets (default: all).")] = None,
     message: MessageOpt = "",
     author: AuthorOpt = None,
-    no_verify: Annotated[bool, flag("--no-verify", "Commit even if the checks in .dslineage/checks.yaml fail "
-                                    "(recorded with the version).")] = False,
+    no_verify: Annotated[
+        bool,
+        flag("--no-verify", "Commit even if the checks in .dslineage/checks.yaml fail (recorded with the version)."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Record a new version of each dataset whose file changed (DVC stores the bytes).
@@ -40,7 +42,8 @@ def show_commit(versions: list[CommittedVersion]) -> None:
         return
     for v in versions:
         added, removed, relabeled, modified = (
-            n or 0 for n in (v.added, v.removed, v.relabeled, v.modified))  # unknown changes count as none
+            n or 0 for n in (v.added, v.removed, v.relabeled, v.modified)
+        )  # unknown changes count as none
         out.print(
             f"{v.dataset}@v{v.seq} {short(v.id)}  {v.rows} rows  "
             f"+{added} -{removed} ~{relabeled + modified} ({relabeled} relabeled)",

@@ -20,7 +20,8 @@ def consensus(
     votes: Annotated[
         str,
         typer.Option(
-            "--votes", metavar="FILE",
+            "--votes",
+            metavar="FILE",
             help="One row per vote: key column(s), annotator, label, optional confidence and time (CSV, "
             "parquet or JSON Lines), or a Label Studio JSON export with --format label-studio.",
         ),
@@ -35,9 +36,7 @@ def consensus(
         Optional[float],
         typer.Option("--min-agreement", help="Queue rows whose share of votes for the consensus is below X."),
     ] = None,
-    min_votes: Annotated[
-        Optional[int], typer.Option("--min-votes", help="Queue rows with fewer than N votes.")
-    ] = None,
+    min_votes: Annotated[Optional[int], typer.Option("--min-votes", help="Queue rows with fewer than N votes.")] = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Who ran the consensus (default: git identity).")] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why (recorded with the batch).")] = None,
     no_commit: Annotated[
@@ -66,8 +65,17 @@ def consensus(
     Example: dslineage consensus train --votes export.json --format label-studio --key-field image_id
     """
     result = repo().consensus(
-        name, votes=abspath(votes), method=method, column=column, min_agreement=min_agreement,
-        min_votes=min_votes, by=by, reason=reason, commit=not no_commit, queue=queue, fmt=fmt,
+        name,
+        votes=abspath(votes),
+        method=method,
+        column=column,
+        min_agreement=min_agreement,
+        min_votes=min_votes,
+        by=by,
+        reason=reason,
+        commit=not no_commit,
+        queue=queue,
+        fmt=fmt,
         key_field=key_field,
     )
     if json_out:
@@ -82,13 +90,17 @@ def _num(x: float | None) -> str:
 
 def show_consensus(name: str, r: ConsensusResult) -> None:
     """Render the outcome of a consensus."""
-    line = (f"{name}: {r.rows_voted} row(s) voted ({r.method}): {r.applied} relabelled, {r.confirmed} confirmed, "
-            f"{r.queued} queued for review")
+    line = (
+        f"{name}: {r.rows_voted} row(s) voted ({r.method}): {r.applied} relabelled, {r.confirmed} confirmed, "
+        f"{r.queued} queued for review"
+    )
     if r.batch:
         line += f" → batch {short(r.batch)}" + (f", version {short(r.version)}" if r.version else " (pending)")
     out.print(line, markup=False)
-    out.print(f"agreement: Krippendorff's alpha {_num(r.agreement.alpha)}, mean Cohen's kappa "
-              f"{_num(r.agreement.mean_kappa)}", markup=False)
+    out.print(
+        f"agreement: Krippendorff's alpha {_num(r.agreement.alpha)}, mean Cohen's kappa {_num(r.agreement.mean_kappa)}",
+        markup=False,
+    )
     t = table("annotator", "votes", "skill")
     for a in r.annotators:
         t.add_row(a.annotator, str(a.votes), _num(a.skill))

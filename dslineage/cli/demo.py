@@ -18,9 +18,13 @@ from dslineage.cli.app import app
 def demo(
     keep: Annotated[
         Optional[Path],
-        typer.Option("--keep", "--dir", metavar="DIR",
-                     help="Build the demo repository in DIR (empty or new) and leave it there to explore "
-                     "(default: a temporary folder, removed at the end)."),
+        typer.Option(
+            "--keep",
+            "--dir",
+            metavar="DIR",
+            help="Build the demo repository in DIR (empty or new) and leave it there to explore "
+            "(default: a temporary folder, removed at the end).",
+        ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print each step's result as JSON.")] = False,
 ) -> None:
@@ -43,8 +47,11 @@ def demo(
         out.print(f"[dim]{what}[/dim]", highlight=False)
 
     def emit(command: str, result: Any) -> None:
-        out.print(f"\n$ {command}" if command.startswith("dvc ") else f"\n$ dslineage {command}",
-                  markup=False, highlight=False)
+        out.print(
+            f"\n$ {command}" if command.startswith("dvc ") else f"\n$ dslineage {command}",
+            markup=False,
+            highlight=False,
+        )
         if json_out:
             emit_json(result)
         else:
@@ -54,12 +61,17 @@ def demo(
     seconds = time.monotonic() - started
     out.print()
     if keep is not None:
-        out.print(f"The demo repository is kept at {result['root']} — explore it, e.g. "
-                  f"`dslineage -C {result['root']} log pets` or `... lineage pets@latest`.", markup=False)
+        out.print(
+            f"The demo repository is kept at {result['root']} — explore it, e.g. "
+            f"`dslineage -C {result['root']} log pets` or `... lineage pets@latest`.",
+            markup=False,
+        )
     else:
         shutil.rmtree(result["root"], ignore_errors=True)
-        out.print("The demo repository was temporary and is removed; `dslineage demo --keep DIR` leaves it "
-                  "for exploring.", markup=False)
+        out.print(
+            "The demo repository was temporary and is removed; `dslineage demo --keep DIR` leaves it for exploring.",
+            markup=False,
+        )
     note(f"demo finished in {seconds:.1f} s")
 
 
@@ -88,10 +100,19 @@ def _render(command: str, result: Any) -> None:
     )
 
     renderers: dict[str, Callable[[Any], None]] = {
-        "init": init.show_init, "track": track.show_track, "commit": commit.show_commit,
-        "status": status.show_status, "diff": diff.show_diff, "history": history.show_history,
-        "log": log.show_log, "checkout": checkout.show_checkout, "run": run.show_run, "exp": _show_exp,
-        "relabel": relabel.show_relabel, "reproduce": reproduce.show_reproduce, "revert": revert.show_revert,
+        "init": init.show_init,
+        "track": track.show_track,
+        "commit": commit.show_commit,
+        "status": status.show_status,
+        "diff": diff.show_diff,
+        "history": history.show_history,
+        "log": log.show_log,
+        "checkout": checkout.show_checkout,
+        "run": run.show_run,
+        "exp": _show_exp,
+        "relabel": relabel.show_relabel,
+        "reproduce": reproduce.show_reproduce,
+        "revert": revert.show_revert,
         "batches": batches.show_batches,
     }
     verb = command.split()[0]

@@ -46,13 +46,16 @@ def show_diff(r: DiffResult) -> None:
     """Render a diff: counts, per-column changes, transitions, class shift, sample."""
     n = r.rows
     if r.more.get("source") == "journal" and not r.more.get("exact"):  # an exact fold needs no note
-        note("the versions' bytes are not available here: labels and counts come from the journal's change "
-             "sets (modified counts any row changed in between; `dslineage pull NAME@REF` the versions for "
-             "per-column detail)")
+        note(
+            "the versions' bytes are not available here: labels and counts come from the journal's change "
+            "sets (modified counts any row changed in between; `dslineage pull NAME@REF` the versions for "
+            "per-column detail)"
+        )
     out.print(f"[bold]{_side(r.a, r.dataset)} → {_side(r.b, r.dataset)}[/bold]")
     out.print(
         f"  added {n.added}  removed {n.removed}  modified {n.modified} "
-        f"(relabeled {n.relabeled})  unchanged {n.unchanged}", markup=False,
+        f"(relabeled {n.relabeled})  unchanged {n.unchanged}",
+        markup=False,
     )
     if r.columns:
         out.print("  modified per column: " + ", ".join(f"{c} {k}" for c, k in r.columns.items()), markup=False)

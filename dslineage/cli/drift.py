@@ -20,8 +20,7 @@ def drift(
     a: Annotated[
         str,
         typer.Argument(
-            metavar="NAME[@A]",
-            help="NAME@REF of the reference side; bare NAME: the working file against its baseline.",
+            metavar="NAME[@A]", help="NAME@REF of the reference side; bare NAME: the working file against its baseline."
         ),
     ],
     b: Annotated[
@@ -58,10 +57,11 @@ def show_drift(r: DriftResult) -> None:
     from dslineage.quality import fmt
 
     n = sum(e.drifted for e in r.columns)
-    title = (f"{_side(r.a)} ({r.rows.a} rows) → {_side(r.b)} ({r.rows.b} rows): "
-             f"{n} of {len(r.columns)} over threshold ({r.thresholds})")
+    title = (
+        f"{_side(r.a)} ({r.rows.a} rows) → {_side(r.b)} ({r.rows.b} rows): "
+        f"{n} of {len(r.columns)} over threshold ({r.thresholds})"
+    )
     t = table("column", "statistic", "value", "threshold", "result", title=title)
     for e in r.columns:
-        t.add_row(e.column, e.statistic, fmt(e.value), fmt(e.threshold),
-                  "DRIFTED" if e.drifted else "ok")
+        t.add_row(e.column, e.statistic, fmt(e.value), fmt(e.threshold), "DRIFTED" if e.drifted else "ok")
     out.print(t)

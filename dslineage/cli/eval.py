@@ -16,18 +16,29 @@ from dslineage.cli.check import NoRecordOpt
 @app.command("eval")
 def eval_(
     ref: Annotated[str, typer.Argument(metavar="NAME[@REF]", help="Dataset (NAME@REF: that one version).")],
-    predictions: Annotated[str, typer.Option(
-        "--predictions", "-p", metavar="FILE",
-        help="Fixed model predictions: key + one probability column per class, or key + predicted label + "
-             "`confidence` (.csv, .parquet, .jsonl).")],
-    versions: Annotated[Optional[str], typer.Option(
-        "--versions", help="A..B (B and its ancestors back to A) or v1,v3,latest; default: every version of the "
-                           "current chain.")] = None,
+    predictions: Annotated[
+        str,
+        typer.Option(
+            "--predictions",
+            "-p",
+            metavar="FILE",
+            help="Fixed model predictions: key + one probability column per class, or key + predicted label + "
+            "`confidence` (.csv, .parquet, .jsonl).",
+        ),
+    ],
+    versions: Annotated[
+        Optional[str],
+        typer.Option(
+            "--versions",
+            help="A..B (B and its ancestors back to A) or v1,v3,latest; default: every version of the current chain.",
+        ),
+    ] = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Error rate per value of this column.")] = None,
-    classes: Annotated[Optional[str], typer.Option("--classes", metavar="C1,C2",
-                                                   help="Report these classes only (averages cover all).")] = None,
-    column: Annotated[Optional[str], typer.Option("--column", help="The label column (several label columns).")
-                      ] = None,
+    classes: Annotated[
+        Optional[str],
+        typer.Option("--classes", metavar="C1,C2", help="Report these classes only (averages cover all)."),
+    ] = None,
+    column: Annotated[Optional[str], typer.Option("--column", help="The label column (several label columns).")] = None,
     no_record: NoRecordOpt = False,
     fetch: _remote.FetchOpt = False,
     json_out: JsonOpt = False,
@@ -41,8 +52,16 @@ def eval_(
     """
     wanted = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
     r = repo()
-    result = r.eval(ref, predictions=abspath(predictions), versions=versions, group=group, classes=wanted,
-                    column=column, record=not no_record, fetch=fetch)
+    result = r.eval(
+        ref,
+        predictions=abspath(predictions),
+        versions=versions,
+        group=group,
+        classes=wanted,
+        column=column,
+        record=not no_record,
+        fetch=fetch,
+    )
     data = dataclasses.asdict(result)
     if json_out:
         _remote.emit(r, data, True)
@@ -59,12 +78,25 @@ def _f(x: Any) -> str:
 
 def show_eval(r: dict[str, Any]) -> None:
     """One summary row per version, then the per-class and subgroup tables of the last one."""
-    t = table("version", "accuracy", "macro F1", "ECE", "right→wrong", "wrong→right",
-              title=f"{r['dataset']}: predictions {r['predictions_md5'][:8]}")
+    t = table(
+        "version",
+        "accuracy",
+        "macro F1",
+        "ECE",
+        "right→wrong",
+        "wrong→right",
+        title=f"{r['dataset']}: predictions {r['predictions_md5'][:8]}",
+    )
     for v in r["versions"]:
         f = v["flips"]
-        t.add_row(f"v{v['seq']}", _f(v["accuracy"]), _f(v["macro_f1"]), _f(v["ece"]),
-                  "-" if f["to_wrong"] is None else f["to_wrong"], "-" if f["to_right"] is None else f["to_right"])
+        t.add_row(
+            f"v{v['seq']}",
+            _f(v["accuracy"]),
+            _f(v["macro_f1"]),
+            _f(v["ece"]),
+            "-" if f["to_wrong"] is None else f["to_wrong"],
+            "-" if f["to_right"] is None else f["to_right"],
+        )
     out.print(t)
     last = r["versions"][-1]
     t = table("class", "precision", "recall", "F1", "support", title=f"per class (v{last['seq']})")

@@ -60,8 +60,12 @@ def record(
     Example: dslineage exp record baseline --metrics metrics.json
     """
     r = repo().exp_record(
-        name, data=data or None, params=abspath(params) if params else None,
-        metrics=abspath(metrics) if metrics else None, message=message, author=author,
+        name,
+        data=data or None,
+        params=abspath(params) if params else None,
+        metrics=abspath(metrics) if metrics else None,
+        message=message,
+        author=author,
     )
     if json_out:
         emit_json(r)
@@ -72,8 +76,10 @@ def record(
     for d in r["datasets"]:
         out.print(f"  {d['name']}@v{d['seq']}  {short(d['version'])}", markup=False)
     if r.get("code_dirty"):
-        note(f"warning: uncommitted changes in {', '.join(r['code_dirty'][:5])}: commit them so "
-             "`dslineage reproduce --rerun` can re-run this code")
+        note(
+            f"warning: uncommitted changes in {', '.join(r['code_dirty'][:5])}: commit them so "
+            "`dslineage reproduce --rerun` can re-run this code"
+        )
 
 
 @exp_app.command("list")
@@ -109,8 +115,11 @@ def show(
         emit_json(e)
         return
     out.print(f"[bold]experiment {e.name}[/bold]  {e.id}  (run {e.runs} of {e.runs})")
-    out.print(fields([("time", e.timestamp), ("author", e.author), ("git commit", e.git_commit),
-                      ("message", e.message or "-")]))
+    out.print(
+        fields(
+            [("time", e.timestamp), ("author", e.author), ("git commit", e.git_commit), ("message", e.message or "-")]
+        )
+    )
     t = table("dataset", "version", "id", "md5", title="datasets")
     for d in e.datasets:
         t.add_row(d.name, f"v{d.seq}", short(d.version), d.md5)
@@ -126,8 +135,9 @@ def show(
         for stage, st in e.pipeline.items():
             state = st if isinstance(st, dict) else {}
             outs = state.get("outs")
-            t.add_row(stage, short(_opt_str(state.get("transformation"))),
-                      ", ".join(outs if isinstance(outs, dict) else {}))
+            t.add_row(
+                stage, short(_opt_str(state.get("transformation"))), ", ".join(outs if isinstance(outs, dict) else {})
+            )
         out.print(t)
 
 
@@ -151,8 +161,15 @@ def diff(
     t = table("dataset", "A", "B", "added", "removed", "modified", "relabeled", title="datasets")
     for ds in d["datasets"]:
         r = ds.get("rows") or {}
-        t.add_row(ds["name"], f"v{ds['a']['seq']}" if ds["a"] else "-", f"v{ds['b']['seq']}" if ds["b"] else "-",
-                  r.get("added", "?"), r.get("removed", "?"), r.get("modified", "?"), r.get("relabeled", "?"))
+        t.add_row(
+            ds["name"],
+            f"v{ds['a']['seq']}" if ds["a"] else "-",
+            f"v{ds['b']['seq']}" if ds["b"] else "-",
+            r.get("added", "?"),
+            r.get("removed", "?"),
+            r.get("modified", "?"),
+            r.get("relabeled", "?"),
+        )
     if d["datasets"]:
         out.print(t)
     else:

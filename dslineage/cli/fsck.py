@@ -21,13 +21,11 @@ def fsck(
     repair: Annotated[
         bool,
         typer.Option(
-            "--repair",
-            help="Finish or roll back an interrupted command, delete leftovers, rebuild the index.",
+            "--repair", help="Finish or roll back an interrupted command, delete leftovers, rebuild the index."
         ),
     ] = False,
     remote: Annotated[
-        bool,
-        typer.Option("--remote", help="Also list the versions whose DVC object is on no DVC remote (asks them)."),
+        bool, typer.Option("--remote", help="Also list the versions whose DVC object is on no DVC remote (asks them).")
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:

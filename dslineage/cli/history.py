@@ -54,9 +54,19 @@ def show_history(r: History) -> None:
     their own columns."""
     key = ", ".join(f"{k}={v}" for k, v in r.key.items())
     t = table(
-        "version", "change", "label", "time (UTC)", "author", "batch", "annotator", "reason", "message",
-        title=f"{r.dataset} [{key}]", flex=("message", "reason", "author", "annotator"),
-        optional=("batch", "annotator", "reason", "message"), rigid=("label",),
+        "version",
+        "change",
+        "label",
+        "time (UTC)",
+        "author",
+        "batch",
+        "annotator",
+        "reason",
+        "message",
+        title=f"{r.dataset} [{key}]",
+        flex=("message", "reason", "author", "annotator"),
+        optional=("batch", "annotator", "reason", "message"),
+        rigid=("label",),
         drop=("time (UTC)", "message", "author"),
     )
     for e in r.events:
@@ -68,8 +78,14 @@ def show_history(r: History) -> None:
         reason = str(e.more.get("reason") or "") if batch else ""
         message = "" if reason and e.message.endswith(reason) else e.message  # relabel's own message
         t.add_row(
-            f"v{e.seq}", e.change, label, when(e.timestamp), who(e.author),
-            short(str(batch)) if batch else "", str(e.more.get("annotator") or "") if batch else "",
-            reason, message,
+            f"v{e.seq}",
+            e.change,
+            label,
+            when(e.timestamp),
+            who(e.author),
+            short(str(batch)) if batch else "",
+            str(e.more.get("annotator") or "") if batch else "",
+            reason,
+            message,
         )
     out.print(t)

@@ -15,8 +15,12 @@ from dslineage.cli.app import app
 def init(
     path: Annotated[Path, typer.Argument(help="Folder to initialize (default: here).")] = Path("."),
     no_merge_driver: Annotated[
-        bool, typer.Option("--no-merge-driver", help="Remove the git merge driver for datasets' .dvc files "
-                           "(.gitattributes lines and the .git/config entry).")
+        bool,
+        typer.Option(
+            "--no-merge-driver",
+            help="Remove the git merge driver for datasets' .dvc files "
+            "(.gitattributes lines and the .git/config entry).",
+        ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:

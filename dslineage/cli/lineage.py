@@ -18,8 +18,11 @@ _FORMATS = ("tree", "json", "dot", "mermaid", "openlineage")
 def lineage(
     node: Annotated[
         Optional[str],
-        typer.Argument(help="NAME@REF, exp:NAME, stage:NAME, batch:ID, a path (a stage's input or output), "
-                       "an experiment/stage name or id prefix; none: the whole graph.", show_default=False),
+        typer.Argument(
+            help="NAME@REF, exp:NAME, stage:NAME, batch:ID, a path (a stage's input or output), "
+            "an experiment/stage name or id prefix; none: the whole graph.",
+            show_default=False,
+        ),
     ] = None,
     upstream: Annotated[bool, typer.Option("--upstream", help="Only what NODE came from.")] = False,
     downstream: Annotated[bool, typer.Option("--downstream", help="Only what came from NODE.")] = False,
@@ -47,8 +50,7 @@ def lineage(
         raise UsageError(f"unknown --format {fmt!r}: use one of {', '.join(_FORMATS)}")
     direction = "upstream" if upstream else "downstream" if downstream else "both"
     result = repo().lineage(
-        node, direction=direction, depth=depth, openlineage=fmt == "openlineage", namespace=namespace,
-        expand=expand,
+        node, direction=direction, depth=depth, openlineage=fmt == "openlineage", namespace=namespace, expand=expand
     )
     for w in result.warnings:
         note(f"warning: {w}")

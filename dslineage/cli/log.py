@@ -16,8 +16,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def log(
-    name: Annotated[Optional[str], typer.Argument(help="Dataset (default: all).")] = None,
-    json_out: JsonOpt = False,
+    name: Annotated[Optional[str], typer.Argument(help="Dataset (default: all).")] = None, json_out: JsonOpt = False
 ) -> None:
     """List versions, newest first: message, author, time, rows, label changes.
 
@@ -32,9 +31,13 @@ def show_log(entries: list[Version]) -> None:
     t = table("version", "id", "time (UTC)", "author", "rows", "relabeled", "message")
     for e in entries:
         t.add_row(
-            f"{e.dataset}@v{e.seq}", short(e.id), when(e.timestamp), who(e.author),
+            f"{e.dataset}@v{e.seq}",
+            short(e.id),
+            when(e.timestamp),
+            who(e.author),
             str(e.rows if e.rows is not None else "?"),
-            "?" if e.label_changes is None else str(e.label_changes), e.message,
+            "?" if e.label_changes is None else str(e.label_changes),
+            e.message,
         )
     out.print(t)
 
@@ -69,16 +72,24 @@ def show(
 def show_version(v: VersionDetail) -> None:
     """Render one version in detail."""
     out.print(f"[bold]{v.dataset}@v{v.seq}[/bold]  {v.id}")
-    out.print(fields([
-        ("md5", v.md5), ("parent", v.parent or "-"), ("git commit", v.git_commit or "-"),
-        ("author", v.author), ("time", v.timestamp), ("message", v.message),
-        ("rows", v.rows), ("tags", ", ".join(v.tags) or "-"),
-    ]))
+    out.print(
+        fields(
+            [
+                ("md5", v.md5),
+                ("parent", v.parent or "-"),
+                ("git commit", v.git_commit or "-"),
+                ("author", v.author),
+                ("time", v.timestamp),
+                ("message", v.message),
+                ("rows", v.rows),
+                ("tags", ", ".join(v.tags) or "-"),
+            ]
+        )
+    )
     ch = v.changes
     if ch.known:
         out.print(
-            f"  {'changes':<11}+{ch.added} -{ch.removed} relabeled {ch.relabeled} "
-            f"modified {ch.modified}", markup=False,
+            f"  {'changes':<11}+{ch.added} -{ch.removed} relabeled {ch.relabeled} modified {ch.modified}", markup=False
         )
     if v.schema:
         t = table("column", "type", title="schema")
@@ -116,8 +127,10 @@ def show_quality(q: Mapping[str, Any]) -> None:
     if audit:
         cd, im = audit["conflicting_duplicates"], audit.get("imbalance") or {}
         leak = audit.get("leakage")
-        parts = [f"{cd['groups']} conflicting duplicate groups ({cd['rows']} rows)",
-                 f"imbalance ratio {fmt(im.get('ratio'))}"]
+        parts = [
+            f"{cd['groups']} conflicting duplicate groups ({cd['rows']} rows)",
+            f"imbalance ratio {fmt(im.get('ratio'))}",
+        ]
         if leak:
             parts.append(f"leakage by key {fmt(leak['by_key'])}, by content {fmt(leak['by_content'])}")
         if audit.get("agreement"):
@@ -127,12 +140,19 @@ def show_quality(q: Mapping[str, Any]) -> None:
         out.print(f"  {'audit':<11}{when(audit.get('timestamp'))}: " + "; ".join(parts), markup=False)
     for ev in q.get("eval") or []:
         flips = ev.get("flips") or {}
-        flipped = (f"; since the previous version {flips['to_wrong']} right→wrong, {flips['to_right']} wrong→right"
-                   if flips.get("to_wrong") is not None else "")
-        out.print(f"  {'eval':<11}{when(ev.get('timestamp'))}: predictions {str(ev.get('predictions_md5'))[:8]}: "
-                  f"accuracy {fmt(ev['accuracy'])}, macro F1 {fmt(ev['macro_f1'])}, ECE {fmt(ev.get('ece'))}"
-                  f"{flipped}", markup=False)
+        flipped = (
+            f"; since the previous version {flips['to_wrong']} right→wrong, {flips['to_right']} wrong→right"
+            if flips.get("to_wrong") is not None
+            else ""
+        )
+        out.print(
+            f"  {'eval':<11}{when(ev.get('timestamp'))}: predictions {str(ev.get('predictions_md5'))[:8]}: "
+            f"accuracy {fmt(ev['accuracy'])}, macro F1 {fmt(ev['macro_f1'])}, ECE {fmt(ev.get('ece'))}"
+            f"{flipped}",
+            markup=False,
+        )
         if ev.get("ece_per_class"):
             worst = sorted(ev["ece_per_class"].items(), key=lambda kv: -kv[1])[:5]
-            out.print(f"  {'':<11}class-wise ECE (highest): " + ", ".join(f"{c} {fmt(x)}" for c, x in worst),
-                      markup=False)
+            out.print(
+                f"  {'':<11}class-wise ECE (highest): " + ", ".join(f"{c} {fmt(x)}" for c, x in worst), markup=False
+            )

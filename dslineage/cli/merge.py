@@ -23,8 +23,10 @@ def merge(
         Optional[str], typer.Option("--conflicts", metavar="NAME", help="List the conflicting cells of NAME.")
     ] = None,
     output: Annotated[
-        Optional[str], typer.Option("--output", "-o", metavar="FILE",
-                                    help="With --conflicts: also write them to FILE (.csv or .parquet).")
+        Optional[str],
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="With --conflicts: also write them to FILE (.csv or .parquet)."
+        ),
     ] = None,
     resolve: Annotated[
         Optional[str], typer.Option("--resolve", metavar="NAME", help="Finish the stopped merge of NAME.")
@@ -32,8 +34,8 @@ def merge(
     ours: Annotated[bool, typer.Option("--ours", help="With --resolve: every conflict takes ours.")] = False,
     theirs: Annotated[bool, typer.Option("--theirs", help="With --resolve: every conflict takes theirs.")] = False,
     from_file: Annotated[
-        Optional[str], typer.Option("--from", metavar="FILE",
-                                    help="With --resolve: the chosen values (key columns, column, value).")
+        Optional[str],
+        typer.Option("--from", metavar="FILE", help="With --resolve: the chosen values (key columns, column, value)."),
     ] = None,
     abort: Annotated[bool, typer.Option("--abort", help="Abandon the merge in progress.")] = False,
     author: AuthorOpt = None,
@@ -51,8 +53,16 @@ def merge(
 
     Example: dslineage merge --resolve train --from conflicts.csv
     """
-    modes = [m for m, on in (("BRANCH", branch is not None), ("--conflicts", conflicts is not None),
-                             ("--resolve", resolve is not None), ("--abort", abort)) if on]
+    modes = [
+        m
+        for m, on in (
+            ("BRANCH", branch is not None),
+            ("--conflicts", conflicts is not None),
+            ("--resolve", resolve is not None),
+            ("--abort", abort),
+        )
+        if on
+    ]
     if len(modes) != 1:
         raise UsageError("give exactly one of BRANCH, --conflicts NAME, --resolve NAME or --abort")
     r = repo()
@@ -65,13 +75,16 @@ def merge(
         return
     if resolve is not None:
         resolved = r.merge_resolve(
-            resolve, ours=ours, theirs=theirs, from_file=abspath(from_file) if from_file else None, author=author,
+            resolve, ours=ours, theirs=theirs, from_file=abspath(from_file) if from_file else None, author=author
         )
         if json_out:
             emit_json(resolved)
             return
-        out.print(f"{resolved.dataset}@v{resolved.seq} {short(resolved.version)}  merge of "
-                  f"{' + '.join(short(p) for p in resolved.parents)}", markup=False)
+        out.print(
+            f"{resolved.dataset}@v{resolved.seq} {short(resolved.version)}  merge of "
+            f"{' + '.join(short(p) for p in resolved.parents)}",
+            markup=False,
+        )
         if resolved.note:
             note(resolved.note)
         return
@@ -105,9 +118,11 @@ def _show_merge(result: MergeResult) -> None:
             markup=False,
         )
     for stop in result.conflicts:
-        note(f"CONFLICT {stop.dataset}: {stop.cells} cells changed differently on both sides; list them with "
-             f"`dslineage merge --conflicts {stop.dataset}`, then `dslineage merge --resolve {stop.dataset} "
-             "--ours|--theirs|--from FILE` (or `dslineage merge --abort`)")
+        note(
+            f"CONFLICT {stop.dataset}: {stop.cells} cells changed differently on both sides; list them with "
+            f"`dslineage merge --conflicts {stop.dataset}`, then `dslineage merge --resolve {stop.dataset} "
+            "--ours|--theirs|--from FILE` (or `dslineage merge --abort`)"
+        )
 
 
 def _cell(value: object) -> str:
@@ -116,17 +131,31 @@ def _cell(value: object) -> str:
 
 def _show_conflicts(result: MergeConflicts) -> None:
     """Render the conflicting cells of a dataset."""
-    t = table("key", "column", "base", "ours", "theirs", "ours batch", "theirs batch",
-              title=f"{len(result.conflicts)} conflicting cells in {result.dataset}")
+    t = table(
+        "key",
+        "column",
+        "base",
+        "ours",
+        "theirs",
+        "ours batch",
+        "theirs batch",
+        title=f"{len(result.conflicts)} conflicting cells in {result.dataset}",
+    )
     for c in result.conflicts:
         t.add_row(
-            ",".join(str(v) for v in c.key.values()), c.column, _cell(c.base), _cell(c.ours), _cell(c.theirs),
+            ",".join(str(v) for v in c.key.values()),
+            c.column,
+            _cell(c.base),
+            _cell(c.ours),
+            _cell(c.theirs),
             *(f"{b.id[:10]} {b.annotator or ''}".strip() if b else "" for b in (c.ours_batch, c.theirs_batch)),
         )
     out.print(t)
     if result.output:
-        note(f"wrote {result.output}: fill its value column, then "
-             f"`dslineage merge --resolve {result.dataset} --from {result.output}`")
+        note(
+            f"wrote {result.output}: fill its value column, then "
+            f"`dslineage merge --resolve {result.dataset} --from {result.output}`"
+        )
 
 
 @app.command("merge-driver")

@@ -30,8 +30,10 @@ def push(
     """
     result = repo().push(names or None, remote=remote)
     for m in result.missing:
-        note(f"warning: {m.label}: DVC cache object {m.md5} is neither in the local cache nor on "
-             f"the remote {result.remote!r}: push it from a machine that has it")
+        note(
+            f"warning: {m.label}: DVC cache object {m.md5} is neither in the local cache nor on "
+            f"the remote {result.remote!r}: push it from a machine that has it"
+        )
     if json_out:
         emit_json(result)  # `missing` is LIBRARY_ONLY: the JSON has the counts
         return

@@ -38,7 +38,8 @@ def relabel(
     from_: Annotated[
         Optional[str],
         typer.Option(
-            "--from", metavar="EDITS",
+            "--from",
+            metavar="EDITS",
             help="CSV, TSV, parquet or JSON Lines file: key column(s), the new label (named like the "
             "label column, or new_label), optional annotator, reason, confidence.",
         ),
@@ -46,10 +47,12 @@ def relabel(
     by: ByOpt = None,
     reason: ReasonOpt = None,
     column: ColumnOpt = None,
-    message: Annotated[Optional[str], option(
-        "-m", "--message", help="Commit message (default: describes the batch).")] = None,
-    no_commit: Annotated[bool, flag(
-        "--no-commit", "Apply and record the batch; the next `commit` carries it.")] = False,
+    message: Annotated[
+        Optional[str], option("-m", "--message", help="Commit message (default: describes the batch).")
+    ] = None,
+    no_commit: Annotated[
+        bool, flag("--no-commit", "Apply and record the batch; the next `commit` carries it.")
+    ] = False,
     skip_missing: Annotated[bool, flag("--skip-missing", "Skip edits whose key is not in the dataset.")] = False,
     force: ForceOpt = False,
     expect_old: Annotated[
@@ -60,12 +63,14 @@ def relabel(
             "current label differs from it (an edits file with such a column is always checked).",
         ),
     ] = False,
-    ignore_columns: Annotated[bool, flag(
-        "--ignore-columns", "With --column: ignore other label columns in EDITS.")] = False,
+    ignore_columns: Annotated[
+        bool, flag("--ignore-columns", "With --column: ignore other label columns in EDITS.")
+    ] = False,
     file_format: Annotated[
         str,
         typer.Option(
-            "--format", metavar="FORMAT",
+            "--format",
+            metavar="FORMAT",
             help="Format of --from: edits (default) or label-studio (a Label Studio JSON export: the "
             "label from each task's choices, annotator = completed_by; a task annotated several times "
             "takes its latest annotation by created_at).",
@@ -73,17 +78,24 @@ def relabel(
     ] = "edits",
     key_field: Annotated[
         Optional[str],
-        typer.Option("--key-field", help="With --format label-studio: the task data field holding the row key "
-                     "(default: the dataset's key column)."),
+        typer.Option(
+            "--key-field",
+            help="With --format label-studio: the task data field holding the row key "
+            "(default: the dataset's key column).",
+        ),
     ] = None,
     from_name: Annotated[
         Optional[str],
-        typer.Option("--from-name", help="With --format label-studio: the choices control to read, when the "
-                     "labeling config has several."),
+        typer.Option(
+            "--from-name",
+            help="With --format label-studio: the choices control to read, when the labeling config has several.",
+        ),
     ] = None,
     queue: Annotated[
-        Optional[str], typer.Option("--queue", metavar="QUEUE",
-                                    help="The review queue these edits review (`review show QUEUE` counts them).")
+        Optional[str],
+        typer.Option(
+            "--queue", metavar="QUEUE", help="The review queue these edits review (`review show QUEUE` counts them)."
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -101,10 +113,22 @@ def relabel(
     batch; a label pair (`track --label-pair`) fills the other column of a --set edit.
     """
     result = repo().relabel(
-        name, set_ or None, from_file=abspath(from_) if from_ else None, by=by, reason=reason,
-        column=column, commit=not no_commit, skip_missing=skip_missing, force=force, message=message,
-        expect_old=expect_old, ignore_columns=ignore_columns, file_format=file_format, key_field=key_field,
-        from_name=from_name, queue=queue,
+        name,
+        set_ or None,
+        from_file=abspath(from_) if from_ else None,
+        by=by,
+        reason=reason,
+        column=column,
+        commit=not no_commit,
+        skip_missing=skip_missing,
+        force=force,
+        message=message,
+        expect_old=expect_old,
+        ignore_columns=ignore_columns,
+        file_format=file_format,
+        key_field=key_field,
+        from_name=from_name,
+        queue=queue,
     )
     render(result, json_out, show_relabel)
 

@@ -20,14 +20,22 @@ def report(
         Optional[str], typer.Option("--versions", help="A..B to compare (default: first..latest), e.g. v1..v3.")
     ] = None,
     output: Annotated[
-        Optional[str], typer.Option("-o", "--output", help="File to write (default: report.html; "
-                                    "with --format vega: stdout).")
+        Optional[str],
+        typer.Option("-o", "--output", help="File to write (default: report.html; with --format vega: stdout)."),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="html (the page), vega (Vega-Lite specs as JSON) "
-                                     "or json (the data model).")] = "html",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="html (the page), vega (Vega-Lite specs as JSON) or json (the data model)."
+        ),
+    ] = "html",
     chart: Annotated[
-        Optional[str], typer.Option("--chart", help="Write one chart (timeline, distribution, transitions, shift, "
-                                    "batches, annotators, quality, eval, recall, lineage) to -o FILE.svg|.png|.json.")
+        Optional[str],
+        typer.Option(
+            "--chart",
+            help="Write one chart (timeline, distribution, transitions, shift, "
+            "batches, annotators, quality, eval, recall, lineage) to -o FILE.svg|.png|.json.",
+        ),
     ] = None,
     open_: Annotated[bool, typer.Option("--open", help="Open the written page in a web browser.")] = False,
     json_out: JsonOpt = False,

@@ -13,12 +13,15 @@ from dslineage.cli.app import app
 @app.command()
 def reproduce(
     experiment: Annotated[str, typer.Argument(help="Experiment name (its newest run) or id prefix.")],
-    into: Annotated[Optional[str], option(
-        "--into", help="Directory to write the data to (default: the working tree).")] = None,
-    rerun: Annotated[bool, flag(
-        "--rerun", "Also re-run the pipeline at the experiment's commit and compare hashes.")] = False,
-    force: Annotated[bool, flag(
-        "--force", "Overwrite uncommitted working files or a non-empty --into directory.")] = False,
+    into: Annotated[
+        Optional[str], option("--into", help="Directory to write the data to (default: the working tree).")
+    ] = None,
+    rerun: Annotated[
+        bool, flag("--rerun", "Also re-run the pipeline at the experiment's commit and compare hashes.")
+    ] = False,
+    force: Annotated[
+        bool, flag("--force", "Overwrite uncommitted working files or a non-empty --into directory.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Get back the exact dataset versions an experiment used, verified by md5.
@@ -49,11 +52,15 @@ def show_reproduce(r: dict[str, Any]) -> None:
     if rr is None:
         return
     if rr["identical"]:
-        out.print(f"re-run at {short(rr['code_commit'])}: reproduced byte-identical "
-                  f"({rr['outputs_checked']} outputs)", markup=False)
+        out.print(
+            f"re-run at {short(rr['code_commit'])}: reproduced byte-identical ({rr['outputs_checked']} outputs)",
+            markup=False,
+        )
         return
-    out.print(f"re-run at {short(rr['code_commit'])}: {len(rr['differences'])} of "
-              f"{rr['outputs_checked']} outputs differ", markup=False)
+    out.print(
+        f"re-run at {short(rr['code_commit'])}: {len(rr['differences'])} of {rr['outputs_checked']} outputs differ",
+        markup=False,
+    )
     for d in rr["differences"]:
         line = f"  {d['stage']}: {d['path']}  {str(d['recorded_md5'])[:10]} → {str(d['rerun_md5'])[:10]}"
         if d.get("rows"):

@@ -21,8 +21,8 @@ def revert(
     strategy: Annotated[
         str,
         typer.Option(
-            "--strategy", help="keep: rows relabeled since keep their label (listed as conflicts); "
-            "force: set them back too.",
+            "--strategy",
+            help="keep: rows relabeled since keep their label (listed as conflicts); force: set them back too.",
         ),
     ] = "keep",
     by: Annotated[Optional[str], typer.Option("--by", help="Who reverts (default: git identity).")] = None,

@@ -14,29 +14,60 @@ from dslineage.errors import UsageError
 
 @app.command()
 def review(
-    target: Annotated[str, typer.Argument(
-        metavar="NAME[@REF]", help="Dataset to rank (default version: latest); or `list` [NAME], or `show` QUEUE.")],
-    queue_ref: Annotated[Optional[str], typer.Argument(
-        metavar="QUEUE", help="`review list NAME`: one dataset's queues; `review show QUEUE`: the queue.")
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME[@REF]", help="Dataset to rank (default version: latest); or `list` [NAME], or `show` QUEUE."
+        ),
+    ],
+    queue_ref: Annotated[
+        Optional[str],
+        typer.Argument(
+            metavar="QUEUE", help="`review list NAME`: one dataset's queues; `review show QUEUE`: the queue."
+        ),
     ] = None,
-    predictions: Annotated[Optional[str], typer.Option(
-        "--predictions", "-p", metavar="FILE",
-        help="Model predictions: key + one probability column per class (named after the label values, "
-             "optionally p_VALUE), or key + predicted label + `confidence` (.csv, .parquet, .jsonl).")] = None,
-    method: Annotated[str, typer.Option(
-        "--method", help="confident-learning (likely label errors, cleanlab), or margin | entropy | "
-                         "least-confidence (active learning).")] = "confident-learning",
-    top: Annotated[Optional[int], typer.Option(
-        "--top", min=1, help="Keep the first N rows (per subgroup with --group); default: every row cleanlab "
-                             "flags, 1000 for active learning.")] = None,
+    predictions: Annotated[
+        Optional[str],
+        typer.Option(
+            "--predictions",
+            "-p",
+            metavar="FILE",
+            help="Model predictions: key + one probability column per class (named after the label values, "
+            "optionally p_VALUE), or key + predicted label + `confidence` (.csv, .parquet, .jsonl).",
+        ),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="confident-learning (likely label errors, cleanlab), or margin | entropy | "
+            "least-confidence (active learning).",
+        ),
+    ] = "confident-learning",
+    top: Annotated[
+        Optional[int],
+        typer.Option(
+            "--top",
+            min=1,
+            help="Keep the first N rows (per subgroup with --group); default: every row cleanlab "
+            "flags, 1000 for active learning.",
+        ),
+    ] = None,
     unlabeled: Annotated[bool, typer.Option("--unlabeled", help="Rank the rows whose label is null.")] = False,
-    group: Annotated[Optional[str], typer.Option("--group", help="Take the top N of each value of this column.")
-                     ] = None,
-    column: Annotated[Optional[str], typer.Option("--column", help="The label column (several label columns).")
-                      ] = None,
-    output: Annotated[Optional[str], typer.Option(
-        "-o", "--output", metavar="FILE", help="Also write the queue: .csv, .parquet, or .json (Label Studio tasks "
-                                               "with the suggestions as pre-annotations).")] = None,
+    group: Annotated[
+        Optional[str], typer.Option("--group", help="Take the top N of each value of this column.")
+    ] = None,
+    column: Annotated[Optional[str], typer.Option("--column", help="The label column (several label columns).")] = None,
+    output: Annotated[
+        Optional[str],
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="Also write the queue: .csv, .parquet, or .json (Label Studio tasks "
+            "with the suggestions as pre-annotations).",
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Rows shown (text output).")] = 20,
     json_out: JsonOpt = False,
 ) -> None:
@@ -69,15 +100,25 @@ def review(
         raise UsageError(f"unexpected argument {queue_ref!r}: `dslineage review NAME --predictions FILE`")
     if not predictions:
         raise UsageError("pass the model's predictions: `dslineage review NAME --predictions FILE`")
-    result = repo().review(target, predictions=abspath(predictions), method=method, top=top, unlabeled=unlabeled,
-                           group=group, column=column, output=abspath(output) if output else None)
+    result = repo().review(
+        target,
+        predictions=abspath(predictions),
+        method=method,
+        top=top,
+        unlabeled=unlabeled,
+        group=group,
+        column=column,
+        output=abspath(output) if output else None,
+    )
     data = dataclasses.asdict(result)
     if json_out:
         emit_json(data)
         return
     show_ranked(data, limit)
-    note(f"queue {short(result.queue)} recorded ({len(result.rows)} rows, {result.method})"
-         + (f"; written to {output}" if output else ""))
+    note(
+        f"queue {short(result.queue)} recorded ({len(result.rows)} rows, {result.method})"
+        + (f"; written to {output}" if output else "")
+    )
 
 
 def _key(key: dict[str, Any]) -> str:
@@ -98,8 +139,15 @@ def show_queues(entries: list[dict[str, Any]]) -> None:
     """Queues as a table, oldest first."""
     t = table("queue", "version", "time (UTC)", "by", "source", "method", "rows")
     for e in entries:
-        t.add_row(short(e["id"]), f"{e['dataset']}@v{e['seq']}", when(e["timestamp"]), who(e["author"]),
-                  e["source"], e["method"], e["rows"])
+        t.add_row(
+            short(e["id"]),
+            f"{e['dataset']}@v{e['seq']}",
+            when(e["timestamp"]),
+            who(e["author"]),
+            e["source"],
+            e["method"],
+            e["rows"],
+        )
     out.print(t)
 
 
@@ -108,14 +156,26 @@ def show_queue(d: dict[str, Any]) -> None:
     qd = d["queue"]
     out.print(f"[bold]queue {qd['id']}[/bold]", highlight=False)
     precision = "-" if d["precision"] is None else f"{d['precision']:.1%}"
-    out.print(fields([
-        ("dataset", f"{qd['dataset']}@v{qd['seq']} {short(qd['version'])}"), ("source", qd["source"]),
-        ("method", qd["method"]), ("predictions", qd["predictions_md5"] or "-"), ("by", qd["author"]),
-        ("time", qd["timestamp"]), ("rows", qd["rows"]),
-        ("reviewed", f"{d['reviewed']} (confirmed {d['confirmed']}, changed {d['changed']}, "
-                     f"{d['changed_as_suggested']} as suggested) by {len(d['batches'])} batch(es)"),
-        ("precision", f"{precision} of reviewed rows changed"),
-    ], label_width=11))
+    out.print(
+        fields(
+            [
+                ("dataset", f"{qd['dataset']}@v{qd['seq']} {short(qd['version'])}"),
+                ("source", qd["source"]),
+                ("method", qd["method"]),
+                ("predictions", qd["predictions_md5"] or "-"),
+                ("by", qd["author"]),
+                ("time", qd["timestamp"]),
+                ("rows", qd["rows"]),
+                (
+                    "reviewed",
+                    f"{d['reviewed']} (confirmed {d['confirmed']}, changed {d['changed']}, "
+                    f"{d['changed_as_suggested']} as suggested) by {len(d['batches'])} batch(es)",
+                ),
+                ("precision", f"{precision} of reviewed rows changed"),
+            ],
+            label_width=11,
+        )
+    )
     if d["top"]:
         keys = [c for c in d["top"][0] if c not in ("label", "suggested", "score", "rank")]
         t = table("rank", *keys, "label", "suggested", "score")

@@ -35,7 +35,4 @@ def show_rollback(r: RollbackResult) -> None:
     if r.version is None:
         note(r.note or "nothing to do")
         return
-    out.print(
-        f"{r.dataset}@v{r.seq} {short(r.version)} = content of v{r.to_seq} (md5 {r.md5})",
-        markup=False,
-    )
+    out.print(f"{r.dataset}@v{r.seq} {short(r.version)} = content of v{r.to_seq} (md5 {r.md5})", markup=False)

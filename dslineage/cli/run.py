@@ -16,9 +16,7 @@ def _spec(spec: str, outs: list[str]) -> str:
     return f"{abspath(target)}={cols}" if sep and target in outs else spec
 
 
-@app.command(
-    context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True},
-)
+@app.command(context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 def run(
     stage: Annotated[str, typer.Option("-n", "--name", help="Stage name in dvc.yaml.", metavar="STAGE")],
     command: Annotated[
@@ -28,8 +26,9 @@ def run(
     outs: Annotated[list[str], typer.Option("-o", "--outs", help="An output (repeat).", metavar="OUT")] = [],  # noqa: B006
     metrics: Annotated[
         list[str],
-        typer.Option("-M", "--metrics", help="A metrics file the command writes (uncached, as DVC's -M; repeat).",
-                     metavar="FILE"),
+        typer.Option(
+            "-M", "--metrics", help="A metrics file the command writes (uncached, as DVC's -M; repeat).", metavar="FILE"
+        ),
     ] = [],  # noqa: B006
     params: Annotated[
         list[str], typer.Option("-p", "--params", help="Params used: [FILE:]KEY[,KEY] (repeat).", metavar="PARAM")
@@ -54,11 +53,17 @@ def run(
     """
     given = list(outs)
     result = repo().run(
-        stage, list(command or []),
+        stage,
+        list(command or []),
         deps=[d if "://" in d else abspath(d) for d in deps],
-        outs=[abspath(o) for o in outs], metrics=[abspath(m) for m in metrics],
-        params=params, keys=[_spec(k, given) for k in keys], labels=[_spec(lb, given) for lb in labels],
-        message=message, author=author, force=force,
+        outs=[abspath(o) for o in outs],
+        metrics=[abspath(m) for m in metrics],
+        params=params,
+        keys=[_spec(k, given) for k in keys],
+        labels=[_spec(lb, given) for lb in labels],
+        message=message,
+        author=author,
+        force=force,
     )
     render(result, json_out, show_run)
 
@@ -74,8 +79,10 @@ def show_run(r: dict[str, Any]) -> None:
         out.print(f"  now tracking {t['dataset']} ({t['path']}; key {', '.join(t['key'])}; {how})", markup=False)
     show_io(r.get("inputs") or [], r.get("outputs") or [])
     if r.get("code_dirty"):
-        note(f"warning: uncommitted changes in {', '.join(r['code_dirty'])}: the code commit "
-             f"{short(r.get('code_commit'))} does not hold the code that ran")
+        note(
+            f"warning: uncommitted changes in {', '.join(r['code_dirty'])}: the code commit "
+            f"{short(r.get('code_commit'))} does not hold the code that ran"
+        )
 
 
 def show_io(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:

@@ -28,8 +28,10 @@ def status(
     r = repo()
     entries = r.status(names or [], counts=not quiet)
     if r.driver_was_missing:
-        note("warning: this clone lacked the dslineage git merge driver that .gitattributes names; "
-             "it is now registered in .git/config")
+        note(
+            "warning: this clone lacked the dslineage git merge driver that .gitattributes names; "
+            "it is now registered in .git/config"
+        )
     if quiet:
         raise typer.Exit(1 if any(e.dirty for e in entries) else 0)
     render(entries, json_out, show_status)
@@ -46,7 +48,10 @@ def show_status(entries: list[StatusEntry]) -> None:
             state = f"merging ({e.merging.cells} conflicts)"
         r = e.rows
         t.add_row(
-            e.dataset, e.path, f"v{e.version}" if e.version else "-", state,
+            e.dataset,
+            e.path,
+            f"v{e.version}" if e.version else "-",
+            state,
             *(str(n) if e.dirty else "" for n in (r.added, r.removed, r.modified)),
         )
     out.print(t)
@@ -54,6 +59,8 @@ def show_status(entries: list[StatusEntry]) -> None:
         if e.note:
             out.print(f"{e.dataset}: {e.note}")
         if e.merging:
-            note(f"{e.dataset}: merge stopped on {e.merging.cells} conflicting cells: list them with "
-                 f"`dslineage merge --conflicts {e.dataset}`, finish with `dslineage merge --resolve "
-                 f"{e.dataset} --ours|--theirs|--from FILE` or `dslineage merge --abort`")
+            note(
+                f"{e.dataset}: merge stopped on {e.merging.cells} conflicting cells: list them with "
+                f"`dslineage merge --conflicts {e.dataset}`, finish with `dslineage merge --resolve "
+                f"{e.dataset} --ours|--theirs|--from FILE` or `dslineage merge --abort`"
+            )

@@ -25,17 +25,22 @@ def track(
     key: Annotated[list[str], typer.Option("--key", "-k", help="Key column(s): COL[,COL...].")],
     label: Annotated[list[str], typer.Option("--label", "-l", help="Label column (repeatable).")],
     name: Annotated[Optional[str], typer.Option("--name", help="Dataset name (default: file stem).")] = None,
-    format: Annotated[Optional[str], option(
-        "--format", help="parquet, csv, tsv or jsonl (default: by suffix).")] = None,
+    format: Annotated[
+        Optional[str], option("--format", help="parquet, csv, tsv or jsonl (default: by suffix).")
+    ] = None,
     labels_allowed: Annotated[Optional[str], option("--labels-allowed", help="Comma-separated allowed labels.")] = None,
-    feature: Annotated[Optional[Columns], option(
-        "--feature", help="Feature column(s) for audit (default: the rest).")] = None,
-    prediction: Annotated[Optional[Columns], option(
-        "--prediction", help="Model prediction column(s): never a feature.")] = None,
-    group: Annotated[Optional[Columns], option(
-        "--group", help="Subgroup column(s): audit compares label shares.")] = None,
-    ignore: Annotated[Optional[Columns], option(
-        "--ignore", help="Column(s) that are neither features nor drift.")] = None,
+    feature: Annotated[
+        Optional[Columns], option("--feature", help="Feature column(s) for audit (default: the rest).")
+    ] = None,
+    prediction: Annotated[
+        Optional[Columns], option("--prediction", help="Model prediction column(s): never a feature.")
+    ] = None,
+    group: Annotated[
+        Optional[Columns], option("--group", help="Subgroup column(s): audit compares label shares.")
+    ] = None,
+    ignore: Annotated[
+        Optional[Columns], option("--ignore", help="Column(s) that are neither features nor drift.")
+    ] = None,
     label_pair: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -63,11 +68,20 @@ def track(
     Example: dslineage track data/cifar10.csv --key id --label label --label label_name --label-pair label=label_name
     """
     allowed = _split([labels_allowed]) if labels_allowed else None
-    roles = {role: _split(cols) for role, cols in (("features", feature), ("predictions", prediction),
-                                                   ("groups", group), ("ignore", ignore)) if cols}
+    roles = {
+        role: _split(cols)
+        for role, cols in (("features", feature), ("predictions", prediction), ("groups", group), ("ignore", ignore))
+        if cols
+    }
     result = repo().track(
-        abspath(path), _split(key), _split(label), name=name, format=format, labels_allowed=allowed,
-        roles=roles, label_pairs=label_pair,
+        abspath(path),
+        _split(key),
+        _split(label),
+        name=name,
+        format=format,
+        labels_allowed=allowed,
+        roles=roles,
+        label_pairs=label_pair,
     )
     render(result, json_out, show_track)
 

@@ -39,11 +39,30 @@ from dslineage.store import graph as graph_sql
 if TYPE_CHECKING:
     from dslineage.repo import Repo
 
-__all__ = ["PREFIXES", "Lineage", "add_record", "around", "check_acyclic", "downstream", "load", "node", "ordered",
-           "paused_gc", "reach", "resolve"]
+__all__ = [
+    "PREFIXES",
+    "Lineage",
+    "add_record",
+    "around",
+    "check_acyclic",
+    "downstream",
+    "load",
+    "node",
+    "ordered",
+    "paused_gc",
+    "reach",
+    "resolve",
+]
 
-PREFIXES = {"exp": "experiment", "stage": "transformation", "batch": "batch", "version": "version", "queue": "queue",
-            "predictions": "predictions", "eval": "eval"}
+PREFIXES = {
+    "exp": "experiment",
+    "stage": "transformation",
+    "batch": "batch",
+    "version": "version",
+    "queue": "queue",
+    "predictions": "predictions",
+    "eval": "eval",
+}
 
 
 def _con(repo: Repo) -> Any:
@@ -64,8 +83,13 @@ def load(repo: Repo) -> Lineage:
 
 
 def _walk(
-    con: Any, root: str, direction: str, depth: int | None, *,
-    parents_within: str | None = None, cut: set[str] | None = None,
+    con: Any,
+    root: str,
+    direction: str,
+    depth: int | None,
+    *,
+    parents_within: str | None = None,
+    cut: set[str] | None = None,
 ) -> tuple[set[str], list[tuple[str, str, str, str | None]]]:
     """Ids within `depth` steps of `root` over the bare edges, and the edges followed-able
     (all of them but skipped "parent" edges: `store.graph.adjacency_rows`, as they came).

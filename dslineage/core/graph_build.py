@@ -89,16 +89,28 @@ def _attrs(kind: str, dataset: str | None, seq: int | None, name: str | None, ts
 
 def artifact(node_id: str, path: str, kind: str | None, ts: str) -> dict[str, Any]:
     """The attributes of an artifact node (`kind`: file, directory or metrics)."""
-    return {"kind": "artifact", "label": path, "path": path, "md5": node_id.rpartition("@")[2],
-            "type": kind or "file", "timestamp": ts}
+    return {
+        "kind": "artifact",
+        "label": path,
+        "path": path,
+        "md5": node_id.rpartition("@")[2],
+        "type": kind or "file",
+        "timestamp": ts,
+    }
 
 
 def predictions(node_id: str, name: str | None, dataset: str | None, ts: str) -> dict[str, Any]:
     """The attributes of a predictions node (`predictions:MD5`): labelled with the file's
     recorded name, or its short md5 when the record predates that field."""
     md5 = node_id.partition(":")[2]
-    return {"kind": "predictions", "label": f"predictions {name or md5[:10]}", "md5": md5,
-            **({"path": name} if name else {}), "dataset": dataset, "timestamp": ts}
+    return {
+        "kind": "predictions",
+        "label": f"predictions {name or md5[:10]}",
+        "md5": md5,
+        **({"path": name} if name else {}),
+        "dataset": dataset,
+        "timestamp": ts,
+    }
 
 
 def _first(attrs: dict[str, Any]) -> tuple[bool, str, str]:

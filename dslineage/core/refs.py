@@ -90,9 +90,7 @@ def _candidates(
     return found
 
 
-def _by_seq(
-    repo: Repo, ds: Dataset, seq: int, versions: list[dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
+def _by_seq(repo: Repo, ds: Dataset, seq: int, versions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """`vN` as git would read it: the vN on the current version's first-parent line, else
     the one reachable along any parents, else any vN (several unreachable: ambiguous)."""
     same = {v["id"]: v for v in versions if v["seq"] == seq}
@@ -110,9 +108,7 @@ def _by_seq(
     return same
 
 
-def _by_git_rev(
-    repo: Repo, ds: Dataset, text: str, versions: list[dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
+def _by_git_rev(repo: Repo, ds: Dataset, text: str, versions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     sha = repo.git.rev_parse(text)
     if sha is None:
         return {}

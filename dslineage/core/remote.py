@@ -158,5 +158,9 @@ def reads(repo: Repo) -> RemoteReads | None:
     if st is None or st.counter is None or not st.counter.sizes:
         return None
     c = st.counter
-    return RemoteReads(name=st.location.name if st.location else "", objects=len(c.sizes),
-                       bytes_read=c.bytes_read, object_bytes=sum(c.sizes.values()))
+    return RemoteReads(
+        name=st.location.name if st.location else "",
+        objects=len(c.sizes),
+        bytes_read=c.bytes_read,
+        object_bytes=sum(c.sizes.values()),
+    )

@@ -186,15 +186,21 @@ def run_stage(
                     from dvc.utils.cli_parse import parse_params
 
                     repo.stage.add(
-                        name=name, cmd=cmd, deps=list(deps or []), outs=list(outs or []),
-                        params=parse_params(params or []), metrics_no_cache=list(metrics or []), force=True,
+                        name=name,
+                        cmd=cmd,
+                        deps=list(deps or []),
+                        outs=list(outs or []),
+                        params=parse_params(params or []),
+                        metrics_no_cache=list(metrics or []),
+                        force=True,
                     )
                 done = repo.reproduce(name, single_item=True, force=force)
             finally:
                 repo.close()
     except Exception as exc:
         raise _repro_error(
-            exc, f"the command of stage {name!r} failed with exit status {{status}}: "
+            exc,
+            f"the command of stage {name!r} failed with exit status {{status}}: "
             "nothing was recorded; fix the command and run again",
         ) from None
     return bool(done)
@@ -212,7 +218,6 @@ def reproduce_all(root: Path, *, force: bool = True) -> list[str]:
                 repo.close()
     except Exception as exc:
         raise _repro_error(
-            exc, "a stage command failed with exit status {status} while re-running the "
-            "pipeline: see its output above",
+            exc, "a stage command failed with exit status {status} while re-running the pipeline: see its output above"
         ) from None
     return [getattr(s, "addressing", str(s)) for s in done or []]

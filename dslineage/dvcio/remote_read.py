@@ -77,8 +77,9 @@ class ReadCounter:
         """Bytes `start:end` of `path`: the parts this command already received from memory,
         the gaps through `fetch(start, end)` (one ranged GET each, counted and kept)."""
         with self._lock:
-            kept = sorted((lo, hi, data) for (p, lo, hi), data in self._ranges.items()
-                          if p == path and lo < end and hi > start)
+            kept = sorted(
+                (lo, hi, data) for (p, lo, hi), data in self._ranges.items() if p == path and lo < end and hi > start
+            )
         out, pos = bytearray(), start
         for lo, hi, data in [*kept, (end, end, b"")]:
             if lo > pos:  # a gap before this kept range (or before the end)
@@ -90,7 +91,7 @@ class ReadCounter:
             if pos >= end:
                 break
             if hi > pos:
-                piece = data[pos - lo:min(hi, end) - lo]
+                piece = data[pos - lo : min(hi, end) - lo]
                 out += piece
                 pos += len(piece)
         return bytes(out)
@@ -139,15 +140,19 @@ def remote_filesystem(loc: S3Location, counter: ReadCounter) -> Any:
             if "r" not in mode:
                 raise PermissionError(f"remote reads are read-only: {path}")
             kwargs.pop("cache_type", None)
-            return CountedFile(self, path, mode, block_size=block_size or self.default_block_size,
-                               cache_type=_CACHE_TYPE, **kwargs)
+            return CountedFile(
+                self, path, mode, block_size=block_size or self.default_block_size, cache_type=_CACHE_TYPE, **kwargs
+            )
 
     client: dict[str, Any] = {}
     if loc.region:
         client["region_name"] = loc.region
     return CountedS3(
-        endpoint_url=loc.endpoint or None, client_kwargs=client, skip_instance_cache=True,
-        default_cache_type=_CACHE_TYPE, config_kwargs={"retries": {"max_attempts": 2}},
+        endpoint_url=loc.endpoint or None,
+        client_kwargs=client,
+        skip_instance_cache=True,
+        default_cache_type=_CACHE_TYPE,
+        config_kwargs={"retries": {"max_attempts": 2}},
     )
 
 
@@ -177,4 +182,3 @@ def _reason(exc: BaseException) -> str:
     """The first line of an exception's text (or its type), for a one-line error."""
     lines = str(exc).strip().splitlines()
     return lines[0][:200] if lines else type(exc).__name__
-

@@ -34,8 +34,7 @@ class LabelStudioTasksError(SchemaError):
 def _fail(path: Path, problem: str) -> LabelStudioExportError:
     """A one-line error naming the file, the problem and the fix."""
     return LabelStudioExportError(
-        f"{path}: {problem} (export the project from Label Studio as 'JSON', a list of tasks "
-        "with data and annotations)"
+        f"{path}: {problem} (export the project from Label Studio as 'JSON', a list of tasks with data and annotations)"
     )
 
 

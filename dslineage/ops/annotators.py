@@ -87,9 +87,13 @@ def annotators(repo: Repo, name: str, *, since: str | None = None) -> Annotators
             acc[0] += s * n
             acc[1] += n
     rows = [
-        AnnotatorStats(annotator=a, votes=n, batches=b, agreement_with_consensus=acc,
-                       skill=(weighted[a][0] / weighted[a][1]) if a in weighted and weighted[a][1] else None)
+        AnnotatorStats(
+            annotator=a,
+            votes=n,
+            batches=b,
+            agreement_with_consensus=acc,
+            skill=(weighted[a][0] / weighted[a][1]) if a in weighted and weighted[a][1] else None,
+        )
         for a, n, b, acc in per
     ]
-    return AnnotatorsResult(dataset=ds.name, annotators=rows,
-                            alpha=figures["krippendorff_alpha"] if figures else None)
+    return AnnotatorsResult(dataset=ds.name, annotators=rows, alpha=figures["krippendorff_alpha"] if figures else None)

@@ -14,15 +14,26 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 
-def discarded(repo: Repo, dataset: str | None = None, *, records: list[dict[str, Any]] | None = None,
-              untracked: set[str] | None = None) -> list[dict[str, Any]]:
+def discarded(
+    repo: Repo,
+    dataset: str | None = None,
+    *,
+    records: list[dict[str, Any]] | None = None,
+    untracked: set[str] | None = None,
+) -> list[dict[str, Any]]:
     """Batches no version carries, whose journal files git does not track, and whose edits
     the working file no longer holds: what `batches --prune` and `fsck --repair` delete."""
-    recs = records if records is not None else [
-        *repo.index.records("version", dataset), *repo.index.records("batch", dataset)]
+    recs = (
+        records
+        if records is not None
+        else [*repo.index.records("version", dataset), *repo.index.records("batch", dataset)]
+    )
     carried = {b for r in recs if r.get("kind") == "version" for b in r.get("batches") or []}
-    unlinked = [r for r in recs if r.get("kind") == "batch" and r["id"] not in carried
-                and (dataset is None or r.get("dataset") == dataset)]
+    unlinked = [
+        r
+        for r in recs
+        if r.get("kind") == "batch" and r["id"] not in carried and (dataset is None or r.get("dataset") == dataset)
+    ]
     if untracked is None:
         untracked = {p for code, p in repo.git.status(config.JOURNAL_DIR) if code == "??"}
     datasets = repo.datasets()
@@ -48,9 +59,12 @@ def prune_one(repo: Repo, rec: dict[str, Any], *, by: str) -> dict[str, Any]:
 
     # the edits first, the record last: a crash in between leaves a record fsck still prunes
     files = [p for p in reversed(journal_paths(repo, rec)) if (repo.root / p).exists()]
-    entry = {"pruned_at": journal.now(), "by": by, "files": files,
-             **{k: rec.get(k) for k in ("id", "dataset", "column", "author", "reason", "rows", "timestamp",
-                                        "base_version")}}
+    entry = {
+        "pruned_at": journal.now(),
+        "by": by,
+        "files": files,
+        **{k: rec.get(k) for k in ("id", "dataset", "column", "author", "reason", "rows", "timestamp", "base_version")},
+    }
     log = prune_log(repo)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a", encoding="utf-8") as fh:  # logged first: a crash leaves a log line, not lost files

@@ -26,8 +26,19 @@ if TYPE_CHECKING:
 
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 SUMMARY_KEYS = (
-    "id", "dataset", "column", "author", "timestamp", "reason", "rows", "noop", "missing", "op",
-    "reverts", "source_batch", "group",
+    "id",
+    "dataset",
+    "column",
+    "author",
+    "timestamp",
+    "reason",
+    "rows",
+    "noop",
+    "missing",
+    "op",
+    "reverts",
+    "source_batch",
+    "group",
 )
 
 
@@ -163,8 +174,7 @@ def pending(repo: Repo, ds: Dataset, head: dict[str, Any] | None) -> list[dict[s
         return []
     linked = links(repo, ds.name)
     return [
-        r for r in repo.index.records("batch", ds.name)
-        if r["id"] not in linked and r.get("base_version") == head["id"]
+        r for r in repo.index.records("batch", ds.name) if r["id"] not in linked and r.get("base_version") == head["id"]
     ]
 
 
@@ -236,10 +246,18 @@ def show(repo: Repo, prefix: str, limit: int | None = None) -> BatchDetail:
         edits = [
             Edit(
                 key={k: rows.plain(r[f"k{i}"]) for i, k in enumerate(ds_keys)},
-                old=rows.plain(r["old"]), new=rows.plain(r["new"]),
-                annotator=r.get("annotator"), reason=r.get("reason"), confidence=r.get("confidence"),
-                more={"votes": dict(r["_dsl_votes"]), "agreement": r["_dsl_agreement"],
-                      "posterior": r["_dsl_posterior"]} if r.get("_dsl_voted") else {},
+                old=rows.plain(r["old"]),
+                new=rows.plain(r["new"]),
+                annotator=r.get("annotator"),
+                reason=r.get("reason"),
+                confidence=r.get("confidence"),
+                more={
+                    "votes": dict(r["_dsl_votes"]),
+                    "agreement": r["_dsl_agreement"],
+                    "posterior": r["_dsl_posterior"],
+                }
+                if r.get("_dsl_voted")
+                else {},
             )
             for r in table.to_pylist()
         ]
@@ -313,16 +331,28 @@ def provenance(repo: Repo, ds: Dataset, result: dict[str, Any]) -> dict[str, Any
         by_col: dict[str, dict[str, Any]] = {}
         for f in found:
             col = column[f["batch"]]
-            if (e["version"] in carried[f["batch"]] and col in e["labels"]
-                    and _text(e["labels"][col]) == _text(f["new"])
-                    and _text((e.get("from") or {}).get(col)) != _text(f["new"])):
-                by_col[col] = {"column": col, "batch": f["batch"], "annotator": f["annotator"],
-                               "reason": f["reason"], "confidence": f["confidence"]}
+            if (
+                e["version"] in carried[f["batch"]]
+                and col in e["labels"]
+                and _text(e["labels"][col]) == _text(f["new"])
+                and _text((e.get("from") or {}).get(col)) != _text(f["new"])
+            ):
+                by_col[col] = {
+                    "column": col,
+                    "batch": f["batch"],
+                    "annotator": f["annotator"],
+                    "reason": f["reason"],
+                    "confidence": f["confidence"],
+                }
         if by_col:
             e["batches"] = sorted(by_col.values(), key=lambda x: order.get(x["column"], 0))
             first = e["batches"][0]
-            e.update(batch=first["batch"], annotator=first["annotator"], reason=first["reason"],
-                     confidence=first["confidence"])
+            e.update(
+                batch=first["batch"],
+                annotator=first["annotator"],
+                reason=first["reason"],
+                confidence=first["confidence"],
+            )
     return result
 
 
@@ -348,8 +378,13 @@ def holds_edits(repo: Repo, ds: Dataset, rec: dict[str, Any], unlinked: list[dic
     from dslineage import dvcio
 
     md5 = dvcio.file_md5(path)
-    stack = [r for r in unlinked if r.get("dataset") == ds.name and r.get("base_version") == rec.get("base_version")
-             and r["timestamp"] >= rec["timestamp"]]
+    stack = [
+        r
+        for r in unlinked
+        if r.get("dataset") == ds.name
+        and r.get("base_version") == rec.get("base_version")
+        and r["timestamp"] >= rec["timestamp"]
+    ]
     if any(r.get("result_md5") == md5 for r in stack):
         return True
     if rec.get("column") not in ds.labels:

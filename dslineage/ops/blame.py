@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 
-
 def ancestry(repo: Repo, ds: Dataset, version: dict[str, Any]) -> list[dict[str, Any]]:
     """`version` and its parents back to the first version, newest first."""
     by_id = {v["id"]: v for v in repo.index.versions(ds.name)}
@@ -31,8 +30,18 @@ def ancestry(repo: Repo, ds: Dataset, version: dict[str, Any]) -> list[dict[str,
     return [by_id[vid] for vid in common.ancestors(by_id, version["id"], first=True)]
 
 
-def blame(repo: Repo, ref: str, *, column: str | None, label: Any, by: str | None, batch: str | None,
-          since: str | None, output: str | None, changed_only: bool) -> Blame:
+def blame(
+    repo: Repo,
+    ref: str,
+    *,
+    column: str | None,
+    label: Any,
+    by: str | None,
+    batch: str | None,
+    since: str | None,
+    output: str | None,
+    changed_only: bool,
+) -> Blame:
     """Per row of NAME@REF: label, version, batch, author, reason, time; plus summary counts.
 
     `changed_only`: only rows whose label was set after the first version (what `blame` lists
@@ -59,8 +68,10 @@ def blame(repo: Repo, ref: str, *, column: str | None, label: Any, by: str | Non
     linked = batch_ops.links(repo, ds.name)
     vidx = {c["id"]: i for i, c in enumerate(chain)}
     recs = [
-        r for r in repo.index.records("batch", ds.name)
-        if linked.get(r["id"], {}).get("id") in vidx and r.get("column") == col
+        r
+        for r in repo.index.records("batch", ds.name)
+        if linked.get(r["id"], {}).get("id") in vidx
+        and r.get("column") == col
         and batch_ops.edits_path(repo, r).exists()
     ]
     recs.sort(key=lambda r: (r["timestamp"], r["id"]))  # bidx grows with time
@@ -69,27 +80,44 @@ def blame(repo: Repo, ref: str, *, column: str | None, label: Any, by: str | Non
     repo.index.sync()
     con = repo.index.con.cursor()
     try:
-        names = _Names([c["author"] for c in chain] + [x for r in recs for x in (r.get("author"), r.get("reason"))]
-                       + label_history.blame_names(con, files))
+        names = _Names(
+            [c["author"] for c in chain]
+            + [x for r in recs for x in (r.get("author"), r.get("reason"))]
+            + label_history.blame_names(con, files)
+        )
         stamps = [c["timestamp"] for c in chain] + [r["timestamp"] for r in recs]
-        con.register("_dsl_chain", pa.table({
-            "id": pa.array([c["id"] for c in chain], pa.string()),
-            "seq": pa.array([c["seq"] for c in chain], pa.int64()),
-            "vidx": pa.array(range(len(chain)), pa.int32()),
-            "aidx": pa.array([names.code(c["author"]) for c in chain], pa.int32()),
-            "tidx": pa.array(range(len(chain)), pa.int32()),
-        }))
-        con.register("_dsl_batches", pa.table({
-            "file": pa.array(files, pa.string()),
-            "vidx": pa.array([vidx[linked[r["id"]]["id"]] for r in recs], pa.int32()),
-            "bidx": pa.array(range(len(recs)), pa.int32()),
-            "aidx": pa.array([names.code(r.get("author")) for r in recs], pa.int32()),
-            "ridx": pa.array([names.code(r.get("reason")) for r in recs], pa.int32()),
-            "tidx": pa.array([len(chain) + i for i in range(len(recs))], pa.int32()),
-            "timestamp": pa.array([r["timestamp"] for r in recs], pa.string()),
-        }))
-        con.register("_dsl_names", pa.table({"name": pa.array(names.values, pa.string()),
-                                             "idx": pa.array(range(len(names.values)), pa.int32())}))
+        con.register(
+            "_dsl_chain",
+            pa.table(
+                {
+                    "id": pa.array([c["id"] for c in chain], pa.string()),
+                    "seq": pa.array([c["seq"] for c in chain], pa.int64()),
+                    "vidx": pa.array(range(len(chain)), pa.int32()),
+                    "aidx": pa.array([names.code(c["author"]) for c in chain], pa.int32()),
+                    "tidx": pa.array(range(len(chain)), pa.int32()),
+                }
+            ),
+        )
+        con.register(
+            "_dsl_batches",
+            pa.table(
+                {
+                    "file": pa.array(files, pa.string()),
+                    "vidx": pa.array([vidx[linked[r["id"]]["id"]] for r in recs], pa.int32()),
+                    "bidx": pa.array(range(len(recs)), pa.int32()),
+                    "aidx": pa.array([names.code(r.get("author")) for r in recs], pa.int32()),
+                    "ridx": pa.array([names.code(r.get("reason")) for r in recs], pa.int32()),
+                    "tidx": pa.array([len(chain) + i for i in range(len(recs))], pa.int32()),
+                    "timestamp": pa.array([r["timestamp"] for r in recs], pa.string()),
+                }
+            ),
+        )
+        con.register(
+            "_dsl_names",
+            pa.table(
+                {"name": pa.array(names.values, pa.string()), "idx": pa.array(range(len(names.values)), pa.int32())}
+            ),
+        )
         filters: dict[str, Any] = {"label": label}
         post: dict[str, list[int]] = {}
         if batch:
@@ -103,35 +131,58 @@ def blame(repo: Repo, ref: str, *, column: str | None, label: Any, by: str | Non
             filters.update(post)
         name = f"changes/{ds.name}"
         codes = label_history.blame(
-            con, src.sql, list(src.params), ds, j,
+            con,
+            src.sql,
+            list(src.params),
+            ds,
+            j,
             changes_table(ds.name) if edit_batch.table_exists(con, name) else None,
-            files, {"vidx": len(chain) - 1, "aidx": names.code(chain[-1]["author"]) or 0,
-                    "tidx": len(chain) - 1, "seq": chain[-1]["seq"]},
-            since_seq, filters, shared=len({linked[r["id"]]["id"] for r in recs}) < len(recs),
+            files,
+            {
+                "vidx": len(chain) - 1,
+                "aidx": names.code(chain[-1]["author"]) or 0,
+                "tidx": len(chain) - 1,
+                "seq": chain[-1]["seq"],
+            },
+            since_seq,
+            filters,
+            shared=len({linked[r["id"]]["id"] for r in recs}) < len(recs),
         )
         sources = label_history.restored_sources(con, files, len(ds.key), reverts) if reverts else None
     finally:
         con.close()
-    codes = _credit_restored(codes, sources, reverts, ds, {
-        "vidx": len(chain) - 1, "aidx": names.code(chain[-1]["author"]), "tidx": len(chain) - 1})
+    codes = _credit_restored(
+        codes,
+        sources,
+        reverts,
+        ds,
+        {"vidx": len(chain) - 1, "aidx": names.code(chain[-1]["author"]), "tidx": len(chain) - 1},
+    )
     if reverts and post:
         import pyarrow.compute as pc
 
         for f, column in (("batches", "bidx"), ("authors", "aidx")):
             if f in post:
-                codes = codes.filter(pc.fill_null(pc.is_in(codes.column(column), value_set=pa.array(
-                    post[f], pa.int32())), False))
+                codes = codes.filter(
+                    pc.fill_null(pc.is_in(codes.column(column), value_set=pa.array(post[f], pa.int32())), False)
+                )
     table = _decode(codes, chain, recs, names.values, stamps)
     if out_rel:
         common.write_table(repo, table, out_rel)
     ids = [r["id"] for r in recs]
     return Blame(
-        dataset=ds.name, version=v["id"], seq=v["seq"], column=col, key=list(ds.key),
-        table=table, total=table.num_rows,
+        dataset=ds.name,
+        version=v["id"],
+        seq=v["seq"],
+        column=col,
+        key=list(ds.key),
+        table=table,
+        total=table.num_rows,
         by_author=_counts(codes.column("aidx"), names.values),
         by_batch=_counts(codes.column("bidx"), ids),
         by_version=_counts(codes.column("vidx"), [f"v{c['seq']}" for c in chain]),
-        output=out_rel, since_seq=since_seq,
+        output=out_rel,
+        since_seq=since_seq,
     )
 
 
@@ -190,8 +241,9 @@ class _Names:
         return self._code[text]
 
 
-def _decode(codes: Any, chain: list[dict[str, Any]], recs: list[dict[str, Any]], names: list[str],
-            stamps: list[str]) -> Any:
+def _decode(
+    codes: Any, chain: list[dict[str, Any]], recs: list[dict[str, Any]], names: list[str], stamps: list[str]
+) -> Any:
     """The blame table: codes turned into dictionary columns (values stored once, not per row)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -216,8 +268,7 @@ def _counts(codes: Any, values: list[Any]) -> dict[Any, int]:
     """Rows per value of a code column, most first (nulls left out)."""
     import pyarrow.compute as pc
 
-    pairs = [(values[d["values"]], d["counts"]) for d in pc.value_counts(codes).to_pylist()
-             if d["values"] is not None]
+    pairs = [(values[d["values"]], d["counts"]) for d in pc.value_counts(codes).to_pylist() if d["values"] is not None]
     return dict(sorted(pairs, key=lambda p: (-p[1], str(p[0]))))
 
 

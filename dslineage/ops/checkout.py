@@ -72,5 +72,5 @@ def checkout(repo: Repo, ref: str, *, force: bool = False) -> CheckoutResult:
 
 def _result(ds: config.Dataset, v: dict[str, Any], before: str | None) -> CheckoutResult:
     return CheckoutResult(
-        dataset=ds.name, version=v["id"], seq=v["seq"], md5=v["md5"], path=ds.path, changed=before != v["md5"],
+        dataset=ds.name, version=v["id"], seq=v["seq"], md5=v["md5"], path=ds.path, changed=before != v["md5"]
     )

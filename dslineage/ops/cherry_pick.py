@@ -50,15 +50,19 @@ def locate(repo: Repo, prefix: str) -> Source:
     """The batch an id prefix names: in the work tree's journal first, else in any git ref."""
     text = prefix.strip().lower()
     if not _HEX.match(text):
-        raise RefError(f"unknown batch {prefix!r}: give a batch id prefix of at least 4 hex digits "
-                       "(see `dslineage batches`, here or on the batch's branch)")
+        raise RefError(
+            f"unknown batch {prefix!r}: give a batch id prefix of at least 4 hex digits "
+            "(see `dslineage batches`, here or on the batch's branch)"
+        )
     if batch_ops.matches(repo, text):
         entry = batch_ops.find(repo, text)  # refuses an ambiguous prefix
         rec = batch_ops.record(repo, entry["id"])
         path = batch_ops.edits_path(repo, rec)
         if not path.is_file():
-            raise EditError(f"the edits file of batch {rec['id'][:12]} is missing ({path.name}): "
-                            f"restore it with `git checkout -- {JOURNAL_DIR}/{path.name}`")
+            raise EditError(
+                f"the edits file of batch {rec['id'][:12]} is missing ({path.name}): "
+                f"restore it with `git checkout -- {JOURNAL_DIR}/{path.name}`"
+            )
         import pyarrow.parquet as pq
 
         return Source(rec, pq.read_table(path), None, entry.get("version"))
@@ -84,18 +88,23 @@ def _from_git(repo: Repo, text: str, prefix: str) -> Source:
         if isinstance(rec, dict) and rec.get("kind") == "batch" and str(rec.get("id", "")).startswith(text):
             found.setdefault(rec["id"], (rec, sha))
     if not found:
-        raise RefError(f"unknown batch {prefix!r}: it is in neither this branch's journal nor any git ref "
-                       "(`dslineage batches` on its branch lists its id; fetch that branch first)")
+        raise RefError(
+            f"unknown batch {prefix!r}: it is in neither this branch's journal nor any git ref "
+            "(`dslineage batches` on its branch lists its id; fetch that branch first)"
+        )
     if len(found) > 1:
-        listed = "; ".join(f"{r['id'][:12]} ({r.get('dataset')}, {str(r.get('timestamp'))[:19]})"
-                           for r, _ in found.values())
+        listed = "; ".join(
+            f"{r['id'][:12]} ({r.get('dataset')}, {str(r.get('timestamp'))[:19]})" for r, _ in found.values()
+        )
         raise RefError(f"ambiguous batch {prefix!r} could be: {listed}; use a longer id prefix")
     rec, sha = next(iter(found.values()))
     edits_path = f"{JOURNAL_DIR}/{rec.get('edits')}"
     blob = repo.git.show(added.get(edits_path, sha), edits_path)
     if blob is None:
-        raise EditError(f"batch {rec['id'][:12]} has no edits file {rec.get('edits')} in git "
-                        f"(commit {sha[:12]}): it cannot be applied")
+        raise EditError(
+            f"batch {rec['id'][:12]} has no edits file {rec.get('edits')} in git "
+            f"(commit {sha[:12]}): it cannot be applied"
+        )
     return Source(rec, pq.read_table(pa.BufferReader(blob)), sha, None)
 
 
@@ -135,16 +144,30 @@ def cherry_pick(
     col, j = pick_column(ds, column or rec["column"])
     n = len(ds.key)
     if len(rec.get("keys") or ds.key) != n:
-        raise EditError(f"batch {rec['id'][:12]} is keyed by {', '.join(rec['keys'])} but {ds.name} by "
-                        f"{', '.join(ds.key)}: it cannot be applied")
+        raise EditError(
+            f"batch {rec['id'][:12]} is keyed by {', '.join(rec['keys'])} but {ds.name} by "
+            f"{', '.join(ds.key)}: it cannot be applied"
+        )
     edits = _normalised(src.edits, n)
     who = default_author(repo, by)
     strategy = "force" if force else "keep"
     session = Session(repo, ds, check=False)
     result: dict[str, Any] = {
-        "batch": None, "source_batch": rec["id"], "version": None, "applied": 0, "conflicts": 0,
-        "conflict_keys": [], "dataset": ds.name, "column": col, "seq": None, "dry_run": dry_run,
-        "strategy": strategy, "settled": 0, "skipped": 0, "skipped_keys": [], "conflict_rows": [],
+        "batch": None,
+        "source_batch": rec["id"],
+        "version": None,
+        "applied": 0,
+        "conflicts": 0,
+        "conflict_keys": [],
+        "dataset": ds.name,
+        "column": col,
+        "seq": None,
+        "dry_run": dry_run,
+        "strategy": strategy,
+        "settled": 0,
+        "skipped": 0,
+        "skipped_keys": [],
+        "conflict_rows": [],
         "found_in": f"git {src.commit}" if src.commit else "journal",
     }
     try:
@@ -160,12 +183,19 @@ def cherry_pick(
         b = session.join(col)
         conflict_keys = [dict(zip(ds.key, r[0])) for r in plan["conflict_rows"]]
         b.extra = {
-            "source_batch": rec["id"], "source_commit": src.commit, "strategy": strategy,
-            "conflicts": plan["conflicts"], "conflict_keys": conflict_keys[:100], "skipped": plan["skipped"],
+            "source_batch": rec["id"],
+            "source_commit": src.commit,
+            "strategy": strategy,
+            "conflicts": plan["conflicts"],
+            "conflict_keys": conflict_keys[:100],
+            "skipped": plan["skipped"],
         }
         result.update(
-            applied=b.counts["applied"], conflicts=plan["conflicts"], conflict_keys=conflict_keys,
-            settled=plan["settled"], skipped=plan["skipped"],
+            applied=b.counts["applied"],
+            conflicts=plan["conflicts"],
+            conflict_keys=conflict_keys,
+            settled=plan["settled"],
+            skipped=plan["skipped"],
             skipped_keys=[dict(zip(ds.key, k)) for k in plan["skipped_keys"]],
             conflict_rows=[
                 ConflictRow(key=dict(zip(ds.key, k)), column=col, current=cur, expected=old, new=new)
@@ -180,8 +210,17 @@ def cherry_pick(
         candidate = repo.index.version(src.version) if src.version else None
         # a declared label pair (`track --label-pair`) has its other column filled from the mapping
         plans = [b, *session.fill_pairs([b])]
-        out = apply(session, plans, by=who, reason=why, commit=True, message=text, source=f"batch {rec['id']}",
-                    op="cherry-pick", candidate=candidate)
+        out = apply(
+            session,
+            plans,
+            by=who,
+            reason=why,
+            commit=True,
+            message=text,
+            source=f"batch {rec['id']}",
+            op="cherry-pick",
+            candidate=candidate,
+        )
     finally:
         session.close()
     v = out["version"]

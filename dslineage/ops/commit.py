@@ -162,8 +162,7 @@ def working_items(repo: Repo, datasets: list[Dataset]) -> list[tuple[Dataset, st
         md5 = common.working_md5(repo, ds)
         if md5 is None:
             raise PathError(
-                f"{ds.path} (dataset {ds.name}) does not exist: "
-                f"restore it with `dslineage checkout {ds.name}@latest`"
+                f"{ds.path} (dataset {ds.name}) does not exist: restore it with `dslineage checkout {ds.name}@latest`"
             )
         items.append((ds, md5, None))
     return items
@@ -186,8 +185,17 @@ def record_versions(
     the options."""
     require_message(message)
     with txn.begin(repo.root, repo.git, "commit"):
-        return _record_versions(repo, items, message, author, extra=extra, extra_paths=extra_paths,
-                                dvc_add=dvc_add, on_records=on_records, known=known)
+        return _record_versions(
+            repo,
+            items,
+            message,
+            author,
+            extra=extra,
+            extra_paths=extra_paths,
+            dvc_add=dvc_add,
+            on_records=on_records,
+            known=known,
+        )
 
 
 def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Source | None) -> None:
@@ -206,10 +214,18 @@ def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Sourc
             )
 
 
-def _record_versions(repo: Repo, items: list[tuple[Dataset, str, Path | None]], message: str, author: str | None, *,
-                     extra: dict[str, dict[str, Any]] | None, extra_paths: list[str] | None, dvc_add: bool,
-                     on_records: Callable[[list[dict[str, Any]]], list[Path]] | None,
-                     known: dict[str, KnownChanges] | None) -> list[dict[str, Any]]:
+def _record_versions(
+    repo: Repo,
+    items: list[tuple[Dataset, str, Path | None]],
+    message: str,
+    author: str | None,
+    *,
+    extra: dict[str, dict[str, Any]] | None,
+    extra_paths: list[str] | None,
+    dvc_add: bool,
+    on_records: Callable[[list[dict[str, Any]]], list[Path]] | None,
+    known: dict[str, KnownChanges] | None,
+) -> list[dict[str, Any]]:
     """Record versions of `(dataset, md5, bytes)` items whose md5 differs from their latest
     (the body of `record_versions`, which owns the options' defaults and the transaction).
 
@@ -241,9 +257,18 @@ def _record_versions(repo: Repo, items: list[tuple[Dataset, str, Path | None]], 
             ds_extra, batch_paths = link_pending(repo, ds, parent, (extra or {}).get(ds.name))
             extra_paths = [*(extra_paths or []), *batch_paths]
             record, change_file = build_record(
-                repo, con, ds, new, md5, parent, parent_src,
-                message=message, author=who, timestamp=journal.now(),
-                extra=ds_extra, known=(known or {}).get(ds.name),
+                repo,
+                con,
+                ds,
+                new,
+                md5,
+                parent,
+                parent_src,
+                message=message,
+                author=who,
+                timestamp=journal.now(),
+                extra=ds_extra,
+                known=(known or {}).get(ds.name),
             )
             pending.append((ds, record, change_file))
     except BaseException:
@@ -281,9 +306,7 @@ def _write(
             else:
                 out = dvcio.add(repo.root, ds.path, md5_hint=hint)
             if out.md5 != record["md5"]:
-                raise DslineageError(
-                    f"{ds.path} changed while it was being committed: run the commit again"
-                )
+                raise DslineageError(f"{ds.path} changed while it was being committed: run the commit again")
             # DVC relinked the file from its cache (a new inode): remember its md5 under the new stat,
             # or the next command would hash the whole file again
             common.remember_working_md5(repo, ds, out.md5)
@@ -302,9 +325,7 @@ def _write(
     if on_records is not None:
         more = on_records([rec for _, rec, _ in pending])
         paths += [f.relative_to(repo.root).as_posix() for f in more]
-    lines = [message, ""] + [
-        f"dslineage-version: {ds.name}@v{rec['seq']} {rec['id']}" for ds, rec, _ in pending
-    ]
+    lines = [message, ""] + [f"dslineage-version: {ds.name}@v{rec['seq']} {rec['id']}" for ds, rec, _ in pending]
     t.commit(sorted(set(paths)), "\n".join(lines))
     repo.index.sync(force=True)
     return [repo.index.version(rec["id"]) or rec for _, rec, _ in pending]

@@ -109,9 +109,22 @@ def _check_options(method: str, min_agreement: float | None, min_votes: int | No
         raise UsageError(f"--min-votes must be at least 1, not {min_votes}")
 
 
-def consensus(repo: Repo, name: str, *, votes: str, method: str, column: str | None, min_agreement: float | None,
-              min_votes: int | None, by: str | None, reason: str | None, commit: bool, queue: str | None, fmt: str,
-              key_field: str | None) -> ConsensusResult:
+def consensus(
+    repo: Repo,
+    name: str,
+    *,
+    votes: str,
+    method: str,
+    column: str | None,
+    min_agreement: float | None,
+    min_votes: int | None,
+    by: str | None,
+    reason: str | None,
+    commit: bool,
+    queue: str | None,
+    fmt: str,
+    key_field: str | None,
+) -> ConsensusResult:
     """Aggregate votes with crowd-kit; apply rows whose consensus differs from their label as one
     relabel batch, queue rows below the agreement/vote thresholds, and record every vote.
     Every option is required here: `Repo.consensus` documents them and owns their defaults."""
@@ -144,19 +157,37 @@ def consensus(repo: Repo, name: str, *, votes: str, method: str, column: str | N
         ts = journal.now()
         rid = journal.make_id("votes", ds.name, col, session.md5, ts, who, method, what, rows_voted)
         rec: dict[str, Any] = {
-            "kind": "votes", "id": rid, "timestamp": ts, "dataset": ds.name, "column": col,
-            "keys": list(ds.key), "author": who, "reason": reason, "source": what, "method": method,
+            "kind": "votes",
+            "id": rid,
+            "timestamp": ts,
+            "dataset": ds.name,
+            "column": col,
+            "keys": list(ds.key),
+            "author": who,
+            "reason": reason,
+            "source": what,
+            "method": method,
             "params": {"min_agreement": min_agreement, "min_votes": min_votes},
-            "version": session.head["id"], "votes": journal.side_file(rid, "votes"), "review_queue": review,
-            "rows_voted": rows_voted, **counts, "skills": skills,
+            "version": session.head["id"],
+            "votes": journal.side_file(rid, "votes"),
+            "review_queue": review,
+            "rows_voted": rows_voted,
+            **counts,
+            "skills": skills,
             "agreement": {"alpha": agreement.alpha, "mean_kappa": agreement.mean_kappa},
         }
         batch_id, version_id = _record(repo, session, rec, col, method, reason, who, commit, review)
     finally:
         session.close()
     return ConsensusResult(
-        batch=batch_id, version=version_id, method=method, rows_voted=rows_voted, applied=counts["applied"],
-        confirmed=counts["confirmed"], queued=counts["queued"], agreement=agreement,
+        batch=batch_id,
+        version=version_id,
+        method=method,
+        rows_voted=rows_voted,
+        applied=counts["applied"],
+        confirmed=counts["confirmed"],
+        queued=counts["queued"],
+        agreement=agreement,
         annotators=[AnnotatorSkill(annotator=a, votes=n, skill=skills[a]) for a, n, _ in per],
     )
 
@@ -174,8 +205,17 @@ def _allowed(repo: Repo, ds: Any, column: str) -> list[Any] | None:
     return allowed
 
 
-def _record(repo: Repo, session: Session, rec: dict[str, Any], col: str, method: str, reason: str | None,
-            who: str, commit: bool, review: str | None) -> tuple[str | None, str | None]:
+def _record(
+    repo: Repo,
+    session: Session,
+    rec: dict[str, Any],
+    col: str,
+    method: str,
+    reason: str | None,
+    who: str,
+    commit: bool,
+    review: str | None,
+) -> tuple[str | None, str | None]:
     """Write the batch (when any row changes), the votes record and the queue; returns
     (batch id, version id)."""
     from dslineage.ops.edit_apply import apply, label_rules
@@ -188,8 +228,12 @@ def _record(repo: Repo, session: Session, rec: dict[str, Any], col: str, method:
         rel = vsql.applied_relation(session.con, ds, col, f"consensus:{method}", reason)
         edit_batch.stage(session.con, rel, [], ds, col, session.types, ds.labels_allowed, "the consensus")
         plan = session.join(col)
-        plan.extra = {"method": method, "votes": rec["votes"], "consensus": rec["id"],
-                      **({"queue": review} if review else {})}
+        plan.extra = {
+            "method": method,
+            "votes": rec["votes"],
+            "consensus": rec["id"],
+            **({"queue": review} if review else {}),
+        }
         label_rules(session, plan)
         # a declared label pair (`track --label-pair`) has its other column filled, as relabel does
         plans = [plan, *session.fill_pairs([plan])]
@@ -209,8 +253,17 @@ def _record(repo: Repo, session: Session, rec: dict[str, Any], col: str, method:
 
     if plans:
         text = f"consensus ({method}) of {ds.name}: {rec['applied']} row(s) relabelled"
-        out = apply(session, plans, by=who, reason=reason, commit=commit, source=rec["source"],
-                    op="consensus", message=text + (f": {reason}" if reason else ""), attach=attach)
+        out = apply(
+            session,
+            plans,
+            by=who,
+            reason=reason,
+            commit=commit,
+            source=rec["source"],
+            op="consensus",
+            message=text + (f": {reason}" if reason else ""),
+            attach=attach,
+        )
         v = out["version"]
         return out["batches"][0], (v["id"] if v else None)
     with txn.begin(repo.root, repo.git, "consensus-votes") as t:
@@ -244,8 +297,18 @@ def _write_queue(repo: Repo, session: Session, rec: dict[str, Any], batch: str |
     path = folder / journal.side_file(qid, "queue")
     txn.will_create(repo.root, path)
     rows = vsql.write_queue(session.con, session.ds, path)
-    qrec = queues.new_record(qid, dataset=rec["dataset"], version=session.head, source="consensus",
-                             method=rec["method"], params=rec["params"], rows=rows, author=rec["author"], timestamp=ts,
-                             batch=batch, votes=rec["id"])
+    qrec = queues.new_record(
+        qid,
+        dataset=rec["dataset"],
+        version=session.head,
+        source="consensus",
+        method=rec["method"],
+        params=rec["params"],
+        rows=rows,
+        author=rec["author"],
+        timestamp=ts,
+        batch=batch,
+        votes=rec["id"],
+    )
     target = journal.write(repo.root, qrec)
     return qid, [p.relative_to(repo.root).as_posix() for p in (target, path)]

@@ -110,17 +110,11 @@ def diff(
             "columns": summary["columns"],
             "label_transitions": summary["label_transitions"],
             "class_distribution": class_distribution(ds, dist_a, dist_b),
-            "schema": {
-                "added": plan.added_cols,
-                "removed": plan.removed_cols,
-                "retyped": plan.retyped,
-            },
+            "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
         }
         if rows:
             sample = rowdiff.sample_changes(con, plan, src_a, src_b, rows)
-            result["sample"] = [
-                {k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()
-            ]
+            result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
         if out_path:
             _write_output(repo, con, plan, src_a, src_b, out_path)
             result["output"] = out_path
@@ -137,17 +131,27 @@ def _record(d: dict[str, Any]) -> DiffResult:
     only one path emits (`source`, `exact`, `sample`, `output`) go to `more` in their order."""
 
     def side(s: dict[str, Any]) -> DiffSide:
-        return DiffSide(id=s["id"], seq=s["seq"], md5=s["md5"],
-                        more={k: v for k, v in s.items() if k not in ("id", "seq", "md5")})
+        return DiffSide(
+            id=s["id"], seq=s["seq"], md5=s["md5"], more={k: v for k, v in s.items() if k not in ("id", "seq", "md5")}
+        )
 
     n, schema = d["rows"], d["schema"]
     return DiffResult(
-        dataset=d["dataset"], a=side(d["a"]), b=side(d["b"]),
-        rows=DiffRows(added=n["added"], removed=n["removed"], modified=n["modified"],
-                      relabeled=n["relabeled"], unchanged=n["unchanged"]),
-        columns=d["columns"], label_transitions=d["label_transitions"],
-        class_distribution=[LabelShift(column=c["column"], label=c["label"], a=c["a"], b=c["b"])
-                            for c in d["class_distribution"]],
+        dataset=d["dataset"],
+        a=side(d["a"]),
+        b=side(d["b"]),
+        rows=DiffRows(
+            added=n["added"],
+            removed=n["removed"],
+            modified=n["modified"],
+            relabeled=n["relabeled"],
+            unchanged=n["unchanged"],
+        ),
+        columns=d["columns"],
+        label_transitions=d["label_transitions"],
+        class_distribution=[
+            LabelShift(column=c["column"], label=c["label"], a=c["a"], b=c["b"]) for c in d["class_distribution"]
+        ],
         schema=SchemaChange(added=schema["added"], removed=schema["removed"], retyped=schema["retyped"]),
         more={k: v for k, v in d.items() if k not in _COMMON},
     )
@@ -190,17 +194,29 @@ def from_journal(repo: Repo, ds: Dataset, ref_a: str, ref_b: str) -> dict[str, A
             old, new = (t["to"], t["from"]) if inverted else (t["from"], t["to"])
             transitions.append({"column": label, "from": old, "to": new, "count": t["count"]})
     if inverted:  # the order of the SQL path: label column, count desc, from, to (NULLs last)
-        transitions.sort(key=lambda t: (
-            ds.labels.index(t["column"]), -t["count"], t["from"] is None, t["from"] if t["from"] is not None else 0,
-            t["to"] is None, t["to"] if t["to"] is not None else 0))
+        transitions.sort(
+            key=lambda t: (
+                ds.labels.index(t["column"]),
+                -t["count"],
+                t["from"] is None,
+                t["from"] if t["from"] is not None else 0,
+                t["to"] is None,
+                t["to"] if t["to"] is not None else 0,
+            )
+        )
     plan = rowdiff.plan(json.loads(va["schema"]), json.loads(vb["schema"]), ds)
     columns = {label: n for label, n in zip(ds.labels, f["labels"]) if n}
     return {**_folded(ds, va, vb, f, columns, transitions, plan), "exact": False}
 
 
 def _folded(
-    ds: Dataset, va: dict[str, Any], vb: dict[str, Any], f: dict[str, Any], columns: dict[str, int],
-    transitions: list[dict[str, Any]], plan: Any,
+    ds: Dataset,
+    va: dict[str, Any],
+    vb: dict[str, Any],
+    f: dict[str, Any],
+    columns: dict[str, int],
+    transitions: list[dict[str, Any]],
+    plan: Any,
 ) -> dict[str, Any]:
     """The diff result of a fold of the change sets between versions `va` and `vb`."""
     return {
@@ -236,7 +252,13 @@ def _same_types(versions: dict[str, dict[str, Any]], ids: list[str], names: set[
 
 
 def _rows_of(
-    repo: Repo, ds: Dataset, result: dict[str, Any], changed: Any, ref_a: str, ref_b: str, rows: int,
+    repo: Repo,
+    ds: Dataset,
+    result: dict[str, Any],
+    changed: Any,
+    ref_a: str,
+    ref_b: str,
+    rows: int,
     out_path: str | None,
 ) -> None:
     """Add `sample` / write `output` for a folded diff: only the changed rows are read from the bytes."""
@@ -296,16 +318,15 @@ def fold_committed(
     schema_a, schema_b = _as_list(va["schema"]), _as_list(vb["schema"])
     plan = rowdiff.plan(schema_a, schema_b, ds)
     shared = {c["name"] for c in schema_a} & {c["name"] for c in schema_b}
-    if not set(ds.key + ds.labels) <= shared or not _same_types(
-        versions, [*back, *forward, line_b[meet]], shared
-    ):
+    if not set(ds.key + ds.labels) <= shared or not _same_types(versions, [*back, *forward, line_b[meet]], shared):
         return None
     f = changes.fold_exact(
         repo.index.con, ds.name, back, forward, len(ds.key), list(ds.labels), plan.compared, changed=changed
     )
     transitions = [
         {"column": label, "from": t["from"], "to": t["to"], "count": t["count"]}
-        for label, found in zip(ds.labels, f["transitions"]) for t in found
+        for label, found in zip(ds.labels, f["transitions"])
+        for t in found
     ]
     return {
         **_folded(ds, va, vb, f, f["columns"], transitions, plan),

@@ -78,8 +78,13 @@ def diff_changed_parts(
     Keys stay unique across the whole directory: the changed parts prove theirs by counts
     (as `rowdiff.check_keys_by_diff` does), and keys new to them must not occur in the
     unchanged parts (their key columns only are read); else the full key scan raises."""
-    if (ds.format != DIR_FORMAT or not parts.is_dir_md5(parent["md5"]) or parent.get("rows") is None
-            or not parent.get("schema") or not parent.get("label_distribution")):
+    if (
+        ds.format != DIR_FORMAT
+        or not parts.is_dir_md5(parent["md5"])
+        or parent.get("rows") is None
+        or not parent.get("schema")
+        or not parent.get("label_distribution")
+    ):
         return None
     after = located(repo, ds, md5)
     before = located(repo, ds, parent["md5"]) if after is not None else None
@@ -95,8 +100,9 @@ def diff_changed_parts(
     else:  # `--scheduler` / `engine:` chose where per-partition tasks run (parts on the S3 remote for Dask)
         from dslineage.core import partwork
 
-        partwork.build_changes(repo, con, *partwork.commit_sides(before, after, ds.name), p, cols_a, cols_b,
-                               digests=True)
+        partwork.build_changes(
+            repo, con, *partwork.commit_sides(before, after, ds.name), p, cols_a, cols_b, digests=True
+        )
     summary = rowdiff.summarize_changes(con, p)
     n_rows = parts.row_count([path for _, path in after.values()])
     if not _keys_proven(repo, con, ds, schema_b, pairs, after, summary):
@@ -104,8 +110,15 @@ def diff_changed_parts(
     return p, summary, n_rows, schema_b, _moved(con, p, _obj(parent["label_distribution"]))
 
 
-def _keys_proven(repo: Repo, con: Any, ds: Dataset, schema: list[dict[str, str]],
-                 pairs: list[tuple[str, str | None, str | None]], after: Located, summary: dict[str, Any]) -> bool:
+def _keys_proven(
+    repo: Repo,
+    con: Any,
+    ds: Dataset,
+    schema: list[dict[str, str]],
+    pairs: list[tuple[str, str | None, str | None]],
+    after: Located,
+    summary: dict[str, Any],
+) -> bool:
     if any(c["name"] in ds.key and c["type"] in ("DOUBLE", "FLOAT") for c in schema):
         return False  # NaN keys need the full scan
     old_rows = parts.row_count([Path(a) for _, a, _ in pairs if a is not None])
@@ -183,8 +196,9 @@ def changed_positions(before: Any, after: Any, columns: list[str]) -> Any:
     return pc.indices_nonzero(changed).to_numpy()
 
 
-def stage_edits(repo: Repo, con: Any, ds: Dataset, before: Any, after: Any, spans: list[parts.Span],
-                suffix: str) -> tuple[list[Staged], str]:
+def stage_edits(
+    repo: Repo, con: Any, ds: Dataset, before: Any, after: Any, spans: list[parts.Span], suffix: str
+) -> tuple[list[Staged], str]:
     """Write every part holding a row whose labels changed (`before` → `after`, the loaded
     directory) to a new file beside it; the parts staged and the directory's md5 after."""
     from dslineage.store import labels

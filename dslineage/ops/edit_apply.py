@@ -102,8 +102,12 @@ def apply(
             repo.index.sync(force=True)
             if commit:
                 made = snapshot(
-                    repo, [ds], message or _message(ds, plans, reason, op), by,
-                    known=_known(session, plans), extra_paths=extra_paths or None,
+                    repo,
+                    [ds],
+                    message or _message(ds, plans, reason, op),
+                    by,
+                    known=_known(session, plans),
+                    extra_paths=extra_paths or None,
                 )
                 version = made[0] if made else None
             elif extra_paths:
@@ -155,8 +159,9 @@ def _remember(repo: Repo, ds: Dataset, md5: str) -> None:
     common.remember_working_md5(repo, ds, md5)
 
 
-def _record(session: Session, b: Batch, *, by: str, reason: str | None, source: str, op: str,
-            md5: str) -> dict[str, Any]:
+def _record(
+    session: Session, b: Batch, *, by: str, reason: str | None, source: str, op: str, md5: str
+) -> dict[str, Any]:
     ds, ts = session.ds, journal.now()
     c = b.counts
     bid = journal.make_id("batch", ds.name, b.column, session.md5, ts, by, reason, c["applied"])

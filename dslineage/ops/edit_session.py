@@ -20,18 +20,22 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 
-
-EDIT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
-                ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+EDIT_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
 
 
 def pick_column(ds: Dataset, column: str | None) -> tuple[str, int]:
     """The label column edited (and its index): `--column`, or the only label column."""
     if column is None:
         if len(ds.labels) > 1:
-            raise UsageError(
-                f"{ds.name} has label columns {', '.join(ds.labels)}: choose one with --column"
-            )
+            raise UsageError(f"{ds.name} has label columns {', '.join(ds.labels)}: choose one with --column")
         column = ds.labels[0]
     if column not in ds.labels:
         raise UsageError(f"{column!r} is not a label column of {ds.name} (labels: {', '.join(ds.labels)})")
@@ -60,18 +64,14 @@ class Session:
         self.repo, self.ds = repo, ds
         head = common.current(repo, ds.name)
         if head is None:
-            raise EditError(
-                f"{ds.name} has no versions yet: record one with `dslineage commit {ds.name} -m MSG` first"
-            )
+            raise EditError(f"{ds.name} has no versions yet: record one with `dslineage commit {ds.name} -m MSG` first")
         self.head = head
         self.path = common.working_path(repo, ds)
         src = common.working_source(repo, ds)
         work = common.working_state(repo, ds)
         self.md5 = work.md5
         self.pending = batch_ops.pending(repo, ds, head)
-        self.clean = self.md5 == head["md5"] or bool(
-            self.pending and self.pending[-1].get("result_md5") == self.md5
-        )
+        self.clean = self.md5 == head["md5"] or bool(self.pending and self.pending[-1].get("result_md5") == self.md5)
         if check and not self.clean and not force and self.md5 is not None and not work.unsaved:
             raise DirtyError(
                 f"{ds.path} holds another version's bytes, not v{head['seq']} that HEAD records (a branch "
@@ -190,8 +190,9 @@ class Session:
                 continue
             self.con.register("_dsl_applied_src", b.edits)
             self.con.execute("CREATE OR REPLACE TEMP TABLE _dsl_applied AS SELECT * FROM _dsl_applied_src")
-            unknown = edit_batch.stage_fill(self.con, len(self.ds.key), self.ds.labels.index(b.column),
-                                        self.ds.labels.index(other))
+            unknown = edit_batch.stage_fill(
+                self.con, len(self.ds.key), self.ds.labels.index(b.column), self.ds.labels.index(other)
+            )
             if unknown:
                 pair = next(f"{x}={y}" for x, y in self.ds.label_pairs or [] if b.column in (x, y))
                 raise EditError(
@@ -210,8 +211,12 @@ class Session:
         counts = edit_batch.join(self.con, n, self.ds.labels.index(column), self.text)
         raw_keys, values = edit_batch.applied_columns(self.con, n)
         return Batch(
-            column=column, counts=counts, raw_keys=raw_keys, values=values,
-            edits=edit_batch.applied_edits(self.con, n), transitions=edit_batch.transitions(self.con),
+            column=column,
+            counts=counts,
+            raw_keys=raw_keys,
+            values=values,
+            edits=edit_batch.applied_edits(self.con, n),
+            transitions=edit_batch.transitions(self.con),
         )
 
     def same_bytes(self, table: Any, candidate: dict[str, Any] | None) -> Path | None:

@@ -100,8 +100,10 @@ def select(repo: Repo, name: str, spec: str | None) -> list[dict[str, Any]]:
         va, vb = one(a or "v1"), one(b or "latest")
         chain = common.ancestors(versions, vb["id"], first=True)
         if va["id"] not in chain:
-            raise UsageError(f"--versions {spec}: v{va['seq']} is not an ancestor of v{vb['seq']}: list versions "
-                             "with commas instead (v1,v3,latest)")
+            raise UsageError(
+                f"--versions {spec}: v{va['seq']} is not an ancestor of v{vb['seq']}: list versions "
+                "with commas instead (v1,v3,latest)"
+            )
         return [versions[i] for i in reversed(chain[: chain.index(va["id"]) + 1])]
     return [one(part.strip()) for part in spec.split(",") if part.strip()]
 
@@ -119,8 +121,9 @@ def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = BINS) -> float:
     return float(np.abs(acc - conf).sum() / len(confidence))
 
 
-def metrics(y: np.ndarray, pred: np.ndarray, names: list[str], classes: list[str] | None) -> tuple[
-        float, float, list[ClassMetrics]]:
+def metrics(
+    y: np.ndarray, pred: np.ndarray, names: list[str], classes: list[str] | None
+) -> tuple[float, float, list[ClassMetrics]]:
     """Accuracy, macro F1 and per-class rows (scikit-learn) of integer-coded labels.
 
     scikit-learn sees each distinct (label, prediction) pair once, weighted by its row count
@@ -134,11 +137,15 @@ def metrics(y: np.ndarray, pred: np.ndarray, names: list[str], classes: list[str
     yt, yp, w = pairs // m, pairs % m, counts[pairs]
     labels = np.unique(np.concatenate([yt, yp]))
     p, r, f, s = precision_recall_fscore_support(yt, yp, labels=labels, sample_weight=w, zero_division=0)
-    rows = [ClassMetrics(names[int(c)], float(p[i]), float(r[i]), float(f[i]), int(round(s[i])))
-            for i, c in enumerate(labels) if classes is None or names[int(c)] in classes]
+    rows = [
+        ClassMetrics(names[int(c)], float(p[i]), float(r[i]), float(f[i]), int(round(s[i])))
+        for i, c in enumerate(labels)
+        if classes is None or names[int(c)] in classes
+    ]
     for avg, label in zip(("macro", "weighted"), AVERAGES):
-        ap, ar, af, _ = precision_recall_fscore_support(yt, yp, labels=labels, average=avg, sample_weight=w,
-                                                        zero_division=0)
+        ap, ar, af, _ = precision_recall_fscore_support(
+            yt, yp, labels=labels, average=avg, sample_weight=w, zero_division=0
+        )
         rows.append(ClassMetrics(label, float(ap), float(ar), float(af), int(len(y))))
     return float(accuracy_score(yt, yp, sample_weight=w)), float(rows[-2].f1), rows
 
@@ -153,12 +160,24 @@ def _groups(group: str, values: Any, correct: np.ndarray) -> list[GroupMetrics]:
     n = np.bincount(idx, minlength=len(names))
     wrong = np.bincount(idx, weights=(~correct).astype(np.float64), minlength=len(names))
     order = sorted(range(len(names)), key=lambda i: (-n[i], str(names[i])))
-    return [GroupMetrics(group, None if names[i] is None else str(names[i]), float(wrong[i] / n[i]), int(n[i]))
-            for i in order if n[i]]
+    return [
+        GroupMetrics(group, None if names[i] is None else str(names[i]), float(wrong[i] / n[i]), int(n[i]))
+        for i in order
+        if n[i]
+    ]
 
 
-def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = None, group: str | None = None,
-             classes: list[str] | None = None, column: str | None = None, record: bool = True) -> EvalResult:
+def evaluate(
+    repo: Repo,
+    ref: str,
+    *,
+    predictions: str,
+    versions: str | None = None,
+    group: str | None = None,
+    classes: list[str] | None = None,
+    column: str | None = None,
+    record: bool = True,
+) -> EvalResult:
     """Score fixed predictions under each selected label version; store one record per version."""
     import numpy as np
 
@@ -184,8 +203,10 @@ def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = N
             known = set(p.classes) | set(distinct_labels(con, src0, p.column))
             unknown = [c for c in classes if c not in known]
             if unknown:
-                raise PredictionsError(f"--classes {', '.join(unknown)}: not in {ds.name}'s label set "
-                                       f"({', '.join(sorted(known)[:12])}): name label values")
+                raise PredictionsError(
+                    f"--classes {', '.join(unknown)}: not in {ds.name}'s label set "
+                    f"({', '.join(sorted(known)[:12])}): name label values"
+                )
         out: list[VersionMetrics] = []
         per_class_ece: list[dict[str, float] | None] = []
         present_any = np.zeros(p.rows, dtype=bool)
@@ -200,8 +221,10 @@ def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = N
             correct = (y == pred) & mask
             rows = np.flatnonzero(mask)
             if len(rows) == 0:
-                raise PredictionsError(f"no predicted row has a label in {ds.name}@v{v['seq']}: check the key "
-                                       "column(s) of the predictions file")
+                raise PredictionsError(
+                    f"no predicted row has a label in {ds.name}@v{v['seq']}: check the key "
+                    "column(s) of the predictions file"
+                )
             acc, macro, per_class = metrics(y[rows], pred[rows], names, classes)
             cal = ece(p.confidence[rows], correct[rows])
             groups = _groups(group, lab["group"].take(rows), correct[rows]) if group else []
@@ -220,18 +243,29 @@ def evaluate(repo: Repo, ref: str, *, predictions: str, versions: str | None = N
             key = first_keys(con, ds.key, f"_i = {idx}", 1)[0]
             raise PredictionsError(
                 f"predictions file {p.path.name}: {int((~present_any).sum())} key(s) are in none of the versions "
-                f"scored (first: {', '.join(map(str, key))}): drop them or check the key column(s)")
+                f"scored (first: {', '.join(map(str, key))}): drop them or check the key column(s)"
+            )
     finally:
         con.close()
     result = EvalResult(ds.name, p.md5, out)
     if record:
-        _store(repo, ds.name, p.md5, preds_mod.recorded_name(repo.root, p.path), p.column, group, classes, out,
-               per_class_ece)
+        _store(
+            repo,
+            ds.name,
+            p.md5,
+            preds_mod.recorded_name(repo.root, p.path),
+            p.column,
+            group,
+            classes,
+            out,
+            per_class_ece,
+        )
     return result
 
 
-def class_ece(probs: np.ndarray | None, names: list[str], y: np.ndarray, rows: np.ndarray,
-              classes: list[str] | None) -> dict[str, float] | None:
+def class_ece(
+    probs: np.ndarray | None, names: list[str], y: np.ndarray, rows: np.ndarray, classes: list[str] | None
+) -> dict[str, float] | None:
     """Class-wise calibration error per class (probabilities given): the ECE of each class's
     probability column against whether the row's label is that class (15 equal-width bins)."""
     if probs is None:
@@ -240,9 +274,17 @@ def class_ece(probs: np.ndarray | None, names: list[str], y: np.ndarray, rows: n
     return {c: ece(probs[rows, j], yt == j) for j, c in enumerate(names) if classes is None or c in classes}
 
 
-def _store(repo: Repo, dataset: str, md5: str, predictions_file: str, column: str, group: str | None,
-           classes: list[str] | None, entries: list[VersionMetrics],
-           per_class_ece: list[dict[str, float] | None]) -> list[str]:
+def _store(
+    repo: Repo,
+    dataset: str,
+    md5: str,
+    predictions_file: str,
+    column: str,
+    group: str | None,
+    classes: list[str] | None,
+    entries: list[VersionMetrics],
+    per_class_ece: list[dict[str, float] | None],
+) -> list[str]:
     """One journal record per version (not again when the same result is stored); one git commit.
     Beside the `eval --json` keys a record holds `ece_per_class` (class → class-wise ECE)."""
     have = {r["id"] for r in repo.index.records("eval", dataset)}
@@ -253,18 +295,31 @@ def _store(repo: Repo, dataset: str, md5: str, predictions_file: str, column: st
         rid = journal.make_id("eval", dataset, md5, column, group, classes, body)
         if rid in have:
             continue
-        new.append({"kind": "eval", "id": rid, "dataset": dataset, "predictions_md5": md5,
-                    "predictions_file": predictions_file, **body,
-                    "ece_per_class": cece, "column": column, "options": {"group": group, "classes": classes},
-                    "author": author, "timestamp": ts})
+        new.append(
+            {
+                "kind": "eval",
+                "id": rid,
+                "dataset": dataset,
+                "predictions_md5": md5,
+                "predictions_file": predictions_file,
+                **body,
+                "ece_per_class": cece,
+                "column": column,
+                "options": {"group": group, "classes": classes},
+                "author": author,
+                "timestamp": ts,
+            }
+        )
     if not new:
         return []
     with txn.begin(repo.root, repo.git, "eval") as tx:
         paths = [journal.write(repo.root, rec) for rec in new]
         tx.step("after-journal")
         seqs = ", ".join(f"v{r['seq']}" for r in new)
-        tx.commit([p.relative_to(repo.root).as_posix() for p in paths],
-                  f"dslineage: eval of {dataset} ({seqs}) with predictions {md5[:8]}")
+        tx.commit(
+            [p.relative_to(repo.root).as_posix() for p in paths],
+            f"dslineage: eval of {dataset} ({seqs}) with predictions {md5[:8]}",
+        )
     repo.index.sync(force=True)
     return [r["id"] for r in new]
 

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 STEPS = txn.declare("exp-record", "after-journal")
 
 
-
 def _load_file(repo: Repo, path: str, what: str) -> tuple[str, dict[str, Any]]:
     """A params/metrics file (YAML or JSON) as a dict, and its repo-relative path."""
     import yaml
@@ -184,9 +183,7 @@ def find(repo: Repo, text: str) -> dict[str, Any]:
         raise UnknownNodeError(f"ambiguous experiment {text!r} could be: {listed}; use a longer id prefix")
     names = sorted({str(r.get("name")) for r in records})
     known = ", ".join(names[:10]) or "none yet"
-    raise UnknownNodeError(
-        f"unknown experiment {text!r} (experiments: {known}): list them with `dslineage exp list`"
-    )
+    raise UnknownNodeError(f"unknown experiment {text!r} (experiments: {known}): list them with `dslineage exp list`")
 
 
 def show(repo: Repo, text: str) -> Experiment:

@@ -50,11 +50,13 @@ class _Checker(JournalChecks, DataChecks):
         if state is not None:
             done = recovery.is_committed(git, state)
             self.add(
-                "txn", "error",
+                "txn",
+                "error",
                 f"an interrupted `{state.get('op')}` (started {state.get('started')}, pid "
                 f"{state.get('pid')}) is pending; its git commit was {'' if done else 'not '}made",
                 f"run `dslineage fsck --repair` to {'complete it' if done else 'roll it back'}",
-                recovery.INTENT, repair=lambda: self._recover(),
+                recovery.INTENT,
+                repair=lambda: self._recover(),
             )
         folder = root / recovery.TXN_DIR
         if folder.is_dir():
@@ -62,8 +64,11 @@ class _Checker(JournalChecks, DataChecks):
                 if entry.is_dir() and (state is None or entry.name != state.get("id")):
                     rel = entry.relative_to(root).as_posix()
                     self.add(
-                        "txn", "warning", f"{rel} holds backups of a finished operation",
-                        "delete it (`dslineage fsck --repair` does)", rel,
+                        "txn",
+                        "warning",
+                        f"{rel} holds backups of a finished operation",
+                        "delete it (`dslineage fsck --repair` does)",
+                        rel,
                         repair=functools.partial(shutil.rmtree, entry, ignore_errors=True),
                     )
 
@@ -75,18 +80,28 @@ class _Checker(JournalChecks, DataChecks):
     def check_git(self) -> None:
         git = self.repo.git
         if git.head() is None:
-            self.add("git", "warning", "the repository has no commits yet",
-                     "run `dslineage init` to make the first commit")
+            self.add(
+                "git", "warning", "the repository has no commits yet", "run `dslineage init` to make the first commit"
+            )
         lock = self.root / ".git" / "index.lock"
         if lock.exists():
-            self.add("git", "warning", ".git/index.lock exists: a git command is running or crashed",
-                     "if no git command is running, delete .git/index.lock", ".git/index.lock")
+            self.add(
+                "git",
+                "warning",
+                ".git/index.lock exists: a git command is running or crashed",
+                "if no git command is running, delete .git/index.lock",
+                ".git/index.lock",
+            )
         if self.deep:
             try:
                 git.run("fsck", "--no-progress", "--no-dangling")
             except DslineageError as exc:
-                self.add("git", "error", f"git fsck reports damage: {exc}",
-                         "repair the git repository (e.g. re-clone it) before anything else")
+                self.add(
+                    "git",
+                    "error",
+                    f"git fsck reports damage: {exc}",
+                    "repair the git repository (e.g. re-clone it) before anything else",
+                )
 
     # -- dataset registrations ------------------------------------------------------------
 
@@ -99,8 +114,13 @@ class _Checker(JournalChecks, DataChecks):
             try:
                 ds = config.load_registration(self.root, f)
             except DslineageError as exc:
-                self.add("registration", "error", str(exc), f"restore it with `git checkout -- {rel}` "
-                         "or register the dataset again with `dslineage track`", rel)
+                self.add(
+                    "registration",
+                    "error",
+                    str(exc),
+                    f"restore it with `git checkout -- {rel}` or register the dataset again with `dslineage track`",
+                    rel,
+                )
                 continue
             self.datasets[ds.name] = ds
 
@@ -116,9 +136,14 @@ class _Checker(JournalChecks, DataChecks):
             for entry in sorted(folder.iterdir()):
                 rel = entry.relative_to(self.root).as_posix()
                 if entry.is_file() and _is_temp(entry.name) and rel not in pending:
-                    self.add("leftover", "warning", f"{rel} is a temporary file left by an interrupted write",
-                             "`dslineage fsck --repair` deletes it", rel,
-                             repair=functools.partial(_delete, entry))
+                    self.add(
+                        "leftover",
+                        "warning",
+                        f"{rel} is a temporary file left by an interrupted write",
+                        "`dslineage fsck --repair` deletes it",
+                        rel,
+                        repair=functools.partial(_delete, entry),
+                    )
 
     # -- the index ------------------------------------------------------------------------
 
@@ -138,17 +163,28 @@ class _Checker(JournalChecks, DataChecks):
             self.repo.index.sync()
             actual = self.repo.index.fingerprint()
         except Exception as exc:
-            self.add("index", "error", f"the index cannot be read: {str(exc).splitlines()[0][:150]}",
-                     "rebuild it with `dslineage reindex`", config.INDEX_FILE, repair=self._reindex)
+            self.add(
+                "index",
+                "error",
+                f"the index cannot be read: {str(exc).splitlines()[0][:150]}",
+                "rebuild it with `dslineage reindex`",
+                config.INDEX_FILE,
+                repair=self._reindex,
+            )
             return
         # tables other modules fill lazily from these (the lineage graph's) are not in a fresh
         # rebuild; they refresh themselves from `records`, so only what sync builds is compared
         extra = [t for t in actual if t not in expected and t.startswith("changes/") and actual[t][0]]
         differ = sorted([t for t in expected if expected[t] != actual.get(t)] + extra)
         if differ:
-            self.add("index", "error",
-                     f"the index disagrees with the journal (tables: {', '.join(differ)[:200]})",
-                     "rebuild it with `dslineage reindex`", config.INDEX_FILE, repair=self._reindex)
+            self.add(
+                "index",
+                "error",
+                f"the index disagrees with the journal (tables: {', '.join(differ)[:200]})",
+                "rebuild it with `dslineage reindex`",
+                config.INDEX_FILE,
+                repair=self._reindex,
+            )
 
     def _reindex(self) -> None:
         from dslineage.ops.reindex import reindex
@@ -179,9 +215,17 @@ def fsck(repo: Repo, *, deep: bool = False, repair: bool = False, remote: bool =
                 checker.run()
         try:
             checker._reindex()
-            repaired.append(FsckProblem(check="index", severity="info", path=config.INDEX_FILE,
-                                        message="rebuilt the index from the journal", fix="", repairable=True,
-                                        action="rebuilt"))
+            repaired.append(
+                FsckProblem(
+                    check="index",
+                    severity="info",
+                    path=config.INDEX_FILE,
+                    message="rebuilt the index from the journal",
+                    fix="",
+                    repairable=True,
+                    action="rebuilt",
+                )
+            )
         except DslineageError:
             pass  # a damaged journal record: listed below, with how to restore it
         checker = _Checker(repo, deep, remote)
@@ -189,8 +233,14 @@ def fsck(repo: Repo, *, deep: bool = False, repair: bool = False, remote: bool =
     problems = [p.record() for p in checker.problems]
     errors = sum(p.severity == "error" for p in problems)
     return FsckResult(
-        ok=errors == 0, deep=deep, errors=errors, warnings=len(problems) - errors, problems=problems,
-        repaired=repaired, checked=checker.checked, remote=_remote(checker.remote_report),
+        ok=errors == 0,
+        deep=deep,
+        errors=errors,
+        warnings=len(problems) - errors,
+        problems=problems,
+        repaired=repaired,
+        checked=checker.checked,
+        remote=_remote(checker.remote_report),
     )
 
 
@@ -199,6 +249,7 @@ def _remote(report: dict[str, Any] | None) -> RemoteReport | None:
     if report is None:
         return None
     return RemoteReport(
-        remotes=list(report["remotes"]), unreachable=[UnreachableRemote(**u) for u in report["unreachable"]],
+        remotes=list(report["remotes"]),
+        unreachable=[UnreachableRemote(**u) for u in report["unreachable"]],
         versions=[RemoteVersion(**v) for v in report["versions"]],
     )

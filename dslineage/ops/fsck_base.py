@@ -30,8 +30,15 @@ class Problem:
 
     def record(self, action: str | None = None) -> FsckProblem:
         """The problem as reported (`action`: what a repair did)."""
-        return FsckProblem(check=self.check, severity=self.severity, path=self.path, message=self.message,
-                           fix=self.fix, repairable=self.repair is not None, action=action)
+        return FsckProblem(
+            check=self.check,
+            severity=self.severity,
+            path=self.path,
+            message=self.message,
+            fix=self.fix,
+            repairable=self.repair is not None,
+            action=action,
+        )
 
 
 class CheckerBase:
@@ -49,8 +56,15 @@ class CheckerBase:
         self.records: dict[str, dict[str, Any]] = {}  # journal file name -> record
         self.datasets: dict[str, config.Dataset] = {}
 
-    def add(self, check: str, severity: str, message: str, fix: str, path: str | None = None,
-            repair: Callable[[], None] | None = None) -> None:
+    def add(
+        self,
+        check: str,
+        severity: str,
+        message: str,
+        fix: str,
+        path: str | None = None,
+        repair: Callable[[], None] | None = None,
+    ) -> None:
         """Report a problem (with the function that repairs it, when there is one)."""
         self.problems.append(Problem(check, severity, message, fix, path, repair))
 

@@ -62,8 +62,7 @@ def history(repo: Repo, name: str, key: list[Any] | dict[str, Any] | str) -> His
         line = set(common.ancestors(repo.index.version_links(ds.name), head["id"] if head else None, first=True))
         versions = {vid: v for vid, v in versions.items() if vid in line}
     found = sorted(
-        (e for e in found if e["version"] in versions),
-        key=lambda e: (e["seq"], versions[e["version"]]["timestamp"]),
+        (e for e in found if e["version"] in versions), key=lambda e: (e["seq"], versions[e["version"]]["timestamp"])
     )
     events: list[dict[str, Any]] = []
     typed_key: list[Any] | None = None
@@ -95,10 +94,12 @@ def _record(result: dict[str, Any]) -> History:
     """The history result as a `History`: the one place it is built. An event's keys beyond the
     common ones (`from`, `batch`, `annotator`, `reason`, `batches`, ...) go to `more`, in order."""
     return History(
-        dataset=result["dataset"], key=result["key"],
-        events=[HistoryEntry(**{k: e[k] for k in _ENTRY_KEYS},
-                             more={k: v for k, v in e.items() if k not in _ENTRY_KEYS})
-                for e in result["events"]],
+        dataset=result["dataset"],
+        key=result["key"],
+        events=[
+            HistoryEntry(**{k: e[k] for k in _ENTRY_KEYS}, more={k: v for k, v in e.items() if k not in _ENTRY_KEYS})
+            for e in result["events"]
+        ],
     )
 
 

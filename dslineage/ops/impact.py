@@ -56,21 +56,35 @@ def carried(repo: Repo, ds: Dataset, batch: dict[str, Any], start: str) -> list[
     repo.index.sync()
     con = repo.index.con.cursor()
     try:
-        con.register("_dsl_paths", pa.table({
-            "version": pa.array([p[0] for p in pairs], pa.string()),
-            "ancestor": pa.array([p[1] for p in pairs], pa.string()),
-        }))
+        con.register(
+            "_dsl_paths",
+            pa.table(
+                {
+                    "version": pa.array([p[0] for p in pairs], pa.string()),
+                    "ancestor": pa.array([p[1] for p in pairs], pa.string()),
+                }
+            ),
+        )
         table = changes_table(ds.name) if edit_batch.table_exists(con, f"changes/{ds.name}") else None
-        lost = label_history.impact(
-            con, table, str(batch_ops.edits_path(repo, batch)), len(ds.key), ds.labels.index(batch["column"])
-        ) if pairs else {}
+        lost = (
+            label_history.impact(
+                con, table, str(batch_ops.edits_path(repo, batch)), len(ds.key), ds.labels.index(batch["column"])
+            )
+            if pairs
+            else {}
+        )
     finally:
         con.close()
     head = max(later, key=lambda v: (v["seq"], v["timestamp"]))["id"]
     return [
         {
-            "dataset": ds.name, "version": v["id"], "seq": v["seq"], "rows": batch["rows"] - lost.get(v["id"], 0),
-            "timestamp": v["timestamp"], "message": v["message"], "latest": v["id"] == head,
+            "dataset": ds.name,
+            "version": v["id"],
+            "seq": v["seq"],
+            "rows": batch["rows"] - lost.get(v["id"], 0),
+            "timestamp": v["timestamp"],
+            "message": v["message"],
+            "latest": v["id"] == head,
         }
         for v in later
     ]
@@ -95,11 +109,22 @@ def impact(repo: Repo, batch_id: str) -> BatchImpact | Downstream:
     rec = batch_ops.record(repo, entry["id"])
     ds = repo.dataset(rec["dataset"])
     result: dict[str, Any] = {
-        "batch": rec["id"], "dataset": ds.name, "column": rec["column"], "rows": rec["rows"],
-        "state": entry["state"], "reverted": entry["reverted"], "reverted_by": entry["reverted_by"],
-        "version": entry["version"], "seq": entry["seq"], "versions": [], "still_in_latest": 0,
+        "batch": rec["id"],
+        "dataset": ds.name,
+        "column": rec["column"],
+        "rows": rec["rows"],
+        "state": entry["state"],
+        "reverted": entry["reverted"],
+        "reverted_by": entry["reverted_by"],
+        "version": entry["version"],
+        "seq": entry["seq"],
+        "versions": [],
+        "still_in_latest": 0,
         "node": {"id": rec["id"], "kind": "batch", "label": f"batch {journal.short(rec['id'])}"},
-        "downstream": [], "transformations": [], "datasets": [], "experiments": [],
+        "downstream": [],
+        "transformations": [],
+        "datasets": [],
+        "experiments": [],
     }
     if entry["version"] is None:
         return BatchImpact.from_dict(result)
@@ -108,8 +133,12 @@ def impact(repo: Repo, batch_id: str) -> BatchImpact | Downstream:
     result["still_in_latest"] = next((v["rows"] for v in versions if v["latest"]), 0)
     graph = downstream(repo, rec["id"], versions)
     return dataclasses.replace(
-        BatchImpact.from_dict(result), node=graph.node, downstream=graph.downstream,
-        transformations=graph.transformations, datasets=graph.datasets, experiments=graph.experiments,
+        BatchImpact.from_dict(result),
+        node=graph.node,
+        downstream=graph.downstream,
+        transformations=graph.transformations,
+        datasets=graph.datasets,
+        experiments=graph.experiments,
     )
 
 
@@ -143,7 +172,7 @@ def _node(g: lg.Lineage, n: str, more: dict[str, Any] | None = None) -> GraphNod
 
 
 def _graph_impact(
-    con: Any, root: str, own: str | None, cut: set[str], carried: dict[str, int] | None, warning: str | None,
+    con: Any, root: str, own: str | None, cut: set[str], carried: dict[str, int] | None, warning: str | None
 ) -> Downstream:
     keep, edges = lg._walk(con, root, "downstream", None, parents_within=own or "", cut=cut)
     g = lg._part(con, keep, edges)
@@ -160,32 +189,56 @@ def _graph_impact(
         d = attrs[n]
         if d["kind"] == "transformation":
             same = runs[d["stage"]]
-            consumed = [_node(g, p, {"rows": carried[p]} if carried and p in carried else None)
-                        for p in g.pred.get(n, {})]
-            transformations.append(RunImpact(
-                id=n, kind=d["kind"], label=d["label"], stage=_str(d["stage"]), timestamp=_str(d["timestamp"]),
-                consumed=consumed, rerun_since=same[-1][1] != n and same[-1][0] > d["timestamp"],
-                latest_run=same[-1][1], latest_run_affected=same[-1][1] in keep,
-            ))
+            consumed = [
+                _node(g, p, {"rows": carried[p]} if carried and p in carried else None) for p in g.pred.get(n, {})
+            ]
+            transformations.append(
+                RunImpact(
+                    id=n,
+                    kind=d["kind"],
+                    label=d["label"],
+                    stage=_str(d["stage"]),
+                    timestamp=_str(d["timestamp"]),
+                    consumed=consumed,
+                    rerun_since=same[-1][1] != n and same[-1][0] > d["timestamp"],
+                    latest_run=same[-1][1],
+                    latest_run_affected=same[-1][1] in keep,
+                )
+            )
         elif d["kind"] == "experiment":
             same = names[d["name"]]
-            experiments.append(RunImpact(
-                id=n, kind=d["kind"], label=d["label"], name=_str(d["name"]), timestamp=_str(d["timestamp"]),
-                rerun_since=same[-1][1] != n and same[-1][0] > d["timestamp"],
-                latest_run=same[-1][1], latest_run_affected=same[-1][1] in keep,
-            ))
+            experiments.append(
+                RunImpact(
+                    id=n,
+                    kind=d["kind"],
+                    label=d["label"],
+                    name=_str(d["name"]),
+                    timestamp=_str(d["timestamp"]),
+                    rerun_since=same[-1][1] != n and same[-1][0] > d["timestamp"],
+                    latest_run=same[-1][1],
+                    latest_run_affected=same[-1][1] in keep,
+                )
+            )
         elif d["kind"] == "version" and d.get("dataset") != own:
             derived.setdefault(d["dataset"], []).append(n)
     latest = {name: versions[name][-1][1] for name in derived}
     latest_nodes = lg._build(graph_sql.node_rows(con, sorted(latest.values())), [])
     datasets = [
-        DerivedDataset(dataset=str(name), versions=[nodes[v] for v in vids], latest=_node(latest_nodes, latest[name]),
-                       latest_affected=latest[name] in keep)
+        DerivedDataset(
+            dataset=str(name),
+            versions=[nodes[v] for v in vids],
+            latest=_node(latest_nodes, latest[name]),
+            latest_affected=latest[name] in keep,
+        )
         for name, vids in derived.items()
     ]
     return Downstream(
-        node=_node(g, root), downstream=list(nodes.values()), transformations=transformations, datasets=datasets,
-        experiments=experiments, warnings=[warning] if warning else [],
+        node=_node(g, root),
+        downstream=list(nodes.values()),
+        transformations=transformations,
+        datasets=datasets,
+        experiments=experiments,
+        warnings=[warning] if warning else [],
     )
 
 

@@ -27,7 +27,9 @@ FORMATS = ("tree", "json", "dot", "mermaid", "openlineage")
 DIRECTIONS = ("both", "upstream", "downstream")
 PRODUCER = f"https://pypi.org/project/dslineage/{__version__}/"
 SPEC = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-VERSION_FACET = "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet"
+VERSION_FACET = (
+    "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet"
+)
 SCHEMA_FACET = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
 JOBTYPE_FACET = "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
 _NODE_KEYS = ("dataset", "seq", "stage", "name", "timestamp", "path", "md5", "type")
@@ -35,8 +37,14 @@ _CORE = frozenset(("id", "kind", "label"))  # a node's own fields; the rest is i
 
 
 def lineage(
-    repo: Repo, node: str | None = None, *, direction: str = "both", depth: int | None = None,
-    openlineage: bool = False, namespace: str | None = None, expand: bool = False,
+    repo: Repo,
+    node: str | None = None,
+    *,
+    direction: str = "both",
+    depth: int | None = None,
+    openlineage: bool = False,
+    namespace: str | None = None,
+    expand: bool = False,
 ) -> Lineage:
     """Nodes and edges within `depth` steps of `node` (upstream, downstream or both), or the
     whole graph when `node` is None; `chains` lists the straight runs of versions the text
@@ -51,13 +59,21 @@ def lineage(
     _, warning = maybe_sync(repo)
     root = lg.resolve(repo, node) if node is not None else None
     with lg.paused_gc():
-        return _lineage(repo, root, direction, depth, warning, openlineage=openlineage, namespace=namespace,
-                        expand=expand)
+        return _lineage(
+            repo, root, direction, depth, warning, openlineage=openlineage, namespace=namespace, expand=expand
+        )
 
 
 def _lineage(
-    repo: Repo, root: str | None, direction: str, depth: int | None, warning: str | None, *,
-    openlineage: bool, namespace: str | None, expand: bool,
+    repo: Repo,
+    root: str | None,
+    direction: str,
+    depth: int | None,
+    warning: str | None,
+    *,
+    openlineage: bool,
+    namespace: str | None,
+    expand: bool,
 ) -> Lineage:
     g = lg.around(repo, root, direction, depth)
     order = lg.ordered(g, set(g.nodes))
@@ -91,10 +107,16 @@ def _lineage(
     # what `Lineage.from_dict(result)` builds, without its per-value checks: ~10,000 nodes and
     # ~15,000 edges at 10,000 versions (the edges are its `{"from", "to", "kind"}` as they are)
     return Lineage(
-        root=root, direction=result["direction"], depth=depth,
-        nodes=[GraphNode(id=e["id"], kind=e["kind"], label=e["label"],
-                         more={k: v for k, v in e.items() if k not in _CORE}) for e in nodes],
-        edges=edges, warnings=result["warnings"], chains=[Chain.from_dict(c) for c in result["chains"]],
+        root=root,
+        direction=result["direction"],
+        depth=depth,
+        nodes=[
+            GraphNode(id=e["id"], kind=e["kind"], label=e["label"], more={k: v for k, v in e.items() if k not in _CORE})
+            for e in nodes
+        ],
+        edges=edges,
+        warnings=result["warnings"],
+        chains=[Chain.from_dict(c) for c in result["chains"]],
     )
 
 
@@ -196,8 +218,9 @@ def to_tree(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _whole(nodes: list[dict[str, Any]], by_id: dict[str, dict[str, Any]], up: dict[str, list[str]],
-           down: dict[str, list[str]]) -> str:
+def _whole(
+    nodes: list[dict[str, Any]], by_id: dict[str, dict[str, Any]], up: dict[str, list[str]], down: dict[str, list[str]]
+) -> str:
     """The whole graph, activity by activity (like `dvc dag`, with the files between)."""
     lines: list[str] = []
     shown: set[str] = set()
@@ -223,9 +246,17 @@ def _quote_dot(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-_DOT_SHAPES = {"version": "ellipse", "transformation": "box", "batch": "note", "experiment": "doubleoctagon",
-               "artifact": "cylinder", "chain": "box3d", "queue": "tab",
-               "predictions": "component", "eval": "hexagon"}
+_DOT_SHAPES = {
+    "version": "ellipse",
+    "transformation": "box",
+    "batch": "note",
+    "experiment": "doubleoctagon",
+    "artifact": "cylinder",
+    "chain": "box3d",
+    "queue": "tab",
+    "predictions": "component",
+    "eval": "hexagon",
+}
 
 
 def to_dot(result: dict[str, Any]) -> str:
@@ -243,9 +274,14 @@ def to_dot(result: dict[str, Any]) -> str:
 
 
 _MERMAID_SHAPES = {
-    "version": ('(["', '"])'), "transformation": ('["', '"]'), "batch": ('[/"', '"/]'),
-    "experiment": ('{{"', '"}}'), "artifact": ('[("', '")]'), "chain": ('[["', '"]]'),
-    "queue": ('[\\"', '"\\]'), "predictions": ('>"', '"]'),
+    "version": ('(["', '"])'),
+    "transformation": ('["', '"]'),
+    "batch": ('[/"', '"/]'),
+    "experiment": ('{{"', '"}}'),
+    "artifact": ('[("', '")]'),
+    "chain": ('[["', '"]]'),
+    "queue": ('[\\"', '"\\]'),
+    "predictions": ('>"', '"]'),
     "eval": ('[/"', '"\\]'),
 }
 
@@ -278,7 +314,8 @@ def _dataset(namespace: str, path: str, version: str, schema: list[dict[str, Any
     }
     if schema:
         facets["schema"] = {
-            "_producer": PRODUCER, "_schemaURL": SCHEMA_FACET,
+            "_producer": PRODUCER,
+            "_schemaURL": SCHEMA_FACET,
             "fields": [{"name": c["name"], "type": c["type"], "fields": []} for c in schema],
         }
     return {"namespace": namespace, "name": path, "facets": facets}
@@ -319,26 +356,32 @@ def openlineage_events(repo: Repo, result: dict[str, Any], namespace: str | None
             outs = [(path, carried["id"], carried["md5"])] if carried else []
             start = end = rec["timestamp"]
         inputs = [{**_dataset(ns, p, v or f"md5:{m}", None), "inputFacets": {}} for p, v, m in ins]
-        outputs = [{**_dataset(ns, p, v or f"md5:{m}", _schema(version(v))), "outputFacets": {}}
-                   for p, v, m in outs]
+        outputs = [{**_dataset(ns, p, v or f"md5:{m}", _schema(version(v))), "outputFacets": {}} for p, v, m in outs]
         for state, when in (("START", start), ("COMPLETE", end)):
-            events.append({
-                "eventType": state,
-                "eventTime": when,
-                "run": {"runId": run_id(rec["id"]), "facets": {}},
-                "job": {
-                    "namespace": ns,
-                    "name": job,
-                    "facets": {"jobType": {
-                        "_producer": PRODUCER, "_schemaURL": JOBTYPE_FACET,
-                        "processingType": "BATCH", "integration": "DSLINEAGE", "jobType": job_type,
-                    }},
-                },
-                "inputs": inputs,
-                "outputs": outputs,
-                "producer": PRODUCER,
-                "schemaURL": SPEC,
-            })
+            events.append(
+                {
+                    "eventType": state,
+                    "eventTime": when,
+                    "run": {"runId": run_id(rec["id"]), "facets": {}},
+                    "job": {
+                        "namespace": ns,
+                        "name": job,
+                        "facets": {
+                            "jobType": {
+                                "_producer": PRODUCER,
+                                "_schemaURL": JOBTYPE_FACET,
+                                "processingType": "BATCH",
+                                "integration": "DSLINEAGE",
+                                "jobType": job_type,
+                            }
+                        },
+                    },
+                    "inputs": inputs,
+                    "outputs": outputs,
+                    "producer": PRODUCER,
+                    "schemaURL": SPEC,
+                }
+            )
     return events
 
 

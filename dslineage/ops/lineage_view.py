@@ -33,8 +33,13 @@ def describe_batches(repo: Repo, nodes: list[dict[str, Any]]) -> None:
     for bid, n in batches.items():
         rec = records.get(bid) or {}
         columns = rec.get("columns") or ([rec["column"]] if rec.get("column") else [])
-        n.update(columns=list(columns), author=rec.get("author"), reason=rec.get("reason") or "",
-                 rows=rec.get("rows"), reverted=bid in reverted)
+        n.update(
+            columns=list(columns),
+            author=rec.get("author"),
+            reason=rec.get("reason") or "",
+            rows=rec.get("rows"),
+            reverted=bid in reverted,
+        )
         what = "revert" if n["label"].startswith("revert") else "batch"
         parts = [f"{what} {short(bid)}"]
         if columns:
@@ -70,8 +75,10 @@ def chains(result: dict[str, Any]) -> list[dict[str, Any]]:
     def between(a: str, b: str) -> list[str]:
         """Batches made on `a` and carried by `b` (and linked to nothing else but batches)."""
         return [
-            x for x in succ.get(a, {})
-            if kind(x) == "batch" and b in succ.get(x, {})
+            x
+            for x in succ.get(a, {})
+            if kind(x) == "batch"
+            and b in succ.get(x, {})
             and all(p == a or kind(p) == "batch" for p in pred.get(x, {}))
             and all(s == b or kind(s) == "batch" for s in succ.get(x, {}))
         ]
@@ -106,15 +113,17 @@ def chains(result: dict[str, Any]) -> list[dict[str, Any]]:
             used.update(members)
             first_seq, last_seq = by_id[base].get("seq"), by_id[members[-1]].get("seq")
             dataset = by_id[base].get("dataset")
-            found.append({
-                "id": CHAIN + members[0],
-                "kind": "chain",
-                "dataset": dataset,
-                "base": base,
-                "versions": members,
-                "batches": batches,
-                "label": f"{dataset} v{first_seq} → v{last_seq} ({len(members)} versions, {len(batches)} batches)",
-            })
+            found.append(
+                {
+                    "id": CHAIN + members[0],
+                    "kind": "chain",
+                    "dataset": dataset,
+                    "base": base,
+                    "versions": members,
+                    "batches": batches,
+                    "label": f"{dataset} v{first_seq} → v{last_seq} ({len(members)} versions, {len(batches)} batches)",
+                }
+            )
     return found
 
 

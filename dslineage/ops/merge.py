@@ -74,16 +74,28 @@ def object_source(repo: Repo, ds: Dataset, md5: str, label: str) -> rows.Source:
 
 
 def three_way(
-    repo: Repo, con: Any, ds: Dataset, base_md5: str | None, ours_md5: str, theirs_md5: str,
-    *, prefer: str | None = None, resolutions: Any = None,
+    repo: Repo,
+    con: Any,
+    ds: Dataset,
+    base_md5: str | None,
+    ours_md5: str,
+    theirs_md5: str,
+    *,
+    prefer: str | None = None,
+    resolutions: Any = None,
 ) -> Any:
     """The engine's `MergeOutcome` for a dataset's three sides, read from the DVC cache."""
     from dslineage.store.merge import merge3
 
     base = object_source(repo, ds, base_md5, "base") if base_md5 else None
     return merge3(
-        con, base, object_source(repo, ds, ours_md5, "ours"), object_source(repo, ds, theirs_md5, "theirs"),
-        ds, prefer=prefer, resolutions=resolutions,
+        con,
+        base,
+        object_source(repo, ds, ours_md5, "ours"),
+        object_source(repo, ds, theirs_md5, "theirs"),
+        ds,
+        prefer=prefer,
+        resolutions=resolutions,
     )
 
 
@@ -152,9 +164,20 @@ def _hashed_while_written(path: Path, write: Any) -> str | None:
 
 
 def record_merge(
-    repo: Repo, t: txn.Transaction, con: Any, ds: Dataset, ours: dict[str, Any], theirs: dict[str, Any],
-    base: dict[str, Any] | None, md5: str, *, message: str, author: str, dvc_add: bool = True,
-    branch: str | None = None, label_changes: Any = None,
+    repo: Repo,
+    t: txn.Transaction,
+    con: Any,
+    ds: Dataset,
+    ours: dict[str, Any],
+    theirs: dict[str, Any],
+    base: dict[str, Any] | None,
+    md5: str,
+    *,
+    message: str,
+    author: str,
+    dvc_add: bool = True,
+    branch: str | None = None,
+    label_changes: Any = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Record the merge version of a merged work file (`dvc add` unless the `.dvc` file
     already records it): parents [ours, theirs], change set against ours, theirs' batches.
@@ -189,8 +212,18 @@ def record_merge(
     new = common.md5_source(repo, ds, md5, f"{ds.name} (merged)")
     known = KnownChanges(ours["md5"], label_changes) if label_changes is not None else None
     record, change_file = build_record(
-        repo, con, ds, new, md5, ours, None if known else common.version_source(repo, ds, ours),
-        message=message, author=author, timestamp=journal.now(), extra=extra, known=known,
+        repo,
+        con,
+        ds,
+        new,
+        md5,
+        ours,
+        None if known else common.version_source(repo, ds, ours),
+        message=message,
+        author=author,
+        timestamp=journal.now(),
+        extra=extra,
+        known=known,
     )
     jfile = journal.write(repo.root, record)
     t.step("after-journal")
@@ -204,8 +237,10 @@ def _plan(repo: Repo, head: str, theirs: str, base: str | None) -> list[tuple[Da
     """(dataset, "rows" | "theirs", md5s) of every dataset whose bytes theirs changed."""
     plans = []
     for ds in repo.datasets().values():
-        md5 = {side: common.recorded_md5_at(repo, ds, rev, stage_outputs=False)
-               for side, rev in (("base", base), ("ours", head), ("theirs", theirs))}
+        md5 = {
+            side: common.recorded_md5_at(repo, ds, rev, stage_outputs=False)
+            for side, rev in (("base", base), ("ours", head), ("theirs", theirs))
+        }
         if md5["ours"] is None or md5["theirs"] is None or md5["theirs"] in (md5["ours"], md5["base"]):
             continue
         if common.working_md5(repo, ds) != md5["ours"]:
@@ -257,8 +292,13 @@ def merge(repo: Repo, branch: str, *, message: str | None = None, author: str | 
 
 
 def _merge(
-    repo: Repo, t: txn.Transaction, branch: str, theirs_sha: str,
-    plans: list[tuple[Dataset, str, dict[str, str | None]]], message: str, who: str,
+    repo: Repo,
+    t: txn.Transaction,
+    branch: str,
+    theirs_sha: str,
+    plans: list[tuple[Dataset, str, dict[str, str | None]]],
+    message: str,
+    who: str,
 ) -> MergeResult:
     head = repo.git.head()
     for ds, kind, md5 in plans:
@@ -309,35 +349,66 @@ def _merge(
                 ours_dvc = repo.git.show("HEAD", dvcio.dvcfile_for(ds.path)) or b""
                 atomic_write_bytes(repo.root / dvcio.dvcfile_for(ds.path), ours_dvc)  # git left markers
                 state = {
-                    "dataset": ds.name, "state": "conflicts", "started_by": "dslineage",
-                    "branch": branch, "theirs_commit": theirs_sha, "head": head, "message": message,
-                    "base_md5": base_md5, "ours_md5": ours_md5, "theirs_md5": theirs_md5,
-                    "base_version": base_v["id"] if base_v else None, "ours_version": ours_v["id"],
-                    "theirs_version": theirs_v["id"], "cells": stuck.num_rows,
+                    "dataset": ds.name,
+                    "state": "conflicts",
+                    "started_by": "dslineage",
+                    "branch": branch,
+                    "theirs_commit": theirs_sha,
+                    "head": head,
+                    "message": message,
+                    "base_md5": base_md5,
+                    "ours_md5": ours_md5,
+                    "theirs_md5": theirs_md5,
+                    "base_version": base_v["id"] if base_v else None,
+                    "ours_version": ours_v["id"],
+                    "theirs_version": theirs_v["id"],
+                    "cells": stuck.num_rows,
                 }
                 mergestate.write(repo.root, state, stuck)
                 conflicts.append({"dataset": ds.name, "cells": stuck.num_rows})
                 continue
             if dir_md5 is not None:
-                record, files = record_merge(repo, t, con, ds, ours_v, theirs_v, base_v, dir_md5, message=message,
-                                             author=who, branch=branch)
+                record, files = record_merge(
+                    repo, t, con, ds, ours_v, theirs_v, base_v, dir_md5, message=message, author=who, branch=branch
+                )
                 paths += files
                 ch = record["changes"]
-                merged.append({"dataset": ds.name, "version": record["id"], "seq": record["seq"],
-                               "parents": record["parents"],
-                               "rows": {k: ch.get(k, 0) for k in ("added", "removed", "relabeled", "modified")}})
+                merged.append(
+                    {
+                        "dataset": ds.name,
+                        "version": record["id"],
+                        "seq": record["seq"],
+                        "parents": record["parents"],
+                        "rows": {k: ch.get(k, 0) for k in ("added", "removed", "relabeled", "modified")},
+                    }
+                )
                 continue
             assert outcome is not None
             new_md5 = write_file(repo, con, ds, outcome, ours_md5)
             record, files = record_merge(
-                repo, t, con, ds, ours_v, theirs_v, base_v, new_md5, message=message, author=who,
-                branch=branch, label_changes=outcome.label_changes,
+                repo,
+                t,
+                con,
+                ds,
+                ours_v,
+                theirs_v,
+                base_v,
+                new_md5,
+                message=message,
+                author=who,
+                branch=branch,
+                label_changes=outcome.label_changes,
             )
             paths += files
-            merged.append({
-                "dataset": ds.name, "version": record["id"], "seq": record["seq"],
-                "parents": record["parents"], "rows": dict(outcome.counts),
-            })
+            merged.append(
+                {
+                    "dataset": ds.name,
+                    "version": record["id"],
+                    "seq": record["seq"],
+                    "parents": record["parents"],
+                    "rows": dict(outcome.counts),
+                }
+            )
     finally:
         con.close()
     if conflicts:

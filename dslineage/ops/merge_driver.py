@@ -180,8 +180,12 @@ def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
         atomic_write_bytes(o_path, t_path.read_bytes())  # only theirs changed it
         return 0
     state = {
-        "dataset": ds.name, "started_by": "git", "branch": os.environ.get("GIT_REFLOG_ACTION"),
-        "base_md5": b_md5, "ours_md5": o_md5, "theirs_md5": t_md5,
+        "dataset": ds.name,
+        "started_by": "git",
+        "branch": os.environ.get("GIT_REFLOG_ACTION"),
+        "base_md5": b_md5,
+        "ours_md5": o_md5,
+        "theirs_md5": t_md5,
     }
     if ds.format == config.DIR_FORMAT:  # part by part: see ops/merge_dir_driver.py
         from dslineage.ops.merge_dir_driver import run_dir
@@ -202,8 +206,9 @@ def run(cwd: Path, base: str, ours: str, theirs: str, path: str) -> int:
         assert src["ours"] is not None and src["theirs"] is not None
         outcome = merge3(con, src["base"], src["ours"], src["theirs"], ds)
         if outcome.table is None:
-            mergestate.write(root, {**state, "state": "conflicts", "cells": outcome.conflicts.num_rows},
-                             outcome.conflicts)
+            mergestate.write(
+                root, {**state, "state": "conflicts", "cells": outcome.conflicts.num_rows}, outcome.conflicts
+            )
             sys.stderr.write(
                 f"dslineage: {outcome.conflicts.num_rows} conflicting cells in {ds.name}: list them with "
                 f"`dslineage merge --conflicts {ds.name}`, then `dslineage merge --resolve {ds.name} ...`\n"

@@ -48,14 +48,19 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
         head_md5 = common.recorded_md5_at(repo, ds, "HEAD", stage_outputs=False)
         if head_md5 == note["merged_md5"]:
             for step in note.get("earlier", []):  # merges a multi-commit rebase built on, in order
-                mine, yours = (common.version_with_md5(repo, ds.name, step[f"{s}_md5"], None)
-                               for s in ("ours", "theirs"))
+                mine, yours = (
+                    common.version_with_md5(repo, ds.name, step[f"{s}_md5"], None) for s in ("ours", "theirs")
+                )
                 if mine and yours and common.version_with_md5(repo, ds.name, step["merged_md5"], None) is None:
                     done.append(_record_note(repo, ds, step, mine, yours, default_author(repo, None), last=False))
         ours_v = common.version_with_md5(repo, ds.name, note["ours_md5"], None)
         theirs_v = common.version_with_md5(repo, ds.name, note["theirs_md5"], None)
-        if head_md5 != note["merged_md5"] or common.version_with_md5(repo, ds.name, head_md5, None) is not None \
-                or ours_v is None or theirs_v is None:
+        if (
+            head_md5 != note["merged_md5"]
+            or common.version_with_md5(repo, ds.name, head_md5, None) is not None
+            or ours_v is None
+            or theirs_v is None
+        ):
             mergestate.remove(repo.root, name)  # aborted, redone, or already recorded
             if head_md5 == note["ours_md5"] and common.working_md5(repo, ds) == note["merged_md5"]:
                 dvcio.checkout(repo.root, ds.path)  # `git merge --abort`: the work file goes back too
@@ -65,8 +70,14 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
 
 
 def _record_note(
-    repo: Repo, ds: Dataset, note: dict[str, Any], ours_v: dict[str, Any], theirs_v: dict[str, Any], who: str,
-    *, last: bool = True,
+    repo: Repo,
+    ds: Dataset,
+    note: dict[str, Any],
+    ours_v: dict[str, Any],
+    theirs_v: dict[str, Any],
+    who: str,
+    *,
+    last: bool = True,
 ) -> dict[str, Any]:
     from dslineage.ops.merge import dag_base
 
@@ -76,8 +87,18 @@ def _record_note(
     try:
         with txn.begin(repo.root, repo.git, "merge-record") as t:
             record, paths = record_merge(
-                repo, t, con, ds, ours_v, theirs_v, base_v, note["merged_md5"], message=message,
-                author=who, dvc_add=False, branch=note.get("branch"),
+                repo,
+                t,
+                con,
+                ds,
+                ours_v,
+                theirs_v,
+                base_v,
+                note["merged_md5"],
+                message=message,
+                author=who,
+                dvc_add=False,
+                branch=note.get("branch"),
             )
             if last:
                 mergestate.remove(repo.root, ds.name)
@@ -85,6 +106,11 @@ def _record_note(
     finally:
         con.close()
     repo.index.sync(force=True)
-    log.warning("dslineage: recorded merge version %s@v%s (parents %s, %s)", ds.name, record["seq"],
-                journal.short(ours_v["id"]), journal.short(theirs_v["id"]))
+    log.warning(
+        "dslineage: recorded merge version %s@v%s (parents %s, %s)",
+        ds.name,
+        record["seq"],
+        journal.short(ours_v["id"]),
+        journal.short(theirs_v["id"]),
+    )
     return record

@@ -49,9 +49,15 @@ def _from_index(repo: Repo, ds: Dataset) -> dict[str, Any] | None:
         con.close()
     base = common.version_with_md5(repo, ds.name, md5["base"], None)
     state = {
-        "dataset": ds.name, "state": "conflicts", "started_by": "git", "branch": None,
-        "base_md5": md5["base"], "ours_md5": md5["ours"], "theirs_md5": md5["theirs"],
-        "base_version": base["id"] if base else None, "cells": found.left,
+        "dataset": ds.name,
+        "state": "conflicts",
+        "started_by": "git",
+        "branch": None,
+        "base_md5": md5["base"],
+        "ours_md5": md5["ours"],
+        "theirs_md5": md5["theirs"],
+        "base_version": base["id"] if base else None,
+        "cells": found.left,
     }
     mergestate.write(repo.root, state, found.conflicts)
     return state
@@ -129,11 +135,17 @@ def conflicts(repo: Repo, name: str, *, output: str | None = None) -> MergeConfl
     for i, column in enumerate(table.column("column").to_pylist()):
         key = {k: rows.plain(kv[i]) for k, kv in zip(ds.key, keys)}
         ident = (*key.values(), column)
-        cells.append(ConflictCell(
-            key=key, column=column, base=parsed["base"][i], ours=parsed["ours"][i],
-            theirs=parsed["theirs"][i], ours_batch=side_batch(found["ours"].get(ident)),
-            theirs_batch=side_batch(found["theirs"].get(ident)),
-        ))
+        cells.append(
+            ConflictCell(
+                key=key,
+                column=column,
+                base=parsed["base"][i],
+                ours=parsed["ours"][i],
+                theirs=parsed["theirs"][i],
+                ours_batch=side_batch(found["ours"].get(ident)),
+                theirs_batch=side_batch(found["theirs"].get(ident)),
+            )
+        )
     out_rel = None
     if output:
         out_rel = config.inside(repo.root, output, cwd=repo.root)
@@ -195,15 +207,18 @@ def _resolutions(repo: Repo, ds: Dataset, path: str) -> Any:
             keys[k] = col if col.type == typ else col.cast(pa.string()).cast(typ)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise UsageError(f"{path}: key column {k} does not hold {typ} values like the dataset's") from None
-    return pa.table({
-        **keys,
-        "column": table.column("column").cast(pa.string()),
-        "value": pa.array(values, pa.string()),
-    })
+    return pa.table(
+        {**keys, "column": table.column("column").cast(pa.string()), "value": pa.array(values, pa.string())}
+    )
 
 
 def resolve(
-    repo: Repo, name: str, *, ours: bool = False, theirs: bool = False, from_file: str | None = None,
+    repo: Repo,
+    name: str,
+    *,
+    ours: bool = False,
+    theirs: bool = False,
+    from_file: str | None = None,
     author: str | None = None,
 ) -> MergeResolved:
     """Finish a stopped merge of one dataset with ours, theirs or chosen values per cell."""
@@ -232,7 +247,16 @@ def resolve(
             t.backup(dvcio.dvcfile_for(ds.path))
             md5 = done.write()
             record, paths = record_merge(
-                repo, t, con, ds, ours_v, theirs_v, base_v, md5, message=message, author=who,
+                repo,
+                t,
+                con,
+                ds,
+                ours_v,
+                theirs_v,
+                base_v,
+                md5,
+                message=message,
+                author=who,
                 branch=state.get("branch"),
                 label_changes=done.label_changes if ours_v["md5"] == state["ours_md5"] else None,
             )
@@ -262,8 +286,13 @@ def resolve(
         else:
             note = "resolved and staged: commit it with `git commit`"
     return MergeResolved(
-        dataset=ds.name, version=record["id"], seq=record["seq"], parents=record["parents"],
-        rows=dict(done.counts), git_commit=sha, note=note,
+        dataset=ds.name,
+        version=record["id"],
+        seq=record["seq"],
+        parents=record["parents"],
+        rows=dict(done.counts),
+        git_commit=sha,
+        note=note,
     )
 
 

@@ -24,8 +24,20 @@ if TYPE_CHECKING:
 PREFIXES = ("probability_", "proba_", "prob_", "pred_", "p_")
 CONFIDENCE = "confidence"
 TOLERANCE = 1e-3
-NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "UTINYINT",
-           "USMALLINT", "UINTEGER", "UBIGINT")
+NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
 
 
 @dataclass
@@ -65,7 +77,7 @@ def _class_name(col: str) -> str:
     low = col.lower()
     for p in PREFIXES:
         if low.startswith(p) and len(col) > len(p):
-            return col[len(p):]
+            return col[len(p) :]
     return col
 
 
@@ -115,8 +127,10 @@ def load(con: Any, ds: Dataset, src: rows.Source, path: str | Path, column: str 
     names = [c for c, _ in cols]
     missing = [k for k in ds.key if k not in names]
     if missing:
-        raise PredictionsError(f"predictions file {p.name} has no key column {', '.join(missing)}: "
-                               f"add the key column(s) {', '.join(ds.key)} of {ds.name}")
+        raise PredictionsError(
+            f"predictions file {p.name} has no key column {', '.join(missing)}: "
+            f"add the key column(s) {', '.join(ds.key)} of {ds.name}"
+        )
     key_types = sql.key_types(con, src, ds.key)
     try:
         counts = sql.load(con, reader, p, ds.key, key_types, dict(cols))
@@ -125,11 +139,15 @@ def load(con: Any, ds: Dataset, src: rows.Source, path: str | Path, column: str 
     if counts["rows"] == 0:
         raise PredictionsError(f"predictions file {p.name} is empty: it needs one row per key")
     if counts["bad_keys"]:
-        raise PredictionsError(f"predictions file {p.name}: {counts['bad_keys']} row(s) have a null key or one "
-                               f"not of {ds.name}'s key type: fix those rows")
+        raise PredictionsError(
+            f"predictions file {p.name}: {counts['bad_keys']} row(s) have a null key or one "
+            f"not of {ds.name}'s key type: fix those rows"
+        )
     if counts["duplicate_keys"]:
-        raise PredictionsError(f"predictions file {p.name}: {counts['duplicate_keys']} key(s) appear more than "
-                               "once: keep one prediction per key")
+        raise PredictionsError(
+            f"predictions file {p.name}: {counts['duplicate_keys']} key(s) appear more than "
+            "once: keep one prediction per key"
+        )
     types = dict(cols)
     others = [c for c in names if c not in ds.key]
     conf = next((c for c in others if c.lower() == CONFIDENCE), None)
@@ -139,8 +157,10 @@ def load(con: Any, ds: Dataset, src: rows.Source, path: str | Path, column: str 
     if conf is not None:
         return _labelled(con, ds, src, p, candidates, [c for c in others if c != conf], conf, types, counts)
     if not others:
-        raise PredictionsError(f"predictions file {p.name} has only key columns: add one probability column "
-                               "per class, or a predicted-label column and a `confidence` column")
+        raise PredictionsError(
+            f"predictions file {p.name} has only key columns: add one probability column "
+            "per class, or a predicted-label column and a `confidence` column"
+        )
     best: tuple[str, dict[str, str], list[str]] | None = None
     for cand in candidates:
         values = _label_values(con, ds, src, cand)
@@ -154,33 +174,53 @@ def load(con: Any, ds: Dataset, src: rows.Source, path: str | Path, column: str 
         shown = ", ".join(values[:12]) + (" ..." if len(values) > 12 else "")
         raise PredictionsError(
             f"predictions file {p.name}: column(s) {', '.join(unknown[:5])} name no class of {ds.name}'s label "
-            f"{label_col} (classes: {shown}): name each probability column after a label value (or p_VALUE)")
+            f"{label_col} (classes: {shown}): name each probability column after a label value (or p_VALUE)"
+        )
     if len(set(known.values())) != len(known):
         raise PredictionsError(f"predictions file {p.name}: two columns name the same class: keep one")
     not_numeric = [c for c in others if not types[c].upper().startswith(NUMERIC)]
     if not_numeric:
-        raise PredictionsError(f"predictions file {p.name}: probability column(s) {', '.join(not_numeric[:5])} "
-                               "are not numbers: fix them (or name the predicted-label file's `confidence` column)")
+        raise PredictionsError(
+            f"predictions file {p.name}: probability column(s) {', '.join(not_numeric[:5])} "
+            "are not numbers: fix them (or name the predicted-label file's `confidence` column)"
+        )
     table = sql.arrays(con, others)
-    probs = np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-                             for c in others]) if others else np.zeros((counts["rows"], 0))
-    bad = ~np.isfinite(probs).all(axis=1) | (probs < -TOLERANCE).any(axis=1) | (
-        np.abs(probs.sum(axis=1) - 1.0) > TOLERANCE)
+    probs = (
+        np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in others])
+        if others
+        else np.zeros((counts["rows"], 0))
+    )
+    bad = (
+        ~np.isfinite(probs).all(axis=1)
+        | (probs < -TOLERANCE).any(axis=1)
+        | (np.abs(probs.sum(axis=1) - 1.0) > TOLERANCE)
+    )
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         key = sql.first_keys(con, ds.key, f"_i = {first}", 1)[0]
         raise PredictionsError(
             f"predictions file {p.name}: {int(bad.sum())} row(s) have probabilities that do not sum to 1 "
             f"within {TOLERANCE:g} (first: key {', '.join(map(str, key))}, sum {probs[first].sum():.6g}): "
-            "normalise each row, and list every class")
+            "normalise each row, and list every class"
+        )
     classes = [known[c] for c in others]
     predicted = probs.argmax(axis=1)
-    return Predictions(p, file_md5(p), label_col, classes, probs, predicted,
-                       probs[np.arange(len(probs)), predicted], counts["rows"])
+    return Predictions(
+        p, file_md5(p), label_col, classes, probs, predicted, probs[np.arange(len(probs)), predicted], counts["rows"]
+    )
 
 
-def _labelled(con: Any, ds: Dataset, src: rows.Source, p: Path, candidates: list[str], rest: list[str],
-              conf: str, types: dict[str, str], counts: dict[str, int]) -> Predictions:
+def _labelled(
+    con: Any,
+    ds: Dataset,
+    src: rows.Source,
+    p: Path,
+    candidates: list[str],
+    rest: list[str],
+    conf: str,
+    types: dict[str, str],
+    counts: dict[str, int],
+) -> Predictions:
     """The key + predicted label + confidence shape."""
     import numpy as np
     import pyarrow.compute as pc
@@ -188,7 +228,8 @@ def _labelled(con: Any, ds: Dataset, src: rows.Source, p: Path, candidates: list
     if len(rest) != 1:
         raise PredictionsError(
             f"predictions file {p.name} has a `confidence` column and {len(rest)} other non-key column(s) "
-            f"({', '.join(rest[:5])}): keep exactly one, the predicted label")
+            f"({', '.join(rest[:5])}): keep exactly one, the predicted label"
+        )
     table = sql.arrays(con, [rest[0], conf])
     predicted_text = pc.cast(table.column(0), "string").to_pylist()
     seen = sorted({v for v in predicted_text if v is not None})
@@ -205,7 +246,8 @@ def _labelled(con: Any, ds: Dataset, src: rows.Source, p: Path, candidates: list
     if unknown:
         raise PredictionsError(
             f"predictions file {p.name}: predicted label(s) {', '.join(unknown[:5])} are not in {ds.name}'s label "
-            f"set ({label_col}): predict only label values")
+            f"set ({label_col}): predict only label values"
+        )
     confidence = table.column(1).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     if not np.isfinite(confidence).all() or (confidence < 0).any() or (confidence > 1 + TOLERANCE).any():
         raise PredictionsError(f"predictions file {p.name}: `confidence` must be a number from 0 to 1 in every row")
@@ -237,8 +279,14 @@ def labels_for(con: Any, ds: Dataset, src: rows.Source, preds: Predictions, grou
         pos = np.full(preds.rows, -1, dtype=np.int64)
         pos[idx] = np.arange(len(idx))
         grp = t.column("grp").combine_chunks().take(pa.array(pos, mask=pos < 0))
-    return {"y": y, "names": names, "present": present, "labelled": y >= 0, "group": grp,
-            "unclassed": names[len(preds.classes):]}
+    return {
+        "y": y,
+        "names": names,
+        "present": present,
+        "labelled": y >= 0,
+        "group": grp,
+        "unclassed": names[len(preds.classes) :],
+    }
 
 
 def label_text(names: list[str], y: np.ndarray) -> Any:

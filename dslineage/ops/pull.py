@@ -24,5 +24,11 @@ def pull(repo: Repo, ref: str, *, remote: str | None = None) -> PullResult:
     ds, v = resolve(repo, ref if "@" in ref else f"{ref}@latest")
     label = f"{ds.name}@v{v['seq']}"
     fetched = dvcio.fetch_objects(repo.root, [v["md5"]], {v["md5"]: label}, remote=remote)
-    return PullResult(dataset=ds.name, version=v["id"], seq=v["seq"], md5=v["md5"],
-                      remote=remote or dvcio.default_remote(repo.root), fetched=bool(fetched))
+    return PullResult(
+        dataset=ds.name,
+        version=v["id"],
+        seq=v["seq"],
+        md5=v["md5"],
+        remote=remote or dvcio.default_remote(repo.root),
+        fetched=bool(fetched),
+    )

@@ -37,11 +37,18 @@ def push(repo: Repo, names: list[str], *, remote: str | None = None) -> PushResu
     versions = version_objects(repo, names)
     result = dvcio.push_objects(repo.root, [v["md5"] for v in versions], remote=remote)
     return PushResult(
-        remote=result.remote, versions=len(versions), objects_pushed=len(result.pushed),
+        remote=result.remote,
+        versions=len(versions),
+        objects_pushed=len(result.pushed),
         objects_present=len(result.present),
         missing=[
-            MissingObject(dataset=v["dataset"], version=v["id"], seq=v["seq"], md5=v["md5"],
-                          label=f"{v['dataset']}@v{v['seq']} ({journal.short(v['id'])})")
+            MissingObject(
+                dataset=v["dataset"],
+                version=v["id"],
+                seq=v["seq"],
+                md5=v["md5"],
+                label=f"{v['dataset']}@v{v['seq']} ({journal.short(v['id'])})",
+            )
             for v in versions
             if v["md5"] in result.missing or result.missing.intersection(dvcio.dir_children(repo.root, v["md5"]))
         ],

@@ -60,9 +60,20 @@ def new_id(dataset: str, version: str, ts: str, *parts: Any) -> str:
 
 
 def new_record(
-    qid: str, *, dataset: str, version: dict[str, Any], source: str, method: str, params: dict[str, Any],
-    rows: int, author: str, timestamp: str, predictions_md5: str | None = None,
-    predictions_file: str | None = None, batch: str | None = None, votes: str | None = None,
+    qid: str,
+    *,
+    dataset: str,
+    version: dict[str, Any],
+    source: str,
+    method: str,
+    params: dict[str, Any],
+    rows: int,
+    author: str,
+    timestamp: str,
+    predictions_md5: str | None = None,
+    predictions_file: str | None = None,
+    batch: str | None = None,
+    votes: str | None = None,
 ) -> dict[str, Any]:
     """The journal record of a review queue (kind "queue") whose rows are in its side file.
 
@@ -71,8 +82,15 @@ def new_record(
     and `votes`, its votes record). Consensus queues recorded before this builder lack `seq`
     and `file`; the readers fall back (`rec.get("seq")`, the side file named by the id)."""
     record: dict[str, Any] = {
-        "kind": "queue", "id": qid, "dataset": dataset, "version": version["id"], "seq": version["seq"],
-        "source": source, "method": method, "params": params, "predictions_md5": predictions_md5,
+        "kind": "queue",
+        "id": qid,
+        "dataset": dataset,
+        "version": version["id"],
+        "seq": version["seq"],
+        "source": source,
+        "method": method,
+        "params": params,
+        "predictions_md5": predictions_md5,
     }
     if predictions_file is not None:
         record["predictions_file"] = predictions_file
@@ -83,10 +101,18 @@ def new_record(
 
 
 def _summary(rec: dict[str, Any]) -> QueueSummary:
-    return QueueSummary(id=rec["id"], dataset=rec["dataset"], version=rec["version"], seq=rec.get("seq"),
-                        source=rec.get("source", "review"), method=rec.get("method", ""), rows=int(rec["rows"]),
-                        predictions_md5=rec.get("predictions_md5"), author=rec.get("author", ""),
-                        timestamp=rec["timestamp"])
+    return QueueSummary(
+        id=rec["id"],
+        dataset=rec["dataset"],
+        version=rec["version"],
+        seq=rec.get("seq"),
+        source=rec.get("source", "review"),
+        method=rec.get("method", ""),
+        rows=int(rec["rows"]),
+        predictions_md5=rec.get("predictions_md5"),
+        author=rec.get("author", ""),
+        timestamp=rec["timestamp"],
+    )
 
 
 def queues(repo: Repo, name: str | None = None) -> list[QueueSummary]:
@@ -115,14 +141,19 @@ def queue(repo: Repo, ref: str, *, limit: int = 20) -> QueueDetail:
     ds = repo.dataset(rec["dataset"])
     path = journal.folder(repo.root) / rec.get("file", journal.side_file(rec["id"], "queue"))
     if not path.is_file():
-        raise MissingDataError(f"the rows of queue {rec['id'][:12]} ({path.name}) are missing: restore them with "
-                               f"`git checkout -- {path.relative_to(repo.root).as_posix()}`")
+        raise MissingDataError(
+            f"the rows of queue {rec['id'][:12]} ({path.name}) are missing: restore them with "
+            f"`git checkout -- {path.relative_to(repo.root).as_posix()}`"
+        )
     linked = [b for b in repo.index.records("batch", ds.name) if b.get("queue") == rec["id"]]
     edits = [batch_ops.edits_path(repo, b) for b in linked]
     confirmed = [list(k) if isinstance(k, list) else [k] for b in linked for k in b.get("queue_confirmed") or []]
     folder = journal.folder(repo.root)
-    votes = [folder / v["votes"] for v in repo.index.records("votes", ds.name)
-             if v.get("review_queue") == rec["id"] and v.get("votes") and (folder / v["votes"]).is_file()]
+    votes = [
+        folder / v["votes"]
+        for v in repo.index.records("votes", ds.name)
+        if v.get("review_queue") == rec["id"] and v.get("votes") and (folder / v["votes"]).is_file()
+    ]
     con = common.row_connection(repo)
     try:
         out = sql.outcome(con, path, list(ds.key), [p for p in edits if p.is_file()], confirmed, votes)
@@ -130,7 +161,14 @@ def queue(repo: Repo, ref: str, *, limit: int = 20) -> QueueDetail:
     finally:
         con.close()
     reviewed = out["changed"] + out["confirmed"]
-    return QueueDetail(queue=_summary(rec), params=rec.get("params") or {}, batches=[b["id"] for b in linked],
-                       reviewed=reviewed, confirmed=out["confirmed"], changed=out["changed"],
-                       changed_as_suggested=out["as_suggested"],
-                       precision=out["changed"] / reviewed if reviewed else None, top=top)
+    return QueueDetail(
+        queue=_summary(rec),
+        params=rec.get("params") or {},
+        batches=[b["id"] for b in linked],
+        reviewed=reviewed,
+        confirmed=out["confirmed"],
+        changed=out["changed"],
+        changed_as_suggested=out["as_suggested"],
+        precision=out["changed"] / reviewed if reviewed else None,
+        top=top,
+    )

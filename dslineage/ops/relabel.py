@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 # fault-injection steps (see dslineage.txn); revert declares the same under its own name
 STEPS = txn.declare("relabel", "after-data", "after-batch", *SNAPSHOT_STEPS)
+
+
 def parse_pairs(ds: Dataset, edits: Any) -> list[tuple[list[str], str]]:
     """`KEY=LABEL` strings, (key, label) pairs or a {key: label} dict → (key parts, label) as text."""
     items = list(edits.items()) if isinstance(edits, dict) else list(edits)
@@ -39,8 +41,11 @@ def parse_pairs(ds: Dataset, edits: Any) -> list[tuple[list[str], str]]:
             parts = key.split(",") if len(ds.key) > 1 else [key]
         else:
             key, label = item
-            parts = [str(v) for v in key] if isinstance(key, (tuple, list)) else (
-                str(key).split(",") if len(ds.key) > 1 else [str(key)])
+            parts = (
+                [str(v) for v in key]
+                if isinstance(key, (tuple, list))
+                else (str(key).split(",") if len(ds.key) > 1 else [str(key)])
+            )
         if label is None:
             raise UsageError(f"edit {item!r} has no label: give KEY=LABEL")
         if len(parts) != len(ds.key):
@@ -98,10 +103,23 @@ def relabel(
         raise UsageError("--key-field and --from-name read a Label Studio export: add --format label-studio")
     if file_format != "edits":
         return _relabel_other_format(
-            repo, name, edits, from_file=from_file, file_format=file_format, key_field=key_field,
-            from_name=from_name, by=by, reason=reason, column=column, commit=commit,
-            skip_missing=skip_missing, force=force, message=message, expect_old=expect_old,
-            ignore_columns=ignore_columns, queue=queue,
+            repo,
+            name,
+            edits,
+            from_file=from_file,
+            file_format=file_format,
+            key_field=key_field,
+            from_name=from_name,
+            by=by,
+            reason=reason,
+            column=column,
+            commit=commit,
+            skip_missing=skip_missing,
+            force=force,
+            message=message,
+            expect_old=expect_old,
+            ignore_columns=ignore_columns,
+            queue=queue,
         )
     ds = repo.dataset(name)
     mergestate.refuse_if_merging(repo, ds, "relabeled")
@@ -137,8 +155,9 @@ def relabel(
                 read = max(read, n_read)
                 if not n_read:
                     continue
-                edit_batch.check_expected(session.con, len(ds.key), ds.labels.index(col), expect_old,
-                                      Path(from_file).name, ds)
+                edit_batch.check_expected(
+                    session.con, len(ds.key), ds.labels.index(col), expect_old, Path(from_file).name, ds
+                )
             b = session.join(col)
             _refuse_missing(ds, b.counts, skip_missing)
             if linked:
@@ -153,13 +172,20 @@ def relabel(
         rows_changed = distinct_rows(applied, len(ds.key))
         first = plans[0] if plans else None
         result = RelabelResult(
-            dataset=ds.name, column=cols[0], columns=[b.column for b in plans], batch=None,
-            batches=[], version=None, applied=rows_changed,
+            dataset=ds.name,
+            column=cols[0],
+            columns=[b.column for b in plans],
+            batch=None,
+            batches=[],
+            version=None,
+            applied=rows_changed,
             by_column={b.column: b.counts["applied"] for b in plans},
             noop=max((b.counts["noop"] for b in plans), default=0),
             missing=max((b.counts["missing"] for b in plans), default=0),
             missing_keys=[dict(zip(ds.key, k)) for k in (first.counts["missing_keys"] if first else [])],
-            edits_read=read, transitions=first.transitions if first else [], committed=False,
+            edits_read=read,
+            transitions=first.transitions if first else [],
+            committed=False,
             transitions_by_column={b.column: b.transitions for b in plans} if len(plans) > 1 else None,
         )
         if not applied:
@@ -170,13 +196,27 @@ def relabel(
         session.close()
     v = out["version"]
     return dataclasses.replace(
-        result, batch=out["batches"][0], batches=out["batches"], md5=out["md5"], committed=v is not None,
-        version=v["id"] if v else None, seq=v["seq"] if v else None,
+        result,
+        batch=out["batches"][0],
+        batches=out["batches"],
+        md5=out["md5"],
+        committed=v is not None,
+        version=v["id"] if v else None,
+        seq=v["seq"] if v else None,
     )
 
 
-def _relabel_other_format(repo: Repo, name: str, edits: Any, *, from_file: str | None, file_format: str,
-                          key_field: str | None, from_name: str | None, **options: Any) -> RelabelResult:
+def _relabel_other_format(
+    repo: Repo,
+    name: str,
+    edits: Any,
+    *,
+    from_file: str | None,
+    file_format: str,
+    key_field: str | None,
+    from_name: str | None,
+    **options: Any,
+) -> RelabelResult:
     """Hand an export in another tool's format to its reader (today: Label Studio)."""
     from dslineage.ops import relabel_labelstudio as ls
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from dslineage.repo import Repo
 
+
 def when(created_at: str | None, what: str) -> datetime:
     """An annotation's `created_at` as an aware UTC datetime (none: the earliest possible)."""
     if created_at is None:
@@ -61,22 +62,19 @@ def latest_per_key(votes: pa.Table, key_field: str, what: str) -> tuple[pa.Table
                 f"({', '.join(labels)}): relabel takes one label per row (use a single-choice control)"
             )
     rows = list(best.values())
-    return pa.table({
-        key_field: pa.array([r[0] for r in rows], pa.string()),
-        "annotator": pa.array([r[1] for r in rows], pa.string()),
-        "time": pa.array([r[2] for r in rows], pa.string()),
-        "new_label": pa.array([r[3][0] for r in rows], pa.string()),
-    }), len(groups) - len(rows)
+    return pa.table(
+        {
+            key_field: pa.array([r[0] for r in rows], pa.string()),
+            "annotator": pa.array([r[1] for r in rows], pa.string()),
+            "time": pa.array([r[2] for r in rows], pa.string()),
+            "new_label": pa.array([r[3][0] for r in rows], pa.string()),
+        }
+    ), len(groups) - len(rows)
 
 
 @contextmanager
 def edits_file(
-    repo: Repo,
-    name: str,
-    *,
-    from_file: str,
-    key_field: str | None,
-    from_name: str | None,
+    repo: Repo, name: str, *, from_file: str, key_field: str | None, from_name: str | None
 ) -> Iterator[tuple[Path, str, dict[str, Any]]]:
     """A Label Studio JSON export as a temporary edits file for `relabel`: yields its path, the
     source name to record and the batch record's extra fields; the file is gone afterwards."""

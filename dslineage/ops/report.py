@@ -36,8 +36,13 @@ def report(repo: Repo, names: list[str], *, versions: str | None = None) -> m.Re
     if not chosen:
         notes["datasets"] = "No dataset is tracked yet: run `dslineage track` and `dslineage commit`."
     return m.Report(
-        title="dslineage report: " + (", ".join(chosen) or repo.root.name), generated=journal.now(),
-        repository=repo.root.name, datasets=datasets, lineage_nodes=nodes, lineage_edges=edges, notes=notes,
+        title="dslineage report: " + (", ".join(chosen) or repo.root.name),
+        generated=journal.now(),
+        repository=repo.root.name,
+        datasets=datasets,
+        lineage_nodes=nodes,
+        lineage_edges=edges,
+        notes=notes,
     )
 
 
@@ -74,26 +79,38 @@ def _dataset(repo: Repo, ds: Dataset, a_ref: str | None, b_ref: str | None) -> m
     else:
         a = b = versions[0] if versions else None
     if len(versions) < 2:
-        notes["compare"] = (f"{ds.name} has {len(versions)} version{'s' if len(versions) != 1 else ''}: no "
-                            "transitions, class shift or changed rows to show until a second version is committed.")
+        notes["compare"] = (
+            f"{ds.name} has {len(versions)} version{'s' if len(versions) != 1 else ''}: no "
+            "transitions, class shift or changed rows to show until a second version is committed."
+        )
     annotations = report_edits.rows_per_annotator(repo, catalog)
     batches = [report_edits.batch(e, annotations.get(e["id"], {})) for e in catalog]
     transitions, shift = report_edits.compare(repo, ds, col, a, b, notes)
     changed, total = report_edits.changed_rows(repo, ds, catalog, a, b, notes)
     return m.DatasetReport(
-        name=ds.name, label_column=col,
+        name=ds.name,
+        label_column=col,
         a={"seq": a["seq"], "id": a["id"]} if a and b and a["id"] != b["id"] else None,
         b={"seq": b["seq"], "id": b["id"]} if a and b and a["id"] != b["id"] else None,
-        versions_total=len(versions), timeline=timeline(versions, repo.index.tags(ds.name), catalog, notes),
-        distribution=distribution(versions, col, notes), transitions=transitions, shift=shift,
-        batches=batches, annotators=report_edits.annotators(batches), agreement=report_edits.agreement(repo, ds.name),
-        changed_rows=changed, changed_total=total, quality=report_records.quality(repo, ds.name, versions),
-        evals=report_records.evals(repo, ds.name, versions, notes), notes=notes,
+        versions_total=len(versions),
+        timeline=timeline(versions, repo.index.tags(ds.name), catalog, notes),
+        distribution=distribution(versions, col, notes),
+        transitions=transitions,
+        shift=shift,
+        batches=batches,
+        annotators=report_edits.annotators(batches),
+        agreement=report_edits.agreement(repo, ds.name),
+        changed_rows=changed,
+        changed_total=total,
+        quality=report_records.quality(repo, ds.name, versions),
+        evals=report_records.evals(repo, ds.name, versions, notes),
+        notes=notes,
     )
 
 
-def timeline(versions: list[dict[str, Any]], tag_map: dict[str, str], catalog: list[dict[str, Any]],
-             notes: dict[str, str]) -> list[m.VersionPoint]:
+def timeline(
+    versions: list[dict[str, Any]], tag_map: dict[str, str], catalog: list[dict[str, Any]], notes: dict[str, str]
+) -> list[m.VersionPoint]:
     """The timeline's points (oldest first): one per version, or bins of versions beyond
     `MAX_TIMELINE` (with a note saying so)."""
     tags: dict[str, list[str]] = {}
@@ -106,18 +123,31 @@ def timeline(versions: list[dict[str, Any]], tag_map: dict[str, str], catalog: l
     points = []
     for v in versions:
         mine = by_version.get(v["id"], [])
-        points.append(m.VersionPoint(
-            seq=v["seq"], seq_end=v["seq"], id=v["id"], timestamp=v["timestamp"] or "", author=v["author"] or "",
-            message=v["message"] or "", rows=v["rows"], added=v["added"], removed=v["removed"],
-            relabeled=v["relabeled"], tags=sorted(tags.get(v["id"], [])), batches=[e["id"] for e in mine],
-            reverted_batches=sum(1 for e in mine if e.get("reverted")),
-        ))
+        points.append(
+            m.VersionPoint(
+                seq=v["seq"],
+                seq_end=v["seq"],
+                id=v["id"],
+                timestamp=v["timestamp"] or "",
+                author=v["author"] or "",
+                message=v["message"] or "",
+                rows=v["rows"],
+                added=v["added"],
+                removed=v["removed"],
+                relabeled=v["relabeled"],
+                tags=sorted(tags.get(v["id"], [])),
+                batches=[e["id"] for e in mine],
+                reverted_batches=sum(1 for e in mine if e.get("reverted")),
+            )
+        )
     if len(points) <= m.MAX_TIMELINE:
         return points
     size = -(-len(points) // m.MAX_TIMELINE)
-    notes["timeline"] = (f"{len(points):,} versions: the timeline sums them in bins of {size} versions "
-                         "(tags and batches of a bin are merged).")
-    return [_bin(points[i:i + size]) for i in range(0, len(points), size)]
+    notes["timeline"] = (
+        f"{len(points):,} versions: the timeline sums them in bins of {size} versions "
+        "(tags and batches of a bin are merged)."
+    )
+    return [_bin(points[i : i + size]) for i in range(0, len(points), size)]
 
 
 def _sum(values: list[int | None]) -> int | None:
@@ -127,10 +157,18 @@ def _sum(values: list[int | None]) -> int | None:
 def _bin(chunk: list[m.VersionPoint]) -> m.VersionPoint:
     last = chunk[-1]
     return m.VersionPoint(
-        seq=chunk[0].seq, seq_end=last.seq, id=last.id, timestamp=last.timestamp, author=last.author,
-        message=f"v{chunk[0].seq}–v{last.seq}", rows=last.rows, added=_sum([p.added for p in chunk]),
-        removed=_sum([p.removed for p in chunk]), relabeled=_sum([p.relabeled for p in chunk]),
-        tags=[t for p in chunk for t in p.tags], batches=[b for p in chunk for b in p.batches],
+        seq=chunk[0].seq,
+        seq_end=last.seq,
+        id=last.id,
+        timestamp=last.timestamp,
+        author=last.author,
+        message=f"v{chunk[0].seq}–v{last.seq}",
+        rows=last.rows,
+        added=_sum([p.added for p in chunk]),
+        removed=_sum([p.removed for p in chunk]),
+        relabeled=_sum([p.relabeled for p in chunk]),
+        tags=[t for p in chunk for t in p.tags],
+        batches=[b for p in chunk for b in p.batches],
         reverted_batches=sum(p.reverted_batches for p in chunk),
     )
 
@@ -151,10 +189,12 @@ def distribution(versions: list[dict[str, Any]], col: str | None, notes: dict[st
         for label, n in c.items():
             totals[label] = totals.get(label, 0) + n
     ranked = sorted(totals, key=lambda k: (-totals[k], k))
-    keep = set(ranked if len(ranked) <= m.MAX_CLASSES + 1 else ranked[:m.MAX_CLASSES])
+    keep = set(ranked if len(ranked) <= m.MAX_CLASSES + 1 else ranked[: m.MAX_CLASSES])
     if len(ranked) > len(keep):
-        notes["classes"] = (f"{len(ranked)} classes: the {len(keep)} largest are drawn in their own colour, "
-                            f"the other {len(ranked) - len(keep)} together as \"other\".")
+        notes["classes"] = (
+            f"{len(ranked)} classes: the {len(keep)} largest are drawn in their own colour, "
+            f'the other {len(ranked) - len(keep)} together as "other".'
+        )
     out = []
     for seq, c in counts:
         other = 0

@@ -49,7 +49,8 @@ def styled_spec(chart: Any, title: str, caption: str) -> dict[str, Any]:
     spec["description"] = caption
     config = spec.setdefault("config", {})
     for key, value in {
-        "font": "sans-serif", "view": {"stroke": None},
+        "font": "sans-serif",
+        "view": {"stroke": None},
         "axis": {"labelFontSize": 12, "titleFontSize": 13, "labelLimit": 220},
         "legend": {"labelFontSize": 12, "titleFontSize": 13, "labelLimit": 220},
         "header": {"labelFontSize": 12},
@@ -59,33 +60,49 @@ def styled_spec(chart: Any, title: str, caption: str) -> dict[str, Any]:
     return spec
 
 
-
 Built = tuple[Any, str, str]  # what a chart builder returns: the Altair chart, its title, its caption
 
 
 def per_dataset(name: str) -> Callable[[Callable[[Any, m.DatasetReport], Built]], Callable[[m.DatasetReport], Chart]]:
     """A builder `(alt, dataset report) -> (chart, title, caption)` as a function of the dataset report
     that returns its `Chart` (Altair imported lazily, the spec styled by `styled_spec`)."""
+
     def wrap(build: Callable[[Any, m.DatasetReport], Built]) -> Callable[[m.DatasetReport], Chart]:
         @functools.wraps(build)
         def chart_of(d: m.DatasetReport) -> Chart:
             chart, title, caption = build(load_altair(), d)
             return Chart(name, d.name, title, caption, styled_spec(chart, title, caption))
+
         return chart_of
+
     return wrap
 
 
-def split_bars(alt: Any, values: list[dict[str, Any]], y: Any, x: Any, split: str, colors: dict[str, str],
-               tooltip: list[Any], *, height: int) -> Any:
+def split_bars(
+    alt: Any,
+    values: list[dict[str, Any]],
+    y: Any,
+    x: Any,
+    split: str,
+    colors: dict[str, str],
+    tooltip: list[Any],
+    *,
+    height: int,
+) -> Any:
     """Horizontal bars coloured by the field `split` (`colors`: its values in legend order, their colours)."""
-    return alt.Chart(alt.Data(values=values)).mark_bar().encode(
-        y=y, x=x, color=alt.Color(f"{split}:N", title="", scale=alt.Scale(domain=list(colors),
-                                                                          range=list(colors.values()))),
-        tooltip=tooltip,
-    ).properties(width=WIDTH - 160, height=height)
+    return (
+        alt.Chart(alt.Data(values=values))
+        .mark_bar()
+        .encode(
+            y=y,
+            x=x,
+            color=alt.Color(f"{split}:N", title="", scale=alt.Scale(domain=list(colors), range=list(colors.values()))),
+            tooltip=tooltip,
+        )
+        .properties(width=WIDTH - 160, height=height)
+    )
 
 
 def short_author(author: str) -> str:
     """An author without the e-mail address, short enough for an axis label."""
     return author.split("<", 1)[0].strip()[:24] or author[:24]
-

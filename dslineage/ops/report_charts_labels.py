@@ -23,36 +23,83 @@ def timeline(alt: Any, d: m.DatasetReport) -> Built:
     few = len(d.timeline) <= 40
     for p in d.timeline:
         for what, n in (("relabeled", p.relabeled), ("added", p.added), ("removed", p.removed)):
-            rows.append({"version": _vlabel(p, tags=few), "seq": p.seq, "change": what, "rows": n or 0,
-                         "message": p.message[:80], "author": p.author, "tags": ", ".join(p.tags[:3]),
-                         "batches": len(p.batches), "reverted": p.reverted_batches})
+            rows.append(
+                {
+                    "version": _vlabel(p, tags=few),
+                    "seq": p.seq,
+                    "change": what,
+                    "rows": n or 0,
+                    "message": p.message[:80],
+                    "author": p.author,
+                    "tags": ", ".join(p.tags[:3]),
+                    "batches": len(p.batches),
+                    "reverted": p.reverted_batches,
+                }
+            )
     order = [_vlabel(p, tags=few) for p in d.timeline]
     top = max((r["rows"] for r in rows), default=1)
     ticks = [0] + [10**k for k in range(0, len(str(max(1, top))) + 1) if 10**k <= top * 10]
-    x = alt.X("version:N", sort=order, title="version", axis=alt.Axis(labelAngle=-40 if few and len(order) > 4
-                                                                      or len(order) > 12 else 0,
-                                                                      labelOverlap=True, labelLimit=160))
-    chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
-        x=x, xOffset=alt.XOffset("change:N", sort=["relabeled", "added", "removed"]),  # side by side: a log
-        y=alt.Y("sum(rows):Q", title="rows changed (log scale)", scale=alt.Scale(type="symlog"),  # scale cannot stack
-                     axis=alt.Axis(values=ticks, format=",d")),
-        color=alt.Color("change:N", title="change", sort=["relabeled", "added", "removed"],
-                        scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3])),
-        tooltip=["version:N", "change:N", "rows:Q", "author:N", "message:N", "tags:N", "batches:Q", "reverted:Q"],
-    ).properties(width=WIDTH, height=220)
+    x = alt.X(
+        "version:N",
+        sort=order,
+        title="version",
+        axis=alt.Axis(
+            labelAngle=-40 if few and len(order) > 4 or len(order) > 12 else 0, labelOverlap=True, labelLimit=160
+        ),
+    )
+    chart = (
+        alt.Chart(alt.Data(values=rows))
+        .mark_bar()
+        .encode(
+            x=x,
+            xOffset=alt.XOffset("change:N", sort=["relabeled", "added", "removed"]),  # side by side: a log
+            y=alt.Y(
+                "sum(rows):Q",
+                title="rows changed (log scale)",
+                scale=alt.Scale(type="symlog"),  # scale cannot stack
+                axis=alt.Axis(values=ticks, format=",d"),
+            ),
+            color=alt.Color(
+                "change:N",
+                title="change",
+                sort=["relabeled", "added", "removed"],
+                scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3]),
+            ),
+            tooltip=["version:N", "change:N", "rows:Q", "author:N", "message:N", "tags:N", "batches:Q", "reverted:Q"],
+        )
+        .properties(width=WIDTH, height=220)
+    )
     if len(d.timeline) > 60:  # hundreds of bars blur into one pale block: lines over the version number
-        chart = alt.Chart(alt.Data(values=rows)).mark_line(interpolate="step-after", strokeWidth=1.5).encode(
-            x=alt.X("seq:Q", title="version (first of each bin)" if d.timeline[0].seq != d.timeline[0].seq_end
-                    else "version", axis=alt.Axis(format="d")),
-            y=alt.Y("rows:Q", title="rows changed (log scale)", scale=alt.Scale(type="symlog"),
-                    axis=alt.Axis(values=ticks, format=",d")),
-            color=alt.Color("change:N", title="change", sort=["relabeled", "added", "removed"],
-                            scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3])),
-            tooltip=["version:N", "change:N", "rows:Q", "message:N"],
-        ).properties(width=WIDTH, height=220)
-    caption = (f"Rows added, removed and relabeled by each of the {d.versions_total:,} versions of {d.name} "
-               "(the first version adds every row; the scale is logarithmic so small batches stay visible). "
-               "Tags follow the version; ↺ marks a version whose batch was later reverted.")
+        chart = (
+            alt.Chart(alt.Data(values=rows))
+            .mark_line(interpolate="step-after", strokeWidth=1.5)
+            .encode(
+                x=alt.X(
+                    "seq:Q",
+                    title="version (first of each bin)" if d.timeline[0].seq != d.timeline[0].seq_end else "version",
+                    axis=alt.Axis(format="d"),
+                ),
+                y=alt.Y(
+                    "rows:Q",
+                    title="rows changed (log scale)",
+                    scale=alt.Scale(type="symlog"),
+                    axis=alt.Axis(values=ticks, format=",d"),
+                ),
+                color=alt.Color(
+                    "change:N",
+                    title="change",
+                    sort=["relabeled", "added", "removed"],
+                    scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3]),
+                ),
+                tooltip=["version:N", "change:N", "rows:Q", "message:N"],
+            )
+            .properties(width=WIDTH, height=220)
+        )
+    caption = (
+        f"Rows added, removed and relabeled by each of the {d.versions_total:,} versions of {d.name} "
+        "(the first version adds every row; the scale is logarithmic so small batches stay visible). "
+        "Tags follow the version; ↺ marks a version whose batch was later reverted."
+    )
     return chart, f"{d.name}: changes per version", caption
 
 
@@ -65,20 +112,33 @@ def distribution(alt: Any, d: m.DatasetReport) -> Built:
     labels = sorted((k for k in totals if k != "other"), key=lambda k: (-totals[k], k))
     domain = labels + (["other"] if "other" in totals else [])
     palette = TOL_MUTED + ["#555555"]  # a tenth class (CIFAR-10 has ten) in dark grey, "other" in light grey
-    colors = palette[:len(labels)] + ([OTHER] if "other" in totals else [])
+    colors = palette[: len(labels)] + ([OTHER] if "other" in totals else [])
     seqs = sorted({c.seq for c in d.distribution})
     values = [{"version": f"v{c.seq}", "class": c.label, "rows": c.count} for c in d.distribution]
-    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
-        x=alt.X("version:N", sort=[f"v{s}" for s in seqs], title="version",
-                axis=alt.Axis(labelAngle=-45 if len(seqs) > 12 else 0, labelOverlap=True)),
-        y=alt.Y("sum(rows):Q", title=f"rows per class ({d.label_column})", stack="normalize",
-                axis=alt.Axis(format="%")),
-        color=alt.Color("class:N", title="class", scale=alt.Scale(domain=domain, range=colors), sort=domain),
-        order=alt.Order("class_order:Q"),
-        tooltip=["version:N", "class:N", "rows:Q"],
-    ).transform_calculate(class_order=f"indexof({domain!r}, datum['class'])").properties(width=WIDTH, height=240)
-    caption = (f"Share of each class of `{d.label_column}` in every version drawn, largest class at the bottom; "
-               "hover a bar for its row count.")
+    chart = (
+        alt.Chart(alt.Data(values=values))
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "version:N",
+                sort=[f"v{s}" for s in seqs],
+                title="version",
+                axis=alt.Axis(labelAngle=-45 if len(seqs) > 12 else 0, labelOverlap=True),
+            ),
+            y=alt.Y(
+                "sum(rows):Q", title=f"rows per class ({d.label_column})", stack="normalize", axis=alt.Axis(format="%")
+            ),
+            color=alt.Color("class:N", title="class", scale=alt.Scale(domain=domain, range=colors), sort=domain),
+            order=alt.Order("class_order:Q"),
+            tooltip=["version:N", "class:N", "rows:Q"],
+        )
+        .transform_calculate(class_order=f"indexof({domain!r}, datum['class'])")
+        .properties(width=WIDTH, height=240)
+    )
+    caption = (
+        f"Share of each class of `{d.label_column}` in every version drawn, largest class at the bottom; "
+        "hover a bar for its row count."
+    )
     return chart, f"{d.name}: class distribution over versions", caption
 
 
@@ -89,27 +149,41 @@ def transitions(alt: Any, d: m.DatasetReport) -> Built:
     span = f"v{d.a['seq']} → v{d.b['seq']}"
     labels = sorted({t.from_label for t in d.transitions} | {t.to_label for t in d.transitions})
     if len(labels) > m.MAX_HEATMAP:
-        top = sorted(d.transitions, key=lambda t: (-t.count, t.from_label, t.to_label))[:m.TOP_PAIRS]
+        top = sorted(d.transitions, key=lambda t: (-t.count, t.from_label, t.to_label))[: m.TOP_PAIRS]
         values = [{"pair": f"{t.from_label} → {t.to_label}", "rows": t.count} for t in top]
-        chart = alt.Chart(alt.Data(values=values)).mark_bar(color=OKABE_ITO[0]).encode(
-            y=alt.Y("pair:N", sort="-x", title="label change (from → to)"), x=alt.X("rows:Q", title="rows"),
-            tooltip=["pair:N", "rows:Q"]).properties(width=WIDTH - 160, height=max(120, 18 * len(values)))
-        caption = (f"The {len(values)} most frequent label changes {span} of {d.name} "
-                   f"({len(labels)} classes are involved, too many for a readable heatmap).")
+        chart = (
+            alt.Chart(alt.Data(values=values))
+            .mark_bar(color=OKABE_ITO[0])
+            .encode(
+                y=alt.Y("pair:N", sort="-x", title="label change (from → to)"),
+                x=alt.X("rows:Q", title="rows"),
+                tooltip=["pair:N", "rows:Q"],
+            )
+            .properties(width=WIDTH - 160, height=max(120, 18 * len(values)))
+        )
+        caption = (
+            f"The {len(values)} most frequent label changes {span} of {d.name} "
+            f"({len(labels)} classes are involved, too many for a readable heatmap)."
+        )
         return chart, f"{d.name}: most frequent label changes {span}", caption
     values = [{"from": t.from_label, "to": t.to_label, "rows": t.count} for t in d.transitions]
     size = max(18, min(44, (WIDTH - 120) // max(1, len(labels))))
     base = alt.Chart(alt.Data(values=values)).encode(
         x=alt.X("to:N", sort=labels, title="label in B (to)", axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("from:N", sort=labels, title="label in A (from)"))
-    rect = base.mark_rect().encode(color=alt.Color("rows:Q", title="rows", scale=alt.Scale(scheme="viridis")),
-                                   tooltip=["from:N", "to:N", "rows:Q"])
+        y=alt.Y("from:N", sort=labels, title="label in A (from)"),
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color("rows:Q", title="rows", scale=alt.Scale(scheme="viridis")), tooltip=["from:N", "to:N", "rows:Q"]
+    )
     light = 0.6 * max((t.count for t in d.transitions), default=1)
     text = base.mark_text(fontSize=11).encode(  # dark text on the bright (yellow) end of viridis
-        text="rows:Q", color=alt.condition(f"datum.rows > {light}", alt.value("black"), alt.value("white")))
+        text="rows:Q", color=alt.condition(f"datum.rows > {light}", alt.value("black"), alt.value("white"))
+    )
     chart = alt.layer(rect, text).properties(width=size * len(labels), height=size * len(labels))
-    caption = (f"Rows of {d.name} whose `{d.label_column}` changed {span}: row = label in v{d.a['seq']}, "
-               f"column = label in v{d.b['seq']}; unchanged rows are left out.")
+    caption = (
+        f"Rows of {d.name} whose `{d.label_column}` changed {span}: row = label in v{d.a['seq']}, "
+        f"column = label in v{d.b['seq']}; unchanged rows are left out."
+    )
     return chart, f"{d.name}: label transitions {span}", caption
 
 
@@ -118,12 +192,19 @@ def shift(alt: Any, d: m.DatasetReport) -> Built:
     """Bars: change in rows per class A → B."""
     assert d.a and d.b
     span = f"v{d.a['seq']} → v{d.b['seq']}"
-    values = [{"class": s.label, "change": s.delta, "A": s.a, "B": s.b,
-               "direction": "gained" if s.delta >= 0 else "lost"} for s in d.shift]
-    chart = split_bars(alt, values, alt.Y("class:N", sort="-x", title=f"class ({d.label_column})"),
-                       alt.X("change:Q", title=f"change in rows {span}", axis=alt.Axis(format="d", tickMinStep=1)),
-                       "direction", {"gained": OKABE_ITO[0], "lost": OKABE_ITO[1]},
-                       ["class:N", "A:Q", "B:Q", "change:Q"], height=max(120, 20 * len(values)))
+    values = [
+        {"class": s.label, "change": s.delta, "A": s.a, "B": s.b, "direction": "gained" if s.delta >= 0 else "lost"}
+        for s in d.shift
+    ]
+    chart = split_bars(
+        alt,
+        values,
+        alt.Y("class:N", sort="-x", title=f"class ({d.label_column})"),
+        alt.X("change:Q", title=f"change in rows {span}", axis=alt.Axis(format="d", tickMinStep=1)),
+        "direction",
+        {"gained": OKABE_ITO[0], "lost": OKABE_ITO[1]},
+        ["class:N", "A:Q", "B:Q", "change:Q"],
+        height=max(120, 20 * len(values)),
+    )
     caption = f"How many rows each class of {d.name} gained (blue) or lost (orange) {span}."
     return chart, f"{d.name}: class shift {span}", caption
-

@@ -13,22 +13,31 @@ if TYPE_CHECKING:
     from dslineage.repo import Repo
 
 
-def compare(repo: Repo, ds: Dataset, col: str | None, a: dict[str, Any] | None, b: dict[str, Any] | None,
-            notes: dict[str, str]) -> tuple[list[m.Transition], list[m.ClassShift]]:
+def compare(
+    repo: Repo, ds: Dataset, col: str | None, a: dict[str, Any] | None, b: dict[str, Any] | None, notes: dict[str, str]
+) -> tuple[list[m.Transition], list[m.ClassShift]]:
     """The A → B label transitions and class shift of the label column (a diff), capped for the charts."""
     if not col or a is None or b is None or a["id"] == b["id"]:
         return [], []
     from dslineage.ops.diff import diff
 
     d = diff(repo, f"{ds.name}@{a['id']}", f"{ds.name}@{b['id']}")
-    transitions = [m.Transition(from_label=str(t["from"]), to_label=str(t["to"]), count=int(t["count"]))  # type: ignore[arg-type]
-                   for t in d.label_transitions if t["column"] == col and t["from"] != t["to"]]
-    shift = [m.ClassShift(label=str(c.label), a=int(c.a), b=int(c.b), delta=int(c.b) - int(c.a))
-             for c in d.class_distribution if c.column == col]
+    transitions = [
+        m.Transition(from_label=str(t["from"]), to_label=str(t["to"]), count=int(t["count"]))  # type: ignore[arg-type]
+        for t in d.label_transitions
+        if t["column"] == col and t["from"] != t["to"]
+    ]
+    shift = [
+        m.ClassShift(label=str(c.label), a=int(c.a), b=int(c.b), delta=int(c.b) - int(c.a))
+        for c in d.class_distribution
+        if c.column == col
+    ]
     labels = {t.from_label for t in transitions} | {t.to_label for t in transitions}
     if len(labels) > m.MAX_HEATMAP:
-        notes["transitions"] = (f"{len(labels)} classes changed: instead of a {len(labels)}×{len(labels)} heatmap, "
-                                f"the {m.TOP_PAIRS} most frequent label changes are drawn.")
+        notes["transitions"] = (
+            f"{len(labels)} classes changed: instead of a {len(labels)}×{len(labels)} heatmap, "
+            f"the {m.TOP_PAIRS} most frequent label changes are drawn."
+        )
     if len(shift) > 40:
         shift = sorted(shift, key=lambda s: -abs(s.delta))[:40]
         notes["shift"] = "More than 40 classes: the 40 with the largest change are drawn."
@@ -59,10 +68,18 @@ def rows_per_annotator(repo: Repo, catalog: list[dict[str, Any]]) -> dict[str, d
 def batch(e: dict[str, Any], annotators: dict[str, int]) -> m.Batch:
     """The report's record of one catalog entry (a batch) with its rows per annotator."""
     return m.Batch(
-        id=e["id"], seq=e.get("seq"), column=str(e.get("column") or ""), author=str(e.get("author") or ""),
-        reason=str(e.get("reason") or ""), rows=int(e.get("rows") or 0), state=str(e.get("state") or ""),
-        reverted=bool(e.get("reverted")), reverted_by=e.get("reverted_by"), reverts=e.get("reverts"),
-        timestamp=str(e.get("timestamp") or ""), annotators=annotators,
+        id=e["id"],
+        seq=e.get("seq"),
+        column=str(e.get("column") or ""),
+        author=str(e.get("author") or ""),
+        reason=str(e.get("reason") or ""),
+        rows=int(e.get("rows") or 0),
+        state=str(e.get("state") or ""),
+        reverted=bool(e.get("reverted")),
+        reverted_by=e.get("reverted_by"),
+        reverts=e.get("reverts"),
+        timestamp=str(e.get("timestamp") or ""),
+        annotators=annotators,
     )
 
 
@@ -78,8 +95,10 @@ def annotators(batches: list[m.Batch]) -> list[m.Annotator]:
             r[0] += n
             r[1] += 1
             r[2] += n if b.reverted else 0
-    return sorted((m.Annotator(name=k, rows=v[0], batches=v[1], reverted_rows=v[2]) for k, v in rows.items()),
-                  key=lambda a: (-a.rows, a.name))
+    return sorted(
+        (m.Annotator(name=k, rows=v[0], batches=v[1], reverted_rows=v[2]) for k, v in rows.items()),
+        key=lambda a: (-a.rows, a.name),
+    )
 
 
 def agreement(repo: Repo, name: str) -> dict[str, Any] | None:
@@ -90,8 +109,14 @@ def agreement(repo: Repo, name: str) -> dict[str, Any] | None:
     return None
 
 
-def changed_rows(repo: Repo, ds: Dataset, catalog: list[dict[str, Any]], a: dict[str, Any] | None,
-                 b: dict[str, Any] | None, notes: dict[str, str]) -> tuple[list[m.ChangedRow], int]:
+def changed_rows(
+    repo: Repo,
+    ds: Dataset,
+    catalog: list[dict[str, Any]],
+    a: dict[str, Any] | None,
+    b: dict[str, Any] | None,
+    notes: dict[str, str],
+) -> tuple[list[m.ChangedRow], int]:
     """Edits of the batches committed after A up to B (reverted ones too), capped."""
     if a is None or b is None or a["id"] == b["id"]:
         return [], 0
@@ -115,14 +140,23 @@ def changed_rows(repo: Repo, ds: Dataset, catalog: list[dict[str, Any]], a: dict
             keys = rec.get("keys") or ds.key
             for r in table.to_pylist():
                 key = ", ".join(str(rows.plain(r[f"k{i}"])) for i in range(len(keys)))
-                out.append(m.ChangedRow(
-                    key=key, old=str(rows.plain(r["old"])), new=str(rows.plain(r["new"])), batch=e["id"],
-                    annotator=str(r.get("annotator") or e.get("author") or ""), reason=str(r.get("reason") or ""),
-                    seq=e.get("seq"), reverted=bool(e.get("reverted")),
-                ))
+                out.append(
+                    m.ChangedRow(
+                        key=key,
+                        old=str(rows.plain(r["old"])),
+                        new=str(rows.plain(r["new"])),
+                        batch=e["id"],
+                        annotator=str(r.get("annotator") or e.get("author") or ""),
+                        reason=str(r.get("reason") or ""),
+                        seq=e.get("seq"),
+                        reverted=bool(e.get("reverted")),
+                    )
+                )
     finally:
         con.close()
     if total > len(out):
-        notes["changed_rows"] = (f"{total:,} edited rows in batches v{lo}→v{hi}: the first {len(out):,} are listed; "
-                                 f"`dslineage batches` and `dslineage show BATCH --json` list them all.")
+        notes["changed_rows"] = (
+            f"{total:,} edited rows in batches v{lo}→v{hi}: the first {len(out):,} are listed; "
+            f"`dslineage batches` and `dslineage show BATCH --json` list them all."
+        )
     return out, total

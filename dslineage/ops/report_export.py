@@ -56,8 +56,10 @@ def _one(r: m.Report, chart: str) -> tuple[str, Chart]:
     hits = [c for c in found if c.name == chart]
     if not hits:
         have = ", ".join(dict.fromkeys(c.name for c in found)) or "none"
-        raise UsageError(f"no chart {chart!r} in this report (it has: {have}); a chart needs its data, "
-                         "e.g. transitions need two versions that differ")
+        raise UsageError(
+            f"no chart {chart!r} in this report (it has: {have}); a chart needs its data, "
+            "e.g. transitions need two versions that differ"
+        )
     return chart, hits[0]
 
 

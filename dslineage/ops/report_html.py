@@ -70,8 +70,10 @@ def _figure(chart: Chart) -> str:
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_e(chart.title)}" ', 1)
     # a graph stays legible: it scrolls sideways; small multiples do on a phone (shrunk, their text is unreadable)
     wide = ' class="scrolls"' if chart.name == "lineage" else ' class="dense"' if chart.name in DENSE else ""
-    return (f'<figure data-chart="{_e(chart.name)}"{wide}><div class="chart">{svg}</div>'
-            f"<figcaption>{_e(chart.caption)}</figcaption></figure>")
+    return (
+        f'<figure data-chart="{_e(chart.name)}"{wide}><div class="chart">{svg}</div>'
+        f"<figcaption>{_e(chart.caption)}</figcaption></figure>"
+    )
 
 
 def _notes(notes: dict[str, str], *keys: str) -> str:
@@ -87,27 +89,38 @@ def _dataset(d: m.DatasetReport, figs: dict[str, str]) -> str:
     span = f"v{d.a['seq']} → v{d.b['seq']}" if d.a and d.b else "—"
     last = d.timeline[-1] if d.timeline else None
     reverted = sum(1 for b in d.batches if b.reverted)
-    facts = [("versions", f"{d.versions_total:,}"), ("rows (latest)", f"{last.rows:,}" if last and last.rows else "?"),
-             ("label column", d.label_column or "—"), ("compared", span),
-             ("batches", f"{len(d.batches):,}"), ("reverted batches", f"{reverted:,}")]
-    out.append(f'<section id="{_anchor(d.name, "versions")}"><h2>{_e(d.name)}: versions</h2><div class="facts">'
-               + "".join(f"<div><b>{_e(v)}</b>{_e(k)}</div>" for k, v in facts) + "</div>")
+    facts = [
+        ("versions", f"{d.versions_total:,}"),
+        ("rows (latest)", f"{last.rows:,}" if last and last.rows else "?"),
+        ("label column", d.label_column or "—"),
+        ("compared", span),
+        ("batches", f"{len(d.batches):,}"),
+        ("reverted batches", f"{reverted:,}"),
+    ]
+    out.append(
+        f'<section id="{_anchor(d.name, "versions")}"><h2>{_e(d.name)}: versions</h2><div class="facts">'
+        + "".join(f"<div><b>{_e(v)}</b>{_e(k)}</div>" for k, v in facts)
+        + "</div>"
+    )
     out.append(_notes(d.notes, "compare", "timeline", "distribution", "classes"))
     out.append('<div class="grid">' + figs.get("timeline", "") + figs.get("distribution", "") + "</div>")
     if d.timeline:
-        out.append('<h3>Version list</h3><div class="scroll"><table><thead><tr><th class="num">version</th>'
-                   '<th>time (UTC)</th><th>author</th><th class="num">rows</th><th class="num">+</th>'
-                   '<th class="num">−</th><th class="num">relabeled</th><th>tags</th><th>batches</th>'
-                   "<th>message</th></tr></thead><tbody>")
+        out.append(
+            '<h3>Version list</h3><div class="scroll"><table><thead><tr><th class="num">version</th>'
+            '<th>time (UTC)</th><th>author</th><th class="num">rows</th><th class="num">+</th>'
+            '<th class="num">−</th><th class="num">relabeled</th><th>tags</th><th>batches</th>'
+            "<th>message</th></tr></thead><tbody>"
+        )
         by_id = {b.id: b for b in d.batches}
         for p in reversed(d.timeline[-200:]):
             label = f"v{p.seq}" if p.seq == p.seq_end else f"v{p.seq}–v{p.seq_end}"
             out.append(
                 f'<tr><td class="num">{label}</td><td>{_e(p.timestamp[:19].replace("T", " "))}</td>'
-                f"<td>{_e(short_author(p.author))}</td><td class=\"num\">{_n(p.rows)}</td>"
+                f'<td>{_e(short_author(p.author))}</td><td class="num">{_n(p.rows)}</td>'
                 f'<td class="num">{_n(p.added)}</td>'
                 f'<td class="num">{_n(p.removed)}</td><td class="num">{_n(p.relabeled)}</td>'
-                f"<td>{_e(', '.join(p.tags))}</td><td>{_e(_made_by(p, by_id))}</td><td>{_e(p.message)}</td></tr>")
+                f"<td>{_e(', '.join(p.tags))}</td><td>{_e(_made_by(p, by_id))}</td><td>{_e(p.message)}</td></tr>"
+            )
         out.append("</tbody></table></div>")
     out.append("</section>")
     out.append(f'<section id="{_anchor(d.name, "labels")}"><h2>{_e(d.name)}: label changes {_e(span)}</h2>')
@@ -125,8 +138,10 @@ def _dataset(d: m.DatasetReport, figs: dict[str, str]) -> str:
     if figs.get("quality"):
         out.append(figs["quality"])
     else:
-        out.append("<p>No stored check, drift or audit results: run <code>dslineage check NAME@latest</code> "
-                   "or <code>dslineage audit NAME@latest</code> to record them.</p>")
+        out.append(
+            "<p>No stored check, drift or audit results: run <code>dslineage check NAME@latest</code> "
+            "or <code>dslineage audit NAME@latest</code> to record them.</p>"
+        )
     out.append("</section>")
     out.append(f'<section id="{_anchor(d.name, "eval")}"><h2>{_e(d.name)}: model evaluation</h2>')
     if figs.get("eval") or figs.get("recall"):
@@ -156,34 +171,47 @@ def _n(x: int | None) -> str:
 def _batches(d: m.DatasetReport, figs: dict[str, str]) -> str:
     out = [f'<section id="{_anchor(d.name, "batches")}"><h2>{_e(d.name)}: batches and annotators</h2>']
     if not d.batches:
-        out.append("<p>No edit batches: labels changed only through plain commits "
-                   "(<code>dslineage relabel</code> records who changed what).</p></section>")
+        out.append(
+            "<p>No edit batches: labels changed only through plain commits "
+            "(<code>dslineage relabel</code> records who changed what).</p></section>"
+        )
         return "".join(out)
     if d.agreement:
         alpha = d.agreement.get("krippendorff_alpha")
-        extra = ", ".join(f"{k.replace('_', ' ')} {v:.3f}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v:,}"
-                          for k, v in d.agreement.items()
-                          if k not in ("krippendorff_alpha", "seq") and isinstance(v, int | float))
-        out.append(f"<p>Annotator agreement (audit of v{_e(d.agreement.get('seq'))}): Krippendorff's alpha "
-                   f"<b>{_e(f'{alpha:.3f}' if isinstance(alpha, float) else alpha)}</b>"
-                   + (f"; {_e(extra)}" if extra else "") + ".</p>")
+        extra = ", ".join(
+            f"{k.replace('_', ' ')} {v:.3f}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v:,}"
+            for k, v in d.agreement.items()
+            if k not in ("krippendorff_alpha", "seq") and isinstance(v, int | float)
+        )
+        out.append(
+            f"<p>Annotator agreement (audit of v{_e(d.agreement.get('seq'))}): Krippendorff's alpha "
+            f"<b>{_e(f'{alpha:.3f}' if isinstance(alpha, float) else alpha)}</b>"
+            + (f"; {_e(extra)}" if extra else "")
+            + ".</p>"
+        )
     else:
-        out.append("<p>No annotator agreement recorded (<code>dslineage audit</code> computes it where rows carry "
-                   "several annotators' labels).</p>")
+        out.append(
+            "<p>No annotator agreement recorded (<code>dslineage audit</code> computes it where rows carry "
+            "several annotators' labels).</p>"
+        )
     out.append('<div class="grid">' + figs.get("batches", "") + figs.get("annotators", "") + "</div>")
     table = _anchor(d.name, "changed-table")
-    out.append('<h3>Batch list</h3><div class="scroll"><table><thead><tr><th>batch</th><th class="num">version</th>'
-               '<th>author</th><th>annotators</th><th class="num">rows</th><th>state</th><th>reason</th></tr>'
-               "</thead><tbody>")
+    out.append(
+        '<h3>Batch list</h3><div class="scroll"><table><thead><tr><th>batch</th><th class="num">version</th>'
+        '<th>author</th><th>annotators</th><th class="num">rows</th><th>state</th><th>reason</th></tr>'
+        "</thead><tbody>"
+    )
     for b in reversed(d.batches):
         state = "reverted" if b.reverted else b.state
         who = ", ".join(f"{k or '—'} ({v:,})" for k, v in list(b.annotators.items())[:4])
         out.append(
             f'<tr class="{"reverted" if b.reverted else ""}"><td><button class="link" title="show its rows" '
             f"onclick=\"dslBatch('{table}','{b.id[:12]}')\">{_e(b.id[:12])}</button>"
-            + (" (revert)" if b.reverts else "") + f'</td><td class="num">{_e(f"v{b.seq}" if b.seq else "-")}</td>'
-            f"<td>{_e(short_author(b.author))}</td><td>{_e(who)}</td><td class=\"num\">{b.rows:,}</td>"
-            f'<td><span class="badge {state}">{_e(state)}</span></td><td>{_e(b.reason)}</td></tr>')
+            + (" (revert)" if b.reverts else "")
+            + f'</td><td class="num">{_e(f"v{b.seq}" if b.seq else "-")}</td>'
+            f'<td>{_e(short_author(b.author))}</td><td>{_e(who)}</td><td class="num">{b.rows:,}</td>'
+            f'<td><span class="badge {state}">{_e(state)}</span></td><td>{_e(b.reason)}</td></tr>'
+        )
     out.append("</tbody></table></div></section>")
     return "".join(out)
 
@@ -195,18 +223,23 @@ def _changed(d: m.DatasetReport) -> str:
         out.append("<p>No edited rows between the versions compared.</p></section>")
         return "".join(out)
     out.append(_notes(d.notes, "changed_rows"))
-    out.append(f'<label>Search (key, label, batch, annotator): <input type="search" data-table="{table}" '
-               f'oninput="dslFilter(this)" placeholder="e.g. cat or a batch id"></label> '
-               f'<span id="{table}-count">{len(d.changed_rows):,} shown</span>')
-    out.append(f'<div class="scroll"><table id="{table}"><thead><tr><th>key</th><th>old</th><th>new</th>'
-               '<th class="num">version</th><th>batch</th><th>annotator</th><th class="hide-narrow">reason</th>'
-               "</tr></thead><tbody>")
+    out.append(
+        f'<label>Search (key, label, batch, annotator): <input type="search" data-table="{table}" '
+        f'oninput="dslFilter(this)" placeholder="e.g. cat or a batch id"></label> '
+        f'<span id="{table}-count">{len(d.changed_rows):,} shown</span>'
+    )
+    out.append(
+        f'<div class="scroll"><table id="{table}"><thead><tr><th>key</th><th>old</th><th>new</th>'
+        '<th class="num">version</th><th>batch</th><th>annotator</th><th class="hide-narrow">reason</th>'
+        "</tr></thead><tbody>"
+    )
     for r in d.changed_rows:
         out.append(
             f'<tr class="{"reverted" if r.reverted else ""}"><td>{_e(r.key)}</td><td>{_e(r.old)}</td>'
             f'<td>{_e(r.new)}</td><td class="num">{_e(f"v{r.seq}" if r.seq else "")}</td>'
             f"<td>{_e(r.batch[:12])}{' (reverted)' if r.reverted else ''}</td><td>{_e(r.annotator)}</td>"
-            f'<td class="hide-narrow">{_e(r.reason)}</td></tr>')
+            f'<td class="hide-narrow">{_e(r.reason)}</td></tr>'
+        )
     out.append("</tbody></table></div></section>")
     return "".join(out)
 
@@ -219,8 +252,14 @@ def render(r: m.Report, charts: list[Chart]) -> str:
     nav = []
     body = []
     for d in r.datasets:
-        for part, label in (("versions", "versions"), ("labels", "label changes"), ("batches", "batches"),
-                            ("rows", "changed rows"), ("quality", "quality"), ("eval", "evaluation")):
+        for part, label in (
+            ("versions", "versions"),
+            ("labels", "label changes"),
+            ("batches", "batches"),
+            ("rows", "changed rows"),
+            ("quality", "quality"),
+            ("eval", "evaluation"),
+        ):
             nav.append(f'<a href="#{_anchor(d.name, part)}">{_e(d.name)}: {label}</a>')
         body.append(_dataset(d, figs.get(d.name, {})))
     nav.append('<a href="#lineage">lineage</a>')
@@ -228,7 +267,7 @@ def render(r: m.Report, charts: list[Chart]) -> str:
     body.append(figs.get(None, {}).get("lineage", "<p>No lineage recorded yet.</p>") + "</section>")
     notes = _notes(r.notes, "datasets")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         "script-src 'unsafe-inline'; img-src data:\">"

@@ -43,13 +43,22 @@ def quality(repo: Repo, name: str, versions: list[dict[str, Any]]) -> list[m.Qua
             if value is None:
                 continue
             rule = str(r["rule"])
-            metric = rule + (f" {r['statistic']}" if r.get("statistic") else "") + (
-                f" ({r['column']})" if r.get("column") else "")
-            out.append(m.QualityPoint(
-                seq=v["seq"], source="drift" if rule == "max_drift" else "check", metric=metric, value=value,
-                threshold=threshold, passed=bool(r.get("passed")),
-                bound="max" if rule.startswith("max") else "min" if rule.startswith("min") else "",
-            ))
+            metric = (
+                rule
+                + (f" {r['statistic']}" if r.get("statistic") else "")
+                + (f" ({r['column']})" if r.get("column") else "")
+            )
+            out.append(
+                m.QualityPoint(
+                    seq=v["seq"],
+                    source="drift" if rule == "max_drift" else "check",
+                    metric=metric,
+                    value=value,
+                    threshold=threshold,
+                    passed=bool(r.get("passed")),
+                    bound="max" if rule.startswith("max") else "min" if rule.startswith("min") else "",
+                )
+            )
         audit = q.get("audit") or {}
         for metric, value in (
             ("imbalance ratio", (audit.get("imbalance") or {}).get("ratio")),
@@ -59,8 +68,11 @@ def quality(repo: Repo, name: str, versions: list[dict[str, Any]]) -> list[m.Qua
         ):
             number = _num(value)
             if number is not None:
-                out.append(m.QualityPoint(seq=v["seq"], source="audit", metric=metric, value=number,
-                                          threshold=None, passed=None, bound=""))
+                out.append(
+                    m.QualityPoint(
+                        seq=v["seq"], source="audit", metric=metric, value=number, threshold=None, passed=None, bound=""
+                    )
+                )
     return out
 
 
@@ -110,8 +122,9 @@ def lineage(repo: Repo) -> tuple[list[m.LineageNode], list[m.LineageEdge], str]:
     limit = 120
     if len(nodes) > limit:
         keep = set(order[-limit:])
-        note = (f"{len(nodes)} nodes after collapsing chains: the newest {limit} are drawn; "
-                "`dslineage lineage` lists all.")
+        note = (
+            f"{len(nodes)} nodes after collapsing chains: the newest {limit} are drawn; `dslineage lineage` lists all."
+        )
         nodes = [n for n in nodes if n["id"] in keep]
         edges = [e for e in edges if e["from"] in keep and e["to"] in keep]
     lanes: dict[int, int] = {}
@@ -120,6 +133,9 @@ def lineage(repo: Repo) -> tuple[list[m.LineageNode], list[m.LineageEdge], str]:
         c = col.get(n["id"], 0)
         lane = lanes.get(c, 0)
         lanes[c] = lane + 1
-        out.append(m.LineageNode(id=n["id"], kind=str(n["kind"]), label=str(n.get("label") or n["id"][:10]),
-                                 column=c, lane=lane))
+        out.append(
+            m.LineageNode(
+                id=n["id"], kind=str(n["kind"]), label=str(n.get("label") or n["id"][:10]), column=c, lane=lane
+            )
+        )
     return out, [m.LineageEdge(source=e["from"], target=e["to"], kind=str(e["kind"])) for e in edges], note

@@ -72,10 +72,17 @@ def reproduce(
                 t.step("after-dataset")
             ds = _dataset(repo, item) if target is None else None
             md5 = common.working_md5(repo, ds) if ds is not None else md5_of(dest)  # in place: stat-cached
-            datasets.append({
-                "name": item["name"], "version": item["version"], "seq": item["seq"], "md5": item["md5"],
-                "path": str(dest), "verified": md5 == item["md5"], "fetched": item["md5"] in fetched,
-            })
+            datasets.append(
+                {
+                    "name": item["name"],
+                    "version": item["version"],
+                    "seq": item["seq"],
+                    "md5": item["md5"],
+                    "path": str(dest),
+                    "verified": md5 == item["md5"],
+                    "fetched": item["md5"] in fetched,
+                }
+            )
     result = {
         "experiment": exp["name"],
         "id": exp["id"],
@@ -112,9 +119,7 @@ def _rerun(repo: Repo, exp: dict[str, Any]) -> dict[str, Any]:
     """Re-run the experiment's pipeline at its code commit and compare output hashes."""
     pipeline = exp.get("pipeline") or {}
     if not pipeline:
-        raise UsageError(
-            f"experiment {exp['name']!r} recorded no pipeline (dvc.lock had no stages): nothing to re-run"
-        )
+        raise UsageError(f"experiment {exp['name']!r} recorded no pipeline (dvc.lock had no stages): nothing to re-run")
     if not exp.get("git_commit"):
         raise UsageError(f"experiment {exp['name']!r} has no code commit to re-run")
     tmp = Path(tempfile.mkdtemp(prefix="dslineage-rerun-"))
@@ -168,8 +173,14 @@ def _compare(
             got = new.get(path)
             if got == md5:
                 continue
-            diff: dict[str, Any] = {"stage": stage, "path": path, "recorded_md5": md5, "rerun_md5": got,
-                                    "dataset": None, "rows": None}
+            diff: dict[str, Any] = {
+                "stage": stage,
+                "path": path,
+                "recorded_md5": md5,
+                "rerun_md5": got,
+                "dataset": None,
+                "rows": None,
+            }
             ds = by_path.get(path)
             if ds is not None and got is not None:
                 diff["dataset"] = ds.name
@@ -186,12 +197,18 @@ def _row_diff(repo: Repo, ds: Dataset, md5: str, new_file: Path, item: dict[str,
     con = common.row_connection(repo)
     try:
         a = common.md5_source(repo, ds, md5, f"{ds.name} as recorded")
-        b = (parts.working_source(new_file.parent, new_file.name) if new_file.is_dir()
-             else rows.source(new_file, ds, f"{ds.name} as re-run"))
+        b = (
+            parts.working_source(new_file.parent, new_file.name)
+            if new_file.is_dir()
+            else rows.source(new_file, ds, f"{ds.name} as re-run")
+        )
         _, s = rowdiff.compare(con, a, b, ds)
         return {
-            "added": s["added"], "removed": s["removed"], "relabeled": s["relabeled"],
-            "modified": s["relabeled"] + s["modified"], "label_transitions": s["label_transitions"],
+            "added": s["added"],
+            "removed": s["removed"],
+            "relabeled": s["relabeled"],
+            "modified": s["relabeled"] + s["modified"],
+            "label_transitions": s["label_transitions"],
         }
     finally:
         con.close()

@@ -58,9 +58,7 @@ def _already(entries: list[dict[str, Any]], target_id: str) -> str | None:
     return None
 
 
-def _targets(
-    repo: Repo, kind: str, ds: Dataset, t: dict[str, Any]
-) -> tuple[list[tuple[str, str, Any, str]], Any]:
+def _targets(repo: Repo, kind: str, ds: Dataset, t: dict[str, Any]) -> tuple[list[tuple[str, str, Any, str]], Any]:
     """[(label column, "batch" | "changes", edits or change-set path, id reverted)] and the
     version before. A batch of a multi-column relabel (`group`) is reverted with its group."""
     entries = batch_ops.catalog(repo, ds.name)
@@ -79,8 +77,11 @@ def _targets(
         rec = batch_ops.record(repo, t["id"])
         version = repo.index.version(t["version"])
         parent = repo.index.version(version["parent"]) if version and version.get("parent") else None
-        group = [e for e in entries if t.get("group") and e.get("group") == t["group"]
-                 and e["state"] == "committed" and not e["reverted"]] or [t]
+        group = [
+            e
+            for e in entries
+            if t.get("group") and e.get("group") == t["group"] and e["state"] == "committed" and not e["reverted"]
+        ] or [t]
         recs = [rec if e["id"] == rec["id"] else batch_ops.record(repo, e["id"]) for e in group]
         return [(r["column"], "batch", batch_ops.edits_path(repo, r), r["id"]) for r in recs], parent
     by = _already(entries, t["id"])
@@ -128,10 +129,23 @@ def revert(
     n = len(ds.key)
     session = Session(repo, ds, force=force, check=not dry_run)
     result: dict[str, Any] = {
-        "reverted": t["id"], "kind": kind, "dataset": ds.name, "version": None, "seq": None,
-        "batch": None, "batches": [], "restored": 0, "conflicts": 0, "conflict_keys": [],
-        "conflict_rows": [], "skipped": 0, "skipped_keys": [], "strategy": strategy,
-        "dry_run": dry_run, "same_md5_as": None, "by_column": {},
+        "reverted": t["id"],
+        "kind": kind,
+        "dataset": ds.name,
+        "version": None,
+        "seq": None,
+        "batch": None,
+        "batches": [],
+        "restored": 0,
+        "conflicts": 0,
+        "conflict_keys": [],
+        "conflict_rows": [],
+        "skipped": 0,
+        "skipped_keys": [],
+        "strategy": strategy,
+        "dry_run": dry_run,
+        "same_md5_as": None,
+        "by_column": {},
     }
     try:
         plans = []
@@ -147,8 +161,11 @@ def revert(
             b = session.join(col)
             conflict_keys = [dict(zip(ds.key, r[0])) for r in plan["conflict_rows"]]
             b.extra = {
-                "reverts": target_id, "reverts_kind": kind, "strategy": strategy,
-                "conflicts": plan["conflicts"], "conflict_keys": conflict_keys[:100],
+                "reverts": target_id,
+                "reverts_kind": kind,
+                "strategy": strategy,
+                "conflicts": plan["conflicts"],
+                "conflict_keys": conflict_keys[:100],
                 "skipped": plan["skipped"],
             }
             result["by_column"][col] = b.counts["applied"]
@@ -157,8 +174,7 @@ def revert(
                     result["conflict_keys"].append(dict(zip(ds.key, k)))
                 conflicted.add(tuple(k))
             result["conflict_rows"] += [
-                {"key": dict(zip(ds.key, k)), "column": col, "current": cur, "target_label": after,
-                 "before": before}
+                {"key": dict(zip(ds.key, k)), "column": col, "current": cur, "target_label": after, "before": before}
                 for k, cur, after, before in plan["conflict_rows"]
             ]
             for k in plan["skipped_keys"]:
@@ -175,8 +191,9 @@ def revert(
         what = f"{kind} {t['id'][:12]}" if kind == "batch" else f"{ds.name}@v{t['seq']}"
         why = f"revert of {what}" + (f": {reason}" if reason else "")
         text = message or f"revert {what} ({result['restored']} row(s) of {ds.name})"
-        out = apply(session, plans, by=who, reason=why, commit=True, message=text, source=target,
-                    op="revert", candidate=parent)
+        out = apply(
+            session, plans, by=who, reason=why, commit=True, message=text, source=target, op="revert", candidate=parent
+        )
     finally:
         session.close()
     v = out["version"]

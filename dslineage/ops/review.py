@@ -59,8 +59,10 @@ def _scores(method: str, probs: np.ndarray | None, confidence: np.ndarray) -> tu
     if method == "least-confidence":
         return 1.0 - confidence, True
     if probs is None:
-        raise UsageError(f"--method {method} needs one probability column per class; a predicted label and "
-                         "confidence allow --method least-confidence only")
+        raise UsageError(
+            f"--method {method} needs one probability column per class; a predicted label and "
+            "confidence allow --method least-confidence only"
+        )
     if method == "margin":
         if probs.shape[1] < 2:
             return np.ones(len(probs)), False
@@ -71,15 +73,18 @@ def _scores(method: str, probs: np.ndarray | None, confidence: np.ndarray) -> tu
     return ent, True
 
 
-def rank_rows(method: str, probs: np.ndarray | None, confidence: np.ndarray, y: np.ndarray,
-              rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rank_rows(
+    method: str, probs: np.ndarray | None, confidence: np.ndarray, y: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Order `rows` (indices into the predictions) for review; returns (ordered rows, scores)."""
     import numpy as np
 
     if method == "confident-learning":
         if probs is None:
-            raise UsageError("--method confident-learning needs one probability column per class: "
-                             "use --method least-confidence with a predicted label and confidence")
+            raise UsageError(
+                "--method confident-learning needs one probability column per class: "
+                "use --method least-confidence with a predicted label and confidence"
+            )
         allow_pandas()  # cleanlab imports pandas, which the CLI blocks
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
@@ -111,9 +116,18 @@ def per_group(order: np.ndarray, group: Any, top: int) -> np.ndarray:
     return pos < top
 
 
-def review(repo: Repo, ref: str, *, predictions: str, method: str = "confident-learning", top: int | None = None,
-           unlabeled: bool = False, group: str | None = None, column: str | None = None,
-           output: str | None = None) -> ReviewResult:
+def review(
+    repo: Repo,
+    ref: str,
+    *,
+    predictions: str,
+    method: str = "confident-learning",
+    top: int | None = None,
+    unlabeled: bool = False,
+    group: str | None = None,
+    column: str | None = None,
+    output: str | None = None,
+) -> ReviewResult:
     """Rank a version's rows for review with a model's predictions; record the queue."""
     import numpy as np
     import pyarrow as pa
@@ -123,8 +137,9 @@ def review(repo: Repo, ref: str, *, predictions: str, method: str = "confident-l
     if top is not None and top < 1:
         raise UsageError("--top must be at least 1")
     if unlabeled and method == "confident-learning":
-        raise UsageError("--unlabeled ranks rows with no label to judge: use --method margin, entropy or "
-                         "least-confidence")
+        raise UsageError(
+            "--unlabeled ranks rows with no label to judge: use --method margin, entropy or least-confidence"
+        )
     if output is not None and Path(output).suffix.lower() not in (".csv", ".parquet", ".json"):
         raise UsageError(f"-o {output}: write the queue as .csv, .parquet or .json (Label Studio tasks)")
     name, _ = split(ref)
@@ -147,16 +162,19 @@ def review(repo: Repo, ref: str, *, predictions: str, method: str = "confident-l
             key = first_keys(con, ds.key, f"_i = {idx}", 1)[0]
             raise PredictionsError(
                 f"predictions file {p.path.name}: {absent} key(s) are not in {ds.name}@v{version['seq']} "
-                f"(first: {', '.join(map(str, key))}): drop them or rank on the version that has them")
+                f"(first: {', '.join(map(str, key))}): drop them or rank on the version that has them"
+            )
         if method == "confident-learning" and lab["unclassed"]:
             raise PredictionsError(
                 f"label value(s) {', '.join(map(str, lab['unclassed'][:5]))} of {ds.name} have no probability "
-                f"column in {p.path.name}: add one per class")
+                f"column in {p.path.name}: add one per class"
+            )
         mask = ~lab["labelled"] if unlabeled else lab["labelled"]
         rows = np.flatnonzero(mask)
         if len(rows) == 0:
-            raise PredictionsError(f"no predicted row of {ds.name}@v{version['seq']} has "
-                                   f"{'a null' if unlabeled else 'a'} label to rank")
+            raise PredictionsError(
+                f"no predicted row of {ds.name}@v{version['seq']} has {'a null' if unlabeled else 'a'} label to rank"
+            )
         order, scores = rank_rows(method, p.probs, p.confidence, lab["y"], rows)
         limit = top if top is not None else (None if method == "confident-learning" else DEFAULT_TOP)
         if limit is not None:
@@ -167,18 +185,37 @@ def review(repo: Repo, ref: str, *, predictions: str, method: str = "confident-l
         con.close()
     suggested = pa.array(np.asarray(p.classes, dtype=object)[p.predicted[order]] if len(order) else [], pa.string())
     table = keys
-    for col, arr in (("label", preds_mod.label_text(lab["names"], lab["y"][order])), ("suggested", suggested),
-                     ("score", pa.array(scores, pa.float64())),
-                     ("rank", pa.array(np.arange(1, len(order) + 1), pa.int64()))):
+    for col, arr in (
+        ("label", preds_mod.label_text(lab["names"], lab["y"][order])),
+        ("suggested", suggested),
+        ("score", pa.array(scores, pa.float64())),
+        ("rank", pa.array(np.arange(1, len(order) + 1), pa.int64())),
+    ):
         table = table.append_column(col, arr)
-    params = {"top": top, "unlabeled": unlabeled, "group": group, "column": p.column,
-              **({"ranked_by": "self_confidence", "filter_by": "prune_by_noise_rate"}
-                 if method == "confident-learning" else {})}
+    params = {
+        "top": top,
+        "unlabeled": unlabeled,
+        "group": group,
+        "column": p.column,
+        **(
+            {"ranked_by": "self_confidence", "filter_by": "prune_by_noise_rate"}
+            if method == "confident-learning"
+            else {}
+        ),
+    }
     qid = _record(repo, ds.name, version, method, params, p.md5, preds_mod.recorded_name(repo.root, p.path), table)
     if output is not None:
         write_output(Path(output), table, ds.key, method, p.md5, confidence=p.confidence[order])
-    rows_out = [QueueRow(key={k: r[k] for k in ds.key}, label=r["label"], suggested=r["suggested"],
-                         score=float(r["score"]), rank=int(r["rank"])) for r in table.to_pylist()]
+    rows_out = [
+        QueueRow(
+            key={k: r[k] for k in ds.key},
+            label=r["label"],
+            suggested=r["suggested"],
+            score=float(r["score"]),
+            rank=int(r["rank"]),
+        )
+        for r in table.to_pylist()
+    ]
     return ReviewResult(queue=qid, version=version["id"], method=method, rows=rows_out)
 
 
@@ -188,17 +225,35 @@ def _key_table(con: Any, keys: list[str], order: np.ndarray) -> Any:
     return key_table(con, keys, order.tolist())
 
 
-def _record(repo: Repo, dataset: str, version: dict[str, Any], method: str, params: dict[str, Any], md5: str,
-            predictions_file: str, table: Any) -> str:
+def _record(
+    repo: Repo,
+    dataset: str,
+    version: dict[str, Any],
+    method: str,
+    params: dict[str, Any],
+    md5: str,
+    predictions_file: str,
+    table: Any,
+) -> str:
     """Write the queue's rows and record in the journal and commit them (one transaction)."""
     import pyarrow.parquet as pq
 
     ts = journal.now()
     author = repo.git.identity()
     qid = queues.new_id(dataset, version["id"], ts, method, params, md5, author)
-    record = queues.new_record(qid, dataset=dataset, version=version, source="review", method=method, params=params,
-                               rows=table.num_rows, author=author, timestamp=ts, predictions_md5=md5,
-                               predictions_file=predictions_file)
+    record = queues.new_record(
+        qid,
+        dataset=dataset,
+        version=version,
+        source="review",
+        method=method,
+        params=params,
+        rows=table.num_rows,
+        author=author,
+        timestamp=ts,
+        predictions_md5=md5,
+        predictions_file=predictions_file,
+    )
     folder = journal.folder(repo.root)
     path = folder / journal.side_file(qid, "queue")
     with txn.begin(repo.root, repo.git, "review") as tx:
@@ -208,8 +263,10 @@ def _record(repo: Repo, dataset: str, version: dict[str, Any], method: str, para
         tx.step("after-queue")
         rec_path = journal.write(repo.root, record)
         tx.step("after-journal")
-        tx.commit([p.relative_to(repo.root).as_posix() for p in (path, rec_path)],
-                  f"dslineage: review queue of {dataset}@v{version['seq']} ({method}, {table.num_rows} rows)")
+        tx.commit(
+            [p.relative_to(repo.root).as_posix() for p in (path, rec_path)],
+            f"dslineage: review queue of {dataset}@v{version['seq']} ({method}, {table.num_rows} rows)",
+        )
     repo.index.sync(force=True)
     return qid
 
@@ -229,8 +286,13 @@ def write_output(path: Path, table: Any, keys: list[str], method: str, md5: str,
 
         tasks = table.rename_columns([("review_score" if c == "score" else c) for c in table.column_names])
         tasks = tasks.append_column("score", pa.array(confidence, pa.float64()))
-        write_tasks(path, tasks, key_columns=keys, data_columns=["label", "review_score", "rank"],
-                    model_version=f"dslineage-review {method} {md5[:8]}")
+        write_tasks(
+            path,
+            tasks,
+            key_columns=keys,
+            data_columns=["label", "review_score", "rank"],
+            model_version=f"dslineage-review {method} {md5[:8]}",
+        )
         return
     if suffix == ".parquet":
         files.atomic_write(path, lambda tmp: pq.write_table(table, tmp))

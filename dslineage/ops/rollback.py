@@ -66,10 +66,7 @@ def rollback(
                 common.remember_working_md5(repo, ds, target["md5"])
             t.step("after-data")
             # "batches": [] — edits pending on the working file are discarded, not carried
-            made = snapshot(
-                repo, [ds], message, author,
-                extra={ds.name: {"rollback_to": target["id"], "batches": []}},
-            )
+            made = snapshot(repo, [ds], message, author, extra={ds.name: {"rollback_to": target["id"], "batches": []}})
     finally:
         for scratch in [tmp, *(s.tmp for s in staged)]:
             scratch.unlink(missing_ok=True)
@@ -81,6 +78,11 @@ def _result(
 ) -> RollbackResult:
     """The result: the target version and the version recorded (None: nothing was)."""
     return RollbackResult(
-        dataset=name, to=target["id"], to_seq=target["seq"], md5=target["md5"],
-        version=made["id"] if made else None, seq=made["seq"] if made else None, note=note,
+        dataset=name,
+        to=target["id"],
+        to_seq=target["seq"],
+        md5=target["md5"],
+        version=made["id"] if made else None,
+        seq=made["seq"] if made else None,
+        note=note,
     )

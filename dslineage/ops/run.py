@@ -163,8 +163,9 @@ def run(
         try:
             before = dvcio.read_lock(repo.root).get(stage)
             started: str | None = journal.now()
-            ran = dvcio.run_stage(repo.root, stage, cmd=cmd, deps=dep_list, outs=out_list, params=params,
-                                  metrics=metric_list, force=force)
+            ran = dvcio.run_stage(
+                repo.root, stage, cmd=cmd, deps=dep_list, outs=out_list, params=params, metrics=metric_list, force=force
+            )
             ended: str | None = journal.now()
             t.step("after-stage")
             if not ran:  # up to date: DVC ran nothing now (dvc.lock state from an earlier run)
@@ -174,8 +175,17 @@ def run(
                 raise UsageError(f"stage {stage!r} left no entry in dvc.lock: check its definition in dvc.yaml")
             if not ran and before is not None and signature(before) == signature(entry):
                 undo.restore()
-                return {"stage": stage, "ran": False, "transformation": None, "cmd": entry.cmd,
-                        "inputs": [], "outputs": [], "tracked": [], "versions": [], "git_commit": None}
+                return {
+                    "stage": stage,
+                    "ran": False,
+                    "transformation": None,
+                    "cmd": entry.cmd,
+                    "inputs": [],
+                    "outputs": [],
+                    "tracked": [],
+                    "versions": [],
+                    "git_commit": None,
+                }
             tracked = _track_outputs(repo, undo, entry, key_specs, label_specs, by_path)
             t.step("after-register")
             by_path = {ds.path: ds for ds in repo.datasets().values()}
@@ -197,14 +207,21 @@ def _check_inputs(repo: Repo, deps: list[str], by_path: dict[str, Dataset]) -> N
         work = common.working_state(repo, ds)
         if work.version is None:
             state = "is missing" if work.missing else "has uncommitted changes"
-            fix = (f"restore it with `dslineage checkout {ds.name}@latest`" if work.missing
-                   else f"commit them with `dslineage commit {ds.name} -m MSG`")
+            fix = (
+                f"restore it with `dslineage checkout {ds.name}@latest`"
+                if work.missing
+                else f"commit them with `dslineage commit {ds.name} -m MSG`"
+            )
             raise DirtyError(f"input {path} (dataset {ds.name}) {state}: {fix} first")
 
 
 def _track_outputs(
-    repo: Repo, undo: _Undo, entry: dvcio.LockEntry, key_specs: dict[str | None, list[str]],
-    label_specs: dict[str | None, list[str]], by_path: dict[str, Dataset],
+    repo: Repo,
+    undo: _Undo,
+    entry: dvcio.LockEntry,
+    key_specs: dict[str | None, list[str]],
+    label_specs: dict[str | None, list[str]],
+    by_path: dict[str, Dataset],
 ) -> list[dict[str, Any]]:
     """Register parquet/CSV/JSONL outputs not tracked yet; returns what was registered."""
     from dslineage.ops.track import _csv_options
@@ -252,8 +269,9 @@ def _track_outputs(
                 continue  # inherited key does not hold in this output: leave it untracked
             undo.registrations.append(config.save_dataset(repo.root, ds))
             existing[ds.name] = ds
-            tracked.append({"dataset": ds.name, "path": path, "key": ds.key, "labels": ds.labels,
-                            "inherited": not explicit})
+            tracked.append(
+                {"dataset": ds.name, "path": path, "key": ds.key, "labels": ds.labels, "inherited": not explicit}
+            )
     finally:
         con.close()
     return tracked
@@ -268,8 +286,15 @@ def _valid_name(name: str) -> bool:
 
 
 def _record(
-    repo: Repo, stage: str, entry: dvcio.LockEntry, by_path: dict[str, Dataset], who: str,
-    head: str | None, started: str | None, ended: str | None, message: str | None,
+    repo: Repo,
+    stage: str,
+    entry: dvcio.LockEntry,
+    by_path: dict[str, Dataset],
+    who: str,
+    head: str | None,
+    started: str | None,
+    ended: str | None,
+    message: str | None,
 ) -> dict[str, Any]:
     """Record output versions and the transformation in one git commit."""
     from dslineage.core.graph import check_acyclic, load
@@ -309,10 +334,14 @@ def _record(
 
     text = message or f"dslineage run {stage}: {entry.cmd[:72]}"
     versions = record_versions(
-        repo, items, text, who,
+        repo,
+        items,
+        text,
+        who,
         extra={ds.name: {"produced_by": tid, "stage": stage} for ds, _, _ in items},
         extra_paths=pipeline_paths(repo, [entry]) + sorted(m for m in metrics if (repo.root / m).is_file()),
-        dvc_add=False, on_records=write_record,
+        dvc_add=False,
+        on_records=write_record,
     )
     rec = holder["record"]
     return {

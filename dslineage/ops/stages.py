@@ -19,9 +19,7 @@ if TYPE_CHECKING:
 
 def signature(entry: dvcio.LockEntry) -> str:
     """A stable id of one stage's `dvc.lock` state (order of deps and outs ignored)."""
-    return journal.make_id(
-        "dvc.lock", entry.stage, entry.cmd, sorted(entry.deps), sorted(entry.outs), entry.params
-    )
+    return journal.make_id("dvc.lock", entry.stage, entry.cmd, sorted(entry.deps), sorted(entry.outs), entry.params)
 
 
 def order(entries: list[dvcio.LockEntry]) -> list[dvcio.LockEntry]:
@@ -40,8 +38,11 @@ def order(entries: list[dvcio.LockEntry]) -> list[dvcio.LockEntry]:
 
 
 def items_for(
-    repo: Repo, files: tuple[tuple[str, str], ...], by_path: dict[str, Dataset],
-    made: dict[tuple[str, str], dict[str, Any]], metrics: set[str] | None = None,
+    repo: Repo,
+    files: tuple[tuple[str, str], ...],
+    by_path: dict[str, Dataset],
+    made: dict[tuple[str, str], dict[str, Any]],
+    metrics: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The `inputs`/`outputs` entries of a transformation: path, md5, and for tracked
     datasets the version with that md5 (`made` holds versions recorded in this commit);
@@ -84,8 +85,17 @@ def pipeline_paths(repo: Repo, entries: list[dvcio.LockEntry]) -> list[str]:
 
 
 def transformation(
-    repo: Repo, e: dvcio.LockEntry, by_path: dict[str, Dataset], made: dict[tuple[str, str], dict[str, Any]],
-    metrics: set[str], *, when: str, commit: str | None, dirty: list[str], who: str, source: str,
+    repo: Repo,
+    e: dvcio.LockEntry,
+    by_path: dict[str, Dataset],
+    made: dict[tuple[str, str], dict[str, Any]],
+    metrics: set[str],
+    *,
+    when: str,
+    commit: str | None,
+    dirty: list[str],
+    who: str,
+    source: str,
 ) -> dict[str, Any]:
     """The transformation record of one `dvc.lock` stage state."""
     sig = signature(e)

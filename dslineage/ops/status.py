@@ -42,12 +42,19 @@ def status(repo: Repo, names: list[str], counts: bool = True) -> list[StatusEntr
         if entry["dirty"] and counts and md5 is not None:
             entry["rows"] = _counts(repo, ds, head)
         merging = entry["merging"]
-        result.append(StatusEntry(
-            dataset=ds.name, path=ds.path, version=entry["version"], dirty=entry["dirty"],
-            missing=entry["missing"], rows=RowCounts(**entry["rows"]),
-            worktree_version=entry["worktree_version"], note=entry["note"],
-            merging=Merging(cells=merging["cells"], branch=merging["branch"]) if merging else None,
-        ))
+        result.append(
+            StatusEntry(
+                dataset=ds.name,
+                path=ds.path,
+                version=entry["version"],
+                dirty=entry["dirty"],
+                missing=entry["missing"],
+                rows=RowCounts(**entry["rows"]),
+                worktree_version=entry["worktree_version"],
+                note=entry["note"],
+                merging=Merging(cells=merging["cells"], branch=merging["branch"]) if merging else None,
+            )
+        )
     return result
 
 
@@ -61,9 +68,7 @@ def _merging(repo: Repo, name: str) -> dict[str, Any] | None:
     return {"cells": state.get("cells"), "branch": state.get("branch")}
 
 
-def _where(
-    repo: Repo, ds: Any, head: dict[str, Any], how: str, md5: str | None
-) -> dict[str, Any]:
+def _where(repo: Repo, ds: Any, head: dict[str, Any], how: str, md5: str | None) -> dict[str, Any]:
     """`worktree_version` (the seq of another version the work file holds) and a `note`."""
     notes = []
     if how != "head":

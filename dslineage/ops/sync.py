@@ -26,14 +26,7 @@ from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError
 from dslineage.model import Transformation
-from dslineage.ops.stages import (
-    code_dirty,
-    order,
-    pipeline_paths,
-    signature,
-    transformation,
-    write_transformations,
-)
+from dslineage.ops.stages import code_dirty, order, pipeline_paths, signature, transformation, write_transformations
 from dslineage.store import graph as graph_sql
 
 if TYPE_CHECKING:
@@ -47,7 +40,7 @@ META_KEY = "dvc_lock_synced"
 
 
 def sync(
-    repo: Repo, *, author: str | None = None, message: str | None = None, all_commits: bool = False,
+    repo: Repo, *, author: str | None = None, message: str | None = None, all_commits: bool = False
 ) -> dict[str, Any]:
     """Record a transformation for each `dvc.lock` stage state not recorded yet (with
     `all_commits`, first each past state in the branch's git history)."""
@@ -83,8 +76,18 @@ def sync(
     def write_records(versions: list[dict[str, Any]]) -> list[Path]:
         made = {(v["dataset"], v["md5"]): v for v in versions}
         records.extend(
-            transformation(repo, e, by_path, made, metrics, when=journal.now(), commit=head,
-                            dirty=code_dirty(repo, e, by_path), who=who, source="sync")
+            transformation(
+                repo,
+                e,
+                by_path,
+                made,
+                metrics,
+                when=journal.now(),
+                commit=head,
+                dirty=code_dirty(repo, e, by_path),
+                who=who,
+                source="sync",
+            )
             for e in new
         )
         return write_transformations(repo, records)
@@ -92,9 +95,14 @@ def sync(
     stages = ", ".join(e.stage for e in new)
     with txn.begin(repo.root, repo.git, "sync"):
         versions = record_versions(
-            repo, items, message or f"dslineage sync: record stage(s) {stages} from dvc.lock", who,
+            repo,
+            items,
+            message or f"dslineage sync: record stage(s) {stages} from dvc.lock",
+            who,
             extra={ds.name: {"stage": _stage_of(new, ds.path)} for ds, _, _ in items},
-            extra_paths=pipeline_paths(repo, new), dvc_add=False, on_records=write_records,
+            extra_paths=pipeline_paths(repo, new),
+            dvc_add=False,
+            on_records=write_records,
         )
     _remember(repo, raw)
     result["transformations"] += [_summary(r) for r in records]
@@ -129,8 +137,18 @@ def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str
     records: list[dict[str, Any]] = []
     with txn.begin(repo.root, repo.git, "sync") as t:
         records += [
-            transformation(repo, e, by_path, {}, metrics, when=journal.iso_from_epoch(commit.timestamp),
-                            commit=commit.sha, dirty=[], who=who, source="sync-history")
+            transformation(
+                repo,
+                e,
+                by_path,
+                {},
+                metrics,
+                when=journal.iso_from_epoch(commit.timestamp),
+                commit=commit.sha,
+                dirty=[],
+                who=who,
+                source="sync-history",
+            )
             for commit, e, metrics in pending
         ]
         files = write_transformations(repo, records)

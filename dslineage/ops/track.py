@@ -33,8 +33,11 @@ def _csv_options(con: Any, path: Path) -> dict[str, Any]:
             long_lines = rows.LONG_LINES
         except duckdb.Error:
             where = rows.not_utf8(path)
-            reason = (f"it is not UTF-8 text ({where}); convert it, e.g. `iconv -f latin1 -t utf-8`"
-                      if where else f"{str(exc).splitlines()[0][:200]}; fix the file or pass --format")
+            reason = (
+                f"it is not UTF-8 text ({where}); convert it, e.g. `iconv -f latin1 -t utf-8`"
+                if where
+                else f"{str(exc).splitlines()[0][:200]}; fix the file or pass --format"
+            )
             raise FormatError(f"cannot read {path.name} as CSV: {reason}") from None
     # the sniffer reports an option it did not find as the text "(empty)"
     delim, quote, header, escape, ncols = (None if v == "(empty)" else v for v in row)
@@ -92,17 +95,14 @@ def track(
         if other.path == rel and other.name != ds_name:
             raise UsageError(f"{rel} is already tracked as {other.name!r}")
     if ds_name in existing and existing[ds_name].path != rel:
-        raise UsageError(
-            f"dataset name {ds_name!r} is taken by {existing[ds_name].path}: pass --name"
-        )
+        raise UsageError(f"dataset name {ds_name!r} is taken by {existing[ds_name].path}: pass --name")
     if not roles and ds_name in existing:  # tracking again without roles keeps the registered ones
         roles = {r: c for r, c in existing[ds_name].roles().items() if c}
     pairs = parse_pairs(labels, label_pairs)
     if pairs is None and ds_name in existing:  # and the declared label pairs
         pairs = [p for p in existing[ds_name].label_pairs or [] if all(c in labels for c in p)] or None
     with txn.begin(repo.root, repo.git, "track") as t:
-        return _register(repo, t, rel, full, fmt, ds_name, existing, key, labels, labels_allowed, roles or {},
-                         pairs)
+        return _register(repo, t, rel, full, fmt, ds_name, existing, key, labels, labels_allowed, roles or {}, pairs)
 
 
 def parse_pairs(labels: list[str], given: list[str] | list[tuple[str, str]] | None) -> list[list[str]] | None:
@@ -146,15 +146,29 @@ def _check_roles(ds: Dataset, roles: dict[str, list[str]], columns: list[str]) -
 
 
 def _register(
-    repo: Repo, t: txn.Transaction, rel: str, full: Path, fmt: str, ds_name: str,
-    existing: dict[str, Dataset], key: list[str], labels: list[str], labels_allowed: list[Any] | None,
-    roles: dict[str, list[str]], pairs: list[list[str]] | None = None,
+    repo: Repo,
+    t: txn.Transaction,
+    rel: str,
+    full: Path,
+    fmt: str,
+    ds_name: str,
+    existing: dict[str, Dataset],
+    key: list[str],
+    labels: list[str],
+    labels_allowed: list[Any] | None,
+    roles: dict[str, list[str]],
+    pairs: list[list[str]] | None = None,
 ) -> TrackResult:
     con = common.row_connection(repo)
     try:
         ds = Dataset(
-            name=ds_name, path=rel, format=fmt, key=list(key), labels=list(labels),
-            labels_allowed=labels_allowed, label_pairs=pairs,
+            name=ds_name,
+            path=rel,
+            format=fmt,
+            key=list(key),
+            labels=list(labels),
+            labels_allowed=labels_allowed,
+            label_pairs=pairs,
         )
         for role, cols in roles.items():
             setattr(ds, role, list(dict.fromkeys(cols)))
@@ -189,15 +203,18 @@ def _register(
     if merge_driver.configured(repo.git) and merge_driver.write_attributes(repo.root, [ds]):
         paths.append(merge_driver.ATTRIBUTES)
     if repo.git.run("status", "--porcelain", "--", *paths).strip():
-        t.commit(
-            paths,
-            f"dslineage: track {ds_name} ({rel}; key {', '.join(key)}; "
-            f"label {', '.join(labels)})",
-        )
+        t.commit(paths, f"dslineage: track {ds_name} ({rel}; key {', '.join(key)}; label {', '.join(labels)})")
     repo.index.sync(force=True)
     return TrackResult(
-        dataset=ds_name, path=rel, format=fmt, key=ds.key, labels=ds.labels, roles=ds.roles(),
-        label_pairs=ds.label_pairs or [], imported_versions=imported, missing_objects=missing,
+        dataset=ds_name,
+        path=rel,
+        format=fmt,
+        key=ds.key,
+        labels=ds.labels,
+        roles=ds.roles(),
+        label_pairs=ds.label_pairs or [],
+        imported_versions=imported,
+        missing_objects=missing,
     )
 
 
@@ -246,8 +263,17 @@ def _adopt(repo: Repo, con: Any, ds: Dataset) -> tuple[list[dict[str, Any]], lis
                 change_file = None
             else:
                 record, change_file = build_record(
-                    repo, con, ds, src, out.md5, parent, parent_src,
-                    message=info.message, author=info.author, timestamp=ts, extra=extra,
+                    repo,
+                    con,
+                    ds,
+                    src,
+                    out.md5,
+                    parent,
+                    parent_src,
+                    message=info.message,
+                    author=info.author,
+                    timestamp=ts,
+                    extra=extra,
                 )
             jfile = journal.write(repo.root, record)
             files.append(jfile.relative_to(repo.root).as_posix())
@@ -262,12 +288,8 @@ def _adopt(repo: Repo, con: Any, ds: Dataset) -> tuple[list[dict[str, Any]], lis
     return imported, missing, files
 
 
-def _record_without_data(
-    ds: Dataset, md5: str, parent: dict[str, Any] | None, info: Any, ts: str
-) -> dict[str, Any]:
-    vid = journal.make_id(
-        "version", ds.name, md5, parent and parent["id"], ts, info.author, info.message
-    )
+def _record_without_data(ds: Dataset, md5: str, parent: dict[str, Any] | None, info: Any, ts: str) -> dict[str, Any]:
+    vid = journal.make_id("version", ds.name, md5, parent and parent["id"], ts, info.author, info.message)
     return {
         "kind": "version",
         "id": vid,

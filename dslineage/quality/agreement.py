@@ -28,11 +28,13 @@ def _arrow(ratings: Any) -> Any:
         table = pa.table(ratings)
     else:
         rows = list(ratings)
-        table = pa.table({
-            "item": pa.array([str(r[0]) for r in rows], pa.string()),
-            "annotator": pa.array([str(r[1]) for r in rows], pa.string()),
-            "label": pa.array([None if r[2] is None else str(r[2]) for r in rows], pa.string()),
-        })
+        table = pa.table(
+            {
+                "item": pa.array([str(r[0]) for r in rows], pa.string()),
+                "annotator": pa.array([str(r[1]) for r in rows], pa.string()),
+                "label": pa.array([None if r[2] is None else str(r[2]) for r in rows], pa.string()),
+            }
+        )
     missing = {"item", "annotator", "label"} - set(table.column_names)
     if missing:
         raise ValueError(f"ratings need columns item, annotator, label (missing: {', '.join(sorted(missing))})")

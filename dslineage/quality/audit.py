@@ -51,25 +51,51 @@ def subgroups(cells: list[tuple[Any, Any, int]], column: str, label: str, min_ro
             table[gi[str(g)], li[str(v)]] += n
     sizes = table.sum(axis=1)
     keep = sizes >= max(min_rows, 1)
-    out: dict[str, Any] = {"column": column, "label_column": label, "groups": int(len(groups)),
-                           "compared": int(keep.sum()), "min_group_rows": min_rows, "max_gap": None}
+    out: dict[str, Any] = {
+        "column": column,
+        "label_column": label,
+        "groups": int(len(groups)),
+        "compared": int(keep.sum()),
+        "min_group_rows": min_rows,
+        "max_gap": None,
+    }
     if keep.sum() >= 2:
         shares = table[keep] / sizes[keep][:, None]
         kept = [g for g, k in zip(groups, keep) if k]
         gaps = shares.max(axis=0) - shares.min(axis=0)
         c = int(gaps.argmax())
-        out.update({"max_gap": float(gaps[c]), "class": labels[c],
-                    "highest": kept[int(shares[:, c].argmax())], "lowest": kept[int(shares[:, c].argmin())]})
+        out.update(
+            {
+                "max_gap": float(gaps[c]),
+                "class": labels[c],
+                "highest": kept[int(shares[:, c].argmax())],
+                "lowest": kept[int(shares[:, c].argmin())],
+            }
+        )
         out.update(stats.independence(table[keep]))
     order = np.argsort(-sizes, kind="stable")[:MAX_GROUPS]
-    out["shares"] = [{"group": groups[i], "rows": int(sizes[i]),
-                      "shares": {lab: float(table[i, j] / sizes[i]) for j, lab in enumerate(labels) if table[i, j]}}
-                     for i in order if sizes[i]]
+    out["shares"] = [
+        {
+            "group": groups[i],
+            "rows": int(sizes[i]),
+            "shares": {lab: float(table[i, j] / sizes[i]) for j, lab in enumerate(labels) if table[i, j]},
+        }
+        for i in order
+        if sizes[i]
+    ]
     return out
 
 
-def _leakage(con: Any, t: results.Target, rel: str, types: dict, other: results.Target, feats: list[str],
-             on_given: bool, examples: int) -> dict[str, Any]:
+def _leakage(
+    con: Any,
+    t: results.Target,
+    rel: str,
+    types: dict,
+    other: results.Target,
+    feats: list[str],
+    on_given: bool,
+    examples: int,
+) -> dict[str, Any]:
     rel_o = profile.relation(con, other.src, "_o")
     types_o = {c["name"]: c["type"] for c in rows.schema(con, other.src)}
     out: dict[str, Any] = {"against": other.describe(), "by_key": None, "by_content": None}
@@ -96,9 +122,17 @@ def features(ds: Any, columns: list[str]) -> list[str]:
     return [c for c in columns if c not in other]
 
 
-def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | None = None,
-          group: str | None = None, record: bool = True, min_group_rows: int = 10,
-          examples: int = 10) -> AuditResult:
+def audit(
+    repo: Repo,
+    ref: str,
+    *,
+    against: str | None = None,
+    on: list[str] | None = None,
+    group: str | None = None,
+    record: bool = True,
+    min_group_rows: int = 10,
+    examples: int = 10,
+) -> AuditResult:
     """Audit one version (bare NAME: the working file); store the result of a committed version."""
     require()
     t = results.target(repo, ref, bare="working")
@@ -118,24 +152,38 @@ def audit(repo: Repo, ref: str, *, against: str | None = None, on: list[str] | N
         from dslineage.core import partaudit  # a directory's per-part statistics on the chosen engine
 
         prof: Any = partaudit.on_engine(repo, t, types, feats, group) or profile
-        out: dict[str, Any] = {"dataset": ds.name, "version": t.version["id"] if t.version else None,
-                               "seq": t.version["seq"] if t.version else None, "md5": t.md5,
-                               "workdir": t.version is None}
+        out: dict[str, Any] = {
+            "dataset": ds.name,
+            "version": t.version["id"] if t.version else None,
+            "seq": t.version["seq"] if t.version else None,
+            "md5": t.md5,
+            "workdir": t.version is None,
+        }
         if feats and ds.labels:
-            out["conflicting_duplicates"] = {"on": feats, **prof.conflicting_duplicates(
-                con, rel, feats, ds.labels, ds.key, examples)}
+            out["conflicting_duplicates"] = {
+                "on": feats,
+                **prof.conflicting_duplicates(con, rel, feats, ds.labels, ds.key, examples),
+            }
         else:
             out["conflicting_duplicates"] = {"on": feats, "groups": 0, "rows": 0, "note": "no feature columns"}
         out["leakage"] = _leakage(con, t, rel, types, other, feats, bool(on), examples) if other else None
-        ratings = agreement_mod.ratings_from_history(
-            repo, ds.name, ds.labels[0], t.version["seq"] if t.version else None, con=con) if ds.labels else None
+        ratings = (
+            agreement_mod.ratings_from_history(
+                repo, ds.name, ds.labels[0], t.version["seq"] if t.version else None, con=con
+            )
+            if ds.labels
+            else None
+        )
         out["agreement"] = agreement_mod.agreement(ratings, con=con, examples=examples) if ratings is not None else None
         per = {c: imbalance(prof.value_counts(con, rel, c)) for c in ds.labels}
         out["imbalance"] = {"column": ds.labels[0], **per[ds.labels[0]]} if ds.labels else None
         if len(ds.labels) > 1:
             out["imbalance"]["by_column"] = per
-        out["subgroups"] = (subgroups(prof.crosstab(con, rel, group, ds.labels[0]), group, ds.labels[0],
-                                      min_group_rows) if group and ds.labels else None)
+        out["subgroups"] = (
+            subgroups(prof.crosstab(con, rel, group, ds.labels[0]), group, ds.labels[0], min_group_rows)
+            if group and ds.labels
+            else None
+        )
     finally:
         con.close()
     out = results.plain_json(out)

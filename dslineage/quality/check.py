@@ -39,12 +39,16 @@ def _verify_columns(r: Rules, types: dict[str, str], label: str) -> None:
     for rule, col in named:
         if col not in types and col not in r.columns:
             shown = ", ".join(list(types)[:20])
-            raise rules.RulesError(f"{CHECKS_FILE}: {r.dataset}.{rule}.{col}: no column {col!r} in {label} "
-                                   f"(columns: {shown}): fix the column name")
+            raise rules.RulesError(
+                f"{CHECKS_FILE}: {r.dataset}.{rule}.{col}: no column {col!r} in {label} "
+                f"(columns: {shown}): fix the column name"
+            )
     for col in r.ranges:
         if col in types and not profile.is_numeric(types[col]):
-            raise rules.RulesError(f"{CHECKS_FILE}: {r.dataset}.ranges.{col}: column {col!r} is {types[col]}, "
-                                   "not numeric: remove the range or fix the column name")
+            raise rules.RulesError(
+                f"{CHECKS_FILE}: {r.dataset}.ranges.{col}: column {col!r} is {types[col]}, "
+                "not numeric: remove the range or fix the column name"
+            )
 
 
 def _class_results(r: Rules, col: str, counts: list[tuple[Any, int]]) -> list[dict]:
@@ -54,15 +58,26 @@ def _class_results(r: Rules, col: str, counts: list[tuple[Any, int]]) -> list[di
     if allowed is not None:
         extra = {v: n for v, n in classes.items() if v not in allowed}
         shown = ", ".join(f"{v!r} ×{n}" for v, n in list(extra.items())[:5])
-        out.append(_result("allowed_labels", col, sum(extra.values()), allowed, not extra,
-                           f"unexpected: {shown}" if extra else ""))
+        out.append(
+            _result(
+                "allowed_labels", col, sum(extra.values()), allowed, not extra, f"unexpected: {shown}" if extra else ""
+            )
+        )
         for v in allowed:
             classes.setdefault(v, 0)
     total = sum(classes.values())
     if col in r.min_rows_per_class:
         v, n = min(classes.items(), key=lambda kv: kv[1]) if classes else (None, 0)
-        out.append(_result("min_rows_per_class", col, n, r.min_rows_per_class[col],
-                           n >= r.min_rows_per_class[col], f"smallest class {v!r}" if classes else "no labels"))
+        out.append(
+            _result(
+                "min_rows_per_class",
+                col,
+                n,
+                r.min_rows_per_class[col],
+                n >= r.min_rows_per_class[col],
+                f"smallest class {v!r}" if classes else "no labels",
+            )
+        )
     for rule, pick in (("min_class_share", min), ("max_class_share", max)):
         limit = getattr(r, rule).get(col)
         if limit is None:
@@ -83,8 +98,16 @@ def evaluate(con: Any, r: Rules, t: results.Target, p: results.Target | None, wh
     out = []
     for col, spec in r.columns.items():
         actual = types.get(col)
-        out.append(_result("columns", col, actual, spec, actual is not None and type_matches(spec, actual),
-                           "" if actual else "column missing"))
+        out.append(
+            _result(
+                "columns",
+                col,
+                actual,
+                spec,
+                actual is not None and type_matches(spec, actual),
+                "" if actual else "column missing",
+            )
+        )
     nulls = dict(r.max_null_fraction)
     if "*" in nulls:
         star = nulls.pop("*")
@@ -101,8 +124,9 @@ def evaluate(con: Any, r: Rules, t: results.Target, p: results.Target | None, wh
             out.append(_result("ranges", col, None, [lo, hi], False, "column missing"))
             continue
         m = st["ranges"][col]
-        out.append(_result("ranges", col, m["outside"], [lo, hi], m["outside"] == 0,
-                           f"observed {m['min']} .. {m['max']}"))
+        out.append(
+            _result("ranges", col, m["outside"], [lo, hi], m["outside"] == 0, f"observed {m['min']} .. {m['max']}")
+        )
     if r.unique_key:
         if all(c in types for c in r.unique_key):
             n, few = profile.duplicated(con, rel, r.unique_key)
@@ -130,8 +154,13 @@ def _drift_results(
     types_p = {c["name"]: c["type"] for c in rows.schema(con, p.src)}
     types = {c["name"]: c["type"] for c in rows.schema(con, t.src)}
     entries = drift_mod.measure(con, t.ds, rel_p, rel, types_p, types, r.drift, defaults=False)
-    return [{**_result("max_drift", e.column, e.value, e.threshold, not e.drifted,
-                       f"{e.statistic} vs {p.label}"), "statistic": e.statistic} for e in entries]
+    return [
+        {
+            **_result("max_drift", e.column, e.value, e.threshold, not e.drifted, f"{e.statistic} vs {p.label}"),
+            "statistic": e.statistic,
+        }
+        for e in entries
+    ]
 
 
 def run(repo: Repo, r: Rules, t: results.Target, *, against: str | None = None) -> CheckResult:
@@ -147,11 +176,15 @@ def run(repo: Repo, r: Rules, t: results.Target, *, against: str | None = None) 
     finally:
         con.close()
     return CheckResult(
-        dataset=t.ds.name, version=t.version["id"] if t.version else None,
-        seq=t.version["seq"] if t.version else None, md5=t.md5, workdir=t.version is None,
+        dataset=t.ds.name,
+        version=t.version["id"] if t.version else None,
+        seq=t.version["seq"] if t.version else None,
+        md5=t.md5,
+        workdir=t.version is None,
         parent=p.version["id"] if p and p.version else None,
         baseline=Baseline(**p.describe(), chosen=how) if p else None,
-        passed=all(x["passed"] for x in res), results=[RuleResult.from_dict(x) for x in results.plain_json(res)],
+        passed=all(x["passed"] for x in res),
+        results=[RuleResult.from_dict(x) for x in results.plain_json(res)],
     )
 
 
@@ -174,8 +207,9 @@ def check(repo: Repo, ref: str, *, record: bool = True, against: str | None = No
     t = results.target(repo, ref, bare="working")
     r = rules.load(repo.root, repo.datasets()).get(t.ds.name)
     if r is None:
-        raise UsageError(f"{t.ds.name} has no rules in {CHECKS_FILE}: add a `{t.ds.name}:` block "
-                         "(see README: data-quality gates)")
+        raise UsageError(
+            f"{t.ds.name} has no rules in {CHECKS_FILE}: add a `{t.ds.name}:` block (see README: data-quality gates)"
+        )
     out = run(repo, r, t, against=against)
     why_not = rules_committed(repo) if record and t.version is not None else None
     if why_not:
@@ -210,8 +244,9 @@ def gate(repo: Repo, datasets: list[Any], *, no_verify: bool = False) -> dict[st
         extra[ds.name] = {"checks": checks, "no_verify": bool(no_verify)}
         failures += [f"{ds.name} {describe(x)}" for x in out.results if not x.passed]
     if failures and not no_verify:
-        raise ChecksFailedError(failed_message(failures, "fix the data (`dslineage check NAME` shows all), "
-                                               "or commit with --no-verify"))
+        raise ChecksFailedError(
+            failed_message(failures, "fix the data (`dslineage check NAME` shows all), or commit with --no-verify")
+        )
     return extra
 
 
@@ -221,8 +256,9 @@ def failed_message(failures: list[str], fix: str) -> str:
     return f"{len(failures)} data-quality check(s) failed ({shown}): {fix}"
 
 
-def label_gate(repo: Repo, ds: Any, column: str, before: list[tuple[Any, int]],
-               moves: list[tuple[Any, Any, int]]) -> None:
+def label_gate(
+    repo: Repo, ds: Any, column: str, before: list[tuple[Any, int]], moves: list[tuple[Any, Any, int]]
+) -> None:
     """Refuse a label batch up front when it breaks a label rule of the rules file.
 
     `before` is the column's (value, rows) counts, `moves` the batch's (old, new, rows). A
@@ -255,8 +291,9 @@ def label_gate(repo: Repo, ds: Any, column: str, before: list[tuple[Any, int]],
         if x["rule"] != "allowed_labels" and not x["passed"] and was.get(x["rule"], True):
             failures.append(f"{ds.name} {describe(x)}")
     if failures:
-        raise ChecksFailedError(failed_message(failures, f"fix the edits (the rules are in {CHECKS_FILE}); "
-                                               "nothing was changed"))
+        raise ChecksFailedError(
+            failed_message(failures, f"fix the edits (the rules are in {CHECKS_FILE}); nothing was changed")
+        )
 
 
 def describe(x: RuleResult | dict[str, Any]) -> str:
@@ -264,4 +301,3 @@ def describe(x: RuleResult | dict[str, Any]) -> str:
     col = f" {x['column']}" if x.get("column") else ""
     stat = f" {x['statistic']}" if x.get("statistic") else ""
     return f"{x['rule']}{stat}{col} {fmt(x['value'])} vs {fmt(x['threshold'])}"
-

@@ -87,9 +87,11 @@ def aggregate(votes: Any, method: str) -> Aggregate:
         posterior = values[np.arange(len(labels)), idx]
     else:
         posterior = [None] * len(labels)
-    table = pa.table({
-        "task": pa.array(tasks, pa.int64()),
-        "consensus": pa.array([str(v) for v in labels.to_numpy()], pa.string()),
-        "posterior": pa.array(posterior, pa.float64()),
-    })
+    table = pa.table(
+        {
+            "task": pa.array(tasks, pa.int64()),
+            "consensus": pa.array([str(v) for v in labels.to_numpy()], pa.string()),
+            "posterior": pa.array(posterior, pa.float64()),
+        }
+    )
     return Aggregate(table=table, skills=_skills(agg, method, frame))

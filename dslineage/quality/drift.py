@@ -34,8 +34,15 @@ def _aligned(a: list[tuple[Any, int]], b: list[tuple[Any, int]]) -> tuple[list[i
 
 
 def measure(
-    con: Any, ds: Dataset, rel_a: str, rel_b: str, types_a: dict[str, str], types_b: dict[str, str],
-    settings: dict[str, Any], *, defaults: bool,
+    con: Any,
+    ds: Dataset,
+    rel_a: str,
+    rel_b: str,
+    types_a: dict[str, str],
+    types_b: dict[str, str],
+    settings: dict[str, Any],
+    *,
+    defaults: bool,
 ) -> list[DriftEntry]:
     """Drift entries (column, statistic, value, threshold, drifted) for A → B.
 
@@ -112,7 +119,12 @@ def drift(repo: Repo, a: str, b: str | None = None, *, against: str | None = Non
     finally:
         con.close()
     return DriftResult(
-        dataset=ta.ds.name, a=TargetRef(**ta.describe()), b=TargetRef(**tb.describe()), rows=SideRows(a=n_a, b=n_b),
-        drifted=any(e.drifted for e in entries), columns=entries,
-        thresholds="rules" if settings else "defaults", baseline=how,
+        dataset=ta.ds.name,
+        a=TargetRef(**ta.describe()),
+        b=TargetRef(**tb.describe()),
+        rows=SideRows(a=n_a, b=n_b),
+        drifted=any(e.drifted for e in entries),
+        columns=entries,
+        thresholds="rules" if settings else "defaults",
+        baseline=how,
     )

@@ -43,8 +43,13 @@ class Target:
     def describe(self) -> dict[str, Any]:
         """The JSON description: id, seq, md5 and whether it is the working file."""
         v = self.version
-        return {"dataset": self.ds.name, "id": v["id"] if v else None, "seq": v["seq"] if v else None,
-                "md5": self.md5, "workdir": v is None}
+        return {
+            "dataset": self.ds.name,
+            "id": v["id"] if v else None,
+            "seq": v["seq"] if v else None,
+            "md5": self.md5,
+            "workdir": v is None,
+        }
 
 
 def target(repo: Repo, ref: str, *, bare: str = "working") -> Target:
@@ -81,8 +86,11 @@ def verdicts(repo: Repo, dataset: str) -> dict[str, bool]:
 def _ancestors(repo: Repo, t: Target) -> list[dict[str, Any]]:
     """The versions before a target, nearest first (first parents; the current version and its
     ancestors for the working file)."""
-    v = common.current(repo, t.ds.name) if t.version is None else (
-        repo.index.version(t.version["parent"]) if t.version.get("parent") else None)
+    v = (
+        common.current(repo, t.ds.name)
+        if t.version is None
+        else (repo.index.version(t.version["parent"]) if t.version.get("parent") else None)
+    )
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     while v is not None and v["id"] not in seen and len(out) < 100_000:
@@ -130,8 +138,16 @@ def store(repo: Repo, kind: str, t: Target, payload: dict[str, Any], summary: st
     rid = journal.make_id(kind, vid, payload)
     if any(r["id"] == rid for r in repo.index.records(kind, t.ds.name)):
         return {"record": rid, "new": False}
-    record = {"kind": kind, "id": rid, "dataset": t.ds.name, "version": vid, "seq": t.version["seq"],
-              "author": repo.git.identity(), "timestamp": journal.now(), **payload}
+    record = {
+        "kind": kind,
+        "id": rid,
+        "dataset": t.ds.name,
+        "version": vid,
+        "seq": t.version["seq"],
+        "author": repo.git.identity(),
+        "timestamp": journal.now(),
+        **payload,
+    }
     with txn.begin(repo.root, repo.git, kind) as tx:
         path = journal.write(repo.root, record)
         tx.step("after-journal")
@@ -158,8 +174,10 @@ def for_version(repo: Repo, dataset: str, vid: str) -> dict[str, Any]:
         if rec.get("version") == vid:
             newest_eval[rec.get("predictions_md5") or ""] = rec
     if newest_eval:  # absent otherwise: `show --json` stays byte-identical for versions never scored
-        out["eval"] = [{k: v for k, v in r.items() if k not in ("kind", "format", "dataset", "version")}
-                       for r in newest_eval.values()]
+        out["eval"] = [
+            {k: v for k, v in r.items() if k not in ("kind", "format", "dataset", "version")}
+            for r in newest_eval.values()
+        ]
     return out
 
 

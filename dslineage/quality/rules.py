@@ -31,8 +31,18 @@ from dslineage.config import META_DIR, Dataset
 from dslineage.errors import RulesError
 
 CHECKS_FILE = f"{META_DIR}/checks.yaml"
-RULES = ("columns", "allowed_labels", "ranges", "max_null_fraction", "unique_key",
-         "min_rows_per_class", "min_class_share", "max_class_share", "max_drift", "baseline")
+RULES = (
+    "columns",
+    "allowed_labels",
+    "ranges",
+    "max_null_fraction",
+    "unique_key",
+    "min_rows_per_class",
+    "min_class_share",
+    "max_class_share",
+    "max_drift",
+    "baseline",
+)
 LABEL_RULES = ("allowed_labels", "min_rows_per_class", "min_class_share", "max_class_share")
 DRIFT_STATS = ("js", "psi", "shift", "ks")
 DRIFT_KEYS = ("label_js", "label_psi", "label_shift", "numeric_psi", "numeric_ks", "columns")
@@ -61,9 +71,17 @@ class Rules:
     def count(self) -> int:
         """How many rule entries there are (for messages)."""
         d = sum(1 for k in DRIFT_KEYS[:-1] if k in self.drift) + len(self.drift.get("columns", {}))
-        return (len(self.columns) + len(self.allowed_labels) + len(self.ranges) + len(self.max_null_fraction)
-                + bool(self.unique_key) + len(self.min_rows_per_class) + len(self.min_class_share)
-                + len(self.max_class_share) + d)
+        return (
+            len(self.columns)
+            + len(self.allowed_labels)
+            + len(self.ranges)
+            + len(self.max_null_fraction)
+            + bool(self.unique_key)
+            + len(self.min_rows_per_class)
+            + len(self.min_class_share)
+            + len(self.max_class_share)
+            + d
+        )
 
 
 def _bad(where: str, problem: str, fix: str) -> RulesError:
@@ -82,8 +100,11 @@ def _per_label(where: str, value: Any, ds: Dataset, convert: Any) -> dict[str, A
         out = {}
         for col, v in value.items():
             if col not in ds.labels:
-                raise _bad(f"{where}.{col}", f"not a label column of {ds.name} (labels: {', '.join(ds.labels)})",
-                           "use a label column, or a single value for all of them")
+                raise _bad(
+                    f"{where}.{col}",
+                    f"not a label column of {ds.name} (labels: {', '.join(ds.labels)})",
+                    "use a label column, or a single value for all of them",
+                )
             out[col] = convert(f"{where}.{col}", v)
         return out
     return {col: convert(where, value) for col in ds.labels}
@@ -133,8 +154,9 @@ def _drift(where: str, value: Any) -> dict[str, Any]:
             for stat in stats:
                 if stat not in ("psi", "ks"):
                     raise _unknown(f"{where}.columns.{col}.{stat}", stat, ("psi", "ks"), "column statistic")
-            cols[col] = {s: _number(f"{where}.columns.{col}.{s}", t, 0, 1 if s == "ks" else math.inf)
-                         for s, t in stats.items()}
+            cols[col] = {
+                s: _number(f"{where}.columns.{col}.{s}", t, 0, 1 if s == "ks" else math.inf) for s, t in stats.items()
+            }
         out["columns"] = cols
     return out
 
@@ -182,8 +204,11 @@ def parse(ds: Dataset, raw: Any) -> Rules:
 
 def _type(where: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _bad(where, f"expected a type name such as int64, float, string or DOUBLE, got {value!r}",
-                   "fix the type (use 'any' for any type)")
+        raise _bad(
+            where,
+            f"expected a type name such as int64, float, string or DOUBLE, got {value!r}",
+            "fix the type (use 'any' for any type)",
+        )
     return value.strip()
 
 
@@ -221,8 +246,8 @@ def load(root: Path, datasets: dict[str, Dataset]) -> dict[str, Rules]:
     for name, entry in raw.items():
         if name not in datasets:
             known = ", ".join(sorted(datasets)) or "none"
-            raise _bad(str(name), f"no tracked dataset of that name (tracked: {known})",
-                       "fix the name or remove the block")
+            raise _bad(
+                str(name), f"no tracked dataset of that name (tracked: {known})", "fix the name or remove the block"
+            )
         out[name] = parse(datasets[name], entry)
     return out
-

@@ -66,7 +66,7 @@ def ks_sorted(a: Any, b: Any, points: int = 10_000) -> float | None:
     if len(a) == 0 or len(b) == 0:
         return None
     ka, kb = max(1, len(a) // points), max(1, len(b) // points)
-    grid = np.concatenate([a[ka - 1::ka], b[kb - 1::kb], a[-1:], b[-1:]])
+    grid = np.concatenate([a[ka - 1 :: ka], b[kb - 1 :: kb], a[-1:], b[-1:]])
     fa = np.searchsorted(a, grid, side="right") / len(a)
     fb = np.searchsorted(b, grid, side="right") / len(b)
     return float(np.abs(fa - fb).max())

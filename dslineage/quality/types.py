@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
-_INTS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-         "UBIGINT", "UHUGEINT")
+_INTS = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+)
 _FAMILIES: dict[str, tuple[str, ...]] = {
-    "int": _INTS, "integer": _INTS, "float": ("FLOAT", "DOUBLE"), "string": ("VARCHAR",),
-    "str": ("VARCHAR",), "text": ("VARCHAR",), "bool": ("BOOLEAN",), "boolean": ("BOOLEAN",),
-    "number": (*_INTS, "FLOAT", "DOUBLE", "DECIMAL"), "numeric": (*_INTS, "FLOAT", "DOUBLE", "DECIMAL"),
+    "int": _INTS,
+    "integer": _INTS,
+    "float": ("FLOAT", "DOUBLE"),
+    "string": ("VARCHAR",),
+    "str": ("VARCHAR",),
+    "text": ("VARCHAR",),
+    "bool": ("BOOLEAN",),
+    "boolean": ("BOOLEAN",),
+    "number": (*_INTS, "FLOAT", "DOUBLE", "DECIMAL"),
+    "numeric": (*_INTS, "FLOAT", "DOUBLE", "DECIMAL"),
     "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"),
 }
-_ALIASES = {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT",
-            "uint8": "UTINYINT", "uint16": "USMALLINT", "uint32": "UINTEGER", "uint64": "UBIGINT",
-            "float32": "FLOAT", "float64": "DOUBLE", "double": "DOUBLE", "large_string": "VARCHAR",
-            "utf8": "VARCHAR", "date": "DATE"}
+_ALIASES = {
+    "int8": "TINYINT",
+    "int16": "SMALLINT",
+    "int32": "INTEGER",
+    "int64": "BIGINT",
+    "uint8": "UTINYINT",
+    "uint16": "USMALLINT",
+    "uint32": "UINTEGER",
+    "uint64": "UBIGINT",
+    "float32": "FLOAT",
+    "float64": "DOUBLE",
+    "double": "DOUBLE",
+    "large_string": "VARCHAR",
+    "utf8": "VARCHAR",
+    "date": "DATE",
+}
 
 
 def type_matches(spec: str, actual: str) -> bool:

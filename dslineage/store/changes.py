@@ -17,9 +17,9 @@ from dslineage.store.rows import plain
 
 def _indexed(con: Any, dataset: str) -> bool:
     """Whether the index holds a change-set table for `dataset`."""
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"changes/{dataset}"]
-    ).fetchone()[0]
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [f"changes/{dataset}"]).fetchone()[
+        0
+    ]
     return bool(found)
 
 
@@ -41,8 +41,14 @@ def _transitions(con: Any, table: str, alias: str, both: str, differs: list[str]
 
 def fold(con: Any, dataset: str, version_ids: list[str], nkeys: int, nlabels: int) -> dict[str, Any]:
     """Counts, label-column counts and label transitions of the versions `version_ids` combined."""
-    empty = {"added": 0, "removed": 0, "relabeled": 0, "modified": 0, "labels": [0] * nlabels,
-             "transitions": [[] for _ in range(nlabels)]}
+    empty = {
+        "added": 0,
+        "removed": 0,
+        "relabeled": 0,
+        "modified": 0,
+        "labels": [0] * nlabels,
+        "transitions": [[] for _ in range(nlabels)],
+    }
     if not _indexed(con, dataset) or not version_ids:
         return empty
     keys = ", ".join(f"k{i}" for i in range(nkeys))
@@ -96,8 +102,15 @@ def chain(con: Any, dataset: str) -> dict[str, dict[str, Any]]:
 
 
 def fold_exact(
-    con: Any, dataset: str, back: list[str], forward: list[str], nkeys: int, labels: list[str],
-    compared: list[str], *, changed: int | None = 0,
+    con: Any,
+    dataset: str,
+    back: list[str],
+    forward: list[str],
+    nkeys: int,
+    labels: list[str],
+    compared: list[str],
+    *,
+    changed: int | None = 0,
 ) -> dict[str, Any]:
     """The exact diff A → B from change sets: `back` are the versions from A down to a common
     ancestor (their events undone, newest first), `forward` those from it up to B.
@@ -111,14 +124,21 @@ def fold_exact(
     rows by key (`k0..`, `change`), as the byte-level diff's changes table has them.
     """
     nlabels = len(labels)
-    empty: dict[str, Any] = {"added": 0, "removed": 0, "relabeled": 0, "modified": 0, "columns": {},
-                             "transitions": [[] for _ in range(nlabels)]}
+    empty: dict[str, Any] = {
+        "added": 0,
+        "removed": 0,
+        "relabeled": 0,
+        "modified": 0,
+        "columns": {},
+        "transitions": [[] for _ in range(nlabels)],
+    }
     if not _indexed(con, dataset) or not (back or forward):
         if changed != 0:
             import pyarrow as pa
 
-            empty["changed"] = pa.table({**{f"k{i}": pa.array([]) for i in range(nkeys)},
-                                         "change": pa.array([], pa.string())})
+            empty["changed"] = pa.table(
+                {**{f"k{i}": pa.array([]) for i in range(nkeys)}, "change": pa.array([], pa.string())}
+            )
         return empty
     keys = ", ".join(f"k{i}" for i in range(nkeys))
     is_back = "list_contains(?::VARCHAR[], version)"
@@ -160,12 +180,12 @@ def fold_exact(
                 count(*) FILTER (WHERE {both} AND ({relabeled})),
                 count(*) FILTER (WHERE {both} AND (({relabeled})
                                  OR EXISTS (SELECT 1 FROM _fc c WHERE {on})))
-                {''.join(f', count(*) FILTER (WHERE {both} AND {d})' for d in differs)}
+                {"".join(f", count(*) FILTER (WHERE {both} AND {d})" for d in differs)}
             FROM _fx f"""
         ).fetchone()
-        per_column = dict(con.execute(
-            f"SELECT c.c, count(*) FROM _fc c JOIN _fx f ON {on} WHERE {both} GROUP BY 1"
-        ).fetchall())
+        per_column = dict(
+            con.execute(f"SELECT c.c, count(*) FROM _fc c JOIN _fx f ON {on} WHERE {both} GROUP BY 1").fetchall()
+        )
         transitions = _transitions(con, "_fx f", "f.", both, differs)
         rows_changed = None
         if changed != 0:

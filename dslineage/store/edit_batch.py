@@ -55,8 +55,11 @@ def stage(
     cols += [f"CAST({q(label_col)} AS VARCHAR) AS new_text", f"TRY_CAST({q(label_col)} AS {lt}) AS new"]
     old_col = next((c for c in (f"old_{column}", "old") if c in names and c not in (*ds.key, label_col)), None)
     if old_col is not None:  # the label each row is expected to have now (`relabel --expect-old`)
-        cols += [f"CAST({q(old_col)} AS VARCHAR) AS old_text", f"TRY_CAST({q(old_col)} AS {lt}) AS expect",
-                 "true AS expect_given"]
+        cols += [
+            f"CAST({q(old_col)} AS VARCHAR) AS old_text",
+            f"TRY_CAST({q(old_col)} AS {lt}) AS expect",
+            "true AS expect_given",
+        ]
     else:
         cols += ["NULL::VARCHAR AS old_text", f"NULL::{lt} AS expect", "false AS expect_given"]
     for opt in OPTIONAL:
@@ -81,22 +84,43 @@ def stage(
         return 0
     if not total:
         raise EditError(f"{what} has no edits: give at least one KEY=LABEL")
-    _check(con, f"{' OR '.join(f'k{i} IS NULL' for i in range(n))}",
-           f"key value(s) in {what} are empty or not valid for the key column(s) {', '.join(ds.key)}",
-           klist(n, name="t"), "fix or drop those edits")
-    _check(con, "new IS NULL",
-           f"new label(s) in {what} are empty or not valid {lt} values for column {column!r}",
-           "new_text", "fix or drop those edits")
-    _check(con, "old_text IS NOT NULL AND expect IS NULL",
-           f"old label(s) in {what} are not valid {lt} values for column {column!r}",
-           "old_text", "fix the old column")
-    _check(con, "conf_text IS NOT NULL AND confidence IS NULL",
-           f"confidence value(s) in {what} are not numbers", "conf_text", "use numbers such as 0.8")
+    _check(
+        con,
+        f"{' OR '.join(f'k{i} IS NULL' for i in range(n))}",
+        f"key value(s) in {what} are empty or not valid for the key column(s) {', '.join(ds.key)}",
+        klist(n, name="t"),
+        "fix or drop those edits",
+    )
+    _check(
+        con,
+        "new IS NULL",
+        f"new label(s) in {what} are empty or not valid {lt} values for column {column!r}",
+        "new_text",
+        "fix or drop those edits",
+    )
+    _check(
+        con,
+        "old_text IS NOT NULL AND expect IS NULL",
+        f"old label(s) in {what} are not valid {lt} values for column {column!r}",
+        "old_text",
+        "fix the old column",
+    )
+    _check(
+        con,
+        "conf_text IS NOT NULL AND confidence IS NULL",
+        f"confidence value(s) in {what} are not numbers",
+        "conf_text",
+        "use numbers such as 0.8",
+    )
     if allowed is not None:
         shown = stage_allowed(con, allowed)
-        _check(con, "CAST(new AS VARCHAR) NOT IN (SELECT v FROM _dsl_allowed)",
-               f"label(s) in {what} are outside the allowed labels of {ds.name}.{column} ({shown})",
-               "new_text", f"fix the edits, or update labels_allowed in .dslineage/datasets/{ds.name}.yaml")
+        _check(
+            con,
+            "CAST(new AS VARCHAR) NOT IN (SELECT v FROM _dsl_allowed)",
+            f"label(s) in {what} are outside the allowed labels of {ds.name}.{column} ({shown})",
+            "new_text",
+            f"fix the edits, or update labels_allowed in .dslineage/datasets/{ds.name}.yaml",
+        )
     clash = con.execute(
         f"SELECT {klist(n, name='t')}, string_agg(DISTINCT new_text, ' / ') FROM _dsl_in "
         f"GROUP BY {klist(n)}, {klist(n, name='t')} HAVING count(DISTINCT new) > 1 "
@@ -107,9 +131,7 @@ def stage(
             f"SELECT count(*) FROM (SELECT 1 FROM _dsl_in GROUP BY {klist(n)} HAVING count(DISTINCT new) > 1)"
         ).fetchone()[0]
         shown = "; ".join(f"{','.join(map(str, r[:n]))} → {r[n]}" for r in clash)
-        raise EditError(
-            f"conflicting edits for {count} key(s) in {what}: {shown}; keep one new label per key"
-        )
+        raise EditError(f"conflicting edits for {count} key(s) in {what}: {shown}; keep one new label per key")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _dsl_edits AS SELECT {klist(n)}, any_value(new) AS new, "
         "any_value(annotator) AS annotator, any_value(reason) AS reason, any_value(confidence) AS confidence, "
@@ -199,8 +221,7 @@ def join(con: Any, n_keys: int, label_index: int, text: bool) -> dict[str, Any]:
         f"f.k0 IS NOT NULL AS present FROM _dsl_edits e LEFT JOIN _dsl_f f ON {keys_eq('e', 'f', n_keys)}"
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _dsl_applied AS SELECT * FROM _dsl_j "
-        "WHERE present AND old IS DISTINCT FROM new"
+        "CREATE OR REPLACE TEMP TABLE _dsl_applied AS SELECT * FROM _dsl_j WHERE present AND old IS DISTINCT FROM new"
     )
     applied, noop, missing = con.execute(
         "SELECT count(*) FILTER (WHERE present AND old IS DISTINCT FROM new), "
@@ -211,16 +232,22 @@ def join(con: Any, n_keys: int, label_index: int, text: bool) -> dict[str, Any]:
         f"SELECT {klist(n_keys)} FROM _dsl_j WHERE NOT present ORDER BY {klist(n_keys)} LIMIT 100"
     ).fetchall()
     return {
-        "applied": int(applied), "noop": int(noop), "missing": int(missing),
+        "applied": int(applied),
+        "noop": int(noop),
+        "missing": int(missing),
         "missing_keys": [[plain(v) for v in r] for r in missing_keys],
     }
 
 
 def noop_keys(con: Any, n_keys: int) -> list[list[Any]]:
     """Keys of the joined edits (`_dsl_j`) that set a row's label to the label it has."""
-    return [[plain(v) for v in r] for r in con.execute(
-        f"SELECT {klist(n_keys)} FROM _dsl_j WHERE present AND old IS NOT DISTINCT FROM new ORDER BY {klist(n_keys)}"
-    ).fetchall()]
+    return [
+        [plain(v) for v in r]
+        for r in con.execute(
+            f"SELECT {klist(n_keys)} FROM _dsl_j WHERE present AND old IS NOT DISTINCT FROM new "
+            f"ORDER BY {klist(n_keys)}"
+        ).fetchall()
+    ]
 
 
 def known_changes(con: Any, n_keys: int, n_labels: int, edits: dict[int, Any]) -> Any:
@@ -231,12 +258,16 @@ def known_changes(con: Any, n_keys: int, n_labels: int, edits: dict[int, Any]) -
     union = " UNION ".join(f"SELECT {klist(n_keys)} FROM _dsl_kc{int(j)}" for j in edits)
     joins = " ".join(f"LEFT JOIN _dsl_kc{int(j)} e{int(j)} ON {keys_eq('u', f'e{int(j)}', n_keys)}" for j in edits)
     olds = [f"f.l{j} AS o{j}" for j in range(n_labels)]
-    news = [f"CASE WHEN e{j}.k0 IS NOT NULL THEN e{j}.new ELSE f.l{j} END AS n{j}" if j in edits
-            else f"f.l{j} AS n{j}" for j in range(n_labels)]
-    return arrow(con.execute(
-        f"SELECT {klist(n_keys, 'u.')}, {', '.join(olds + news)} FROM ({union}) u "
-        f"JOIN _dsl_f f ON {keys_eq('u', 'f', n_keys)} {joins} ORDER BY {klist(n_keys, 'u.')}"
-    ))
+    news = [
+        f"CASE WHEN e{j}.k0 IS NOT NULL THEN e{j}.new ELSE f.l{j} END AS n{j}" if j in edits else f"f.l{j} AS n{j}"
+        for j in range(n_labels)
+    ]
+    return arrow(
+        con.execute(
+            f"SELECT {klist(n_keys, 'u.')}, {', '.join(olds + news)} FROM ({union}) u "
+            f"JOIN _dsl_f f ON {keys_eq('u', 'f', n_keys)} {joins} ORDER BY {klist(n_keys, 'u.')}"
+        )
+    )
 
 
 def applied_columns(con: Any, n_keys: int) -> tuple[list[Any], Any]:
@@ -255,10 +286,12 @@ def transitions(con: Any, limit: int = 50) -> list[dict[str, Any]]:
 
 def applied_edits(con: Any, n_keys: int) -> Any:
     """The batch's per-row edits (keys, old and new label, annotator, reason, confidence), by key."""
-    return arrow(con.execute(
-        f"SELECT {klist(n_keys)}, old, new, annotator, reason, confidence FROM _dsl_applied "
-        f"ORDER BY {klist(n_keys)}"
-    ))
+    return arrow(
+        con.execute(
+            f"SELECT {klist(n_keys)}, old, new, annotator, reason, confidence FROM _dsl_applied "
+            f"ORDER BY {klist(n_keys)}"
+        )
+    )
 
 
 def table_exists(con: Any, name: str) -> bool:
@@ -279,7 +312,7 @@ def read_edits(con: Any, path: Path, limit: int | None = None) -> Any:
 
 
 def pair_conflicts(
-    con: Any, after: tuple[str, list[Any]], a: str, b: str, before: tuple[str, list[Any]] | None = None,
+    con: Any, after: tuple[str, list[Any]], a: str, b: str, before: tuple[str, list[Any]] | None = None
 ) -> list[tuple[Any, Any, Any, Any]]:
     """Value pairs of columns `a`, `b` in the relation `after` that break the one-to-one mapping
     learnt from `before` and `after` together (only pairs new in `after` are reported, so a
@@ -288,8 +321,10 @@ def pair_conflicts(
     qa, qb = q(a), q(b)
 
     def distinct(rel: tuple[str, list[Any]]) -> str:
-        return (f"SELECT DISTINCT CAST({qa} AS VARCHAR) AS a, CAST({qb} AS VARCHAR) AS b FROM {rel[0]} "
-                f"WHERE {qa} IS NOT NULL AND {qb} IS NOT NULL")
+        return (
+            f"SELECT DISTINCT CAST({qa} AS VARCHAR) AS a, CAST({qb} AS VARCHAR) AS b FROM {rel[0]} "
+            f"WHERE {qa} IS NOT NULL AND {qb} IS NOT NULL"
+        )
 
     old = distinct(before) if before else "SELECT NULL::VARCHAR AS a, NULL::VARCHAR AS b WHERE false"
     params = [*after[1], *(before[1] if before else [])]
@@ -309,7 +344,9 @@ def pair_text(conflicts: list[tuple[Any, Any, Any, Any]], a: str, b: str) -> str
     """The first conflicts of `pair_conflicts` in words, for a one-line error."""
     out = []
     for x, y, other_b, other_a in conflicts[:3]:
-        why = [f"{a} {x} is {b} {other_b}" if other_b is not None else "",
-               f"{b} {y} is {a} {other_a}" if other_a is not None else ""]
+        why = [
+            f"{a} {x} is {b} {other_b}" if other_b is not None else "",
+            f"{b} {y} is {a} {other_a}" if other_a is not None else "",
+        ]
         out.append(f"{a} {x} with {b} {y} ({'; '.join(w for w in why if w)})")
     return "; ".join(out)

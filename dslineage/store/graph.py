@@ -33,16 +33,28 @@ _NODES = (
     # kind, name expression, dataset expression, record filter
     ("transformation", "json_extract_string(r.record, '$.stage')", "NULL", "r.kind = 'transformation'"),
     ("experiment", "json_extract_string(r.record, '$.name')", "NULL", "r.kind = 'experiment'"),
-    ("batch", "CASE WHEN r.kind = 'revert' OR json_extract_string(r.record, '$.op') = 'revert' "
-              "OR json_extract_string(r.record, '$.reverts') IS NOT NULL THEN 'revert' ELSE 'batch' END",
-     "json_extract_string(r.record, '$.dataset')", _BATCH),
+    (
+        "batch",
+        "CASE WHEN r.kind = 'revert' OR json_extract_string(r.record, '$.op') = 'revert' "
+        "OR json_extract_string(r.record, '$.reverts') IS NOT NULL THEN 'revert' ELSE 'batch' END",
+        "json_extract_string(r.record, '$.dataset')",
+        _BATCH,
+    ),
     # a review queue (issue 13): the version it was ranked on -> queue -> the batches reviewing it
-    ("queue", "'queue ' || left(r.id, 10) || ' (' || coalesce(json_extract_string(r.record, '$.method'), '') || ')'",
-     "json_extract_string(r.record, '$.dataset')", "r.kind = 'queue'"),
+    (
+        "queue",
+        "'queue ' || left(r.id, 10) || ' (' || coalesce(json_extract_string(r.record, '$.method'), '') || ')'",
+        "json_extract_string(r.record, '$.dataset')",
+        "r.kind = 'queue'",
+    ),
     # an eval (issue 13 item 3): the version scored -> eval <- the predictions file scored
-    ("eval", "'eval ' || left(r.id, 10) || coalesce(' (accuracy ' || "
-             "printf('%.3f', TRY_CAST(json_extract_string(r.record, '$.accuracy') AS DOUBLE)) || ')', '')",
-     "json_extract_string(r.record, '$.dataset')", "r.kind = 'eval'"),
+    (
+        "eval",
+        "'eval ' || left(r.id, 10) || coalesce(' (accuracy ' || "
+        "printf('%.3f', TRY_CAST(json_extract_string(r.record, '$.accuracy') AS DOUBLE)) || ')', '')",
+        "json_extract_string(r.record, '$.dataset')",
+        "r.kind = 'eval'",
+    ),
 )
 _LISTS = (
     # record filter, JSON path of a list of ids, edge kind, True: id -> record, False: record -> id
@@ -52,14 +64,23 @@ _LISTS = (
     ("r.kind = 'version'", "$.batches[*]", "output", True),  # batch -> the version carrying it
 )
 _SCALARS = (
-    (_BATCH, "coalesce(json_extract_string(r.record, '$.base_version'), json_extract_string(r.record, "
-             "'$.parent'), json_extract_string(r.record, '$.base'))", "input", True),
+    (
+        _BATCH,
+        "coalesce(json_extract_string(r.record, '$.base_version'), json_extract_string(r.record, "
+        "'$.parent'), json_extract_string(r.record, '$.base'))",
+        "input",
+        True,
+    ),
     (_BATCH, "json_extract_string(r.record, '$.version')", "output", False),
     (_BATCH, "json_extract_string(r.record, '$.reverts')", "reverts", True),
     ("r.kind = 'queue'", "json_extract_string(r.record, '$.version')", "ranked", True),
     ("r.kind = 'queue'", "json_extract_string(r.record, '$.batch')", "queued", True),
-    ("r.kind IN ('queue', 'eval')", "'predictions:' || json_extract_string(r.record, '$.predictions_md5')", "input",
-     True),
+    (
+        "r.kind IN ('queue', 'eval')",
+        "'predictions:' || json_extract_string(r.record, '$.predictions_md5')",
+        "input",
+        True,
+    ),
     ("r.kind = 'eval'", "json_extract_string(r.record, '$.version')", "evaluated", True),
     (_BATCH, "json_extract_string(r.record, '$.queue')", "reviews", True),
 )
@@ -228,8 +249,7 @@ def groups(con: Any, kind: str, names: list[str]) -> list[tuple[str, str, str]]:
 def carriers(con: Any, batch_ids: list[str]) -> dict[str, str]:
     """batch id -> the version that carries it (for the batches that are committed)."""
     rows = con.execute(
-        "SELECT src, dst FROM lineage_edges WHERE kind = 'output' AND src IN (SELECT unnest(?::VARCHAR[]))",
-        [batch_ids],
+        "SELECT src, dst FROM lineage_edges WHERE kind = 'output' AND src IN (SELECT unnest(?::VARCHAR[]))", [batch_ids]
     ).fetchall()
     return {a: b for a, b in rows}
 
@@ -246,8 +266,7 @@ def reverted(con: Any, batch_ids: list[str]) -> set[str]:
 def signatures(con: Any) -> set[str]:
     """The dvc.lock signatures of every recorded transformation (what `sync` has seen)."""
     rows = con.execute(
-        "SELECT DISTINCT json_extract_string(record, '$.lock_signature') FROM records "
-        "WHERE kind = 'transformation'"
+        "SELECT DISTINCT json_extract_string(record, '$.lock_signature') FROM records WHERE kind = 'transformation'"
     ).fetchall()
     return {r[0] for r in rows if r[0]}
 

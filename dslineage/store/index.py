@@ -57,9 +57,7 @@ _DDL_KEY = hashlib.sha256("\n".join(_DDL).encode()).hexdigest()[:16]
 class Index(JournalSync):
     """One open DuckDB index file, kept in step with the journal by `sync()`."""
 
-    def __init__(
-        self, root: Path, git_commits: Callable[[], dict[str, str]], path: Path | None = None
-    ) -> None:
+    def __init__(self, root: Path, git_commits: Callable[[], dict[str, str]], path: Path | None = None) -> None:
         self.root = root
         self.path = path or root / INDEX_FILE
         self._git_commits = git_commits
@@ -118,9 +116,7 @@ class Index(JournalSync):
         """Row count and an order-independent hash of every table derived from the journal
         (not `meta` or the md5 cache): two indexes of the same journal have equal prints."""
         result: dict[str, tuple[int, int]] = {}
-        names = self.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
-        ).fetchall()
+        names = self.con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1").fetchall()
         for (name,) in names:
             if name in CACHE_TABLES or name.startswith(KEY_INDEX_PREFIX):  # caches of the data, not the journal
                 continue
@@ -151,9 +147,7 @@ class Index(JournalSync):
         """Versions (of one dataset or all), newest first."""
         self.sync()
         where, params = ("WHERE v.dataset = ?", [dataset]) if dataset else ("", [])
-        cur = self.con.execute(
-            f"{_SELECT_VERSIONS} {where} ORDER BY v.timestamp DESC, v.seq DESC, v.id DESC", params
-        )
+        cur = self.con.execute(f"{_SELECT_VERSIONS} {where} ORDER BY v.timestamp DESC, v.seq DESC, v.id DESC", params)
         return _dicts(cur)
 
     def version_count(self) -> int:
@@ -166,26 +160,19 @@ class Index(JournalSync):
         self.sync()
         if not ids:
             return {}
-        cur = self.con.execute(
-            f"{_SELECT_VERSIONS} WHERE v.dataset = ? AND list_contains(?, v.id)",
-            [dataset, ids],
-        )
+        cur = self.con.execute(f"{_SELECT_VERSIONS} WHERE v.dataset = ? AND list_contains(?, v.id)", [dataset, ids])
         return {v["id"]: v for v in _dicts(cur)}
 
     def version_links(self, dataset: str) -> dict[str, dict[str, Any]]:
         """id → {"seq", "parent", "parents"} of every version of a dataset (the graph only)."""
         self.sync()
-        cur = self.con.execute(
-            "SELECT id, seq, parent, parents FROM versions WHERE dataset = ?", [dataset]
-        )
+        cur = self.con.execute("SELECT id, seq, parent, parents FROM versions WHERE dataset = ?", [dataset])
         return {v["id"]: v for v in _dicts(cur)}
 
     def versions_with_md5(self, dataset: str, md5: str) -> list[dict[str, Any]]:
         """The versions of a dataset whose bytes have this md5 (usually one)."""
         self.sync()
-        cur = self.con.execute(
-            f"{_SELECT_VERSIONS} WHERE v.dataset = ? AND v.md5 = ?", [dataset, md5]
-        )
+        cur = self.con.execute(f"{_SELECT_VERSIONS} WHERE v.dataset = ? AND v.md5 = ?", [dataset, md5])
         return _dicts(cur)
 
     def edge_version(self, dataset: str, *, last: bool) -> dict[str, Any] | None:
@@ -224,9 +211,7 @@ class Index(JournalSync):
         self.sync()
         where = "WHERE kind = ?" + (" AND dataset = ?" if dataset else "")
         params = [kind] + ([dataset] if dataset else [])
-        rows = self.con.execute(
-            f"SELECT record FROM records {where} ORDER BY timestamp, id", params
-        ).fetchall()
+        rows = self.con.execute(f"SELECT record FROM records {where} ORDER BY timestamp, id", params).fetchall()
         return [json.loads(r[0]) for r in rows]
 
     def key_events(self, dataset: str, key: list[Any]) -> list[dict[str, Any]]:
@@ -238,8 +223,7 @@ class Index(JournalSync):
             # no join with versions: it kept DuckDB from skipping row groups by the key (20 ms
             # vs 2-4 ms on 9.9M sorted rows); callers break seq ties by the version's timestamp
             cur = self.con.execute(
-                f"SELECT c.* FROM {changes_table(dataset)} c WHERE {where} ORDER BY c.seq",
-                list(key),
+                f"SELECT c.* FROM {changes_table(dataset)} c WHERE {where} ORDER BY c.seq", list(key)
             )
         except duckdb.ConversionException:
             return []  # the value cannot be a key of this dataset: no events

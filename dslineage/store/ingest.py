@@ -40,7 +40,6 @@ class JournalSync(BulkSync):
         """The DuckDB connection (`Index.con`)."""
         raise NotImplementedError
 
-
     def sync(self, force: bool = False) -> dict[str, int]:
         """Index journal files that appeared, forget those that vanished (branch switch)."""
         if self._synced and not force:
@@ -91,9 +90,7 @@ class JournalSync(BulkSync):
 
     def _forget(self, name: str) -> None:
         con = self.con
-        for (vid, dataset) in con.execute(
-            "SELECT id, dataset FROM versions WHERE file = ?", [name]
-        ).fetchall():
+        for vid, dataset in con.execute("SELECT id, dataset FROM versions WHERE file = ?", [name]).fetchall():
             if self._has_table(f"changes/{dataset}"):
                 con.execute(f"DELETE FROM {changes_table(dataset)} WHERE version = ?", [vid])
         for table in ("versions", "tags", "records"):
@@ -117,9 +114,7 @@ class JournalSync(BulkSync):
         done = min(int(row[0]) if row else 0, total)
         if total - done <= max(CLUSTER_MIN_TAIL, done // 4):
             return
-        cols = con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]
-        ).fetchall()
+        cols = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall()
         keys = sorted((c for (c,) in cols if re.fullmatch(r"k\d+", c)), key=lambda c: int(c[1:]))
         order = ", ".join([*keys, "seq"])
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY {order}")
@@ -130,17 +125,16 @@ class JournalSync(BulkSync):
         the value digests of `store.rows.build_changes`), so `INSERT ... BY NAME` takes it;
         older rows read NULL there."""
         con, name = self.con, f"changes/{dataset}"
-        have = {c for (c,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]
-        ).fetchall()}
+        have = {
+            c
+            for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [name]).fetchall()
+        }
         for col, typ, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}", params).fetchall():
             if col not in have and col != "filename":
                 con.execute(f"ALTER TABLE {changes_table(dataset)} ADD COLUMN {q(col)} {typ}")
 
     def _has_table(self, name: str) -> bool:
-        row = self.con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-        ).fetchone()
+        row = self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
         return bool(row and row[0])
 
     def _ingest(self, name: str) -> None:
@@ -218,7 +212,7 @@ class JournalSync(BulkSync):
             return
         commits = ahead.result() if ahead is not None else self._git_commits()
         prefix = JOURNAL_DIR + "/"
-        by_name = {path[len(prefix):]: sha for path, sha in commits.items() if path.startswith(prefix)}
+        by_name = {path[len(prefix) :]: sha for path, sha in commits.items() if path.startswith(prefix)}
         found = [(name, by_name[name]) for (name,) in pending if name in by_name]
         if found:
             names, shas = (list(c) for c in zip(*found, strict=True))
@@ -229,6 +223,7 @@ class JournalSync(BulkSync):
                 "WHERE journal_files.file = m.file",
                 [json.dumps(names), json.dumps(shas)],
             )
+
 
 class _BulkFailed(Exception):
     """The bulk path met something only the record-by-record path handles exactly."""
@@ -257,9 +252,7 @@ class _Ahead:
         return self._answer
 
 
-def _rows(
-    name: str, rec: dict[str, Any]
-) -> tuple[list[Any], list[Any] | None, list[Any] | None, list[Any]]:
+def _rows(name: str, rec: dict[str, Any]) -> tuple[list[Any], list[Any] | None, list[Any] | None, list[Any]]:
     """The rows one journal record adds: to journal_files, versions, tags and records."""
     kind = rec.get("kind")
     files_row = [name, kind, rec.get("id"), None]
@@ -268,12 +261,28 @@ def _rows(
     if kind == "version":
         ch = rec.get("changes") or {}
         version_row = [
-            rec["id"], rec["dataset"], rec["seq"], rec["md5"], rec.get("parent"),
-            journal.parents(rec), rec["path"],
-            rec.get("message", ""), rec.get("author", ""), rec["timestamp"], rec.get("rows"),
-            json.dumps(rec.get("schema")), json.dumps(rec.get("label_distribution")),
-            ch.get("added"), ch.get("removed"), ch.get("relabeled"), ch.get("modified"),
-            bool(ch.get("known", False)), ch.get("file"), rec.get("imported_commit"), name, text,
+            rec["id"],
+            rec["dataset"],
+            rec["seq"],
+            rec["md5"],
+            rec.get("parent"),
+            journal.parents(rec),
+            rec["path"],
+            rec.get("message", ""),
+            rec.get("author", ""),
+            rec["timestamp"],
+            rec.get("rows"),
+            json.dumps(rec.get("schema")),
+            json.dumps(rec.get("label_distribution")),
+            ch.get("added"),
+            ch.get("removed"),
+            ch.get("relabeled"),
+            ch.get("modified"),
+            bool(ch.get("known", False)),
+            ch.get("file"),
+            rec.get("imported_commit"),
+            name,
+            text,
         ]
     elif kind == "tag":
         tag_row = [rec["dataset"], rec["tag"], rec["version"], rec["timestamp"], name]

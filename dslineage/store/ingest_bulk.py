@@ -29,8 +29,9 @@ BULK_CHUNK_FILES = 400  # small change sets per read (DuckDB holds each one's me
 BULK_CHUNK_BYTES = 16 << 20  # ... and at most this many bytes of them (their rows are held as Arrow)
 BULK_BIG_FILE = 4 << 20  # a change set this large streams into its table in a statement of its own
 READ_ONE = "read_parquet(?, hive_partitioning = false)"
-_READ_MANY = ("read_parquet(from_json(?, '[\"VARCHAR\"]'), union_by_name = true, filename = true, "
-              "hive_partitioning = false)")
+_READ_MANY = (
+    "read_parquet(from_json(?, '[\"VARCHAR\"]'), union_by_name = true, filename = true, hive_partitioning = false)"
+)
 
 
 def changes_table(dataset: str) -> str:
@@ -80,8 +81,12 @@ class BulkSync:
     def _widen(self, dataset: str, source: str, params: list[Any]) -> None:
         raise NotImplementedError
 
-    def _insert_bulk(self, rows: dict[str, list[list[Any]]], changes: dict[str, list[tuple[str, Any, Any]]],
-                     sizes: dict[str, int | None]) -> None:
+    def _insert_bulk(
+        self,
+        rows: dict[str, list[list[Any]]],
+        changes: dict[str, list[tuple[str, Any, Any]]],
+        sizes: dict[str, int | None],
+    ) -> None:
         """Insert the rows of many records (computed by `ingest._rows`) and append the change sets
         `changes` names (dataset → (file, version id, seq), journal order; `sizes`: file → bytes)
         to the change tables."""
@@ -94,16 +99,26 @@ class BulkSync:
             self._touched.add(dataset)
             if not self._has_table(f"changes/{dataset}"):
                 first, vid, seq = named.pop(0)  # the table takes the first change set's types
-                con.execute(f"CREATE TABLE {changes_table(dataset)} AS SELECT ? AS version, ? AS seq, * "
-                            f"FROM {READ_ONE}", [vid, seq, str(folder / first)])
+                con.execute(
+                    f"CREATE TABLE {changes_table(dataset)} AS SELECT ? AS version, ? AS seq, * FROM {READ_ONE}",
+                    [vid, seq, str(folder / first)],
+                )
             sources += [(dataset, str(folder / f), vid, seq) for f, vid, seq in named]
         size = {str(folder / f): n or 0 for f, n in sizes.items()}
         # each file's rows get its version's id and seq (a file two versions name, twice). JSON
         # text and an Arrow table, not list parameters: the client probes each list element
         columns: list[Any] = list(zip(*sources, strict=True)) or [(), (), (), ()]
-        con.register("_bulk_sources", pa.table({"dataset": pa.array(columns[0], pa.string()),
-                                                "file": pa.array(columns[1], pa.string()),
-                                                "version": pa.array(columns[2]), "seq": pa.array(columns[3])}))
+        con.register(
+            "_bulk_sources",
+            pa.table(
+                {
+                    "dataset": pa.array(columns[0], pa.string()),
+                    "file": pa.array(columns[1], pa.string()),
+                    "version": pa.array(columns[2]),
+                    "seq": pa.array(columns[3]),
+                }
+            ),
+        )
         order = list(dict.fromkeys((d, path) for d, path, _, _ in sources))  # first named first
         chunks = _chunks([(d, path, size[path]) for d, path in order])
         with _Reader(con, [paths for _, paths, big in chunks if not big]) as reader:
@@ -130,8 +145,10 @@ class BulkSync:
                 continue
             columns = list(zip(*rows[table], strict=True))
             # strict conversion: a value of another type (DuckDB would cast it) is a _BulkFailed
-            arrow = pa.table([pa.array(c, type=t) for c, t in zip(columns, schema, strict=True)],
-                             names=[f"c{i}" for i in range(len(schema))])
+            arrow = pa.table(
+                [pa.array(c, type=t) for c, t in zip(columns, schema, strict=True)],
+                names=[f"c{i}" for i in range(len(schema))],
+            )
             con.register("_bulk_rows", arrow)
             con.execute(f"INSERT INTO {table} SELECT * FROM _bulk_rows")
             con.unregister("_bulk_rows")
@@ -149,8 +166,10 @@ class BulkSync:
 def _insert_sql(dataset: str, source: str) -> str:
     """Append the rows of `source` (change sets with `filename`) to a dataset's change table
     (BY NAME casts to the table's types, as the one-by-one path does)."""
-    return (f"INSERT INTO {changes_table(dataset)} BY NAME SELECT m.version, m.seq, p.* EXCLUDE (filename) "
-            "FROM {} p JOIN _bulk_sources m ON p.filename = m.file AND m.dataset = ?".replace("{}", source))
+    return (
+        f"INSERT INTO {changes_table(dataset)} BY NAME SELECT m.version, m.seq, p.* EXCLUDE (filename) "
+        "FROM {} p JOIN _bulk_sources m ON p.filename = m.file AND m.dataset = ?".replace("{}", source)
+    )
 
 
 def size_of(folder: Path, name: str) -> int | None:
@@ -172,8 +191,13 @@ def _chunks(files: list[tuple[str, str, int]]) -> list[tuple[str, list[str], boo
             chunks.append((dataset, [path], True))
             continue
         last = chunks[-1] if chunks else None
-        if (last is None or last[2] or last[0] != dataset or len(last[1]) >= BULK_CHUNK_FILES
-                or size + n > BULK_CHUNK_BYTES):
+        if (
+            last is None
+            or last[2]
+            or last[0] != dataset
+            or len(last[1]) >= BULK_CHUNK_FILES
+            or size + n > BULK_CHUNK_BYTES
+        ):
             chunks.append((dataset, [], False))
             size = 0
         chunks[-1][1].append(path)
@@ -208,7 +232,7 @@ class _Reader:
             cur.execute("SET enable_external_file_cache = false")
             self.cursors.append(cur)
             self.free.put(cur)
-        for chunk in chunks[:self.ahead]:
+        for chunk in chunks[: self.ahead]:
             self.pending.append(self.pool.submit(self._read, chunk))
 
     def _read(self, chunk: list[str]) -> Any:
@@ -248,8 +272,30 @@ def _bulk_schemas() -> dict[str, list[Any]]:
     text, big = pa.string(), pa.int64()
     return {
         "journal_files": [text] * 4,
-        "versions": [text, text, pa.int32(), text, text, pa.list_(text), text, text, text, text, big,
-                     text, text, big, big, big, big, pa.bool_(), text, text, text, text],
+        "versions": [
+            text,
+            text,
+            pa.int32(),
+            text,
+            text,
+            pa.list_(text),
+            text,
+            text,
+            text,
+            text,
+            big,
+            text,
+            text,
+            big,
+            big,
+            big,
+            big,
+            pa.bool_(),
+            text,
+            text,
+            text,
+            text,
+        ],
         "tags": [text] * 5,
         "records": [text] * 6,
     }

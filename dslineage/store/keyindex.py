@@ -209,5 +209,3 @@ def holding(con: Any, pid_of: dict[str, int], keys: list[str], types: dict[str, 
     finally:
         con.unregister("_dsl_wanted")
     return {relpath_of[p] for p in hit}
-
-

@@ -68,8 +68,9 @@ def blame(
             f"GROUP BY {klist(n, 'c.')})"
         )
     else:
-        ctes.append(f"setters AS (SELECT {', '.join(f'NULL AS k{i}' for i in range(n))}, "
-                    "NULL::INTEGER AS vidx WHERE false)")
+        ctes.append(
+            f"setters AS (SELECT {', '.join(f'NULL AS k{i}' for i in range(n))}, NULL::INTEGER AS vidx WHERE false)"
+        )
     hit = "false"
     if edit_files:
         coded = (
@@ -140,18 +141,20 @@ def restored_sources(con: Any, edit_files: list[str], n_keys: int, reverts: list
     vidx, aidx, ridx, tidx (a key whose restored value no batch set is absent)."""
     ks = klist(n_keys, "e.")
     on = " AND ".join(f"src.k{i} = rv.k{i}" for i in range(n_keys))
-    return arrow(con.execute(
-        f"WITH e AS (SELECT b.bidx, b.vidx, b.tidx, {ks}, CAST(e.new AS VARCHAR) AS new, "
-        "COALESCE(na.idx, b.aidx, -1) AS a, COALESCE(nr.idx, b.ridx, -1) AS r "
-        "FROM read_parquet(?, filename = true, union_by_name = true) e JOIN _dsl_batches b ON b.file = e.filename "
-        "LEFT JOIN _dsl_names na ON na.name = e.annotator LEFT JOIN _dsl_names nr ON nr.name = e.reason) "
-        f"SELECT rv.bidx AS rbidx, {klist(n_keys, 'rv.')}, "
-        "arg_max({'b': src.bidx, 'v': src.vidx, 'a': src.a, 'r': src.r, 't': src.tidx}, src.bidx) AS w "
-        f"FROM e rv JOIN e src ON {on} AND src.bidx < rv.bidx AND src.new IS NOT DISTINCT FROM rv.new "
-        "WHERE list_contains(?::INTEGER[], rv.bidx) AND NOT list_contains(?::INTEGER[], src.bidx) "
-        f"GROUP BY rv.bidx, {klist(n_keys, 'rv.')}",
-        [edit_files, list(reverts), list(reverts)],
-    ))
+    return arrow(
+        con.execute(
+            f"WITH e AS (SELECT b.bidx, b.vidx, b.tidx, {ks}, CAST(e.new AS VARCHAR) AS new, "
+            "COALESCE(na.idx, b.aidx, -1) AS a, COALESCE(nr.idx, b.ridx, -1) AS r "
+            "FROM read_parquet(?, filename = true, union_by_name = true) e JOIN _dsl_batches b ON b.file = e.filename "
+            "LEFT JOIN _dsl_names na ON na.name = e.annotator LEFT JOIN _dsl_names nr ON nr.name = e.reason) "
+            f"SELECT rv.bidx AS rbidx, {klist(n_keys, 'rv.')}, "
+            "arg_max({'b': src.bidx, 'v': src.vidx, 'a': src.a, 'r': src.r, 't': src.tidx}, src.bidx) AS w "
+            f"FROM e rv JOIN e src ON {on} AND src.bidx < rv.bidx AND src.new IS NOT DISTINCT FROM rv.new "
+            "WHERE list_contains(?::INTEGER[], rv.bidx) AND NOT list_contains(?::INTEGER[], src.bidx) "
+            f"GROUP BY rv.bidx, {klist(n_keys, 'rv.')}",
+            [edit_files, list(reverts), list(reverts)],
+        )
+    )
 
 
 def key_provenance(con: Any, edit_files: list[str], key: list[Any]) -> list[dict[str, Any]]:

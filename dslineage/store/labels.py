@@ -58,8 +58,9 @@ def klist(n: int, prefix: str = "", name: str = "k") -> str:
 def stage_allowed(con: Any, allowed: list[Any]) -> str:
     """Stage `allowed` as the temp table `_dsl_allowed` (one VARCHAR column `v`) for a
     `NOT IN (SELECT v FROM _dsl_allowed)` check; returns the list as shown in its message."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _dsl_allowed AS SELECT unnest(?::VARCHAR[]) AS v",
-                [[str(v) for v in allowed]])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _dsl_allowed AS SELECT unnest(?::VARCHAR[]) AS v", [[str(v) for v in allowed]]
+    )
     return f"{', '.join(map(str, allowed[:20]))}{' ...' if len(allowed) > 20 else ''}"
 
 
@@ -77,12 +78,14 @@ def load(con: Any, path: Path, ds: Dataset) -> Any:
             long_lines = o.get("max_line_size")  # lines over 2 MB (see `track`)
             sql = (
                 "SELECT * FROM read_csv(?, delim = ?, quote = ?, header = ?, escape = ?, "
-                "all_varchar = true, allow_quoted_nulls = false"
-                + (", max_line_size = ?)" if long_lines else ")")
+                "all_varchar = true, allow_quoted_nulls = false" + (", max_line_size = ?)" if long_lines else ")")
             )
             params = [
-                str(path), o.get("delimiter") or ",", o.get("quote") or '"',
-                bool(o.get("header", True)), o.get("escape") or o.get("quote") or '"',
+                str(path),
+                o.get("delimiter") or ",",
+                o.get("quote") or '"',
+                bool(o.get("header", True)),
+                o.get("escape") or o.get("quote") or '"',
                 *([int(long_lines)] if long_lines else []),
             ]
             return arrow(con.execute(sql, params))
@@ -136,9 +139,7 @@ def splice(table: Any, keys: list[str], column: str, raw_keys: list[Any], values
     else:
         sep = "\x1f"
         hay = pc.binary_join_element_wise(*[pc.cast(c, pa.string()) for c in hay_cols], sep)
-        needle = pc.binary_join_element_wise(
-            *[pc.cast(c, pa.string()) for c in needles], sep
-        ).combine_chunks()
+        needle = pc.binary_join_element_wise(*[pc.cast(c, pa.string()) for c in needles], sep).combine_chunks()
     idx = pc.index_in(hay, value_set=needle)
     old = table.column(column)
     base = old.type.value_type if pa.types.is_dictionary(old.type) else old.type
@@ -231,8 +232,11 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> str | Non
     header = bool(o.get("header", True))
     keep_header = header and style["first_record"] is not None
     opts = [
-        "FORMAT csv", f"DELIMITER {literal(delim)}", f"QUOTE {literal(quote)}",
-        f"ESCAPE {literal(escape)}", f"HEADER {'true' if header and not keep_header else 'false'}",
+        "FORMAT csv",
+        f"DELIMITER {literal(delim)}",
+        f"QUOTE {literal(quote)}",
+        f"ESCAPE {literal(escape)}",
+        f"HEADER {'true' if header and not keep_header else 'false'}",
     ]
     if style["newline"] == "\r\n":
         opts.append("NEW_LINE '\\r\\n'")

@@ -71,15 +71,7 @@ from dslineage.store.merge_plan import (
     _stage_resolutions,
     _types,
 )
-from dslineage.store.merge_sql import (
-    _check_drops,
-    _conflicts,
-    _is_csv,
-    _label_changes,
-    _merge_rows,
-    _Sql,
-    _typed_keys,
-)
+from dslineage.store.merge_sql import _check_drops, _conflicts, _is_csv, _label_changes, _merge_rows, _Sql, _typed_keys
 from dslineage.store.rows import Source
 
 
@@ -140,7 +132,8 @@ def merge3(
         _merge_rows(con, ds, cols, sql, resolved)
         conflicts = _conflicts(con, ds, cols, sql, out_types)
         counts = {
-            k: int(v) for k, v in zip(
+            k: int(v)
+            for k, v in zip(
                 ("from_ours", "from_theirs", "added", "removed"),
                 con.execute(
                     "SELECT count(*) FILTER (WHERE _fo), count(*) FILTER (WHERE _ft), "
@@ -150,16 +143,18 @@ def merge3(
             )
         }
         keys_out = _typed_keys(ds, out_types)
-        theirs_keys = arrow(con.execute(
-            f"SELECT {keys_out} FROM _mg_r WHERE _present AND _dif ORDER BY ALL"
-        ))
+        theirs_keys = arrow(con.execute(f"SELECT {keys_out} FROM _mg_r WHERE _present AND _dif ORDER BY ALL"))
         table, origin, label_changes = None, None, None
         if conflicts.num_rows == 0:
             table, origin = _assemble(con, ours_rows(), schemas["t"], ds, cols)
             if not any(_is_csv(s) for s in (base, ours, theirs) if s is not None):
                 label_changes = _label_changes(con, ds, cols, key_types)
         return MergeOutcome(
-            table=table, conflicts=conflicts, counts=counts, theirs_keys=theirs_keys, origin=origin,
+            table=table,
+            conflicts=conflicts,
+            counts=counts,
+            theirs_keys=theirs_keys,
+            origin=origin,
             label_changes=label_changes,
         )
     except duckdb.Error as exc:  # e.g. a value that does not fit a column's merged type
@@ -222,7 +217,7 @@ def _write_csv_lines(con: Any, outcome: MergeOutcome, ours_path: Path, tmp: Path
             body = part.read_bytes()
         finally:
             part.unlink(missing_ok=True)
-        fresh = body.splitlines(keepends=True)[1 if header else 0:]
+        fresh = body.splitlines(keepends=True)[1 if header else 0 :]
         if len(fresh) != len(changed):
             return False  # a changed value holds a line break
     first = 1 if header else 0

@@ -8,10 +8,7 @@ from typing import Any
 
 from dslineage.config import Dataset
 from dslineage.errors import SchemaConflictError
-from dslineage.store.merge_plan import (
-    RN,
-    _Col,
-)
+from dslineage.store.merge_plan import RN, _Col
 from dslineage.store.rows import q
 
 
@@ -64,9 +61,7 @@ def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_
     if added_cols:  # values of columns only theirs has, for ours' rows: one join on the key
         keys = " AND ".join(f"o.{q(k)} = t.{q(k)}" for k in ds.key)
         picked = ", ".join(f"t.{q(c)}" for c in added_cols)
-        theirs_values = arrow(con.execute(
-            f"SELECT o.{q(RN)} AS {q(RN)}, {picked} FROM _mg_o o JOIN _mg_t t ON {keys}"
-        ))
+        theirs_values = arrow(con.execute(f"SELECT o.{q(RN)} AS {q(RN)}, {picked} FROM _mg_o o JOIN _mg_t t ON {keys}"))
         where = np.full(n, -1, dtype=np.int64)
         where[theirs_values.column(RN).to_numpy()] = np.arange(theirs_values.num_rows, dtype=np.int64)
         index = pa.array(where, mask=where < 0)
@@ -95,8 +90,7 @@ def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_
     patched = "_present AND ro IS NOT NULL AND _dif"
     if vcols:  # patch only the columns where some patched row differs from ours
         tests = [
-            f"bool_or({'true' if c.text or not c.has('o') else f'v{c.j} IS DISTINCT FROM o{c.j}'})"
-            for _, c in vcols
+            f"bool_or({'true' if c.text or not c.has('o') else f'v{c.j} IS DISTINCT FROM o{c.j}'})" for _, c in vcols
         ]
         differs = con.execute(f"SELECT {', '.join(tests)} FROM _mg_r WHERE {patched}").fetchone()
         pcols = [vc for vc, d in zip(vcols, differs) if d]
@@ -130,9 +124,9 @@ def _assemble(con: Any, ours: Any, theirs_schema: Any, ds: Dataset, cols: list[_
         if origin is not None:
             origin = origin[keep]
     ksel = ", ".join(f"k{i}" for i in range(len(ds.key)))
-    added = arrow(con.execute(
-        f"SELECT {ksel}{', ' + vsel if vsel else ''} FROM _mg_r WHERE _present AND ro IS NULL ORDER BY rt"
-    ))
+    added = arrow(
+        con.execute(f"SELECT {ksel}{', ' + vsel if vsel else ''} FROM _mg_r WHERE _present AND ro IS NULL ORDER BY rt")
+    )
     if added.num_rows:
         extra = []
         for i, name in enumerate(names):

@@ -265,8 +265,7 @@ def _stage_resolutions(con: Any, resolutions: Any, ds: Dataset, key_types: list[
         )
     con.register("_mg_res", resolutions.select([*ds.key, "column", "value"]))
     on = " AND ".join(
-        f"TRY_CAST(r.{q(k)} AS {key_types[i]}) = COALESCE(m.ok{i}, m.tk{i}, m.bk{i})"
-        for i, k in enumerate(ds.key)
+        f"TRY_CAST(r.{q(k)} AS {key_types[i]}) = COALESCE(m.ok{i}, m.tk{i}, m.bk{i})" for i, k in enumerate(ds.key)
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _mg_rv AS SELECT m.i, CAST(r.column AS VARCHAR) AS col, "

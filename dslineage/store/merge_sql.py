@@ -8,13 +8,7 @@ from typing import Any
 
 from dslineage.config import Dataset
 from dslineage.errors import SchemaConflictError
-from dslineage.store.merge_plan import (
-    _NAMES,
-    ROW,
-    SIDES,
-    _Col,
-    _json_to,
-)
+from dslineage.store.merge_plan import _NAMES, ROW, SIDES, _Col, _json_to
 from dslineage.store.rows import Source, literal, q
 
 
@@ -151,13 +145,12 @@ def _merge_rows(con: Any, ds: Dataset, cols: list[_Col], sql: _Sql, resolved: bo
     )
     join = " LEFT JOIN _mg_rm r ON r.i = m.i" if resolved else ""
     values = [f"{sql.value(c)} AS v{c.j}" for c in cols if c.final is not None]
-    values += [
-        f"(_c{c.j} AND NOT {sql.has_res(c.name)}) AS _u{c.j}" for c in cols if c.has("o") and c.has("t")
-    ]
+    values += [f"(_c{c.j} AND NOT {sql.has_res(c.name)}) AS _u{c.j}" for c in cols if c.has("o") and c.has("t")]
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _mg_x AS SELECT m.*, {sql.present()} AS _present"
         f"{''.join(', ' + v for v in values)} FROM ({inner}) m{join}"
     )
+
     def same(c: _Col, s: str) -> str:  # the result's cell equals side s's
         v, sv = f"m.v{c.j}", f"m.{s}{c.j}"
         if c.text:
@@ -168,11 +161,18 @@ def _merge_rows(con: Any, ds: Dataset, cols: list[_Col], sql: _Sql, resolved: bo
     # differs from ours: not in ours, or a result cell of a column ours has differs from it
     dif = " OR ".join(["m.ro IS NULL", *(f"NOT {same(c, 'o')}" for c in kept if c.has("o"))])
     # carries a cell the side changed (every cell of a row the side added counts as changed)
-    new = {s: [f"((NOT {sql.p['b']} OR {sql.dist(s, 'b', c)}) AND {same(c, s)})" for c in kept if c.has(s)]
-           for s in ("o", "t")}
+    new = {
+        s: [f"((NOT {sql.p['b']} OR {sql.dist(s, 'b', c)}) AND {same(c, s)})" for c in kept if c.has(s)]
+        for s in ("o", "t")
+    }
     carries_o = " OR ".join(new["o"]) or "false"
-    carries_t = " OR ".join(f"({x} AND (m.ro IS NULL OR NOT {same(c, 'o')}))" if c.has("o") else x
-                            for x, c in zip(new["t"], [c for c in kept if c.has("t")])) or "false"
+    carries_t = (
+        " OR ".join(
+            f"({x} AND (m.ro IS NULL OR NOT {same(c, 'o')}))" if c.has("o") else x
+            for x, c in zip(new["t"], [c for c in kept if c.has("t")])
+        )
+        or "false"
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _mg_r AS SELECT m.*, ({dif}) AS _dif, "
         f"COALESCE(_present AND _oc AND ({carries_o}), false) AS _fo, "
@@ -186,8 +186,9 @@ def _label_changes(con: Any, ds: Dataset, cols: list[_Col], key_types: list[str]
     from dslineage.store.labels import arrow
 
     by_name = {c.name: c for c in cols}
-    if any(c.has("o") != (c.final is not None) or (c.final is not None and c.final != c.types["o"])
-           for c in cols) or any(lb not in by_name for lb in ds.labels):
+    if any(
+        c.has("o") != (c.final is not None) or (c.final is not None and c.final != c.types["o"]) for c in cols
+    ) or any(lb not in by_name for lb in ds.labels):
         return None  # a column added, dropped or retyped against ours: the full diff says how
     others = [c for c in cols if c.final is not None and c.name not in ds.labels]
     other_dif = " OR ".join(f"(m.o{c.j} IS DISTINCT FROM m.v{c.j})" for c in others) or "false"
@@ -203,10 +204,12 @@ def _label_changes(con: Any, ds: Dataset, cols: list[_Col], key_types: list[str]
     news = [f"m.v{c.j} AS n{i}" for i, c in enumerate(labels)]
     keys = [f"CAST(m.k{i} AS {t}) AS k{i}" for i, t in enumerate(key_types)]
     order = ", ".join(f"k{i}" for i in range(len(key_types)))
-    return arrow(con.execute(
-        f"SELECT * FROM (SELECT {', '.join(keys + olds + news)} FROM _mg_r m "
-        f"WHERE m._present AND m._dif) ORDER BY {order}"
-    ))
+    return arrow(
+        con.execute(
+            f"SELECT * FROM (SELECT {', '.join(keys + olds + news)} FROM _mg_r m "
+            f"WHERE m._present AND m._dif) ORDER BY {order}"
+        )
+    )
 
 
 def _conflicts(con: Any, ds: Dataset, cols: list[_Col], sql: _Sql, key_types: list[str]) -> Any:

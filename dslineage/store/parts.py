@@ -58,8 +58,10 @@ def parse_manifest(repo_root: Path, dir_md5: str, data: bytes) -> list[Part]:
     a remote); sizes DVC leaves out come from the local cache objects, else 0."""
     try:
         entries = json.loads(data)
-        found = [Part(str(e["relpath"]), str(e["md5"]), int(e.get("size") or _size(repo_root, str(e["md5"]))))
-                 for e in entries]
+        found = [
+            Part(str(e["relpath"]), str(e["md5"]), int(e.get("size") or _size(repo_root, str(e["md5"]))))
+            for e in entries
+        ]
     except (ValueError, TypeError, KeyError):
         raise MissingDataError(f"the DVC directory manifest {dir_md5} is damaged: run `dslineage fsck`") from None
     for p in found:  # a cloned repository may carry a forged manifest: its paths stay inside the directory
@@ -124,9 +126,7 @@ def scan(repo_root: Path, rel: str) -> list[tuple[str, Path]]:
             path = Path(dirpath) / fname
             relpath = path.relative_to(top).as_posix()
             if path.is_symlink() and not path.resolve().is_relative_to(root_real):
-                raise PathError(
-                    f"{rel}/{relpath} links outside the repository: replace the link with the file"
-                )
+                raise PathError(f"{rel}/{relpath} links outside the repository: replace the link with the file")
             if not fname.lower().endswith(PARQUET):
                 raise FormatError(
                     f"{rel}/{relpath} is not a parquet file: a directory dataset holds only .parquet "
@@ -234,8 +234,14 @@ def empty_source(types: dict[str, str], label: str) -> Source:
 
 
 def build_changes_changed(
-    con: Any, pairs: list[tuple[str, str | None, str | None]], p: Any, cols_a: dict[str, str],
-    cols_b: dict[str, str], *, table: str = "_chg", digests: bool = False,
+    con: Any,
+    pairs: list[tuple[str, str | None, str | None]],
+    p: Any,
+    cols_a: dict[str, str],
+    cols_b: dict[str, str],
+    *,
+    table: str = "_chg",
+    digests: bool = False,
 ) -> None:
     """The `_chg` table of `rowdiff.build_changes` for a directory dataset, computed from its
     CHANGED parts only: `pairs` lists (relpath, old location | None, new location | None) of

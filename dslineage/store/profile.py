@@ -32,8 +32,7 @@ def relation(con: Any, src: Source, name: str) -> str:
             sql = parts[0] + "".join(v + p for v, p in zip(lit, parts[1:]))
             con.execute(f"CREATE OR REPLACE TEMP VIEW {q(name)} AS SELECT * FROM {sql}")
         else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT * FROM {src.sql}",
-                        list(src.params))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT * FROM {src.sql}", list(src.params))
         con.execute(f"SELECT 1 FROM {q(name)} LIMIT 0")
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0][:300]
@@ -64,8 +63,7 @@ def column_stats(
             outside.append(f"{q(col)} > ?")
             params.append(hi)
         nan = f" OR isnan({q(col)})" if types[col].upper() in _FLOATING else ""
-        exprs += [f"min({q(col)})", f"max({q(col)})",
-                  f"count(*) FILTER (WHERE {' OR '.join(outside) or 'false'}{nan})"]
+        exprs += [f"min({q(col)})", f"max({q(col)})", f"count(*) FILTER (WHERE {' OR '.join(outside) or 'false'}{nan})"]
     row = con.execute(f"SELECT {', '.join(exprs)} FROM {rel}", params).fetchone()
     out: dict[str, Any] = {"rows": row[0], "nulls": {}, "ranges": {}}
     i = 1
@@ -80,9 +78,12 @@ def column_stats(
 
 def value_counts(con: Any, rel: str, col: str) -> list[tuple[Any, int]]:
     """(value, rows) per distinct value of a column (nulls included), most frequent first."""
-    return [(plain(v), n) for v, n in con.execute(
-        f"SELECT {q(col)}, count(*) FROM {rel} GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST"
-    ).fetchall()]
+    return [
+        (plain(v), n)
+        for v, n in con.execute(
+            f"SELECT {q(col)}, count(*) FROM {rel} GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST"
+        ).fetchall()
+    ]
 
 
 def _exprs(cols: list[str], prefix: str = "", casts: dict[str, str] | None = None) -> str:
@@ -100,8 +101,10 @@ def _narrow(con: Any, rel: str, cols: list[str], hashes: Any, name: str, casts: 
 
     con.register("_hs", pa.table({"h": pa.array(hashes, pa.uint64())}))
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT r.* FROM {rel} r "
-                    f"SEMI JOIN _hs ON hash({_exprs(cols, 'r.', casts)}) = _hs.h")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {q(name)} AS SELECT r.* FROM {rel} r "
+            f"SEMI JOIN _hs ON hash({_exprs(cols, 'r.', casts)}) = _hs.h"
+        )
     finally:
         con.unregister("_hs")
     return q(name)
@@ -172,8 +175,9 @@ def conflicting_duplicates(
     return conflicts_among(con, repeated(con, rel, on, "_confc"), on, labels, keys, limit)
 
 
-def conflicts_among(con: Any, cand: str, on: list[str], labels: list[str], keys: list[str], limit: int = 10
-                    ) -> dict[str, Any]:
+def conflicts_among(
+    con: Any, cand: str, on: list[str], labels: list[str], keys: list[str], limit: int = 10
+) -> dict[str, Any]:
     """`conflicting_duplicates` of the candidate rows `cand` (every row whose values on `on` may
     repeat; found here by `repeated`, or part by part by `store.partstats`)."""
     feats = ", ".join(q(c) for c in on)
@@ -195,18 +199,31 @@ def conflicts_among(con: Any, cand: str, on: list[str], labels: list[str], keys:
                   (SELECT * FROM _conf WHERE conflict ORDER BY n DESC LIMIT {int(limit)})) g
             JOIN {cand} r ON {on_match} GROUP BY g.gid, g.n ORDER BY g.n DESC, g.gid"""
     ).fetchall()
+
     def label(value: Any) -> Any:  # several label columns: {column: value}
         if len(labels) == 1:
             return plain(value)
         return {c: plain(v) for c, v in zip(labels, value.values() if isinstance(value, dict) else value)}
 
     # labels: [{"label": value (or {column: value}), "count": rows}], most rows first
-    examples = [{"rows": n, "keys": [plain(k) for k in ks],
-                 "labels": sorted(({"label": label(e["key"]), "count": int(e["value"])} for e in hist),
-                                  key=lambda x: (-x["count"], str(x["label"])))}
-                for n, ks, hist in sample]
-    return {"groups": groups, "rows": int(rows), "duplicate_groups": dup_groups,
-            "duplicate_rows": int(dup_rows), "examples": examples}
+    examples = [
+        {
+            "rows": n,
+            "keys": [plain(k) for k in ks],
+            "labels": sorted(
+                ({"label": label(e["key"]), "count": int(e["value"])} for e in hist),
+                key=lambda x: (-x["count"], str(x["label"])),
+            ),
+        }
+        for n, ks, hist in sample
+    ]
+    return {
+        "groups": groups,
+        "rows": int(rows),
+        "duplicate_groups": dup_groups,
+        "duplicate_rows": int(dup_rows),
+        "examples": examples,
+    }
 
 
 def overlap(
@@ -232,15 +249,21 @@ def overlap(
 
 def common_types(types_a: dict[str, str], types_b: dict[str, str], cols: list[str]) -> dict[str, str]:
     """For columns typed differently in two files: DOUBLE when both are numbers, else VARCHAR."""
-    return {c: "DOUBLE" if is_numeric(types_a[c]) and is_numeric(types_b[c]) else "VARCHAR"
-            for c in cols if types_a[c] != types_b[c]}
+    return {
+        c: "DOUBLE" if is_numeric(types_a[c]) and is_numeric(types_b[c]) else "VARCHAR"
+        for c in cols
+        if types_a[c] != types_b[c]
+    }
 
 
 def crosstab(con: Any, rel: str, group: str, label: str) -> list[tuple[Any, Any, int]]:
     """(group value, label, rows) for every combination present."""
-    return [(plain(g), plain(lab), n) for g, lab, n in con.execute(
-        f"SELECT {q(group)}, {q(label)}, count(*) FROM {rel} GROUP BY 1, 2 ORDER BY 1, 2"
-    ).fetchall()]
+    return [
+        (plain(g), plain(lab), n)
+        for g, lab, n in con.execute(
+            f"SELECT {q(group)}, {q(label)}, count(*) FROM {rel} GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+    ]
 
 
 def load_ratings(con: Any, table: Any) -> None:
@@ -268,16 +291,15 @@ def rating_counts(con: Any) -> tuple[list[str], Any]:
         "SELECT (dense_rank() OVER (ORDER BY item) - 1)::BIGINT AS i, "
         "(list_position(?::VARCHAR[], label) - 1)::BIGINT AS j, n FROM "
         "(SELECT item, label, count(*) AS n FROM _ratings WHERE item IN "
-        "(SELECT item FROM _ratings GROUP BY 1 HAVING count(*) > 1) GROUP BY 1, 2)", [labels]
+        "(SELECT item FROM _ratings GROUP BY 1 HAVING count(*) > 1) GROUP BY 1, 2)",
+        [labels],
     ).fetchnumpy()
     return labels, cells
 
 
 def annotator_counts(con: Any) -> list[tuple[str, int]]:
     """(annotator, items rated), busiest first."""
-    return con.execute(
-        "SELECT annotator, count(*) FROM _ratings GROUP BY 1 ORDER BY 2 DESC, 1"
-    ).fetchall()
+    return con.execute("SELECT annotator, count(*) FROM _ratings GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
 
 
 def rating_pairs(con: Any) -> list[tuple[str, str, str, str, int]]:
@@ -307,8 +329,12 @@ def batch_ratings(con: Any, batches: list[tuple[str, str]], n_keys: int) -> Any:
     """
     import pyarrow as pa
 
-    con.register("_rb", pa.table({"file": [f for f, _ in batches], "author": [a for _, a in batches],
-                                  "ord": list(range(len(batches)))}))
+    con.register(
+        "_rb",
+        pa.table(
+            {"file": [f for f, _ in batches], "author": [a for _, a in batches], "ord": list(range(len(batches)))}
+        ),
+    )
     keys = ", ".join(f"k{i}" for i in range(n_keys))
     item = "k0::VARCHAR" if n_keys == 1 else f"list_value({keys})::VARCHAR"
     try:

@@ -39,9 +39,7 @@ def target_from_changes(con: Any, path: Path, n_keys: int, label_index: int) -> 
     return int(con.execute("SELECT count(*) FROM _dsl_target").fetchone()[0])
 
 
-def plan_revert(
-    con: Any, n_keys: int, label_index: int, force: bool, *, settled_ok: bool = False
-) -> dict[str, Any]:
+def plan_revert(con: Any, n_keys: int, label_index: int, force: bool, *, settled_ok: bool = False) -> dict[str, Any]:
     """Classify the target's rows against the file and stage the revert edits.
 
     A row is restored when it still has the label the target gave it; a conflict when
@@ -62,14 +60,15 @@ def plan_revert(
         f"count(*) FILTER (WHERE NOT present), count(*) FILTER (WHERE present AND {settled}) FROM _dsl_rv"
     ).fetchone()
     ks = klist(n_keys)
-    conflict_rows = con.execute(
-        f"SELECT {ks}, cur, after, before FROM _dsl_rv WHERE {clash} ORDER BY {ks}"
-    ).fetchall()
+    conflict_rows = con.execute(f"SELECT {ks}, cur, after, before FROM _dsl_rv WHERE {clash} ORDER BY {ks}").fetchall()
     skipped_rows = con.execute(f"SELECT {ks} FROM _dsl_rv WHERE NOT present ORDER BY {ks}").fetchall()
     chosen = "present" if force else "present AND cur IS NOT DISTINCT FROM after"
     stage_rows(con, f"(SELECT {ks}, before AS new FROM _dsl_rv WHERE {chosen})", n_keys)
     return {
-        "restore": int(restore), "conflicts": int(conflicts), "skipped": int(skipped), "settled": int(done),
+        "restore": int(restore),
+        "conflicts": int(conflicts),
+        "skipped": int(skipped),
+        "settled": int(done),
         "conflict_rows": [
             ([plain(v) for v in r[:n_keys]], plain(r[n_keys]), plain(r[n_keys + 1]), plain(r[n_keys + 2]))
             for r in conflict_rows
@@ -92,8 +91,10 @@ def carry_provenance(con: Any, relation: str, n_keys: int, author: str | None, r
 
 def still_applied(con: Any, path: Path, n_keys: int, label_index: int) -> int:
     """How many rows of a batch's edits file still carry the batch's new label in `_dsl_f`."""
-    return int(con.execute(
-        f"SELECT count(*) FROM read_parquet(?) e JOIN _dsl_f f ON {keys_eq('e', 'f', n_keys)} "
-        f"WHERE f.l{int(label_index)} IS NOT DISTINCT FROM e.new",
-        [str(path)],
-    ).fetchone()[0])
+    return int(
+        con.execute(
+            f"SELECT count(*) FROM read_parquet(?) e JOIN _dsl_f f ON {keys_eq('e', 'f', n_keys)} "
+            f"WHERE f.l{int(label_index)} IS NOT DISTINCT FROM e.new",
+            [str(path)],
+        ).fetchone()[0]
+    )

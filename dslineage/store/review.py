@@ -9,8 +9,14 @@ from dslineage.store.labels import arrow
 from dslineage.store.rows import q
 
 
-def outcome(con: Any, queue: Path, keys: list[str], edits: list[Path], confirmed: list[list[Any]],
-            votes: list[Path] | None = None) -> dict[str, int]:
+def outcome(
+    con: Any,
+    queue: Path,
+    keys: list[str],
+    edits: list[Path],
+    confirmed: list[list[Any]],
+    votes: list[Path] | None = None,
+) -> dict[str, int]:
     """Queued rows changed by the batches' edits (`changed`, of which `as_suggested` to the
     suggested label) and confirmed (reviewed, label kept: keys listed by the batches, or rows
     whose recorded consensus votes (`k0..`, `outcome`) confirmed the label)."""
@@ -21,19 +27,29 @@ def outcome(con: Any, queue: Path, keys: list[str], edits: list[Path], confirmed
     con.execute(f"CREATE OR REPLACE TEMP TABLE _q AS SELECT {qk}, suggested FROM read_parquet(?)", [str(queue)])
     ek = ", ".join(f"CAST(k{i} AS VARCHAR) AS k{i}" for i in range(n))
     if edits:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _e AS SELECT {ek}, CAST(new AS VARCHAR) AS new "
-                    "FROM read_parquet(?, union_by_name = true)", [[str(p) for p in edits]])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _e AS SELECT {ek}, CAST(new AS VARCHAR) AS new "
+            "FROM read_parquet(?, union_by_name = true)",
+            [[str(p) for p in edits]],
+        )
     else:
         nulls = ", ".join(f"NULL::VARCHAR AS k{i}" for i in range(n))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _e AS SELECT {nulls}, NULL::VARCHAR AS new WHERE false")
-    con.register("_c0", pa.table({f"k{i}": pa.array([None if r[i] is None else str(r[i]) for r in confirmed],
-                                                   pa.string()) for i in range(n)}))
+    con.register(
+        "_c0",
+        pa.table(
+            {f"k{i}": pa.array([None if r[i] is None else str(r[i]) for r in confirmed], pa.string()) for i in range(n)}
+        ),
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE _c AS SELECT * FROM _c0")
     con.unregister("_c0")
     if votes:
         vk = ", ".join(f"CAST(k{i} AS VARCHAR)" for i in range(n))
-        con.execute(f"INSERT INTO _c SELECT DISTINCT {vk} FROM read_parquet(?, union_by_name = true) "
-                    "WHERE outcome = 'confirmed'", [[str(p) for p in votes]])
+        con.execute(
+            f"INSERT INTO _c SELECT DISTINCT {vk} FROM read_parquet(?, union_by_name = true) "
+            "WHERE outcome = 'confirmed'",
+            [[str(p) for p in votes]],
+        )
     on_e = " AND ".join(f"_e.k{i} = _q.k{i}" for i in range(n))
     on_c = " AND ".join(f"_c.k{i} = _q.k{i}" for i in range(n))
     changed, suggested, confirmed_n = con.execute(

@@ -83,14 +83,12 @@ def digest(ref: str, duck_type: str) -> str:
     return f"md5_number_upper({text})"
 
 
-def _digests(p: DiffPlan, types_a: dict[str, str], types_b: dict[str, str], diffs: list[str],
-             a_missing: str, b_missing: str) -> str:
+def _digests(
+    p: DiffPlan, types_a: dict[str, str], types_b: dict[str, str], diffs: list[str], a_missing: str, b_missing: str
+) -> str:
     """The `d` column: per changed row, the non-label columns it changed with old and new digests
     (every column for an added or removed row), so that change sets fold exactly."""
-    items = [
-        (c, d) for c, d in zip(p.compared, diffs)
-        if c not in p.labels and types_a.get(c) == types_b.get(c)
-    ]
+    items = [(c, d) for c, d in zip(p.compared, diffs) if c not in p.labels and types_a.get(c) == types_b.get(c)]
     if not items:
         return f"CAST([] AS {DIGEST_TYPE}) AS d"
     # each digest only where its column changed (a CASE evaluates its branch on those rows only:
@@ -120,12 +118,8 @@ def changes_select(
     on = " AND ".join(f"a.{q(k)} = b.{q(k)}" for k in p.keys)
     a_missing = f"a.{q(p.keys[0])} IS NULL"
     b_missing = f"b.{q(p.keys[0])} IS NULL"
-    diffs = [
-        f"{_side(c, 'a', cols_a, rt)} IS DISTINCT FROM {_side(c, 'b', cols_b, rt)}" for c in p.compared
-    ]
-    label_diffs = [
-        f"{_side(c, 'a', cols_a, rt)} IS DISTINCT FROM {_side(c, 'b', cols_b, rt)}" for c in p.labels
-    ]
+    diffs = [f"{_side(c, 'a', cols_a, rt)} IS DISTINCT FROM {_side(c, 'b', cols_b, rt)}" for c in p.compared]
+    label_diffs = [f"{_side(c, 'a', cols_a, rt)} IS DISTINCT FROM {_side(c, 'b', cols_b, rt)}" for c in p.labels]
     relabeled = " OR ".join(label_diffs) if label_diffs else "false"
     select = [
         f"CASE WHEN {a_missing} THEN 'added' WHEN {b_missing} THEN 'removed' "
@@ -172,9 +166,7 @@ def build_changes(
     try:
         con.execute(sql, params)
     except duckdb.Error as exc:
-        raise FormatError(
-            f"cannot diff {a.label} against {b.label}: {str(exc).splitlines()[0][:300]}"
-        ) from None
+        raise FormatError(f"cannot diff {a.label} against {b.label}: {str(exc).splitlines()[0][:300]}") from None
     finally:
         if narrowed:
             for name in _NARROW:
@@ -184,8 +176,9 @@ def build_changes(
 _NARROW = ("_rowalign_a", "_rowalign_b")
 
 
-def _narrowed(con: Any, a: Source, b: Source, p: DiffPlan, cols_a: set[str] | dict[str, str],
-              cols_b: set[str] | dict[str, str]) -> bool:
+def _narrowed(
+    con: Any, a: Source, b: Source, p: DiffPlan, cols_a: set[str] | dict[str, str], cols_b: set[str] | dict[str, str]
+) -> bool:
     """Register as `_NARROW` the rows of A and B that may differ, when both are local parquet
     files sorted by one integer key (`store.rowalign`) and DuckDB sees those rows with the types
     it reads from the files; False when the whole files must be joined."""
@@ -216,13 +209,7 @@ def _narrowed(con: Any, a: Source, b: Source, p: DiffPlan, cols_a: set[str] | di
 
 
 def compare(
-    con: Any,
-    a: Source,
-    b: Source,
-    ds: Dataset,
-    schema_b: list[dict[str, str]] | None = None,
-    *,
-    digests: bool = False,
+    con: Any, a: Source, b: Source, ds: Dataset, schema_b: list[dict[str, str]] | None = None, *, digests: bool = False
 ) -> tuple[DiffPlan, dict[str, Any]]:
     """Diff A → B: plan the columns from both schemas, materialise the changed rows into
     `_chg` (see `build_changes`; `digests` for a commit's change set) and summarise them
@@ -230,8 +217,7 @@ def compare(
     sa = schema(con, a)
     sb = schema_b if schema_b is not None else schema(con, b)
     p = plan(sa, sb, ds)
-    build_changes(con, a, b, p, {c["name"]: c["type"] for c in sa}, {c["name"]: c["type"] for c in sb},
-                  digests=digests)
+    build_changes(con, a, b, p, {c["name"]: c["type"] for c in sa}, {c["name"]: c["type"] for c in sb}, digests=digests)
     return p, summarize_changes(con, p)
 
 
@@ -242,9 +228,7 @@ def summarize_changes(con: Any, p: DiffPlan, table: str = "_chg") -> dict[str, A
     columns: dict[str, int] = {}
     if p.compared:
         sums = ", ".join(f"count(*) FILTER (WHERE m{i})" for i in range(len(p.compared)))
-        values = con.execute(
-            f"SELECT {sums} FROM {t} WHERE change IN ('relabeled', 'modified')"
-        ).fetchone()
+        values = con.execute(f"SELECT {sums} FROM {t} WHERE change IN ('relabeled', 'modified')").fetchone()
         columns = {c: int(v) for c, v in zip(p.compared, values) if v}
     transitions = []
     for i, label in enumerate(p.labels):
@@ -264,8 +248,7 @@ def summarize_changes(con: Any, p: DiffPlan, table: str = "_chg") -> dict[str, A
 
 
 def check_keys_by_diff(
-    con: Any, src: Source, ds: Dataset, prof: Profile, parent_rows: int, summary: dict[str, Any],
-    table: str = "_chg",
+    con: Any, src: Source, ds: Dataset, prof: Profile, parent_rows: int, summary: dict[str, Any], table: str = "_chg"
 ) -> None:
     """Prove the new file's keys non-null and unique from its diff against a valid parent.
 
@@ -297,15 +280,25 @@ def write_changes(con: Any, path: Path, p: DiffPlan, table: str = "_chg", *, dig
     cols += [f"o{i}" for i in range(len(p.labels))] + [f"n{i}" for i in range(len(p.labels))]
     cols += ["d"] if digests else []
     order = ", ".join(f"k{i}" for i in range(len(p.keys)))
-    atomic_write(path, lambda tmp: con.execute(
-        f"COPY (SELECT {', '.join(cols)} FROM {q(table)} ORDER BY {order}) TO "
-        f"{literal(tmp)} (FORMAT parquet, COMPRESSION zstd)"
-    ))
+    atomic_write(
+        path,
+        lambda tmp: con.execute(
+            f"COPY (SELECT {', '.join(cols)} FROM {q(table)} ORDER BY {order}) TO "
+            f"{literal(tmp)} (FORMAT parquet, COMPRESSION zstd)"
+        ),
+    )
 
 
 def sample_changes(
-    con: Any, p: DiffPlan, a: Source, b: Source, limit: int | None, table: str = "_chg",
-    *, key_range: tuple[Any, Any] | None = None, key_in: list[Any] | None = None,
+    con: Any,
+    p: DiffPlan,
+    a: Source,
+    b: Source,
+    limit: int | None,
+    table: str = "_chg",
+    *,
+    key_range: tuple[Any, Any] | None = None,
+    key_in: list[Any] | None = None,
 ) -> Any:
     """Changed rows with every old and new value, as a pyarrow table (all rows if no limit).
 
@@ -332,8 +325,9 @@ def sample_changes(
     src_a, src_b, params_a, params_b = a.sql, b.sql, list(a.params), list(b.params)
     bounds: list[Any] = list(key_in) if key_in else list(key_range) if key_range is not None else []
     if bounds:
-        within = (f" WHERE {keys[0]} IN ({', '.join('?' * len(bounds))})" if key_in
-                  else f" WHERE {keys[0]} BETWEEN ? AND ?")
+        within = (
+            f" WHERE {keys[0]} IN ({', '.join('?' * len(bounds))})" if key_in else f" WHERE {keys[0]} BETWEEN ? AND ?"
+        )
         src_a, src_b = f"(SELECT * FROM {a.sql}{within})", f"(SELECT * FROM {b.sql}{within})"
         params_a, params_b = [*params_a, *bounds], [*params_b, *bounds]
     sql = (

@@ -106,12 +106,9 @@ def _fail(src: Source, exc: Exception) -> FormatError:
         where = not_utf8(src.params[0])
         if where:
             return FormatError(
-                f"cannot read {src.label}: it is not UTF-8 text ({where}); convert it, "
-                "e.g. `iconv -f latin1 -t utf-8`"
+                f"cannot read {src.label}: it is not UTF-8 text ({where}); convert it, e.g. `iconv -f latin1 -t utf-8`"
             )
-    return FormatError(
-        f"cannot read {src.label}: {first[:300]} — check the file, or its --format"
-    )
+    return FormatError(f"cannot read {src.label}: {first[:300]} — check the file, or its --format")
 
 
 def schema(con: Any, src: Source) -> list[dict[str, str]]:
@@ -169,28 +166,22 @@ def check_keys(con: Any, src: Source, ds: Dataset, cols: list[dict[str, str]]) -
     if nan_test:
         null_test = f"{null_test} OR {nan_test}"
     try:
-        nulls = con.execute(
-            f"SELECT count(*) FROM {src.sql} WHERE {null_test}", list(src.params)
-        ).fetchone()[0]
+        nulls = con.execute(f"SELECT count(*) FROM {src.sql} WHERE {null_test}", list(src.params)).fetchone()[0]
         if nulls:
             raise SchemaError(
                 f"{src.label}: {nulls} row(s) have a null key in ({', '.join(ds.key)}); "
                 "fill or drop them, or choose other --key columns"
             )
         dups = con.execute(
-            f"SELECT {keys}, count(*) AS n FROM {src.sql} GROUP BY ALL HAVING count(*) > 1 "
-            "ORDER BY n DESC LIMIT 5",
+            f"SELECT {keys}, count(*) AS n FROM {src.sql} GROUP BY ALL HAVING count(*) > 1 ORDER BY n DESC LIMIT 5",
             list(src.params),
         ).fetchall()
         if dups:
             total = con.execute(
-                f"SELECT count(*) FROM (SELECT {keys} FROM {src.sql} GROUP BY ALL "
-                "HAVING count(*) > 1)",
+                f"SELECT count(*) FROM (SELECT {keys} FROM {src.sql} GROUP BY ALL HAVING count(*) > 1)",
                 list(src.params),
             ).fetchone()[0]
-            shown = "; ".join(
-                ",".join(str(v) for v in row[:-1]) + f" ×{row[-1]}" for row in dups
-            )
+            shown = "; ".join(",".join(str(v) for v in row[:-1]) + f" ×{row[-1]}" for row in dups)
             raise SchemaError(
                 f"{src.label}: {total} key value(s) of ({', '.join(ds.key)}) are duplicated, "
                 f"e.g. {shown}; keys must be unique: deduplicate or choose other --key columns"
@@ -213,8 +204,7 @@ def profile(con: Any, src: Source, ds: Dataset, *, keys: bool = True) -> Profile
         dist: dict[str, list[dict[str, Any]]] = {}
         for label in ds.labels:
             counts = con.execute(
-                f"SELECT {q(label)}, count(*) FROM {src.sql} GROUP BY 1 ORDER BY 2 DESC, 1",
-                list(src.params),
+                f"SELECT {q(label)}, count(*) FROM {src.sql} GROUP BY 1 ORDER BY 2 DESC, 1", list(src.params)
             ).fetchall()
             dist[label] = [{"label": plain(v), "count": n} for v, n in counts]
     except duckdb.Error as exc:
@@ -229,8 +219,21 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+)
 
 
 def is_numeric(duck_type: str) -> bool:
@@ -255,9 +258,7 @@ def key_rows(con: Any, src: Source, ds: Dataset, key: list[Any]) -> tuple[list[A
     where = " AND ".join(f"{q(k)} = ?" for k in ds.key)
     cols = ", ".join(q(c) for c in ds.key + ds.labels)
     try:
-        row = con.execute(
-            f"SELECT {cols} FROM {src.sql} WHERE {where} LIMIT 1", [*src.params, *key]
-        ).fetchone()
+        row = con.execute(f"SELECT {cols} FROM {src.sql} WHERE {where} LIMIT 1", [*src.params, *key]).fetchone()
     except duckdb.ConversionException:
         return None
     if row is None:

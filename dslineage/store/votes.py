@@ -38,8 +38,16 @@ def _check(con: Any, where: str, problem: str, show: str, fix: str, table: str =
         raise EditError(f"{bad} {problem}: {shown}{' ...' if bad > SAMPLE else ''}; {fix}")
 
 
-def stage(con: Any, src_sql: str, params: list[Any], ds: Dataset, column: str, types: dict[str, str],
-          allowed: list[Any] | None, what: str) -> int:
+def stage(
+    con: Any,
+    src_sql: str,
+    params: list[Any],
+    ds: Dataset,
+    column: str,
+    types: dict[str, str],
+    allowed: list[Any] | None,
+    what: str,
+) -> int:
     """Check a votes relation against the dataset (`_dsl_f`) and stage it as `_dsl_votes`.
 
     One-line `EditError`s: missing columns, no votes, empty or unknown keys, empty annotators,
@@ -63,8 +71,11 @@ def stage(con: Any, src_sql: str, params: list[Any], ds: Dataset, column: str, t
     cols = ["row_number() OVER () AS pos"]
     cols += [f"CAST({q(k)} AS VARCHAR) AS t{i}" for i, k in enumerate(ds.key)]
     cols += [f"TRY_CAST({q(k)} AS {sql_type(k, types[k])}) AS k{i}" for i, k in enumerate(ds.key)]
-    cols += ["NULLIF(trim(CAST(annotator AS VARCHAR)), '') AS annotator",
-             "CAST(label AS VARCHAR) AS label_text", f"CAST(TRY_CAST(label AS {lt}) AS VARCHAR) AS label"]
+    cols += [
+        "NULLIF(trim(CAST(annotator AS VARCHAR)), '') AS annotator",
+        "CAST(label AS VARCHAR) AS label_text",
+        f"CAST(TRY_CAST(label AS {lt}) AS VARCHAR) AS label",
+    ]
     if "confidence" in names:
         cols += ["CAST(confidence AS VARCHAR) AS conf_text", "TRY_CAST(confidence AS DOUBLE) AS confidence"]
     else:
@@ -77,23 +88,50 @@ def stage(con: Any, src_sql: str, params: list[Any], ds: Dataset, column: str, t
     total = con.execute("SELECT count(*) FROM _dsl_vin").fetchone()[0]
     if not total:
         raise EditError(f"{what} has no votes: give one row per vote (key, annotator, label)")
-    _check(con, " OR ".join(f"k{i} IS NULL" for i in range(n)),
-           f"vote(s) in {what} have keys that are empty or not valid for {', '.join(ds.key)}",
-           _klist(n, name="t"), "fix or drop those votes")
-    _check(con, "annotator IS NULL", f"vote(s) in {what} have no annotator", _klist(n, name="t"),
-           "name the annotator of every vote")
-    _check(con, "label IS NULL", f"vote(s) in {what} have labels that are empty or not valid {lt} values "
-           f"for column {column!r}", "label_text", "fix or drop those votes")
-    _check(con, "conf_text IS NOT NULL AND confidence IS NULL", f"confidence value(s) in {what} are not numbers",
-           "conf_text", "use numbers such as 0.8")
+    _check(
+        con,
+        " OR ".join(f"k{i} IS NULL" for i in range(n)),
+        f"vote(s) in {what} have keys that are empty or not valid for {', '.join(ds.key)}",
+        _klist(n, name="t"),
+        "fix or drop those votes",
+    )
+    _check(
+        con,
+        "annotator IS NULL",
+        f"vote(s) in {what} have no annotator",
+        _klist(n, name="t"),
+        "name the annotator of every vote",
+    )
+    _check(
+        con,
+        "label IS NULL",
+        f"vote(s) in {what} have labels that are empty or not valid {lt} values for column {column!r}",
+        "label_text",
+        "fix or drop those votes",
+    )
+    _check(
+        con,
+        "conf_text IS NOT NULL AND confidence IS NULL",
+        f"confidence value(s) in {what} are not numbers",
+        "conf_text",
+        "use numbers such as 0.8",
+    )
     if allowed is not None:
         shown = stage_allowed(con, allowed)
-        _check(con, "label NOT IN (SELECT v FROM _dsl_allowed)",
-               f"vote(s) in {what} have labels outside the allowed labels of {ds.name}.{column} ({shown})",
-               "label", "fix those votes, or update the allowed labels")
-    _check(con, f"NOT EXISTS (SELECT 1 FROM _dsl_f f WHERE {_keys_eq(n, 'f', '_dsl_vin')})",
-           f"vote(s) in {what} name keys that are not in {ds.name}", _klist(n, name="t"),
-           "fix the keys or drop those votes")
+        _check(
+            con,
+            "label NOT IN (SELECT v FROM _dsl_allowed)",
+            f"vote(s) in {what} have labels outside the allowed labels of {ds.name}.{column} ({shown})",
+            "label",
+            "fix those votes, or update the allowed labels",
+        )
+    _check(
+        con,
+        f"NOT EXISTS (SELECT 1 FROM _dsl_f f WHERE {_keys_eq(n, 'f', '_dsl_vin')})",
+        f"vote(s) in {what} name keys that are not in {ds.name}",
+        _klist(n, name="t"),
+        "fix the keys or drop those votes",
+    )
     # one vote per (row, annotator): the latest time, then the later line; a GROUP BY, not a window
     keep = "(coalesce(time, ''), pos)"
     int_key = n == 1 and sql_type(ds.key[0], types[ds.key[0]]).upper() in INT_TYPES
@@ -161,10 +199,13 @@ def applied_relation(con: Any, ds: Dataset, column: str, annotator: str, reason:
 
 def per_annotator(con: Any) -> list[tuple[str, int, float]]:
     """(annotator, votes, share of their votes equal to the consensus), by annotator."""
-    return [(str(a), int(n), float(acc)) for a, n, acc in con.execute(
-        "SELECT v.annotator, count(*), avg(CASE WHEN v.label = r.consensus THEN 1.0 ELSE 0.0 END) "
-        "FROM _dsl_votes v JOIN _dsl_rows r ON r.task = v.task GROUP BY v.annotator ORDER BY v.annotator"
-    ).fetchall()]
+    return [
+        (str(a), int(n), float(acc))
+        for a, n, acc in con.execute(
+            "SELECT v.annotator, count(*), avg(CASE WHEN v.label = r.consensus THEN 1.0 ELSE 0.0 END) "
+            "FROM _dsl_votes v JOIN _dsl_rows r ON r.task = v.task GROUP BY v.annotator ORDER BY v.annotator"
+        ).fetchall()
+    ]
 
 
 def ratings(con: Any) -> None:
@@ -217,17 +258,24 @@ def recorded(con: Any, files: list[tuple[str, str]], n_keys: int) -> None:
 
 def recorded_per_annotator(con: Any) -> list[tuple[str, int, int, float]]:
     """(annotator, votes, consensus rounds voted in, share of votes equal to the consensus)."""
-    return [(str(a), int(n), int(b), float(acc)) for a, n, b, acc in con.execute(
-        "SELECT annotator, count(*), count(DISTINCT record), avg(CASE WHEN label = consensus THEN 1.0 ELSE 0.0 END) "
-        "FROM _dsl_rec GROUP BY annotator ORDER BY annotator"
-    ).fetchall()]
+    return [
+        (str(a), int(n), int(b), float(acc))
+        for a, n, b, acc in con.execute(
+            "SELECT annotator, count(*), count(DISTINCT record), "
+            "avg(CASE WHEN label = consensus THEN 1.0 ELSE 0.0 END) "
+            "FROM _dsl_rec GROUP BY annotator ORDER BY annotator"
+        ).fetchall()
+    ]
 
 
 def recorded_counts(con: Any) -> list[tuple[str, str, int]]:
     """(record, annotator, votes) of the recorded votes."""
-    return [(str(r), str(a), int(n)) for r, a, n in con.execute(
-        "SELECT record, annotator, count(*) FROM _dsl_rec GROUP BY record, annotator"
-    ).fetchall()]
+    return [
+        (str(r), str(a), int(n))
+        for r, a, n in con.execute(
+            "SELECT record, annotator, count(*) FROM _dsl_rec GROUP BY record, annotator"
+        ).fetchall()
+    ]
 
 
 def recorded_ratings(con: Any) -> Any:
@@ -242,15 +290,17 @@ def edits_with_votes(con: Any, edits: Path, votes: Path, n_keys: int, limit: int
     (null for a row the votes file does not hold)."""
     keys = _klist(n_keys)
     lim = f" LIMIT {int(limit)}" if limit is not None else ""
-    return arrow(con.execute(
-        f"""WITH e AS (SELECT * FROM read_parquet(?) ORDER BY {keys}{lim}),
-                 v AS (SELECT {_klist(n_keys, 'x.')},
+    return arrow(
+        con.execute(
+            f"""WITH e AS (SELECT * FROM read_parquet(?) ORDER BY {keys}{lim}),
+                 v AS (SELECT {_klist(n_keys, "x.")},
                               map_from_entries(list((x.annotator, x.label) ORDER BY x.annotator)) AS _dsl_votes,
                               any_value(x.agreement) AS _dsl_agreement, any_value(x.posterior) AS _dsl_posterior,
                               true AS _dsl_voted
-                       FROM read_parquet(?) x SEMI JOIN e ON {_keys_eq(n_keys, 'x', 'e')}
-                       GROUP BY {_klist(n_keys, 'x.')})
+                       FROM read_parquet(?) x SEMI JOIN e ON {_keys_eq(n_keys, "x", "e")}
+                       GROUP BY {_klist(n_keys, "x.")})
             SELECT e.*, v._dsl_votes, v._dsl_agreement, v._dsl_posterior, v._dsl_voted
-            FROM e LEFT JOIN v ON {_keys_eq(n_keys, 'e', 'v')} ORDER BY {_klist(n_keys, 'e.')}""",
-        [str(edits), str(votes)],
-    ))
+            FROM e LEFT JOIN v ON {_keys_eq(n_keys, "e", "v")} ORDER BY {_klist(n_keys, "e.")}""",
+            [str(edits), str(votes)],
+        )
+    )

@@ -22,10 +22,13 @@ import pytest
 from dslineage import Repo
 from tests.support import CIFAR, md5, new_repo, write_text
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),
-    reason=f"real CIFAR-10 data not found at {CIFAR} (see its README)",
-)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),
+        reason=f"real CIFAR-10 data not found at {CIFAR} (see its README)",
+    ),
+]
 WORKERS = [f"w{i}" for i in range(1, 6)]
 
 
@@ -34,8 +37,11 @@ def _votes() -> list[dict[str, Any]]:
     out = []
     for e in json.loads((CIFAR / "cifar10_mturk.json").read_text()):
         m = e["mturk"]
-        answers = ([e["given_original_label_name"]] * m["given"] + [e["our_guessed_label_name"]] * m["guessed"]
-                   + [None] * (m["neither"] + m["both"]))
+        answers = (
+            [e["given_original_label_name"]] * m["given"]
+            + [e["our_guessed_label_name"]] * m["guessed"]
+            + [None] * (m["neither"] + m["both"])
+        )
         order = WORKERS[:]
         random.Random(e["id"]).shuffle(order)
         out += [{"id": e["id"], "annotator": w, "label": a} for w, a in zip(order, answers) if a is not None]
@@ -78,8 +84,10 @@ def test_cifar10_crowd_votes_consensus_batch_and_annotator_figures(tmp_path: Pat
     shutil.copyfile(CIFAR / "cifar10_test_labels.csv", data)
     original = md5(data)
     votes = _votes()
-    path = write_text(tmp_path / "votes.csv",
-                      "id,annotator,label\n" + "".join(f"{v['id']},{v['annotator']},{v['label']}\n" for v in votes))
+    path = write_text(
+        tmp_path / "votes.csv",
+        "id,annotator,label\n" + "".join(f"{v['id']},{v['annotator']},{v['label']}\n" for v in votes),
+    )
     given = {e["id"]: e for e in json.loads((CIFAR / "cifar10_mturk.json").read_text())}
     moved = {i for i, e in given.items() if e["mturk"]["guessed"] > e["mturk"]["given"]}
     tied = {i for i, e in given.items() if e["mturk"]["guessed"] == e["mturk"]["given"] > 0}
@@ -88,8 +96,14 @@ def test_cifar10_crowd_votes_consensus_batch_and_annotator_figures(tmp_path: Pat
     with Repo(root) as repo:
         repo.track(str(data), ["id"], ["label_name"], labels_allowed=None)
         repo.commit(["cifar10"], "original CIFAR-10 test labels", None)
-        r = repo.consensus("cifar10", votes=str(path), method="majority", min_agreement=0.51, by="curator",
-                           reason="mturk re-verification")
+        r = repo.consensus(
+            "cifar10",
+            votes=str(path),
+            method="majority",
+            min_agreement=0.51,
+            by="curator",
+            reason="mturk re-verification",
+        )
         assert (r.applied, r.queued, r.rows_voted) == (len(moved), len(tied), len(voted))
         assert r.confirmed == len(voted) - len(moved) - len(tied)
         batch = repo.batch(r.batch)
@@ -100,8 +114,11 @@ def test_cifar10_crowd_votes_consensus_batch_and_annotator_figures(tmp_path: Pat
 
         ann = repo.annotators("cifar10")
         assert ann.alpha == pytest.approx(_alpha(votes), abs=1e-9)
-        consensus = {i: (given[i]["our_guessed_label_name"] if i in moved else given[i]["given_original_label_name"])
-                     for i in voted if i not in tied}
+        consensus = {
+            i: (given[i]["our_guessed_label_name"] if i in moved else given[i]["given_original_label_name"])
+            for i in voted
+            if i not in tied
+        }
         for a in ann.annotators:
             mine = [v for v in votes if v["annotator"] == a.annotator]
             assert a.votes == len(mine) and a.batches == 1

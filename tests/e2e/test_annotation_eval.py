@@ -62,7 +62,8 @@ def test_eval_equals_sklearn_and_counts_flips(two_versions):
         got = {c.label: c for c in v.per_class}
         for i, lab in enumerate(labels):
             assert (got[lab].precision, got[lab].recall, got[lab].f1, got[lab].support) == pytest.approx(
-                (p[i], rec[i], f[i], s[i]))
+                (p[i], rec[i], f[i], s[i])
+            )
         wf = f1_score(truth, y_pred, average="weighted", zero_division=0)
         assert got["weighted avg"].f1 == pytest.approx(wf)
         correct = [a == b for a, b in zip(truth, y_pred)]
@@ -138,8 +139,19 @@ def test_cli_eval_json_contract_and_errors(two_versions, tmp_path):
     repo, pred, _ = two_versions
     root = repo.root
     repo.close()
-    data = cli_json(root, "eval", "train", "--predictions", str(pred), "--versions", "v2..v3", "--group", "src",
-                    "--classes", "cat,dog")
+    data = cli_json(
+        root,
+        "eval",
+        "train",
+        "--predictions",
+        str(pred),
+        "--versions",
+        "v2..v3",
+        "--group",
+        "src",
+        "--classes",
+        "cat,dog",
+    )
     assert set(data) == {"dataset", "predictions_md5", "versions"}
     v = data["versions"][1]
     assert set(v) == {"version", "seq", "accuracy", "macro_f1", "ece", "per_class", "per_group", "flips"}
@@ -150,10 +162,7 @@ def test_cli_eval_json_contract_and_errors(two_versions, tmp_path):
     text = invoke(root, "eval", "train", "--predictions", str(pred), "--no-record")
     assert text.exit_code == 0 and "macro F1" in text.stdout
     before = snapshot_state(root)
-    for args, problem in (
-        (["--classes", "fish"], "not in train's label set"),
-        (["--versions", "v9"], "v9"),
-    ):
+    for args, problem in ((["--classes", "fish"], "not in train's label set"), (["--versions", "v9"], "v9")):
         res = invoke(root, "eval", "train", "--predictions", str(pred), *args)
         assert res.exit_code != 0 and problem in res.stderr and len(res.stderr.strip().splitlines()) == 1
     empty = write_text(tmp_path / "empty.csv", "")
@@ -173,8 +182,12 @@ def test_cifar10_original_and_crowd_corrected(tmp_path):
     labels, probs = cifar_arrays()
     fixes = majority_errors()
     with Repo(root) as repo:
-        repo.relabel("cifar", [f"{k}={v}" for k, v in sorted(fixes.items())], column="label_name",
-                     reason="crowd majority (3+ of 5)")
+        repo.relabel(
+            "cifar",
+            [f"{k}={v}" for k, v in sorted(fixes.items())],
+            column="label_name",
+            reason="crowd majority (3+ of 5)",
+        )
         r = repo.eval("cifar", predictions=str(PROBS))
     y_pred = [CLASSES[int(i)] for i in probs.argmax(axis=1)]
     y1 = [CLASSES[int(i)] for i in labels]
@@ -185,10 +198,12 @@ def test_cifar10_original_and_crowd_corrected(tmp_path):
     to_right = [i for i in fixes if y_pred[i] == y2[i] and y_pred[i] != y1[i]]
     to_wrong = [i for i in fixes if y_pred[i] == y1[i] and y_pred[i] != y2[i]]
     assert r.versions[1].flips.to_right == len(to_right) and r.versions[1].flips.to_wrong == len(to_wrong)
-    print(f"\nCIFAR-10 eval: v1 accuracy {r.versions[0].accuracy:.4f} macro F1 {r.versions[0].macro_f1:.4f} "
-          f"ECE {r.versions[0].ece:.4f}; v2 accuracy {r.versions[1].accuracy:.4f} macro F1 "
-          f"{r.versions[1].macro_f1:.4f} ECE {r.versions[1].ece:.4f}; flips to right {len(to_right)} "
-          f"(ids {sorted(to_right)}), to wrong {len(to_wrong)}")
+    print(
+        f"\nCIFAR-10 eval: v1 accuracy {r.versions[0].accuracy:.4f} macro F1 {r.versions[0].macro_f1:.4f} "
+        f"ECE {r.versions[0].ece:.4f}; v2 accuracy {r.versions[1].accuracy:.4f} macro F1 "
+        f"{r.versions[1].macro_f1:.4f} ECE {r.versions[1].ece:.4f}; flips to right {len(to_right)} "
+        f"(ids {sorted(to_right)}), to wrong {len(to_wrong)}"
+    )
 
 
 def test_predicted_label_and_confidence_shape(two_versions, tmp_path):

@@ -104,14 +104,17 @@ def test_predicted_label_and_confidence_shape(small, tmp_path):
         repo.review("train", predictions=str(pred), method="entropy")
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("id,p_bird,p_cat,p_dog\n", "empty"),
-    ("id,p_bird,p_cat,p_dog\n999,0.2,0.3,0.5\n0,0.2,0.3,0.5\n", "not in train"),
-    ("id,p_bird,p_cat,p_dog\n0,0.2,0.3,0.6\n", "do not sum to 1"),
-    ("id,p_bird,p_cat,p_fish\n0,0.2,0.3,0.5\n", "name no class"),
-    ("ident,p_bird,p_cat,p_dog\n0,0.2,0.3,0.5\n", "no key column"),
-    ("id,predicted,confidence\n0,fish,0.9\n", "not in train's label set"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("id,p_bird,p_cat,p_dog\n", "empty"),
+        ("id,p_bird,p_cat,p_dog\n999,0.2,0.3,0.5\n0,0.2,0.3,0.5\n", "not in train"),
+        ("id,p_bird,p_cat,p_dog\n0,0.2,0.3,0.6\n", "do not sum to 1"),
+        ("id,p_bird,p_cat,p_fish\n0,0.2,0.3,0.5\n", "name no class"),
+        ("ident,p_bird,p_cat,p_dog\n0,0.2,0.3,0.5\n", "no key column"),
+        ("id,predicted,confidence\n0,fish,0.9\n", "not in train's label set"),
+    ],
+)
 def test_bad_predictions_are_one_line_errors_and_change_nothing(small, tmp_path, text, problem):
     """Empty file, unknown keys, rows not summing to 1, unknown classes: one line, exit 1, nothing changed."""
     repo, _ = small
@@ -132,8 +135,19 @@ def test_cli_review_json_list_show_and_label_studio_output(small, tmp_path):
     root = repo.root
     repo.close()
     out = tmp_path / "tasks.json"
-    data = cli_json(root, "review", "train", "--predictions", str(pred), "--method", "least-confidence",
-                    "--top", "4", "-o", str(out))
+    data = cli_json(
+        root,
+        "review",
+        "train",
+        "--predictions",
+        str(pred),
+        "--method",
+        "least-confidence",
+        "--top",
+        "4",
+        "-o",
+        str(out),
+    )
     assert set(data) == {"queue", "version", "method", "rows"}
     assert set(data["rows"][0]) == {"key", "label", "suggested", "score", "rank"}
     tasks = json.loads(out.read_text())
@@ -186,8 +200,10 @@ def test_cifar10_confident_learning_equals_cleanlab(tmp_path):
     assert len(errors) == 18
     ranked = [x.key["id"] for x in r.rows]
     top100, top275 = (len(set(ranked[:n]) & set(errors)) for n in (100, 275))
-    print(f"\nCIFAR-10 confident learning: {len(ranked)} rows flagged; of the 18 majority-confirmed errors "
-          f"{top100} in the top 100, {top275} in the top 275")
+    print(
+        f"\nCIFAR-10 confident learning: {len(ranked)} rows flagged; of the 18 majority-confirmed errors "
+        f"{top100} in the top 100, {top275} in the top 275"
+    )
     assert top100 <= top275 <= 18 and top275 >= 1
 
 
@@ -215,13 +231,31 @@ def test_outcome_counts_edits_confirmed_keys_and_consensus_votes(tmp_path):
     from dslineage.store import review as sql
 
     queue = tmp_path / "q.parquet"
-    pq.write_table(pa.table({"id": [1, 2, 3, 4, 5, 6], "label": ["a"] * 6, "suggested": ["b", "b", "c", "b", "b", "b"],
-                             "score": [0.1] * 6, "rank": [1, 2, 3, 4, 5, 6]}), queue)
+    pq.write_table(
+        pa.table(
+            {
+                "id": [1, 2, 3, 4, 5, 6],
+                "label": ["a"] * 6,
+                "suggested": ["b", "b", "c", "b", "b", "b"],
+                "score": [0.1] * 6,
+                "rank": [1, 2, 3, 4, 5, 6],
+            }
+        ),
+        queue,
+    )
     edits = tmp_path / "e.parquet"
     pq.write_table(pa.table({"k0": [1, 3, 9], "old": ["a", "a", "a"], "new": ["b", "b", "b"]}), edits)
     votes = tmp_path / "v.parquet"
-    pq.write_table(pa.table({"k0": [4, 4, 5, 3], "annotator": ["x", "y", "x", "x"],
-                             "outcome": ["confirmed", "confirmed", "queued", "confirmed"]}), votes)
+    pq.write_table(
+        pa.table(
+            {
+                "k0": [4, 4, 5, 3],
+                "annotator": ["x", "y", "x", "x"],
+                "outcome": ["confirmed", "confirmed", "queued", "confirmed"],
+            }
+        ),
+        votes,
+    )
     con = duckdb.connect()
     try:
         out = sql.outcome(con, queue, ["id"], [edits], [[2], [3]], [votes])

@@ -18,12 +18,28 @@ from tests.support import env
 pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it out
 
 SMALL = dict(
-    sizes=[10_000], runs=1, history_rows=10_000, history_versions=[3, 6], history_keys=3,
-    startup_runs=1, storage_fixed_changes=50, ops_batch=200, doltlite_max_rows=10_000, doltlite_history_versions=6,
-    reindex_records=120, report_versions=8, consensus_votes=[2000], annotation_rows=10_000, annotation_versions=3,
-    partdiff_rows=10_000, partdiff_parts=10,
-    lineage_datasets=4, lineage_versions=3,
-    scale_rows=10_000, scale_parts=10, scale_runs=1,
+    sizes=[10_000],
+    runs=1,
+    history_rows=10_000,
+    history_versions=[3, 6],
+    history_keys=3,
+    startup_runs=1,
+    storage_fixed_changes=50,
+    ops_batch=200,
+    doltlite_max_rows=10_000,
+    doltlite_history_versions=6,
+    reindex_records=120,
+    report_versions=8,
+    consensus_votes=[2000],
+    annotation_rows=10_000,
+    annotation_versions=3,
+    partdiff_rows=10_000,
+    partdiff_parts=10,
+    lineage_datasets=4,
+    lineage_versions=3,
+    scale_rows=10_000,
+    scale_parts=10,
+    scale_runs=1,
 )
 
 
@@ -61,8 +77,11 @@ def test_every_diff_tool_agrees_with_the_ground_truth(pipeline):
     measured = {k: v for k, v in res.items() if isinstance(v, dict) and "median_s" in v}
     assert {"duckdb_lower_bound", "dslineage_lib", "dslineage_cli"} <= set(measured)
     assert all(v["agrees"] for v in measured.values()), {k: v["result"] for k, v in measured.items()}
-    for peer, modules in (("pandas", ["pandas"]), ("datacompy_polars", ["datacompy", "polars"]),
-                          ("doltlite", ["doltlite"])):
+    for peer, modules in (
+        ("pandas", ["pandas"]),
+        ("datacompy_polars", ["datacompy", "polars"]),
+        ("doltlite", ["doltlite"]),
+    ):
         if all(importlib.util.find_spec(m) is not None for m in modules):  # installed: measured and agreeing
             assert res[peer]["agrees"] is True, res[peer]
         else:  # not installed: recorded as skipped, saying which module is missing
@@ -102,9 +121,17 @@ def test_report_lists_targets_and_writes_metrics(pipeline):
     on_disk = json.loads(layout.results.read_text())
     assert on_disk["machine"]["cores"] >= 1
     names = " ".join(t["target"] for t in on_disk["targets"])
-    for needle in ("diff library", "commit CLI", "dslineage --help", "history of one key", "cold reindex",
-                   "log on a small repository", "status on a small repository", "dslineage lineage of one node",
-                   "dslineage impact"):
+    for needle in (
+        "diff library",
+        "commit CLI",
+        "dslineage --help",
+        "history of one key",
+        "cold reindex",
+        "log on a small repository",
+        "status on a small repository",
+        "dslineage lineage of one node",
+        "dslineage impact",
+    ):
         assert needle in names
     diff_lib = [t for t in on_disk["targets"] if t["target"].startswith("diff library")]
     assert diff_lib and all(t["value"] is not None for t in diff_lib)
@@ -190,8 +217,14 @@ def test_lineage_stage_times_every_query_against_the_log_baseline(pipeline):
     layout, _ = pipeline
     res = layout.read_part("lineage")["results"]
     assert res["versions"] == 12 and res["transformations"] == 9 and res["graph_nodes"] == 21
-    for query in ("both_json", "leaf_downstream_json", "downstream_tree", "upstream_depth3", "impact_json",
-                  "log_d0_baseline"):
+    for query in (
+        "both_json",
+        "leaf_downstream_json",
+        "downstream_tree",
+        "upstream_depth3",
+        "impact_json",
+        "log_d0_baseline",
+    ):
         assert res[f"{query}_median_s"] > 0 and res[f"{query}_median_cpu_s"] > 0, query
 
 

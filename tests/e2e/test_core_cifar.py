@@ -17,10 +17,13 @@ from tests.support import CIFAR, cli_json, run, write_text
 LABELS_CSV = CIFAR / "cifar10_test_labels.csv"
 MTURK_JSON = CIFAR / "cifar10_mturk.json"
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(  # slow: the e2e tier
-    not (LABELS_CSV.exists() and MTURK_JSON.exists()),
-    reason=f"CIFAR-10 label files not found in {CIFAR} (see tests/support/repos.py CIFAR)",
-)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(  # slow: the e2e tier
+        not (LABELS_CSV.exists() and MTURK_JSON.exists()),
+        reason=f"CIFAR-10 label files not found in {CIFAR} (see tests/support/repos.py CIFAR)",
+    ),
+]
 
 
 def _corrections() -> list[dict]:
@@ -74,7 +77,9 @@ def test_cifar10_commit_correct_diff_history(tmp_repo: Path):
     h = cli_json(tmp_repo, "history", "cifar", str(one))
     e = fixes[one]
     assert [(x["seq"], x["change"], x["labels"]["label_name"]) for x in h["events"]] == [
-        (1, "added", e["given_original_label_name"]), (2, "relabeled", e["our_guessed_label_name"])]
+        (1, "added", e["given_original_label_name"]),
+        (2, "relabeled", e["our_guessed_label_name"]),
+    ]
     assert h["events"][1]["labels"]["label"] == e["our_guessed_label"]
     assert h["events"][1]["message"].startswith("apply 18")
     untouched = cli_json(tmp_repo, "history", "cifar", "0")

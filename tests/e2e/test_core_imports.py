@@ -9,8 +9,20 @@ import sys
 
 import pytest
 
-HEAVY = ("dvc", "duckdb", "pyarrow", "networkx", "pandas", "git", "scipy", "numpy", "krippendorff", "s3fs", "fsspec",
-         "botocore")
+HEAVY = (
+    "dvc",
+    "duckdb",
+    "pyarrow",
+    "networkx",
+    "pandas",
+    "git",
+    "scipy",
+    "numpy",
+    "krippendorff",
+    "s3fs",
+    "fsspec",
+    "botocore",
+)
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -21,8 +33,10 @@ def _loaded_after(code: str) -> set[str]:
 
 def test_importing_the_cli_loads_no_heavy_module():
     """`import dslineage.cli` with every command module registered loads none of dvc, duckdb, pyarrow, ..."""
-    code = "import sys, dslineage.cli\nassert len(dslineage.cli.app.registered_commands) > 30\n" \
-           "assert 'dslineage.cli.report' in sys.modules and 'dslineage.cli.exp' in sys.modules"
+    code = (
+        "import sys, dslineage.cli\nassert len(dslineage.cli.app.registered_commands) > 30\n"
+        "assert 'dslineage.cli.report' in sys.modules and 'dslineage.cli.exp' in sys.modules"
+    )
     loaded = _loaded_after(code)
     assert "typer" in loaded and "dslineage" in loaded
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
@@ -30,9 +44,11 @@ def test_importing_the_cli_loads_no_heavy_module():
 
 def _modules_after_running(argv: list[str], cwd: str | None = None) -> set[str]:
     """Every module (full dotted names) loaded by the console script run in-process with `argv`."""
-    code = (f"import os, sys\nos.chdir({cwd or '.'!r})\nsys.argv = ['dslineage', *{argv!r}]\n"
-            "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-            "import json\nprint(json.dumps(sorted(sys.modules)))")
+    code = (
+        f"import os, sys\nos.chdir({cwd or '.'!r})\nsys.argv = ['dslineage', *{argv!r}]\n"
+        "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import json\nprint(json.dumps(sorted(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -65,8 +81,20 @@ def test_python_dash_m_help():
     """`python -m dslineage --help` lists the core commands and exits 0."""
     out = subprocess.run([sys.executable, "-m", "dslineage", "--help"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    for cmd in ("init", "track", "commit", "log", "show", "diff", "history", "checkout", "status", "tag",
-                "reindex", "demo"):
+    for cmd in (
+        "init",
+        "track",
+        "commit",
+        "log",
+        "show",
+        "diff",
+        "history",
+        "checkout",
+        "status",
+        "tag",
+        "reindex",
+        "demo",
+    ):
         assert cmd in out.stdout
 
 
@@ -76,14 +104,17 @@ def test_version_fast_path_matches_the_option(tmp_path):
     slow = subprocess.run([sys.executable, "-m", "dslineage", "--debug", "--version"], capture_output=True, text=True)
     assert fast.returncode == slow.returncode == 0
     assert fast.stdout == slow.stdout and fast.stdout.startswith("dslineage ")
-    assert _loaded_after("import sys\nsys.argv = ['dslineage', '--version']\nimport dslineage.__main__\n"
-                         "dslineage.__main__.main()").isdisjoint({"typer", "rich"})
+    assert _loaded_after(
+        "import sys\nsys.argv = ['dslineage', '--version']\nimport dslineage.__main__\ndslineage.__main__.main()"
+    ).isdisjoint({"typer", "rich"})
 
 
 def test_a_read_command_loads_neither_pydantic_nor_gitpython(committed):
     """`log` on a small repository needs neither pydantic (Typer >= 0.29) nor GitPython."""
-    code = (f"import os, sys\nos.chdir({str(committed.root)!r})\nsys.argv = ['dslineage', 'log', 'train']\n"
-            "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
+    code = (
+        f"import os, sys\nos.chdir({str(committed.root)!r})\nsys.argv = ['dslineage', 'log', 'train']\n"
+        "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass"
+    )
     loaded = _loaded_after(code)
     assert loaded & {"duckdb", "_duckdb"}  # the command ran
     assert loaded.isdisjoint({"pydantic", "git"}), sorted(loaded & {"pydantic", "git"})
@@ -95,8 +126,10 @@ def test_a_read_command_opens_the_index_without_the_duckdb_package(committed):
     if importlib.util.find_spec("_duckdb") is None:
         pytest.skip("this duckdb keeps its compiled module inside the package (duckdb < 1.5)")
     for argv in (["log", "train"], ["history", "train", "1"]):
-        code = (f"import os, sys\nos.chdir({str(committed.root)!r})\nsys.argv = ['dslineage', *{argv!r}]\n"
-                "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass")
+        code = (
+            f"import os, sys\nos.chdir({str(committed.root)!r})\nsys.argv = ['dslineage', *{argv!r}]\n"
+            "from dslineage.__main__ import main\ntry:\n    main()\nexcept SystemExit:\n    pass"
+        )
         loaded = _loaded_after(code)
         assert "_duckdb" in loaded and "duckdb" not in loaded, argv
 

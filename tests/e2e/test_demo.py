@@ -22,8 +22,13 @@ def kept(module_env: Path) -> dict:
     """One real `dslineage demo --keep DIR` run (a subprocess, timed)."""
     keep = module_env / "kept"
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "dslineage", "demo", "--keep", str(keep)],
-                          capture_output=True, text=True, timeout=300, env=None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dslineage", "demo", "--keep", str(keep)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=None,
+    )
     return {"proc": proc, "seconds": time.monotonic() - start, "dir": keep}
 
 

@@ -31,8 +31,10 @@ CASES = [(op, step) for op in COMMANDS for step in STEPS[op]]
 
 
 def _split(root: Path, split: str, ids: list[int], labels: dict[int, str] | None = None) -> None:
-    write_parquet(root / "data" / "ds" / f"split={split}" / "p.parquet",
-                  {"id": ids, "label": [(labels or {}).get(i, "cat") for i in ids]})
+    write_parquet(
+        root / "data" / "ds" / f"split={split}" / "p.parquet",
+        {"id": ids, "label": [(labels or {}).get(i, "cat") for i in ids]},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +89,9 @@ def reference(templates: dict[str, Path], module_env: Path) -> dict[str, dict[st
 
 
 @pytest.mark.parametrize(("op", "step"), CASES, ids=[f"{o}:{s}" for o, s in CASES])
-def test_killed_dir_command_leaves_before_or_after(op: str, step: str, templates: dict[str, Path],
-                                                   reference: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+def test_killed_dir_command_leaves_before_or_after(
+    op: str, step: str, templates: dict[str, Path], reference: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
     """Killed at `step`, the next command finds the repository as before or as after, fsck clean."""
     root = copy_repo(templates[op], tmp_path / "r")
     before = work_state(root)

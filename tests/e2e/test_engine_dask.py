@@ -24,8 +24,9 @@ def cluster() -> Iterator[Any]:
     process's database concurrently), closed after the module."""
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as lc:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as lc:
         yield lc
 
 
@@ -46,8 +47,9 @@ def pool() -> Iterator[LocalEngine]:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_cluster_diff_equals_local_pool_and_union_diff(cluster: Any, pool: LocalEngine, tmp_path: Path,
-                                                       seed: int) -> None:
+def test_cluster_diff_equals_local_pool_and_union_diff(
+    cluster: Any, pool: LocalEngine, tmp_path: Path, seed: int
+) -> None:
     """Random partitioned versions: the `_chg` rows and types from Dask workers equal those of the
     local process pool and of the one-query diff over the unions (hive columns and digests too)."""
     with DaskEngine(cluster.scheduler_address) as dask_engine:
@@ -88,8 +90,12 @@ def _dir_repo(root: Path) -> None:
         path = root / "data" / "ds" / f"split={split}" / "part-0.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")  # a new file renamed in: DVC may link the old one to its cache
-        pq.write_table(pa.table({"id": ids, "x": [i / 4 for i in ids],
-                                 "label": [label.get(i, "cat" if i % 2 else "dog") for i in ids]}), tmp)
+        pq.write_table(
+            pa.table(
+                {"id": ids, "x": [i / 4 for i in ids], "label": [label.get(i, "cat" if i % 2 else "dog") for i in ids]}
+            ),
+            tmp,
+        )
         tmp.replace(path)
 
     splits = {s: list(range(40 * n, 40 * n + 40)) for n, s in enumerate(("a", "b", "c", "d"))}
@@ -99,12 +105,13 @@ def _dir_repo(root: Path) -> None:
         repo.track(str(root / "data" / "ds"), ["id"], ["label"])
         repo.commit(["ds"], "first version", None)
     write("a", splits["a"][:-1], {3: "bird", 5: "bird"})  # two relabels; id 39 moves to b
-    write("b", [*splits["b"], 39], {39: "fish"})          # ... relabelled on the way
+    write("b", [*splits["b"], 39], {39: "fish"})  # ... relabelled on the way
     (root / "data" / "ds" / "split=d" / "part-0.parquet").unlink()  # 40 rows removed
 
 
 def test_directory_commit_on_the_cluster_records_what_a_local_commit_records(
-        cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`commit` of a directory dataset with `--scheduler` (per-part change detection on the
     Dask workers) records the same counts, label shift and change-set rows as a local commit."""
     import shutil
@@ -136,8 +143,9 @@ def test_directory_commit_on_the_cluster_records_what_a_local_commit_records(
             assert repo.engine_spec == scheduler
             repo.commit(["ds"], "second version", None)
             rec = next(v for v in repo.index.records("version", "ds") if v["seq"] == 2)
-        rows = duckdb.sql("SELECT * FROM read_parquet(?) ORDER BY ALL",
-                          params=[str(root / JOURNAL_DIR / changes_name(rec["id"]))]).fetchall()
+        rows = duckdb.sql(
+            "SELECT * FROM read_parquet(?) ORDER BY ALL", params=[str(root / JOURNAL_DIR / changes_name(rec["id"]))]
+        ).fetchall()
         changes = {k: v for k, v in rec["changes"].items() if k != "file"}  # named by the record id
         found[scheduler] = (changes, rec["label_distribution"], rec["rows"], rows)
     local_found, dask_found = found[None], found[cluster.scheduler_address]

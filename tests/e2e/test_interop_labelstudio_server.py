@@ -40,8 +40,10 @@ def current_label(key: int) -> str:
 def labeling_config() -> str:
     """A single-choice image classification config over the CIFAR-10 classes."""
     choices = "".join(f'<Choice value="{c}"/>' for c in CLASSES)
-    return (f'<View><Image name="item" value="$image"/>'
-            f'<Choices name="label" toName="item" choice="single" showInLine="true">{choices}</Choices></View>')
+    return (
+        f'<View><Image name="item" value="$image"/>'
+        f'<Choices name="label" toName="item" choice="single" showInLine="true">{choices}</Choices></View>'
+    )
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,16 @@ class RoundTrip:
 def review_queue() -> pa.Table:
     """A queue-shaped table (key, image, label, suggested, score, rank) as a review writes it."""
     suggested = [ALICE[k] if k != 11 else None for k in QUEUED]  # one row without a suggestion
-    return pa.table({
-        "id": QUEUED,
-        "image": [f"/data/img/{k}.png" for k in QUEUED],
-        "label": [current_label(k) for k in QUEUED],
-        "suggested": suggested,
-        "score": [0.05 * (i + 1) for i in range(len(QUEUED))],
-        "rank": list(range(1, len(QUEUED) + 1)),
-    })
+    return pa.table(
+        {
+            "id": QUEUED,
+            "image": [f"/data/img/{k}.png" for k in QUEUED],
+            "label": [current_label(k) for k in QUEUED],
+            "suggested": suggested,
+            "score": [0.05 * (i + 1) for i in range(len(QUEUED))],
+            "rank": list(range(1, len(QUEUED) + 1)),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +84,15 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoundTrip]:
         config.write_text(labeling_config())
         project = server.sdk(server.admin, "project", "dslineage review queue", str(config))["id"]
         tasks_file = base / "tasks.json"
-        n = write_tasks(tasks_file, review_queue(), key_columns=["id"], data_columns=["image", "label"],
-                        from_name="label", to_name="item", model_version="cifar-cv-probs")
+        n = write_tasks(
+            tasks_file,
+            review_queue(),
+            key_columns=["id"],
+            data_columns=["image", "label"],
+            from_name="label",
+            to_name="item",
+            model_version="cifar-cv-probs",
+        )
         imported = server.sdk(server.admin, "import", str(project), str(tasks_file))
         assert n == len(QUEUED) and imported["task_count"] == n
         by_key = dict(zip(QUEUED, imported["task_ids"], strict=True))
@@ -99,8 +110,9 @@ def _dataset(tmp_repo: Path, make_dataset: Any) -> Any:
     """Dataset `train`: N_ROWS rows keyed by id, CIFAR-10 class labels, an image path; committed as v1."""
     from dslineage import Repo
 
-    path = make_dataset(n=N_ROWS, labels=[current_label(i) for i in range(N_ROWS)],
-                        image=[f"/data/img/{i}.png" for i in range(N_ROWS)])
+    path = make_dataset(
+        n=N_ROWS, labels=[current_label(i) for i in range(N_ROWS)], image=[f"/data/img/{i}.png" for i in range(N_ROWS)]
+    )
     repo = Repo(tmp_repo)
     repo.track(str(path), ["id"], ["label"])
     repo.commit(["train"], "first version", None)
@@ -120,8 +132,14 @@ def test_server_imports_queue_and_exports_both_annotators(round_trip: RoundTrip)
     assert round_trip.imported["prediction_count"] == len(QUEUED) - 1  # the row without a suggestion
     assert sorted(t["data"]["id"] for t in round_trip.tasks) == sorted(QUEUED)
     votes = read_export(round_trip.export, key_field="id")
-    got = sorted(zip(votes.column("id").to_pylist(), votes.column("annotator").to_pylist(),
-                     votes.column("label").to_pylist(), strict=True))
+    got = sorted(
+        zip(
+            votes.column("id").to_pylist(),
+            votes.column("annotator").to_pylist(),
+            votes.column("label").to_pylist(),
+            strict=True,
+        )
+    )
     alice, bob = str(round_trip.alice.id), str(round_trip.bob.id)
     want = sorted([(str(k), alice, v) for k, v in ALICE.items()] + [(str(k), bob, v) for k, v in BOB.items()])
     assert got == want
@@ -133,8 +151,9 @@ def test_relabel_from_server_export(round_trip: RoundTrip, tmp_repo: Path, make_
     repo = _dataset(tmp_repo, make_dataset)
     latest = {**ALICE, **BOB}
     changed = {k: v for k, v in latest.items() if v != current_label(k)}
-    out = cli_json(tmp_repo, "relabel", "train", "--from", str(round_trip.export), "--format", "label-studio",
-                   "--key-field", "id")
+    out = cli_json(
+        tmp_repo, "relabel", "train", "--from", str(round_trip.export), "--format", "label-studio", "--key-field", "id"
+    )
     assert out["applied"] == len(changed) and out["noop"] == len(latest) - len(changed)
     batch = repo.batch(out["batch"])
     assert batch["annotations_superseded"] == len(BOB)
@@ -151,8 +170,17 @@ def test_consensus_from_server_export(round_trip: RoundTrip, tmp_repo: Path, mak
     """`consensus --votes export.json --format label-studio` (branch f-consensus) records both annotators'
     votes and applies what they agree on."""
     repo = _dataset(tmp_repo, make_dataset)
-    out = cli_json(tmp_repo, "consensus", "train", "--votes", str(round_trip.export), "--format", "label-studio",
-                   "--key-field", "id")
+    out = cli_json(
+        tmp_repo,
+        "consensus",
+        "train",
+        "--votes",
+        str(round_trip.export),
+        "--format",
+        "label-studio",
+        "--key-field",
+        "id",
+    )
     assert out["rows_voted"] == len(QUEUED)
     assert out["applied"] + out["confirmed"] + out["queued"] == len(QUEUED)
     votes = {a["annotator"]: a["votes"] for a in out["annotators"]}

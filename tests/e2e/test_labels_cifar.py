@@ -16,10 +16,13 @@ import pytest
 from dslineage import Repo
 from tests.support import CIFAR, md5, new_repo, run, write_text
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(  # slow: the e2e tier
-    not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),
-    reason=f"real CIFAR-10 data not found at {CIFAR} (see its README)",
-)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(  # slow: the e2e tier
+        not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),
+        reason=f"real CIFAR-10 data not found at {CIFAR} (see its README)",
+    ),
+]
 
 
 def test_cifar10_majority_vote_corrections_as_batches(tmp_path: Path) -> None:
@@ -45,10 +48,21 @@ def test_cifar10_majority_vote_corrections_as_batches(tmp_path: Path) -> None:
     with Repo(root) as repo:
         repo.track(str(data), ["id"], ["label", "label_name"], labels_allowed=None)
         v1 = repo.commit(["cifar10"], "original CIFAR-10 test labels", None)[0]
-        a = repo.relabel("cifar10", from_file=str(edits("label", "our_guessed_label")), column="label",
-                         by="curator", reason="majority vote", commit=False)
-        b = repo.relabel("cifar10", from_file=str(edits("label_name", "our_guessed_label_name")),
-                         column="label_name", by="curator", reason="majority vote")
+        a = repo.relabel(
+            "cifar10",
+            from_file=str(edits("label", "our_guessed_label")),
+            column="label",
+            by="curator",
+            reason="majority vote",
+            commit=False,
+        )
+        b = repo.relabel(
+            "cifar10",
+            from_file=str(edits("label_name", "our_guessed_label_name")),
+            column="label_name",
+            by="curator",
+            reason="majority vote",
+        )
         assert a["applied"] == b["applied"] == 18 and b["seq"] == 2
         changed = data.read_text().splitlines()
         before = (CIFAR / "cifar10_test_labels.csv").read_text().splitlines()

@@ -12,10 +12,13 @@ import pytest
 from dslineage import Repo
 from tests.support import CIFAR, cli_json, invoke, md5, new_repo, run, write_text
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(  # slow: the e2e tier
-    not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),
-    reason=f"real CIFAR-10 data not found at {CIFAR} (see its README)",
-)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(  # slow: the e2e tier
+        not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),
+        reason=f"real CIFAR-10 data not found at {CIFAR} (see its README)",
+    ),
+]
 
 
 def test_cifar10_one_crowd_batch_on_both_label_columns(tmp_path: Path) -> None:
@@ -31,12 +34,19 @@ def test_cifar10_one_crowd_batch_on_both_label_columns(tmp_path: Path) -> None:
     lines = ["id,label,label_name,annotator,reason,confidence"]
     for v in majority:
         m = v["mturk"]
-        lines.append(f'{v["id"]},{v["our_guessed_label"]},{v["our_guessed_label_name"]},mturk-majority,'
-                     f'"mturk {m["guessed"]}/5",{m["guessed"] / 5}')
+        lines.append(
+            f"{v['id']},{v['our_guessed_label']},{v['our_guessed_label_name']},mturk-majority,"
+            f'"mturk {m["guessed"]}/5",{m["guessed"] / 5}'
+        )
     crowd = write_text(tmp_path / "crowd.csv", "\n".join(lines) + "\n")
     with Repo(root) as repo:
-        repo.track(str(data), ["id"], ["label", "label_name"], label_pairs=["label=label_name"],
-                   roles={"predictions": ["predicted_label"]})
+        repo.track(
+            str(data),
+            ["id"],
+            ["label", "label_name"],
+            label_pairs=["label=label_name"],
+            roles={"predictions": ["predicted_label"]},
+        )
         repo.commit(["cifar10"], "original", None)
         r = repo.relabel("cifar10", from_file=str(crowd), by="curator", reason="majority vote")
         assert r["applied"] == 18 and r["by_column"] == {"label": 18, "label_name": 18} and r["seq"] == 2

@@ -15,8 +15,21 @@ pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it 
 
 ROOT = Path(__file__).resolve().parents[2]
 # not sources: the built wheel must not depend on what a previous build or a venv left in the tree
-SKIP = {".git", "bench", "build", "dist", ".venv", ".venv-lint", "__pycache__", ".pytest_cache", ".mypy_cache",
-        ".ruff_cache", ".hypothesis", ".dvc", ".dslineage"}
+SKIP = {
+    ".git",
+    "bench",
+    "build",
+    "dist",
+    ".venv",
+    ".venv-lint",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".dvc",
+    ".dslineage",
+}
 
 
 def _ignore(folder: str, names: list[str]) -> set[str]:
@@ -34,7 +47,9 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     out = tmp / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", str(out)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     wheels = list(out.glob("dslineage-*.whl"))
@@ -45,8 +60,14 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 def test_wheel_holds_the_package(wheel_names: list[str]) -> None:
     """The CLI, the library entry point and the bundled data are in the wheel."""
-    for name in ("dslineage/cli/app.py", "dslineage/__init__.py", "dslineage/repo.py", "dslineage/py.typed",
-                 "dslineage/data/pets.csv", "dslineage/repo_edits.py"):
+    for name in (
+        "dslineage/cli/app.py",
+        "dslineage/__init__.py",
+        "dslineage/repo.py",
+        "dslineage/py.typed",
+        "dslineage/data/pets.csv",
+        "dslineage/repo_edits.py",
+    ):
         assert name in wheel_names, name
 
 

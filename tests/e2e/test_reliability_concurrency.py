@@ -50,8 +50,14 @@ def held_lock(root: Path) -> Iterator[None]:
 
 def start(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start `python -m dslineage ARGS` in `root` without waiting."""
-    return subprocess.Popen([sys.executable, "-m", "dslineage", *args], cwd=root, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "dslineage", *args],
+        cwd=root,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _opened_by(pid: int, path: Path) -> bool:
@@ -142,7 +148,8 @@ def test_readers_never_see_partial_state(repo_copy: Path):
     answer is a complete prefix of the final history, each version with its git commit."""
     outcome = fork_map(
         ["relabel_many", "read_logs", "read_logs", "read_logs"],
-        [[str(repo_copy), [1, 4, 7, 10], "bird"]] + [[str(repo_copy), 120]] * 3, workers=4,
+        [[str(repo_copy), [1, 4, 7, 10], "bird"]] + [[str(repo_copy), 120]] * 3,
+        workers=4,
     )
     assert outcome[0].get("ok") == 4, outcome[0]
     with Repo(repo_copy) as repo:
@@ -153,7 +160,7 @@ def test_readers_never_see_partial_state(repo_copy: Path):
         assert "ok" in reader, reader
         for got in reader["ok"]:
             polls += 1
-            assert got == final[len(final) - len(got):]  # newest first: a suffix of the final log
+            assert got == final[len(final) - len(got) :]  # newest first: a suffix of the final log
             assert [v[1] for v in got] == list(range(len(got), 0, -1))
             assert all(v[2] in commits for v in got)
     assert polls >= 6

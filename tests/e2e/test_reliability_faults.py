@@ -111,12 +111,23 @@ class Templates:
     def _repro(self, dest: Path) -> None:
         """A stage the user added and ran with DVC alone (`dslineage sync` records it)."""
         copy_repo(self.get("v1"), dest)
-        run(dest, "dvc", "stage", "add", "-q", "-n", "prep", "-d", "data/d.parquet", "-o", "data/out.parquet",
-            f"{sys.executable} -c \"import shutil; shutil.copyfile('data/d.parquet', 'data/out.parquet')\"")
+        run(
+            dest,
+            "dvc",
+            "stage",
+            "add",
+            "-q",
+            "-n",
+            "prep",
+            "-d",
+            "data/d.parquet",
+            "-o",
+            "data/out.parquet",
+            f"{sys.executable} -c \"import shutil; shutil.copyfile('data/d.parquet', 'data/out.parquet')\"",
+        )
         run(dest, "dvc", "repro", "-q")
         with Repo(dest) as repo:  # the output is a tracked dataset: sync records its version too
             repo.track(str(dest / "data" / "out.parquet"), ["id"], ["label"])
-
 
     def _branches(self, dest: Path) -> None:
         """Branch `other` (from a clone: its version's parent is v1) relabelled key 1; main key 5."""
@@ -201,8 +212,11 @@ def faults(module_env: Path) -> dict[str, Any]:
     jobs += [(op, step, module_env / "case" / f"{op}-{step}") for op, step in CASES if op in SCENARIOS]
     for op, _, dest in jobs:
         copy_repo(templates[op], dest)
-    ran = fork_map("cli", [[str(dest), argv[op]] for op, _, dest in jobs],
-                   env=[{"DSLINEAGE_FAULT": f"{op}:{step}"} if step else {} for op, step, _ in jobs])
+    ran = fork_map(
+        "cli",
+        [[str(dest), argv[op]] for op, _, dest in jobs],
+        env=[{"DSLINEAGE_FAULT": f"{op}:{step}"} if step else {} for op, step, _ in jobs],
+    )
     # what the next command sees: the templates (before), the references (after), each case
     looks = [[str(templates[op]), None] for op in SCENARIOS]
     looks += [[str(dest), argv[op] if step == _rerun_step(op) else None] for op, step, dest in jobs]

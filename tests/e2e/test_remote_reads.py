@@ -44,12 +44,14 @@ class Pair:
 
 def _write(path: Path, labels: list[str]) -> None:
     """A dataset with a wide text column, in ten row groups (new file, then rename)."""
-    table = pa.table({
-        "id": pa.array(range(ROWS), pa.int64()),
-        "label": pa.array(labels),
-        "text": pa.array([hashlib.sha256(str(i).encode()).hexdigest() for i in range(ROWS)]),  # incompressible
-        "source": pa.array(["web" if i % 4 else "lab" for i in range(ROWS)]),
-    })
+    table = pa.table(
+        {
+            "id": pa.array(range(ROWS), pa.int64()),
+            "label": pa.array(labels),
+            "text": pa.array([hashlib.sha256(str(i).encode()).hexdigest() for i in range(ROWS)]),  # incompressible
+            "source": pa.array(["web" if i % 4 else "lab" for i in range(ROWS)]),
+        }
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp, row_group_size=GROUP)
@@ -102,8 +104,9 @@ def shared_clone(root: Path, s3: S3Remote, tmp_path: Path, path: str, label: str
 
 def dsl(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m dslineage ARGS` in `cwd` (a real process, so stderr is what a user sees)."""
-    return subprocess.run([sys.executable, "-m", "dslineage", *args], cwd=cwd, capture_output=True, text=True,
-                          env=env or dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "dslineage", *args], cwd=cwd, capture_output=True, text=True, env=env or dict(os.environ)
+    )
 
 
 def blame_rows(root: Path, ref: str) -> tuple[list[dict[str, Any]], Any]:
@@ -177,8 +180,9 @@ def test_audit_and_show_of_a_remote_version_match_the_local_ones(pair: Pair) -> 
     results = []
     for root in (pair.home, pair.clone):
         with Repo(root) as repo:
-            results.append((repo.audit("train@v2", group="source", record=False), repo.remote_reads(),
-                            repo.show("train@v2")))
+            results.append(
+                (repo.audit("train@v2", group="source", record=False), repo.remote_reads(), repo.show("train@v2"))
+            )
     (local, no_reads, show_a), (remote, reads, show_b) = results
     assert no_reads is None and reads is not None and reads.objects == 1
     assert json.dumps(remote, sort_keys=True, default=str) == json.dumps(local, sort_keys=True, default=str)
@@ -202,8 +206,9 @@ def test_cli_json_has_the_remote_key_only_for_a_remote_read(pair: Pair) -> None:
     diff = dsl(pair.clone, "diff", "train@v1", "train@v2", "--rows", "2", "--json")
     assert diff.returncode == 0, diff.stderr
     keys = list(json.loads(diff.stdout))
-    assert keys[-1] == "remote" and keys[:-1] == list(json.loads(dsl(pair.home, "diff", "train@v1", "train@v2",
-                                                                     "--rows", "2", "--json").stdout))
+    assert keys[-1] == "remote" and keys[:-1] == list(
+        json.loads(dsl(pair.home, "diff", "train@v1", "train@v2", "--rows", "2", "--json").stdout)
+    )
     human = dsl(pair.clone, "blame", "train@v2")
     assert human.returncode == 0, human.stderr
     note = " ".join(human.stderr.split())  # the note alone (wrapped at 80 columns): no s3fs/aiohttp noise
@@ -267,7 +272,6 @@ def test_a_row_lookup_reads_only_the_row_group_that_holds_it(pair: Pair) -> None
     assert not cached_objects(pair.clone)
 
 
-
 def test_history_cli_reports_its_remote_read_and_fetch_downloads(pair: Pair) -> None:
     """`history --json` in the clone ends with the `remote` key (the row's labels read from S3);
     with `--fetch` the version is downloaded instead and the output is the author's, key for key."""
@@ -298,6 +302,7 @@ def test_quality_gates_on_remote_versions_report_the_read(pair: Pair, args: tupl
     fetched = dsl(pair.clone, *args, "--fetch", "--json")
     assert json.loads(fetched.stdout) == json.loads(home.stdout) and cached_objects(pair.clone)
 
+
 CIFAR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10"
 
 
@@ -316,13 +321,16 @@ def test_blame_and_audit_of_cifar10_read_from_s3_a_fraction_of_the_object(
     (tmp_repo / "data").mkdir(exist_ok=True)
     pq.write_table(table, tmp_repo / "data" / ".cifar.tmp", row_group_size=1_000)
     os.replace(tmp_repo / "data" / ".cifar.tmp", tmp_repo / "data" / "cifar.parquet")
-    clone = shared_clone(tmp_repo, s3_remote, tmp_path, "data/cifar.parquet", "label_name",
-                         ["2405=frog", "6877=deer", "8058=bird"])
+    clone = shared_clone(
+        tmp_repo, s3_remote, tmp_path, "data/cifar.parquet", "label_name", ["2405=frog", "6877=deer", "8058=bird"]
+    )
     found = []
     for root in (tmp_repo, clone):
         with Repo(root) as repo:
-            blame = sorted(repo.blame("cifar@v2", changed_only=True).table.to_pylist(),  # type: ignore[attr-defined]
-                           key=lambda r: r["id"])
+            blame = sorted(
+                repo.blame("cifar@v2", changed_only=True).table.to_pylist(),  # type: ignore[attr-defined]
+                key=lambda r: r["id"],
+            )
             blame_reads = repo.remote_reads()
             audit = repo.audit("cifar@v2", record=False)
             found.append((blame, audit, blame_reads, repo.remote_reads()))
@@ -365,8 +373,9 @@ def test_a_read_failing_in_the_middle_of_a_query_is_one_error(pair: Pair, monkey
     assert len(text.splitlines()) == 1
 
 
-def test_a_directory_version_is_read_part_by_part_from_the_remote(tmp_repo: Path, s3_remote: S3Remote,
-                                                                  tmp_path: Path) -> None:
+def test_a_directory_version_is_read_part_by_part_from_the_remote(
+    tmp_repo: Path, s3_remote: S3Remote, tmp_path: Path
+) -> None:
     """A partitioned dataset in a fresh clone: its `.dir` manifest and parts are read from S3
     (nothing cached); `diff --rows` and `blame` equal the author's, and only the two changed
     parts of the ten are opened for the relabelled rows' values."""
@@ -375,15 +384,25 @@ def test_a_directory_version_is_read_part_by_part_from_the_remote(tmp_repo: Path
         ids = list(range(n * 1_000, n * 1_000 + 1_000))
         path = top / f"shard={n}" / "part-0.parquet"
         path.parent.mkdir(parents=True)
-        pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "label": ["cat" if i % 2 else "dog" for i in ids],
-                                 "text": [hashlib.sha256(str(i).encode()).hexdigest() for i in ids]}), path)
+        pq.write_table(
+            pa.table(
+                {
+                    "id": pa.array(ids, pa.int64()),
+                    "label": ["cat" if i % 2 else "dog" for i in ids],
+                    "text": [hashlib.sha256(str(i).encode()).hexdigest() for i in ids],
+                }
+            ),
+            path,
+        )
     clone = shared_clone(tmp_repo, s3_remote, tmp_path, "data/shards", "label", ["10=fox", "7010=fox"])
     found = []
     for root in (tmp_repo, clone):
         with Repo(root) as repo:
             diff = to_json(repo.diff("shards@v1", "shards@v2", rows=5))
-            blame = sorted(repo.blame("shards@v2", changed_only=True).table.to_pylist(),  # type: ignore[attr-defined]
-                           key=lambda r: r["id"])
+            blame = sorted(
+                repo.blame("shards@v2", changed_only=True).table.to_pylist(),  # type: ignore[attr-defined]
+                key=lambda r: r["id"],
+            )
             found.append((diff, blame, repo.remote_reads()))
     (local_diff, local_blame, none), (remote_diff, remote_blame, reads) = found
     assert none is None and reads is not None and reads.name == "store"

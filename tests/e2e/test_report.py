@@ -18,8 +18,16 @@ pytestmark = pytest.mark.slow  # the e2e tier: `pytest -m "not slow"` leaves it 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".ci" / "artifacts"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 needs_cifar = pytest.mark.skipif(
     not (CIFAR / "cifar10_test_labels.csv").exists() or not (CIFAR / "cifar10_mturk.json").exists(),
@@ -85,8 +93,18 @@ def test_page_in_headless_chromium(cifar: dict[str, Any], tmp_path: Path) -> Non
     out = tmp_path / "report.html"
     written = _json(cifar["root"], "-o", str(out), "--json")
     assert written["bytes"] == out.stat().st_size and len(written["charts"]) >= 9
-    assert {"timeline", "distribution", "transitions", "shift", "batches", "annotators", "quality", "eval",
-            "recall", "lineage"} <= set(written["charts"])
+    assert {
+        "timeline",
+        "distribution",
+        "transitions",
+        "shift",
+        "batches",
+        "annotators",
+        "quality",
+        "eval",
+        "recall",
+        "lineage",
+    } <= set(written["charts"])
     page_html = out.read_text(encoding="utf-8")
     assert "http://" not in page_html.replace("http://www.w3.org", "") and "https://" not in page_html
     listed = written_rows(cifar)
@@ -104,20 +122,24 @@ def test_page_in_headless_chromium(cifar: dict[str, Any], tmp_path: Path) -> Non
                 page.goto(out.as_uri())
                 page.wait_for_load_state("load")
                 sizes = page.eval_on_selector_all(
-                    "figure[data-chart]", "fs => fs.map(f => { const s = f.querySelector('svg'); "
+                    "figure[data-chart]",
+                    "fs => fs.map(f => { const s = f.querySelector('svg'); "
                     "const r = s ? s.getBoundingClientRect() : {width: 0, height: 0}; "
-                    "return [f.dataset.chart, r.width, r.height]; })")
+                    "return [f.dataset.chart, r.width, r.height]; })",
+                )
                 assert sorted(n for n, _, _ in sizes) == sorted(written["charts"])
                 assert all(w > 50 and h > 50 for _, w, h in sizes), sizes
                 boxes = page.eval_on_selector_all(
                     "figure[data-chart] .chart",
-                    "cs => cs.map(c => c.getBoundingClientRect().right <= document.documentElement.clientWidth)")
+                    "cs => cs.map(c => c.getBoundingClientRect().right <= document.documentElement.clientWidth)",
+                )
                 assert all(boxes)  # every chart fits the page or scrolls inside its own box
                 assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
                 search = page.locator("input[type=search]")
                 search.fill("airplane")
-                shown = page.eval_on_selector_all("table[id$=changed-table] tbody tr",
-                                                  "rs => rs.filter(r => r.style.display !== 'none').length")
+                shown = page.eval_on_selector_all(
+                    "table[id$=changed-table] tbody tr", "rs => rs.filter(r => r.style.display !== 'none').length"
+                )
                 assert 0 < shown < listed
                 page.screenshot(path=str(ARTIFACTS / name), full_page=True)
                 assert errors == [], errors
@@ -150,14 +172,17 @@ def test_vega_specs_and_single_charts(cifar: dict[str, Any], tmp_path: Path) -> 
 
 
 @needs_cifar
-@pytest.mark.parametrize("args, words", [
-    (["nosuch"], "nosuch"),
-    (["cifar10", "--versions", "v1..v99"], "v99"),
-    (["cifar10", "--versions", "v1"], "A..B"),
-    (["--chart", "nosuch", "-o", "x.svg"], "no chart 'nosuch'"),
-    (["--chart", "shift", "-o", "x.gif"], ".svg, .png or .json"),
-    (["--format", "pdf", "-o", "x.pdf"], "--format"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["nosuch"], "nosuch"),
+        (["cifar10", "--versions", "v1..v99"], "v99"),
+        (["cifar10", "--versions", "v1"], "A..B"),
+        (["--chart", "nosuch", "-o", "x.svg"], "no chart 'nosuch'"),
+        (["--chart", "shift", "-o", "x.gif"], ".svg, .png or .json"),
+        (["--format", "pdf", "-o", "x.pdf"], "--format"),
+    ],
+)
 def test_bad_input_is_one_line(cifar: dict[str, Any], args: list[str], words: str) -> None:
     """Unknown dataset, version, chart or format: one line on stderr naming it, exit 1 or 2, no traceback."""
     result = invoke(cifar["root"], "report", *args)
@@ -205,11 +230,23 @@ def test_ten_thousand_versions_aggregate() -> None:
     from dslineage.ops import report_model as m
     from dslineage.ops.report import distribution, timeline
 
-    versions = [{"id": f"{i:040x}", "seq": i, "timestamp": f"2026-01-01T00:00:{i % 60:02d}", "author": "a",
-                 "message": "m", "rows": 100, "added": 100 if i == 1 else 0, "removed": 0, "relabeled": i % 5,
-                 "label_distribution": json.dumps({"label": [{"label": "a", "count": 60 - i % 3},
-                                                              {"label": "b", "count": 40 + i % 3}]})}
-                for i in range(1, 10_001)]
+    versions = [
+        {
+            "id": f"{i:040x}",
+            "seq": i,
+            "timestamp": f"2026-01-01T00:00:{i % 60:02d}",
+            "author": "a",
+            "message": "m",
+            "rows": 100,
+            "added": 100 if i == 1 else 0,
+            "removed": 0,
+            "relabeled": i % 5,
+            "label_distribution": json.dumps(
+                {"label": [{"label": "a", "count": 60 - i % 3}, {"label": "b", "count": 40 + i % 3}]}
+            ),
+        }
+        for i in range(1, 10_001)
+    ]
     notes: dict[str, str] = {}
     points = timeline(versions, {"best": versions[-1]["id"]}, [], notes)
     assert len(points) <= m.MAX_TIMELINE and points[0].seq == 1 and points[-1].seq_end == 10_000
@@ -224,9 +261,11 @@ def test_cli_start_up_stays_light() -> None:
     import subprocess
     import sys
 
-    code = "import dslineage.cli, sys; dslineage.cli.app.registered_commands; " \
-           "print(sorted(m for m in sys.modules if m.split('.')[0] in " \
-           "('altair', 'vl_convert', 'playwright', 'jsonschema', 'narwhals')))"
+    code = (
+        "import dslineage.cli, sys; dslineage.cli.app.registered_commands; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('altair', 'vl_convert', 'playwright', 'jsonschema', 'narwhals')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     run(ROOT, "git", "check-ignore", "-q", ".ci/artifacts/report.png")
@@ -236,30 +275,81 @@ def _fixed_report() -> Any:
     """A small report built by hand: two versions, one reverted batch, agreement, a failed check."""
     from dslineage.ops import report_model as m
 
-    pts = [m.VersionPoint(seq=s, seq_end=s, id=f"{s:040x}", timestamp="2026-01-01T00:00:00", author="a <a@x>",
-                          message=f"v{s}", rows=10, added=10 if s == 1 else 0, removed=0, relabeled=0 if s == 1 else 2,
-                          tags=["base"] if s == 1 else [], batches=[] if s == 1 else ["b" * 40],
-                          reverted_batches=0 if s == 1 else 1) for s in (1, 2)]
+    pts = [
+        m.VersionPoint(
+            seq=s,
+            seq_end=s,
+            id=f"{s:040x}",
+            timestamp="2026-01-01T00:00:00",
+            author="a <a@x>",
+            message=f"v{s}",
+            rows=10,
+            added=10 if s == 1 else 0,
+            removed=0,
+            relabeled=0 if s == 1 else 2,
+            tags=["base"] if s == 1 else [],
+            batches=[] if s == 1 else ["b" * 40],
+            reverted_batches=0 if s == 1 else 1,
+        )
+        for s in (1, 2)
+    ]
     d = m.DatasetReport(
-        name="toy", label_column="label", a={"seq": 1, "id": pts[0].id}, b={"seq": 2, "id": pts[1].id},
-        versions_total=2, timeline=pts,
+        name="toy",
+        label_column="label",
+        a={"seq": 1, "id": pts[0].id},
+        b={"seq": 2, "id": pts[1].id},
+        versions_total=2,
+        timeline=pts,
         distribution=[m.ClassCount(seq=s, label=k, count=5) for s in (1, 2) for k in ("cat", "dog")],
         transitions=[m.Transition(from_label="cat", to_label="dog", count=2)],
         shift=[m.ClassShift(label="cat", a=5, b=3, delta=-2), m.ClassShift(label="dog", a=5, b=7, delta=2)],
-        batches=[m.Batch(id="b" * 40, seq=2, column="label", author="eve", reason="<script>x</script>", rows=2,
-                         state="committed", reverted=True, reverted_by="c" * 40, reverts=None,
-                         timestamp="2026-01-01T00:00:00", annotators={"eve": 2})],
+        batches=[
+            m.Batch(
+                id="b" * 40,
+                seq=2,
+                column="label",
+                author="eve",
+                reason="<script>x</script>",
+                rows=2,
+                state="committed",
+                reverted=True,
+                reverted_by="c" * 40,
+                reverts=None,
+                timestamp="2026-01-01T00:00:00",
+                annotators={"eve": 2},
+            )
+        ],
         annotators=[m.Annotator(name="eve", rows=2, batches=1, reverted_rows=2)],
         agreement={"seq": 2, "krippendorff_alpha": 0.412, "items": 7},
-        changed_rows=[m.ChangedRow(key="1", old="cat", new="dog", batch="b" * 40, annotator="eve", reason="r",
-                                   seq=2, reverted=True)],
+        changed_rows=[
+            m.ChangedRow(
+                key="1", old="cat", new="dog", batch="b" * 40, annotator="eve", reason="r", seq=2, reverted=True
+            )
+        ],
         changed_total=2,
-        quality=[m.QualityPoint(seq=s, source="check", metric="max_class_share (label)", value=0.5 + s / 10,
-                                threshold=0.6, passed=s == 1, bound="max") for s in (1, 2)],
-        evals=[], notes={"eval": "No eval results recorded."},
+        quality=[
+            m.QualityPoint(
+                seq=s,
+                source="check",
+                metric="max_class_share (label)",
+                value=0.5 + s / 10,
+                threshold=0.6,
+                passed=s == 1,
+                bound="max",
+            )
+            for s in (1, 2)
+        ],
+        evals=[],
+        notes={"eval": "No eval results recorded."},
     )
-    return m.Report(title="toy report", generated="2026-01-01T00:00:00", repository="toy", datasets=[d],
-                    lineage_nodes=[], lineage_edges=[])
+    return m.Report(
+        title="toy report",
+        generated="2026-01-01T00:00:00",
+        repository="toy",
+        datasets=[d],
+        lineage_nodes=[],
+        lineage_edges=[],
+    )
 
 
 def test_renderer_on_fixed_data() -> None:

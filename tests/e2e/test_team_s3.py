@@ -51,8 +51,7 @@ def dsl(cwd: Path, *args: str, creds: bool = True, ok: bool = True) -> subproces
     if not creds:
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             env.pop(name, None)
-    proc = subprocess.run([sys.executable, "-m", "dslineage", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "dslineage", *args], cwd=cwd, env=env, capture_output=True, text=True)
     if ok:
         assert proc.returncode == 0, (args, proc.returncode, proc.stderr)
     return proc
@@ -199,8 +198,14 @@ def test_pull_fetches_one_version_only(team: Team) -> None:
     dsl(team.home, "push")
     clone = team.clone("bob")
     result = dsl_json(clone, "pull", "train@v1")
-    assert result == {"dataset": "train", "version": team.v1["id"], "seq": 1, "md5": team.v1["md5"],
-                      "remote": "store", "fetched": True}
+    assert result == {
+        "dataset": "train",
+        "version": team.v1["id"],
+        "seq": 1,
+        "md5": team.v1["md5"],
+        "remote": "store",
+        "fetched": True,
+    }
     assert cached(clone, team.v1["md5"]) and not cached(clone, team.v2["md5"])
     assert not (clone / "data" / "train.parquet").exists()
     assert dsl_json(clone, "pull", "train@v1", "-r", "store")["fetched"] is False
@@ -280,4 +285,3 @@ def test_two_clones_round_trip_through_s3_and_a_bare_repository(team: Team) -> N
     dsl(a, "checkout", "train@latest")
     assert [x["author"] for x in dsl_json(a, "batches", "train")] == ["alice", "ann", "ben"]
     assert dvcio.file_md5(a / "data" / "train.parquet") == dvcio.file_md5(b / "data" / "train.parquet")
-

@@ -36,8 +36,10 @@ def _world(n: int, seed: int = 7) -> tuple[list[str], list[str], list[dict[str, 
 
 
 def _repo(root: Path, given: list[str]) -> Repo:
-    data = write_parquet(root / "data" / "items.parquet",
-                         {"id": list(range(len(given))), "x": [float(i) for i in range(len(given))], "label": given})
+    data = write_parquet(
+        root / "data" / "items.parquet",
+        {"id": list(range(len(given))), "x": [float(i) for i in range(len(given))], "label": given},
+    )
     repo = Repo(root)
     repo.track(str(data), ["id"], ["label"])
     repo.commit(["items"], "first labels", None)
@@ -58,8 +60,13 @@ def _crowdkit(votes: list[dict[str, Any]], method: str) -> dict[int, str]:
     import pandas as pd
     from crowdkit.aggregation import DawidSkene, MajorityVote
 
-    frame = pd.DataFrame({"task": [v["id"] for v in votes], "worker": [v["annotator"] for v in votes],
-                          "label": [v["label"] for v in votes]})
+    frame = pd.DataFrame(
+        {
+            "task": [v["id"] for v in votes],
+            "worker": [v["annotator"] for v in votes],
+            "label": [v["label"] for v in votes],
+        }
+    )
     model = DawidSkene(n_iter=100) if method == "dawid-skene" else MajorityVote()
     return {int(k): str(v) for k, v in model.fit_predict(frame).items()}
 
@@ -115,8 +122,13 @@ def test_consensus_batch_is_a_revertable_relabel_batch(tmp_repo: Path):
     _, given, votes = _world(60, seed=3)
     repo = _repo(tmp_repo, given)
     try:
-        r = repo.consensus("items", votes=str(_votes_file(tmp_repo / "votes.csv", votes)), method="majority",
-                           by="curator", reason="crowd round 1")
+        r = repo.consensus(
+            "items",
+            votes=str(_votes_file(tmp_repo / "votes.csv", votes)),
+            method="majority",
+            by="curator",
+            reason="crowd round 1",
+        )
         batch = repo.batch(r.batch)
         assert batch["op"] == "consensus" and batch["method"] == "majority" and batch["rows"] == r.applied
         assert all(e["annotator"] == "consensus:majority" and 0 < e["confidence"] <= 1 for e in batch["edits"])
@@ -148,8 +160,7 @@ def test_low_agreement_rows_go_to_a_review_queue(tmp_repo: Path):
     votes += [{"id": 3, "annotator": a, "label": "cat"} for a in ("a", "b")]  # confirmed
     repo = _repo(tmp_repo, given)
     try:
-        r = repo.consensus("items", votes=str(_votes_file(tmp_repo / "v.csv", votes)), min_agreement=0.7,
-                           min_votes=2)
+        r = repo.consensus("items", votes=str(_votes_file(tmp_repo / "v.csv", votes)), min_agreement=0.7, min_votes=2)
     finally:
         repo.close()
     assert (r.applied, r.confirmed, r.queued, r.rows_voted) == (1, 1, 2, 4)
@@ -164,8 +175,10 @@ def test_low_agreement_rows_go_to_a_review_queue(tmp_repo: Path):
         assert again.queues("items")[0].seq == 1 and again.queue(q["id"][:8]).queue.source == "consensus"
     rows = pq.read_table(journal.folder(tmp_repo) / f"{q['id'][:12]}.queue.parquet").to_pylist()
     # least agreement first: key 1 (2 of 3 votes agree), then key 2 (1 of 1, but too few votes)
-    assert [(x["id"], x["label"], x["suggested"], x["rank"]) for x in rows] == [(1, "cat", "dog", 1),
-                                                                                (2, "cat", "bird", 2)]
+    assert [(x["id"], x["label"], x["suggested"], x["rank"]) for x in rows] == [
+        (1, "cat", "dog", 1),
+        (2, "cat", "bird", 2),
+    ]
     assert rows[0]["score"] == pytest.approx(1 / 3) and rows[1]["score"] == pytest.approx(0.0)
     assert not [s for s in _status(tmp_repo) if ".dslineage" in s]  # queue, votes and batch are committed
 
@@ -194,13 +207,16 @@ def test_votes_are_recorded_when_nothing_changes(tmp_repo: Path):
     assert not [s for s in _status(tmp_repo) if ".dslineage" in s]  # the record and votes are committed
 
 
-@pytest.mark.parametrize(("lines", "problem"), [
-    ("id,annotator,label\n99,a,cat\n", "not in items"),
-    ("id,annotator,label\n", "has no votes"),
-    ("id,label\n1,cat\n", "no column annotator"),
-    ("id,annotator,label\n1,a,horse\n", "outside the allowed labels"),
-    ("id,annotator,label\n1,,cat\n", "no annotator"),
-])
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        ("id,annotator,label\n99,a,cat\n", "not in items"),
+        ("id,annotator,label\n", "has no votes"),
+        ("id,label\n1,cat\n", "no column annotator"),
+        ("id,annotator,label\n1,a,horse\n", "outside the allowed labels"),
+        ("id,annotator,label\n1,,cat\n", "no annotator"),
+    ],
+)
 def test_bad_votes_are_one_line_errors_changing_nothing(tmp_repo: Path, lines: str, problem: str):
     """Unknown keys, an empty file, missing columns, labels outside the allowed ones: one line, no change."""
     data = write_parquet(tmp_repo / "data" / "items.parquet", {"id": [0, 1, 2], "label": ["cat", "dog", "bird"]})
@@ -223,15 +239,25 @@ def test_cli_json_contracts(tmp_repo: Path):
     path = tmp_repo / "votes.parquet"
     pq.write_table(pa.Table.from_pylist(votes), path)
     out = cli_json(tmp_repo, "consensus", "items", "--votes", str(path), "--method", "glad")
-    assert set(out) == {"batch", "version", "method", "rows_voted", "applied", "confirmed", "queued",
-                        "agreement", "annotators"}
+    assert set(out) == {
+        "batch",
+        "version",
+        "method",
+        "rows_voted",
+        "applied",
+        "confirmed",
+        "queued",
+        "agreement",
+        "annotators",
+    }
     assert set(out["agreement"]) == {"alpha", "mean_kappa"}
     assert out["method"] == "glad" and out["rows_voted"] == 30
     assert {tuple(sorted(a)) for a in out["annotators"]} == {("annotator", "skill", "votes")}
     ann = cli_json(tmp_repo, "annotators", "items")
     assert set(ann) == {"dataset", "annotators", "alpha"}
     assert {tuple(sorted(a)) for a in ann["annotators"]} == {
-        ("agreement_with_consensus", "annotator", "batches", "skill", "votes")}
+        ("agreement_with_consensus", "annotator", "batches", "skill", "votes")
+    }
     skills = {a["annotator"]: a["skill"] for a in out["annotators"]}
     assert {a["annotator"]: a["skill"] for a in ann["annotators"]} == pytest.approx(skills)
     assert json.loads(json.dumps(ann)) == ann
@@ -241,15 +267,37 @@ def _ls_export(path: Path, votes: list[dict[str, Any]]) -> Path:
     """A Label Studio JSON export (tasks with annotations[].completed_by and choices results)."""
     tasks: dict[int, dict[str, Any]] = {}
     for n, v in enumerate(votes):
-        task = tasks.setdefault(v["id"], {"id": 100 + v["id"], "data": {"image_id": v["id"], "image": "x.png"},
-                                          "annotations": [], "predictions": []})
-        task["annotations"].append({
-            "id": 1000 + n, "completed_by": {"id": 7, "email": f"{v['annotator']}@example.com"},
-            "result": [{"from_name": "label", "to_name": "item", "type": "choices", "origin": "manual",
-                        "id": f"r{n}", "value": {"choices": [v["label"]]}}],
-            "was_cancelled": False, "ground_truth": False, "created_at": "2026-11-30T10:00:00.000000Z",
-            "updated_at": "2026-11-30T10:00:00.000000Z", "lead_time": 3.1, "task": 100 + v["id"],
-        })
+        task = tasks.setdefault(
+            v["id"],
+            {
+                "id": 100 + v["id"],
+                "data": {"image_id": v["id"], "image": "x.png"},
+                "annotations": [],
+                "predictions": [],
+            },
+        )
+        task["annotations"].append(
+            {
+                "id": 1000 + n,
+                "completed_by": {"id": 7, "email": f"{v['annotator']}@example.com"},
+                "result": [
+                    {
+                        "from_name": "label",
+                        "to_name": "item",
+                        "type": "choices",
+                        "origin": "manual",
+                        "id": f"r{n}",
+                        "value": {"choices": [v["label"]]},
+                    }
+                ],
+                "was_cancelled": False,
+                "ground_truth": False,
+                "created_at": "2026-11-30T10:00:00.000000Z",
+                "updated_at": "2026-11-30T10:00:00.000000Z",
+                "lead_time": 3.1,
+                "task": 100 + v["id"],
+            }
+        )
     path.write_text(json.dumps(list(tasks.values())))
     return path
 
@@ -260,8 +308,9 @@ def test_label_studio_export_as_votes(tmp_repo: Path):
     repo = _repo(tmp_repo, given)
     repo.close()
     path = _ls_export(tmp_repo / "export.json", votes)
-    out = cli_json(tmp_repo, "consensus", "items", "--votes", str(path), "--format", "label-studio",
-                   "--key-field", "image_id")
+    out = cli_json(
+        tmp_repo, "consensus", "items", "--votes", str(path), "--format", "label-studio", "--key-field", "image_id"
+    )
     expected = _crowdkit(votes, "majority")
     assert out["rows_voted"] == len(expected)
     assert sorted(a["annotator"] for a in out["annotators"]) == sorted(f"{a}@example.com" for a in ACCURACY)
@@ -276,8 +325,7 @@ def test_no_commit_then_commit_and_queue_link(tmp_repo: Path):
     first += [{"id": 1, "annotator": "a", "label": "dog"}, {"id": 1, "annotator": "b", "label": "bird"}]
     repo = _repo(tmp_repo, given)
     try:
-        r = repo.consensus("items", votes=str(_votes_file(tmp_repo / "v1.csv", first)), min_agreement=0.6,
-                           commit=False)
+        r = repo.consensus("items", votes=str(_votes_file(tmp_repo / "v1.csv", first)), min_agreement=0.6, commit=False)
         assert r.batch and r.version is None and r.queued == 1
         assert [b["state"] for b in repo.batches("items")] == ["pending"]
         assert not [s for s in _status(tmp_repo) if "votes" in s or "queue" in s]
@@ -316,13 +364,17 @@ def test_annotators_since_counts_later_rounds_only(tmp_repo: Path):
 def test_consensus_fills_the_other_column_of_a_label_pair(tmp_repo: Path) -> None:
     """On a dataset with a declared label pair, a consensus on one column also sets the other (as relabel does)."""
     names = ["bird", "cat", "dog"]
-    data = write_parquet(tmp_repo / "data" / "pairs.parquet",
-                         {"id": [0, 1, 2], "label": [0, 1, 2], "label_name": ["bird", "cat", "dog"]})
+    data = write_parquet(
+        tmp_repo / "data" / "pairs.parquet", {"id": [0, 1, 2], "label": [0, 1, 2], "label_name": ["bird", "cat", "dog"]}
+    )
     repo = Repo(tmp_repo)
     repo.track(str(data), ["id"], ["label", "label_name"], label_pairs=["label=label_name"])
     repo.commit(["pairs"], "first labels", None)
-    votes = _votes_file(tmp_repo / "votes.csv", [{"id": 0, "annotator": w, "label": "dog"} for w in ("a", "b", "c")]
-                        + [{"id": 1, "annotator": w, "label": "cat"} for w in ("a", "b", "c")])
+    votes = _votes_file(
+        tmp_repo / "votes.csv",
+        [{"id": 0, "annotator": w, "label": "dog"} for w in ("a", "b", "c")]
+        + [{"id": 1, "annotator": w, "label": "cat"} for w in ("a", "b", "c")],
+    )
     res = repo.consensus("pairs", votes=str(votes), column="label_name")
     repo.close()
     assert res.applied == 1 and res.confirmed == 1

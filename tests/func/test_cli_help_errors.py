@@ -93,12 +93,15 @@ def test_help_keeps_examples_verbatim(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Example: dslineage diff train@v1 train@latest --rows 5" in lines
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("diff", "--rows", "-5", "t@v1"), "error: --rows must be ≥ 0"),
-    (("diff", "--rows", "500000", "t@v1"), "error: --rows must be ≤ 100000"),
-    (("diff", "--rows", "abc", "t@v1"), "error: --rows must be a whole number"),
-    (("--wait-for-lock", "-1", "log"), "error: --wait-for-lock must be ≥ 0"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("diff", "--rows", "-5", "t@v1"), "error: --rows must be ≥ 0"),
+        (("diff", "--rows", "500000", "t@v1"), "error: --rows must be ≤ 100000"),
+        (("diff", "--rows", "abc", "t@v1"), "error: --rows must be a whole number"),
+        (("--wait-for-lock", "-1", "log"), "error: --wait-for-lock must be ≥ 0"),
+    ],
+)
 def test_bad_values_are_one_line(args: tuple[str, ...], expected: str) -> None:
     """A bad option value: exactly one line on stderr, exit 2 (usage), nothing on stdout."""
     result = invoke(None, *args)
@@ -107,15 +110,18 @@ def test_bad_values_are_one_line(args: tuple[str, ...], expected: str) -> None:
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (("history",), ["missing", "NAME", "dslineage history"]),
-    (("exp", "show"), ["missing", "EXPERIMENT", "dslineage exp show"]),
-    (("bogus",), ["no such command", "bogus"]),
-    (("diff", "--bogus", "t@v1"), ["no such option", "--bogus"]),
-    (("log", "a", "b"), ["unexpected", "b"]),
-    (("--bogus", "log"), ["no such option", "--bogus"]),
-    (("diff", "t@v1", "--output"), ["--output", "needs"]),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("history",), ["missing", "NAME", "dslineage history"]),
+        (("exp", "show"), ["missing", "EXPERIMENT", "dslineage exp show"]),
+        (("bogus",), ["no such command", "bogus"]),
+        (("diff", "--bogus", "t@v1"), ["no such option", "--bogus"]),
+        (("log", "a", "b"), ["unexpected", "b"]),
+        (("--bogus", "log"), ["no such option", "--bogus"]),
+        (("diff", "t@v1", "--output"), ["--output", "needs"]),
+    ],
+)
 def test_usage_errors_are_one_line(args: tuple[str, ...], words: list[str]) -> None:
     """Missing arguments, unknown commands/options, extra arguments: one `error:` line, exit 2, no box."""
     result = invoke(None, *args)
@@ -146,8 +152,9 @@ def refs_repo(module_env: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("ref", ["train@@", "train@", "@v1", "train@v", "train@latest~x", "train@v1~x",
-                                 "train@@v1", "train@ v1", "@"])
+@pytest.mark.parametrize(
+    "ref", ["train@@", "train@", "@v1", "train@v", "train@latest~x", "train@v1~x", "train@@v1", "train@ v1", "@"]
+)
 def test_malformed_refs_state_the_grammar(refs_repo: Path, ref: str) -> None:
     """A malformed reference is a one-line RefError stating the grammar (never the latest version)."""
     with Repo(refs_repo) as repo, pytest.raises(RefError) as err:
@@ -169,9 +176,19 @@ def test_malformed_ref_through_the_cli(refs_repo: Path, cmd: tuple[str, ...]) ->
     assert snapshot_state(refs_repo) == before
 
 
-@pytest.mark.parametrize(("ref", "seq"), [("train@v1", 1), ("train@latest", 2), ("train@latest~", 1),
-                                          ("train@latest~1", 1), ("train@HEAD~1", 1), ("train", 2),
-                                          ("train@main", 2), ("train@v2~1", 1)])
+@pytest.mark.parametrize(
+    ("ref", "seq"),
+    [
+        ("train@v1", 1),
+        ("train@latest", 2),
+        ("train@latest~", 1),
+        ("train@latest~1", 1),
+        ("train@HEAD~1", 1),
+        ("train", 2),
+        ("train@main", 2),
+        ("train@v2~1", 1),
+    ],
+)
 def test_well_formed_refs_still_resolve(refs_repo: Path, ref: str, seq: int) -> None:
     """The grammar keeps every documented form: vN, latest[~N], bare NAME, git revs with ~N."""
     with Repo(refs_repo) as repo:

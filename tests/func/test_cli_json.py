@@ -28,8 +28,7 @@ def test_indented_json_is_byte_identical_to_json_dumps(seed: int) -> None:
     rng = random.Random(seed)
     for _ in range(20):
         data = _random(rng)
-        assert _json.dumps(data, json_default) == json.dumps(data, indent=2, ensure_ascii=False,
-                                                             default=json_default)
+        assert _json.dumps(data, json_default) == json.dumps(data, indent=2, ensure_ascii=False, default=json_default)
 
 
 def test_odd_keys_and_unknown_objects_as_json_has_them() -> None:
@@ -53,12 +52,42 @@ class _Node:
 
 
 _SCALARS = [
-    None, True, False, 0, -7, 2**70, 1.5, -0.0, 1e300, math.inf, -math.inf, math.nan, "", "é ünï", "a\"b\\c\n\t",
-    "\u2028\x00", "😀", 3.141592653589793,
+    None,
+    True,
+    False,
+    0,
+    -7,
+    2**70,
+    1.5,
+    -0.0,
+    1e300,
+    math.inf,
+    -math.inf,
+    math.nan,
+    "",
+    "é ünï",
+    'a"b\\c\n\t',
+    "\u2028\x00",
+    "😀",
+    3.141592653589793,
 ]
 # no float, no int past 64 bits: what orjson writes itself
-_FLOAT_FREE = [None, True, False, 0, -7, 2**63 - 1, -(2**63), "", "é ünï", "a\"b\\c\n\t\r\b\f", "\x7f\x1f\x00",
-               "\u2028\u2029", "😀", "→ v2"]
+_FLOAT_FREE = [
+    None,
+    True,
+    False,
+    0,
+    -7,
+    2**63 - 1,
+    -(2**63),
+    "",
+    "é ünï",
+    'a"b\\c\n\t\r\b\f',
+    "\x7f\x1f\x00",
+    "\u2028\u2029",
+    "😀",
+    "→ v2",
+]
 
 
 def _random(rng: random.Random, depth: int = 0, *, float_free: bool = False) -> object:
@@ -75,8 +104,10 @@ def _random(rng: random.Random, depth: int = 0, *, float_free: bool = False) -> 
     if pick < 0.7 and not float_free:
         return _Rec(name=str(rng.random()), values=[rng.random(), math.nan])
     if pick < 0.75:
-        more = {rng.choice(["seq", "id", "ключ"]): _random(rng, depth + 1, float_free=float_free)
-                for _ in range(rng.randrange(0, 3))}
+        more = {
+            rng.choice(["seq", "id", "ключ"]): _random(rng, depth + 1, float_free=float_free)
+            for _ in range(rng.randrange(0, 3))
+        }
         return _Node(id=rng.choice(["a", "é", "→ v2"]), more=more, note=rng.choice([None, "n"]))
     keys = ["id", "kind", "", "ключ", "a b", "\n"] + ([] if float_free else [3, 2.5, True, False, None])
     return {rng.choice(keys): _random(rng, depth + 1, float_free=float_free) for _ in range(rng.randrange(0, 5))}
@@ -96,15 +127,23 @@ def test_float_free_data_is_written_by_orjson_byte_identically(seed: int) -> Non
 def test_what_orjson_would_write_differently_takes_the_python_writer() -> None:
     """A float, a non-str key, an int past 64 bits, a lone surrogate, a str subclass or an unknown
     object is left to the Python writer (same text as `json.dumps`)."""
+
     class Text(str):
         """A str subclass."""
 
-    odd = [{"x": 1e-05}, {"x": math.nan}, {3: "a"}, [2**64], ["\ud800"], [Text("t")], [object()],
-           _Node(id="a", more={"f": 0.5})]
+    odd = [
+        {"x": 1e-05},
+        {"x": math.nan},
+        {3: "a"},
+        [2**64],
+        ["\ud800"],
+        [Text("t")],
+        [object()],
+        _Node(id="a", more={"f": 0.5}),
+    ]
     for data in odd:
         assert _json._orjson(data) is None
-        assert _json.dumps(data, json_default) == json.dumps(data, indent=2, ensure_ascii=False,
-                                                             default=json_default)
+        assert _json.dumps(data, json_default) == json.dumps(data, indent=2, ensure_ascii=False, default=json_default)
 
 
 def test_records_with_stored_order_and_linked_keys_keep_their_json() -> None:
@@ -116,14 +155,31 @@ def test_records_with_stored_order_and_linked_keys_keep_their_json() -> None:
     batch = Batch.from_entry({"id": "b1", "dataset": "pets", "column": "label", "rows": 2, "state": "pending"})
     detail = BatchDetail(
         **{f.name: getattr(batch, f.name) for f in dataclasses.fields(Batch)},
-        source="--set", base_md5="m0", stored_keys=("source", "id", "dataset", "base_md5"),
+        source="--set",
+        base_md5="m0",
+        stored_keys=("source", "id", "dataset", "base_md5"),
     )
     fields = {f.name for f in dataclasses.fields(RelabelResult)}
-    base = {"dataset": "pets", "column": "label", "columns": ["label"], "batch": None, "batches": [],
-            "version": None, "applied": 0, "by_column": {"label": 0}, "noop": 1, "missing": 0,
-            "missing_keys": [], "edits_read": 1, "transitions": [], "committed": False}
-    relabels = [RelabelResult(**{k: v for k, v in base.items() if k in fields}),
-                RelabelResult(**{k: v for k, v in base.items() if k in fields}, md5="m1", seq=None)]
+    base = {
+        "dataset": "pets",
+        "column": "label",
+        "columns": ["label"],
+        "batch": None,
+        "batches": [],
+        "version": None,
+        "applied": 0,
+        "by_column": {"label": 0},
+        "noop": 1,
+        "missing": 0,
+        "missing_keys": [],
+        "edits_read": 1,
+        "transitions": [],
+        "committed": False,
+    }
+    relabels = [
+        RelabelResult(**{k: v for k, v in base.items() if k in fields}),
+        RelabelResult(**{k: v for k, v in base.items() if k in fields}, md5="m1", seq=None),
+    ]
     for data in (detail, *relabels, [detail, relabels[1]]):
         expected = json.dumps(data, indent=2, ensure_ascii=False, default=json_default)
         assert _json.dumps(data, json_default) == expected

@@ -25,16 +25,20 @@ def wide(module_env: Path) -> dict[str, Any]:
     two experiments with nested params; checks.yaml."""
     root = new_repo(module_env / "wide")
     n = 30
-    path = write_parquet(root / "data" / "cifar.parquet", {
-        "id": list(range(n)),
-        "label": [CLASSES[i % 4] for i in range(n)],
-        "predicted_label": [CLASSES[(i + 1) % 4] for i in range(n)],
-        "weight_kg": [float(i) for i in range(n)],
-        "annotation_source": ["crowd-worker-pool-b-second-round" for _ in range(n)],
-    })
+    path = write_parquet(
+        root / "data" / "cifar.parquet",
+        {
+            "id": list(range(n)),
+            "label": [CLASSES[i % 4] for i in range(n)],
+            "predicted_label": [CLASSES[(i + 1) % 4] for i in range(n)],
+            "weight_kg": [float(i) for i in range(n)],
+            "annotation_source": ["crowd-worker-pool-b-second-round" for _ in range(n)],
+        },
+    )
     edits = write_text(module_env / "crowd.csv", "id,label,annotator\n1,truck\n2,automobile\n5,airplane,carol\n")
-    (root / ".dslineage" / "checks.yaml").write_text(json.dumps({"cifar": {
-        "allowed_labels": CLASSES, "max_null_fraction": {"predicted_label": 0}}}))
+    (root / ".dslineage" / "checks.yaml").write_text(
+        json.dumps({"cifar": {"allowed_labels": CLASSES, "max_null_fraction": {"predicted_label": 0}}})
+    )
     with Repo(root) as repo:
         repo.track(str(path), ["id"], ["label"])
         repo.commit(["cifar"], "first import of the labelled images from the crowd vendor's export", None)
@@ -49,10 +53,15 @@ def wide(module_env: Path) -> dict[str, Any]:
         repo.commit(["cifar"], "hand fix: reweighed the first five images and corrected image seven", None)
         repo.tag("cifar@v1", "baseline")
         for run, lr in (("baseline-model", 0.001), ("cleaned-labels-model", 0.0005)):
-            write_text(root / "params.yaml", f"train:\n  learning_rate: {lr}\n  epochs: 20\n  batch_size: 64\n"
-                                             "featurize:\n  max_features: 200\n  ngrams: 2\n")
-            write_text(root / "metrics.json", json.dumps({"accuracy": 0.91 if lr > 0.0008 else 0.93,
-                                                          "loss": 0.23, "per_class": {"truck": 0.8}}))
+            write_text(
+                root / "params.yaml",
+                f"train:\n  learning_rate: {lr}\n  epochs: 20\n  batch_size: 64\n"
+                "featurize:\n  max_features: 200\n  ngrams: 2\n",
+            )
+            write_text(
+                root / "metrics.json",
+                json.dumps({"accuracy": 0.91 if lr > 0.0008 else 0.93, "loss": 0.23, "per_class": {"truck": 0.8}}),
+            )
             repo.exp_record(run, params=str(root / "params.yaml"), metrics=str(root / "metrics.json"))
     return {"root": root, "batch": batch}
 
@@ -87,19 +96,33 @@ def test_broken_words_catches_a_split_word() -> None:
 
 
 COMMANDS: list[tuple[str, ...]] = [
-    ("log",), ("log", "cifar"), ("show", "cifar@v3"), ("show", "BATCH"), ("batches",), ("blame", "cifar"),
-    ("blame", "cifar", "--all"), ("history", "cifar", "5"), ("history", "cifar", "7"),
-    ("diff", "cifar@v1", "cifar@v3", "--rows", "10"), ("status",), ("check", "cifar@v3", "--no-record"),
-    ("drift", "cifar@v1", "cifar@v3"), ("audit", "cifar@v3", "--no-record"), ("exp", "list"),
-    ("exp", "show", "baseline-model"), ("exp", "diff", "baseline-model", "cleaned-labels-model"),
-    ("impact", "BATCH"), ("revert", "BATCH", "--dry-run"),
+    ("log",),
+    ("log", "cifar"),
+    ("show", "cifar@v3"),
+    ("show", "BATCH"),
+    ("batches",),
+    ("blame", "cifar"),
+    ("blame", "cifar", "--all"),
+    ("history", "cifar", "5"),
+    ("history", "cifar", "7"),
+    ("diff", "cifar@v1", "cifar@v3", "--rows", "10"),
+    ("status",),
+    ("check", "cifar@v3", "--no-record"),
+    ("drift", "cifar@v1", "cifar@v3"),
+    ("audit", "cifar@v3", "--no-record"),
+    ("exp", "list"),
+    ("exp", "show", "baseline-model"),
+    ("exp", "diff", "baseline-model", "cleaned-labels-model"),
+    ("impact", "BATCH"),
+    ("revert", "BATCH", "--dry-run"),
 ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(a) for a in COMMANDS])
-def test_tables_never_split_a_word(wide: dict[str, Any], args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch,
-                                   ) -> None:
+def test_tables_never_split_a_word(
+    wide: dict[str, Any], args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each table-printing command at 80 and 120 columns: every word is whole or truncated with "…"
     (compared with the same output at 1000 columns), and every table fits the terminal (a line
     wider than it must be prose printed as is, the same line at 1000 columns)."""
@@ -123,8 +146,7 @@ def _header(text: str, word: str) -> list[str]:
     raise AssertionError(f"no line with {word!r} in:\n{text}")
 
 
-def test_history_has_batch_annotator_and_reason_columns(wide: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-                                                        ) -> None:
+def test_history_has_batch_annotator_and_reason_columns(wide: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """`history` shows batch, annotator and reason as columns, not folded into the message cell."""
     text = _render(wide["root"], ("history", "cifar", "5"), 200, monkeypatch)
     head = _header(text, "annotator")
@@ -143,8 +165,9 @@ def test_diff_rows_shows_only_changed_columns(wide: dict[str, Any], monkeypatch:
     assert "old." not in text and "new." not in text
     assert "annotation_source" not in text and "predicted_label" not in text
     assert "crowd-worker-pool-b-second-round" not in text
-    full = json.loads(_render(wide["root"], ("diff", "cifar@v1", "cifar@v3", "--rows", "10", "--json"), 80,
-                              monkeypatch))
+    full = json.loads(
+        _render(wide["root"], ("diff", "cifar@v1", "cifar@v3", "--rows", "10", "--json"), 80, monkeypatch)
+    )
     assert "old.annotation_source" in full["sample"][0]
 
 

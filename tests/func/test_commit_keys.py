@@ -19,10 +19,10 @@ def _rows(ids, labels=None):
 @pytest.mark.parametrize(
     ("ids", "message"),
     [
-        ([*range(20), 3], "duplicated"),          # a key of the parent appears twice
-        ([*range(20), 30, 30], "duplicated"),     # a new key appears twice
+        ([*range(20), 3], "duplicated"),  # a key of the parent appears twice
+        ([*range(20), 30, 30], "duplicated"),  # a new key appears twice
         ([*range(19), 19, 19, 40], "duplicated"),  # a repeat that also keeps the row count
-        ([*range(20), None], "null key"),         # a null key among the added rows
+        ([*range(20), None], "null key"),  # a null key among the added rows
     ],
 )
 def test_bad_keys_in_a_new_version_are_refused(committed, tmp_repo, ids, message):

@@ -44,8 +44,17 @@ def plain_dvc(module_env: Path) -> dict[str, Any]:
         run(root, "git", "add", "data/train.parquet.dvc", "data/.gitignore")
         name, email = AUTHORS[seq - 1][:-1].split(" <")
         env_commit = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
-        run(root, "git", *env_commit, "commit", "-q", "-m", f"data v{seq}", f"--date={DATES[seq - 1]}",
-            f"--author={AUTHORS[seq - 1]}")
+        run(
+            root,
+            "git",
+            *env_commit,
+            "commit",
+            "-q",
+            "-m",
+            f"data v{seq}",
+            f"--date={DATES[seq - 1]}",
+            f"--author={AUTHORS[seq - 1]}",
+        )
         md5s.append(md5(path))
     return {"root": root, "md5s": md5s}
 
@@ -79,7 +88,10 @@ def test_track_imports_earlier_versions(plain_dvc, tmp_path):
     assert d["rows"] == {"added": 1, "removed": 1, "modified": 1, "relabeled": 1, "unchanged": 4}
     h = Repo(root).history("train", "1")
     assert [(e["seq"], e["change"], e["labels"]["label"], e["author"]) for e in h["events"]] == [
-        (1, "added", "dog", AUTHORS[0]), (2, "relabeled", "bird", AUTHORS[1]), (3, "relabeled", "fish", AUTHORS[2])]
+        (1, "added", "dog", AUTHORS[0]),
+        (2, "relabeled", "bird", AUTHORS[1]),
+        (3, "relabeled", "fish", AUTHORS[2]),
+    ]
     assert [e["change"] for e in Repo(root).history("train", "5")["events"]] == ["added", "removed"]
     # refs by git rev work for imported versions, and new commits continue the chain
     assert Repo(root).resolve(f"train@{commits[1][:10]}")["seq"] == 2

@@ -35,8 +35,9 @@ def refused(root: Path, *args: str, match: str, code: int = 1, cwd_root: Path | 
 def shared(module_env: Path) -> Path:
     """A repo with `train` (key id, label label) committed as v1 and v2; other files come and go."""
     root = new_repo(module_env / "bad")
-    path = write_parquet(root / "data" / "train.parquet",
-                         {"id": [1, 2, 3], "x": [0.1, 0.2, 0.3], "label": ["a", "b", "c"]})
+    path = write_parquet(
+        root / "data" / "train.parquet", {"id": [1, 2, 3], "x": [0.1, 0.2, 0.3], "label": ["a", "b", "c"]}
+    )
     repo = Repo(root)
     repo.track(str(path), ["id"], ["label"])
     repo.commit(None, "v1", None)
@@ -101,8 +102,19 @@ def test_unsupported_format(shared, scratch):
     """An unknown suffix is refused (with --format as the fix); so is an unknown --format."""
     scratch("sheet.xlsx", "id,label\n1,a\n")
     refused(shared, "track", "in/sheet.xlsx", "--key", "id", "--label", "label", match="--format")
-    refused(shared, "track", "in/sheet.xlsx", "--key", "id", "--label", "label", "--format", "excel",
-            match="unsupported format", code=2)
+    refused(
+        shared,
+        "track",
+        "in/sheet.xlsx",
+        "--key",
+        "id",
+        "--label",
+        "label",
+        "--format",
+        "excel",
+        match="unsupported format",
+        code=2,
+    )
 
 
 def test_missing_key_or_label_column(shared, scratch):
@@ -133,11 +145,14 @@ def test_duplicate_composite_keys(shared, scratch):
     refused(shared, "track", "in/t.csv", "--key", "a,b", "--label", "label", match="1 key value(s)")
 
 
-@pytest.mark.parametrize("text", [
-    'id,label\n1,"a\n2,b,extra,more\n3\n',   # unterminated quote and ragged rows
-    "id,label\n1,a\n2,b,extra\n3,c\n",         # one ragged row
-    'id,label\n1,"a\n2,b\n',                    # an unterminated quote only
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'id,label\n1,"a\n2,b,extra,more\n3\n',  # unterminated quote and ragged rows
+        "id,label\n1,a\n2,b,extra\n3,c\n",  # one ragged row
+        'id,label\n1,"a\n2,b\n',  # an unterminated quote only
+    ],
+)
 def test_malformed_csv(shared, scratch, text):
     """A CSV with an unterminated quote or ragged rows is refused as unreadable."""
     scratch("bad.csv", text)
@@ -162,9 +177,16 @@ def test_empty_file(shared, scratch):
 @pytest.mark.slow
 def test_unknown_dataset(shared):
     """An unknown dataset name lists the tracked ones and points at `dslineage track`."""
-    for args in (("log", "nope"), ("show", "nope@v1"), ("diff", "nope@v1"), ("history", "nope", "1"),
-                 ("checkout", "nope@v1"), ("commit", "nope", "-m", "x"), ("status", "nope"),
-                 ("tag", "nope@v1", "t")):
+    for args in (
+        ("log", "nope"),
+        ("show", "nope@v1"),
+        ("diff", "nope@v1"),
+        ("history", "nope", "1"),
+        ("checkout", "nope@v1"),
+        ("commit", "nope", "-m", "x"),
+        ("status", "nope"),
+        ("tag", "nope@v1", "t"),
+    ):
         err = refused(shared, *args, match="unknown dataset 'nope'")
         assert "tracked: train" in err
 
@@ -172,8 +194,12 @@ def test_unknown_dataset(shared):
 @pytest.mark.slow
 def test_unknown_ref(shared):
     """An unknown version names the forms and lists recent versions."""
-    for args in (("show", "train@v7"), ("diff", "train@v1", "train@nonsense"), ("checkout", "train@latest~5"),
-                 ("tag", "train@zzz", "t")):
+    for args in (
+        ("show", "train@v7"),
+        ("diff", "train@v1", "train@nonsense"),
+        ("checkout", "train@latest~5"),
+        ("tag", "train@zzz", "t"),
+    ):
         refused(shared, *args, match="train@")
     assert "recent: v2, v1" in refused(shared, "show", "train@v7", match="unknown version")
 
@@ -248,12 +274,7 @@ def test_debug_shows_the_traceback(shared):
 
 # -- awkward names ---------------------------------------------------------------------------
 
-WEIRD = {
-    "key": 'my key; "id"',
-    "label": "étiquette 🏷",
-    "feat": 'a"; DROP TABLE x; --',
-    "other": "semi;colon's",
-}
+WEIRD = {"key": 'my key; "id"', "label": "étiquette 🏷", "feat": 'a"; DROP TABLE x; --', "other": "semi;colon's"}
 
 
 @pytest.mark.slow
@@ -261,8 +282,12 @@ def test_awkward_column_names_and_unicode_labels(tmp_repo):
     """Column names with spaces, quotes, semicolons, unicode (and SQL) and unicode labels just work."""
     k, lab, feat, other = WEIRD.values()
     path = tmp_repo / "data" / "wëird set.parquet"
-    base = {k: ["α", "β", "γ", "δ"], lab: ["chat 🐱", "chien", "oiseau", "'; DROP TABLE versions; --"],
-            feat: [1.0, 2.0, 3.0, 4.0], other: ["x", "y", "z", "w"]}
+    base = {
+        k: ["α", "β", "γ", "δ"],
+        lab: ["chat 🐱", "chien", "oiseau", "'; DROP TABLE versions; --"],
+        feat: [1.0, 2.0, 3.0, 4.0],
+        other: ["x", "y", "z", "w"],
+    }
     write_parquet(path, base)
     track = cli_json(tmp_repo, "track", str(path), "--key", k, "--label", lab, "--name", "weird")
     assert track["key"] == [k] and track["labels"] == [lab]
@@ -274,7 +299,8 @@ def test_awkward_column_names_and_unicode_labels(tmp_repo):
     assert d["columns"] == {lab: 2, feat: 1}
     assert d["label_transitions"] == [
         {"column": lab, "from": "'; DROP TABLE versions; --", "to": "🐦", "count": 1},
-        {"column": lab, "from": "chat 🐱", "to": "chien", "count": 1}]
+        {"column": lab, "from": "chat 🐱", "to": "chien", "count": 1},
+    ]
     assert d["sample"][0][k] == "α" and d["sample"][0][f"new.{lab}"] == "chien"
     assert pacsv.read_csv(tmp_repo / "out" / "ch.csv").column(k).to_pylist() == ["α", "γ", "δ"]
     [v2] = cli_json(tmp_repo, "commit", "-m", "relabel")

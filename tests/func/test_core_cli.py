@@ -11,8 +11,19 @@ import pytest
 from tests.support import cli_json, invoke, md5, run, write_parquet
 
 DIFF_KEYS = {"a", "b", "rows", "columns", "label_transitions", "class_distribution", "schema"}
-LOG_KEYS = {"id", "seq", "dataset", "md5", "parent", "git_commit", "message", "author", "timestamp",
-            "rows", "label_changes"}
+LOG_KEYS = {
+    "id",
+    "seq",
+    "dataset",
+    "md5",
+    "parent",
+    "git_commit",
+    "message",
+    "author",
+    "timestamp",
+    "rows",
+    "label_changes",
+}
 EVENT_KEYS = {"version", "seq", "change", "labels", "author", "timestamp", "message"}
 
 
@@ -23,8 +34,10 @@ def cli_repo(tmp_path: Path) -> Path:
     r = cli_json(None, "init", str(root))
     assert r["root"] == str(root) and r["git_initialized"] and r["dvc_initialized"] and r["created"]
     assert cli_json(None, "init", str(root))["created"] is False  # idempotent
-    write_parquet(root / "data" / "train.parquet",
-                  {"id": [1, 2, 3, 4], "x": [1.0, 2.0, 3.0, 4.0], "label": ["cat", "dog", "cat", "dog"]})
+    write_parquet(
+        root / "data" / "train.parquet",
+        {"id": [1, 2, 3, 4], "x": [1.0, 2.0, 3.0, 4.0], "label": ["cat", "dog", "cat", "dog"]},
+    )
     t = cli_json(root, "track", "data/train.parquet", "--key", "id", "--label", "label")
     assert t["dataset"] == "train"
     [v1] = cli_json(root, "commit", "-m", "first")
@@ -34,8 +47,10 @@ def cli_repo(tmp_path: Path) -> Path:
 
 def _edit(root: Path) -> None:
     """Relabel 2 (dog → cat), edit x of 3, remove 4, add 5."""
-    write_parquet(root / "data" / "train.parquet",
-                  {"id": [1, 2, 3, 5], "x": [1.0, 2.0, 9.0, 5.0], "label": ["cat", "cat", "cat", "bird"]})
+    write_parquet(
+        root / "data" / "train.parquet",
+        {"id": [1, 2, 3, 5], "x": [1.0, 2.0, 9.0, 5.0], "label": ["cat", "cat", "cat", "bird"]},
+    )
 
 
 @pytest.mark.slow
@@ -67,7 +82,9 @@ def test_json_contracts(cli_repo):
     assert set(h) >= {"dataset", "key", "events"} and h["key"] == {"id": 2}
     assert all(EVENT_KEYS <= set(e) for e in h["events"])
     assert [(e["change"], e["labels"]) for e in h["events"]] == [
-        ("added", {"label": "dog"}), ("relabeled", {"label": "cat"})]
+        ("added", {"label": "dog"}),
+        ("relabeled", {"label": "cat"}),
+    ]
     assert cli_json(root, "history", "train", "--key-value", "id=2") == h
     assert [e["change"] for e in cli_json(root, "history", "train", "4")["events"]] == ["added", "removed"]
     assert [e["change"] for e in cli_json(root, "history", "train", "3")["events"]] == ["added", "modified"]
@@ -176,7 +193,8 @@ def test_lean_app_for_one_command_says_what_the_whole_app_says(tmp_path):
             args = ["-C", str(tmp_path), "--wait-for-lock", "1", name, *extra]
             lean = _lean(args)
             assert lean is not app and [c.callback for c in lean.registered_commands] != [
-                c.callback for c in app.registered_commands]
+                c.callback for c in app.registered_commands
+            ]
             full, part = CliRunner().invoke(app, args), CliRunner().invoke(lean, args)
             assert (part.output, part.exit_code) == (full.output, full.exit_code), (name, extra)
     for args in (["--version", "log"], ["logg"], ["--debug"]):
@@ -199,8 +217,10 @@ def test_fast_top_level_help_is_the_apps_help() -> None:
     for width in (20, 50, 79, 80, 100, 250):
         env = {**os.environ, "COLUMNS": str(width)}
         whole_app = "import sys; from dslineage.cli.app import app; app(['--help'], prog_name='dslineage')"
-        fast, full = (subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
-                      for args in (["-m", "dslineage", "--help"], ["-c", whole_app]))
+        fast, full = (
+            subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
+            for args in (["-m", "dslineage", "--help"], ["-c", whole_app])
+        )
         assert fast.returncode == full.returncode == 0 and "relabel" in full.stdout
         assert fast.stdout == full.stdout, width
     bare = subprocess.run([sys.executable, "-m", "dslineage"], capture_output=True, text=True)
@@ -218,5 +238,6 @@ def test_command_table_is_up_to_date() -> None:
     from dslineage.cli import _table
 
     assert Path(_commands.__file__).read_text(encoding="utf-8") == _table.source(), (
-        "the command table is stale: run `python -m dslineage.cli._table`")
+        "the command table is stale: run `python -m dslineage.cli._table`"
+    )
     assert [c for c, _, _ in _commands.COMMANDS].count("exp") == 1 and _commands.module_of("show") == "log"

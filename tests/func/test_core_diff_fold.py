@@ -30,8 +30,11 @@ def _write(path: Path, rows: Rows, variant: str) -> None:
     ids = sorted(rows)
     cols: dict[str, Any] = {"id": pa.array(ids, pa.int64()), "label": pa.array([rows[i][0] for i in ids], pa.string())}
     xs = [rows[i][1] for i in ids]
-    cols["x"] = pa.array([None if v is None else str(v) for v in xs], pa.string()) if variant == "x_text" else (
-        pa.array(xs, pa.float64()))
+    cols["x"] = (
+        pa.array([None if v is None else str(v) for v in xs], pa.string())
+        if variant == "x_text"
+        else (pa.array(xs, pa.float64()))
+    )
     if variant != "no_y":
         cols["y"] = pa.array([rows[i][2] for i in ids], pa.string())
     tmp = path.with_name(".tmp.parquet")
@@ -58,8 +61,11 @@ def histories(draw: Any) -> list[tuple[Rows, str]]:
             if kind == "undo":  # back to the first version's value, if the key was there
                 cur[k] = rows.get(k, cur[k])
                 continue
-            cur[k] = (draw(LABELS) if kind == "label" else label, draw(XS) if kind == "x" else x,
-                      draw(YS) if kind == "y" else y)
+            cur[k] = (
+                draw(LABELS) if kind == "label" else label,
+                draw(XS) if kind == "x" else x,
+                draw(YS) if kind == "y" else y,
+            )
         for k in draw(st.lists(st.sampled_from(sorted(gone)), unique=True)) if gone else []:
             if k not in cur:
                 cur[k] = gone.pop(k) if draw(st.booleans()) else (draw(LABELS), draw(XS), draw(YS))
@@ -85,8 +91,12 @@ def _bytes_diff(repo: Repo, a: str, b: str, rows: int = 0) -> dict[str, Any]:
 
 # ~1 s a version committed plus the diffs; no shrinking (see test_core_property.py)
 @pytest.mark.slow
-@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(history=histories())
 def test_folded_diff_equals_byte_diff(fold_repo, history):
     """For every pair of versions of a random history, both ways, the fold equals the bytes' diff
@@ -102,7 +112,7 @@ def test_folded_diff_equals_byte_diff(fold_repo, history):
             seqs.append((seq, variant))
     try:
         for i, (sa, va) in enumerate(seqs):
-            for sb, vb in seqs[i + 1:]:
+            for sb, vb in seqs[i + 1 :]:
                 for a, b in ((f"h@v{sa}", f"h@v{sb}"), (f"h@v{sb}", f"h@v{sa}")):
                     want = _bytes_diff(repo, a, b)
                     got = fold_committed(repo, repo.dataset("h"), a, b)
@@ -116,7 +126,8 @@ def test_folded_diff_equals_byte_diff(fold_repo, history):
                     default.pop("source", None), default.pop("exact", None)
                     # json text: a NaN in the sample equals itself
                     assert json.dumps(default, sort_keys=True) == json.dumps(
-                        _bytes_diff(repo, a, b, rows=3), sort_keys=True), (a, b)
+                        _bytes_diff(repo, a, b, rows=3), sort_keys=True
+                    ), (a, b)
     finally:
         repo.close()
 
@@ -129,20 +140,29 @@ def test_fold_across_branches_and_a_merge_version(tmp_repo):
     from tests.support import run, write_parquet
 
     n = 300
-    path = write_parquet(tmp_repo / "data" / "t.parquet",
-                         {"id": list(range(n)), "x": [i / 3 for i in range(n)], "label": ["cat"] * n})
+    path = write_parquet(
+        tmp_repo / "data" / "t.parquet", {"id": list(range(n)), "x": [i / 3 for i in range(n)], "label": ["cat"] * n}
+    )
     with Repo(tmp_repo) as repo:
         repo.track(str(path), ["id"], ["label"])
         repo.commit(["t"], "v1", None)
     run(tmp_repo, "git", "checkout", "-q", "-b", "alice")
-    write_parquet(path, {"id": list(range(5, n)), "x": [i / 3 + (i % 7 == 0) for i in range(5, n)],
-                         "label": ["fox" if i < 50 else "cat" for i in range(5, n)]})
+    write_parquet(
+        path,
+        {
+            "id": list(range(5, n)),
+            "x": [i / 3 + (i % 7 == 0) for i in range(5, n)],
+            "label": ["fox" if i < 50 else "cat" for i in range(5, n)],
+        },
+    )
     with Repo(tmp_repo) as repo:
         [alice] = repo.commit(["t"], "alice", None)
     run(tmp_repo, "git", "checkout", "-q", "main")
     ids = list(range(n)) + [1000, 1001]
-    write_parquet(path, {"id": ids, "x": [i / 3 + (i % 5 == 0) for i in ids],
-                         "label": ["owl" if 40 <= i < 90 else "cat" for i in ids]})
+    write_parquet(
+        path,
+        {"id": ids, "x": [i / 3 + (i % 5 == 0) for i in ids], "label": ["owl" if 40 <= i < 90 else "cat" for i in ids]},
+    )
     with Repo(tmp_repo) as repo:
         [bob] = repo.commit(["t"], "bob", None)
     # alice's journal records join main's (what a git merge brings, without a merge driver's say)
@@ -150,8 +170,7 @@ def test_fold_across_branches_and_a_merge_version(tmp_repo):
     run(tmp_repo, "git", "commit", "-q", "-m", "alice's records")
     write_parquet(path, {"id": ids, "x": [i / 3 for i in ids], "label": ["dog"] * len(ids)})
     with Repo(tmp_repo) as repo:  # a merge version: its change set is against bob's (first parent)
-        [merge] = snapshot(repo, [repo.dataset("t")], "merge", None,
-                           extra={"t": {"parents": [bob["id"], alice["id"]]}})
+        [merge] = snapshot(repo, [repo.dataset("t")], "merge", None, extra={"t": {"parents": [bob["id"], alice["id"]]}})
         pairs = [(alice, bob), (bob, alice), (alice, merge), (merge, alice)]
         for a, b in pairs:
             ref_a, ref_b = f"t@{a['id']}", f"t@{b['id']}"
@@ -176,8 +195,9 @@ def test_change_sets_without_digests_fall_back_to_bytes(tmp_repo, monkeypatch, b
 
     from tests.support import write_parquet
 
-    path = write_parquet(tmp_repo / "data" / "t.parquet", {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0],
-                                                           "label": ["cat", "dog", "cat"]})
+    path = write_parquet(
+        tmp_repo / "data" / "t.parquet", {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0], "label": ["cat", "dog", "cat"]}
+    )
     with Repo(tmp_repo) as repo:
         repo.track(str(path), ["id"], ["label"])
         repo.commit(["t"], "v1", None)
@@ -211,8 +231,9 @@ def test_relabel_fast_path_folds_exactly(tmp_repo):
     """A relabel's known change set (no diff of the file) carries an empty `d`: diffs across it fold."""
     from tests.support import write_parquet
 
-    path = write_parquet(tmp_repo / "data" / "t.parquet", {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0],
-                                                           "label": ["cat", "dog", "cat"]})
+    path = write_parquet(
+        tmp_repo / "data" / "t.parquet", {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0], "label": ["cat", "dog", "cat"]}
+    )
     with Repo(tmp_repo) as repo:
         repo.track(str(path), ["id"], ["label"])
         repo.commit(["t"], "v1", None)
@@ -224,5 +245,10 @@ def test_relabel_fast_path_folds_exactly(tmp_repo):
             assert (got.pop("exact"), got.pop("source")) == (True, "journal"), (a, b)
             assert got == _bytes_diff(repo, a, b), (a, b)
         # 1: cat → owl → cat is unchanged; 2: dog → cat and x 2 → 9
-        assert repo.diff("t@v1", "t@v3")["rows"] == {"added": 0, "removed": 0, "modified": 1, "relabeled": 1,
-                                                     "unchanged": 2}
+        assert repo.diff("t@v1", "t@v3")["rows"] == {
+            "added": 0,
+            "removed": 0,
+            "modified": 1,
+            "relabeled": 1,
+            "unchanged": 2,
+        }

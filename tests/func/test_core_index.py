@@ -34,10 +34,10 @@ def four(module_env: Path) -> Path:
     rows = {i: ("cat" if i % 2 else "dog", float(i)) for i in range(10)}
     for seq in range(1, 5):
         if seq > 1:
-            rows[seq] = ("bird", rows[seq][1])           # relabel
-            rows.pop(seq + 4, None)                        # remove
-            rows[9 + seq] = ("fish", 0.0)                  # add
-            rows[0] = (rows[0][0], rows[0][1] + 1)         # modify a feature
+            rows[seq] = ("bird", rows[seq][1])  # relabel
+            rows.pop(seq + 4, None)  # remove
+            rows[9 + seq] = ("fish", 0.0)  # add
+            rows[0] = (rows[0][0], rows[0][1] + 1)  # modify a feature
         ids = sorted(rows)
         write_parquet(path, {"id": ids, "label": [rows[i][0] for i in ids], "x": [rows[i][1] for i in ids]})
         if seq == 1:
@@ -134,7 +134,12 @@ def test_merge_of_two_branches_each_committing(tmp_repo):
     assert "CONFLICT" not in merged.stdout
     log = Repo(tmp_repo).log()
     assert sorted((v["dataset"], v["seq"]) for v in log) == [
-        ("alpha", 1), ("alpha", 2), ("base", 1), ("beta", 1), ("beta", 2)]
+        ("alpha", 1),
+        ("alpha", 2),
+        ("base", 1),
+        ("beta", 1),
+        ("beta", 2),
+    ]
     for name in ("alpha", "beta"):
         assert [v["id"] for v in Repo(tmp_repo).log(name)] == ids[name]  # ids stable across the merge
         assert all(v["git_commit"] for v in Repo(tmp_repo).log(name))
@@ -170,16 +175,50 @@ def _odd_records(root: Path) -> None:
     ts = "2099-01-01T00:00:00.000001+00:00"
     base = {"kind": "version", "dataset": "bare", "md5": "0" * 32, "path": "data/bare.csv", "timestamp": ts}
     journal.write(root, {**base, "id": "b" * 40, "seq": 1})  # no parent(s), message, rows, changes, ...
-    journal.write(root, {**base, "id": "c" * 40, "seq": 2, "timestamp": ts.replace("01+", "02+"),
-                         "changes": {"known": True, "file": "../escape.changes.parquet"}})
-    journal.write(root, {**base, "id": "d" * 40, "seq": 3, "timestamp": ts.replace("01+", "03+"),
-                         "changes": {"known": True, "file": "missing.changes.parquet", "added": 2}})
+    journal.write(
+        root,
+        {
+            **base,
+            "id": "c" * 40,
+            "seq": 2,
+            "timestamp": ts.replace("01+", "02+"),
+            "changes": {"known": True, "file": "../escape.changes.parquet"},
+        },
+    )
+    journal.write(
+        root,
+        {
+            **base,
+            "id": "d" * 40,
+            "seq": 3,
+            "timestamp": ts.replace("01+", "03+"),
+            "changes": {"known": True, "file": "missing.changes.parquet", "added": 2},
+        },
+    )
     shared = sorted(journal.folder(root).glob("*.changes.parquet"))[0].name  # another version's
-    journal.write(root, {**base, "id": "a" * 40, "dataset": "train", "seq": 99, "timestamp": ts.replace("01+", "04+"),
-                         "changes": {"known": True, "file": shared, "relabeled": 1}})
+    journal.write(
+        root,
+        {
+            **base,
+            "id": "a" * 40,
+            "dataset": "train",
+            "seq": 99,
+            "timestamp": ts.replace("01+", "04+"),
+            "changes": {"known": True, "file": shared, "relabeled": 1},
+        },
+    )
     journal.write(root, {"kind": "transformation", "id": "e" * 40, "timestamp": ts, "cmd": "python prep.py"})
-    journal.write(root, {"kind": "experiment", "id": "f" * 40, "timestamp": ts, "dataset": "train",
-                         "note": "ünïcode ✓", "params": {"lr": 0.1, "nested": [1, {"a": None}]}})
+    journal.write(
+        root,
+        {
+            "kind": "experiment",
+            "id": "f" * 40,
+            "timestamp": ts,
+            "dataset": "train",
+            "note": "ünïcode ✓",
+            "params": {"lr": 0.1, "nested": [1, {"a": None}]},
+        },
+    )
     # no id, no dataset, no kind (written by hand)
     (journal.folder(root) / "20990101T000000000001-mystery.json").write_text(json.dumps({"timestamp": ts}))
 
@@ -246,8 +285,18 @@ def test_bulk_index_falls_back_and_fails_like_record_by_record(tmp_repo, make_da
     repo.track(str(path), ["id"], ["label"])
     repo.commit(["train"], "v1", None)
     repo.close()
-    journal.write(tmp_repo, {"kind": "version", "id": "a" * 40, "dataset": "odd", "seq": "7", "md5": "1" * 32,
-                             "path": "data/odd.csv", "timestamp": "2026-01-01T00:00:00.000001+00:00"})
+    journal.write(
+        tmp_repo,
+        {
+            "kind": "version",
+            "id": "a" * 40,
+            "dataset": "odd",
+            "seq": "7",
+            "md5": "1" * 32,
+            "path": "data/odd.csv",
+            "timestamp": "2026-01-01T00:00:00.000001+00:00",
+        },
+    )
     one = _index_of(tmp_repo, tmp_path / "one.duckdb", False, monkeypatch)
     one.sync()
     bulk = _index_of(tmp_repo, tmp_path / "bulk.duckdb", True, monkeypatch)

@@ -107,10 +107,13 @@ def test_fresh_clone_log_history_label_diff_and_checkout(pushed, tmp_path):
     assert [e["id"] for e in log] == [e["id"] for e in Repo(pushed["root"]).log("train")]
     h = cli_json(clone, "history", "train", "5")
     assert [(e["seq"], e["change"], e["labels"]["label"]) for e in h["events"]] == [
-        (1, "added", "cat"), (2, "relabeled", "bird")]
+        (1, "added", "cat"),
+        (2, "relabeled", "bird"),
+    ]
     assert [(e["seq"], e["change"]) for e in cli_json(clone, "history", "train", "20")["events"]] == [(3, "added")]
     assert cli_json(clone, "show", "train@v1")["class_distribution"] == {
-        "label": [{"label": "cat", "count": 5}, {"label": "dog", "count": 5}]}
+        "label": [{"label": "cat", "count": 5}, {"label": "dog", "count": 5}]
+    }
     assert _cache_objects(clone) == {pushed["md5s"][2]}  # nothing was fetched for that
     Repo(clone).checkout("train@v1")  # fetches v1
     assert md5(clone / "data" / "train.parquet") == pushed["md5s"][0]
@@ -136,7 +139,10 @@ def test_fresh_clone_without_remote_label_diff_from_journal(pushed, tmp_path):
     assert d["label_transitions"] == [{"column": "label", "from": "cat", "to": "bird", "count": 1}]
     assert d["rows"] == {"added": 0, "removed": 0, "modified": 1, "relabeled": 1, "unchanged": 9}
     assert {(c["label"], c["a"], c["b"]) for c in d["class_distribution"]} == {
-        ("cat", 5, 4), ("dog", 5, 5), ("bird", 0, 1)}
+        ("cat", 5, 4),
+        ("dog", 5, 5),
+        ("bird", 0, 1),
+    }
     back = cli_json(clone, "diff", "train@v3", "train@v1")
     assert back["rows"] == {"added": 0, "removed": 1, "modified": 1, "relabeled": 1, "unchanged": 9}
     assert back["label_transitions"] == [{"column": "label", "from": "bird", "to": "cat", "count": 1}]

@@ -73,8 +73,7 @@ def test_track_registers_in_git_tracked_config(tmp_repo, make_dataset):
     assert r["dataset"] == "train" and r["path"] == "data/train.parquet" and r["format"] == "parquet"
     assert r["key"] == ["id"] and r["labels"] == ["label"] and r["imported_versions"] == []
     assert run(tmp_repo, "git", "rev-parse", "HEAD").stdout != before
-    assert run(tmp_repo, "git", "ls-files", ".dslineage/datasets").stdout.split() == [
-        ".dslineage/datasets/train.yaml"]
+    assert run(tmp_repo, "git", "ls-files", ".dslineage/datasets").stdout.split() == [".dslineage/datasets/train.yaml"]
     assert repo.dataset("train").key == ["id"]
     again = repo.track(str(path), ["id"], ["label"])  # idempotent re-registration
     assert again["dataset"] == "train"
@@ -130,8 +129,10 @@ def test_composite_keys_and_two_label_columns(tmp_repo):
     """A (split, idx) key and two label columns: transitions per column, history by K1,K2 and dict."""
     path = tmp_repo / "data" / "items.parquet"
     base = {
-        "split": ["a", "a", "b", "b"], "idx": [0, 1, 0, 1],
-        "label": ["cat", "dog", "cat", "dog"], "quality": ["ok", "ok", "bad", "ok"],
+        "split": ["a", "a", "b", "b"],
+        "idx": [0, 1, 0, 1],
+        "label": ["cat", "dog", "cat", "dog"],
+        "quality": ["ok", "ok", "bad", "ok"],
     }
     write_parquet(path, base)
     repo = Repo(tmp_repo)
@@ -145,13 +146,19 @@ def test_composite_keys_and_two_label_columns(tmp_repo):
         {"column": "quality", "from": "bad", "to": "ok", "count": 1},
     ]
     assert {(c["column"], c["label"], c["a"], c["b"]) for c in d["class_distribution"]} == {
-        ("label", "cat", 2, 3), ("label", "dog", 2, 1), ("quality", "ok", 3, 4), ("quality", "bad", 1, 0)}
+        ("label", "cat", 2, 3),
+        ("label", "dog", 2, 1),
+        ("quality", "ok", 3, 4),
+        ("quality", "bad", 1, 0),
+    }
     repo.commit(None, "v2", None)
     by_text = repo.history("items", "a,1")
     by_dict = repo.history("items", {"idx": 1, "split": "a"})
     assert by_text["key"] == by_dict["key"] == {"split": "a", "idx": 1}
     assert [(e["change"], e["labels"]) for e in by_text["events"]] == [
-        ("added", {"label": "dog", "quality": "ok"}), ("relabeled", {"label": "cat", "quality": "ok"})]
+        ("added", {"label": "dog", "quality": "ok"}),
+        ("relabeled", {"label": "cat", "quality": "ok"}),
+    ]
     assert by_text["events"] == by_dict["events"]
     assert by_text["events"][1]["from"] == {"label": "dog", "quality": "ok"}
     by_cli = cli_json(tmp_repo, "history", "items", "--key-value", "idx=1", "--key-value", "split=a")
@@ -174,10 +181,17 @@ def test_commit_records_version_and_one_git_commit(tmp_repo, make_dataset):
     assert any(f.startswith(".dslineage/journal/") and f.endswith(".json") for f in files)
     shown = repo.show("train@v1")
     assert [c["name"] for c in shown["schema"]] == ["id", "x", "label"]
-    assert shown["class_distribution"] == {"label": [
-        {"label": "bird", "count": 2}, {"label": "cat", "count": 2}, {"label": "dog", "count": 2}]}
-    write_parquet(path, {"id": [0, 1, 2, 3, 4, 6], "x": [0.0, 0.5, 1.0, 9.0, 2.0, 3.0],
-                         "label": ["cat", "cat", "bird", "cat", "dog", "cat"]})
+    assert shown["class_distribution"] == {
+        "label": [{"label": "bird", "count": 2}, {"label": "cat", "count": 2}, {"label": "dog", "count": 2}]
+    }
+    write_parquet(
+        path,
+        {
+            "id": [0, 1, 2, 3, 4, 6],
+            "x": [0.0, 0.5, 1.0, 9.0, 2.0, 3.0],
+            "label": ["cat", "cat", "bird", "cat", "dog", "cat"],
+        },
+    )
     [v2] = repo.commit(["train"], "second", "Bob <bob@example.com>")
     assert (v2["seq"], v2["parent"], v2["author"], v2["rows"]) == (2, v1["id"], "Bob <bob@example.com>", 6)
     assert (v2["added"], v2["removed"], v2["relabeled"], v2["modified"]) == (1, 1, 1, 1)
@@ -193,7 +207,9 @@ def test_commit_of_two_datasets_is_one_git_commit(tmp_repo, make_dataset):
     for name in ("a", "b"):
         repo.track(str(make_dataset(name, n=4)), ["id"], ["label"])
     assert [(s["dataset"], s["version"], s["dirty"], s["rows"]["added"]) for s in repo.status()] == [
-        ("a", None, True, 4), ("b", None, True, 4)]
+        ("a", None, True, 4),
+        ("b", None, True, 4),
+    ]
     versions = repo.commit(None, "both", None)
     assert sorted(v["dataset"] for v in versions) == ["a", "b"]
     assert len({v["git_commit"] for v in versions}) == 1
@@ -222,8 +238,19 @@ def test_commit_leaves_other_staged_work_alone(committed, tmp_repo):
 
 # -- log and show ---------------------------------------------------------------------------
 
-LOG_KEYS = {"id", "seq", "dataset", "md5", "parent", "git_commit", "message", "author", "timestamp",
-            "rows", "label_changes"}
+LOG_KEYS = {
+    "id",
+    "seq",
+    "dataset",
+    "md5",
+    "parent",
+    "git_commit",
+    "message",
+    "author",
+    "timestamp",
+    "rows",
+    "label_changes",
+}
 
 
 def test_log_contract_newest_first(lineage):
@@ -247,9 +274,14 @@ def test_show_adds_schema_and_distribution(lineage):
     v = Repo(lineage).show("train@v3")
     assert LOG_KEYS <= set(v)
     assert [(c["name"], c["type"]) for c in v["schema"]] == [
-        ("id", "BIGINT"), ("x", "DOUBLE"), ("label", "VARCHAR"), ("note", "VARCHAR")]
-    assert v["class_distribution"] == {"label": [
-        {"label": "cat", "count": 4}, {"label": "bird", "count": 3}, {"label": "dog", "count": 2}]}
+        ("id", "BIGINT"),
+        ("x", "DOUBLE"),
+        ("label", "VARCHAR"),
+        ("note", "VARCHAR"),
+    ]
+    assert v["class_distribution"] == {
+        "label": [{"label": "cat", "count": 4}, {"label": "bird", "count": 3}, {"label": "dog", "count": 2}]
+    }
     assert v["tags"] == [] and v["path"] == "data/train.parquet"
 
 
@@ -341,20 +373,30 @@ def test_diff_output_refuses_other_suffix(lineage):
 
 def test_diff_schema_changes(tmp_repo):
     """Added, removed and retyped columns are reported; a retyped column compares by value text."""
-    path = write_parquet(tmp_repo / "d.parquet", {"id": [1, 2, 3], "old": [1, 2, 3], "code": [7, 8, 9],
-                                                  "label": ["a", "b", "c"]})
+    path = write_parquet(
+        tmp_repo / "d.parquet", {"id": [1, 2, 3], "old": [1, 2, 3], "code": [7, 8, 9], "label": ["a", "b", "c"]}
+    )
     repo = Repo(tmp_repo)
     repo.track(str(path), ["id"], ["label"])
     repo.commit(None, "v1", None)
-    write_parquet(path, {"id": [1, 2, 3], "code": ["7", "8", "nine"], "label": ["a", "b", "c"],
-                         "new": [0.5, 0.5, 0.5]})
+    write_parquet(path, {"id": [1, 2, 3], "code": ["7", "8", "nine"], "label": ["a", "b", "c"], "new": [0.5, 0.5, 0.5]})
     d = repo.diff("d@v1")
     assert d["schema"] == {"added": ["new"], "removed": ["old"], "retyped": ["code"]}
     assert d["columns"] == {"code": 1}
     assert d["rows"] == {"added": 0, "removed": 0, "modified": 1, "relabeled": 0, "unchanged": 2}
     sample = repo.diff("d@v1", rows=5)["sample"]
-    assert sample == [{"id": 3, "change": "modified", "old.code": 9, "new.code": "nine",
-                       "old.label": "c", "new.label": "c", "old.old": 3, "new.new": 0.5}]
+    assert sample == [
+        {
+            "id": 3,
+            "change": "modified",
+            "old.code": 9,
+            "new.code": "nine",
+            "old.label": "c",
+            "new.label": "c",
+            "old.old": 3,
+            "new.new": 0.5,
+        }
+    ]
 
 
 def test_diff_int_to_float_retype_is_not_a_value_change(tmp_repo):
@@ -389,12 +431,15 @@ def test_history_contract_and_relabels(lineage):
     assert [e["version"] for e in h["events"]] == [e["id"] for e in reversed(Repo(lineage).log("train"))]
 
 
-@pytest.mark.parametrize(("key", "expected"), [
-    (3, [(1, "added", "cat"), (2, "modified", "cat"), (3, "removed", "cat")]),
-    (9, [(1, "added", "cat"), (2, "removed", "cat")]),
-    (10, [(2, "added", "cat")]),
-    (4, [(1, "added", "dog")]),
-])
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (3, [(1, "added", "cat"), (2, "modified", "cat"), (3, "removed", "cat")]),
+        (9, [(1, "added", "cat"), (2, "removed", "cat")]),
+        (10, [(2, "added", "cat")]),
+        (4, [(1, "added", "dog")]),
+    ],
+)
 def test_history_modified_removed_added_unchanged(lineage, key, expected):
     """Rows that were modified, removed, added later or never changed have the right timeline."""
     assert _timeline(Repo(lineage).history("train", [key])) == expected
@@ -449,13 +494,24 @@ def test_checkout_refuses_uncommitted_then_force(committed, tmp_repo):
 
 def test_status_counts_rows(committed, tmp_repo):
     """status is clean after commit; after an edit it is dirty with row-level counts."""
-    assert committed.status() == [{"dataset": "train", "path": "data/train.parquet", "version": 1,
-                                   "dirty": False, "missing": False,
-                                   "rows": {"added": 0, "removed": 0, "modified": 0},
-                                   "worktree_version": None, "note": None, "merging": None}]
+    assert committed.status() == [
+        {
+            "dataset": "train",
+            "path": "data/train.parquet",
+            "version": 1,
+            "dirty": False,
+            "missing": False,
+            "rows": {"added": 0, "removed": 0, "modified": 0},
+            "worktree_version": None,
+            "note": None,
+            "merging": None,
+        }
+    ]
     ids = list(range(1, 21))
-    write_parquet(tmp_repo / "data" / "train.parquet",
-                  {"id": ids, "x": [i / 2 for i in ids], "label": ["z" if i < 3 else LABELS[i % 3] for i in ids]})
+    write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {"id": ids, "x": [i / 2 for i in ids], "label": ["z" if i < 3 else LABELS[i % 3] for i in ids]},
+    )
     [s] = committed.status(["train"])
     assert s["dirty"] is True and s["rows"] == {"added": 1, "removed": 1, "modified": 2}
     assert committed.status(counts=False)[0]["dirty"] is True

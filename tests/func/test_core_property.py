@@ -26,8 +26,7 @@ Rows = dict[int, tuple[Any, Any]]
 
 def _write(path: Path, rows: Rows) -> None:
     ids = sorted(rows)
-    table = pa.table({"id": ids, "label": [rows[i][0] for i in ids], "x": [rows[i][1] for i in ids]},
-                     schema=SCHEMA)
+    table = pa.table({"id": ids, "label": [rows[i][0] for i in ids], "x": [rows[i][1] for i in ids]}, schema=SCHEMA)
     tmp = path.with_name(".tmp.parquet")
     pq.write_table(table, tmp)
     os.replace(tmp, path)
@@ -62,10 +61,14 @@ def brute_force(a: Rows, b: Rows) -> dict[str, Any]:
     transitions = Counter((a[k][0], b[k][0]) for k in relabeled)
     dist_a, dist_b = Counter(v[0] for v in a.values()), Counter(v[0] for v in b.values())
     return {
-        "rows": {"added": len(b.keys() - a.keys()), "removed": len(a.keys() - b.keys()),
-                 "modified": len(modified), "relabeled": len(relabeled), "unchanged": len(common) - len(modified)},
-        "columns": {c: n for c, n in (("label", len(relabeled)),
-                                       ("x", sum(a[k][1] != b[k][1] for k in common))) if n},
+        "rows": {
+            "added": len(b.keys() - a.keys()),
+            "removed": len(a.keys() - b.keys()),
+            "modified": len(modified),
+            "relabeled": len(relabeled),
+            "unchanged": len(common) - len(modified),
+        },
+        "columns": {c: n for c, n in (("label", len(relabeled)), ("x", sum(a[k][1] != b[k][1] for k in common))) if n},
         "transitions": sorted(((f, t, n) for (f, t), n in transitions.items()), key=repr),
         "distribution": {(lab, dist_a[lab], dist_b[lab]) for lab in dist_a.keys() | dist_b.keys()},
     }
@@ -106,7 +109,11 @@ def _check_commit(repo: Repo, old: Rows, new: Rows, versions: list[dict[str, Any
         return
     [v] = versions
     assert (v["added"], v["removed"], v["relabeled"], v["modified"]) == (
-        rows["added"], rows["removed"], rows["relabeled"], rows["modified"] - rows["relabeled"])
+        rows["added"],
+        rows["removed"],
+        rows["relabeled"],
+        rows["modified"] - rows["relabeled"],
+    )
     folded = from_journal(repo, repo.dataset("p"), "p@latest~1", "p@latest")  # what a clone without bytes sees
     repo.close()  # outside a command method the index (and the repo lock) stays open until close()
     assert folded is not None
@@ -121,7 +128,11 @@ def _check_commit(repo: Repo, old: Rows, new: Rows, versions: list[dict[str, Any
         assert (last["seq"], last["change"], last["labels"]["label"]) == (v["seq"], "removed", old[probe][0])
     elif old[probe][0] != new[probe][0]:
         assert (last["seq"], last["change"], last["from"]["label"], last["labels"]["label"]) == (
-            v["seq"], "relabeled", old[probe][0], new[probe][0])
+            v["seq"],
+            "relabeled",
+            old[probe][0],
+            new[probe][0],
+        )
     elif old[probe] != new[probe]:
         assert (last["seq"], last["change"], last["labels"]["label"]) == (v["seq"], "modified", new[probe][0])
     else:
@@ -131,8 +142,12 @@ def _check_commit(repo: Repo, old: Rows, new: Rows, versions: list[dict[str, Any
 # ~0.4 s an example (one commit, two diffs, a history); no shrinking, so a failure reports in
 # seconds, not minutes (the failing example is printed and replayed first on the next run)
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(pair=edits(), probe=st.integers(0, 45))
 def test_diff_and_commit_match_brute_force(prop_repo, pair, probe):
     """Committing A over the previous version records the brute-force change set (also folded from

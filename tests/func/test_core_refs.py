@@ -32,11 +32,23 @@ def _seq(root: Path, ref: str) -> int:
     return int(Repo(root).resolve(ref)["seq"])
 
 
-@pytest.mark.parametrize(("ref", "seq"), [
-    ("train@v1", 1), ("train@v3", 3), ("train@latest", 3), ("train", 3),
-    ("train@latest~1", 2), ("train@latest~2", 1), ("train@latest~", 2), ("train@v3~2", 1),
-    ("train@baseline", 1), ("train@baseline~0", 1), ("train@gv2", 2), ("train@main", 3),
-])
+@pytest.mark.parametrize(
+    ("ref", "seq"),
+    [
+        ("train@v1", 1),
+        ("train@v3", 3),
+        ("train@latest", 3),
+        ("train", 3),
+        ("train@latest~1", 2),
+        ("train@latest~2", 1),
+        ("train@latest~", 2),
+        ("train@v3~2", 1),
+        ("train@baseline", 1),
+        ("train@baseline~0", 1),
+        ("train@gv2", 2),
+        ("train@main", 3),
+    ],
+)
 def test_named_refs(three, ref, seq):
     """Sequence numbers, latest with ~N, bare names, dslineage tags, git tags and branches resolve."""
     assert _seq(three, ref) == seq

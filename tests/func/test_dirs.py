@@ -25,9 +25,9 @@ def part_file(root: Path, split: str) -> Path:
 def write_split(root: Path, split: str, ids: list[int], labels: dict[int, str] | None = None) -> Path:
     """Write the partition `split` with these ids (label 'cat', or as given)."""
     labels = labels or {}
-    return write_parquet(part_file(root, split), {
-        "id": ids, "x": [i / 2 for i in ids], "label": [labels.get(i, "cat") for i in ids],
-    })
+    return write_parquet(
+        part_file(root, split), {"id": ids, "x": [i / 2 for i in ids], "label": [labels.get(i, "cat") for i in ids]}
+    )
 
 
 @pytest.fixture
@@ -54,12 +54,19 @@ def test_track_and_commit_snapshot_a_dvc_directory_output(dirrepo: Path) -> None
     assert rec["md5"].endswith(".dir") and rec["md5"] in (root / "data" / "ds.dvc").read_text()
     found = parts.parts_of(root, rec["md5"])
     assert [p.relpath for p in found] == [
-        "split=test/part-0.parquet", "split=train/part-0.parquet", "split=val/part-0.parquet"]
+        "split=test/part-0.parquet",
+        "split=train/part-0.parquet",
+        "split=val/part-0.parquet",
+    ]
     assert parts.manifest_md5(found) == rec["md5"]
     assert [p.size for p in found] == [part_file(root, s).stat().st_size for s in ("test", "train", "val")]
     assert rec["rows"] == 50
     assert [(c["name"], c["type"]) for c in rec["schema"]] == [
-        ("id", "BIGINT"), ("x", "DOUBLE"), ("label", "VARCHAR"), ("split", "VARCHAR")]
+        ("id", "BIGINT"),
+        ("x", "DOUBLE"),
+        ("label", "VARCHAR"),
+        ("split", "VARCHAR"),
+    ]
     assert [(s["version"], s["dirty"]) for s in cli_json(root, "status")] == [(1, False)]
 
 
@@ -78,7 +85,9 @@ def test_diff_history_blame_see_rows_that_moved_between_partitions(dirrepo: Path
     assert [(t["from"], t["to"], t["count"]) for t in d["label_transitions"]] == [("cat", "dog", 1)]
     h = cli_json(root, "history", "ds", "45")
     assert [(e["seq"], e["change"], e["labels"]["label"]) for e in h["events"]] == [
-        (1, "added", "cat"), (2, "relabeled", "dog")]
+        (1, "added", "cat"),
+        (2, "relabeled", "dog"),
+    ]
     b = cli_json(root, "blame", "ds")
     assert b["seq"] == 2 and b["total"] == 1
     assert [(r["key"]["id"], r["label"], r["seq"]) for r in b["rows"]] == [(45, "dog", 2)]
@@ -97,8 +106,10 @@ def test_commit_diffs_only_the_changed_parts(dirrepo: Path, monkeypatch: pytest.
 
     monkeypatch.setattr(parts, "build_changes_changed", spy)
     write_split(root, "val", list(range(31, 40)), {35: "dog", 36: "dog"})  # 30 leaves val ...
-    write_parquet(root / "data" / "ds" / "split=new" / "part-0.parquet",
-                  {"id": [30, 99], "x": [15.0, 1.0], "label": ["cow", "cow"]})  # ... for a new partition
+    write_parquet(
+        root / "data" / "ds" / "split=new" / "part-0.parquet",
+        {"id": [30, 99], "x": [15.0, 1.0], "label": ["cow", "cow"]},
+    )  # ... for a new partition
     with Repo(root) as repo:
         repo.commit(["ds"], "two dogs, 30 moves, 99 added", None)
     assert seen == [["split=new/part-0.parquet", "split=val/part-0.parquet"]]
@@ -106,8 +117,9 @@ def test_commit_diffs_only_the_changed_parts(dirrepo: Path, monkeypatch: pytest.
     changes = v2["changes"]
     assert (changes["added"], changes["removed"], changes["relabeled"], changes["modified"]) == (1, 0, 3, 0)
     assert v2["rows"] == 51
-    assert v2["label_distribution"] == {"label": [
-        {"label": "cat", "count": 47}, {"label": "cow", "count": 2}, {"label": "dog", "count": 2}]}
+    assert v2["label_distribution"] == {
+        "label": [{"label": "cat", "count": 47}, {"label": "cow", "count": 2}, {"label": "dog", "count": 2}]
+    }
     d = cli_json(root, "diff", "ds@v1", "ds@v2")
     assert d["rows"]["unchanged"] == 47 and d["columns"] == {"label": 3, "split": 1}
 
@@ -215,8 +227,10 @@ def test_merge_of_branches_that_edited_different_partitions(dirrepo: Path) -> No
     now = files_state(root)
     assert now["split=val/part-0.parquet"][1] == bob["split=val/part-0.parquet"][1]
     assert now["split=test/part-0.parquet"][1] == bob["split=test/part-0.parquet"][1]
-    assert now["split=train/part-0.parquet"][1] not in (alice["split=train/part-0.parquet"][1],
-                                                       bob["split=train/part-0.parquet"][1])
+    assert now["split=train/part-0.parquet"][1] not in (
+        alice["split=train/part-0.parquet"][1],
+        bob["split=train/part-0.parquet"][1],
+    )
     log = cli_json(root, "log", "ds")
     top = log[0] if isinstance(log, list) else log["versions"][0]
     assert len(top["parents"]) == 2
@@ -303,7 +317,8 @@ def test_changed_parts_record_equals_a_full_read(tmp_repo: Path, seed: int) -> N
         finally:
             con.close()
     assert {k: v2["changes"][k] for k in ("added", "removed", "relabeled", "modified")} == {
-        k: full[k] for k in ("added", "removed", "relabeled", "modified")}
+        k: full[k] for k in ("added", "removed", "relabeled", "modified")
+    }
     assert v2["changes"]["columns"] == full["columns"]
     assert v2["rows"] == prof.rows == len(where)
     assert v2["label_distribution"] == prof.label_distribution
@@ -322,7 +337,8 @@ def test_cherry_pick_reapplies_a_batch_to_its_part_only(dirrepo: Path) -> None:
 
 
 def test_fsck_remote_counts_a_directory_version_stored_only_with_all_its_files(
-        dirrepo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dirrepo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A remote holding a version's `.dir` manifest but not one of its files (what a push of the
     manifest alone left) is reported by `fsck --remote`; with every file there, nothing is."""
     from dslineage import dvcio
@@ -338,6 +354,7 @@ def test_fsck_remote_counts_a_directory_version_stored_only_with_all_its_files(
         def status(_root: Path, md5s: list[str], *, remote: str | None = None) -> dvcio.RemoteStatus:
             asked.append(sorted(md5s))
             return dvcio.RemoteStatus("store", frozenset(set(md5s) & present), frozenset(), frozenset())
+
         return status
 
     with Repo(root) as repo:

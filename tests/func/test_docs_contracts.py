@@ -15,7 +15,6 @@ ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml"
 JSON_PAGE = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
 
 
-
 def _contract(command: str) -> set[str]:
     """The keys docs/json.md lists for `command` (e.g. "diff --json"): quoted names in its first bullet's code
     spans, leaving out quoted values (`"change": "added"|"removed"`); upper case is a placeholder (`"old.COL"`)."""
@@ -92,6 +91,9 @@ def test_json_contracts_page_matches_what_commands_emit(tmp_repo: Path) -> None:
         "rollback --json": {"note"},  # a rollback to identical content
     }
     for contract, keys in emitted.items():
-        missing = {k for k in _contract(contract) - optional.get(contract, set())
-                   if not any(re.fullmatch(re.sub(r"[A-Z]+", "[^.]+", re.escape(k)), e) for e in keys)}
+        missing = {
+            k
+            for k in _contract(contract) - optional.get(contract, set())
+            if not any(re.fullmatch(re.sub(r"[A-Z]+", "[^.]+", re.escape(k)), e) for e in keys)
+        }
         assert not missing, f"docs/json.md lists keys for `{contract}` that it does not emit: {sorted(missing)}"

@@ -58,8 +58,9 @@ def test_open_engine_local_sizes_the_pool() -> None:
 @pytest.mark.slow  # ~8 s: 25 random pairs of versions, each written and diffed twice
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rnd=st.randoms(use_true_random=False), hive=st.booleans(), digests=st.booleans())
-def test_partitioned_diff_equals_diff_of_unions(tmp_path_factory: pytest.TempPathFactory, pool: LocalEngine,
-                                                rnd: random.Random, hive: bool, digests: bool) -> None:
+def test_partitioned_diff_equals_diff_of_unions(
+    tmp_path_factory: pytest.TempPathFactory, pool: LocalEngine, rnd: random.Random, hive: bool, digests: bool
+) -> None:
     """Random parts and edits (moves, re-adds, new/deleted parts, schema changes): per-partition
     tasks on the process pool give exactly the `_chg` rows and column types of the union diff."""
     ref, got, _ = both_ways(tmp_path_factory.mktemp("pd"), rnd, pool, hive=hive, digests=digests)
@@ -68,8 +69,9 @@ def test_partitioned_diff_equals_diff_of_unions(tmp_path_factory: pytest.TempPat
 
 def _write(path: Path, rows: list[tuple[int, str | None, float]]) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({"id": [r[0] for r in rows], "label": [r[1] for r in rows],
-                             "x": [r[2] for r in rows]}), path)
+    pq.write_table(
+        pa.table({"id": [r[0] for r in rows], "label": [r[1] for r in rows], "x": [r[2] for r in rows]}), path
+    )
     return str(path)
 
 
@@ -79,11 +81,20 @@ def _diff(tmp: Path, old: dict[str, list], new: dict[str, list], hive: bool = Fa
     fb = {rel: Path(_write(tmp / "b" / rel, rows)) for rel, rows in new.items()}
     sa, sb = schema(con, union_source(fa, hive)), schema(con, union_source(fb, hive))
     p = rowdiff.plan(sa, sb, DS)
-    pairs = [(rel, str(fa[rel]) if rel in fa else None, str(fb[rel]) if rel in fb else None)
-             for rel in sorted(fa.keys() | fb.keys())]
+    pairs = [
+        (rel, str(fa[rel]) if rel in fa else None, str(fb[rel]) if rel in fb else None)
+        for rel in sorted(fa.keys() | fb.keys())
+    ]
     with LocalEngine(1) as engine:
-        partdiff.build_changes_parts(con, pairs, p, {c["name"]: c["type"] for c in sa},
-                                     {c["name"]: c["type"] for c in sb}, engine=engine, digests=True)
+        partdiff.build_changes_parts(
+            con,
+            pairs,
+            p,
+            {c["name"]: c["type"] for c in sa},
+            {c["name"]: c["type"] for c in sb},
+            engine=engine,
+            digests=True,
+        )
     return con, p
 
 
@@ -97,7 +108,10 @@ def test_rows_moved_between_partitions_are_one_change_each(tmp_path: Path) -> No
     assert (s["added"], s["removed"], s["relabeled"], s["modified"]) == (1, 1, 1, 0)
     assert s["label_transitions"] == [{"column": "label", "from": "cat", "to": "dog", "count": 1}]
     assert con.execute("SELECT change, k0 FROM _chg ORDER BY k0").fetchall() == [
-        ("relabeled", 1), ("removed", 6), ("added", 7)]
+        ("relabeled", 1),
+        ("removed", 6),
+        ("added", 7),
+    ]
 
 
 def test_hive_directory_label_moves_are_relabels(tmp_path: Path) -> None:
@@ -116,11 +130,20 @@ def test_hive_directory_label_moves_are_relabels(tmp_path: Path) -> None:
             files[rel] = path
     sa, sb = schema(con, union_source(fa, True)), schema(con, union_source(fb, True))
     p = rowdiff.plan(sa, sb, DS)
-    pairs = [(rel, str(fa.get(rel)) if rel in fa else None, str(fb.get(rel)) if rel in fb else None)
-             for rel in sorted(fa.keys() | fb.keys())]
+    pairs = [
+        (rel, str(fa.get(rel)) if rel in fa else None, str(fb.get(rel)) if rel in fb else None)
+        for rel in sorted(fa.keys() | fb.keys())
+    ]
     with LocalEngine(1) as engine:
-        partdiff.build_changes_parts(con, pairs, p, {c["name"]: c["type"] for c in sa},
-                                     {c["name"]: c["type"] for c in sb}, engine=engine, digests=True)
+        partdiff.build_changes_parts(
+            con,
+            pairs,
+            p,
+            {c["name"]: c["type"] for c in sa},
+            {c["name"]: c["type"] for c in sb},
+            engine=engine,
+            digests=True,
+        )
     assert con.execute("SELECT change, k0, o0, n0, d FROM _chg").fetchall() == [("relabeled", 1, "cat", "dog", [])]
     rowdiff.write_changes(con, tmp_path / "chg.parquet", p, digests=True)
     assert pq.read_table(tmp_path / "chg.parquet").num_rows == 1
@@ -129,9 +152,16 @@ def test_hive_directory_label_moves_are_relabels(tmp_path: Path) -> None:
 def test_empty_pairs_give_an_empty_change_table_of_the_right_columns(tmp_path: Path) -> None:
     """No pairs (nothing changed): an empty `_chg` with the columns the union diff would have."""
     con, p = _diff(tmp_path, {"p.parquet": [(1, "cat", 1.0)]}, {"p.parquet": [(1, "cat", 1.0)]})
-    partdiff.build_changes_parts(con, [], p, {"id": "BIGINT", "label": "VARCHAR", "x": "DOUBLE"},
-                                 {"id": "BIGINT", "label": "VARCHAR", "x": "DOUBLE"}, engine=LocalEngine(1),
-                                 table="_none", digests=True)
+    partdiff.build_changes_parts(
+        con,
+        [],
+        p,
+        {"id": "BIGINT", "label": "VARCHAR", "x": "DOUBLE"},
+        {"id": "BIGINT", "label": "VARCHAR", "x": "DOUBLE"},
+        engine=LocalEngine(1),
+        table="_none",
+        digests=True,
+    )
     types, rows = rows_of(con, "_none")
     assert rows == [] and types == rows_of(con, "_chg")[0]
 
@@ -145,12 +175,14 @@ def test_a_part_that_is_not_parquet_is_a_format_error_naming_it(tmp_path: Path) 
     p = rowdiff.plan(sa, sa, DS)
     cols = {c["name"]: c["type"] for c in sa}
     with pytest.raises(FormatError, match=r"cannot diff part sub/bad\.parquet"):
-        partdiff.build_changes_parts(con, [("sub/bad.parquet", good, str(tmp_path / "bad.parquet"))], p, cols, cols,
-                                     engine=LocalEngine(1))
+        partdiff.build_changes_parts(
+            con, [("sub/bad.parquet", good, str(tmp_path / "bad.parquet"))], p, cols, cols, engine=LocalEngine(1)
+        )
 
 
-def test_repo_engine_comes_from_scheduler_then_setting_then_local(tmp_repo: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repo_engine_comes_from_scheduler_then_setting_then_local(
+    tmp_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`scheduler=` wins over `engine:` in the settings (or DSLINEAGE_ENGINE), which wins over the default pool."""
     from dslineage import Repo
 
@@ -188,7 +220,8 @@ def test_cli_scheduler_option_checks_its_form(tmp_repo: Path) -> None:
     assert bad.exit_code == 2
     assert bad.output.strip().splitlines() == [
         "error: invalid engine '10.0.0.5:8786' (--scheduler): use `local`, `local:N` (N processes) or a Dask "
-        "scheduler address such as tcp://HOST:8786"]
+        "scheduler address such as tcp://HOST:8786"
+    ]
     ok = invoke(tmp_repo, "--scheduler", "tcp://127.0.0.1:9", "log")
     assert ok.exit_code == 0, ok.output
     assert "--scheduler" in invoke(None, "--help").output
@@ -209,8 +242,9 @@ def test_locations_are_read_through_the_given_filesystem(tmp_path: Path) -> None
             fs.pipe(f"/fdask-{tmp_path.name}/{side}/{rel}", (tmp_path / side / rel).read_bytes())
         pairs.append((rel, f"memory:///fdask-{tmp_path.name}/a/{rel}", f"memory:///fdask-{tmp_path.name}/b/{rel}"))
     cols = {"id": "BIGINT", "label": "VARCHAR", "x": "DOUBLE"}
-    partdiff.build_changes_parts(con, pairs, p, cols, cols, engine=LocalEngine(1), table="_mem", digests=True,
-                                 filesystem=fs)
+    partdiff.build_changes_parts(
+        con, pairs, p, cols, cols, engine=LocalEngine(1), table="_mem", digests=True, filesystem=fs
+    )
     assert rows_of(con, "_mem") == rows_of(con, "_chg")
     assert con.execute("SELECT change, k0 FROM _mem ORDER BY k0").fetchall() == [("relabeled", 1), ("modified", 2)]
 
@@ -218,14 +252,20 @@ def test_locations_are_read_through_the_given_filesystem(tmp_path: Path) -> None
 def test_a_part_outside_a_hive_folder_reads_the_folder_column_as_null(tmp_path: Path) -> None:
     """A row moved from `grp=g1/` to a part with no `grp=` folder loses its `grp` (NULL): modified."""
     files = {}
-    for side, rel, rows in (("a", "grp=g1/p.parquet", [(1, "cat", 1.0)]), ("a", "p0.parquet", [(2, "dog", 2.0)]),
-                            ("b", "p0.parquet", [(1, "cat", 1.0), (2, "dog", 2.0)])):
+    for side, rel, rows in (
+        ("a", "grp=g1/p.parquet", [(1, "cat", 1.0)]),
+        ("a", "p0.parquet", [(2, "dog", 2.0)]),
+        ("b", "p0.parquet", [(1, "cat", 1.0), (2, "dog", 2.0)]),
+    ):
         files[side, rel] = _write(tmp_path / side / rel, rows)
-    p = rowdiff.DiffPlan(keys=["id"], labels=["label"], compared=["label", "x", "grp"], retyped=[], added_cols=[],
-                         removed_cols=[])
+    p = rowdiff.DiffPlan(
+        keys=["id"], labels=["label"], compared=["label", "x", "grp"], retyped=[], added_cols=[], removed_cols=[]
+    )
     cols = {"id": "BIGINT", "label": "VARCHAR", "x": "DOUBLE", "grp": "VARCHAR"}
-    pairs = [("grp=g1/p.parquet", files["a", "grp=g1/p.parquet"], None),
-             ("p0.parquet", files["a", "p0.parquet"], files["b", "p0.parquet"])]
+    pairs = [
+        ("grp=g1/p.parquet", files["a", "grp=g1/p.parquet"], None),
+        ("p0.parquet", files["a", "p0.parquet"], files["b", "p0.parquet"]),
+    ]
     con = connect({})
     partdiff.build_changes_parts(con, pairs, p, cols, cols, engine=LocalEngine(1), digests=True)
     assert con.execute("SELECT change, k0, m0, m1, m2 FROM _chg").fetchall() == [("modified", 1, False, False, True)]

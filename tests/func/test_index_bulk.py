@@ -19,10 +19,14 @@ def _write(root: Path, name: str, version: int, key: str) -> Path:
     """Version `version` of dataset `name`: rows come and go, labels and a feature change."""
     ids = [i for i in range(40) if (i + version) % 9 != 0] + [100 + version]
     keys = [f"r{i:03d}" for i in ids] if key == "name" else ids
-    return write_parquet(root / "data" / f"{name}.parquet", {
-        key: keys, "x": [i / 2 + (version if i % 5 == 0 else 0) for i in ids],
-        "label": [LABELS[(i * version + i // 7) % 3] for i in ids],
-    })
+    return write_parquet(
+        root / "data" / f"{name}.parquet",
+        {
+            key: keys,
+            "x": [i / 2 + (version if i % 5 == 0 else 0) for i in ids],
+            "label": [LABELS[(i * version + i // 7) % 3] for i in ids],
+        },
+    )
 
 
 def _history(root: Path) -> Path:
@@ -90,18 +94,27 @@ def test_bulk_reindex_equals_incremental_sync(tmp_repo, tmp_path, monkeypatch):
     monkeypatch.setattr(Index, "_ingest", one_by_one)
     git = Git(root)
     bulk = Index(root, lambda: git.commits_adding(".dslineage/journal"), path=tmp_path / "bulk.duckdb")
-    defaults = bulk.con.execute("SELECT current_setting('threads'), current_setting('arrow_lossless_conversion'), "
-                                "current_setting('enable_external_file_cache')").fetchone()
+    defaults = bulk.con.execute(
+        "SELECT current_setting('threads'), current_setting('arrow_lossless_conversion'), "
+        "current_setting('enable_external_file_cache')"
+    ).fetchone()
     bulk.sync()
     assert bulk.fingerprint() == incremental
     assert {d: bulk.con.execute(names, [f"changes/{d}"]).fetchall() for d in columns} == columns
     assert len(columns["train"]) > 4  # version, seq, change, k0, ...
     assert {big for _, _, big in planned} == {True, False} and any(len(p) == 2 for _, p, _ in planned)
-    assert bulk.con.execute("SELECT current_setting('threads'), current_setting('arrow_lossless_conversion'), "
-                            "current_setting('enable_external_file_cache')").fetchone() == defaults
+    assert (
+        bulk.con.execute(
+            "SELECT current_setting('threads'), current_setting('arrow_lossless_conversion'), "
+            "current_setting('enable_external_file_cache')"
+        ).fetchone()
+        == defaults
+    )
     bulk.close()
-    assert Repo(root).reindex() == {"records": len(list((root / ".dslineage" / "journal").glob("*.json"))),
-                                    "versions": len(before["log"])}
+    assert Repo(root).reindex() == {
+        "records": len(list((root / ".dslineage" / "journal").glob("*.json"))),
+        "versions": len(before["log"]),
+    }
     with Repo(root) as repo:
         assert repo.index.fingerprint() == incremental
     assert _answers(root) == before

@@ -13,18 +13,41 @@ def _ann(who: Any, label: str | list[str], created: str) -> dict[str, Any]:
     """One annotation as Label Studio's JSON export writes it."""
     choices = [label] if isinstance(label, str) else label
     return {
-        "id": 1, "completed_by": who, "was_cancelled": False, "ground_truth": False,
-        "created_at": created, "updated_at": created, "lead_time": 2.5, "task": 1, "project": 1,
-        "result": [{"from_name": "label", "to_name": "item", "type": "choices", "origin": "manual",
-                    "value": {"choices": choices}}],
+        "id": 1,
+        "completed_by": who,
+        "was_cancelled": False,
+        "ground_truth": False,
+        "created_at": created,
+        "updated_at": created,
+        "lead_time": 2.5,
+        "task": 1,
+        "project": 1,
+        "result": [
+            {
+                "from_name": "label",
+                "to_name": "item",
+                "type": "choices",
+                "origin": "manual",
+                "value": {"choices": choices},
+            }
+        ],
     }
 
 
 def _export(path: Path, tasks: list[tuple[Any, list[dict[str, Any]]]], field: str = "id") -> Path:
     """Write an export: one task per (key, annotations), with the key in `data[field]`."""
-    out = [{"id": i + 1, "data": {field: key, "image": f"img/{key}.png"}, "annotations": anns, "predictions": [],
-            "created_at": "2024-05-01T00:00:00Z", "updated_at": "2024-05-01T00:00:00Z", "project": 1}
-           for i, (key, anns) in enumerate(tasks)]
+    out = [
+        {
+            "id": i + 1,
+            "data": {field: key, "image": f"img/{key}.png"},
+            "annotations": anns,
+            "predictions": [],
+            "created_at": "2024-05-01T00:00:00Z",
+            "updated_at": "2024-05-01T00:00:00Z",
+            "project": 1,
+        }
+        for i, (key, anns) in enumerate(tasks)
+    ]
     path.write_text(json.dumps(out))
     return path
 
@@ -32,12 +55,20 @@ def _export(path: Path, tasks: list[tuple[Any, list[dict[str, Any]]]], field: st
 def test_relabel_label_studio_latest_annotation_wins(committed: Any, tmp_path: Path) -> None:
     """Each task's latest annotation is its row's new label, by completed_by (email or id)."""
     root = committed.root
-    export = _export(tmp_path / "export.json", [
-        (4, [_ann(10, "bird", "2024-05-02T10:00:00Z"),
-             _ann({"id": 7, "email": "ann@example.com"}, "cat", "2024-05-03T09:00:00Z")]),
-        (5, [_ann(11, "dog", "2024-05-02T11:00:00.500000Z"), _ann(12, "cat", "2024-05-02T11:00:00Z")]),
-        (7, [_ann(11, "dog", "2024-05-02T12:00:00Z")]),  # row 7 is a dog already: a no-op
-    ])
+    export = _export(
+        tmp_path / "export.json",
+        [
+            (
+                4,
+                [
+                    _ann(10, "bird", "2024-05-02T10:00:00Z"),
+                    _ann({"id": 7, "email": "ann@example.com"}, "cat", "2024-05-03T09:00:00Z"),
+                ],
+            ),
+            (5, [_ann(11, "dog", "2024-05-02T11:00:00.500000Z"), _ann(12, "cat", "2024-05-02T11:00:00Z")]),
+            (7, [_ann(11, "dog", "2024-05-02T12:00:00Z")]),  # row 7 is a dog already: a no-op
+        ],
+    )
     out = cli_json(root, "relabel", "train", "--from", str(export), "--format", "label-studio", "--key-field", "id")
     assert (out["applied"], out["noop"], out["missing"], out["edits_read"]) == (2, 1, 0, 3)
     assert out["committed"] is True

@@ -29,8 +29,21 @@ def _scenario(root: Path) -> Iterator[tuple[str, list[str]]]:
     outputs by the runner."""
     yield "track", ["track", "data/train.parquet", "--key", "id", "--label", "label"]
     yield "commit", ["commit", "train", "-m", "first version", "--author", "Ann <ann@example.com>"]
-    yield "relabel", ["relabel", "train", "--set", "1=bird", "--set", "2=dog", "--by", "Bob <bob@example.com>",
-                      "--reason", "guideline v2"]
+    yield (
+        "relabel",
+        [
+            "relabel",
+            "train",
+            "--set",
+            "1=bird",
+            "--set",
+            "2=dog",
+            "--by",
+            "Bob <bob@example.com>",
+            "--reason",
+            "guideline v2",
+        ],
+    )
     yield "tag", ["tag", "train@v2", "gold"]
     yield "log", ["log"]
     yield "log_train", ["log", "train"]
@@ -58,10 +71,40 @@ def _scenario(root: Path) -> Iterator[tuple[str, list[str]]]:
     yield "checkout", ["checkout", "train@v2"]
     yield "checkout_back", ["checkout", "train@latest"]
     yield "exp_files", []
-    yield "exp_record", ["exp", "record", "base", "--params", "params.yaml", "--metrics", "metrics.json",
-                         "-m", "baseline", "--author", "Ann <ann@example.com>"]
-    yield "exp_record_2", ["exp", "record", "second", "--data", "train@v1", "--params", "params.yaml",
-                           "--metrics", "metrics.json", "-m", "older data", "--author", "Ann <ann@example.com>"]
+    yield (
+        "exp_record",
+        [
+            "exp",
+            "record",
+            "base",
+            "--params",
+            "params.yaml",
+            "--metrics",
+            "metrics.json",
+            "-m",
+            "baseline",
+            "--author",
+            "Ann <ann@example.com>",
+        ],
+    )
+    yield (
+        "exp_record_2",
+        [
+            "exp",
+            "record",
+            "second",
+            "--data",
+            "train@v1",
+            "--params",
+            "params.yaml",
+            "--metrics",
+            "metrics.json",
+            "-m",
+            "older data",
+            "--author",
+            "Ann <ann@example.com>",
+        ],
+    )
     yield "exp_list", ["exp", "list"]
     yield "exp_show", ["exp", "show", "base"]
     yield "exp_diff", ["exp", "diff", "base", "second"]
@@ -71,9 +114,27 @@ def _scenario(root: Path) -> Iterator[tuple[str, list[str]]]:
     yield "remote", []
     yield "push", ["push", "train", "-r", "storage"]
     yield "pull", ["pull", "train@v1", "-r", "storage"]
-    yield "run", ["run", "-n", "prep", "-d", "data/train.parquet", "-d", "prep.py", "-o", "data/clean.parquet",
-                  "-m", "prepare", "--author", "Ann <ann@example.com>", "--",
-                  "{python}", "prep.py"]
+    yield (
+        "run",
+        [
+            "run",
+            "-n",
+            "prep",
+            "-d",
+            "data/train.parquet",
+            "-d",
+            "prep.py",
+            "-o",
+            "data/clean.parquet",
+            "-m",
+            "prepare",
+            "--author",
+            "Ann <ann@example.com>",
+            "--",
+            "{python}",
+            "prep.py",
+        ],
+    )
     yield "sync", ["sync"]
     yield "repro", []
     yield "sync_recorded", ["sync", "--author", "Ann <ann@example.com>"]
@@ -91,11 +152,15 @@ def _run_all(root: Path) -> dict[str, str]:
     fill: dict[str, str] = {"root": str(root), "python": sys.executable}
     for name, args in _scenario(root):
         if name == "edit_file":  # an uncommitted change: one row relabeled, one added
-            write_parquet(root / "data" / "train.parquet", {
-                "id": [*range(7), 7], "x": [i / 2 for i in range(7)] + [9.5],
-                "label": ["cat", "bird", "dog", "cat", "dog", "cat", "cat", "dog"],
-                "annotator": ["a", "b", "a", "b", "a", "b", "a", "b"],
-            })
+            write_parquet(
+                root / "data" / "train.parquet",
+                {
+                    "id": [*range(7), 7],
+                    "x": [i / 2 for i in range(7)] + [9.5],
+                    "label": ["cat", "bird", "dog", "cat", "dog", "cat", "cat", "dog"],
+                    "annotator": ["a", "b", "a", "b", "a", "b", "a", "b"],
+                },
+            )
             continue
         if name == "remote":
             run(root, "dvc", "remote", "add", "storage", str(root.parent / "remote"))
@@ -123,15 +188,22 @@ def _run_all(root: Path) -> dict[str, str]:
 def contract_outputs(module_env: Path) -> dict[str, str]:
     """The masked `--json` outputs of the whole scenario, run once for the module."""
     root = new_repo(module_env / "repo")
-    write_parquet(root / "data" / "train.parquet", {
-        "id": list(range(7)), "x": [i / 2 for i in range(7)],
-        "label": ["cat", "dog", "bird", "cat", "dog", "bird", "cat"],
-        "annotator": ["a", "b", "a", "b", "a", "b", "a"],
-    })
-    write_text(root / ".dslineage" / "checks.yaml", (
-        "train:\n  columns: {id: int64, x: float, label: string}\n"
-        "  allowed_labels: [cat, dog, bird]\n  unique_key: true\n  min_class_share: 0.05\n"
-    ))
+    write_parquet(
+        root / "data" / "train.parquet",
+        {
+            "id": list(range(7)),
+            "x": [i / 2 for i in range(7)],
+            "label": ["cat", "dog", "bird", "cat", "dog", "bird", "cat"],
+            "annotator": ["a", "b", "a", "b", "a", "b", "a"],
+        },
+    )
+    write_text(
+        root / ".dslineage" / "checks.yaml",
+        (
+            "train:\n  columns: {id: int64, x: float, label: string}\n"
+            "  allowed_labels: [cat, dog, bird]\n  unique_key: true\n  min_class_share: 0.05\n"
+        ),
+    )
     run(root, "git", "add", ".dslineage/checks.yaml")
     run(root, "git", "commit", "-q", "-m", "rules")
     return _run_all(root)

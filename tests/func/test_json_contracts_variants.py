@@ -35,17 +35,36 @@ def _scenario() -> Iterator[tuple[str, list[str]]]:
     yield "check_stored", ["check", "train@v1"]
     yield "check_again", ["check", "train@v1"]
     yield "check_workdir", ["check", "train"]
-    yield "relabel", ["relabel", "train", "--set", "1=bird", "--set", "2=dog", "--set", "3=dog",
-                      "--by", "Bob <bob@example.com>", "--reason", "r1"]
+    yield (
+        "relabel",
+        [
+            "relabel",
+            "train",
+            "--set",
+            "1=bird",
+            "--set",
+            "2=dog",
+            "--set",
+            "3=dog",
+            "--by",
+            "Bob <bob@example.com>",
+            "--reason",
+            "r1",
+        ],
+    )
     yield "check_failed", ["check", "train@latest"]
     yield "check_against", ["check", "train@latest", "--against", "v1"]
     yield "drift_workdir", ["drift", "train"]
     yield "drift_two", ["drift", "train@v1", "train@latest"]
     yield "drift_against", ["drift", "train@latest", "--against", "v1"]
-    yield "audit_leakage", ["audit", "train@latest", "--against", "test@latest", "--group", "annotator",
-                            "--min-group-rows", "1"]
-    yield "audit_again", ["audit", "train@latest", "--against", "test@latest", "--group", "annotator",
-                          "--min-group-rows", "1"]
+    yield (
+        "audit_leakage",
+        ["audit", "train@latest", "--against", "test@latest", "--group", "annotator", "--min-group-rows", "1"],
+    )
+    yield (
+        "audit_again",
+        ["audit", "train@latest", "--against", "test@latest", "--group", "annotator", "--min-group-rows", "1"],
+    )
     yield "audit_on", ["audit", "train", "--on", "x", "--no-record"]
     yield "RULES_DIRTY", []
     yield "check_not_stored", ["check", "train@v1"]
@@ -88,15 +107,24 @@ def _setup(root: Path, name: str) -> None:
 def run_variants(root: Path) -> dict[str, str]:
     """Run the scenario in a fresh repository at `root`; the masked stdout of each step by
     golden name, with its exit code (0, or 3 for a failed gate) on the first line."""
-    write_parquet(root / "data" / "train.parquet", {
-        "id": list(range(12)), "x": [i / 2 for i in range(12)],
-        "label": ["cat", "dog", "bird", "cat", "dog", "bird", "cat", "cat", "dog", "bird", "cat", "dog"],
-        "annotator": ["a", "b"] * 6,
-    })
-    write_parquet(root / "data" / "test.parquet", {
-        "id": list(range(10, 16)), "x": [i / 2 for i in range(10, 16)],
-        "label": ["cat", "dog", "bird", "cat", "dog", "bird"], "annotator": ["a"] * 6,
-    })
+    write_parquet(
+        root / "data" / "train.parquet",
+        {
+            "id": list(range(12)),
+            "x": [i / 2 for i in range(12)],
+            "label": ["cat", "dog", "bird", "cat", "dog", "bird", "cat", "cat", "dog", "bird", "cat", "dog"],
+            "annotator": ["a", "b"] * 6,
+        },
+    )
+    write_parquet(
+        root / "data" / "test.parquet",
+        {
+            "id": list(range(10, 16)),
+            "x": [i / 2 for i in range(10, 16)],
+            "label": ["cat", "dog", "bird", "cat", "dog", "bird"],
+            "annotator": ["a"] * 6,
+        },
+    )
     write_text(root / ".dslineage" / "checks.yaml", RULES)
     run(root, "git", "add", ".dslineage/checks.yaml")
     run(root, "git", "commit", "-q", "-m", "rules")

@@ -50,8 +50,12 @@ def test_blame_points_each_row_at_what_set_its_label(story: dict[str, Any]) -> N
     assert len(rows) == 13 and r["total"] == 13
     got = {k: (x["seq"], x["batch"], x["author"], x["label"]) for k, x in rows.items() if k in (0, 1, 2, 3, 4, 100)}
     assert got == {
-        0: (1, None, me, "cat"), 1: (2, story["a"], "alice", "cat"), 2: (4, story["b"], "bob", "dog"),
-        3: (3, None, me, "bird"), 4: (2, story["a"], "carol", "bird"), 100: (3, None, me, "dog"),
+        0: (1, None, me, "cat"),
+        1: (2, story["a"], "alice", "cat"),
+        2: (4, story["b"], "bob", "dog"),
+        3: (3, None, me, "bird"),
+        4: (2, story["a"], "carol", "bird"),
+        100: (3, None, me, "dog"),
     }
     assert rows[1]["reason"] == "first pass" and rows[1]["version"] == v[2]
     assert r["by_author"] == {me: 10, "alice": 1, "bob": 1, "carol": 1}
@@ -95,7 +99,9 @@ def test_batches_show_and_history_through_the_cli(story: dict[str, Any]) -> None
     `history --json` relabel events carry batch, annotator and reason."""
     listed = cli_json(story["root"], "batches", "s")
     assert [(b["id"], b["author"], b["rows"], b["reverted"]) for b in listed] == [
-        (story["a"], "alice", 3, False), (story["b"], "bob", 1, False)]
+        (story["a"], "alice", 3, False),
+        (story["b"], "bob", 1, False),
+    ]
     shown = cli_json(story["root"], "show", story["a"][:9])
     assert shown["kind"] == "batch" and [e["key"]["id"] for e in shown["edits"]] == [1, 2, 4]
     assert shown["edits"][2]["annotator"] == "carol"
@@ -105,15 +111,22 @@ def test_batches_show_and_history_through_the_cli(story: dict[str, Any]) -> None
     h = cli_json(story["root"], "history", "s", "2")
     relabels = [e for e in h["events"] if e["change"] == "relabeled"]
     assert [(e["batch"], e["annotator"], e["reason"]) for e in relabels] == [
-        (story["a"], "alice", "first pass"), (story["b"], "bob", "second look")]
+        (story["a"], "alice", "first pass"),
+        (story["b"], "bob", "second look"),
+    ]
 
 
 def test_same_answers_after_reindex(story: dict[str, Any]) -> None:
     """batches, blame, impact and history answer identically from a rebuilt index."""
+
     def answers() -> Any:
         with Repo(story["root"]) as repo:
-            return (repo.batches("s"), repo.blame("s")["table"].sort_by("id").to_pylist(),
-                    repo.impact(story["a"]), repo.history("s", "4"))
+            return (
+                repo.batches("s"),
+                repo.blame("s")["table"].sort_by("id").to_pylist(),
+                repo.impact(story["a"]),
+                repo.history("s", "4"),
+            )
 
     before = answers()
     with Repo(story["root"]) as repo:

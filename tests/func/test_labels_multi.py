@@ -21,18 +21,27 @@ NAMES = ["cat", "dog", "bird"]
 def pair_repo(tmp_repo: Path) -> Any:
     """`pets` (12 rows: id, x, label 0..2, label_name cat/dog/bird) tracked with both labels, v1 committed."""
     ids = list(range(12))
-    write_parquet(tmp_repo / "data" / "pets.parquet", {
-        "id": ids, "x": [float(i) for i in ids], "label": [i % 3 for i in ids],
-        "label_name": [NAMES[i % 3] for i in ids],
-    })
+    write_parquet(
+        tmp_repo / "data" / "pets.parquet",
+        {
+            "id": ids,
+            "x": [float(i) for i in ids],
+            "label": [i % 3 for i in ids],
+            "label_name": [NAMES[i % 3] for i in ids],
+        },
+    )
     repo = Repo(tmp_repo)
     yield repo
     repo.close()
 
 
 def _track(repo: Repo, pair: bool = True) -> None:
-    repo.track(str(repo.root / "data" / "pets.parquet"), ["id"], ["label", "label_name"],
-               **({"label_pairs": ["label=label_name"]} if pair else {}))
+    repo.track(
+        str(repo.root / "data" / "pets.parquet"),
+        ["id"],
+        ["label", "label_name"],
+        **({"label_pairs": ["label=label_name"]} if pair else {}),
+    )
     repo.commit(["pets"], "first", None)
 
 
@@ -57,8 +66,9 @@ def test_track_keeps_both_label_columns_and_pair(pair_repo: Repo) -> None:
 def test_relabel_from_file_edits_every_label_column_as_one_batch(pair_repo: Repo, tmp_path: Path) -> None:
     """An edits file with both label columns is applied whole; counts are rows, not cells."""
     _track(pair_repo, pair=False)
-    r = pair_repo.relabel("pets", from_file=str(_edits(tmp_path, [(0, 1, "dog"), (1, 2, "bird"), (2, 0, "cat")])),
-                          reason="fix")
+    r = pair_repo.relabel(
+        "pets", from_file=str(_edits(tmp_path, [(0, 1, "dog"), (1, 2, "bird"), (2, 0, "cat")])), reason="fix"
+    )
     assert r["applied"] == 3 and r["columns"] == ["label", "label_name"]
     assert r["by_column"] == {"label": 3, "label_name": 3}
     rows = _rows(pair_repo)
@@ -148,16 +158,16 @@ def test_history_names_the_revert_batch_for_every_column(pair_repo: Repo, tmp_pa
     ev = pair_repo.history("pets", "0")["events"]
     assert [e["change"] for e in ev] == ["added", "relabeled", "relabeled"]
     assert ev[1]["batch"] in r["batches"] and ev[2]["batch"] in rv["batches"]
-    assert {x["column"]: x["batch"] for x in ev[2]["batches"]} == dict(
-        zip(["label", "label_name"], rv["batches"]))
+    assert {x["column"]: x["batch"] for x in ev[2]["batches"]} == dict(zip(["label", "label_name"], rv["batches"]))
 
 
 @pytest.mark.slow
 def test_blame_credits_the_batch_whose_value_a_revert_restored(pair_repo: Repo, tmp_path: Path) -> None:
     """crowd fix, then a bad batch, then revert of the bad batch: blame credits the crowd batch."""
     _track(pair_repo)
-    crowd = pair_repo.relabel("pets", from_file=str(_edits(tmp_path, [(0, 1, "dog")], "crowd.csv")),
-                              by="crowd", reason="vote")
+    crowd = pair_repo.relabel(
+        "pets", from_file=str(_edits(tmp_path, [(0, 1, "dog")], "crowd.csv")), by="crowd", reason="vote"
+    )
     bad = pair_repo.relabel("pets", from_file=str(_edits(tmp_path, [(0, 2, "bird")], "bad.csv")), by="bot")
     pair_repo.revert(bad["batch"])
     for col, bid in zip(["label", "label_name"], crowd["batches"]):
@@ -168,7 +178,8 @@ def test_blame_credits_the_batch_whose_value_a_revert_restored(pair_repo: Repo, 
         assert b["by_batch"] == {bid: 1}
         shown = cli_json(pair_repo.root, "blame", "pets", "--column", col)
         assert [(r["batch"], r["restored_by"]) for r in shown["rows"] if r["key"]["id"] == 0] == [
-            (bid, row["restored_by"])]
+            (bid, row["restored_by"])
+        ]
         assert pair_repo.blame("pets", column=col, batch=bid[:10])["total"] == 1  # filters after the credit
 
 
@@ -187,14 +198,17 @@ def test_batches_cli_shows_the_column(pair_repo: Repo, tmp_path: Path) -> None:
 def test_audit_renders_multi_label_examples(pair_repo: Repo, tmp_path: Path) -> None:
     """audit with two label columns: examples are lists of {label, count}, no raw map text."""
     ids = list(range(6))
-    write_parquet(pair_repo.root / "data" / "pets.parquet", {
-        "id": ids, "x": [1.0] * 6, "label": [0, 0, 1, 0, 0, 1], "label_name": ["cat", "cat", "dog"] * 2,
-    })
+    write_parquet(
+        pair_repo.root / "data" / "pets.parquet",
+        {"id": ids, "x": [1.0] * 6, "label": [0, 0, 1, 0, 0, 1], "label_name": ["cat", "cat", "dog"] * 2},
+    )
     _track(pair_repo)
     out = cli_json(pair_repo.root, "audit", "pets", "--on", "x")
     ex = out["conflicting_duplicates"]["examples"][0]
-    assert ex["labels"] == [{"label": {"label": 0, "label_name": "cat"}, "count": 4},
-                            {"label": {"label": 1, "label_name": "dog"}, "count": 2}]
+    assert ex["labels"] == [
+        {"label": {"label": 0, "label_name": "cat"}, "count": 4},
+        {"label": {"label": 1, "label_name": "dog"}, "count": 2},
+    ]
     text = invoke(pair_repo.root, "audit", "pets", "--on", "x")
     assert text.exit_code == 0 and "key ×" not in text.stdout and "value ×" not in text.stdout
     assert "label=0/label_name=cat ×4" in text.stdout
@@ -211,15 +225,20 @@ def test_fast_commit_of_several_label_columns_matches_a_full_diff(
     from dslineage.core import common
 
     n = 60
-    cols = {"id": list(range(n)), "x": [i * 0.5 for i in range(n)], "label": [i % 3 for i in range(n)],
-            "label_name": [NAMES[i % 3] for i in range(n)]}
+    cols = {
+        "id": list(range(n)),
+        "x": [i * 0.5 for i in range(n)],
+        "label": [i % 3 for i in range(n)],
+        "label_name": [NAMES[i % 3] for i in range(n)],
+    }
     paths = {}
     for name in ("fast", "slow"):
         if fmt == "parquet":
             paths[name] = write_parquet(tmp_repo / "data" / f"{name}.parquet", cols)
         else:
             text = "id,x,label,label_name\n" + "".join(
-                f"{i},{cols['x'][i]},{cols['label'][i]},{cols['label_name'][i]}\n" for i in range(n))
+                f"{i},{cols['x'][i]},{cols['label'][i]},{cols['label_name'][i]}\n" for i in range(n)
+            )
             paths[name] = write_text(tmp_repo / "data" / f"{name}.csv", text)
     edits = _edits(tmp_repo, [(0, 1, "dog"), (1, 1, "dog"), (5, 0, "cat"), (7, 2, "bird")])
     with Repo(tmp_repo) as repo:
@@ -237,8 +256,9 @@ def test_fast_commit_of_several_label_columns_matches_a_full_diff(
         repo.commit(["slow"], "same bytes, full diff", None)
         recs = {name: common.current(repo, name) for name in paths}
         shown = {name: repo.show(f"{name}@latest") for name in paths}
-        tables = {name: pq.read_table(repo.root / ".dslineage" / "journal" / recs[name]["changes_file"])
-                  for name in paths}
+        tables = {
+            name: pq.read_table(repo.root / ".dslineage" / "journal" / recs[name]["changes_file"]) for name in paths
+        }
     keys = ("relabeled", "added", "removed", "modified")
     assert {k: shown["fast"]["changes"][k] for k in keys} == {k: shown["slow"]["changes"][k] for k in keys}
     assert shown["fast"]["changes"].get("columns") == shown["slow"]["changes"].get("columns")
@@ -257,8 +277,19 @@ def test_cli_label_pair_column_refusal_and_row_counts(pair_repo: Repo, tmp_path:
     """CLI: `track --label-pair`, `relabel --column` refused in one line (exit 2), then
     `--ignore-columns` (the pair fills the other column); `revert --dry-run` counts rows like `log`."""
     root = pair_repo.root
-    res = invoke(root, "track", "data/pets.parquet", "--key", "id", "--label", "label", "--label", "label_name",
-                 "--label-pair", "label=label_name")
+    res = invoke(
+        root,
+        "track",
+        "data/pets.parquet",
+        "--key",
+        "id",
+        "--label",
+        "label",
+        "--label",
+        "label_name",
+        "--label-pair",
+        "label=label_name",
+    )
     assert res.exit_code == 0 and "label=label_name" in res.stdout + res.stderr
     assert invoke(root, "commit", "pets", "-m", "v1").exit_code == 0
     f = _edits(tmp_path, [(0, 1, "dog"), (3, 2, "bird")])

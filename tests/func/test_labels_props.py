@@ -26,8 +26,9 @@ def prop_repo(module_env: Path) -> Path:
     root = new_repo(module_env / "props")
     with Repo(root) as repo:
         for name in ("p1", "p2"):
-            path = write_parquet(root / "data" / f"{name}.parquet",
-                                 {"id": list(range(N)), "label": [LABELS[i % 4] for i in range(N)]})
+            path = write_parquet(
+                root / "data" / f"{name}.parquet", {"id": list(range(N)), "label": [LABELS[i % 4] for i in range(N)]}
+            )
             repo.track(str(path), ["id"], ["label"])
         repo.commit(None, "v1", None)
     return root

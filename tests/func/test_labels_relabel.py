@@ -41,7 +41,13 @@ def test_set_applies_edits_records_batch_and_commits(lab: Path) -> None:
         assert labels_of(path) == expected
         [b] = repo.batches("basic")
         assert (b["id"], b["state"], b["author"], b["reason"], b["rows"], b["noop"]) == (
-            r["batch"], "committed", "alice", "guideline v2", 2, 1)
+            r["batch"],
+            "committed",
+            "alice",
+            "guideline v2",
+            2,
+            1,
+        )
         assert b["version"] == r["version"] and not b["reverted"]
         assert repo.log("basic")[0]["author"] == "alice"
     assert run(lab, "git", "status", "--porcelain").stdout == ""
@@ -62,11 +68,11 @@ def test_edits_files_carry_provenance_into_show_and_history(lab: Path, tmp_path:
     par = write_parquet(tmp_path / "e.parquet", {"id": [2], "new_label": ["cat"], "annotator": ["ann2"]})
     jsl = write_text(tmp_path / "e.jsonl", '{"id": 4, "label": "cat", "reason": "zoomed in"}\n')
     with Repo(lab) as repo:
-        ids = [repo.relabel("prov", from_file=str(f), by="lead", reason="review")["batch"]
-               for f in (csv, par, jsl)]
+        ids = [repo.relabel("prov", from_file=str(f), by="lead", reason="review")["batch"] for f in (csv, par, jsl)]
         edits = [repo.show(b[:10])["edits"] for b in ids]
-        assert edits[0] == [{"key": {"id": 1}, "old": "dog", "new": "cat", "annotator": "ann1",
-                             "reason": "blurry", "confidence": 0.6}]
+        assert edits[0] == [
+            {"key": {"id": 1}, "old": "dog", "new": "cat", "annotator": "ann1", "reason": "blurry", "confidence": 0.6}
+        ]
         assert (edits[1][0]["annotator"], edits[1][0]["reason"]) == ("ann2", None)
         assert edits[2][0]["reason"] == "zoomed in"
         ev = repo.history("prov", "1")["events"][-1]
@@ -125,10 +131,14 @@ def test_csv_keeps_every_byte_but_the_edited_labels(lab: Path) -> None:
 
 def test_parquet_keeps_schema_types_metadata_and_codec(lab: Path) -> None:
     """Parquet: int32 keys, dictionary labels, field and schema metadata and the codec survive."""
-    schema = pa.schema([
-        pa.field("id", pa.int32()), pa.field("label", pa.dictionary(pa.int8(), pa.string()), metadata={"k": "v"}),
-        pa.field("w", pa.float32()),
-    ], metadata={b"origin": b"test"})
+    schema = pa.schema(
+        [
+            pa.field("id", pa.int32()),
+            pa.field("label", pa.dictionary(pa.int8(), pa.string()), metadata={"k": "v"}),
+            pa.field("w", pa.float32()),
+        ],
+        metadata={b"origin": b"test"},
+    )
     t = pa.table({"id": [1, 2, 3], "label": ["a", "b", "a"], "w": [0.5, 1.5, 2.5]}).cast(schema)
     path = lab / "data" / "typed.parquet"
     pq.write_table(t, path, compression="zstd")
@@ -144,8 +154,10 @@ def test_parquet_keeps_schema_types_metadata_and_codec(lab: Path) -> None:
 
 def test_jsonl_dataset_and_composite_key_with_label_column_choice(lab: Path) -> None:
     """JSON Lines with a composite key and two label columns: --column picks, KEY1,KEY2=LABEL addresses."""
-    path = write_text(lab / "data" / "multi.jsonl", "".join(
-        json.dumps({"img": f"i{i}", "box": i % 2, "coarse": "animal", "fine": "cat"}) + "\n" for i in range(4)))
+    path = write_text(
+        lab / "data" / "multi.jsonl",
+        "".join(json.dumps({"img": f"i{i}", "box": i % 2, "coarse": "animal", "fine": "cat"}) + "\n" for i in range(4)),
+    )
     with Repo(lab) as repo:
         repo.track(str(path), ["img", "box"], ["coarse", "fine"])
         repo.commit(["multi"], "v1", None)
@@ -226,8 +238,12 @@ def test_a_killed_relabel_is_rolled_back_or_completed(tmp_path: Path, step: str,
     path = add_dataset(root, "kill")
     before = snapshot_state(root)
     env = {**os.environ, "DSLINEAGE_FAULT": f"relabel:{step}"}
-    proc = subprocess.run([sys.executable, "-m", "dslineage", "-C", str(root), "relabel", "kill", "--set", "1=cat"],
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dslineage", "-C", str(root), "relabel", "kill", "--set", "1=cat"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == -9, proc.stderr
     with Repo(root) as repo:
         found = repo.batches("kill")

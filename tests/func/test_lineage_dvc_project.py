@@ -162,10 +162,17 @@ def test_whole_graph_draws_the_pipeline(project):
     assert {"data/data.xml", "data/prepared", "data/features", "model.pkl", "eval/metrics.json"} <= set(artifacts)
     assert artifacts["data/prepared"]["md5"].endswith(".dir") and artifacts["data/prepared"]["type"] == "directory"
     assert artifacts["eval/metrics.json"]["type"] == "metrics" and len(artifacts["model.pkl"]["md5"]) == 32
-    for a, b in (("data/data.xml", "stage prepare"), ("stage prepare", "data/prepared"),
-                 ("data/prepared", "stage featurize"), ("stage featurize", "data/features"),
-                 ("data/features", "stage train"), ("stage train", "model.pkl"), ("model.pkl", "stage evaluate"),
-                 ("data/features", "stage evaluate"), ("stage evaluate", "eval/metrics.json")):
+    for a, b in (
+        ("data/data.xml", "stage prepare"),
+        ("stage prepare", "data/prepared"),
+        ("data/prepared", "stage featurize"),
+        ("stage featurize", "data/features"),
+        ("data/features", "stage train"),
+        ("stage train", "model.pkl"),
+        ("model.pkl", "stage evaluate"),
+        ("data/features", "stage evaluate"),
+        ("stage evaluate", "eval/metrics.json"),
+    ):
         assert _connected(result, a, b), (a, b)
     text = cli(root, "lineage").stdout
     assert all(f"stage {s}" in text for s in STAGES) and "data/features" in text

@@ -52,8 +52,19 @@ def test_diff_names_datasets_params_and_metrics_that_differ(pipeline):
         repo.commit(["raw"], "two relabels", None)
     (pipeline / "params.yaml").write_text("thr: 2\nseed: 7\n")
     (pipeline / "m.json").write_text('{"acc": 0.9}')
-    r = cli(pipeline, "exp", "record", "b", "--metrics", str(pipeline / "m.json"), "--data", "raw@v2",
-            "--data", "clean@v1", "--json")
+    r = cli(
+        pipeline,
+        "exp",
+        "record",
+        "b",
+        "--metrics",
+        str(pipeline / "m.json"),
+        "--data",
+        "raw@v2",
+        "--data",
+        "clean@v1",
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     r = cli(pipeline, "exp", "diff", "a", "b", "--json")
     assert r.exit_code == 0, r.output

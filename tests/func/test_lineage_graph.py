@@ -65,12 +65,17 @@ def _rebuild(event: dict[str, Any]) -> Any:
     def facets(d: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "version": dataset_version_dataset.DatasetVersionDatasetFacet(
-                datasetVersion=d["facets"]["version"]["datasetVersion"], producer=ops.PRODUCER)
+                datasetVersion=d["facets"]["version"]["datasetVersion"], producer=ops.PRODUCER
+            )
         }
         if "schema" in d["facets"]:
             out["schema"] = schema_dataset.SchemaDatasetFacet(
-                fields=[schema_dataset.SchemaDatasetFacetFields(name=f["name"], type=f["type"])
-                        for f in d["facets"]["schema"]["fields"]], producer=ops.PRODUCER)
+                fields=[
+                    schema_dataset.SchemaDatasetFacetFields(name=f["name"], type=f["type"])
+                    for f in d["facets"]["schema"]["fields"]
+                ],
+                producer=ops.PRODUCER,
+            )
         return out
 
     jt = event["job"]["facets"]["jobType"]
@@ -78,13 +83,20 @@ def _rebuild(event: dict[str, Any]) -> Any:
         eventType=RunState(event["eventType"]),
         eventTime=event["eventTime"],
         run=Run(runId=event["run"]["runId"], facets={}),
-        job=Job(namespace=event["job"]["namespace"], name=event["job"]["name"], facets={
-            "jobType": job_type_job.JobTypeJobFacet(processingType=jt["processingType"],
-                                                    integration=jt["integration"], jobType=jt["jobType"],
-                                                    producer=ops.PRODUCER)}),
+        job=Job(
+            namespace=event["job"]["namespace"],
+            name=event["job"]["name"],
+            facets={
+                "jobType": job_type_job.JobTypeJobFacet(
+                    processingType=jt["processingType"],
+                    integration=jt["integration"],
+                    jobType=jt["jobType"],
+                    producer=ops.PRODUCER,
+                )
+            },
+        ),
         inputs=[InputDataset(namespace=d["namespace"], name=d["name"], facets=facets(d)) for d in event["inputs"]],
-        outputs=[OutputDataset(namespace=d["namespace"], name=d["name"], facets=facets(d))
-                 for d in event["outputs"]],
+        outputs=[OutputDataset(namespace=d["namespace"], name=d["name"], facets=facets(d)) for d in event["outputs"]],
         producer=event["producer"],
     )
 
@@ -133,8 +145,14 @@ def test_impact_of_a_batch_follows_its_rows_and_says_what_was_rerun(pipeline):
     assert t["consumed"][0]["rows"] == 2 and not t["rerun_since"] and t["latest_run_affected"]
     [e] = first["experiments"]
     assert e["name"] == "e1" and not e["rerun_since"] and e["latest_run_affected"]
-    assert first["datasets"] == [{"dataset": "clean", "versions": [first["datasets"][0]["versions"][0]],
-                                  "latest": first["datasets"][0]["latest"], "latest_affected": True}]
+    assert first["datasets"] == [
+        {
+            "dataset": "clean",
+            "versions": [first["datasets"][0]["versions"][0]],
+            "latest": first["datasets"][0]["latest"],
+            "latest_affected": True,
+        }
+    ]
     with Repo(pipeline) as repo:
         repo.revert(b)
         repo.run("prep", [], **{})

@@ -59,8 +59,20 @@ def test_failing_command_passes_its_status_and_leaves_nothing(pipeline):
     """A command that half-writes its output then exits 3: exit status 3, one line, and
     dvc.yaml, dvc.lock, the old output bytes, HEAD and the journal are as before."""
     before = snapshot(pipeline)
-    r = cli(pipeline, "run", "-n", "prep", "-d", "data/raw.parquet", "-o", "data/clean.parquet", "--",
-            sys.executable, "-c", "open('data/clean.parquet','w').write('partial'); raise SystemExit(3)")
+    r = cli(
+        pipeline,
+        "run",
+        "-n",
+        "prep",
+        "-d",
+        "data/raw.parquet",
+        "-o",
+        "data/clean.parquet",
+        "--",
+        sys.executable,
+        "-c",
+        "open('data/clean.parquet','w').write('partial'); raise SystemExit(3)",
+    )
     assert r.exit_code == 3, r.output
     assert r.stderr.startswith("error: the command of stage 'prep' failed with exit status 3")
     assert len(r.stderr.strip().splitlines()) == 1
@@ -70,8 +82,20 @@ def test_failing_command_passes_its_status_and_leaves_nothing(pipeline):
 def test_new_stage_failing_leaves_no_stage_and_no_output(pipeline):
     """A failing new stage leaves no dvc.yaml entry, no .gitignore line and no output file."""
     before = snapshot(pipeline)
-    r = cli(pipeline, "run", "-n", "broken", "-d", "data/clean.parquet", "-o", "data/out.csv", "--",
-            "sh", "-c", "echo id,label > data/out.csv; exit 7")
+    r = cli(
+        pipeline,
+        "run",
+        "-n",
+        "broken",
+        "-d",
+        "data/clean.parquet",
+        "-o",
+        "data/out.csv",
+        "--",
+        "sh",
+        "-c",
+        "echo id,label > data/out.csv; exit 7",
+    )
     assert r.exit_code == 7
     assert not (pipeline / "data" / "out.csv").exists()
     assert snapshot(pipeline) == before
@@ -81,8 +105,10 @@ def test_new_stage_failing_leaves_no_stage_and_no_output(pipeline):
     ("args", "expect"),
     [
         (["-n", "nope"], "unknown stage 'nope' in dvc.yaml"),
-        (["-n", "x", "-d", "data/raw.parquet", "-o", "data/raw.parquet", "--", "true"],
-         "data/raw.parquet is both an input (-d) and an output (-o)"),
+        (
+            ["-n", "x", "-d", "data/raw.parquet", "-o", "data/raw.parquet", "--", "true"],
+            "data/raw.parquet is both an input (-d) and an output (-o)",
+        ),
         (["-n", "bad/name", "--", "true"], "invalid stage name"),
         (["-n", "x", "-o", "../outside.csv", "--", "true"], "outside the repository"),
     ],
@@ -108,9 +134,24 @@ def test_dirty_input_is_refused_before_running(pipeline):
 def test_explicit_key_that_does_not_hold_rolls_everything_back(pipeline):
     """--key naming a non-unique column of the output: the error says so and the run is undone."""
     before = snapshot(pipeline)
-    r = cli(pipeline, "run", "-n", "dup", "-d", "data/clean.parquet", "-o", "data/dup.csv",
-            "--key", "label", "--label", "label", "--",
-            "sh", "-c", "printf 'id,label\\n1,a\\n2,a\\n' > data/dup.csv")
+    r = cli(
+        pipeline,
+        "run",
+        "-n",
+        "dup",
+        "-d",
+        "data/clean.parquet",
+        "-o",
+        "data/dup.csv",
+        "--key",
+        "label",
+        "--label",
+        "label",
+        "--",
+        "sh",
+        "-c",
+        "printf 'id,label\\n1,a\\n2,a\\n' > data/dup.csv",
+    )
     assert r.exit_code == 1 and "label" in r.stderr, r.output
     assert not (pipeline / "data" / "dup.csv").exists()
     assert not (pipeline / ".dslineage" / "datasets" / "dup.yaml").exists()
@@ -155,8 +196,20 @@ def test_a_write_that_would_close_a_cycle_is_refused(pipeline):
     run(pipeline, "git", "add", "-A")
     run(pipeline, "git", "commit", "-q", "-m", "raw becomes a stage output")
     before = snapshot(pipeline)
-    r = cli(pipeline, "run", "-n", "back", "-d", "data/clean.parquet", "-o", "data/raw.parquet", "--",
-            "cp", "keep.parquet", "data/raw.parquet")
+    r = cli(
+        pipeline,
+        "run",
+        "-n",
+        "back",
+        "-d",
+        "data/clean.parquet",
+        "-o",
+        "data/raw.parquet",
+        "--",
+        "cp",
+        "keep.parquet",
+        "data/raw.parquet",
+    )
     assert r.exit_code == 1, r.output
     assert "lineage graph cyclic" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert snapshot(pipeline) == before
@@ -169,8 +222,13 @@ def test_checkout_of_a_stage_output_restores_bytes_without_a_dvc_file(pipeline):
     write_parquet(pipeline / "data" / "raw.parquet", raw_data(relabel={10: "fox"}))
     with Repo(pipeline) as repo:
         repo.commit(["raw"], "raw v2", None)
-        repo.run("prep", [sys.executable, "prep.py"], deps=["data/raw.parquet", "prep.py"],
-                 outs=["data/clean.parquet"], params=["thr"])
+        repo.run(
+            "prep",
+            [sys.executable, "prep.py"],
+            deps=["data/raw.parquet", "prep.py"],
+            outs=["data/clean.parquet"],
+            params=["thr"],
+        )
         assert repo.resolve("clean@latest")["seq"] == 2
         result = repo.checkout("clean@v1")
         assert result["changed"] and result["seq"] == 1

@@ -65,7 +65,11 @@ def test_a_straight_chain_of_versions_is_collapsed(chain):
     result = graph(root, "cifar@v1", "--downstream")
     [group] = result["chains"]
     assert (group["dataset"], group["label"], len(group["versions"]), len(group["batches"])) == (
-        "cifar", "cifar v1 → v5 (4 versions, 3 batches)", 4, 3)
+        "cifar",
+        "cifar v1 → v5 (4 versions, 3 batches)",
+        4,
+        3,
+    )
     assert {n["id"] for n in result["nodes"]} >= set(group["versions"])  # nodes stay complete
     dot = cli(root, "lineage", "cifar@v1", "--downstream", "-f", "dot").stdout
     assert "cifar v1 → v5" in dot and dot.count(" -> ") == 1
@@ -92,7 +96,12 @@ def test_batch_nodes_say_column_author_reason_rows_and_reverted(chain):
     batches = {n["id"]: n for n in result["nodes"] if n["kind"] == "batch"}
     alice = batches[chain["batches"][0]]
     assert ("label", "alice", "crowd fix", 2, False) == (
-        alice["columns"][0], alice["author"], alice["reason"], alice["rows"], alice["reverted"])
+        alice["columns"][0],
+        alice["author"],
+        alice["reason"],
+        alice["rows"],
+        alice["reverted"],
+    )
     assert "alice" in alice["label"] and "crowd fix" in alice["label"] and "2 rows" in alice["label"]
     bob = batches[chain["batches"][1]]
     assert bob["reverted"] and "reverted" in bob["label"]
@@ -119,8 +128,20 @@ def test_run_metrics_file_is_a_node_and_read_into_experiments(pipeline):
     """`run -M FILE` declares a metrics output (as `dvc stage add -M`): it is a node of kind
     artifact/metrics, and `exp record` reads it without --metrics."""
     code = "import json; json.dump({'acc': 0.75}, open('metrics.json', 'w'))"
-    r = cli(pipeline, "run", "-n", "evaluate", "-d", "data/clean.parquet", "-M", "metrics.json", "--",
-            sys.executable, "-c", code)
+    r = cli(
+        pipeline,
+        "run",
+        "-n",
+        "evaluate",
+        "-d",
+        "data/clean.parquet",
+        "-M",
+        "metrics.json",
+        "--",
+        sys.executable,
+        "-c",
+        code,
+    )
     assert r.exit_code == 0, r.output
     assert "metrics.json" in (pipeline / "dvc.yaml").read_text()
     node = next(n for n in graph(pipeline, "metrics.json")["nodes"] if n.get("path") == "metrics.json")

@@ -18,14 +18,25 @@ from dslineage.quality.audit import imbalance, subgroups
 from dslineage.store import profile
 from tests.support import CIFAR, head, run, write_parquet
 
-rows_st = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["p", "q", None]), st.sampled_from(["a", "b", None])),
-                   min_size=1, max_size=30)
+rows_st = st.lists(
+    st.tuples(st.integers(0, 3), st.sampled_from(["p", "q", None]), st.sampled_from(["a", "b", None])),
+    min_size=1,
+    max_size=30,
+)
 
 
 def _table(con, name: str, rows: list[tuple]) -> str:
-    con.register(f"{name}_in", pa.table({"id": list(range(len(rows))), "f1": [r[0] for r in rows],
-                                         "f2": pa.array([r[1] for r in rows], pa.string()),
-                                         "label": pa.array([r[2] for r in rows], pa.string())}))
+    con.register(
+        f"{name}_in",
+        pa.table(
+            {
+                "id": list(range(len(rows))),
+                "f1": [r[0] for r in rows],
+                "f2": pa.array([r[1] for r in rows], pa.string()),
+                "label": pa.array([r[2] for r in rows], pa.string()),
+            }
+        ),
+    )
     con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_in")
     return name
 
@@ -81,7 +92,11 @@ def test_leakage_across_column_types():
 def test_imbalance_and_subgroup_gap_by_hand():
     """Shares, imbalance ratio, and the largest per-class share gap between subgroups (small ones left out)."""
     assert imbalance([("a", 6), ("b", 2), (None, 5)]) == {
-        "ratio": 3.0, "shares": {"a": 0.75, "b": 0.25}, "classes": 2, "rows": 8}
+        "ratio": 3.0,
+        "shares": {"a": 0.75, "b": 0.25},
+        "classes": 2,
+        "rows": 8,
+    }
     cells = [("x", "a", 8), ("x", "b", 2), ("y", "a", 3), ("y", "b", 7), ("z", "b", 1)]
     res = subgroups(cells, "g", "label", min_rows=5)
     assert res["compared"] == 2 and res["groups"] == 3
@@ -96,15 +111,19 @@ def _audit_data(tmp_repo):
     """train: rows 0-3 share features with two labels (a conflict), 4-5 are exact duplicates;
     test: keys 5 and 6 repeat train keys, and one row copies train row 7's features."""
     n = 20
-    write_parquet(tmp_repo / "data" / "train.parquet", {
-        "id": list(range(n)),
-        "x": [1.0, 1.0, 1.0, 1.0, 2.0, 2.0] + [10.0 + i for i in range(6, n)],
-        "src": ["web" if i < 10 else "lab" for i in range(n)],
-        "label": ["cat", "cat", "dog", "cat", "dog", "dog"] + ["cat" if i < 10 else "dog" for i in range(6, n)],
-    })
-    write_parquet(tmp_repo / "data" / "test.parquet", {
-        "id": [5, 6, 100], "x": [99.0, 98.0, 17.0], "src": ["web", "web", "web"], "label": ["dog", "cat", "cat"],
-    })
+    write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {
+            "id": list(range(n)),
+            "x": [1.0, 1.0, 1.0, 1.0, 2.0, 2.0] + [10.0 + i for i in range(6, n)],
+            "src": ["web" if i < 10 else "lab" for i in range(n)],
+            "label": ["cat", "cat", "dog", "cat", "dog", "dog"] + ["cat" if i < 10 else "dog" for i in range(6, n)],
+        },
+    )
+    write_parquet(
+        tmp_repo / "data" / "test.parquet",
+        {"id": [5, 6, 100], "x": [99.0, 98.0, 17.0], "src": ["web", "web", "web"], "label": ["dog", "cat", "cat"]},
+    )
 
 
 @pytest.mark.slow
@@ -127,8 +146,9 @@ def test_audit_finds_each_problem_and_is_stored(committed, tmp_repo):
     web = Counter(["cat", "cat", "dog", "cat", "dog", "dog", "cat", "cat", "cat", "cat"])
     assert sub["max_gap"] == pytest.approx(web["cat"] / 10 - 0 / 10)
     assert res["agreement"] is None
-    assert {"dataset", "version", "conflicting_duplicates", "leakage", "agreement", "imbalance",
-            "subgroups"} <= set(res)
+    assert {"dataset", "version", "conflicting_duplicates", "leakage", "agreement", "imbalance", "subgroups"} <= set(
+        res
+    )
     assert res["stored"] is True and head(tmp_repo) != before
     shown = committed.show("train@v2")["quality"]["audit"]
     assert shown["leakage"]["by_key"] == 2 and shown["options"]["against"] == "test@latest"
@@ -176,7 +196,8 @@ def test_audit_cifar10_test_labels_are_balanced(tmp_repo):
     (tmp_repo / "cifar.csv").write_bytes(src.read_bytes())
     (tmp_repo / ".dslineage" / "checks.yaml").write_text(
         "cifar:\n  allowed_labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  min_rows_per_class: 1000\n"
-        "  max_class_share: 0.1\n  unique_key: true\n  columns: {id: int, label: int, label_name: string}\n")
+        "  max_class_share: 0.1\n  unique_key: true\n  columns: {id: int, label: int, label_name: string}\n"
+    )
     with Repo(tmp_repo) as repo:
         repo.track(str(tmp_repo / "cifar.csv"), ["id"], ["label"])
         [v] = repo.commit(["cifar"], "CIFAR-10 test labels", None)

@@ -42,17 +42,22 @@ def commit_rules(root: Path) -> None:
 
 def bad_data(root: Path) -> None:
     """20 rows: 3 null x, one x out of range, one label outside the allowed set, 'dog' share 0.45."""
-    write_parquet(root / "data" / "train.parquet", {
-        "id": list(range(20)),
-        "x": [None if i in (1, 2, 3) else (50.0 if i == 4 else i / 2) for i in range(20)],
-        "label": ["zebra" if i == 0 else ["cat", "dog", "bird", "dog"][i % 4] for i in range(20)],
-    })
+    write_parquet(
+        root / "data" / "train.parquet",
+        {
+            "id": list(range(20)),
+            "x": [None if i in (1, 2, 3) else (50.0 if i == 4 else i / 2) for i in range(20)],
+            "label": ["zebra" if i == 0 else ["cat", "dog", "bird", "dog"][i % 4] for i in range(20)],
+        },
+    )
 
 
 def by_rule(result: dict) -> dict:
     """{(rule, column[, statistic]): (value, passed)} for compact assertions."""
-    return {(r["rule"], r["column"], *([r["statistic"]] if "statistic" in r else [])): (r["value"], r["passed"])
-            for r in result["results"]}
+    return {
+        (r["rule"], r["column"], *([r["statistic"]] if "statistic" in r else [])): (r["value"], r["passed"])
+        for r in result["results"]
+    }
 
 
 def state(root: Path) -> tuple:
@@ -166,9 +171,14 @@ def test_commit_no_verify_records_failures_with_the_version(committed, tmp_repo)
 def test_commit_passing_version_records_results(committed, tmp_repo):
     """A passing version is committed with its check results; datasets without rules are not checked."""
     rules(tmp_repo, "train:\n  allowed_labels: [cat, dog, bird]\n")
-    write_parquet(tmp_repo / "data" / "train.parquet",
-                  {"id": list(range(21)), "x": [i / 2 for i in range(21)],
-                   "label": [["cat", "dog", "bird"][i % 3] for i in range(21)]})
+    write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {
+            "id": list(range(21)),
+            "x": [i / 2 for i in range(21)],
+            "label": [["cat", "dog", "bird"][i % 3] for i in range(21)],
+        },
+    )
     [v] = committed.commit(["train"], "one more row", None)
     assert v["checks"]["passed"] is True and v["no_verify"] is False
     assert committed.show("train@v2")["quality"]["checks"]["results"][0]["rule"] == "allowed_labels"
@@ -177,8 +187,10 @@ def test_commit_passing_version_records_results(committed, tmp_repo):
 def test_commit_gate_catches_label_drift_against_parent(committed, tmp_repo):
     """A max_drift rule compares the new version with its parent: a big label shift is refused."""
     rules(tmp_repo, "train:\n  max_drift: {label_psi: 0.1}\n")
-    write_parquet(tmp_repo / "data" / "train.parquet",
-                  {"id": list(range(20)), "x": [i / 2 for i in range(20)], "label": ["cat"] * 20})
+    write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {"id": list(range(20)), "x": [i / 2 for i in range(20)], "label": ["cat"] * 20},
+    )
     with pytest.raises(ChecksFailedError, match="max_drift psi label"):
         committed.commit(["train"], "all cats", None)
 
@@ -241,7 +253,8 @@ def test_console_entry_point_runs_check_and_audit(committed, tmp_repo):
 
     rules(tmp_repo, "train:\n  unique_key: true\n  allowed_labels: [cat, dog, bird]\n")
     for args, code in ((["check", "train@v1", "--json", "--no-record"], 0), (["audit", "train@v1", "--json"], 0)):
-        r = subprocess.run([sys.executable, "-m", "dslineage", "-C", str(tmp_repo), *args],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "dslineage", "-C", str(tmp_repo), *args], capture_output=True, text=True
+        )
         assert r.returncode == code, r.stderr
         assert json.loads(r.stdout)["dataset"] == "train"

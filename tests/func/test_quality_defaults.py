@@ -19,9 +19,10 @@ CLASSES = [f"c{i}" for i in range(10)]
 
 def balanced(root: Path, n: int = 1000) -> Path:
     """`data/train.parquet`: n rows, ten classes of equal size, a numeric feature."""
-    return write_parquet(root / "data" / "train.parquet", {
-        "id": list(range(n)), "x": [float(i % 7) for i in range(n)], "label": [CLASSES[i % 10] for i in range(n)],
-    })
+    return write_parquet(
+        root / "data" / "train.parquet",
+        {"id": list(range(n)), "x": [float(i % 7) for i in range(n)], "label": [CLASSES[i % 10] for i in range(n)]},
+    )
 
 
 def rules(root: Path, text: str) -> None:
@@ -43,8 +44,10 @@ def everything_is(root: Path, label: str, keys: list[int]) -> list[str]:
 def test_failed_gates_exit_3_and_errors_exit_1(committed, tmp_repo):
     """`check` and `drift` over a threshold and the refused commit exit 3; a real error still exits 1."""
     rules(tmp_repo, "train:\n  allowed_labels: [cat, dog, bird]\n")
-    write_parquet(tmp_repo / "data" / "train.parquet", {
-        "id": list(range(20)), "x": [float(i) for i in range(20)], "label": ["zebra"] * 20})
+    write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {"id": list(range(20)), "x": [float(i) for i in range(20)], "label": ["zebra"] * 20},
+    )
     assert invoke(tmp_repo, "check", "train").exit_code == 3
     assert invoke(tmp_repo, "drift", "train").exit_code == 3
     r = invoke(tmp_repo, "commit", "train", "-m", "bad")
@@ -215,11 +218,34 @@ def cli_check(root: Path) -> dict:
 @pytest.mark.slow
 def test_track_stores_column_roles_and_old_registrations_load(committed, tmp_repo):
     """`track --feature/--prediction/--group/--ignore` land in the registration; one without them loads."""
-    write_parquet(tmp_repo / "data" / "train.parquet", {
-        "id": list(range(20)), "x": [float(i) for i in range(20)], "label": ["cat", "dog"] * 10,
-        "pred": ["cat"] * 20, "src": ["a", "b"] * 10, "note": ["n"] * 20})
-    r = invoke(tmp_repo, "track", "data/train.parquet", "--key", "id", "--label", "label", "--feature", "x",
-               "--prediction", "pred", "--group", "src", "--ignore", "note")
+    write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {
+            "id": list(range(20)),
+            "x": [float(i) for i in range(20)],
+            "label": ["cat", "dog"] * 10,
+            "pred": ["cat"] * 20,
+            "src": ["a", "b"] * 10,
+            "note": ["n"] * 20,
+        },
+    )
+    r = invoke(
+        tmp_repo,
+        "track",
+        "data/train.parquet",
+        "--key",
+        "id",
+        "--label",
+        "label",
+        "--feature",
+        "x",
+        "--prediction",
+        "pred",
+        "--group",
+        "src",
+        "--ignore",
+        "note",
+    )
     assert r.exit_code == 0, r.stderr
     reg = yaml.safe_load((tmp_repo / ".dslineage" / "datasets" / "train.yaml").read_text())
     assert reg["features"] == ["x"] and reg["predictions"] == ["pred"]
@@ -242,9 +268,15 @@ def test_old_registration_without_roles_loads(committed, tmp_repo):
 
 def test_audit_never_counts_predictions_as_features(committed, tmp_repo):
     """Rows that differ only in the prediction column are not conflicting duplicates of each other."""
-    write_parquet(tmp_repo / "data" / "train.parquet", {
-        "id": list(range(6)), "x": [1.0, 1.0, 2.0, 2.0, 3.0, 3.0], "label": ["a", "b", "a", "b", "a", "a"],
-        "pred": ["a", "a", "b", "b", "a", "b"]})
+    write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {
+            "id": list(range(6)),
+            "x": [1.0, 1.0, 2.0, 2.0, 3.0, 3.0],
+            "label": ["a", "b", "a", "b", "a", "a"],
+            "pred": ["a", "a", "b", "b", "a", "b"],
+        },
+    )
     invoke(tmp_repo, "track", "data/train.parquet", "--key", "id", "--label", "label", "--prediction", "pred")
     result = Repo(tmp_repo).audit("train", record=False)
     cd = result["conflicting_duplicates"]
@@ -253,9 +285,15 @@ def test_audit_never_counts_predictions_as_features(committed, tmp_repo):
 
 def test_audit_uses_registered_group(committed, tmp_repo):
     """A registered --group column is the audit's subgroup column by default."""
-    write_parquet(tmp_repo / "data" / "train.parquet", {
-        "id": list(range(20)), "x": [float(i) for i in range(20)], "label": ["cat", "dog"] * 10,
-        "src": ["a"] * 10 + ["b"] * 10})
+    write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {
+            "id": list(range(20)),
+            "x": [float(i) for i in range(20)],
+            "label": ["cat", "dog"] * 10,
+            "src": ["a"] * 10 + ["b"] * 10,
+        },
+    )
     invoke(tmp_repo, "track", "data/train.parquet", "--key", "id", "--label", "label", "--group", "src")
     result = Repo(tmp_repo).audit("train", record=False, min_group_rows=1)
     assert result["subgroups"]["column"] == "src"
@@ -268,8 +306,19 @@ def test_cifar_predicted_label_is_not_a_feature(tmp_path):
     root = new_repo(tmp_path / "repo")
     (root / "data").mkdir()
     shutil.copyfile(CIFAR / "cifar10_test_labels.csv", root / "data" / "cifar10.csv")
-    r = invoke(root, "track", "data/cifar10.csv", "--key", "id", "--label", "label", "--label", "label_name",
-               "--prediction", "predicted_label")
+    r = invoke(
+        root,
+        "track",
+        "data/cifar10.csv",
+        "--key",
+        "id",
+        "--label",
+        "label",
+        "--label",
+        "label_name",
+        "--prediction",
+        "predicted_label",
+    )
     assert r.exit_code == 0, r.stderr
     result = Repo(root).audit("cifar10", record=False)
     cd = result["conflicting_duplicates"]

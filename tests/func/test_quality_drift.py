@@ -14,10 +14,16 @@ from dslineage.cli.app import app
 from dslineage.quality import stats
 from tests.support import write_parquet
 
-V1 = {"id": list(range(20)), "x": [i / 2 for i in range(20)],
-      "label": [["cat", "dog", "bird"][i % 3] for i in range(20)]}
-V2 = {"id": list(range(20)), "x": [i / 2 + 3 for i in range(20)],
-      "label": ["dog" if i % 3 == 0 else ["cat", "dog", "bird"][i % 3] for i in range(20)]}
+V1 = {
+    "id": list(range(20)),
+    "x": [i / 2 for i in range(20)],
+    "label": [["cat", "dog", "bird"][i % 3] for i in range(20)],
+}
+V2 = {
+    "id": list(range(20)),
+    "x": [i / 2 + 3 for i in range(20)],
+    "label": ["dog" if i % 3 == 0 else ["cat", "dog", "bird"][i % 3] for i in range(20)],
+}
 
 
 def psi_by_numpy(a: list[float], b: list[float]) -> float:
@@ -65,7 +71,8 @@ def test_drift_between_versions_matches_independent_statistics(committed, tmp_re
 def test_drift_thresholds_come_from_rules(committed, tmp_repo):
     """max_drift thresholds replace the defaults, per column where given."""
     (tmp_repo / ".dslineage" / "checks.yaml").write_text(
-        "train:\n  max_drift: {label_js: 0.9, label_psi: 9, numeric_ks: 0.05, columns: {x: {ks: 0.99}}}\n")
+        "train:\n  max_drift: {label_js: 0.9, label_psi: 9, numeric_ks: 0.05, columns: {x: {ks: 0.99}}}\n"
+    )
     write_parquet(tmp_repo / "data" / "train.parquet", V2)
     res = committed.drift("train@v1")
     got = entries(res)

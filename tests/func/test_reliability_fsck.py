@@ -131,8 +131,13 @@ def test_damaged_journal(repo_copy: Path):
 
 def test_leftovers_of_interrupted_writes_are_repaired(repo_copy: Path):
     """An uncommitted version record, an orphan change set and a temp file: repair deletes them."""
-    rec = dict(versions(repo_copy)[-1], id="f" * 40, timestamp="2030-01-01T00:00:00.000000+00:00",
-               parent=versions(repo_copy)[-1]["id"], seq=3)
+    rec = dict(
+        versions(repo_copy)[-1],
+        id="f" * 40,
+        timestamp="2030-01-01T00:00:00.000000+00:00",
+        parent=versions(repo_copy)[-1]["id"],
+        seq=3,
+    )
     rec.pop("format", None)
     stray = journal.write(repo_copy, rec)
     orphan = journal.folder(repo_copy) / "0123456789ab.changes.parquet"
@@ -196,8 +201,11 @@ def _discarded_batch(root: Path) -> list[str]:
     assert r.exit_code == 0, r.stderr
     batch = json.loads(r.stdout)["batch"]
     assert invoke(root, "checkout", "d@latest", "--force").exit_code == 0
-    files = [line[3:] for line in run(root, "git", "status", "--porcelain", "--untracked-files=all").stdout
-             .splitlines() if line.startswith("?? .dslineage/journal/")]
+    files = [
+        line[3:]
+        for line in run(root, "git", "status", "--porcelain", "--untracked-files=all").stdout.splitlines()
+        if line.startswith("?? .dslineage/journal/")
+    ]
     assert len(files) == 2 and any(batch[:12] in f for f in files), files
     return files
 

@@ -49,7 +49,7 @@ def test_hostile_names_through_every_sql_path(tmp_path: Path):
     """Columns, keys and labels built to break quoting, in a repo whose own path has quotes:
     track, commit, diff (sample, output, JSON), history, status, show, log, relabel, blame,
     batches, revert, rollback, checkout, tag, check, audit, drift all answer correctly."""
-    root = new_repo(tmp_path / "it's \"odd\"; dir")
+    root = new_repo(tmp_path / 'it\'s "odd"; dir')
     path = root / "data" / "h.parquet"
     labels = [LABELS[i % 4] for i in range(len(KEYS))]
     write_parquet(path, hostile(KEYS, labels, [1.0] * len(KEYS)))
@@ -61,7 +61,11 @@ def test_hostile_names_through_every_sql_path(tmp_path: Path):
     cli(root, "commit", "-m", "v2")
     d = cli_json(root, "diff", "h@v1", "h@v2", "--rows", "10")
     assert {k: d["rows"][k] for k in ("added", "removed", "modified", "unchanged")} == {
-        "added": 1, "removed": 1, "modified": 2, "unchanged": 3}
+        "added": 1,
+        "removed": 1,
+        "modified": 2,
+        "unchanged": 3,
+    }
     assert d["columns"] == {L: 1, X: 1}
     assert d["label_transitions"] == [{"column": L, "from": LABELS[1], "to": LABELS[2], "count": 1}]
     out = root / "out'; DROP TABLE x; --.parquet"
@@ -82,9 +86,18 @@ def test_hostile_names_through_every_sql_path(tmp_path: Path):
     cli(root, "checkout", "h@v2", "--force")
     cli(root, "tag", "h@v2", "t-1")
     rules = root / ".dslineage" / "checks.yaml"
-    rules.write_text(json.dumps({"h": {"allowed_labels": LABELS, "unique_key": True,
-                                       "ranges": {X: {"min": 0, "max": 10}},
-                                       "max_null_fraction": {U: 0}}}))
+    rules.write_text(
+        json.dumps(
+            {
+                "h": {
+                    "allowed_labels": LABELS,
+                    "unique_key": True,
+                    "ranges": {X: {"min": 0, "max": 10}},
+                    "max_null_fraction": {U: 0},
+                }
+            }
+        )
+    )
     assert cli_json(root, "check", "h@v2")["passed"] is True
     cli(root, "audit", "h@v2")
     drift = invoke(root, "drift", "h@v1", "h@v2", "--json")  # exit 3 means "drift over a threshold"
@@ -157,8 +170,11 @@ def test_forged_journal_and_dvc_file_cannot_read_outside(tmp_path: Path):
     assert snapshot_state(root) == before
 
 
-SECRETS = {"AWS_SECRET_ACCESS_KEY": "SECRET-ENV-6f1c2", "GITHUB_TOKEN": "ghp_SECRETTOKEN9d8e",
-           "DSLINEAGE_SECRET_TEST": "SECRET-DSL-77ab"}
+SECRETS = {
+    "AWS_SECRET_ACCESS_KEY": "SECRET-ENV-6f1c2",
+    "GITHUB_TOKEN": "ghp_SECRETTOKEN9d8e",
+    "DSLINEAGE_SECRET_TEST": "SECRET-DSL-77ab",
+}
 REMOTE_SECRET = "SECRET-REMOTE-3c4d"
 
 

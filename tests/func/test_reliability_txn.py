@@ -47,8 +47,7 @@ def test_big_uncommitted_file_restored_from_its_hard_link(repo_copy: Path):
     write_parquet(path, big)
     assert path.stat().st_size > txn.INLINE_LIMIT
     wanted = md5(path)
-    killed = dslineage(repo_copy, "checkout", "d@v1", "--force",
-                       env={"DSLINEAGE_FAULT": "checkout:after-dvc-checkout"})
+    killed = dslineage(repo_copy, "checkout", "d@v1", "--force", env={"DSLINEAGE_FAULT": "checkout:after-dvc-checkout"})
     assert killed.returncode == -9 and md5(path) != wanted
     with Repo(repo_copy) as repo:
         repo.status()

@@ -29,8 +29,12 @@ def test_the_s3_location_comes_from_dvc_config_with_local_overrides(committed: A
     run(root, "dvc", "remote", "modify", "store", "region", "eu-west-1")
     loc = dvcio.s3_location(root)
     assert loc is not None
-    assert (loc.name, loc.url, loc.endpoint, loc.region) == ("store", "s3://bucket/prefix", "http://127.0.0.1:8333",
-                                                            "eu-west-1")
+    assert (loc.name, loc.url, loc.endpoint, loc.region) == (
+        "store",
+        "s3://bucket/prefix",
+        "http://127.0.0.1:8333",
+        "eu-west-1",
+    )
     md5 = "0123456789abcdef0123456789abcdef"
     assert loc.object_url(md5) == f"s3://bucket/prefix/files/md5/01/{md5[2:]}"
 

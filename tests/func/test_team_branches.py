@@ -31,8 +31,10 @@ def _git(root: Path, *args: str) -> str:
 def team(tmp_repo: Path) -> dict[str, Any]:
     """main: train v1 (2,000 cat rows); branch alice relabels 1-100 to fox, branch bob
     500-600 to owl, each committing its v2; ends on alice with alice's bytes."""
-    path = write_parquet(tmp_repo / "data" / "train.parquet",
-                         {"id": list(range(1, N + 1)), "x": [i / 3 for i in range(N)], "label": ["cat"] * N})
+    path = write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {"id": list(range(1, N + 1)), "x": [i / 3 for i in range(N)], "label": ["cat"] * N},
+    )
     with _repo(tmp_repo) as repo:
         repo.track(str(path), ["id"], ["label"])
         [v1] = repo.commit(["train"], "import 2000 rows", None)
@@ -52,8 +54,15 @@ def team(tmp_repo: Path) -> dict[str, Any]:
     with _repo(tmp_repo) as repo:
         repo.checkout("train@latest")
     assert md5(path) == alice_md5
-    return {"root": tmp_repo, "path": path, "v1": v1, "alice": a["version"], "bob": b["version"],
-            "alice_md5": alice_md5, "bob_md5": bob_md5}
+    return {
+        "root": tmp_repo,
+        "path": path,
+        "v1": v1,
+        "alice": a["version"],
+        "bob": b["version"],
+        "alice_md5": alice_md5,
+        "bob_md5": bob_md5,
+    }
 
 
 def _merge_keep_ours(root: Path) -> None:
@@ -111,8 +120,14 @@ def test_branch_switch_then_checkout_latest_without_force(team):
         assert [e["change"] for e in repo.history("train", "550")["events"]] == ["added", "relabeled"]
         assert [e["change"] for e in repo.history("train", "50")["events"]] == ["added"]
     edited = _labels(path)
-    write_parquet(path, {"id": list(edited), "x": [i / 3 for i in range(N)],
-                         "label": ["dog" if k == 7 else v for k, v in edited.items()]})
+    write_parquet(
+        path,
+        {
+            "id": list(edited),
+            "x": [i / 3 for i in range(N)],
+            "label": ["dog" if k == 7 else v for k, v in edited.items()],
+        },
+    )
     _git(root, "checkout", "-q", "alice")
     before = md5(path)
     with _repo(root) as repo, pytest.raises(DirtyError, match="uncommitted changes"):
@@ -164,8 +179,11 @@ def test_keep_ours_merge_follows_head(team):
 def _change_rows(root: Path, vid: str) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
-    [rec] = [json.loads(p.read_text()) for p in (root / ".dslineage" / "journal").glob("*-version-*.json")
-             if json.loads(p.read_text())["id"] == vid]
+    [rec] = [
+        json.loads(p.read_text())
+        for p in (root / ".dslineage" / "journal").glob("*-version-*.json")
+        if json.loads(p.read_text())["id"] == vid
+    ]
     return pq.read_table(root / ".dslineage" / "journal" / rec["changes"]["file"]).to_pylist()
 
 
@@ -191,8 +209,14 @@ def test_fsck_reports_unrecorded_head_md5_and_missing_parent(team):
     with _repo(root) as repo:
         assert repo.fsck()["ok"]
     edited = _labels(path)
-    write_parquet(path, {"id": list(edited), "x": [i / 3 for i in range(N)],
-                         "label": ["dog" if k == 9 else v for k, v in edited.items()]})
+    write_parquet(
+        path,
+        {
+            "id": list(edited),
+            "x": [i / 3 for i in range(N)],
+            "label": ["dog" if k == 9 else v for k, v in edited.items()],
+        },
+    )
     run(root, "dvc", "add", "-q", "data/train.parquet")
     _git(root, "commit", "-q", "-m", "dvc add outside dslineage", "--", "data/train.parquet.dvc")
     with _repo(root) as repo:
@@ -222,8 +246,9 @@ def test_a_merge_version_counts_each_change_once(team):
     merged = {k: ("owl" if k in BOB else v) for k, v in _labels(path).items()}
     write_parquet(path, {"id": list(merged), "x": [i / 3 for i in range(N)], "label": list(merged.values())})
     with _repo(root) as repo:
-        [v3] = snapshot(repo, [repo.dataset("train")], "merge bob", None,
-                        extra={"train": {"parents": [team["alice"], team["bob"]]}})
+        [v3] = snapshot(
+            repo, [repo.dataset("train")], "merge bob", None, extra={"train": {"parents": [team["alice"], team["bob"]]}}
+        )
     assert (v3["seq"], v3["parent"], v3["parents"]) == (3, team["alice"], [team["alice"], team["bob"]])
     with _repo(root) as repo:
         assert repo.resolve("train")["id"] == v3["id"]

@@ -42,15 +42,19 @@ def team(module_env: Path) -> dict[str, Any]:
     """main: `t` v1 (30 rows); branch bob: one batch (rows 1, 2, 4, 10 → owl, per-row annotator
     and confidence on row 1); branch alice from main, checked out, never merged with bob."""
     root = new_repo(module_env / "team")
-    path = write_parquet(root / "data" / "t.parquet", {
-        "id": list(range(30)), "x": [i / 2 for i in range(30)], "label": [ANIMALS[i % 3] for i in range(30)],
-    })
+    path = write_parquet(
+        root / "data" / "t.parquet",
+        {"id": list(range(30)), "x": [i / 2 for i in range(30)], "label": [ANIMALS[i % 3] for i in range(30)]},
+    )
     with Repo(root) as repo:
         repo.track(str(path), ["id"], ["label"])
         repo.commit(["t"], "v1", None)
     switch(root, "bob", create=True)
-    edits = write_text(module_env / "bob.csv", "id,label,annotator,confidence\n1,owl,bob-helper,0.7\n"
-                       + "".join(f"{k},{v},," + "\n" for k, v in BOB_ROWS.items() if k != 1))
+    edits = write_text(
+        module_env / "bob.csv",
+        "id,label,annotator,confidence\n1,owl,bob-helper,0.7\n"
+        + "".join(f"{k},{v},," + "\n" for k, v in BOB_ROWS.items() if k != 1),
+    )
     with Repo(root) as repo:
         bob = repo.relabel("t", from_file=str(edits), by="bob", reason="owls seen")
     switch(root, "main")
@@ -178,12 +182,20 @@ def test_ambiguous_or_incomplete_batch_in_git_is_a_one_line_error(alice: dict[st
 
     def git(*args: str, stdin: str | None = None) -> str:
         """Run git plumbing on a private index (the work tree and its index stay untouched)."""
-        return subprocess.run(["git", *args], cwd=root, env=env, input=stdin, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=root, env=env, input=stdin, capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     for digit in "12":
-        rec = {"kind": "batch", "id": "abcd" + digit * 36, "dataset": "t", "column": "label", "keys": ["id"],
-               "timestamp": f"2026-01-0{digit}T00:00:00.000000+00:00", "edits": f"abcd{digit * 8}.edits.parquet"}
+        rec = {
+            "kind": "batch",
+            "id": "abcd" + digit * 36,
+            "dataset": "t",
+            "column": "label",
+            "keys": ["id"],
+            "timestamp": f"2026-01-0{digit}T00:00:00.000000+00:00",
+            "edits": f"abcd{digit * 8}.edits.parquet",
+        }
         blob = git("hash-object", "-w", "--stdin", stdin=json.dumps(rec))
         name = f".dslineage/journal/2026010{digit}T000000000000-batch-abcd{digit * 8}.json"
         git("update-index", "--add", "--cacheinfo", f"100644,{blob},{name}")
@@ -204,14 +216,16 @@ def overlap(tmp_path: Path) -> dict[str, Any]:
     root = new_repo(tmp_path / "repo")
     n = 200
     v1 = {i: ANIMALS[i % 3] for i in range(n)}
-    path = write_parquet(root / "data" / "o.parquet", {"id": list(v1), "x": [i / 2 for i in v1],
-                                                      "label": list(v1.values())})
+    path = write_parquet(
+        root / "data" / "o.parquet", {"id": list(v1), "x": [i / 2 for i in v1], "label": list(v1.values())}
+    )
     with Repo(root) as repo:
         repo.track(str(path), ["id"], ["label"])
         repo.commit(["o"], "v1", None)
         repo.relabel("o", {i: "owl" for i in range(49, 150)}, by="bob", reason="owls")
-    replay = write_text(tmp_path / "replay.csv", "id,label,old_label\n"
-                        + "".join(f"{i},fox,{v1[i]}\n" for i in range(100)))
+    replay = write_text(
+        tmp_path / "replay.csv", "id,label,old_label\n" + "".join(f"{i},fox,{v1[i]}\n" for i in range(100))
+    )
     plain = write_text(tmp_path / "plain.csv", "id,label\n" + "".join(f"{i},fox\n" for i in range(100)))
     return {"root": root, "path": path, "replay": replay, "plain": plain, "v1": v1}
 
@@ -239,8 +253,10 @@ def test_expect_old_needs_an_old_column_and_a_file(overlap: dict[str, Any]) -> N
 def test_expect_old_applies_when_every_old_label_matches(overlap: dict[str, Any]) -> None:
     """A replay whose old labels are all current applies normally; the plain file still overwrites."""
     root, path, v1 = overlap["root"], overlap["path"], overlap["v1"]
-    fresh = write_text(overlap["replay"].with_name("fresh.csv"), "id,label,old_label\n"
-                       + "".join(f"{i},fox,{v1[i]}\n" for i in range(49)) + "60,fox,owl\n")
+    fresh = write_text(
+        overlap["replay"].with_name("fresh.csv"),
+        "id,label,old_label\n" + "".join(f"{i},fox,{v1[i]}\n" for i in range(49)) + "60,fox,owl\n",
+    )
     out = cli_json(root, "relabel", "o", "--from", str(fresh), "--expect-old")
     assert out["applied"] == 50
     assert labels_of(path)[60] == "fox" and labels_of(path)[61] == "owl"
@@ -260,8 +276,9 @@ EDITS = st.dictionaries(st.integers(0, N - 1), st.sampled_from(LETTERS), min_siz
 def prop_repo(module_env: Path) -> Path:
     """A repo with dataset `p` (16 rows, labels a-d) committed as v1."""
     root = new_repo(module_env / "props")
-    path = write_parquet(root / "data" / "p.parquet",
-                         {"id": list(range(N)), "label": [LETTERS[i % 4] for i in range(N)]})
+    path = write_parquet(
+        root / "data" / "p.parquet", {"id": list(range(N)), "label": [LETTERS[i % 4] for i in range(N)]}
+    )
     with Repo(root) as repo:
         repo.track(str(path), ["id"], ["label"])
         repo.commit(None, "v1", None)

@@ -54,8 +54,9 @@ def team_template(module_env: Path) -> Path:
     bob 500-600 owl, each in a clone of a bare remote; bob's main is pushed to the remote."""
     tmp_path = module_env / "team"
     seed = new_repo(tmp_path / "seed")
-    write_parquet(seed / "data" / "train.parquet", {"id": list(range(N)), "x": [i / 2 for i in range(N)],
-                                                   "label": ["cat"] * N})
+    write_parquet(
+        seed / "data" / "train.parquet", {"id": list(range(N)), "x": [i / 2 for i in range(N)], "label": ["cat"] * N}
+    )
     with Repo(seed) as repo:
         repo.track(str(seed / "data" / "train.parquet"), ["id"], ["label"])
         repo.commit(["train"], "v1", None)
@@ -86,7 +87,15 @@ def _check_merged(root: Path, merged_by_driver: bool = False) -> dict[str, Any]:
     rows 50 and 550 names alice's and bob's batches."""
     labels = _labels(root)
     assert [labels[i] for i in (0, 1, 100, 101, 499, 500, 600, 601)] == [
-        "cat", "fox", "fox", "cat", "cat", "owl", "owl", "cat"]
+        "cat",
+        "fox",
+        "fox",
+        "cat",
+        "cat",
+        "owl",
+        "owl",
+        "cat",
+    ]
     assert sum(v == "fox" for v in labels.values()) == 100
     assert sum(v == "owl" for v in labels.values()) == 101
     top = cli_json(root, "log", "train")[0]
@@ -265,8 +274,7 @@ def test_resolve_gives_the_expected_file(overlap: dict[str, Path], how: str) -> 
     (alice / "conflicts.csv").unlink(missing_ok=True)
     assert len(res["parents"]) == 2 and res["git_commit"]
     labels = _labels(alice)
-    expect = {"ours": lambda k: "fox", "theirs": lambda k: "owl",
-              "from": lambda k: "dog" if k % 2 else "owl"}[how]
+    expect = {"ours": lambda k: "fox", "theirs": lambda k: "owl", "from": lambda k: "dog" if k % 2 else "owl"}[how]
     assert [labels[k] for k in range(90, 96)] == [expect(k) for k in range(90, 96)]
     assert labels[50] == "fox" and labels[550] == "owl" and labels[96] == "fox"
     assert len(run(alice, "git", "log", "-1", "--format=%P").stdout.split()) == 2
@@ -325,8 +333,13 @@ def test_git_pull_rebase_with_overlap_stops_and_resolves(overlap: dict[str, Path
     assert cli_json(alice, "status")[0]["merging"]["cells"] == 6
     out = cli_json(alice, "merge", "--resolve", "train", "--theirs")
     assert "rebase --continue" in out["note"]
-    done = subprocess.run(["git", "-c", "core.editor=true", "rebase", "--continue"], cwd=alice,
-                          capture_output=True, text=True, env={**os.environ, "GIT_EDITOR": "true"})
+    done = subprocess.run(
+        ["git", "-c", "core.editor=true", "rebase", "--continue"],
+        cwd=alice,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GIT_EDITOR": "true"},
+    )
     assert done.returncode == 0, done.stderr
     labels = _labels(alice)
     assert [labels[k] for k in range(90, 96)] == ["fox"] * 6
@@ -366,8 +379,10 @@ def test_dataset_changed_on_one_side_takes_that_side(team: dict[str, Path]) -> N
 def test_dslineage_merge_in_one_repository(tmp_repo: Path) -> None:
     """Issue 10's scenario in one repository (branches alice and bob): `dslineage merge bob` on
     alice gives both sides' labels, a two-parent merge version and each side's provenance."""
-    path = write_parquet(tmp_repo / "data" / "train.parquet",
-                         {"id": list(range(N)), "x": [i / 2 for i in range(N)], "label": ["cat"] * N})
+    path = write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {"id": list(range(N)), "x": [i / 2 for i in range(N)], "label": ["cat"] * N},
+    )
     with Repo(tmp_repo) as repo:
         repo.track(str(path), ["id"], ["label"])
         repo.commit(["train"], "v1", None)
@@ -501,8 +516,10 @@ def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, mon
     from dslineage.ops.commit import build_record
     from dslineage.store import rowdiff
 
-    path = write_parquet(tmp_repo / "data" / "train.parquet",
-                         {"id": list(range(N)), "x": [i / 2 for i in range(N)], "label": ["cat"] * N})
+    path = write_parquet(
+        tmp_repo / "data" / "train.parquet",
+        {"id": list(range(N)), "x": [i / 2 for i in range(N)], "label": ["cat"] * N},
+    )
     with Repo(tmp_repo) as repo:
         repo.track(str(path), ["id"], ["label"])
         repo.commit(["train"], "v1", None)
@@ -534,8 +551,16 @@ def test_merge_change_set_from_the_engine_equals_a_full_diff(tmp_repo: Path, mon
         con = common.row_connection(repo)
         try:
             full, full_file = build_record(
-                repo, con, ds, common.version_source(repo, ds, fast), fast["md5"], ours,
-                common.version_source(repo, ds, ours), message="full", author="x", timestamp=fast["timestamp"],
+                repo,
+                con,
+                ds,
+                common.version_source(repo, ds, fast),
+                fast["md5"],
+                ours,
+                common.version_source(repo, ds, ours),
+                message="full",
+                author="x",
+                timestamp=fast["timestamp"],
             )
         finally:
             con.close()

@@ -20,5 +20,18 @@ from tests.support.repos import (
     write_text,
 )
 
-__all__ = ["CIFAR", "IDENTITY", "PROJECT", "cli_json", "head", "invoke", "md5", "new_repo", "refused", "run",
-           "snapshot_state", "write_parquet", "write_text"]
+__all__ = [
+    "CIFAR",
+    "IDENTITY",
+    "PROJECT",
+    "cli_json",
+    "head",
+    "invoke",
+    "md5",
+    "new_repo",
+    "refused",
+    "run",
+    "snapshot_state",
+    "write_parquet",
+    "write_text",
+]

@@ -49,7 +49,12 @@ def cifar_repo(dest: Path) -> Path:
     (dest / "data").mkdir()
     shutil.copyfile(CIFAR / "cifar10_test_labels.csv", dest / "data" / "cifar.csv")
     with Repo(dest) as repo:
-        repo.track(str(dest / "data" / "cifar.csv"), ["id"], ["label", "label_name"],
-                   label_pairs=["label=label_name"], roles={"predictions": ["predicted_label"]})
+        repo.track(
+            str(dest / "data" / "cifar.csv"),
+            ["id"],
+            ["label", "label_name"],
+            label_pairs=["label=label_name"],
+            roles={"predictions": ["predicted_label"]},
+        )
         repo.commit(["cifar"], "CIFAR-10 test labels as given", None)
     return dest

@@ -16,9 +16,10 @@ def add_dataset(root: Path, name: str, n: int = 12, **options: Any) -> Path:
     """`data/NAME.parquet` (id, x, label = cat/dog/bird by id % 3), tracked and committed as v1."""
     from dslineage import Repo
 
-    path = write_parquet(root / "data" / f"{name}.parquet", {
-        "id": list(range(n)), "x": [i / 2 for i in range(n)], "label": [ANIMALS[i % 3] for i in range(n)],
-    })
+    path = write_parquet(
+        root / "data" / f"{name}.parquet",
+        {"id": list(range(n)), "x": [i / 2 for i in range(n)], "label": [ANIMALS[i % 3] for i in range(n)]},
+    )
     with Repo(root) as repo:
         repo.track(str(path), ["id"], ["label"], **options)
         repo.commit([name], "v1", None)

@@ -77,7 +77,9 @@ class Server:
         """Run one `labelstudio_sdk_driver.py` command as `user` in .venv-ls; its JSON answer."""
         proc = subprocess.run(
             [str(LS_PYTHON), str(DRIVER), self.url, user.token, command, *args],
-            capture_output=True, text=True, timeout=300,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"SDK driver {command} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -97,10 +99,14 @@ def require() -> None:
     if reason is None:
         return
     if os.environ.get("CI") or os.environ.get("DSL_REQUIRE_LABEL_STUDIO"):
-        pytest.fail(f"CI (or DSL_REQUIRE_LABEL_STUDIO) is set but {reason}: .ci/run creates it "
-                    "(python3 -m venv .venv-ls && .venv-ls/bin/pip install 'label-studio==1.23.*')")
-    pytest.skip(f"{reason}: create it with `python3 -m venv .venv-ls && .venv-ls/bin/pip install "
-                "'label-studio==1.23.*'` (as .ci/run does)")
+        pytest.fail(
+            f"CI (or DSL_REQUIRE_LABEL_STUDIO) is set but {reason}: .ci/run creates it "
+            "(python3 -m venv .venv-ls && .venv-ls/bin/pip install 'label-studio==1.23.*')"
+        )
+    pytest.skip(
+        f"{reason}: create it with `python3 -m venv .venv-ls && .venv-ls/bin/pip install "
+        "'label-studio==1.23.*'` (as .ci/run does)"
+    )
 
 
 def unavailable() -> str | None:
@@ -152,7 +158,9 @@ class _Session:
     def call(self, method: str, path: str) -> Any:
         """An API call with the session cookie and the CSRF header."""
         req = urllib.request.Request(
-            self.url + path, method=method, data=b"{}" if method == "POST" else None,
+            self.url + path,
+            method=method,
+            data=b"{}" if method == "POST" else None,
             headers={"X-CSRFToken": self._csrf(), "Referer": self.url + "/", "Content-Type": "application/json"},
         )
         with self.opener.open(req, timeout=60) as resp:
@@ -168,7 +176,8 @@ class _Session:
 def _access(url: str, token: str) -> str:
     """A short-lived access token from a personal access token (JWT refresh)."""
     req = urllib.request.Request(
-        url + "/api/token/refresh/", data=json.dumps({"refresh": token}).encode(),
+        url + "/api/token/refresh/",
+        data=json.dumps({"refresh": token}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=60) as resp:
@@ -177,8 +186,7 @@ def _access(url: str, token: str) -> str:
 
 def _api(url: str, token: str, method: str, path: str) -> Any:
     """One plain HTTP API call with `Authorization: Bearer <access token>`."""
-    req = urllib.request.Request(url + path, method=method,
-                                 headers={"Authorization": f"Bearer {_access(url, token)}"})
+    req = urllib.request.Request(url + path, method=method, headers={"Authorization": f"Bearer {_access(url, token)}"})
     with urllib.request.urlopen(req, timeout=60) as resp:
         return json.loads(resp.read())
 
@@ -201,24 +209,46 @@ def label_studio(base: Path) -> Iterator[Server]:
     email, password = "admin@example.com", "dslineage-admin-pw"
     data, log = base / "data", base / "label-studio.log"
     data.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "HOME": str(base), "LABEL_STUDIO_BASE_DATA_DIR": str(data),
-           "COLLECT_ANALYTICS": "false", "LABEL_STUDIO_COLLECT_ANALYTICS": "false",
-           "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "", "LATEST_VERSION_CHECK": "false"}
+    env = {
+        **os.environ,
+        "HOME": str(base),
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data),
+        "COLLECT_ANALYTICS": "false",
+        "LABEL_STUDIO_COLLECT_ANALYTICS": "false",
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
+        "LATEST_VERSION_CHECK": "false",
+    }
     env.pop("VIRTUAL_ENV", None)
-    cmd = [str(LS_BIN), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
-           "--data-dir", str(data), "--username", email, "--password", password]
+    cmd = [
+        str(LS_BIN),
+        "start",
+        "--no-browser",
+        "--internal-host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data),
+        "--username",
+        email,
+        "--password",
+        password,
+    ]
     started = time.monotonic()
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=base, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=base, env=env, start_new_session=True)
     try:
         while not _healthy(url):
             if proc.poll() is not None:
-                raise RuntimeError(f"label-studio exited with {proc.returncode}:\n"
-                                   f"{log.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"label-studio exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
+                )
             if time.monotonic() - started > START_TIMEOUT:
-                raise RuntimeError(f"label-studio did not answer on {url} within {START_TIMEOUT:.0f} s:\n"
-                                   f"{log.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"label-studio did not answer on {url} within {START_TIMEOUT:.0f} s:\n"
+                    f"{log.read_text(errors='replace')[-3000:]}"
+                )
             time.sleep(0.5)
         elapsed = time.monotonic() - started
         session = _Session(url)

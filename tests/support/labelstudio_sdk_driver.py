@@ -32,8 +32,11 @@ def main(argv: list[str]) -> None:
         project_id, tasks_file = args
         tasks = json.loads(Path(tasks_file).read_text())
         out = ls.projects.import_tasks(id=int(project_id), request=tasks, return_task_ids=True)
-        answer = {"task_ids": list(out.task_ids or []), "task_count": out.task_count,
-                  "prediction_count": out.prediction_count}
+        answer = {
+            "task_ids": list(out.task_ids or []),
+            "task_count": out.task_count,
+            "prediction_count": out.prediction_count,
+        }
     elif command == "annotate":
         (pairs_file,) = args
         ids = []

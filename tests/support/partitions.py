@@ -28,8 +28,13 @@ class Version:
 
 
 def _row(rnd: random.Random, key: int) -> Row:
-    return {"id": key, "label": rnd.choice(LABELS), "x": rnd.choice(FLOATS),
-            "s": rnd.choice(["a", "b", None, "ça"]), "n": rnd.randint(-3, 3)}
+    return {
+        "id": key,
+        "label": rnd.choice(LABELS),
+        "x": rnd.choice(FLOATS),
+        "s": rnd.choice(["a", "b", None, "ça"]),
+        "n": rnd.randint(-3, 3),
+    }
 
 
 def _part_name(i: int, hive: bool) -> str:
@@ -71,8 +76,9 @@ def random_versions(rnd: random.Random, *, hive: bool = False) -> tuple[Version,
     b_parts = {k: v for k, v in b_parts.items() if v}
     if not b_parts:
         b_parts = {names_b[0]: [_row(rnd, 999)]}
-    schema_a = pa.schema([("id", pa.int64()), ("label", pa.string()), ("x", pa.float64()),
-                          ("s", pa.string()), ("n", pa.int32())])
+    schema_a = pa.schema(
+        [("id", pa.int64()), ("label", pa.string()), ("x", pa.float64()), ("s", pa.string()), ("n", pa.int32())]
+    )
     change = rnd.choice(["none", "none", "add", "drop", "widen", "text"])
     fields = list(schema_a)
     if change == "add":
@@ -98,20 +104,26 @@ def write_version(root: Path, v: Version) -> dict[str, Path]:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = sorted(rows, key=lambda r: r["id"])
-        pq.write_table(pa.Table.from_pylist([{f.name: r.get(f.name) for f in v.schema} for r in rows],
-                                            schema=v.schema), path)
+        pq.write_table(
+            pa.Table.from_pylist([{f.name: r.get(f.name) for f in v.schema} for r in rows], schema=v.schema), path
+        )
         files[rel] = path
     return files
 
 
-def pairs_of(a: Version, b: Version, files_a: dict[str, Path], files_b: dict[str, Path],
-             rnd: random.Random) -> list[tuple[str, str | None, str | None]]:
+def pairs_of(
+    a: Version, b: Version, files_a: dict[str, Path], files_b: dict[str, Path], rnd: random.Random
+) -> list[tuple[str, str | None, str | None]]:
     """The (relpath, old, new) pairs; a part with identical rows on both sides is left out at random
     (as a caller comparing manifests would), the rest always present."""
     pairs = []
     for rel in sorted(files_a.keys() | files_b.keys()):
-        same = rel in a.parts and rel in b.parts and a.schema == b.schema and (
-            sorted(a.parts[rel], key=lambda r: r["id"]) == sorted(b.parts[rel], key=lambda r: r["id"]))
+        same = (
+            rel in a.parts
+            and rel in b.parts
+            and a.schema == b.schema
+            and (sorted(a.parts[rel], key=lambda r: r["id"]) == sorted(b.parts[rel], key=lambda r: r["id"]))
+        )
         if same and rnd.random() < 0.5:
             continue
         old, new = files_a.get(rel), files_b.get(rel)
@@ -124,8 +136,7 @@ def union_source(files: dict[str, Path], hive: bool) -> Any:
     from dslineage.store.rows import Source
 
     paths = [str(p) for p in files.values()]
-    return Source(f"read_parquet(?, union_by_name = true, hive_partitioning = {str(hive).lower()})",
-                  (paths,), "union")
+    return Source(f"read_parquet(?, union_by_name = true, hive_partitioning = {str(hive).lower()})", (paths,), "union")
 
 
 def rows_of(con: Any, table: str) -> tuple[list[Any], list[Any]]:

@@ -31,12 +31,17 @@ def data(n: int = 30, relabel: dict[int, str] | None = None, extra: int = 0) -> 
     return {"id": ids, "x": [i / 2 for i in ids], "label": labels}
 
 
-def dslineage(root: Path, *args: str, env: dict[str, str] | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def dslineage(
+    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI (`python -m dslineage ARGS`) in `root` as a separate process."""
     return subprocess.run(
-        [sys.executable, "-m", "dslineage", *args], cwd=root, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=timeout,
+        [sys.executable, "-m", "dslineage", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
     )
 
 
@@ -44,19 +49,42 @@ def dslineage(root: Path, *args: str, env: dict[str, str] | None = None,
 # fresh interpreter per job spends most of its time importing): what a relabel, a commit and
 # `observe` load, found by diffing sys.modules around one run
 PRELOAD = [
-    "dslineage.cli", "dslineage.repo", "dslineage.ops.commit", "dslineage.ops.relabel", "dslineage.ops.track",
-    "dslineage.ops.fsck", "dslineage.ops.log", "dslineage.ops.reindex", "dslineage.quality.check",
-    "dvc.repo", "dvc.repo.add", "dvc.repo.index", "dvc.output", "dvc.scm", "dvc.lock", "dvc_data.index",
-    "scmrepo.git.backend.dulwich", "scmrepo.git.backend.pygit2", "git", "networkx", "duckdb",
-    "pyarrow.parquet", "pyarrow.compute", "pyarrow.dataset", "ruamel.yaml", "yaml", "rich.table",
+    "dslineage.cli",
+    "dslineage.repo",
+    "dslineage.ops.commit",
+    "dslineage.ops.relabel",
+    "dslineage.ops.track",
+    "dslineage.ops.fsck",
+    "dslineage.ops.log",
+    "dslineage.ops.reindex",
+    "dslineage.quality.check",
+    "dvc.repo",
+    "dvc.repo.add",
+    "dvc.repo.index",
+    "dvc.output",
+    "dvc.scm",
+    "dvc.lock",
+    "dvc_data.index",
+    "scmrepo.git.backend.dulwich",
+    "scmrepo.git.backend.pygit2",
+    "git",
+    "networkx",
+    "duckdb",
+    "pyarrow.parquet",
+    "pyarrow.compute",
+    "pyarrow.dataset",
+    "ruamel.yaml",
+    "yaml",
+    "rich.table",
     "tests.support.reliability",
 ]
 _FORKSERVER = multiprocessing.get_context("forkserver")
 _FORKSERVER.set_forkserver_preload(PRELOAD)
 
 
-def fork_map(func: str | list[str], arglist: list[list[Any]], env: list[dict[str, str]] | None = None,
-             workers: int = 4) -> list[dict[str, Any]]:
+def fork_map(
+    func: str | list[str], arglist: list[list[Any]], env: list[dict[str, str]] | None = None, workers: int = 4
+) -> list[dict[str, Any]]:
     """Run `tests.support.reliability.<func>(*args)` for each args in its own process, `workers`
     at a time (`func` may name one function per job), forked by multiprocessing's fork server
     from an interpreter that imported PRELOAD once. Each job's environment is this process's
@@ -148,8 +176,11 @@ def work_state(root: Path) -> dict[str, Any]:
         "status": snap["status"],
         "files": {k: v for k, v in files.items() if not k.startswith(".dslineage/journal/")},
         "journal": len(journal),
-        "journal_kinds": sorted(k.rsplit("-", 2)[-2] if k.endswith(".json") else k.rsplit(".", 2)[-2]
-                                for k in journal if not k.endswith(".gitkeep")),
+        "journal_kinds": sorted(
+            k.rsplit("-", 2)[-2] if k.endswith(".json") else k.rsplit(".", 2)[-2]
+            for k in journal
+            if not k.endswith(".gitkeep")
+        ),
     }
 
 

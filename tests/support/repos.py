@@ -17,8 +17,7 @@ import pyarrow.parquet as pq
 PROJECT = Path(__file__).resolve().parents[2]
 CIFAR = PROJECT.parent / "shared" / "data" / "cifar10"
 
-_NOT_WORK_FILES = (".git", ".dvc/cache", ".dvc/tmp", ".dslineage/index.duckdb", ".dslineage/lock",
-                   ".dslineage/tmp")
+_NOT_WORK_FILES = (".git", ".dvc/cache", ".dvc/tmp", ".dslineage/index.duckdb", ".dslineage/lock", ".dslineage/tmp")
 
 
 def run(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -69,8 +68,9 @@ def snapshot_state(root: Path) -> dict[str, Any]:
     files = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if path.is_file() and not any(rel == p or rel.startswith(p + "/") or rel.startswith(p + ".")
-                                      for p in _NOT_WORK_FILES):
+        if path.is_file() and not any(
+            rel == p or rel.startswith(p + "/") or rel.startswith(p + ".") for p in _NOT_WORK_FILES
+        ):
             files[rel] = md5(path)
     status = run(root, "git", "status", "--porcelain", "--untracked-files=all", check=False).stdout
     head_sha = run(root, "git", "rev-parse", "-q", "--verify", "HEAD", check=False).stdout.strip()

@@ -46,8 +46,11 @@ class S3Server:
         from botocore.session import get_session
 
         return get_session().create_client(
-            "s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key, region_name="us-east-1",
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
         )
 
 
@@ -108,8 +111,11 @@ def _answers(server: S3Server) -> bool:
 
     try:
         get_session().create_client(
-            "s3", endpoint_url=server.endpoint, aws_access_key_id=server.access_key,
-            aws_secret_access_key=server.secret_key, region_name="us-east-1",
+            "s3",
+            endpoint_url=server.endpoint,
+            aws_access_key_id=server.access_key,
+            aws_secret_access_key=server.secret_key,
+            region_name="us-east-1",
             config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
         ).list_buckets()
     except Exception:
@@ -134,19 +140,33 @@ def seaweedfs(base: Path) -> Iterator[S3Server]:
     env.update(AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY=secret_key)
     master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin, admin_grpc = _free_ports(10)
     cmd = [
-        weed, "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        f"-master.port={master}", f"-master.port.grpc={master_grpc}",
-        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
-        f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
-        f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-        f"-admin.port={admin}", f"-admin.port.grpc={admin_grpc}",
-        "-admin.ui=false", "-webdav=false", "-master.telemetry=false",
+        weed,
+        "mini",
+        f"-dir={data}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-master.port.grpc={master_grpc}",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume_grpc}",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer_grpc}",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3_grpc}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-admin.port={admin}",
+        f"-admin.port.grpc={admin_grpc}",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-master.telemetry=false",
     ]
     server = S3Server(f"http://127.0.0.1:{s3}", access_key, secret_key, log)
     with open(log, "wb") as out:
         try:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=base, env=env,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, cwd=base, env=env, start_new_session=True
+            )
         except OSError as exc:  # e.g. "Exec format error" on another CPU architecture
             pytest.skip(f"SeaweedFS's `weed` binary cannot run here ({weed}): {exc}")
     try:
@@ -156,8 +176,10 @@ def seaweedfs(base: Path) -> Iterator[S3Server]:
                 tail = log.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"weed mini exited with {proc.returncode}:\n{tail}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"weed mini did not answer on {server.endpoint} within {_START_TIMEOUT:.0f} s:\n"
-                                   f"{log.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"weed mini did not answer on {server.endpoint} within {_START_TIMEOUT:.0f} s:\n"
+                    f"{log.read_text(errors='replace')[-3000:]}"
+                )
             time.sleep(0.2)
         yield server
     finally:

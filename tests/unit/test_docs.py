@@ -117,7 +117,7 @@ def test_every_command_is_in_the_generated_reference(name: str) -> None:
     for line in (dict(COMMANDS)[name].help or "").splitlines():
         if not line.strip().startswith("Example:"):
             continue
-        ex, _ = HOOKS.split_example(line.strip()[len("Example:"):])
+        ex, _ = HOOKS.split_example(line.strip()[len("Example:") :])
         assert ex in section, f"`dslineage {name}`: the example {ex!r} is missing from its reference section"
 
 
@@ -148,7 +148,7 @@ def test_examples_parse(where: str, example: str) -> None:
         while args and args[0].startswith("-"):
             opt = next((p for p in cmd.params if args[0] in p.opts), None)
             assert opt is not None, f"{where}: {example!r}: `{' '.join(path)}` has no option {args[0]}"
-            args = args[1 if opt.is_flag else 2:]
+            args = args[1 if opt.is_flag else 2 :]
         assert args and args[0] in cmd.commands, f"{where}: {example!r}: no command `{' '.join(path[1:] + args[:1])}`"
         path.append(args[0])
         cmd, args = cmd.commands[args[0]], args[1:]
@@ -202,7 +202,8 @@ def test_readme_links_resolve() -> None:
         assert target.exists(), f"README.md links to {path}, which does not exist"
         if anchor:
             assert anchor in {_github_anchor(h) for _, h in HOOKS.headings(target.read_text(encoding="utf-8"))}, (
-                f"README.md links to {link}, but {path} has no heading with that anchor")
+                f"README.md links to {link}, but {path} has no heading with that anchor"
+            )
 
 
 def _mkdocs_anchors(text: str) -> set[str]:
@@ -237,7 +238,8 @@ def test_docs_links_resolve(rel: str) -> None:
         assert target in PAGES, f"docs/{rel} links to {link}: no page docs/{target}"
         if anchor:
             assert anchor in _mkdocs_anchors(_page_text(target)), (
-                f"docs/{rel} links to {link}, but docs/{target} has no heading with that anchor")
+                f"docs/{rel} links to {link}, but docs/{target} has no heading with that anchor"
+            )
 
 
 def _nav_files(nav: Any) -> list[str]:

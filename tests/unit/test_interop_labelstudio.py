@@ -10,12 +10,7 @@ import pyarrow as pa
 import pytest
 
 from dslineage.errors import DslineageError
-from dslineage.interop.labelstudio import (
-    LabelStudioExportError,
-    LabelStudioTasksError,
-    read_export,
-    write_tasks,
-)
+from dslineage.interop.labelstudio import LabelStudioExportError, LabelStudioTasksError, read_export, write_tasks
 
 
 def _annotation(
@@ -78,10 +73,14 @@ def test_read_export_one_row_per_annotation_and_choice(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
         [
-            _task(1, {"id": 3, "image": "img/3.png"}, [
-                _annotation(10, ["dog"], "2021-03-09T22:16:08.728353Z"),
-                _annotation(user, ["cat"], "2021-03-10T08:00:00.000000Z"),
-            ]),
+            _task(
+                1,
+                {"id": 3, "image": "img/3.png"},
+                [
+                    _annotation(10, ["dog"], "2021-03-09T22:16:08.728353Z"),
+                    _annotation(user, ["cat"], "2021-03-10T08:00:00.000000Z"),
+                ],
+            ),
             _task(2, {"id": 5, "image": "img/5.png"}, [_annotation(10, ["bird", "frog"], "2021-03-11T09:00:00Z")]),
         ],
     )
@@ -113,10 +112,13 @@ def test_read_export_skips_cancelled_unannotated_and_other_result_types(tmp_path
     boxes = _annotation(4, ["x"], "2024-01-01T00:00:00Z")
     boxes["result"][0]["type"] = "rectanglelabels"
     boxes["result"][0]["value"] = {"x": 1, "y": 2, "width": 3, "height": 4, "rectanglelabels": ["x"]}
-    path = _write(tmp_path, [
-        _task(1, {"id": 1}, [cancelled, boxes, _annotation(5, ["cat"], "2024-01-02T00:00:00Z")]),
-        _task(2, {"id": 2}, []),
-    ])
+    path = _write(
+        tmp_path,
+        [
+            _task(1, {"id": 1}, [cancelled, boxes, _annotation(5, ["cat"], "2024-01-02T00:00:00Z")]),
+            _task(2, {"id": 2}, []),
+        ],
+    )
     assert read_export(path, key_field="id").column("annotator").to_pylist() == ["5"]
 
 
@@ -140,10 +142,32 @@ def test_read_export_from_name_picks_one_control(tmp_path: Path) -> None:
         (json.dumps([{"id": 1, "image": "x", "label": "cat"}]), "no data object"),
         (json.dumps([{"data": {"img": "x"}, "annotations": []}]), "no data field 'id'"),
         (json.dumps([{"data": {"id": 1}, "annotations": {}}]), "annotations that are not a list"),
-        (json.dumps([{"data": {"id": 1}, "annotations": [{"result": [
-            {"type": "choices", "from_name": "label", "value": {"choices": ["cat"]}}]}]}]), "no completed_by"),
-        (json.dumps([{"data": {"id": 1}, "annotations": [{"completed_by": 1, "result": [
-            {"type": "choices", "from_name": "label", "value": {}}]}]}]), "value.choices"),
+        (
+            json.dumps(
+                [
+                    {
+                        "data": {"id": 1},
+                        "annotations": [
+                            {"result": [{"type": "choices", "from_name": "label", "value": {"choices": ["cat"]}}]}
+                        ],
+                    }
+                ]
+            ),
+            "no completed_by",
+        ),
+        (
+            json.dumps(
+                [
+                    {
+                        "data": {"id": 1},
+                        "annotations": [
+                            {"completed_by": 1, "result": [{"type": "choices", "from_name": "label", "value": {}}]}
+                        ],
+                    }
+                ]
+            ),
+            "value.choices",
+        ),
     ],
 )
 def test_read_export_malformed_is_one_line_error(tmp_path: Path, content: str, message: str) -> None:
@@ -164,14 +188,16 @@ def test_read_export_missing_file(tmp_path: Path) -> None:
 
 def _queue() -> pa.Table:
     """A queue-shaped table: key, label, suggested, score, rank, plus a data column."""
-    return pa.table({
-        "id": [4, 9, 2],
-        "image": ["img/4.png", "img/9.png", "img/2.png"],
-        "label": ["cat", "dog", "ship"],
-        "suggested": ["dog", None, "truck"],
-        "score": [0.1, 0.2, float("nan")],
-        "rank": [1, 2, 3],
-    })
+    return pa.table(
+        {
+            "id": [4, 9, 2],
+            "image": ["img/4.png", "img/9.png", "img/2.png"],
+            "label": ["cat", "dog", "ship"],
+            "suggested": ["dog", None, "truck"],
+            "score": [0.1, 0.2, float("nan")],
+            "rank": [1, 2, 3],
+        }
+    )
 
 
 def test_write_tasks_writes_label_studio_import_json(tmp_path: Path) -> None:
@@ -182,11 +208,13 @@ def test_write_tasks_writes_label_studio_import_json(tmp_path: Path) -> None:
     tasks = json.loads(path.read_text())
     assert tasks[0] == {
         "data": {"id": 4, "image": "img/4.png", "label": "cat"},
-        "predictions": [{
-            "model_version": "cl-1",
-            "score": 0.1,
-            "result": [{"from_name": "label", "to_name": "item", "type": "choices", "value": {"choices": ["dog"]}}],
-        }],
+        "predictions": [
+            {
+                "model_version": "cl-1",
+                "score": 0.1,
+                "result": [{"from_name": "label", "to_name": "item", "type": "choices", "value": {"choices": ["dog"]}}],
+            }
+        ],
     }
     assert tasks[1]["predictions"] == []
     assert "score" not in tasks[2]["predictions"][0]
@@ -202,10 +230,17 @@ def test_write_tasks_names_and_round_trip(tmp_path: Path) -> None:
     assert tasks[0]["predictions"][0]["result"][0]["from_name"] == "cls"
     assert tasks[0]["predictions"][0]["result"][0]["to_name"] == "img"
     exported = [
-        _task(i + 1, t["data"], [
-            _annotation(2, t["predictions"][0]["result"][0]["value"]["choices"], "2024-05-01T00:00Z", from_name="cls")
-        ])
-        for i, t in enumerate(tasks) if t["predictions"]
+        _task(
+            i + 1,
+            t["data"],
+            [
+                _annotation(
+                    2, t["predictions"][0]["result"][0]["value"]["choices"], "2024-05-01T00:00Z", from_name="cls"
+                )
+            ],
+        )
+        for i, t in enumerate(tasks)
+        if t["predictions"]
     ]
     back = read_export(_write(tmp_path, exported), key_field="id", from_name="cls")
     assert back.select(["id", "label"]).to_pylist() == [{"id": "4", "label": "dog"}, {"id": "2", "label": "truck"}]

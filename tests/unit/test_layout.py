@@ -26,8 +26,9 @@ def _imported_modules(path: Path) -> set[str]:
 
 def test_every_test_module_is_in_a_tier() -> None:
     """tests/test_*.py (e.g. merged in from another branch) belongs in tests/unit, func or e2e."""
-    stray = sorted(p.relative_to(TESTS).as_posix() for p in TESTS.rglob("test_*.py")
-                   if p.relative_to(TESTS).parts[0] not in TIERS)
+    stray = sorted(
+        p.relative_to(TESTS).as_posix() for p in TESTS.rglob("test_*.py") if p.relative_to(TESTS).parts[0] not in TIERS
+    )
     assert not stray, f"move these into tests/unit, tests/func or tests/e2e (see tests/support/__init__.py): {stray}"
 
 

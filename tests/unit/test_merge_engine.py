@@ -192,6 +192,7 @@ def test_resolution_of_wrong_type_is_one_line(con: Any, tmp_path: Path) -> None:
 
 def test_sides_in_base_order_skip_the_keyed_join(con: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Relabels keep rows in place: the merge compares positions and never joins on the key."""
+
     def keyed(*args: Any) -> None:
         raise AssertionError("the keyed path ran")
 
@@ -227,11 +228,19 @@ def test_column_added_on_one_side_is_carried(con: Any, tmp_path: Path) -> None:
     wide = pa.schema([*SCHEMA, ("score", pa.int32())])
     _write(tmp_path / "base.parquet", BASE)
     ours = _write(tmp_path / "ours.parquet", [*_edit(BASE, {1: "fox"}), (50, 0.0, "o")])
-    tb = pa.table({"id": range(10), "x": [float(i) for i in range(10)], "label": ["cat"] * 9 + ["owl"],
-                   "score": pa.array(range(100, 110), pa.int32())}, schema=wide)
+    tb = pa.table(
+        {
+            "id": range(10),
+            "x": [float(i) for i in range(10)],
+            "label": ["cat"] * 9 + ["owl"],
+            "score": pa.array(range(100, 110), pa.int32()),
+        },
+        schema=wide,
+    )
     pq.write_table(tb, tmp_path / "theirs.parquet")
-    out = merge.merge3(con, rows.source(tmp_path / "base.parquet", DS), ours,
-                       rows.source(tmp_path / "theirs.parquet", DS), DS)
+    out = merge.merge3(
+        con, rows.source(tmp_path / "base.parquet", DS), ours, rows.source(tmp_path / "theirs.parquet", DS), DS
+    )
     assert out.table is not None and out.table.schema.field("score").type == pa.int32()
     got = out.table.to_pylist()
     assert out.table.column_names == ["id", "x", "label", "score"]
@@ -246,8 +255,9 @@ def test_column_dropped_on_one_side_is_carried(con: Any, tmp_path: Path) -> None
     _write(tmp_path / "base.parquet", BASE)
     pq.write_table(pa.table({"id": range(10), "label": ["cat"] * 10}, schema=narrow), tmp_path / "ours.parquet")
     theirs = _write(tmp_path / "theirs.parquet", _edit(BASE, {2: "owl"}))
-    out = merge.merge3(con, rows.source(tmp_path / "base.parquet", DS), rows.source(tmp_path / "ours.parquet", DS),
-                       theirs, DS)
+    out = merge.merge3(
+        con, rows.source(tmp_path / "base.parquet", DS), rows.source(tmp_path / "ours.parquet", DS), theirs, DS
+    )
     assert out.table is not None and out.table.column_names == ["id", "label"]
     assert out.table.column("label").to_pylist()[2] == "owl"
 
@@ -257,18 +267,27 @@ def test_column_retyped_on_one_side_takes_the_new_type(con: Any, tmp_path: Path)
     _write(tmp_path / "base.parquet", BASE)
     ours = _write(tmp_path / "ours.parquet", _edit(BASE, {2: "fox"}))
     ints = pa.schema([("id", pa.int64()), ("x", pa.int64()), ("label", pa.string())])
-    pq.write_table(pa.table({"id": range(10), "x": range(10), "label": ["cat"] * 10}, schema=ints),
-                   tmp_path / "theirs.parquet")
-    out = merge.merge3(con, rows.source(tmp_path / "base.parquet", DS), ours,
-                       rows.source(tmp_path / "theirs.parquet", DS), DS)
+    pq.write_table(
+        pa.table({"id": range(10), "x": range(10), "label": ["cat"] * 10}, schema=ints), tmp_path / "theirs.parquet"
+    )
+    out = merge.merge3(
+        con, rows.source(tmp_path / "base.parquet", DS), ours, rows.source(tmp_path / "theirs.parquet", DS), DS
+    )
     assert out.table is not None and out.table.schema.field("x").type == pa.int64()
     assert _rows(out) == [(i, i, "fox" if i == 2 else "cat") for i in range(10)]
     strings = pa.schema([("id", pa.int64()), ("x", pa.string()), ("label", pa.string())])
-    pq.write_table(pa.table({"id": range(10), "x": [str(i) for i in range(10)], "label": ["cat"] * 10},
-                            schema=strings), tmp_path / "ours.parquet")
+    pq.write_table(
+        pa.table({"id": range(10), "x": [str(i) for i in range(10)], "label": ["cat"] * 10}, schema=strings),
+        tmp_path / "ours.parquet",
+    )
     with pytest.raises(SchemaConflictError, match="'x' was retyped from DOUBLE on both sides"):
-        merge.merge3(con, rows.source(tmp_path / "base.parquet", DS), rows.source(tmp_path / "ours.parquet", DS),
-                     rows.source(tmp_path / "theirs.parquet", DS), DS)
+        merge.merge3(
+            con,
+            rows.source(tmp_path / "base.parquet", DS),
+            rows.source(tmp_path / "ours.parquet", DS),
+            rows.source(tmp_path / "theirs.parquet", DS),
+            DS,
+        )
 
 
 def test_resolutions_first_then_prefer(con: Any, tmp_path: Path) -> None:
@@ -285,8 +304,14 @@ def test_incompatible_schema_changes_are_refused(con: Any, tmp_path: Path) -> No
     """Same column added with two types, or dropped on one side and edited on the other: one line."""
     _write(tmp_path / "base.parquet", BASE)
     for side, typ in (("ours", pa.int64()), ("theirs", pa.string())):
-        t = pa.table({"id": range(10), "x": [float(i) for i in range(10)], "label": ["cat"] * 10,
-                      "extra": pa.array([None] * 10, typ)})
+        t = pa.table(
+            {
+                "id": range(10),
+                "x": [float(i) for i in range(10)],
+                "label": ["cat"] * 10,
+                "extra": pa.array([None] * 10, typ),
+            }
+        )
         pq.write_table(t, tmp_path / f"{side}.parquet")
     src = {s: rows.source(tmp_path / f"{s}.parquet", DS) for s in ("base", "ours", "theirs")}
     with pytest.raises(SchemaConflictError, match="'extra'.*added on both sides"):
@@ -299,20 +324,24 @@ def test_incompatible_schema_changes_are_refused(con: Any, tmp_path: Path) -> No
 
 def test_parquet_schema_and_codec_kept(con: Any, tmp_path: Path) -> None:
     """The written file has ours' Arrow schema (metadata, dictionary column) and codec."""
-    schema = pa.schema([("id", pa.int64()), ("x", pa.float32()), ("label", pa.dictionary(pa.int32(), pa.string()))],
-                       metadata={b"origin": b"lab"})
+    schema = pa.schema(
+        [("id", pa.int64()), ("x", pa.float32()), ("label", pa.dictionary(pa.int32(), pa.string()))],
+        metadata={b"origin": b"lab"},
+    )
 
     def table(changes: dict[int, str | None]) -> pa.Table:
         data = _edit(BASE, changes)
-        return pa.table({"id": [r[0] for r in data], "x": [r[1] for r in data], "label": [r[2] for r in data]},
-                        schema=schema)
+        return pa.table(
+            {"id": [r[0] for r in data], "x": [r[1] for r in data], "label": [r[2] for r in data]}, schema=schema
+        )
 
     src = {}
     for side, changes in (("base", {}), ("ours", {1: "fox"}), ("theirs", {2: "owl", 3: None})):
         pq.write_table(table(changes), tmp_path / f"{side}.parquet", compression="zstd")
         src[side] = rows.source(tmp_path / f"{side}.parquet", DS)
-    with_new = pa.concat_tables([table({2: "owl", 3: None}), pa.table(
-        {"id": [77], "x": [0.5], "label": ["new"]}, schema=schema)])
+    with_new = pa.concat_tables(
+        [table({2: "owl", 3: None}), pa.table({"id": [77], "x": [0.5], "label": ["new"]}, schema=schema)]
+    )
     pq.write_table(with_new, tmp_path / "theirs.parquet", compression="zstd")
     out = merge.merge3(con, src["base"], src["ours"], src["theirs"], DS)
     merge.write_merged(con, out, tmp_path / "ours.parquet", tmp_path / "merged.parquet", DS)
@@ -322,8 +351,14 @@ def test_parquet_schema_and_codec_kept(con: Any, tmp_path: Path) -> None:
     assert written.read().column("label").to_pylist() == ["cat", "fox", "owl", *["cat"] * 6, "new"]
 
 
-CSV_DS = Dataset(name="train", path="data/train.csv", format="csv", key=["id"], labels=["label"],
-                 csv={"delimiter": ";", "quote": '"', "header": True})
+CSV_DS = Dataset(
+    name="train",
+    path="data/train.csv",
+    format="csv",
+    key=["id"],
+    labels=["label"],
+    csv={"delimiter": ";", "quote": '"', "header": True},
+)
 
 
 def test_csv_bytes_kept_outside_changed_rows(con: Any, tmp_path: Path) -> None:
@@ -397,8 +432,13 @@ def test_jsonl_and_composite_keys(con: Any, tmp_path: Path) -> None:
         return rows.source(path, ds)
 
     base = [(1, "p", "x"), (1, "q", "x"), (2, "p", "x")]
-    out = merge.merge3(con, write("base", base), write("ours", [(1, "p", "o"), *base[1:]]),
-                       write("theirs", [*base[:2], (2, "p", "t")]), ds)
+    out = merge.merge3(
+        con,
+        write("base", base),
+        write("ours", [(1, "p", "o"), *base[1:]]),
+        write("theirs", [*base[:2], (2, "p", "t")]),
+        ds,
+    )
     merge.write_merged(con, out, tmp_path / "ours.jsonl", tmp_path / "m.jsonl", ds)
     lines = [json.loads(s) for s in (tmp_path / "m.jsonl").read_text().splitlines()]
     assert [r["lab el"] for r in lines] == ["o", "x", "t"]
@@ -444,8 +484,9 @@ def brute_merge(base: Rows | None, ours: Rows, theirs: Rows, prefer: str | None)
                 changed_o = b is None or o[c] != b[c]
                 changed_t = b is None or t[c] != b[c]
                 if o[c] != t[c] and changed_o and changed_t:
-                    conflicts.append((k, names[c], None if b is None else json.dumps(b[c]),
-                                      json.dumps(o[c]), json.dumps(t[c])))
+                    conflicts.append(
+                        (k, names[c], None if b is None else json.dumps(b[c]), json.dumps(o[c]), json.dumps(t[c]))
+                    )
                     cells.append(t[c] if prefer == "theirs" else o[c])
                 else:
                     cells.append(t[c] if b is not None and t[c] != b[c] else o[c])
@@ -453,8 +494,10 @@ def brute_merge(base: Rows | None, ours: Rows, theirs: Rows, prefer: str | None)
         elif b is None:
             result[k] = o if o is not None else t  # type: ignore[assignment]
         elif (o is not None and o != b) or (t is not None and t != b):
+
             def js(r: Any) -> Any:
                 return None if r is None else json.dumps({"u": r[0], "v": r[1]}, separators=(",", ":"))
+
             conflicts.append((k, "*row*", js(b), js(o), js(t)))
             kept = o if prefer == "ours" else t
             if kept is not None:
@@ -465,19 +508,29 @@ def brute_merge(base: Rows | None, ours: Rows, theirs: Rows, prefer: str | None)
         return k in side and (k not in bd or side[k][c] != bd[k][c]) and result[k][c] == side[k][c]
 
     counts = {
-        "from_ours": sum(1 for k in order if k in od and (k not in bd or od[k] != bd[k])
-                         and any(carries(od, k, c) for c in cols)),
-        "from_theirs": sum(1 for k in order if k in td and (k not in bd or td[k] != bd[k])
-                           and (k not in od or result[k] != od[k])
-                           and any(carries(td, k, c) and (k not in od or result[k][c] != od[k][c]) for c in cols)),
+        "from_ours": sum(
+            1 for k in order if k in od and (k not in bd or od[k] != bd[k]) and any(carries(od, k, c) for c in cols)
+        ),
+        "from_theirs": sum(
+            1
+            for k in order
+            if k in td
+            and (k not in bd or td[k] != bd[k])
+            and (k not in od or result[k] != od[k])
+            and any(carries(td, k, c) and (k not in od or result[k][c] != od[k][c]) for c in cols)
+        ),
         "added": sum(1 for k in result if k not in bd),
         "removed": sum(1 for k in bd if k not in result),
     }
     theirs_keys = sorted(k for k in result if k not in od or result[k] != od[k])
     if prefer is not None:
         conflicts = []
-    return {"rows": [(k, *result[k]) for k in order], "conflicts": sorted(conflicts, key=lambda c: (
-        c[0], -1 if c[1] == "*row*" else names.index(c[1]))), "counts": counts, "theirs_keys": theirs_keys}
+    return {
+        "rows": [(k, *result[k]) for k in order],
+        "conflicts": sorted(conflicts, key=lambda c: (c[0], -1 if c[1] == "*row*" else names.index(c[1]))),
+        "counts": counts,
+        "theirs_keys": theirs_keys,
+    }
 
 
 PROP_CSV = Dataset(name="p", path="p.csv", format="csv", key=["id"], labels=["u"], csv={"header": True})
@@ -493,8 +546,9 @@ def _write_rows(path: Path, data: Rows) -> rows.Source:
         tmp.write_text(_csv_text(data))
         os.replace(tmp, path)
         return rows.source(path, PROP_CSV)
-    table = pa.table({"id": [k for k, _ in data], "u": [r[0] for _, r in data], "v": [r[1] for _, r in data]},
-                     schema=TWO)
+    table = pa.table(
+        {"id": [k for k, _ in data], "u": [r[0] for _, r in data], "v": [r[1] for _, r in data]}, schema=TWO
+    )
     pq.write_table(table, tmp)
     os.replace(tmp, path)
     return rows.source(path, PROP_DS)
@@ -521,8 +575,9 @@ def test_merge_matches_brute_force(
     base, ours, theirs, prefer = case
     ds = PROP_DS if fmt == "parquet" else PROP_CSV
     b = _write_rows(tmp_path / f"b.{fmt}", base) if base is not None else None
-    out = merge.merge3(con, b, _write_rows(tmp_path / f"o.{fmt}", ours), _write_rows(tmp_path / f"t.{fmt}", theirs),
-                       ds, prefer=prefer)
+    out = merge.merge3(
+        con, b, _write_rows(tmp_path / f"o.{fmt}", ours), _write_rows(tmp_path / f"t.{fmt}", theirs), ds, prefer=prefer
+    )
     want = brute_merge(base, ours, theirs, prefer)
     got = [(str(c[0]), *c[1:]) for c in _conflicts(out)]
     assert got == [(str(c[0]), *c[1:]) for c in want["conflicts"]]

@@ -10,14 +10,27 @@ import pytest
 from dslineage.model import Batch, Changes, Edit, Experiment, StatusEntry, Version, VersionDetail, json_default, to_json
 
 _RECORD = {  # a version as the journal stores it (changes nested)
-    "kind": "version", "id": "a" * 40, "dataset": "train", "seq": 2, "md5": "b" * 32, "parent": "c" * 40,
-    "parents": ["c" * 40], "message": "second", "author": "Ann <ann@example.com>",
-    "timestamp": "2026-01-01T00:00:00.000000+00:00", "rows": 7, "git_commit": "d" * 40,
+    "kind": "version",
+    "id": "a" * 40,
+    "dataset": "train",
+    "seq": 2,
+    "md5": "b" * 32,
+    "parent": "c" * 40,
+    "parents": ["c" * 40],
+    "message": "second",
+    "author": "Ann <ann@example.com>",
+    "timestamp": "2026-01-01T00:00:00.000000+00:00",
+    "rows": 7,
+    "git_commit": "d" * 40,
     "changes": {"known": True, "added": 1, "removed": 0, "relabeled": 2, "modified": 3},
 }
 _ROW = {  # the same version as the index returns it (counts as columns, JSON as text)
     **{k: v for k, v in _RECORD.items() if k not in ("kind", "changes")},
-    "added": 1, "removed": 0, "relabeled": 2, "modified": 3, "changes_known": True,
+    "added": 1,
+    "removed": 0,
+    "relabeled": 2,
+    "modified": 3,
+    "changes_known": True,
     "schema": '[{"name": "id", "type": "BIGINT"}]',
     "label_distribution": '{"label": [{"count": 4, "label": "cat"}, {"count": 3, "label": null}]}',
 }
@@ -79,12 +92,47 @@ def test_batch_status_edit_experiment_fields_are_the_contract_keys() -> None:
     """Each record's field names, in order, are its JSON contract's keys (`more`: what newer
     records add, spliced in after them)."""
     assert [f.name for f in dataclasses.fields(Batch)] == [
-        "id", "dataset", "column", "author", "timestamp", "reason", "rows", "noop", "missing", "op", "reverts",
-        "source_batch", "group", "columns", "version", "seq", "state", "reverted_by", "reverted", "more"]
+        "id",
+        "dataset",
+        "column",
+        "author",
+        "timestamp",
+        "reason",
+        "rows",
+        "noop",
+        "missing",
+        "op",
+        "reverts",
+        "source_batch",
+        "group",
+        "columns",
+        "version",
+        "seq",
+        "state",
+        "reverted_by",
+        "reverted",
+        "more",
+    ]
     assert [f.name for f in dataclasses.fields(StatusEntry)] == [
-        "dataset", "path", "version", "dirty", "missing", "rows", "worktree_version", "note", "merging"]
+        "dataset",
+        "path",
+        "version",
+        "dirty",
+        "missing",
+        "rows",
+        "worktree_version",
+        "note",
+        "merging",
+    ]
     assert [f.name for f in dataclasses.fields(Edit)] == [
-        "key", "old", "new", "annotator", "reason", "confidence", "more"]
+        "key",
+        "old",
+        "new",
+        "annotator",
+        "reason",
+        "confidence",
+        "more",
+    ]
     assert [f.name for f in dataclasses.fields(Experiment)][-1] == "runs"
 
 
@@ -95,8 +143,9 @@ def test_keys_a_newer_record_adds_are_kept_after_the_declared_ones() -> None:
     assert batch["queue"] == "q1" and batch.get("queue") == "q1" and "queue" in batch
     data = json.loads(json.dumps(batch, default=json_default))
     assert list(data)[-1] == "queue" and "more" not in data and to_json(batch) == data
-    edit = Edit(key={"id": 1}, old="a", new="b", annotator=None, reason=None, confidence=None,
-                more={"votes": {"w1": "b"}})
+    edit = Edit(
+        key={"id": 1}, old="a", new="b", annotator=None, reason=None, confidence=None, more={"votes": {"w1": "b"}}
+    )
     assert to_json(edit)["votes"] == {"w1": "b"} and list(to_json(edit))[-1] == "votes"  # type: ignore[index]
 
 
@@ -109,7 +158,10 @@ _DIFF = {  # a diff as the fold path emits it: the common keys, then the path's 
     "label_transitions": [{"column": "label", "from": "dog", "to": "cat", "count": 1}],
     "class_distribution": [{"column": "label", "label": "cat", "a": 2, "b": 3}],
     "schema": {"added": ["note"], "removed": [], "retyped": []},
-    "source": "journal", "exact": True, "sample": [{"id": 4, "change": "added"}], "output": "out.csv",
+    "source": "journal",
+    "exact": True,
+    "sample": [{"id": 4, "change": "added"}],
+    "output": "out.csv",
 }
 
 
@@ -129,9 +181,21 @@ def test_history_event_keeps_provenance_keys_after_the_common_ones() -> None:
     """A relabel event's `from`, batch and annotator stay in `more`, in their order, in the JSON."""
     from dslineage.ops.history import _record
 
-    event = {"version": "a" * 40, "seq": 2, "change": "relabeled", "labels": {"label": "cat"}, "author": "Ann",
-             "timestamp": "2026-01-01T00:00:00", "message": "fix", "from": {"label": "dog"}, "batch": "e" * 40,
-             "annotator": "bob", "reason": "typo", "batches": [], "confidence": None}
+    event = {
+        "version": "a" * 40,
+        "seq": 2,
+        "change": "relabeled",
+        "labels": {"label": "cat"},
+        "author": "Ann",
+        "timestamp": "2026-01-01T00:00:00",
+        "message": "fix",
+        "from": {"label": "dog"},
+        "batch": "e" * 40,
+        "annotator": "bob",
+        "reason": "typo",
+        "batches": [],
+        "confidence": None,
+    }
     h = _record({"dataset": "train", "key": {"id": 4}, "events": [event]})
     assert json.dumps(h, default=json_default) == json.dumps({"dataset": "train", "key": {"id": 4}, "events": [event]})
     assert h.events[0].more["from"] == {"label": "dog"} and h.events[0]["annotator"] == "bob"

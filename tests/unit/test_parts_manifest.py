@@ -24,8 +24,10 @@ def test_parts_come_back_in_manifest_order(tmp_path: Path) -> None:
     assert found == [Part("split=a/p.parquet", f"{0:032x}", 10), Part("split=b/p.parquet", f"{1:032x}", 11)]
 
 
-@pytest.mark.parametrize("forged", ["../outside.parquet", "a/../../x.parquet", "/etc/passwd", "a//b.parquet",
-                                    "./a.parquet", "a\\..\\b.parquet", ""])
+@pytest.mark.parametrize(
+    "forged",
+    ["../outside.parquet", "a/../../x.parquet", "/etc/passwd", "a//b.parquet", "./a.parquet", "a\\..\\b.parquet", ""],
+)
 def test_a_path_leaving_the_directory_is_refused(tmp_path: Path, forged: str) -> None:
     """A forged manifest (a cloned repository controls it) cannot make checkout or rollback write
     outside the dataset's directory: one error naming the path."""

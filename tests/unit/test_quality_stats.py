@@ -140,9 +140,18 @@ def test_numeric_psi_bins_on_reference_quantiles():
 
 def test_agreement_pairwise_and_disagreements():
     """Pairwise kappa, disputed items and 'last rating of a pair wins' on a small hand-made case."""
-    rows = [(1, "ann", "cat"), (1, "bob", "cat"), (2, "ann", "dog"), (2, "bob", "cat"),
-            (3, "ann", "dog"), (3, "bob", "dog"), (4, "ann", "cat"), (4, "ann", "dog"), (4, "bob", "dog"),
-            (5, "cy", "cat")]
+    rows = [
+        (1, "ann", "cat"),
+        (1, "bob", "cat"),
+        (2, "ann", "dog"),
+        (2, "bob", "cat"),
+        (3, "ann", "dog"),
+        (3, "bob", "dog"),
+        (4, "ann", "cat"),
+        (4, "ann", "dog"),
+        (4, "bob", "dog"),
+        (5, "cy", "cat"),
+    ]
     res = agreement(rows)
     [pair] = res["pairwise_kappa"]
     # ann/bob on items 1-4: (cat,cat) (dog,cat) (dog,dog) (dog,dog) -> table [[1,0],[1,2]]

@@ -27,7 +27,7 @@ def test_every_range_is_served_exactly_and_no_byte_is_received_twice(ranges: lis
     counter, asked = ReadCounter(), []  # type: ignore[var-annotated]
     fetch = fetcher(asked)
     for start, length in ranges:
-        assert counter.read("b/o", start, start + length, fetch) == DATA[start:start + length]
+        assert counter.read("b/o", start, start + length, fetch) == DATA[start : start + length]
     assert counter.bytes_read <= len(DATA)
     assert counter.bytes_read == sum(len(DATA[a:b]) for a, b in asked)
 
@@ -61,4 +61,10 @@ def test_byte_counts_read_as_people_write_them() -> None:
     from dslineage.cli._remote import size
 
     assert [size(n) for n in (0, 812, 1024, 35_364, 78_244_875, 3 << 30)] == [
-        "0 B", "812 B", "1.0 KiB", "34.5 KiB", "74.6 MiB", "3.0 GiB"]
+        "0 B",
+        "812 B",
+        "1.0 KiB",
+        "34.5 KiB",
+        "74.6 MiB",
+        "3.0 GiB",
+    ]
