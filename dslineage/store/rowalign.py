@@ -38,7 +38,9 @@ _UNITS = {
 
 
 def _local_parquet(sql: str, params: tuple[Any, ...] | list[Any]) -> Path | None:
-    if sql != "read_parquet(?)" or len(params) != 1 or "://" in str(params[0]):
+    if sql != "read_parquet(?)" or len(params) != 1 or not isinstance(params[0], str | Path):
+        return None  # a list of files (a directory's parts) keeps the full join
+    if "://" in str(params[0]):
         return None
     path = Path(str(params[0]))
     return path if path.is_file() else None

@@ -108,9 +108,10 @@ def test_unsorted_keys_fall_back_to_the_full_join(tmp_path: Path) -> None:
     assert fast == _changes(a, b, narrow=False)[0]
 
 
-@pytest.mark.parametrize("case", ["two keys", "other types", "csv"])
+@pytest.mark.parametrize("case", ["two keys", "other types", "csv", "many files"])
 def test_shortcut_does_not_apply(tmp_path: Path, case: str) -> None:
-    """Composite keys, columns of another type on each side and non-parquet sources are not narrowed."""
+    """Composite keys, columns of another type on each side, non-parquet sources and a list of files
+    (a directory's parts, however long the list) are not narrowed."""
     a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
     _write(a, [{"id": 1, "x": 1.0, "n": 1, "flag": True, "label": "cat"}], 1)
     _write(b, [{"id": 1, "x": 1.0, "n": 1, "flag": True, "label": "dog"}], 1)
@@ -120,8 +121,10 @@ def test_shortcut_does_not_apply(tmp_path: Path, case: str) -> None:
         keys = ["id", "n"]
     elif case == "other types":
         types_b["n"] = "BIGINT"
-    else:
+    elif case == "csv":
         src_a = rows.Source("read_csv(?)", (str(a),), "a")
+    else:  # 100 part paths: their text is longer than a file name may be
+        src_a = rows.Source("read_parquet(?)", ([str(tmp_path / f"part-{i:04d}.parquet") for i in range(100)],), "a")
     con = rows.connect({})
     assert rowalign.applies(con, src_a, src_b, keys, ["x", "label"], [], types, types_b) is None
     assert rowalign.applies(con, rows.source(a, DS), src_b, ["id"], ["x", "label"], [], types, types) is not None
