@@ -160,6 +160,10 @@ def seaweedfs(base: Path) -> Iterator[S3Server]:
         "-admin.ui=false",
         "-webdav=false",
         "-master.telemetry=false",
+        # every test makes its own bucket (a collection of volumes): small volumes and a fixed cap, so the
+        # number of writable volumes does not follow the free disk space (auto: free space / volume size)
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=500",
     ]
     server = S3Server(f"http://127.0.0.1:{s3}", access_key, secret_key, log)
     with open(log, "wb") as out:
