@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator, Mapping
-from typing import Union
+from typing import TypeVar, Union
 
 # A JSON value: what a journal record's free-form parts (params, quality results) hold.
 JsonValue = Union[str, int, float, bool, None, list["JsonValue"], dict[str, "JsonValue"]]
@@ -30,6 +30,21 @@ def present_with(other: str) -> dict[str, str]:
     """Field metadata: a key the JSON has only when field `other` is not None (whatever its own
     value: e.g. a relabel's `seq` is there, maybe null, once a batch was applied)."""
     return {"json": "with", "with": other}
+
+
+OptionsT = TypeVar("OptionsT")
+
+
+def options(cls: type[OptionsT], given: Mapping[str, object]) -> OptionsT:
+    """A command's options record (a frozen dataclass of the op's settings) from the arguments a
+    `Repo` method was called with: `options(RelabelOptions, locals())` as the method's first
+    statement. The method's signature is the one public, documented list of a command's keywords;
+    the op receives one typed record instead of repeating that list. Fields the method does not
+    name (settings only other ops pass, e.g. a relabel's `source`) keep their defaults;
+    `tests/unit/test_repo_options.py` checks that every such method's keywords are fields of its
+    record with the same defaults."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in given.items() if k in names})
 
 
 _ORDER_FIELDS: dict[type, str | None] = {}
