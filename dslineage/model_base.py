@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar, Union
 
 # A JSON value: what a journal record's free-form parts (params, quality results) hold.
@@ -189,3 +189,43 @@ def json_default(obj: object) -> object:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dict(items(obj))
     return str(obj)
+
+
+RecordT = TypeVar("RecordT")
+
+# How `from_mapping` reads a field of each annotation from a stored mapping (a journal record, an
+# index row, a catalog entry): the one place these coercions are written.
+_READERS: dict[str, Callable[[object], object]] = {
+    "str": lambda v: "" if v is None else str(v),
+    "str | None": _str,
+    "int": lambda v: int(v),  # type: ignore[call-overload]
+    "int | None": _int,
+    "float | None": lambda v: None if v is None else float(v),  # type: ignore[arg-type]
+    "bool": bool,
+    "bool | None": lambda v: None if v is None else bool(v),
+    "list[str]": _str_list,
+    "dict[str, JsonValue]": _json_dict,
+    "list[dict[str, JsonValue]]": _dict_list,
+    "JsonValue": _jv,
+}
+
+
+def from_mapping(cls: type[RecordT], rec: Mapping[str, object], **given: object) -> RecordT:
+    """A record of class `cls` from a stored mapping: each field not in `given` is read from
+    `rec` under its own name and coerced by its annotation (`str` → text, "" when missing;
+    `str | None`, `int | None` → the value or None; `list[str]`, `dict[str, JsonValue]`, … → that
+    shape, empty when missing). A field with a default that `rec` lacks keeps the default; any
+    other field whose annotation has no reader must be in `given` (a nested record, a derived
+    value) — a TypeError names it otherwise."""
+    values: dict[str, object] = dict(given)
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in values:
+            continue
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        if has_default and f.name not in rec:
+            continue
+        reader = _READERS.get(str(f.type))
+        if reader is None:
+            raise TypeError(f"{cls.__name__}.{f.name} ({f.type}) has no reader: pass it to from_mapping")
+        values[f.name] = reader(rec.get(f.name))
+    return cls(**values)

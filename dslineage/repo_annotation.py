@@ -3,10 +3,6 @@ with a model's predictions, and a fixed model's metrics per label version (eval)
 
 A mixin of `dslineage.Repo` (`dslineage/repo.py`); the methods are Repo's, typed `self: Repo`."""
 
-# mypy: disable-error-code="misc"
-# (mypy reports [misc] for a `self` annotated with a subclass of the class, here Repo; the annotation
-# is what keeps every call into ops/, whose functions take a Repo, type-checked)
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -2,10 +2,6 @@
 
 A mixin of `dslineage.Repo` (`dslineage/repo.py`); the methods are Repo's, typed `self: Repo`."""
 
-# mypy: disable-error-code="misc"
-# (mypy reports [misc] for a `self` annotated with a subclass of the class, here Repo; the annotation
-# is what keeps every call into ops/, whose functions take a Repo, type-checked)
-
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
