@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
@@ -127,6 +127,13 @@ def flag(name: str, help: str) -> Any:
 def option(*names: str, help: str, **kwargs: Any) -> Any:
     """An option, for a one-line parameter: `into: Annotated[Optional[str], option("--into", help="...")] = None`."""
     return typer.Option(*names, help=help, **kwargs)
+
+
+def forward(params: Mapping[str, Any], names: str) -> dict[str, Any]:
+    """The command's parameters `names` (space-separated), as keywords of the same names for its
+    `Repo` method: `r.audit(ref, **forward(locals(), "against group fetch"), record=not no_record)`.
+    A name the command lacks is a KeyError, one the method lacks a TypeError: neither passes unseen."""
+    return {name: params[name] for name in names.split()}
 
 
 def conflict_table(rows: list[dict[str, Any]], expected: tuple[str, str], title: str = "conflicts") -> Any:

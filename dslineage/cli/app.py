@@ -103,6 +103,23 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+class _Filled:
+    """An attribute of the app that reads as its list once every command module is imported
+    (`_App._fill`); Typer's own `__init__` assigns it, into `slot`."""
+
+    def __init__(self, slot: str) -> None:
+        self.slot = slot
+
+    def __get__(self, app: Any, owner: type | None = None) -> Any:
+        if app is None:
+            return self
+        app._fill()
+        return getattr(app, self.slot)
+
+    def __set__(self, app: Any, value: list[Any]) -> None:
+        setattr(app, self.slot, value)
+
+
 class _App(typer.Typer):
     """The Typer app, whose command modules are imported on the first read of its commands.
 
@@ -114,25 +131,10 @@ class _App(typer.Typer):
     _complete = False  # every command module imported (or: this is a lean copy)
     _deferred = False  # importing one module for `_lean`: registering must not import the rest
 
-    @property  # type: ignore[override]
-    def registered_commands(self) -> list[Any]:
-        """The registered commands (importing every command module first)."""
-        self._fill()
-        return self._commands
-
-    @registered_commands.setter
-    def registered_commands(self, value: list[Any]) -> None:
-        self._commands = value
-
-    @property  # type: ignore[override]
-    def registered_groups(self) -> list[Any]:
-        """The registered sub-command groups (importing every command module first)."""
-        self._fill()
-        return self._groups
-
-    @registered_groups.setter
-    def registered_groups(self, value: list[Any]) -> None:
-        self._groups = value
+    _commands: list[Any]
+    _groups: list[Any]
+    registered_commands: Any = _Filled("_commands")  # the registered commands
+    registered_groups: Any = _Filled("_groups")  # the registered sub-command groups
 
     def _fill(self) -> None:
         if self._complete or self._deferred:

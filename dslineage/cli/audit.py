@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from dslineage.cli import _remote
-from dslineage.cli._shared import JsonOpt, NoRecordOpt, note, out, repo, table
+from dslineage.cli._shared import JsonOpt, NoRecordOpt, forward, note, out, repo, table
 from dslineage.cli.app import app
 from dslineage.cli.check import target_name
 
@@ -45,14 +45,7 @@ def audit(
     cols = [c for item in on or [] for c in item.split(",") if c] or None
     r = repo()
     result = r.audit(
-        ref,
-        against=against,
-        on=cols,
-        group=group,
-        record=not no_record,
-        min_group_rows=min_group_rows,
-        examples=examples,
-        fetch=fetch,
+        ref, on=cols, record=not no_record, **forward(locals(), "against group min_group_rows examples fetch")
     )
     if not json_out:
         show_audit(result)

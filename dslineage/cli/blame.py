@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from dslineage.cli import _remote
-from dslineage.cli._shared import JsonOpt, abspath, flag, note, option, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, abspath, flag, forward, note, option, out, repo, short, table, when, who
 from dslineage.cli.app import app
 
 if TYPE_CHECKING:
@@ -46,14 +46,9 @@ def blame(
     r = repo()
     result = r.blame(
         ref,
-        column=column,
-        label=label,
-        by=by,
-        batch=batch,
-        since=since,
         output=abspath(output) if output else None,
         changed_only=not all_rows,
-        fetch=fetch,
+        **forward(locals(), "column label by batch since fetch"),
     )
     if json_out:
         _remote.emit(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, note, out, repo, short, table
+from dslineage.cli._shared import JsonOpt, abspath, emit_json, forward, note, out, repo, short, table
 from dslineage.cli.app import app
 
 if TYPE_CHECKING:
@@ -67,16 +67,8 @@ def consensus(
     result = repo().consensus(
         name,
         votes=abspath(votes),
-        method=method,
-        column=column,
-        min_agreement=min_agreement,
-        min_votes=min_votes,
-        by=by,
-        reason=reason,
         commit=not no_commit,
-        queue=queue,
-        fmt=fmt,
-        key_field=key_field,
+        **forward(locals(), "method column min_agreement min_votes by reason queue fmt key_field"),
     )
     if json_out:
         emit_json(dataclasses.asdict(result))

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from dslineage.cli import _remote
-from dslineage.cli._shared import JsonOpt, abspath, note, out, repo, table
+from dslineage.cli._shared import JsonOpt, abspath, forward, note, out, repo, table
 from dslineage.cli.app import app
 from dslineage.cli.check import NoRecordOpt
 
@@ -55,12 +55,9 @@ def eval_(
     result = r.eval(
         ref,
         predictions=abspath(predictions),
-        versions=versions,
-        group=group,
         classes=wanted,
-        column=column,
         record=not no_record,
-        fetch=fetch,
+        **forward(locals(), "versions group column fetch"),
     )
     data = dataclasses.asdict(result)
     if json_out:

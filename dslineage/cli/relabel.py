@@ -14,6 +14,7 @@ from dslineage.cli._shared import (
     ReasonOpt,
     abspath,
     flag,
+    forward,
     note,
     option,
     out,
@@ -116,19 +117,12 @@ def relabel(
         name,
         set_ or None,
         from_file=abspath(from_) if from_ else None,
-        by=by,
-        reason=reason,
-        column=column,
         commit=not no_commit,
-        skip_missing=skip_missing,
-        force=force,
-        message=message,
-        expect_old=expect_old,
-        ignore_columns=ignore_columns,
-        file_format=file_format,
-        key_field=key_field,
-        from_name=from_name,
-        queue=queue,
+        **forward(
+            locals(),
+            "by reason column skip_missing force message expect_old ignore_columns "
+            "file_format key_field from_name queue",
+        ),
     )
     render(result, json_out, show_relabel)
 

@@ -9,8 +9,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, emit_json, note, repo
+from dslineage.cli._shared import JsonOpt, emit_json, flag, note, option, repo
 from dslineage.cli.app import app
+
+_CHART_HELP = (
+    "Write one chart (timeline, distribution, transitions, shift, "
+    "batches, annotators, quality, eval, recall, lineage) to -o FILE.svg|.png|.json."
+)
 
 
 @app.command()
@@ -21,23 +26,13 @@ def report(
     ] = None,
     output: Annotated[
         Optional[str],
-        typer.Option("-o", "--output", help="File to write (default: report.html; with --format vega: stdout)."),
+        option("-o", "--output", help="File to write (default: report.html; with --format vega: stdout)."),
     ] = None,
     fmt: Annotated[
-        str,
-        typer.Option(
-            "--format", "-f", help="html (the page), vega (Vega-Lite specs as JSON) or json (the data model)."
-        ),
+        str, option("--format", "-f", help="html (the page), vega (Vega-Lite specs as JSON) or json (the data model).")
     ] = "html",
-    chart: Annotated[
-        Optional[str],
-        typer.Option(
-            "--chart",
-            help="Write one chart (timeline, distribution, transitions, shift, "
-            "batches, annotators, quality, eval, recall, lineage) to -o FILE.svg|.png|.json.",
-        ),
-    ] = None,
-    open_: Annotated[bool, typer.Option("--open", help="Open the written page in a web browser.")] = False,
+    chart: Annotated[Optional[str], option("--chart", help=_CHART_HELP)] = None,
+    open_: Annotated[bool, flag("--open", "Open the written page in a web browser.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Write one self-contained HTML report of datasets' versions, labels, batches, quality and lineage.

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, abspath, emit_json, fields, note, out, repo, short, table, when, who
+from dslineage.cli._shared import JsonOpt, abspath, emit_json, fields, forward, note, out, repo, short, table, when, who
 from dslineage.cli.app import app
 from dslineage.errors import UsageError
 
@@ -103,12 +103,8 @@ def review(
     result = repo().review(
         target,
         predictions=abspath(predictions),
-        method=method,
-        top=top,
-        unlabeled=unlabeled,
-        group=group,
-        column=column,
         output=abspath(output) if output else None,
+        **forward(locals(), "method top unlabeled group column"),
     )
     data = dataclasses.asdict(result)
     if json_out:

@@ -13,6 +13,13 @@ if TYPE_CHECKING:
     from dslineage.model_ops import TrackResult
 
 Columns = list[str]  # a repeatable column option
+# The column-role options: each a list of columns (repeatable, or comma-separated).
+FeatureOpt = Annotated[Optional[Columns], option("--feature", help="Feature column(s) for audit (default: the rest).")]
+PredictionOpt = Annotated[
+    Optional[Columns], option("--prediction", help="Model prediction column(s): never a feature.")
+]
+GroupOpt = Annotated[Optional[Columns], option("--group", help="Subgroup column(s): audit compares label shares.")]
+IgnoreOpt = Annotated[Optional[Columns], option("--ignore", help="Column(s) that are neither features nor drift.")]
 
 
 def _split(values: list[str]) -> list[str]:
@@ -29,18 +36,10 @@ def track(
         Optional[str], option("--format", help="parquet, csv, tsv or jsonl (default: by suffix).")
     ] = None,
     labels_allowed: Annotated[Optional[str], option("--labels-allowed", help="Comma-separated allowed labels.")] = None,
-    feature: Annotated[
-        Optional[Columns], option("--feature", help="Feature column(s) for audit (default: the rest).")
-    ] = None,
-    prediction: Annotated[
-        Optional[Columns], option("--prediction", help="Model prediction column(s): never a feature.")
-    ] = None,
-    group: Annotated[
-        Optional[Columns], option("--group", help="Subgroup column(s): audit compares label shares.")
-    ] = None,
-    ignore: Annotated[
-        Optional[Columns], option("--ignore", help="Column(s) that are neither features nor drift.")
-    ] = None,
+    feature: FeatureOpt = None,
+    prediction: PredictionOpt = None,
+    group: GroupOpt = None,
+    ignore: IgnoreOpt = None,
     label_pair: Annotated[
         Optional[list[str]],
         typer.Option(
