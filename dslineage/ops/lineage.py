@@ -15,7 +15,7 @@ from dslineage import __version__, journal
 from dslineage.core import graph as lg
 from dslineage.errors import UsageError
 from dslineage.model import to_json
-from dslineage.model_lineage import Chain, GraphNode, Lineage
+from dslineage.model_lineage import Chain, GraphNode, Lineage, LineageOptions
 from dslineage.ops import lineage_view as view
 from dslineage.ops.sync import maybe_sync
 from dslineage.store import graph as graph_sql
@@ -36,20 +36,12 @@ _NODE_KEYS = ("dataset", "seq", "stage", "name", "timestamp", "path", "md5", "ty
 _CORE = frozenset(("id", "kind", "label"))  # a node's own fields; the rest is its `more`
 
 
-def lineage(
-    repo: Repo,
-    node: str | None = None,
-    *,
-    direction: str = "both",
-    depth: int | None = None,
-    openlineage: bool = False,
-    namespace: str | None = None,
-    expand: bool = False,
-) -> Lineage:
+def lineage(repo: Repo, node: str | None, opts: LineageOptions) -> Lineage:
     """Nodes and edges within `depth` steps of `node` (upstream, downstream or both), or the
     whole graph when `node` is None; `chains` lists the straight runs of versions the text
     formats collapse (none with `expand`); with `openlineage`, also the OpenLineage
     RunEvents of its transformations and batches."""
+    direction, depth = opts.direction, opts.depth
     if direction not in DIRECTIONS:
         raise UsageError(f"unknown direction {direction!r}: use one of {', '.join(DIRECTIONS)}")
     if depth is not None and depth < 0:
@@ -60,7 +52,14 @@ def lineage(
     root = lg.resolve(repo, node) if node is not None else None
     with lg.paused_gc():
         return _lineage(
-            repo, root, direction, depth, warning, openlineage=openlineage, namespace=namespace, expand=expand
+            repo,
+            root,
+            direction,
+            depth,
+            warning,
+            openlineage=opts.openlineage,
+            namespace=opts.namespace,
+            expand=opts.expand,
         )
 
 
