@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dslineage.model_base import OPTIONAL, JsonValue, Record, _int, _jv, _str
+from dslineage.model_base import OPTIONAL, JsonValue, Record, _jv, from_mapping
 
 _NODE_KEYS = ("id", "kind", "label")
 
@@ -23,6 +23,17 @@ def _jdicts(value: object) -> list[dict[str, JsonValue]]:
         if isinstance(value, list)
         else []
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineageOptions:
+    """The settings of `Repo.lineage` (see its docstring)."""
+
+    direction: str = "both"
+    depth: int | None = None
+    openlineage: bool = False
+    namespace: str | None = None
+    expand: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,12 +49,7 @@ class GraphNode(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> GraphNode:
         """A node from its plain form (`core.graph.node` plus its attributes)."""
-        return cls(
-            id=str(d["id"]),
-            kind=str(d["kind"]),
-            label=str(d["label"]),
-            more={k: _jv(v) for k, v in d.items() if k not in _NODE_KEYS},
-        )
+        return from_mapping(cls, d, more={k: _jv(v) for k, v in d.items() if k not in _NODE_KEYS})
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,16 +67,7 @@ class Chain(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> Chain:
         """A chain from its plain form (`ops.lineage_view.chains`)."""
-        vs, bs = d.get("versions"), d.get("batches")
-        return cls(
-            id=str(d["id"]),
-            kind=str(d["kind"]),
-            dataset=_str(d.get("dataset")),
-            base=str(d["base"]),
-            versions=[str(v) for v in vs] if isinstance(vs, list) else [],
-            batches=[str(b) for b in bs] if isinstance(bs, list) else [],
-            label=str(d["label"]),
-        )
+        return from_mapping(cls, d)
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,14 +87,12 @@ class Lineage(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> Lineage:
         """The typed result of the plain graph `ops.lineage` assembles."""
-        nodes, chains, warnings, depth = d.get("nodes"), d.get("chains"), d.get("warnings"), d.get("depth")
-        return cls(
-            root=_str(d.get("root")),
-            direction=str(d["direction"]),
-            depth=depth if isinstance(depth, int) else None,
-            nodes=[GraphNode.from_dict(n) for n in nodes if isinstance(n, Mapping)] if isinstance(nodes, list) else [],
+        chains = d.get("chains")
+        return from_mapping(
+            cls,
+            d,
+            nodes=_nodes(d.get("nodes")),
             edges=_jdicts(d.get("edges")),
-            warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
             chains=[Chain.from_dict(c) for c in chains if isinstance(c, Mapping)] if isinstance(chains, list) else [],
             events=_jdicts(d["events"]) if "events" in d else None,
         )
@@ -132,18 +127,7 @@ class RunImpact(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> RunImpact:
         """From its plain form (`ops.impact.graph_impact`)."""
-        return cls(
-            id=str(d["id"]),
-            kind=str(d["kind"]),
-            label=str(d["label"]),
-            stage=_str(d.get("stage")),
-            name=_str(d.get("name")),
-            timestamp=_str(d.get("timestamp")),
-            consumed=_nodes(d["consumed"]) if "consumed" in d else None,
-            rerun_since=bool(d.get("rerun_since")),
-            latest_run=_str(d.get("latest_run")),
-            latest_run_affected=bool(d.get("latest_run_affected")),
-        )
+        return from_mapping(cls, d, consumed=_nodes(d["consumed"]) if "consumed" in d else None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,12 +163,7 @@ class Downstream(Record):
             if isinstance(runs, list)
             else [],
             datasets=[
-                DerivedDataset(
-                    dataset=str(x["dataset"]),
-                    versions=_nodes(x.get("versions")),
-                    latest=_node(x["latest"]),
-                    latest_affected=bool(x.get("latest_affected")),
-                )
+                from_mapping(DerivedDataset, x, versions=_nodes(x.get("versions")), latest=_node(x["latest"]))
                 for x in ds
                 if isinstance(x, Mapping)
             ]
@@ -237,29 +216,10 @@ class BatchImpact(Record):
         """From its plain form (`ops.impact.impact`)."""
         graph = Downstream.from_dict(d)
         vs = d.get("versions")
-        return cls(
-            batch=str(d["batch"]),
-            dataset=str(d["dataset"]),
-            column=_str(d.get("column")),
-            rows=_int(d.get("rows")),
-            state=str(d["state"]),
-            reverted=bool(d.get("reverted")),
-            reverted_by=_str(d.get("reverted_by")),
-            version=_str(d.get("version")),
-            seq=_int(d.get("seq")),
-            versions=[
-                CarriedVersion(
-                    dataset=str(v["dataset"]),
-                    version=str(v["version"]),
-                    seq=int(v["seq"]),
-                    rows=int(v["rows"]),
-                    timestamp=str(v["timestamp"]),
-                    message=str(v["message"]),
-                    latest=bool(v["latest"]),
-                )
-                for v in vs
-                if isinstance(v, Mapping)
-            ]
+        return from_mapping(
+            cls,
+            d,
+            versions=[from_mapping(CarriedVersion, v) for v in vs if isinstance(v, Mapping)]
             if isinstance(vs, list)
             else [],
             still_in_latest=int(d.get("still_in_latest") or 0),  # type: ignore[call-overload]

@@ -5,10 +5,23 @@ A mixin of `dslineage.Repo` (`dslineage/repo.py`); the methods are Repo's, typed
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dslineage.model_base import options
+from dslineage.model_exp import ExpRecordOptions, ReproduceOptions, RunOptions, SyncOptions
+from dslineage.model_lineage import LineageOptions
 
 if TYPE_CHECKING:
-    from dslineage.model import Experiment, ExperimentSummary
+    from dslineage.model_exp import (
+        Experiment,
+        ExperimentDiff,
+        ExperimentRecorded,
+        ExperimentSummary,
+        Reproduction,
+        StageRun,
+        StageUpToDate,
+        SyncResult,
+    )
     from dslineage.model_lineage import Lineage
     from dslineage.repo import Repo
 
@@ -30,36 +43,25 @@ class LineageMixin:
         message: str | None = None,
         author: str | None = None,
         force: bool = False,
-    ) -> dict[str, Any]:
+    ) -> StageRun | StageUpToDate:
         """Define (or update) a DVC stage, run it through DVC and record the transformation.
 
         `deps`, `outs`, `params`, `metrics` as `dvc stage add` takes them (an empty `command`
         re-runs the stage as defined); `keys`/`labels` ("[OUT=]COL") register new outputs;
         `message`, `author` for the record; `force` runs an up-to-date stage anyway.
         """
+        opts = options(RunOptions, locals())
         from dslineage.ops.run import run
 
-        return run(
-            self,
-            stage,
-            command,
-            deps=deps,
-            outs=outs,
-            params=params,
-            metrics=metrics,
-            keys=keys,
-            labels=labels,
-            message=message,
-            author=author,
-            force=force,
-        )
+        return run(self, stage, command, opts)
 
-    def sync(self: Repo, *, author: str | None = None, all_commits: bool = False) -> dict[str, Any]:
+    def sync(self: Repo, *, author: str | None = None, all_commits: bool = False) -> SyncResult:
         """Record the `dvc.lock` stage states no transformation records yet (idempotent); with
         `all_commits`, also those in dvc.lock's git history."""
+        opts = options(SyncOptions, locals())
         from dslineage.ops.sync import sync
 
-        return sync(self, author=author, all_commits=all_commits)
+        return sync(self, opts)
 
     def exp_record(
         self: Repo,
@@ -70,16 +72,17 @@ class LineageMixin:
         metrics: str | None = None,
         message: str | None = None,
         author: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ExperimentRecorded:
         """Record an experiment: dataset versions, code commit, params, metrics, pipeline.
 
         `data` (NAME@REF refs; default: every dataset at its working version), `params` (file;
         default `params.yaml`), `metrics` (file; default: the metrics files `dvc.yaml` declares),
         `message`, `author`.
         """
+        opts = options(ExpRecordOptions, locals())
         from dslineage.ops.exp import record
 
-        return record(self, name, data=data, params=params, metrics=metrics, message=message, author=author)
+        return record(self, name, opts)
 
     def exp_list(self: Repo) -> list[ExperimentSummary]:
         """Experiments, newest first."""
@@ -93,7 +96,7 @@ class LineageMixin:
 
         return show(self, name)
 
-    def exp_diff(self: Repo, a: str, b: str) -> dict[str, Any]:
+    def exp_diff(self: Repo, a: str, b: str) -> ExperimentDiff:
         """Datasets (with row-level counts), params and metrics that differ between two experiments."""
         from dslineage.ops.exp import diff
 
@@ -101,12 +104,13 @@ class LineageMixin:
 
     def reproduce(
         self: Repo, experiment: str, *, into: str | None = None, rerun: bool = False, force: bool = False
-    ) -> dict[str, Any]:
+    ) -> Reproduction:
         """Materialize (and verify) an experiment's data: in place, or under `into`; `rerun`
         re-runs its pipeline; `force` overwrites uncommitted changes (or a non-empty `into`)."""
+        opts = options(ReproduceOptions, locals())
         from dslineage.ops.reproduce import reproduce
 
-        return reproduce(self, experiment, into=into, rerun=rerun, force=force)
+        return reproduce(self, experiment, opts)
 
     def lineage(
         self: Repo,
@@ -119,8 +123,7 @@ class LineageMixin:
         expand: bool = False,
     ) -> Lineage:
         """The lineage subgraph around a node (None: the whole graph): root, nodes, edges, chains."""
+        opts = options(LineageOptions, locals())
         from dslineage.ops.lineage import lineage
 
-        return lineage(
-            self, node, direction=direction, depth=depth, openlineage=openlineage, namespace=namespace, expand=expand
-        )
+        return lineage(self, node, opts)

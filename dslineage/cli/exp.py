@@ -70,14 +70,14 @@ def record(
     if json_out:
         emit_json(r)
         return
-    for w in r.get("warnings") or []:
+    for w in r.warnings:
         note(f"warning: {w}")
-    out.print(f"experiment {r['name']} recorded as {short(r['id'])} at code {short(r['git_commit'])}", markup=False)
-    for d in r["datasets"]:
-        out.print(f"  {d['name']}@v{d['seq']}  {short(d['version'])}", markup=False)
-    if r.get("code_dirty"):
+    out.print(f"experiment {r.name} recorded as {short(r.id)} at code {short(r.git_commit)}", markup=False)
+    for d in r.datasets:
+        out.print(f"  {d.name}@v{d.seq}  {short(d.version)}", markup=False)
+    if r.code_dirty:
         note(
-            f"warning: uncommitted changes in {', '.join(r['code_dirty'][:5])}: commit them so "
+            f"warning: uncommitted changes in {', '.join(r.code_dirty[:5])}: commit them so "
             "`dslineage reproduce --rerun` can re-run this code"
         )
 
@@ -155,28 +155,25 @@ def diff(
     if json_out:
         emit_json(d)
         return
-    out.print(f"[bold]{d['a']['name']} → {d['b']['name']}[/bold]")
-    if d["code_changed"]:
-        out.print(f"  code {short(d['a']['git_commit'])} → {short(d['b']['git_commit'])}", markup=False)
+    out.print(f"[bold]{d.a.name} → {d.b.name}[/bold]")
+    if d.code_changed:
+        out.print(f"  code {short(d.a.git_commit)} → {short(d.b.git_commit)}", markup=False)
     t = table("dataset", "A", "B", "added", "removed", "modified", "relabeled", title="datasets")
-    for ds in d["datasets"]:
-        r = ds.get("rows") or {}
+    for ds in d.datasets:
+        r = ds.rows or {}
         t.add_row(
-            ds["name"],
-            f"v{ds['a']['seq']}" if ds["a"] else "-",
-            f"v{ds['b']['seq']}" if ds["b"] else "-",
-            r.get("added", "?"),
-            r.get("removed", "?"),
-            r.get("modified", "?"),
-            r.get("relabeled", "?"),
+            ds.name,
+            f"v{ds.a.seq}" if ds.a else "-",
+            f"v{ds.b.seq}" if ds.b else "-",
+            *(str(r.get(k, "?")) for k in ("added", "removed", "modified", "relabeled")),
         )
-    if d["datasets"]:
+    if d.datasets:
         out.print(t)
     else:
         out.print("  same dataset versions")
-    for key in ("params", "metrics"):
-        if d[key]:
+    for key, changes in (("params", d.params), ("metrics", d.metrics)):
+        if changes:
             t = table("name", "A", "B", title=key)
-            for c in d[key]:
-                t.add_row(c["key"], _text(c["a"]), _text(c["b"]))
+            for c in changes:
+                t.add_row(c.key, _text(c.a), _text(c.b))
             out.print(t)

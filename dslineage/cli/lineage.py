@@ -57,9 +57,11 @@ def lineage(
     if json_out or fmt == "json":
         emit_json(result)
         return
-    from dslineage.ops import lineage as ops
-
     if fmt == "openlineage":
-        sys.stdout.write(ops.ndjson(result.events or []))
+        from dslineage.ops.lineage_openlineage import ndjson
+
+        sys.stdout.write(ndjson(result.events or []))
         return
-    sys.stdout.write(ops.render(result, fmt))
+    from dslineage.ops.lineage import render
+
+    sys.stdout.write(render(result, fmt))

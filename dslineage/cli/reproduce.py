@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, abspath, emit_json, flag, option, out, repo, short
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_exp import Reproduction
 
 
 @app.command()
@@ -37,33 +40,31 @@ def reproduce(
         emit_json(r)
     else:
         show_reproduce(r)
-    if not r["verified"] or (r["rerun"] is not None and not r["rerun"]["identical"]):
+    if not r.verified or (r.rerun is not None and not r.rerun.identical):
         raise typer.Exit(1)
 
 
-def show_reproduce(r: dict[str, Any]) -> None:
+def show_reproduce(r: Reproduction) -> None:
     """Render the verification and the re-run comparison."""
-    out.print(f"experiment {r['experiment']} ({short(r['id'])}) → {r['into']}", markup=False)
-    for d in r["datasets"]:
-        state = "md5 verified" if d["verified"] else "MD5 MISMATCH"
-        fetched = ", fetched from the DVC remote" if d["fetched"] else ""
-        out.print(f"  {d['name']}@v{d['seq']}  {d['path']}  {state}{fetched}", markup=False)
-    rr = r["rerun"]
+    out.print(f"experiment {r.experiment} ({short(r.id)}) → {r.into}", markup=False)
+    for d in r.datasets:
+        state = "md5 verified" if d.verified else "MD5 MISMATCH"
+        fetched = ", fetched from the DVC remote" if d.fetched else ""
+        out.print(f"  {d.name}@v{d.seq}  {d.path}  {state}{fetched}", markup=False)
+    rr = r.rerun
     if rr is None:
         return
-    if rr["identical"]:
+    if rr.identical:
         out.print(
-            f"re-run at {short(rr['code_commit'])}: reproduced byte-identical ({rr['outputs_checked']} outputs)",
-            markup=False,
+            f"re-run at {short(rr.code_commit)}: reproduced byte-identical ({rr.outputs_checked} outputs)", markup=False
         )
         return
     out.print(
-        f"re-run at {short(rr['code_commit'])}: {len(rr['differences'])} of {rr['outputs_checked']} outputs differ",
-        markup=False,
+        f"re-run at {short(rr.code_commit)}: {len(rr.differences)} of {rr.outputs_checked} outputs differ", markup=False
     )
-    for d in rr["differences"]:
-        line = f"  {d['stage']}: {d['path']}  {str(d['recorded_md5'])[:10]} → {str(d['rerun_md5'])[:10]}"
-        if d.get("rows"):
-            n = d["rows"]
+    for x in rr.differences:
+        line = f"  {x.stage}: {x.path}  {x.recorded_md5[:10]} → {str(x.rerun_md5)[:10]}"
+        if x.rows:
+            n = x.rows
             line += f"  (+{n['added']} -{n['removed']} ~{n['modified']}, {n['relabeled']} relabeled)"
         out.print(line, markup=False)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, abspath, note, out, render, repo, short
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_base import JsonValue
+    from dslineage.model_exp import StageRun, StageUpToDate
 
 
 def _spec(spec: str, outs: list[str]) -> str:
@@ -68,26 +72,28 @@ def run(
     render(result, json_out, show_run)
 
 
-def show_run(r: dict[str, Any]) -> None:
+def show_run(r: StageRun | StageUpToDate) -> None:
     """Render what a run recorded."""
-    if not r["ran"] and r["transformation"] is None:
-        note(f"stage {r['stage']} is up to date: nothing ran, nothing recorded (pass --force to run it)")
+    from dslineage.model_exp import StageUpToDate
+
+    if isinstance(r, StageUpToDate):
+        note(f"stage {r.stage} is up to date: nothing ran, nothing recorded (pass --force to run it)")
         return
-    out.print(f"stage {r['stage']} → transformation {short(r['transformation'])}", markup=False)
-    for t in r.get("tracked") or []:
-        how = "key inherited from an input" if t["inherited"] else "key given"
-        out.print(f"  now tracking {t['dataset']} ({t['path']}; key {', '.join(t['key'])}; {how})", markup=False)
-    show_io(r.get("inputs") or [], r.get("outputs") or [])
-    if r.get("code_dirty"):
+    out.print(f"stage {r.stage} → transformation {short(r.transformation)}", markup=False)
+    for t in r.tracked:
+        how = "key inherited from an input" if t.inherited else "key given"
+        out.print(f"  now tracking {t.dataset} ({t.path}; key {', '.join(t.key)}; {how})", markup=False)
+    show_io(r.inputs, r.outputs)
+    if r.code_dirty:
         note(
-            f"warning: uncommitted changes in {', '.join(r['code_dirty'])}: the code commit "
-            f"{short(r.get('code_commit'))} does not hold the code that ran"
+            f"warning: uncommitted changes in {', '.join(r.code_dirty)}: the code commit "
+            f"{short(r.code_commit)} does not hold the code that ran"
         )
 
 
-def show_io(inputs: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:
+def show_io(inputs: list[dict[str, JsonValue]], outputs: list[dict[str, JsonValue]]) -> None:
     """Render a transformation's inputs and outputs, one line each."""
     for arrow, items in (("in ", inputs), ("out", outputs)):
         for i in items:
-            what = f"{i['dataset']}@v{i['seq']}" if i.get("version") else f"md5 {i['md5'][:10]}"
+            what = f"{i['dataset']}@v{i['seq']}" if i.get("version") else f"md5 {str(i['md5'])[:10]}"
             out.print(f"  {arrow} {i['path']}  {what}", markup=False)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, emit_json, note, out, repo, short
 from dslineage.cli.app import app
 from dslineage.cli.run import show_io
-
-if TYPE_CHECKING:
-    from dslineage.model import Transformation
 
 
 @app.command()
@@ -33,11 +30,10 @@ def sync(
     if json_out:
         emit_json(result)
         return
-    if not result["transformations"]:
+    if not result.transformations:
         note("nothing new in dvc.lock: every stage state is recorded")
         return
-    transformations: list[Transformation] = result["transformations"]
-    for t in transformations:
+    for t in result.transformations:
         at = f" (git {short(t.git_commit)})" if t.git_commit else ""
         out.print(f"stage {t.stage} → transformation {short(t.id)}{at}", markup=False)
         show_io(t.inputs, t.outputs)

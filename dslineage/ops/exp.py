@@ -9,13 +9,26 @@ run, an id prefix picks any run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, dvcio, journal, txn
 from dslineage.core import common
 from dslineage.errors import DirtyError, DslineageError, PathError, UnknownNodeError, UsageError
-from dslineage.model import Experiment, ExperimentSummary, to_json
+from dslineage.model_base import from_mapping, to_json
+from dslineage.model_exp import (
+    DatasetChange,
+    Experiment,
+    ExperimentDiff,
+    ExperimentRecorded,
+    ExperimentRef,
+    ExperimentSummary,
+    ExpRecordOptions,
+    UsedVersion,
+    ValueChange,
+    VersionRef,
+)
 from dslineage.ops.stages import signature
 from dslineage.ops.sync import maybe_sync
 
@@ -101,20 +114,12 @@ def _declared_metrics(repo: Repo) -> tuple[str | None, dict[str, Any]]:
     return None, {p: _load_file(repo, p, "metrics")[1] for p in declared}
 
 
-def record(
-    repo: Repo,
-    name: str,
-    *,
-    data: list[str] | None = None,
-    params: str | None = None,
-    metrics: str | None = None,
-    message: str | None = None,
-    author: str | None = None,
-) -> dict[str, Any]:
+def record(repo: Repo, name: str, opts: ExpRecordOptions) -> ExperimentRecorded:
     """Record an experiment node and commit it (one journal file, one git commit)."""
     config.check_name(name)
     _, warning = maybe_sync(repo)
-    datasets = _current_versions(repo, data)
+    datasets = _current_versions(repo, opts.data)
+    params, metrics, message = opts.params, opts.metrics, opts.message
     params_file: str | None = None
     params_data: dict[str, Any] = {}
     if params:
@@ -122,7 +127,7 @@ def record(
     elif (repo.root / "params.yaml").is_file():
         params_file, params_data = _load_file(repo, "params.yaml", "params")
     metrics_file, metrics_data = _load_file(repo, metrics, "metrics") if metrics else _declared_metrics(repo)
-    who = author or repo.git.identity()
+    who = opts.author or repo.git.identity()
     head = repo.git.head()
     dirty = repo.git.run("status", "--porcelain", "--untracked-files=no").splitlines() if head else []
     ts = journal.now()
@@ -152,14 +157,13 @@ def record(
             f"dslineage exp record {name}" + (f": {message}" if message else ""),
         )
     repo.index.sync(force=True)
-    out = _detail(rec)
-    out["recorded_commit"] = repo.git.head()
-    out["warnings"] = [warning] if warning else []
-    return out
-
-
-def _detail(rec: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rec.items() if k not in ("format", "kind")}
+    return from_mapping(
+        ExperimentRecorded,
+        rec,
+        datasets=[UsedVersion(**d) for d in datasets],
+        recorded_commit=repo.git.head(),
+        warnings=[warning] if warning else [],
+    )
 
 
 def list_experiments(repo: Repo) -> list[ExperimentSummary]:
@@ -203,46 +207,54 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: data}
 
 
-def _changed(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+def _changed(a: dict[str, Any], b: dict[str, Any]) -> list[ValueChange]:
     fa, fb = flatten(a), flatten(b)
     keys = sorted(set(fa) | set(fb))
-    return [{"key": k, "a": fa.get(k), "b": fb.get(k)} for k in keys if fa.get(k) != fb.get(k)]
+    return [ValueChange(key=k, a=fa.get(k), b=fb.get(k)) for k in keys if fa.get(k) != fb.get(k)]
 
 
-def diff(repo: Repo, a: str, b: str) -> dict[str, Any]:
+def _ref(d: dict[str, Any] | None) -> VersionRef | None:
+    return VersionRef(version=d["version"], seq=d["seq"], md5=d["md5"]) if d else None
+
+
+def _exp_ref(e: dict[str, Any]) -> ExperimentRef:
+    return ExperimentRef(id=e["id"], name=e["name"], git_commit=e.get("git_commit"))
+
+
+def _dataset_change(repo: Repo, name: str, va: dict[str, Any] | None, vb: dict[str, Any] | None) -> DatasetChange:
+    """How dataset `name` differs between two experiments' versions of it (row counts when both have one)."""
+    change = DatasetChange(name=name, a=_ref(va), b=_ref(vb), rows=None)
+    if va and vb and va["md5"] != vb["md5"]:
+        try:
+            d = repo.diff(f"{name}@{va['version']}", f"{name}@{vb['version']}")
+        except DslineageError as exc:  # e.g. a missing cache object: report, don't fail
+            return dataclasses.replace(change, error=str(exc))
+        rows = to_json(d.rows)
+        assert isinstance(rows, dict)
+        return dataclasses.replace(change, rows=rows, label_transitions=d.label_transitions)
+    if va and vb:
+        return dataclasses.replace(change, rows={"added": 0, "removed": 0, "modified": 0, "relabeled": 0})
+    return change
+
+
+def diff(repo: Repo, a: str, b: str) -> ExperimentDiff:
     """Datasets whose versions differ (with row-level counts), and params/metrics that differ."""
     ea, eb = find(repo, a), find(repo, b)
     da = {d["name"]: d for d in ea.get("datasets") or []}
     db = {d["name"]: d for d in eb.get("datasets") or []}
-    datasets = []
-    for name in sorted(set(da) | set(db)):
-        va, vb = da.get(name), db.get(name)
-        if va and vb and va["version"] == vb["version"]:
-            continue
-        entry: dict[str, Any] = {
-            "name": name,
-            "a": {k: va[k] for k in ("version", "seq", "md5")} if va else None,
-            "b": {k: vb[k] for k in ("version", "seq", "md5")} if vb else None,
-            "rows": None,
-        }
-        if va and vb and va["md5"] != vb["md5"]:
-            try:
-                d = repo.diff(f"{name}@{va['version']}", f"{name}@{vb['version']}")
-                entry["rows"] = to_json(d.rows)
-                entry["label_transitions"] = d.label_transitions
-            except DslineageError as exc:  # e.g. a missing cache object: report, don't fail
-                entry["error"] = str(exc)
-        elif va and vb:
-            entry["rows"] = {"added": 0, "removed": 0, "modified": 0, "relabeled": 0}
-        datasets.append(entry)
-    return {
-        "a": {"id": ea["id"], "name": ea["name"], "git_commit": ea.get("git_commit")},
-        "b": {"id": eb["id"], "name": eb["name"], "git_commit": eb.get("git_commit")},
-        "datasets": datasets,
-        "params": _changed(ea.get("params") or {}, eb.get("params") or {}),
-        "metrics": _changed(ea.get("metrics") or {}, eb.get("metrics") or {}),
-        "code_changed": ea.get("git_commit") != eb.get("git_commit"),
-    }
+    datasets = [
+        _dataset_change(repo, name, da.get(name), db.get(name))
+        for name in sorted(set(da) | set(db))
+        if not (name in da and name in db and da[name]["version"] == db[name]["version"])
+    ]
+    return ExperimentDiff(
+        a=_exp_ref(ea),
+        b=_exp_ref(eb),
+        datasets=datasets,
+        params=_changed(ea.get("params") or {}, eb.get("params") or {}),
+        metrics=_changed(ea.get("metrics") or {}, eb.get("metrics") or {}),
+        code_changed=ea.get("git_commit") != eb.get("git_commit"),
+    )
 
 
 def dumps(value: Any) -> str:

@@ -20,6 +20,8 @@ from dslineage import dvcio, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DirtyError, PathError, UsageError
+from dslineage.model_base import JsonValue
+from dslineage.model_exp import OutputDifference, ReproducedDataset, ReproduceOptions, Reproduction, Rerun
 from dslineage.ops.exp import find
 from dslineage.ops.version_copy import copy_version, md5_of
 from dslineage.store import parts, rowdiff, rows
@@ -42,10 +44,9 @@ def _check_target(into: Path, force: bool) -> None:
         raise PathError(f"{into} is not empty: choose an empty directory or pass --force to overwrite")
 
 
-def reproduce(
-    repo: Repo, experiment: str, *, into: str | None = None, rerun: bool = False, force: bool = False
-) -> dict[str, Any]:
+def reproduce(repo: Repo, experiment: str, opts: ReproduceOptions) -> Reproduction:
     """Put an experiment's dataset versions in place, verified; optionally re-run its pipeline."""
+    into, force = opts.into, opts.force
     exp = find(repo, experiment)
     items = exp.get("datasets") or []
     target = Path(into).resolve() if into else None
@@ -55,7 +56,7 @@ def reproduce(
         _check_worktree(repo, items, force)
     what = {i["md5"]: f"{i['name']}@v{i['seq']}" for i in items}
     fetched = set(dvcio.fetch_objects(repo.root, [i["md5"] for i in items], what))
-    datasets = []
+    datasets: list[ReproducedDataset] = []
     in_tree = txn.begin(repo.root, repo.git, "reproduce") if target is None else contextlib.nullcontext()
     with in_tree as t:
         for item in items:
@@ -73,28 +74,25 @@ def reproduce(
             ds = _dataset(repo, item) if target is None else None
             md5 = common.working_md5(repo, ds) if ds is not None else md5_of(dest)  # in place: stat-cached
             datasets.append(
-                {
-                    "name": item["name"],
-                    "version": item["version"],
-                    "seq": item["seq"],
-                    "md5": item["md5"],
-                    "path": str(dest),
-                    "verified": md5 == item["md5"],
-                    "fetched": item["md5"] in fetched,
-                }
+                ReproducedDataset(
+                    name=item["name"],
+                    version=item["version"],
+                    seq=item["seq"],
+                    md5=item["md5"],
+                    path=str(dest),
+                    verified=md5 == item["md5"],
+                    fetched=item["md5"] in fetched,
+                )
             )
-    result = {
-        "experiment": exp["name"],
-        "id": exp["id"],
-        "git_commit": exp.get("git_commit"),
-        "into": str(target or repo.root),
-        "datasets": datasets,
-        "verified": all(d["verified"] for d in datasets),
-        "rerun": None,
-    }
-    if rerun:
-        result["rerun"] = _rerun(repo, exp)
-    return result
+    return Reproduction(
+        experiment=exp["name"],
+        id=exp["id"],
+        git_commit=exp.get("git_commit"),
+        into=str(target or repo.root),
+        datasets=datasets,
+        verified=all(d.verified for d in datasets),
+        rerun=_rerun(repo, exp) if opts.rerun else None,
+    )
 
 
 def _check_worktree(repo: Repo, items: list[dict[str, Any]], force: bool) -> None:
@@ -115,7 +113,7 @@ def _check_worktree(repo: Repo, items: list[dict[str, Any]], force: bool) -> Non
             )
 
 
-def _rerun(repo: Repo, exp: dict[str, Any]) -> dict[str, Any]:
+def _rerun(repo: Repo, exp: dict[str, Any]) -> Rerun:
     """Re-run the experiment's pipeline at its code commit and compare output hashes."""
     pipeline = exp.get("pipeline") or {}
     if not pipeline:
@@ -137,13 +135,13 @@ def _rerun(repo: Repo, exp: dict[str, Any]) -> dict[str, Any]:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
             repo.git.run("worktree", "prune")
-    return {
-        "identical": not differences,
-        "differences": differences,
-        "outputs_checked": checked,
-        "stages_run": [s for s in ran if s in pipeline],  # not the `.dvc` data sources DVC "verified"
-        "code_commit": exp["git_commit"],
-    }
+    return Rerun(
+        identical=not differences,
+        differences=differences,
+        outputs_checked=checked,
+        stages_run=[s for s in ran if s in pipeline],  # not the `.dvc` data sources DVC "verified"
+        code_commit=exp["git_commit"],
+    )
 
 
 def _materialize(repo: Repo, exp: dict[str, Any], work: Path) -> None:
@@ -161,10 +159,10 @@ def _materialize(repo: Repo, exp: dict[str, Any], work: Path) -> None:
 
 def _compare(
     repo: Repo, exp: dict[str, Any], pipeline: dict[str, Any], after: dict[str, dvcio.LockEntry], work: Path
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[OutputDifference], int]:
     by_path = {ds.path: ds for ds in repo.datasets().values()}
     versions = {i["path"]: i for i in exp.get("datasets") or []}
-    differences: list[dict[str, Any]] = []
+    differences: list[OutputDifference] = []
     checked = 0
     for stage, st in sorted(pipeline.items()):
         new = dict(after[stage].outs) if stage in after else {}
@@ -173,23 +171,23 @@ def _compare(
             got = new.get(path)
             if got == md5:
                 continue
-            diff: dict[str, Any] = {
-                "stage": stage,
-                "path": path,
-                "recorded_md5": md5,
-                "rerun_md5": got,
-                "dataset": None,
-                "rows": None,
-            }
-            ds = by_path.get(path)
-            if ds is not None and got is not None:
-                diff["dataset"] = ds.name
-                diff["rows"] = _row_diff(repo, ds, md5, work / path, versions.get(path))
-            differences.append(diff)
+            ds = by_path.get(path) if got is not None else None
+            differences.append(
+                OutputDifference(
+                    stage=stage,
+                    path=path,
+                    recorded_md5=md5,
+                    rerun_md5=got,
+                    dataset=ds.name if ds is not None else None,
+                    rows=_row_diff(repo, ds, md5, work / path, versions.get(path)) if ds is not None else None,
+                )
+            )
     return differences, checked
 
 
-def _row_diff(repo: Repo, ds: Dataset, md5: str, new_file: Path, item: dict[str, Any] | None) -> dict[str, Any] | None:
+def _row_diff(
+    repo: Repo, ds: Dataset, md5: str, new_file: Path, item: dict[str, Any] | None
+) -> dict[str, JsonValue] | None:
     """Row-level counts between the recorded output bytes and the re-run's file."""
     old = dvcio.cache_path(repo.root, md5)
     if not old.exists() or not new_file.exists():

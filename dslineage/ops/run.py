@@ -16,6 +16,7 @@ were: nothing is recorded and nothing is half-written.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path, PurePosixPath
@@ -25,6 +26,8 @@ from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import DirtyError, SchemaError, UnknownNodeError, UsageError
+from dslineage.model_base import from_mapping
+from dslineage.model_exp import RunOptions, StageRun, StageUpToDate, TrackedOutput
 from dslineage.ops.stages import code_dirty, edges_of, items_for, pipeline_paths, signature
 from dslineage.store import rows
 
@@ -113,22 +116,9 @@ class _Undo:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def run(
-    repo: Repo,
-    stage: str,
-    command: list[str],
-    *,
-    deps: list[str] | None = None,
-    outs: list[str] | None = None,
-    params: list[str] | None = None,
-    metrics: list[str] | None = None,
-    keys: list[str] | None = None,
-    labels: list[str] | None = None,
-    message: str | None = None,
-    author: str | None = None,
-    force: bool = False,
-) -> dict[str, Any]:
+def run(repo: Repo, stage: str, command: list[str], opts: RunOptions) -> StageRun | StageUpToDate:
     """Define (or update) and run a DVC stage, then record it as a transformation."""
+    deps, outs, params, metrics = opts.deps, opts.outs, opts.params, opts.metrics
     if not stage or _BAD_STAGE_CHARS & set(stage):
         raise UsageError(f"invalid stage name {stage!r}: use letters, digits, '_', '-' or '.'")
     defined = dvcio.stage_definitions(repo.root)
@@ -152,11 +142,11 @@ def run(
     both = sorted(set(dep_list) & set(out_list + metric_list))
     if both:
         raise UsageError(f"{both[0]} is both an input (-d) and an output (-o): write the output to a new path")
-    key_specs = _column_specs(keys or [], out_list, "key")
-    label_specs = _column_specs(labels or [], out_list, "label")
+    key_specs = _column_specs(opts.keys or [], out_list, "key")
+    label_specs = _column_specs(opts.labels or [], out_list, "label")
     by_path = {ds.path: ds for ds in repo.datasets().values()}
     _check_inputs(repo, dep_list, by_path)
-    who = author or repo.git.identity()
+    who = opts.author or repo.git.identity()
     head = repo.git.head()
     with txn.begin(repo.root, repo.git, "run") as t:
         undo = _Undo(repo, [o for o in out_list + metric_list if "://" not in o])
@@ -164,7 +154,14 @@ def run(
             before = dvcio.read_lock(repo.root).get(stage)
             started: str | None = journal.now()
             ran = dvcio.run_stage(
-                repo.root, stage, cmd=cmd, deps=dep_list, outs=out_list, params=params, metrics=metric_list, force=force
+                repo.root,
+                stage,
+                cmd=cmd,
+                deps=dep_list,
+                outs=out_list,
+                params=params,
+                metrics=metric_list,
+                force=opts.force,
             )
             ended: str | None = journal.now()
             t.step("after-stage")
@@ -175,27 +172,26 @@ def run(
                 raise UsageError(f"stage {stage!r} left no entry in dvc.lock: check its definition in dvc.yaml")
             if not ran and before is not None and signature(before) == signature(entry):
                 undo.restore()
-                return {
-                    "stage": stage,
-                    "ran": False,
-                    "transformation": None,
-                    "cmd": entry.cmd,
-                    "inputs": [],
-                    "outputs": [],
-                    "tracked": [],
-                    "versions": [],
-                    "git_commit": None,
-                }
+                return StageUpToDate(
+                    stage=stage,
+                    ran=False,
+                    transformation=None,
+                    cmd=entry.cmd,
+                    inputs=[],
+                    outputs=[],
+                    tracked=[],
+                    versions=[],
+                    git_commit=None,
+                )
             tracked = _track_outputs(repo, undo, entry, key_specs, label_specs, by_path)
             t.step("after-register")
             by_path = {ds.path: ds for ds in repo.datasets().values()}
-            result = _record(repo, stage, entry, by_path, who, head, started, ended, message)
+            result = _record(repo, stage, entry, by_path, who, head, started, ended, opts.message)
         except BaseException:
             undo.restore()
             raise
         undo.discard()
-    result.update(ran=True, tracked=tracked)
-    return result
+    return dataclasses.replace(result, tracked=tracked)
 
 
 def _check_inputs(repo: Repo, deps: list[str], by_path: dict[str, Dataset]) -> None:
@@ -222,13 +218,13 @@ def _track_outputs(
     key_specs: dict[str | None, list[str]],
     label_specs: dict[str | None, list[str]],
     by_path: dict[str, Dataset],
-) -> list[dict[str, Any]]:
+) -> list[TrackedOutput]:
     """Register parquet/CSV/JSONL outputs not tracked yet; returns what was registered."""
     from dslineage.ops.track import _csv_options
 
     inputs = [by_path[p] for p, _ in entry.deps if p in by_path]
     existing = repo.datasets()
-    tracked = []
+    tracked: list[TrackedOutput] = []
     con = common.row_connection(repo)
     try:
         for path, md5 in entry.outs:
@@ -270,7 +266,7 @@ def _track_outputs(
             undo.registrations.append(config.save_dataset(repo.root, ds))
             existing[ds.name] = ds
             tracked.append(
-                {"dataset": ds.name, "path": path, "key": ds.key, "labels": ds.labels, "inherited": not explicit}
+                TrackedOutput(dataset=ds.name, path=path, key=ds.key, labels=ds.labels, inherited=not explicit)
             )
     finally:
         con.close()
@@ -295,7 +291,7 @@ def _record(
     started: str | None,
     ended: str | None,
     message: str | None,
-) -> dict[str, Any]:
+) -> StageRun:
     """Record output versions and the transformation in one git commit."""
     from dslineage.core.graph import check_acyclic, load
     from dslineage.ops.commit import record_versions
@@ -343,18 +339,7 @@ def _record(
         dvc_add=False,
         on_records=write_record,
     )
-    rec = holder["record"]
-    return {
-        "stage": stage,
-        "transformation": tid,
-        "cmd": entry.cmd,
-        "git_commit": repo.git.head(),
-        "code_commit": head,
-        "code_dirty": dirty,
-        "params": entry.params,
-        "inputs": rec["inputs"],
-        "outputs": rec["outputs"],
-        "versions": versions,
-        "started": started,
-        "ended": ended,
-    }
+    # the result repeats the record it wrote (stage, cmd, code_dirty, params, inputs, outputs, times)
+    return from_mapping(
+        StageRun, holder["record"], transformation=tid, git_commit=repo.git.head(), code_commit=head, versions=versions
+    )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.errors import DslineageError
-from dslineage.model import Transformation
+from dslineage.model_exp import SyncOptions, SyncResult, Transformation
 from dslineage.ops.stages import code_dirty, order, pipeline_paths, signature, transformation, write_transformations
 from dslineage.store import graph as graph_sql
 
@@ -39,9 +39,7 @@ STEPS = txn.declare("sync", "after-changes", "after-journal")
 META_KEY = "dvc_lock_synced"
 
 
-def sync(
-    repo: Repo, *, author: str | None = None, message: str | None = None, all_commits: bool = False
-) -> dict[str, Any]:
+def sync(repo: Repo, opts: SyncOptions) -> SyncResult:
     """Record a transformation for each `dvc.lock` stage state not recorded yet (with
     `all_commits`, first each past state in the branch's git history)."""
     from dslineage.ops.commit import default_author, record_versions
@@ -49,15 +47,14 @@ def sync(
     raw = dvcio.lock_bytes(repo.root)
     lock = dvcio.parse_lock(raw)
     repo.index.sync()
-    past = _history(repo, author, {signature(e) for e in lock.values()}) if all_commits else []
+    author = opts.author
+    past = _history(repo, author, {signature(e) for e in lock.values()}) if opts.all_commits else []
     seen = graph_sql.signatures(repo.index.con)
     new = order([e for e in lock.values() if signature(e) not in seen])
-    result: dict[str, Any] = {"transformations": [_summary(r) for r in past], "versions": [], "git_commit": None}
-    if past:
-        result["git_commit"] = repo.git.head()
+    done = [Transformation.from_record(r) for r in past]
     if not new:
         _remember(repo, raw)
-        return result
+        return SyncResult(transformations=done, versions=[], git_commit=repo.git.head() if past else None)
     who = default_author(repo, author)
     metrics = dvcio.metrics_paths(dvcio.stage_definitions(repo.root))
     by_path = {ds.path: ds for ds in repo.datasets().values()}
@@ -97,7 +94,7 @@ def sync(
         versions = record_versions(
             repo,
             items,
-            message or f"dslineage sync: record stage(s) {stages} from dvc.lock",
+            opts.message or f"dslineage sync: record stage(s) {stages} from dvc.lock",
             who,
             extra={ds.name: {"stage": _stage_of(new, ds.path)} for ds, _, _ in items},
             extra_paths=pipeline_paths(repo, new),
@@ -105,10 +102,8 @@ def sync(
             on_records=write_records,
         )
     _remember(repo, raw)
-    result["transformations"] += [_summary(r) for r in records]
-    result["versions"] = versions
-    result["git_commit"] = repo.git.head()
-    return result
+    done += [Transformation.from_record(r) for r in records]
+    return SyncResult(transformations=done, versions=versions, git_commit=repo.git.head())
 
 
 def _history(repo: Repo, author: str | None, current: set[str]) -> list[dict[str, Any]]:
@@ -170,10 +165,6 @@ def _stage_of(entries: list[dvcio.LockEntry], path: str) -> str | None:
     return None
 
 
-def _summary(rec: dict[str, Any]) -> Transformation:
-    return Transformation.from_record(rec)
-
-
 def _lock_md5(raw: bytes | None) -> str:
     return hashlib.md5(raw).hexdigest() if raw is not None else "none"  # noqa: S324 (a change check)
 
@@ -182,7 +173,7 @@ def _remember(repo: Repo, raw: bytes | None) -> None:
     graph_sql.set_meta(repo.index.con, META_KEY, _lock_md5(raw))
 
 
-def maybe_sync(repo: Repo) -> tuple[dict[str, Any] | None, str | None]:
+def maybe_sync(repo: Repo) -> tuple[SyncResult | None, str | None]:
     """Sync when `dvc.lock` moved since the last sync: (result or None, warning or None).
 
     A read command calls this first; if recording fails (no git identity, a missing DVC
@@ -193,7 +184,7 @@ def maybe_sync(repo: Repo) -> tuple[dict[str, Any] | None, str | None]:
     if graph_sql.get_meta(repo.index.con, META_KEY) == _lock_md5(raw):
         return None, None
     try:
-        result = sync(repo)
+        result = sync(repo, SyncOptions())
     except DslineageError as exc:
         return None, f"dvc.lock changed but could not be recorded ({exc}); run `dslineage sync`"
-    return (result if result["transformations"] else None), None
+    return (result if result.transformations else None), None

@@ -11,7 +11,7 @@ import pytest
 
 from dslineage import Repo
 from dslineage.core import graph as lineage_graph
-from dslineage.ops import lineage as ops
+from dslineage.ops import lineage_openlineage as openlineage
 from tests.support.lineage import cli, prep_args, snapshot
 
 
@@ -65,7 +65,7 @@ def _rebuild(event: dict[str, Any]) -> Any:
     def facets(d: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "version": dataset_version_dataset.DatasetVersionDatasetFacet(
-                datasetVersion=d["facets"]["version"]["datasetVersion"], producer=ops.PRODUCER
+                datasetVersion=d["facets"]["version"]["datasetVersion"], producer=openlineage.PRODUCER
             )
         }
         if "schema" in d["facets"]:
@@ -74,7 +74,7 @@ def _rebuild(event: dict[str, Any]) -> Any:
                     schema_dataset.SchemaDatasetFacetFields(name=f["name"], type=f["type"])
                     for f in d["facets"]["schema"]["fields"]
                 ],
-                producer=ops.PRODUCER,
+                producer=openlineage.PRODUCER,
             )
         return out
 
@@ -91,7 +91,7 @@ def _rebuild(event: dict[str, Any]) -> Any:
                     processingType=jt["processingType"],
                     integration=jt["integration"],
                     jobType=jt["jobType"],
-                    producer=ops.PRODUCER,
+                    producer=openlineage.PRODUCER,
                 )
             },
         ),
@@ -119,7 +119,7 @@ def test_openlineage_events_validate_and_carry_versions(pipeline):
     with Repo(pipeline) as repo:
         raw2, clean2 = repo.resolve("raw@v2"), repo.resolve("clean@v2")
     batch = [e for e in events if e["job"]["name"] == "relabel raw"]
-    assert len(batch) == 2 and batch[0]["run"]["runId"] == ops.run_id(b["batch"])
+    assert len(batch) == 2 and batch[0]["run"]["runId"] == openlineage.run_id(b["batch"])
     assert batch[1]["outputs"][0]["facets"]["version"]["datasetVersion"] == raw2["id"]
     last = events[-1]
     assert last["job"]["name"] == "prep"
