@@ -13,6 +13,58 @@ from dslineage.model import Batch, Edit
 from dslineage.model_base import OPTIONAL, ORDER, STORED, JsonValue, Record, _dict_list, _int, _jv, _str, present_with
 
 
+@dataclass(frozen=True, kw_only=True)
+class RelabelOptions:
+    """What `Repo.relabel` hands its op (`ops.relabel.relabel`): its arguments, as documented
+    there. `source` and `extra` are not the method's: another reader of edits (the Label Studio
+    export) passes what the batch records instead of the file name, and extra record keys."""
+
+    edits: object = None  # {key: label}, ["KEY=LABEL", ...] or (key, label) pairs
+    from_file: str | None = None
+    by: str | None = None
+    reason: str | None = None
+    column: str | None = None
+    commit: bool = True
+    skip_missing: bool = False
+    force: bool = False
+    message: str | None = None
+    expect_old: bool = False
+    ignore_columns: bool = False
+    file_format: str = "edits"
+    key_field: str | None = None
+    from_name: str | None = None
+    queue: str | None = None
+    source: str | None = None
+    extra: dict[str, JsonValue] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevertOptions:
+    """What `Repo.revert` hands its op (`ops.revert.revert`): its arguments, as documented there."""
+
+    dry_run: bool = False
+    strategy: str = "keep"
+    by: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlameOptions:
+    """What `Repo.blame` hands its op (`ops.blame.blame`): its arguments, as documented there
+    (`fetch` is the method's: how a version missing from the cache is read)."""
+
+    column: str | None = None
+    label: JsonValue = None
+    by: str | None = None
+    batch: str | None = None
+    since: str | None = None
+    output: str | None = None
+    changed_only: bool = False
+    fetch: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class RelabelResult(Record):
     """A `relabel --json` result. `batch`/`version` are None when nothing changed (and

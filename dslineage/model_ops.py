@@ -43,6 +43,17 @@ class CheckoutResult(Record):
     changed: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class RollbackOptions:
+    """What `Repo.rollback` hands its op (`ops.rollback.rollback`): its arguments, as documented
+    there."""
+
+    to: str
+    message: str
+    author: str | None = None
+    force: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class RollbackResult(Record):
     """A `rollback --json` result: the version returned to (`to`) and the new version with its
@@ -176,6 +187,19 @@ class ConflictRow(Record):
     current: JsonValue
     expected: JsonValue  # the batch's old label
     new: JsonValue  # the batch's new label
+
+
+@dataclass(frozen=True, kw_only=True)
+class CherryPickOptions:
+    """What `Repo.cherry_pick` hands its op (`ops.cherry_pick.cherry_pick`): its arguments, as
+    documented there."""
+
+    column: str | None = None
+    force: bool = False
+    dry_run: bool = False
+    by: str | None = None
+    reason: str | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
