@@ -189,19 +189,6 @@ class ConflictRow(Record):
     new: JsonValue  # the batch's new label
 
 
-@dataclass(frozen=True, kw_only=True)
-class CherryPickOptions:
-    """What `Repo.cherry_pick` hands its op (`ops.cherry_pick.cherry_pick`): its arguments, as
-    documented there."""
-
-    column: str | None = None
-    force: bool = False
-    dry_run: bool = False
-    by: str | None = None
-    reason: str | None = None
-    message: str | None = None
-
-
 @dataclass(frozen=True, eq=False)
 class CherryPickResult(Record):
     """A `cherry-pick --json` result: the new batch and version (None on a dry run or when

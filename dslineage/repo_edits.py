@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dslineage.model_base import options
-from dslineage.model_edits import BlameOptions, RelabelOptions, RevertOptions
-from dslineage.model_ops import CherryPickOptions, RollbackOptions
+from dslineage.model_edits import BlameOptions, CherryPickOptions, RelabelOptions, RevertOptions
+from dslineage.model_ops import RollbackOptions
 
 if TYPE_CHECKING:
     from dslineage.model import Batch, Blame

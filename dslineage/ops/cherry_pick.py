@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from dslineage import txn
 from dslineage.config import JOURNAL_DIR
 from dslineage.errors import DirtyError, EditError, RefError
-from dslineage.model_ops import CherryPickOptions, CherryPickResult, ConflictRow
+from dslineage.model_edits import CherryPickOptions
+from dslineage.model_ops import CherryPickResult, ConflictRow
 from dslineage.ops import batches as batch_ops
 from dslineage.ops.commit import SNAPSHOT_STEPS
 from dslineage.ops.edit_session import pick_column
