@@ -29,8 +29,10 @@ from dslineage.model_base import (
     JsonValue,
     Record,
     _int,
+    _jv,
     _loads,
     _str,
+    from_mapping,
     items,
     json_default,
     to_json,
@@ -270,27 +272,11 @@ class Batch(Record):
     def from_entry(cls, e: Mapping[str, object]) -> Batch:
         """A batch from its catalog entry (`ops.batches.catalog`)."""
         cols = e.get("columns")
-        return cls(
-            id=str(e["id"]),
-            dataset=str(e["dataset"]),
-            column=_str(e.get("column")),
-            author=str(e.get("author") or ""),
-            timestamp=str(e.get("timestamp") or ""),
-            reason=_str(e.get("reason")),
-            rows=_int(e.get("rows")),
-            noop=_int(e.get("noop")),
-            missing=_int(e.get("missing")),
-            op=_str(e.get("op")),
-            reverts=_str(e.get("reverts")),
-            source_batch=_str(e.get("source_batch")),
-            group=_str(e.get("group")),
+        return from_mapping(
+            cls,
+            e,
             columns=[_str(c) for c in cols] if isinstance(cols, list) else [],
-            version=_str(e.get("version")),
-            seq=_int(e.get("seq")),
-            state=str(e["state"]),
-            reverted_by=_str(e.get("reverted_by")),
-            reverted=bool(e.get("reverted")),
-            more={k: v for k, v in e.items() if k not in _BATCH_KEYS},  # type: ignore[misc]
+            more={k: _jv(v) for k, v in e.items() if k not in _BATCH_KEYS},
         )
 
 

@@ -1,6 +1,10 @@
 """The records of the label-edit commands (`relabel`, `revert`, `show BATCH`) and of `commit`:
 frozen dataclasses whose field names, in order, are the keys of their `--json` contracts (see
 `dslineage.model`). Label transitions stay mappings: their `from` key is a Python keyword.
+
+Also the options records (`RelabelOptions`, `RevertOptions`, `CherryPickOptions`, `BlameOptions`)
+in which the `Repo` methods of these commands hand their arguments to their ops (see
+`dslineage.model_base.options`); they are not JSON.
 """
 
 from __future__ import annotations
@@ -10,7 +14,73 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dslineage.model import Batch, Edit
-from dslineage.model_base import OPTIONAL, ORDER, STORED, JsonValue, Record, _dict_list, _int, _jv, _str, present_with
+from dslineage.model_base import OPTIONAL, ORDER, STORED, JsonValue, Record, _jv, from_mapping, present_with
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attribution:
+    """The options every label-edit command records with its batch: who made it (`by`; default:
+    the git identity), why (`reason`) and the message of the version that carries it."""
+
+    by: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelabelOptions(Attribution):
+    """What `Repo.relabel` hands its op (`ops.relabel.relabel`): its arguments, as documented
+    there. `source` and `extra` are not the method's: another reader of edits (the Label Studio
+    export) passes what the batch records instead of the file name, and extra record keys."""
+
+    edits: object = None  # {key: label}, ["KEY=LABEL", ...] or (key, label) pairs
+    from_file: str | None = None
+    column: str | None = None
+    commit: bool = True
+    skip_missing: bool = False
+    force: bool = False  # edit a working file with uncommitted changes
+    expect_old: bool = False
+    ignore_columns: bool = False
+    file_format: str = "edits"
+    key_field: str | None = None
+    from_name: str | None = None
+    queue: str | None = None
+    source: str | None = None
+    extra: dict[str, JsonValue] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevertOptions(Attribution):
+    """What `Repo.revert` hands its op (`ops.revert.revert`): its arguments, as documented there."""
+
+    dry_run: bool = False
+    strategy: str = "keep"
+    force: bool = False  # revert over uncommitted changes of the working file
+
+
+@dataclass(frozen=True, kw_only=True)
+class CherryPickOptions(Attribution):
+    """What `Repo.cherry_pick` hands its op (`ops.cherry_pick.cherry_pick`): its arguments, as
+    documented there."""
+
+    column: str | None = None
+    force: bool = False  # apply rows in conflict too (strategy "force")
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlameOptions:
+    """What `Repo.blame` hands its op (`ops.blame.blame`): its arguments, as documented there
+    (`fetch` is the method's: how a version missing from the cache is read)."""
+
+    column: str | None = None
+    label: JsonValue = None
+    by: str | None = None
+    batch: str | None = None
+    since: str | None = None
+    output: str | None = None
+    changed_only: bool = False
+    fetch: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,14 +174,12 @@ class BatchDetail(Batch):
             Batch.from_entry({**stored, **entry}), more={k: _jv(v) for k, v in stored.items() if k not in _DETAIL_KEYS}
         )
         missing = stored.get("missing_keys")
-        return cls(
+        return from_mapping(
+            cls,
+            stored,
             **{f.name: getattr(base, f.name) for f in dataclasses.fields(Batch)},
+            kind="batch",
             edits=edits,
-            source=_str(stored.get("source")),
-            transitions=_dict_list(stored.get("transitions")),
-            base_version=_str(stored.get("base_version")),
-            base_md5=_str(stored.get("base_md5")),
-            result_md5=_str(stored.get("result_md5")),
             missing_keys=[_jv(k) for k in missing] if isinstance(missing, list) else [],
             stored_keys=tuple(stored),
         )
@@ -163,28 +231,9 @@ class CommittedVersion(Record):
     def build(cls, row: Mapping[str, object], gate: Mapping[str, object] | None) -> CommittedVersion:
         """A version from its index row and the quality gate's `{"checks", "no_verify"}` (None:
         the dataset has no rules)."""
-        parents = row.get("parents")
-        return cls(
-            id=str(row["id"]),
-            dataset=str(row["dataset"]),
-            seq=int(row["seq"]),  # type: ignore[call-overload]
-            md5=str(row["md5"]),
-            parent=_str(row.get("parent")),
-            parents=[str(p) for p in parents] if isinstance(parents, list) else [],
-            path=str(row.get("path")),
-            message=str(row.get("message") or ""),
-            author=str(row.get("author") or ""),
-            timestamp=str(row.get("timestamp") or ""),
-            rows=_int(row.get("rows")),
-            schema=_str(row.get("schema")),
-            label_distribution=_str(row.get("label_distribution")),
-            added=_int(row.get("added")),
-            removed=_int(row.get("removed")),
-            relabeled=_int(row.get("relabeled")),
-            modified=_int(row.get("modified")),
-            changes_known=bool(row.get("changes_known")),
-            changes_file=_str(row.get("changes_file")),
-            git_commit=_str(row.get("git_commit")),
+        return from_mapping(
+            cls,
+            row,
             checks=_checks(gate.get("checks")) if gate else None,
             no_verify=bool(gate.get("no_verify")) if gate else None,
         )
@@ -194,9 +243,4 @@ def _checks(value: object) -> CommitChecks | None:
     """The gate's `checks` mapping as a record."""
     if not isinstance(value, Mapping):
         return None
-    return CommitChecks(
-        passed=bool(value.get("passed")),
-        results=_dict_list(value.get("results")),
-        parent=_str(value.get("parent")),
-        md5=str(value.get("md5")),
-    )
+    return from_mapping(CommitChecks, value)

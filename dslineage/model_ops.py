@@ -43,6 +43,17 @@ class CheckoutResult(Record):
     changed: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class RollbackOptions:
+    """What `Repo.rollback` hands its op (`ops.rollback.rollback`): its arguments, as documented
+    there."""
+
+    to: str
+    message: str
+    author: str | None = None
+    force: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class RollbackResult(Record):
     """A `rollback --json` result: the version returned to (`to`) and the new version with its

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dslineage.model_base import options
+from dslineage.model_edits import BlameOptions, CherryPickOptions, RelabelOptions, RevertOptions
+from dslineage.model_ops import RollbackOptions
+
 if TYPE_CHECKING:
     from dslineage.model import Batch, Blame
     from dslineage.model_edits import BatchDetail, RelabelResult, RevertResult
@@ -50,27 +54,10 @@ class EditsMixin:
         `key_field`, its label the choices control `from_name`), `queue` (the review queue the
         edits review: the batch links to it).
         """
+        opts = options(RelabelOptions, locals())
         from dslineage.ops.relabel import relabel
 
-        return relabel(
-            self,
-            name,
-            edits,
-            from_file=from_file,
-            by=by,
-            reason=reason,
-            column=column,
-            commit=commit,
-            skip_missing=skip_missing,
-            force=force,
-            message=message,
-            expect_old=expect_old,
-            ignore_columns=ignore_columns,
-            file_format=file_format,
-            key_field=key_field,
-            from_name=from_name,
-            queue=queue,
-        )
+        return relabel(self, name, opts)
 
     def batches(self: Repo, name: str | None = None) -> list[Batch]:
         """Edit batches (of one dataset or all), oldest first, with state and revert status."""
@@ -114,21 +101,12 @@ class EditsMixin:
         every row to a file; `changed_only`: only rows relabeled after the first version;
         `fetch`: download a version missing from the cache instead of reading it from S3.
         """
+        opts = options(BlameOptions, locals())
         from dslineage.core.remote import reading
         from dslineage.ops.blame import blame
 
-        with reading(self, fetch=fetch):
-            return blame(
-                self,
-                ref,
-                column=column,
-                label=label,
-                by=by,
-                batch=batch,
-                since=since,
-                output=output,
-                changed_only=changed_only,
-            )
+        with reading(self, fetch=opts.fetch):
+            return blame(self, ref, opts)
 
     def revert(
         self: Repo,
@@ -147,11 +125,10 @@ class EditsMixin:
         them too), `by`, `reason`, `message` (the commit message), `force` (revert over
         uncommitted changes of the working file).
         """
+        opts = options(RevertOptions, locals())
         from dslineage.ops.revert import revert
 
-        return revert(
-            self, target, dry_run=dry_run, strategy=strategy, by=by, reason=reason, message=message, force=force
-        )
+        return revert(self, target, opts)
 
     def cherry_pick(
         self: Repo,
@@ -166,20 +143,20 @@ class EditsMixin:
     ) -> CherryPickResult:
         """Apply a batch (of another branch, or an earlier reverted one) as a new batch that
         links to it; rows whose label is no longer the batch's old label are conflicts."""
+        opts = options(CherryPickOptions, locals())
         from dslineage.ops.cherry_pick import cherry_pick
 
-        return cherry_pick(
-            self, batch, column=column, force=force, dry_run=dry_run, by=by, reason=reason, message=message
-        )
+        return cherry_pick(self, batch, opts)
 
     def rollback(
         self: Repo, name: str, to: str, message: str, *, author: str | None = None, force: bool = False
     ) -> RollbackResult:
         """A new version identical (same md5) to `to`; `author` (default: the git identity),
         `force` (overwrite uncommitted changes of the working file)."""
+        opts = options(RollbackOptions, locals())
         from dslineage.ops.rollback import rollback
 
-        return rollback(self, name, to, message, author=author, force=force)
+        return rollback(self, name, opts)
 
     def impact(self: Repo, batch_id: str) -> BatchImpact | Downstream:
         """Which later versions still carry a batch's labels, and how many rows."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from dslineage.cli._shared import JsonOpt, conflict_table, emit_json, note, out, repo, short
+from dslineage.cli._shared import JsonOpt, emit_json, repo, short
 from dslineage.cli.app import app
+from dslineage.cli.revert import show_outcome
 
 if TYPE_CHECKING:
     from dslineage.model_ops import CherryPickResult
@@ -67,11 +67,6 @@ def show_cherry_pick(r: CherryPickResult) -> None:
     )
     if r.version:
         line += f" → batch {short(r.batch or '')}, {r.dataset}@v{r.seq} {short(r.version)}"
-    out.print(line, markup=False)
-    if r.conflict_rows:
-        rows = [dataclasses.asdict(c) for c in r.conflict_rows[:50]]  # the table shows 50
-        out.print(conflict_table(rows, ("expected=batch's old", "new=batch's new")))
-    if r.skipped:
-        note(f"skipped {r.skipped} row(s) no longer in {r.dataset}")
-    if not r.dry_run and not r.version:
-        note("nothing changed: no row still has the batch's old label")
+    skipped = f"skipped {r.skipped} row(s) no longer in {r.dataset}" if r.skipped else None
+    nothing = "nothing changed: no row still has the batch's old label"
+    show_outcome(r, line, ("expected=batch's old", "new=batch's new"), nothing, skipped)

@@ -12,6 +12,7 @@ from dslineage.cli.app import app
 
 if TYPE_CHECKING:
     from dslineage.model_edits import RevertResult
+    from dslineage.model_ops import CherryPickResult
 
 
 @app.command()
@@ -53,11 +54,22 @@ def show_revert(r: RevertResult) -> None:
     line += f"{r.skipped} skipped (gone)"
     if r.version:
         line += f" → {r.dataset}@v{r.seq} {short(r.version)}"
+    same = f"the content is identical to version {short(r.same_md5_as)}: same md5" if r.same_md5_as else None
+    nothing = "nothing changed: no row still has the label the target gave it"
+    show_outcome(r, line, ("target_label=set by target", "before=before"), nothing, same)
+
+
+def show_outcome(
+    r: RevertResult | CherryPickResult, line: str, expected: tuple[str, str], nothing: str, *notes: str | None
+) -> None:
+    """A label-edit command's outcome (revert, cherry-pick): its one line, the table of its first
+    50 conflicting rows (`expected`: as `conflict_table` takes it), its notes (None: none) and, when
+    it changed nothing, why (`nothing`)."""
     out.print(line, markup=False)
     if r.conflict_rows:
-        rows = [dataclasses.asdict(c) for c in r.conflict_rows[:50]]  # the table shows 50
-        out.print(conflict_table(rows, ("target_label=set by target", "before=before")))
-    if r.same_md5_as:
-        note(f"the content is identical to version {short(r.same_md5_as)}: same md5")
+        out.print(conflict_table([dataclasses.asdict(c) for c in r.conflict_rows[:50]], expected))
+    for text in notes:
+        if text:
+            note(text)
     if not r.dry_run and not r.version:
-        note("nothing changed: no row still has the label the target gave it")
+        note(nothing)

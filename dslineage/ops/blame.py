@@ -15,6 +15,7 @@ from dslineage.core import common
 from dslineage.core.refs import resolve
 from dslineage.errors import UsageError
 from dslineage.model import Blame
+from dslineage.model_edits import BlameOptions
 from dslineage.ops import batches as batch_ops
 from dslineage.store.index import changes_table
 
@@ -30,18 +31,7 @@ def ancestry(repo: Repo, ds: Dataset, version: dict[str, Any]) -> list[dict[str,
     return [by_id[vid] for vid in common.ancestors(by_id, version["id"], first=True)]
 
 
-def blame(
-    repo: Repo,
-    ref: str,
-    *,
-    column: str | None,
-    label: Any,
-    by: str | None,
-    batch: str | None,
-    since: str | None,
-    output: str | None,
-    changed_only: bool,
-) -> Blame:
+def blame(repo: Repo, ref: str, opts: BlameOptions) -> Blame:
     """Per row of NAME@REF: label, version, batch, author, reason, time; plus summary counts.
 
     `changed_only`: only rows whose label was set after the first version (what `blame` lists
@@ -52,8 +42,9 @@ def blame(
     from dslineage.store import edit_batch, label_history
 
     ds, v = resolve(repo, ref if "@" in ref else f"{ref}@latest")
-    col, j = pick_column(ds, column)
+    col, j = pick_column(ds, opts.column)
     out_rel = None
+    output, since, batch, by = opts.output, opts.since, opts.batch, opts.by
     if output:
         out_rel = config.inside(repo.root, output, cwd=repo.root)
         if not out_rel.lower().endswith((".parquet", ".csv")):
@@ -63,7 +54,7 @@ def blame(
     if since:
         _, s = resolve(repo, since if "@" in since else f"{ds.name}@{since}")
         since_seq = s["seq"]
-    elif changed_only:
+    elif opts.changed_only:
         since_seq = chain[-1]["seq"]
     linked = batch_ops.links(repo, ds.name)
     vidx = {c["id"]: i for i, c in enumerate(chain)}
@@ -118,7 +109,7 @@ def blame(
                 {"name": pa.array(names.values, pa.string()), "idx": pa.array(range(len(names.values)), pa.int32())}
             ),
         )
-        filters: dict[str, Any] = {"label": label}
+        filters: dict[str, Any] = {"label": opts.label}
         post: dict[str, list[int]] = {}
         if batch:
             post["batches"] = [i for i, r in enumerate(recs) if r["id"].startswith(batch.lower())]

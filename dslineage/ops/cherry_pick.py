@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import txn
 from dslineage.config import JOURNAL_DIR
 from dslineage.errors import DirtyError, EditError, RefError
+from dslineage.model_edits import CherryPickOptions
 from dslineage.model_ops import CherryPickResult, ConflictRow
 from dslineage.ops import batches as batch_ops
 from dslineage.ops.commit import SNAPSHOT_STEPS
@@ -121,17 +122,7 @@ def _normalised(edits: Any, n_keys: int) -> Any:
     return edits
 
 
-def cherry_pick(
-    repo: Repo,
-    batch: str,
-    *,
-    column: str | None = None,
-    force: bool = False,
-    dry_run: bool = False,
-    by: str | None = None,
-    reason: str | None = None,
-    message: str | None = None,
-) -> CherryPickResult:
+def cherry_pick(repo: Repo, batch: str, opts: CherryPickOptions) -> CherryPickResult:
     """Apply batch `batch` as a new batch linked to it; a new version records it (one git commit)."""
     from dslineage.ops.commit import default_author
     from dslineage.ops.edit_apply import apply
@@ -141,7 +132,7 @@ def cherry_pick(
     src = locate(repo, batch)
     rec = src.record
     ds = repo.dataset(rec["dataset"])
-    col, j = pick_column(ds, column or rec["column"])
+    col, j = pick_column(ds, opts.column or rec["column"])
     n = len(ds.key)
     if len(rec.get("keys") or ds.key) != n:
         raise EditError(
@@ -149,7 +140,8 @@ def cherry_pick(
             f"{', '.join(ds.key)}: it cannot be applied"
         )
     edits = _normalised(src.edits, n)
-    who = default_author(repo, by)
+    who = default_author(repo, opts.by)
+    force, dry_run = opts.force, opts.dry_run
     strategy = "force" if force else "keep"
     session = Session(repo, ds, check=False)
     result: dict[str, Any] = {
@@ -205,8 +197,8 @@ def cherry_pick(
         if dry_run or not b.counts["applied"]:
             return CherryPickResult(**result)
         short = rec["id"][:12]
-        why = f"cherry-pick of batch {short}" + (f": {reason}" if reason else "")
-        text = message or f"cherry-pick batch {short} ({b.counts['applied']} row(s) of {ds.name})"
+        why = f"cherry-pick of batch {short}" + (f": {opts.reason}" if opts.reason else "")
+        text = opts.message or f"cherry-pick batch {short} ({b.counts['applied']} row(s) of {ds.name})"
         candidate = repo.index.version(src.version) if src.version else None
         # a declared label pair (`track --label-pair`) has its other column filled from the mapping
         plans = [b, *session.fill_pairs([b])]

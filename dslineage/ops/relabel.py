@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage import dvcio, txn
 from dslineage.config import Dataset
 from dslineage.errors import EditError, UsageError
-from dslineage.model_edits import RelabelResult
+from dslineage.model_edits import RelabelOptions, RelabelResult
 from dslineage.ops import mergestate
 from dslineage.ops.commit import SNAPSHOT_STEPS
 from dslineage.ops.edit_apply import apply, distinct_rows, label_rules
@@ -57,28 +57,7 @@ def parse_pairs(ds: Dataset, edits: Any) -> list[tuple[list[str], str]]:
     return out
 
 
-def relabel(
-    repo: Repo,
-    name: str,
-    edits: Any = None,
-    *,
-    from_file: str | None = None,
-    by: str | None = None,
-    reason: str | None = None,
-    column: str | None = None,
-    commit: bool = True,
-    skip_missing: bool = False,
-    force: bool = False,
-    message: str | None = None,
-    expect_old: bool = False,
-    ignore_columns: bool = False,
-    file_format: str = "edits",
-    key_field: str | None = None,
-    from_name: str | None = None,
-    source: str | None = None,
-    extra: dict[str, Any] | None = None,
-    queue: str | None = None,
-) -> RelabelResult:
+def relabel(repo: Repo, name: str, opts: RelabelOptions) -> RelabelResult:
     """Apply label edits to a dataset as one recorded batch (and, by default, commit a version).
 
     An edits file is applied to every label column it has (one batch record per column, one
@@ -99,28 +78,12 @@ def relabel(
     from dslineage.ops.commit import default_author
     from dslineage.store import edit_batch
 
-    if file_format == "edits" and (key_field or from_name):
+    if opts.file_format == "edits" and (opts.key_field or opts.from_name):
         raise UsageError("--key-field and --from-name read a Label Studio export: add --format label-studio")
-    if file_format != "edits":
-        return _relabel_other_format(
-            repo,
-            name,
-            edits,
-            from_file=from_file,
-            file_format=file_format,
-            key_field=key_field,
-            from_name=from_name,
-            by=by,
-            reason=reason,
-            column=column,
-            commit=commit,
-            skip_missing=skip_missing,
-            force=force,
-            message=message,
-            expect_old=expect_old,
-            ignore_columns=ignore_columns,
-            queue=queue,
-        )
+    if opts.file_format != "edits":
+        return _relabel_other_format(repo, name, opts)
+    edits: Any = opts.edits
+    from_file, column, expect_old = opts.from_file, opts.column, opts.expect_old
     ds = repo.dataset(name)
     mergestate.refuse_if_merging(repo, ds, "relabeled")
     if (edits is None or len(edits) == 0) == (from_file is None):
@@ -131,19 +94,19 @@ def relabel(
             "expected current label; --set has no old label to check"
         )
     pairs = parse_pairs(ds, edits) if edits else None
-    if commit:
+    if opts.commit:
         dvcio.preload()  # DVC's import runs beside loading, joining and writing (on the second core)
-    who = default_author(repo, by)
-    linked = _queue(repo, ds, queue) if queue else None
+    who = default_author(repo, opts.by)
+    linked = _queue(repo, ds, opts.queue) if opts.queue else None
     from dslineage.ops import dir_edit  # a directory dataset's edits load only the parts they touch
 
-    session = dir_edit.open_session(repo, ds, force=force)
+    session = dir_edit.open_session(repo, ds, force=opts.force)
     try:
         if pairs is not None:
             cols = [pick_column(ds, column)[0]]
         else:
             assert from_file is not None
-            cols = session.file_columns(from_file, column, ignore_columns)
+            cols = session.file_columns(from_file, column, opts.ignore_columns)
         plans: list[Batch] = []
         read = 0
         for col in cols:
@@ -159,13 +122,13 @@ def relabel(
                     session.con, len(ds.key), ds.labels.index(col), expect_old, Path(from_file).name, ds
                 )
             b = session.join(col)
-            _refuse_missing(ds, b.counts, skip_missing)
+            _refuse_missing(ds, b.counts, opts.skip_missing)
             if linked:
                 b.extra.update(queue=linked, queue_confirmed=edit_batch.noop_keys(session.con, len(ds.key)))
             plans.append(b)
         plans += session.fill_pairs(plans)
         for b in plans:
-            b.extra.update(extra or {})
+            b.extra.update(opts.extra or {})
         applied = [b for b in plans if b.counts["applied"]]
         for b in applied:
             label_rules(session, b)
@@ -190,8 +153,10 @@ def relabel(
         )
         if not applied:
             return result
-        source = source or ("--set" if pairs is not None else Path(from_file or "").name)
-        out = apply(session, applied, by=who, reason=reason, commit=commit, message=message, source=source)
+        source = opts.source or ("--set" if pairs is not None else Path(from_file or "").name)
+        out = apply(
+            session, applied, by=who, reason=opts.reason, commit=opts.commit, message=opts.message, source=source
+        )
     finally:
         session.close()
     v = out["version"]
@@ -206,26 +171,23 @@ def relabel(
     )
 
 
-def _relabel_other_format(
-    repo: Repo,
-    name: str,
-    edits: Any,
-    *,
-    from_file: str | None,
-    file_format: str,
-    key_field: str | None,
-    from_name: str | None,
-    **options: Any,
-) -> RelabelResult:
+def _relabel_other_format(repo: Repo, name: str, opts: RelabelOptions) -> RelabelResult:
     """Hand an export in another tool's format to its reader (today: Label Studio)."""
     from dslineage.ops import relabel_labelstudio as ls
 
-    if file_format != "label-studio":
-        raise UsageError(f"unknown --format {file_format!r}: use edits (the default) or label-studio")
-    if edits or from_file is None:
-        raise UsageError(f"--format {file_format} reads an export given with --from EXPORT (not --set)")
-    with ls.edits_file(repo, name, from_file=from_file, key_field=key_field, from_name=from_name) as (path, src, extra):
-        return relabel(repo, name, from_file=str(path), source=src, extra=extra, **options)
+    if opts.file_format != "label-studio":
+        raise UsageError(f"unknown --format {opts.file_format!r}: use edits (the default) or label-studio")
+    if opts.edits or opts.from_file is None:
+        raise UsageError(f"--format {opts.file_format} reads an export given with --from EXPORT (not --set)")
+    with ls.edits_file(repo, name, from_file=opts.from_file, key_field=opts.key_field, from_name=opts.from_name) as (
+        path,
+        src,
+        extra,
+    ):
+        as_edits = dataclasses.replace(
+            opts, from_file=str(path), file_format="edits", key_field=None, from_name=None, source=src, extra=extra
+        )
+        return relabel(repo, name, as_edits)
 
 
 def _queue(repo: Repo, ds: Dataset, ref: str) -> str:

@@ -16,7 +16,7 @@ from dslineage import journal, txn
 from dslineage.config import Dataset
 from dslineage.core.refs import resolve
 from dslineage.errors import EditError, RefError, UsageError
-from dslineage.model_edits import RevertConflict, RevertResult
+from dslineage.model_edits import RevertConflict, RevertOptions, RevertResult
 from dslineage.ops import batches as batch_ops
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
@@ -104,30 +104,21 @@ def _targets(repo: Repo, kind: str, ds: Dataset, t: dict[str, Any]) -> tuple[lis
     return [(col, "changes", path, t["id"]) for col in ds.labels], parent
 
 
-def revert(
-    repo: Repo,
-    target: str,
-    *,
-    dry_run: bool = False,
-    strategy: str = "keep",
-    by: str | None = None,
-    reason: str | None = None,
-    message: str | None = None,
-    force: bool = False,
-) -> RevertResult:
+def revert(repo: Repo, target: str, opts: RevertOptions) -> RevertResult:
     """Undo the label changes of a batch or version; a new version records the revert batch."""
     from dslineage.ops.commit import default_author
     from dslineage.ops.edit_apply import apply, distinct_rows
     from dslineage.ops.edit_session import Session
     from dslineage.store import revert_plan
 
+    strategy, dry_run = opts.strategy, opts.dry_run
     if strategy not in STRATEGIES:
         raise UsageError(f"--strategy must be keep or force, not {strategy!r}")
     kind, ds, t = resolve_target(repo, target)
     targets, parent = _targets(repo, kind, ds, t)
-    who = default_author(repo, by)
+    who = default_author(repo, opts.by)
     n = len(ds.key)
-    session = Session(repo, ds, force=force, check=not dry_run)
+    session = Session(repo, ds, force=opts.force, check=not dry_run)
     result: dict[str, Any] = {
         "reverted": t["id"],
         "kind": kind,
@@ -189,8 +180,8 @@ def revert(
         if dry_run or not plans:
             return _result(result)
         what = f"{kind} {t['id'][:12]}" if kind == "batch" else f"{ds.name}@v{t['seq']}"
-        why = f"revert of {what}" + (f": {reason}" if reason else "")
-        text = message or f"revert {what} ({result['restored']} row(s) of {ds.name})"
+        why = f"revert of {what}" + (f": {opts.reason}" if opts.reason else "")
+        text = opts.message or f"revert {what} ({result['restored']} row(s) of {ds.name})"
         out = apply(
             session, plans, by=who, reason=why, commit=True, message=text, source=target, op="revert", candidate=parent
         )

@@ -15,7 +15,7 @@ from dslineage.config import DIR_FORMAT
 from dslineage.core import common
 from dslineage.core.refs import resolve
 from dslineage.errors import DirtyError, UsageError
-from dslineage.model_ops import RollbackResult
+from dslineage.model_ops import RollbackOptions, RollbackResult
 from dslineage.ops import dirs
 from dslineage.ops.commit import SNAPSHOT_STEPS
 
@@ -25,13 +25,12 @@ if TYPE_CHECKING:
 STEPS = txn.declare("rollback", "after-data", *SNAPSHOT_STEPS)
 
 
-def rollback(
-    repo: Repo, name: str, to: str, message: str, *, author: str | None = None, force: bool = False
-) -> RollbackResult:
+def rollback(repo: Repo, name: str, opts: RollbackOptions) -> RollbackResult:
     """Copy REF's bytes from the DVC cache over the working file and commit them as a version."""
     from dslineage.ops.commit import snapshot
     from dslineage.ops.edit_apply import replace_working
 
+    to, message = opts.to, opts.message
     if not message.strip():
         raise UsageError("a message is required: pass -m MESSAGE")
     ds = repo.dataset(name)
@@ -42,7 +41,7 @@ def rollback(
     assert head is not None
     work = common.working_state(repo, ds)
     md5 = work.md5
-    if work.differs_from(head["md5"]) and not force:
+    if work.differs_from(head["md5"]) and not opts.force:
         raise DirtyError(
             f"{ds.path} has uncommitted changes that the rollback would discard: commit them "
             f"(`dslineage commit {ds.name} -m MSG`) or pass --force"
@@ -66,7 +65,9 @@ def rollback(
                 common.remember_working_md5(repo, ds, target["md5"])
             t.step("after-data")
             # "batches": [] — edits pending on the working file are discarded, not carried
-            made = snapshot(repo, [ds], message, author, extra={ds.name: {"rollback_to": target["id"], "batches": []}})
+            made = snapshot(
+                repo, [ds], message, opts.author, extra={ds.name: {"rollback_to": target["id"], "batches": []}}
+            )
     finally:
         for scratch in [tmp, *(s.tmp for s in staged)]:
             scratch.unlink(missing_ok=True)

@@ -3,14 +3,15 @@ nothing to change, --skip-missing, --no-commit, several label columns and a revi
 revert dry, in conflict (keep and force), of a version and of a two-column batch; commit of
 several datasets and of nothing; show of versions and of pending, multi-column, queue and
 revert batches; rollback with nothing to do; merge clean, up to date, fast-forward, in
-conflict, --conflicts, --resolve and --abort. Goldens in `golden/edits/` (first line: the exit
-code); regenerate after a deliberate contract change with
-`DSLINEAGE_REGEN_GOLDEN=1 pytest tests/func/test_json_contracts_edits.py`.
+conflict, --conflicts, --resolve and --abort; `batches --prune` of a discarded batch. Goldens
+in `golden/edits/` (first line: the exit code); regenerate after a deliberate contract change
+with `DSLINEAGE_REGEN_GOLDEN=1 pytest tests/func/test_json_contracts_edits.py`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from tests.support import invoke, new_repo, run, write_parquet, write_text
 from tests.support.golden import check_golden, mask
 
 GOLDEN = Path(__file__).parent / "golden" / "edits"
+# the time in a journal file's name (`20261202T024851865821Z-batch-….json`), as `batches --prune` lists it
+_STAMP = re.compile(r"(?<![0-9])\d{8}T\d{6,12}Z(?=-)")
 BOB = "Bob <bob@example.com>"
 ANN = "Ann <ann@example.com>"
 
@@ -72,6 +75,8 @@ def _scenario() -> Iterator[tuple[str, list[str], int]]:
     yield "merge_abort", ["merge", "--abort"], 0
     yield "BRANCH_EVE", [], 0
     yield "merge_ff", ["merge", "eve"], 0
+    yield "DISCARD", [], 0
+    yield "batches_prune_one", ["batches", "train", "--prune"], 0
 
 
 def _cli(root: Path, *args: str) -> None:
@@ -108,6 +113,9 @@ def _setup(root: Path, name: str, fill: dict[str, str]) -> None:
         _branch(root, "dan", "8=bird", "8=cat")
     elif name == "BRANCH_EVE":
         _branch(root, "eve", "9=cat", None)
+    elif name == "DISCARD":  # a batch applied with --no-commit whose edits a forced checkout dropped
+        _cli(root, "relabel", "train", "--set", "10=dog", "--no-commit", "--by", BOB, "--reason", "dropped")
+        _cli(root, "checkout", "train@latest", "--force")
 
 
 def run_scenario(root: Path) -> dict[str, str]:
@@ -141,7 +149,7 @@ def run_scenario(root: Path) -> dict[str, str]:
             batch = json.loads(result.stdout)["batch"]
             if batch:
                 fill[name] = batch[:12]
-        outputs[name] = f"exit {result.exit_code}\n" + mask(result.stdout, root, ids)
+        outputs[name] = f"exit {result.exit_code}\n" + mask(_STAMP.sub("<stamp>", result.stdout), root, ids)
     return outputs
 
 
