@@ -75,7 +75,7 @@ def diff(
         if exact is not None:
             changed = exact.pop("changed", None)
             if changed is not None:
-                _rows_of(repo, ds, exact, changed, ref_a, ref_b, rows, out_path)
+                _rows_of(repo, ds, exact, changed, (ref_a, ref_b), (rows, out_path))
             return _record(exact)
     con = common.row_connection(repo)
     try:
@@ -112,15 +112,30 @@ def diff(
             "class_distribution": class_distribution(ds, dist_a, dist_b),
             "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
         }
-        if rows:
-            sample = rowdiff.sample_changes(con, plan, src_a, src_b, rows)
-            result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
-        if out_path:
-            _write_output(repo, con, plan, src_a, src_b, out_path)
-            result["output"] = out_path
+        _show_rows(repo, con, plan, (src_a, src_b), result, (rows, out_path))
     finally:
         con.close()
     return _record(result)
+
+
+def _show_rows(
+    repo: Repo,
+    con: Any,
+    plan: rowdiff.DiffPlan,
+    sources: tuple[row_sql.Source, row_sql.Source],
+    result: dict[str, Any],
+    shown: tuple[int, str | None],
+    **where: Any,
+) -> None:
+    """Add the first `rows` changed rows as `sample` and write all of them to `output`, for
+    `shown` = (rows, output path); `where` narrows the rows read (`rowdiff.sample_changes`)."""
+    rows, out_path = shown
+    if rows:
+        sample = rowdiff.sample_changes(con, plan, *sources, rows, **where)
+        result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
+    if out_path:
+        common.write_table(repo, rowdiff.sample_changes(con, plan, *sources, None), out_path)
+        result["output"] = out_path
 
 
 _COMMON = ("dataset", "a", "b", "rows", "columns", "label_transitions", "class_distribution", "schema")
@@ -252,18 +267,11 @@ def _same_types(versions: dict[str, dict[str, Any]], ids: list[str], names: set[
 
 
 def _rows_of(
-    repo: Repo,
-    ds: Dataset,
-    result: dict[str, Any],
-    changed: Any,
-    ref_a: str,
-    ref_b: str,
-    rows: int,
-    out_path: str | None,
+    repo: Repo, ds: Dataset, result: dict[str, Any], changed: Any, refs: tuple[str, str], shown: tuple[int, str | None]
 ) -> None:
-    """Add `sample` / write `output` for a folded diff: only the changed rows are read from the bytes."""
-    _, va = resolve(repo, ref_a)
-    _, vb = resolve(repo, ref_b)
+    """Add `sample` / write `output` (`_show_rows`, `shown`) to a folded diff of `refs`: only the
+    changed rows (`changed`, their keys) are read from the bytes."""
+    va, vb = (resolve(repo, ref)[1] for ref in refs)
     plan = rowdiff.plan(_as_list(va["schema"]), _as_list(vb["schema"]), ds)
     con = common.row_connection(repo)
     try:
@@ -274,14 +282,8 @@ def _rows_of(
         few = None  # a few changed keys of a one-column key: only their row groups are read
         if len(ds.key) == 1 and 0 < n <= _FEW_KEYS:
             few = [r[0] for r in con.execute("SELECT k0 FROM _chg ORDER BY k0").fetchall()]
-        if rows:
-            sample = rowdiff.sample_changes(
-                con, plan, src_a, src_b, rows, key_range=None if lo is None else (lo, hi), key_in=few
-            )
-            result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
-        if out_path:
-            _write_output(repo, con, plan, src_a, src_b, out_path)
-            result["output"] = out_path
+        where = {"key_range": None if lo is None else (lo, hi), "key_in": few}
+        _show_rows(repo, con, plan, (src_a, src_b), result, shown, **where)
     finally:
         con.close()
 
@@ -341,8 +343,3 @@ def _as_obj(value: Any) -> Any:
 
 def _as_list(value: Any) -> list[dict[str, str]]:
     return list(_as_obj(value))
-
-
-def _write_output(repo: Repo, con: Any, plan: rowdiff.DiffPlan, a: row_sql.Source, b: row_sql.Source, rel: str) -> None:
-    """Every changed row with old and new values, written atomically to `rel`."""
-    common.write_table(repo, rowdiff.sample_changes(con, plan, a, b, None), rel)
