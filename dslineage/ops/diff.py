@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dslineage import config
 from dslineage.config import Dataset
@@ -21,22 +21,32 @@ _OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
 _FEW_KEYS = 1000  # changed keys looked up by value (`key IN (...)`) rather than by their range
 
 
-def _side(
-    repo: Repo, con: Any, ds: Dataset, ref: str | None, *, keys: bool = True
-) -> tuple[dict[str, Any], row_sql.Source, dict[str, Any], row_sql.Profile | None]:
-    """(description, source, label distribution, profile) for a ref, or the working file when
-    None: only the working file is profiled (its keys scanned unless `keys` is false)."""
+class _Side(NamedTuple):
+    """One side of a byte-level diff: its description (`a`/`b` of the result), source and label
+    distribution; a committed version's row count (None if unknown), the working file's profile."""
+
+    desc: dict[str, Any]
+    src: row_sql.Source
+    dist: dict[str, Any]
+    rows: int | None = None
+    prof: row_sql.Profile | None = None
+
+
+def _side(repo: Repo, con: Any, ds: Dataset, ref: str | None, *, keys: bool = True) -> _Side:
+    """One side of a diff: a ref, or the working file when None (profiled, its keys scanned unless
+    `keys` is false)."""
     if ref is None:
         src = common.working_source(repo, ds)
         prof = row_sql.profile(con, src, ds, keys=keys)
         md5 = common.working_md5(repo, ds)
-        return {"id": None, "seq": None, "md5": md5, "workdir": True}, src, prof.label_distribution, prof
+        return _Side({"id": None, "seq": None, "md5": md5, "workdir": True}, src, prof.label_distribution, prof=prof)
     _, v = resolve(repo, ref)
     src = common.version_source(repo, ds, v)
     dist = json.loads(v["label_distribution"]) if v.get("label_distribution") else None
     if dist is None:
         dist = row_sql.profile(con, src, ds).label_distribution
-    return {"id": v["id"], "seq": v["seq"], "md5": v["md5"]}, src, dist, None
+    rows = int(v["rows"]) if v.get("rows") is not None else None
+    return _Side({"id": v["id"], "seq": v["seq"], "md5": v["md5"]}, src, dist, rows)
 
 
 def class_distribution(ds: Dataset, a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,14 +90,14 @@ def diff(
             if changed is not None:
                 _rows_of(repo, ds, exact, changed, (ref_a, ref_b), (rows, out_path))
             return _record(exact)
-    # the working file's keys are proved non-null and unique from its join with A (a committed
-    # version, so valid) as a commit proves them: no GROUP BY over every key before the join
-    rows_a = resolve(repo, ref_a)[1].get("rows") if ref_b is None and repo.engine_spec is None else None
     con = common.row_connection(repo)
     try:
         try:
-            desc_a, src_a, dist_a, _ = _side(repo, con, ds, ref_a)
-            desc_b, src_b, dist_b, prof_b = _side(repo, con, ds, ref_b, keys=rows_a is None)
+            desc_a, src_a, dist_a, rows_a, _ = _side(repo, con, ds, ref_a)
+            # the working file's keys are proved non-null and unique from its join with A (a committed
+            # version, so valid) as a commit proves them: no GROUP BY over every key before the join
+            by_join = repo.engine_spec is None and rows_a is not None
+            desc_b, src_b, dist_b, _, prof_b = _side(repo, con, ds, ref_b, keys=not by_join)
         except (MissingDataError, ExternalError):
             # no bytes (a clone without the old data, no reachable remote): labels from the journal
             folded = None if rows or out_path or ref_b is None else from_journal(repo, ds, ref_a, ref_b)
@@ -100,8 +110,8 @@ def diff(
 
             routed = partwork.compare(repo, con, ds, [(desc_a, src_a), (desc_b, src_b)])
         plan, summary = routed or rowdiff.compare(con, src_a, src_b, ds, prof_b.schema if prof_b else None)
-        if prof_b is not None and rows_a is not None:
-            rowdiff.check_keys_by_diff(con, src_b, ds, prof_b, int(rows_a), summary)
+        if prof_b is not None and rows_a is not None and by_join:
+            rowdiff.check_keys_by_diff(con, src_b, ds, prof_b, rows_a, summary)
         n_b = sum(d["count"] for d in dist_b[ds.labels[0]]) if ds.labels else 0
         changed_both = summary["relabeled"] + summary["modified"]
         result: dict[str, Any] = {
