@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dslineage import config
 from dslineage.config import Dataset
@@ -21,19 +21,32 @@ _OUTPUT_FORMATS = {".parquet": "parquet", ".csv": "csv"}
 _FEW_KEYS = 1000  # changed keys looked up by value (`key IN (...)`) rather than by their range
 
 
-def _side(repo: Repo, con: Any, ds: Dataset, ref: str | None) -> tuple[dict[str, Any], row_sql.Source, dict[str, Any]]:
-    """(description, source, label distribution) for a ref, or the working file when None."""
+class _Side(NamedTuple):
+    """One side of a byte-level diff: its description (`a`/`b` of the result), source and label
+    distribution; a committed version's row count (None if unknown), the working file's profile."""
+
+    desc: dict[str, Any]
+    src: row_sql.Source
+    dist: dict[str, Any]
+    rows: int | None = None
+    prof: row_sql.Profile | None = None
+
+
+def _side(repo: Repo, con: Any, ds: Dataset, ref: str | None, *, keys: bool = True) -> _Side:
+    """One side of a diff: a ref, or the working file when None (profiled, its keys scanned unless
+    `keys` is false)."""
     if ref is None:
         src = common.working_source(repo, ds)
-        prof = row_sql.profile(con, src, ds)
+        prof = row_sql.profile(con, src, ds, keys=keys)
         md5 = common.working_md5(repo, ds)
-        return {"id": None, "seq": None, "md5": md5, "workdir": True}, src, prof.label_distribution
+        return _Side({"id": None, "seq": None, "md5": md5, "workdir": True}, src, prof.label_distribution, prof=prof)
     _, v = resolve(repo, ref)
     src = common.version_source(repo, ds, v)
     dist = json.loads(v["label_distribution"]) if v.get("label_distribution") else None
     if dist is None:
         dist = row_sql.profile(con, src, ds).label_distribution
-    return {"id": v["id"], "seq": v["seq"], "md5": v["md5"]}, src, dist
+    rows = int(v["rows"]) if v.get("rows") is not None else None
+    return _Side({"id": v["id"], "seq": v["seq"], "md5": v["md5"]}, src, dist, rows)
 
 
 def class_distribution(ds: Dataset, a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
@@ -75,13 +88,16 @@ def diff(
         if exact is not None:
             changed = exact.pop("changed", None)
             if changed is not None:
-                _rows_of(repo, ds, exact, changed, ref_a, ref_b, rows, out_path)
+                _rows_of(repo, ds, exact, changed, (ref_a, ref_b), (rows, out_path))
             return _record(exact)
     con = common.row_connection(repo)
     try:
         try:
-            desc_a, src_a, dist_a = _side(repo, con, ds, ref_a)
-            desc_b, src_b, dist_b = _side(repo, con, ds, ref_b)
+            desc_a, src_a, dist_a, rows_a, _ = _side(repo, con, ds, ref_a)
+            # the working file's keys are proved non-null and unique from its join with A (a committed
+            # version, so valid) as a commit proves them: no GROUP BY over every key before the join
+            by_join = repo.engine_spec is None and rows_a is not None
+            desc_b, src_b, dist_b, _, prof_b = _side(repo, con, ds, ref_b, keys=not by_join)
         except (MissingDataError, ExternalError):
             # no bytes (a clone without the old data, no reachable remote): labels from the journal
             folded = None if rows or out_path or ref_b is None else from_journal(repo, ds, ref_a, ref_b)
@@ -93,7 +109,9 @@ def diff(
             from dslineage.core import partwork
 
             routed = partwork.compare(repo, con, ds, [(desc_a, src_a), (desc_b, src_b)])
-        plan, summary = routed or rowdiff.compare(con, src_a, src_b, ds)
+        plan, summary = routed or rowdiff.compare(con, src_a, src_b, ds, prof_b.schema if prof_b else None)
+        if prof_b is not None and rows_a is not None and by_join:
+            rowdiff.check_keys_by_diff(con, src_b, ds, prof_b, rows_a, summary)
         n_b = sum(d["count"] for d in dist_b[ds.labels[0]]) if ds.labels else 0
         changed_both = summary["relabeled"] + summary["modified"]
         result: dict[str, Any] = {
@@ -112,15 +130,30 @@ def diff(
             "class_distribution": class_distribution(ds, dist_a, dist_b),
             "schema": {"added": plan.added_cols, "removed": plan.removed_cols, "retyped": plan.retyped},
         }
-        if rows:
-            sample = rowdiff.sample_changes(con, plan, src_a, src_b, rows)
-            result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
-        if out_path:
-            _write_output(repo, con, plan, src_a, src_b, out_path)
-            result["output"] = out_path
+        _show_rows(repo, con, plan, (src_a, src_b), result, (rows, out_path))
     finally:
         con.close()
     return _record(result)
+
+
+def _show_rows(
+    repo: Repo,
+    con: Any,
+    plan: rowdiff.DiffPlan,
+    sources: tuple[row_sql.Source, row_sql.Source],
+    result: dict[str, Any],
+    shown: tuple[int, str | None],
+    **where: Any,
+) -> None:
+    """Add the first `rows` changed rows as `sample` and write all of them to `output`, for
+    `shown` = (rows, output path); `where` narrows the rows read (`rowdiff.sample_changes`)."""
+    rows, out_path = shown
+    if rows:
+        sample = rowdiff.sample_changes(con, plan, *sources, rows, **where)
+        result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
+    if out_path:
+        common.write_table(repo, rowdiff.sample_changes(con, plan, *sources, None), out_path)
+        result["output"] = out_path
 
 
 _COMMON = ("dataset", "a", "b", "rows", "columns", "label_transitions", "class_distribution", "schema")
@@ -252,18 +285,11 @@ def _same_types(versions: dict[str, dict[str, Any]], ids: list[str], names: set[
 
 
 def _rows_of(
-    repo: Repo,
-    ds: Dataset,
-    result: dict[str, Any],
-    changed: Any,
-    ref_a: str,
-    ref_b: str,
-    rows: int,
-    out_path: str | None,
+    repo: Repo, ds: Dataset, result: dict[str, Any], changed: Any, refs: tuple[str, str], shown: tuple[int, str | None]
 ) -> None:
-    """Add `sample` / write `output` for a folded diff: only the changed rows are read from the bytes."""
-    _, va = resolve(repo, ref_a)
-    _, vb = resolve(repo, ref_b)
+    """Add `sample` / write `output` (`_show_rows`, `shown`) to a folded diff of `refs`: only the
+    changed rows (`changed`, their keys) are read from the bytes."""
+    va, vb = (resolve(repo, ref)[1] for ref in refs)
     plan = rowdiff.plan(_as_list(va["schema"]), _as_list(vb["schema"]), ds)
     con = common.row_connection(repo)
     try:
@@ -274,14 +300,8 @@ def _rows_of(
         few = None  # a few changed keys of a one-column key: only their row groups are read
         if len(ds.key) == 1 and 0 < n <= _FEW_KEYS:
             few = [r[0] for r in con.execute("SELECT k0 FROM _chg ORDER BY k0").fetchall()]
-        if rows:
-            sample = rowdiff.sample_changes(
-                con, plan, src_a, src_b, rows, key_range=None if lo is None else (lo, hi), key_in=few
-            )
-            result["sample"] = [{k: row_sql.plain(v) for k, v in r.items()} for r in sample.to_pylist()]
-        if out_path:
-            _write_output(repo, con, plan, src_a, src_b, out_path)
-            result["output"] = out_path
+        where = {"key_range": None if lo is None else (lo, hi), "key_in": few}
+        _show_rows(repo, con, plan, (src_a, src_b), result, shown, **where)
     finally:
         con.close()
 
@@ -341,8 +361,3 @@ def _as_obj(value: Any) -> Any:
 
 def _as_list(value: Any) -> list[dict[str, str]]:
     return list(_as_obj(value))
-
-
-def _write_output(repo: Repo, con: Any, plan: rowdiff.DiffPlan, a: row_sql.Source, b: row_sql.Source, rel: str) -> None:
-    """Every changed row with old and new values, written atomically to `rel`."""
-    common.write_table(repo, rowdiff.sample_changes(con, plan, a, b, None), rel)

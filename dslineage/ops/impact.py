@@ -11,6 +11,7 @@ versions).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 from dslineage import journal
@@ -188,37 +189,12 @@ def _graph_impact(
     for n in order:
         d = attrs[n]
         if d["kind"] == "transformation":
-            same = runs[d["stage"]]
             consumed = [
                 _node(g, p, {"rows": carried[p]} if carried and p in carried else None) for p in g.pred.get(n, {})
             ]
-            transformations.append(
-                RunImpact(
-                    id=n,
-                    kind=d["kind"],
-                    label=d["label"],
-                    stage=_str(d["stage"]),
-                    timestamp=_str(d["timestamp"]),
-                    consumed=consumed,
-                    rerun_since=same[-1][1] != n and same[-1][0] > d["timestamp"],
-                    latest_run=same[-1][1],
-                    latest_run_affected=same[-1][1] in keep,
-                )
-            )
+            transformations.append(_run(n, d, runs[d["stage"]], keep, stage=_str(d["stage"]), consumed=consumed))
         elif d["kind"] == "experiment":
-            same = names[d["name"]]
-            experiments.append(
-                RunImpact(
-                    id=n,
-                    kind=d["kind"],
-                    label=d["label"],
-                    name=_str(d["name"]),
-                    timestamp=_str(d["timestamp"]),
-                    rerun_since=same[-1][1] != n and same[-1][0] > d["timestamp"],
-                    latest_run=same[-1][1],
-                    latest_run_affected=same[-1][1] in keep,
-                )
-            )
+            experiments.append(_run(n, d, names[d["name"]], keep, name=_str(d["name"])))
         elif d["kind"] == "version" and d.get("dataset") != own:
             derived.setdefault(d["dataset"], []).append(n)
     latest = {name: versions[name][-1][1] for name in derived}
@@ -239,6 +215,22 @@ def _graph_impact(
         datasets=datasets,
         experiments=experiments,
         warnings=[warning] if warning else [],
+    )
+
+
+def _run(n: str, d: Any, same: list[tuple[str, str]], keep: Container[str], **more: Any) -> RunImpact:
+    """The record of run `n` (node attributes `d`) of a stage or experiment whose runs are `same`
+    (`_groups`), `keep` the nodes downstream; `more`: its `stage` and `consumed`, or `name`."""
+    latest = same[-1][1]
+    return RunImpact(
+        id=n,
+        kind=d["kind"],
+        label=d["label"],
+        timestamp=_str(d["timestamp"]),
+        rerun_since=latest != n and same[-1][0] > d["timestamp"],
+        latest_run=latest,
+        latest_run_affected=latest in keep,
+        **more,
     )
 
 

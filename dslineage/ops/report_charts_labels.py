@@ -39,62 +39,41 @@ def timeline(alt: Any, d: m.DatasetReport) -> Built:
     order = [_vlabel(p, tags=few) for p in d.timeline]
     top = max((r["rows"] for r in rows), default=1)
     ticks = [0] + [10**k for k in range(0, len(str(max(1, top))) + 1) if 10**k <= top * 10]
-    x = alt.X(
-        "version:N",
-        sort=order,
-        title="version",
-        axis=alt.Axis(
-            labelAngle=-40 if few and len(order) > 4 or len(order) > 12 else 0, labelOverlap=True, labelLimit=160
-        ),
-    )
-    chart = (
-        alt.Chart(alt.Data(values=rows))
-        .mark_bar()
-        .encode(
-            x=x,
-            xOffset=alt.XOffset("change:N", sort=["relabeled", "added", "removed"]),  # side by side: a log
-            y=alt.Y(
-                "sum(rows):Q",
-                title="rows changed (log scale)",
-                scale=alt.Scale(type="symlog"),  # scale cannot stack
-                axis=alt.Axis(values=ticks, format=",d"),
+    changes = ["relabeled", "added", "removed"]
+
+    def log_rows(field: str) -> Any:
+        return alt.Y(
+            field,
+            title="rows changed (log scale)",
+            scale=alt.Scale(type="symlog"),
+            axis=alt.Axis(values=ticks, format=",d"),
+        )
+
+    color = alt.Color("change:N", title="change", sort=changes, scale=alt.Scale(domain=changes, range=OKABE_ITO[:3]))
+    base = alt.Chart(alt.Data(values=rows))
+    if len(d.timeline) > 60:  # hundreds of bars blur into one pale block: lines over the version number
+        binned = d.timeline[0].seq != d.timeline[0].seq_end
+        chart = base.mark_line(interpolate="step-after", strokeWidth=1.5).encode(
+            x=alt.X("seq:Q", title="version (first of each bin)" if binned else "version", axis=alt.Axis(format="d")),
+            y=log_rows("rows:Q"),
+            color=color,
+            tooltip=["version:N", "change:N", "rows:Q", "message:N"],
+        )
+    else:
+        angle = -40 if few and len(order) > 4 or len(order) > 12 else 0
+        chart = base.mark_bar().encode(
+            x=alt.X(
+                "version:N",
+                sort=order,
+                title="version",
+                axis=alt.Axis(labelAngle=angle, labelOverlap=True, labelLimit=160),
             ),
-            color=alt.Color(
-                "change:N",
-                title="change",
-                sort=["relabeled", "added", "removed"],
-                scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3]),
-            ),
+            xOffset=alt.XOffset("change:N", sort=changes),  # side by side: a log scale cannot stack
+            y=log_rows("sum(rows):Q"),
+            color=color,
             tooltip=["version:N", "change:N", "rows:Q", "author:N", "message:N", "tags:N", "batches:Q", "reverted:Q"],
         )
-        .properties(width=WIDTH, height=220)
-    )
-    if len(d.timeline) > 60:  # hundreds of bars blur into one pale block: lines over the version number
-        chart = (
-            alt.Chart(alt.Data(values=rows))
-            .mark_line(interpolate="step-after", strokeWidth=1.5)
-            .encode(
-                x=alt.X(
-                    "seq:Q",
-                    title="version (first of each bin)" if d.timeline[0].seq != d.timeline[0].seq_end else "version",
-                    axis=alt.Axis(format="d"),
-                ),
-                y=alt.Y(
-                    "rows:Q",
-                    title="rows changed (log scale)",
-                    scale=alt.Scale(type="symlog"),
-                    axis=alt.Axis(values=ticks, format=",d"),
-                ),
-                color=alt.Color(
-                    "change:N",
-                    title="change",
-                    sort=["relabeled", "added", "removed"],
-                    scale=alt.Scale(domain=["relabeled", "added", "removed"], range=OKABE_ITO[:3]),
-                ),
-                tooltip=["version:N", "change:N", "rows:Q", "message:N"],
-            )
-            .properties(width=WIDTH, height=220)
-        )
+    chart = chart.properties(width=WIDTH, height=220)
     caption = (
         f"Rows added, removed and relabeled by each of the {d.versions_total:,} versions of {d.name} "
         "(the first version adds every row; the scale is logarithmic so small batches stay visible). "

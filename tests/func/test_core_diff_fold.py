@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +253,41 @@ def test_relabel_fast_path_folds_exactly(tmp_repo):
             "relabeled": 1,
             "unchanged": 2,
         }
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [1, 2, 2, 3],  # a key of v1 twice
+        [1, 2, 3, 4, 4],  # a new key twice
+        [1, None, 3],  # a null key
+        [1, 2, 3],  # valid: the diff goes through
+    ],
+)
+def test_working_file_keys_checked_without_a_key_scan(tmp_repo, ids):
+    """A diff against the working file proves its keys from the join with v1 (no GROUP BY over the keys
+    first): a null or repeated key fails with the very error the full key scan gives; valid keys diff."""
+    from dslineage.core import common
+    from dslineage.errors import SchemaError
+    from dslineage.store import rows as row_sql
+    from tests.support import write_parquet
+
+    path = write_parquet(tmp_repo / "data" / "t.parquet", {"id": [1, 2, 3], "label": ["cat", "dog", "cat"]})
+    with Repo(tmp_repo) as repo:
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit(["t"], "v1", None)
+        write_parquet(path, {"id": ids, "label": ["owl"] * len(ids)})
+        ds = repo.dataset("t")
+        con = common.row_connection(repo)
+        try:
+            src = common.working_source(repo, ds)
+            with pytest.raises(SchemaError) if len(set(ids)) != len(ids) or None in ids else nullcontext() as scan:
+                row_sql.check_keys(con, src, ds, row_sql.check_columns(con, src, ds))
+        finally:
+            con.close()
+        if scan is None:
+            assert repo.diff("t@v1", None).rows.relabeled == 3
+        else:
+            with pytest.raises(SchemaError) as got:
+                repo.diff("t@v1", None)
+            assert str(got.value) == str(scan.value)
