@@ -104,7 +104,8 @@ class DriftEntry(Record):
 
 @dataclass(frozen=True, eq=False)
 class SideRows(Record):
-    """Row counts of the two sides of a comparison."""
+    """Row counts of the two sides of a comparison: `a` of the first (the older version or the
+    baseline), `b` of the second (the newer version or the working file)."""
 
     a: int
     b: int

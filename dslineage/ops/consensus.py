@@ -129,7 +129,7 @@ def consensus(repo: Repo, name: str, opts: ConsensusOptions) -> ConsensusResult:
     session = Session(repo, ds)
     try:
         src, params, what = _source(session, opts.votes, opts.fmt, opts.key_field)
-        vsql.stage(session.con, src, params, ds, col, session.types, _allowed(repo, ds, col), what)
+        vsql.stage(session.con, (src, params), ds, col, session.types, _allowed(repo, ds, col), what)
         agg = crowd.aggregate(vsql.task_frame(session.con), opts.method)
         session.con.register("_dsl_agg", agg.table)
         counts = vsql.outcome(session.con, len(ds.key), j, opts.min_votes or 1, opts.min_agreement or 0.0)
