@@ -4,13 +4,15 @@ A mixin of `dslineage.Repo` (`dslineage/repo.py`); the methods are Repo's, typed
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dslineage.model_base import options
 from dslineage.model_quality import AuditOptions, CheckOptions, DriftOptions
 
 if TYPE_CHECKING:
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
+    from dslineage.ops.report_export import Written
+    from dslineage.ops.report_model import Report
     from dslineage.repo import Repo
 
 
@@ -69,7 +71,7 @@ class QualityMixin:
         with reading(self, fetch=fetch):
             return audit(self, ref, opts)
 
-    def report(self: Repo, names: list[str] | None = None, *, versions: str | None = None) -> Any:
+    def report(self: Repo, names: list[str] | None = None, *, versions: str | None = None) -> Report:
         """The report's data model (`ops.report_model.Report`) of the named (default: every)
         dataset, comparing `versions` "A..B" (default: first..latest)."""
         from dslineage.ops.report import report
@@ -84,7 +86,7 @@ class QualityMixin:
         versions: str | None = None,
         fmt: str = "html",
         chart: str | None = None,
-    ) -> Any:
+    ) -> Written:
         """Write the self-contained HTML report (`fmt="html"`), its Vega-Lite specs (`"vega"`), its data
         model (`"json"`) or one chart (`chart`, as .svg/.png/.json by the suffix of `output`)."""
         from dslineage.ops.report import report
