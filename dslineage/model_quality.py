@@ -1,6 +1,8 @@
-"""The records of the data-quality commands (`check`, `drift`, `audit`): frozen dataclasses
-whose field names, in order, are the keys of their `--json` contracts (`dslineage.model`'s
-`Record`, `to_json`, `OPTIONAL`, `LIBRARY_ONLY`).
+"""The records of the data-quality commands (`check`, `drift`, `audit`) and of set-up and the
+annotation loop (`init`, stored `eval` results): frozen dataclasses whose field names, in order,
+are the keys of their `--json` contracts (`dslineage.model`'s `Record`, `to_json`, `OPTIONAL`,
+`LIBRARY_ONLY`); and the options records these commands' `Repo` methods hand to their ops
+(`model_base.options`).
 
 A sibling of `model.py` rather than part of it: with these the one module would pass ~700
 lines; the quality records are read together and change with `quality/`.
@@ -12,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dslineage.model_base import OPTIONAL, JsonValue, Record, _int, _jv, _str
+from dslineage.model_base import MORE, OPTIONAL, ORDER, STORED, JsonValue, Record, _jv, from_mapping
 
 
 def _jdict(value: object) -> dict[str, JsonValue]:
@@ -21,6 +23,10 @@ def _jdict(value: object) -> dict[str, JsonValue]:
 
 def _jdict_or_none(value: object) -> dict[str, JsonValue] | None:
     return _jdict(value) if isinstance(value, Mapping) else None
+
+
+def _list_or_none(value: object) -> list[JsonValue] | None:
+    return [_jv(x) for x in value] if isinstance(value, list) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,13 +42,7 @@ class TargetRef(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> TargetRef:
         """A target from its plain description (`quality.results.Target.describe`)."""
-        return cls(
-            dataset=str(d["dataset"]),
-            id=_str(d.get("id")),
-            seq=_int(d.get("seq")),
-            md5=_str(d.get("md5")),
-            workdir=bool(d.get("workdir")),
-        )
+        return from_mapping(cls, d)
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,15 +68,7 @@ class RuleResult(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> RuleResult:
         """A rule result from its plain form (as stored in the journal)."""
-        return cls(
-            rule=str(d["rule"]),
-            column=_str(d.get("column")),
-            value=_jv(d.get("value")),
-            threshold=_jv(d.get("threshold")),
-            passed=bool(d.get("passed")),
-            detail=_str(d.get("detail")),
-            statistic=_str(d.get("statistic")),
-        )
+        return from_mapping(cls, d)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,7 +104,8 @@ class DriftEntry(Record):
 
 @dataclass(frozen=True, eq=False)
 class SideRows(Record):
-    """Row counts of the two sides of a comparison."""
+    """Row counts of the two sides of a comparison: `a` of the first (the older version or the
+    baseline), `b` of the second (the newer version or the working file)."""
 
     a: int
     b: int
@@ -147,17 +140,7 @@ class Duplicates(Record):
     @classmethod
     def from_dict(cls, d: Mapping[str, object]) -> Duplicates:
         """From the plain finding."""
-        ex = d.get("examples")
-        on = d.get("on")
-        return cls(
-            on=[str(c) for c in on] if isinstance(on, list) else [],
-            groups=int(d["groups"]),  # type: ignore[call-overload]
-            rows=int(d["rows"]),  # type: ignore[call-overload]
-            duplicate_groups=_int(d.get("duplicate_groups")),
-            duplicate_rows=_int(d.get("duplicate_rows")),
-            examples=[_jv(x) for x in ex] if isinstance(ex, list) else None,
-            note=_str(d.get("note")),
-        )
+        return from_mapping(cls, d, examples=_list_or_none(d.get("examples")))
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,14 +159,12 @@ class Leakage(Record):
         """From the plain finding."""
         against = d["against"]
         assert isinstance(against, Mapping)
-        ke, ce, on = d.get("key_examples"), d.get("content_examples"), d.get("on")
-        return cls(
+        return from_mapping(
+            cls,
+            d,
             against=TargetRef.from_dict(against),
-            by_key=_int(d.get("by_key")),
-            by_content=_int(d.get("by_content")),
-            key_examples=list(ke) if isinstance(ke, list) else None,
-            on=[str(c) for c in on] if isinstance(on, list) else [],
-            content_examples=list(ce) if isinstance(ce, list) else None,
+            key_examples=_list_or_none(d.get("key_examples")),
+            content_examples=_list_or_none(d.get("content_examples")),
         )
 
 
@@ -202,13 +183,10 @@ class Imbalance(Record):
     def from_dict(cls, d: Mapping[str, object]) -> Imbalance:
         """From the plain finding."""
         shares = d.get("shares")
-        ratio = d.get("ratio")
-        return cls(
-            column=str(d["column"]),
-            ratio=float(ratio) if isinstance(ratio, int | float) else None,
+        return from_mapping(
+            cls,
+            d,
             shares={str(k): float(v) for k, v in shares.items()} if isinstance(shares, Mapping) else {},
-            classes=int(d["classes"]),  # type: ignore[call-overload]
-            rows=int(d["rows"]),  # type: ignore[call-overload]
             by_column=_jdict_or_none(d.get("by_column")),
         )
 
@@ -237,18 +215,135 @@ class AuditResult(Record):
         """From the plain audit (after `plain_json`), with whether it was stored."""
         cd, lk, im = d["conflicting_duplicates"], d.get("leakage"), d.get("imbalance")
         assert isinstance(cd, Mapping)
-        return cls(
-            dataset=str(d["dataset"]),
-            version=_str(d.get("version")),
-            seq=_int(d.get("seq")),
-            md5=_str(d.get("md5")),
-            workdir=bool(d.get("workdir")),
+        return from_mapping(
+            cls,
+            d,
             conflicting_duplicates=Duplicates.from_dict(cd),
             leakage=Leakage.from_dict(lk) if isinstance(lk, Mapping) else None,
             agreement=_jdict_or_none(d.get("agreement")),
             imbalance=Imbalance.from_dict(im) if isinstance(im, Mapping) else None,
             subgroups=_jdict_or_none(d.get("subgroups")),
-            stored=bool(d.get("stored")),
-            record=_str(d.get("record")),
-            new_record=None if d.get("new_record") is None else bool(d["new_record"]),
         )
+
+
+@dataclass(frozen=True, eq=False)
+class EvalRecord(Record):
+    """One stored `eval` result (a journal record of kind "eval": one version scored with one
+    predictions file): its keys exactly as stored, in stored order; keys this class does not
+    declare are in `more`."""
+
+    kind: str = dataclasses.field(default="eval", metadata=STORED)
+    id: str = dataclasses.field(default="", metadata=STORED)
+    dataset: str = dataclasses.field(default="", metadata=STORED)
+    predictions_md5: str | None = dataclasses.field(default=None, metadata=STORED)
+    predictions_file: str | None = dataclasses.field(default=None, metadata=STORED)
+    version: str | None = dataclasses.field(default=None, metadata=STORED)
+    seq: int | None = dataclasses.field(default=None, metadata=STORED)
+    accuracy: float | None = dataclasses.field(default=None, metadata=STORED)
+    macro_f1: float | None = dataclasses.field(default=None, metadata=STORED)
+    ece: float | None = dataclasses.field(default=None, metadata=STORED)
+    per_class: list[dict[str, JsonValue]] = dataclasses.field(default_factory=list, metadata=STORED)
+    per_group: list[dict[str, JsonValue]] = dataclasses.field(default_factory=list, metadata=STORED)
+    flips: dict[str, JsonValue] = dataclasses.field(default_factory=dict, metadata=STORED)
+    # class → class-wise ECE (None: hard-label predictions)
+    ece_per_class: JsonValue = dataclasses.field(default=None, metadata=STORED)
+    column: str | None = dataclasses.field(default=None, metadata=STORED)
+    options: dict[str, JsonValue] = dataclasses.field(default_factory=dict, metadata=STORED)
+    author: str | None = dataclasses.field(default=None, metadata=STORED)
+    timestamp: str | None = dataclasses.field(default=None, metadata=STORED)
+    format: int | None = dataclasses.field(default=None, metadata=STORED)
+    more: dict[str, JsonValue] = dataclasses.field(default_factory=dict)
+    stored_keys: tuple[str, ...] = dataclasses.field(default=(), metadata=ORDER)
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, object]) -> EvalRecord:
+        """From the journal record (as the index holds it)."""
+        more = {k: _jv(v) for k, v in rec.items() if k not in _EVAL_KEYS}
+        return from_mapping(cls, rec, more=more, stored_keys=tuple(rec))
+
+
+_EVAL_KEYS = frozenset(f.name for f in dataclasses.fields(EvalRecord)) - {MORE, "stored_keys"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackOptions:
+    """The settings of `Repo.track` (its keywords, documented there), read by `ops.track`."""
+
+    name: str | None = None
+    format: str | None = None
+    labels_allowed: list[JsonValue] | None = None
+    roles: dict[str, list[str]] | None = None
+    label_pairs: list[str] | list[tuple[str, str]] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewOptions:
+    """The settings of `Repo.review`, read by `ops.review`."""
+
+    predictions: str
+    method: str = "confident-learning"
+    top: int | None = None
+    unlabeled: bool = False
+    group: str | None = None
+    column: str | None = None
+    output: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsensusOptions:
+    """The settings of `Repo.consensus`, read by `ops.consensus`."""
+
+    votes: str
+    method: str = "majority"
+    column: str | None = None
+    min_agreement: float | None = None
+    min_votes: int | None = None
+    by: str | None = None
+    reason: str | None = None
+    commit: bool = True
+    queue: str | None = None
+    fmt: str = "auto"
+    key_field: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalOptions:
+    """The settings of `Repo.eval`, read by `ops.evaluate` (`fetch` by the method)."""
+
+    predictions: str
+    versions: str | None = None
+    group: str | None = None
+    classes: list[str] | None = None
+    column: str | None = None
+    record: bool = True
+    fetch: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditOptions:
+    """The settings of `Repo.audit`, read by `quality.audit` (`fetch` by the method)."""
+
+    against: str | None = None
+    on: list[str] | None = None
+    group: str | None = None
+    record: bool = True
+    min_group_rows: int = 10
+    examples: int = 10
+    fetch: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckOptions:
+    """The settings of `Repo.check`, read by `quality.check` (`fetch` by the method)."""
+
+    record: bool = True
+    against: str | None = None
+    fetch: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftOptions:
+    """The settings of `Repo.drift`, read by `quality.drift` (`fetch` by the method)."""
+
+    against: str | None = None
+    fetch: bool = False

@@ -5,9 +5,13 @@ A mixin of `dslineage.Repo` (`dslineage/repo.py`); the methods are Repo's, typed
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dslineage.model_base import options
+from dslineage.model_quality import ConsensusOptions, EvalOptions, ReviewOptions
 
 if TYPE_CHECKING:
+    from dslineage.model_quality import EvalRecord
     from dslineage.ops.annotators import AnnotatorsResult
     from dslineage.ops.consensus import ConsensusResult
     from dslineage.ops.evaluate import EvalResult
@@ -39,23 +43,10 @@ class AnnotationMixin:
         with `fmt="label-studio"`) with crowd-kit: rows whose consensus differs from their label
         become one relabel batch, rows below `min_agreement`/`min_votes` a review queue, and
         every vote is recorded."""
+        opts = options(ConsensusOptions, locals())
         from dslineage.ops.consensus import consensus
 
-        return consensus(
-            self,
-            name,
-            votes=votes,
-            method=method,
-            column=column,
-            min_agreement=min_agreement,
-            min_votes=min_votes,
-            by=by,
-            reason=reason,
-            commit=commit,
-            queue=queue,
-            fmt=fmt,
-            key_field=key_field,
-        )
+        return consensus(self, name, opts)
 
     def annotators(self: Repo, name: str, *, since: str | None = None) -> AnnotatorsResult:
         """Per-annotator votes, rounds, agreement with the consensus and skill, and Krippendorff's
@@ -84,19 +75,10 @@ class AnnotationMixin:
     ) -> ReviewResult:
         """Rank a version's rows for review with a model's predictions (cleanlab's confident
         learning, or margin / entropy / least-confidence); record the queue in the journal."""
+        opts = options(ReviewOptions, locals())
         from dslineage.ops.review import review
 
-        return review(
-            self,
-            ref,
-            predictions=predictions,
-            method=method,
-            top=top,
-            unlabeled=unlabeled,
-            group=group,
-            column=column,
-            output=output,
-        )
+        return review(self, ref, opts)
 
     def queues(self: Repo, name: str | None = None) -> list[QueueSummary]:
         """Recorded review queues (of one dataset or all), oldest first."""
@@ -125,22 +107,14 @@ class AnnotationMixin:
         """A fixed model's metrics (accuracy, per-class P/R/F1, ECE, subgroup error, flips) under
         each selected label version; each version's result is stored. `fetch`: download versions
         missing from the cache instead of reading them from S3."""
+        opts = options(EvalOptions, locals())
         from dslineage.core.remote import reading
         from dslineage.ops.evaluate import evaluate
 
         with reading(self, fetch=fetch):
-            return evaluate(
-                self,
-                ref,
-                predictions=predictions,
-                versions=versions,
-                group=group,
-                classes=classes,
-                column=column,
-                record=record,
-            )
+            return evaluate(self, ref, opts)
 
-    def eval_results(self: Repo, name: str) -> list[dict[str, Any]]:
+    def eval_results(self: Repo, name: str) -> list[EvalRecord]:
         """Stored `eval` results of a dataset (one record per version and predictions file), oldest first."""
         from dslineage.ops.evaluate import results
 

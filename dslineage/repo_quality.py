@@ -4,10 +4,15 @@ A mixin of `dslineage.Repo` (`dslineage/repo.py`); the methods are Repo's, typed
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dslineage.model_base import options
+from dslineage.model_quality import AuditOptions, CheckOptions, DriftOptions
 
 if TYPE_CHECKING:
     from dslineage.model_quality import AuditResult, CheckResult, DriftResult
+    from dslineage.ops.report_export import Written
+    from dslineage.ops.report_model import Report
     from dslineage.repo import Repo
 
 
@@ -20,11 +25,12 @@ class QualityMixin:
         """Run a dataset's rules from `.dslineage/checks.yaml` (bare NAME: the working file);
         drift rules compare with `against`, the rules' `baseline:`, else the last passing version.
         `fetch`: download a version missing from the cache instead of reading it from S3."""
+        opts = options(CheckOptions, locals())
         from dslineage.core.remote import reading
         from dslineage.quality.check import check
 
         with reading(self, fetch=fetch):
-            return check(self, ref, record=record, against=against)
+            return check(self, ref, opts)
 
     def drift(
         self: Repo, a: str, b: str | None = None, *, against: str | None = None, fetch: bool = False
@@ -32,11 +38,12 @@ class QualityMixin:
         """Drift statistics of label and numeric columns A → B (B defaults to the working file;
         bare NAME: the working file against its baseline, or `against`). `fetch`: download a
         version missing from the cache instead of reading it from S3."""
+        opts = options(DriftOptions, locals())
         from dslineage.core.remote import reading
         from dslineage.quality.drift import drift
 
         with reading(self, fetch=fetch):
-            return drift(self, a, b, against=against)
+            return drift(self, a, b, opts)
 
     def audit(
         self: Repo,
@@ -57,22 +64,14 @@ class QualityMixin:
         `min_group_rows` (smaller subgroups are not compared), `examples` (examples per finding),
         `fetch` (download a version missing from the cache instead of reading it from S3).
         """
+        opts = options(AuditOptions, locals())
         from dslineage.core.remote import reading
         from dslineage.quality.audit import audit
 
         with reading(self, fetch=fetch):
-            return audit(
-                self,
-                ref,
-                against=against,
-                on=on,
-                group=group,
-                record=record,
-                min_group_rows=min_group_rows,
-                examples=examples,
-            )
+            return audit(self, ref, opts)
 
-    def report(self: Repo, names: list[str] | None = None, *, versions: str | None = None) -> Any:
+    def report(self: Repo, names: list[str] | None = None, *, versions: str | None = None) -> Report:
         """The report's data model (`ops.report_model.Report`) of the named (default: every)
         dataset, comparing `versions` "A..B" (default: first..latest)."""
         from dslineage.ops.report import report
@@ -87,7 +86,7 @@ class QualityMixin:
         versions: str | None = None,
         fmt: str = "html",
         chart: str | None = None,
-    ) -> Any:
+    ) -> Written:
         """Write the self-contained HTML report (`fmt="html"`), its Vega-Lite specs (`"vega"`), its data
         model (`"json"`) or one chart (`chart`, as .svg/.png/.json by the suffix of `output`)."""
         from dslineage.ops.report import report

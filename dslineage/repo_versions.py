@@ -9,6 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dslineage.model_base import options
+from dslineage.model_quality import TrackOptions
+
 if TYPE_CHECKING:
     from dslineage.model import DiffResult, History, RemoteReads, StatusEntry, Version, VersionDetail
     from dslineage.model_edits import BatchDetail, CommittedVersion
@@ -46,19 +49,10 @@ class VersionsMixin:
         "groups", "ignore" → columns), `label_pairs` (label columns that map one-to-one, as
         "A=B" or (A, B)).
         """
+        opts = options(TrackOptions, locals())
         from dslineage.ops.track import track
 
-        return track(
-            self,
-            path,
-            key,
-            labels,
-            name=name,
-            format=format,
-            labels_allowed=labels_allowed,
-            roles=roles,
-            label_pairs=label_pairs,
-        )
+        return track(self, path, key, labels, opts)
 
     def commit(
         self: Repo,
@@ -76,11 +70,12 @@ class VersionsMixin:
 
         return commit(self, names or [], message, author, no_verify=no_verify)
 
-    def resolve(self: Repo, ref: str) -> dict[str, Any]:
+    def resolve(self: Repo, ref: str) -> Version:
         """The version a reference such as `train@v3` or `train@latest~1` names."""
         from dslineage.core.refs import resolve
+        from dslineage.model import Version
 
-        return resolve(self, ref)[1]
+        return Version.from_record(resolve(self, ref)[1])
 
     def log(self: Repo, name: str | None = None) -> list[Version]:
         """Versions, newest first."""

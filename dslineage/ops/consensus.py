@@ -23,6 +23,7 @@ from dslineage.ops.commit import SNAPSHOT_STEPS
 from dslineage.quality.crowd import METHODS
 
 if TYPE_CHECKING:
+    from dslineage.model_quality import ConsensusOptions
     from dslineage.ops.edit_session import Session
     from dslineage.repo import Repo
 
@@ -109,44 +110,29 @@ def _check_options(method: str, min_agreement: float | None, min_votes: int | No
         raise UsageError(f"--min-votes must be at least 1, not {min_votes}")
 
 
-def consensus(
-    repo: Repo,
-    name: str,
-    *,
-    votes: str,
-    method: str,
-    column: str | None,
-    min_agreement: float | None,
-    min_votes: int | None,
-    by: str | None,
-    reason: str | None,
-    commit: bool,
-    queue: str | None,
-    fmt: str,
-    key_field: str | None,
-) -> ConsensusResult:
+def consensus(repo: Repo, name: str, opts: ConsensusOptions) -> ConsensusResult:
     """Aggregate votes with crowd-kit; apply rows whose consensus differs from their label as one
-    relabel batch, queue rows below the agreement/vote thresholds, and record every vote.
-    Every option is required here: `Repo.consensus` documents them and owns their defaults."""
+    relabel batch, queue rows below the agreement/vote thresholds, and record every vote
+    (`Repo.consensus` documents the options)."""
     from dslineage.ops.commit import default_author
     from dslineage.ops.edit_session import Session, pick_column
     from dslineage.quality import agreement as agreement_mod
     from dslineage.quality import crowd
     from dslineage.store import votes as vsql
 
-    _check_options(method, min_agreement, min_votes)
+    _check_options(opts.method, opts.min_agreement, opts.min_votes)
     ds = repo.dataset(name)
     mergestate.refuse_if_merging(repo, ds, "given a consensus")
-    col, j = pick_column(ds, column)
-    review = _queue_ref(repo, ds.name, queue)
-    who = default_author(repo, by)
+    col, j = pick_column(ds, opts.column)
+    review = _queue_ref(repo, ds.name, opts.queue)
+    who = default_author(repo, opts.by)
     session = Session(repo, ds)
     try:
-        src, params, what = _source(session, votes, fmt, key_field)
-        vsql.stage(session.con, src, params, ds, col, session.types, _allowed(repo, ds, col), what)
-        agg = crowd.aggregate(vsql.task_frame(session.con), method)
+        src, params, what = _source(session, opts.votes, opts.fmt, opts.key_field)
+        vsql.stage(session.con, (src, params), ds, col, session.types, _allowed(repo, ds, col), what)
+        agg = crowd.aggregate(vsql.task_frame(session.con), opts.method)
         session.con.register("_dsl_agg", agg.table)
-        counts = vsql.outcome(session.con, len(ds.key), j, min_votes or 1, min_agreement or 0.0)
+        counts = vsql.outcome(session.con, len(ds.key), j, opts.min_votes or 1, opts.min_agreement or 0.0)
         rows_voted = sum(counts.values())
         per = vsql.per_annotator(session.con)
         # the method's own skill estimate where it has one; accuracy against the consensus otherwise
@@ -155,7 +141,7 @@ def consensus(
         alpha, mean_kappa = agreement_mod.alpha_and_kappa(session.con)
         agreement = Agreement(alpha=alpha, mean_kappa=mean_kappa)
         ts = journal.now()
-        rid = journal.make_id("votes", ds.name, col, session.md5, ts, who, method, what, rows_voted)
+        rid = journal.make_id("votes", ds.name, col, session.md5, ts, who, opts.method, what, rows_voted)
         rec: dict[str, Any] = {
             "kind": "votes",
             "id": rid,
@@ -164,10 +150,10 @@ def consensus(
             "column": col,
             "keys": list(ds.key),
             "author": who,
-            "reason": reason,
+            "reason": opts.reason,
             "source": what,
-            "method": method,
-            "params": {"min_agreement": min_agreement, "min_votes": min_votes},
+            "method": opts.method,
+            "params": {"min_agreement": opts.min_agreement, "min_votes": opts.min_votes},
             "version": session.head["id"],
             "votes": journal.side_file(rid, "votes"),
             "review_queue": review,
@@ -176,13 +162,13 @@ def consensus(
             "skills": skills,
             "agreement": {"alpha": agreement.alpha, "mean_kappa": agreement.mean_kappa},
         }
-        batch_id, version_id = _record(repo, session, rec, col, method, reason, who, commit, review)
+        batch_id, version_id = _record(repo, session, rec, col, opts.method, opts.reason, who, opts.commit, review)
     finally:
         session.close()
     return ConsensusResult(
         batch=batch_id,
         version=version_id,
-        method=method,
+        method=opts.method,
         rows_voted=rows_voted,
         applied=counts["applied"],
         confirmed=counts["confirmed"],

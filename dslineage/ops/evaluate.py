@@ -17,6 +17,7 @@ from dslineage import journal, txn
 from dslineage.core import common
 from dslineage.core.refs import resolve, split
 from dslineage.errors import PredictionsError, UsageError
+from dslineage.model_quality import EvalOptions, EvalRecord
 from dslineage.ops import predictions as preds_mod
 
 if TYPE_CHECKING:
@@ -167,41 +168,31 @@ def _groups(group: str, values: Any, correct: np.ndarray) -> list[GroupMetrics]:
     ]
 
 
-def evaluate(
-    repo: Repo,
-    ref: str,
-    *,
-    predictions: str,
-    versions: str | None = None,
-    group: str | None = None,
-    classes: list[str] | None = None,
-    column: str | None = None,
-    record: bool = True,
-) -> EvalResult:
+def evaluate(repo: Repo, ref: str, opts: EvalOptions) -> EvalResult:
     """Score fixed predictions under each selected label version; store one record per version."""
     import numpy as np
 
     name, rest = split(ref)
     rest = rest if "@" in ref else ""
-    if rest and versions:
+    if rest and opts.versions:
         raise UsageError("give the versions either as NAME@REF or with --versions, not both")
-    chosen = select(repo, name, rest or versions)
+    chosen = select(repo, name, rest or opts.versions)
     ds = repo.dataset(name)
     con = common.row_connection(repo)
     try:
         newest = chosen[-1]
         src0 = common.version_source(repo, ds, newest)
-        if group is not None:
+        if opts.group is not None:
             from dslineage.store.predictions import key_types
 
-            if group not in key_types(con, src0, [group]):
-                raise UsageError(f"no column {group!r} in {ds.name}@v{newest['seq']}: fix --group")
-        p = preds_mod.load(con, ds, src0, predictions, column)
-        if classes:
+            if opts.group not in key_types(con, src0, [opts.group]):
+                raise UsageError(f"no column {opts.group!r} in {ds.name}@v{newest['seq']}: fix --group")
+        p = preds_mod.load(con, ds, src0, opts.predictions, opts.column)
+        if opts.classes:
             from dslineage.store.predictions import distinct_labels
 
             known = set(p.classes) | set(distinct_labels(con, src0, p.column))
-            unknown = [c for c in classes if c not in known]
+            unknown = [c for c in opts.classes if c not in known]
             if unknown:
                 raise PredictionsError(
                     f"--classes {', '.join(unknown)}: not in {ds.name}'s label set "
@@ -213,7 +204,7 @@ def evaluate(
         prev: tuple[np.ndarray, np.ndarray] | None = None
         for v in chosen:
             src = src0 if v is newest else common.version_source(repo, ds, v)
-            lab = preds_mod.labels_for(con, ds, src, p, group)
+            lab = preds_mod.labels_for(con, ds, src, p, opts.group)
             present_any |= lab["present"]
             mask = lab["present"] & lab["labelled"]
             y, names = lab["y"], lab["names"]
@@ -225,9 +216,9 @@ def evaluate(
                     f"no predicted row has a label in {ds.name}@v{v['seq']}: check the key "
                     "column(s) of the predictions file"
                 )
-            acc, macro, per_class = metrics(y[rows], pred[rows], names, classes)
+            acc, macro, per_class = metrics(y[rows], pred[rows], names, opts.classes)
             cal = ece(p.confidence[rows], correct[rows])
-            groups = _groups(group, lab["group"].take(rows), correct[rows]) if group else []
+            groups = _groups(opts.group, lab["group"].take(rows), correct[rows]) if opts.group else []
             if prev is None:
                 flips = Flips(None, None)
             else:
@@ -235,7 +226,7 @@ def evaluate(
                 flips = Flips(int((prev[1] & ~correct & both).sum()), int((~prev[1] & correct & both).sum()))
             prev = (mask, correct)
             out.append(VersionMetrics(v["id"], int(v["seq"]), acc, macro, cal, per_class, groups, flips))
-            per_class_ece.append(class_ece(p.probs, p.classes, y, rows, classes))
+            per_class_ece.append(class_ece(p.probs, p.classes, y, rows, opts.classes))
         if not present_any.all():
             from dslineage.store.predictions import first_keys
 
@@ -248,15 +239,15 @@ def evaluate(
     finally:
         con.close()
     result = EvalResult(ds.name, p.md5, out)
-    if record:
+    if opts.record:
         _store(
             repo,
             ds.name,
             p.md5,
             preds_mod.recorded_name(repo.root, p.path),
             p.column,
-            group,
-            classes,
+            opts.group,
+            opts.classes,
             out,
             per_class_ece,
         )
@@ -324,7 +315,8 @@ def _store(
     return [r["id"] for r in new]
 
 
-def results(repo: Repo, name: str) -> list[dict[str, Any]]:
+def results(repo: Repo, name: str) -> list[EvalRecord]:
     """Stored eval records of a dataset, oldest first (one eval's versions by seq)."""
     repo.dataset(name)
-    return sorted(repo.index.records("eval", name), key=lambda r: (r.get("timestamp") or "", r.get("seq") or 0))
+    found = sorted(repo.index.records("eval", name), key=lambda r: (r.get("timestamp") or "", r.get("seq") or 0))
+    return [EvalRecord.from_record(r) for r in found]

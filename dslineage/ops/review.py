@@ -24,6 +24,7 @@ from dslineage.quality.crowd import allow_pandas
 if TYPE_CHECKING:
     import numpy as np
 
+    from dslineage.model_quality import ReviewOptions
     from dslineage.repo import Repo
 
 METHODS = ("confident-learning", "margin", "entropy", "least-confidence")
@@ -116,44 +117,33 @@ def per_group(order: np.ndarray, group: Any, top: int) -> np.ndarray:
     return pos < top
 
 
-def review(
-    repo: Repo,
-    ref: str,
-    *,
-    predictions: str,
-    method: str = "confident-learning",
-    top: int | None = None,
-    unlabeled: bool = False,
-    group: str | None = None,
-    column: str | None = None,
-    output: str | None = None,
-) -> ReviewResult:
+def review(repo: Repo, ref: str, opts: ReviewOptions) -> ReviewResult:
     """Rank a version's rows for review with a model's predictions; record the queue."""
     import numpy as np
     import pyarrow as pa
 
-    if method not in METHODS:
-        raise UsageError(f"unknown --method {method!r}: use one of {', '.join(METHODS)}")
-    if top is not None and top < 1:
+    if opts.method not in METHODS:
+        raise UsageError(f"unknown --method {opts.method!r}: use one of {', '.join(METHODS)}")
+    if opts.top is not None and opts.top < 1:
         raise UsageError("--top must be at least 1")
-    if unlabeled and method == "confident-learning":
+    if opts.unlabeled and opts.method == "confident-learning":
         raise UsageError(
             "--unlabeled ranks rows with no label to judge: use --method margin, entropy or least-confidence"
         )
-    if output is not None and Path(output).suffix.lower() not in (".csv", ".parquet", ".json"):
-        raise UsageError(f"-o {output}: write the queue as .csv, .parquet or .json (Label Studio tasks)")
+    if opts.output is not None and Path(opts.output).suffix.lower() not in (".csv", ".parquet", ".json"):
+        raise UsageError(f"-o {opts.output}: write the queue as .csv, .parquet or .json (Label Studio tasks)")
     name, _ = split(ref)
     ds, version = resolve(repo, ref if "@" in ref else f"{name}@latest")
     src = common.version_source(repo, ds, version)
     con = common.row_connection(repo)
     try:
-        if group is not None:
+        if opts.group is not None:
             from dslineage.store.predictions import key_types
 
-            if group not in key_types(con, src, [group]):
-                raise UsageError(f"no column {group!r} in {ds.name}@v{version['seq']}: fix --group")
-        p = preds_mod.load(con, ds, src, predictions, column)
-        lab = preds_mod.labels_for(con, ds, src, p, group)
+            if opts.group not in key_types(con, src, [opts.group]):
+                raise UsageError(f"no column {opts.group!r} in {ds.name}@v{version['seq']}: fix --group")
+        p = preds_mod.load(con, ds, src, opts.predictions, opts.column)
+        lab = preds_mod.labels_for(con, ds, src, p, opts.group)
         absent = int((~lab["present"]).sum())
         if absent:
             from dslineage.store.predictions import first_keys
@@ -164,21 +154,22 @@ def review(
                 f"predictions file {p.path.name}: {absent} key(s) are not in {ds.name}@v{version['seq']} "
                 f"(first: {', '.join(map(str, key))}): drop them or rank on the version that has them"
             )
-        if method == "confident-learning" and lab["unclassed"]:
+        if opts.method == "confident-learning" and lab["unclassed"]:
             raise PredictionsError(
                 f"label value(s) {', '.join(map(str, lab['unclassed'][:5]))} of {ds.name} have no probability "
                 f"column in {p.path.name}: add one per class"
             )
-        mask = ~lab["labelled"] if unlabeled else lab["labelled"]
+        mask = ~lab["labelled"] if opts.unlabeled else lab["labelled"]
         rows = np.flatnonzero(mask)
         if len(rows) == 0:
             raise PredictionsError(
-                f"no predicted row of {ds.name}@v{version['seq']} has {'a null' if unlabeled else 'a'} label to rank"
+                f"no predicted row of {ds.name}@v{version['seq']} has "
+                f"{'a null' if opts.unlabeled else 'a'} label to rank"
             )
-        order, scores = rank_rows(method, p.probs, p.confidence, lab["y"], rows)
-        limit = top if top is not None else (None if method == "confident-learning" else DEFAULT_TOP)
+        order, scores = rank_rows(opts.method, p.probs, p.confidence, lab["y"], rows)
+        limit = opts.top if opts.top is not None else (None if opts.method == "confident-learning" else DEFAULT_TOP)
         if limit is not None:
-            keep = per_group(order, lab["group"], limit) if group else np.arange(len(order)) < limit
+            keep = per_group(order, lab["group"], limit) if opts.group else np.arange(len(order)) < limit
             order, scores = order[keep], scores[keep]
         keys = _key_table(con, ds.key, order)
     finally:
@@ -193,19 +184,19 @@ def review(
     ):
         table = table.append_column(col, arr)
     params = {
-        "top": top,
-        "unlabeled": unlabeled,
-        "group": group,
+        "top": opts.top,
+        "unlabeled": opts.unlabeled,
+        "group": opts.group,
         "column": p.column,
         **(
             {"ranked_by": "self_confidence", "filter_by": "prune_by_noise_rate"}
-            if method == "confident-learning"
+            if opts.method == "confident-learning"
             else {}
         ),
     }
-    qid = _record(repo, ds.name, version, method, params, p.md5, preds_mod.recorded_name(repo.root, p.path), table)
-    if output is not None:
-        write_output(Path(output), table, ds.key, method, p.md5, confidence=p.confidence[order])
+    qid = _record(repo, ds.name, version, opts.method, params, p.md5, preds_mod.recorded_name(repo.root, p.path), table)
+    if opts.output is not None:
+        write_output(Path(opts.output), table, ds.key, opts.method, p.md5, confidence=p.confidence[order])
     rows_out = [
         QueueRow(
             key={k: r[k] for k in ds.key},
@@ -216,7 +207,7 @@ def review(
         )
         for r in table.to_pylist()
     ]
-    return ReviewResult(queue=qid, version=version["id"], method=method, rows=rows_out)
+    return ReviewResult(queue=qid, version=version["id"], method=opts.method, rows=rows_out)
 
 
 def _key_table(con: Any, keys: list[str], order: np.ndarray) -> Any:

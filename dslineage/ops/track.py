@@ -10,6 +10,7 @@ from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import EditError, FormatError, PathError, UsageError
 from dslineage.model_ops import TrackResult
+from dslineage.model_quality import TrackOptions
 from dslineage.ops.commit import build_record
 from dslineage.store import edit_batch, rows
 
@@ -61,18 +62,7 @@ def _csv_options(con: Any, path: Path) -> dict[str, Any]:
     }
 
 
-def track(
-    repo: Repo,
-    path: str,
-    key: list[str],
-    labels: list[str],
-    *,
-    name: str | None = None,
-    format: str | None = None,
-    labels_allowed: list[Any] | None = None,
-    roles: dict[str, list[str]] | None = None,
-    label_pairs: list[str] | list[tuple[str, str]] | None = None,
-) -> TrackResult:
+def track(repo: Repo, path: str, key: list[str], labels: list[str], opts: TrackOptions) -> TrackResult:
     """Register `path` as a dataset, validate its keys, import earlier `.dvc` history.
 
     `label_pairs` ("A=B" or (A, B)): label columns that map one-to-one (the mapping is learnt
@@ -88,21 +78,24 @@ def track(
         raise UsageError("at least one key column is required: pass --key COL[,COL...]")
     if not labels:
         raise UsageError("at least one label column is required: pass --label COL")
-    fmt = config.DIR_FORMAT if full.is_dir() else config.detect_format(rel, format)
-    ds_name = config.check_name(name or Path(rel).name.split(".")[0])
+    fmt = config.DIR_FORMAT if full.is_dir() else config.detect_format(rel, opts.format)
+    ds_name = config.check_name(opts.name or Path(rel).name.split(".")[0])
     existing = repo.datasets()
     for other in existing.values():
         if other.path == rel and other.name != ds_name:
             raise UsageError(f"{rel} is already tracked as {other.name!r}")
     if ds_name in existing and existing[ds_name].path != rel:
         raise UsageError(f"dataset name {ds_name!r} is taken by {existing[ds_name].path}: pass --name")
+    roles = opts.roles
     if not roles and ds_name in existing:  # tracking again without roles keeps the registered ones
         roles = {r: c for r, c in existing[ds_name].roles().items() if c}
-    pairs = parse_pairs(labels, label_pairs)
+    pairs = parse_pairs(labels, opts.label_pairs)
     if pairs is None and ds_name in existing:  # and the declared label pairs
         pairs = [p for p in existing[ds_name].label_pairs or [] if all(c in labels for c in p)] or None
     with txn.begin(repo.root, repo.git, "track") as t:
-        return _register(repo, t, rel, full, fmt, ds_name, existing, key, labels, labels_allowed, roles or {}, pairs)
+        return _register(
+            repo, t, rel, full, fmt, ds_name, existing, key, labels, opts.labels_allowed, roles or {}, pairs
+        )
 
 
 def parse_pairs(labels: list[str], given: list[str] | list[tuple[str, str]] | None) -> list[list[str]] | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage.core import common
 from dslineage.errors import UsageError
-from dslineage.model_quality import AuditResult
+from dslineage.model_quality import AuditOptions, AuditResult
 from dslineage.quality import agreement as agreement_mod
 from dslineage.quality import require, results, stats
 from dslineage.store import profile, rows
@@ -122,29 +122,20 @@ def features(ds: Any, columns: list[str]) -> list[str]:
     return [c for c in columns if c not in other]
 
 
-def audit(
-    repo: Repo,
-    ref: str,
-    *,
-    against: str | None = None,
-    on: list[str] | None = None,
-    group: str | None = None,
-    record: bool = True,
-    min_group_rows: int = 10,
-    examples: int = 10,
-) -> AuditResult:
+def audit(repo: Repo, ref: str, opts: AuditOptions) -> AuditResult:
     """Audit one version (bare NAME: the working file); store the result of a committed version."""
+    group = opts.group  # default: the dataset's first registered subgroup column
     require()
     t = results.target(repo, ref, bare="working")
     ds = t.ds
-    other = results.target(repo, against, bare="latest") if against else None
+    other = results.target(repo, opts.against, bare="latest") if opts.against else None
     con = common.row_connection(repo)
     try:
         rel = profile.relation(con, t.src, "_t")
         types = {c["name"]: c["type"] for c in rows.schema(con, t.src)}
         _need(ds.key + ds.labels, types, t.label, "the registration (`dslineage track`)")
-        feats = list(on) if on else features(ds, list(types))
-        _need(feats, types, t.label, "--on" if on else "the registration's --feature (`dslineage track`)")
+        feats = list(opts.on) if opts.on else features(ds, list(types))
+        _need(feats, types, t.label, "--on" if opts.on else "the registration's --feature (`dslineage track`)")
         if group is None and ds.groups and ds.groups[0] in types:
             group = ds.groups[0]
         if group is not None:
@@ -162,11 +153,11 @@ def audit(
         if feats and ds.labels:
             out["conflicting_duplicates"] = {
                 "on": feats,
-                **prof.conflicting_duplicates(con, rel, feats, ds.labels, ds.key, examples),
+                **prof.conflicting_duplicates(con, rel, feats, ds.labels, ds.key, opts.examples),
             }
         else:
             out["conflicting_duplicates"] = {"on": feats, "groups": 0, "rows": 0, "note": "no feature columns"}
-        out["leakage"] = _leakage(con, t, rel, types, other, feats, bool(on), examples) if other else None
+        out["leakage"] = _leakage(con, t, rel, types, other, feats, bool(opts.on), opts.examples) if other else None
         ratings = (
             agreement_mod.ratings_from_history(
                 repo, ds.name, ds.labels[0], t.version["seq"] if t.version else None, con=con
@@ -174,13 +165,15 @@ def audit(
             if ds.labels
             else None
         )
-        out["agreement"] = agreement_mod.agreement(ratings, con=con, examples=examples) if ratings is not None else None
+        out["agreement"] = (
+            agreement_mod.agreement(ratings, con=con, examples=opts.examples) if ratings is not None else None
+        )
         per = {c: imbalance(prof.value_counts(con, rel, c)) for c in ds.labels}
         out["imbalance"] = {"column": ds.labels[0], **per[ds.labels[0]]} if ds.labels else None
         if len(ds.labels) > 1:
             out["imbalance"]["by_column"] = per
         out["subgroups"] = (
-            subgroups(prof.crosstab(con, rel, group, ds.labels[0]), group, ds.labels[0], min_group_rows)
+            subgroups(prof.crosstab(con, rel, group, ds.labels[0]), group, ds.labels[0], opts.min_group_rows)
             if group and ds.labels
             else None
         )
@@ -188,11 +181,11 @@ def audit(
         con.close()
     out = results.plain_json(out)
     out["stored"] = False
-    if record and t.version is not None:
+    if opts.record and t.version is not None:
         cd = out["conflicting_duplicates"]
         summary = f"{cd['groups']} conflicting duplicate groups"
         payload = {k: v for k, v in out.items() if k not in ("dataset", "version", "seq", "md5", "workdir", "stored")}
-        payload["options"] = {"against": against, "on": on, "group": group}
+        payload["options"] = {"against": opts.against, "on": opts.on, "group": group}
         payload["roles"] = ds.roles()
         saved = results.store(repo, "audit", t, payload, summary)
         out.update(stored=True, record=saved["record"], new_record=saved["new"])

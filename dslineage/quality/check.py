@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dslineage.core import common
 from dslineage.errors import ChecksFailedError, UsageError
 from dslineage.model import to_json
-from dslineage.model_quality import Baseline, CheckResult, RuleResult
+from dslineage.model_quality import Baseline, CheckOptions, CheckResult, RuleResult
 from dslineage.quality import drift as drift_mod
 from dslineage.quality import fmt, require, results, rules
 from dslineage.quality.rules import CHECKS_FILE, Rules
@@ -201,7 +201,7 @@ def rules_committed(repo: Repo) -> str | None:
     return None
 
 
-def check(repo: Repo, ref: str, *, record: bool = True, against: str | None = None) -> CheckResult:
+def check(repo: Repo, ref: str, opts: CheckOptions) -> CheckResult:
     """`dslineage check NAME[@REF]`: run the rules; store the results of a committed version
     (only when the rules file itself is committed: `check` never commits anything else)."""
     t = results.target(repo, ref, bare="working")
@@ -210,11 +210,11 @@ def check(repo: Repo, ref: str, *, record: bool = True, against: str | None = No
         raise UsageError(
             f"{t.ds.name} has no rules in {CHECKS_FILE}: add a `{t.ds.name}:` block (see README: data-quality gates)"
         )
-    out = run(repo, r, t, against=against)
-    why_not = rules_committed(repo) if record and t.version is not None else None
+    out = run(repo, r, t, against=opts.against)
+    why_not = rules_committed(repo) if opts.record and t.version is not None else None
     if why_not:
         return dataclasses.replace(out, not_stored=why_not)
-    if record and t.version is not None:
+    if opts.record and t.version is not None:
         failed = sum(not x.passed for x in out.results)
         summary = "passed" if out.passed else f"{failed} failed"
         payload = {"passed": out.passed, "results": to_json(out.results), "parent": out.parent}

@@ -16,7 +16,7 @@ from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.core.refs import split
 from dslineage.errors import UsageError
-from dslineage.model_quality import DriftEntry, DriftResult, SideRows, TargetRef
+from dslineage.model_quality import DriftEntry, DriftOptions, DriftResult, SideRows, TargetRef
 from dslineage.quality import require, results, rules, stats
 from dslineage.store import profile, rows
 
@@ -82,7 +82,7 @@ def measure(
     return out
 
 
-def drift(repo: Repo, a: str, b: str | None = None, *, against: str | None = None) -> DriftResult:
+def drift(repo: Repo, a: str, b: str | None, opts: DriftOptions) -> DriftResult:
     """`dslineage drift`: drift statistics A → B.
 
     `drift NAME@A NAME@B` compares two versions; `drift NAME@A` A with the working file;
@@ -90,16 +90,16 @@ def drift(repo: Repo, a: str, b: str | None = None, *, against: str | None = Non
     file with its baseline (the rules' `baseline:`, else the last version that passed its checks).
     """
     require()
-    if against and b:
+    if opts.against and b:
         raise UsageError("give either a second version or --against, not both")
     name = split(a)[0]
     r = rules.load(repo.root, repo.datasets()).get(name)
     how = None
-    if against or "@" not in a:
+    if opts.against or "@" not in a:
         tb = results.target(repo, a, bare="working")
         if "@" not in a and tb.version is not None:
             tb = results.Target(tb.ds, None, tb.src, tb.md5)  # the working file, even if unchanged
-        found, why, how = results.baseline(repo, tb, against or (r.baseline if r else None))
+        found, why, how = results.baseline(repo, tb, opts.against or (r.baseline if r else None))
         if found is None:
             raise UsageError(f"{name} has no baseline to compare with ({why}): name one with --against REF")
         ta = found

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-_INTS = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-)
+from dslineage.store.rows import INTEGER_TYPES, NUMERIC_TYPES
+
 _FAMILIES: dict[str, tuple[str, ...]] = {
-    "int": _INTS,
-    "integer": _INTS,
+    "int": INTEGER_TYPES,
+    "integer": INTEGER_TYPES,
     "float": ("FLOAT", "DOUBLE"),
     "string": ("VARCHAR",),
     "str": ("VARCHAR",),
     "text": ("VARCHAR",),
     "bool": ("BOOLEAN",),
     "boolean": ("BOOLEAN",),
-    "number": (*_INTS, "FLOAT", "DOUBLE", "DECIMAL"),
-    "numeric": (*_INTS, "FLOAT", "DOUBLE", "DECIMAL"),
+    "number": NUMERIC_TYPES,
+    "numeric": NUMERIC_TYPES,
     "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"),
 }
 _ALIASES = {

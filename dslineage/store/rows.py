@@ -219,27 +219,16 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-_NUMERIC = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-    "FLOAT",
-    "DOUBLE",
-    "DECIMAL",
-)
+# DuckDB's integer and number types (also the `int` and `number` families of the `columns` rule)
+INTEGER_TYPES: tuple[str, ...] = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT")
+INTEGER_TYPES += ("UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
+NUMERIC_TYPES = (*INTEGER_TYPES, "FLOAT", "DOUBLE", "DECIMAL")
 
 
 def is_numeric(duck_type: str) -> bool:
     """Whether a DuckDB type is a number (integer, floating point or decimal; int64 → float64
     keeps values comparable as numbers)."""
-    return duck_type.upper().split("(")[0] in _NUMERIC
+    return duck_type.upper().split("(")[0] in NUMERIC_TYPES
 
 
 def literal(value: Any) -> str:

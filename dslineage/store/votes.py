@@ -30,6 +30,10 @@ def _keys_eq(n: int, a: str, b: str) -> str:
     return " AND ".join(f"{a}.k{i} = {b}.k{i}" for i in range(n))
 
 
+_NOT_A_NUMBER = "conf_text IS NOT NULL AND confidence IS NULL"  # a confidence that is not a number
+_NOT_ALLOWED = "label NOT IN (SELECT v FROM _dsl_allowed)"
+
+
 def _check(con: Any, where: str, problem: str, show: str, fix: str, table: str = "_dsl_vin") -> None:
     bad = con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
     if bad:
@@ -40,15 +44,15 @@ def _check(con: Any, where: str, problem: str, show: str, fix: str, table: str =
 
 def stage(
     con: Any,
-    src_sql: str,
-    params: list[Any],
+    source: tuple[str, list[Any]],
     ds: Dataset,
     column: str,
     types: dict[str, str],
     allowed: list[Any] | None,
     what: str,
 ) -> int:
-    """Check a votes relation against the dataset (`_dsl_f`) and stage it as `_dsl_votes`.
+    """Check a votes relation (its SQL and parameters) against the dataset (`_dsl_f`) and stage
+    it as `_dsl_votes`.
 
     One-line `EditError`s: missing columns, no votes, empty or unknown keys, empty annotators,
     labels that are not values of the label column or outside `allowed`, confidences that
@@ -56,6 +60,7 @@ def stage(
     `time`, then file order). Returns the number of votes read."""
     import duckdb
 
+    src_sql, params = source
     try:
         names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src_sql}", params).fetchall()]
     except duckdb.Error as exc:
@@ -88,43 +93,29 @@ def stage(
     total = con.execute("SELECT count(*) FROM _dsl_vin").fetchone()[0]
     if not total:
         raise EditError(f"{what} has no votes: give one row per vote (key, annotator, label)")
-    _check(
-        con,
-        " OR ".join(f"k{i} IS NULL" for i in range(n)),
-        f"vote(s) in {what} have keys that are empty or not valid for {', '.join(ds.key)}",
-        _klist(n, name="t"),
-        "fix or drop those votes",
-    )
-    _check(
-        con,
-        "annotator IS NULL",
-        f"vote(s) in {what} have no annotator",
-        _klist(n, name="t"),
-        "name the annotator of every vote",
-    )
-    _check(
-        con,
-        "label IS NULL",
-        f"vote(s) in {what} have labels that are empty or not valid {lt} values for column {column!r}",
-        "label_text",
-        "fix or drop those votes",
-    )
-    _check(
-        con,
-        "conf_text IS NOT NULL AND confidence IS NULL",
-        f"confidence value(s) in {what} are not numbers",
-        "conf_text",
-        "use numbers such as 0.8",
-    )
+    bad = f"vote(s) in {what} have"
+    checks = [  # (which rows fail, the message, what to show of them, how to fix it)
+        (
+            " OR ".join(f"k{i} IS NULL" for i in range(n)),
+            f"{bad} keys that are empty or not valid for {', '.join(ds.key)}",
+            _klist(n, name="t"),
+            "fix or drop those votes",
+        ),
+        ("annotator IS NULL", f"{bad} no annotator", _klist(n, name="t"), "name the annotator of every vote"),
+        (
+            "label IS NULL",
+            f"{bad} labels that are empty or not valid {lt} values for column {column!r}",
+            "label_text",
+            "fix or drop those votes",
+        ),
+        (_NOT_A_NUMBER, f"confidence value(s) in {what} are not numbers", "conf_text", "use numbers such as 0.8"),
+    ]
     if allowed is not None:
         shown = stage_allowed(con, allowed)
-        _check(
-            con,
-            "label NOT IN (SELECT v FROM _dsl_allowed)",
-            f"vote(s) in {what} have labels outside the allowed labels of {ds.name}.{column} ({shown})",
-            "label",
-            "fix those votes, or update the allowed labels",
-        )
+        outside = f"{bad} labels outside the allowed labels of {ds.name}.{column} ({shown})"
+        checks.append((_NOT_ALLOWED, outside, "label", "fix those votes, or update the allowed labels"))
+    for where, message, show, fix in checks:
+        _check(con, where, message, show, fix)
     _check(
         con,
         f"NOT EXISTS (SELECT 1 FROM _dsl_f f WHERE {_keys_eq(n, 'f', '_dsl_vin')})",
