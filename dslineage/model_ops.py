@@ -15,6 +15,19 @@ from dslineage.model_base import LIBRARY_ONLY, OPTIONAL, JsonValue, Record
 
 
 @dataclass(frozen=True, eq=False)
+class InitResult(Record):
+    """An `init --json` result: what was set up in `root` (`created`: dslineage's metadata was new;
+    `git_commit`: the commit that recorded the set-up, or None when nothing changed)."""
+
+    root: str
+    git_initialized: bool
+    dvc_initialized: bool
+    created: bool
+    git_commit: str | None
+    merge_driver: bool
+
+
+@dataclass(frozen=True, eq=False)
 class TrackResult(Record):
     """A `track --json` result: the registration, and the versions imported from earlier `.dvc`
     history (`missing_objects`: md5s of those whose DVC cache object is missing)."""

@@ -15,7 +15,7 @@ from dslineage.model_quality import TrackOptions
 if TYPE_CHECKING:
     from dslineage.model import DiffResult, History, RemoteReads, StatusEntry, Version, VersionDetail
     from dslineage.model_edits import BatchDetail, CommittedVersion
-    from dslineage.model_ops import CheckoutResult, FsckResult, ReindexResult, TagResult, TrackResult
+    from dslineage.model_ops import CheckoutResult, FsckResult, InitResult, ReindexResult, TagResult, TrackResult
     from dslineage.repo import Repo
 
 
@@ -23,7 +23,7 @@ class VersionsMixin:
     """Set-up, versions and their reads, checkout, tags, index upkeep."""
 
     @classmethod
-    def init(cls, path: str | Path = ".", *, merge_driver: bool = True) -> dict[str, Any]:
+    def init(cls, path: str | Path = ".", *, merge_driver: bool = True) -> InitResult:
         """Create (or confirm) a git + DVC + dslineage repository at `path`; registers the git
         merge driver for datasets' `.dvc` files (`merge_driver=False` removes it)."""
         from dslineage.ops.init import init

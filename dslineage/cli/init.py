@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dslineage.cli._shared import JsonOpt, note, render
 from dslineage.cli.app import app
+
+if TYPE_CHECKING:
+    from dslineage.model_ops import InitResult
 
 
 @app.command()
@@ -38,13 +41,13 @@ def init(
     render(result, json_out, show_init)
 
 
-def show_init(result: dict) -> None:  # type: ignore[type-arg]
+def show_init(result: InitResult) -> None:
     """Render the result of init."""
-    done = [w for w, k in (("git", "git_initialized"), ("DVC", "dvc_initialized")) if result[k]]
+    done = [w for w, flag in (("git", result.git_initialized), ("DVC", result.dvc_initialized)) if flag]
     what = f" (initialized {' and '.join(done)})" if done else ""
-    state = "initialized" if result["created"] else "already initialized"
-    note(f"dslineage {state} in {result['root']}{what}")
-    if result.get("merge_driver"):
+    state = "initialized" if result.created else "already initialized"
+    note(f"dslineage {state} in {result.root}{what}")
+    if result.merge_driver:
         note("git merge driver registered: git merge, git pull and git pull --rebase merge datasets row by row")
     else:
         note("git merge driver removed (.gitattributes lines and the .git/config entry)")

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from dslineage import config, dvcio, recovery, txn
 from dslineage.errors import PathError
 from dslineage.gitio import Git
 from dslineage.lock import RepoLock
+from dslineage.model_ops import InitResult
 from dslineage.ops import merge_driver as drivers
 
 _DVC_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
 STEPS = txn.declare("init", "after-files", index=False)
 
 
-def init(path: Path, *, merge_driver: bool = True) -> dict[str, Any]:
+def init(path: Path, *, merge_driver: bool = True) -> InitResult:
     """Initialize git, DVC and dslineage at `path`; idempotent. Commits what it created.
 
     Registers the git merge driver for tracked datasets' `.dvc` files (`.gitattributes` and
@@ -44,14 +44,14 @@ def init(path: Path, *, merge_driver: bool = True) -> dict[str, Any]:
     finally:
         if lock is not None:
             lock.release()
-    return {
-        "root": str(root),
-        "git_initialized": created_git,
-        "dvc_initialized": created_dvc,
-        "created": created_meta,
-        "git_commit": commit,
-        "merge_driver": merge_driver,
-    }
+    return InitResult(
+        root=str(root),
+        git_initialized=created_git,
+        dvc_initialized=created_dvc,
+        created=created_meta,
+        git_commit=commit,
+        merge_driver=merge_driver,
+    )
 
 
 def _write(root: Path, git: Git, t: txn.Transaction, created_dvc: bool, merge_driver: bool) -> str | None:
