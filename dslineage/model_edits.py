@@ -244,3 +244,29 @@ def _checks(value: object) -> CommitChecks | None:
     if not isinstance(value, Mapping):
         return None
     return from_mapping(CommitChecks, value)
+
+
+@dataclass(frozen=True, eq=False)
+class PrunedBatch(Record):
+    """A discarded batch `batches --prune` deleted: its line in the prune log (the batch's own
+    keys after when and by what it was pruned, and the files deleted)."""
+
+    pruned_at: str
+    by: str
+    files: list[str]
+    id: str
+    dataset: str
+    column: str | None
+    author: str | None
+    reason: str | None
+    rows: int | None
+    timestamp: str | None
+    base_version: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class PruneResult(Record):
+    """A `batches --prune --json` result (`log`: the prune log, None when nothing was pruned)."""
+
+    pruned: list[PrunedBatch]
+    log: str | None

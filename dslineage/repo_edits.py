@@ -13,7 +13,7 @@ from dslineage.model_ops import RollbackOptions
 
 if TYPE_CHECKING:
     from dslineage.model import Batch, Blame
-    from dslineage.model_edits import BatchDetail, RelabelResult, RevertResult
+    from dslineage.model_edits import BatchDetail, PruneResult, RelabelResult, RevertResult
     from dslineage.model_lineage import BatchImpact, Downstream
     from dslineage.model_ops import CherryPickResult, RollbackResult
     from dslineage.repo import Repo
@@ -68,7 +68,7 @@ class EditsMixin:
             self.dataset(name)
         return [Batch.from_entry(e) for e in catalog(self, name)]
 
-    def prune_batches(self: Repo, name: str | None = None) -> dict[str, Any]:
+    def prune_batches(self: Repo, name: str | None = None) -> PruneResult:
         """Delete discarded batches' journal files (never committed; their edits are gone from
         the working file); each is logged in `.git/dslineage/pruned.jsonl`."""
         from dslineage.ops.batch_prune import prune

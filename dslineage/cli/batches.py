@@ -37,15 +37,12 @@ def batches(
         if json_out:
             emit_json(result)
             return
-        for e in result["pruned"]:
+        for e in result.pruned:
             note(
-                f"pruned discarded batch {short(e['id'])} of {e['dataset']} ({e['rows']} row(s) of "
-                f"{e['column']}, by {e['author']}): deleted {', '.join(e['files'])}"
+                f"pruned discarded batch {short(e.id)} of {e.dataset} ({e.rows} row(s) of "
+                f"{e.column}, by {e.author}): deleted {', '.join(e.files)}"
             )
-        note(
-            f"{len(result['pruned'])} discarded batch(es) pruned"
-            + (f"; logged in {result['log']}" if result["log"] else "")
-        )
+        note(f"{len(result.pruned)} discarded batch(es) pruned" + (f"; logged in {result.log}" if result.log else ""))
         return
     entries = repo().batches(name)
     render(entries, json_out, show_batches)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dslineage import config, journal
+from dslineage.model_base import from_mapping
+from dslineage.model_edits import PrunedBatch, PruneResult
 from dslineage.ops.batches import holds_edits, journal_paths
 
 if TYPE_CHECKING:
@@ -75,11 +77,13 @@ def prune_one(repo: Repo, rec: dict[str, Any], *, by: str) -> dict[str, Any]:
     return entry
 
 
-def prune(repo: Repo, dataset: str | None = None) -> dict[str, Any]:
+def prune(repo: Repo, dataset: str | None = None) -> PruneResult:
     """`dslineage batches --prune`: delete every discarded batch's files (logged in `prune_log`)."""
     if dataset is not None:
         repo.dataset(dataset)  # an unknown name is an error, not "nothing to prune"
     pruned = [prune_one(repo, rec, by="batches --prune") for rec in discarded(repo, dataset)]
     if pruned:
         repo.index.sync(force=True)
-    return {"pruned": pruned, "log": str(prune_log(repo)) if pruned else None}
+    return PruneResult(
+        pruned=[from_mapping(PrunedBatch, e) for e in pruned], log=str(prune_log(repo)) if pruned else None
+    )
