@@ -1,0 +1,133 @@
+"""Issue 16 item 3: the part rewrites of relabel, revert and cherry-pick on an engine (a real
+two-process pool, `local:2`) give the same part files, byte for byte, and the same journal as
+the rewrites in the command's own process."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dslineage import Repo, engine
+from tests.support import new_repo
+from tests.support.partitions import SPLITS, split_part
+
+_ID = re.compile(r"[0-9a-f]{40}")
+
+
+def _write_splits(root: Path, dictionary: bool) -> None:
+    """`data/ds`: three hive parts (ids 0-49, x, label 'cat'/'dog'; the label dictionary-typed
+    when asked), two row groups per part so that the row-group size must be kept."""
+    for split, ids in SPLITS.items():
+        label = pa.array(["cat" if i % 3 else "dog" for i in ids])
+        table = pa.table(
+            {"id": pa.array(list(ids), pa.int64()), "x": [i / 4 for i in ids], "label": label}
+        ).replace_schema_metadata({"origin": "test"})
+        if dictionary:
+            table = table.set_column(2, "label", label.dictionary_encode())
+        path = split_part(root, split)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path, compression="zstd", row_group_size=max(len(ids) // 2, 1))
+
+
+def _parts(root: Path) -> dict[str, bytes]:
+    """Every part file's bytes by its path under `data/ds`."""
+    top = root / "data" / "ds"
+    return {p.relative_to(top).as_posix(): p.read_bytes() for p in sorted(top.rglob("*.parquet"))}
+
+
+def _table(data: bytes) -> list[dict[str, Any]]:
+    """A part file's rows."""
+    return pq.read_table(pa.BufferReader(data)).to_pylist()
+
+
+def _journal(root: Path) -> list[Any]:
+    """The journal's records and side tables in order, ids replaced by their order of appearance
+    and timestamps dropped (both differ between any two runs)."""
+    names: dict[str, str] = {}
+
+    def canon(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: canon(v) for k, v in sorted(value.items()) if k != "timestamp"}
+        if isinstance(value, list):
+            return [canon(v) for v in value]
+        if isinstance(value, str):
+            for full in _ID.findall(value):
+                names.setdefault(full, f"#{len(names)}")
+            for full, short in names.items():
+                value = value.replace(full, short).replace(full[:12], short)
+        return value
+
+    journal = root / ".dslineage" / "journal"
+    records = [json.loads(p.read_text()) for p in journal.glob("*.json")]
+    records.sort(key=lambda r: (r["timestamp"], r["kind"]))
+    for rec in records:
+        names.setdefault(rec["id"], f"#{len(names)}")
+    out: list[Any] = []
+    for rec in records:
+        out.append(canon(rec))
+        for side in sorted(journal.glob(f"{rec['id'][:12]}.*.parquet")):
+            out.append([side.name.split(".", 1)[1], canon(pq.read_table(side).to_pylist())])
+    return out
+
+
+def _cycle(root: Path, scheduler: str | None) -> list[tuple[dict[str, bytes], str]]:
+    """relabel rows in three parts, revert that batch, cherry-pick it
+    back: the parts and the `.dvc` file (the directory's md5) after each step."""
+    after = []
+    with Repo(root, scheduler=scheduler) as repo:
+        got = repo.relabel("ds", {"3": "owl", "4": "owl", "33": "emu", "41": "bat"}, reason="fix", by="ann")
+        after.append((_parts(root), (root / "data" / "ds.dvc").read_text()))
+        assert got.batch is not None
+        repo.revert(got.batch, by="ann", reason="undo")
+        after.append((_parts(root), (root / "data" / "ds.dvc").read_text()))
+        repo.cherry_pick(got.batch, by="ann", reason="again")
+        after.append((_parts(root), (root / "data" / "ds.dvc").read_text()))
+    return after
+
+
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_relabel_revert_and_cherry_pick_on_a_pool_write_the_same_bytes(
+    tmp_path: Path, dictionary: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """relabel (rows in three parts), revert and cherry-pick on a `local:2`
+    pool: every step leaves the same part files, byte for byte, as without an engine; the
+    journals are the same record for record; the pool ran the rewrites (several parts at once)."""
+    ran: list[tuple[str, int]] = []
+    real = engine.LocalEngine.map
+
+    def spy(self: engine.LocalEngine, fn: Any, items: Any) -> list[Any]:
+        ran.append((fn.__name__, len(items)))
+        return real(self, fn, items)
+
+    monkeypatch.setattr(engine.LocalEngine, "map", spy)
+    home = new_repo(tmp_path / "home")
+    _write_splits(home, dictionary)
+    with Repo(home) as repo:
+        repo.track(str(home / "data" / "ds"), ["id"], ["label"])
+        repo.commit(["ds"], "first version", None)
+    twin = tmp_path / "twin"
+    shutil.copytree(home, twin, symlinks=True)
+    before = _parts(home)
+    local = _cycle(home, None)
+    assert not ran
+    pooled = _cycle(twin, "local:2")
+    assert [n for n, _ in ran] == ["rewrite_part"] * 3 and all(k == 3 for _, k in ran)
+    for (parts_a, md5_a), (parts_b, md5_b) in zip(local, pooled):
+        assert parts_a == parts_b and md5_a == md5_b
+    assert local[0][0] != before and local[2][0] == local[0][0]
+    # revert brings the labels back; the bytes too unless the column is a dictionary (which keeps
+    # the values the edit added to it)
+    assert {k: _table(v) for k, v in local[1][0].items()} == {k: _table(v) for k, v in before.items()}
+    assert (local[1][0] == before) != dictionary
+    assert pq.ParquetFile(split_part(twin, "train")).metadata.num_row_groups == 2
+    edited = pq.read_table(split_part(twin, "test"))
+    assert edited.schema.metadata == {b"origin": b"test"} and edited.column("label")[1].as_py() == "bat"
+    assert pa.types.is_dictionary(edited.schema.field("label").type) == dictionary
+    assert _journal(twin) == _journal(home)
