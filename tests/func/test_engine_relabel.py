@@ -36,7 +36,7 @@ def _write_splits(root: Path, dictionary: bool) -> None:
         pq.write_table(table, path, compression="zstd", row_group_size=max(len(ids) // 2, 1))
 
 
-def _parts(root: Path) -> dict[str, bytes]:
+def part_bytes(root: Path) -> dict[str, bytes]:
     """Every part file's bytes by its path under `data/ds`."""
     top = root / "data" / "ds"
     return {p.relative_to(top).as_posix(): p.read_bytes() for p in sorted(top.rglob("*.parquet"))}
@@ -47,7 +47,7 @@ def _table(data: bytes) -> list[dict[str, Any]]:
     return pq.read_table(pa.BufferReader(data)).to_pylist()
 
 
-def _journal(root: Path) -> list[Any]:
+def journal_records(root: Path) -> list[Any]:
     """The journal's records and side tables in order, ids replaced by their order of appearance
     and timestamps dropped (both differ between any two runs)."""
     names: dict[str, str] = {}
@@ -83,12 +83,12 @@ def _cycle(root: Path, scheduler: str | None) -> list[tuple[dict[str, bytes], st
     after = []
     with Repo(root, scheduler=scheduler) as repo:
         got = repo.relabel("ds", {"3": "owl", "4": "owl", "33": "emu", "41": "bat"}, reason="fix", by="ann")
-        after.append((_parts(root), (root / "data" / "ds.dvc").read_text()))
+        after.append((part_bytes(root), (root / "data" / "ds.dvc").read_text()))
         assert got.batch is not None
         repo.revert(got.batch, by="ann", reason="undo")
-        after.append((_parts(root), (root / "data" / "ds.dvc").read_text()))
+        after.append((part_bytes(root), (root / "data" / "ds.dvc").read_text()))
         repo.cherry_pick(got.batch, by="ann", reason="again")
-        after.append((_parts(root), (root / "data" / "ds.dvc").read_text()))
+        after.append((part_bytes(root), (root / "data" / "ds.dvc").read_text()))
     return after
 
 
@@ -114,7 +114,7 @@ def test_relabel_revert_and_cherry_pick_on_a_pool_write_the_same_bytes(
         repo.commit(["ds"], "first version", None)
     twin = tmp_path / "twin"
     shutil.copytree(home, twin, symlinks=True)
-    before = _parts(home)
+    before = part_bytes(home)
     local = _cycle(home, None)
     assert not ran
     pooled = _cycle(twin, "local:2")
@@ -130,4 +130,4 @@ def test_relabel_revert_and_cherry_pick_on_a_pool_write_the_same_bytes(
     edited = pq.read_table(split_part(twin, "test"))
     assert edited.schema.metadata == {b"origin": b"test"} and edited.column("label")[1].as_py() == "bat"
     assert pa.types.is_dictionary(edited.schema.field("label").type) == dictionary
-    assert _journal(twin) == _journal(home)
+    assert journal_records(twin) == journal_records(home)
