@@ -25,6 +25,7 @@ from dslineage.core.remote import reading
 from dslineage.model import to_json
 from dslineage.store import partdiff
 from tests.support import new_repo, run
+from tests.support.journals import journal_records, part_bytes
 from tests.support.s3 import S3Remote, S3Server
 
 pytestmark = pytest.mark.slow
@@ -265,7 +266,6 @@ def test_relabel_rewrites_on_s3_reading_workers_equal_local(
     from S3 by URL (one task per edited part), and the part files, the `.dvc` file and the journal
     are byte for byte / record for record those of the same relabel on this machine."""
     from dslineage import engine
-    from tests.func.test_engine_relabel import journal_records, part_bytes
 
     handed_parts: list[tuple[str, list[Any]]] = []
     real = engine.DaskEngine.map

@@ -4,8 +4,6 @@ the rewrites in the command's own process."""
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,8 @@ import pytest
 
 from dslineage import Repo, engine
 from tests.support import new_repo
+from tests.support.journals import journal_records, part_bytes, part_rows
 from tests.support.partitions import SPLITS, split_part
-
-_ID = re.compile(r"[0-9a-f]{40}")
 
 
 def _write_splits(root: Path, dictionary: bool) -> None:
@@ -34,47 +31,6 @@ def _write_splits(root: Path, dictionary: bool) -> None:
         path = split_part(root, split)
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, path, compression="zstd", row_group_size=max(len(ids) // 2, 1))
-
-
-def part_bytes(root: Path) -> dict[str, bytes]:
-    """Every part file's bytes by its path under `data/ds`."""
-    top = root / "data" / "ds"
-    return {p.relative_to(top).as_posix(): p.read_bytes() for p in sorted(top.rglob("*.parquet"))}
-
-
-def _table(data: bytes) -> list[dict[str, Any]]:
-    """A part file's rows."""
-    return pq.read_table(pa.BufferReader(data)).to_pylist()
-
-
-def journal_records(root: Path) -> list[Any]:
-    """The journal's records and side tables in order, ids replaced by their order of appearance
-    and timestamps dropped (both differ between any two runs)."""
-    names: dict[str, str] = {}
-
-    def canon(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: canon(v) for k, v in sorted(value.items()) if k != "timestamp"}
-        if isinstance(value, list):
-            return [canon(v) for v in value]
-        if isinstance(value, str):
-            for full in _ID.findall(value):
-                names.setdefault(full, f"#{len(names)}")
-            for full, short in names.items():
-                value = value.replace(full, short).replace(full[:12], short)
-        return value
-
-    journal = root / ".dslineage" / "journal"
-    records = [json.loads(p.read_text()) for p in journal.glob("*.json")]
-    records.sort(key=lambda r: (r["timestamp"], r["kind"]))
-    for rec in records:
-        names.setdefault(rec["id"], f"#{len(names)}")
-    out: list[Any] = []
-    for rec in records:
-        out.append(canon(rec))
-        for side in sorted(journal.glob(f"{rec['id'][:12]}.*.parquet")):
-            out.append([side.name.split(".", 1)[1], canon(pq.read_table(side).to_pylist())])
-    return out
 
 
 def _cycle(root: Path, scheduler: str | None) -> list[tuple[dict[str, bytes], str]]:
@@ -124,7 +80,7 @@ def test_relabel_revert_and_cherry_pick_on_a_pool_write_the_same_bytes(
     assert local[0][0] != before and local[2][0] == local[0][0]
     # revert brings the labels back; the bytes too unless the column is a dictionary (which keeps
     # the values the edit added to it)
-    assert {k: _table(v) for k, v in local[1][0].items()} == {k: _table(v) for k, v in before.items()}
+    assert {k: part_rows(v) for k, v in local[1][0].items()} == {k: part_rows(v) for k, v in before.items()}
     assert (local[1][0] == before) != dictionary
     assert pq.ParquetFile(split_part(twin, "train")).metadata.num_row_groups == 2
     edited = pq.read_table(split_part(twin, "test"))
