@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -200,30 +200,35 @@ def stage_edits(
     repo: Repo, con: Any, ds: Dataset, before: Any, after: Any, spans: list[parts.Span], suffix: str
 ) -> tuple[list[Staged], str]:
     """Write every part holding a row whose labels changed (`before` → `after`, the loaded
-    directory) to a new file beside it; the parts staged and the directory's md5 after."""
-    from dslineage.store import labels
+    directory) to a new file beside it — in this process, or one engine task per part with
+    `--scheduler` / `engine:` (`core.partedit`) — the parts staged and the directory's md5 after."""
+    from dslineage.core import partedit
 
     now = {p.relpath: p for p in common.working_parts(repo, ds) or []}
-    as_file = replace(ds, format="parquet")
     # staged outside the dataset directory (a stray file there would be a part), on its file system
     where = repo.root / META_DIR / "tmp"
     where.mkdir(parents=True, exist_ok=True)
-    staged: list[Staged] = []
+    jobs = [
+        partedit.Job(
+            span.relpath,
+            span.path,
+            now[span.relpath].md5 if span.relpath in now else None,
+            after.slice(span.start, span.rows),
+            where / f"{suffix}-{os.getpid()}-{i}.parquet",
+        )
+        for i, span in enumerate(parts.spans_holding(spans, changed_positions(before, after, ds.labels)))
+    ]
     try:
-        for i, span in enumerate(parts.spans_holding(spans, changed_positions(before, after, ds.labels))):
-            tmp = where / f"{suffix}-{os.getpid()}-{i}.parquet"
-            staged.append(Staged(span.relpath, tmp, span.path, None, ""))
-            labels.write(con, parts.span_table(after, span), tmp, as_file, span.path)
-            old = now.get(span.relpath)
-            staged[-1] = Staged(span.relpath, tmp, span.path, old.md5 if old else None, dvcio.file_md5(tmp))
+        done = partedit.rewrite(repo, ds, jobs)
     except BaseException:
-        for s in staged:
-            s.tmp.unlink(missing_ok=True)
+        for j in jobs:
+            j.tmp.unlink(missing_ok=True)
         raise
+    staged = [Staged(j.rel, j.tmp, j.path, j.md5, d.md5) for j, d in zip(jobs, done)]
     for s in staged:  # a label edit keeps a part's keys: the key index files the new part under them
         if s.old_md5:
             keyindex.alias(repo.index.con, s.rel, s.old_md5, s.md5, ds.key)
-    new = {**now, **{s.rel: parts.Part(s.rel, s.md5, s.tmp.stat().st_size) for s in staged}}
+    new = {**now, **{s.rel: parts.Part(s.rel, s.md5, d.size) for s, d in zip(staged, done)}}
     return staged, parts.manifest_md5(list(new.values()))
 
 

@@ -197,6 +197,21 @@ def csv_style(path: Path, quote: str, escape: str, delimiter: str) -> dict[str, 
     return {"newline": "\r\n" if crlf else "\n", "quoted": always, "first_record": first}
 
 
+def write_parquet(table: Any, sink: Any, meta: Any) -> None:
+    """Write `table` as parquet to `sink` (a path or a writable file) with the compression codec
+    and the row-group size of the file whose footer is `meta` (a relabel rewrites a part in its own
+    style, in the command's process or in an engine's task: the same bytes either way)."""
+    import pyarrow.parquet as pq
+
+    codec, group = "snappy", None
+    if meta.num_row_groups and meta.num_columns:
+        codec = str(meta.row_group(0).column(0).compression).lower()
+        codec = {"uncompressed": "none"}.get(codec, codec)
+        # and its row-group size: a reader (a remote read above all) skips row groups by their statistics
+        group = max(meta.row_group(0).num_rows, 1) if meta.num_row_groups > 1 else None
+    pq.write_table(table, sink, compression=codec, row_group_size=group)
+
+
 def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> str | None:
     """Write `table` to `tmp` in the dataset's format, in the style of the file `like`; the md5
     of the bytes written when it was computed on the way (parquet), else None.
@@ -210,15 +225,8 @@ def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> str | Non
 
         from dslineage import dvcio
 
-        meta = pq.ParquetFile(like).metadata
-        codec, group = "snappy", None
-        if meta.num_row_groups and meta.num_columns:
-            codec = str(meta.row_group(0).column(0).compression).lower()
-            codec = {"uncompressed": "none"}.get(codec, codec)
-            # and its row-group size: a reader (a remote read above all) skips row groups by their statistics
-            group = max(meta.row_group(0).num_rows, 1) if meta.num_row_groups > 1 else None
         with dvcio.HashingFile(tmp) as sink:
-            pq.write_table(table, sink, compression=codec, row_group_size=group)
+            write_parquet(table, sink, pq.ParquetFile(like).metadata)
         return sink.md5()
     con.register("_dsl_out", table)
     if ds.format == "jsonl":

@@ -25,6 +25,7 @@ from dslineage.core.remote import reading
 from dslineage.model import to_json
 from dslineage.store import partdiff
 from tests.support import new_repo, run
+from tests.support.journals import journal_records, part_bytes
 from tests.support.s3 import S3Remote, S3Server
 
 pytestmark = pytest.mark.slow
@@ -104,8 +105,9 @@ def _edit(root: Path, splits: dict[str, list[int]]) -> None:
     _write(root, "e", list(range(500, 520)), {})
 
 
-def _home(tmp_path: Path, cl: Cluster, env: Any) -> tuple[Path, dict[str, list[int]]]:
-    """A repository on the S3 remote with `ds` v1 (four hive parts) pushed, edits left in its work tree."""
+def _home(tmp_path: Path, cl: Cluster, env: Any, *, edit: bool = True) -> tuple[Path, dict[str, list[int]]]:
+    """A repository on the S3 remote with `ds` v1 (four hive parts) pushed, edits left in its work
+    tree (unless `edit` is False)."""
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED"):
         env.setenv(k, os.environ[k])
     root = new_repo(tmp_path / "home")
@@ -118,7 +120,8 @@ def _home(tmp_path: Path, cl: Cluster, env: Any) -> tuple[Path, dict[str, list[i
         repo.track(str(root / "data" / "ds"), ["id"], ["label"], roles={"features": ["x"]})
         repo.commit(["ds"], "first version", None)
         repo.push()
-    _edit(root, splits)
+    if edit:
+        _edit(root, splits)
     return root, splits
 
 
@@ -254,3 +257,41 @@ def test_workers_without_credentials_fail_with_one_line_naming_the_remote(
             repo.diff("ds")
     message = str(info.value)
     assert "DVC remote 'store'" in message and "AWS_ACCESS_KEY_ID" in message and "\n" not in message
+
+
+def test_relabel_rewrites_on_s3_reading_workers_equal_local(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`relabel` of rows in two parts on the cluster: each part is rewritten by a worker reading it
+    from S3 by URL (one task per edited part), and the part files, the `.dvc` file and the journal
+    are byte for byte / record for record those of the same relabel on this machine."""
+    from dslineage import engine
+
+    handed_parts: list[tuple[str, list[Any]]] = []
+    real = engine.DaskEngine.map
+
+    def spy(self: engine.DaskEngine, fn: Any, items: Any) -> list[Any]:
+        handed_parts.append((fn.__name__, list(items)))
+        return real(self, fn, items)
+
+    monkeypatch.setattr(engine.DaskEngine, "map", spy)
+    home, _ = _home(tmp_path, cluster, monkeypatch, edit=False)
+    twin = tmp_path / "twin"
+    shutil.copytree(home, twin, symlinks=True)
+    edits = {"3": "bird", "5": "bird", "121": "fish"}  # parts split=a and split=d
+    with Repo(home) as repo:
+        repo.relabel("ds", edits, reason="fix", by="ann")
+    assert not handed_parts
+    with Repo(twin, scheduler=cluster.address) as repo, reading(repo):
+        repo.relabel("ds", edits, reason="fix", by="ann")
+        reads = repo.remote_reads()
+    (name, items), *rest = [h for h in handed_parts if h[0] == "rewrite_part"]
+    assert name == "rewrite_part" and not rest and len(items) == 2
+    assert all(str(it[1]).startswith("s3://") and it[3] is None for it in items)  # URLs in, bytes back
+    assert all(type(it[4]).__name__ == "S3Location" and not hasattr(it[4], "key") for it in items)
+    assert reads is not None and reads.bytes_read > 0
+    assert part_bytes(twin) == part_bytes(home)
+    assert (twin / "data" / "ds.dvc").read_text() == (home / "data" / "ds.dvc").read_text()
+    assert journal_records(twin) == journal_records(home)
+    t = pq.read_table(twin / "data" / "ds" / "split=d" / "part-0.parquet")
+    assert dict(zip(t.column("id").to_pylist(), t.column("label").to_pylist()))[121] == "fish"
