@@ -349,19 +349,3 @@ def spans_holding(spans: list[Span], positions: Any) -> list[Span]:
     starts = np.array([s.start for s in spans], dtype=np.int64)
     hit = np.unique(np.searchsorted(starts, np.asarray(positions, dtype=np.int64), side="right") - 1)
     return [spans[i] for i in hit if spans[i].rows]
-
-
-def span_table(table: Any, span: Span) -> Any:
-    """One part's file with the columns a loaded (and edited) table holds replaced by that
-    part's rows of it: every other column, the types and the schema metadata as the file
-    has them, no partition columns."""
-    import pyarrow.parquet as pq
-
-    full = pq.ParquetFile(span.path).read()
-    piece = table.slice(span.start, span.rows)
-    for name in piece.column_names:
-        i = full.schema.get_field_index(name)
-        if i >= 0:
-            field = full.schema.field(i)
-            full = full.set_column(i, field, piece.column(name).cast(field.type))
-    return full
