@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import TypeVar, Union
+from typing import Self, TypeVar, Union
 
 # A JSON value: what a journal record's free-form parts (params, quality results) hold.
 JsonValue = Union[str, int, float, bool, None, list["JsonValue"], dict[str, "JsonValue"]]
@@ -134,6 +134,12 @@ class Record:
 
     def _keys(self) -> list[str]:
         return [k for k, _ in items(self, library=True)]
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> Self:
+        """This record from its plain (stored) form, each field read by its annotation
+        (`from_mapping`); a record whose fields need more than that overrides it."""
+        return from_mapping(cls, d)
 
 
 def _int(value: object) -> int | None:

@@ -28,11 +28,6 @@ class Transformation(Record):
     outputs: list[dict[str, JsonValue]]  # the same, plus "metrics": true on a metrics file
     params: dict[str, JsonValue]
 
-    @classmethod
-    def from_record(cls, rec: Mapping[str, object]) -> Transformation:
-        """A transformation from its journal record."""
-        return from_mapping(cls, rec)
-
 
 @dataclass(frozen=True, eq=False)
 class ExperimentSummary(Record):

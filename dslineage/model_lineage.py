@@ -64,11 +64,6 @@ class Chain(Record):
     batches: list[str]
     label: str
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, object]) -> Chain:
-        """A chain from its plain form (`ops.lineage_view.chains`)."""
-        return from_mapping(cls, d)
-
 
 @dataclass(frozen=True, eq=False)
 class Lineage(Record):

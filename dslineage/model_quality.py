@@ -39,11 +39,6 @@ class TargetRef(Record):
     md5: str | None
     workdir: bool
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, object]) -> TargetRef:
-        """A target from its plain description (`quality.results.Target.describe`)."""
-        return from_mapping(cls, d)
-
 
 @dataclass(frozen=True, eq=False)
 class Baseline(TargetRef):
@@ -64,11 +59,6 @@ class RuleResult(Record):
     passed: bool
     detail: str | None = dataclasses.field(default=None, metadata=OPTIONAL)
     statistic: str | None = dataclasses.field(default=None, metadata=OPTIONAL)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, object]) -> RuleResult:
-        """A rule result from its plain form (as stored in the journal)."""
-        return from_mapping(cls, d)
 
 
 @dataclass(frozen=True, eq=False)

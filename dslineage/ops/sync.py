@@ -51,7 +51,7 @@ def sync(repo: Repo, opts: SyncOptions) -> SyncResult:
     past = _history(repo, author, {signature(e) for e in lock.values()}) if opts.all_commits else []
     seen = graph_sql.signatures(repo.index.con)
     new = order([e for e in lock.values() if signature(e) not in seen])
-    done = [Transformation.from_record(r) for r in past]
+    done = [Transformation.from_dict(r) for r in past]
     if not new:
         _remember(repo, raw)
         return SyncResult(transformations=done, versions=[], git_commit=repo.git.head() if past else None)
@@ -102,7 +102,7 @@ def sync(repo: Repo, opts: SyncOptions) -> SyncResult:
             on_records=write_records,
         )
     _remember(repo, raw)
-    done += [Transformation.from_record(r) for r in records]
+    done += [Transformation.from_dict(r) for r in records]
     return SyncResult(transformations=done, versions=versions, git_commit=repo.git.head())
 
 

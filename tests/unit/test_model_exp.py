@@ -41,7 +41,7 @@ _TRANSFORMATION = {
 
 def test_transformation_from_its_journal_record_keeps_only_the_contract_keys_in_order() -> None:
     """A transformation record becomes a sync entry: its declared keys, in field order, nothing else."""
-    t = Transformation.from_record(_TRANSFORMATION)
+    t = Transformation.from_dict(_TRANSFORMATION)
     assert list(to_json(t)) == [  # type: ignore[arg-type]
         "id",
         "stage",
