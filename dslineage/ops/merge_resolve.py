@@ -16,11 +16,21 @@ from dslineage import config, dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.errors import MergingError, PathError, UsageError
-from dslineage.model_merge import ConflictCell, MergeAborted, MergeConflicts, MergeResolved, side_batch
+from dslineage.model_merge import (
+    ConflictCell,
+    ConflictsOptions,
+    MergeAborted,
+    MergeConflicts,
+    MergeResolved,
+    ResolveOptions,
+    side_batch,
+)
 from dslineage.ops import batches as batch_ops
 from dslineage.ops import mergestate
-from dslineage.ops.merge import RECORD_STEPS, ancestors, dag, record_merge
+from dslineage.ops.merge_dag import ancestors, dag
 from dslineage.ops.merge_outcome import Merged, merged
+from dslineage.ops.merge_sides import MergeParents, Sides
+from dslineage.ops.merge_version import RECORD_STEPS, record_merge
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -43,7 +53,7 @@ def _from_index(repo: Repo, ds: Dataset) -> dict[str, Any] | None:
         return None
     con = common.row_connection(repo)
     try:
-        found = merged(repo, con, ds, {f"{side}_md5": m for side, m in md5.items()})
+        found = merged(repo, con, ds, Sides(md5["base"], str(md5["ours"]), str(md5["theirs"])))
         found.discard()
     finally:
         con.close()
@@ -110,7 +120,7 @@ def _json_values(texts: list[str | None]) -> list[Any]:
     return list(json.loads("[" + ",".join(texts) + "]")) if texts else []  # type: ignore[arg-type]
 
 
-def conflicts(repo: Repo, name: str, *, output: str | None = None) -> MergeConflicts:
+def conflicts(repo: Repo, name: str, opts: ConflictsOptions) -> MergeConflicts:
     """Every conflicting cell of a stopped merge, with the batch that set each side."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -146,7 +156,7 @@ def conflicts(repo: Repo, name: str, *, output: str | None = None) -> MergeConfl
                 theirs_batch=side_batch(found["theirs"].get(ident)),
             )
         )
-    out_rel = None
+    out_rel, output = None, opts.output
     if output:
         out_rel = config.inside(repo.root, output, cwd=repo.root)
         if not out_rel.lower().endswith((".parquet", ".csv")):
@@ -212,31 +222,24 @@ def _resolutions(repo: Repo, ds: Dataset, path: str) -> Any:
     )
 
 
-def resolve(
-    repo: Repo,
-    name: str,
-    *,
-    ours: bool = False,
-    theirs: bool = False,
-    from_file: str | None = None,
-    author: str | None = None,
-) -> MergeResolved:
+def resolve(repo: Repo, name: str, opts: ResolveOptions) -> MergeResolved:
     """Finish a stopped merge of one dataset with ours, theirs or chosen values per cell."""
     from dslineage.ops.commit import default_author
 
-    if sum([ours, theirs, from_file is not None]) != 1:
+    from_file = opts.from_file
+    if sum([opts.ours, opts.theirs, from_file is not None]) != 1:
         raise UsageError("choose how to resolve: exactly one of --ours, --theirs or --from FILE")
     ds, state = _state(repo, name)
     ours_v, theirs_v = _sides(repo, ds, state)
     base_v = repo.index.version(state["base_version"]) if state.get("base_version") else None
     resolutions = _resolutions(repo, ds, from_file) if from_file is not None else None
-    prefer = "ours" if ours else "theirs" if theirs else None
-    who = default_author(repo, author)
+    prefer = "ours" if opts.ours else "theirs" if opts.theirs else None
+    who = default_author(repo, opts.author)
     message = state.get("message") or f"Merge {state.get('branch') or 'theirs'} into {ds.name}"
     con = common.row_connection(repo)
     done: Merged | None = None
     try:
-        done = merged(repo, con, ds, state, prefer=prefer, resolutions=resolutions)
+        done = merged(repo, con, ds, Sides.of(state, prefer=prefer, resolutions=resolutions))
         if done.left:
             raise MergingError(
                 f"{done.left} conflicting cells of {ds.name} have no value in "
@@ -246,19 +249,10 @@ def resolve(
             t.backup(ds.path, md5=state["ours_md5"])
             t.backup(dvcio.dvcfile_for(ds.path))
             md5 = done.write()
+            label_changes = done.label_changes if ours_v["md5"] == state["ours_md5"] else None
+            parents = MergeParents(ours_v, theirs_v, base_v, state.get("branch"))
             record, paths = record_merge(
-                repo,
-                t,
-                con,
-                ds,
-                ours_v,
-                theirs_v,
-                base_v,
-                md5,
-                message=message,
-                author=who,
-                branch=state.get("branch"),
-                label_changes=done.label_changes if ours_v["md5"] == state["ours_md5"] else None,
+                repo, t, con, ds, parents, md5, message=message, author=who, label_changes=label_changes
             )
             t.stage(paths)
             t.step("after-stage")

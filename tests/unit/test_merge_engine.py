@@ -612,11 +612,11 @@ def test_label_changes_only_when_the_result_differs_from_ours_in_labels(con: Any
 
 
 def test_merged_file_hashed_while_written(tmp_path: Path) -> None:
-    """`ops.merge._hashed_while_written` gives the md5 of what pyarrow wrote, and None (hash it
+    """`ops.merge_file._hashed_while_written` gives the md5 of what pyarrow wrote, and None (hash it
     again) when the writer replaced the file instead of appending to it."""
     import hashlib
 
-    from dslineage.ops.merge import _hashed_while_written
+    from dslineage.ops.merge_file import _hashed_while_written
 
     table = pa.table({"id": list(range(200_000)), "label": ["cat", "dog"] * 100_000})
     path = tmp_path / "m.parquet"
