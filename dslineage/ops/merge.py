@@ -102,6 +102,8 @@ def _merge(
     message: str,
     who: str,
 ) -> MergeResult:
+    """The merge inside its transaction (steps 2-5 of the module doc): git's merge, then each
+    planned dataset merged (and recorded) or stopped on conflicting cells."""
     head = repo.git.head()
     for ds, kind, md5 in plans:
         t.backup(dvcio.dvcfile_for(ds.path))
