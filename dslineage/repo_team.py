@@ -30,7 +30,7 @@ class TeamMixin:
     def merge_conflicts(self: Repo, name: str, *, output: str | None = None) -> MergeConflicts:
         """The conflicting cells of a dataset whose merge stopped, with the batch of each side."""
         opts = options(ConflictsOptions, locals())
-        from dslineage.ops.merge_resolve import conflicts
+        from dslineage.ops.merge_conflicts import conflicts
 
         return conflicts(self, name, opts)
 
