@@ -1,6 +1,7 @@
 """The records of `merge` (a branch, `--conflicts`, `--resolve`, `--abort`): frozen dataclasses
 whose field names, in order, are the keys of their `--json` contracts (see `dslineage.model`;
-`LIBRARY_ONLY` fields are for library callers and renderers and stay out of the JSON).
+`LIBRARY_ONLY` fields are for library callers and renderers and stay out of the JSON); and the
+options records the team commands' `Repo` methods hand to their ops (merge, push, pull).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from dslineage.model_base import LIBRARY_ONLY, JsonValue, Record, _str, _str_list
+from dslineage.model_base import LIBRARY_ONLY, JsonValue, Record, from_mapping
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,10 +26,10 @@ class MergedDataset(Record):
 
 @dataclass(frozen=True, eq=False)
 class MergeConflict(Record):
-    """A dataset whose merge stopped: how many cells changed differently on both sides."""
+    """A dataset whose merge stopped on conflicting cells."""
 
     dataset: str
-    cells: int
+    cells: int  # how many cells changed differently on both sides
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,20 +56,8 @@ class MergeResult(Record):
     ) -> MergeResult:
         """A result from the merged datasets and conflicts as the merge gathered them."""
         return cls(
-            merged=[
-                MergedDataset(
-                    dataset=str(m["dataset"]),
-                    version=str(m["version"]),
-                    parents=_str_list(m["parents"]),
-                    rows=_counts(m["rows"]),
-                    seq=int(m["seq"]),  # type: ignore[call-overload]
-                )
-                for m in merged
-            ],
-            conflicts=[
-                MergeConflict(dataset=str(c["dataset"]), cells=int(c["cells"]))  # type: ignore[call-overload]
-                for c in conflicts
-            ],
+            merged=[from_mapping(MergedDataset, m, rows=_counts(m["rows"])) for m in merged],
+            conflicts=[from_mapping(MergeConflict, c) for c in conflicts],
             state=state,
             git_commit=git_commit,
             note=note,
@@ -106,7 +95,7 @@ def side_batch(found: Mapping[str, object] | None) -> SideBatch | None:
     """A side's batch as `store.mergeinfo.side_batches` found it (None: no batch set it)."""
     if found is None:
         return None
-    return SideBatch(id=str(found["id"]), annotator=_str(found.get("annotator")), reason=_str(found.get("reason")))
+    return from_mapping(SideBatch, found)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,3 +128,39 @@ class MergeAborted(Record):
 
     aborted: bool
     datasets: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergeOptions:
+    """The options of `Repo.merge` (`merge BRANCH`): the merge commit's message (default "Merge
+    BRANCH (dslineage merge)") and the merge versions' author (default: git's user)."""
+
+    message: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConflictsOptions:
+    """The options of `Repo.merge_conflicts` (`merge --conflicts NAME`): a file (.csv or
+    .parquet) to write the conflicting cells to as well."""
+
+    output: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolveOptions:
+    """The options of `Repo.merge_resolve` (`merge --resolve NAME`): exactly one of `ours`,
+    `theirs` (every conflicting cell takes that side) or `from_file` (the chosen value per cell),
+    and the merge version's author."""
+
+    ours: bool = False
+    theirs: bool = False
+    from_file: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteOptions:
+    """The options of `Repo.push` and `Repo.pull`: the DVC remote (default: the repository's)."""
+
+    remote: str | None = None

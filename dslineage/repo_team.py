@@ -8,6 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dslineage.model_base import options
+from dslineage.model_merge import ConflictsOptions, MergeOptions, RemoteOptions, ResolveOptions
+
 if TYPE_CHECKING:
     from dslineage.model_merge import MergeAborted, MergeConflicts, MergeResolved, MergeResult
     from dslineage.model_ops import PullResult, PushResult
@@ -19,15 +22,17 @@ class TeamMixin:
 
     def merge(self: Repo, branch: str, *, message: str | None = None, author: str | None = None) -> MergeResult:
         """Merge a git branch, datasets both sides changed row by row (a merge version each)."""
+        opts = options(MergeOptions, locals())
         from dslineage.ops.merge import merge
 
-        return merge(self, branch, message=message, author=author)
+        return merge(self, branch, opts)
 
     def merge_conflicts(self: Repo, name: str, *, output: str | None = None) -> MergeConflicts:
         """The conflicting cells of a dataset whose merge stopped, with the batch of each side."""
-        from dslineage.ops.merge_resolve import conflicts
+        opts = options(ConflictsOptions, locals())
+        from dslineage.ops.merge_conflicts import conflicts
 
-        return conflicts(self, name, output=output)
+        return conflicts(self, name, opts)
 
     def merge_resolve(
         self: Repo,
@@ -39,9 +44,10 @@ class TeamMixin:
         author: str | None = None,
     ) -> MergeResolved:
         """Finish a stopped merge of a dataset: every conflict to ours, theirs, or values from a file."""
+        opts = options(ResolveOptions, locals())
         from dslineage.ops.merge_resolve import resolve
 
-        return resolve(self, name, ours=ours, theirs=theirs, from_file=from_file, author=author)
+        return resolve(self, name, opts)
 
     def merge_abort(self: Repo) -> MergeAborted:
         """Abandon the merge in progress (git's and the datasets')."""
@@ -58,12 +64,14 @@ class TeamMixin:
 
     def push(self: Repo, names: list[str] | None = None, *, remote: str | None = None) -> PushResult:
         """Push the DVC cache objects of every version of the named (default: all) datasets."""
+        opts = options(RemoteOptions, locals())
         from dslineage.ops.push import push
 
-        return push(self, names or [], remote=remote)
+        return push(self, names or [], opts)
 
     def pull(self: Repo, ref: str, *, remote: str | None = None) -> PullResult:
         """Fetch exactly the DVC cache object of one version (`NAME@REF`) into the local cache."""
+        opts = options(RemoteOptions, locals())
         from dslineage.ops.pull import pull
 
-        return pull(self, ref, remote=remote)
+        return pull(self, ref, opts)

@@ -298,25 +298,15 @@ def _write(
     paths: list[str] = list(extra_paths)
     for ds, record, change_file in pending:
         if dvc_add:
-            t.backup(dvcio.dvcfile_for(ds.path), (Path(ds.path).parent / ".gitignore").as_posix())
             # hand DVC the md5 we computed (if the file is unchanged since) instead of rehashing
             hint = record["md5"] if common.known_md5(repo, ds) == record["md5"] else None
-            if ds.format == config.DIR_FORMAT:  # a directory: DVC gets its parts' md5s instead
-                out = dvcio.add(repo.root, ds.path, part_hints=dirs.part_hints(repo, ds) if hint else None)
-            else:
-                out = dvcio.add(repo.root, ds.path, md5_hint=hint)
-            if out.md5 != record["md5"]:
-                raise DslineageError(f"{ds.path} changed while it was being committed: run the commit again")
+            stale = DslineageError(f"{ds.path} changed while it was being committed: run the commit again")
+            paths += dvc_add_version(repo, t, ds, record["md5"], hint=hint, stale=stale)
             # DVC relinked the file from its cache (a new inode): remember its md5 under the new stat,
             # or the next command would hash the whole file again
-            common.remember_working_md5(repo, ds, out.md5)
+            common.remember_working_md5(repo, ds, record["md5"])
             t.step("after-dvc-add")
-            paths.append(dvcio.dvcfile_for(ds.path))
-        jfile = journal.write(repo.root, record)
-        t.step("after-journal")
-        paths.append(jfile.relative_to(repo.root).as_posix())
-        if change_file is not None:
-            paths.append(change_file.relative_to(repo.root).as_posix())
+        paths += journal_version(repo, t, record, change_file)
         ignore = Path(ds.path).parent / ".gitignore"
         if (repo.root / ignore).exists():
             paths.append(ignore.as_posix())
@@ -353,3 +343,34 @@ def commit(
     extra = gate(repo, datasets, no_verify=no_verify)
     versions = record_versions(repo, working_items(repo, datasets), message, author, extra=extra)
     return [CommittedVersion.build(v, extra.get(v["dataset"])) for v in versions]
+
+
+def dvc_add_version(
+    repo: Repo, t: txn.Transaction, ds: Dataset, md5: str, *, hint: str | None, stale: DslineageError
+) -> list[str]:
+    """`dvc add` the work file of a new version whose bytes hash to `md5`, its `.dvc` file and its
+    folder's `.gitignore` backed up first. `hint` (the work file is unchanged since it was hashed)
+    spares DVC the hashing: a file's md5 is handed over, a directory's parts' md5s instead. Raises
+    `stale` when DVC found other bytes (the file changed meanwhile); returns the files it wrote,
+    for the git commit: the `.dvc` file, and the `.gitignore` when there is one."""
+    dvcfile = dvcio.dvcfile_for(ds.path)
+    ignore = (Path(ds.path).parent / ".gitignore").as_posix()
+    t.backup(dvcfile, ignore)
+    if ds.format == config.DIR_FORMAT:
+        out = dvcio.add(repo.root, ds.path, part_hints=dirs.part_hints(repo, ds) if hint else None)
+    else:
+        out = dvcio.add(repo.root, ds.path, md5_hint=hint)
+    if out.md5 != md5:
+        raise stale
+    return [dvcfile, *([ignore] if (repo.root / ignore).exists() else [])]
+
+
+def journal_version(repo: Repo, t: txn.Transaction, record: dict[str, Any], change_file: Path | None) -> list[str]:
+    """Write a version's journal record (its change set file is written already): the files to
+    commit, the record's and the change set's."""
+    jfile = journal.write(repo.root, record)
+    t.step("after-journal")
+    return [
+        jfile.relative_to(repo.root).as_posix(),
+        *([change_file.relative_to(repo.root).as_posix()] if change_file else []),
+    ]

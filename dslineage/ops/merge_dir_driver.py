@@ -27,6 +27,7 @@ from dslineage import config, dvcio, files
 from dslineage.config import Dataset
 from dslineage.ops import mergestate
 from dslineage.ops.merge_dirs import DirMerge, plan_dir
+from dslineage.ops.merge_sides import Sides
 from dslineage.store import parts, rows
 
 
@@ -46,7 +47,7 @@ def run_dir(
     `store(root, file, md5)` puts a file into the DVC cache."""
     con = rows.connect(config.load_settings(root), root / config.META_DIR / "tmp")
     try:
-        plan = plan_dir(root, con, ds, state["base_md5"], state["ours_md5"], state["theirs_md5"], _locate(root))
+        plan = plan_dir(root, con, ds, Sides.of(state), _locate(root))
     finally:
         con.close()
     if plan.conflicts is not None:

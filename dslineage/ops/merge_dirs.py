@@ -26,6 +26,7 @@ from dslineage import dvcio, files
 from dslineage.config import META_DIR, Dataset
 from dslineage.errors import MergingError, SchemaError
 from dslineage.ops import dirs
+from dslineage.ops.merge_sides import Sides
 from dslineage.store import parts, rows
 
 if TYPE_CHECKING:
@@ -66,22 +67,12 @@ def _manifest(root: Path, locate: Locate, ds: Dataset, md5: str | None, side: st
     return {p.relpath: p for p in parts.parts_of(root, md5)}
 
 
-def plan_dir(
-    root: Path,
-    con: Any,
-    ds: Dataset,
-    base_md5: str | None,
-    ours_md5: str,
-    theirs_md5: str,
-    locate: Locate,
-    *,
-    prefer: str | None = None,
-    resolutions: Any = None,
-) -> DirMerge:
+def plan_dir(root: Path, con: Any, ds: Dataset, sides: Sides, locate: Locate) -> DirMerge:
     """Stage the merge of ours and theirs against base, part by part (see the module doc);
-    `prefer` and `resolutions` settle conflicting cells as `store.merge.merge3` does."""
+    `sides.prefer` and `sides.resolutions` settle conflicting cells as `store.merge.merge3` does."""
     base, ours, theirs = (
-        _manifest(root, locate, ds, m, s) for m, s in ((base_md5, "base"), (ours_md5, "ours"), (theirs_md5, "theirs"))
+        _manifest(root, locate, ds, m, s)
+        for m, s in ((sides.base, "base"), (sides.ours, "ours"), (sides.theirs, "theirs"))
     )
     where = root / META_DIR / "tmp"
     where.mkdir(parents=True, exist_ok=True)
@@ -105,9 +96,7 @@ def plan_dir(
                 out.staged.append(dirs.Staged(rel, tmp, top / rel, om, t.md5))
                 files.atomic_write(tmp, lambda dest, obj=obj: shutil.copyfile(obj, dest))  # type: ignore[misc]
                 continue
-            staged, conflicts, counts = _merge_part(
-                con, ds, rel, b, o, t, tmp, top, locate, prefer=prefer, resolutions=resolutions
-            )
+            staged, conflicts, counts = _merge_part(con, ds, rel, (b, o, t), tmp, top, locate, sides)
             out.merged.append(rel)
             out.counts = {k: out.counts[k] + counts.get(k, 0) for k in COUNTS}
             if staged is not None:
@@ -129,15 +118,11 @@ def _merge_part(
     con: Any,
     ds: Dataset,
     rel: str,
-    b: parts.Part | None,
-    o: parts.Part | None,
-    t: parts.Part | None,
+    found: tuple[parts.Part | None, parts.Part | None, parts.Part | None],
     tmp: Path,
     top: Path,
     locate: Locate,
-    *,
-    prefer: str | None,
-    resolutions: Any,
+    sides: Sides,
 ) -> tuple[dirs.Staged | None, Any, dict[str, int]]:
     """The row-level three-way merge of one part both sides changed: (the part written to
     `tmp`, None) or (None, its conflicting cells with a `part` column), and its counts."""
@@ -147,6 +132,7 @@ def _merge_part(
     from dslineage.store import labels
     from dslineage.store.merge import merge3
 
+    b, o, t = found
     if o is None or t is None:
         raise MergingError(
             f"{ds.name}: {rel} was removed on one side and changed on the other: make both branches agree "
@@ -160,7 +146,7 @@ def _merge_part(
 
     ours_src, theirs_src = src(o, "ours"), src(t, "theirs")
     assert ours_src is not None and theirs_src is not None
-    outcome = merge3(con, src(b, "base"), ours_src, theirs_src, ds, prefer=prefer, resolutions=resolutions)
+    outcome = merge3(con, src(b, "base"), ours_src, theirs_src, ds, prefer=sides.prefer, resolutions=sides.resolutions)
     if outcome.table is None:
         c = outcome.conflicts
         return None, c.append_column("part", pa.array([rel] * c.num_rows, pa.string())), dict(outcome.counts)
@@ -199,23 +185,11 @@ def apply_dir(repo: Repo, con: Any, ds: Dataset, plan: DirMerge) -> str:
     return md5
 
 
-def merge_dir(
-    repo: Repo,
-    con: Any,
-    ds: Dataset,
-    base_md5: str | None,
-    ours_md5: str,
-    theirs_md5: str,
-    *,
-    prefer: str | None = None,
-    resolutions: Any = None,
-) -> tuple[str | None, Any, dict[str, int]]:
+def merge_dir(repo: Repo, con: Any, ds: Dataset, sides: Sides) -> tuple[str | None, Any, dict[str, int]]:
     """Make the working directory the merge of ours (what it holds) and theirs against base,
     inside the open transaction: (its md5, None, counts); with conflicting cells nothing
     changes and it returns (None, the conflicts, counts)."""
-    plan = plan_dir(
-        repo.root, con, ds, base_md5, ours_md5, theirs_md5, locator(repo), prefer=prefer, resolutions=resolutions
-    )
+    plan = plan_dir(repo.root, con, ds, sides, locator(repo))
     if plan.conflicts is not None:
         return None, plan.conflicts, plan.counts
     return apply_dir(repo, con, ds, plan), None, plan.counts

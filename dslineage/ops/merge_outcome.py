@@ -1,6 +1,6 @@
 """One dataset's three-way merge whatever its format, for `merge --resolve` and for a merge
-git made without the driver: a file is merged whole (`ops.merge.three_way`, written by
-`ops.merge.write_file`), a directory part by part (`ops.merge_dirs.plan_dir`, renamed into
+git made without the driver: a file is merged whole (`ops.merge_file.three_way`, written by
+`ops.merge_file.write_file`), a directory part by part (`ops.merge_dirs.plan_dir`, renamed into
 place by `apply_dir`). Nothing visible changes until `write()`, inside the transaction."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from dslineage.config import DIR_FORMAT, Dataset
 from dslineage.ops import merge_dirs
-from dslineage.ops.merge import three_way, write_file
+from dslineage.ops.merge_file import three_way, write_file
+from dslineage.ops.merge_sides import Sides
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -47,24 +48,19 @@ class Merged:
             self.plan.discard()
 
 
-def merged(
-    repo: Repo, con: Any, ds: Dataset, md5: dict[str, Any], *, prefer: str | None = None, resolutions: Any = None
-) -> Merged:
-    """The merge of `md5`'s sides (keys base_md5, ours_md5, theirs_md5), conflicts settled by
-    `prefer` / `resolutions` as far as they go."""
-    base, ours, theirs = md5.get("base_md5"), str(md5["ours_md5"]), str(md5["theirs_md5"])
+def merged(repo: Repo, con: Any, ds: Dataset, sides: Sides) -> Merged:
+    """The merge of a dataset's `sides`, conflicts settled by their `prefer` / `resolutions`
+    as far as they go."""
     if ds.format == DIR_FORMAT:
-        plan = merge_dirs.plan_dir(
-            repo.root, con, ds, base, ours, theirs, merge_dirs.locator(repo), prefer=prefer, resolutions=resolutions
-        )
+        plan = merge_dirs.plan_dir(repo.root, con, ds, sides, merge_dirs.locator(repo))
         conflicts = plan.conflicts if plan.conflicts is not None else _no_conflicts()
-        return Merged(repo, con, ds, ours, conflicts, plan.counts, plan=plan)
-    outcome = three_way(repo, con, ds, base, ours, theirs, prefer=prefer, resolutions=resolutions)
+        return Merged(repo, con, ds, sides.ours, conflicts, plan.counts, plan=plan)
+    outcome = three_way(repo, con, ds, sides)
     return Merged(
         repo,
         con,
         ds,
-        ours,
+        sides.ours,
         outcome.conflicts,
         dict(outcome.counts),
         label_changes=outcome.label_changes,

@@ -16,7 +16,9 @@ from dslineage import dvcio, journal, txn
 from dslineage.config import Dataset
 from dslineage.core import common
 from dslineage.ops import mergestate
-from dslineage.ops.merge import record_merge
+from dslineage.ops.merge_dag import dag_base
+from dslineage.ops.merge_sides import MergeParents
+from dslineage.ops.merge_version import record_merge
 
 if TYPE_CHECKING:
     from dslineage.repo import Repo
@@ -27,8 +29,6 @@ log = logging.getLogger("dslineage")
 def record_pending(repo: Repo) -> list[dict[str, Any]]:
     """Record the merge versions of merges the git merge driver completed (its notes), once
     git has finished the merge or rebase; notes the work tree no longer matches are dropped."""
-    from dslineage.ops.commit import default_author
-
     states = mergestate.states(repo.root)
     if not states or repo.git.merging() or repo.git.rebasing():
         return []
@@ -52,7 +52,7 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
                     common.version_with_md5(repo, ds.name, step[f"{s}_md5"], None) for s in ("ours", "theirs")
                 )
                 if mine and yours and common.version_with_md5(repo, ds.name, step["merged_md5"], None) is None:
-                    done.append(_record_note(repo, ds, step, mine, yours, default_author(repo, None), last=False))
+                    done.append(_record_note(repo, ds, step, mine, yours, last=False))
         ours_v = common.version_with_md5(repo, ds.name, note["ours_md5"], None)
         theirs_v = common.version_with_md5(repo, ds.name, note["theirs_md5"], None)
         if (
@@ -65,7 +65,7 @@ def record_pending(repo: Repo) -> list[dict[str, Any]]:
             if head_md5 == note["ours_md5"] and common.working_md5(repo, ds) == note["merged_md5"]:
                 dvcio.checkout(repo.root, ds.path)  # `git merge --abort`: the work file goes back too
             continue
-        done.append(_record_note(repo, ds, note, ours_v, theirs_v, default_author(repo, None)))
+        done.append(_record_note(repo, ds, note, ours_v, theirs_v))
     return done
 
 
@@ -75,31 +75,18 @@ def _record_note(
     note: dict[str, Any],
     ours_v: dict[str, Any],
     theirs_v: dict[str, Any],
-    who: str,
     *,
     last: bool = True,
 ) -> dict[str, Any]:
-    from dslineage.ops.merge import dag_base
+    from dslineage.ops.commit import default_author
 
-    base_v = dag_base(repo, ds, ours_v, theirs_v)
+    parents = MergeParents(ours_v, theirs_v, dag_base(repo, ds, ours_v, theirs_v), note.get("branch"))
     message = f"Record the merge version of {ds.name} (merged by the dslineage git merge driver)"
+    md5, who = note["merged_md5"], default_author(repo, None)
     con = common.row_connection(repo)
     try:
         with txn.begin(repo.root, repo.git, "merge-record") as t:
-            record, paths = record_merge(
-                repo,
-                t,
-                con,
-                ds,
-                ours_v,
-                theirs_v,
-                base_v,
-                note["merged_md5"],
-                message=message,
-                author=who,
-                dvc_add=False,
-                branch=note.get("branch"),
-            )
+            record, paths = record_merge(repo, t, con, ds, parents, md5, message=message, author=who, dvc_add=False)
             if last:
                 mergestate.remove(repo.root, ds.name)
             t.commit(paths, f"{message}\n\ndslineage-version: {ds.name}@v{record['seq']} {record['id']}")

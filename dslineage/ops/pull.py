@@ -16,12 +16,14 @@ from dslineage.core.refs import resolve
 from dslineage.model_ops import PullResult
 
 if TYPE_CHECKING:
+    from dslineage.model_merge import RemoteOptions
     from dslineage.repo import Repo
 
 
-def pull(repo: Repo, ref: str, *, remote: str | None = None) -> PullResult:
+def pull(repo: Repo, ref: str, opts: RemoteOptions) -> PullResult:
     """Fetch the object of the version `ref` names; `fetched` is False when it was already here."""
     ds, v = resolve(repo, ref if "@" in ref else f"{ref}@latest")
+    remote = opts.remote
     label = f"{ds.name}@v{v['seq']}"
     fetched = dvcio.fetch_objects(repo.root, [v["md5"]], {v["md5"]: label}, remote=remote)
     return PullResult(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dslineage import dvcio, journal
+from dslineage.model_merge import RemoteOptions
 from dslineage.model_ops import MissingObject, PushResult
 
 if TYPE_CHECKING:
@@ -31,11 +32,11 @@ def version_objects(repo: Repo, names: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-def push(repo: Repo, names: list[str], *, remote: str | None = None) -> PushResult:
+def push(repo: Repo, names: list[str], opts: RemoteOptions) -> PushResult:
     """Push the objects of every version; counts of objects sent and already there, plus the
     versions whose object is missing everywhere (`missing`, not part of `--json`)."""
     versions = version_objects(repo, names)
-    result = dvcio.push_objects(repo.root, [v["md5"] for v in versions], remote=remote)
+    result = dvcio.push_objects(repo.root, [v["md5"] for v in versions], remote=opts.remote)
     return PushResult(
         remote=result.remote,
         versions=len(versions),

@@ -612,11 +612,11 @@ def test_label_changes_only_when_the_result_differs_from_ours_in_labels(con: Any
 
 
 def test_merged_file_hashed_while_written(tmp_path: Path) -> None:
-    """`ops.merge._hashed_while_written` gives the md5 of what pyarrow wrote, and None (hash it
+    """`ops.merge_file._hashed_while_written` gives the md5 of what pyarrow wrote, and None (hash it
     again) when the writer replaced the file instead of appending to it."""
     import hashlib
 
-    from dslineage.ops.merge import _hashed_while_written
+    from dslineage.ops.merge_file import _hashed_while_written
 
     table = pa.table({"id": list(range(200_000)), "label": ["cat", "dog"] * 100_000})
     path = tmp_path / "m.parquet"
@@ -629,3 +629,20 @@ def test_merged_file_hashed_while_written(tmp_path: Path) -> None:
         os.replace(other, path)
 
     assert _hashed_while_written(path, replace) is None
+
+
+def test_sides_of_a_merging_state_reads_its_md5s_and_keeps_the_settlement() -> None:
+    """`Sides.of` takes base, ours and theirs from a merging state's `*_md5` keys (no base: None)
+    and carries the settlement it is given."""
+    from dslineage.ops.merge_sides import Sides
+
+    state = {"dataset": "t", "state": "conflicts", "ours_md5": "a" * 32, "theirs_md5": "b" * 32}
+    assert Sides.of(state) == Sides(None, "a" * 32, "b" * 32)
+    got = Sides.of({**state, "base_md5": "c" * 32}, prefer="theirs")
+    assert (got.base, got.ours, got.theirs, got.prefer, got.resolutions) == (
+        "c" * 32,
+        "a" * 32,
+        "b" * 32,
+        "theirs",
+        None,
+    )
