@@ -21,6 +21,7 @@ def _relabel_first(src: Path, target: Path, count: int) -> None:
 
     classes = "[" + ", ".join(f"'{c}'" for c in CLASSES) + "]"
     tmp = target.with_name(f".{target.name}.tmp")
+    target.parent.mkdir(parents=True, exist_ok=True)  # bench/work/ is not there in a fresh checkout
     con = duckdb.connect()
     con.execute(
         f"COPY (SELECT key, f0, f1, f2, f3, f4, CASE WHEN key < {int(count)} "
