@@ -37,34 +37,11 @@ def _scenario() -> Iterator[tuple[str, list[str], int]]:
     yield "track_train", ["-C", "{root}", "track", "data/train.parquet", "--key", "id", "--label", "label"], 0
     yield (
         "track_options",
-        [
-            "-C",
-            "{root}",
-            "track",
-            "data/pets.csv",
-            "--key",
-            "id",
-            "--label",
-            "label",
-            "--label",
-            "label_name",
-            "--name",
-            "animals",
-            "--format",
-            "csv",
-            "--labels-allowed",
-            "0,1,2",
-            "--feature",
-            "x",
-            "--prediction",
-            "pred",
-            "--group",
-            "site",
-            "--ignore",
-            "note",
-            "--label-pair",
-            "label=label_name",
-        ],
+        (
+            "-C {root} track data/pets.csv --key id --label label --label label_name --name animals "
+            "--format csv --labels-allowed 0,1,2 --feature x --prediction pred --group site --ignore note "
+            "--label-pair label=label_name"
+        ).split(),
         0,
     )
     yield "COMMIT_V1", [], 0

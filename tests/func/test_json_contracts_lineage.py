@@ -30,30 +30,10 @@ PREP = (
     "json.dump({'rows': 12, 'acc': 0.5}, open('metrics.json', 'w'))\n"
 )
 RUN_PREP = [
-    "run",
-    "-n",
-    "prep",
-    "-d",
-    "data/train.parquet",
-    "-d",
-    "prep.py",
-    "-o",
-    "data/clean.parquet",
-    "-M",
-    "metrics.json",
-    "-p",
-    "lr",
-    "--key",
-    "id",
-    "--label",
-    "label",
-    "-m",
-    "prepare",
-    "--author",
+    *"run -n prep -d data/train.parquet -d prep.py -o data/clean.parquet -M metrics.json -p lr".split(),
+    *"--key id --label label -m prepare --author".split(),
     ANN,
-    "--",
-    "{python}",
-    "prep.py",
+    *"-- {python} prep.py".split(),
 ]
 
 
