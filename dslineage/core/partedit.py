@@ -66,10 +66,11 @@ def _compact(piece: Any) -> Any:
     """A slice of the loaded table as a table of its own buffers (pickled, a slice carries the
     whole table's), the chunk layout and any dictionary kept as they are (the writer's pages
     and dictionary pages follow them)."""
+    import numpy as np
     import pyarrow as pa
 
     def own(chunk: Any) -> Any:
-        at = pa.array(range(len(chunk)), pa.int64())
+        at = pa.array(np.arange(len(chunk), dtype=np.int64))  # (not a Python range: one int per row)
         if pa.types.is_dictionary(chunk.type):
             return pa.DictionaryArray.from_arrays(chunk.indices.take(at), chunk.dictionary, ordered=chunk.type.ordered)
         return chunk.take(at)

@@ -197,7 +197,7 @@ def changed_positions(before: Any, after: Any, columns: list[str]) -> Any:
 
 
 def stage_edits(
-    repo: Repo, con: Any, ds: Dataset, before: Any, after: Any, spans: list[parts.Span], suffix: str
+    repo: Repo, ds: Dataset, before: Any, after: Any, spans: list[parts.Span], suffix: str
 ) -> tuple[list[Staged], str]:
     """Write every part holding a row whose labels changed (`before` → `after`, the loaded
     directory) to a new file beside it — in this process, or one engine task per part with

@@ -71,7 +71,7 @@ def apply(
     same = session.same_bytes(table, candidate) if session.spans is None else None
     try:
         if session.spans is not None:  # a directory: only the parts holding edited rows are rewritten
-            staged, md5 = dirs.stage_edits(repo, session.con, ds, session.table, table, session.spans, "tmp-relabel")
+            staged, md5 = dirs.stage_edits(repo, ds, session.table, table, session.spans, "tmp-relabel")
         elif same is not None:
             shutil.copyfile(same, tmp)
         else:  # (the md5 is computed while the bytes are written)
