@@ -19,18 +19,21 @@ from benchmarks.params import Layout, Params
 def _dslineage_cli(root: Path, v1: Path, v2: Path) -> dict[str, Any]:
     repos.dslineage_repo(root, v1)
     repos.place(v2, root)
+    repos.settle()
     return measure.command([*measure.bin_of("dslineage"), "-C", str(root), "commit", "ds", "-m", "v2"])
 
 
 def _dslineage_lib(root: Path, v1: Path, v2: Path) -> dict[str, Any]:
     repos.dslineage_repo(root, v1)
     repos.place(v2, root)
+    repos.settle()
     return measure.task("lib_commit", root=str(root), name=repos.DATASET, message="v2")
 
 
 def _plain(root: Path, v1: Path, v2: Path) -> dict[str, Any]:
     repos.dvc_repo(root, v1)
     repos.place(v2, root)
+    repos.settle()
     add = measure.command([*measure.bin_of("dvc"), "add", "-q", repos.FILE], cwd=root)
     stage = measure.command(["git", "add", f"{repos.FILE}.dvc", "data/.gitignore"], cwd=root)
     com = measure.command(["git", "commit", "-q", "-m", "v2"], cwd=root)

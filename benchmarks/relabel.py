@@ -28,8 +28,10 @@ def run_size(layout: Layout, p: Params, rows: int) -> dict[str, Any]:
     samples: dict[str, list[dict[str, Any]]] = {"dslineage_lib": [], "pyarrow_dvc_add_git_commit": []}
     for r in range(max(p.runs, 3)):
         repos.dslineage_repo(ours, v1)
+        repos.settle()
         samples["dslineage_lib"].append(measure.task("lib_relabel", root=str(ours), name=repos.DATASET, edits=edits))
         repos.dvc_repo(plain, v1)
+        repos.settle()
         samples["pyarrow_dvc_add_git_commit"].append(
             measure.task("plain_relabel", root=str(plain), file=repos.FILE, edits=edits)
         )
