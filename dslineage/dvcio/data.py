@@ -42,6 +42,32 @@ def _quiet() -> Iterator[None]:
 
 
 _preloading: list[Any] = []
+# what `Repo(root).add(path)` imports, DVC importing most of it lazily: `dvc.repo` alone left
+# ~400 modules (networkx for its stage graph, its index, cache and SCM layers, ~0.12 s) to
+# be imported on the main thread inside `add`
+_PRELOAD = (
+    "dvc.repo",
+    "dvc_data.hashfile.hash_info",
+    "networkx",
+    "dvc.repo.index",
+    "dvc.repo.graph",
+    "dvc.repo.add",
+    "dvc.repo.stage",
+    "dvc.cachemgr",
+    "dvc.data_cloud",
+    "dvc.dvcfile",
+    "dvc.output",
+    "dvc.stage",
+    "dvc.lock",
+    "dvc.rwlock",
+    "dvc.scm",
+    "dvc.utils.strictyaml",
+    "dvc_data.hashfile.db.local",
+    "dvc_data.hashfile.status",
+    "dvc_data.hashfile._progress",
+    "scmrepo.git",
+    "ruamel.yaml",
+)
 
 
 def preload() -> None:
@@ -55,9 +81,11 @@ def preload() -> None:
 
     def load() -> None:
         os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-        with contextlib.suppress(Exception):
-            import dvc.repo  # noqa: F401
-            import dvc_data.hashfile.hash_info  # noqa: F401
+        import importlib
+
+        for name in _PRELOAD:
+            with contextlib.suppress(Exception):  # a failed import is retried (and raised) on use
+                importlib.import_module(name)
 
     _preloading.append(threading.Thread(target=load, name="dslineage-dvc-import", daemon=True))
     _preloading[0].start()
@@ -66,6 +94,8 @@ def preload() -> None:
 def _dvc_repo(root: Path) -> Any:
     """DVC's Repo for `root`; callers run inside `_in(root)` (DVC resolves paths from cwd)."""
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    for loading in _preloading:  # DVC's modules are not imported from two threads at once
+        loading.join()
     from dvc.repo import Repo
 
     return Repo(str(root))

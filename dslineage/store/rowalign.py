@@ -151,15 +151,18 @@ def _differs(x: Any, y: Any, in_b: Any, in_a: Any) -> Any:
     return (va != vb) | (va & vb & out)
 
 
-def _member(a: Any, b: Any) -> Any:
-    """Which values of `a` are in `b`, both strictly increasing (a binary search each: np.isin
-    sorts both again)."""
+def _pairs(a: Any, b: Any) -> tuple[Any, Any]:
+    """Which values of `a` are in `b` and which of `b` are in `a`, both strictly increasing: one
+    binary search of `a` in `b` answers both (np.isin sorts both again)."""
     import numpy as np
 
+    in_a = np.zeros(len(b), dtype=bool)
     if not len(b):
-        return np.zeros(len(a), dtype=bool)
+        return np.zeros(len(a), dtype=bool), in_a
     pos = np.minimum(np.searchsorted(b, a), len(b) - 1)
-    return np.asarray(b[pos] == a)
+    in_b = np.asarray(b[pos] == a)
+    in_a[pos[in_b]] = True
+    return in_b, in_a
 
 
 class _Stream:
@@ -252,7 +255,7 @@ def _merge(sa: _Stream, sb: _Stream, key: str, columns: dict[str, str]) -> tuple
                 held = tb if held is None else pa.concat_tables([held, tb])
                 held_keys = np.concatenate([held_keys, kb]) if len(held_keys) else kb
         settled = int(np.searchsorted(held_keys, last_a, side="right"))
-        in_b, in_a = _member(ka, held_keys[:settled]), _member(held_keys[:settled], ka)  # sorted: pairs in order
+        in_b, in_a = _pairs(ka, held_keys[:settled])  # sorted: pairs in order
         keep_a, keep_b = ~in_b, ~in_a
         if settled and in_b.any():
             block = held.slice(0, settled)
