@@ -42,6 +42,47 @@ def working_md5(repo: Repo, ds: Dataset) -> str | None:
     return md5_by_stat(repo, ds.path, working_path(repo, ds))
 
 
+class Md5Ahead:
+    """The md5 of a working file being hashed on a thread of its own (hashlib releases the GIL),
+    so that a commit diffs the rows meanwhile; `result()` waits for it and caches it in the
+    index under the stat signature taken before hashing (as `md5_by_stat` does)."""
+
+    def __init__(self, repo: Repo, rel: str, path: Path, sig: str) -> None:
+        """Start hashing `path` (`rel` in `repo`, stat signature `sig`)."""
+        import threading
+
+        self.repo, self.rel, self.sig = repo, rel, sig
+        self._md5: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), name="dslineage-md5", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            self._md5 = dvcio.file_md5(path)
+        except BaseException as exc:  # raised again by result(), in the caller's thread
+            self._error = exc
+
+    def result(self) -> str:
+        """The md5, once hashed (remembered in the index on the caller's thread)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._md5 is not None
+        self.repo.index.remember_md5(self.rel, self.sig, self._md5)
+        return self._md5
+
+
+def working_md5_ahead(repo: Repo, ds: Dataset) -> str | Md5Ahead | None:
+    """`working_md5`, except that a single file not hashed for its current stat comes back as
+    an `Md5Ahead` still hashing."""
+    path = working_path(repo, ds)
+    sig = stat_signature(path)
+    if ds.format == DIR_FORMAT or sig is None:
+        return working_md5(repo, ds)
+    return repo.index.cached_md5(ds.path, sig) or Md5Ahead(repo, ds.path, path, sig)
+
+
 def md5_by_stat(repo: Repo, rel: str, path: Path, *, compute: bool = True) -> str | None:
     """The md5 of one file (DVC's), cached in the index under `rel` and its stat signature;
     None if absent (or, with `compute=False`, not cached for its current stat)."""

@@ -9,7 +9,7 @@ point; 6. sync the index. A crash before 5 is rolled back by the next command.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,20 +73,62 @@ def build_record(
     then says its changes are unknown. `known` (a relabel's exact change set against the
     parent's bytes) replaces the scans of the new file.
     """
+    record, change_file = _build_record(
+        repo,
+        con,
+        ds,
+        new,
+        md5,
+        parent,
+        parent_src,
+        message=message,
+        author=author,
+        timestamp=timestamp,
+        extra=extra,
+        known=known,
+    )
+    assert record is not None, "an md5 given is compared with the parent's by the caller"
+    return record, change_file
+
+
+def _build_record(
+    repo: Repo,
+    con: Any,
+    ds: Dataset,
+    new: rows.Source,
+    md5: str | common.Md5Ahead,
+    parent: dict[str, Any] | None,
+    parent_src: rows.Source | None,
+    *,
+    message: str,
+    author: str,
+    timestamp: str,
+    extra: dict[str, Any] | None = None,
+    known: KnownChanges | None = None,
+) -> tuple[dict[str, Any] | None, Path | None]:
+    """`build_record`, with `md5` perhaps still being hashed (`common.Md5Ahead`): it is waited for
+    after the rows are diffed against the parent; (None, None) when it then names the parent's
+    bytes (the file was only touched)."""
     seq = (parent["seq"] + 1) if parent else 1
-    vid = journal.make_id("version", ds.name, md5, parent and parent["id"], timestamp, author, message)
+
+    def version_id(md5: str) -> str:
+        return journal.make_id("version", ds.name, md5, parent and parent["id"], timestamp, author, message)
+
     changes: dict[str, Any]
     change_file: Path | None = None
     parts_diff = None
-    if parent is not None and parent_src is not None and not usable(known, ds, parent):
+    if not isinstance(md5, str) and (parent is None or parent_src is None or usable(known, ds, parent)):
+        md5 = md5.result()  # hashed on a thread; only a diff against the parent overlaps it
+    if parent is not None and parent_src is not None and not usable(known, ds, parent) and isinstance(md5, str):
         parts_diff = dirs.diff_changed_parts(repo, con, ds, new, md5, parent)  # None: not a directory
     if usable(known, ds, parent):
-        assert known is not None and parent is not None
-        changes, change_file, schema, dist = known_record(repo, ds, known, parent, vid)
+        assert known is not None and parent is not None and isinstance(md5, str)
+        changes, change_file, schema, dist = known_record(repo, ds, known, parent, version_id(md5))
         n_rows = parent["rows"]
     elif parts_diff is not None:
+        assert isinstance(md5, str)
         p, summary, n_rows, schema, dist = parts_diff
-        changes, change_file = _change_file(repo, con, vid, p, summary)
+        changes, change_file = _change_file(repo, con, version_id(md5), p, summary)
     else:
         # against a parent, the diff proves the keys non-null and unique: no separate key scan
         by_diff = parent is not None and parent_src is not None and parent.get("rows") is not None
@@ -100,7 +142,13 @@ def build_record(
             p, summary = rowdiff.compare(con, parent_src, new, ds, prof.schema, digests=True)
             if by_diff:
                 rowdiff.check_keys_by_diff(con, new, ds, prof, parent["rows"], summary)
-            changes, change_file = _change_file(repo, con, vid, p, summary)
+            if not isinstance(md5, str):
+                md5 = md5.result()
+                if md5 == parent["md5"]:  # new stat, same bytes: nothing to record
+                    return None, None
+            changes, change_file = _change_file(repo, con, version_id(md5), p, summary)
+    assert isinstance(md5, str)
+    vid = version_id(md5)
     record = {
         "kind": "version",
         "id": vid,
@@ -154,12 +202,16 @@ def require_message(message: str) -> None:
         raise UsageError("a commit message is required: pass -m MESSAGE")
 
 
-def working_items(repo: Repo, datasets: list[Dataset]) -> list[tuple[Dataset, str, Path | None]]:
+def working_items(
+    repo: Repo, datasets: list[Dataset], *, ahead: bool = False
+) -> list[tuple[Dataset, str | common.Md5Ahead, Path | None]]:
     """`(dataset, md5, None)` for each dataset's working file (`record_versions`' items), or
-    PathError naming a missing file."""
-    items: list[tuple[Dataset, str, Path | None]] = []
+    PathError naming a missing file. `ahead`: a file not hashed for its current stat is hashed
+    on a thread meanwhile (`common.Md5Ahead`: hashlib releases the GIL), beside the checks and
+    the diff against its parent."""
+    items: list[tuple[Dataset, str | common.Md5Ahead, Path | None]] = []
     for ds in datasets:
-        md5 = common.working_md5(repo, ds)
+        md5 = common.working_md5_ahead(repo, ds) if ahead else common.working_md5(repo, ds)
         if md5 is None:
             raise PathError(
                 f"{ds.path} (dataset {ds.name}) does not exist: restore it with `dslineage checkout {ds.name}@latest`"
@@ -170,7 +222,7 @@ def working_items(repo: Repo, datasets: list[Dataset]) -> list[tuple[Dataset, st
 
 def record_versions(
     repo: Repo,
-    items: list[tuple[Dataset, str, Path | None]],
+    items: Sequence[tuple[Dataset, str | common.Md5Ahead, Path | None]],
     message: str,
     author: str | None,
     *,
@@ -216,7 +268,7 @@ def _check_pairs(con: Any, ds: Dataset, new: rows.Source, parent_src: rows.Sourc
 
 def _record_versions(
     repo: Repo,
-    items: list[tuple[Dataset, str, Path | None]],
+    items: Sequence[tuple[Dataset, str | common.Md5Ahead, Path | None]],
     message: str,
     author: str | None,
     *,
@@ -246,17 +298,14 @@ def _record_versions(
     try:
         for ds, md5, data in items:
             parent = common.current(repo, ds.name)
-            if parent is not None and parent["md5"] == md5:
+            if parent is not None and parent["md5"] == md5:  # (an md5 still hashing is checked later)
                 continue
             new = common.working_source(repo, ds) if data is None else rows.source(data, ds, ds.path)
             fast = usable((known or {}).get(ds.name), ds, parent)
             parent_src = common.version_source(repo, ds, parent) if parent and not fast else None
             if ds.label_pairs and not fast:  # (a relabel checked its own edits already)
                 _check_pairs(con, ds, new, parent_src)
-            # edit batches applied with `relabel --no-commit` travel with this version
-            ds_extra, batch_paths = link_pending(repo, ds, parent, (extra or {}).get(ds.name))
-            extra_paths = [*(extra_paths or []), *batch_paths]
-            record, change_file = build_record(
+            record, change_file = _build_record(
                 repo,
                 con,
                 ds,
@@ -267,9 +316,14 @@ def _record_versions(
                 message=message,
                 author=who,
                 timestamp=journal.now(),
-                extra=ds_extra,
                 known=(known or {}).get(ds.name),
             )
+            if record is None:  # only touched (its md5, hashed meanwhile, is the parent's)
+                continue
+            # edit batches applied with `relabel --no-commit` travel with this version
+            ds_extra, batch_paths = link_pending(repo, ds, parent, (extra or {}).get(ds.name))
+            record.update(ds_extra or {})
+            extra_paths = [*(extra_paths or []), *batch_paths]
             pending.append((ds, record, change_file))
     except BaseException:
         for _, _, change_file in pending:
@@ -340,8 +394,9 @@ def commit(
             raise UsageError("no datasets are tracked yet: register one with `dslineage track`")
     require_message(message)  # before the checks run (record_versions checks it again: cheap)
     dvcio.preload()  # DVC's import runs beside the hashing and the diff (on the second core)
+    items = working_items(repo, datasets, ahead=True)
     extra = gate(repo, datasets, no_verify=no_verify)
-    versions = record_versions(repo, working_items(repo, datasets), message, author, extra=extra)
+    versions = record_versions(repo, items, message, author, extra=extra)
     return [CommittedVersion.build(v, extra.get(v["dataset"])) for v in versions]
 
 
