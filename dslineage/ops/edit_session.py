@@ -91,14 +91,33 @@ class Session:
             if absent:
                 raise EditError(f"{ds.path} has no column {', '.join(absent)}: fix the file or its registration")
             self.spans: list[parts.Span] | None = None  # a directory's parts, where their rows are in `table`
+            self._ahead: labels.LoadAhead | None = None
             if ds.format == DIR_FORMAT:
                 self.table, self.spans = self._load_dir()
+                labels.register(self.con, self.table, ds, self.types, self.text)
+            elif ds.format == "parquet":
+                # the edits are staged and joined against the key and label columns while the whole
+                # file (which only writing the result needs) is read on a thread
+                self._ahead = labels.LoadAhead(self.path, ds)
+                self._narrow = labels.load_columns(self.path, ds, list(dict.fromkeys(ds.key + ds.labels)))
+                labels.register(self.con, self._narrow, ds, self.types, self.text)
             else:
                 self.table = labels.load(self.con, self.path, ds)
-            labels.register(self.con, self.table, ds, self.types, self.text)
+                labels.register(self.con, self.table, ds, self.types, self.text)
         except BaseException:
             self.con.close()
             raise
+
+    @property
+    def table(self) -> Any:
+        """The file's rows (Arrow, file order); of a directory, the rows of the parts loaded."""
+        if self._ahead is not None:
+            self._table, self._ahead = self._ahead.result(), None
+        return self._table
+
+    @table.setter
+    def table(self, value: Any) -> None:
+        self._table = value
 
     def _load_dir(self) -> tuple[Any, list[parts.Span]]:
         """A directory's rows to edit (`ops.dir_edit.NarrowSession` loads only the parts the edits touch)."""
@@ -108,7 +127,8 @@ class Session:
         """(value, rows) of a label column before the edits, for the label rules' gate."""
         import pyarrow.compute as pc
 
-        return [(d["values"], int(d["counts"])) for d in pc.value_counts(self.table.column(column)).to_pylist()]
+        rows = self._narrow if self._ahead is not None else self.table
+        return [(d["values"], int(d["counts"])) for d in pc.value_counts(rows.column(column)).to_pylist()]
 
     def close(self) -> None:
         """Release the DuckDB connection."""

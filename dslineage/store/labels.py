@@ -96,6 +96,45 @@ def load(con: Any, path: Path, ds: Dataset) -> Any:
         raise FormatError(f"cannot read {ds.path}: {str(exc).splitlines()[0][:200]}") from None
 
 
+class LoadAhead:
+    """A parquet file's rows read on a thread of their own (pyarrow releases the GIL), so that an
+    edit session stages and joins its edits against the key and label columns meanwhile;
+    `result()` waits for the whole table (a read error comes back as `load` words it)."""
+
+    def __init__(self, path: Path, ds: Dataset) -> None:
+        """Start reading `path`, the working file of `ds`."""
+        import threading
+
+        self.path, self.ds = path, ds
+        self._table: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="dslineage-load", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._table = load(None, self.path, self.ds)
+        except BaseException as exc:  # raised again by result(), in the caller's thread
+            self._error = exc
+
+    def result(self) -> Any:
+        """The file's rows in file order (as `load`)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._table
+
+
+def load_columns(path: Path, ds: Dataset, columns: list[str]) -> Any:
+    """Some columns of a parquet file's rows, in file order."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).read(columns=columns)
+    except Exception as exc:  # pyarrow raises its own types
+        raise FormatError(f"cannot read {ds.path}: {str(exc).splitlines()[0][:200]}") from None
+
+
 def register(con: Any, table: Any, ds: Dataset, types: dict[str, str], text: bool) -> None:
     """Expose `table` as `_dsl_t` and its typed keys/labels as the view `_dsl_f`."""
     con.register("_dsl_t", table)
