@@ -48,6 +48,8 @@ def _change_file(
         **{k: summary[k] for k in ("added", "removed", "relabeled", "modified")},
         "columns": summary["columns"],
         "digests": True,  # the change set has `d`: diffs fold from it exactly (store.changes)
+        # the diff against the parent, whole: `diff PARENT THIS` reads it instead of folding
+        "transitions": summary["label_transitions"],
     }
     return changes, change_file
 
@@ -123,7 +125,7 @@ def _build_record(
         parts_diff = dirs.diff_changed_parts(repo, con, ds, new, md5, parent)  # None: not a directory
     if usable(known, ds, parent):
         assert known is not None and parent is not None and isinstance(md5, str)
-        changes, change_file, schema, dist = known_record(repo, ds, known, parent, version_id(md5))
+        changes, change_file, schema, dist = known_record(repo, con, ds, known, parent, version_id(md5))
         n_rows = parent["rows"]
     elif parts_diff is not None:
         assert isinstance(md5, str)

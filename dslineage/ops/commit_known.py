@@ -68,7 +68,7 @@ def _moved_distribution(
 
 
 def known_record(
-    repo: Repo, ds: Dataset, known: KnownChanges, parent: dict[str, Any], vid: str
+    repo: Repo, con: Any, ds: Dataset, known: KnownChanges, parent: dict[str, Any], vid: str
 ) -> tuple[dict[str, Any], Path, list[dict[str, Any]], dict[str, Any]]:
     """(changes, change set file, schema, label distribution) from a known relabel."""
     import pyarrow as pa
@@ -94,6 +94,11 @@ def known_record(
     change_file.parent.mkdir(parents=True, exist_ok=True)
     txn.will_create(repo.root, change_file)
     files.atomic_write(change_file, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    con.register("_known_chg", table)
+    try:
+        transitions = rowdiff.label_transitions(con, list(ds.labels), "_known_chg")
+    finally:
+        con.unregister("_known_chg")
     changes = {
         "known": True,
         "file": name,
@@ -105,5 +110,6 @@ def known_record(
         "modified": 0,
         "columns": {c: k for c, k in per_column.items() if k},
         "digests": True,
+        "transitions": transitions,
     }
     return changes, change_file, _as_obj(parent["schema"]), dists

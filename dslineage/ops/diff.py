@@ -313,6 +313,8 @@ def fold_committed(
 
     A and B connect through the nearest version on both first-parent lines (A itself when it
     is an ancestor of B): A's side is undone, B's side applied (`store.changes.fold_exact`).
+    When A is B's first parent, B's commit recorded this very diff (counts, columns and label
+    transitions: `store.changes.recorded`), which is read instead: constant time.
     None — the caller reads bytes instead — when a change set in between lacks value digests
     (recorded before they existed, or unknown) or a column compared by the diff changes type
     (or goes missing) somewhere in between. Same keys as the byte-level diff, plus `source`
@@ -340,6 +342,17 @@ def fold_committed(
     shared = {c["name"] for c in schema_a} & {c["name"] for c in schema_b}
     if not set(ds.key + ds.labels) <= shared or not _same_types(versions, [*back, *forward, line_b[meet]], shared):
         return None
+    whole = changes.recorded(repo.index.con, forward[0]) if not back and len(forward) == 1 and changed == 0 else None
+    if whole is not None:  # B's own change set against A, its parent: the diff its commit recorded
+        f = {
+            "added": whole["added"],
+            "removed": whole["removed"],
+            "relabeled": whole["relabeled"],
+            "modified": whole["relabeled"] + whole["modified"],
+        }
+        columns = {c: whole["columns"][c] for c in plan.compared if whole["columns"].get(c)}
+        transitions = [{k: t[k] for k in ("column", "from", "to", "count")} for t in whole["transitions"]]
+        return {**_folded(ds, va, vb, f, columns, transitions, plan), "exact": True}
     f = changes.fold_exact(
         repo.index.con, ds.name, back, forward, len(ds.key), list(ds.labels), plan.compared, changed=changed
     )

@@ -9,6 +9,7 @@ the journal, so a row whose features changed and changed back still counts as mo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from dslineage.store.index import changes_table
@@ -99,6 +100,20 @@ def chain(con: Any, dataset: str) -> dict[str, dict[str, Any]]:
         vid: {"parent": parent, "seq": seq, "schema": schema, "exact": bool(known and digests and file)}
         for vid, parent, seq, schema, known, file, digests in rows
     }
+
+
+def recorded(con: Any, version: str) -> dict[str, Any] | None:
+    """The diff against its first parent that a version's commit recorded whole (`added`,
+    `removed`, `relabeled`, `modified` — non-label changes only —, per-column `columns` and
+    `transitions` in the diff's order), None for a record without it (older, or no change set)."""
+    found = con.execute(
+        "SELECT json_extract(record, '$.changes') FROM versions WHERE id = ? AND changes_known", [version]
+    ).fetchone()
+    if found is None or found[0] is None:
+        return None
+    ch = json.loads(found[0]) if isinstance(found[0], str) else found[0]
+    need = ("added", "removed", "relabeled", "modified", "columns", "transitions")
+    return ch if all(ch.get(k) is not None for k in need) and ch.get("digests") else None
 
 
 def fold_exact(

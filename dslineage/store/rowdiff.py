@@ -230,21 +230,28 @@ def summarize_changes(con: Any, p: DiffPlan, table: str = "_chg") -> dict[str, A
         sums = ", ".join(f"count(*) FILTER (WHERE m{i})" for i in range(len(p.compared)))
         values = con.execute(f"SELECT {sums} FROM {t} WHERE change IN ('relabeled', 'modified')").fetchone()
         columns = {c: int(v) for c, v in zip(p.compared, values) if v}
-    transitions = []
-    for i, label in enumerate(p.labels):
-        for old, new, n in con.execute(
-            f"SELECT o{i}, n{i}, count(*) FROM {t} WHERE change = 'relabeled' "
-            f"AND o{i} IS DISTINCT FROM n{i} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2"
-        ).fetchall():
-            transitions.append({"column": label, "from": plain(old), "to": plain(new), "count": n})
     return {
         "added": int(counts.get("added", 0)),
         "removed": int(counts.get("removed", 0)),
         "relabeled": int(counts.get("relabeled", 0)),
         "modified": int(counts.get("modified", 0)),
         "columns": columns,
-        "label_transitions": transitions,
+        "label_transitions": label_transitions(con, p.labels, table),
     }
+
+
+def label_transitions(con: Any, labels: list[str], table: str = "_chg") -> list[dict[str, Any]]:
+    """Per label column (in order), its (from, to, count) transitions among a changes table's
+    relabeled rows, most frequent first: the diff's `label_transitions`."""
+    t = q(table)
+    return [
+        {"column": label, "from": plain(old), "to": plain(new), "count": n}
+        for i, label in enumerate(labels)
+        for old, new, n in con.execute(
+            f"SELECT o{i}, n{i}, count(*) FROM {t} WHERE change = 'relabeled' "
+            f"AND o{i} IS DISTINCT FROM n{i} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2"
+        ).fetchall()
+    ]
 
 
 def check_keys_by_diff(

@@ -255,6 +255,39 @@ def test_relabel_fast_path_folds_exactly(tmp_repo):
         }
 
 
+def test_diff_of_a_version_and_its_parent_reads_what_its_commit_recorded(tmp_repo, monkeypatch):
+    """`diff PARENT CHILD` of committed versions (a commit's and a relabel's) is the diff the child's
+    commit recorded, byte for byte the bytes' diff, without folding a change set; further apart,
+    or backwards, the change sets are folded."""
+    from dslineage.store import changes
+    from tests.support import write_parquet
+
+    path = write_parquet(
+        tmp_repo / "data" / "t.parquet",
+        {"id": [1, 2, 3, 4], "x": [1.0, 2.0, 3.0, 4.0], "label": ["cat", "dog", "cat", None]},
+    )
+    with Repo(tmp_repo) as repo:
+        repo.track(str(path), ["id"], ["label"])
+        repo.commit(["t"], "v1", None)
+        write_parquet(path, {"id": [1, 2, 3, 5], "x": [1.0, 7.0, 3.0, 5.0], "label": ["owl", "dog", None, "cat"]})
+        repo.commit(["t"], "v2", None)
+        repo.relabel("t", {1: "cat", 2: "cat"}, by="ann", reason="fix")
+        want = {pair: json.dumps(_bytes_diff(repo, *pair)) for pair in (("t@v1", "t@v2"), ("t@v2", "t@v3"))}
+        folded = changes.fold_exact
+        monkeypatch.setattr(changes, "fold_exact", lambda *a, **k: pytest.fail("folded a change set"))
+        for pair, text in want.items():
+            got: Any = to_json(repo.diff(*pair))
+            assert (got.pop("exact"), got.pop("source")) == (True, "journal"), pair
+            assert json.dumps(got) == text, pair
+        calls: list[int] = []
+        monkeypatch.setattr(changes, "fold_exact", lambda *a, **k: calls.append(1) or folded(*a, **k))
+        for a, b in (("t@v1", "t@v3"), ("t@v2", "t@v1")):
+            got = to_json(repo.diff(a, b))
+            got.pop("exact"), got.pop("source")
+            assert got == _bytes_diff(repo, a, b), (a, b)
+        assert len(calls) == 2
+
+
 @pytest.mark.parametrize(
     "ids",
     [
