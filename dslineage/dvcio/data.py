@@ -67,6 +67,8 @@ _PRELOAD = (
     "dvc_data.hashfile._progress",
     "scmrepo.git",
     "ruamel.yaml",
+    "rich.console",
+    "rich.status",  # `add` shows a status line (quiet, but rich builds it): ~0.06 s
 )
 
 

@@ -31,10 +31,14 @@ def test_a_rewritten_file_with_the_same_bytes_records_nothing(committed: Any) ->
     path = committed.root / ds.path
     before = sorted(p.name for p in (committed.root / ".dslineage").rglob("*") if p.is_file())
     head = committed.git.head()
+    dvcfile = path.with_name(path.name + ".dvc")
+    recorded = dvcfile.read_bytes()
     _rewrite(path, path.read_bytes())
     assert common.known_md5(committed, ds) is None  # a new stat: the commit must hash it
     assert committed.commit(["train"], "nothing changed", None) == []
     assert committed.git.head() == head
+    assert dvcfile.read_bytes() == recorded
+    assert committed.git.status() == []
     after = sorted(p.name for p in (committed.root / ".dslineage").rglob("*") if p.is_file())
     assert [p for p in after if p not in before and not p.startswith("index")] == []
     assert common.known_md5(committed, ds) == common.current(committed, "train")["md5"]
