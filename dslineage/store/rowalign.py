@@ -54,11 +54,22 @@ def _memory_limit(con: Any) -> int | None:
     return int(float(m.group(1)) * _UNITS[m.group(2)])
 
 
-def _biggest_row_group(path: Path) -> int:
+# below this many rows DuckDB's hash join of the whole files is the quicker path: at 1M rows it beat
+# the merge by 0.05-0.08 s (a diff, a commit), at 5M the merge won by 0.1-0.15 s and ~0.4 CPU seconds
+MIN_ROWS = 2_000_000
+
+
+def _rows(con: Any, path: Path) -> int:
+    """A parquet file's rows, from its footer."""
+    return int(con.execute("SELECT num_rows FROM parquet_file_metadata(?)", [str(path)]).fetchone()[0])
+
+
+def _shape(path: Path) -> tuple[int, int]:
+    """A parquet file's rows and its biggest row group's bytes (from the footer)."""
     import pyarrow.parquet as pq
 
     meta = pq.ParquetFile(path).metadata
-    return max((meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)), default=0)
+    return meta.num_rows, max((meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)), default=0)
 
 
 def applies(
@@ -72,15 +83,19 @@ def applies(
     types_b: dict[str, str],
 ) -> tuple[Path, Path] | None:
     """The two local parquet files when the shortcut may apply to sources A → B (the same columns
-    and types, each comparable, one integer key; a few row groups fit DuckDB's memory limit), else
-    None. Whether the keys are sorted shows only while they are read (`changed_rows`)."""
+    and types, each comparable, one integer key; at least `MIN_ROWS` rows each; a few row groups
+    fit DuckDB's memory limit), else None. Whether the keys are sorted shows only while they are
+    read (`changed_rows`)."""
     pa_, pb_ = _local_parquet(a.sql, a.params), _local_parquet(b.sql, b.params)
     if pa_ is None or pb_ is None or len(keys) != 1 or retyped or types_a != types_b:
         return None
     if types_a.get(keys[0]) not in _KEYS or any(types_a[c] not in _COMPARABLE for c in compared):
         return None
+    if _rows(con, pa_) < MIN_ROWS or _rows(con, pb_) < MIN_ROWS:  # (read by DuckDB: no pyarrow import)
+        return None
+    (_, group_a), (_, group_b) = _shape(pa_), _shape(pb_)
     limit = _memory_limit(con)
-    if limit is not None and 4 * max(_biggest_row_group(pa_), _biggest_row_group(pb_)) > limit // 2:
+    if limit is not None and 4 * max(group_a, group_b) > limit // 2:
         return None
     return pa_, pb_
 

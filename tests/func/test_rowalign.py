@@ -19,6 +19,12 @@ FLOATS = [0.0, -0.0, 1.5, math.nan, -math.nan, math.inf, None]
 LABELS = ["cat", "dog", "bird", "", None]
 
 
+@pytest.fixture(autouse=True)
+def _small_files_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These files are small: let the shortcut take them (it steps aside below `MIN_ROWS` rows)."""
+    monkeypatch.setattr(rowalign, "MIN_ROWS", 0)
+
+
 def _write(path: Path, table_rows: list[dict[str, Any]], group: int) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -128,6 +134,21 @@ def test_shortcut_does_not_apply(tmp_path: Path, case: str) -> None:
     con = rows.connect({})
     assert rowalign.applies(con, src_a, src_b, keys, ["x", "label"], [], types, types_b) is None
     assert rowalign.applies(con, rows.source(a, DS), src_b, ["id"], ["x", "label"], [], types, types) is not None
+
+
+def test_files_with_fewer_rows_than_min_rows_are_joined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below `MIN_ROWS` rows in either file DuckDB's join is the quicker path: no shortcut."""
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    _write(a, [{"id": k, "x": 1.0, "n": 1, "flag": True, "label": "cat"} for k in range(4)], 2)
+    _write(b, [{"id": k, "x": 1.0, "n": 1, "flag": True, "label": "dog"} for k in range(3)], 2)
+    types = {"id": "BIGINT", "x": "DOUBLE", "n": "INTEGER", "flag": "BOOLEAN", "label": "VARCHAR"}
+    con = rows.connect({})
+    args = (rows.source(a, DS), rows.source(b, DS), ["id"], ["x", "label"], [], types, types)
+    monkeypatch.setattr(rowalign, "MIN_ROWS", 3)
+    assert rowalign.applies(con, *args) is not None
+    monkeypatch.setattr(rowalign, "MIN_ROWS", 4)
+    assert rowalign.applies(con, *args) is None
+    assert _changes(a, b, narrow=True)[2] is False
 
 
 @pytest.mark.parametrize("column, value", [("x", 0.0), ("n", 0), ("flag", False), ("label", "")])
