@@ -7,7 +7,10 @@ default diff of two committed versions (folded exactly from the change sets, no 
 as is `dslineage_lib`; `dslineage_lib_bytes` is the library reading both versions' bytes
 instead (the path before the fold); `dslineage_lib_working` / `dslineage_cli_working` diff v1
 against the working file (v2's bytes), which must read both sides: the figure held to <= 1.3x
-the lower bound. Then the committed-version diff is timed at every size and at `big_rows`
+the lower bound: the library against the join in a process that imported duckdb already, the
+command against the same join run as a whole process (`duckdb_lower_bound_process`:
+`python benchmarks/duckdb_join.py A B`, the interpreter's start and duckdb's import included).
+Then the committed-version diff is timed at every size and at `big_rows`
 (20M, from `bench/data`), the sizes taking turns within each round: `flat` holds the median of
 same-round ratios to the smallest size (it must stay flat: <= 1.3x).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +53,11 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
     root = repos.dslineage_repo(layout.work / f"diff-{rows}", v1, v2)
     a, b = _cache_files(root)
     ds = repos.DATASET
+    join = [sys.executable, str(Path(__file__).with_name("duckdb_join.py")), a, b]
     tools: dict[str, Any] = {
         "duckdb_lower_bound": lambda: measure.task("duckdb_diff", a=a, b=b),
+        # the same join as a whole process (python, duckdb's import): what a command is held to
+        "duckdb_lower_bound_process": lambda: _process(join),
         "dslineage_lib": lambda: measure.task("lib_diff", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
         "dslineage_cli": lambda: _cli(root),
         "dslineage_lib_bytes": lambda: measure.task("lib_diff_bytes", root=str(root), a=f"{ds}@v1", b=f"{ds}@v2"),
@@ -91,6 +98,13 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
         if tool in ("dslineage_cli", "dslineage_cli_working"):
             out[tool]["exact_fold"] = all(s["exact_fold"] for s in samples[tool])
     out.update(skipped)
+    pairs_cli = list(zip(samples["dslineage_cli_working"], samples["duckdb_lower_bound_process"]))
+    out["dslineage_cli_working"]["paired_ratio_to_process"] = statistics.median(
+        s["seconds"] / lb["seconds"] for s, lb in pairs_cli
+    )
+    out["dslineage_cli_working"]["paired_cpu_ratio_to_process"] = statistics.median(
+        s["cpu"] / lb["cpu"] for s, lb in pairs_cli
+    )
     base = out["duckdb_lower_bound"]["median_s"]
     for tool in tools:
         out[tool]["ratio_to_lower_bound"] = out[tool]["median_s"] / base
@@ -99,6 +113,15 @@ def run_size(layout: Layout, p: Params, rows: int, truth: dict[str, int]) -> dic
         out[tool]["paired_ratio"] = statistics.median(s["seconds"] / lb["seconds"] for s, lb in pairs)
         out[tool]["paired_cpu_ratio"] = statistics.median(s["cpu"] / lb["cpu"] for s, lb in pairs)
     return out
+
+
+def _process(argv: list[str]) -> dict[str, Any]:
+    """A command's measurement with its JSON output (the counts) as the result."""
+    import json
+
+    res = measure.command(argv)
+    res["result"] = json.loads(res.pop("stdout"))
+    return res
 
 
 def _cli(root: Path, *, working: bool = False) -> dict[str, Any]:

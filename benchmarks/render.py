@@ -8,6 +8,7 @@ from typing import Any
 
 DIFF_TOOLS = (
     "duckdb_lower_bound",
+    "duckdb_lower_bound_process",
     "dslineage_lib",
     "dslineage_cli",
     "dslineage_lib_bytes",
