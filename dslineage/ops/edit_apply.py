@@ -61,17 +61,29 @@ def apply(
     from dslineage.store import labels
 
     repo, ds = session.repo, session.ds
-    table = session.table
-    for b in plans:
-        table = labels.splice(table, ds.key, b.column, b.raw_keys, b.values)
-    check_pairs(session, table, {b.column for b in plans})
     tmp = session.path.with_name(f".{session.path.name}.tmp-relabel-{os.getpid()}")
     staged: list[dirs.Staged] = []
     written: str | None = None
-    same = session.same_bytes(table, candidate) if session.spans is None else None
+    paired = {c for pair in ds.label_pairs or [] for c in pair} & {b.column for b in plans}
+    # a parquet file of several row groups, with no whole-table check to make: rewritten row group
+    # by row group, never whole in memory (a revert's candidate version is compared whole)
+    cached = session.snapshot
+    stream = cached is not None and session.spans is None and not paired and candidate is None
+    stream = stream and cached is not None and labels.streams(cached)
+    table = None
+    same = None
+    if not stream:
+        table = session.table
+        for b in plans:
+            table = labels.splice(table, ds.key, b.column, b.raw_keys, b.values)
+        check_pairs(session, table, {b.column for b in plans})
+        same = session.same_bytes(table, candidate) if session.spans is None else None
     try:
         if session.spans is not None:  # a directory: only the parts holding edited rows are rewritten
             staged, md5 = dirs.stage_edits(repo, ds, session.table, table, session.spans, "tmp-relabel")
+        elif stream:  # (the md5 is computed while the bytes are written)
+            assert cached is not None  # (the bytes the session read: their DVC cache object)
+            written = labels.rewrite_parquet(cached, tmp, ds, [(b.column, b.raw_keys, b.values) for b in plans])
         elif same is not None:
             shutil.copyfile(same, tmp)
         else:  # (the md5 is computed while the bytes are written)

@@ -1,6 +1,7 @@
-"""An edit session: a dataset's working file loaded once (Arrow, file order) with a DuckDB
-connection over it, edits staged and joined to it per label column (`Batch`). Used by
-`relabel`, `revert` and `cherry-pick`."""
+"""An edit session: a dataset's working file with a DuckDB connection over it, edits staged and
+joined to it per label column (`Batch`). A parquet file is joined in SQL straight from the file
+and loaded whole (Arrow, file order) only if asked for; other formats are loaded once. Used by
+`relabel`, `revert`, `cherry-pick` and `consensus`."""
 
 from __future__ import annotations
 
@@ -91,16 +92,20 @@ class Session:
             if absent:
                 raise EditError(f"{ds.path} has no column {', '.join(absent)}: fix the file or its registration")
             self.spans: list[parts.Span] | None = None  # a directory's parts, where their rows are in `table`
-            self._ahead: labels.LoadAhead | None = None
+            self._table: Any = None
+            self._lazy = False  # the whole file is read on first use of `table`
+            self.snapshot: Path | None = None  # the cache object the rows are read from, if so
             if ds.format == DIR_FORMAT:
                 self.table, self.spans = self._load_dir()
                 labels.register(self.con, self.table, ds, self.types, self.text)
-            elif ds.format == "parquet":
-                # the edits are staged and joined against the key and label columns while the whole
-                # file (which only writing the result needs) is read on a thread
-                self._ahead = labels.LoadAhead(self.path, ds)
-                self._narrow = labels.load_columns(self.path, ds, list(dict.fromkeys(ds.key + ds.labels)))
-                labels.register(self.con, self._narrow, ds, self.types, self.text)
+            elif ds.format == "parquet" and (snapshot := self._cached()) is not None:
+                self.snapshot = snapshot
+                # the edits are staged and joined in SQL straight over the bytes (DuckDB reads the key
+                # and label columns of the DVC cache object holding them: the working file is replaced
+                # while the session still asks about the rows as they were); the whole table is loaded
+                # only if asked for (`edit_apply` streams the rewrite of a file of several row groups)
+                labels.register_file(self.con, snapshot, ds, self.types)
+                self._lazy = True
             else:
                 self.table = labels.load(self.con, self.path, ds)
                 labels.register(self.con, self.table, ds, self.types, self.text)
@@ -108,11 +113,21 @@ class Session:
             self.con.close()
             raise
 
+    def _cached(self) -> Path | None:
+        """The DVC cache object holding the working file's bytes, if there is one."""
+        if self.md5 is None:
+            return None
+        obj = dvcio.cache_path(self.repo.root, self.md5)
+        return obj if obj.is_file() else None
+
     @property
     def table(self) -> Any:
         """The file's rows (Arrow, file order); of a directory, the rows of the parts loaded."""
-        if self._ahead is not None:
-            self._table, self._ahead = self._ahead.result(), None
+        if self._lazy:
+            from dslineage.store import labels
+
+            assert self.snapshot is not None
+            self._table, self._lazy = labels.load(self.con, self.snapshot, self.ds), False
         return self._table
 
     @table.setter
@@ -127,8 +142,12 @@ class Session:
         """(value, rows) of a label column before the edits, for the label rules' gate."""
         import pyarrow.compute as pc
 
-        rows = self._narrow if self._ahead is not None else self.table
-        return [(d["values"], int(d["counts"])) for d in pc.value_counts(rows.column(column)).to_pylist()]
+        if self._lazy:  # (not the whole file for one column)
+            from dslineage.store import labels
+
+            assert self.snapshot is not None
+            return labels.label_counts(self.snapshot, self.ds, column)
+        return [(d["values"], int(d["counts"])) for d in pc.value_counts(self.table.column(column)).to_pylist()]
 
     def close(self) -> None:
         """Release the DuckDB connection."""

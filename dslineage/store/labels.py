@@ -96,43 +96,23 @@ def load(con: Any, path: Path, ds: Dataset) -> Any:
         raise FormatError(f"cannot read {ds.path}: {str(exc).splitlines()[0][:200]}") from None
 
 
-class LoadAhead:
-    """A parquet file's rows read on a thread of their own (pyarrow releases the GIL), so that an
-    edit session stages and joins its edits against the key and label columns meanwhile;
-    `result()` waits for the whole table (a read error comes back as `load` words it)."""
-
-    def __init__(self, path: Path, ds: Dataset) -> None:
-        """Start reading `path`, the working file of `ds`."""
-        import threading
-
-        self.path, self.ds = path, ds
-        self._table: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="dslineage-load", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._table = load(None, self.path, self.ds)
-        except BaseException as exc:  # raised again by result(), in the caller's thread
-            self._error = exc
-
-    def result(self) -> Any:
-        """The file's rows in file order (as `load`)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._table
+def register_file(con: Any, path: Path, ds: Dataset, types: dict[str, str]) -> None:
+    """Expose a parquet file as `_dsl_t` (DuckDB reads the columns a query needs, straight from the
+    file) and its typed keys/labels as the view `_dsl_f`."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _dsl_t AS SELECT * FROM read_parquet({literal(str(path))})")
+    register_view(con, ds, types)
 
 
-def load_columns(path: Path, ds: Dataset, columns: list[str]) -> Any:
-    """Some columns of a parquet file's rows, in file order."""
+def label_counts(path: Path, ds: Dataset, column: str) -> list[tuple[Any, int]]:
+    """(value, rows) of one column of a parquet file, in order of first appearance."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(path).read(columns=columns)
+        values = pq.ParquetFile(path).read(columns=[column]).column(column)
     except Exception as exc:  # pyarrow raises its own types
         raise FormatError(f"cannot read {ds.path}: {str(exc).splitlines()[0][:200]}") from None
+    return [(d["values"], int(d["counts"])) for d in pc.value_counts(values).to_pylist()]
 
 
 def register(con: Any, table: Any, ds: Dataset, types: dict[str, str], text: bool) -> None:
@@ -236,19 +216,74 @@ def csv_style(path: Path, quote: str, escape: str, delimiter: str) -> dict[str, 
     return {"newline": "\r\n" if crlf else "\n", "quoted": always, "first_record": first}
 
 
-def write_parquet(table: Any, sink: Any, meta: Any) -> None:
-    """Write `table` as parquet to `sink` (a path or a writable file) with the compression codec
-    and the row-group size of the file whose footer is `meta` (a relabel rewrites a part in its own
-    style, in the command's process or in an engine's task: the same bytes either way)."""
-    import pyarrow.parquet as pq
-
+def _style(meta: Any) -> tuple[str, int | None]:
+    """The compression codec and the row-group size (None: one row group) of the file whose
+    footer is `meta`."""
     codec, group = "snappy", None
     if meta.num_row_groups and meta.num_columns:
         codec = str(meta.row_group(0).column(0).compression).lower()
         codec = {"uncompressed": "none"}.get(codec, codec)
         # and its row-group size: a reader (a remote read above all) skips row groups by their statistics
         group = max(meta.row_group(0).num_rows, 1) if meta.num_row_groups > 1 else None
+    return codec, group
+
+
+def write_parquet(table: Any, sink: Any, meta: Any) -> None:
+    """Write `table` as parquet to `sink` (a path or a writable file) with the compression codec
+    and the row-group size of the file whose footer is `meta` (a relabel rewrites a part in its own
+    style, in the command's process or in an engine's task: the same bytes either way)."""
+    import pyarrow.parquet as pq
+
+    codec, group = _style(meta)
     pq.write_table(table, sink, compression=codec, row_group_size=group)
+
+
+def streams(path: Path) -> bool:
+    """Whether `rewrite_parquet` streams `path` (a parquet file of several row groups)."""
+    import pyarrow.parquet as pq
+
+    return bool(pq.ParquetFile(path).metadata.num_row_groups > 1)
+
+
+def rewrite_parquet(path: Path, tmp: Path, ds: Dataset, edits: list[tuple[str, list[Any], Any]]) -> str:
+    """Write `path`'s rows to `tmp` with label edits spliced in (`splice`, for each (column, raw
+    keys, values) of `edits`), one row group at a time, the next one read and spliced on a thread
+    meanwhile; the md5 of the bytes written. The same bytes as `write` of the whole edited table
+    (the style of `write_parquet`: the table `load` reads holds one chunk per row group, so each
+    row group written is the same chunks either way), without holding the file in memory: the
+    write runs beside the reading instead of after it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dslineage import dvcio
+
+    source = pq.ParquetFile(path)
+    codec, group = _style(source.metadata)
+    n = source.metadata.num_row_groups
+
+    def edited(i: int) -> Any:  # row group i, read and spliced on the pool's thread
+        block = source.read_row_group(i)
+        for column, raw_keys, values in edits:
+            block = splice(block, ds.key, column, raw_keys, values)
+        return block
+
+    with ThreadPoolExecutor(1, thread_name_prefix="dslineage-rewrite") as pool, dvcio.HashingFile(tmp) as sink:
+        with pq.ParquetWriter(sink, source.schema_arrow, compression=codec) as writer:
+            ahead = pool.submit(edited, 0) if n else None
+            held: Any = None  # rows read, not written yet (fewer than `group`)
+            for i in range(n):
+                assert ahead is not None
+                block = ahead.result()
+                ahead = pool.submit(edited, i + 1) if i + 1 < n else None
+                held = block if held is None else pa.concat_tables([held, block])
+                while group is not None and held.num_rows >= group:
+                    writer.write_table(held.slice(0, group), row_group_size=group)
+                    held = held.slice(group)
+            if held is not None and held.num_rows:
+                writer.write_table(held, row_group_size=group)
+    return sink.md5()
 
 
 def write(con: Any, table: Any, tmp: Path, ds: Dataset, like: Path) -> str | None:
