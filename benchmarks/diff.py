@@ -3,16 +3,16 @@
 Per size: one repository with v1 and v2 committed (setup, not timed); then `runs` rounds,
 each timing every tool once in turn (interleaved, so machine noise hits all alike). Peers
 read the very bytes dslineage reads: the two DVC cache objects. `dslineage_cli` is the
-default diff of two committed versions (folded exactly from the change sets, no bytes read),
-as is `dslineage_lib`; `dslineage_lib_bytes` is the library reading both versions' bytes
-instead (the path before the fold); `dslineage_lib_working` / `dslineage_cli_working` diff v1
-against the working file (v2's bytes), which must read both sides: the figure held to <= 1.3x
-the lower bound: the library against the join in a process that imported duckdb already, the
-command against the same join run as a whole process (`duckdb_lower_bound_process`:
-`python benchmarks/duckdb_join.py A B`, the interpreter's start and duckdb's import included).
-Then the committed-version diff is timed at every size and at `big_rows`
-(20M, from `bench/data`), the sizes taking turns within each round: `flat` holds the median of
-same-round ratios to the smallest size (it must stay flat: <= 1.3x).
+default diff of two committed versions (from the journal, no bytes read: the diff v2's commit
+recorded against v1, its parent), as is `dslineage_lib`; `dslineage_lib_bytes` is the library
+reading both versions' bytes instead (the path before the fold); `dslineage_lib_working` /
+`dslineage_cli_working` diff v1 against the working file (v2's bytes), which must read both
+sides: the figure held to <= 1.3x the lower bound, the library's to the join in a process that
+imported duckdb already, the command's to the same join run as a whole process
+(`duckdb_lower_bound_process`: `python benchmarks/duckdb_join.py A B`, the interpreter's start
+and duckdb's import included). Then the committed-version diff is timed at every size and at
+`big_rows` (20M, from `bench/data`), the sizes taking turns within each round: `flat` holds the
+median of same-round ratios to the smallest size (it must stay flat: <= 1.3x).
 """
 
 from __future__ import annotations

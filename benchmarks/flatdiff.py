@@ -1,5 +1,6 @@
-"""`flatdiff` benchmark: the diff of two committed versions (folded from the journal's change sets, no
-bytes read) must not grow with the dataset: the same number of changed rows at every size.
+"""`flatdiff` benchmark: the diff of two committed versions (answered from the journal, no bytes read: v2's
+commit recorded its diff against v1, its parent) must not grow with the dataset: the same number of changed
+rows at every size.
 
 Per size in `sizes` and `big_rows` (1M, 5M, 20M; generated version 1 from `bench/data`): a repository
 with v1 and a v2 that relabels exactly `relabel_rate` x the smallest size rows (10,000: what v2 of

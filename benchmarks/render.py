@@ -21,6 +21,50 @@ DIFF_TOOLS = (
 Fmt = Callable[[Any], str]
 
 
+# the README's table: the figures of issue 15 (performance), by the start of their target text
+README_TARGETS = (
+    "committed-version diff",
+    "diff library against the working file",
+    "diff CLI against the working file",
+    "diff against the working file peak RSS",
+    "diff of 20000000 rows",
+    "commit CLI",
+    "relabel of 50,000 labels",
+    "cold reindex",
+    "dslineage --help",
+    "dslineage --version",
+    "dslineage log on",
+    "dslineage history on",
+    "dslineage status on",
+    "dslineage lineage",
+    "dslineage impact",
+    "history of one key <= 50 ms",
+    "blame >= 3x",
+)
+README_BEGIN = "<!-- bench-summary: written by `python -m benchmarks report` from bench/results.json -->"
+README_END = "<!-- /bench-summary -->"
+
+
+def readme_table(results: dict[str, Any]) -> str:
+    """The README's Performance table: each of issue 15's targets with its figure and met / not met."""
+    rows = ["| target | figure | met |", "|---|---|---|"]
+    for t in results["targets"]:
+        if t["target"].startswith(README_TARGETS):
+            flag = {True: "met", False: "**not met**", None: "n/a"}[t["met"]]
+            value = "–" if t["value"] is None else f"{t['value']:g}"
+            rows.append(f"| {t['target']} | {value} {t['unit']} (limit {t['limit']:g}) | {flag} |")
+    return "\n".join(rows)
+
+
+def fill_readme(text: str, results: dict[str, Any]) -> str:
+    """`text` (the README) with the block between its bench-summary markers replaced by `readme_table`."""
+    head, sep, rest = text.partition(README_BEGIN)
+    _, sep2, tail = rest.partition(README_END)
+    if not sep or not sep2:
+        return text
+    return f"{head}{README_BEGIN}\n{readme_table(results)}\n{README_END}{tail}"
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The Performance tables from results.json (medians, ratios, targets): printed by `report`, and filled into
     docs/performance.md by the docs build (docs/hooks.py)."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+from pathlib import Path
 from typing import Any
 
 from benchmarks.params import Layout, Params
-from benchmarks.render import DIFF_TOOLS, markdown
+from benchmarks.render import DIFF_TOOLS, fill_readme, markdown
 from benchmarks.scale import summary as scale_summary
 
 __all__ = ["markdown", "run", "summarize"]
@@ -467,6 +468,10 @@ def run(layout: Layout, p: Params, *, draw: bool = True) -> dict[str, Any]:
         print(f"target {flag}: {t['target']}: {t['value']} (limit {t['limit']} {t['unit']})", flush=True)
     if draw:
         plot(layout, parts)
+    root = Path(__file__).resolve().parents[1]
+    readme = root / "README.md"
+    if layout.base.resolve() == (root / "bench").resolve() and readme.exists():  # the run published in git
+        atomic_write_text(readme, fill_readme(readme.read_text(encoding="utf-8"), results))
     print(markdown(results), flush=True)
     return results
 
