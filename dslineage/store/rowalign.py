@@ -153,16 +153,16 @@ def _codes(x: Any, y: Any) -> tuple[Any, Any, Any, Any]:
 
 
 def _differs(x: Any, y: Any, in_b: Any, in_a: Any) -> Any:
-    """Per pair of rows (the rows of x where `in_b`, in order, against the rows of y where `in_a`):
-    whether two Arrow columns' values differ by bits or by validity."""
+    """Per pair of rows (the rows of x at positions `in_b`, in order, against the rows of y at
+    positions `in_a`): whether two Arrow columns' values differ by bits or by validity."""
     import numpy as np
 
     xv, yv, vx, vy = _codes(x, y)
-    out = xv[in_b] != yv[in_a]
+    out = xv.take(in_b) != yv.take(in_a)
     if vx is None and vy is None:
         return out
-    va = vx[in_b] if vx is not None else np.ones(len(out), dtype=bool)
-    vb = vy[in_a] if vy is not None else np.ones(len(out), dtype=bool)
+    va = vx.take(in_b) if vx is not None else np.ones(len(out), dtype=bool)
+    vb = vy.take(in_a) if vy is not None else np.ones(len(out), dtype=bool)
     return (va != vb) | (va & vb & out)
 
 
@@ -274,11 +274,12 @@ def _merge(sa: _Stream, sb: _Stream, key: str, columns: dict[str, str]) -> tuple
         keep_a, keep_b = ~in_b, ~in_a
         if settled and in_b.any():
             block = held.slice(0, settled)
-            changed = np.zeros(int(in_b.sum()), dtype=bool)
+            at_a, at_b = np.flatnonzero(in_b), np.flatnonzero(in_a)  # the paired rows' positions, once
+            changed = np.zeros(len(at_a), dtype=bool)
             for name in columns:
-                changed |= _differs(ta.column(name), block.column(name), in_b, in_a)
-            keep_a[np.flatnonzero(in_b)[changed]] = True
-            keep_b[np.flatnonzero(in_a)[changed]] = True
+                changed |= _differs(ta.column(name), block.column(name), at_a, at_b)
+            keep_a[at_a[changed]] = True
+            keep_b[at_b[changed]] = True
         out_a.append(ta.filter(pa.array(keep_a)))
         if settled:
             out_b.append(held.slice(0, settled).filter(pa.array(keep_b)))
