@@ -59,45 +59,6 @@ def build_record(
     con: Any,
     ds: Dataset,
     new: rows.Source,
-    md5: str,
-    parent: dict[str, Any] | None,
-    parent_src: rows.Source | None,
-    *,
-    message: str,
-    author: str,
-    timestamp: str,
-    extra: dict[str, Any] | None = None,
-    known: KnownChanges | None = None,
-) -> tuple[dict[str, Any], Path | None]:
-    """A version record for `new` against `parent`, and its change set file (if any).
-
-    `parent_src` None with a parent means the parent's bytes are unavailable: the record
-    then says its changes are unknown. `known` (a relabel's exact change set against the
-    parent's bytes) replaces the scans of the new file.
-    """
-    record, change_file = _build_record(
-        repo,
-        con,
-        ds,
-        new,
-        md5,
-        parent,
-        parent_src,
-        message=message,
-        author=author,
-        timestamp=timestamp,
-        extra=extra,
-        known=known,
-    )
-    assert record is not None, "an md5 given is compared with the parent's by the caller"
-    return record, change_file
-
-
-def _build_record(
-    repo: Repo,
-    con: Any,
-    ds: Dataset,
-    new: rows.Source,
     md5: str | common.Md5Ahead,
     parent: dict[str, Any] | None,
     parent_src: rows.Source | None,
@@ -108,9 +69,15 @@ def _build_record(
     extra: dict[str, Any] | None = None,
     known: KnownChanges | None = None,
 ) -> tuple[dict[str, Any] | None, Path | None]:
-    """`build_record`, with `md5` perhaps still being hashed (`common.Md5Ahead`): it is waited for
-    after the rows are diffed against the parent; (None, None) when it then names the parent's
-    bytes (the file was only touched)."""
+    """A version record for `new` against `parent`, and its change set file (if any).
+
+    `parent_src` None with a parent means the parent's bytes are unavailable: the record
+    then says its changes are unknown. `known` (a relabel's exact change set against the
+    parent's bytes) replaces the scans of the new file. `md5` still being hashed
+    (`common.Md5Ahead`) is waited for after the rows are diffed against the parent; then
+    (None, None) when it names the parent's bytes (the file was only touched): a caller
+    passing an md5 has compared it with the parent's already and always gets a record.
+    """
     seq = (parent["seq"] + 1) if parent else 1
 
     def version_id(md5: str) -> str:
@@ -307,7 +274,7 @@ def _record_versions(
             parent_src = common.version_source(repo, ds, parent) if parent and not fast else None
             if ds.label_pairs and not fast:  # (a relabel checked its own edits already)
                 _check_pairs(con, ds, new, parent_src)
-            record, change_file = _build_record(
+            record, change_file = build_record(
                 repo,
                 con,
                 ds,

@@ -67,4 +67,5 @@ def record_merge(
         extra=extra,
         known=known,
     )
+    assert record is not None  # (an md5 given)
     return record, paths + journal_version(repo, t, record, change_file)

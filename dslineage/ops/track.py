@@ -255,7 +255,7 @@ def _adopt(repo: Repo, con: Any, ds: Dataset) -> tuple[list[dict[str, Any]], lis
                 record = _record_without_data(ds, out.md5, parent, info, ts)
                 change_file = None
             else:
-                record, change_file = build_record(
+                built, change_file = build_record(
                     repo,
                     con,
                     ds,
@@ -268,6 +268,8 @@ def _adopt(repo: Repo, con: Any, ds: Dataset) -> tuple[list[dict[str, Any]], lis
                     timestamp=ts,
                     extra=extra,
                 )
+                assert built is not None  # (an md5 given)
+                record = built
             jfile = journal.write(repo.root, record)
             files.append(jfile.relative_to(repo.root).as_posix())
             if change_file is not None:
