@@ -68,8 +68,9 @@ def apply(
     # a parquet file of several row groups, with no whole-table check to make: rewritten row group
     # by row group, never whole in memory (a revert's candidate version is compared whole)
     cached = session.snapshot
-    stream = cached is not None and session.spans is None and not paired and candidate is None
-    stream = stream and cached is not None and labels.streams(cached)
+    stream = (
+        cached is not None and session.spans is None and not paired and candidate is None and labels.streams(cached)
+    )
     table = None
     same = None
     if not stream:

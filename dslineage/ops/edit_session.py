@@ -142,12 +142,14 @@ class Session:
         """(value, rows) of a label column before the edits, for the label rules' gate."""
         import pyarrow.compute as pc
 
-        if self._lazy:  # (not the whole file for one column)
-            from dslineage.store import labels
+        from dslineage.store import labels
 
+        if self._lazy:  # (not the whole file for one column)
             assert self.snapshot is not None
-            return labels.label_counts(self.snapshot, self.ds, column)
-        return [(d["values"], int(d["counts"])) for d in pc.value_counts(self.table.column(column)).to_pylist()]
+            values = labels.read_column(self.snapshot, self.ds, column)
+        else:
+            values = self.table.column(column)
+        return [(d["values"], int(d["counts"])) for d in pc.value_counts(values).to_pylist()]
 
     def close(self) -> None:
         """Release the DuckDB connection."""

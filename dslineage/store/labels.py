@@ -103,16 +103,14 @@ def register_file(con: Any, path: Path, ds: Dataset, types: dict[str, str]) -> N
     register_view(con, ds, types)
 
 
-def label_counts(path: Path, ds: Dataset, column: str) -> list[tuple[Any, int]]:
-    """(value, rows) of one column of a parquet file, in order of first appearance."""
-    import pyarrow.compute as pc
+def read_column(path: Path, ds: Dataset, column: str) -> Any:
+    """One column of a parquet file's rows, in file order (Arrow)."""
     import pyarrow.parquet as pq
 
     try:
-        values = pq.ParquetFile(path).read(columns=[column]).column(column)
+        return pq.ParquetFile(path).read(columns=[column]).column(column)
     except Exception as exc:  # pyarrow raises its own types
         raise FormatError(f"cannot read {ds.path}: {str(exc).splitlines()[0][:200]}") from None
-    return [(d["values"], int(d["counts"])) for d in pc.value_counts(values).to_pylist()]
 
 
 def register(con: Any, table: Any, ds: Dataset, types: dict[str, str], text: bool) -> None:

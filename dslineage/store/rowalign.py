@@ -64,12 +64,11 @@ def _rows(con: Any, path: Path) -> int:
     return int(con.execute("SELECT num_rows FROM parquet_file_metadata(?)", [str(path)]).fetchone()[0])
 
 
-def _shape(path: Path) -> tuple[int, int]:
-    """A parquet file's rows and its biggest row group's bytes (from the footer)."""
+def _biggest_row_group(path: Path) -> int:
     import pyarrow.parquet as pq
 
     meta = pq.ParquetFile(path).metadata
-    return meta.num_rows, max((meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)), default=0)
+    return max((meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)), default=0)
 
 
 def applies(
@@ -93,9 +92,8 @@ def applies(
         return None
     if _rows(con, pa_) < MIN_ROWS or _rows(con, pb_) < MIN_ROWS:  # (read by DuckDB: no pyarrow import)
         return None
-    (_, group_a), (_, group_b) = _shape(pa_), _shape(pb_)
     limit = _memory_limit(con)
-    if limit is not None and 4 * max(group_a, group_b) > limit // 2:
+    if limit is not None and 4 * max(_biggest_row_group(pa_), _biggest_row_group(pb_)) > limit // 2:
         return None
     return pa_, pb_
 
